@@ -1,0 +1,277 @@
+// The interfaces the core depends on. Adapters implement them; the core never imports an adapter.
+import type { Kopecks } from './money.ts';
+
+// ---------------------------------------------------------------- reviews
+
+export type ReviewState =
+  | 'new'
+  | 'claimed'
+  | 'drafted'
+  | 'posting'
+  | 'posted'
+  | 'skipped'
+  | 'needs_approval'
+  | 'failed';
+
+/** A review as 2GIS lists it, normalised. Ids stay strings: branch ids exceed 2^53. */
+export interface ListedReview {
+  id: string;
+  branchId: string;
+  branchName: string;
+  rating: number;
+  text: string;
+  authorId: string | null;
+  authorName: string;
+  /** ISO 8601 exactly as 2GIS sent it: the paging cursor must be passed back unchanged. */
+  createdAt: string;
+  editedAt: string | null;
+  catalogId: string;
+  isHidden: boolean;
+  canReply: boolean;
+  hasOwnerAnswer: boolean;
+  commentsCount: number;
+}
+
+/** One review read back right before posting (or by the reconciler). */
+export interface ReviewStatus {
+  id: string;
+  rating: number;
+  hasOwnerAnswer: boolean;
+  ownerAnswer: { id: string; text: string } | null;
+}
+
+export interface Branch {
+  id: string;
+  name: string;
+}
+
+/** A review row as the store keeps it. */
+export interface StoredReview {
+  id: string;
+  branchId: string;
+  branchName: string;
+  rating: number;
+  text: string;
+  authorId: string | null;
+  authorName: string;
+  createdAt: string;
+  state: ReviewState;
+  reason: string | null;
+  claimToken: string | null;
+  leaseUntil: Date | null;
+  reserved: Kopecks;
+  draftText: string | null;
+  postAttempts: number;
+  answerId: string | null;
+}
+
+export interface DraftRecord {
+  text: string;
+  model: string;
+  promptVersion: number;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  finishReason: string;
+}
+
+/** Terminal or re-queue outcome for a claimed review; any reserve it holds is released with it. */
+export type ReleaseOutcome =
+  | { state: 'skipped'; reason: string }
+  | { state: 'needs_approval'; reason: string }
+  | { state: 'failed'; reason: string }
+  | { state: 'new'; reason: string | null };
+
+// ---------------------------------------------------------------- events
+
+export type EventType =
+  | 'review.new'
+  | 'reply.posted'
+  | 'review.skipped'
+  | 'review.needs_approval'
+  | 'reply.failed'
+  | 'balance.low'
+  | 'balance.insufficient'
+  | 'auth.failed';
+
+/** The contract's event, stored with the state change it reports and relayed over the WebSocket. */
+export interface DomainEvent {
+  id: string;
+  type: EventType;
+  at: string;
+  reviewId: string | null;
+  branchId: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface StoredEvent extends DomainEvent {
+  seq: number;
+}
+
+export interface EventQuery {
+  afterSeq?: number;
+  since?: Date;
+  type?: string;
+  reviewId?: string;
+  branchId?: string;
+  limit: number;
+}
+
+// ---------------------------------------------------------------- money
+
+export interface BalanceSnapshot {
+  /** Funds on the account: top-ups minus charges. */
+  balance: Kopecks;
+  /** The part of `balance` held for answers in progress. */
+  reserved: Kopecks;
+}
+
+export type LedgerKind = 'topup' | 'charge' | 'adjustment';
+
+export interface LedgerEntry {
+  id: number;
+  at: Date;
+  kind: LedgerKind;
+  amount: Kopecks;
+  balanceAfter: Kopecks;
+  reviewId: string | null;
+  note: string | null;
+}
+
+export type ReserveResult = 'reserved' | 'insufficient' | 'lost';
+
+export interface PromptVersion {
+  version: number;
+  text: string;
+  createdAt: Date;
+}
+
+export interface DialogueEntry {
+  role: 'reviewer' | 'owner';
+  text: string;
+  at: Date;
+}
+
+// ---------------------------------------------------------------- ports
+
+export interface Store {
+  /** Applies pending versioned migrations; safe when several processes start at once. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // intake
+  findKnownReviewIds(ids: readonly string[]): Promise<Set<string>>;
+  /**
+   * Stores a review once (idempotent by id) in `state`, with its events, in one transaction.
+   * Returns false and writes nothing when the review was already known.
+   */
+  recordReview(
+    review: ListedReview,
+    state: 'new' | 'skipped' | 'needs_approval',
+    reason: string | null,
+    events: readonly DomainEvent[],
+  ): Promise<boolean>;
+  getReview(id: string): Promise<StoredReview | null>;
+
+  // work
+  /** Claims the oldest `new` review with a fresh token and lease; null when none is left. */
+  claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
+  /** Takes over one in-flight review (claimed, drafted, posting) whose lease expired before `now`. */
+  claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
+  /** Reserves `price` for the review with one conditional UPDATE on the account. */
+  reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
+  saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
+  /** The fence before the POST: true only for the live holder of an unexpired lease. */
+  beginPosting(reviewId: string, token: string, now: Date): Promise<boolean>;
+  /** Gives up the lease of a review left in `posting` so that the reconciler reads it back. */
+  expireLease(reviewId: string, token: string, now: Date): Promise<void>;
+  /**
+   * Records the posted answer and charges `price` in one transaction with its events. Keyed on the review being
+   * in `posting`, not on the token: an answer that is out there is recorded whoever sees it first, and charged once.
+   * Returns the balance after the charge, or null if another worker had already settled it.
+   */
+  settlePosted(
+    reviewId: string,
+    answer: { answerId: string | null; text: string },
+    price: Kopecks,
+    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks } | null>;
+  /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
+  release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
+
+  // events and outbox
+  appendEvents(events: readonly DomainEvent[]): Promise<void>;
+  listEvents(query: EventQuery): Promise<StoredEvent[]>;
+  pendingOutbox(limit: number): Promise<StoredEvent[]>;
+  markDelivered(eventIds: readonly string[]): Promise<void>;
+
+  // money
+  getBalance(): Promise<BalanceSnapshot>;
+  topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot>;
+  ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]>;
+
+  // prompts and dialogue
+  /** Returns the latest version if its text is identical, otherwise stores a new version. */
+  savePromptVersion(text: string): Promise<PromptVersion>;
+  latestPrompt(): Promise<PromptVersion | null>;
+  dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
+}
+
+export interface TwoGis {
+  /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
+  checkLogin(): Promise<void>;
+  listBranches(): Promise<Branch[]>;
+  /** One page, newest first; `offsetDate` is the `createdAt` of the previous page's last item. */
+  listReviews(branchId: string, offsetDate: string | null): Promise<ListedReview[]>;
+  /** null when 2GIS answers 404 (the review was deleted). */
+  readReview(reviewId: string): Promise<ReviewStatus | null>;
+  /** Never retried by the adapter: an unseen outcome throws ServiceError(kind 'outcome_unknown'). */
+  postAnswer(reviewId: string, text: string): Promise<{ answerId: string }>;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface Completion {
+  text: string;
+  finishReason: string;
+  model: string;
+  promptTokens: number | null;
+  completionTokens: number | null;
+}
+
+export interface Model {
+  /** Lists models: costs nothing and proves the endpoint and key work. */
+  checkReachable(): Promise<void>;
+  complete(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<Completion>;
+}
+
+/** Carries events to the outside world; resolves once the event counts as delivered. */
+export interface EventTransport {
+  send(event: DomainEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Logger {
+  event(event: DomainEvent): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Waits until everything logged so far is written. */
+  flush(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export type FailpointName = 'after_claim' | 'after_generate' | 'before_post' | 'after_post' | 'after_record';
+export type Failpoint = (name: FailpointName) => void;
+
+export interface PromptSource {
+  /** The current system prompt text. */
+  read(): Promise<string>;
+}

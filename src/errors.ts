@@ -1,0 +1,75 @@
+// Typed errors carry the exit code and a hint; bin/gisbot.ts prints one line and sets the code.
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  insufficientBalance: 3,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class GisbotError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+  constructor(message: string, exitCode: ExitCode, hint?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = hint;
+  }
+}
+
+export class UsageError extends GisbotError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, hint);
+  }
+}
+
+export class ConfigError extends GisbotError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], hint?: string) {
+    super(problems.join('; '), ExitCode.usage, hint);
+    this.problems = problems;
+  }
+}
+
+export class InterruptedError extends GisbotError {
+  constructor() {
+    super('interrupted', ExitCode.interrupted);
+  }
+}
+
+export type ServiceName = '2gis' | 'model' | 'database' | 'websocket';
+
+/**
+ * What went wrong with an outside service, in the terms the core decides on:
+ * - auth: credentials refused (after one re-login)
+ * - blocked: 403, an alert state; back off, never hot-loop
+ * - unavailable: timeout, refused connection, 5xx, 429 after retries; safe to try again later
+ * - bad_response: a body that does not parse or lacks what it must hold
+ * - rejected: a 4xx that will not change on retry (400, 409, 422)
+ * - outcome_unknown: a non-idempotent call whose result was not seen; must be read back, never retried blindly
+ */
+export type ServiceErrorKind = 'auth' | 'blocked' | 'unavailable' | 'bad_response' | 'rejected' | 'outcome_unknown';
+
+export class ServiceError extends GisbotError {
+  readonly service: ServiceName;
+  readonly kind: ServiceErrorKind;
+  readonly status: number | undefined;
+  constructor(
+    service: ServiceName,
+    kind: ServiceErrorKind,
+    message: string,
+    options: { status?: number; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, ExitCode.failed, options.hint, { cause: options.cause });
+    this.service = service;
+    this.kind = kind;
+    this.status = options.status;
+  }
+}
+
+export function isServiceError(error: unknown, service?: ServiceName): error is ServiceError {
+  return error instanceof ServiceError && (service === undefined || error.service === service);
+}
