@@ -1,0 +1,136 @@
+// Versioned schema for the MySQL/MariaDB store. Append new versions at the end; never edit an applied one.
+// DDL commits implicitly in MySQL, so every statement is written to be safe to run again after a crash
+// half-way through a version (IF NOT EXISTS, upserts).
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+/** Every table uses utf8mb4 with a binary collation: ids and texts compare exactly, case and accents included. */
+const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INT NOT NULL PRIMARY KEY,
+  name VARCHAR(128) NOT NULL,
+  applied_at DATETIME(3) NOT NULL
+) ${TABLE_OPTIONS}`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS reviews (
+        id VARCHAR(128) NOT NULL,
+        branch_id VARCHAR(128) NOT NULL,
+        branch_name TEXT NOT NULL,
+        rating TINYINT NOT NULL,
+        text MEDIUMTEXT NOT NULL,
+        author_id VARCHAR(128) NULL,
+        author_name TEXT NOT NULL,
+        created_at_text VARCHAR(64) NOT NULL,
+        created_at DATETIME(6) NOT NULL,
+        state VARCHAR(16) NOT NULL,
+        reason TEXT NULL,
+        claim_token VARCHAR(64) NULL,
+        lease_until DATETIME(3) NULL,
+        reserved DECIMAL(14,2) NOT NULL DEFAULT 0,
+        draft_text MEDIUMTEXT NULL,
+        model VARCHAR(255) NULL,
+        prompt_version INT NULL,
+        prompt_tokens INT NULL,
+        completion_tokens INT NULL,
+        finish_reason VARCHAR(64) NULL,
+        post_attempts INT NOT NULL DEFAULT 0,
+        answer_id VARCHAR(128) NULL,
+        answer_text MEDIUMTEXT NULL,
+        charged DECIMAL(14,2) NOT NULL DEFAULT 0,
+        recorded_at DATETIME(3) NOT NULL,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (id),
+        KEY reviews_state_created (state, created_at),
+        KEY reviews_state_lease (state, lease_until),
+        KEY reviews_branch (branch_id),
+        KEY reviews_claim_token (claim_token),
+        CONSTRAINT reviews_money CHECK (reserved >= 0 AND charged >= 0)
+      ) ${TABLE_OPTIONS}`,
+
+      `CREATE TABLE IF NOT EXISTS account (
+        id TINYINT NOT NULL,
+        balance DECIMAL(14,2) NOT NULL DEFAULT 0,
+        reserved DECIMAL(14,2) NOT NULL DEFAULT 0,
+        PRIMARY KEY (id),
+        CONSTRAINT account_single_row CHECK (id = 1),
+        CONSTRAINT account_funds CHECK (balance >= 0 AND reserved >= 0 AND reserved <= balance)
+      ) ${TABLE_OPTIONS}`,
+
+      `INSERT INTO account (id, balance, reserved) VALUES (1, 0, 0) ON DUPLICATE KEY UPDATE id = id`,
+
+      `CREATE TABLE IF NOT EXISTS ledger (
+        id BIGINT NOT NULL AUTO_INCREMENT,
+        at DATETIME(3) NOT NULL,
+        kind VARCHAR(16) NOT NULL,
+        amount DECIMAL(14,2) NOT NULL,
+        balance_after DECIMAL(14,2) NOT NULL,
+        review_id VARCHAR(128) NULL,
+        charge_review_id VARCHAR(128) NULL,
+        note TEXT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY ledger_one_charge_per_review (charge_review_id),
+        KEY ledger_at (at),
+        KEY ledger_review (review_id),
+        CONSTRAINT ledger_kind CHECK (kind IN ('topup', 'charge', 'adjustment')),
+        CONSTRAINT ledger_charge_key CHECK ((kind = 'charge') = (charge_review_id IS NOT NULL)),
+        CONSTRAINT ledger_balance_after CHECK (balance_after >= 0)
+      ) ${TABLE_OPTIONS}`,
+
+      `CREATE TABLE IF NOT EXISTS events (
+        seq BIGINT NOT NULL AUTO_INCREMENT,
+        id VARCHAR(64) NOT NULL,
+        type VARCHAR(64) NOT NULL,
+        at DATETIME(3) NOT NULL,
+        review_id VARCHAR(128) NULL,
+        branch_id VARCHAR(128) NULL,
+        data LONGTEXT NOT NULL,
+        PRIMARY KEY (seq),
+        UNIQUE KEY events_id (id),
+        KEY events_at (at),
+        KEY events_review (review_id),
+        KEY events_branch (branch_id),
+        KEY events_type_seq (type, seq)
+      ) ${TABLE_OPTIONS}`,
+
+      `CREATE TABLE IF NOT EXISTS outbox (
+        seq BIGINT NOT NULL AUTO_INCREMENT,
+        event_id VARCHAR(64) NOT NULL,
+        PRIMARY KEY (seq),
+        UNIQUE KEY outbox_event (event_id)
+      ) ${TABLE_OPTIONS}`,
+
+      `CREATE TABLE IF NOT EXISTS prompt_versions (
+        version INT NOT NULL AUTO_INCREMENT,
+        text MEDIUMTEXT NOT NULL,
+        sha256 CHAR(64) NOT NULL,
+        created_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (version),
+        KEY prompt_versions_sha (sha256)
+      ) ${TABLE_OPTIONS}`,
+
+      `CREATE TABLE IF NOT EXISTS dialogue (
+        id BIGINT NOT NULL AUTO_INCREMENT,
+        author_id VARCHAR(128) NOT NULL DEFAULT '',
+        review_id VARCHAR(128) NOT NULL,
+        role VARCHAR(16) NOT NULL,
+        text MEDIUMTEXT NOT NULL,
+        at DATETIME(3) NOT NULL,
+        PRIMARY KEY (id),
+        KEY dialogue_key (author_id, review_id, at),
+        CONSTRAINT dialogue_role CHECK (role IN ('reviewer', 'owner'))
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

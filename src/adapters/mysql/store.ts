@@ -1,0 +1,924 @@
+// The Store port on MySQL / MariaDB through mysql2/promise, one pool per store.
+// Money is DECIMAL(14,2) in the schema and bigint kopecks in code; it crosses the wire as decimal strings and
+// every arithmetic on it in SQL goes through CAST(? AS DECIMAL(14,2)), so nothing is ever a float (invariant 6).
+// All SQL uses placeholders (invariant 16).
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createPool } from 'mysql2/promise';
+import type { Pool, PoolConnection, PoolOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { ConfigError, ServiceError } from '../../errors.ts';
+import type { ServiceErrorKind } from '../../errors.ts';
+import { formatMoney, parseStoredMoney } from '../../core/money.ts';
+import type { Kopecks } from '../../core/money.ts';
+import type {
+  BalanceSnapshot,
+  DialogueEntry,
+  DomainEvent,
+  DraftRecord,
+  EventQuery,
+  EventType,
+  LedgerEntry,
+  LedgerKind,
+  ListedReview,
+  PromptVersion,
+  ReleaseOutcome,
+  ReserveResult,
+  ReviewState,
+  Store,
+  StoredEvent,
+  StoredReview,
+} from '../../core/ports.ts';
+import { LATEST_VERSION, MIGRATIONS_TABLE, migrations } from './migrations.ts';
+
+export interface MysqlStoreOptions {
+  /** mysql://user:pass@host:port/db */
+  url: string;
+  /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
+  notifications: boolean;
+  connectionLimit?: number;
+}
+
+export interface MysqlConnectionSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+/** Parses `mysql://user:pass@host:port/db`; the error never repeats the URL (it may hold a password). */
+export function parseMysqlUrl(url: string): MysqlConnectionSettings {
+  const problem = 'database.url must look like mysql://user:password@host:3306/database';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError([problem]);
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new ConfigError([problem]);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (host === '' || database === '' || database.includes('/')) throw new ConfigError([problem]);
+  const port = parsed.port === '' ? 3306 : Number(parsed.port);
+  return {
+    host,
+    port,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+export function createMysqlStore(options: MysqlStoreOptions): MysqlStore {
+  return new MysqlStore(options);
+}
+
+// ---------------------------------------------------------------- helpers
+
+const MAX_MONEY = 10n ** 14n; // DECIMAL(14,2) holds up to 999 999 999 999.99
+const MONEY = 'CAST(? AS DECIMAL(14,2))';
+const SESSION_SQL_MODE =
+  'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION';
+const TRANSACTION_ATTEMPTS = 4;
+const ER_DUP_ENTRY = 1062;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+
+/** A money amount as a decimal string for SQL; refuses what DECIMAL(14,2) cannot hold. */
+function money(amount: Kopecks): string {
+  if (amount <= -MAX_MONEY || amount >= MAX_MONEY) throw new RangeError(`money amount out of range: ${amount}`);
+  return formatMoney(amount);
+}
+
+function nonNegative(amount: Kopecks, what: string): string {
+  if (amount < 0n) throw new RangeError(`${what} must not be negative`);
+  return money(amount);
+}
+
+/** Thrown inside a transaction to roll it back and hand `value` to the caller. */
+class Rollback<T> {
+  readonly value: T;
+  constructor(value: T) {
+    this.value = value;
+  }
+}
+
+interface DatabaseError extends Error {
+  code?: string;
+  errno?: number;
+  sqlState?: string;
+  sqlMessage?: string;
+  syscall?: string;
+  fatal?: boolean;
+}
+
+function asDatabaseError(error: unknown): DatabaseError | null {
+  if (!(error instanceof Error)) return null;
+  const e = error as DatabaseError;
+  if (typeof e.code !== 'string') return null;
+  if (typeof e.errno === 'number' || typeof e.sqlState === 'string' || typeof e.syscall === 'string' || e.fatal) {
+    return e;
+  }
+  if (/^(PROTOCOL_|ER_|E[A-Z]+$)/.test(e.code)) return e;
+  return null;
+}
+
+function errnoOf(error: unknown): number | undefined {
+  return asDatabaseError(error)?.errno;
+}
+
+function isRetryable(error: unknown): boolean {
+  const errno = errnoOf(error);
+  return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
+}
+
+const LOGIN_ERRORS = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_HOST_NOT_PRIVILEGED',
+  'ER_HOST_IS_BLOCKED',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_NOT_SUPPORTED_AUTH_MODE',
+]);
+
+const SERVER_GONE_ERRORS = new Set([
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_SERVER_SHUTDOWN',
+  'ER_SERVER_SHUTDOWN_IN_PROGRESS',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_READ_ONLY_MODE',
+]);
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
+}
+
+function nullableString(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function nullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+/** A Date that DATETIME can hold, or null (invalid, or outside years 1000..9999). */
+function storableDate(value: string): Date | null {
+  const date = new Date(value);
+  const time = date.getTime();
+  if (Number.isNaN(time)) return null;
+  const year = date.getUTCFullYear();
+  return year >= 1000 && year <= 9999 ? date : null;
+}
+
+function requireDate(value: Date, what: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new RangeError(`${what} is not a valid time`);
+  return value;
+}
+
+function eventDate(event: DomainEvent): Date {
+  const date = storableDate(event.at);
+  if (date === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
+  return date;
+}
+
+function stringifyData(data: Record<string, unknown>): string {
+  return JSON.stringify(data ?? {}, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+function parseData(value: unknown): Record<string, unknown> {
+  if (value === null || value === undefined) return {};
+  if (typeof value === 'string') return JSON.parse(value) as Record<string, unknown>;
+  if (Buffer.isBuffer(value)) return JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  return value as Record<string, unknown>;
+}
+
+function limitOf(limit: number): number {
+  if (!Number.isFinite(limit)) return 0;
+  return Math.max(0, Math.floor(limit));
+}
+
+const REVIEW_COLUMNS = `id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, state, reason,
+  claim_token, lease_until, reserved, draft_text, post_attempts, answer_id`;
+
+function toReview(row: RowDataPacket): StoredReview {
+  return {
+    id: String(row.id),
+    branchId: String(row.branch_id),
+    branchName: String(row.branch_name),
+    rating: Number(row.rating),
+    text: String(row.text),
+    authorId: nullableString(row.author_id),
+    authorName: String(row.author_name),
+    createdAt: String(row.created_at_text),
+    state: row.state as ReviewState,
+    reason: nullableString(row.reason),
+    claimToken: nullableString(row.claim_token),
+    leaseUntil: row.lease_until === null || row.lease_until === undefined ? null : toDate(row.lease_until),
+    reserved: parseStoredMoney(row.reserved),
+    draftText: nullableString(row.draft_text),
+    postAttempts: Number(row.post_attempts),
+    answerId: nullableString(row.answer_id),
+  };
+}
+
+const EVENT_COLUMNS = 'e.seq, e.id, e.type, e.at, e.review_id, e.branch_id, e.data';
+
+function toEvent(row: RowDataPacket): StoredEvent {
+  return {
+    seq: Number(row.seq),
+    id: String(row.id),
+    type: row.type as EventType,
+    at: toDate(row.at).toISOString(),
+    reviewId: nullableString(row.review_id),
+    branchId: nullableString(row.branch_id),
+    data: parseData(row.data),
+  };
+}
+
+function toLedgerEntry(row: RowDataPacket): LedgerEntry {
+  return {
+    id: Number(row.id),
+    at: toDate(row.at),
+    kind: row.kind as LedgerKind,
+    amount: parseStoredMoney(row.amount),
+    balanceAfter: parseStoredMoney(row.balance_after),
+    reviewId: nullableString(row.review_id),
+    note: nullableString(row.note),
+  };
+}
+
+// ---------------------------------------------------------------- the store
+
+export class MysqlStore implements Store {
+  readonly #settings: MysqlConnectionSettings;
+  readonly #notifications: boolean;
+  readonly #connectionLimit: number;
+  #pool: Pool | null = null;
+  /** Core connections whose session has been set up (sql_mode, time zone, isolation). */
+  readonly #prepared = new WeakSet<object>();
+
+  constructor(options: MysqlStoreOptions) {
+    this.#settings = parseMysqlUrl(options.url);
+    this.#notifications = options.notifications;
+    this.#connectionLimit = options.connectionLimit ?? 10;
+  }
+
+  /** host:port, for messages. */
+  get address(): string {
+    const { host, port } = this.#settings;
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  #getPool(): Pool {
+    if (this.#pool === null) {
+      const { host, port, user, password, database } = this.#settings;
+      const options: PoolOptions = {
+        host,
+        port,
+        user,
+        password,
+        database,
+        timezone: 'Z',
+        charset: 'utf8mb4_unicode_ci',
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        decimalNumbers: false,
+        dateStrings: false,
+        multipleStatements: false,
+        connectTimeout: 5000,
+        enableKeepAlive: true,
+        keepAliveInitialDelay: 10_000,
+        connectionLimit: this.#connectionLimit,
+        maxIdle: this.#connectionLimit,
+        idleTimeout: 60_000,
+        waitForConnections: true,
+        queueLimit: 0,
+        resetOnRelease: false,
+      };
+      this.#pool = createPool(options);
+    }
+    return this.#pool;
+  }
+
+  /** A pooled connection with this store's session settings; the caller releases it. */
+  async #acquire(): Promise<PoolConnection> {
+    const connection = await this.#getPool().getConnection();
+    const core = connection.connection as object;
+    if (!this.#prepared.has(core)) {
+      try {
+        await connection.query(
+          `SET SESSION sql_mode = ?, SESSION time_zone = '+00:00', SESSION innodb_lock_wait_timeout = 10`,
+          [SESSION_SQL_MODE],
+        );
+        await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      } catch (error) {
+        connection.destroy();
+        throw error;
+      }
+      this.#prepared.add(core);
+    }
+    return connection;
+  }
+
+  /** Runs `fn` on one connection outside a transaction (autocommit). */
+  async #withConnection<T>(fn: (connection: PoolConnection) => Promise<T>): Promise<T> {
+    try {
+      const connection = await this.#acquire();
+      try {
+        return await fn(connection);
+      } finally {
+        connection.release();
+      }
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  /**
+   * Runs `fn` in a transaction and commits; a thrown Rollback rolls back and returns its value. The whole
+   * transaction is retried on deadlock or lock wait timeout (it was rolled back, so that is safe).
+   */
+  async #inTransaction<T>(fn: (connection: PoolConnection) => Promise<T>): Promise<T> {
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const connection = await this.#acquire();
+        let broken = false;
+        try {
+          await connection.beginTransaction();
+          try {
+            const result = await fn(connection);
+            await connection.commit();
+            return result;
+          } catch (error) {
+            try {
+              await connection.rollback();
+            } catch {
+              broken = true;
+            }
+            if (error instanceof Rollback) return error.value as T;
+            if (isRetryable(error) && attempt < TRANSACTION_ATTEMPTS) {
+              await sleep(5 + Math.floor(Math.random() * 20 * attempt));
+              continue;
+            }
+            throw error;
+          }
+        } finally {
+          if (broken) connection.destroy();
+          else connection.release();
+        }
+      }
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  /** Database errors become one-line ServiceErrors naming host:port and the cause, never the password. */
+  #translate(error: unknown): unknown {
+    if (error instanceof ServiceError) return error;
+    const e = asDatabaseError(error);
+    if (e === null) return error;
+    const code = e.code ?? '';
+    const where = this.address;
+    let kind: ServiceErrorKind = 'unavailable';
+    let message: string;
+    let hint: string | undefined;
+    if (e.syscall !== undefined || /^E[A-Z]+$/.test(code) || code.startsWith('PROTOCOL_')) {
+      const detail = e.syscall !== undefined ? `${e.syscall} ${code}` : e.message || code;
+      message = `cannot reach MySQL at ${where}: ${detail}`;
+      hint = 'check that the database server runs and that database.url names the right host and port';
+    } else if (LOGIN_ERRORS.has(code)) {
+      message = `MySQL at ${where} refused the login: ${e.sqlMessage ?? e.message}`;
+      hint = 'check the user and password in database.url';
+    } else if (code === 'ER_BAD_DB_ERROR') {
+      message = `MySQL at ${where} has no database ${this.#settings.database}: ${e.sqlMessage ?? e.message}`;
+      hint = 'create the database (CREATE DATABASE ... CHARACTER SET utf8mb4) or fix database.url';
+    } else if (SERVER_GONE_ERRORS.has(code) || e.fatal) {
+      message = `MySQL at ${where} is unavailable: ${e.sqlMessage ?? e.message}`;
+    } else if (code === 'ER_NO_SUCH_TABLE') {
+      kind = 'rejected';
+      message = `MySQL at ${where}: ${e.sqlMessage ?? e.message}`;
+      hint = 'the schema is missing: run the migrations';
+    } else {
+      kind = 'rejected';
+      message = `MySQL at ${where} rejected a statement: ${code}: ${e.sqlMessage ?? e.message}`;
+    }
+    return new ServiceError('database', kind, this.#scrub(oneLine(message)), { cause: error, hint });
+  }
+
+  #scrub(text: string): string {
+    const { password } = this.#settings;
+    if (password === '') return text;
+    let result = text.split(password).join('***');
+    const encoded = encodeURIComponent(password);
+    if (encoded !== password) result = result.split(encoded).join('***');
+    return result;
+  }
+
+  async #insertEvents(connection: PoolConnection, events: readonly DomainEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await connection.query(
+          'INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES (?, ?, ?, ?, ?, ?)',
+          [event.id, event.type, eventDate(event), event.reviewId, event.branchId, stringifyData(event.data)],
+        );
+      } catch (error) {
+        // At least once: an event already stored is not stored (or queued) again.
+        if (errnoOf(error) === ER_DUP_ENTRY) continue;
+        throw error;
+      }
+      if (this.#notifications) {
+        await connection.query('INSERT INTO outbox (event_id) VALUES (?)', [event.id]);
+      }
+    }
+  }
+
+  async #readAccount(connection: PoolConnection): Promise<BalanceSnapshot> {
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT balance, reserved FROM account WHERE id = 1');
+    const row = rows[0];
+    if (row === undefined) throw new ServiceError('database', 'rejected', `MySQL at ${this.address}: the account row is missing`, { hint: 'run the migrations' });
+    return { balance: parseStoredMoney(row.balance), reserved: parseStoredMoney(row.reserved) };
+  }
+
+  async #readReview(connection: PoolConnection, id: string): Promise<StoredReview | null> {
+    const [rows] = await connection.query<RowDataPacket[]>(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE id = ?`, [id]);
+    const row = rows[0];
+    return row === undefined ? null : toReview(row);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async migrate(): Promise<void> {
+    await this.#withConnection(async (connection) => {
+      const [locked] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK('gisbot_migrate', 30) AS got");
+      if (Number(locked[0]?.got) !== 1) {
+        throw new ServiceError('database', 'unavailable', `MySQL at ${this.address}: timed out waiting for another process to finish migrating`);
+      }
+      try {
+        await connection.query(MIGRATIONS_TABLE);
+        const [rows] = await connection.query<RowDataPacket[]>('SELECT version FROM schema_migrations');
+        const applied = new Set(rows.map((row) => Number(row.version)));
+        const newest = Math.max(0, ...applied);
+        if (newest > LATEST_VERSION) {
+          throw new ServiceError(
+            'database',
+            'rejected',
+            `MySQL at ${this.address}: the schema is at version ${newest}, newer than this gisbot knows (${LATEST_VERSION})`,
+            { hint: 'upgrade gisbot' },
+          );
+        }
+        for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+          if (applied.has(migration.version)) continue;
+          for (const statement of migration.statements) await connection.query(statement);
+          await connection.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+            migration.version,
+            migration.name,
+            new Date(),
+          ]);
+        }
+      } finally {
+        await connection.query("SELECT RELEASE_LOCK('gisbot_migrate')").catch(() => undefined);
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.#withConnection(async (connection) => {
+      await connection.query('SELECT 1');
+    });
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    if (pool !== null) await pool.end().catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------ intake
+
+  async findKnownReviewIds(ids: readonly string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return known;
+    await this.#withConnection(async (connection) => {
+      for (let i = 0; i < unique.length; i += 500) {
+        const chunk = unique.slice(i, i + 500);
+        const [rows] = await connection.query<RowDataPacket[]>('SELECT id FROM reviews WHERE id IN (?)', [chunk]);
+        for (const row of rows) known.add(String(row.id));
+      }
+    });
+    return known;
+  }
+
+  async recordReview(
+    review: ListedReview,
+    state: 'new' | 'skipped' | 'needs_approval',
+    reason: string | null,
+    events: readonly DomainEvent[],
+  ): Promise<boolean> {
+    const now = new Date();
+    const createdAt = storableDate(review.createdAt) ?? now;
+    return this.#inTransaction(async (connection) => {
+      try {
+        await connection.query(
+          `INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text,
+             created_at, state, reason, recorded_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            review.id,
+            review.branchId,
+            review.branchName,
+            review.rating,
+            review.text,
+            review.authorId,
+            review.authorName,
+            review.createdAt,
+            createdAt,
+            state,
+            reason,
+            now,
+            now,
+          ],
+        );
+      } catch (error) {
+        if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(false);
+        throw error;
+      }
+      await this.#insertEvents(connection, events);
+      await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
+        review.authorId ?? '',
+        review.id,
+        'reviewer',
+        review.text,
+        createdAt,
+      ]);
+      return true;
+    });
+  }
+
+  async getReview(id: string): Promise<StoredReview | null> {
+    return this.#withConnection((connection) => this.#readReview(connection, id));
+  }
+
+  // ------------------------------------------------------------ work
+
+  async claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireDate(now, 'now');
+    requireDate(leaseUntil, 'leaseUntil');
+    return this.#inTransaction(async (connection) => {
+      // SKIP LOCKED: racing claimers each take a different row instead of queueing on the same one.
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT id FROM reviews WHERE state = 'new' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      );
+      const id = rows[0]?.id as string | undefined;
+      if (id === undefined) return null;
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?
+         WHERE id = ? AND state = 'new'`,
+        [token, leaseUntil, now, id],
+      );
+      if (result.affectedRows !== 1) throw new Rollback(null);
+      return this.#readReview(connection, id);
+    });
+  }
+
+  async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireDate(now, 'now');
+    requireDate(leaseUntil, 'leaseUntil');
+    return this.#inTransaction(async (connection) => {
+      // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT id FROM reviews WHERE state IN ('claimed', 'drafted', 'posting') AND lease_until <= ?
+         ORDER BY lease_until, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        [now],
+      );
+      const id = rows[0]?.id as string | undefined;
+      if (id === undefined) return null;
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE reviews SET claim_token = ?, lease_until = ?, updated_at = ?
+         WHERE id = ? AND state IN ('claimed', 'drafted', 'posting') AND lease_until <= ?`,
+        [token, leaseUntil, now, id, now],
+      );
+      if (result.affectedRows !== 1) throw new Rollback(null);
+      return this.#readReview(connection, id);
+    });
+  }
+
+  async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
+    const priceText = nonNegative(price, 'price');
+    return this.#inTransaction<ReserveResult>(async (connection) => {
+      // Lock order everywhere: the review row, then the account row.
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT reserved FROM reviews WHERE id = ? AND claim_token = ? FOR UPDATE',
+        [reviewId, token],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new Rollback<ReserveResult>('lost');
+      const held = parseStoredMoney(row.reserved);
+      if (held === price) return 'reserved';
+      const delta = price - held;
+      if (delta > 0n) {
+        const [result] = await connection.query<ResultSetHeader>(
+          `UPDATE account SET reserved = reserved + ${MONEY} WHERE id = 1 AND balance - reserved >= ${MONEY}`,
+          [money(delta), money(delta)],
+        );
+        if (result.affectedRows !== 1) throw new Rollback<ReserveResult>('insufficient');
+      } else {
+        await connection.query(`UPDATE account SET reserved = reserved - ${MONEY} WHERE id = 1`, [money(-delta)]);
+      }
+      await connection.query(`UPDATE reviews SET reserved = ${MONEY} WHERE id = ?`, [priceText, reviewId]);
+      return 'reserved';
+    });
+  }
+
+  async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
+    return this.#withConnection(async (connection) => {
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE reviews SET state = 'drafted', draft_text = ?, model = ?, prompt_version = ?, prompt_tokens = ?,
+           completion_tokens = ?, finish_reason = ?, updated_at = ?
+         WHERE id = ? AND claim_token = ?`,
+        [
+          draft.text,
+          draft.model,
+          draft.promptVersion,
+          draft.promptTokens,
+          draft.completionTokens,
+          draft.finishReason,
+          new Date(),
+          reviewId,
+          token,
+        ],
+      );
+      return result.affectedRows === 1;
+    });
+  }
+
+  async beginPosting(reviewId: string, token: string, now: Date): Promise<boolean> {
+    requireDate(now, 'now');
+    return this.#withConnection(async (connection) => {
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, updated_at = ?
+         WHERE id = ? AND claim_token = ? AND lease_until > ?`,
+        [now, reviewId, token, now],
+      );
+      return result.affectedRows === 1;
+    });
+  }
+
+  async expireLease(reviewId: string, token: string, now: Date): Promise<void> {
+    requireDate(now, 'now');
+    await this.#withConnection(async (connection) => {
+      await connection.query('UPDATE reviews SET lease_until = ?, updated_at = ? WHERE id = ? AND claim_token = ?', [
+        now,
+        now,
+        reviewId,
+        token,
+      ]);
+    });
+  }
+
+  async settlePosted(
+    reviewId: string,
+    answer: { answerId: string | null; text: string },
+    price: Kopecks,
+    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks } | null> {
+    const priceText = nonNegative(price, 'price');
+    const negativePrice = money(-price);
+    return this.#inTransaction(async (connection) => {
+      const now = new Date();
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT state, reserved, author_id FROM reviews WHERE id = ? FOR UPDATE',
+        [reviewId],
+      );
+      const row = rows[0];
+      if (row === undefined || row.state !== 'posting') throw new Rollback(null);
+      const held = parseStoredMoney(row.reserved);
+      const [updated] = await connection.query<ResultSetHeader>(
+        `UPDATE reviews SET state = 'posted', answer_id = ?, answer_text = ?, charged = ${MONEY}, reserved = 0,
+           claim_token = NULL, lease_until = NULL, updated_at = ?
+         WHERE id = ? AND state = 'posting'`,
+        [answer.answerId, answer.text, priceText, now, reviewId],
+      );
+      if (updated.affectedRows !== 1) throw new Rollback(null);
+      // The answer is out there: charge the price even if the review held no reserve.
+      await connection.query(
+        `UPDATE account SET balance = balance - ${MONEY}, reserved = reserved - ${MONEY} WHERE id = 1`,
+        [priceText, money(held)],
+      );
+      const { balance } = await this.#readAccount(connection);
+      try {
+        await connection.query(
+          `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+           VALUES (?, 'charge', ${MONEY}, ${MONEY}, ?, ?, NULL)`,
+          [now, negativePrice, money(balance), reviewId, reviewId],
+        );
+      } catch (error) {
+        // The unique charge key: this review was charged already.
+        if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(null);
+        throw error;
+      }
+      await this.#insertEvents(connection, events(balance));
+      await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
+        nullableString(row.author_id) ?? '',
+        reviewId,
+        'owner',
+        answer.text,
+        now,
+      ]);
+      return { balance };
+    });
+  }
+
+  async release(
+    reviewId: string,
+    token: string,
+    outcome: ReleaseOutcome,
+    events: readonly DomainEvent[],
+  ): Promise<boolean> {
+    return this.#inTransaction(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT reserved FROM reviews WHERE id = ? AND claim_token = ? FOR UPDATE',
+        [reviewId, token],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new Rollback(false);
+      const held = parseStoredMoney(row.reserved);
+      const clearDraft =
+        outcome.state === 'new'
+          ? `, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL,
+             completion_tokens = NULL, finish_reason = NULL`
+          : '';
+      await connection.query(
+        `UPDATE reviews SET state = ?, reason = ?, reserved = 0, claim_token = NULL, lease_until = NULL,
+           updated_at = ?${clearDraft}
+         WHERE id = ?`,
+        [outcome.state, outcome.reason, new Date(), reviewId],
+      );
+      if (held !== 0n) {
+        await connection.query(`UPDATE account SET reserved = reserved - ${MONEY} WHERE id = 1`, [money(held)]);
+      }
+      await this.#insertEvents(connection, events);
+      return true;
+    });
+  }
+
+  // ------------------------------------------------------------ events and outbox
+
+  async appendEvents(events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#inTransaction((connection) => this.#insertEvents(connection, events));
+  }
+
+  async listEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (query.afterSeq !== undefined) {
+      conditions.push('e.seq > ?');
+      params.push(query.afterSeq);
+    }
+    if (query.since !== undefined) {
+      conditions.push('e.at >= ?');
+      params.push(requireDate(query.since, 'since'));
+    }
+    if (query.type !== undefined) {
+      conditions.push('e.type = ?');
+      params.push(query.type);
+    }
+    if (query.reviewId !== undefined) {
+      conditions.push('e.review_id = ?');
+      params.push(query.reviewId);
+    }
+    if (query.branchId !== undefined) {
+      conditions.push('e.branch_id = ?');
+      params.push(query.branchId);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    // After a cursor: the next `limit` events. Without one: the last `limit` events, still in ascending order.
+    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT ${EVENT_COLUMNS} FROM events e ${where} ORDER BY e.seq ${order} LIMIT ?`,
+        [...params, limit],
+      );
+      const events = rows.map(toEvent);
+      return order === 'DESC' ? events.reverse() : events;
+    });
+  }
+
+  async pendingOutbox(limit: number): Promise<StoredEvent[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT ${EVENT_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ?`,
+        [count],
+      );
+      return rows.map(toEvent);
+    });
+  }
+
+  async markDelivered(eventIds: readonly string[]): Promise<void> {
+    const unique = [...new Set(eventIds)];
+    if (unique.length === 0) return;
+    await this.#withConnection(async (connection) => {
+      for (let i = 0; i < unique.length; i += 500) {
+        await connection.query('DELETE FROM outbox WHERE event_id IN (?)', [unique.slice(i, i + 500)]);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ money
+
+  async getBalance(): Promise<BalanceSnapshot> {
+    return this.#withConnection((connection) => this.#readAccount(connection));
+  }
+
+  async topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot> {
+    if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
+    const amountText = money(amount);
+    return this.#inTransaction(async (connection) => {
+      await connection.query(`UPDATE account SET balance = balance + ${MONEY} WHERE id = 1`, [amountText]);
+      const snapshot = await this.#readAccount(connection);
+      await connection.query(
+        `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+         VALUES (?, 'topup', ${MONEY}, ${MONEY}, NULL, NULL, ?)`,
+        [new Date(), amountText, money(snapshot.balance), note],
+      );
+      return snapshot;
+    });
+  }
+
+  async ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    const since = query.since === undefined ? null : requireDate(query.since, 'since');
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT id, at, kind, amount, balance_after, review_id, note FROM ledger
+         ${since === null ? '' : 'WHERE at >= ?'} ORDER BY id DESC LIMIT ?`,
+        since === null ? [limit] : [since, limit],
+      );
+      return rows.map(toLedgerEntry);
+    });
+  }
+
+  // ------------------------------------------------------------ prompts and dialogue
+
+  async savePromptVersion(text: string): Promise<PromptVersion> {
+    const sha256 = createHash('sha256').update(text, 'utf8').digest('hex');
+    return this.#inTransaction(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT version, text, sha256, created_at FROM prompt_versions ORDER BY version DESC LIMIT 1 FOR UPDATE',
+      );
+      const latest = rows[0];
+      if (latest !== undefined && latest.sha256 === sha256 && latest.text === text) {
+        return { version: Number(latest.version), text: String(latest.text), createdAt: toDate(latest.created_at) };
+      }
+      const createdAt = new Date();
+      const [result] = await connection.query<ResultSetHeader>(
+        'INSERT INTO prompt_versions (text, sha256, created_at) VALUES (?, ?, ?)',
+        [text, sha256, createdAt],
+      );
+      return { version: Number(result.insertId), text, createdAt };
+    });
+  }
+
+  async latestPrompt(): Promise<PromptVersion | null> {
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT version, text, created_at FROM prompt_versions ORDER BY version DESC LIMIT 1',
+      );
+      const row = rows[0];
+      if (row === undefined) return null;
+      return { version: Number(row.version), text: String(row.text), createdAt: toDate(row.created_at) };
+    });
+  }
+
+  /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
+  async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT role, text, at FROM dialogue WHERE author_id = ? AND review_id = ? ORDER BY at, id',
+        [authorId ?? '', reviewId],
+      );
+      return rows.map((row) => ({
+        role: row.role as DialogueEntry['role'],
+        text: String(row.text),
+        at: toDate(row.at),
+      }));
+    });
+  }
+}

@@ -1,0 +1,540 @@
+// The 2GIS owner-cabinet client (see shared/spec/2gis-api.md). This layer owns the ONLY retries for 2GIS:
+// idempotent calls (GET, the login POST) are retried a bounded number of times with exponential backoff and
+// jitter, honouring Retry-After; the answer POST is never retried, and an outcome it did not see is reported as
+// ServiceError kind 'outcome_unknown' so that the core reads the review back first.
+//
+// Secrets: the password and the tokens never appear in an error message, and errors of the HTTP library (which
+// carry the request options, headers and body) are never attached as a cause.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import type { Got } from 'got';
+import type { Branch, ListedReview, ReviewStatus, TwoGis } from '../../core/ports.ts';
+import { ServiceError } from '../../errors.ts';
+
+export interface TwoGisClientOptions {
+  /** Cabinet base URL, e.g. https://api.account.2gis.com/api/1.0/ */
+  apiUrl: string;
+  login: string;
+  password: string;
+  /** Branch ids to work on; null discovers them from the account's organisations. */
+  branches: readonly string[] | null;
+  /** Deadline of each single HTTP request, default 15000 ms. */
+  timeoutMs?: number;
+  /** Extra attempts for idempotent calls, default 3. */
+  retries?: number;
+  /** Pause before each non-first page of reviews, default 0. */
+  pagePauseMs?: number;
+  /** First backoff step between retries, default 500 ms (doubled each attempt, with jitter). */
+  retryBaseMs?: number;
+  /** Upper bound for one wait between retries, Retry-After included, default 60000 ms. */
+  maxRetryDelayMs?: number;
+}
+
+const AUTH_HINT = 'check twogis.login and twogis.password in the config (or the matching environment variables)';
+const BLOCKED_HINT =
+  '2GIS blocks rather than rate-limits: back off for a while, check the account in the 2GIS cabinet, and run from an allowed IP';
+const PAGE_SIZE_REVIEWS = 50;
+const PAGE_SIZE_BRANCHES = 60;
+const MAX_BRANCH_PAGES = 1000;
+/** Connection errors that happen before any byte of the request is sent: a POST that met one did not happen. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+// ---------------------------------------------------------------- response shapes (lenient about extra keys)
+
+const idSchema = z.union([z.string().min(1), z.number().int()]).transform((value) => String(value));
+const numberish = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number')
+    .transform((value) => Number(value)),
+]);
+const dateSchema = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO 8601 date');
+
+function envelope<T extends z.ZodType>(result: T) {
+  return z.object({ meta: z.object({ code: z.number() }), result });
+}
+
+const authSchema = envelope(z.object({ access_token: z.string().min(1) }));
+
+const usersSchema = envelope(
+  z.object({
+    orgs: z.array(z.object({ id: idSchema, name: z.string().nullish(), isActive: z.boolean().nullish() })),
+  }),
+);
+
+const branchesSchema = envelope(
+  z.object({
+    items: z.array(z.object({ id: idSchema, name: z.string().nullish() })),
+  }),
+);
+
+const reviewItemSchema = z.object({
+  id: idSchema,
+  rating: numberish,
+  text: z.string().nullish(),
+  catalog: z.object({ id: z.string() }).nullish(),
+  dateCreated: dateSchema,
+  dateEdited: dateSchema.nullish(),
+  commentsCount: z.number().nullish(),
+  user: z.object({ id: idSchema.nullish(), name: z.string().nullish() }).nullish(),
+  attributes: z.object({ isHidden: z.boolean().nullish() }).nullish(),
+  allowedActions: z.object({ reply: z.boolean().nullish() }).nullish(),
+  hasCompanyComment: z.boolean().nullish(),
+  firstAnswer: z.unknown().optional(),
+  branch: z.object({ name: z.string().nullish() }).nullish(),
+});
+
+const reviewsSchema = envelope(z.object({ items: z.array(reviewItemSchema) }));
+
+const reviewSchema = envelope(
+  z
+    .object({
+      id: idSchema,
+      rating: numberish,
+      hasCompanyComment: z.boolean().nullish(),
+      firstAnswer: z.object({ id: idSchema.nullish(), text: z.string().nullish() }).nullish(),
+    })
+    .refine(
+      (value) => value.hasCompanyComment !== undefined || value.firstAnswer !== undefined,
+      'neither hasCompanyComment nor firstAnswer is present: cannot tell whether the review has an answer',
+    ),
+);
+
+const postSchema = envelope(z.object({ id: idSchema }));
+
+/** The assumed error envelope: {"meta":{"code":4xx,"errors":[{"message":"..."}]}}; anything else is tolerated. */
+const errorBodySchema = z.object({
+  meta: z
+    .object({
+      message: z.string().nullish(),
+      errors: z.array(z.object({ message: z.string().nullish() }).or(z.string())).nullish(),
+    })
+    .nullish(),
+  message: z.string().nullish(),
+  error: z.string().nullish(),
+});
+
+// ---------------------------------------------------------------- transport types
+
+type Method = 'GET' | 'POST';
+
+interface Call {
+  method: Method;
+  /** Relative to apiUrl, no leading slash; also used in messages. */
+  path: string;
+  query?: Record<string, string>;
+  body?: Record<string, unknown>;
+  /** Idempotent calls are retried; the answer POST is not. */
+  idempotent: boolean;
+}
+
+type Outcome =
+  | { kind: 'response'; status: number; retryAfter: string | undefined; body: string }
+  | { kind: 'network'; code: string; timeout: boolean };
+
+interface GotModule {
+  got: Got;
+  RequestError: abstract new (...args: never[]) => Error;
+}
+
+export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
+  const baseUrl = options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`;
+  const host = safeHost(baseUrl);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const retries = Math.max(0, Math.floor(options.retries ?? 3));
+  const pagePauseMs = options.pagePauseMs ?? 0;
+  const retryBaseMs = options.retryBaseMs ?? 500;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+
+  let gotModule: Promise<GotModule> | null = null;
+  // A fresh connection for every answer POST: a keep-alive socket the server has just closed would turn a
+  // perfectly good POST into an 'outcome_unknown'.
+  let postAgents: { http: HttpAgent; https: HttpsAgent } | null = null;
+  let token: string | null = null;
+  let loginInFlight: Promise<string> | null = null;
+
+  function loadGot(): Promise<GotModule> {
+    gotModule ??= import('got').then((mod) => ({ got: mod.default, RequestError: mod.RequestError }));
+    gotModule.catch(() => {
+      gotModule = null;
+    });
+    return gotModule;
+  }
+
+  /** Server-provided text goes into messages; make sure none of our secrets ride along. */
+  function redact(text: string): string {
+    let out = text;
+    for (const secret of [options.password, token]) {
+      if (secret && secret.length >= 4) out = out.split(secret).join('***');
+    }
+    return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+  }
+
+  // ------------------------------------------------------------ one HTTP exchange
+
+  async function send(call: Call, accessToken: string | null): Promise<Outcome> {
+    const { got, RequestError } = await loadGot();
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (accessToken !== null) headers.authorization = `Bearer ${accessToken}`;
+    const isAnswerPost = call.method === 'POST' && !call.idempotent;
+    if (isAnswerPost) postAgents ??= { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) };
+    try {
+      const response = await got(new URL(call.path, baseUrl), {
+        method: call.method,
+        headers,
+        ...(call.query ? { searchParams: call.query } : {}),
+        ...(call.body ? { json: call.body } : {}),
+        responseType: 'text',
+        throwHttpErrors: false,
+        followRedirect: false,
+        retry: { limit: 0 },
+        timeout: { request: timeoutMs },
+        ...(isAnswerPost && postAgents ? { agent: postAgents } : {}),
+      });
+      const retryAfter = response.headers['retry-after'];
+      return {
+        kind: 'response',
+        status: response.statusCode,
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        body: typeof response.body === 'string' ? response.body : '',
+      };
+    } catch (error) {
+      if (error instanceof RequestError) {
+        const code = (error as Error & { code?: unknown }).code;
+        return {
+          kind: 'network',
+          code: typeof code === 'string' && code !== '' ? code : error.name,
+          timeout: error.name === 'TimeoutError',
+        };
+      }
+      throw error;
+    }
+  }
+
+  function isRetryable(outcome: Outcome): boolean {
+    if (outcome.kind === 'network') return true;
+    return outcome.status === 429 || outcome.status >= 500;
+  }
+
+  function retryDelay(outcome: Outcome, attempt: number): number {
+    if (outcome.kind === 'response' && (outcome.status === 429 || outcome.status === 503) && outcome.retryAfter) {
+      const seconds = parseRetryAfter(outcome.retryAfter);
+      if (seconds !== null) return Math.min(seconds * 1000, maxRetryDelayMs);
+    }
+    const step = Math.min(retryBaseMs * 2 ** (attempt - 1), maxRetryDelayMs);
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  async function sendWithRetries(call: Call, accessToken: string | null): Promise<{ outcome: Outcome; attempts: number }> {
+    const maxAttempts = call.idempotent ? retries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await send(call, accessToken);
+      if (!isRetryable(outcome) || attempt >= maxAttempts) return { outcome, attempts: attempt };
+      await sleep(retryDelay(outcome, attempt));
+    }
+  }
+
+  // ------------------------------------------------------------ auth
+
+  async function login(): Promise<string> {
+    const call: Call = {
+      method: 'POST',
+      path: 'users/auth',
+      body: { login: options.login, password: options.password },
+      idempotent: true,
+    };
+    const { outcome, attempts } = await sendWithRetries(call, null);
+    if (outcome.kind === 'response' && (outcome.status === 401 || outcome.status === 400)) {
+      throw new ServiceError('2gis', 'auth', `2GIS refused the login for ${options.login}`, {
+        status: outcome.status,
+        hint: AUTH_HINT,
+      });
+    }
+    const parsed = interpret(call, outcome, attempts, authSchema);
+    return parsed.result.access_token;
+  }
+
+  /** One login at a time; callers that saw a 401 with an older token reuse the login already done. */
+  function relogin(staleToken: string | null): Promise<string> {
+    if (token !== null && token !== staleToken) return Promise.resolve(token);
+    loginInFlight ??= login()
+      .then((fresh) => {
+        token = fresh;
+        return fresh;
+      })
+      .finally(() => {
+        loginInFlight = null;
+      });
+    return loginInFlight;
+  }
+
+  async function authorised(call: Call): Promise<{ outcome: Outcome; attempts: number }> {
+    const first = token ?? (await relogin(null));
+    const result = await sendWithRetries(call, first);
+    if (result.outcome.kind !== 'response' || result.outcome.status !== 401) return result;
+    // A 401 means the call was refused before anything happened: safe to repeat once, even for the answer POST.
+    const fresh = await relogin(first);
+    const again = await sendWithRetries(call, fresh);
+    if (again.outcome.kind === 'response' && again.outcome.status === 401) {
+      throw new ServiceError(
+        '2gis',
+        'auth',
+        `2GIS refused the access for ${call.method} ${call.path} even right after a new login as ${options.login}`,
+        { status: 401, hint: AUTH_HINT },
+      );
+    }
+    return again;
+  }
+
+  // ------------------------------------------------------------ outcome → value or ServiceError
+
+  function describe(call: Call): string {
+    return `${call.method} ${call.path}`;
+  }
+
+  function serverMessage(body: string): string {
+    if (body.trim() === '') return '';
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return '';
+    }
+    const parsed = errorBodySchema.safeParse(json);
+    if (!parsed.success) return '';
+    const parts: string[] = [];
+    for (const item of parsed.data.meta?.errors ?? []) {
+      const text = typeof item === 'string' ? item : item.message;
+      if (text) parts.push(text);
+    }
+    if (parts.length === 0) {
+      const single = parsed.data.meta?.message ?? parsed.data.message ?? parsed.data.error;
+      if (single) parts.push(single);
+    }
+    return redact(parts.join('; '));
+  }
+
+  function interpret<T extends z.ZodType>(call: Call, outcome: Outcome, attempts: number, schema: T): z.output<T> {
+    const what = describe(call);
+    const tries = attempts > 1 ? `, ${attempts} attempts` : '';
+    const isAnswerPost = call.method === 'POST' && !call.idempotent;
+
+    if (outcome.kind === 'network') {
+      if (isAnswerPost && !NOT_SENT_CODES.has(outcome.code)) {
+        throw new ServiceError(
+          '2gis',
+          'outcome_unknown',
+          `no answer from 2GIS to ${what} (${outcome.code}${outcome.timeout ? ` after ${timeoutMs} ms` : ''}): the answer may or may not have been posted`,
+          { hint: 'read the review back before posting again' },
+        );
+      }
+      const detail = outcome.timeout ? ` (no complete answer within ${timeoutMs} ms to ${what}${tries})` : ` (${what}${tries})`;
+      throw new ServiceError('2gis', 'unavailable', `cannot reach 2GIS at ${host}: ${outcome.code}${detail}`);
+    }
+
+    const { status, body } = outcome;
+    if (status === 403) {
+      throw new ServiceError('2gis', 'blocked', '2GIS answered 403 Forbidden: the account or IP is blocked', {
+        status,
+        hint: BLOCKED_HINT,
+      });
+    }
+    if (status === 401) {
+      throw new ServiceError('2gis', 'auth', `2GIS refused the access for ${what}`, { status, hint: AUTH_HINT });
+    }
+    if (status >= 500) {
+      if (isAnswerPost) {
+        throw new ServiceError(
+          '2gis',
+          'outcome_unknown',
+          `2GIS answered ${status} to ${what}: the answer may or may not have been posted`,
+          { status, hint: 'read the review back before posting again' },
+        );
+      }
+      const message = serverMessage(body);
+      throw new ServiceError(
+        '2gis',
+        'unavailable',
+        `2GIS answered ${status} to ${what}${tries}${message ? `: ${message}` : ''}`,
+        { status },
+      );
+    }
+    if (status === 429) {
+      throw new ServiceError('2gis', 'unavailable', `2GIS answered 429 Too Many Requests to ${what}${tries}`, {
+        status,
+        hint: 'slow down: lower the concurrency or raise the pause between pages',
+      });
+    }
+    if (status >= 400) {
+      const message = serverMessage(body);
+      throw new ServiceError('2gis', 'rejected', `2GIS rejected ${what} with ${status}${message ? `: ${message}` : ''}`, {
+        status,
+      });
+    }
+    if (status < 200 || status >= 300) {
+      throw malformed(call, `unexpected HTTP status ${status}`, status);
+    }
+
+    let json: unknown;
+    if (body.trim() === '') throw malformed(call, 'empty body', status);
+    try {
+      json = JSON.parse(body);
+    } catch {
+      // JSON.parse's own message quotes the body, which may hold a token: describe it instead.
+      throw malformed(call, `body is not valid JSON (${Buffer.byteLength(body)} bytes)`, status);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw malformed(call, describeIssues(parsed.error), status);
+    const meta = (parsed.data as { meta: { code: number } }).meta;
+    if (meta.code < 200 || meta.code >= 300) {
+      throw malformed(call, `HTTP ${status} but meta.code ${meta.code}${serverMessage(body) ? `: ${serverMessage(body)}` : ''}`, status);
+    }
+    return parsed.data;
+  }
+
+  function malformed(call: Call, detail: string, status: number): ServiceError {
+    if (call.method === 'POST' && !call.idempotent) {
+      // 2GIS took the POST but we could not read what it made of it: the answer may well be there.
+      return new ServiceError(
+        '2gis',
+        'outcome_unknown',
+        `2GIS sent a malformed/truncated response to ${describe(call)}: ${detail}; the answer may or may not have been posted`,
+        { status, hint: 'read the review back before posting again' },
+      );
+    }
+    return new ServiceError('2gis', 'bad_response', `2GIS sent a malformed/truncated response to ${describe(call)}: ${detail}`, {
+      status,
+    });
+  }
+
+  async function get<T extends z.ZodType>(path: string, query: Record<string, string>, schema: T): Promise<z.output<T>> {
+    const call: Call = { method: 'GET', path, query, idempotent: true };
+    const { outcome, attempts } = await authorised(call);
+    return interpret(call, outcome, attempts, schema);
+  }
+
+  // ------------------------------------------------------------ the port
+
+  async function discoverBranches(): Promise<Branch[]> {
+    const users = await get('users', {}, usersSchema);
+    const branches: Branch[] = [];
+    const seen = new Set<string>();
+    for (const org of users.result.orgs) {
+      for (let page = 1; page <= MAX_BRANCH_PAGES; page++) {
+        const data = await get(
+          'branches',
+          { orgId: org.id, page: String(page), pageSize: String(PAGE_SIZE_BRANCHES) },
+          branchesSchema,
+        );
+        let added = 0;
+        for (const item of data.result.items) {
+          if (seen.has(item.id)) continue;
+          seen.add(item.id);
+          branches.push({ id: item.id, name: item.name ?? item.id });
+          added++;
+        }
+        // The last page is short; a page with nothing new means the server ignores paging: stop either way.
+        if (data.result.items.length < PAGE_SIZE_BRANCHES || added === 0) break;
+      }
+    }
+    return branches;
+  }
+
+  return {
+    async checkLogin(): Promise<void> {
+      await relogin(token);
+    },
+
+    async listBranches(): Promise<Branch[]> {
+      if (options.branches !== null) return options.branches.map((id) => ({ id, name: id }));
+      return discoverBranches();
+    },
+
+    async listReviews(branchId: string, offsetDate: string | null): Promise<ListedReview[]> {
+      if (offsetDate !== null && pagePauseMs > 0) await sleep(pagePauseMs);
+      const query: Record<string, string> = { limit: String(PAGE_SIZE_REVIEWS), pinRequestedFirst: 'false' };
+      if (offsetDate !== null) query.offsetDate = offsetDate;
+      const data = await get(`presence/branch/${encodeURIComponent(branchId)}/reviews`, query, reviewsSchema);
+      return data.result.items.map(
+        (item): ListedReview => ({
+          id: item.id,
+          branchId,
+          branchName: item.branch?.name ?? '',
+          rating: item.rating,
+          text: item.text ?? '',
+          authorId: item.user?.id ?? null,
+          authorName: item.user?.name ?? '',
+          createdAt: item.dateCreated,
+          editedAt: item.dateEdited ?? null,
+          catalogId: item.catalog?.id ?? '',
+          isHidden: item.attributes?.isHidden === true,
+          canReply: item.allowedActions?.reply === true,
+          hasOwnerAnswer: item.hasCompanyComment === true || item.firstAnswer != null,
+          commentsCount: item.commentsCount ?? 0,
+        }),
+      );
+    },
+
+    async readReview(reviewId: string): Promise<ReviewStatus | null> {
+      const call: Call = {
+        method: 'GET',
+        path: `presence/reviews/${encodeURIComponent(reviewId)}`,
+        query: { catalog: '2gis' },
+        idempotent: true,
+      };
+      const { outcome, attempts } = await authorised(call);
+      if (outcome.kind === 'response' && outcome.status === 404) return null;
+      const data = interpret(call, outcome, attempts, reviewSchema);
+      const answer = data.result.firstAnswer ?? null;
+      return {
+        id: data.result.id,
+        rating: data.result.rating,
+        hasOwnerAnswer: data.result.hasCompanyComment === true || answer !== null,
+        ownerAnswer: answer === null ? null : { id: answer.id ?? '', text: answer.text ?? '' },
+      };
+    },
+
+    async postAnswer(reviewId: string, text: string): Promise<{ answerId: string }> {
+      const call: Call = {
+        method: 'POST',
+        path: `presence/reviews/${encodeURIComponent(reviewId)}/comments`,
+        body: { text, catalog: '2gis', isOfficialAnswer: true },
+        idempotent: false,
+      };
+      const { outcome, attempts } = await authorised(call);
+      const data = interpret(call, outcome, attempts, postSchema);
+      return { answerId: data.result.id };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** Retry-After is either delta-seconds or an HTTP date; returns seconds, or null when unreadable. */
+export function parseRetryAfter(value: string, now: number = Date.now()): number | null {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, (at - now) / 1000);
+}
+
+function describeIssues(error: z.ZodError): string {
+  const issues = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `${path === '' ? '(root)' : path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
+  return issues.join('; ') + more;
+}

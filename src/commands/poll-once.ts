@@ -1,0 +1,69 @@
+// `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code.
+import type { Context } from '../context.ts';
+import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import { formatMoney } from '../core/money.ts';
+import { ExitCode } from '../errors.ts';
+import { messages } from '../ui/messages.ts';
+import type { Output } from '../ui/output.ts';
+
+export interface PollOnceResult {
+  summary: CycleSummary;
+  exitCode: ExitCode;
+}
+
+/** How long a one-off run waits for the WebSocket before leaving the rest in the outbox for next time. */
+const DELIVERY_GRACE_MS = 5_000;
+
+export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
+  await ctx.store.migrate();
+  ctx.notifier.start();
+  const spinner = await ctx.output.spinner('polling 2GIS…');
+  let summary: CycleSummary;
+  try {
+    summary = await runCycle(ctx);
+  } finally {
+    spinner.stop();
+  }
+  await ctx.notifier.drain(DELIVERY_GRACE_MS);
+  return { summary, exitCode: exitCodeOf(summary) };
+}
+
+export function exitCodeOf(summary: CycleSummary): ExitCode {
+  if (summary.stoppedForBalance) return ExitCode.insufficientBalance;
+  if (summary.failed > 0 || summary.problems.length > 0) return ExitCode.failed;
+  return ExitCode.ok;
+}
+
+/** The contract's JSON shape, in the contract's key order. */
+export function summaryJson(summary: CycleSummary) {
+  return {
+    fetched: summary.fetched,
+    new: summary.new,
+    posted: summary.posted,
+    skipped: summary.skipped,
+    awaitingApproval: summary.awaitingApproval,
+    failed: summary.failed,
+    charged: formatMoney(summary.charged),
+    balance: formatMoney(summary.balance),
+  };
+}
+
+export function render(result: PollOnceResult, output: Output): void {
+  const { summary } = result;
+  if (output.json) output.data(JSON.stringify(summaryJson(summary)));
+  else {
+    const c = output.colors;
+    output.say(
+      [
+        `${summary.fetched} fetched, ${summary.new} new`,
+        c.green(`${summary.posted} answered`),
+        `${summary.skipped} skipped`,
+        c.yellow(`${summary.awaitingApproval} waiting for you`),
+        summary.failed > 0 ? c.red(`${summary.failed} failed`) : '0 failed',
+        `charged ${formatMoney(summary.charged)}, balance ${formatMoney(summary.balance)}`,
+      ].join(' · '),
+    );
+  }
+  for (const problem of summary.problems) output.warn(output.colors.red(`✗ ${problem}`));
+  if (summary.stoppedForBalance) output.warn(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
+}

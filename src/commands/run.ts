@@ -1,0 +1,64 @@
+// `gisbot run`: checks every service, then polls and answers in a loop until SIGINT/SIGTERM. A signal lets the
+// reviews in hand finish (or go back to the queue) and ends with exit code 0.
+import type { Context } from '../context.ts';
+import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import { ExitCode, GisbotError } from '../errors.ts';
+import { messages } from '../ui/messages.ts';
+import type { Output } from '../ui/output.ts';
+import { checkServices } from './checks.ts';
+import { render as renderSummary } from './poll-once.ts';
+
+export interface RunOptions {
+  /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
+  signal: AbortSignal;
+  /** Stop after this many cycles (tests and benchmarks); endless when absent. */
+  maxCycles?: number;
+}
+
+export interface RunResult {
+  cycles: number;
+  posted: number;
+  exitCode: ExitCode;
+}
+
+export async function run(ctx: Context, options: RunOptions): Promise<RunResult> {
+  const failing = (await checkServices(ctx)).filter((check) => !check.ok);
+  if (failing.length > 0) {
+    for (const check of failing) ctx.output.warn(`✗ ${check.name}: ${check.detail}`);
+    throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
+  }
+  ctx.notifier.start();
+  ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
+  options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
+
+  const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
+  while (!options.signal.aborted) {
+    const summary = await cycleSafely(ctx, options.signal);
+    result.cycles += 1;
+    if (summary) {
+      result.posted += summary.posted;
+      if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length > 0) {
+        renderSummary({ summary, exitCode: ExitCode.ok }, ctx.output);
+      }
+    }
+    if (options.maxCycles !== undefined && result.cycles >= options.maxCycles) break;
+    await ctx.clock.sleep(ctx.config.polling.intervalSeconds * 1000, options.signal).catch(() => {});
+  }
+  await ctx.notifier.drain(2_000);
+  ctx.output.say(messages.run.stopped);
+  return result;
+}
+
+/** A service that fails during a cycle is retried by the next one; only the checks before the first are fatal. */
+async function cycleSafely(ctx: Context, signal: AbortSignal): Promise<CycleSummary | null> {
+  try {
+    return await runCycle(ctx, signal);
+  } catch (error) {
+    if (!(error instanceof GisbotError)) throw error;
+    ctx.logger.error('cycle failed', { error: error.message });
+    ctx.output.warn(messages.run.cycleFailed(error.message));
+    return null;
+  }
+}
+
+export function render(_result: RunResult, _output: Output): void {}

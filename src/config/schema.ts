@@ -1,0 +1,98 @@
+// The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
+import { z } from 'zod';
+import { parseMoney, type Kopecks } from '../core/money.ts';
+
+const money = z
+  .union([z.number(), z.string()])
+  .transform((value, context): Kopecks => {
+    const parsed = parseMoney(String(value));
+    if (parsed === null) {
+      context.addIssue({ code: 'custom', message: 'must be an amount like 5.00 (two decimal places at most)' });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL` },
+  );
+
+const databaseUrl = z
+  .string()
+  .refine((value) => /^mysql:\/\/.+/.test(value) || /^sqlite:.+/.test(value), {
+    message: 'must be mysql://user:pass@host:3306/db or sqlite:<path>',
+  });
+
+const positiveInt = z.number().int().positive();
+const branchId = z.union([z.string().regex(/^\d+$/), z.number()]).refine((value) => typeof value === 'string', {
+  message: 'branch ids must be quoted strings: they exceed the precision of a number',
+});
+
+export const configSchema = z.strictObject({
+  twogis: z
+    .strictObject({
+      apiUrl: url(['https:', 'http:']).default('https://api.account.2gis.com/api/1.0'),
+      login: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      branches: z.array(branchId).min(1).transform((ids) => ids.map(String)).optional(),
+    })
+    .prefault({}),
+  openai: z
+    .strictObject({
+      baseURL: url(['https:', 'http:']).default('https://api.openai.com/v1'),
+      apiKey: z.string().min(1).optional(),
+      model: z.string().min(1).default('gpt-4o-mini'),
+    })
+    .prefault({}),
+  database: z.strictObject({ url: databaseUrl.optional() }).prefault({}),
+  billing: z
+    .strictObject({
+      pricePerReply: money.default(500n),
+      lowBalance: money.default(5000n),
+    })
+    .prefault({}),
+  websocket: z
+    .strictObject({
+      url: url(['ws:', 'wss:']).optional(),
+      token: z.string().min(1).optional(),
+      ack: z.boolean().default(false),
+    })
+    .prefault({}),
+  logs: z.strictObject({ file: z.string().min(1).optional() }).prefault({}),
+  prompt: z.strictObject({ file: z.string().min(1).default('prompts/system.md') }).prefault({}),
+  policy: z.strictObject({ approvalBelowRating: z.number().int().min(0).max(6).default(3) }).prefault({}),
+  reply: z.strictObject({ maxLength: positiveInt.max(4000).default(4000) }).prefault({}),
+  polling: z
+    .strictObject({
+      intervalSeconds: z.number().positive().default(60),
+      concurrency: positiveInt.max(64).default(4),
+    })
+    .prefault({}),
+  pipeline: z.strictObject({ leaseSeconds: positiveInt.min(10).default(300) }).prefault({}),
+});
+
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** Which environment variable feeds which key (contract.md). Secrets are never taken from flags. */
+export const ENVIRONMENT_KEYS = {
+  GISBOT_2GIS_API_URL: 'twogis.apiUrl',
+  GISBOT_2GIS_LOGIN: 'twogis.login',
+  GISBOT_2GIS_PASSWORD: 'twogis.password',
+  OPENAI_BASE_URL: 'openai.baseURL',
+  OPENAI_API_KEY: 'openai.apiKey',
+  GISBOT_MODEL: 'openai.model',
+  GISBOT_DATABASE_URL: 'database.url',
+  GISBOT_WS_URL: 'websocket.url',
+  GISBOT_WS_TOKEN: 'websocket.token',
+  GISBOT_LOG_FILE: 'logs.file',
+} as const;
+
+export const SECRET_KEYS = ['twogis.password', 'openai.apiKey', 'websocket.token'] as const;

@@ -1,0 +1,192 @@
+// The one context object, built once per command from the config. Every part can be handed in instead, so
+// tests swap a port rather than mock a module. Adapter modules are imported lazily: start-up stays cheap.
+import { readFile } from 'node:fs/promises';
+import type { Config } from './config/load.ts';
+import { ENVIRONMENT_KEYS } from './config/schema.ts';
+import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
+import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
+import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, TwoGis } from './core/ports.ts';
+import { ConfigError, ServiceError } from './errors.ts';
+import { createRedactor, type Redact } from './redact.ts';
+import { createConsoleLogger, teeLogger } from './ui/console-log.ts';
+import { messages } from './ui/messages.ts';
+import type { Output } from './ui/output.ts';
+import { createPrompter, type Prompter } from './ui/prompter.ts';
+
+export interface Context extends PipelineDeps {
+  config: Readonly<Config>;
+  output: Output;
+  notifier: Notifier;
+  prompter: Prompter;
+  redact: Redact;
+  /** Closes what the context opened: database pool, notifier, log file. */
+  close(): Promise<void>;
+}
+
+/** What a command needs beyond the database; the settings it requires are checked up front. */
+export interface ContextNeeds {
+  twogis?: boolean;
+  model?: boolean;
+}
+
+export type ContextParts = Partial<Omit<Context, 'close' | 'config' | 'output' | 'settings' | 'redact'>>;
+
+export async function createContext(
+  config: Readonly<Config>,
+  output: Output,
+  needs: ContextNeeds = {},
+  parts: ContextParts = {},
+): Promise<Context> {
+  requireSettings(config, needs);
+  const redact = createRedactor([config.twogis.password, config.openai.apiKey, config.websocket.token, databasePassword(config)]);
+  const closers: Array<() => Promise<void>> = [];
+
+  const logger = parts.logger ?? (await createLogger(config, output, redact, closers));
+  const clock = parts.clock ?? systemClock;
+  const store = parts.store ?? (await createStore(config));
+  closers.push(() => store.close());
+
+  const notifier = parts.notifier ?? (await createNotifier(config, store, clock, logger));
+  closers.unshift(() => notifier.stop());
+
+  const context: Context = {
+    config,
+    output,
+    redact,
+    logger,
+    clock,
+    store,
+    twogis: parts.twogis ?? (needs.twogis ? await createTwoGis(config) : unconfigured<TwoGis>('2gis')),
+    model: parts.model ?? (needs.model ? await createModel(config) : unconfigured<Model>('model')),
+    prompts: parts.prompts ?? promptFile(config.prompt.file),
+    prompter: parts.prompter ?? createPrompter(output),
+    failpoint: parts.failpoint ?? failpointFromEnvironment(process.env.GISBOT_FAILPOINT),
+    settings: settingsFrom(config),
+    notifier,
+    onEvents: () => notifier.kick(),
+    async close() {
+      for (const close of closers) await close().catch(() => {});
+    },
+  };
+  return context;
+}
+
+export function settingsFrom(config: Readonly<Config>): PipelineSettings {
+  return {
+    price: config.billing.pricePerReply,
+    lowBalance: config.billing.lowBalance,
+    approvalBelowRating: config.policy.approvalBelowRating,
+    maxLength: config.reply.maxLength,
+    leaseMs: config.pipeline.leaseSeconds * 1000,
+    concurrency: config.polling.concurrency,
+    maxPostAttempts: 3,
+    breakerThreshold: 3,
+  };
+}
+
+function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
+  const required: Array<[string, unknown]> = [];
+  if (needs.twogis) required.push(['twogis.login', config.twogis.login], ['twogis.password', config.twogis.password]);
+  if (needs.model) required.push(['openai.apiKey', config.openai.apiKey]);
+  const variables = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
+  const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(key, variables[key] ?? null));
+  if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source));
+}
+
+async function createLogger(config: Readonly<Config>, output: Output, redact: Redact, closers: Array<() => Promise<void>>) {
+  const { createFileLogger } = await import('./adapters/logfile/logger.ts');
+  const file = createFileLogger({
+    file: config.logs.file,
+    redact,
+    onFailure: (error) => output.warn(`log file ${config.logs.file} cannot be written (${error.message}); logging to it is off`),
+  });
+  closers.push(() => file.close());
+  return teeLogger(file, createConsoleLogger(output));
+}
+
+async function createStore(config: Readonly<Config>): Promise<Store> {
+  const url = config.database.url;
+  if (url.startsWith('mysql:')) {
+    const { createMysqlStore } = await import('./adapters/mysql/store.ts');
+    return createMysqlStore({ url, notifications: Boolean(config.websocket.url) });
+  }
+  throw new ConfigError([messages.config.sqliteNotYet]);
+}
+
+async function createNotifier(config: Readonly<Config>, store: Store, clock: Clock, logger: Logger): Promise<Notifier> {
+  if (!config.websocket.url) return silentNotifier;
+  const { createWsTransport } = await import('./adapters/ws/transport.ts');
+  const transport = createWsTransport({ url: config.websocket.url, token: config.websocket.token ?? null, ack: config.websocket.ack });
+  return new OutboxRelay(store, transport, clock, logger);
+}
+
+async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
+  const { createTwoGisClient } = await import('./adapters/twogis/client.ts');
+  return createTwoGisClient({
+    apiUrl: config.twogis.apiUrl,
+    login: config.twogis.login!,
+    password: config.twogis.password!,
+    branches: config.twogis.branches ?? null,
+  });
+}
+
+async function createModel(config: Readonly<Config>): Promise<Model> {
+  const { createOpenAiModel } = await import('./adapters/openai/model.ts');
+  return createOpenAiModel({ baseURL: config.openai.baseURL, apiKey: config.openai.apiKey!, model: config.openai.model });
+}
+
+function unconfigured<T extends object>(service: '2gis' | 'model'): T {
+  return new Proxy({} as T, {
+    get() {
+      throw new ServiceError(service, 'unavailable', `${service} is not set up for this command`);
+    },
+  });
+}
+
+function promptFile(file: string): PromptSource {
+  return {
+    async read() {
+      try {
+        return await readFile(file, 'utf8');
+      } catch (error) {
+        throw new ConfigError([`prompt.file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+      }
+    },
+  };
+}
+
+function databasePassword(config: Readonly<Config>): string | null {
+  try {
+    const url = new URL(config.database.url);
+    return url.password ? decodeURIComponent(url.password) : null;
+  } catch {
+    return null;
+  }
+}
+
+const FAILPOINTS = new Set<FailpointName>(['after_claim', 'after_generate', 'before_post', 'after_post', 'after_record']);
+
+/** GISBOT_FAILPOINT=<name>: the crash tests' hook (contract.md). The process dies as if the power went. */
+function failpointFromEnvironment(name: string | undefined): Failpoint {
+  if (!name || !FAILPOINTS.has(name as FailpointName)) return () => {};
+  return (point) => {
+    if (point === name) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};

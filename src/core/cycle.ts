@@ -1,0 +1,171 @@
+// One polling cycle: repair, take in, answer with bounded concurrency, read back what stayed unsure.
+import { randomUUID } from 'node:crypto';
+import { isServiceError, type ServiceError } from '../errors.ts';
+import { makeEvent } from './events.ts';
+import { emptyIntakeCounts, intakeBranch } from './intake.ts';
+import { formatMoney, type Kopecks } from './money.ts';
+import { published, type PipelineDeps } from './pipeline.ts';
+import { reconcile } from './reconcile.ts';
+import { answerReview, type CurrentPrompt, type WorkOutcome } from './worker.ts';
+
+export interface CycleSummary {
+  fetched: number;
+  new: number;
+  posted: number;
+  skipped: number;
+  awaitingApproval: number;
+  failed: number;
+  charged: Kopecks;
+  balance: Kopecks;
+  stoppedForBalance: boolean;
+  /** One line per service that failed during the cycle. */
+  problems: string[];
+}
+
+export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promise<CycleSummary> {
+  const intake = emptyIntakeCounts();
+  const outcomes = new Map<string, WorkOutcome>();
+  const breaker = new Breaker(deps.settings.breakerThreshold);
+  const state = { stoppedForBalance: false };
+
+  const prompt = await currentPrompt(deps);
+  collect(outcomes, await reconcile(deps), breaker);
+
+  if (!breaker.open) {
+    try {
+      const branches = await deps.twogis.listBranches();
+      await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
+        if (breaker.open || signal?.aborted) return;
+        try {
+          await intakeBranch(deps, branch, intake);
+          breaker.succeeded();
+        } catch (error) {
+          if (!isServiceError(error)) throw error;
+          breaker.failed(error);
+          deps.logger.error('could not list reviews', { branchId: branch.id, error: error.message });
+        }
+      });
+    } catch (error) {
+      if (!isServiceError(error)) throw error;
+      breaker.failed(error, true);
+    }
+  }
+
+  await forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
+    while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted()) {
+      const token = randomUUID();
+      const now = deps.clock.now();
+      const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs));
+      if (review === null) return;
+      const outcome = await answerReview(deps, review, token, prompt, signal);
+      if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
+      else collect(outcomes, [[review.id, outcome]], breaker);
+    }
+  });
+
+  // Answers whose POST outcome went unseen this cycle are read back now rather than next time.
+  if (!breaker.open) collect(outcomes, await reconcile(deps), breaker);
+
+  const snapshot = await deps.store.getBalance();
+  if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
+  const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
+  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message });
+  return tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker);
+}
+
+async function currentPrompt(deps: PipelineDeps): Promise<CurrentPrompt> {
+  const saved = await deps.store.savePromptVersion(await deps.prompts.read());
+  return { text: saved.text, version: saved.version };
+}
+
+async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Promise<void> {
+  await announce(deps, 'balance.insufficient', {
+    balance: formatMoney(available),
+    price: formatMoney(deps.settings.price),
+  });
+}
+
+async function announce(deps: PipelineDeps, type: 'balance.insufficient' | 'auth.failed', data: Record<string, unknown>) {
+  const event = makeEvent(deps.clock, type, null, data);
+  await deps.store.appendEvents([event]);
+  published(deps, [event]);
+}
+
+function collect(outcomes: Map<string, WorkOutcome>, results: Iterable<[string, WorkOutcome]>, breaker: Breaker): void {
+  for (const [reviewId, outcome] of results) {
+    outcomes.set(reviewId, outcome);
+    if ((outcome.kind === 'released' || outcome.kind === 'unsure') && outcome.error) breaker.failed(outcome.error);
+    else if (outcome.kind !== 'lost') breaker.succeeded();
+  }
+}
+
+function tally(
+  intake: ReturnType<typeof emptyIntakeCounts>,
+  outcomes: Map<string, WorkOutcome>,
+  balance: Kopecks,
+  stoppedForBalance: boolean,
+  breaker: Breaker,
+): CycleSummary {
+  const summary: CycleSummary = { ...intake, posted: 0, failed: 0, charged: 0n, balance, stoppedForBalance, problems: [] };
+  for (const outcome of outcomes.values()) {
+    if (outcome.kind === 'posted') {
+      summary.posted += 1;
+      summary.charged += outcome.charged;
+    } else if (outcome.kind === 'skipped') summary.skipped += 1;
+    else if (outcome.kind === 'needs_approval') summary.awaitingApproval += 1;
+    else if (outcome.kind === 'failed' || outcome.kind === 'unsure' || (outcome.kind === 'released' && outcome.error)) {
+      summary.failed += 1;
+    }
+  }
+  summary.problems = [...new Set(breaker.errors.map((error) => error.message))];
+  return summary;
+}
+
+/** Stops new work after `threshold` consecutive service failures, so a dead dependency does not burn the queue. */
+class Breaker {
+  readonly errors: ServiceError[] = [];
+  #consecutive = 0;
+  #threshold: number;
+  constructor(threshold: number) {
+    this.#threshold = threshold;
+  }
+  get open(): boolean {
+    return this.#consecutive >= this.#threshold;
+  }
+  failed(error: ServiceError, fatal = false): void {
+    this.errors.push(error);
+    this.#consecutive = fatal || error.kind === 'auth' || error.kind === 'blocked' ? this.#threshold : this.#consecutive + 1;
+  }
+  succeeded(): void {
+    this.#consecutive = 0;
+  }
+}
+
+/**
+ * Runs `work` over `items`, at most `limit` at once. When one lane throws, the others stop taking items and
+ * finish what they hold before the first error is rethrown: nothing is left running behind the caller's back.
+ */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, halted: () => boolean) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const halted = () => failure !== null;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !halted()) {
+      try {
+        await work(items[next++]!, halted);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (failure) throw (failure as { error: unknown }).error;
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => index);
+}

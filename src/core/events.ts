@@ -1,0 +1,24 @@
+// Builds the contract's events. Ids are random UUIDs: receivers dedupe by id (delivery is at least once).
+import { randomUUID } from 'node:crypto';
+import type { Clock, DomainEvent, EventType } from './ports.ts';
+
+export interface EventSubject {
+  id: string;
+  branchId: string;
+}
+
+export function makeEvent(
+  clock: Clock,
+  type: EventType,
+  subject: EventSubject | null,
+  data: Record<string, unknown> = {},
+): DomainEvent {
+  return {
+    id: randomUUID(),
+    type,
+    at: clock.now().toISOString(),
+    reviewId: subject?.id ?? null,
+    branchId: subject?.branchId ?? null,
+    data,
+  };
+}

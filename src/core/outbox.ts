@@ -1,0 +1,105 @@
+// Relays stored events to the transport in order, at least once (invariant 18). The database is the buffer:
+// at most one batch is held in memory, and answering never waits for delivery.
+import type { Clock, EventTransport, Logger, Store } from './ports.ts';
+
+const BATCH = 100;
+const IDLE_POLL_MS = 2_000;
+const RETRY_MS = 1_000;
+
+/** The notifier as the commands see it; the relay below, or a silent one when no WebSocket is set. */
+export interface Notifier {
+  start(): void;
+  kick(): void;
+  drain(timeoutMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export const silentNotifier: Notifier = {
+  start() {},
+  kick() {},
+  drain: async () => true,
+  stop: async () => {},
+};
+
+export class OutboxRelay implements Notifier {
+  #store: Store;
+  #transport: EventTransport;
+  #clock: Clock;
+  #logger: Logger;
+  #wake: (() => void) | null = null;
+  #stopping = new AbortController();
+  #loop: Promise<void> | null = null;
+  #idle = true;
+
+  constructor(store: Store, transport: EventTransport, clock: Clock, logger: Logger) {
+    this.#store = store;
+    this.#transport = transport;
+    this.#clock = clock;
+    this.#logger = logger;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** New events were committed: look now instead of at the next poll. */
+  kick(): void {
+    this.#wake?.();
+  }
+
+  /** Waits until the outbox is empty or `timeoutMs` passes; returns whether everything was delivered. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.start();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.#idle && (await this.#store.pendingOutbox(1)).length === 0) return true;
+      if (Date.now() >= deadline || this.#stopping.signal.aborted) return false;
+      this.kick();
+      await this.#clock.sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.kick();
+    await this.#transport.close();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      try {
+        const batch = await this.#store.pendingOutbox(BATCH);
+        this.#idle = batch.length === 0;
+        for (const event of batch) {
+          if (signal.aborted) return;
+          await this.#transport.send(event);
+          await this.#store.markDelivered([event.id]);
+        }
+        if (batch.length > 0) continue;
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#logger.warn('event delivery paused', { error: error instanceof Error ? error.message : String(error) });
+        await this.#clock.sleep(RETRY_MS, signal).catch(() => {});
+        continue;
+      }
+      await this.#sleepUntilKicked(IDLE_POLL_MS, signal);
+    }
+  }
+
+  #sleepUntilKicked(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,35 @@
+// What the answering pipeline needs from the outside, in one place. The context satisfies it.
+import type { Kopecks } from './money.ts';
+import type { Clock, DomainEvent, Failpoint, Logger, Model, PromptSource, Store, TwoGis } from './ports.ts';
+
+export interface PipelineSettings {
+  price: Kopecks;
+  lowBalance: Kopecks;
+  approvalBelowRating: number;
+  maxLength: number;
+  leaseMs: number;
+  concurrency: number;
+  /** Attempts at posting one review (first try plus reconciler re-posts) before it fails with a reason. */
+  maxPostAttempts: number;
+  /** Consecutive service failures that stop claiming new work for the rest of the cycle. */
+  breakerThreshold: number;
+}
+
+export interface PipelineDeps {
+  store: Store;
+  twogis: TwoGis;
+  model: Model;
+  clock: Clock;
+  logger: Logger;
+  failpoint: Failpoint;
+  prompts: PromptSource;
+  settings: PipelineSettings;
+  /** Called after each committed event, e.g. to wake the outbox relay. */
+  onEvents?: (events: readonly DomainEvent[]) => void;
+}
+
+/** Logs committed events and tells whoever listens. Call only after the transaction that stored them. */
+export function published(deps: Pick<PipelineDeps, 'logger' | 'onEvents'>, events: readonly DomainEvent[]): void {
+  for (const event of events) deps.logger.event(event);
+  if (events.length > 0) deps.onEvents?.(events);
+}

@@ -1,0 +1,62 @@
+// Repairs what a crash or an expired lease left behind, before any new work (invariant 9).
+import { randomUUID } from 'node:crypto';
+import { ServiceError } from '../errors.ts';
+import type { PipelineDeps } from './pipeline.ts';
+import type { StoredReview } from './ports.ts';
+import { finish, postAndSettle, settle, type WorkOutcome } from './worker.ts';
+
+/** Takes over every in-flight review whose lease expired and brings it to a resting state. */
+export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: string, outcome: WorkOutcome]>> {
+  const outcomes: Array<[string, WorkOutcome]> = [];
+  for (;;) {
+    const token = randomUUID();
+    const now = deps.clock.now();
+    const stale = await deps.store.claimStale(token, now, new Date(now.getTime() + deps.settings.leaseMs));
+    if (stale === null) return outcomes;
+    deps.logger.info('recovering an interrupted review', { reviewId: stale.id, state: stale.state });
+    const outcome = await recover(deps, stale, token);
+    outcomes.push([stale.id, outcome]);
+    // A 2GIS that cannot be read now will not be readable for the next stale review either.
+    if (outcome.kind === 'unsure' || (outcome.kind === 'released' && outcome.error)) return outcomes;
+  }
+}
+
+async function recover(deps: PipelineDeps, review: StoredReview, token: string): Promise<WorkOutcome> {
+  if (review.state !== 'posting') {
+    // Nothing left our hands yet: give it back to the queue, with its reserve released.
+    await deps.store.release(review.id, token, { state: 'new', reason: 'recovered after an interrupted run' }, []);
+    return { kind: 'released' };
+  }
+  return resolvePosting(deps, review, token);
+}
+
+/** A POST may or may not have landed: read the review back before anything else (invariant 3). */
+export async function resolvePosting(deps: PipelineDeps, review: StoredReview, token: string): Promise<WorkOutcome> {
+  const draft = review.draftText ?? '';
+  let status;
+  try {
+    status = await deps.twogis.readReview(review.id);
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    await deps.store.expireLease(review.id, token, deps.clock.now());
+    return { kind: 'unsure', error };
+  }
+  if (status === null) return finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
+  if (status.ownerAnswer && sameText(status.ownerAnswer.text, draft)) {
+    return settle(deps, review, { answerId: status.ownerAnswer.id, text: status.ownerAnswer.text });
+  }
+  if (status.hasOwnerAnswer) {
+    return finish(deps, review, token, { state: 'skipped', reason: 'answered by someone else' });
+  }
+  if (review.postAttempts >= deps.settings.maxPostAttempts) {
+    return finish(deps, review, token, {
+      state: 'failed',
+      reason: `2GIS did not take the answer after ${review.postAttempts} attempts`,
+    });
+  }
+  return postAndSettle(deps, review, token, draft);
+}
+
+function sameText(a: string, b: string): boolean {
+  return a.trim().normalize('NFC') === b.trim().normalize('NFC');
+}

@@ -1,0 +1,172 @@
+// One claimed review's way: reserve → draft → gate → re-read → post → settle. Every step after the claim is
+// fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
+import { isServiceError, ServiceError } from '../errors.ts';
+import { makeEvent } from './events.ts';
+import { checkReply, normaliseDraft } from './gate.ts';
+import { formatMoney, type Kopecks } from './money.ts';
+import { published, type PipelineDeps } from './pipeline.ts';
+import type { DomainEvent, ReleaseOutcome, StoredReview } from './ports.ts';
+import { buildMessages } from './prompt.ts';
+
+export type WorkOutcome =
+  | { kind: 'posted'; charged: Kopecks; balance: Kopecks }
+  | { kind: 'skipped' | 'needs_approval' | 'failed'; reason: string }
+  /** No funds for the price: the review went back to `new`. */
+  | { kind: 'insufficient' }
+  /** The claim was lost to another worker (expired lease): nothing more to do here. */
+  | { kind: 'lost' }
+  /** Put back to `new` untouched: shutdown, or a service that failed before anything happened. */
+  | { kind: 'released'; error?: ServiceError }
+  /** The POST's outcome was not seen; the reconciler reads it back before anything else. */
+  | { kind: 'unsure'; error: ServiceError };
+
+export interface CurrentPrompt {
+  text: string;
+  version: number;
+}
+
+export async function answerReview(
+  deps: PipelineDeps,
+  review: StoredReview,
+  token: string,
+  prompt: CurrentPrompt,
+  signal?: AbortSignal,
+): Promise<WorkOutcome> {
+  const { store, settings } = deps;
+  deps.failpoint('after_claim');
+
+  const reserved = await store.reserve(review.id, token, settings.price);
+  if (reserved === 'lost') return { kind: 'lost' };
+  if (reserved === 'insufficient') {
+    await release(deps, review, token, { state: 'new', reason: null });
+    return { kind: 'insufficient' };
+  }
+
+  let draftText: string;
+  try {
+    const completion = await deps.model.complete(buildMessages(prompt.text, review), signal);
+    deps.failpoint('after_generate');
+    draftText = normaliseDraft(completion.text);
+    const problems = checkReply({ text: draftText, finishReason: completion.finishReason }, settings);
+    if (problems.length > 0) {
+      return await finish(deps, review, token, { state: 'needs_approval', reason: problems.join('; ') });
+    }
+    const saved = await store.saveDraft(review.id, token, {
+      text: draftText,
+      model: completion.model,
+      promptVersion: prompt.version,
+      promptTokens: completion.promptTokens,
+      completionTokens: completion.completionTokens,
+      finishReason: completion.finishReason,
+    });
+    if (!saved) return { kind: 'lost' };
+  } catch (error) {
+    if (signal?.aborted) return releaseForLater(deps, review, token);
+    if (isServiceError(error, 'model') && (error.kind === 'rejected' || error.kind === 'bad_response')) {
+      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${error.message}` });
+    }
+    return releaseForLater(deps, review, token, error);
+  }
+
+  let status;
+  try {
+    status = await deps.twogis.readReview(review.id);
+  } catch (error) {
+    return releaseForLater(deps, review, token, error);
+  }
+  if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
+  if (status.hasOwnerAnswer) {
+    return await finish(deps, review, token, { state: 'skipped', reason: 'answered by someone else before we posted' });
+  }
+  return postAndSettle(deps, review, token, draftText);
+}
+
+/** The fence, the POST and the settlement; shared with the reconciler's re-post. */
+export async function postAndSettle(
+  deps: PipelineDeps,
+  review: StoredReview,
+  token: string,
+  text: string,
+): Promise<WorkOutcome> {
+  if (!(await deps.store.beginPosting(review.id, token, deps.clock.now()))) return { kind: 'lost' };
+  deps.failpoint('before_post');
+  let answerId: string;
+  try {
+    ({ answerId } = await deps.twogis.postAnswer(review.id, text));
+  } catch (error) {
+    if (isServiceError(error, '2gis') && error.kind === 'rejected' && error.status !== 409) {
+      return await finish(deps, review, token, { state: 'failed', reason: `2GIS refused the answer: ${error.message}` });
+    }
+    if (isServiceError(error, '2gis') && (error.kind === 'outcome_unknown' || error.kind === 'rejected')) {
+      // Unseen outcome, or 409 (an answer is already there, perhaps ours): never post blindly again.
+      // Leave it in `posting` for the reconciler, which reads the review back first (invariant 3).
+      await deps.store.expireLease(review.id, token, deps.clock.now());
+      deps.logger.warn('answer outcome unknown; it will be read back', { reviewId: review.id, error: error.message });
+      return { kind: 'unsure', error };
+    }
+    // Refused before anything happened (auth, blocked, connection refused): safe to try again later.
+    return releaseForLater(deps, review, token, error);
+  }
+  deps.failpoint('after_post');
+  return settle(deps, review, { answerId, text });
+}
+
+export async function settle(
+  deps: PipelineDeps,
+  review: StoredReview,
+  answer: { answerId: string | null; text: string },
+): Promise<WorkOutcome> {
+  const { settings, clock } = deps;
+  let events: DomainEvent[] = [];
+  const settled = await deps.store.settlePosted(review.id, answer, settings.price, (balanceAfter) => {
+    events = [
+      makeEvent(clock, 'reply.posted', review, {
+        text: answer.text,
+        charged: formatMoney(settings.price),
+        balance: formatMoney(balanceAfter),
+      }),
+    ];
+    if (balanceAfter < settings.lowBalance) {
+      events.push(makeEvent(clock, 'balance.low', null, { balance: formatMoney(balanceAfter), threshold: formatMoney(settings.lowBalance) }));
+    }
+    return events;
+  });
+  if (settled === null) return { kind: 'lost' };
+  deps.failpoint('after_record');
+  published(deps, events);
+  return { kind: 'posted', charged: settings.price, balance: settled.balance };
+}
+
+/** Ends a review's work with a recorded reason and the matching event. */
+export async function finish(
+  deps: PipelineDeps,
+  review: StoredReview,
+  token: string,
+  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string },
+): Promise<WorkOutcome> {
+  const event =
+    outcome.state === 'skipped'
+      ? makeEvent(deps.clock, 'review.skipped', review, { reason: outcome.reason })
+      : outcome.state === 'needs_approval'
+        ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason })
+        : makeEvent(deps.clock, 'reply.failed', review, { error: outcome.reason });
+  if (!(await deps.store.release(review.id, token, outcome, [event]))) return { kind: 'lost' };
+  published(deps, [event]);
+  return { kind: outcome.state, reason: outcome.reason };
+}
+
+async function releaseForLater(
+  deps: PipelineDeps,
+  review: StoredReview,
+  token: string,
+  error?: unknown,
+): Promise<WorkOutcome> {
+  const serviceError = error instanceof ServiceError ? error : undefined;
+  await release(deps, review, token, { state: 'new', reason: serviceError?.message ?? null });
+  if (error !== undefined && serviceError === undefined) throw error;
+  return serviceError ? { kind: 'released', error: serviceError } : { kind: 'released' };
+}
+
+async function release(deps: PipelineDeps, review: StoredReview, token: string, outcome: ReleaseOutcome): Promise<void> {
+  await deps.store.release(review.id, token, outcome, []);
+}

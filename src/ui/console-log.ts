@@ -1,0 +1,59 @@
+// Shows each event to the person watching, one line on stderr, while the file logger keeps the record.
+import type { DomainEvent, Logger } from '../core/ports.ts';
+import type { Output } from './output.ts';
+
+export function createConsoleLogger(output: Output): Logger {
+  const c = output.colors;
+  return {
+    event(event: DomainEvent) {
+      const review = event.reviewId ? ` review ${event.reviewId}` : '';
+      const data = event.data;
+      switch (event.type) {
+        case 'reply.posted':
+          output.say(`${c.green('✓ answered')}${review}: charged ${data.charged}, balance ${data.balance}`);
+          break;
+        case 'review.skipped':
+          output.say(`${c.dim('– skipped')}${review}: ${data.reason}`);
+          break;
+        case 'review.needs_approval':
+          output.say(`${c.yellow('? waits for you')}${review}: ${data.reason} (gisbot reply ${event.reviewId})`);
+          break;
+        case 'reply.failed':
+          output.warn(`${c.red('✗ failed')}${review}: ${data.error}`);
+          break;
+        case 'balance.low':
+          output.warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
+          break;
+        case 'balance.insufficient':
+          output.warn(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
+          break;
+        case 'auth.failed':
+          output.warn(`${c.red('! 2GIS login failed')}: ${data.error}`);
+          break;
+        case 'review.new':
+          break;
+      }
+    },
+    info() {},
+    warn(message, fields) {
+      if (output.debug) output.warn(`${c.yellow('warn')} ${message} ${fields ? JSON.stringify(fields) : ''}`);
+    },
+    error(message, fields) {
+      output.warn(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
+    },
+    flush: async () => {},
+  };
+}
+
+/** Sends every line to each logger. */
+export function teeLogger(...loggers: Logger[]): Logger {
+  return {
+    event: (event) => loggers.forEach((logger) => logger.event(event)),
+    info: (message, fields) => loggers.forEach((logger) => logger.info(message, fields)),
+    warn: (message, fields) => loggers.forEach((logger) => logger.warn(message, fields)),
+    error: (message, fields) => loggers.forEach((logger) => logger.error(message, fields)),
+    flush: async () => {
+      await Promise.all(loggers.map((logger) => logger.flush()));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// stdout carries data, stderr carries people. Colours only where a person looks at a terminal.
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Writable } from 'node:stream';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  debug: boolean;
+  stdout?: Writable & { isTTY?: boolean };
+  stderr?: Writable & { isTTY?: boolean };
+  stdinIsTTY?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Spinner {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly debug: boolean;
+  /** Colours for stderr: off in a pipe, with NO_COLOR, or when FORCE_COLOR=0. */
+  readonly colors: ChalkInstance;
+  /** A person is at the keyboard: prompts may be shown. */
+  readonly interactive: boolean;
+  #stdout: Writable & { isTTY?: boolean };
+  #stderr: Writable & { isTTY?: boolean };
+
+  constructor(options: OutputOptions) {
+    const env = options.env ?? process.env;
+    this.json = options.json;
+    this.quiet = options.quiet;
+    this.debug = options.debug;
+    this.#stdout = options.stdout ?? process.stdout;
+    this.#stderr = options.stderr ?? process.stderr;
+    this.interactive = (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)) && Boolean(this.#stderr.isTTY);
+    this.colors = new Chalk({ level: colorLevel(env, Boolean(this.#stderr.isTTY)) });
+  }
+
+  /** One piece of data on stdout (the JSON document, a table meant for pipes). */
+  data(text: string): void {
+    this.#stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** People-facing progress; silent with --quiet. */
+  say(text: string): void {
+    if (!this.quiet) this.#stderr.write(`${text}\n`);
+  }
+
+  /** Problems are always shown. */
+  warn(text: string): void {
+    this.#stderr.write(`${text}\n`);
+  }
+
+  /** An ora spinner on a terminal; a silent stand-in in a pipe, with --json or with --quiet. */
+  async spinner(text: string): Promise<Spinner> {
+    if (this.json || this.quiet || !this.#stderr.isTTY) return silentSpinner;
+    const { default: ora } = await import('ora');
+    const spinner = ora({ text, stream: this.#stderr }).start();
+    return {
+      update: (next) => {
+        spinner.text = next;
+      },
+      succeed: (done) => void spinner.succeed(done),
+      fail: (done) => void spinner.fail(done),
+      stop: () => void spinner.stop(),
+    };
+  }
+}
+
+const silentSpinner: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
+
+function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  if (env.FORCE_COLOR !== undefined) {
+    const forced = Number.parseInt(env.FORCE_COLOR, 10);
+    if (env.FORCE_COLOR === '' || env.FORCE_COLOR === 'true') return 1;
+    return Number.isNaN(forced) ? 0 : (Math.min(3, Math.max(0, forced)) as 0 | 1 | 2 | 3);
+  }
+  if (!isTTY || env.TERM === 'dumb') return 0;
+  return env.COLORTERM === 'truecolor' ? 3 : 2;
+}
