@@ -22,3 +22,9 @@ export function makeEvent(
     data,
   };
 }
+
+/** The contract's wire form of an event: exactly these keys, whatever the store added. */
+export function eventJson(event: DomainEvent): string {
+  const { id, type, at, reviewId, branchId, data } = event;
+  return JSON.stringify({ id, type, at, reviewId, branchId, data });
+}

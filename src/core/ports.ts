@@ -176,14 +176,14 @@ export interface Store {
   // work
   /** Claims the oldest `new` review with a fresh token and lease; null when none is left. */
   claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
-  /** Takes over one in-flight review (claimed, drafted, posting) whose lease expired before `now`. */
+  /** Takes over one in-flight review (claimed, drafted, posting) whose lease ended at or before `now`. */
   claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Reserves `price` for the review with one conditional UPDATE on the account. */
   reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
   /** The fence before the POST: true only for the live holder of an unexpired lease. */
   beginPosting(reviewId: string, token: string, now: Date): Promise<boolean>;
-  /** Gives up the lease of a review left in `posting` so that the reconciler reads it back. */
+  /** Ends the lease at `now` (a review left in `posting`), so that the reconciler reads it back. */
   expireLease(reviewId: string, token: string, now: Date): Promise<void>;
   /**
    * Records the posted answer and charges `price` in one transaction with its events. Keyed on the review being

@@ -1,6 +1,7 @@
 // The WebSocket leg of the outbox: one connection, reconnected with capped jittered backoff, ping/pong to
 // detect a dead peer, and (with `ack`) delivery counted only when the server acknowledges the event id.
 import type WebSocket from 'ws';
+import { eventJson } from '../../core/events.ts';
 import type { DomainEvent, EventTransport } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
@@ -42,7 +43,7 @@ class WsTransport implements EventTransport {
     const socket = await this.#connected();
     const acknowledged = this.#options.ack ? this.#awaitAck(event.id) : null;
     await new Promise<void>((resolve, reject) => {
-      socket.send(JSON.stringify(event), (error) => (error ? reject(this.#error('send failed', error)) : resolve()));
+      socket.send(eventJson(event), (error) => (error ? reject(this.#error('send failed', error)) : resolve()));
     });
     await acknowledged;
   }

@@ -1,0 +1,306 @@
+// Hand-written fakes of the core's ports, for fast unit tests of the pipeline.
+import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
+import type {
+  BalanceSnapshot,
+  Branch,
+  ChatMessage,
+  Clock,
+  Completion,
+  DialogueEntry,
+  DomainEvent,
+  DraftRecord,
+  EventQuery,
+  LedgerEntry,
+  ListedReview,
+  Logger,
+  Model,
+  PromptVersion,
+  ReleaseOutcome,
+  ReserveResult,
+  ReviewStatus,
+  Store,
+  StoredEvent,
+  StoredReview,
+  TwoGis,
+} from '../../src/core/ports.ts';
+import type { Kopecks } from '../../src/core/money.ts';
+
+export class MemoryStore implements Store {
+  reviews = new Map<string, StoredReview>();
+  balance: Kopecks = 0n;
+  reserved: Kopecks = 0n;
+  ledgerEntries: LedgerEntry[] = [];
+  events: StoredEvent[] = [];
+  outbox: string[] = [];
+  prompts: PromptVersion[] = [];
+
+  async migrate() {}
+  async ping() {}
+  async close() {}
+
+  async findKnownReviewIds(ids: readonly string[]) {
+    return new Set(ids.filter((id) => this.reviews.has(id)));
+  }
+  async recordReview(review: ListedReview, state: StoredReview['state'], reason: string | null, events: readonly DomainEvent[]) {
+    if (this.reviews.has(review.id)) return false;
+    this.reviews.set(review.id, {
+      id: review.id,
+      branchId: review.branchId,
+      branchName: review.branchName,
+      rating: review.rating,
+      text: review.text,
+      authorId: review.authorId,
+      authorName: review.authorName,
+      createdAt: review.createdAt,
+      state,
+      reason,
+      claimToken: null,
+      leaseUntil: null,
+      reserved: 0n,
+      draftText: null,
+      postAttempts: 0,
+      answerId: null,
+    });
+    await this.appendEvents(events);
+    return true;
+  }
+  async getReview(id: string) {
+    const review = this.reviews.get(id);
+    return review ? { ...review } : null;
+  }
+  async claimNext(token: string, _now: Date, leaseUntil: Date) {
+    const next = [...this.reviews.values()]
+      .filter((review) => review.state === 'new')
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
+    if (!next) return null;
+    Object.assign(next, { state: 'claimed', claimToken: token, leaseUntil });
+    return { ...next };
+  }
+  async claimStale(token: string, now: Date, leaseUntil: Date) {
+    const stale = [...this.reviews.values()].find(
+      (review) => ['claimed', 'drafted', 'posting'].includes(review.state) && review.leaseUntil! <= now,
+    );
+    if (!stale) return null;
+    Object.assign(stale, { claimToken: token, leaseUntil });
+    return { ...stale };
+  }
+  async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken !== token) return 'lost';
+    if (review.reserved >= price) return 'reserved';
+    if (this.balance - this.reserved < price) return 'insufficient';
+    this.reserved += price;
+    review.reserved = price;
+    return 'reserved';
+  }
+  async saveDraft(reviewId: string, token: string, draft: DraftRecord) {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken !== token) return false;
+    Object.assign(review, { state: 'drafted', draftText: draft.text });
+    return true;
+  }
+  async beginPosting(reviewId: string, token: string, now: Date) {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken !== token || !(review.leaseUntil! > now)) return false;
+    review.state = 'posting';
+    review.postAttempts += 1;
+    return true;
+  }
+  async expireLease(reviewId: string, token: string, now: Date) {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken === token) review.leaseUntil = now;
+  }
+  async settlePosted(
+    reviewId: string,
+    answer: { answerId: string | null; text: string },
+    price: Kopecks,
+    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+  ) {
+    const review = this.reviews.get(reviewId);
+    if (review?.state !== 'posting') return null;
+    this.reserved -= review.reserved;
+    this.balance -= price;
+    this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -price, balanceAfter: this.balance, reviewId, note: null });
+    Object.assign(review, { state: 'posted', reserved: 0n, claimToken: null, leaseUntil: null, answerId: answer.answerId, draftText: answer.text });
+    await this.appendEvents(events(this.balance));
+    return { balance: this.balance };
+  }
+  async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken !== token) return false;
+    this.reserved -= review.reserved;
+    Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null });
+    await this.appendEvents(events);
+    return true;
+  }
+  async appendEvents(events: readonly DomainEvent[]) {
+    for (const event of events) {
+      this.events.push({ ...event, seq: this.events.length + 1 });
+      this.outbox.push(event.id);
+    }
+  }
+  async listEvents(query: EventQuery) {
+    return this.events.filter((event) => !query.type || event.type === query.type).slice(-query.limit);
+  }
+  async pendingOutbox(limit: number) {
+    return this.outbox.slice(0, limit).map((id) => this.events.find((event) => event.id === id)!);
+  }
+  async markDelivered(ids: readonly string[]) {
+    this.outbox = this.outbox.filter((id) => !ids.includes(id));
+  }
+  async getBalance(): Promise<BalanceSnapshot> {
+    return { balance: this.balance, reserved: this.reserved };
+  }
+  async topUp(amount: Kopecks) {
+    this.balance += amount;
+    this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'topup', amount, balanceAfter: this.balance, reviewId: null, note: null });
+    return this.getBalance();
+  }
+  async ledger() {
+    return [...this.ledgerEntries].reverse();
+  }
+  async savePromptVersion(text: string) {
+    const latest = this.prompts.at(-1);
+    if (latest?.text === text) return latest;
+    const version = { version: this.prompts.length + 1, text, createdAt: new Date() };
+    this.prompts.push(version);
+    return version;
+  }
+  async latestPrompt() {
+    return this.prompts.at(-1) ?? null;
+  }
+  async dialogue(): Promise<DialogueEntry[]> {
+    return [];
+  }
+
+  /** The money invariants of invariants.md, against this fake. */
+  checkInvariants(answersByUs: number, price: Kopecks = 500n) {
+    const charges = this.ledgerEntries.filter((entry) => entry.kind === 'charge');
+    const problems: string[] = [];
+    if (this.balance < 0n) problems.push('negative balance');
+    if (this.reserved !== 0n) problems.push(`reserve left: ${this.reserved}`);
+    if (charges.reduce((sum, entry) => sum - entry.amount, 0n) !== price * BigInt(answersByUs)) problems.push('charges ≠ price × answers');
+    if (new Set(charges.map((entry) => entry.reviewId)).size !== charges.length) problems.push('a review charged twice');
+    const inFlight = [...this.reviews.values()].filter((review) => ['claimed', 'drafted', 'posting'].includes(review.state));
+    if (inFlight.length > 0) problems.push(`in flight: ${inFlight.map((review) => review.id).join(',')}`);
+    return problems;
+  }
+}
+
+export function listed(overrides: Partial<ListedReview> & { id: string }): ListedReview {
+  return {
+    branchId: '70000001017466092',
+    branchName: 'Кофейня',
+    rating: 5,
+    text: 'Всё понравилось',
+    authorId: `user-${overrides.id}`,
+    authorName: 'Анна',
+    createdAt: new Date(Date.UTC(2025, 0, 1) + Number(overrides.id.replace(/\D/g, '') || 0) * 1000).toISOString(),
+    editedAt: null,
+    catalogId: '2gis',
+    isHidden: false,
+    canReply: true,
+    hasOwnerAnswer: false,
+    commentsCount: 0,
+    ...overrides,
+  };
+}
+
+/** A 2GIS of reviews in memory, newest first, paged by 50; answers can be scripted to fail. */
+export class FakeTwoGis implements TwoGis {
+  reviews: ListedReview[] = [];
+  answers = new Map<string, { id: string; text: string; byUs: boolean }>();
+  posts = new Map<string, number>();
+  postFailure: ((reviewId: string) => Error | null) | null = null;
+  readFailure: Error | null = null;
+  listFailure: Error | null = null;
+  branches: Branch[] = [{ id: '70000001017466092', name: 'Кофейня' }];
+
+  async checkLogin() {}
+  async listBranches() {
+    return this.branches;
+  }
+  async listReviews(branchId: string, offsetDate: string | null) {
+    if (this.listFailure) throw this.listFailure;
+    return this.reviews
+      .filter((review) => review.branchId === branchId)
+      .map((review) => ({ ...review, hasOwnerAnswer: review.hasOwnerAnswer || this.answers.has(review.id) }))
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+      .filter((review) => offsetDate === null || Date.parse(review.createdAt) < Date.parse(offsetDate))
+      .slice(0, 50);
+  }
+  async readReview(reviewId: string): Promise<ReviewStatus | null> {
+    if (this.readFailure) throw this.readFailure;
+    const review = this.reviews.find((candidate) => candidate.id === reviewId);
+    if (!review) return null;
+    const answer = this.answers.get(reviewId) ?? null;
+    return { id: reviewId, rating: review.rating, hasOwnerAnswer: answer !== null || review.hasOwnerAnswer, ownerAnswer: answer };
+  }
+  async postAnswer(reviewId: string, text: string) {
+    this.posts.set(reviewId, (this.posts.get(reviewId) ?? 0) + 1);
+    const failure = this.postFailure?.(reviewId) ?? null;
+    if (failure && !(failure as Error & { stored?: boolean }).stored) throw failure;
+    const answer = { id: `answer-${reviewId}`, text, byUs: true };
+    this.answers.set(reviewId, answer);
+    if (failure) throw failure;
+    return { answerId: answer.id };
+  }
+  answeredByUs() {
+    return [...this.answers.values()].filter((answer) => answer.byUs).length;
+  }
+}
+
+export class FakeModel implements Model {
+  calls: ChatMessage[][] = [];
+  reply: (messages: readonly ChatMessage[]) => Partial<Completion> | Error = () => ({});
+  async checkReachable() {}
+  async complete(messages: readonly ChatMessage[]): Promise<Completion> {
+    this.calls.push([...messages]);
+    const reply = this.reply(messages);
+    if (reply instanceof Error) throw reply;
+    return { text: 'Спасибо за отзыв! — команда «Кофейня»', finishReason: 'stop', model: 'fake', promptTokens: 10, completionTokens: 5, ...reply };
+  }
+}
+
+export class ManualClock implements Clock {
+  current = new Date('2026-01-01T00:00:00.000Z');
+  now() {
+    return new Date(this.current);
+  }
+  advance(ms: number) {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+  async sleep() {}
+}
+
+export const silentLogger: Logger = { event() {}, info() {}, warn() {}, error() {}, flush: async () => {} };
+
+export const testSettings: PipelineSettings = {
+  price: 500n,
+  lowBalance: 5000n,
+  approvalBelowRating: 3,
+  maxLength: 4000,
+  leaseMs: 300_000,
+  concurrency: 2,
+  maxPostAttempts: 3,
+  breakerThreshold: 3,
+};
+
+export function pipeline(overrides: Partial<PipelineDeps> = {}) {
+  const store = new MemoryStore();
+  const twogis = new FakeTwoGis();
+  const model = new FakeModel();
+  const clock = new ManualClock();
+  const deps: PipelineDeps = {
+    store,
+    twogis,
+    model,
+    clock,
+    logger: silentLogger,
+    failpoint: () => {},
+    prompts: { read: async () => 'You answer reviews.' },
+    settings: testSettings,
+    ...overrides,
+  };
+  return { deps, store, twogis, model, clock };
+}

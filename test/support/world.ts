@@ -1,0 +1,173 @@
+// A whole outside world on loopback for integration and end-to-end tests: the 2GIS and model sandboxes, a
+// WebSocket receiver, a fresh MariaDB database, and a way to run the real gisbot binary against them.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ModelSandbox } from '../../src/sandbox/model.ts';
+import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
+import { checkMoneyInvariants, createTestDatabase, type TestDatabase } from './mysql.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = path.join(ROOT, 'bin', 'gisbot.ts');
+
+export const SECRETS = {
+  password: 'sentinel-2gis-password-7f3a',
+  apiKey: 'sk-sentinel-openai-key-91bc',
+  wsToken: 'sentinel-ws-token-c0de',
+};
+
+export interface Frame {
+  raw: string;
+  event: { id: string; type: string; reviewId: string | null; [key: string]: unknown };
+  authorization: string | undefined;
+}
+
+/** A WebSocket server that keeps every frame it receives and, if asked, acknowledges them. */
+export class Receiver {
+  readonly frames: Frame[] = [];
+  readonly server: WebSocketServer;
+  ack = false;
+  readonly url: string;
+
+  private constructor(server: WebSocketServer) {
+    this.server = server;
+    const address = server.address();
+    this.url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    server.on('connection', (socket: WebSocket, request) => {
+      socket.on('message', (data) => {
+        const raw = String(data);
+        const event = JSON.parse(raw);
+        this.frames.push({ raw, event, authorization: request.headers.authorization });
+        if (this.ack) socket.send(JSON.stringify({ ack: event.id }));
+      });
+    });
+  }
+
+  static async start(): Promise<Receiver> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    return new Receiver(server);
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.server.clients) client.terminate();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class World {
+  readonly twogis: TwoGisSandbox;
+  readonly model: ModelSandbox;
+  readonly receiver: Receiver;
+  readonly db: TestDatabase;
+  readonly dir: string;
+  readonly login = 'owner@example.com';
+
+  private constructor(twogis: TwoGisSandbox, model: ModelSandbox, receiver: Receiver, db: TestDatabase, dir: string) {
+    this.twogis = twogis;
+    this.model = model;
+    this.receiver = receiver;
+    this.db = db;
+    this.dir = dir;
+  }
+
+  static async start(): Promise<World> {
+    const [twogis, model, receiver, db, dir] = await Promise.all([
+      TwoGisSandbox.start(),
+      ModelSandbox.start({ apiKey: SECRETS.apiKey }),
+      Receiver.start(),
+      createTestDatabase(),
+      mkdtemp(path.join(tmpdir(), 'gisbot-world-')),
+    ]);
+    const world = new World(twogis, model, receiver, db, dir);
+    twogis.addAccount({ login: world.login, password: SECRETS.password });
+    twogis.addOrg({ id: '100', name: 'Кофейни', login: world.login });
+    return world;
+  }
+
+  get logFile(): string {
+    return path.join(this.dir, 'gisbot.log');
+  }
+
+  /** The environment that points gisbot at this world; secrets only through the environment. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '',
+      HOME: this.dir,
+      XDG_DATA_HOME: path.join(this.dir, 'data'),
+      GISBOT_2GIS_API_URL: this.twogis.url,
+      GISBOT_2GIS_LOGIN: this.login,
+      GISBOT_2GIS_PASSWORD: SECRETS.password,
+      OPENAI_BASE_URL: this.model.url,
+      OPENAI_API_KEY: SECRETS.apiKey,
+      GISBOT_DATABASE_URL: this.db.url,
+      GISBOT_WS_URL: this.receiver.url,
+      GISBOT_WS_TOKEN: SECRETS.wsToken,
+      GISBOT_LOG_FILE: this.logFile,
+      ...extra,
+    };
+  }
+
+  /** Runs the real binary with the Node that runs the tests. */
+  run(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: this.dir,
+        env: { ...this.env(), ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+  }
+
+  async logLines(): Promise<Array<Record<string, unknown>>> {
+    const text = await readFile(this.logFile, 'utf8').catch(() => '');
+    return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  }
+
+  /** Answers of ours that 2GIS holds, over every review the sandbox knows. */
+  answersByUs(reviewIds: readonly string[]): number {
+    return reviewIds.filter((id) => this.twogis.answerOf(id)?.byUs).length;
+  }
+
+  /** The posting and money invariants of invariants.md, against the database and the sandbox's record. */
+  async checkInvariants(reviewIds: readonly string[], price = 500n): Promise<void> {
+    for (const id of reviewIds) assert.ok(this.twogis.postsTo(id) <= 1, `review ${id} got ${this.twogis.postsTo(id)} answers`);
+    await checkMoneyInvariants(this.db.url, this.answersByUs(reviewIds), price);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.twogis.close(), this.model.close(), this.receiver.close()]);
+    await this.db.drop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until `condition` holds, polling; fails with `message` after `timeoutMs`. */
+export async function eventually(condition: () => boolean | Promise<boolean>, message: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(message);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
