@@ -7,6 +7,7 @@ import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
+import { createProcessOwnership } from './adapters/process/ownership.ts';
 import { createRedactor, type Redact } from './redact.ts';
 import { createConsoleLogger, teeLogger } from './ui/console-log.ts';
 import { messages } from './ui/messages.ts';
@@ -61,6 +62,7 @@ export async function createContext(
     prompts: parts.prompts ?? promptFile(config.prompt.file),
     prompter: parts.prompter ?? createPrompter(output),
     failpoint: parts.failpoint ?? failpointFromEnvironment(process.env.GISBOT_FAILPOINT),
+    ownership: parts.ownership ?? createProcessOwnership(),
     settings: settingsFrom(config),
     notifier,
     onEvents: () => notifier.kick(),

@@ -1,5 +1,4 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, read back what stayed unsure.
-import { randomUUID } from 'node:crypto';
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { emptyIntakeCounts, intakeBranch } from './intake.ts';
@@ -53,7 +52,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
 
   await forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
     while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted()) {
-      const token = randomUUID();
+      const token = deps.ownership.newToken();
       const now = deps.clock.now();
       const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs));
       if (review === null) return;

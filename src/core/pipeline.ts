@@ -1,6 +1,6 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
 import type { Kopecks } from './money.ts';
-import type { Clock, DomainEvent, Failpoint, Logger, Model, PromptSource, Store, TwoGis } from './ports.ts';
+import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
 export interface PipelineSettings {
   price: Kopecks;
@@ -22,6 +22,7 @@ export interface PipelineDeps {
   clock: Clock;
   logger: Logger;
   failpoint: Failpoint;
+  ownership: Ownership;
   prompts: PromptSource;
   settings: PipelineSettings;
   /** Called after each committed event, e.g. to wake the outbox relay. */

@@ -178,6 +178,8 @@ export interface Store {
   claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Takes over one in-flight review (claimed, drafted, posting) whose lease ended at or before `now`. */
   claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
+  /** Every review in work now (claimed, drafted, posting) with its claim token: to spot crashed owners. */
+  listInFlight(): Promise<Array<{ id: string; claimToken: string }>>;
   /** Reserves `price` for the review with one conditional UPDATE on the account. */
   reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
@@ -270,6 +272,13 @@ export interface Clock {
 
 export type FailpointName = 'after_claim' | 'after_generate' | 'before_post' | 'after_post' | 'after_record';
 export type Failpoint = (name: FailpointName) => void;
+
+/** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */
+export interface Ownership {
+  newToken(): string;
+  /** True only when the token's owner is certainly dead (a process of this machine that no longer exists). */
+  isAbandoned(token: string): boolean;
+}
 
 export interface PromptSource {
   /** The current system prompt text. */

@@ -1,5 +1,4 @@
 // Repairs what a crash or an expired lease left behind, before any new work (invariant 9).
-import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import type { StoredReview } from './ports.ts';
@@ -8,8 +7,9 @@ import { finish, postAndSettle, settle, type WorkOutcome } from './worker.ts';
 /** Takes over every in-flight review whose lease expired and brings it to a resting state. */
 export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: string, outcome: WorkOutcome]>> {
   const outcomes: Array<[string, WorkOutcome]> = [];
+  await expireAbandonedClaims(deps);
   for (;;) {
-    const token = randomUUID();
+    const token = deps.ownership.newToken();
     const now = deps.clock.now();
     const stale = await deps.store.claimStale(token, now, new Date(now.getTime() + deps.settings.leaseMs));
     if (stale === null) return outcomes;
@@ -18,6 +18,13 @@ export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: st
     outcomes.push([stale.id, outcome]);
     // A 2GIS that cannot be read now will not be readable for the next stale review either.
     if (outcome.kind === 'unsure' || (outcome.kind === 'released' && outcome.error)) return outcomes;
+  }
+}
+
+/** Claims held by a process of this machine that died need not wait out their lease. */
+async function expireAbandonedClaims(deps: PipelineDeps): Promise<void> {
+  for (const { id, claimToken } of await deps.store.listInFlight()) {
+    if (deps.ownership.isAbandoned(claimToken)) await deps.store.expireLease(id, claimToken, deps.clock.now());
   }
 }
 

@@ -1,4 +1,5 @@
 // Hand-written fakes of the core's ports, for fast unit tests of the pipeline.
+import { randomUUID } from 'node:crypto';
 import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
 import type {
   BalanceSnapshot,
@@ -83,6 +84,11 @@ export class MemoryStore implements Store {
     if (!stale) return null;
     Object.assign(stale, { claimToken: token, leaseUntil });
     return { ...stale };
+  }
+  async listInFlight() {
+    return [...this.reviews.values()]
+      .filter((review) => ['claimed', 'drafted', 'posting'].includes(review.state) && review.claimToken !== null)
+      .map((review) => ({ id: review.id, claimToken: review.claimToken! }));
   }
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     const review = this.reviews.get(reviewId);
@@ -298,6 +304,7 @@ export function pipeline(overrides: Partial<PipelineDeps> = {}) {
     clock,
     logger: silentLogger,
     failpoint: () => {},
+    ownership: { newToken: () => randomUUID(), isAbandoned: () => false },
     prompts: { read: async () => 'You answer reviews.' },
     settings: testSettings,
     ...overrides,

@@ -614,6 +614,15 @@ export class MysqlStore implements Store {
     });
   }
 
+  async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT id, claim_token FROM reviews WHERE state IN ('claimed', 'drafted', 'posting') AND claim_token IS NOT NULL`,
+      );
+      return rows.map((row) => ({ id: row.id as string, claimToken: row.claim_token as string }));
+    });
+  }
+
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     const priceText = nonNegative(price, 'price');
     return this.#inTransaction<ReserveResult>(async (connection) => {
