@@ -30,7 +30,13 @@ export interface ContextNeeds {
   model?: boolean;
 }
 
-export type ContextParts = Partial<Omit<Context, 'close' | 'config' | 'output' | 'settings' | 'redact'>>;
+export type ContextParts = Partial<Omit<Context, 'close' | 'config' | 'output' | 'settings' | 'redact'>> & {
+  /** Tests shorten waits such as the read-back delay. */
+  settings?: Partial<PipelineSettings>;
+};
+
+/** The deadline of one 2GIS request; an unseen POST is read back only after twice this. */
+const TWOGIS_TIMEOUT_MS = 15_000;
 
 export async function createContext(
   config: Readonly<Config>,
@@ -63,7 +69,7 @@ export async function createContext(
     prompter: parts.prompter ?? createPrompter(output),
     failpoint: parts.failpoint ?? failpointFromEnvironment(process.env.GISBOT_FAILPOINT),
     ownership: parts.ownership ?? createProcessOwnership(),
-    settings: settingsFrom(config),
+    settings: { ...settingsFrom(config), ...parts.settings },
     notifier,
     onEvents: () => notifier.kick(),
     async close() {
@@ -81,7 +87,8 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     maxLength: config.reply.maxLength,
     leaseMs: config.pipeline.leaseSeconds * 1000,
     concurrency: config.polling.concurrency,
-    maxPostAttempts: 3,
+    maxPostAttempts: 10,
+    readBackDelayMs: 2 * TWOGIS_TIMEOUT_MS,
     breakerThreshold: 3,
   };
 }
@@ -112,7 +119,8 @@ async function createStore(config: Readonly<Config>): Promise<Store> {
     const { createMysqlStore } = await import('./adapters/mysql/store.ts');
     return createMysqlStore({ url, notifications: Boolean(config.websocket.url) });
   }
-  throw new ConfigError([messages.config.sqliteNotYet]);
+  const { createSqliteStore, sqlitePathFromUrl } = await import('./adapters/sqlite/store.ts');
+  return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: Boolean(config.websocket.url) });
 }
 
 async function createNotifier(config: Readonly<Config>, store: Store, clock: Clock, logger: Logger): Promise<Notifier> {
@@ -129,6 +137,7 @@ async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
     login: config.twogis.login!,
     password: config.twogis.password!,
     branches: config.twogis.branches ?? null,
+    timeoutMs: TWOGIS_TIMEOUT_MS,
   });
 }
 

@@ -11,6 +11,8 @@ export interface PipelineSettings {
   concurrency: number;
   /** Attempts at posting one review (first try plus reconciler re-posts) before it fails with a reason. */
   maxPostAttempts: number;
+  /** How long after an unseen POST its review is read back (longer than the POST's own deadline). */
+  readBackDelayMs: number;
   /** Consecutive service failures that stop claiming new work for the rest of the cycle. */
   breakerThreshold: number;
 }

@@ -185,8 +185,8 @@ export interface Store {
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
   /** The fence before the POST: true only for the live holder of an unexpired lease. */
   beginPosting(reviewId: string, token: string, now: Date): Promise<boolean>;
-  /** Ends the lease at `now` (a review left in `posting`), so that the reconciler reads it back. */
-  expireLease(reviewId: string, token: string, now: Date): Promise<void>;
+  /** Ends the lease at `at` (a review left in `posting`), so that the reconciler reads it back from then on. */
+  expireLease(reviewId: string, token: string, at: Date): Promise<void>;
   /**
    * Records the posted answer and charges `price` in one transaction with its events. Keyed on the review being
    * in `posting`, not on the token: an answer that is out there is recorded whoever sees it first, and charged once.

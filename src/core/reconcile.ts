@@ -2,7 +2,7 @@
 import { ServiceError } from '../errors.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import type { StoredReview } from './ports.ts';
-import { finish, postAndSettle, settle, type WorkOutcome } from './worker.ts';
+import { finish, postAndSettle, readBackTime, settle, type WorkOutcome } from './worker.ts';
 
 /** Takes over every in-flight review whose lease expired and brings it to a resting state. */
 export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: string, outcome: WorkOutcome]>> {
@@ -45,7 +45,7 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     status = await deps.twogis.readReview(review.id);
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
-    await deps.store.expireLease(review.id, token, deps.clock.now());
+    await deps.store.expireLease(review.id, token, readBackTime(deps));
     return { kind: 'unsure', error };
   }
   if (status === null) return finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });

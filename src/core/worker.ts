@@ -100,7 +100,7 @@ export async function postAndSettle(
     if (isServiceError(error, '2gis') && (error.kind === 'outcome_unknown' || error.kind === 'rejected')) {
       // Unseen outcome, or 409 (an answer is already there, perhaps ours): never post blindly again.
       // Leave it in `posting` for the reconciler, which reads the review back first (invariant 3).
-      await deps.store.expireLease(review.id, token, deps.clock.now());
+      await deps.store.expireLease(review.id, token, readBackTime(deps));
       deps.logger.warn('answer outcome unknown; it will be read back', { reviewId: review.id, error: error.message });
       return { kind: 'unsure', error };
     }
@@ -135,6 +135,14 @@ export async function settle(
   deps.failpoint('after_record');
   published(deps, events);
   return { kind: 'posted', charged: settings.price, balance: settled.balance };
+}
+
+/**
+ * When an unseen POST may be read back: a request that timed out here can still land at 2GIS a little later,
+ * and a read-back before then would wrongly conclude that nothing was posted.
+ */
+export function readBackTime(deps: PipelineDeps): Date {
+  return new Date(deps.clock.now().getTime() + deps.settings.readBackDelayMs);
 }
 
 /** Ends a review's work with a recorded reason and the matching event. */

@@ -197,6 +197,11 @@ export class TwoGisSandbox {
     return this.#http.close();
   }
 
+  /** Every review id the sandbox holds, for checks over the whole world. */
+  reviewIds(): string[] {
+    return [...this.#reviews.keys()];
+  }
+
   // ------------------------------------------------------------ fixtures
 
   addAccount(a: { login: string; password: string; userId?: string; email?: string }): void {

@@ -9,7 +9,6 @@ export const messages = {
     chmodHint: (file: string) => `run: chmod 600 ${path.basename(file) === file ? file : JSON.stringify(file)}`,
     required: (key: string, variable: string | null) =>
       `${key}: required${variable ? ` (set it in the config file or ${variable})` : ''}`,
-    sqliteNotYet: 'database.url: the embedded SQLite store is not available in this version; use mysql://user:pass@host:3306/db',
   },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,

@@ -112,9 +112,9 @@ export class MemoryStore implements Store {
     review.postAttempts += 1;
     return true;
   }
-  async expireLease(reviewId: string, token: string, now: Date) {
+  async expireLease(reviewId: string, token: string, at: Date) {
     const review = this.reviews.get(reviewId);
-    if (review?.claimToken === token) review.leaseUntil = now;
+    if (review?.claimToken === token) review.leaseUntil = at;
   }
   async settlePosted(
     reviewId: string,
@@ -289,6 +289,7 @@ export const testSettings: PipelineSettings = {
   leaseMs: 300_000,
   concurrency: 2,
   maxPostAttempts: 3,
+  readBackDelayMs: 0,
   breakerThreshold: 3,
 };
 

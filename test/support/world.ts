@@ -6,7 +6,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { loadConfig } from '../../src/config/load.ts';
+import { createContext, type Context, type ContextParts } from '../../src/context.ts';
+import { Output } from '../../src/ui/output.ts';
 import { ModelSandbox } from '../../src/sandbox/model.ts';
 import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
 import { checkMoneyInvariants, createTestDatabase, type TestDatabase } from './mysql.ts';
@@ -170,4 +174,11 @@ export async function eventually(condition: () => boolean | Promise<boolean>, me
     if (Date.now() > deadline) assert.fail(message);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A context wired to this world with the real adapters, in this process, for integration tests. */
+export async function worldContext(world: World, env: Record<string, string> = {}, parts: ContextParts = {}): Promise<Context> {
+  const config = await loadConfig({ cwd: world.dir, env: world.env(env), dataDir: path.join(world.dir, 'data') });
+  const output = new Output({ json: true, quiet: true, debug: false, stdout: new PassThrough(), stderr: new PassThrough(), stdinIsTTY: false });
+  return createContext(config, output, { twogis: true, model: true }, parts);
 }
