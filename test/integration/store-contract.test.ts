@@ -1,0 +1,58 @@
+// The Store contract (test/support/store-contract.ts) on both backends: MariaDB/MySQL (127.0.0.1:3306 as root,
+// or GISBOT_TEST_MYSQL_URL) and SQLite in a temporary file. Every test gets a fresh database.
+import { createMysqlStore } from '../../src/adapters/mysql/store.ts';
+import { createSqliteStore } from '../../src/adapters/sqlite/store.ts';
+import type { Store } from '../../src/core/ports.ts';
+import { checkMoneyInvariants, createTestDatabase } from '../support/mysql.ts';
+import { checkSqliteInvariants, createTestSqliteFile } from '../support/sqlite.ts';
+import { storeContract } from '../support/store-contract.ts';
+import type { StoreFixture } from '../support/store-contract.ts';
+
+/** A fixture whose `cleanup` closes every store it opened before removing the database. */
+async function fixture(
+  openStore: (options: { notifications: boolean }) => Store,
+  checkInvariants: (answersByUs: number) => Promise<void>,
+  removeDatabase: () => Promise<void>,
+): Promise<StoreFixture> {
+  const opened: Store[] = [];
+  const open = (options: { notifications: boolean }): Store => {
+    const store = openStore(options);
+    opened.push(store);
+    return store;
+  };
+  const store = open({ notifications: true });
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    await removeDatabase();
+    throw error;
+  }
+  return {
+    store,
+    open,
+    checkInvariants,
+    async cleanup() {
+      for (const s of opened) await s.close();
+      await removeDatabase();
+    },
+  };
+}
+
+storeContract('MySQL', async () => {
+  const db = await createTestDatabase();
+  return fixture(
+    ({ notifications }) => createMysqlStore({ url: db.url, notifications, connectionLimit: 4 }),
+    (answersByUs) => checkMoneyInvariants(db.url, answersByUs),
+    () => db.drop(),
+  );
+});
+
+storeContract('SQLite', async () => {
+  const file = await createTestSqliteFile();
+  return fixture(
+    ({ notifications }) => createSqliteStore({ path: file.path, notifications }),
+    (answersByUs) => checkSqliteInvariants(file.path, answersByUs),
+    () => file.cleanup(),
+  );
+});

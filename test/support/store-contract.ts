@@ -1,0 +1,891 @@
+// The Store contract: every behaviour the core relies on, written once and run against each backend
+// (test/integration/store-contract.test.ts). Each test gets a fresh, migrated database from the factory and ends
+// with the backend's money and work invariants (nothing reserved or in flight, balance = sum of the ledger,
+// one charge per answer of ours).
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { formatMoney } from '../../src/core/money.ts';
+import type { Kopecks } from '../../src/core/money.ts';
+import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
+
+export interface StoreFixture {
+  /** A migrated store on a fresh, empty database. */
+  store: Store;
+  /** Asserts the money and work invariants against the database, with `answersByUs` answers posted. */
+  checkInvariants(answersByUs: number): Promise<void>;
+  /** Closes every store opened on the database and removes the database. */
+  cleanup(): Promise<void>;
+  /** Another store on the same database, as a second worker would open it; closed by `cleanup`. */
+  open(options: { notifications: boolean }): Store;
+}
+
+export const PRICE = 500n;
+const MINUTE = 60_000;
+const run = randomBytes(3).toString('hex');
+let reviewCounter = 0;
+
+export function listed(overrides: Partial<ListedReview> = {}): ListedReview {
+  reviewCounter += 1;
+  const minute = String(reviewCounter % 60).padStart(2, '0');
+  const hour = String(Math.floor(reviewCounter / 60) % 24).padStart(2, '0');
+  return {
+    id: `70000${run}${String(reviewCounter).padStart(5, '0')}`,
+    branchId: '70000001057394703',
+    branchName: 'Кофейня «Зерно»',
+    rating: 5,
+    text: `Отличный кофе, отзыв ${reviewCounter}`,
+    authorId: `user-${reviewCounter}`,
+    authorName: 'Анна',
+    createdAt: `2024-03-01T${hour}:${minute}:00.000+03:00`,
+    editedAt: null,
+    catalogId: '2gis',
+    isHidden: false,
+    canReply: true,
+    hasOwnerAnswer: false,
+    commentsCount: 0,
+    ...overrides,
+  };
+}
+
+export function event(type: EventType, overrides: Partial<DomainEvent> = {}): DomainEvent {
+  return {
+    id: randomUUID(),
+    type,
+    at: new Date().toISOString(),
+    reviewId: null,
+    branchId: null,
+    data: {},
+    ...overrides,
+  };
+}
+
+function stripSeq(events: readonly StoredEvent[]): DomainEvent[] {
+  return events.map(({ seq: _seq, ...rest }) => rest);
+}
+
+function lease(now: Date, ms = MINUTE): Date {
+  return new Date(now.getTime() + ms);
+}
+
+const draft = {
+  text: 'Спасибо за отзыв!',
+  model: 'gpt-4o-mini',
+  promptVersion: 1,
+  promptTokens: 120,
+  completionTokens: 12,
+  finishReason: 'stop',
+};
+
+function postedEvents(review: ListedReview, text: string) {
+  return (balance: Kopecks): DomainEvent[] => [
+    event('reply.posted', {
+      reviewId: review.id,
+      branchId: review.branchId,
+      data: { text, charged: formatMoney(PRICE), balance: formatMoney(balance) },
+    }),
+  ];
+}
+
+/** Records `review` as new and claims it (it must be the only new one). */
+async function recordAndClaim(store: Store, review: ListedReview, now = new Date()): Promise<string> {
+  assert.equal(await store.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);
+  const token = randomUUID();
+  const claimed = await store.claimNext(token, now, lease(now));
+  assert.equal(claimed?.id, review.id);
+  return token;
+}
+
+/** Claims `review` (which must be the only new one), reserves, drafts and begins posting. */
+async function bringToPosting(store: Store, review: ListedReview, price: Kopecks = PRICE): Promise<string> {
+  const token = await recordAndClaim(store, review);
+  assert.equal(await store.reserve(review.id, token, price), 'reserved');
+  assert.equal(await store.saveDraft(review.id, token, draft), true);
+  assert.equal(await store.beginPosting(review.id, token, new Date()), true);
+  return token;
+}
+
+async function drainOutbox(store: Store): Promise<void> {
+  for (;;) {
+    const pending = await store.pendingOutbox(500);
+    if (pending.length === 0) return;
+    await store.markDelivered(pending.map((e) => e.id));
+  }
+}
+
+export function storeContract(name: string, factory: () => Promise<StoreFixture>): void {
+  /** Runs `body` on a fresh database; it returns the number of answers posted, checked by the invariants. */
+  function contractTest(title: string, body: (fx: StoreFixture) => Promise<number>): void {
+    test(title, async () => {
+      const fx = await factory();
+      try {
+        const posted = await body(fx);
+        await fx.checkInvariants(posted);
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  }
+
+  describe(`Store contract: ${name}`, () => {
+    contractTest('migrate is idempotent and a fresh database starts empty', async ({ store, open }) => {
+      await store.migrate();
+      await store.migrate();
+      await store.ping();
+      assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
+      assert.deepEqual(await store.ledger({ limit: 10 }), []);
+      assert.deepEqual(await store.listEvents({ limit: 10 }), []);
+      assert.deepEqual(await store.pendingOutbox(10), []);
+      assert.deepEqual(await store.listInFlight(), []);
+      assert.equal(await store.latestPrompt(), null);
+      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      assert.equal(await store.claimStale(randomUUID(), new Date(), lease(new Date())), null);
+
+      // Data survives a close and another store (migrating again) on the same database.
+      await store.topUp(700n, null);
+      await store.close();
+      await store.close();
+      const other = open({ notifications: true });
+      await other.migrate();
+      assert.deepEqual(await other.getBalance(), { balance: 700n, reserved: 0n });
+      assert.deepEqual(await store.getBalance(), { balance: 700n, reserved: 0n }, 'a closed store opens again on use');
+      return 0;
+    });
+
+    contractTest('intake is idempotent, also with concurrent writers', async ({ store, open }) => {
+      const review = listed();
+      assert.equal(await store.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);
+      assert.equal(await store.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), false);
+      assert.equal(
+        await store.recordReview({ ...review, text: 'changed' }, 'skipped', 'x', [event('review.skipped', { reviewId: review.id })]),
+        false,
+        'a known review is not overwritten',
+      );
+      assert.equal((await store.listEvents({ reviewId: review.id, limit: 100 })).length, 1);
+
+      assert.deepEqual(await store.getReview(review.id), {
+        id: review.id,
+        branchId: review.branchId,
+        branchName: review.branchName,
+        rating: review.rating,
+        text: review.text,
+        authorId: review.authorId,
+        authorName: review.authorName,
+        createdAt: review.createdAt,
+        state: 'new',
+        reason: null,
+        claimToken: null,
+        leaseUntil: null,
+        reserved: 0n,
+        draftText: null,
+        postAttempts: 0,
+        answerId: null,
+      });
+      assert.equal(await store.getReview('no-such-review'), null);
+      assert.deepEqual(await store.findKnownReviewIds([review.id, 'no-such-review', review.id]), new Set([review.id]));
+      assert.deepEqual(await store.findKnownReviewIds([]), new Set());
+      const many = Array.from({ length: 1200 }, (_, i) => `unknown-${i}`);
+      assert.deepEqual(await store.findKnownReviewIds([...many, review.id]), new Set([review.id]), 'long id lists are fine');
+
+      const racing = listed({ authorId: null });
+      const other = open({ notifications: true });
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? store : other).recordReview(racing, 'skipped', 'low rating', [
+            event('review.skipped', { reviewId: racing.id }),
+          ]),
+        ),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal((await store.listEvents({ reviewId: racing.id, limit: 100 })).length, 1);
+      const stored = await other.getReview(racing.id);
+      assert.equal(stored?.state, 'skipped');
+      assert.equal(stored?.reason, 'low rating');
+      assert.equal(stored?.authorId, null);
+      assert.deepEqual(await store.dialogue(null, racing.id), [
+        { role: 'reviewer', text: racing.text, at: new Date(racing.createdAt) },
+      ]);
+
+      const held = listed();
+      assert.equal(await store.recordReview(held, 'needs_approval', 'rating 1', []), true);
+      assert.equal((await store.getReview(held.id))?.state, 'needs_approval');
+      // Neither skipped nor needs_approval reviews are work.
+      const token = randomUUID();
+      assert.equal((await store.claimNext(token, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'tidy' }, []), true);
+      return 0;
+    });
+
+    contractTest('hostile review text round-trips byte for byte', async ({ store }) => {
+      const texts = [
+        `It's "great" \\ really \\\\ \\' \\" \\0 \\n`,
+        "'; DROP TABLE reviews; --",
+        "Robert'); DROP TABLE reviews;-- \u0000 nul",
+        '😀👍🏽 𝒳 𠜎 — кириллица, 中文, العربية',
+        '\uFEFFbyte order mark first, then\u0000\u0000two nuls',
+        'line1\nline2\r\nline3\ttab %s %d ? ?? :name $1 @p ?1',
+        '`backticks` /* comment */ # hash -- dash',
+        'x'.repeat(200_000) + '🦄',
+      ];
+      const reviews = texts.map((text, i) =>
+        listed({
+          ...(i === 1 ? { id: `70000001057394703'; DROP TABLE reviews; --` } : {}),
+          ...(i === 2 ? { id: `id-with-\u0000-nul-😀` } : {}),
+          text,
+          authorName: `Имя ${i} 🐱 "O'Brien" \\`,
+          branchName: `Филиал ${i} 🏢 '; --`,
+          authorId: `author'${i}"\\\u0000`,
+        }),
+      );
+      for (const review of reviews) {
+        const e = event('review.skipped', {
+          reviewId: review.id,
+          branchId: review.branchId,
+          data: { reason: review.text.slice(0, 100), nested: { quote: "'\"\\", nul: '\u0000' } },
+        });
+        assert.equal(await store.recordReview(review, 'skipped', `reason: ${review.text.slice(0, 50)}`, [e]), true);
+        const stored = await store.getReview(review.id);
+        assert.ok(stored !== null, `review ${JSON.stringify(review.id)} not found`);
+        assert.equal(stored.id, review.id);
+        assert.ok(Buffer.from(stored.text, 'utf8').equals(Buffer.from(review.text, 'utf8')), 'text differs');
+        assert.equal(stored.authorName, review.authorName);
+        assert.equal(stored.branchName, review.branchName);
+        assert.equal(stored.authorId, review.authorId);
+        assert.equal(stored.reason, `reason: ${review.text.slice(0, 50)}`);
+        const [storedEvent] = await store.listEvents({ reviewId: review.id, limit: 10 });
+        assert.deepEqual(storedEvent?.data, e.data);
+        const dialogue = await store.dialogue(review.authorId, review.id);
+        assert.equal(dialogue.length, 1);
+        assert.ok(Buffer.from(dialogue[0]?.text ?? '', 'utf8').equals(Buffer.from(review.text, 'utf8')));
+      }
+      assert.deepEqual(
+        await store.findKnownReviewIds(reviews.map((r) => r.id)),
+        new Set(reviews.map((r) => r.id)),
+      );
+
+      // Through the whole path: draft, posted answer and ledger note keep their bytes too.
+      await store.topUp(PRICE, "пополнение 💰 '; DROP TABLE ledger; -- \u0000");
+      const review = listed({ text: texts[2] });
+      const token = await recordAndClaim(store, review);
+      assert.equal(await store.reserve(review.id, token, PRICE), 'reserved');
+      const hostile = `Спасибо! ${texts[0]} ${texts[3]}`;
+      assert.equal(await store.saveDraft(review.id, token, { ...draft, text: hostile }), true);
+      assert.equal((await store.getReview(review.id))?.draftText, hostile);
+      assert.equal(await store.beginPosting(review.id, token, new Date()), true);
+      assert.ok((await store.settlePosted(review.id, { answerId: "a'\\1", text: hostile }, PRICE, () => [])) !== null);
+      assert.equal((await store.getReview(review.id))?.answerId, "a'\\1");
+      assert.deepEqual(
+        (await store.dialogue(review.authorId, review.id)).map((d) => d.text),
+        [review.text, hostile],
+      );
+      const notes = (await store.ledger({ limit: 10 })).map((e) => e.note);
+      assert.ok(notes.includes("пополнение 💰 '; DROP TABLE ledger; -- \u0000"));
+      return 1;
+    });
+
+    contractTest('claimNext takes the oldest first and 8 racing claimers on two stores take each review exactly once', async ({ store, open }) => {
+      // Offsets differ: ordering is by the instant, and the text comes back exactly as given.
+      const order = [
+        listed({ createdAt: '2020-05-01T12:00:00+07:00' }), // 05:00Z
+        listed({ createdAt: '2020-05-01T04:00:00.5Z' }), // 04:00:00.5Z
+        listed({ createdAt: '2020-05-01T06:00:00.000+00:00' }), // 06:00Z
+      ];
+      for (const review of order) assert.equal(await store.recordReview(review, 'new', null, []), true);
+      for (const review of [order[1], order[0], order[2]]) {
+        const token = randomUUID();
+        const now = new Date();
+        const claimed = await store.claimNext(token, now, lease(now));
+        assert.ok(claimed !== null);
+        assert.equal(claimed.id, review?.id);
+        assert.equal(claimed.createdAt, review?.createdAt);
+        assert.equal(claimed.state, 'claimed');
+        assert.equal(claimed.claimToken, token);
+        assert.equal(claimed.leaseUntil?.getTime(), lease(now).getTime());
+        assert.equal(await store.release(claimed.id, token, { state: 'skipped', reason: 'order test' }, []), true);
+      }
+
+      const reviews = Array.from({ length: 20 }, () => listed());
+      for (const review of reviews) assert.equal(await store.recordReview(review, 'new', null, []), true);
+      const other = open({ notifications: true });
+      const claims: { id: string; token: string }[] = [];
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, worker) => {
+          const target = worker % 2 === 0 ? store : other;
+          for (;;) {
+            const token = randomUUID();
+            const now = new Date();
+            const claimed = await target.claimNext(token, now, lease(now));
+            if (claimed === null) return;
+            assert.equal(claimed.claimToken, token);
+            claims.push({ id: claimed.id, token });
+          }
+        }),
+      );
+      assert.deepEqual(claims.map((c) => c.id).sort(), reviews.map((r) => r.id).sort());
+      assert.equal(new Set(claims.map((c) => c.id)).size, 20, 'a review was claimed twice');
+      for (const claim of claims) {
+        assert.equal(await store.release(claim.id, claim.token, { state: 'skipped', reason: 'race test' }, []), true);
+      }
+      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      return 0;
+    });
+
+    contractTest('listInFlight lists claimed, drafted and posting reviews with their tokens, nothing else', async ({ store }) => {
+      await store.topUp(10_000n, null);
+      const [a, b, c, d] = [listed(), listed(), listed(), listed()];
+      const tokenA = await recordAndClaim(store, a!);
+      const tokenB = await recordAndClaim(store, b!);
+      assert.equal(await store.saveDraft(b!.id, tokenB, draft), true);
+      const tokenC = await bringToPosting(store, c!);
+      assert.equal(await store.recordReview(d!, 'new', null, []), true);
+      const sort = (list: Array<{ id: string; claimToken: string }>) => [...list].sort((x, y) => x.id.localeCompare(y.id));
+      assert.deepEqual(
+        sort(await store.listInFlight()),
+        sort([
+          { id: a!.id, claimToken: tokenA },
+          { id: b!.id, claimToken: tokenB },
+          { id: c!.id, claimToken: tokenC },
+        ]),
+      );
+      assert.equal((await store.getReview(b!.id))?.state, 'drafted');
+      assert.equal((await store.getReview(c!.id))?.state, 'posting');
+
+      assert.equal(await store.release(a!.id, tokenA, { state: 'skipped', reason: 'done' }, []), true);
+      assert.equal(await store.release(b!.id, tokenB, { state: 'failed', reason: 'done' }, []), true);
+      assert.ok((await store.settlePosted(c!.id, { answerId: 'x', text: 'Спасибо' }, PRICE, () => [])) !== null);
+      assert.deepEqual(await store.listInFlight(), []);
+      const tokenD = randomUUID();
+      assert.equal((await store.claimNext(tokenD, new Date(), lease(new Date())))?.id, d!.id);
+      assert.equal(await store.release(d!.id, tokenD, { state: 'needs_approval', reason: 'done' }, []), true);
+      return 1;
+    });
+
+    contractTest('reserve: 12.00 and price 5.00 with 5 racing claims gives exactly 2 reserves; the balance never goes negative', async ({ store, open }) => {
+      assert.deepEqual(await store.topUp(1200n, 'test funds'), { balance: 1200n, reserved: 0n });
+      const reviews = Array.from({ length: 5 }, () => listed());
+      const claims: { review: ListedReview; token: string }[] = [];
+      for (const review of reviews) {
+        assert.equal(await store.recordReview(review, 'new', null, []), true);
+        const token = randomUUID();
+        const claimed = await store.claimNext(token, new Date(), lease(new Date()));
+        assert.ok(claimed !== null);
+        claims.push({ review: reviews.find((r) => r.id === claimed.id) as ListedReview, token });
+      }
+      const other = open({ notifications: true });
+      const results = await Promise.all(claims.map((c, i) => (i % 2 === 0 ? store : other).reserve(c.review.id, c.token, PRICE)));
+      assert.equal(results.filter((r) => r === 'reserved').length, 2);
+      assert.equal(results.filter((r) => r === 'insufficient').length, 3);
+      assert.deepEqual(await store.getBalance(), { balance: 1200n, reserved: 1000n });
+
+      let posted = 0;
+      for (const [i, claim] of claims.entries()) {
+        if (results[i] === 'reserved') {
+          assert.equal((await store.getReview(claim.review.id))?.reserved, PRICE);
+          assert.equal(await store.beginPosting(claim.review.id, claim.token, new Date()), true);
+          const settled = await store.settlePosted(
+            claim.review.id,
+            { answerId: `answer-${i}`, text: 'Спасибо!' },
+            PRICE,
+            postedEvents(claim.review, 'Спасибо!'),
+          );
+          assert.ok(settled !== null);
+          assert.ok(settled.balance >= 0n);
+          posted += 1;
+        } else {
+          assert.equal((await store.getReview(claim.review.id))?.reserved, 0n);
+          const released = await store.release(claim.review.id, claim.token, { state: 'new', reason: 'insufficient balance' }, [
+            event('balance.insufficient', { reviewId: claim.review.id }),
+          ]);
+          assert.equal(released, true);
+        }
+      }
+      assert.deepEqual(await store.getBalance(), { balance: 200n, reserved: 0n });
+      // Nothing can be reserved with 2.00 left.
+      for (;;) {
+        const token = randomUUID();
+        const claimed = await store.claimNext(token, new Date(), lease(new Date()));
+        if (claimed === null) break;
+        assert.equal(await store.reserve(claimed.id, token, PRICE), 'insufficient');
+        assert.equal(await store.release(claimed.id, token, { state: 'skipped', reason: 'no funds' }, []), true);
+      }
+      assert.deepEqual(await store.getBalance(), { balance: 200n, reserved: 0n });
+      assert.equal(await store.reserve('no-such-review', 'no-token', PRICE), 'lost');
+      await assert.rejects(store.reserve(claims[0]!.review.id, claims[0]!.token, -1n), RangeError);
+      return posted;
+    });
+
+    contractTest('reserve again with another price holds only the difference; a zero price reserves nothing', async ({ store }) => {
+      await store.topUp(1000n, null);
+      const review = listed();
+      const token = await recordAndClaim(store, review);
+      assert.equal(await store.reserve(review.id, token, 700n), 'reserved');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 700n });
+      assert.equal(await store.reserve(review.id, token, 1100n), 'insufficient');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 700n }, 'a refused raise keeps the old reserve');
+      assert.equal((await store.getReview(review.id))?.reserved, 700n);
+      assert.equal(await store.reserve(review.id, token, 1000n), 'reserved');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 1000n });
+      assert.equal(await store.reserve(review.id, token, 300n), 'reserved');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 300n });
+      assert.equal(await store.reserve(review.id, token, 0n), 'reserved');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 0n });
+      assert.equal((await store.getReview(review.id))?.reserved, 0n);
+      assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'done' }, []), true);
+      return 0;
+    });
+
+    contractTest('settling twice (or concurrently) charges once; a posting review without a reserve is still charged', async ({ store, open }) => {
+      await store.topUp(2000n, null);
+      const before = await store.getBalance();
+      const review = listed();
+      await bringToPosting(store, review);
+      assert.equal((await store.getBalance()).reserved, before.reserved + PRICE);
+      const other = open({ notifications: true });
+      const results = await Promise.all(
+        Array.from({ length: 3 }, (_, i) =>
+          (i === 1 ? other : store).settlePosted(
+            review.id,
+            { answerId: 'ans-1', text: 'Спасибо, ждём снова! 😊' },
+            PRICE,
+            postedEvents(review, 'Спасибо, ждём снова! 😊'),
+          ),
+        ),
+      );
+      const winners = results.filter((r) => r !== null);
+      assert.equal(winners.length, 1);
+      assert.equal(winners[0]?.balance, before.balance - PRICE);
+      let posted = 1;
+      assert.equal(
+        await store.settlePosted(review.id, { answerId: 'ans-1', text: 'again' }, PRICE, postedEvents(review, 'again')),
+        null,
+      );
+      assert.deepEqual(await store.getBalance(), { balance: before.balance - PRICE, reserved: before.reserved });
+
+      const stored = await store.getReview(review.id);
+      assert.equal(stored?.state, 'posted');
+      assert.equal(stored?.answerId, 'ans-1');
+      assert.equal(stored?.reserved, 0n);
+      assert.equal(stored?.claimToken, null);
+      assert.equal(stored?.leaseUntil, null);
+      assert.equal(stored?.postAttempts, 1);
+      assert.equal(stored?.draftText, draft.text);
+      const posts = await store.listEvents({ reviewId: review.id, type: 'reply.posted', limit: 10 });
+      assert.equal(posts.length, 1);
+      assert.equal(posts[0]?.data.balance, formatMoney(before.balance - PRICE));
+      const [charge] = await store.ledger({ limit: 1 });
+      assert.equal(charge?.kind, 'charge');
+      assert.equal(charge?.amount, -PRICE);
+      assert.equal(charge?.reviewId, review.id);
+      assert.equal(charge?.balanceAfter, before.balance - PRICE);
+      assert.equal(charge?.note, null);
+      assert.deepEqual(
+        (await store.dialogue(review.authorId, review.id)).map((d) => [d.role, d.text]),
+        [
+          ['reviewer', review.text],
+          ['owner', 'Спасибо, ждём снова! 😊'],
+        ],
+      );
+
+      // Posting without a reserve (the answer is out there): charged all the same, reserved untouched.
+      const bare = listed();
+      const token = await recordAndClaim(store, bare);
+      assert.equal(await store.beginPosting(bare.id, token, new Date()), true);
+      const mid = await store.getBalance();
+      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, PRICE, () => []);
+      assert.deepEqual(settled, { balance: mid.balance - PRICE });
+      posted += 1;
+      assert.deepEqual(await store.getBalance(), { balance: mid.balance - PRICE, reserved: mid.reserved });
+      assert.equal((await store.getReview(bare.id))?.answerId, null);
+
+      // Settling a review that is not posting does nothing and charges nothing.
+      assert.equal(await store.settlePosted('no-such-review', { answerId: null, text: 'x' }, PRICE, () => []), null);
+      const claimedOnly = listed();
+      const claimedToken = await recordAndClaim(store, claimedOnly);
+      const ledgerBefore = await store.ledger({ limit: 1000 });
+      assert.equal(await store.settlePosted(claimedOnly.id, { answerId: 'y', text: 'y' }, PRICE, () => []), null);
+      assert.equal((await store.getReview(claimedOnly.id))?.state, 'claimed');
+      assert.deepEqual(await store.ledger({ limit: 1000 }), ledgerBefore);
+      assert.equal(await store.release(claimedOnly.id, claimedToken, { state: 'skipped', reason: 'done' }, []), true);
+      return posted;
+    });
+
+    contractTest('release returns the reserve with its events; a repeated reserve does not reserve twice', async ({ store }) => {
+      await store.topUp(1000n, null);
+      const before = await store.getBalance();
+      const review = listed();
+      const token = await recordAndClaim(store, review);
+      assert.equal(await store.reserve(review.id, token, PRICE), 'reserved');
+      assert.equal(await store.reserve(review.id, token, PRICE), 'reserved');
+      assert.deepEqual(await store.getBalance(), { balance: before.balance, reserved: before.reserved + PRICE });
+      assert.equal(await store.reserve(review.id, 'not-the-token', PRICE), 'lost');
+      assert.equal(
+        await store.saveDraft(review.id, token, { ...draft, text: 'Черновик', promptVersion: 3, promptTokens: null, completionTokens: null }),
+        true,
+      );
+      assert.equal((await store.getReview(review.id))?.draftText, 'Черновик');
+      assert.equal((await store.getReview(review.id))?.state, 'drafted');
+      assert.equal(await store.saveDraft(review.id, 'not-the-token', draft), false);
+
+      assert.equal(await store.release(review.id, 'not-the-token', { state: 'new', reason: null }, []), false);
+      const e = event('reply.failed', { reviewId: review.id, data: { error: 'model unavailable' } });
+      assert.equal(await store.release(review.id, token, { state: 'new', reason: 'model unavailable' }, [e]), true);
+      assert.deepEqual(await store.getBalance(), before);
+      const stored = await store.getReview(review.id);
+      assert.equal(stored?.state, 'new');
+      assert.equal(stored?.reason, 'model unavailable');
+      assert.equal(stored?.draftText, null, 'a review back in the queue starts from scratch');
+      assert.equal(stored?.reserved, 0n);
+      assert.equal(stored?.claimToken, null);
+      assert.equal(stored?.leaseUntil, null);
+      assert.deepEqual(
+        stripSeq(await store.listEvents({ reviewId: review.id, limit: 10 })).map((x) => x.type),
+        ['review.new', 'reply.failed'],
+      );
+      // The old token is dead.
+      assert.equal(await store.reserve(review.id, token, PRICE), 'lost');
+      assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'x' }, []), false);
+      assert.equal(await store.beginPosting(review.id, token, new Date()), false);
+
+      // Claimed again: needs_approval keeps the draft and releases the reserve.
+      const again = randomUUID();
+      assert.equal((await store.claimNext(again, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal(await store.reserve(review.id, again, PRICE), 'reserved');
+      assert.equal(await store.saveDraft(review.id, again, { ...draft, text: 'Второй черновик' }), true);
+      assert.equal(await store.release(review.id, again, { state: 'needs_approval', reason: 'rating 2' }, []), true);
+      const waiting = await store.getReview(review.id);
+      assert.equal(waiting?.state, 'needs_approval');
+      assert.equal(waiting?.reason, 'rating 2');
+      assert.equal(waiting?.draftText, 'Второй черновик');
+      assert.deepEqual(await store.getBalance(), before);
+      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      return 0;
+    });
+
+    contractTest('a worker whose lease expired cannot reach the POST; claimStale hands the review to a new token', async ({ store }) => {
+      await store.topUp(1000n, null);
+      const review = listed();
+      assert.equal(await store.recordReview(review, 'new', null, []), true);
+      const t0 = new Date();
+      const a = randomUUID();
+      assert.equal((await store.claimNext(a, t0, lease(t0, 1000)))?.id, review.id);
+      assert.equal(await store.reserve(review.id, a, PRICE), 'reserved');
+      assert.equal(await store.saveDraft(review.id, a, { ...draft, text: 'Спасибо' }), true);
+      assert.equal(await store.claimStale(randomUUID(), lease(t0, 500), lease(t0, MINUTE)), null, 'the lease is still live');
+      assert.equal(await store.beginPosting(review.id, a, lease(t0, 1000)), false, 'the lease ends at lease_until');
+      assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000)), false, 'an expired lease does not pass the fence');
+      assert.equal((await store.getReview(review.id))?.state, 'drafted');
+
+      const b = randomUUID();
+      const taken = await store.claimStale(b, lease(t0, 1000), lease(t0, MINUTE));
+      assert.equal(taken?.id, review.id, 'stale once lease_until <= now');
+      assert.equal(taken?.state, 'drafted');
+      assert.equal(taken?.claimToken, b);
+      assert.equal(taken?.leaseUntil?.getTime(), lease(t0, MINUTE).getTime());
+      assert.equal(taken?.reserved, PRICE);
+      assert.equal(taken?.draftText, 'Спасибо');
+      assert.equal(await store.claimStale(randomUUID(), lease(t0, 2000), lease(t0, MINUTE)), null, 'taken over once');
+      assert.deepEqual(await store.listInFlight(), [{ id: review.id, claimToken: b }]);
+      assert.equal(await store.saveDraft(review.id, a, { ...draft, text: 'x' }), false);
+      assert.equal(await store.reserve(review.id, a, PRICE), 'lost');
+      assert.equal(await store.release(review.id, a, { state: 'failed', reason: 'x' }, []), false);
+      assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000)), false);
+      await store.expireLease(review.id, a, lease(t0, 2000));
+      assert.equal((await store.getReview(review.id))?.leaseUntil?.getTime(), lease(t0, MINUTE).getTime(), 'a dead token cannot end the lease');
+      assert.equal(await store.reserve(review.id, b, PRICE), 'reserved', 'the reserve moved with the review');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: PRICE });
+
+      assert.equal(await store.beginPosting(review.id, b, lease(t0, 2000)), true);
+      await store.expireLease(review.id, b, lease(t0, 3000));
+      assert.equal((await store.getReview(review.id))?.leaseUntil?.getTime(), lease(t0, 3000).getTime());
+      assert.equal(await store.beginPosting(review.id, b, lease(t0, 3000)), false);
+      const c = randomUUID();
+      const reconciled = await store.claimStale(c, lease(t0, 3000), lease(t0, MINUTE));
+      assert.equal(reconciled?.id, review.id);
+      assert.equal(reconciled?.state, 'posting');
+      assert.equal(reconciled?.postAttempts, 1);
+      // Keyed on the review being in `posting`, not on the token: whoever sees the answer records it.
+      const settled = await store.settlePosted(review.id, { answerId: 'found-on-read-back', text: 'Спасибо' }, PRICE, () => []);
+      assert.deepEqual(settled, { balance: 1000n - PRICE });
+      assert.equal((await store.getBalance()).reserved, 0n);
+      assert.equal(await store.release(review.id, c, { state: 'failed', reason: 'late' }, []), false, 'settled reviews are out of work');
+      assert.equal((await store.getReview(review.id))?.state, 'posted');
+      return 1;
+    });
+
+    contractTest('events and the outbox keep their order; markDelivered removes delivered events', async ({ store }) => {
+      const e1 = event('review.new', {
+        at: '2030-01-01T00:00:00.001Z',
+        reviewId: 'r-1',
+        branchId: 'b-1',
+        data: { rating: 5, text: 'Всё 👍', nested: { list: [1, 'two', null], flag: true } },
+      });
+      const e2 = event('balance.low', { at: '2030-01-02T00:00:00.000Z', data: { balance: '40.00' } });
+      const e3 = event('review.skipped', {
+        at: '2030-01-03T00:00:00.123Z',
+        reviewId: 'r-2',
+        branchId: 'b-2',
+        data: { reason: "it's \"quoted\"" },
+      });
+      await store.appendEvents([e1, e2, e3]);
+      await store.appendEvents([]);
+
+      const pending = await store.pendingOutbox(10);
+      assert.deepEqual(stripSeq(pending), [e1, e2, e3]);
+      assert.ok((pending[0]?.seq ?? 0) < (pending[1]?.seq ?? 0) && (pending[1]?.seq ?? 0) < (pending[2]?.seq ?? 0));
+      assert.deepEqual(stripSeq(await store.pendingOutbox(2)), [e1, e2]);
+      assert.deepEqual(await store.pendingOutbox(0), []);
+
+      await store.markDelivered([e1.id, e2.id, e1.id]);
+      await store.markDelivered([]);
+      await store.markDelivered(['no-such-event']);
+      assert.deepEqual(stripSeq(await store.pendingOutbox(10)), [e3]);
+
+      // At least once: appending an event again stores and queues nothing new.
+      await store.appendEvents([e1]);
+      assert.deepEqual(stripSeq(await store.pendingOutbox(10)), [e3]);
+      assert.equal((await store.listEvents({ reviewId: 'r-1', limit: 10 })).length, 1);
+
+      // Events stored with a state change queue behind the earlier ones.
+      const review = listed();
+      const e4 = event('review.new', { reviewId: review.id, branchId: review.branchId });
+      assert.equal(await store.recordReview(review, 'new', null, [e4]), true);
+      const token = randomUUID();
+      assert.equal((await store.claimNext(token, new Date(), lease(new Date())))?.id, review.id);
+      const e5 = event('review.skipped', { reviewId: review.id, data: { big: 12345678901234567890n } as Record<string, unknown> });
+      assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'x' }, [e5]), true);
+      const queued = await store.pendingOutbox(10);
+      assert.deepEqual(queued.map((e) => e.id), [e3.id, e4.id, e5.id]);
+      assert.deepEqual(queued[2]?.data, { big: '12345678901234567890' }, 'bigint data is stored as a string');
+
+      // Times come back as UTC ISO strings of the same instant.
+      const offset = event('auth.failed', { at: '2030-06-01T03:00:00+03:00' });
+      await store.appendEvents([offset]);
+      assert.equal((await store.listEvents({ type: 'auth.failed', limit: 1 }))[0]?.at, '2030-06-01T00:00:00.000Z');
+      await assert.rejects(store.appendEvents([event('auth.failed', { at: 'not a time' })]), RangeError);
+
+      // A lot at once, in order.
+      const bulk = Array.from({ length: 1100 }, (_, i) => event('balance.low', { data: { i } }));
+      await store.appendEvents(bulk);
+      const all = await store.pendingOutbox(5000);
+      assert.equal(all.length, 3 + 1 + bulk.length);
+      assert.deepEqual(all.slice(4).map((e) => e.id), bulk.map((e) => e.id));
+      await store.markDelivered(all.map((e) => e.id));
+      assert.deepEqual(await store.pendingOutbox(10), []);
+      await drainOutbox(store);
+      return 0;
+    });
+
+    contractTest('listEvents: cursor, last N ascending, and filters by type, review, branch and time', async ({ store }) => {
+      const e1 = event('review.new', { at: '2030-01-01T00:00:00.001Z', reviewId: 'r-1', branchId: 'b-1' });
+      const e2 = event('balance.low', { at: '2030-01-02T00:00:00.000Z', data: { balance: '40.00' } });
+      const e3 = event('review.skipped', { at: '2030-01-03T00:00:00.123Z', reviewId: 'r-2', branchId: 'b-2' });
+      const e4 = event('review.new', { at: '2030-01-04T00:00:00.000Z', reviewId: 'r-3', branchId: 'b-1' });
+      await store.appendEvents([e1, e2]);
+      await store.appendEvents([e3, e4]);
+      const stored = await store.listEvents({ limit: 100 });
+      assert.deepEqual(stripSeq(stored), [e1, e2, e3, e4]);
+      const [s1, , , s4] = stored.map((e) => e.seq);
+      assert.deepEqual(stripSeq(await store.listEvents({ afterSeq: s1, limit: 10 })), [e2, e3, e4]);
+      assert.deepEqual(stripSeq(await store.listEvents({ afterSeq: s1, limit: 1 })), [e2]);
+      assert.deepEqual(stripSeq(await store.listEvents({ afterSeq: 0, limit: 2 })), [e1, e2]);
+      assert.deepEqual(stripSeq(await store.listEvents({ limit: 2 })), [e3, e4], 'the last events, ascending');
+      assert.deepEqual(stripSeq(await store.listEvents({ type: 'balance.low', limit: 10 })), [e2]);
+      assert.deepEqual(stripSeq(await store.listEvents({ type: 'review.new', limit: 10 })), [e1, e4]);
+      assert.deepEqual(stripSeq(await store.listEvents({ type: 'review.new', limit: 1 })), [e4]);
+      assert.deepEqual(stripSeq(await store.listEvents({ reviewId: 'r-2', limit: 10 })), [e3]);
+      assert.deepEqual(stripSeq(await store.listEvents({ branchId: 'b-1', limit: 10 })), [e1, e4]);
+      assert.deepEqual(stripSeq(await store.listEvents({ branchId: 'b-1', afterSeq: s1, limit: 10 })), [e4]);
+      assert.deepEqual(
+        stripSeq(await store.listEvents({ since: new Date('2030-01-02T00:00:00.000Z'), limit: 10 })),
+        [e2, e3, e4],
+        'since is inclusive',
+      );
+      assert.deepEqual(
+        stripSeq(await store.listEvents({ since: new Date('2030-01-02T00:00:00.001Z'), type: 'review.new', limit: 10 })),
+        [e4],
+      );
+      assert.deepEqual(await store.listEvents({ afterSeq: s4, limit: 10 }), []);
+      assert.deepEqual(await store.listEvents({ type: 'no.such.type', limit: 10 }), []);
+      assert.deepEqual(await store.listEvents({ limit: 0 }), []);
+      assert.deepEqual(await store.listEvents({ limit: -5 }), []);
+      await drainOutbox(store);
+      return 0;
+    });
+
+    contractTest('notifications: false stores events but queues nothing in the outbox', async ({ store, open }) => {
+      const quiet = open({ notifications: false });
+      await quiet.topUp(1000n, null);
+      const e = event('auth.failed', { data: { status: 401 } });
+      await quiet.appendEvents([e]);
+      const review = listed();
+      const reviewEvent = event('review.new', { reviewId: review.id });
+      assert.equal(await quiet.recordReview(review, 'new', null, [reviewEvent]), true);
+      const token = randomUUID();
+      assert.equal((await quiet.claimNext(token, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal(await quiet.reserve(review.id, token, PRICE), 'reserved');
+      assert.equal(await quiet.beginPosting(review.id, token, new Date()), true);
+      const postedEvent = event('reply.posted', { reviewId: review.id });
+      assert.ok((await quiet.settlePosted(review.id, { answerId: 'q', text: 'Спасибо' }, PRICE, () => [postedEvent])) !== null);
+      assert.deepEqual(await quiet.pendingOutbox(10), []);
+      assert.deepEqual(await store.pendingOutbox(10), []);
+      assert.deepEqual(stripSeq(await store.listEvents({ limit: 10 })), [e, reviewEvent, postedEvent]);
+
+      // The same database with notifications on queues what it stores from then on.
+      const loud = event('balance.low', { data: { balance: '5.00' } });
+      await store.appendEvents([loud]);
+      assert.deepEqual(stripSeq(await quiet.pendingOutbox(10)), [loud]);
+      await drainOutbox(store);
+      return 1;
+    });
+
+    contractTest('top-ups and charges are in the append-only ledger, newest first, and the balance is their sum', async ({ store }) => {
+      assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
+      const first = await store.topUp(10_000n, 'пополнение 💰 \'; --');
+      assert.deepEqual(first, { balance: 10_000n, reserved: 0n });
+      const second = await store.topUp(50n, null);
+      assert.deepEqual(second, { balance: 10_050n, reserved: 0n });
+      const [newest, older] = await store.ledger({ limit: 2 });
+      assert.equal(newest?.kind, 'topup');
+      assert.equal(newest?.amount, 50n);
+      assert.equal(newest?.balanceAfter, second.balance);
+      assert.equal(newest?.note, null);
+      assert.equal(newest?.reviewId, null);
+      assert.equal(older?.amount, 10_000n);
+      assert.equal(older?.note, 'пополнение 💰 \'; --');
+      assert.equal(older?.balanceAfter, first.balance);
+      assert.ok((newest?.id ?? 0) > (older?.id ?? 0));
+      assert.ok(newest?.at instanceof Date && Math.abs(newest.at.getTime() - Date.now()) < MINUTE);
+      const snapshot = await store.ledger({ limit: 1000 });
+
+      // A reserve is not a ledger entry; a charge is.
+      const review = listed();
+      await bringToPosting(store, review);
+      assert.deepEqual(await store.ledger({ limit: 1000 }), snapshot);
+      assert.deepEqual(await store.getBalance(), { balance: 10_050n, reserved: PRICE });
+      assert.ok((await store.settlePosted(review.id, { answerId: 'z', text: 'Спасибо' }, PRICE, () => [])) !== null);
+      const third = await store.topUp(1n, 'one kopeck');
+      assert.deepEqual(third, { balance: 10_050n - PRICE + 1n, reserved: 0n });
+
+      const all = await store.ledger({ limit: 1000 });
+      assert.equal(all.length, 4);
+      assert.deepEqual(all.slice(2), snapshot, 'earlier entries never change');
+      assert.deepEqual(
+        all.map((e) => [e.kind, e.amount]),
+        [
+          ['topup', 1n],
+          ['charge', -PRICE],
+          ['topup', 50n],
+          ['topup', 10_000n],
+        ],
+      );
+      // Every entry's balance follows from the one before it, and the balance is the sum.
+      const ascending = [...all].reverse();
+      let running = 0n;
+      for (const entry of ascending) {
+        running += entry.amount;
+        assert.equal(entry.balanceAfter, running);
+      }
+      assert.equal(running, third.balance);
+      assert.deepEqual(await store.getBalance(), third);
+
+      const since = await store.ledger({ since: older?.at ?? new Date(), limit: 100 });
+      assert.ok(since.length >= 3 && since.every((e) => e.at.getTime() >= (older?.at.getTime() ?? 0)));
+      assert.deepEqual(await store.ledger({ since: new Date(Date.now() + MINUTE), limit: 100 }), []);
+      assert.deepEqual(await store.ledger({ limit: 0 }), []);
+      assert.deepEqual((await store.ledger({ limit: 1 })).map((e) => e.amount), [1n]);
+
+      await assert.rejects(store.topUp(0n, null), RangeError);
+      await assert.rejects(store.topUp(-100n, null), RangeError);
+      await assert.rejects(store.topUp(10n ** 14n, null), RangeError);
+      const largest = 10n ** 14n - 1n; // 999 999 999 999.99
+      await store.topUp(largest - third.balance, 'up to the largest balance');
+      assert.equal((await store.getBalance()).balance, largest, 'large amounts stay exact');
+      await assert.rejects(store.topUp(1n, null), 'beyond the largest balance');
+      assert.equal((await store.getBalance()).balance, largest);
+      return 1;
+    });
+
+    contractTest('prompt versions are kept and deduplicated against the latest', async ({ store }) => {
+      assert.equal(await store.latestPrompt(), null);
+      const a = 'Ты отвечаешь на отзывы. «Кавычки», \'апострофы\', \\ и 🙂';
+      const v1 = await store.savePromptVersion(a);
+      assert.equal(v1.version, 1);
+      assert.equal(v1.text, a);
+      assert.ok(v1.createdAt instanceof Date);
+      const again = await store.savePromptVersion(a);
+      assert.equal(again.version, 1);
+      assert.equal(again.createdAt.getTime(), v1.createdAt.getTime());
+      const v2 = await store.savePromptVersion(`${a}\nещё строка`);
+      assert.equal(v2.version, 2);
+      assert.equal((await store.latestPrompt())?.version, 2);
+      const v3 = await store.savePromptVersion(a);
+      assert.equal(v3.version, 3, 'going back to an older text is a new version');
+      const latest = await store.latestPrompt();
+      assert.equal(latest?.version, 3);
+      assert.equal(latest?.text, a);
+      assert.equal(latest?.createdAt.getTime(), v3.createdAt.getTime());
+      assert.equal((await store.savePromptVersion(`${a} `)).version, 4, 'one space is a change');
+      assert.equal((await store.savePromptVersion('')).version, 5);
+      assert.equal((await store.savePromptVersion('')).version, 5);
+      return 0;
+    });
+
+    contractTest('dialogue: the review and our answer, keyed by author and review, oldest first', async ({ store }) => {
+      await store.topUp(2000n, null);
+      const first = listed({ authorId: 'author-1', createdAt: '2024-05-01T10:00:00Z' });
+      await bringToPosting(store, first);
+      assert.ok((await store.settlePosted(first.id, { answerId: 'a1', text: 'Спасибо, Анна!' }, PRICE, () => [])) !== null);
+      const history = await store.dialogue('author-1', first.id);
+      assert.deepEqual(
+        history.map((d) => [d.role, d.text]),
+        [
+          ['reviewer', first.text],
+          ['owner', 'Спасибо, Анна!'],
+        ],
+      );
+      assert.equal(history[0]?.at.getTime(), new Date('2024-05-01T10:00:00Z').getTime(), 'the review is dated when written');
+      assert.ok(history[1]?.at instanceof Date && history[1].at.getTime() > history[0]!.at.getTime());
+
+      // Another review by the same author is another conversation; another author's is not ours.
+      const second = listed({ authorId: 'author-1' });
+      assert.equal(await store.recordReview(second, 'skipped', 'no text', []), true);
+      assert.deepEqual((await store.dialogue('author-1', second.id)).map((d) => d.role), ['reviewer']);
+      assert.deepEqual(await store.dialogue('author-2', first.id), []);
+      assert.deepEqual(await store.dialogue(null, first.id), []);
+      assert.deepEqual(await store.dialogue('author-1', 'no-such-review'), []);
+
+      // An anonymous author's answer is kept under ''.
+      const anonymous = listed({ authorId: null });
+      await bringToPosting(store, anonymous);
+      assert.ok((await store.settlePosted(anonymous.id, { answerId: 'a2', text: 'Спасибо!' }, PRICE, () => [])) !== null);
+      assert.deepEqual(
+        (await store.dialogue(null, anonymous.id)).map((d) => [d.role, d.text]),
+        [
+          ['reviewer', anonymous.text],
+          ['owner', 'Спасибо!'],
+        ],
+      );
+      return 2;
+    });
+
+    contractTest('times: a created_at that cannot be read is kept as text and queued behind readable ones', async ({ store }) => {
+      const odd = listed({ createdAt: 'вчера' });
+      const dated = listed({ createdAt: '2001-01-01T00:00:00Z' });
+      assert.equal(await store.recordReview(odd, 'new', null, []), true);
+      assert.equal(await store.recordReview(dated, 'new', null, []), true);
+      assert.equal((await store.getReview(odd.id))?.createdAt, 'вчера');
+      const first = randomUUID();
+      assert.equal((await store.claimNext(first, new Date(), lease(new Date())))?.id, dated.id);
+      const second = randomUUID();
+      const claimed = await store.claimNext(second, new Date(), lease(new Date()));
+      assert.equal(claimed?.id, odd.id);
+      assert.equal(claimed?.createdAt, 'вчера');
+      await assert.rejects(store.claimNext(randomUUID(), new Date(Number.NaN), lease(new Date())), RangeError);
+      await assert.rejects(store.beginPosting(odd.id, second, new Date(Number.NaN)), RangeError);
+      assert.equal(await store.release(dated.id, first, { state: 'skipped', reason: 'x' }, []), true);
+      assert.equal(await store.release(odd.id, second, { state: 'skipped', reason: 'x' }, []), true);
+      return 0;
+    });
+  });
+}
