@@ -5,7 +5,7 @@ import { emptyIntakeCounts, intakeBranch } from './intake.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { reconcile } from './reconcile.ts';
-import { answerReview, type CurrentPrompt, type WorkOutcome } from './worker.ts';
+import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 
 export interface CycleSummary {
   fetched: number;
@@ -70,11 +70,6 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
   if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message });
   return tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker);
-}
-
-async function currentPrompt(deps: PipelineDeps): Promise<CurrentPrompt> {
-  const saved = await deps.store.savePromptVersion(await deps.prompts.read());
-  return { text: saved.text, version: saved.version };
 }
 
 async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Promise<void> {

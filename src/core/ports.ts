@@ -176,6 +176,11 @@ export interface Store {
   // work
   /** Claims the oldest `new` review with a fresh token and lease; null when none is left. */
   claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
+  /**
+   * Claims one named review for a person's answer (`gisbot reply`): only from `new`, `needs_approval` or
+   * `failed`; null when it is in work or already at rest elsewhere.
+   */
+  claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Takes over one in-flight review (claimed, drafted, posting) whose lease ended at or before `now`. */
   claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Every review in work now (claimed, drafted, posting) with its claim token: to spot crashed owners. */

@@ -25,6 +25,12 @@ export interface CurrentPrompt {
   version: number;
 }
 
+/** The system prompt in force, recorded as a version so every answer can say which one it used. */
+export async function currentPrompt(deps: Pick<PipelineDeps, 'store' | 'prompts'>): Promise<CurrentPrompt> {
+  const saved = await deps.store.savePromptVersion(await deps.prompts.read());
+  return { text: saved.text, version: saved.version };
+}
+
 export async function answerReview(
   deps: PipelineDeps,
   review: StoredReview,
@@ -68,17 +74,28 @@ export async function answerReview(
     return releaseForLater(deps, review, token, error);
   }
 
+  return rereadAndPost(deps, review, token, draftText);
+}
+
+/** Reads the review back right before posting (invariant 2), then posts and settles. */
+export async function rereadAndPost(
+  deps: PipelineDeps,
+  review: StoredReview,
+  token: string,
+  text: string,
+  onServiceError: ReleaseOutcome = { state: 'new', reason: null },
+): Promise<WorkOutcome> {
   let status;
   try {
     status = await deps.twogis.readReview(review.id);
   } catch (error) {
-    return releaseForLater(deps, review, token, error);
+    return releaseForLater(deps, review, token, error, onServiceError);
   }
   if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
   if (status.hasOwnerAnswer) {
     return await finish(deps, review, token, { state: 'skipped', reason: 'answered by someone else before we posted' });
   }
-  return postAndSettle(deps, review, token, draftText);
+  return postAndSettle(deps, review, token, text, onServiceError);
 }
 
 /** The fence, the POST and the settlement; shared with the reconciler's re-post. */
@@ -87,6 +104,7 @@ export async function postAndSettle(
   review: StoredReview,
   token: string,
   text: string,
+  onServiceError: ReleaseOutcome = { state: 'new', reason: null },
 ): Promise<WorkOutcome> {
   if (!(await deps.store.beginPosting(review.id, token, deps.clock.now()))) return { kind: 'lost' };
   deps.failpoint('before_post');
@@ -105,7 +123,7 @@ export async function postAndSettle(
       return { kind: 'unsure', error };
     }
     // Refused before anything happened (auth, blocked, connection refused): safe to try again later.
-    return releaseForLater(deps, review, token, error);
+    return releaseForLater(deps, review, token, error, onServiceError);
   }
   deps.failpoint('after_post');
   return settle(deps, review, { answerId, text });
@@ -163,14 +181,16 @@ export async function finish(
   return { kind: outcome.state, reason: outcome.reason };
 }
 
-async function releaseForLater(
+/** Puts a review back where it waits (the queue, or a person's queue) untouched; rethrows what is not a service's. */
+export async function releaseForLater(
   deps: PipelineDeps,
   review: StoredReview,
   token: string,
   error?: unknown,
+  back: ReleaseOutcome = { state: 'new', reason: null },
 ): Promise<WorkOutcome> {
   const serviceError = error instanceof ServiceError ? error : undefined;
-  await release(deps, review, token, { state: 'new', reason: serviceError?.message ?? null });
+  await release(deps, review, token, { ...back, reason: serviceError?.message ?? back.reason } as ReleaseOutcome);
   if (error !== undefined && serviceError === undefined) throw error;
   return serviceError ? { kind: 'released', error: serviceError } : { kind: 'released' };
 }

@@ -77,6 +77,12 @@ export class MemoryStore implements Store {
     Object.assign(next, { state: 'claimed', claimToken: token, leaseUntil });
     return { ...next };
   }
+  async claimReview(reviewId: string, token: string, _now: Date, leaseUntil: Date) {
+    const review = this.reviews.get(reviewId);
+    if (!review || !['new', 'needs_approval', 'failed'].includes(review.state)) return null;
+    Object.assign(review, { state: 'claimed', claimToken: token, leaseUntil });
+    return { ...review };
+  }
   async claimStale(token: string, now: Date, leaseUntil: Date) {
     const stale = [...this.reviews.values()].find(
       (review) => ['claimed', 'drafted', 'posting'].includes(review.state) && review.leaseUntil! <= now,

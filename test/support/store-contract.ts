@@ -152,6 +152,26 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('claimReview takes a named review from new, needs_approval or failed only, once', async ({ store, open }) => {
+      const waiting = listed();
+      const resting = listed();
+      assert.equal(await store.recordReview(waiting, 'needs_approval', 'rated 1', []), true);
+      assert.equal(await store.recordReview(resting, 'skipped', 'hidden on 2GIS', []), true);
+      const now = new Date();
+      const other = open({ notifications: true });
+      const claims = await Promise.all([store, other, store, other].map((s) => s.claimReview(waiting.id, randomUUID(), now, lease(now))));
+      const winners = claims.filter((claim) => claim !== null);
+      assert.equal(winners.length, 1, 'one claimer wins');
+      assert.equal(winners[0]!.state, 'claimed');
+      assert.equal(await store.claimReview(resting.id, randomUUID(), now, lease(now)), null, 'a skipped review stays skipped');
+      assert.equal(await store.claimReview('no-such-review', randomUUID(), now, lease(now)), null);
+      await store.release(waiting.id, winners[0]!.claimToken!, { state: 'failed', reason: 'x' }, []);
+      assert.notEqual(await store.claimReview(waiting.id, randomUUID(), now, lease(now)), null, 'a failed review can be retried by a person');
+      const token = (await store.getReview(waiting.id))!.claimToken!;
+      await store.release(waiting.id, token, { state: 'needs_approval', reason: 'back to the queue' }, []);
+      return 0;
+    });
+
     contractTest('intake is idempotent, also with concurrent writers', async ({ store, open }) => {
       const review = listed();
       assert.equal(await store.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);

@@ -592,6 +592,20 @@ export class MysqlStore implements Store {
     });
   }
 
+  async claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireDate(now, 'now');
+    requireDate(leaseUntil, 'leaseUntil');
+    return this.#inTransaction(async (connection) => {
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?
+         WHERE id = ? AND state IN ('new', 'needs_approval', 'failed')`,
+        [token, leaseUntil, now, reviewId],
+      );
+      if (result.affectedRows !== 1) return null;
+      return this.#readReview(connection, reviewId);
+    });
+  }
+
   async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
     requireDate(now, 'now');
     requireDate(leaseUntil, 'leaseUntil');

@@ -667,6 +667,23 @@ export class SqliteStore implements Store {
     });
   }
 
+  async claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    const at = requireTime(now, 'now');
+    const until = requireTime(leaseUntil, 'leaseUntil');
+    return this.#write((connection) => {
+      const { changes } = connection.run(
+        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?
+         WHERE id = ? AND state IN ('new', 'needs_approval', 'failed')`,
+        token,
+        until,
+        at,
+        reviewId,
+      );
+      if (changes !== 1) return null;
+      return this.#readReview(connection, 'id', reviewId);
+    });
+  }
+
   async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
     const at = requireTime(now, 'now');
     const until = requireTime(leaseUntil, 'leaseUntil');

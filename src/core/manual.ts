@@ -1,0 +1,92 @@
+// A person's answer (`gisbot reply <id>`): draft as often as they like without touching state or money, then
+// send through the same gate, balance reserve, re-read and settlement as the automatic pipeline.
+import { UsageError } from '../errors.ts';
+import { checkReply, normaliseDraft } from './gate.ts';
+import type { PipelineDeps } from './pipeline.ts';
+import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
+import { buildMessages } from './prompt.ts';
+import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
+
+export { currentPrompt } from './worker.ts';
+
+export interface ManualDraft {
+  text: string;
+  /** The gate's verdict; empty means the draft may be sent. */
+  problems: string[];
+  completion: Completion;
+}
+
+export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
+  const review = await deps.store.getReview(reviewId);
+  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`, 'run gisbot poll-once to take in new reviews');
+  return review;
+}
+
+/** Drafts an answer; `instruction` is the person's steer for a regeneration ("shorter", "mention the terrace"). */
+export async function draftReply(
+  deps: PipelineDeps,
+  review: StoredReview,
+  prompt: CurrentPrompt,
+  instruction?: string,
+  signal?: AbortSignal,
+): Promise<ManualDraft> {
+  const messages = buildMessages(prompt.text, review);
+  if (instruction?.trim()) {
+    messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
+  }
+  const completion = await deps.model.complete(messages, signal);
+  const text = normaliseDraft(completion.text);
+  return { text, problems: checkReply({ text, finishReason: completion.finishReason }, deps.settings), completion };
+}
+
+export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
+
+/** Posts `text` as the answer to a review that waits (new, for approval, or failed), once. */
+export async function sendReply(
+  deps: PipelineDeps,
+  reviewId: string,
+  text: string,
+  draft: { model: string; promptVersion: number; completion: Completion | null },
+): Promise<SendOutcome> {
+  const answer = normaliseDraft(text);
+  const problems = checkReply({ text: answer, finishReason: 'stop' }, deps.settings);
+  if (problems.length > 0) return { kind: 'refused', problems };
+
+  const before = await findReview(deps, reviewId);
+  const token = deps.ownership.newToken();
+  const now = deps.clock.now();
+  const review = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
+  if (!review) {
+    throw new UsageError(`review ${reviewId} cannot be answered now: it is ${describeState(before)}`);
+  }
+  const back: ReleaseOutcome =
+    before.state === 'needs_approval' || before.state === 'failed'
+      ? { state: before.state, reason: before.reason ?? '' }
+      : { state: 'new', reason: null };
+
+  const reserved = await deps.store.reserve(reviewId, token, deps.settings.price);
+  if (reserved !== 'reserved') {
+    await deps.store.release(reviewId, token, back, []);
+    return reserved === 'insufficient' ? { kind: 'insufficient' } : { kind: 'lost' };
+  }
+  await deps.store.saveDraft(reviewId, token, {
+    text: answer,
+    model: draft.model,
+    promptVersion: draft.promptVersion,
+    promptTokens: draft.completion?.promptTokens ?? null,
+    completionTokens: draft.completion?.completionTokens ?? null,
+    finishReason: draft.completion?.finishReason ?? 'stop',
+  });
+  return rereadAndPost(deps, review, token, answer, back);
+}
+
+function describeState(review: StoredReview): string {
+  switch (review.state) {
+    case 'posted':
+      return 'already answered by gisbot';
+    case 'skipped':
+      return `skipped (${review.reason ?? 'no reason recorded'})`;
+    default:
+      return 'being answered by a worker right now';
+  }
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCycle } from '../../src/core/cycle.ts';
+import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/manual.ts';
+import { UsageError } from '../../src/errors.ts';
+import { listed, pipeline } from '../support/fakes.ts';
+
+test('a 1-star review waits for a person; drafting changes nothing; sending posts once and charges once', async () => {
+  const { deps, store, twogis, model } = pipeline();
+  await store.topUp(1000n);
+  twogis.reviews = [listed({ id: '1', rating: 1, text: 'Холодный кофе' })];
+  const summary = await runCycle(deps);
+  assert.equal(summary.awaitingApproval, 1);
+  assert.equal(twogis.posts.size, 0);
+  assert.equal(store.balance, 1000n);
+
+  const review = await findReview(deps, '1');
+  const prompt = await currentPrompt(deps);
+  const eventsBefore = store.events.length;
+  const draft = await draftReply(deps, review, prompt, 'короче');
+  assert.deepEqual(draft.problems, []);
+  assert.match(model.calls.at(-1)!.at(-1)!.content, /короче/);
+  assert.equal(store.events.length, eventsBefore, 'a draft records nothing');
+  assert.equal((await store.getReview('1'))!.state, 'needs_approval');
+
+  const sent = await sendReply(deps, '1', draft.text, { model: 'fake', promptVersion: prompt.version, completion: draft.completion });
+  assert.equal(sent.kind, 'posted');
+  assert.equal(twogis.posts.get('1'), 1);
+  assert.equal(store.balance, 500n);
+  await assert.rejects(sendReply(deps, '1', draft.text, { model: 'fake', promptVersion: 1, completion: null }), UsageError);
+  assert.equal(twogis.posts.get('1'), 1);
+  assert.deepEqual(store.checkInvariants(1), []);
+});
+
+test('a person cannot send what the gate refuses, and a lack of funds puts the review back in the queue', async () => {
+  const { deps, store, twogis } = pipeline();
+  twogis.reviews = [listed({ id: '1', rating: 2 })];
+  await runCycle(deps);
+  const refused = await sendReply(deps, '1', '   ', { model: 'person', promptVersion: 1, completion: null });
+  assert.equal(refused.kind, 'refused');
+  const poor = await sendReply(deps, '1', 'Спасибо, разберёмся.', { model: 'person', promptVersion: 1, completion: null });
+  assert.equal(poor.kind, 'insufficient');
+  assert.equal((await store.getReview('1'))!.state, 'needs_approval');
+  assert.equal(twogis.posts.size, 0);
+  assert.deepEqual(store.checkInvariants(0), []);
+});
