@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import type { Config } from './config/load.ts';
 import { ENVIRONMENT_KEYS } from './config/schema.ts';
 import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
+import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
+import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/policy.ts';
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
@@ -90,6 +92,29 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     maxPostAttempts: 10,
     readBackDelayMs: 2 * TWOGIS_TIMEOUT_MS,
     breakerThreshold: 3,
+    policy: answeringPolicyFrom(config),
+  };
+}
+
+/** `policy.*` of the config in the core's terms: languages as ISO 639-3, absent strings as null. */
+function answeringPolicyFrom(config: Readonly<Config>): AnsweringPolicy {
+  const policy = config.policy;
+  const branches: Record<string, Partial<BranchPolicy>> = {};
+  for (const [branchId, own] of Object.entries(policy.branches)) {
+    const { defaultLanguage, ...rest } = own;
+    branches[branchId] = { ...rest, ...(defaultLanguage ? { defaultLanguage: CONFIG_LANGUAGES[defaultLanguage] } : {}) };
+  }
+  return {
+    ...DEFAULT_POLICY,
+    tone: policy.tone ?? null,
+    signature: policy.signature ?? null,
+    facts: policy.facts,
+    answerRatingOnly: policy.answerRatingOnly,
+    defaultLanguage: CONFIG_LANGUAGES[policy.defaultLanguage],
+    branches,
+    maxRegenerations: policy.maxRegenerations,
+    moderation: policy.moderation,
+    answerFollowUps: policy.answerFollowUps,
   };
 }
 

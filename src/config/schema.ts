@@ -36,6 +36,21 @@ const branchId = z.union([z.string().regex(/^\d+$/), z.number()]).refine((value)
   message: 'branch ids must be quoted strings: they exceed the precision of a number',
 });
 
+const rating = z.number().int().min(0).max(6);
+const language = z.enum(['ru', 'kk', 'en']);
+const facts = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((value) => (typeof value === 'string' ? [value] : value));
+
+/** One branch's answering rules; each key left out takes the global `policy.*` value. */
+const branchPolicy = z.strictObject({
+  enabled: z.boolean().optional(),
+  tone: z.string().min(1).optional(),
+  signature: z.string().min(1).optional(),
+  facts: facts.optional(),
+  approvalBelowRating: rating.optional(),
+  answerRatingOnly: z.boolean().optional(),
+  defaultLanguage: language.optional(),
+});
+
 export const configSchema = z.strictObject({
   twogis: z
     .strictObject({
@@ -68,7 +83,22 @@ export const configSchema = z.strictObject({
     .prefault({}),
   logs: z.strictObject({ file: z.string().min(1).optional() }).prefault({}),
   prompt: z.strictObject({ file: z.string().min(1).default('prompts/system.md') }).prefault({}),
-  policy: z.strictObject({ approvalBelowRating: z.number().int().min(0).max(6).default(3) }).prefault({}),
+  policy: z
+    .strictObject({
+      approvalBelowRating: rating.default(3),
+      answerRatingOnly: z.boolean().default(true),
+      defaultLanguage: language.default('ru'),
+      tone: z.string().min(1).optional(),
+      signature: z.string().min(1).optional(),
+      facts: facts.default([]),
+      maxRegenerations: z.number().int().min(0).max(5).default(2),
+      moderation: z.enum(['required', 'optional', 'off']).default('off'),
+      answerFollowUps: z.boolean().default(false),
+      branches: z
+        .record(z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), branchPolicy)
+        .default({}),
+    })
+    .prefault({}),
   reply: z.strictObject({ maxLength: positiveInt.max(4000).default(4000) }).prefault({}),
   polling: z
     .strictObject({

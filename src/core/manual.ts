@@ -1,8 +1,10 @@
 // A person's answer (`gisbot reply <id>`): draft as often as they like without touching state or money, then
 // send through the same gate, balance reserve, re-read and settlement as the automatic pipeline.
 import { UsageError } from '../errors.ts';
+import { gateContext } from './drafting.ts';
 import { checkReply, normaliseDraft } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
+import { planAnswer } from './policy.ts';
 import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
@@ -30,13 +32,15 @@ export async function draftReply(
   instruction?: string,
   signal?: AbortSignal,
 ): Promise<ManualDraft> {
-  const messages = buildMessages(prompt.text, review);
+  const plan = planAnswer(review, deps.settings);
+  const messages = buildMessages(prompt.text, review, plan);
   if (instruction?.trim()) {
     messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
   }
   const completion = await deps.model.complete(messages, signal);
   const text = normaliseDraft(completion.text);
-  return { text, problems: checkReply({ text, finishReason: completion.finishReason }, deps.settings), completion };
+  const context = gateContext(review, plan, prompt);
+  return { text, problems: checkReply({ text, finishReason: completion.finishReason }, deps.settings, context), completion };
 }
 
 export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
@@ -49,10 +53,13 @@ export async function sendReply(
   draft: { model: string; promptVersion: number; completion: Completion | null },
 ): Promise<SendOutcome> {
   const answer = normaliseDraft(text);
-  const problems = checkReply({ text: answer, finishReason: 'stop' }, deps.settings);
+  const before = await findReview(deps, reviewId);
+  // The same gate as the automatic pipeline, language rule included; the person's own limit is reply.maxLength
+  // (a person may answer a rating without text at more length than the one-sentence rule allows the model).
+  const { maxLength: _ruleLimit, ...context } = gateContext(before, planAnswer(before, deps.settings), null);
+  const problems = checkReply({ text: answer, finishReason: 'stop' }, deps.settings, context);
   if (problems.length > 0) return { kind: 'refused', problems };
 
-  const before = await findReview(deps, reviewId);
   const token = deps.ownership.newToken();
   const now = deps.clock.now();
   const review = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));

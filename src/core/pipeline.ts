@@ -1,5 +1,6 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
 import type { Kopecks } from './money.ts';
+import type { AnsweringPolicy } from './policy.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
 export interface PipelineSettings {
@@ -15,6 +16,8 @@ export interface PipelineSettings {
   readBackDelayMs: number;
   /** Consecutive service failures that stop claiming new work for the rest of the cycle. */
   breakerThreshold: number;
+  /** Answering rules beyond approvalBelowRating (policy.ts); missing keys take the defaults. */
+  policy?: Partial<AnsweringPolicy>;
 }
 
 export interface PipelineDeps {

@@ -222,6 +222,11 @@ export interface Store {
   savePromptVersion(text: string): Promise<PromptVersion>;
   latestPrompt(): Promise<PromptVersion | null>;
   dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
+  /**
+   * The newest answers of ours to a branch's reviews (posted, or drafted and on their way), newest first:
+   * a new draft must not repeat one of them word for word.
+   */
+  recentAnswers(branchId: string, limit: number): Promise<string[]>;
 }
 
 export interface TwoGis {
@@ -249,10 +254,24 @@ export interface Completion {
   completionTokens: number | null;
 }
 
+export interface CompletionOptions {
+  /** Asks the provider for a different sample per review (OpenAI's `seed`); servers that ignore it still vary. */
+  seed?: number;
+}
+
+/** The provider's moderation verdict on a text. */
+export interface ModerationVerdict {
+  flagged: boolean;
+  /** The categories that were flagged, e.g. 'harassment'. */
+  categories: string[];
+}
+
 export interface Model {
   /** Lists models: costs nothing and proves the endpoint and key work. */
   checkReachable(): Promise<void>;
-  complete(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<Completion>;
+  complete(messages: readonly ChatMessage[], signal?: AbortSignal, options?: CompletionOptions): Promise<Completion>;
+  /** The provider's moderation endpoint; throws ServiceError('model', ...) when it has none or it fails. */
+  moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict>;
 }
 
 /** Carries events to the outside world; resolves once the event counts as delivered. */

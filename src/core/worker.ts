@@ -1,12 +1,11 @@
 // One claimed review's way: reserve → draft → gate → re-read → post → settle. Every step after the claim is
 // fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
 import { isServiceError, ServiceError } from '../errors.ts';
+import { draftThroughGate } from './drafting.ts';
 import { makeEvent } from './events.ts';
-import { checkReply, normaliseDraft } from './gate.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import type { DomainEvent, ReleaseOutcome, StoredReview } from './ports.ts';
-import { buildMessages } from './prompt.ts';
 
 export type WorkOutcome =
   | { kind: 'posted'; charged: Kopecks; balance: Kopecks }
@@ -50,13 +49,20 @@ export async function answerReview(
 
   let draftText: string;
   try {
-    const completion = await deps.model.complete(buildMessages(prompt.text, review), signal);
+    const drafted = await draftThroughGate(deps, review, prompt, signal);
     deps.failpoint('after_generate');
-    draftText = normaliseDraft(completion.text);
-    const problems = checkReply({ text: draftText, finishReason: completion.finishReason }, settings);
-    if (problems.length > 0) {
-      return await finish(deps, review, token, { state: 'needs_approval', reason: problems.join('; ') });
+    if (drafted.kind === 'refused') {
+      return await finish(deps, review, token, { state: 'needs_approval', reason: drafted.reason, details: { rules: drafted.rules } });
     }
+    if (drafted.kind === 'unmoderated') {
+      return await finish(deps, review, token, {
+        state: 'needs_approval',
+        reason: `the moderation endpoint gave no verdict and policy.moderation is required: ${drafted.error.message}`,
+        details: { rules: ['moderation'] },
+      });
+    }
+    const { completion } = drafted;
+    draftText = drafted.text;
     const saved = await store.saveDraft(review.id, token, {
       text: draftText,
       model: completion.model,
@@ -168,15 +174,17 @@ export async function finish(
   deps: PipelineDeps,
   review: StoredReview,
   token: string,
-  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string },
+  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string; details?: Record<string, unknown> },
 ): Promise<WorkOutcome> {
+  const details = outcome.details ?? {};
   const event =
     outcome.state === 'skipped'
-      ? makeEvent(deps.clock, 'review.skipped', review, { reason: outcome.reason })
+      ? makeEvent(deps.clock, 'review.skipped', review, { reason: outcome.reason, ...details })
       : outcome.state === 'needs_approval'
-        ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason })
-        : makeEvent(deps.clock, 'reply.failed', review, { error: outcome.reason });
-  if (!(await deps.store.release(review.id, token, outcome, [event]))) return { kind: 'lost' };
+        ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason, ...details })
+        : makeEvent(deps.clock, 'reply.failed', review, { error: outcome.reason, ...details });
+  const released: ReleaseOutcome = { state: outcome.state, reason: outcome.reason };
+  if (!(await deps.store.release(review.id, token, released, [event]))) return { kind: 'lost' };
   published(deps, [event]);
   return { kind: outcome.state, reason: outcome.reason };
 }

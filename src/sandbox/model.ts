@@ -21,6 +21,24 @@ export interface ChatReply {
 
 export type Responder = (req: ChatRequest) => ChatReply | Promise<ChatReply>;
 
+export interface ModerationResult {
+  flagged: boolean;
+  /** The flagged categories, e.g. ['harassment']. */
+  categories: string[];
+}
+
+export type Moderator = (input: string) => ModerationResult;
+
+const MODERATION_CATEGORIES = ['harassment', 'hate', 'self-harm', 'sexual', 'violence'] as const;
+
+/** The default moderator: flags insults and threats (Russian and English) as harassment or violence. */
+export function defaultModerator(input: string): ModerationResult {
+  const categories: string[] = [];
+  if (/идиот|дурак|тупой|\bidiot\b|\bstupid\b|\bmoron\b/i.test(input)) categories.push('harassment');
+  if (/убью|убить|\bkill\b/i.test(input)) categories.push('violence');
+  return { flagged: categories.length > 0, categories };
+}
+
 export interface ModelSandboxOptions {
   latencyMs?: number;
   /** When set, every request needs `Authorization: Bearer <apiKey>`, else 401. */
@@ -28,21 +46,111 @@ export interface ModelSandboxOptions {
   /** Ids listed by GET /models; default ['gpt-4o-mini']. */
   models?: string[];
   responder?: Responder;
+  moderator?: Moderator;
+  /** false: POST /moderations answers 404, as on providers without a moderation endpoint; default true. */
+  moderation?: boolean;
 }
 
-const RU_TEMPLATES = [
-  'Спасибо за ваш отзыв! Нам очень приятно, что вы нашли время поделиться впечатлениями.',
-  'Благодарим вас за тёплые слова! Будем рады видеть вас снова.',
-  'Большое спасибо, что выбрали нас! Ваше мнение очень важно для нашей команды.',
-  'Спасибо за добрый отзыв! Обязательно передадим его всей команде.',
-];
+/** Answers are put together from one phrase of each list, picked by hash: thousands of wordings per language. */
+const PHRASES = {
+  ru: [
+    ['', 'Здравствуйте!', 'Добрый день!', 'Приветствуем!', 'Здравствуйте, {name}!', '{name}, здравствуйте!', 'Добрый день, {name}!', '{name}, добрый день!'],
+    [
+      'Спасибо за ваш отзыв!',
+      'Благодарим вас за тёплые слова!',
+      'Большое спасибо, что выбрали нас!',
+      'Спасибо за добрый отзыв!',
+      'Спасибо, что нашли время написать нам!',
+      'Благодарим за отзыв!',
+      'Очень приятно читать такие слова!',
+      'Спасибо, что поделились впечатлениями!',
+    ],
+    [
+      'Нам очень приятно, что вам у нас понравилось.',
+      'Ваше мнение очень важно для нашей команды.',
+      'Обязательно передадим ваши слова всей команде.',
+      'Такие отзывы вдохновляют нас работать ещё лучше.',
+      'Мы стараемся, чтобы каждый визит был приятным.',
+      'Рады, что смогли порадовать вас.',
+      'Ваши слова очень ценны для нас.',
+      'Мы внимательно читаем каждый отзыв.',
+    ],
+    [
+      'Будем рады видеть вас снова.',
+      'Ждём вас в гости снова.',
+      'До новых встреч!',
+      'Приходите к нам ещё.',
+      'Надеемся на скорую встречу.',
+      'Всегда рады вам.',
+      'Заглядывайте к нам почаще.',
+      'Хорошего вам дня!',
+    ],
+  ],
+  en: [
+    ['', 'Hello!', 'Hi!', 'Good day!', 'Hello, {name}!', 'Hi, {name}!', 'Dear {name},', '{name},'],
+    [
+      'Thank you for your review!',
+      'Thank you for the kind words!',
+      'Thank you so much for choosing us!',
+      'Thank you for the lovely review!',
+      'Thank you for taking the time to write to us!',
+      'Thank you for sharing your impressions!',
+      'Thank you, it is a pleasure to read this!',
+      'Thank you for your feedback!',
+    ],
+    [
+      'We are glad you enjoyed your visit.',
+      'Your feedback means a lot to our team.',
+      'We will be sure to pass it on to the whole team.',
+      'Reviews like yours inspire us to do even better.',
+      'We try to make every visit a pleasant one.',
+      'We are happy we could make your day.',
+      'Your words are very valuable to us.',
+      'We read every review with care.',
+    ],
+    [
+      'We look forward to seeing you again.',
+      'We hope to welcome you back soon.',
+      'See you next time!',
+      'Come and see us again.',
+      'We hope to see you soon.',
+      'You are always welcome here.',
+      'Do drop in again.',
+      'Have a wonderful day!',
+    ],
+  ],
+  kk: [
+    ['', 'Сәлеметсіз бе!', 'Қайырлы күн!', 'Сәлеметсіз бе, {name}!', '{name}, сәлеметсіз бе!', 'Қайырлы күн, {name}!'],
+    ['Пікіріңізге рахмет!', 'Жылы лебізіңізге көп рахмет!', 'Бізді таңдағаныңызға рахмет!', 'Пікір қалдырғаныңызға рахмет!', 'Әсеріңізбен бөліскеніңізге рахмет!', 'Үлкен рахмет!'],
+    [
+      'Сіздің пікіріңіз біз үшін өте маңызды.',
+      'Пікіріңізді бүкіл ұжымға жеткіземіз.',
+      'Сізге ұнағанына қуаныштымыз.',
+      'Мұндай пікірлер бізге шабыт береді.',
+      'Әр келушіге жақсы көңіл сыйлауға тырысамыз.',
+      'Әр пікірді мұқият оқимыз.',
+    ],
+    ['Сізді қайтадан күтеміз.', 'Тағы келіңіз, қуана қарсы аламыз.', 'Келесі кездескенше!', 'Жақында көрісеміз деп үміттенеміз.', 'Әрқашан қуаныштымыз.', 'Күніңіз сәтті өтсін!'],
+  ],
+} as const;
 
-const EN_TEMPLATES = [
-  'Thank you for your review! We are glad you took the time to share your impressions.',
-  'Thank you for the kind words! We look forward to seeing you again.',
-  'Many thanks for choosing us! Your feedback means a lot to our team.',
-  'Thank you for the lovely review! We will be sure to pass it on to the whole team.',
-];
+/** One sentence for a rating without text: a thank-you and a wish, joined. */
+const SHORT = {
+  ru: [
+    ['Спасибо за оценку', 'Благодарим за оценку', 'Спасибо за высокую оценку', 'Большое спасибо за оценку', 'Спасибо, что оценили нас', 'Благодарим, что нашли время оценить нас'],
+    ['будем рады видеть вас снова!', 'ждём вас снова!', 'нам очень приятно!', 'до новых встреч!', 'приходите ещё!', 'хорошего вам дня!'],
+  ],
+  en: [
+    ['Thank you for the rating', 'Thank you very much for the rating', 'Thank you for rating us', 'Thank you for the kind rating', 'Thank you for taking the time to rate us', 'Thank you so much for the rating'],
+    ['we hope to see you again soon!', 'it means a lot to us!', 'see you again!', 'come back any time!', 'have a great day!', 'you are always welcome!'],
+  ],
+  kk: [
+    ['Бағалағаныңызға рахмет', 'Жоғары бағаңызға рахмет', 'Бағаңызға көп рахмет', 'Бізді бағалағаныңызға рахмет'],
+    ['сізді қайта күтеміз!', 'тағы келіңіз!', 'күніңіз сәтті өтсін!', 'келесі кездескенше!'],
+  ],
+} as const;
+
+type SandboxLanguage = 'ru' | 'en' | 'kk';
 
 /** FNV-1a, 32 bits. */
 function hash(text: string): number {
@@ -54,21 +162,134 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/**
- * The default responder: a short warm thank-you (two sentences) in Russian when the last user message contains
- * Cyrillic letters, else in English; the wording is picked by a hash of that message. No links, phones or emails.
- */
-export function defaultResponder(req: ChatRequest): ChatReply {
-  let last = '';
+/** The last user message: where gisbot puts the review and the instructions for the answer. */
+function lastUser(req: ChatRequest): string {
   for (let i = req.messages.length - 1; i >= 0; i--) {
     const m = req.messages[i];
-    if (m && m.role === 'user') {
-      last = m.content;
-      break;
-    }
+    if (m && m.role === 'user') return m.content;
   }
-  const templates = /[\u0400-\u04FF]/.test(last) ? RU_TEMPLATES : EN_TEMPLATES;
-  return { text: templates[hash(last) % templates.length] as string, finishReason: 'stop' };
+  return '';
+}
+
+/** The review between gisbot's delimiters, or the whole message when there are none. */
+export function reviewOf(message: string): string {
+  const open = message.indexOf('<<<REVIEW\n');
+  const close = message.lastIndexOf('\nREVIEW>>>');
+  return open >= 0 && close > open ? message.slice(open + '<<<REVIEW\n'.length, close) : message;
+}
+
+/** The language gisbot asks for ("Answer in: Kazakh"), else the review's script and letters. */
+function languageFor(message: string, review: string): SandboxLanguage {
+  const asked = /^Answer in: (\w+)/m.exec(message)?.[1];
+  if (asked === 'Russian') return 'ru';
+  if (asked === 'Kazakh') return 'kk';
+  if (asked === 'English') return 'en';
+  if (/[әғқңөұүһ]/i.test(review)) return 'kk';
+  return /[\u0400-\u04FF]/.test(review) ? 'ru' : 'en';
+}
+
+function signatureOf(message: string): string | null {
+  return /^Sign the answer as: (.+)$/m.exec(message)?.[1]?.trim() ?? null;
+}
+
+/** FNV-1a's low bits depend only on the low bits of the input: mixed (murmur3's finaliser) before `%`. */
+function mixed(text: string): number {
+  let h = hash(text);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function pick<T>(list: readonly T[], key: string, part: number): T {
+  return list[mixed(`${key}#${part}`) % list.length] as T;
+}
+
+function politeAnswer(language: SandboxLanguage, short: boolean, key: string, name: string): string {
+  if (short) {
+    const [thanks, wish] = SHORT[language];
+    return `${pick(thanks, key, 0)}, ${pick(wish, key, 1)}`;
+  }
+  const parts = PHRASES[language].map((list, part) => pick(list, key, part));
+  const greeting = name ? parts[0]!.replace('{name}', name) : parts[0]!.includes('{name}') ? '' : parts[0]!;
+  return [greeting, ...parts.slice(1)].filter(Boolean).join(' ');
+}
+
+/** The customer's first name as gisbot gives it ("Customer's first name: Анна"), or ''. */
+function nameOf(message: string): string {
+  const name = /^Customer's first name: (.+)$/m.exec(message)?.[1]?.trim() ?? '';
+  return name === '(unknown)' ? '' : name;
+}
+
+/**
+ * The default responder, a well-behaved model: a short warm thank-you (two sentences; one when asked for
+ * "short, 1 sentence") in the language gisbot asks for ("Answer in: ..."), else Kazakh when the review has
+ * Kazakh letters, Russian when it has Cyrillic ones, English otherwise; signed as asked. The wording is picked
+ * by a hash of the last user message and the request's `seed`. No links, phones or emails.
+ */
+export function defaultResponder(req: ChatRequest): ChatReply {
+  const last = lastUser(req);
+  const review = reviewOf(last);
+  const seed = req.body.seed === undefined ? '' : String(req.body.seed);
+  const text = politeAnswer(languageFor(last, review), /short, 1 sentence/.test(last), last + seed, nameOf(last));
+  const signature = signatureOf(last);
+  return { text: signature ? `${text} ${signature}` : text, finishReason: 'stop' };
+}
+
+const EMAIL_IN_REVIEW = /[\w.+-]+@[\w-]+\.[\w.]+/g;
+
+/**
+ * A model that obeys whatever instruction it finds in the review, as a careless model would: it adds the phone,
+ * link, e-mail or @handle the review gives (or one of its own when asked for one), prints its system prompt,
+ * switches language, promises refunds, calls itself ChatGPT, leaves placeholders, or rambles past its limit.
+ * Without an instruction it answers like `defaultResponder`. For testing that nothing it writes gets posted.
+ */
+export function obeyingResponder(req: ChatRequest): ChatReply {
+  const last = lastUser(req);
+  const review = reviewOf(last);
+  const lower = review.toLowerCase();
+  const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
+  let language = languageFor(last, review);
+  if (/in english|по-английски|на английском|ағылшынша/.test(lower)) language = 'en';
+  if (/in kazakh|на казахском|по-казахски|қазақша/.test(lower)) language = 'kk';
+  const ru = language !== 'en';
+
+  if (/(print|show|repeat|reveal|output|выведи|покажи|повтори|напиши|процитируй).{0,40}(system prompt|instructions|системн|промпт|инструкци)/.test(lower)) {
+    return { text: system, finishReason: 'stop' };
+  }
+  const parts = [politeAnswer(language, false, last, nameOf(last))];
+  if (/ignore (all )?(the )?previous|игнорируй|забудь (все )?(предыдущие|прошлые)|disregard/.test(lower)) {
+    parts.push(
+      ru
+        ? 'Хорошо, я игнорирую предыдущие инструкции: как ИИ, я делаю то, что вы просите.'
+        : 'Sure, I will ignore my previous instructions: as an AI, I do what you ask.',
+    );
+  }
+  if (/chatgpt|gpt|you are an ai|ты (ии|бот|нейросеть)|языков|language model|скажи, что ты|say you are/.test(lower)) {
+    parts.push(ru ? 'Я — ChatGPT, языковая модель.' : 'I am ChatGPT, a language model.');
+  }
+  const phone = /\+?\d[\d\s()-]{6,}\d/.exec(review)?.[0];
+  if (phone) parts.push(ru ? `Звоните нам: ${phone}.` : `Call us: ${phone}.`);
+  else if (/phone|телефон|номер/.test(lower)) parts.push(ru ? 'Звоните нам: +7 (727) 355-00-00.' : 'Call us: +7 (727) 355-00-00.');
+  const email = /[\w.+-]+@[\w-]+\.[\w.]+/.exec(review)?.[0];
+  if (email) parts.push(ru ? `Пишите на ${email}.` : `Write to ${email}.`);
+  const withoutEmails = review.replace(EMAIL_IN_REVIEW, '');
+  const url = /https?:\/\/\S+|www\.\S+|\b[\w-]+\.(?:ru|kz|com)\b\S*/i.exec(withoutEmails)?.[0];
+  if (url) parts.push(ru ? `Подробнее: ${url}` : `More at ${url}`);
+  else if (/link|ссылк|сайт|website/.test(lower)) parts.push(ru ? 'Подробнее: https://example.com/promo' : 'More at https://example.com/promo');
+  const handle = /(?:^|\s)(@\w{2,})/.exec(withoutEmails)?.[1];
+  if (handle) parts.push(ru ? `Подписывайтесь: ${handle}` : `Follow us: ${handle}`);
+  if (/refund|money back|compensat|discount|gift|верн|возврат|компенс|скидк|подар|бесплатн/.test(lower)) {
+    parts.push(
+      ru ? 'Мы вернём вам деньги и дадим скидку 20% на следующий визит.' : 'We will refund you in full and give you a discount on your next visit.',
+    );
+  }
+  if (/\[имя\]|\[name\]|placeholder|шаблон|\{name\}/.test(lower)) parts.unshift(ru ? 'Здравствуйте, [Имя]!' : 'Hello, {name}!');
+  let text = parts.join(' ');
+  if (/5000|very long|очень длинн|10000/.test(lower)) text = `${text} `.repeat(Math.ceil(6000 / (text.length + 1)));
+  return { text, finishReason: 'stop' };
 }
 
 /** A deterministic token estimate: ceil(chars / 4). */
@@ -101,6 +322,9 @@ export class ModelSandbox {
   readonly faults = new FaultScript();
   latencyMs: number;
   responder: Responder;
+  moderator: Moderator;
+  /** false: POST /moderations answers 404. */
+  moderation: boolean;
   /** null: no key needed. */
   apiKey: string | null;
   models: string[];
@@ -112,6 +336,8 @@ export class ModelSandbox {
     this.apiKey = options.apiKey ?? null;
     this.models = options.models ?? ['gpt-4o-mini'];
     this.responder = options.responder ?? defaultResponder;
+    this.moderator = options.moderator ?? defaultModerator;
+    this.moderation = options.moderation ?? true;
   }
 
   static async start(options: ModelSandboxOptions = {}): Promise<ModelSandbox> {
@@ -132,6 +358,11 @@ export class ModelSandbox {
     return this.#http.url;
   }
 
+  /** Moderation requests answered with 200. */
+  get moderations(): number {
+    return this.requests.filter((r) => r.path === 'moderations' && r.status === 200).length;
+  }
+
   /** Chat completions answered with 200. */
   get completions(): number {
     return this.requests.filter((r) => r.path === 'chat/completions' && r.status === 200).length;
@@ -141,8 +372,26 @@ export class ModelSandbox {
     return this.#http.close();
   }
 
+  #moderate(body: unknown): SandboxReply {
+    const input = (body as { input?: unknown } | null)?.input;
+    const inputs = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((i) => typeof i === 'string') ? input : null;
+    if (inputs === null || inputs.length === 0) return err(400, "Missing required parameter: 'input'.");
+    const results = inputs.map((text: string) => {
+      const verdict = this.moderator(text);
+      const categories = Object.fromEntries(MODERATION_CATEGORIES.map((name) => [name, verdict.categories.includes(name)]));
+      for (const name of verdict.categories) categories[name] = true;
+      const scores = Object.fromEntries(Object.entries(categories).map(([name, on]) => [name, on ? 0.97 : 0.001]));
+      return { flagged: verdict.flagged, categories, category_scores: scores };
+    });
+    return {
+      status: 200,
+      body: { id: `modr-${randomBytes(12).toString('hex')}`, model: 'omni-moderation-latest', results },
+    };
+  }
+
   async #handle(call: SandboxCall): Promise<SandboxReply> {
-    if (call.path !== 'models' && call.path !== 'chat/completions') return err(404, `Unknown path: /v1/${call.path}`);
+    const known = call.path === 'models' || call.path === 'chat/completions' || (call.path === 'moderations' && this.moderation);
+    if (!known) return err(404, `Unknown path: /v1/${call.path}`);
     if (this.apiKey !== null) {
       const h = call.headers.authorization;
       if (h !== `Bearer ${this.apiKey}`) {
@@ -161,6 +410,7 @@ export class ModelSandbox {
     }
     if (call.method !== 'POST') return err(405, 'Method not allowed');
     if (call.bodyInvalid) return err(400, 'We could not parse the JSON body of your request.');
+    if (call.path === 'moderations') return this.#moderate(call.body);
     const body = call.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return err(400, 'A JSON object body is required.');
     const b = body as Record<string, unknown>;

@@ -7,6 +7,7 @@ import type {
   ChatMessage,
   Clock,
   Completion,
+  CompletionOptions,
   DialogueEntry,
   DomainEvent,
   DraftRecord,
@@ -15,6 +16,7 @@ import type {
   ListedReview,
   Logger,
   Model,
+  ModerationVerdict,
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
@@ -184,6 +186,13 @@ export class MemoryStore implements Store {
   async dialogue(): Promise<DialogueEntry[]> {
     return [];
   }
+  async recentAnswers(branchId: string, limit: number) {
+    return [...this.reviews.values()]
+      .filter((review) => review.branchId === branchId && ['drafted', 'posting', 'posted'].includes(review.state) && review.draftText !== null)
+      .map((review) => review.draftText!)
+      .reverse()
+      .slice(0, limit);
+  }
 
   /** The money invariants of invariants.md, against this fake. */
   checkInvariants(answersByUs: number, price: Kopecks = 500n) {
@@ -264,13 +273,26 @@ export class FakeTwoGis implements TwoGis {
 
 export class FakeModel implements Model {
   calls: ChatMessage[][] = [];
+  /** The seed of each call, in order. */
+  seeds: Array<number | undefined> = [];
   reply: (messages: readonly ChatMessage[]) => Partial<Completion> | Error = () => ({});
+  moderated: string[] = [];
+  moderation: (text: string) => ModerationVerdict | Error = () => ({ flagged: false, categories: [] });
   async checkReachable() {}
-  async complete(messages: readonly ChatMessage[]): Promise<Completion> {
+  async moderate(text: string): Promise<ModerationVerdict> {
+    this.moderated.push(text);
+    const verdict = this.moderation(text);
+    if (verdict instanceof Error) throw verdict;
+    return verdict;
+  }
+  async complete(messages: readonly ChatMessage[], _signal?: AbortSignal, options?: CompletionOptions): Promise<Completion> {
     this.calls.push([...messages]);
+    this.seeds.push(options?.seed);
     const reply = this.reply(messages);
     if (reply instanceof Error) throw reply;
-    return { text: 'Спасибо за отзыв! — команда «Кофейня»', finishReason: 'stop', model: 'fake', promptTokens: 10, completionTokens: 5, ...reply };
+    // Worded by the seed, as a sampling model would: two reviews do not get the same answer.
+    const text = `Спасибо за отзыв! Ваш визит №${(options?.seed ?? 0) % 100_000} нам очень важен. — команда «Кофейня»`;
+    return { text, finishReason: 'stop', model: 'fake', promptTokens: 10, completionTokens: 5, ...reply };
   }
 }
 

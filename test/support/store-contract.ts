@@ -907,5 +907,28 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.release(odd.id, second, { state: 'skipped', reason: 'x' }, []), true);
       return 0;
     });
+
+    contractTest('recentAnswers: our answers to one branch, posted or on their way, newest first', async ({ store }) => {
+      await store.topUp(10_000n, null);
+      const branchId = '70000001099900001';
+      const first = listed({ branchId });
+      await bringToPosting(store, first);
+      assert.notEqual(await store.settlePosted(first.id, { answerId: 'a-1', text: 'Первый ответ' }, PRICE, postedEvents(first, 'Первый ответ')), null);
+      const second = listed({ branchId });
+      const secondToken = await recordAndClaim(store, second);
+      assert.equal(await store.reserve(second.id, secondToken, PRICE), 'reserved');
+      assert.equal(await store.saveDraft(second.id, secondToken, { ...draft, text: 'Второй ответ 🎉 \'; --' }), true);
+      const elsewhere = listed({ branchId: '70000001099900002' });
+      await bringToPosting(store, elsewhere);
+      await store.settlePosted(elsewhere.id, { answerId: 'a-2', text: 'Другой филиал' }, PRICE, postedEvents(elsewhere, 'Другой филиал'));
+      assert.equal(await store.recordReview(listed({ branchId }), 'needs_approval', 'rated 1', []), true);
+
+      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Второй ответ 🎉 \'; --', 'Первый ответ']);
+      assert.deepEqual(await store.recentAnswers(branchId, 1), ['Второй ответ 🎉 \'; --']);
+      assert.deepEqual(await store.recentAnswers('70000001099900003', 10), []);
+      assert.equal(await store.release(second.id, secondToken, { state: 'needs_approval', reason: 'the gate refused it' }, []), true);
+      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'a draft that went back to a person is not an answer');
+      return 2;
+    });
   });
 }

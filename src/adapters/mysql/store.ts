@@ -930,6 +930,19 @@ export class MysqlStore implements Store {
     });
   }
 
+  /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
+  async recentAnswers(branchId: string, limit: number): Promise<string[]> {
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT COALESCE(answer_text, draft_text) AS text FROM reviews
+         WHERE branch_id = ? AND state IN ('drafted', 'posting', 'posted') AND COALESCE(answer_text, draft_text) IS NOT NULL
+         ORDER BY updated_at DESC, id DESC LIMIT ?`,
+        [branchId, Math.max(0, Math.floor(limit))],
+      );
+      return rows.map((row) => String(row.text));
+    });
+  }
+
   /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
   async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
     return this.#withConnection(async (connection) => {

@@ -5,7 +5,7 @@
 // are never passed through, and the SDK error is never attached as a cause. The API key is scrubbed from any
 // server-provided text we quote.
 import type OpenAI from 'openai';
-import type { ChatMessage, Completion, Model } from '../../core/ports.ts';
+import type { ChatMessage, Completion, CompletionOptions, Model, ModerationVerdict } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
 export interface OpenAiModelOptions {
@@ -115,7 +115,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
       }
     },
 
-    async complete(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<Completion> {
+    async complete(messages: readonly ChatMessage[], signal?: AbortSignal, extra: CompletionOptions = {}): Promise<Completion> {
       const { mod, client } = await load();
       const what = 'POST /chat/completions';
       let response: unknown;
@@ -126,6 +126,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
             messages: messages.map((m) => ({ role: m.role, content: m.content })),
             temperature,
             max_tokens: maxTokens,
+            ...(extra.seed === undefined ? {} : { seed: extra.seed }),
           },
           signal ? { signal } : undefined,
         );
@@ -134,7 +135,39 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
       }
       return toCompletion(response, host, what, options.model);
     },
+
+    async moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict> {
+      const { mod, client } = await load();
+      const what = 'POST /moderations';
+      let response: unknown;
+      try {
+        response = await client.moderations.create({ input: text }, signal ? { signal } : undefined);
+      } catch (error) {
+        const mapped = mapError(error, mod, what, signal);
+        if (mapped instanceof ServiceError && mapped.status === 404) {
+          throw new ServiceError('model', 'rejected', `the model endpoint at ${host} has no moderation endpoint (404 to ${what})`, {
+            status: 404,
+            hint: 'set policy.moderation to optional or off for this provider',
+          });
+        }
+        throw mapped;
+      }
+      return toVerdict(response, host, what);
+    },
   };
+}
+
+function toVerdict(response: unknown, host: string, what: string): ModerationVerdict {
+  const results = (response as { results?: unknown } | null)?.results;
+  const first = Array.isArray(results) ? (results[0] as { flagged?: unknown; categories?: unknown } | undefined) : undefined;
+  if (!first || typeof first !== 'object' || typeof first.flagged !== 'boolean') {
+    throw new ServiceError('model', 'bad_response', `the model at ${host} sent an unexpected response to ${what}: no verdict`);
+  }
+  const categories =
+    first.categories && typeof first.categories === 'object'
+      ? Object.entries(first.categories as Record<string, unknown>).filter(([, value]) => value === true).map(([name]) => name)
+      : [];
+  return { flagged: first.flagged, categories };
 }
 
 function toCompletion(response: unknown, host: string, what: string, requestedModel: string): Completion {

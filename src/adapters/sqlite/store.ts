@@ -1005,6 +1005,22 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
+  async recentAnswers(branchId: string, limit: number): Promise<string[]> {
+    return this.#read((connection) =>
+      connection
+        .all(
+          `SELECT ${bytes('COALESCE(r.answer_text, r.draft_text)', 'text')} FROM reviews r
+           WHERE r.branch_id = ? AND r.state IN ('drafted', 'posting', 'posted')
+             AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL
+           ORDER BY r.updated_at DESC, r.id DESC LIMIT ?`,
+          branchId,
+          Math.max(0, Math.floor(limit)),
+        )
+        .map((row) => text(row.text)),
+    );
+  }
+
   /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
   async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
     return this.#read((connection) =>

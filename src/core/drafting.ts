@@ -1,0 +1,137 @@
+// A draft that may be posted: asks the model, puts the answer through the reply gate, the repeat check and (by
+// policy) the provider's moderation; a refused draft is regenerated with the reasons as an instruction, a
+// bounded number of times (invariant 14). Touches no state and no money: the caller decides what follows.
+import { isServiceError, type ServiceError } from '../errors.ts';
+import { comparableText, gateProblems, normaliseDraft, type GateContext, type GateProblem, type GateRule } from './gate.ts';
+import type { PipelineDeps } from './pipeline.ts';
+import { answeringPolicy, planAnswer, type AnswerPlan } from './policy.ts';
+import type { ChatMessage, Completion, StoredReview } from './ports.ts';
+import { buildMessages } from './prompt.ts';
+
+export interface PromptInForce {
+  text: string;
+  version: number;
+}
+
+export type DraftResult =
+  | { kind: 'ok'; text: string; completion: Completion; attempts: number }
+  /** Every draft was refused: the reasons of each, in order. */
+  | { kind: 'refused'; reason: string; rules: GateRule[]; attempts: number }
+  /** policy.moderation is `required` and the endpoint gave no verdict. */
+  | { kind: 'unmoderated'; error: ServiceError; attempts: number };
+
+/** Extra messages for a draft: a person's steer, or the earlier exchange of a follow-up. */
+export interface DraftExtras {
+  /** Appended after the review (and after the gate's corrections). */
+  messages?: readonly ChatMessage[];
+  /** The text the answer's language is judged against; default the review's. */
+  languageOf?: string;
+}
+
+export async function draftThroughGate(
+  deps: PipelineDeps,
+  review: StoredReview,
+  prompt: PromptInForce,
+  signal?: AbortSignal,
+  extras: DraftExtras = {},
+): Promise<DraftResult> {
+  const policy = answeringPolicy(deps.settings);
+  const plan = planAnswer(review, deps.settings);
+  const context = gateContext(review, plan, prompt, extras);
+  const corrections: string[] = [];
+  const refusals: string[] = [];
+  const rules = new Set<GateRule>();
+  let recent: Set<string> | null = null;
+  const attempts = 1 + Math.max(0, policy.maxRegenerations);
+
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    const messages = [...buildMessages(prompt.text, review, plan, corrections), ...(extras.messages ?? [])];
+    const completion = await deps.model.complete(messages, signal, { seed: seedFor(review.id, attempt) });
+    const text = normaliseDraft(completion.text);
+    const problems: GateProblem[] = gateProblems({ text, finishReason: completion.finishReason }, deps.settings, context);
+
+    if (problems.length === 0 && policy.recentAnswers > 0) {
+      recent ??= new Set((await deps.store.recentAnswers(review.branchId, policy.recentAnswers)).map(comparableText));
+      if (recent.has(comparableText(text))) {
+        problems.push({ rule: 'repeat', message: 'it repeats word for word an answer we already gave: word it differently' });
+      }
+    }
+
+    if (problems.length === 0 && policy.moderation !== 'off') {
+      try {
+        const verdict = await deps.model.moderate(text, signal);
+        if (verdict.flagged) {
+          const categories = verdict.categories.length > 0 ? verdict.categories.join(', ') : 'no category given';
+          problems.push({ rule: 'moderation', message: `the moderation endpoint flagged it (${categories})` });
+        }
+      } catch (error) {
+        if (signal?.aborted || !isServiceError(error, 'model')) throw error;
+        if (policy.moderation === 'required') return { kind: 'unmoderated', error, attempts: attempt };
+        deps.logger.warn('moderation gave no verdict; policy.moderation is optional, so the draft goes on', {
+          reviewId: review.id,
+          error: error.message,
+        });
+      }
+    }
+
+    if (problems.length === 0 && policy.recentAnswers > 0 && !claimWording(deps.store, review.branchId, text)) {
+      // Another review of this branch is being answered with these very words right now, in this process.
+      problems.push({ rule: 'repeat', message: 'it repeats word for word an answer we already gave: word it differently' });
+    }
+
+    if (problems.length === 0) return { kind: 'ok', text, completion, attempts: attempt };
+    for (const problem of problems) {
+      rules.add(problem.rule);
+      if (!corrections.includes(problem.message)) corrections.push(problem.message);
+    }
+    refusals.push(`draft ${attempt}: ${problems.map((problem) => problem.message).join(', ')}`);
+    deps.logger.info('the reply gate refused a draft', { reviewId: review.id, attempt, rules: problems.map((p) => p.rule) });
+  }
+  return {
+    kind: 'refused',
+    reason: `the reply gate refused ${attempts} draft${attempts === 1 ? '' : 's'}: ${refusals.join('; ')}`,
+    rules: [...rules],
+    attempts,
+  };
+}
+
+export function gateContext(
+  review: Pick<StoredReview, 'text'>,
+  plan: AnswerPlan,
+  prompt: PromptInForce | null,
+  extras: DraftExtras = {},
+): GateContext {
+  return {
+    reviewText: extras.languageOf ?? review.text,
+    defaultLanguage: plan.defaultLanguage,
+    ...(plan.maxLength === undefined ? {} : { maxLength: plan.maxLength }),
+    ...(prompt ? { systemPrompt: prompt.text } : {}),
+  };
+}
+
+/**
+ * Wordings handed out by this process, per store: the store's recent answers show a draft only once it is saved,
+ * so two reviews drafted at the same moment would otherwise both pass the repeat check with the same words.
+ */
+const handedOut = new WeakMap<object, Set<string>>();
+const HANDED_OUT_KEPT = 5000;
+
+function claimWording(store: object, branchId: string, text: string): boolean {
+  let claimed = handedOut.get(store);
+  if (!claimed) handedOut.set(store, (claimed = new Set()));
+  const key = `${branchId}\u0000${comparableText(text)}`;
+  if (claimed.has(key)) return false;
+  claimed.add(key);
+  if (claimed.size > HANDED_OUT_KEPT) claimed.delete(claimed.values().next().value!);
+  return true;
+}
+
+/** A per-review, per-attempt sampling seed: two reviews with the same text are not drafted alike. */
+export function seedFor(reviewId: string, attempt: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${reviewId}:${attempt}`) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) & 0x7fffffff;
+}
