@@ -1,0 +1,100 @@
+// The `policy.*` keys: parsed strictly, defaults in one place, and handed to the core per branch.
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.ts';
+import { settingsFrom } from '../../src/context.ts';
+import { branchPolicy, decideIntake } from '../../src/core/policy.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { listed } from '../support/fakes.ts';
+
+async function load(yaml: string) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'gisbot-policy-'));
+  const file = path.join(dir, '.gisbotrc');
+  await writeFile(file, yaml);
+  await chmod(file, 0o600);
+  return loadConfig({ cwd: dir, env: {}, dataDir: dir });
+}
+
+describe('policy configuration', () => {
+  test('defaults: rating-only answered, Russian, two regenerations, moderation off, follow-ups off', async () => {
+    const settings = settingsFrom(await load('{}'));
+    assert.deepEqual(branchPolicy(settings, '1'), {
+      enabled: true,
+      tone: null,
+      signature: null,
+      facts: [],
+      approvalBelowRating: 3,
+      answerRatingOnly: true,
+      defaultLanguage: 'rus',
+    });
+    assert.equal(settings.policy?.maxRegenerations, 2);
+    assert.equal(settings.policy?.moderation, 'off');
+    assert.equal(settings.policy?.answerFollowUps, false);
+  });
+
+  test('per-branch keys override the global ones, key by key', async () => {
+    const settings = settingsFrom(
+      await load(
+        [
+          'policy:',
+          '  approvalBelowRating: 2',
+          '  tone: тёплый',
+          '  signature: — команда',
+          '  facts: Открыты с 8:00',
+          '  defaultLanguage: kk',
+          '  moderation: required',
+          '  maxRegenerations: 0',
+          '  branches:',
+          '    "70000001017466092":',
+          '      enabled: false',
+          '    "70000001017466093":',
+          '      approvalBelowRating: 5',
+          '      facts: [Терраса, Парковка]',
+          '      defaultLanguage: en',
+          '      answerRatingOnly: false',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(settings.policy?.moderation, 'required');
+    assert.equal(settings.policy?.maxRegenerations, 0);
+    assert.deepEqual(branchPolicy(settings, '1'), {
+      enabled: true,
+      tone: 'тёплый',
+      signature: '— команда',
+      facts: ['Открыты с 8:00'],
+      approvalBelowRating: 2,
+      answerRatingOnly: true,
+      defaultLanguage: 'kaz',
+    });
+    assert.equal(branchPolicy(settings, '70000001017466092').enabled, false);
+    assert.deepEqual(branchPolicy(settings, '70000001017466093'), {
+      enabled: true,
+      tone: 'тёплый',
+      signature: '— команда',
+      facts: ['Терраса', 'Парковка'],
+      approvalBelowRating: 5,
+      answerRatingOnly: false,
+      defaultLanguage: 'eng',
+    });
+    assert.equal(decideIntake(listed({ id: '1', branchId: '70000001017466092' }), settings).state, 'skipped');
+    assert.equal(decideIntake(listed({ id: '2', branchId: '70000001017466093', rating: 4 }), settings).state, 'needs_approval');
+    assert.equal(decideIntake(listed({ id: '3', rating: 2, branchId: '1' }), settings).state, 'new');
+  });
+
+  test('wrong values and unknown keys are errors naming the key', async () => {
+    await assert.rejects(
+      load('policy:\n  moderation: sometimes\n  branches:\n    "1":\n      colour: red\n  maxRegenerations: 9\n'),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const text = error.problems.join('\n');
+        assert.match(text, /policy\.moderation/);
+        assert.match(text, /policy\.branches\.1.*colour|colour.*unknown/);
+        assert.match(text, /policy\.maxRegenerations/);
+        return true;
+      },
+    );
+  });
+});
