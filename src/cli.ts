@@ -7,6 +7,7 @@ import { ExitCode, GisbotError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
+import type { Prompter } from './ui/prompter.ts';
 
 interface GlobalOptions {
   config?: string;
@@ -20,11 +21,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   const session = new Session(argv);
   const program = buildProgram(session);
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(promptVersionFlag(argv));
     return session.exitCode;
   } catch (error) {
     return session.fail(error);
   }
+}
+
+/**
+ * `prompt show --version N` names a prompt version, but commander reads `--version` anywhere on the line as the
+ * program's own flag: after `prompt show` it is passed on as `--prompt-version`.
+ */
+function promptVersionFlag(argv: readonly string[]): string[] {
+  const at = argv.findIndex((arg, index) => arg === 'prompt' && argv[index + 1] === 'show');
+  if (at < 0) return [...argv];
+  return argv.map((arg, index) => (index <= at + 1 ? arg : arg.replace(/^--version(?==|$)/, '--prompt-version')));
 }
 
 class Session {
@@ -60,6 +71,20 @@ class Session {
     } finally {
       await ctx.close();
     }
+  }
+
+  /** A command that needs no config and no context (`init` writes the config): the output and a prompter only. */
+  async standalone<M extends { render: (result: never, output: Output) => void }, R>(
+    command: Command,
+    load: () => Promise<M>,
+    work: (tools: { output: Output; prompter: Prompter; configFile: string | undefined }, module: M) => Promise<R>,
+  ): Promise<void> {
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    this.output = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), debug: Boolean(globals.debug) });
+    const [{ createPrompter }, module] = await Promise.all([import('./ui/prompter.ts'), load()]);
+    const result = await work({ output: this.output, prompter: createPrompter(this.output), configFile: globals.config }, module);
+    (module.render as (result: R, output: Output) => void)(result, this.output);
+    this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;
   }
 
   /** The one top-level handler: one line (and a hint) on stderr; the stack only with --debug. */
@@ -139,11 +164,124 @@ function buildProgram(session: Session): Command {
     .command('add <amount>')
     .description('top up the balance (asks to confirm on a terminal)')
     .option('-y, --yes', 'do not ask for confirmation')
+    .allowUnknownOption() // `balance add -3` reaches the amount check and its message, not "unknown option '-3'"
     .addHelpText('after', '\nExample:\n  $ gisbot balance add 100.50 --yes')
     .action(async (amount: string, options: { yes?: boolean }, command: Command) => {
       await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { addBalance }) =>
         addBalance(ctx, { amount, yes: Boolean(options.yes) }),
       );
+    });
+
+  balance
+    .command('history')
+    .description('the ledger: top-ups and charges, newest first')
+    .option('--since <when>', 'only entries since 15m, 2h, 3d or an ISO time')
+    .option('--limit <n>', 'at most this many entries (default 20)')
+    .addHelpText('after', '\nExamples:\n  $ gisbot balance history --since 7d\n  $ gisbot balance history --limit 100 --json > ledger.json')
+    .action(async (options: { since?: string; limit?: string }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/balance-history.ts'), (ctx, { balanceHistory }) =>
+        balanceHistory(ctx, options),
+      );
+    });
+
+  program
+    .command('reply [reviewId]')
+    .description('answer a review yourself: without an id, list the reviews waiting for you')
+    .option('--send', 'post the draft without asking (still through the gate, the re-read and the balance)')
+    .option('--dry-run', 'only show the draft: post nothing, change nothing')
+    .option('--limit <n>', 'with no id: list at most this many reviews (default 50)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ gisbot reply                       # the reviews waiting for you\n  $ gisbot reply 141264987             # draft, then send / edit / regenerate / skip\n  $ gisbot reply 141264987 --dry-run --json',
+    )
+    .action(async (reviewId: string | undefined, options: { send?: boolean; dryRun?: boolean; limit?: string }, command: Command) => {
+      const needs = reviewId === undefined ? {} : { model: true, twogis: !options.dryRun };
+      await session.execute(command, needs, () => import('./commands/reply.ts'), (ctx, { reply }) =>
+        reply(ctx, { reviewId, send: Boolean(options.send), dryRun: Boolean(options.dryRun), limit: options.limit }),
+      );
+    });
+
+  const prompt = program
+    .command('prompt')
+    .description('the system prompt: show, edit, history, rollback (every saved version is kept)')
+    .addHelpText('after', '\nExamples:\n  $ gisbot prompt edit\n  $ gisbot prompt history\n  $ gisbot prompt rollback 3');
+  prompt
+    .command('show')
+    .description('print the prompt in force, or a saved version')
+    .addOption(new Option('--version <n>', 'print this saved version instead').hideHelp(false))
+    .addOption(new Option('--prompt-version <n>').hideHelp())
+    .addHelpText('after', '\nExamples:\n  $ gisbot prompt show > backup.md\n  $ gisbot prompt show --version 2')
+    .action(async (options: { promptVersion?: string }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { showPrompt }) =>
+        showPrompt(ctx, { version: options.promptVersion }),
+      );
+    });
+  prompt
+    .command('history')
+    .description('the saved versions, newest first')
+    .option('--limit <n>', 'at most this many versions (default 20)')
+    .addHelpText('after', '\nExample:\n  $ gisbot prompt history --json')
+    .action(async (options: { limit?: string }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { promptHistory }) => promptHistory(ctx, options));
+    });
+  prompt
+    .command('edit')
+    .description('edit the prompt in $VISUAL or $EDITOR; a changed text is saved as a new version')
+    .addHelpText('after', '\nExample:\n  $ EDITOR=nano gisbot prompt edit')
+    .action(async (_options, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { editPrompt }) => editPrompt(ctx));
+    });
+  prompt
+    .command('rollback <version>')
+    .description("put a saved version's text back in force (recorded as the newest version)")
+    .addHelpText('after', '\nExample:\n  $ gisbot prompt rollback 3')
+    .action(async (version: string, _options, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { rollbackPrompt }) =>
+        rollbackPrompt(ctx, { version }),
+      );
+    });
+
+  program
+    .command('logs')
+    .description('what gisbot did: recent events, or new ones as they come with --follow')
+    .option('--since <when>', 'only events since 15m, 2h, 3d or an ISO time')
+    .option('--type <type>', 'only this event type, e.g. reply.posted')
+    .option('--review <id>', "only this review's events")
+    .option('--branch <id>', "only this branch's events")
+    .option('--limit <n>', 'at most this many events (default 50)')
+    .option('-f, --follow', 'keep printing new events until Ctrl-C')
+    .addHelpText('after', '\nExamples:\n  $ gisbot logs --since 2h --type reply.failed\n  $ gisbot logs --follow --json | jq .type')
+    .action(async (options: { since?: string; type?: string; review?: string; branch?: string; limit?: string; follow?: boolean }, command: Command) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort(new Error('signal'));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await session.execute(command, {}, () => import('./commands/logs.ts'), (ctx, { logs }) =>
+          logs(ctx, { ...options, signal: controller.signal }),
+        );
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+
+  program
+    .command('init')
+    .description('set gisbot up: asks for each service, checks it, writes .gisbotrc (mode 0600)')
+    .addHelpText('after', '\nExamples:\n  $ gisbot init\n  $ gisbot init --config /etc/gisbot/.gisbotrc')
+    .action(async (_options, command: Command) => {
+      await session.standalone(command, () => import('./commands/init.ts'), ({ output, prompter, configFile }, { init }) =>
+        init({ output, prompter, env: process.env, cwd: process.cwd() }, { file: configFile }),
+      );
+    });
+
+  program
+    .command('doctor')
+    .description('check every service of the config in force, one line each (exit 1 if any fails)')
+    .addHelpText('after', '\nExamples:\n  $ gisbot doctor\n  $ gisbot doctor --json --config /etc/gisbot/.gisbotrc')
+    .action(async (_options, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/doctor.ts'), (ctx, { doctor }) => doctor(ctx));
     });
 
   program.addOption(new Option('--no-color', 'turn colours off').hideHelp());

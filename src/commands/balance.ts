@@ -1,8 +1,9 @@
 // `gisbot balance` and `gisbot balance add <amount>`. Money is parsed exactly and printed with two places.
 import type { Context } from '../context.ts';
 import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
-import type { BalanceSnapshot } from '../core/ports.ts';
+import type { BalanceSnapshot, LedgerEntry } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
+import { formatTime, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 
@@ -10,11 +11,17 @@ export interface BalanceResult {
   snapshot: BalanceSnapshot;
   lowBalance: Kopecks;
   added: Kopecks | null;
+  /** The last few charges, newest first (not part of --json, which the contract fixes). */
+  recentCharges: LedgerEntry[];
 }
+
+const RECENT_CHARGES = 5;
 
 export async function showBalance(ctx: Context): Promise<BalanceResult> {
   await ctx.store.migrate();
-  return { snapshot: await ctx.store.getBalance(), lowBalance: ctx.settings.lowBalance, added: null };
+  const [snapshot, entries] = await Promise.all([ctx.store.getBalance(), ctx.store.ledger({ limit: 50 })]);
+  const recentCharges = entries.filter((entry) => entry.kind === 'charge').slice(0, RECENT_CHARGES);
+  return { snapshot, lowBalance: ctx.settings.lowBalance, added: null, recentCharges };
 }
 
 export interface AddOptions {
@@ -34,7 +41,7 @@ export async function addBalance(ctx: Context, options: AddOptions): Promise<Bal
     if (!confirmed) throw new UsageError(messages.balance.cancelled);
   }
   const snapshot = await ctx.store.topUp(amount, 'top-up from the command line');
-  return { snapshot, lowBalance: ctx.settings.lowBalance, added: amount };
+  return { snapshot, lowBalance: ctx.settings.lowBalance, added: amount, recentCharges: [] };
 }
 
 export function parseAmount(text: string): Kopecks {
@@ -51,7 +58,16 @@ export function render(result: BalanceResult, output: Output): void {
     return;
   }
   const c = output.colors;
-  if (result.added !== null) output.say(c.green(`added ${formatMoney(result.added)}`));
-  output.data(`balance ${c.bold(formatMoney(balance))}${reserved > 0n ? ` (${formatMoney(reserved)} held for answers in progress)` : ''}`);
-  if (balance < result.lowBalance) output.warn(c.yellow(messages.balance.low(formatMoney(balance), formatMoney(result.lowBalance))));
+  const d = output.dataColors;
+  if (result.added !== null) output.say(c.green(messages.balance.added(formatMoney(result.added))));
+  output.data(`balance ${d.bold(formatMoney(balance))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
+  if (result.recentCharges.length > 0) {
+    output.data('');
+    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(formatMoney(entry.amount)), entry.reviewId ?? entry.note ?? '']);
+    for (const line of table(['last charges', 'amount', 'review'], rows, output.width, d)) output.data(line);
+  }
+  if (balance < result.lowBalance) {
+    output.warn(c.yellow(`! ${messages.balance.low(formatMoney(balance), formatMoney(result.lowBalance))}`));
+    output.warn(c.dim(messages.cycle.insufficientHint));
+  }
 }

@@ -217,6 +217,13 @@ export interface Store {
   topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot>;
   ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]>;
 
+  // reading, for the operator's commands
+  /** Reviews resting in `state`, oldest first: `needs_approval` is the queue `gisbot reply` shows. */
+  listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]>;
+  /** Saved versions of the system prompt, newest first. */
+  listPromptVersions(limit: number): Promise<PromptVersion[]>;
+  getPromptVersion(version: number): Promise<PromptVersion | null>;
+
   // prompts and dialogue
   /** Returns the latest version if its text is identical, otherwise stores a new version. */
   savePromptVersion(text: string): Promise<PromptVersion>;

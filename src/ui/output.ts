@@ -25,6 +25,8 @@ export class Output {
   readonly debug: boolean;
   /** Colours for stderr: off in a pipe, with NO_COLOR, or when FORCE_COLOR=0. */
   readonly colors: ChalkInstance;
+  /** Colours for stdout (tables, the reply card): off when stdout is a pipe or a file, whatever stderr is. */
+  readonly dataColors: ChalkInstance;
   /** A person is at the keyboard: prompts may be shown. */
   readonly interactive: boolean;
   #stdout: Writable & { isTTY?: boolean };
@@ -39,6 +41,13 @@ export class Output {
     this.#stderr = options.stderr ?? process.stderr;
     this.interactive = (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)) && Boolean(this.#stderr.isTTY);
     this.colors = new Chalk({ level: colorLevel(env, Boolean(this.#stderr.isTTY)) });
+    this.dataColors = new Chalk({ level: colorLevel(env, Boolean(this.#stdout.isTTY)) });
+  }
+
+  /** How wide stdout is, for tables: the terminal's width, or 120 in a pipe (lines are then cut only there). */
+  get width(): number {
+    const columns = (this.#stdout as { columns?: number }).columns;
+    return this.#stdout.isTTY && columns ? columns : 120;
   }
 
   /** One piece of data on stdout (the JSON document, a table meant for pipes). */

@@ -173,6 +173,19 @@ export class MemoryStore implements Store {
   async ledger() {
     return [...this.ledgerEntries].reverse();
   }
+  async listReviewsInState(state: StoredReview['state'], limit: number) {
+    return [...this.reviews.values()]
+      .filter((review) => review.state === state)
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))
+      .slice(0, limit)
+      .map((review) => ({ ...review }));
+  }
+  async listPromptVersions(limit: number) {
+    return [...this.prompts].reverse().slice(0, limit);
+  }
+  async getPromptVersion(version: number) {
+    return this.prompts.find((prompt) => prompt.version === version) ?? null;
+  }
   async savePromptVersion(text: string) {
     const latest = this.prompts.at(-1);
     if (latest?.text === text) return latest;

@@ -851,6 +851,40 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('prompt history: every version newest first, any one by number', async ({ store }) => {
+      assert.deepEqual(await store.listPromptVersions(10), []);
+      assert.equal(await store.getPromptVersion(1), null);
+      const texts = ['первый «промпт» 🙂', 'второй\nс переводом строки', 'первый «промпт» 🙂'];
+      for (const text of texts) await store.savePromptVersion(text);
+      const all = await store.listPromptVersions(10);
+      assert.deepEqual(all.map((v) => [v.version, v.text]), [[3, texts[2]], [2, texts[1]], [1, texts[0]]]);
+      assert.ok(all.every((v) => v.createdAt instanceof Date && !Number.isNaN(v.createdAt.getTime())));
+      assert.deepEqual((await store.listPromptVersions(2)).map((v) => v.version), [3, 2]);
+      assert.deepEqual(await store.listPromptVersions(0), []);
+      const second = await store.getPromptVersion(2);
+      assert.equal(second?.text, texts[1]);
+      assert.equal(second?.createdAt.getTime(), all[1]!.createdAt.getTime());
+      for (const missing of [0, -1, 4, 1.5, Number.NaN]) assert.equal(await store.getPromptVersion(missing), null, `version ${missing}`);
+      return 0;
+    });
+
+    contractTest('listReviewsInState: the reviews resting in one state, oldest first', async ({ store }) => {
+      const late = listed({ createdAt: '2024-04-02T10:00:00+03:00', rating: 1 });
+      const early = listed({ createdAt: '2024-04-01T10:00:00+07:00', rating: 2 });
+      const other = listed({ createdAt: '2024-03-01T10:00:00Z' });
+      assert.equal(await store.recordReview(late, 'needs_approval', 'rated 1', []), true);
+      assert.equal(await store.recordReview(early, 'needs_approval', 'rated 2', []), true);
+      assert.equal(await store.recordReview(other, 'skipped', 'hidden on 2GIS', []), true);
+      const queue = await store.listReviewsInState('needs_approval', 10);
+      assert.deepEqual(queue.map((r) => [r.id, r.reason, r.rating]), [[early.id, 'rated 2', 2], [late.id, 'rated 1', 1]]);
+      assert.deepEqual(queue[0], await store.getReview(early.id));
+      assert.deepEqual((await store.listReviewsInState('needs_approval', 1)).map((r) => r.id), [early.id]);
+      assert.deepEqual((await store.listReviewsInState('skipped', 10)).map((r) => r.id), [other.id]);
+      assert.deepEqual(await store.listReviewsInState('posted', 10), []);
+      assert.deepEqual(await store.listReviewsInState('needs_approval', 0), []);
+      return 0;
+    });
+
     contractTest('dialogue: the review and our answer, keyed by author and review, oldest first', async ({ store }) => {
       await store.topUp(2000n, null);
       const first = listed({ authorId: 'author-1', createdAt: '2024-05-01T10:00:00Z' });

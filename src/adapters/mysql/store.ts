@@ -898,6 +898,44 @@ export class MysqlStore implements Store {
     });
   }
 
+  // ------------------------------------------------------------ reading, for the operator's commands
+
+  async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT ${REVIEW_COLUMNS} FROM reviews WHERE state = ? ORDER BY created_at, id LIMIT ?`,
+        [state, count],
+      );
+      return rows.map(toReview);
+    });
+  }
+
+  async listPromptVersions(limit: number): Promise<PromptVersion[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT version, text, created_at FROM prompt_versions ORDER BY version DESC LIMIT ?',
+        [count],
+      );
+      return rows.map((row) => ({ version: Number(row.version), text: String(row.text), createdAt: toDate(row.created_at) }));
+    });
+  }
+
+  async getPromptVersion(version: number): Promise<PromptVersion | null> {
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT version, text, created_at FROM prompt_versions WHERE version = ?',
+        [version],
+      );
+      const row = rows[0];
+      return row === undefined ? null : { version: Number(row.version), text: String(row.text), createdAt: toDate(row.created_at) };
+    });
+  }
+
   // ------------------------------------------------------------ prompts and dialogue
 
   async savePromptVersion(text: string): Promise<PromptVersion> {

@@ -973,6 +973,36 @@ export class SqliteStore implements Store {
     });
   }
 
+  // ------------------------------------------------------------ reading, for the operator's commands
+
+  async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#read((connection) =>
+      connection
+        .all(`SELECT ${REVIEW_COLUMNS} FROM reviews r WHERE r.state = ? ORDER BY r.created_at, r.id LIMIT ?`, state, count)
+        .map(toReview),
+    );
+  }
+
+  async listPromptVersions(limit: number): Promise<PromptVersion[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#read((connection) =>
+      connection
+        .all(`SELECT p.version, ${bytes('p.text')}, p.created_at FROM prompt_versions p ORDER BY p.version DESC LIMIT ?`, count)
+        .map((row) => ({ version: integer(row.version), text: text(row.text), createdAt: dateOf(row.created_at) })),
+    );
+  }
+
+  async getPromptVersion(version: number): Promise<PromptVersion | null> {
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    return this.#read((connection) => {
+      const row = connection.get(`SELECT p.version, ${bytes('p.text')}, p.created_at FROM prompt_versions p WHERE p.version = ?`, version);
+      return row === undefined ? null : { version: integer(row.version), text: text(row.text), createdAt: dateOf(row.created_at) };
+    });
+  }
+
   // ------------------------------------------------------------ prompts and dialogue
 
   async savePromptVersion(promptText: string): Promise<PromptVersion> {

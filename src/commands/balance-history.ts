@@ -1,0 +1,58 @@
+// `gisbot balance history`: the ledger, newest first: top-ups, charges (one per posted answer), adjustments.
+import type { Context } from '../context.ts';
+import { formatMoney } from '../core/money.ts';
+import type { LedgerEntry } from '../core/ports.ts';
+import { formatTime, parseLimit, parseSince, table } from '../ui/format.ts';
+import { messages } from '../ui/messages.ts';
+import type { Output } from '../ui/output.ts';
+
+export interface HistoryOptions {
+  since?: string;
+  limit?: string;
+}
+
+export interface HistoryResult {
+  entries: LedgerEntry[];
+  since: Date | null;
+}
+
+export async function balanceHistory(ctx: Context, options: HistoryOptions): Promise<HistoryResult> {
+  const since = options.since === undefined ? null : parseSince(options.since, ctx.clock.now());
+  const limit = options.limit === undefined ? 20 : parseLimit(options.limit);
+  await ctx.store.migrate();
+  const entries = await ctx.store.ledger(since === null ? { limit } : { since, limit });
+  return { entries, since };
+}
+
+/** One ledger entry as --json prints it: money as two-place strings, the time in ISO. */
+export function entryJson(entry: LedgerEntry) {
+  return {
+    id: entry.id,
+    at: entry.at.toISOString(),
+    kind: entry.kind,
+    amount: formatMoney(entry.amount),
+    balanceAfter: formatMoney(entry.balanceAfter),
+    reviewId: entry.reviewId,
+    note: entry.note,
+  };
+}
+
+export function render(result: HistoryResult, output: Output): void {
+  if (output.json) {
+    output.data(JSON.stringify(result.entries.map(entryJson)));
+    return;
+  }
+  if (result.entries.length === 0) {
+    output.say(result.since ? messages.history.emptySince(formatTime(result.since)) : messages.history.empty);
+    return;
+  }
+  const d = output.dataColors;
+  const rows = result.entries.map((entry) => [
+    formatTime(entry.at),
+    entry.kind === 'topup' ? d.green(entry.kind) : entry.kind === 'charge' ? entry.kind : d.yellow(entry.kind),
+    entry.amount < 0n ? d.red(formatMoney(entry.amount)) : d.green(`+${formatMoney(entry.amount)}`),
+    formatMoney(entry.balanceAfter),
+    entry.reviewId ? `review ${entry.reviewId}` : (entry.note ?? ''),
+  ]);
+  for (const line of table(['time', 'kind', 'amount', 'balance', 'for'], rows, output.width, d)) output.data(line);
+}

@@ -1,0 +1,146 @@
+// `gisbot logs`: what the bot did, from the events table: a coloured table for people, one JSON object per line
+// (the contract's event shape) with --json, and `--follow` to keep polling for new events until Ctrl-C.
+import type { ChalkInstance } from 'chalk';
+import type { Context } from '../context.ts';
+import { eventJson } from '../core/events.ts';
+import type { EventQuery, EventType, StoredEvent } from '../core/ports.ts';
+import { UsageError } from '../errors.ts';
+import { clip, formatTime, pad, parseLimit, parseSince } from '../ui/format.ts';
+import { messages } from '../ui/messages.ts';
+import type { Output } from '../ui/output.ts';
+
+export interface LogsOptions {
+  since?: string;
+  type?: string;
+  review?: string;
+  branch?: string;
+  limit?: string;
+  follow?: boolean;
+  /** Ends --follow (SIGINT, wired in cli.ts). */
+  signal?: AbortSignal;
+  /** How often --follow asks the store for new events. */
+  pollMs?: number;
+}
+
+export interface LogsResult {
+  /** The events to print; empty after --follow, which printed them as they came. */
+  events: StoredEvent[];
+  followed: boolean;
+  filtered: boolean;
+}
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'review.new',
+  'reply.posted',
+  'review.skipped',
+  'review.needs_approval',
+  'reply.failed',
+  'balance.low',
+  'balance.insufficient',
+  'auth.failed',
+];
+
+export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResult> {
+  if (options.type !== undefined && !EVENT_TYPES.includes(options.type as EventType)) {
+    throw new UsageError(messages.logs.badType(options.type), messages.logs.typeHint(EVENT_TYPES));
+  }
+  const filters: Omit<EventQuery, 'limit'> = {
+    ...(options.since === undefined ? {} : { since: parseSince(options.since, ctx.clock.now()) }),
+    ...(options.type === undefined ? {} : { type: options.type }),
+    ...(options.review === undefined ? {} : { reviewId: options.review }),
+    ...(options.branch === undefined ? {} : { branchId: options.branch }),
+  };
+  const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
+  const filtered = Object.keys(filters).length > 0;
+  await ctx.store.migrate();
+  const events = await ctx.store.listEvents({ ...filters, limit });
+  if (!options.follow) return { events, followed: false, filtered };
+
+  printEvents(ctx.output, events, true);
+  if (!ctx.output.json) ctx.output.say(ctx.output.colors.dim(messages.logs.following));
+  let last = events.at(-1)?.seq ?? 0;
+  const signal = options.signal;
+  while (!signal?.aborted) {
+    await ctx.clock.sleep(options.pollMs ?? 500, signal).catch(() => {});
+    if (signal?.aborted) break;
+    const batch = await ctx.store.listEvents({ ...filters, afterSeq: last, limit: 500 });
+    printEvents(ctx.output, batch, false);
+    last = batch.at(-1)?.seq ?? last;
+  }
+  return { events: [], followed: true, filtered };
+}
+
+export function render(result: LogsResult, output: Output): void {
+  if (result.followed) return;
+  if (result.events.length === 0 && !output.json) {
+    output.say(result.filtered ? messages.logs.noneMatching : messages.logs.none);
+    return;
+  }
+  printEvents(output, result.events, true);
+}
+
+const WIDTHS = { time: 19, type: 21, branch: 17, review: 12 };
+
+function printEvents(output: Output, events: readonly StoredEvent[], header: boolean): void {
+  if (output.json) {
+    for (const event of events) output.data(eventJson(event));
+    return;
+  }
+  const d = output.dataColors;
+  if (header && events.length > 0) {
+    output.data(d.dim(row(['time', 'type', 'branch', 'review', 'what'], output.width)));
+  }
+  for (const event of events) {
+    const cells = [formatTime(event.at), paint(event.type, d)(event.type), event.branchId ?? '', event.reviewId ?? '', summary(event)];
+    output.data(row(cells, output.width));
+  }
+}
+
+function row(cells: readonly string[], width: number): string {
+  const [time = '', type = '', branch = '', review = '', what = ''] = cells;
+  const fixed = [pad(time, WIDTHS.time), pad(type, WIDTHS.type), pad(branch || '—', WIDTHS.branch), pad(review || '—', WIDTHS.review)].join('  ');
+  const used = WIDTHS.time + WIDTHS.type + WIDTHS.branch + Math.max(WIDTHS.review, [...review].length) + 8 + 2;
+  return `${fixed}  ${clip(what, Math.max(20, width - used))}`.trimEnd();
+}
+
+function paint(type: string, d: ChalkInstance): (text: string) => string {
+  switch (type) {
+    case 'reply.posted':
+      return d.green;
+    case 'review.needs_approval':
+    case 'balance.low':
+      return d.yellow;
+    case 'reply.failed':
+    case 'balance.insufficient':
+    case 'auth.failed':
+      return d.red;
+    case 'review.skipped':
+      return d.dim;
+    default:
+      return d.cyan;
+  }
+}
+
+/** The event's data in a few words. */
+export function summary(event: StoredEvent): string {
+  const data = event.data as Record<string, unknown>;
+  const s = (key: string) => (data[key] === undefined || data[key] === null ? '' : String(data[key]));
+  switch (event.type) {
+    case 'review.new':
+      return `${s('rating')}★ ${s('author')}: ${s('text') || messages.reply.noText}`;
+    case 'reply.posted':
+      return messages.logs.posted(s('charged'), s('balance'), s('text'));
+    case 'review.skipped':
+    case 'review.needs_approval':
+      return s('reason');
+    case 'reply.failed':
+    case 'auth.failed':
+      return s('error');
+    case 'balance.low':
+      return messages.logs.low(s('balance'), s('threshold'));
+    case 'balance.insufficient':
+      return messages.logs.insufficient(s('balance'), s('price'));
+    default:
+      return JSON.stringify(data);
+  }
+}

@@ -1,0 +1,168 @@
+// `gisbot reply [reviewId]`: without an id, the approval queue; with one, a draft to look at, then send / edit /
+// regenerate / skip on a terminal. Drafting never writes anything; sending goes through sendReply: the gate,
+// the balance reserve, the re-read on 2GIS and one settlement, exactly like the automatic pipeline.
+import type { Context } from '../context.ts';
+import { draftReply, findReview, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
+import { checkReply } from '../core/gate.ts';
+import { formatMoney } from '../core/money.ts';
+import type { StoredReview } from '../core/ports.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { parseLimit } from '../ui/format.ts';
+import { messages } from '../ui/messages.ts';
+import type { Output } from '../ui/output.ts';
+import { printDraft, printQueue, printReview, queueJson } from '../ui/reply-card.ts';
+
+export interface ReplyOptions {
+  reviewId?: string;
+  send: boolean;
+  dryRun: boolean;
+  limit?: string;
+}
+
+/** What became of the answer: `posted` is the only one that reached 2GIS. */
+export type ReplyAction = 'posted' | 'dry-run' | 'skipped' | 'refused' | 'insufficient' | 'not-posted';
+
+export type ReplyResult =
+  | { kind: 'queue'; reviews: StoredReview[]; exitCode: ExitCode }
+  | {
+      kind: 'answer';
+      review: StoredReview;
+      action: ReplyAction;
+      text: string;
+      problems: string[];
+      reason: string | null;
+      charged: string | null;
+      balance: string | null;
+      exitCode: ExitCode;
+    };
+
+const EDITABLE = new Set(['new', 'needs_approval', 'failed']);
+
+export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyResult> {
+  const id = options.reviewId;
+  if (id === undefined) {
+    const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
+    await ctx.store.migrate();
+    return { kind: 'queue', reviews: await ctx.store.listReviewsInState('needs_approval', limit), exitCode: ExitCode.ok };
+  }
+  if (options.send && options.dryRun) throw new UsageError(messages.reply.sendOrDryRun);
+  const asks = !options.send && !options.dryRun;
+  if (asks && ctx.output.json) throw new UsageError(messages.reply.jsonNeedsFlag, messages.reply.flagHint(id));
+  if (asks && !ctx.output.interactive) throw new UsageError(messages.reply.needsTerminal, messages.reply.flagHint(id));
+
+  await ctx.store.migrate();
+  const review = await findReview(ctx, id);
+  if (!options.dryRun && !EDITABLE.has(review.state)) throw new UsageError(messages.reply.notAnswerable(id, review.state, review.reason));
+  const show = !ctx.output.json;
+  if (show) printReview(ctx.output, review);
+
+  // The prompt in force, read without recording it: a dry run writes nothing. Sending records it as a version.
+  const promptText = await ctx.prompts.read();
+  const latest = await ctx.store.latestPrompt();
+  const prompt = { text: promptText, version: latest?.text === promptText ? latest.version : 0 };
+  const draft = async (instruction?: string): Promise<ManualDraft> => {
+    const spinner = await ctx.output.spinner(instruction ? messages.reply.redrafting : messages.reply.drafting);
+    try {
+      return await draftReply(ctx, review, prompt, instruction);
+    } finally {
+      spinner.stop();
+    }
+  };
+
+  let current = await draft();
+  let text = current.text;
+  let problems = current.problems;
+  let edited = false;
+  const result = (action: ReplyAction, exitCode: ExitCode, extra: Partial<ReplyResult & { kind: 'answer' }> = {}): ReplyResult => ({
+    kind: 'answer', review, action, text, problems, reason: null, charged: null, balance: null, exitCode, ...extra,
+  });
+
+  for (;;) {
+    if (show) printDraft(ctx.output, text, problems, edited);
+    if (options.dryRun) return result('dry-run', ExitCode.ok);
+    const choice = options.send ? 'send' : await ctx.prompter.select(messages.reply.choose, choices(problems), messages.reply.needsTerminal);
+    if (choice === 'skip') return result('skipped', ExitCode.ok);
+    if (choice === 'edit') {
+      text = (await ctx.prompter.editor(messages.reply.editing, text, messages.reply.needsTerminal, '.md')).trim();
+      problems = checkReply({ text, finishReason: 'stop' }, ctx.settings);
+      edited = true;
+      continue;
+    }
+    if (choice === 'regenerate') {
+      const instruction = await ctx.prompter.input(messages.reply.instruction, {}, messages.reply.needsTerminal);
+      current = await draft(instruction);
+      ({ text, problems } = current);
+      edited = false;
+      continue;
+    }
+    if (problems.length > 0) return result('refused', ExitCode.failed);
+    const version = (await ctx.store.savePromptVersion(prompt.text)).version;
+    const spinner = await ctx.output.spinner(messages.reply.sending);
+    let outcome: SendOutcome;
+    try {
+      outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+    } finally {
+      spinner.stop();
+    }
+    if (outcome.kind === 'refused' && !options.send) {
+      problems = outcome.problems;
+      continue;
+    }
+    return fromOutcome(outcome, result);
+  }
+}
+
+type Build = (action: ReplyAction, exitCode: ExitCode, extra?: Partial<ReplyResult & { kind: 'answer' }>) => ReplyResult;
+
+function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
+  switch (outcome.kind) {
+    case 'posted':
+      return result('posted', ExitCode.ok, { charged: formatMoney(outcome.charged), balance: formatMoney(outcome.balance) });
+    case 'refused':
+      return result('refused', ExitCode.failed, { problems: outcome.problems });
+    case 'insufficient':
+      return result('insufficient', ExitCode.insufficientBalance, { reason: messages.cycle.insufficient });
+    case 'skipped':
+    case 'needs_approval':
+    case 'failed':
+      return result('not-posted', ExitCode.failed, { reason: outcome.reason });
+    case 'lost':
+      return result('not-posted', ExitCode.failed, { reason: messages.reply.lost });
+    case 'released':
+      return result('not-posted', ExitCode.failed, { reason: outcome.error?.message ?? messages.reply.released });
+    case 'unsure':
+      return result('not-posted', ExitCode.failed, { reason: messages.reply.unsure(outcome.error.message) });
+  }
+}
+
+function choices(problems: readonly string[]) {
+  return [
+    { value: 'send', name: messages.reply.choices.send, disabled: problems.length > 0 ? messages.reply.choices.fixFirst : false },
+    { value: 'edit', name: messages.reply.choices.edit },
+    { value: 'regenerate', name: messages.reply.choices.regenerate },
+    { value: 'skip', name: messages.reply.choices.skip },
+  ] as const;
+}
+
+export function render(result: ReplyResult, output: Output): void {
+  if (result.kind === 'queue') {
+    if (output.json) output.data(JSON.stringify(result.reviews.map(queueJson)));
+    else if (result.reviews.length === 0) output.say(messages.reply.queueEmpty);
+    else {
+      printQueue(output, result.reviews);
+      output.say(output.colors.dim(messages.reply.queueHint));
+    }
+    return;
+  }
+  const { review, action, text, problems, reason, charged, balance } = result;
+  if (output.json) {
+    output.data(JSON.stringify({ reviewId: review.id, action, text, problems, reason, charged, balance }));
+  }
+  const c = output.colors;
+  if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(review.id, charged!, balance!)}`));
+  else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
+  else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(review.id)));
+  else if (action === 'refused') output.warn(c.red(`✗ ${messages.reply.refused(problems)}`));
+  else output.warn(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
+  if (action === 'insufficient') output.warn(c.dim(messages.cycle.insufficientHint));
+}

@@ -1,0 +1,74 @@
+// Small pieces the operator's commands share: reading `--since` and `--limit`, printing times, stars and tables.
+import { stripVTControlCharacters } from 'node:util';
+import type { ChalkInstance } from 'chalk';
+import { UsageError } from '../errors.ts';
+import { messages } from './messages.ts';
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `15m`, `2h`, `3d` (also `30s`, `1w`) before `now`, or an ISO time such as `2026-01-31` or `2026-01-31T09:00Z`. */
+export function parseSince(text: string, now: Date = new Date()): Date {
+  const trimmed = text.trim();
+  const relative = /^(\d{1,6})\s*([smhdw])$/i.exec(trimmed);
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!.toLowerCase()]!);
+  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed)) {
+    const at = new Date(trimmed.replace(' ', 'T'));
+    if (!Number.isNaN(at.getTime())) return at;
+  }
+  throw new UsageError(messages.input.badSince(text), messages.input.sinceHint);
+}
+
+export function parseLimit(text: string, max = 10_000): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || Number(text) > max) {
+    throw new UsageError(messages.input.badLimit(text, max));
+  }
+  return Number(text);
+}
+
+/** Local time to the second, as people read logs: `2026-01-31 09:00:05`. */
+export function formatTime(at: Date | string): string {
+  const date = typeof at === 'string' ? new Date(at) : at;
+  if (Number.isNaN(date.getTime())) return String(at);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+export function stars(rating: number, c: ChalkInstance): string {
+  const full = Math.max(0, Math.min(5, Math.round(rating)));
+  const paint = full <= 2 ? c.red : full === 3 ? c.yellow : c.green;
+  return `${paint('★'.repeat(full))}${c.dim('☆'.repeat(5 - full))} ${rating}/5`;
+}
+
+/** One line, at most `width` characters, cut with an ellipsis. */
+export function clip(text: string, width: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  const chars = [...line];
+  if (width <= 1) return chars.length > 0 ? '…' : '';
+  return chars.length > width ? `${chars.slice(0, width - 1).join('').trimEnd()}…` : line;
+}
+
+export function visibleLength(text: string): number {
+  return [...stripVTControlCharacters(text)].length;
+}
+
+export function pad(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - visibleLength(text)));
+}
+
+/**
+ * A table for stdout: columns as wide as their widest cell, the last one clipped to what is left of `width`.
+ * Cells may already be coloured; the header is dimmed.
+ */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, width: number, c: ChalkInstance): string[] {
+  const widths = header.map((title, index) => Math.max(visibleLength(title), ...rows.map((row) => visibleLength(row[index] ?? ''))));
+  const last = header.length - 1;
+  const used = widths.slice(0, last).reduce((sum, w) => sum + w + 2, 0);
+  const lastWidth = Math.max(10, width - used);
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, index) => (index === last ? clipColoured(cell, lastWidth) : pad(cell, widths[index]!))).join('  ').trimEnd();
+  return [c.dim(line(header)), ...rows.map(line)];
+}
+
+function clipColoured(cell: string, width: number): string {
+  return visibleLength(cell) <= width ? cell : clip(stripVTControlCharacters(cell), width);
+}

@@ -1,0 +1,61 @@
+// How `gisbot reply` shows a review, its draft and the gate's verdict, and the approval queue. On stdout, with
+// colours only when stdout is a terminal.
+import type { StoredReview } from '../core/ports.ts';
+import { clip, formatTime, stars, table } from './format.ts';
+import { messages } from './messages.ts';
+import type { Output } from './output.ts';
+
+export function printReview(output: Output, review: StoredReview): void {
+  const d = output.dataColors;
+  output.data('');
+  output.data(`${d.bold(`review ${review.id}`)}  ${stars(review.rating, d)}`);
+  output.data(`${review.authorName || messages.reply.anonymous} · ${formatTime(review.createdAt)} · ${review.branchName} ${d.dim(`(${review.branchId})`)}`);
+  output.data(indent(review.text.trim() === '' ? d.dim(messages.reply.noText) : review.text));
+  if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(review.reason)}`));
+}
+
+export function printDraft(output: Output, text: string, problems: readonly string[], edited: boolean): void {
+  const d = output.dataColors;
+  output.data('');
+  output.data(d.bold(edited ? messages.reply.editedHeading : messages.reply.draftHeading));
+  output.data(indent(d.cyan(text)));
+  if (problems.length === 0) output.data(d.green(`✓ ${messages.reply.gateOk}`));
+  else output.data(d.red(`✗ ${messages.reply.gateRefuses(problems)}`));
+  output.data('');
+}
+
+export function queueJson(review: StoredReview) {
+  return {
+    id: review.id,
+    branchId: review.branchId,
+    branchName: review.branchName,
+    rating: review.rating,
+    authorName: review.authorName,
+    createdAt: review.createdAt,
+    reason: review.reason,
+    text: review.text,
+  };
+}
+
+export function printQueue(output: Output, reviews: readonly StoredReview[]): void {
+  const d = output.dataColors;
+  const rows = reviews.map((review) => [
+    review.id,
+    stars(review.rating, d),
+    clip(review.branchName, 24),
+    clip(review.authorName, 16),
+    formatTime(review.createdAt).slice(0, 16),
+    d.yellow(review.reason ?? ''),
+    clip(review.text, 200),
+  ]);
+  for (const line of table(['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'], rows, output.width, d)) {
+    output.data(line);
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
