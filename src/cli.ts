@@ -277,6 +277,28 @@ function buildProgram(session: Session): Command {
     });
 
   program
+    .command('demo')
+    .description('see gisbot work on a pretend business: loopback sandboxes, a temporary SQLite database, one cycle')
+    .option('--keep', 'keep the temporary folder (database, log, config) and print where it is')
+    .option('--balance <amount>', 'the demo balance before the cycle (default 100.00)')
+    .addHelpText('after', '\nExamples:\n  $ gisbot demo\n  $ gisbot demo --keep\n  $ gisbot demo --balance 12 --json')
+    .action(async (options: { keep?: boolean; balance?: string }, command: Command) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort(new Error('signal'));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        // Standalone: the demo builds its own config and never reads .gisbotrc or the environment's credentials.
+        await session.standalone(command, () => import('./commands/demo.ts'), ({ output }, { demo, demoBalance }) =>
+          demo({ output }, { keep: Boolean(options.keep), balance: demoBalance(options.balance), signal: controller.signal }),
+        );
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+
+  program
     .command('doctor')
     .description('check every service of the config in force, one line each (exit 1 if any fails)')
     .addHelpText('after', '\nExamples:\n  $ gisbot doctor\n  $ gisbot doctor --json --config /etc/gisbot/.gisbotrc')

@@ -1,10 +1,12 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, read back what stayed unsure.
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { makeEvent } from './events.ts';
+import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
 import { emptyIntakeCounts, intakeBranch } from './intake.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { reconcile } from './reconcile.ts';
+import type { ListedReview } from './ports.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 
 export interface CycleSummary {
@@ -19,6 +21,8 @@ export interface CycleSummary {
   stoppedForBalance: boolean;
   /** One line per service that failed during the cycle. */
   problems: string[];
+  /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
+  followUps: FollowUpCounts;
 }
 
 export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promise<CycleSummary> {
@@ -27,6 +31,8 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const breaker = new Breaker(deps.settings.breakerThreshold);
   const state = { stoppedForBalance: false };
 
+  const listed: ListedReview[] = [];
+  const followUps = emptyFollowUpCounts();
   const prompt = await currentPrompt(deps);
   collect(outcomes, await reconcile(deps), breaker);
 
@@ -36,7 +42,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
       await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
         if (breaker.open || signal?.aborted) return;
         try {
-          await intakeBranch(deps, branch, intake);
+          await intakeBranch(deps, branch, intake, listed);
           breaker.succeeded();
         } catch (error) {
           if (!isServiceError(error)) throw error;
@@ -65,11 +71,18 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   // Answers whose POST outcome went unseen this cycle are read back now rather than next time.
   if (!breaker.open) collect(outcomes, await reconcile(deps), breaker);
 
+  // The reviewers' comments under our answers (policy.answerFollowUps; off by default: nothing happens).
+  // Follow-ups are not charged, so they go on when the balance ran out.
+  if (!breaker.open && !signal?.aborted) {
+    await takeInFollowUps(deps, listed, followUps);
+    await answerFollowUps(deps, prompt, followUps, signal);
+  }
+
   const snapshot = await deps.store.getBalance();
   if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
   if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message });
-  return tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker);
+  return { ...tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker), followUps };
 }
 
 async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Promise<void> {
@@ -99,8 +112,8 @@ function tally(
   balance: Kopecks,
   stoppedForBalance: boolean,
   breaker: Breaker,
-): CycleSummary {
-  const summary: CycleSummary = { ...intake, posted: 0, failed: 0, charged: 0n, balance, stoppedForBalance, problems: [] };
+): Omit<CycleSummary, 'followUps'> {
+  const summary: Omit<CycleSummary, 'followUps'> = { ...intake, posted: 0, failed: 0, charged: 0n, balance, stoppedForBalance, problems: [] };
   for (const outcome of outcomes.values()) {
     if (outcome.kind === 'posted') {
       summary.posted += 1;

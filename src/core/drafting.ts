@@ -4,9 +4,9 @@
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { comparableText, gateProblems, normaliseDraft, type GateContext, type GateProblem, type GateRule } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import { answeringPolicy, planAnswer, type AnswerPlan } from './policy.ts';
+import { answeringPolicy, planAnswer, planFollowUp, type AnswerPlan } from './policy.ts';
 import type { ChatMessage, Completion, StoredReview } from './ports.ts';
-import { buildMessages } from './prompt.ts';
+import { buildMessages, type FollowUpForPrompt } from './prompt.ts';
 
 export interface PromptInForce {
   text: string;
@@ -20,12 +20,16 @@ export type DraftResult =
   /** policy.moderation is `required` and the endpoint gave no verdict. */
   | { kind: 'unmoderated'; error: ServiceError; attempts: number };
 
-/** Extra messages for a draft: a person's steer, or the earlier exchange of a follow-up. */
+/** What else a draft is about: a person's steer, or a follow-up to the reviewer's new comment. */
 export interface DraftExtras {
   /** Appended after the review (and after the gate's corrections). */
   messages?: readonly ChatMessage[];
   /** The text the answer's language is judged against; default the review's. */
   languageOf?: string;
+  /** Draft a follow-up comment to `comment`, with the exchange so far as context. */
+  followUp?: FollowUpForPrompt;
+  /** Varies the sampling seed (a follow-up's comment id); default the review's id. */
+  seedKey?: string;
 }
 
 export async function draftThroughGate(
@@ -36,7 +40,8 @@ export async function draftThroughGate(
   extras: DraftExtras = {},
 ): Promise<DraftResult> {
   const policy = answeringPolicy(deps.settings);
-  const plan = planAnswer(review, deps.settings);
+  const reviewPlan = planAnswer(review, deps.settings);
+  const plan = extras.followUp ? planFollowUp(reviewPlan, extras.followUp.comment) : reviewPlan;
   const context = gateContext(review, plan, prompt, extras);
   const corrections: string[] = [];
   const refusals: string[] = [];
@@ -45,8 +50,8 @@ export async function draftThroughGate(
   const attempts = 1 + Math.max(0, policy.maxRegenerations);
 
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const messages = [...buildMessages(prompt.text, review, plan, corrections), ...(extras.messages ?? [])];
-    const completion = await deps.model.complete(messages, signal, { seed: seedFor(review.id, attempt) });
+    const messages = [...buildMessages(prompt.text, review, plan, corrections, extras.followUp), ...(extras.messages ?? [])];
+    const completion = await deps.model.complete(messages, signal, { seed: seedFor(extras.seedKey ?? review.id, attempt) });
     const text = normaliseDraft(completion.text);
     const problems: GateProblem[] = gateProblems({ text, finishReason: completion.finishReason }, deps.settings, context);
 

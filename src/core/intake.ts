@@ -16,7 +16,8 @@ export function emptyIntakeCounts(): IntakeCounts {
   return { fetched: 0, new: 0, skipped: 0, awaitingApproval: 0 };
 }
 
-export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: IntakeCounts): Promise<void> {
+/** `listed` collects every review the pages showed, known or not (the follow-up check looks at them). */
+export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: IntakeCounts, listed?: ListedReview[]): Promise<void> {
   const seen = new Set<string>();
   let offsetDate: string | null = null;
   for (;;) {
@@ -24,6 +25,7 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
     if (page.length === 0) return;
     const fresh = page.filter((review) => !seen.has(review.id));
     for (const review of fresh) seen.add(review.id);
+    listed?.push(...fresh);
     counts.fetched += fresh.length;
     const known = await deps.store.findKnownReviewIds(fresh.map((review) => review.id));
     const unknown = fresh.filter((review) => !known.has(review.id));

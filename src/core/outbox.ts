@@ -1,6 +1,6 @@
 // Relays stored events to the transport in order, at least once (invariant 18). The database is the buffer:
 // at most one batch is held in memory, and answering never waits for delivery.
-import type { Clock, EventTransport, Logger, Store } from './ports.ts';
+import type { Clock, DomainEvent, EventTransport, Logger, Store } from './ports.ts';
 
 const BATCH = 100;
 const IDLE_POLL_MS = 2_000;
@@ -72,12 +72,10 @@ export class OutboxRelay implements Notifier {
       try {
         const batch = await this.#store.pendingOutbox(BATCH);
         this.#idle = batch.length === 0;
-        for (const event of batch) {
-          if (signal.aborted) return;
-          await this.#transport.send(event);
-          await this.#store.markDelivered([event.id]);
+        if (batch.length > 0) {
+          await this.#deliver(batch);
+          continue;
         }
-        if (batch.length > 0) continue;
       } catch (error) {
         if (signal.aborted) return;
         this.#logger.warn('event delivery paused', { error: error instanceof Error ? error.message : String(error) });
@@ -86,6 +84,18 @@ export class OutboxRelay implements Notifier {
       }
       await this.#sleepUntilKicked(IDLE_POLL_MS, signal);
     }
+  }
+
+  /**
+   * Sends a batch pipelined, in order, then marks what was delivered in one write. An event whose delivery
+   * failed, and everything after it, stays pending and is sent again (same id) on the next round.
+   */
+  async #deliver(batch: readonly DomainEvent[]): Promise<void> {
+    const results = await Promise.allSettled(batch.map((event) => this.#transport.send(event)));
+    const firstFailure = results.findIndex((result) => result.status === 'rejected');
+    const delivered = firstFailure === -1 ? batch : batch.slice(0, firstFailure);
+    if (delivered.length > 0) await this.#store.markDelivered(delivered.map((event) => event.id));
+    if (firstFailure !== -1) throw (results[firstFailure] as PromiseRejectedResult).reason;
   }
 
   #sleepUntilKicked(ms: number, signal: AbortSignal): Promise<void> {

@@ -163,6 +163,18 @@ export function planAnswer(review: { rating: number; text: string; branchId: str
   };
 }
 
+/** The plan for a follow-up comment: the comment's language (or the review's), and a rule of its own. */
+export function planFollowUp(plan: AnswerPlan, comment: string): AnswerPlan {
+  const language = detectLanguage(comment) ?? plan.language;
+  const { maxLength: _reviewLimit, ...rest } = plan;
+  return {
+    ...rest,
+    language,
+    languageName: languageName(language),
+    rule: 'The customer wrote again under our answer: reply to their new comment briefly (1 to 3 sentences), kindly and without arguing.',
+  };
+}
+
 /** A review "has text" when it has a letter or a digit: "👍" alone is a rating without words. */
 export function hasText(text: string): boolean {
   return /[\p{L}\p{N}]/u.test(text);

@@ -91,7 +91,11 @@ export type EventType =
   | 'reply.failed'
   | 'balance.low'
   | 'balance.insufficient'
-  | 'auth.failed';
+  | 'auth.failed'
+  /** A reviewer wrote under our answer (policy.answerFollowUps). */
+  | 'followup.new'
+  /** gisbot posted a follow-up comment (not charged: the review's answer was). */
+  | 'followup.posted';
 
 /** The contract's event, stored with the state change it reports and relayed over the WebSocket. */
 export interface DomainEvent {
@@ -145,6 +149,45 @@ export interface PromptVersion {
   createdAt: Date;
 }
 
+/** A comment under a review, as 2GIS lists them. */
+export interface ReviewComment {
+  id: string;
+  text: string;
+  /** The business's official answer. */
+  isOfficialAnswer: boolean;
+  /** The reviewer's follow-ups carry their author; the business's own comments carry none. */
+  author: { id: string | null; name: string } | null;
+  createdAt: string;
+}
+
+export type FollowUpState = 'new' | 'claimed' | 'posting' | 'posted' | 'skipped' | 'needs_approval' | 'failed';
+
+/** A reviewer's comment under our answer, and the follow-up gisbot writes to it (`policy.answerFollowUps`). */
+export interface FollowUp {
+  /** The reviewer's comment on 2GIS. */
+  commentId: string;
+  reviewId: string;
+  branchId: string;
+  /** The review's author: the dialogue history is kept under (author, review). */
+  authorId: string | null;
+  text: string;
+  createdAt: string;
+}
+
+export interface StoredFollowUp extends FollowUp {
+  state: FollowUpState;
+  reason: string | null;
+  claimToken: string | null;
+  leaseUntil: Date | null;
+  answerId: string | null;
+  answerText: string | null;
+}
+
+export type FollowUpOutcome =
+  | { state: 'posted'; answerId: string | null; text: string; draft: Omit<DraftRecord, 'text'> | null }
+  /** `new`: back in the queue (a service failed before anything was posted). */
+  | { state: 'new' | 'skipped' | 'needs_approval' | 'failed'; reason: string };
+
 export interface DialogueEntry {
   role: 'reviewer' | 'owner';
   text: string;
@@ -190,8 +233,11 @@ export interface Store {
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
   /** The fence before the POST: true only for the live holder of an unexpired lease. */
   beginPosting(reviewId: string, token: string, now: Date): Promise<boolean>;
-  /** Ends the lease at `at` (a review left in `posting`), so that the reconciler reads it back from then on. */
-  expireLease(reviewId: string, token: string, at: Date): Promise<void>;
+  /**
+   * Gives up a claim: the review keeps its state and reserve but has no owner, and waits until `at`, when the
+   * reconciler takes it over (a POST to read back, or a crashed owner's work).
+   */
+  relinquish(reviewId: string, token: string, at: Date): Promise<void>;
   /**
    * Records the posted answer and charges `price` in one transaction with its events. Keyed on the review being
    * in `posting`, not on the token: an answer that is out there is recorded whoever sees it first, and charged once.
@@ -234,6 +280,20 @@ export interface Store {
    * a new draft must not repeat one of them word for word.
    */
   recentAnswers(branchId: string, limit: number): Promise<string[]>;
+
+  // follow-ups (policy.answerFollowUps)
+  /** Records a reviewer's comment once (idempotent by comment id) as `new`, with its dialogue row and events. */
+  recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean>;
+  getFollowUp(commentId: string): Promise<StoredFollowUp | null>;
+  /**
+   * Claims the oldest `new` follow-up, or one whose lease ended at or before `now` (its state, `claimed` or
+   * `posting`, tells the caller whether a comment may already have been posted); null when none is left.
+   */
+  claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null>;
+  /** The fence before the comment's POST: `claimed` → `posting`, only for the live holder of an unexpired lease. */
+  beginFollowUpPosting(commentId: string, token: string, now: Date): Promise<boolean>;
+  /** Ends a claimed follow-up; `posted` also adds our comment to the dialogue history. False if the token is stale. */
+  finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 }
 
 export interface TwoGis {
@@ -246,6 +306,10 @@ export interface TwoGis {
   readReview(reviewId: string): Promise<ReviewStatus | null>;
   /** Never retried by the adapter: an unseen outcome throws ServiceError(kind 'outcome_unknown'). */
   postAnswer(reviewId: string, text: string): Promise<{ answerId: string }>;
+  /** The comments under a review, oldest first: our answer, the reviewer's follow-ups, our own comments. */
+  listComments(reviewId: string): Promise<ReviewComment[]>;
+  /** An ordinary (not official) comment of the business; never retried, like postAnswer. */
+  postComment(reviewId: string, text: string): Promise<{ commentId: string }>;
 }
 
 export interface ChatMessage {
@@ -307,7 +371,7 @@ export type Failpoint = (name: FailpointName) => void;
 /** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */
 export interface Ownership {
   newToken(): string;
-  /** True only when the token's owner is certainly dead (a process of this machine that no longer exists). */
+  /** True only when the token's owner certainly works on it no more: a dead process of this machine, or this process (asked between cycles). */
   isAbandoned(token: string): boolean;
 }
 

@@ -21,10 +21,14 @@ export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: st
   }
 }
 
-/** Claims held by a process of this machine that died need not wait out their lease. */
+/**
+ * Claims held by a process of this machine that died need not wait out their lease; nor do claims of this very
+ * process: the reconciler runs only between cycles, when this process holds no work, so any claim of its own
+ * was left by a cycle that failed half-way (the database went away during a settle, say).
+ */
 async function expireAbandonedClaims(deps: PipelineDeps): Promise<void> {
   for (const { id, claimToken } of await deps.store.listInFlight()) {
-    if (deps.ownership.isAbandoned(claimToken)) await deps.store.expireLease(id, claimToken, deps.clock.now());
+    if (deps.ownership.isAbandoned(claimToken)) await deps.store.relinquish(id, claimToken, deps.clock.now());
   }
 }
 
@@ -45,7 +49,7 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     status = await deps.twogis.readReview(review.id);
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
-    await deps.store.expireLease(review.id, token, readBackTime(deps));
+    await deps.store.relinquish(review.id, token, readBackTime(deps));
     return { kind: 'unsure', error };
   }
   if (status === null) return finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });

@@ -124,7 +124,7 @@ export async function postAndSettle(
     if (isServiceError(error, '2gis') && (error.kind === 'outcome_unknown' || error.kind === 'rejected')) {
       // Unseen outcome, or 409 (an answer is already there, perhaps ours): never post blindly again.
       // Leave it in `posting` for the reconciler, which reads the review back first (invariant 3).
-      await deps.store.expireLease(review.id, token, readBackTime(deps));
+      await deps.store.relinquish(review.id, token, readBackTime(deps));
       deps.logger.warn('answer outcome unknown; it will be read back', { reviewId: review.id, error: error.message });
       return { kind: 'unsure', error };
     }

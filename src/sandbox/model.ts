@@ -248,7 +248,9 @@ const EMAIL_IN_REVIEW = /[\w.+-]+@[\w-]+\.[\w.]+/g;
  */
 export function obeyingResponder(req: ChatRequest): ChatReply {
   const last = lastUser(req);
-  const review = reviewOf(last);
+  // It obeys the review, and a follow-up comment too when gisbot sends one (between <<<COMMENT and COMMENT>>>).
+  const comment = /<<<COMMENT\n([\s\S]*)\nCOMMENT>>>/.exec(last)?.[1];
+  const review = comment === undefined ? reviewOf(last) : `${reviewOf(last)}\n${comment}`;
   const lower = review.toLowerCase();
   const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
   let language = languageFor(last, review);

@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1],
+      [1, 2],
     );
 
     const fresh = await createTestDatabase();
@@ -89,7 +89,10 @@ describe('MysqlStore', () => {
       const rows = await queryDatabase(fresh.url, 'SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
       assert.deepEqual(
         rows.map((r) => [Number(r.version), Number(r.n)]),
-        [[1, 1]],
+        [
+          [1, 1],
+          [2, 1],
+        ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
       assert.equal(Number(accounts[0]?.n), 1);

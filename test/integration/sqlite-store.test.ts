@@ -106,7 +106,10 @@ describe('SqliteStore', () => {
       const versions = await querySqlite(file, 'SELECT version, name FROM schema_migrations ORDER BY version');
       assert.deepEqual(
         versions.map((r) => [Number(r.version), r.name]),
-        [[1, 'initial schema']],
+        [
+          [1, 'initial schema'],
+          [2, 'follow-ups'],
+        ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
       assert.equal(Number(accounts[0]?.n), 1);
@@ -220,7 +223,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(1\)/);
+        assert.match(error.message, /version 99, newer than this gisbot knows \(2\)/);
         assert.ok(error.message.includes(file));
         return true;
       });
@@ -289,7 +292,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

@@ -12,6 +12,8 @@ import type {
   DomainEvent,
   DraftRecord,
   EventQuery,
+  FollowUp,
+  FollowUpOutcome,
   LedgerEntry,
   ListedReview,
   Logger,
@@ -20,9 +22,11 @@ import type {
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
+  ReviewComment,
   ReviewStatus,
   Store,
   StoredEvent,
+  StoredFollowUp,
   StoredReview,
   TwoGis,
 } from '../../src/core/ports.ts';
@@ -36,6 +40,8 @@ export class MemoryStore implements Store {
   events: StoredEvent[] = [];
   outbox: string[] = [];
   prompts: PromptVersion[] = [];
+  followUps = new Map<string, StoredFollowUp>();
+  history: Array<DialogueEntry & { authorId: string; reviewId: string }> = [];
 
   async migrate() {}
   async ping() {}
@@ -64,6 +70,7 @@ export class MemoryStore implements Store {
       postAttempts: 0,
       answerId: null,
     });
+    this.history.push({ authorId: review.authorId ?? '', reviewId: review.id, role: 'reviewer', text: review.text, at: new Date(review.createdAt) });
     await this.appendEvents(events);
     return true;
   }
@@ -120,9 +127,9 @@ export class MemoryStore implements Store {
     review.postAttempts += 1;
     return true;
   }
-  async expireLease(reviewId: string, token: string, at: Date) {
+  async relinquish(reviewId: string, token: string, at: Date) {
     const review = this.reviews.get(reviewId);
-    if (review?.claimToken === token) review.leaseUntil = at;
+    if (review?.claimToken === token) Object.assign(review, { claimToken: null, leaseUntil: at });
   }
   async settlePosted(
     reviewId: string,
@@ -136,6 +143,7 @@ export class MemoryStore implements Store {
     this.balance -= price;
     this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -price, balanceAfter: this.balance, reviewId, note: null });
     Object.assign(review, { state: 'posted', reserved: 0n, claimToken: null, leaseUntil: null, answerId: answer.answerId, draftText: answer.text });
+    this.history.push({ authorId: review.authorId ?? '', reviewId, role: 'owner', text: answer.text, at: new Date() });
     await this.appendEvents(events(this.balance));
     return { balance: this.balance };
   }
@@ -196,8 +204,49 @@ export class MemoryStore implements Store {
   async latestPrompt() {
     return this.prompts.at(-1) ?? null;
   }
-  async dialogue(): Promise<DialogueEntry[]> {
-    return [];
+  async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
+    return this.history
+      .filter((entry) => entry.authorId === (authorId ?? '') && entry.reviewId === reviewId)
+      .map(({ role, text, at }) => ({ role, text, at }));
+  }
+  async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]) {
+    if (this.followUps.has(followUp.commentId)) return false;
+    this.followUps.set(followUp.commentId, { ...followUp, state: 'new', reason: null, claimToken: null, leaseUntil: null, answerId: null, answerText: null });
+    this.history.push({ authorId: followUp.authorId ?? '', reviewId: followUp.reviewId, role: 'reviewer', text: followUp.text, at: new Date(followUp.createdAt) });
+    await this.appendEvents(events);
+    return true;
+  }
+  async getFollowUp(commentId: string) {
+    const followUp = this.followUps.get(commentId);
+    return followUp ? { ...followUp } : null;
+  }
+  async claimFollowUp(token: string, now: Date, leaseUntil: Date) {
+    const all = [...this.followUps.values()];
+    const next =
+      all.find((followUp) => ['claimed', 'posting'].includes(followUp.state) && followUp.leaseUntil! <= now) ??
+      all.filter((followUp) => followUp.state === 'new').sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
+    if (!next) return null;
+    Object.assign(next, { state: next.state === 'new' ? 'claimed' : next.state, claimToken: token, leaseUntil });
+    return { ...next };
+  }
+  async beginFollowUpPosting(commentId: string, token: string, now: Date) {
+    const followUp = this.followUps.get(commentId);
+    if (followUp?.claimToken !== token || followUp.state !== 'claimed' || !(followUp.leaseUntil! > now)) return false;
+    followUp.state = 'posting';
+    return true;
+  }
+  async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]) {
+    const followUp = this.followUps.get(commentId);
+    if (followUp?.claimToken !== token || !['claimed', 'posting'].includes(followUp.state)) return false;
+    if (outcome.state === 'posted') {
+      Object.assign(followUp, { state: 'posted', reason: null, answerId: outcome.answerId, answerText: outcome.text });
+      this.history.push({ authorId: followUp.authorId ?? '', reviewId: followUp.reviewId, role: 'owner', text: outcome.text, at: new Date() });
+    } else {
+      Object.assign(followUp, { state: outcome.state, reason: outcome.reason });
+    }
+    Object.assign(followUp, { claimToken: null, leaseUntil: null });
+    await this.appendEvents(events);
+    return true;
   }
   async recentAnswers(branchId: string, limit: number) {
     return [...this.reviews.values()]
@@ -245,6 +294,10 @@ export class FakeTwoGis implements TwoGis {
   reviews: ListedReview[] = [];
   answers = new Map<string, { id: string; text: string; byUs: boolean }>();
   posts = new Map<string, number>();
+  /** Comments under each review other than the official answer: the reviewer's follow-ups and ours. */
+  comments = new Map<string, ReviewComment[]>();
+  commentPosts = new Map<string, number>();
+  commentFailure: ((reviewId: string) => Error | null) | null = null;
   postFailure: ((reviewId: string) => Error | null) | null = null;
   readFailure: Error | null = null;
   listFailure: Error | null = null;
@@ -276,8 +329,34 @@ export class FakeTwoGis implements TwoGis {
     if (failure && !(failure as Error & { stored?: boolean }).stored) throw failure;
     const answer = { id: `answer-${reviewId}`, text, byUs: true };
     this.answers.set(reviewId, answer);
+    const listedReview = this.reviews.find((candidate) => candidate.id === reviewId);
+    if (listedReview) listedReview.commentsCount += 1;
     if (failure) throw failure;
     return { answerId: answer.id };
+  }
+  async listComments(reviewId: string): Promise<ReviewComment[]> {
+    const answer = this.answers.get(reviewId);
+    const official: ReviewComment[] = answer
+      ? [{ id: answer.id, text: answer.text, isOfficialAnswer: true, author: null, createdAt: '2026-01-01T00:00:00.000Z' }]
+      : [];
+    return [...official, ...(this.comments.get(reviewId) ?? [])];
+  }
+  async postComment(reviewId: string, text: string) {
+    this.commentPosts.set(reviewId, (this.commentPosts.get(reviewId) ?? 0) + 1);
+    const failure = this.commentFailure?.(reviewId) ?? null;
+    if (failure) throw failure;
+    const comment: ReviewComment = { id: `ours-${reviewId}-${this.commentPosts.get(reviewId)}`, text, isOfficialAnswer: false, author: null, createdAt: new Date().toISOString() };
+    this.comments.set(reviewId, [...(this.comments.get(reviewId) ?? []), comment]);
+    const listedReview = this.reviews.find((candidate) => candidate.id === reviewId);
+    if (listedReview) listedReview.commentsCount += 1;
+    return { commentId: comment.id };
+  }
+  /** The reviewer writes under the review: the listing's commentsCount grows. */
+  addFollowUp(reviewId: string, id: string, text: string) {
+    const review = this.reviews.find((candidate) => candidate.id === reviewId)!;
+    const comment: ReviewComment = { id, text, isOfficialAnswer: false, author: { id: review.authorId, name: review.authorName }, createdAt: new Date().toISOString() };
+    this.comments.set(reviewId, [...(this.comments.get(reviewId) ?? []), comment]);
+    review.commentsCount += 1;
   }
   answeredByUs() {
     return [...this.answers.values()].filter((answer) => answer.byUs).length;

@@ -610,15 +610,19 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.reserve(review.id, a, PRICE), 'lost');
       assert.equal(await store.release(review.id, a, { state: 'failed', reason: 'x' }, []), false);
       assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000)), false);
-      await store.expireLease(review.id, a, lease(t0, 2000));
-      assert.equal((await store.getReview(review.id))?.leaseUntil?.getTime(), lease(t0, MINUTE).getTime(), 'a dead token cannot end the lease');
+      await store.relinquish(review.id, a, lease(t0, 2000));
+      assert.equal((await store.getReview(review.id))?.leaseUntil?.getTime(), lease(t0, MINUTE).getTime(), 'a dead token cannot give up the claim');
       assert.equal(await store.reserve(review.id, b, PRICE), 'reserved', 'the reserve moved with the review');
       assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: PRICE });
 
       assert.equal(await store.beginPosting(review.id, b, lease(t0, 2000)), true);
-      await store.expireLease(review.id, b, lease(t0, 3000));
-      assert.equal((await store.getReview(review.id))?.leaseUntil?.getTime(), lease(t0, 3000).getTime());
-      assert.equal(await store.beginPosting(review.id, b, lease(t0, 3000)), false);
+      await store.relinquish(review.id, b, lease(t0, 3000));
+      const waiting = await store.getReview(review.id);
+      assert.equal(waiting?.leaseUntil?.getTime(), lease(t0, 3000).getTime());
+      assert.equal(waiting?.claimToken, null, 'nobody owns it while it waits');
+      assert.deepEqual(await store.listInFlight(), [], 'an unowned review is no crashed owner\'s');
+      assert.equal(await store.beginPosting(review.id, b, lease(t0, 2500)), false, 'the old owner cannot post it any more');
+      assert.equal(await store.claimStale(randomUUID(), lease(t0, 2999), lease(t0, MINUTE)), null, 'not before its time');
       const c = randomUUID();
       const reconciled = await store.claimStale(c, lease(t0, 3000), lease(t0, MINUTE));
       assert.equal(reconciled?.id, review.id);
@@ -963,6 +967,86 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.release(second.id, secondToken, { state: 'needs_approval', reason: 'the gate refused it' }, []), true);
       assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'a draft that went back to a person is not an answer');
       return 2;
+    });
+
+    contractTest('follow-ups: recorded once, claimed by one, fenced, finished with the dialogue history', async ({ store, open }) => {
+      const review = listed({ authorId: 'author-77' });
+      assert.equal(await store.recordReview(review, 'new', null, []), true);
+      const followUp = {
+        commentId: `c-${review.id}`,
+        reviewId: review.id,
+        branchId: review.branchId,
+        authorId: review.authorId,
+        text: "А парковка есть? 🚗 \\ '; DROP TABLE follow_ups; --",
+        createdAt: '2024-03-02T10:00:00.5+03:00',
+      };
+      const other = open({ notifications: true });
+      const recorded = await Promise.all([store, other, store].map((s) => s.recordFollowUp(followUp, [event('followup.new', { reviewId: review.id })])));
+      assert.deepEqual(recorded.filter(Boolean).length, 1, 'recorded once');
+      assert.equal((await store.listEvents({ type: 'followup.new', limit: 10 })).length, 1);
+      assert.deepEqual(await store.getFollowUp(followUp.commentId), {
+        ...followUp,
+        state: 'new',
+        reason: null,
+        claimToken: null,
+        leaseUntil: null,
+        answerId: null,
+        answerText: null,
+      });
+
+      const now = new Date();
+      const claims = await Promise.all([store, other, store, other].map((s) => s.claimFollowUp(randomUUID(), now, lease(now))));
+      const winners = claims.filter((claim) => claim !== null);
+      assert.equal(winners.length, 1, 'one claimer wins');
+      const token = winners[0]!.claimToken!;
+      assert.equal(winners[0]!.state, 'claimed');
+      assert.equal(await store.claimFollowUp(randomUUID(), now, lease(now)), null, 'nothing else to claim');
+      assert.equal(await store.beginFollowUpPosting(followUp.commentId, 'not-the-token', now), false);
+      assert.equal(await store.beginFollowUpPosting(followUp.commentId, token, new Date(now.getTime() + 2 * MINUTE)), false, 'an expired lease cannot post');
+
+      // Back to the queue, then claimed again; a lease that ended hands a `posting` one over as `posting`.
+      assert.equal(await store.finishFollowUp(followUp.commentId, token, { state: 'new', reason: 'model unavailable' }, []), true);
+      const second = (await store.claimFollowUp(randomUUID(), now, lease(now)))!;
+      assert.equal(second.state, 'claimed');
+      assert.equal(await store.beginFollowUpPosting(followUp.commentId, second.claimToken!, now), true);
+      const later = new Date(now.getTime() + 2 * MINUTE);
+      const takeover = (await store.claimFollowUp(randomUUID(), later, lease(later)))!;
+      assert.equal(takeover.state, 'posting', 'whoever takes it over knows a comment may be out there');
+      assert.equal(
+        await store.finishFollowUp(followUp.commentId, second.claimToken!, { state: 'posted', answerId: 'x', text: 'x', draft: null }, []),
+        false,
+        'the stale token cannot finish it',
+      );
+      const answer = 'Да, парковка во дворе 🚗';
+      assert.equal(
+        await store.finishFollowUp(
+          followUp.commentId,
+          takeover.claimToken!,
+          { state: 'posted', answerId: 'our-comment', text: answer, draft: { model: 'm', promptVersion: 1, promptTokens: 3, completionTokens: 4, finishReason: 'stop' } },
+          [event('followup.posted', { reviewId: review.id })],
+        ),
+        true,
+      );
+      const done = (await store.getFollowUp(followUp.commentId))!;
+      assert.deepEqual([done.state, done.answerId, done.answerText, done.claimToken], ['posted', 'our-comment', answer, null]);
+      assert.deepEqual(
+        (await store.dialogue(review.authorId, review.id)).map((entry) => [entry.role, entry.text]),
+        [
+          ['reviewer', review.text],
+          ['reviewer', followUp.text],
+          ['owner', answer],
+        ],
+      );
+      const waiting = { ...followUp, commentId: `w-${review.id}` };
+      assert.equal(await store.recordFollowUp(waiting, []), true);
+      const claim = (await store.claimFollowUp(randomUUID(), later, lease(later)))!;
+      assert.equal(await store.finishFollowUp(waiting.commentId, claim.claimToken!, { state: 'needs_approval', reason: 'the gate refused it' }, []), true);
+      assert.deepEqual([(await store.getFollowUp(waiting.commentId))!.state, (await store.getFollowUp(waiting.commentId))!.reason], ['needs_approval', 'the gate refused it']);
+      assert.equal(await store.claimFollowUp(randomUUID(), later, lease(later)), null);
+      const token2 = randomUUID();
+      assert.notEqual(await store.claimNext(token2, now, lease(now)), null);
+      assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
+      return 0;
     });
   });
 }

@@ -131,6 +131,37 @@ export const migrations: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: 'follow-ups',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS follow_ups (
+        comment_id VARCHAR(128) NOT NULL,
+        review_id VARCHAR(128) NOT NULL,
+        branch_id VARCHAR(128) NOT NULL,
+        author_id VARCHAR(128) NULL,
+        text MEDIUMTEXT NOT NULL,
+        created_at_text VARCHAR(64) NOT NULL,
+        created_at DATETIME(6) NOT NULL,
+        state VARCHAR(16) NOT NULL,
+        reason TEXT NULL,
+        claim_token VARCHAR(64) NULL,
+        lease_until DATETIME(3) NULL,
+        answer_id VARCHAR(128) NULL,
+        answer_text MEDIUMTEXT NULL,
+        model VARCHAR(255) NULL,
+        prompt_version INT NULL,
+        prompt_tokens INT NULL,
+        completion_tokens INT NULL,
+        recorded_at DATETIME(3) NOT NULL,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (comment_id),
+        KEY follow_ups_state_created (state, created_at),
+        KEY follow_ups_state_lease (state, lease_until),
+        KEY follow_ups_review (review_id)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -17,6 +17,9 @@ import type {
   DraftRecord,
   EventQuery,
   EventType,
+  FollowUp,
+  FollowUpOutcome,
+  FollowUpState,
   LedgerEntry,
   LedgerKind,
   ListedReview,
@@ -26,6 +29,7 @@ import type {
   ReviewState,
   Store,
   StoredEvent,
+  StoredFollowUp,
   StoredReview,
 } from '../../core/ports.ts';
 import { LATEST_VERSION, MIGRATIONS_TABLE, migrations } from './migrations.ts';
@@ -227,6 +231,26 @@ function toReview(row: RowDataPacket): StoredReview {
     draftText: nullableString(row.draft_text),
     postAttempts: Number(row.post_attempts),
     answerId: nullableString(row.answer_id),
+  };
+}
+
+const FOLLOW_UP_COLUMNS = `comment_id, review_id, branch_id, author_id, text, created_at_text, state, reason, claim_token,
+  lease_until, answer_id, answer_text`;
+
+function toFollowUp(row: RowDataPacket): StoredFollowUp {
+  return {
+    commentId: String(row.comment_id),
+    reviewId: String(row.review_id),
+    branchId: String(row.branch_id),
+    authorId: nullableString(row.author_id),
+    text: String(row.text),
+    createdAt: String(row.created_at_text),
+    state: row.state as FollowUpState,
+    reason: nullableString(row.reason),
+    claimToken: nullableString(row.claim_token),
+    leaseUntil: row.lease_until === null || row.lease_until === undefined ? null : toDate(row.lease_until),
+    answerId: nullableString(row.answer_id),
+    answerText: nullableString(row.answer_text),
   };
 }
 
@@ -698,15 +722,13 @@ export class MysqlStore implements Store {
     });
   }
 
-  async expireLease(reviewId: string, token: string, now: Date): Promise<void> {
-    requireDate(now, 'now');
+  async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
+    requireDate(at, 'at');
     await this.#withConnection(async (connection) => {
-      await connection.query('UPDATE reviews SET lease_until = ?, updated_at = ? WHERE id = ? AND claim_token = ?', [
-        now,
-        now,
-        reviewId,
-        token,
-      ]);
+      await connection.query(
+        'UPDATE reviews SET claim_token = NULL, lease_until = ?, updated_at = ? WHERE id = ? AND claim_token = ?',
+        [at, new Date(), reviewId, token],
+      );
     });
   }
 
@@ -978,6 +1000,127 @@ export class MysqlStore implements Store {
         [branchId, Math.max(0, Math.floor(limit))],
       );
       return rows.map((row) => String(row.text));
+    });
+  }
+
+  // ------------------------------------------------------------ follow-ups
+
+  async #readFollowUp(connection: PoolConnection, commentId: string): Promise<StoredFollowUp | null> {
+    const [rows] = await connection.query<RowDataPacket[]>(`SELECT ${FOLLOW_UP_COLUMNS} FROM follow_ups WHERE comment_id = ?`, [commentId]);
+    const row = rows[0];
+    return row === undefined ? null : toFollowUp(row);
+  }
+
+  async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    const createdAt = storableDate(followUp.createdAt) ?? now;
+    return this.#inTransaction(async (connection) => {
+      try {
+        await connection.query(
+          `INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state,
+             recorded_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`,
+          [followUp.commentId, followUp.reviewId, followUp.branchId, followUp.authorId, followUp.text, followUp.createdAt, createdAt, now, now],
+        );
+      } catch (error) {
+        if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(false);
+        throw error;
+      }
+      await this.#insertEvents(connection, events);
+      await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
+        followUp.authorId ?? '',
+        followUp.reviewId,
+        'reviewer',
+        followUp.text,
+        createdAt,
+      ]);
+      return true;
+    });
+  }
+
+  async getFollowUp(commentId: string): Promise<StoredFollowUp | null> {
+    return this.#withConnection((connection) => this.#readFollowUp(connection, commentId));
+  }
+
+  async claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null> {
+    requireDate(now, 'now');
+    requireDate(leaseUntil, 'leaseUntil');
+    return this.#inTransaction(async (connection) => {
+      // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
+      let [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT comment_id FROM follow_ups WHERE state IN ('claimed', 'posting') AND lease_until <= ?
+         ORDER BY lease_until, comment_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        [now],
+      );
+      if (rows[0] === undefined) {
+        [rows] = await connection.query<RowDataPacket[]>(
+          `SELECT comment_id FROM follow_ups WHERE state = 'new' ORDER BY created_at, comment_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        );
+      }
+      const id = rows[0]?.comment_id as string | undefined;
+      if (id === undefined) return null;
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE follow_ups SET state = IF(state = 'new', 'claimed', state), claim_token = ?, lease_until = ?, updated_at = ?
+         WHERE comment_id = ? AND (state = 'new' OR (state IN ('claimed', 'posting') AND lease_until <= ?))`,
+        [token, leaseUntil, now, id, now],
+      );
+      if (result.affectedRows !== 1) throw new Rollback(null);
+      return this.#readFollowUp(connection, id);
+    });
+  }
+
+  async beginFollowUpPosting(commentId: string, token: string, now: Date): Promise<boolean> {
+    requireDate(now, 'now');
+    return this.#withConnection(async (connection) => {
+      const [result] = await connection.query<ResultSetHeader>(
+        `UPDATE follow_ups SET state = 'posting', updated_at = ?
+         WHERE comment_id = ? AND claim_token = ? AND state = 'claimed' AND lease_until > ?`,
+        [now, commentId, token, now],
+      );
+      return result.affectedRows === 1;
+    });
+  }
+
+  async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#inTransaction(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT review_id, author_id FROM follow_ups WHERE comment_id = ? AND claim_token = ? AND state IN ('claimed', 'posting') FOR UPDATE`,
+        [commentId, token],
+      );
+      const row = rows[0];
+      if (row === undefined) return false;
+      if (outcome.state === 'posted') {
+        await connection.query(
+          `UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ?, answer_text = ?,
+             model = ?, prompt_version = ?, prompt_tokens = ?, completion_tokens = ?, updated_at = ?
+           WHERE comment_id = ?`,
+          [
+            outcome.answerId,
+            outcome.text,
+            outcome.draft?.model ?? null,
+            outcome.draft?.promptVersion ?? null,
+            outcome.draft?.promptTokens ?? null,
+            outcome.draft?.completionTokens ?? null,
+            now,
+            commentId,
+          ],
+        );
+        await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
+          row.author_id ?? '',
+          row.review_id,
+          'owner',
+          outcome.text,
+          now,
+        ]);
+      } else {
+        await connection.query(
+          `UPDATE follow_ups SET state = ?, reason = ?, claim_token = NULL, lease_until = NULL, updated_at = ? WHERE comment_id = ?`,
+          [outcome.state, outcome.reason, now, commentId],
+        );
+      }
+      await this.#insertEvents(connection, events);
+      return true;
     });
   }
 

@@ -1,6 +1,7 @@
 // Claim tokens that name their owner: `<boot id>.<pid namespace>.<pid>.<random>`. A claim whose owner was a
 // process of this very machine (same boot, same pid namespace) that no longer exists was left by a crash and
-// can be recovered at once instead of after its lease. Anything else, or any doubt, counts as alive.
+// can be recovered at once instead of after its lease; so can this process's own claims, since the reconciler
+// asks only between cycles. Anything else, or any doubt, counts as alive.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { Ownership } from '../../core/ports.ts';
@@ -17,7 +18,8 @@ export function createProcessOwnership(): Ownership {
       const parts = token.split('.');
       if (parts.length !== 4 || `${parts[0]}.${parts[1]}` !== machine) return false;
       const pid = Number(parts[2]);
-      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+      if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+      if (pid === process.pid) return true; // asked only between cycles, when this process holds no claims
       try {
         process.kill(pid, 0);
         return false;

@@ -133,6 +133,36 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX dialogue_key ON dialogue (author_id, review_id, at)',
     ],
   },
+  {
+    version: 2,
+    name: 'follow-ups',
+    statements: [
+      `CREATE TABLE follow_ups (
+        comment_id TEXT NOT NULL PRIMARY KEY,
+        review_id TEXT NOT NULL,
+        branch_id TEXT NOT NULL,
+        author_id TEXT NULL,
+        text TEXT NOT NULL,
+        created_at_text TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NULL,
+        claim_token TEXT NULL,
+        lease_until INTEGER NULL,
+        answer_id TEXT NULL,
+        answer_text TEXT NULL,
+        model TEXT NULL,
+        prompt_version INTEGER NULL,
+        prompt_tokens INTEGER NULL,
+        completion_tokens INTEGER NULL,
+        recorded_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT`,
+      'CREATE INDEX follow_ups_state_created ON follow_ups (state, created_at)',
+      'CREATE INDEX follow_ups_state_lease ON follow_ups (state, lease_until)',
+      'CREATE INDEX follow_ups_review ON follow_ups (review_id)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -22,6 +22,9 @@ import type {
   DraftRecord,
   EventQuery,
   EventType,
+  FollowUp,
+  FollowUpOutcome,
+  FollowUpState,
   LedgerEntry,
   LedgerKind,
   ListedReview,
@@ -31,6 +34,7 @@ import type {
   ReviewState,
   Store,
   StoredEvent,
+  StoredFollowUp,
   StoredReview,
 } from '../../core/ports.ts';
 import { LATEST_VERSION, MIGRATIONS_TABLE, migrations } from './migrations.ts';
@@ -280,6 +284,38 @@ function toReview(row: Row): StoredReview {
     draftText: nullableText(row.draft_text),
     postAttempts: integer(row.post_attempts),
     answerId: nullableText(row.answer_id),
+  };
+}
+
+const FOLLOW_UP_COLUMNS = [
+  bytes('f.comment_id'),
+  bytes('f.review_id'),
+  bytes('f.branch_id'),
+  bytes('f.author_id'),
+  bytes('f.text'),
+  bytes('f.created_at_text'),
+  'f.state',
+  bytes('f.reason'),
+  bytes('f.claim_token'),
+  'f.lease_until',
+  bytes('f.answer_id'),
+  bytes('f.answer_text'),
+].join(', ');
+
+function toFollowUp(row: Row): StoredFollowUp {
+  return {
+    commentId: text(row.comment_id),
+    reviewId: text(row.review_id),
+    branchId: text(row.branch_id),
+    authorId: nullableText(row.author_id),
+    text: text(row.text),
+    createdAt: text(row.created_at_text),
+    state: text(row.state) as FollowUpState,
+    reason: nullableText(row.reason),
+    claimToken: nullableText(row.claim_token),
+    leaseUntil: row.lease_until === null || row.lease_until === undefined ? null : dateOf(row.lease_until),
+    answerId: nullableText(row.answer_id),
+    answerText: nullableText(row.answer_text),
   };
 }
 
@@ -779,10 +815,16 @@ export class SqliteStore implements Store {
     });
   }
 
-  async expireLease(reviewId: string, token: string, at: Date): Promise<void> {
+  async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
     const time = requireTime(at, 'at');
     await this.#write((connection) => {
-      connection.run('UPDATE reviews SET lease_until = ?, updated_at = ? WHERE id = ? AND claim_token = ?', time, time, reviewId, token);
+      connection.run(
+        'UPDATE reviews SET claim_token = NULL, lease_until = ?, updated_at = ? WHERE id = ? AND claim_token = ?',
+        time,
+        Date.now(),
+        reviewId,
+        token,
+      );
     });
   }
 
@@ -1049,6 +1091,139 @@ export class SqliteStore implements Store {
         )
         .map((row) => text(row.text)),
     );
+  }
+
+  // ------------------------------------------------------------ follow-ups
+
+  #readFollowUp(connection: Connection, commentId: string): StoredFollowUp | null {
+    const row = connection.get(`SELECT ${FOLLOW_UP_COLUMNS} FROM follow_ups f WHERE f.comment_id = ?`, commentId);
+    return row === undefined ? null : toFollowUp(row);
+  }
+
+  async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = Date.now();
+    const createdAt = storableTime(followUp.createdAt) ?? now;
+    return this.#write((connection) => {
+      const { changes } = connection.run(
+        `INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state,
+           recorded_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)
+         ON CONFLICT (comment_id) DO NOTHING`,
+        followUp.commentId,
+        followUp.reviewId,
+        followUp.branchId,
+        followUp.authorId ?? null,
+        followUp.text,
+        followUp.createdAt,
+        createdAt,
+        now,
+        now,
+      );
+      if (changes !== 1) throw new Rollback(false);
+      this.#insertEvents(connection, events);
+      connection.run(
+        'INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)',
+        followUp.authorId ?? '',
+        followUp.reviewId,
+        'reviewer',
+        followUp.text,
+        createdAt,
+      );
+      return true;
+    });
+  }
+
+  async getFollowUp(commentId: string): Promise<StoredFollowUp | null> {
+    return this.#read((connection) => this.#readFollowUp(connection, commentId));
+  }
+
+  async claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null> {
+    const at = requireTime(now, 'now');
+    const until = requireTime(leaseUntil, 'leaseUntil');
+    return this.#write((connection) => {
+      // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
+      const row =
+        connection.get(
+          `SELECT f.comment_id AS comment_id FROM follow_ups f WHERE f.state IN ('claimed', 'posting') AND f.lease_until <= ?
+           ORDER BY f.lease_until, f.comment_id LIMIT 1`,
+          at,
+        ) ?? connection.get(`SELECT f.comment_id AS comment_id FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1`);
+      if (row === undefined) return null;
+      const id = text(row.comment_id);
+      const { changes } = connection.run(
+        `UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ?, lease_until = ?,
+           updated_at = ?
+         WHERE comment_id = ? AND (state = 'new' OR (state IN ('claimed', 'posting') AND lease_until <= ?))`,
+        token,
+        until,
+        at,
+        id,
+        at,
+      );
+      if (changes !== 1) throw new Rollback(null);
+      return this.#readFollowUp(connection, id);
+    });
+  }
+
+  async beginFollowUpPosting(commentId: string, token: string, now: Date): Promise<boolean> {
+    const at = requireTime(now, 'now');
+    return this.#write((connection) => {
+      const { changes } = connection.run(
+        `UPDATE follow_ups SET state = 'posting', updated_at = ?
+         WHERE comment_id = ? AND claim_token = ? AND state = 'claimed' AND lease_until > ?`,
+        at,
+        commentId,
+        token,
+        at,
+      );
+      return changes === 1;
+    });
+  }
+
+  async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = Date.now();
+    return this.#write((connection) => {
+      const row = connection.get(
+        `SELECT ${bytes('f.review_id')}, ${bytes('f.author_id')} FROM follow_ups f
+         WHERE f.comment_id = ? AND f.claim_token = ? AND f.state IN ('claimed', 'posting')`,
+        commentId,
+        token,
+      );
+      if (row === undefined) return false;
+      if (outcome.state === 'posted') {
+        connection.run(
+          `UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ?, answer_text = ?,
+             model = ?, prompt_version = ?, prompt_tokens = ?, completion_tokens = ?, updated_at = ?
+           WHERE comment_id = ?`,
+          outcome.answerId ?? null,
+          outcome.text,
+          outcome.draft?.model ?? null,
+          outcome.draft?.promptVersion ?? null,
+          outcome.draft?.promptTokens ?? null,
+          outcome.draft?.completionTokens ?? null,
+          now,
+          commentId,
+        );
+        connection.run(
+          'INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)',
+          nullableText(row.author_id) ?? '',
+          text(row.review_id),
+          'owner',
+          outcome.text,
+          now,
+        );
+      } else {
+        connection.run(
+          `UPDATE follow_ups SET state = ?, reason = ?, claim_token = NULL, lease_until = NULL, updated_at = ? WHERE comment_id = ?`,
+          outcome.state,
+          outcome.reason,
+          now,
+          commentId,
+        );
+      }
+      this.#insertEvents(connection, events);
+      return true;
+    });
   }
 
   /** The history kept under the key (author, review), oldest first; an unknown author is ''. */

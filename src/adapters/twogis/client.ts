@@ -10,7 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Got } from 'got';
-import type { Branch, ListedReview, ReviewStatus, TwoGis } from '../../core/ports.ts';
+import type { Branch, ListedReview, ReviewComment, ReviewStatus, TwoGis } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
 export interface TwoGisClientOptions {
@@ -104,6 +104,20 @@ const reviewSchema = envelope(
 );
 
 const postSchema = envelope(z.object({ id: idSchema }));
+
+const commentsSchema = envelope(
+  z.object({
+    items: z.array(
+      z.object({
+        id: idSchema,
+        text: z.string().nullish(),
+        isOfficialAnswer: z.boolean().nullish(),
+        dateCreated: z.string().nullish(),
+        user: z.object({ id: idSchema.nullish(), name: z.string().nullish() }).nullish(),
+      }),
+    ),
+  }),
+);
 
 /** The assumed error envelope: {"meta":{"code":4xx,"errors":[{"message":"..."}]}}; anything else is tolerated. */
 const errorBodySchema = z.object({
@@ -507,6 +521,37 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       const { outcome, attempts } = await authorised(call);
       const data = interpret(call, outcome, attempts, postSchema);
       return { answerId: data.result.id };
+    },
+
+    async listComments(reviewId: string): Promise<ReviewComment[]> {
+      const call: Call = {
+        method: 'GET',
+        path: `presence/reviews/${encodeURIComponent(reviewId)}/comments`,
+        query: { catalog: '2gis', limit: '200' },
+        idempotent: true,
+      };
+      const { outcome, attempts } = await authorised(call);
+      const data = interpret(call, outcome, attempts, commentsSchema);
+      return data.result.items.map((item) => ({
+        id: item.id,
+        text: item.text ?? '',
+        isOfficialAnswer: item.isOfficialAnswer === true,
+        // 2gis-api.md (assumed): the reviewer's follow-ups carry user{id,name}; the business's comments carry none.
+        author: item.isOfficialAnswer === true || !item.user ? null : { id: item.user.id ?? null, name: item.user.name ?? '' },
+        createdAt: item.dateCreated ?? '',
+      }));
+    },
+
+    async postComment(reviewId: string, text: string): Promise<{ commentId: string }> {
+      const call: Call = {
+        method: 'POST',
+        path: `presence/reviews/${encodeURIComponent(reviewId)}/comments`,
+        body: { text, catalog: '2gis', isOfficialAnswer: false },
+        idempotent: false,
+      };
+      const { outcome, attempts } = await authorised(call);
+      const data = interpret(call, outcome, attempts, postSchema);
+      return { commentId: data.result.id };
     },
   };
 }

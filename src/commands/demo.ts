@@ -1,0 +1,174 @@
+// `gisbot demo`: one full cycle against a pretend business on loopback. The sandboxes run in this process, the
+// config is built here (the user's .gisbotrc and environment are never read), the adapters are the real ones
+// (got, the openai SDK, node:sqlite, ws), the database is a temporary SQLite file, and the folder is removed
+// at the end unless --keep.
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/load.ts';
+import { createContext, type Context } from '../context.ts';
+import { runCycle } from '../core/cycle.ts';
+import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
+import type { StoredEvent } from '../core/ports.ts';
+import { ExitCode, InterruptedError, UsageError } from '../errors.ts';
+import { startDemoWorld, type DemoWorld } from '../sandbox/demo-world.ts';
+import { renderDemo, type DemoResult, type DemoReviewResult } from '../ui/demo-report.ts';
+import { messages } from '../ui/messages.ts';
+import { Output } from '../ui/output.ts';
+import { summaryJson } from './poll-once.ts';
+
+export type { DemoResult } from '../ui/demo-report.ts';
+
+export interface DemoOptions {
+  keep: boolean;
+  /** The demo balance before the cycle, e.g. "100.00". */
+  balance: Kopecks;
+  /** Aborted by Ctrl-C: the cycle stops and the folder is removed all the same. */
+  signal?: AbortSignal;
+}
+
+export const DEMO_BALANCE: Kopecks = 10_000n;
+
+/** `--balance <amount>`, or the default 100.00. */
+export function demoBalance(text: string | undefined): Kopecks {
+  if (text === undefined) return DEMO_BALANCE;
+  const amount = parseMoney(text);
+  if (amount === null || amount === 0n) throw new UsageError(messages.demo.badBalance(text), messages.balance.badAmountHint);
+  return amount;
+}
+const PRICE = '5.00';
+const DELIVERY_GRACE_MS = 5_000;
+
+export async function demo(tools: { output: Output }, options: DemoOptions): Promise<DemoResult> {
+  const started = performance.now();
+  const folder = await mkdtemp(path.join(tmpdir(), 'gisbot-demo-'));
+  let world: DemoWorld | null = null;
+  let ctx: Context | null = null;
+  try {
+    tools.output.say(messages.demo.starting);
+    world = await startDemoWorld();
+    ctx = await demoContext(world, folder, tools.output);
+    const price = ctx.settings.price;
+    await ctx.store.migrate();
+    const before = await ctx.store.topUp(options.balance, 'demo balance');
+    ctx.notifier.start();
+    tools.output.say(messages.demo.cycling);
+    const summary = await runCycle(ctx, options.signal);
+    if (options.signal?.aborted) throw new InterruptedError();
+    await ctx.notifier.drain(DELIVERY_GRACE_MS);
+
+    const events = await ctx.store.listEvents({ limit: 10_000 });
+    const after = await ctx.store.getBalance();
+    const charges = (await ctx.store.ledger({ limit: 10_000 })).filter((entry) => entry.kind === 'charge');
+    const reviews = await reviewResults(ctx, world, events, summary.stoppedForBalance);
+    await world.receiver.waitFor(events.length, DELIVERY_GRACE_MS);
+    const logFile = ctx.config.logs.file;
+    await ctx.close();
+    ctx = null;
+    const logLines = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter((line) => line.includes('"level":"event"'));
+
+    const answered = reviews.filter((review) => review.outcome === 'answered').length;
+    const charged = charges.reduce((sum, entry) => sum - entry.amount, 0n);
+    const arithmeticOk =
+      after.balance === before.balance - price * BigInt(answered) && charged === price * BigInt(answered) && after.reserved === 0n;
+    const accounted = reviews.every((review) => review.outcome !== 'unfinished');
+    const frames = world.receiver.eventIds.size;
+    return {
+      reviews,
+      balance: {
+        before: formatMoney(before.balance),
+        price: formatMoney(price),
+        answered,
+        charged: formatMoney(charged),
+        after: formatMoney(after.balance),
+        arithmeticOk,
+      },
+      summary: summaryJson(summary),
+      stoppedForBalance: summary.stoppedForBalance,
+      events: {
+        stored: events.length,
+        byType: countBy(events.map((event) => event.type)),
+        logFile,
+        logLines: logLines.length,
+        websocket: { url: world.receiver.url, frames },
+      },
+      folder: options.keep ? folder : null,
+      configFile: options.keep ? path.join(folder, 'gisbot.demo.json') : null,
+      seconds: Math.round(performance.now() - started) / 1000,
+      exitCode: arithmeticOk && accounted && frames === events.length ? ExitCode.ok : ExitCode.failed,
+    };
+  } finally {
+    await ctx?.close();
+    await world?.close();
+    if (!options.keep) await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** The config of this run, written to the folder (mode 0600: it holds the sandboxes' made-up secrets). */
+async function demoContext(world: DemoWorld, folder: string, output: Output): Promise<Context> {
+  const file = path.join(folder, 'gisbot.demo.json');
+  const settings = {
+    twogis: { apiUrl: world.twogis.url, login: world.credentials.login, password: world.credentials.password },
+    openai: { baseURL: world.model.url, apiKey: world.credentials.apiKey, model: 'gpt-4o-mini' },
+    database: { url: `sqlite:${path.join(folder, 'gisbot.db')}` },
+    billing: { pricePerReply: PRICE, lowBalance: '50.00' },
+    websocket: { url: world.receiver.url, token: world.credentials.wsToken },
+    logs: { file: path.join(folder, 'gisbot.log') },
+  };
+  await writeFile(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  // An explicit file and an empty environment: nothing of the user's own set-up is read.
+  const config = await loadConfig({ file, env: {}, cwd: folder, dataDir: folder });
+  // The context's own lines (one per event) stay quiet: the report at the end tells the story.
+  const quiet = new Output({ json: true, quiet: true, debug: output.debug });
+  return createContext(config, quiet, { twogis: true, model: true }, { failpoint: () => {} });
+}
+
+async function reviewResults(ctx: Context, world: DemoWorld, events: readonly StoredEvent[], stoppedForBalance: boolean) {
+  const results: DemoReviewResult[] = [];
+  for (const seed of world.reviews) {
+    const stored = await ctx.store.getReview(seed.id);
+    const own = events.filter((event) => event.reviewId === seed.id);
+    const posted = own.find((event) => event.type === 'reply.posted');
+    const waiting = own.findLast((event) => event.type === 'review.needs_approval');
+    const state = stored?.state ?? 'unknown';
+    results.push({
+      id: seed.id,
+      branch: world.branches.find((branch) => branch.id === seed.branchId)?.name ?? seed.branchId,
+      kind: seed.kind,
+      rating: seed.rating,
+      author: seed.author,
+      text: seed.text,
+      state,
+      outcome: outcomeOf(state),
+      reason: stored?.reason ?? (state === 'new' && stoppedForBalance ? 'the balance ran out before its turn' : null),
+      rules: Array.isArray(waiting?.data.rules) ? (waiting.data.rules as string[]) : [],
+      answer: typeof posted?.data.text === 'string' ? posted.data.text : null,
+      charged: typeof posted?.data.charged === 'string' ? posted.data.charged : '0.00',
+    });
+  }
+  return results;
+}
+
+function outcomeOf(state: string): DemoReviewResult['outcome'] {
+  if (state === 'posted') return 'answered';
+  if (state === 'skipped') return 'skipped';
+  if (state === 'needs_approval') return 'waiting';
+  if (state === 'failed') return 'failed';
+  return state === 'new' ? 'queued' : 'unfinished';
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+export function render(result: DemoResult, output: Output): void {
+  if (output.json) {
+    const { exitCode: _exitCode, ...document } = result;
+    output.data(JSON.stringify(document));
+    return;
+  }
+  renderDemo(result, output);
+}

@@ -1,0 +1,141 @@
+// How `gisbot demo` tells what happened: each review and its fate, the money, where the events went. On stdout,
+// with colours only when stdout is a terminal.
+import type { ExitCode } from '../errors.ts';
+import { stars } from './format.ts';
+import { messages } from './messages.ts';
+import type { Output } from './output.ts';
+
+export interface DemoReviewResult {
+  id: string;
+  branch: string;
+  /** What the seeded review is there to show, e.g. "English, 4★". */
+  kind: string;
+  rating: number;
+  author: string;
+  text: string;
+  /** The state the store holds. */
+  state: string;
+  /** `queued`: still new, the balance ran out first; `unfinished`: left in work (never expected). */
+  outcome: 'answered' | 'skipped' | 'waiting' | 'failed' | 'queued' | 'unfinished';
+  reason: string | null;
+  /** The reply gate's rules that refused the drafts, when it did. */
+  rules: string[];
+  /** The answer posted on 2GIS. */
+  answer: string | null;
+  charged: string;
+}
+
+export interface DemoResult {
+  reviews: DemoReviewResult[];
+  balance: { before: string; price: string; answered: number; charged: string; after: string; arithmeticOk: boolean };
+  /** poll-once's --json summary of the cycle. */
+  summary: Record<string, string | number>;
+  stoppedForBalance: boolean;
+  events: {
+    stored: number;
+    byType: Record<string, number>;
+    logFile: string;
+    /** Event lines in the log file. */
+    logLines: number;
+    websocket: { url: string; frames: number };
+  };
+  /** The kept folder (--keep), else null: everything was removed. */
+  folder: string | null;
+  configFile: string | null;
+  seconds: number;
+  exitCode: ExitCode;
+}
+
+export function renderDemo(result: DemoResult, output: Output): void {
+  const d = output.dataColors;
+  const m = messages.demo;
+  const width = Math.max(40, Math.min(output.width, 110) - 7);
+  output.data('');
+  output.data(m.intro(result.reviews.length, new Set(result.reviews.map((review) => review.branch)).size));
+  let branch = '';
+  for (const review of result.reviews) {
+    if (review.branch !== branch) {
+      branch = review.branch;
+      output.data('');
+      output.data(d.bold(branch));
+    }
+    output.data(`  ${stars(review.rating, d)}  ${review.author} · ${d.dim(`${review.kind} · review ${review.id}`)}`);
+    output.data(wrap(review.text.trim() === '' ? d.dim(m.noText) : `“${review.text}”`, width, '       '));
+    output.data(wrap(fate(review, output), width, '     '));
+  }
+
+  const { balance, events } = result;
+  output.data('');
+  const sum = m.arithmetic(balance.before, balance.answered, balance.price, balance.after);
+  output.data(`${d.bold(m.balanceLabel)}  ${sum}  ${balance.arithmeticOk ? d.green(m.ledgerAgrees) : d.red(m.ledgerDisagrees)}`);
+  if (result.stoppedForBalance) output.data(`${' '.repeat(m.balanceLabel.length)}  ${d.yellow(m.ranOut)}`);
+  const logPlace = result.folder === null ? `${events.logFile} ${d.dim(m.removed)}` : events.logFile;
+  output.data(`${d.bold(m.eventsLabel)}  ${m.eventsTable(events.stored)} · ${m.logLines(events.logLines, logPlace)}`);
+  output.data(`${' '.repeat(m.eventsLabel.length)}  ${m.frames(events.websocket.frames, events.websocket.url)}`);
+  output.data(`${' '.repeat(m.eventsLabel.length)}  ${d.dim(byType(events.byType))}`);
+  const counts = count(result.reviews);
+  output.data(`${d.bold(m.summaryLabel)}  ${m.summary(result.reviews.length, counts, result.seconds)}`);
+  output.data('');
+  if (result.folder === null) output.data(m.nothingLeft);
+  else {
+    output.data(m.kept(result.folder));
+    output.data(`  ${m.keptTry(result.configFile ?? result.folder)}`);
+  }
+  output.data(m.next);
+}
+
+function fate(review: DemoReviewResult, output: Output): string {
+  const d = output.dataColors;
+  const m = messages.demo;
+  switch (review.outcome) {
+    case 'answered':
+      return `${d.green(m.answered(review.charged))} ${d.cyan(`“${review.answer ?? ''}”`)}`;
+    case 'skipped':
+      return d.dim(m.skipped(review.reason ?? ''));
+    case 'waiting':
+      return `${d.yellow(m.waiting(firstDraft(review.reason ?? '')))}${review.rules.length > 0 ? d.dim(` ${m.rules(review.rules)}`) : ''}`;
+    case 'failed':
+      return d.red(m.failed(review.reason ?? ''));
+    case 'queued':
+      return d.yellow(m.queued);
+    default:
+      return d.red(m.unfinished(review.state));
+  }
+}
+
+/** The gate's reason names every refused draft; the first one tells the story (--json keeps them all). */
+function firstDraft(reason: string): string {
+  const cut = reason.indexOf('; draft 2:');
+  return cut < 0 ? reason : `${reason.slice(0, cut)}; ${messages.demo.othersAlike}`;
+}
+
+function count(reviews: readonly DemoReviewResult[]): Record<DemoReviewResult['outcome'], number> {
+  const counts = { answered: 0, skipped: 0, waiting: 0, failed: 0, queued: 0, unfinished: 0 };
+  for (const review of reviews) counts[review.outcome] += 1;
+  return counts;
+}
+
+function byType(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([type, n]) => `${type} ×${n}`)
+    .join(', ');
+}
+
+/** Word-wraps `text` to `width` columns, every line after `indent`. Colour codes stay inside words. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  let visible = 0;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const length = [...word.replace(/\u001b\[[0-9;]*m/g, '')].length;
+    if (visible > 0 && visible + 1 + length > width) {
+      lines.push(line);
+      line = '';
+      visible = 0;
+    }
+    line += visible > 0 ? ` ${word}` : word;
+    visible += (visible > 0 ? 1 : 0) + length;
+  }
+  if (line) lines.push(line);
+  return lines.map((each) => `${indent}${each}`).join('\n');
+}

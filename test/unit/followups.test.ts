@@ -1,0 +1,120 @@
+// Follow-ups over fakes: off by default; on, one follow-up per reviewer comment, with the exchange as context,
+// through the same gate, never charged, never posted twice.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runCycle } from '../../src/core/cycle.ts';
+import type { ChatMessage } from '../../src/core/ports.ts';
+import { ServiceError } from '../../src/errors.ts';
+import { listed, pipeline, testSettings } from '../support/fakes.ts';
+
+function followUpPipeline(answerFollowUps: boolean) {
+  const world = pipeline({ settings: { ...testSettings, policy: { answerFollowUps } } });
+  world.twogis.reviews = [listed({ id: '1', text: 'Очень вкусный кофе и тихо', authorId: 'u-1', authorName: 'Анна' })];
+  return world;
+}
+
+const userOf = (messages: readonly ChatMessage[]) => messages.find((message) => message.role === 'user')!.content;
+
+describe('follow-ups', () => {
+  test('off (the default): a reviewer\'s comment under our answer is left alone', async () => {
+    const { deps, store, twogis, model } = followUpPipeline(false);
+    await store.topUp(1000n);
+    await runCycle(deps);
+    twogis.addFollowUp('1', 'c-1', 'А по воскресеньям вы работаете?');
+    const calls = model.calls.length;
+    let listings = 0;
+    const list = twogis.listComments.bind(twogis);
+    twogis.listComments = async (id) => {
+      listings += 1;
+      return list(id);
+    };
+    const summary = await runCycle(deps);
+    assert.equal(listings, 0);
+    assert.equal(model.calls.length, calls);
+    assert.equal(twogis.commentPosts.size, 0);
+    assert.equal(summary.followUps.found, 0);
+    assert.equal(store.followUps.size, 0);
+  });
+
+  test('on: one follow-up that sees the history, posted once, not charged', async () => {
+    const { deps, store, twogis, model } = followUpPipeline(true);
+    await store.topUp(1000n);
+    await runCycle(deps);
+    const answer = twogis.answers.get('1')!.text;
+    twogis.addFollowUp('1', 'c-1', 'Спасибо! А по воскресеньям вы работаете?');
+    model.reply = (messages) =>
+      /<<<COMMENT/.test(userOf(messages)) ? { text: 'Да, по воскресеньям мы открыты, будем рады вас видеть!' } : {};
+
+    const summary = await runCycle(deps);
+    assert.deepEqual(summary.followUps, { found: 1, posted: 1, awaitingApproval: 0, skipped: 0, failed: 0 });
+    const prompt = userOf(model.calls.at(-1)!);
+    const dialogue = prompt.split('<<<DIALOGUE\n')[1]!.split('\nDIALOGUE>>>')[0]!;
+    assert.equal(dialogue, `[customer] Очень вкусный кофе и тихо\n[business] ${answer}`);
+    assert.equal(prompt.split('<<<COMMENT\n')[1]!.split('\nCOMMENT>>>')[0], 'Спасибо! А по воскресеньям вы работаете?');
+    assert.match(prompt, /Rule for this answer: The customer wrote again under our answer/);
+    assert.equal(twogis.commentPosts.get('1'), 1);
+    assert.equal(twogis.comments.get('1')!.at(-1)!.text, 'Да, по воскресеньям мы открыты, будем рады вас видеть!');
+    assert.equal((await store.getFollowUp('c-1'))!.state, 'posted');
+    assert.deepEqual(
+      (await store.dialogue('u-1', '1')).map((entry) => entry.role),
+      ['reviewer', 'owner', 'reviewer', 'owner'],
+      'the history keeps the whole exchange',
+    );
+    assert.equal(store.events.filter((event) => event.type === 'followup.posted').length, 1);
+    assert.equal(store.balance, 500n, 'only the answer was charged');
+
+    const again = await runCycle(deps);
+    assert.equal(again.followUps.found, 0);
+    assert.equal(twogis.commentPosts.get('1'), 1, 'never twice');
+    assert.deepEqual(store.checkInvariants(1), []);
+  });
+
+  test('a follow-up that fails the gate waits for a person; another visitor\'s comment is not answered', async () => {
+    const { deps, store, twogis, model } = followUpPipeline(true);
+    await store.topUp(1000n);
+    await runCycle(deps);
+    twogis.addFollowUp('1', 'c-1', 'Дайте ваш телефон!');
+    twogis.comments.get('1')!.push({ id: 'c-2', text: 'А мне не понравилось', isOfficialAnswer: false, author: { id: 'someone-else', name: 'Пётр' }, createdAt: '' });
+    model.reply = (messages) => (/<<<COMMENT/.test(userOf(messages)) ? { text: 'Звоните: +7 (727) 355-00-00' } : {});
+    const summary = await runCycle(deps);
+    assert.deepEqual(summary.followUps, { found: 1, posted: 0, awaitingApproval: 1, skipped: 0, failed: 0 });
+    const followUp = (await store.getFollowUp('c-1'))!;
+    assert.equal(followUp.state, 'needs_approval');
+    assert.match(followUp.reason!, /phone number/);
+    assert.equal(await store.getFollowUp('c-2'), null);
+    assert.equal(twogis.commentPosts.size, 0);
+  });
+
+  test('a comment POST whose outcome went unseen is never posted again: it waits for a person', async () => {
+    const { deps, store, twogis } = followUpPipeline(true);
+    await store.topUp(1000n);
+    await runCycle(deps);
+    twogis.addFollowUp('1', 'c-1', 'А парковка у вас есть?');
+    twogis.commentFailure = () => new ServiceError('2gis', 'outcome_unknown', 'the connection was reset');
+    const summary = await runCycle(deps);
+    assert.equal(summary.followUps.awaitingApproval, 1);
+    assert.match((await store.getFollowUp('c-1'))!.reason!, /went unanswered .*check 2GIS/);
+    twogis.commentFailure = null;
+    await runCycle(deps);
+    assert.equal(twogis.commentPosts.get('1'), 1);
+  });
+
+  test('a worker that died around the POST: the comment is read back, and recorded if it is there', async () => {
+    const { deps, store, twogis, clock } = followUpPipeline(true);
+    await store.topUp(1000n);
+    await runCycle(deps);
+    twogis.addFollowUp('1', 'c-1', 'А парковка у вас есть?');
+    // A worker claims it, posts, and dies before recording.
+    await store.recordFollowUp({ commentId: 'c-1', reviewId: '1', branchId: '70000001017466092', authorId: 'u-1', text: 'А парковка у вас есть?', createdAt: new Date().toISOString() }, []);
+    const claimed = await store.claimFollowUp('dead', clock.now(), new Date(clock.now().getTime() + 1000));
+    assert.equal(claimed!.commentId, 'c-1');
+    assert.equal(await store.beginFollowUpPosting('c-1', 'dead', clock.now()), true);
+    await twogis.postComment('1', 'Да, парковка есть во дворе.');
+    clock.advance(2000);
+    await runCycle(deps);
+    const followUp = (await store.getFollowUp('c-1'))!;
+    assert.equal(followUp.state, 'posted');
+    assert.equal(followUp.answerText, 'Да, парковка есть во дворе.');
+    assert.equal(twogis.commentPosts.get('1'), 1);
+  });
+});
