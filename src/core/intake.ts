@@ -1,5 +1,6 @@
 // Pages new reviews in, newest first, and records each once (invariant 10). Paging stops at the first page
 // that holds nothing new: everything older was seen by an earlier cycle.
+import { noticeEdits } from './edits.ts';
 import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
@@ -28,6 +29,7 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
     listed?.push(...fresh);
     counts.fetched += fresh.length;
     const known = await deps.store.findKnownReviewIds(fresh.map((review) => review.id));
+    await noticeEdits(deps, fresh.filter((review) => known.has(review.id) && review.editedAt !== null));
     const unknown = fresh.filter((review) => !known.has(review.id));
     for (const review of unknown) await record(deps, review, counts);
     if (unknown.length === 0) return;

@@ -92,6 +92,8 @@ export type EventType =
   | 'balance.low'
   | 'balance.insufficient'
   | 'auth.failed'
+  /** A review we answered was edited on 2GIS afterwards (never answered again automatically). */
+  | 'review.edited'
   /** A reviewer wrote under our answer (policy.answerFollowUps). */
   | 'followup.new'
   /** gisbot posted a follow-up comment (not charged: the review's answer was). */

@@ -162,7 +162,9 @@ export class MemoryStore implements Store {
     }
   }
   async listEvents(query: EventQuery) {
-    return this.events.filter((event) => !query.type || event.type === query.type).slice(-query.limit);
+    return this.events
+      .filter((event) => (!query.type || event.type === query.type) && (!query.reviewId || event.reviewId === query.reviewId))
+      .slice(-query.limit);
   }
   async pendingOutbox(limit: number) {
     return this.outbox.slice(0, limit).map((id) => this.events.find((event) => event.id === id)!);
