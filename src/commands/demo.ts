@@ -12,7 +12,7 @@ import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
 import type { StoredEvent } from '../core/ports.ts';
 import { ExitCode, InterruptedError, UsageError } from '../errors.ts';
 import { startDemoWorld, type DemoWorld } from '../sandbox/demo-world.ts';
-import { renderDemo, type DemoResult, type DemoReviewResult } from '../ui/demo-report.ts';
+import { countBy, outcomeOf, renderDemo, type DemoResult, type DemoReviewResult } from '../ui/demo-report.ts';
 import { messages } from '../ui/messages.ts';
 import { Output } from '../ui/output.ts';
 import { summaryJson } from './poll-once.ts';
@@ -28,6 +28,9 @@ export interface DemoOptions {
 }
 
 export const DEMO_BALANCE: Kopecks = 10_000n;
+const PRICE = '5.00';
+const CONFIG_FILE = 'gisbot.demo.json';
+const DELIVERY_GRACE_MS = 5_000;
 
 /** `--balance <amount>`, or the default 100.00. */
 export function demoBalance(text: string | undefined): Kopecks {
@@ -36,8 +39,6 @@ export function demoBalance(text: string | undefined): Kopecks {
   if (amount === null || amount === 0n) throw new UsageError(messages.demo.badBalance(text), messages.balance.badAmountHint);
   return amount;
 }
-const PRICE = '5.00';
-const DELIVERY_GRACE_MS = 5_000;
 
 export async function demo(tools: { output: Output }, options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
@@ -63,7 +64,7 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     const reviews = await reviewResults(ctx, world, events, summary.stoppedForBalance);
     await world.receiver.waitFor(events.length, DELIVERY_GRACE_MS);
     const logFile = ctx.config.logs.file;
-    await ctx.close();
+    await ctx.close(); // flushes the log file before its lines are counted
     ctx = null;
     const logLines = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter((line) => line.includes('"level":"event"'));
 
@@ -71,18 +72,15 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     const charged = charges.reduce((sum, entry) => sum - entry.amount, 0n);
     const arithmeticOk =
       after.balance === before.balance - price * BigInt(answered) && charged === price * BigInt(answered) && after.reserved === 0n;
-    const accounted = reviews.every((review) => review.outcome !== 'unfinished');
     const frames = world.receiver.eventIds.size;
+    const problems = [
+      ...(arithmeticOk ? [] : [messages.demo.problemMoney]),
+      ...reviews.filter((review) => review.outcome === 'unfinished').map((review) => messages.demo.problemUnfinished(review.id)),
+      ...(frames === events.length ? [] : [messages.demo.problemFrames(frames, events.length)]),
+    ];
     return {
       reviews,
-      balance: {
-        before: formatMoney(before.balance),
-        price: formatMoney(price),
-        answered,
-        charged: formatMoney(charged),
-        after: formatMoney(after.balance),
-        arithmeticOk,
-      },
+      balance: { before: formatMoney(before.balance), price: formatMoney(price), answered, charged: formatMoney(charged), after: formatMoney(after.balance), arithmeticOk },
       summary: summaryJson(summary),
       stoppedForBalance: summary.stoppedForBalance,
       events: {
@@ -93,9 +91,10 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
         websocket: { url: world.receiver.url, frames },
       },
       folder: options.keep ? folder : null,
-      configFile: options.keep ? path.join(folder, 'gisbot.demo.json') : null,
+      configFile: options.keep ? path.join(folder, CONFIG_FILE) : null,
       seconds: Math.round(performance.now() - started) / 1000,
-      exitCode: arithmeticOk && accounted && frames === events.length ? ExitCode.ok : ExitCode.failed,
+      problems,
+      exitCode: problems.length === 0 ? ExitCode.ok : ExitCode.failed,
     };
   } finally {
     await ctx?.close();
@@ -106,7 +105,7 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
 
 /** The config of this run, written to the folder (mode 0600: it holds the sandboxes' made-up secrets). */
 async function demoContext(world: DemoWorld, folder: string, output: Output): Promise<Context> {
-  const file = path.join(folder, 'gisbot.demo.json');
+  const file = path.join(folder, CONFIG_FILE);
   const settings = {
     twogis: { apiUrl: world.twogis.url, login: world.credentials.login, password: world.credentials.password },
     openai: { baseURL: world.model.url, apiKey: world.credentials.apiKey, model: 'gpt-4o-mini' },
@@ -119,6 +118,9 @@ async function demoContext(world: DemoWorld, folder: string, output: Output): Pr
   await chmod(file, 0o600);
   // An explicit file and an empty environment: nothing of the user's own set-up is read.
   const config = await loadConfig({ file, env: {}, cwd: folder, dataDir: folder });
+  // The openai SDK reads OPENAI_ORG_ID, OPENAI_PROJECT_ID, OPENAI_CUSTOM_HEADERS… from the environment by itself:
+  // this process only runs the demo, so they are dropped and none of the user's settings reach even the sandbox.
+  for (const variable of Object.keys(process.env)) if (variable.startsWith('OPENAI_')) delete process.env[variable];
   // The context's own lines (one per event) stay quiet: the report at the end tells the story.
   const quiet = new Output({ json: true, quiet: true, debug: output.debug });
   return createContext(config, quiet, { twogis: true, model: true }, { failpoint: () => {} });
@@ -141,7 +143,7 @@ async function reviewResults(ctx: Context, world: DemoWorld, events: readonly St
       text: seed.text,
       state,
       outcome: outcomeOf(state),
-      reason: stored?.reason ?? (state === 'new' && stoppedForBalance ? 'the balance ran out before its turn' : null),
+      reason: stored?.reason ?? (state === 'new' && stoppedForBalance ? messages.demo.queuedReason : null),
       rules: Array.isArray(waiting?.data.rules) ? (waiting.data.rules as string[]) : [],
       answer: typeof posted?.data.text === 'string' ? posted.data.text : null,
       charged: typeof posted?.data.charged === 'string' ? posted.data.charged : '0.00',
@@ -150,25 +152,10 @@ async function reviewResults(ctx: Context, world: DemoWorld, events: readonly St
   return results;
 }
 
-function outcomeOf(state: string): DemoReviewResult['outcome'] {
-  if (state === 'posted') return 'answered';
-  if (state === 'skipped') return 'skipped';
-  if (state === 'needs_approval') return 'waiting';
-  if (state === 'failed') return 'failed';
-  return state === 'new' ? 'queued' : 'unfinished';
-}
-
-function countBy(values: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
-  return counts;
-}
-
 export function render(result: DemoResult, output: Output): void {
   if (output.json) {
     const { exitCode: _exitCode, ...document } = result;
     output.data(JSON.stringify(document));
-    return;
-  }
-  renderDemo(result, output);
+  } else renderDemo(result, output);
+  for (const problem of result.problems) output.warn(output.colors.red(`✗ ${problem}`));
 }

@@ -185,6 +185,7 @@ async function answerFollowUp(
         promptTokens: completion.promptTokens,
         completionTokens: completion.completionTokens,
         finishReason: completion.finishReason,
+        cost: completion.cost ?? null,
       },
     },
     review,

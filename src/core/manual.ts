@@ -83,6 +83,7 @@ export async function sendReply(
     promptTokens: draft.completion?.promptTokens ?? null,
     completionTokens: draft.completion?.completionTokens ?? null,
     finishReason: draft.completion?.finishReason ?? 'stop',
+    cost: draft.completion?.cost ?? null,
   });
   return rereadAndPost(deps, review, token, answer, back);
 }

@@ -72,6 +72,8 @@ export interface DraftRecord {
   promptTokens: number | null;
   completionTokens: number | null;
   finishReason: string;
+  /** What the provider says the draft cost, as a decimal string in its currency (usually USD), if it says. */
+  cost?: string | null;
 }
 
 /** Terminal or re-queue outcome for a claimed review; any reserve it holds is released with it. */
@@ -325,6 +327,8 @@ export interface Completion {
   model: string;
   promptTokens: number | null;
   completionTokens: number | null;
+  /** The provider's own figure for the call's cost (OpenRouter-style `usage.cost`), as a decimal string; null if none. */
+  cost?: string | null;
 }
 
 export interface CompletionOptions {

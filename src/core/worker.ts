@@ -70,6 +70,7 @@ export async function answerReview(
       promptTokens: completion.promptTokens,
       completionTokens: completion.completionTokens,
       finishReason: completion.finishReason,
+      cost: completion.cost ?? null,
     });
     if (!saved) return { kind: 'lost' };
   } catch (error) {

@@ -49,6 +49,8 @@ export interface ModelSandboxOptions {
   moderator?: Moderator;
   /** false: POST /moderations answers 404, as on providers without a moderation endpoint; default true. */
   moderation?: boolean;
+  /** When set, chat completions report `usage.cost` = tokens × this (as OpenRouter does); default none. */
+  costPerToken?: number;
 }
 
 /** Answers are put together from one phrase of each list, picked by hash: thousands of wordings per language. */
@@ -327,6 +329,8 @@ export class ModelSandbox {
   moderator: Moderator;
   /** false: POST /moderations answers 404. */
   moderation: boolean;
+  /** Reported as `usage.cost` = tokens × this; null: no cost in the usage. */
+  costPerToken: number | null;
   /** null: no key needed. */
   apiKey: string | null;
   models: string[];
@@ -340,6 +344,7 @@ export class ModelSandbox {
     this.responder = options.responder ?? defaultResponder;
     this.moderator = options.moderator ?? defaultModerator;
     this.moderation = options.moderation ?? true;
+    this.costPerToken = options.costPerToken ?? null;
   }
 
   static async start(options: ModelSandboxOptions = {}): Promise<ModelSandbox> {
@@ -457,7 +462,12 @@ export class ModelSandbox {
         created: Math.floor(Date.now() / 1000),
         model: b.model,
         choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason, logprobs: null }],
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+          ...(this.costPerToken === null ? {} : { cost: (promptTokens + completionTokens) * this.costPerToken }),
+        },
       },
     };
   }

@@ -43,6 +43,8 @@ export interface DemoResult {
   folder: string | null;
   configFile: string | null;
   seconds: number;
+  /** What did not add up (never expected): each makes the exit code 1. */
+  problems: string[];
   exitCode: ExitCode;
 }
 
@@ -107,6 +109,21 @@ function fate(review: DemoReviewResult, output: Output): string {
 function firstDraft(reason: string): string {
   const cut = reason.indexOf('; draft 2:');
   return cut < 0 ? reason : `${reason.slice(0, cut)}; ${messages.demo.othersAlike}`;
+}
+
+/** A stored state as the demo tells it. */
+export function outcomeOf(state: string): DemoReviewResult['outcome'] {
+  if (state === 'posted') return 'answered';
+  if (state === 'skipped') return 'skipped';
+  if (state === 'needs_approval') return 'waiting';
+  if (state === 'failed') return 'failed';
+  return state === 'new' ? 'queued' : 'unfinished';
+}
+
+export function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 function count(reviews: readonly DemoReviewResult[]): Record<DemoReviewResult['outcome'], number> {

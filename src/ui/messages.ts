@@ -180,6 +180,7 @@ export const messages = {
     rules: (rules: readonly string[]) => `(gate rules: ${rules.join(', ')})`,
     othersAlike: 'the next drafts, regenerated with these reasons, were refused too',
     failed: (reason: string) => `✗ failed: ${reason}`,
+    queuedReason: 'the balance ran out before its turn',
     queued: '… not answered yet: the balance ran out before its turn',
     unfinished: (state: string) => `✗ left unfinished (${state})`,
     balanceLabel: 'Balance',
@@ -200,6 +201,9 @@ export const messages = {
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
     keptTry: (config: string) => `look around with: gisbot --config ${config} logs   (or balance history, reply)`,
     next: 'Next: answer your own reviews: gisbot init (or a .gisbotrc by hand), then gisbot run. See the README.',
+    problemMoney: 'the balance, the charges and the answers do not add up',
+    problemUnfinished: (id: string) => `review ${id} was left in work`,
+    problemFrames: (frames: number, events: number) => `${frames} WebSocket frames arrived for ${events} events`,
   },
   errors: {
     unexpected: 'unexpected error',

@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2],
+      [1, 2, 3],
     );
 
     const fresh = await createTestDatabase();
@@ -92,6 +92,7 @@ describe('MysqlStore', () => {
         [
           [1, 1],
           [2, 1],
+          [3, 1],
         ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');

@@ -109,6 +109,7 @@ describe('SqliteStore', () => {
         [
           [1, 'initial schema'],
           [2, 'follow-ups'],
+          [3, 'model cost per answer'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -223,7 +224,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(2\)/);
+        assert.match(error.message, /version 99, newer than this gisbot knows \(3\)/);
         assert.ok(error.message.includes(file));
         return true;
       });
@@ -292,7 +293,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

@@ -1,5 +1,6 @@
 // A whole outside world on loopback for integration and end-to-end tests: the 2GIS and model sandboxes, a
-// WebSocket receiver, a fresh MariaDB database, and a way to run the real gisbot binary against them.
+// WebSocket receiver, a fresh MariaDB database (or, with `{ database: 'sqlite' }`, a SQLite file in the world's
+// folder), and a way to run the real gisbot binary against them.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,7 +14,16 @@ import { createContext, type Context, type ContextParts } from '../../src/contex
 import { Output } from '../../src/ui/output.ts';
 import { ModelSandbox } from '../../src/sandbox/model.ts';
 import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
-import { checkMoneyInvariants, createTestDatabase, type TestDatabase } from './mysql.ts';
+import { checkMoneyInvariants, createTestDatabase, queryDatabase, type TestDatabase } from './mysql.ts';
+import { checkSqliteInvariants, querySqlite } from './sqlite.ts';
+
+/** The store a world's gisbot runs on. */
+export type Backend = 'mysql' | 'sqlite';
+
+export interface WorldOptions {
+  /** Default 'mysql': a fresh database on the local MariaDB. 'sqlite': a file in the world's folder. */
+  database?: Backend;
+}
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'gisbot.ts');
@@ -76,25 +86,28 @@ export class World {
   readonly receiver: Receiver;
   readonly db: TestDatabase;
   readonly dir: string;
+  readonly backend: Backend;
   readonly login = 'owner@example.com';
 
-  private constructor(twogis: TwoGisSandbox, model: ModelSandbox, receiver: Receiver, db: TestDatabase, dir: string) {
+  private constructor(twogis: TwoGisSandbox, model: ModelSandbox, receiver: Receiver, db: TestDatabase, dir: string, backend: Backend) {
     this.twogis = twogis;
     this.model = model;
     this.receiver = receiver;
     this.db = db;
     this.dir = dir;
+    this.backend = backend;
   }
 
-  static async start(): Promise<World> {
-    const [twogis, model, receiver, db, dir] = await Promise.all([
+  static async start(options: WorldOptions = {}): Promise<World> {
+    const backend = options.database ?? 'mysql';
+    const [twogis, model, receiver, dir] = await Promise.all([
       TwoGisSandbox.start(),
       ModelSandbox.start({ apiKey: SECRETS.apiKey }),
       Receiver.start(),
-      createTestDatabase(),
       mkdtemp(path.join(tmpdir(), 'gisbot-world-')),
     ]);
-    const world = new World(twogis, model, receiver, db, dir);
+    const db = backend === 'mysql' ? await createTestDatabase() : sqliteDatabase(dir);
+    const world = new World(twogis, model, receiver, db, dir, backend);
     twogis.addAccount({ login: world.login, password: SECRETS.password });
     twogis.addOrg({ id: '100', name: 'Кофейни', login: world.login });
     return world;
@@ -157,7 +170,23 @@ export class World {
   /** The posting and money invariants of invariants.md, against the database and the sandbox's record. */
   async checkInvariants(reviewIds: readonly string[], price = 500n): Promise<void> {
     for (const id of reviewIds) assert.ok(this.twogis.postsTo(id) <= 1, `review ${id} got ${this.twogis.postsTo(id)} answers`);
-    await checkMoneyInvariants(this.db.url, this.answersByUs(reviewIds), price);
+    if (this.backend === 'sqlite') await checkSqliteInvariants(this.sqliteFile, this.answersByUs(reviewIds), price);
+    else await checkMoneyInvariants(this.db.url, this.answersByUs(reviewIds), price);
+  }
+
+  /** The SQLite file of a `{ database: 'sqlite' }` world. */
+  get sqliteFile(): string {
+    return this.db.url.slice('sqlite:'.length);
+  }
+
+  /**
+   * One statement against the world's database, on either backend (write it in the SQL both speak). Rows are
+   * plain objects; SQLite's integers come back as numbers, MySQL's DECIMAL money as strings ('85.00').
+   */
+  async query(sql: string, params: Array<string | number> = []): Promise<Array<Record<string, unknown>>> {
+    if (this.backend === 'mysql') return (await queryDatabase(this.db.url, sql, params)).map((row) => ({ ...row }));
+    const rows = await querySqlite(this.sqliteFile, sql, params);
+    return rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, typeof value === 'bigint' ? Number(value) : value])));
   }
 
   async close(): Promise<void> {
@@ -165,6 +194,11 @@ export class World {
     await this.db.drop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A SQLite "database" in the world's folder: the file appears when gisbot first opens it, and goes with the folder. */
+function sqliteDatabase(dir: string): TestDatabase {
+  return { url: `sqlite:${path.join(dir, 'gisbot.db')}`, name: 'gisbot.db', drop: async () => {} };
 }
 
 /** Waits until `condition` holds, polling; fails with `message` after `timeoutMs`. */

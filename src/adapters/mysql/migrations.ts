@@ -162,6 +162,15 @@ export const migrations: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 3,
+    name: 'model cost per answer',
+    // Run again after a crash half-way, an ADD COLUMN that already happened is skipped (errno 1060, see migrate).
+    statements: [
+      'ALTER TABLE reviews ADD COLUMN model_cost DECIMAL(20,10) NULL',
+      'ALTER TABLE follow_ups ADD COLUMN model_cost DECIMAL(20,10) NULL',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

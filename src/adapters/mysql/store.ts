@@ -85,6 +85,7 @@ const SESSION_SQL_MODE =
   'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION';
 const TRANSACTION_ATTEMPTS = 4;
 const ER_DUP_ENTRY = 1062;
+const ER_DUP_FIELDNAME = 1060;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 
@@ -503,7 +504,14 @@ export class MysqlStore implements Store {
         }
         for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
           if (applied.has(migration.version)) continue;
-          for (const statement of migration.statements) await connection.query(statement);
+          for (const statement of migration.statements) {
+            try {
+              await connection.query(statement);
+            } catch (error) {
+              // DDL commits at once: after a crash half-way through a version, its ADD COLUMNs may already be there.
+              if (errnoOf(error) !== ER_DUP_FIELDNAME) throw error;
+            }
+          }
           await connection.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
             migration.version,
             migration.name,
@@ -692,7 +700,7 @@ export class MysqlStore implements Store {
     return this.#withConnection(async (connection) => {
       const [result] = await connection.query<ResultSetHeader>(
         `UPDATE reviews SET state = 'drafted', draft_text = ?, model = ?, prompt_version = ?, prompt_tokens = ?,
-           completion_tokens = ?, finish_reason = ?, updated_at = ?
+           completion_tokens = ?, finish_reason = ?, model_cost = ?, updated_at = ?
          WHERE id = ? AND claim_token = ?`,
         [
           draft.text,
@@ -701,6 +709,7 @@ export class MysqlStore implements Store {
           draft.promptTokens,
           draft.completionTokens,
           draft.finishReason,
+          draft.cost ?? null,
           new Date(),
           reviewId,
           token,
@@ -802,7 +811,7 @@ export class MysqlStore implements Store {
       const clearDraft =
         outcome.state === 'new'
           ? `, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL,
-             completion_tokens = NULL, finish_reason = NULL`
+             completion_tokens = NULL, finish_reason = NULL, model_cost = NULL`
           : '';
       await connection.query(
         `UPDATE reviews SET state = ?, reason = ?, reserved = 0, claim_token = NULL, lease_until = NULL,
@@ -1093,7 +1102,7 @@ export class MysqlStore implements Store {
       if (outcome.state === 'posted') {
         await connection.query(
           `UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ?, answer_text = ?,
-             model = ?, prompt_version = ?, prompt_tokens = ?, completion_tokens = ?, updated_at = ?
+             model = ?, prompt_version = ?, prompt_tokens = ?, completion_tokens = ?, model_cost = ?, updated_at = ?
            WHERE comment_id = ?`,
           [
             outcome.answerId,
@@ -1102,6 +1111,7 @@ export class MysqlStore implements Store {
             outcome.draft?.promptVersion ?? null,
             outcome.draft?.promptTokens ?? null,
             outcome.draft?.completionTokens ?? null,
+            outcome.draft?.cost ?? null,
             now,
             commentId,
           ],

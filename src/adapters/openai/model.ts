@@ -179,13 +179,14 @@ function toCompletion(response: unknown, host: string, what: string, requestedMo
   const body = response as {
     choices?: unknown;
     model?: unknown;
-    usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+    usage?: { prompt_tokens?: unknown; completion_tokens?: unknown; cost?: unknown; total_cost?: unknown } | null;
   };
   if (!Array.isArray(body.choices) || body.choices.length === 0) throw bad('no choices');
   const choice = body.choices[0] as { message?: { content?: unknown } | null; finish_reason?: unknown } | null;
   if (!choice || typeof choice !== 'object' || !choice.message || typeof choice.message !== 'object') {
     throw bad('the first choice has no message');
   }
+  const cost = costOf(body.usage?.cost ?? body.usage?.total_cost);
   const content = choice.message.content;
   if (content !== null && content !== undefined && typeof content !== 'string') throw bad('message.content is not text');
   return {
@@ -194,7 +195,19 @@ function toCompletion(response: unknown, host: string, what: string, requestedMo
     model: typeof body.model === 'string' && body.model !== '' ? body.model : requestedModel,
     promptTokens: tokenCount(body.usage?.prompt_tokens),
     completionTokens: tokenCount(body.usage?.completion_tokens),
+    // Only when the provider gives one: a Completion without a cost is one whose cost is not known.
+    ...(cost === null ? {} : { cost }),
   };
+}
+
+/**
+ * The provider's own cost figure (OpenRouter and some gateways send `usage.cost`; OpenAI sends none), as a plain
+ * decimal string with at most 10 places; null when absent or not a finite, non-negative amount.
+ */
+export function costOf(value: unknown): string | null {
+  const number = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number) || number < 0 || number >= 1e9) return null;
+  return number.toFixed(10).replace(/\.?0+$/, '') || '0';
 }
 
 function tokenCount(value: unknown): number | null {

@@ -163,6 +163,12 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX follow_ups_review ON follow_ups (review_id)',
     ],
   },
+  {
+    version: 3,
+    name: 'model cost per answer',
+    // A decimal string: the provider's figure, never a REAL.
+    statements: ['ALTER TABLE reviews ADD COLUMN model_cost TEXT NULL', 'ALTER TABLE follow_ups ADD COLUMN model_cost TEXT NULL'],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -784,7 +784,7 @@ export class SqliteStore implements Store {
     return this.#write((connection) => {
       const { changes } = connection.run(
         `UPDATE reviews SET state = 'drafted', draft_text = ?, model = ?, prompt_version = ?, prompt_tokens = ?,
-           completion_tokens = ?, finish_reason = ?, updated_at = ?
+           completion_tokens = ?, finish_reason = ?, model_cost = ?, updated_at = ?
          WHERE id = ? AND claim_token = ?`,
         draft.text,
         draft.model,
@@ -792,6 +792,7 @@ export class SqliteStore implements Store {
         draft.promptTokens ?? null,
         draft.completionTokens ?? null,
         draft.finishReason,
+        draft.cost ?? null,
         Date.now(),
         reviewId,
         token,
@@ -896,7 +897,7 @@ export class SqliteStore implements Store {
       const clearDraft =
         outcome.state === 'new'
           ? `, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL,
-             completion_tokens = NULL, finish_reason = NULL`
+             completion_tokens = NULL, finish_reason = NULL, model_cost = NULL`
           : '';
       connection.run(
         `UPDATE reviews SET state = ?, reason = ?, reserved = 0, claim_token = NULL, lease_until = NULL,
@@ -1193,7 +1194,7 @@ export class SqliteStore implements Store {
       if (outcome.state === 'posted') {
         connection.run(
           `UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ?, answer_text = ?,
-             model = ?, prompt_version = ?, prompt_tokens = ?, completion_tokens = ?, updated_at = ?
+             model = ?, prompt_version = ?, prompt_tokens = ?, completion_tokens = ?, model_cost = ?, updated_at = ?
            WHERE comment_id = ?`,
           outcome.answerId ?? null,
           outcome.text,
@@ -1201,6 +1202,7 @@ export class SqliteStore implements Store {
           outcome.draft?.promptVersion ?? null,
           outcome.draft?.promptTokens ?? null,
           outcome.draft?.completionTokens ?? null,
+          outcome.draft?.cost ?? null,
           now,
           commentId,
         );
