@@ -25,6 +25,9 @@ export interface CycleSummary {
   followUps: FollowUpCounts;
 }
 
+/** Passes over the queue after one stopped for lack of funds that other answers then released. */
+const EXTRA_PASSES = 3;
+
 export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promise<CycleSummary> {
   const intake = emptyIntakeCounts();
   const outcomes = new Map<string, WorkOutcome>();
@@ -56,17 +59,27 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
     }
   }
 
-  await forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
-    while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted()) {
-      const token = deps.ownership.newToken();
-      const now = deps.clock.now();
-      const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs));
-      if (review === null) return;
-      const outcome = await answerReview(deps, review, token, prompt, signal);
-      if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
-      else collect(outcomes, [[review.id, outcome]], breaker);
-    }
-  });
+  const answerQueue = () =>
+    forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
+      while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted()) {
+        const token = deps.ownership.newToken();
+        const now = deps.clock.now();
+        const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs));
+        if (review === null) return;
+        const outcome = await answerReview(deps, review, token, prompt, signal);
+        if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
+        else collect(outcomes, [[review.id, outcome]], breaker);
+      }
+    });
+  await answerQueue();
+  // A lane can find no funds while the last of the money is held by answers that then were not posted (a
+  // refused draft, a review answered meanwhile): once they let go of it, answer with what is free again.
+  for (let pass = 0; pass < EXTRA_PASSES && state.stoppedForBalance && !breaker.open && !signal?.aborted; pass += 1) {
+    const { balance, reserved } = await deps.store.getBalance();
+    if (balance - reserved < deps.settings.price) break;
+    state.stoppedForBalance = false;
+    await answerQueue();
+  }
 
   // Answers whose POST outcome went unseen this cycle are read back now rather than next time.
   if (!breaker.open) collect(outcomes, await reconcile(deps), breaker);

@@ -169,3 +169,20 @@ describe('one cycle over fakes', () => {
     assert.equal(pages, 1);
   });
 });
+
+test('money held by an answer that is then not posted is used for the next review in the same cycle', async () => {
+  const { deps, store, twogis, model } = pipeline({});
+  await store.topUp(500n);
+  twogis.reviews = [listed({ id: '1', text: 'Первый отзыв о кофе' }), listed({ id: '2', text: 'Второй отзыв о выпечке' })];
+  let calls = 0;
+  model.reply = () => {
+    calls += 1;
+    // The first review's drafts are all refused: it holds the only 5.00 while the other lane finds no funds.
+    return calls <= 3 ? { text: '' } : {};
+  };
+  const summary = await runCycle({ ...deps, settings: { ...deps.settings, concurrency: 2 } });
+  assert.equal(summary.posted, 1);
+  assert.equal(summary.awaitingApproval, 1);
+  assert.equal(summary.stoppedForBalance, false);
+  assert.deepEqual(store.checkInvariants(1), []);
+});
