@@ -24,14 +24,22 @@ export function emptyFollowUpCounts(): FollowUpCounts {
   return { found: 0, posted: 0, awaitingApproval: 0, skipped: 0, failed: 0 };
 }
 
+/** Per store (one per process), the comment count last listed for each review: unchanged counts are not listed again. */
+const commentsSeen = new WeakMap<object, Map<string, number>>();
+const COMMENTS_SEEN_KEPT = 10_000;
+
 /**
  * Looks for new comments of the reviewer under the answers of ours among the reviews just listed: a review shows
  * more comments than our answer alone. Each comment is recorded once, as a follow-up to write.
  */
 export async function takeInFollowUps(deps: PipelineDeps, listed: readonly ListedReview[], counts: FollowUpCounts): Promise<void> {
   if (!answeringPolicy(deps.settings).answerFollowUps) return;
+  let counted = commentsSeen.get(deps.store);
+  if (!counted) commentsSeen.set(deps.store, (counted = new Map()));
   for (const candidate of listed) {
     if (candidate.commentsCount <= 1) continue;
+    // A long-running process lists a review's comments again only when their count changed.
+    if (counted.get(candidate.id) === candidate.commentsCount) continue;
     const review = await deps.store.getReview(candidate.id);
     if (review?.state !== 'posted' || review.authorId === null) continue;
     let comments: ReviewComment[];
@@ -43,26 +51,37 @@ export async function takeInFollowUps(deps: PipelineDeps, listed: readonly Liste
       continue;
     }
     const official = comments.findIndex((comment) => comment.isOfficialAnswer);
-    if (official < 0) continue;
-    for (const comment of comments.slice(official + 1)) {
-      // Only the reviewer's own comments: not ours, not another visitor's.
-      if (comment.author === null || comment.author.id !== review.authorId) continue;
-      const event = makeEvent(deps.clock, 'followup.new', review, { commentId: comment.id, text: comment.text, author: comment.author.name });
-      const recorded = await deps.store.recordFollowUp(
-        {
-          commentId: comment.id,
-          reviewId: review.id,
-          branchId: review.branchId,
-          authorId: review.authorId,
-          text: comment.text,
-          createdAt: comment.createdAt || deps.clock.now().toISOString(),
-        },
-        [event],
-      );
-      if (!recorded) continue;
-      counts.found += 1;
-      published(deps, [event]);
-    }
+    if (official >= 0) await recordReviewerComments(deps, review, comments.slice(official + 1), counts);
+    // Only once every comment is recorded: a failure above lists them again next time.
+    counted.set(candidate.id, candidate.commentsCount);
+    if (counted.size > COMMENTS_SEEN_KEPT) counted.delete(counted.keys().next().value!);
+  }
+}
+
+async function recordReviewerComments(
+  deps: PipelineDeps,
+  review: StoredReview,
+  comments: readonly ReviewComment[],
+  counts: FollowUpCounts,
+): Promise<void> {
+  for (const comment of comments) {
+    // Only the reviewer's own comments: not ours, not another visitor's.
+    if (comment.author === null || comment.author.id !== review.authorId) continue;
+    const event = makeEvent(deps.clock, 'followup.new', review, { commentId: comment.id, text: comment.text, author: comment.author.name });
+    const recorded = await deps.store.recordFollowUp(
+      {
+        commentId: comment.id,
+        reviewId: review.id,
+        branchId: review.branchId,
+        authorId: review.authorId,
+        text: comment.text,
+        createdAt: comment.createdAt || deps.clock.now().toISOString(),
+      },
+      [event],
+    );
+    if (!recorded) continue;
+    counts.found += 1;
+    published(deps, [event]);
   }
 }
 

@@ -42,8 +42,11 @@ describe('follow-ups', () => {
     await runCycle(deps);
     const answer = twogis.answers.get('1')!.text;
     twogis.addFollowUp('1', 'c-1', 'Спасибо! А по воскресеньям вы работаете?');
-    model.reply = (messages) =>
-      /<<<COMMENT/.test(userOf(messages)) ? { text: 'Да, по воскресеньям мы открыты, будем рады вас видеть!' } : {};
+    model.reply = (messages) => {
+      const user = userOf(messages);
+      if (!/<<<COMMENT/.test(user)) return {};
+      return /зайду/.test(user) ? { text: 'Ждём вас в воскресенье!' } : { text: 'Да, по воскресеньям мы открыты, будем рады вас видеть!' };
+    };
 
     const summary = await runCycle(deps);
     assert.deepEqual(summary.followUps, { found: 1, posted: 1, awaitingApproval: 0, skipped: 0, failed: 0 });
@@ -66,6 +69,19 @@ describe('follow-ups', () => {
     const again = await runCycle(deps);
     assert.equal(again.followUps.found, 0);
     assert.equal(twogis.commentPosts.get('1'), 1, 'never twice');
+    let listings = 0;
+    const list = twogis.listComments.bind(twogis);
+    twogis.listComments = async (id) => {
+      listings += 1;
+      return list(id);
+    };
+    await runCycle(deps);
+    assert.equal(listings, 0, 'comments are listed again only when their count changes');
+    twogis.addFollowUp('1', 'c-2', 'Отлично, зайду в воскресенье!');
+    await runCycle(deps);
+    assert.ok(listings >= 1);
+    assert.equal((await store.getFollowUp('c-2'))!.state, 'posted');
+    assert.equal(twogis.commentPosts.get('1'), 2);
     assert.deepEqual(store.checkInvariants(1), []);
   });
 
