@@ -159,9 +159,17 @@ const PLACEHOLDER = /\[[^\]\n]{1,40}\]|\{\{?[^}\n]{0,40}\}?\}|<[^<>\n]{1,40}>|%[
 /** Runs of digits with the separators phone numbers are written with; seven digits or more make a phone. */
 const PHONE_CANDIDATE = /\+?\(?\d[\d\s().\-‐–—]{4,}\d/g;
 
+/** Dates and opening hours look like digit runs too: 15.12.2025, 2025-12-15, 10.00-22.00. */
+const NOT_A_PHONE = [
+  /^\d{1,2}([./-])\d{1,2}\1\d{2,4}$/,
+  /^\d{4}-\d{2}-\d{2}$/,
+  /^\d{1,2}[.:]\d{2}\s*[-‐–—]\s*\d{1,2}[.:]\d{2}$/,
+];
+
 function findPhone(text: string): string | null {
   for (const match of text.matchAll(PHONE_CANDIDATE)) {
     const candidate = match[0].trim();
+    if (NOT_A_PHONE.some((pattern) => pattern.test(candidate))) continue;
     const digits = candidate.replace(/\D/g, '');
     if (digits.length >= 7 && digits.length <= 15) return candidate;
   }

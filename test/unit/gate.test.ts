@@ -56,7 +56,9 @@ const CASES: Case[] = [
   en('email', 'Thank you! Please write to manager@cafe-almaty.com.', true),
 
   ru('phone', 'Спасибо! Мы работаем с 8:00 до 22:00, 7 дней в неделю, уже 15 лет.', false),
+  ru('phone', 'Спасибо! Акция до 15.12.2025, работаем 10.00-22.00, с 2025-01-01 ещё дольше.', false),
   ru('phone', 'Спасибо! Позвоните нам: +7 (727) 355-00-00.', true),
+  ru('phone', 'Спасибо! Пишите в WhatsApp 87015551234.', true),
   ru('phone', 'Спасибо! Наш номер 8 701 123 45 67, звоните.', true),
   en('phone', 'Thank you! A cup costs 1 500 tenge and we opened in 2019.', false),
   en('phone', 'Thank you! Call us at +1-202-555-0143 any time.', true),
