@@ -9,6 +9,7 @@ import type { Pool, PoolConnection, PoolOptions, ResultSetHeader, RowDataPacket 
 import { ConfigError, ServiceError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import { formatMoney, parseStoredMoney } from '../../core/money.ts';
+import { eventQuerySql } from '../sql/event-query.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -587,13 +588,7 @@ export class MysqlStore implements Store {
         throw error;
       }
       await this.#insertEvents(connection, events);
-      await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
-        review.authorId ?? '',
-        review.id,
-        'reviewer',
-        review.text,
-        createdAt,
-      ]);
+      await insertDialogue(connection, review.authorId ?? '', review.id, 'reviewer', review.text, createdAt);
       return true;
     });
   }
@@ -783,13 +778,7 @@ export class MysqlStore implements Store {
         throw error;
       }
       await this.#insertEvents(connection, events(balance));
-      await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
-        nullableString(row.author_id) ?? '',
-        reviewId,
-        'owner',
-        answer.text,
-        now,
-      ]);
+      await insertDialogue(connection, nullableString(row.author_id) ?? '', reviewId, 'owner', answer.text, now);
       return { balance };
     });
   }
@@ -837,38 +826,11 @@ export class MysqlStore implements Store {
   async listEvents(query: EventQuery): Promise<StoredEvent[]> {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
-    const conditions: string[] = [];
-    const params: unknown[] = [];
-    if (query.afterSeq !== undefined) {
-      conditions.push('e.seq > ?');
-      params.push(query.afterSeq);
-    }
-    if (query.since !== undefined) {
-      conditions.push('e.at >= ?');
-      params.push(requireDate(query.since, 'since'));
-    }
-    if (query.type !== undefined) {
-      conditions.push('e.type = ?');
-      params.push(query.type);
-    }
-    if (query.reviewId !== undefined) {
-      conditions.push('e.review_id = ?');
-      params.push(query.reviewId);
-    }
-    if (query.branchId !== undefined) {
-      conditions.push('e.branch_id = ?');
-      params.push(query.branchId);
-    }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    // After a cursor: the next `limit` events. Without one: the last `limit` events, still in ascending order.
-    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
+    const { clause, params, newestFirst } = eventQuerySql(query, limit, (since) => requireDate(since, 'since'));
     return this.#withConnection(async (connection) => {
-      const [rows] = await connection.query<RowDataPacket[]>(
-        `SELECT ${EVENT_COLUMNS} FROM events e ${where} ORDER BY e.seq ${order} LIMIT ?`,
-        [...params, limit],
-      );
+      const [rows] = await connection.query<RowDataPacket[]>(`SELECT ${EVENT_COLUMNS} FROM events e ${clause}`, params);
       const events = rows.map(toEvent);
-      return order === 'DESC' ? events.reverse() : events;
+      return newestFirst ? events.reverse() : events;
     });
   }
 
@@ -1036,13 +998,7 @@ export class MysqlStore implements Store {
         throw error;
       }
       await this.#insertEvents(connection, events);
-      await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
-        followUp.authorId ?? '',
-        followUp.reviewId,
-        'reviewer',
-        followUp.text,
-        createdAt,
-      ]);
+      await insertDialogue(connection, followUp.authorId ?? '', followUp.reviewId, 'reviewer', followUp.text, createdAt);
       return true;
     });
   }
@@ -1116,13 +1072,7 @@ export class MysqlStore implements Store {
             commentId,
           ],
         );
-        await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [
-          row.author_id ?? '',
-          row.review_id,
-          'owner',
-          outcome.text,
-          now,
-        ]);
+        await insertDialogue(connection, row.author_id ?? '', row.review_id, 'owner', outcome.text, now);
       } else {
         await connection.query(
           `UPDATE follow_ups SET state = ?, reason = ?, claim_token = NULL, lease_until = NULL, updated_at = ? WHERE comment_id = ?`,
@@ -1148,4 +1098,9 @@ export class MysqlStore implements Store {
       }));
     });
   }
+}
+
+/** One line of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
+async function insertDialogue(connection: PoolConnection, authorId: string, reviewId: string, role: 'reviewer' | 'owner', body: string, at: Date): Promise<void> {
+  await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', [authorId, reviewId, role, body, at]);
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
 import { ConfigError, ServiceError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
+import { eventQuerySql } from '../sql/event-query.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -665,14 +666,7 @@ export class SqliteStore implements Store {
       );
       if (changes !== 1) throw new Rollback(false);
       this.#insertEvents(connection, events);
-      connection.run(
-        'INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)',
-        review.authorId ?? '',
-        review.id,
-        'reviewer',
-        review.text,
-        createdAt,
-      );
+      insertDialogue(connection, review.authorId ?? '', review.id, 'reviewer', review.text, createdAt);
       return true;
     });
   }
@@ -872,14 +866,7 @@ export class SqliteStore implements Store {
       // The unique charge key: this review was charged already.
       if (charged.changes !== 1) throw new Rollback(null);
       this.#insertEvents(connection, events(balance));
-      connection.run(
-        'INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)',
-        nullableText(row.author_id) ?? '',
-        reviewId,
-        'owner',
-        answer.text,
-        now,
-      );
+      insertDialogue(connection, nullableText(row.author_id) ?? '', reviewId, 'owner', answer.text, now);
       return { balance };
     });
   }
@@ -924,36 +911,10 @@ export class SqliteStore implements Store {
   async listEvents(query: EventQuery): Promise<StoredEvent[]> {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
-    const conditions: string[] = [];
-    const params: SQLInputValue[] = [];
-    if (query.afterSeq !== undefined) {
-      conditions.push('e.seq > ?');
-      params.push(query.afterSeq);
-    }
-    if (query.since !== undefined) {
-      conditions.push('e.at >= ?');
-      params.push(requireTime(query.since, 'since'));
-    }
-    if (query.type !== undefined) {
-      conditions.push('e.type = ?');
-      params.push(query.type);
-    }
-    if (query.reviewId !== undefined) {
-      conditions.push('e.review_id = ?');
-      params.push(query.reviewId);
-    }
-    if (query.branchId !== undefined) {
-      conditions.push('e.branch_id = ?');
-      params.push(query.branchId);
-    }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    // After a cursor: the next `limit` events. Without one: the last `limit` events, still in ascending order.
-    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
+    const { clause, params, newestFirst } = eventQuerySql(query, limit, (since) => requireTime(since, 'since'));
     return this.#read((connection) => {
-      const events = connection
-        .all(`SELECT ${EVENT_COLUMNS} FROM events e ${where} ORDER BY e.seq ${order} LIMIT ?`, ...params, limit)
-        .map(toEvent);
-      return order === 'DESC' ? events.reverse() : events;
+      const events = connection.all(`SELECT ${EVENT_COLUMNS} FROM events e ${clause}`, ...params).map(toEvent);
+      return newestFirst ? events.reverse() : events;
     });
   }
 
@@ -1122,14 +1083,7 @@ export class SqliteStore implements Store {
       );
       if (changes !== 1) throw new Rollback(false);
       this.#insertEvents(connection, events);
-      connection.run(
-        'INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)',
-        followUp.authorId ?? '',
-        followUp.reviewId,
-        'reviewer',
-        followUp.text,
-        createdAt,
-      );
+      insertDialogue(connection, followUp.authorId ?? '', followUp.reviewId, 'reviewer', followUp.text, createdAt);
       return true;
     });
   }
@@ -1206,14 +1160,7 @@ export class SqliteStore implements Store {
           now,
           commentId,
         );
-        connection.run(
-          'INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)',
-          nullableText(row.author_id) ?? '',
-          text(row.review_id),
-          'owner',
-          outcome.text,
-          now,
-        );
+        insertDialogue(connection, nullableText(row.author_id) ?? '', text(row.review_id), 'owner', outcome.text, now);
       } else {
         connection.run(
           `UPDATE follow_ups SET state = ?, reason = ?, claim_token = NULL, lease_until = NULL, updated_at = ? WHERE comment_id = ?`,
@@ -1241,4 +1188,9 @@ export class SqliteStore implements Store {
         .map((row) => ({ role: text(row.role) as DialogueEntry['role'], text: text(row.text), at: dateOf(row.at) })),
     );
   }
+}
+
+/** One line of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
+function insertDialogue(connection: Connection, authorId: string, reviewId: string, role: 'reviewer' | 'owner', body: string, at: number): void {
+  connection.run('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES (?, ?, ?, ?, ?)', authorId, reviewId, role, body, at);
 }
