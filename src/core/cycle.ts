@@ -5,6 +5,7 @@ import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCou
 import { emptyIntakeCounts, intakeBranch } from './intake.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
+import { answeringPolicy } from './policy.ts';
 import { reconcile } from './reconcile.ts';
 import type { ListedReview } from './ports.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
@@ -34,44 +35,67 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const breaker = new Breaker(deps.settings.breakerThreshold);
   const state = { stoppedForBalance: false };
 
-  const listed: ListedReview[] = [];
+  // Only the follow-up check looks at what the pages listed: without it nothing is kept (memory stays flat).
+  const listed: ListedReview[] | undefined = answeringPolicy(deps.settings).answerFollowUps ? [] : undefined;
   const followUps = emptyFollowUpCounts();
   const prompt = await currentPrompt(deps);
   collect(outcomes, await reconcile(deps), breaker);
 
-  if (!breaker.open) {
+  // Intake and answering overlap: the lanes answer what the first branches brought while the others are still
+  // being listed, instead of waiting for the last branch (a lane that finds the queue empty meanwhile waits for
+  // the next branch to be taken in).
+  const arrivals = new Arrivals();
+  const takeIn = async () => {
     try {
-      const branches = await deps.twogis.listBranches();
-      await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
-        if (breaker.open || signal?.aborted) return;
-        try {
-          await intakeBranch(deps, branch, intake, listed);
-          breaker.succeeded();
-        } catch (error) {
-          if (!isServiceError(error)) throw error;
-          breaker.failed(error);
-          deps.logger.error('could not list reviews', { branchId: branch.id, error: error.message });
-        }
-      });
+      if (breaker.open) return;
+      try {
+        const branches = await deps.twogis.listBranches();
+        await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
+          if (breaker.open || signal?.aborted) return;
+          try {
+            await intakeBranch(deps, branch, intake, listed);
+            breaker.succeeded();
+          } catch (error) {
+            if (!isServiceError(error)) throw error;
+            breaker.failed(error);
+            deps.logger.error('could not list reviews', { branchId: branch.id, error: error.message });
+          } finally {
+            arrivals.notify();
+          }
+        });
+      } catch (error) {
+        if (!isServiceError(error)) throw error;
+        breaker.failed(error, true);
+      }
     } catch (error) {
-      if (!isServiceError(error)) throw error;
-      breaker.failed(error, true);
+      arrivals.failed = true; // a bug, not a service: the lanes stop, the error goes up once they have
+      throw error;
+    } finally {
+      arrivals.close();
     }
-  }
+  };
 
   const answerQueue = () =>
     forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
-      while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted()) {
+      while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
         const token = deps.ownership.newToken();
         const now = deps.clock.now();
+        const arrived = arrivals.generation;
         const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs));
-        if (review === null) return;
+        if (review === null) {
+          if (arrivals.generation !== arrived) continue; // a branch was taken in meanwhile: look again
+          if (!arrivals.open) return;
+          await arrivals.next();
+          continue;
+        }
         const outcome = await answerReview(deps, review, token, prompt, signal);
         if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
         else collect(outcomes, [[review.id, outcome]], breaker);
       }
     });
-  await answerQueue();
+  const [tookIn, answered] = await Promise.allSettled([takeIn(), answerQueue()]);
+  if (tookIn.status === 'rejected') throw tookIn.reason;
+  if (answered.status === 'rejected') throw answered.reason;
   // A lane can find no funds while the last of the money is held by answers that then were not posted (a
   // refused draft, a review answered meanwhile): once they let go of it, answer with what is free again.
   for (let pass = 0; pass < EXTRA_PASSES && state.stoppedForBalance && !breaker.open && !signal?.aborted; pass += 1) {
@@ -87,7 +111,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   // The reviewers' comments under our answers (policy.answerFollowUps; off by default: nothing happens).
   // Follow-ups are not charged, so they go on when the balance ran out.
   if (!breaker.open && !signal?.aborted) {
-    await takeInFollowUps(deps, listed, followUps);
+    await takeInFollowUps(deps, listed ?? [], followUps);
     await answerFollowUps(deps, prompt, followUps, signal);
   }
 
@@ -139,6 +163,26 @@ function tally(
   }
   summary.problems = [...new Set(breaker.errors.map((error) => error.message))];
   return summary;
+}
+
+/** Intake's progress, for the answering lanes that wait on it: a generation counter bumped after each branch. */
+class Arrivals {
+  generation = 0;
+  open = true;
+  failed = false;
+  #waiting: Array<() => void> = [];
+  notify(): void {
+    this.generation += 1;
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+  close(): void {
+    this.open = false;
+    this.notify();
+  }
+  /** Resolves at the next branch taken in, or when intake ends. */
+  next(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
 }
 
 /** Stops new work after `threshold` consecutive service failures, so a dead dependency does not burn the queue. */

@@ -118,13 +118,23 @@ export function comparableText(text: string): string {
 /** Words in a row that the draft must not share with the system prompt. */
 const LEAK_WORDS = 8;
 
-function leaksPrompt(text: string, systemPrompt: string): boolean {
+/** The shingles of the prompt last checked against: every draft of a cycle is checked against the same prompt. */
+let promptShingles: { prompt: string; shingles: Set<string> } | null = null;
+
+function shinglesOf(systemPrompt: string): Set<string> {
+  if (promptShingles?.prompt === systemPrompt) return promptShingles.shingles;
   const promptWords = comparableText(systemPrompt).split(' ');
-  if (promptWords.length < LEAK_WORDS) return false;
   const shingles = new Set<string>();
   for (let index = 0; index + LEAK_WORDS <= promptWords.length; index += 1) {
     shingles.add(promptWords.slice(index, index + LEAK_WORDS).join(' '));
   }
+  promptShingles = { prompt: systemPrompt, shingles };
+  return shingles;
+}
+
+function leaksPrompt(text: string, systemPrompt: string): boolean {
+  const shingles = shinglesOf(systemPrompt);
+  if (shingles.size === 0) return false;
   const words = comparableText(text).split(' ');
   for (let index = 0; index + LEAK_WORDS <= words.length; index += 1) {
     if (shingles.has(words.slice(index, index + LEAK_WORDS).join(' '))) return true;

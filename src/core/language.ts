@@ -4,7 +4,15 @@
 // "great coffee" as Romanian. So the script decides first (Cyrillic or Latin letters), letters that only one
 // language of the script has decide next (Kazakh әғқңөұүһ, Ukrainian їєґ, Belarusian ў, Serbian ђјљњћџ), and
 // franc is asked only about longer texts, and only among the languages of that script. Pure computation.
-import { franc, francAll } from 'franc-min';
+import { createRequire } from 'node:module';
+
+// franc-min (and its trigram tables) loads on the first text that needs it, not with every command that
+// merely reads the config: most detections are decided by the script and letters alone.
+const require = createRequire(import.meta.url);
+let francModule: typeof import('franc-min') | null = null;
+const francLibrary = () => (francModule ??= require('franc-min') as typeof import('franc-min'));
+const franc: typeof import('franc-min').franc = (value, options) => francLibrary().franc(value, options);
+const francAll: typeof import('franc-min').francAll = (value, options) => francLibrary().francAll(value, options);
 
 /** ISO 639-3, as franc names languages: 'rus', 'kaz', 'eng', 'ukr', ... */
 export type Language = string;

@@ -30,6 +30,8 @@ export class OutboxRelay implements Notifier {
   #stopping = new AbortController();
   #loop: Promise<void> | null = null;
   #idle = true;
+  /** Events were committed since the relay last looked. */
+  #kicked = false;
 
   constructor(store: Store, transport: EventTransport, clock: Clock, logger: Logger) {
     this.#store = store;
@@ -44,6 +46,7 @@ export class OutboxRelay implements Notifier {
 
   /** New events were committed: look now instead of at the next poll. */
   kick(): void {
+    this.#kicked = true;
     this.#wake?.();
   }
 
@@ -70,11 +73,13 @@ export class OutboxRelay implements Notifier {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
       try {
+        this.#kicked = false;
         const batch = await this.#store.pendingOutbox(BATCH);
         this.#idle = batch.length === 0;
         if (batch.length > 0) {
           await this.#deliver(batch);
-          continue;
+          // A short batch was all there was, unless events came meanwhile (checked below): no empty look after it.
+          if (batch.length === BATCH) continue;
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -82,6 +87,7 @@ export class OutboxRelay implements Notifier {
         await this.#clock.sleep(RETRY_MS, signal).catch(() => {});
         continue;
       }
+      if (this.#kicked) continue;
       await this.#sleepUntilKicked(IDLE_POLL_MS, signal);
     }
   }
@@ -103,6 +109,9 @@ export class OutboxRelay implements Notifier {
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
+        // Each sleep's listener goes with it: left on the signal, they piled up (one per idle wait) for the
+        // lifetime of the relay.
+        signal.removeEventListener('abort', done);
         resolve();
       }
       this.#wake = () => {

@@ -3,7 +3,21 @@ import type { DomainEvent, Logger } from '../core/ports.ts';
 import type { Output } from './output.ts';
 
 export function createConsoleLogger(output: Output): Logger {
-  const c = output.colors;
+  // Looked up when a line is shown: the colours (chalk) load only if one ever is.
+  const c = {
+    get green() {
+      return output.colors.green;
+    },
+    get dim() {
+      return output.colors.dim;
+    },
+    get yellow() {
+      return output.colors.yellow;
+    },
+    get red() {
+      return output.colors.red;
+    },
+  };
   return {
     event(event: DomainEvent) {
       const review = event.reviewId ? ` review ${event.reviewId}` : '';

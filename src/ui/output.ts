@@ -1,6 +1,10 @@
 // stdout carries data, stderr carries people. Colours only where a person looks at a terminal.
-import { Chalk, type ChalkInstance } from 'chalk';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import type { ChalkInstance } from 'chalk';
+
+// Chalk is loaded on the first colour asked for, not at start-up: --help, --json and cron runs never colour anything.
+const require = createRequire(import.meta.url);
 
 export interface OutputOptions {
   json: boolean;
@@ -23,10 +27,10 @@ export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly debug: boolean;
-  /** Colours for stderr: off in a pipe, with NO_COLOR, or when FORCE_COLOR=0. */
-  readonly colors: ChalkInstance;
-  /** Colours for stdout (tables, the reply card): off when stdout is a pipe or a file, whatever stderr is. */
-  readonly dataColors: ChalkInstance;
+  #colorLevel: ColorLevel;
+  #dataColorLevel: ColorLevel;
+  #colors: ChalkInstance | null = null;
+  #dataColors: ChalkInstance | null = null;
   /** A person is at the keyboard: prompts may be shown. */
   readonly interactive: boolean;
   #stdout: Writable & { isTTY?: boolean };
@@ -40,8 +44,18 @@ export class Output {
     this.#stdout = options.stdout ?? process.stdout;
     this.#stderr = options.stderr ?? process.stderr;
     this.interactive = (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)) && Boolean(this.#stderr.isTTY);
-    this.colors = new Chalk({ level: colorLevel(env, Boolean(this.#stderr.isTTY)) });
-    this.dataColors = new Chalk({ level: colorLevel(env, Boolean(this.#stdout.isTTY)) });
+    this.#colorLevel = colorLevel(env, Boolean(this.#stderr.isTTY));
+    this.#dataColorLevel = colorLevel(env, Boolean(this.#stdout.isTTY));
+  }
+
+  /** Colours for stderr: off in a pipe, with NO_COLOR, or when FORCE_COLOR=0. */
+  get colors(): ChalkInstance {
+    return (this.#colors ??= chalk(this.#colorLevel));
+  }
+
+  /** Colours for stdout (tables, the reply card): off when stdout is a pipe or a file, whatever stderr is. */
+  get dataColors(): ChalkInstance {
+    return (this.#dataColors ??= chalk(this.#dataColorLevel));
   }
 
   /** How wide stdout is, for tables: the terminal's width, or 120 in a pipe (lines are then cut only there). */
@@ -83,7 +97,14 @@ export class Output {
 
 const silentSpinner: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
 
-function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
+type ColorLevel = 0 | 1 | 2 | 3;
+
+function chalk(level: ColorLevel): ChalkInstance {
+  const { Chalk } = require('chalk') as typeof import('chalk');
+  return new Chalk({ level });
+}
+
+function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): ColorLevel {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
   if (env.FORCE_COLOR !== undefined) {
     const forced = Number.parseInt(env.FORCE_COLOR, 10);
