@@ -5,11 +5,11 @@
 //
 // Secrets: the password and the tokens never appear in an error message, and errors of the HTTP library (which
 // carry the request options, headers and body) are never attached as a cause.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { z } from 'zod';
+import type { Got } from 'got';
 import type { Branch, ListedReview, ReviewComment, ReviewStatus, TwoGis } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
@@ -149,6 +149,11 @@ type Outcome =
   | { kind: 'response'; status: number; retryAfter: string | undefined; body: string }
   | { kind: 'network'; code: string; timeout: boolean };
 
+interface GotModule {
+  got: Got;
+  RequestError: abstract new (...args: never[]) => Error;
+}
+
 export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   const baseUrl = options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`;
   const host = safeHost(baseUrl);
@@ -158,11 +163,20 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   const retryBaseMs = options.retryBaseMs ?? 500;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
 
+  let gotModule: Promise<GotModule> | null = null;
   // A fresh connection for every answer POST: a keep-alive socket the server has just closed would turn a
   // perfectly good POST into an 'outcome_unknown'.
   let postAgents: { http: HttpAgent; https: HttpsAgent } | null = null;
   let token: string | null = null;
   let loginInFlight: Promise<string> | null = null;
+
+  function loadGot(): Promise<GotModule> {
+    gotModule ??= import('got').then((mod) => ({ got: mod.default, RequestError: mod.RequestError }));
+    gotModule.catch(() => {
+      gotModule = null;
+    });
+    return gotModule;
+  }
 
   /** Server-provided text goes into messages; make sure none of our secrets ride along. */
   function redact(text: string): string {
@@ -175,55 +189,43 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
   // ------------------------------------------------------------ one HTTP exchange
 
-  /**
-   * On node's own HTTP client: one deadline for the whole exchange (body included), no redirects followed, no
-   * retries here (sendWithRetries decides), compressed bodies decoded. (It was got: ~150 µs more CPU and tens of
-   * KB more garbage per request, for features this client turns off; see BENCHMARKS.md.)
-   */
-  function send(call: Call, accessToken: string | null): Promise<Outcome> {
-    const url = new URL(call.path, baseUrl);
-    for (const [key, value] of Object.entries(call.query ?? {})) url.searchParams.set(key, value);
-    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', 'user-agent': USER_AGENT };
+  async function send(call: Call, accessToken: string | null): Promise<Outcome> {
+    const { got, RequestError } = await loadGot();
+    const headers: Record<string, string> = { accept: 'application/json' };
     if (accessToken !== null) headers.authorization = `Bearer ${accessToken}`;
-    const body = call.body ? Buffer.from(JSON.stringify(call.body), 'utf8') : null;
-    if (body !== null) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(body.length);
-    }
-    const secure = url.protocol === 'https:';
     const isAnswerPost = call.method === 'POST' && !call.idempotent;
     if (isAnswerPost) postAgents ??= { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) };
-    // GETs and the login share node's global keep-alive agents.
-    const agent = isAnswerPost && postAgents ? (secure ? postAgents.https : postAgents.http) : undefined;
-
-    return new Promise<Outcome>((resolve) => {
-      let settled = false;
-      let request: ClientRequest | null = null;
-      const finish = (outcome: Outcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        resolve(outcome);
+    try {
+      const response = await got(new URL(call.path, baseUrl), {
+        method: call.method,
+        headers,
+        ...(call.query ? { searchParams: call.query } : {}),
+        ...(call.body ? { json: call.body } : {}),
+        responseType: 'text',
+        throwHttpErrors: false,
+        followRedirect: false,
+        retry: { limit: 0 },
+        timeout: { request: timeoutMs },
+        ...(isAnswerPost && postAgents ? { agent: postAgents } : {}),
+      });
+      const retryAfter = response.headers['retry-after'];
+      return {
+        kind: 'response',
+        status: response.statusCode,
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        body: typeof response.body === 'string' ? response.body : '',
       };
-      const failed = (error: unknown) => finish({ kind: 'network', code: networkCode(error), timeout: false });
-      const deadline = setTimeout(() => {
-        finish({ kind: 'network', code: 'ETIMEDOUT', timeout: true });
-        request?.destroy();
-      }, timeoutMs);
-      try {
-        request = (secure ? httpsRequest : httpRequest)(url, { method: call.method, headers, ...(agent ? { agent } : {}) }, (response) => {
-          readText(response).then((text) => {
-            const retryAfter = response.headers['retry-after'];
-            finish({ kind: 'response', status: response.statusCode ?? 0, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, body: text });
-          }, failed);
-        });
-      } catch (error) {
-        failed(error); // refused before anything was sent (an invalid header, say)
-        return;
+    } catch (error) {
+      if (error instanceof RequestError) {
+        const code = (error as Error & { code?: unknown }).code;
+        return {
+          kind: 'network',
+          code: typeof code === 'string' && code !== '' ? code : error.name,
+          timeout: error.name === 'TimeoutError',
+        };
       }
-      request.on('error', failed);
-      request.end(body ?? undefined);
-    });
+      throw error;
+    }
   }
 
   function isRetryable(outcome: Outcome): boolean {
@@ -555,33 +557,6 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 }
 
 // ---------------------------------------------------------------- helpers
-
-const USER_AGENT = 'gisbot';
-
-/** A response body as text, decoded when compressed; rejects when the connection ends before the body does. */
-function readText(response: IncomingMessage): Promise<string> {
-  const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : null;
-  const stream = decoder ? response.pipe(decoder) : response;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-    response.on('error', reject);
-    response.on('close', () => {
-      if (!response.complete) reject(Object.assign(new Error('the connection closed before the whole body came'), { code: 'ECONNRESET' }));
-    });
-  });
-}
-
-/** The socket or library code of a failed exchange (ECONNREFUSED, ECONNRESET, ...), else the error's name. */
-function networkCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code !== '') return code;
-  return error instanceof Error ? error.name : 'Error';
-}
 
 function safeHost(url: string): string {
   try {
