@@ -1,0 +1,331 @@
+// The measured scenarios. Each takes its sizes as arguments: `npm run bench` runs them at the issue's sizes,
+// test/bench/ratios.test.ts at small ones. Every scenario opens its own worlds (own databases) and closes them.
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cpuMs, median, mustRun, openWorld, ROOT, seed, type Run, type World } from './harness.ts';
+import type { SqlTemplate } from './probe.ts';
+import { createConnection } from 'mysql2/promise';
+import { parseMysqlUrl } from '../src/adapters/mysql/store.ts';
+import { queryDatabase } from '../test/support/mysql.ts';
+
+const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
+
+/** The answering path's statements per answered review, START TRANSACTION and COMMIT included (see BENCHMARKS.md). */
+export const STATEMENTS_PER_REVIEW = 32;
+
+/** V8 sized for a small host (README): young generation 3 × 4 MB, old generation capped at 256 MB. */
+export const SMALL_HEAP_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=256';
+
+// ---------------------------------------------------------------- 1. throughput
+
+export interface ThroughputResult {
+  reviews: number;
+  branches: number;
+  concurrency: number;
+  latencyMs: number;
+  posted: number;
+  /** Chat completions the model sandbox answered (1 per review unless a draft was regenerated). */
+  completions: number;
+  wallMs: number;
+  /** reviews × latency / concurrency */
+  idealMs: number;
+  run: Run;
+}
+
+/** One `poll-once` over `reviews` new reviews in `branches` branches, the model taking `latencyMs` per call. */
+export async function throughput(options: { reviews: number; branches: number; concurrency: number; latencyMs: number; sql?: boolean }): Promise<ThroughputResult> {
+  const world = await openWorld(options.concurrency);
+  try {
+    await mustRun(world, ['balance', 'add', String(options.reviews * 5 + 100), '--yes']);
+    seed(world, options.branches, Math.ceil(options.reviews / options.branches));
+    world.model.latencyMs = options.latencyMs;
+    const run = await mustRun(world, ['poll-once', '--json'], { sql: options.sql ?? false });
+    const summary = JSON.parse(run.stdout) as { posted: number };
+    return {
+      ...options,
+      posted: summary.posted,
+      completions: world.model.completions,
+      wallMs: run.wallMs,
+      idealMs: (options.reviews * options.latencyMs) / options.concurrency,
+      run,
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+// ---------------------------------------------------------------- 2. idle poll
+
+export interface IdleResult {
+  branches: number;
+  concurrency: number;
+  latencyMs: number;
+  /** GETs of a branch's review list during the measured cycle. */
+  listRequests: number;
+  /** Every 2GIS request of the measured cycle (the login and the branch discovery included). */
+  allRequests: number;
+  wallMs: number;
+  /** (discovery requests + branches / concurrency) × latency */
+  idealMs: number;
+  run: Run;
+}
+
+/**
+ * `branches` branches whose reviews were all taken in by an earlier cycle; the measured `poll-once` should ask
+ * each branch for one page and stop. 2GIS answers every request after `latencyMs`.
+ */
+export async function idlePoll(options: { branches: number; concurrency: number; latencyMs: number }): Promise<IdleResult> {
+  const world = await openWorld(options.concurrency);
+  try {
+    seed(world, options.branches, 1, { answered: true });
+    await mustRun(world, ['poll-once', '--json']);
+    world.twogis.latencyMs = options.latencyMs;
+    const before = world.twogis.requests.length;
+    const run = await mustRun(world, ['poll-once', '--json']);
+    const requests = world.twogis.requests.slice(before);
+    const listRequests = requests.filter((request) => REVIEW_LIST.test(request.path)).length;
+    const discovery = requests.length - listRequests;
+    return {
+      ...options,
+      listRequests,
+      allRequests: requests.length,
+      wallMs: run.wallMs,
+      idealMs: (discovery + options.branches / options.concurrency) * options.latencyMs,
+      run,
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+// ---------------------------------------------------------------- 3. start-up
+
+export interface StartupResult {
+  runs: number;
+  /** Medians, ms. */
+  nodeMs: number;
+  helpMs: number;
+  balanceMs: number;
+  /** With `floors`: medians of what any start of this shape pays before gisbot's own code runs, ms. */
+  floors?: Record<string, number>;
+}
+
+/** Fixed costs: node type-stripping an empty .ts file, and importing each heavy dependency alone. */
+const FLOORS: Record<string, string[]> = {
+  'node empty.ts (type stripping)': [],
+  "import('commander')": ['--input-type=module', '-e', "await import('commander')"],
+  "import('zod')": ['--input-type=module', '-e', "await import('zod')"],
+  "import('cosmiconfig')": ['--input-type=module', '-e', "await import('cosmiconfig')"],
+  "import('mysql2/promise')": ['--input-type=module', '-e', "await import('mysql2/promise')"],
+};
+
+/**
+ * Medians of `runs` interleaved runs of `node -e 0`, `gisbot --help` and `gisbot balance --json` (the latter on
+ * a migrated database), all by this very node. `entry` is the gisbot script: bin/gisbot.ts, or a built one.
+ */
+export async function startup(options: { runs: number; entry: string; floors?: boolean }): Promise<StartupResult> {
+  const world = await openWorld(4);
+  const empty = path.join(world.dir, 'empty.ts');
+  await writeFile(empty, '');
+  try {
+    await mustRun(world, ['balance', 'add', '100', '--yes']);
+    const env = world.env();
+    const time = (args: string[], cwd = world.dir): number => {
+      const started = performance.now();
+      const result = spawnSync(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const ms = performance.now() - started;
+      if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+      return ms;
+    };
+    const node: number[] = [];
+    const help: number[] = [];
+    const balance: number[] = [];
+    for (let i = 0; i < 2; i += 1) time([options.entry, 'balance', '--json']); // warm the disk cache
+    for (let i = 0; i < options.runs; i += 1) {
+      node.push(time(['-e', '0']));
+      help.push(time([options.entry, '--help']));
+      balance.push(time([options.entry, 'balance', '--json']));
+    }
+    const result: StartupResult = { runs: options.runs, nodeMs: median(node), helpMs: median(help), balanceMs: median(balance) };
+    if (options.floors) {
+      result.floors = {};
+      for (const [name, args] of Object.entries(FLOORS)) {
+        const runs = Array.from({ length: options.runs }, () => time(args.length === 0 ? [empty] : args, ROOT));
+        result.floors[name] = median(runs);
+      }
+    }
+    return result;
+  } finally {
+    await world.close();
+  }
+}
+
+// ---------------------------------------------------------------- 4, 5. memory and own CPU; 6. database
+
+export interface FootprintResult {
+  reviews: number;
+  branches: number;
+  /** NODE_OPTIONS of the measured process, if any. */
+  nodeOptions: string | null;
+  posted: number;
+  maxRssKb: number;
+  /** The largest heap in use right after a full collection: what the process holds, garbage aside. */
+  liveHeapMb: number;
+  /** user+sys of the answering run and of an idle cycle over the same branches. */
+  cpuMs: number;
+  baselineCpuMs: number;
+  /** (cpuMs − baselineCpuMs) / reviews */
+  cpuPerReviewMs: number;
+  wallMs: number;
+  /** With `probeSql`: a further cycle of `probeSql` reviews on top, its statements counted and EXPLAINed. */
+  sql?: { reviews: number; posted: number; templates: SqlTemplate[]; plans: Plan[] };
+}
+
+/**
+ * One `poll-once` answering `reviews` reviews in `branches` branches, the model answering at once, measured by
+ * the probe (nothing else counted in that process: no SQL tracing). With `probeSql`, one more cycle of that many
+ * reviews runs on the now large tables with the statements counted, and each statement is EXPLAINed there.
+ */
+export async function footprint(options: {
+  reviews: number;
+  branches: number;
+  concurrency: number;
+  probeSql?: number;
+  nodeOptions?: string;
+}): Promise<FootprintResult> {
+  const env: Record<string, string> = options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {};
+  const world = await openWorld(options.concurrency);
+  try {
+    await mustRun(world, ['balance', 'add', String((options.reviews + (options.probeSql ?? 0)) * 5 + 100), '--yes']);
+    const { branchIds } = seed(world, options.branches, 0);
+    const baseline = await mustRun(world, ['poll-once', '--json'], { env });
+    const add = (count: number, tag: string) => {
+      for (let n = 0; n < count; n += 1) {
+        const branchId = branchIds[n % branchIds.length]!;
+        world.twogis.addReview(branchId, { id: `${branchId}${tag}${String(n).padStart(6, '0')}`, rating: 5, text: `Всё понравилось, кофе отличный (${n + 1})` });
+      }
+    };
+    add(options.reviews, '1');
+    const run = await mustRun(world, ['poll-once', '--json'], { env });
+    const posted = (JSON.parse(run.stdout) as { posted: number }).posted;
+    const result: FootprintResult = {
+      reviews: options.reviews,
+      branches: options.branches,
+      nodeOptions: options.nodeOptions ?? null,
+      posted,
+      maxRssKb: run.probe.maxRssKb,
+      liveHeapMb: run.probe.heap?.liveMb ?? 0,
+      cpuMs: cpuMs(run.probe),
+      baselineCpuMs: cpuMs(baseline.probe),
+      cpuPerReviewMs: (cpuMs(run.probe) - cpuMs(baseline.probe)) / options.reviews,
+      wallMs: run.wallMs,
+    };
+    if (options.probeSql) {
+      add(options.probeSql, '2');
+      const counted = await mustRun(world, ['poll-once', '--json'], { sql: true });
+      const templates = counted.probe.sql ?? [];
+      result.sql = {
+        reviews: options.probeSql,
+        posted: (JSON.parse(counted.stdout) as { posted: number }).posted,
+        templates,
+        plans: await explainAll(world, templates),
+      };
+    }
+    return result;
+  } finally {
+    await world.close();
+  }
+}
+
+/**
+ * CPU of this process per round trip of the cheapest statement (`SELECT 1`) through mysql2 to the local MariaDB:
+ * the floor under any statement of the answering path on this machine.
+ */
+export async function statementCost(options: { statements: number }): Promise<{ cpuUs: number; wallUs: number }> {
+  const world = await openWorld(1);
+  try {
+    const { host, port, user, password, database } = parseMysqlUrl(world.db.url);
+    const connection = await createConnection({ host, port, user, password, database, trace: false });
+    try {
+      for (let i = 0; i < 200; i += 1) await connection.query('SELECT 1');
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (let i = 0; i < options.statements; i += 1) await connection.query('SELECT 1');
+      const wallUs = ((performance.now() - started) * 1000) / options.statements;
+      const used = process.cpuUsage(cpu);
+      return { cpuUs: (used.user + used.system) / options.statements, wallUs };
+    } finally {
+      await connection.end();
+    }
+  } finally {
+    await world.close();
+  }
+}
+
+// ---------------------------------------------------------------- 6. database
+
+export interface QueryCount {
+  total: number;
+  /** Every statement but START TRANSACTION, COMMIT, ROLLBACK and session SETs. */
+  data: number;
+}
+
+const TRANSACTION_CONTROL = /^(START TRANSACTION|COMMIT|ROLLBACK|SET )/i;
+
+export function countStatements(templates: readonly SqlTemplate[]): QueryCount {
+  let total = 0;
+  let data = 0;
+  for (const { template, count } of templates) {
+    total += count;
+    if (!TRANSACTION_CONTROL.test(template)) data += count;
+  }
+  return { total, data };
+}
+
+export interface PlanRow {
+  table: string;
+  type: string;
+  key: string | null;
+  rows: number;
+  extra: string;
+}
+
+export interface Plan {
+  template: string;
+  count: number;
+  rows: PlanRow[];
+  /** A row of the plan reads a whole table of more than a few hundred rows (type ALL or index). */
+  fullScan: boolean;
+}
+
+const EXPLAINABLE = /^(SELECT|UPDATE|DELETE|INSERT)\b/i;
+/** Below this many rows a table scan costs nothing worth naming (the one-row account table, say). */
+const SMALL_TABLE = 200;
+
+/** EXPLAINs each data statement, as it was sent, against the world's database. */
+export async function explainAll(world: World, templates: readonly SqlTemplate[]): Promise<Plan[]> {
+  const plans: Plan[] = [];
+  for (const template of templates) {
+    if (!EXPLAINABLE.test(template.template) || /^SELECT (GET_LOCK|RELEASE_LOCK)/i.test(template.template)) continue;
+    const rows = await queryDatabase(world.db.url, `EXPLAIN ${template.example}`);
+    const planRows = rows.map(
+      (row): PlanRow => ({
+        table: String(row.table ?? ''),
+        type: String(row.type ?? ''),
+        key: row.key === null || row.key === undefined ? null : String(row.key),
+        rows: Number(row.rows ?? 0),
+        extra: String(row.Extra ?? ''),
+      }),
+    );
+    plans.push({
+      template: template.template,
+      count: template.count,
+      rows: planRows,
+      fullScan: planRows.some((row) => (row.type === 'ALL' || row.type === 'index') && row.rows > SMALL_TABLE),
+    });
+  }
+  return plans;
+}
+
+export type { World };
