@@ -27,8 +27,9 @@ export interface ProbeReport {
   /** Present with BENCH_PROBE_SQL=1. */
   sql?: SqlTemplate[];
   /**
-   * Largest heap figures seen (sampled every 100 ms), MB; `liveMb`: the largest old-generation heap (everything
-   * but the young generation) in use right after a full (mark-compact) collection: what the process holds.
+   * Largest heap figures seen (sampled every 100 ms), MB; `liveMb`: the heap outside the young generation in use
+   * right after a full (mark-compact) collection, the median over the second half of the run's collections: what
+   * the process holds in its steady state, garbage and passing peaks aside.
    */
   heap?: { usedMb: number; totalMb: number; externalMb: number; liveMb: number };
   /** Present with BENCH_PROBE_SQL=1: HTTP exchanges by `METHOD host path-shape`, their count and summed time. */
@@ -90,6 +91,7 @@ function subscribe<T>(name: string, listener: (message: T) => void): void {
 }
 
 const heap = { usedMb: 0, totalMb: 0, externalMb: 0, liveMb: 0 };
+const survivors: number[] = [];
 
 if (file) {
   const sample = () => {
@@ -106,11 +108,13 @@ if (file) {
       const survived = getHeapSpaceStatistics()
         .filter((space) => !space.space_name.startsWith('new_'))
         .reduce((sum, space) => sum + space.space_used_size, 0);
-      heap.liveMb = Math.max(heap.liveMb, survived / 2 ** 20);
+      survivors.push(survived / 2 ** 20);
     }
   }).observe({ entryTypes: ['gc'] });
   process.on('exit', () => {
     sample();
+    const steady = survivors.slice(Math.floor(survivors.length / 2)).sort((x, y) => x - y);
+    heap.liveMb = steady.length === 0 ? 0 : steady[Math.floor(steady.length / 2)]!;
     const usage = process.resourceUsage();
     const report: ProbeReport = {
       wallMs: performance.now(),

@@ -2,11 +2,14 @@
 // test/bench/ratios.test.ts at small ones. Every scenario opens its own worlds (own databases) and closes them.
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import got from 'got';
 import path from 'node:path';
 import { cpuMs, median, mustRun, openWorld, ROOT, seed, type Run, type World } from './harness.ts';
-import type { SqlTemplate } from './probe.ts';
+import { templateOf, type SqlTemplate } from './probe.ts';
 import { createConnection } from 'mysql2/promise';
-import { parseMysqlUrl } from '../src/adapters/mysql/store.ts';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { createMysqlStore, parseMysqlUrl } from '../src/adapters/mysql/store.ts';
 import { queryDatabase } from '../test/support/mysql.ts';
 
 const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
@@ -14,8 +17,8 @@ const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
 /** The answering path's statements per answered review, START TRANSACTION and COMMIT included (see BENCHMARKS.md). */
 export const STATEMENTS_PER_REVIEW = 32;
 
-/** V8 sized for a small host (README): young generation 3 × 4 MB, old generation capped at 256 MB. */
-export const SMALL_HEAP_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=256';
+/** V8 sized for a small host (README): semi-spaces of 2 MB, old generation capped at 192 MB (~6 × what gisbot holds). */
+export const SMALL_HEAP_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=192';
 
 // ---------------------------------------------------------------- 1. throughput
 
@@ -168,6 +171,8 @@ export interface FootprintResult {
   branches: number;
   /** NODE_OPTIONS of the measured process, if any. */
   nodeOptions: string | null;
+  /** 'bin/gisbot.ts' or 'built package'. */
+  entry: string;
   posted: number;
   maxRssKb: number;
   /** The largest heap in use right after a full collection: what the process holds, garbage aside. */
@@ -193,13 +198,16 @@ export async function footprint(options: {
   concurrency: number;
   probeSql?: number;
   nodeOptions?: string;
+  /** The gisbot script to run; default bin/gisbot.ts. */
+  entry?: string;
 }): Promise<FootprintResult> {
   const env: Record<string, string> = options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {};
+  const entry = options.entry ? { entry: options.entry } : {};
   const world = await openWorld(options.concurrency);
   try {
     await mustRun(world, ['balance', 'add', String((options.reviews + (options.probeSql ?? 0)) * 5 + 100), '--yes']);
     const { branchIds } = seed(world, options.branches, 0);
-    const baseline = await mustRun(world, ['poll-once', '--json'], { env });
+    const baseline = await mustRun(world, ['poll-once', '--json'], { env, ...entry });
     const add = (count: number, tag: string) => {
       for (let n = 0; n < count; n += 1) {
         const branchId = branchIds[n % branchIds.length]!;
@@ -207,12 +215,13 @@ export async function footprint(options: {
       }
     };
     add(options.reviews, '1');
-    const run = await mustRun(world, ['poll-once', '--json'], { env });
+    const run = await mustRun(world, ['poll-once', '--json'], { env, ...entry });
     const posted = (JSON.parse(run.stdout) as { posted: number }).posted;
     const result: FootprintResult = {
       reviews: options.reviews,
       branches: options.branches,
       nodeOptions: options.nodeOptions ?? null,
+      entry: options.entry ? 'built package' : 'bin/gisbot.ts',
       posted,
       maxRssKb: run.probe.maxRssKb,
       liveHeapMb: run.probe.heap?.liveMb ?? 0,
@@ -263,6 +272,56 @@ export async function statementCost(options: { statements: number }): Promise<{ 
   }
 }
 
+/**
+ * CPU per GET of a small JSON body from a loopback server in this process, through got (an instance with the 2GIS
+ * client's options) and through node's own http: the server's share is the same in both, the difference is the
+ * client's. The 2GIS adapter uses got (the project's package set requires it); a review costs ~2.2 requests.
+ */
+export async function httpClientCost(options: { requests: number }): Promise<{ gotUs: number; nodeUs: number }> {
+  const body = JSON.stringify({ meta: { code: 200 }, result: { id: '1', rating: 5, hasCompanyComment: false, firstAnswer: null } });
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/1.0/presence/reviews/1`;
+    const headers = { accept: 'application/json', authorization: 'Bearer token' };
+    const client = got.extend({ responseType: 'text', throwHttpErrors: false, followRedirect: false, retry: { limit: 0 }, timeout: { request: 15_000 } });
+    const viaGot = async () => {
+      await client(new URL(url), { method: 'GET', headers, searchParams: { catalog: '2gis' } });
+    };
+    const viaNode = () =>
+      new Promise<void>((resolve, reject) => {
+        const target = new URL(url);
+        target.searchParams.set('catalog', '2gis');
+        const request = httpRequest(target, { method: 'GET', headers }, (response) => {
+          response.resume();
+          response.on('end', resolve);
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    const cost = async (call: () => Promise<void>): Promise<number> => {
+      for (let i = 0; i < 200; i += 1) await call();
+      const before = process.cpuUsage();
+      for (let i = 0; i < options.requests; i += 1) await call();
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / options.requests;
+    };
+    // Interleaved, twice each: the second round is the one reported (both warm).
+    await cost(viaGot);
+    await cost(viaNode);
+    return { gotUs: await cost(viaGot), nodeUs: await cost(viaNode) };
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 // ---------------------------------------------------------------- 6. database
 
 export interface QueryCount {
@@ -309,15 +368,7 @@ export async function explainAll(world: World, templates: readonly SqlTemplate[]
   for (const template of templates) {
     if (!EXPLAINABLE.test(template.template) || /^SELECT (GET_LOCK|RELEASE_LOCK)/i.test(template.template)) continue;
     const rows = await queryDatabase(world.db.url, `EXPLAIN ${template.example}`);
-    const planRows = rows.map(
-      (row): PlanRow => ({
-        table: String(row.table ?? ''),
-        type: String(row.type ?? ''),
-        key: row.key === null || row.key === undefined ? null : String(row.key),
-        rows: Number(row.rows ?? 0),
-        extra: String(row.Extra ?? ''),
-      }),
-    );
+    const planRows = rows.map((row) => planRow(row));
     plans.push({
       template: template.template,
       count: template.count,
@@ -326,6 +377,94 @@ export async function explainAll(world: World, templates: readonly SqlTemplate[]
     });
   }
   return plans;
+}
+
+export interface BranchHistoryResult {
+  reviews: number;
+  /** The repeat check as the store sends it, median ms, and its plan: as migrated, and on the schema before v4. */
+  withIndex: { ms: number; plan: PlanRow[] };
+  withoutIndex: { ms: number; plan: PlanRow[] };
+  /** The statement, as sent. */
+  sql: string;
+}
+
+/** The index of schema version 4 that lets the repeat check read a branch's newest answers first and stop. */
+export const BRANCH_INDEX = 'reviews_branch_updated ON reviews (branch_id, updated_at, id)';
+
+/**
+ * The repeat check (Store.recentAnswers: a branch's last 50 answers, read on every draft) on one branch with
+ * `reviews` answered reviews, as a business with one branch has after some years: timed and EXPLAINed as the
+ * store sends it on the migrated schema, then again on the schema before version 4 (only a branch_id index).
+ */
+export async function branchHistory(options: { reviews: number }): Promise<BranchHistoryResult> {
+  const world = await openWorld(1);
+  const store = createMysqlStore({ url: world.db.url, notifications: false });
+  try {
+    await store.migrate();
+    const { host, port, user, password, database } = parseMysqlUrl(world.db.url);
+    const connection = await createConnection({ host, port, user, password, database, timezone: 'Z' });
+    try {
+      const start = Date.UTC(2022, 0, 1);
+      for (let from = 0; from < options.reviews; from += 1000) {
+        const rows: unknown[][] = [];
+        for (let n = from; n < Math.min(options.reviews, from + 1000); n += 1) {
+          const at = new Date(start + n * 60_000);
+          rows.push([`h${n}`, '1', 'Кофейня', 5, 'Всё понравилось', `u${n}`, 'Анна', at.toISOString(), at, 'posted', at, at, `Спасибо за отзыв ${n}!`]);
+        }
+        await connection.query(
+          `INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state,
+             recorded_at, updated_at, answer_text) VALUES ?`,
+          [rows],
+        );
+      }
+      await connection.query('ANALYZE TABLE reviews');
+      let sql = '';
+      const capture = {
+        start: (context: { query: string }) => {
+          sql = String(context.query);
+        },
+        end() {},
+        asyncStart() {},
+        asyncEnd() {},
+        error() {},
+      };
+      const channel = tracingChannel<unknown, { query: string }>('mysql2:query');
+      const measure = async () => {
+        channel.subscribe(capture);
+        await store.recentAnswers('1', 50);
+        channel.unsubscribe(capture);
+        const times: number[] = [];
+        for (let i = 0; i < 30; i += 1) {
+          const started = performance.now();
+          await store.recentAnswers('1', 50);
+          times.push(performance.now() - started);
+        }
+        const [plan] = await connection.query(`EXPLAIN ${sql}`);
+        return { ms: median(times), plan: (plan as Array<Record<string, unknown>>).map(planRow) };
+      };
+      const withIndex = await measure();
+      await connection.query('CREATE INDEX reviews_branch ON reviews (branch_id)');
+      await connection.query('DROP INDEX reviews_branch_updated ON reviews');
+      await connection.query('ANALYZE TABLE reviews');
+      const withoutIndex = await measure();
+      return { reviews: options.reviews, withIndex, withoutIndex, sql: templateOf(sql) };
+    } finally {
+      await connection.end();
+    }
+  } finally {
+    await store.close();
+    await world.close();
+  }
+}
+
+function planRow(row: Record<string, unknown>): PlanRow {
+  return {
+    table: String(row.table ?? ''),
+    type: String(row.type ?? ''),
+    key: row.key === null || row.key === undefined ? null : String(row.key),
+    rows: Number(row.rows ?? 0),
+    extra: String(row.Extra ?? ''),
+  };
 }
 
 export type { World };

@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3],
+      [1, 2, 3, 4],
     );
 
     const fresh = await createTestDatabase();
@@ -93,6 +93,7 @@ describe('MysqlStore', () => {
           [1, 1],
           [2, 1],
           [3, 1],
+          [4, 1],
         ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
@@ -105,5 +106,45 @@ describe('MysqlStore', () => {
       await fresh.drop();
     }
     await checkMoneyInvariants(db.url, 0);
+  });
+
+  test('a version cut short by a crash is finished on the next start (DDL commits statement by statement)', async () => {
+    const fresh = await createTestDatabase();
+    const first = createMysqlStore({ url: fresh.url, notifications: false });
+    try {
+      await first.migrate();
+      // As if the process died after version 4's CREATE INDEX, before its DROP INDEX and its record.
+      await queryDatabase(fresh.url, 'DELETE FROM schema_migrations WHERE version = 4');
+      await queryDatabase(fresh.url, 'CREATE INDEX reviews_branch ON reviews (branch_id)');
+      await first.migrate();
+      const indexes = await queryDatabase(fresh.url, "SHOW INDEX FROM reviews WHERE Key_name LIKE 'reviews_branch%'");
+      assert.deepEqual([...new Set(indexes.map((row) => String(row.Key_name)))], ['reviews_branch_updated']);
+      const versions = await queryDatabase(fresh.url, 'SELECT version FROM schema_migrations WHERE version = 4');
+      assert.equal(versions.length, 1);
+      await checkMoneyInvariants(fresh.url, 0);
+    } finally {
+      await first.close();
+      await fresh.drop();
+    }
+  });
+
+  test("the repeat check reads a branch's newest answers through its index, without sorting the branch", async () => {
+    const fresh = await createTestDatabase();
+    const store = createMysqlStore({ url: fresh.url, notifications: false });
+    try {
+      await store.migrate();
+      const [plan] = await queryDatabase(
+        fresh.url,
+        `EXPLAIN SELECT COALESCE(answer_text, draft_text) AS text FROM reviews
+         WHERE branch_id = '1' AND state IN ('drafted', 'posting', 'posted') AND COALESCE(answer_text, draft_text) IS NOT NULL
+         ORDER BY updated_at DESC, id DESC LIMIT 50`,
+      );
+      assert.equal(plan?.key, 'reviews_branch_updated');
+      assert.ok(!String(plan?.Extra).includes('filesort'), String(plan?.Extra));
+      await checkMoneyInvariants(fresh.url, 0);
+    } finally {
+      await store.close();
+      await fresh.drop();
+    }
   });
 });

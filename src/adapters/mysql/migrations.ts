@@ -171,6 +171,17 @@ export const migrations: readonly Migration[] = [
       'ALTER TABLE follow_ups ADD COLUMN model_cost DECIMAL(20,10) NULL',
     ],
   },
+  {
+    version: 4,
+    name: 'a branch newest answers first',
+    // The repeat check reads a branch's last answers on every draft: with this index it reads those rows and
+    // stops, instead of reading and sorting all of the branch's reviews. It serves what reviews_branch did.
+    // Run again after a crash half-way: an index already made or dropped is skipped (errno 1061, 1091).
+    statements: [
+      'CREATE INDEX reviews_branch_updated ON reviews (branch_id, updated_at, id)',
+      'DROP INDEX reviews_branch ON reviews',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -87,6 +87,10 @@ const SESSION_SQL_MODE =
 const TRANSACTION_ATTEMPTS = 4;
 const ER_DUP_ENTRY = 1062;
 const ER_DUP_FIELDNAME = 1060;
+const ER_DUP_KEYNAME = 1061;
+const ER_CANT_DROP_FIELD_OR_KEY = 1091;
+/** What a DDL statement that already ran says when run again after a crash half-way through its version. */
+const ALREADY_DONE = new Set([ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY]);
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 
@@ -517,8 +521,8 @@ export class MysqlStore implements Store {
             try {
               await connection.query(statement);
             } catch (error) {
-              // DDL commits at once: after a crash half-way through a version, its ADD COLUMNs may already be there.
-              if (errnoOf(error) !== ER_DUP_FIELDNAME) throw error;
+              // DDL commits at once: after a crash half-way through a version, some of its statements already ran.
+              if (!ALREADY_DONE.has(errnoOf(error) ?? 0)) throw error;
             }
           }
           await connection.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [

@@ -169,6 +169,16 @@ export const migrations: readonly Migration[] = [
     // A decimal string: the provider's figure, never a REAL.
     statements: ['ALTER TABLE reviews ADD COLUMN model_cost TEXT NULL', 'ALTER TABLE follow_ups ADD COLUMN model_cost TEXT NULL'],
   },
+  {
+    version: 4,
+    name: 'a branch newest answers first',
+    // The repeat check reads a branch's last answers on every draft: read those rows and stop, instead of
+    // reading and sorting all of the branch's reviews. It serves what reviews_branch did.
+    statements: [
+      'CREATE INDEX reviews_branch_updated ON reviews (branch_id, updated_at, id)',
+      'DROP INDEX reviews_branch',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);
