@@ -77,20 +77,38 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
 
   const answerQueue = () =>
     forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
-      while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
-        const token = deps.ownership.newToken();
-        const now = deps.clock.now();
-        const arrived = arrivals.generation;
-        const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs));
-        if (review === null) {
-          if (arrivals.generation !== arrived) continue; // a branch was taken in meanwhile: look again
-          if (!arrivals.open) return;
-          await arrivals.next();
-          continue;
+      // A lane goes on to its next review once an answer is out on 2GIS; recording and charging it (a dozen
+      // statements, several waiting on the account row) runs meanwhile. At most one settlement trails a lane.
+      let settling: Promise<void> = Promise.resolve();
+      try {
+        while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
+          const token = deps.ownership.newToken();
+          const now = deps.clock.now();
+          const arrived = arrivals.generation;
+          const review = await deps.store.claimNextFunded(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price);
+          if (review === 'insufficient') {
+            state.stoppedForBalance = true;
+            break;
+          }
+          if (review === null) {
+            if (arrivals.generation !== arrived) continue; // a branch was taken in meanwhile: look again
+            if (!arrivals.open) return;
+            await arrivals.next();
+            continue;
+          }
+          let markPosted = () => {};
+          const posted = new Promise<void>((resolve) => (markPosted = resolve));
+          const work = answerReview(deps, review, token, prompt, signal, markPosted).then((outcome) => {
+            if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
+            else collect(outcomes, [[review.id, outcome]], breaker);
+          });
+          await Promise.race([work, posted]);
+          const previous = settling;
+          settling = work; // awaited below even if the previous one failed: nothing is left running
+          await previous;
         }
-        const outcome = await answerReview(deps, review, token, prompt, signal);
-        if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
-        else collect(outcomes, [[review.id, outcome]], breaker);
+      } finally {
+        await settling;
       }
     });
   const [tookIn, answered] = await Promise.allSettled([takeIn(), answerQueue()]);

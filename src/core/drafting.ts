@@ -46,6 +46,10 @@ export async function draftThroughGate(
   const corrections: string[] = [];
   const refusals: string[] = [];
   const rules = new Set<GateRule>();
+  // The branch's last answers are read while the model writes (one round trip off the review's path); unused
+  // if the gate refuses the draft for another reason first.
+  const recentAnswers = policy.recentAnswers > 0 ? deps.store.recentAnswers(review.branchId, policy.recentAnswers) : null;
+  recentAnswers?.catch(() => {}); // awaited below when needed; a failure surfaces there, not as an unhandled rejection
   let recent: Set<string> | null = null;
   const attempts = 1 + Math.max(0, policy.maxRegenerations);
 
@@ -55,8 +59,8 @@ export async function draftThroughGate(
     const text = normaliseDraft(completion.text);
     const problems: GateProblem[] = gateProblems({ text, finishReason: completion.finishReason }, deps.settings, context);
 
-    if (problems.length === 0 && policy.recentAnswers > 0) {
-      recent ??= new Set((await deps.store.recentAnswers(review.branchId, policy.recentAnswers)).map(comparableText));
+    if (problems.length === 0 && recentAnswers !== null) {
+      recent ??= new Set((await recentAnswers).map(comparableText));
       if (recent.has(comparableText(text))) {
         problems.push({ rule: 'repeat', message: 'it repeats word for word an answer we already gave: word it differently' });
       }

@@ -85,7 +85,7 @@ export async function sendReply(
     finishReason: draft.completion?.finishReason ?? 'stop',
     cost: draft.completion?.cost ?? null,
   });
-  return rereadAndPost(deps, review, token, answer, back);
+  return rereadAndPost(deps, review, token, answer, { onServiceError: back });
 }
 
 function describeState(review: StoredReview): string {

@@ -30,17 +30,23 @@ export async function currentPrompt(deps: Pick<PipelineDeps, 'store' | 'prompts'
   return { text: saved.text, version: saved.version };
 }
 
+/**
+ * Answers one claimed review. `posted` is called once the answer is out on 2GIS, before its settlement: the
+ * caller may go on to its next review while the answer is recorded and charged.
+ */
 export async function answerReview(
   deps: PipelineDeps,
   review: StoredReview,
   token: string,
   prompt: CurrentPrompt,
   signal?: AbortSignal,
+  posted?: () => void,
 ): Promise<WorkOutcome> {
   const { store, settings } = deps;
   deps.failpoint('after_claim');
 
-  const reserved = await store.reserve(review.id, token, settings.price);
+  // A lane's claim holds the price already (Store.claimNextFunded); any other claim reserves it here.
+  const reserved = review.reserved === settings.price ? 'reserved' : await store.reserve(review.id, token, settings.price);
   if (reserved === 'lost') return { kind: 'lost' };
   if (reserved === 'insufficient') {
     await release(deps, review, token, { state: 'new', reason: null });
@@ -48,6 +54,7 @@ export async function answerReview(
   }
 
   let draftText: string;
+  let saving: Promise<boolean>;
   try {
     const drafted = await draftThroughGate(deps, review, prompt, signal);
     deps.failpoint('after_generate');
@@ -63,7 +70,7 @@ export async function answerReview(
     }
     const { completion } = drafted;
     draftText = drafted.text;
-    const saved = await store.saveDraft(review.id, token, {
+    saving = store.saveDraft(review.id, token, {
       text: draftText,
       model: completion.model,
       promptVersion: prompt.version,
@@ -72,7 +79,6 @@ export async function answerReview(
       finishReason: completion.finishReason,
       cost: completion.cost ?? null,
     });
-    if (!saved) return { kind: 'lost' };
   } catch (error) {
     if (signal?.aborted) return releaseForLater(deps, review, token);
     if (isServiceError(error, 'model') && (error.kind === 'rejected' || error.kind === 'bad_response')) {
@@ -81,7 +87,16 @@ export async function answerReview(
     return releaseForLater(deps, review, token, error);
   }
 
-  return rereadAndPost(deps, review, token, draftText);
+  return rereadAndPost(deps, review, token, draftText, { saving, posted });
+}
+
+export interface PostOptions {
+  /** Where the review goes when a service fails before anything was posted; default back to the queue. */
+  onServiceError?: ReleaseOutcome;
+  /** The draft's save, under way: the read-back goes out beside it, and nothing is posted unless it was saved. */
+  saving?: Promise<boolean>;
+  /** Called once the answer is out on 2GIS, before its settlement. */
+  posted?: () => void;
 }
 
 /** Reads the review back right before posting (invariant 2), then posts and settles. */
@@ -90,19 +105,18 @@ export async function rereadAndPost(
   review: StoredReview,
   token: string,
   text: string,
-  onServiceError: ReleaseOutcome = { state: 'new', reason: null },
+  options: PostOptions = {},
 ): Promise<WorkOutcome> {
-  let status;
-  try {
-    status = await deps.twogis.readReview(review.id);
-  } catch (error) {
-    return releaseForLater(deps, review, token, error, onServiceError);
-  }
+  const [read, saved] = await Promise.allSettled([deps.twogis.readReview(review.id), options.saving ?? true]);
+  if (saved.status === 'rejected') return releaseForLater(deps, review, token, saved.reason);
+  if (!saved.value) return { kind: 'lost' };
+  if (read.status === 'rejected') return releaseForLater(deps, review, token, read.reason, options.onServiceError);
+  const status = read.value;
   if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
   if (status.hasOwnerAnswer) {
     return await finish(deps, review, token, { state: 'skipped', reason: 'answered by someone else before we posted' });
   }
-  return postAndSettle(deps, review, token, text, onServiceError);
+  return postAndSettle(deps, review, token, text, options);
 }
 
 /** The fence, the POST and the settlement; shared with the reconciler's re-post. */
@@ -111,8 +125,9 @@ export async function postAndSettle(
   review: StoredReview,
   token: string,
   text: string,
-  onServiceError: ReleaseOutcome = { state: 'new', reason: null },
+  options: Omit<PostOptions, 'saving'> = {},
 ): Promise<WorkOutcome> {
+  const onServiceError = options.onServiceError ?? { state: 'new', reason: null };
   if (!(await deps.store.beginPosting(review.id, token, deps.clock.now()))) return { kind: 'lost' };
   deps.failpoint('before_post');
   let answerId: string;
@@ -133,6 +148,7 @@ export async function postAndSettle(
     return releaseForLater(deps, review, token, error, onServiceError);
   }
   deps.failpoint('after_post');
+  options.posted?.();
   return settle(deps, review, { answerId, text });
 }
 

@@ -86,6 +86,18 @@ export class MemoryStore implements Store {
     Object.assign(next, { state: 'claimed', claimToken: token, leaseUntil });
     return { ...next };
   }
+  async claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks) {
+    const next = [...this.reviews.values()]
+      .filter((review) => review.state === 'new')
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
+    if (!next) return null;
+    if (next.reserved === 0n && price > 0n) {
+      if (this.balance - this.reserved < price) return 'insufficient' as const;
+      this.reserved += price;
+      next.reserved = price;
+    }
+    return this.claimNext(token, now, leaseUntil);
+  }
   async claimReview(reviewId: string, token: string, _now: Date, leaseUntil: Date) {
     const review = this.reviews.get(reviewId);
     if (!review || !['new', 'needs_approval', 'failed'].includes(review.state)) return null;

@@ -351,6 +351,46 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('claimNextFunded claims and reserves at once; short of funds it claims nothing, even racing on two stores', async ({ store, open }) => {
+      await store.topUp(PRICE * 5n, null);
+      const reviews = Array.from({ length: 12 }, () => listed());
+      for (const review of reviews) assert.equal(await store.recordReview(review, 'new', null, []), true);
+      const other = open({ notifications: true });
+      const claims: { id: string; token: string }[] = [];
+      let short = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, worker) => {
+          const target = worker % 2 === 0 ? store : other;
+          for (;;) {
+            const token = randomUUID();
+            const now = new Date();
+            const claimed = await target.claimNextFunded(token, now, lease(now), PRICE);
+            if (claimed === 'insufficient') {
+              short += 1;
+              return;
+            }
+            assert.ok(claimed !== null, 'reviews were left and funds were short: never an empty queue');
+            assert.equal(claimed.claimToken, token);
+            assert.equal(claimed.reserved, PRICE);
+            claims.push({ id: claimed.id, token });
+          }
+        }),
+      );
+      assert.equal(claims.length, 5, 'exactly what the balance covers was claimed');
+      assert.equal(new Set(claims.map((c) => c.id)).size, 5, 'a review was claimed twice');
+      assert.equal(short, 8);
+      assert.deepEqual(await store.getBalance(), { balance: PRICE * 5n, reserved: PRICE * 5n });
+      const left = await Promise.all(reviews.filter((r) => !claims.some((c) => c.id === r.id)).map((r) => store.getReview(r.id)));
+      for (const review of left) {
+        assert.deepEqual([review?.state, review?.claimToken, review?.reserved], ['new', null, 0n], 'a review short of funds stays queued, untouched');
+      }
+      for (const claim of claims) {
+        assert.equal(await store.release(claim.id, claim.token, { state: 'new', reason: null }, []), true);
+      }
+      assert.deepEqual(await store.getBalance(), { balance: PRICE * 5n, reserved: 0n });
+      return 0;
+    });
+
     contractTest('listInFlight lists claimed, drafted and posting reviews with their tokens, nothing else', async ({ store }) => {
       await store.topUp(10_000n, null);
       const [a, b, c, d] = [listed(), listed(), listed(), listed()];

@@ -186,3 +186,53 @@ test('money held by an answer that is then not posted is used for the next revie
   assert.equal(summary.stoppedForBalance, false);
   assert.deepEqual(store.checkInvariants(1), []);
 });
+
+test('a lane drafts its next review while its last answer is settled, with at most one settlement trailing', async () => {
+  const { deps, store, twogis, model } = pipeline();
+  await store.topUp(10_000n);
+  twogis.reviews = ['1', '2', '3'].map((id) => listed({ id }));
+  const settle = store.settlePosted.bind(store);
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  let settlements = 0;
+  store.settlePosted = async (...args) => {
+    settlements += 1;
+    if (settlements === 1) await gate; // the first answer's settlement hangs until the test lets it go
+    return settle(...args);
+  };
+  let finished = false;
+  const cycle = runCycle({ ...deps, settings: { ...deps.settings, concurrency: 1 } }).then((summary) => {
+    finished = true;
+    return summary;
+  });
+  for (let turn = 0; turn < 200 && twogis.posts.size < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(twogis.posts.size, 2, 'the second answer was posted while the first was being settled');
+  assert.equal(model.calls.length, 2, 'the second review was drafted and posted beside the first settlement, the third waits');
+  assert.equal(finished, false, 'the cycle waits for the settlement in flight');
+  assert.equal([...store.reviews.values()].filter((review) => review.state === 'posting').length, 1);
+  openGate();
+  const summary = await cycle;
+  assert.equal(summary.posted, 3);
+  assert.equal(summary.charged, 1500n);
+  assert.equal(finished, true);
+  assert.deepEqual(store.checkInvariants(twogis.answeredByUs()), []);
+});
+
+test('a settlement that fails stops the cycle with its error once the lane has finished what it holds', async () => {
+  const { deps, store, twogis } = pipeline();
+  await store.topUp(10_000n);
+  twogis.reviews = ['1', '2', '3'].map((id) => listed({ id }));
+  const settle = store.settlePosted.bind(store);
+  let settlements = 0;
+  store.settlePosted = async (...args) => {
+    settlements += 1;
+    if (settlements === 1) throw new Error('the database went away');
+    return settle(...args);
+  };
+  await assert.rejects(runCycle({ ...deps, settings: { ...deps.settings, concurrency: 1 } }), /the database went away/);
+  const states = [...store.reviews.values()].map((review) => review.state).sort();
+  // The first answer stays in `posting` for the reconciler; the second, started beside it, was settled.
+  assert.deepEqual(states, ['new', 'posted', 'posting']);
+  assert.equal(twogis.answeredByUs(), 2);
+});

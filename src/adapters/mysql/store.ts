@@ -625,9 +625,15 @@ export class MysqlStore implements Store {
   // ------------------------------------------------------------ work
 
   async claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    const claimed = await this.claimNextFunded(token, now, leaseUntil, 0n);
+    return claimed === 'insufficient' ? null : claimed;
+  }
+
+  async claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
     requireDate(now, 'now');
     requireDate(leaseUntil, 'leaseUntil');
-    return this.#inTransaction(async (connection) => {
+    const priceText = nonNegative(price, 'price');
+    return this.#inTransaction<StoredReview | 'insufficient' | null>(async (connection) => {
       // SKIP LOCKED: racing claimers each take a different row instead of queueing on the same one.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
       const [rows] = await connection.query<RowDataPacket[]>(
@@ -635,13 +641,24 @@ export class MysqlStore implements Store {
       );
       const row = rows[0];
       if (row === undefined) return null;
+      const review = toReview(row);
+      // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
+      const funded = price > 0n && review.reserved === 0n;
       const [result] = await connection.query<ResultSetHeader>(
-        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?
+        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?${funded ? `, reserved = ${MONEY}` : ''}
          WHERE id = ? AND state = 'new'`,
-        [token, leaseUntil, now, row.id],
+        funded ? [token, leaseUntil, now, priceText, row.id] : [token, leaseUntil, now, row.id],
       );
       if (result.affectedRows !== 1) throw new Rollback(null);
-      return { ...toReview(row), state: 'claimed', claimToken: token, leaseUntil };
+      if (funded) {
+        // Lock order as everywhere: the review row, then the account row, held from here to the COMMIT.
+        const [reserved] = await connection.query<ResultSetHeader>(
+          `UPDATE account SET reserved = reserved + ${MONEY} WHERE id = 1 AND balance - reserved >= ${MONEY}`,
+          [priceText, priceText],
+        );
+        if (reserved.affectedRows !== 1) throw new Rollback<StoredReview | 'insufficient' | null>('insufficient');
+      }
+      return { ...review, state: 'claimed', claimToken: token, leaseUntil, reserved: funded ? price : review.reserved };
     });
   }
 

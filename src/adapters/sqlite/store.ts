@@ -678,21 +678,38 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------ work
 
   async claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    const claimed = await this.claimNextFunded(token, now, leaseUntil, 0n);
+    return claimed === 'insufficient' ? null : claimed;
+  }
+
+  async claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
     const at = requireTime(now, 'now');
     const until = requireTime(leaseUntil, 'leaseUntil');
-    return this.#write((connection) => {
-      const row = connection.get(`SELECT rowid AS rowid FROM reviews WHERE state = 'new' ORDER BY created_at, id LIMIT 1`);
+    const amount = nonNegative(price, 'price');
+    return this.#write<StoredReview | 'insufficient' | null>((connection) => {
+      const row = connection.get(`SELECT rowid AS rowid, reserved FROM reviews WHERE state = 'new' ORDER BY created_at, id LIMIT 1`);
       if (row === undefined) return null;
       const rowid = integer(row.rowid);
+      // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
+      const funded = amount > 0n && kopecks(row.reserved) === 0n;
       const { changes } = connection.run(
-        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?
+        `UPDATE reviews SET state = 'claimed', claim_token = ?, lease_until = ?, updated_at = ?, reserved = reserved + ?
          WHERE rowid = ? AND state = 'new'`,
         token,
         until,
         at,
+        funded ? amount : 0n,
         rowid,
       );
       if (changes !== 1) throw new Rollback(null);
+      if (funded) {
+        const { changes: reserved } = connection.run(
+          'UPDATE account SET reserved = reserved + ? WHERE id = 1 AND balance - reserved >= ?',
+          amount,
+          amount,
+        );
+        if (reserved !== 1) throw new Rollback<StoredReview | 'insufficient' | null>('insufficient');
+      }
       return this.#readReview(connection, 'rowid', rowid);
     });
   }
