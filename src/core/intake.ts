@@ -4,7 +4,7 @@ import { noticeEdits } from './edits.ts';
 import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
-import type { Branch, ListedReview } from './ports.ts';
+import type { Branch, ListedReview, ReviewRecord } from './ports.ts';
 
 export interface IntakeCounts {
   fetched: number;
@@ -31,7 +31,7 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
     const known = await deps.store.findKnownReviewIds(fresh.map((review) => review.id));
     await noticeEdits(deps, fresh.filter((review) => known.has(review.id) && review.editedAt !== null));
     const unknown = fresh.filter((review) => !known.has(review.id));
-    for (const review of unknown) await record(deps, review, counts);
+    await record(deps, unknown, counts);
     if (unknown.length === 0) return;
     const cursor = page.at(-1)!.createdAt;
     if (cursor === offsetDate) return; // 2GIS repeated the same page: nothing older to be had
@@ -39,25 +39,30 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
   }
 }
 
-async function record(deps: PipelineDeps, review: ListedReview, counts: IntakeCounts): Promise<void> {
-  const decision = decideIntake(review, deps.settings);
-  const subject = { id: review.id, branchId: review.branchId };
-  const events = [
-    makeEvent(deps.clock, 'review.new', subject, {
-      rating: review.rating,
-      author: review.authorName,
-      text: review.text,
-      branch: review.branchName,
-    }),
-  ];
-  if (decision.state === 'skipped') events.push(makeEvent(deps.clock, 'review.skipped', subject, { reason: decision.reason }));
-  if (decision.state === 'needs_approval') {
-    events.push(makeEvent(deps.clock, 'review.needs_approval', subject, { reason: decision.reason }));
-  }
-  const stored = await deps.store.recordReview(review, decision.state, decision.reason, events);
-  if (!stored) return; // another worker recorded it a moment ago
-  counts.new += 1;
-  if (decision.state === 'skipped') counts.skipped += 1;
-  if (decision.state === 'needs_approval') counts.awaitingApproval += 1;
-  published(deps, events);
+async function record(deps: PipelineDeps, reviews: readonly ListedReview[], counts: IntakeCounts): Promise<void> {
+  const entries = reviews.map((review): ReviewRecord => {
+    const decision = decideIntake(review, deps.settings);
+    const subject = { id: review.id, branchId: review.branchId };
+    const events = [
+      makeEvent(deps.clock, 'review.new', subject, {
+        rating: review.rating,
+        author: review.authorName,
+        text: review.text,
+        branch: review.branchName,
+      }),
+    ];
+    if (decision.state === 'skipped') events.push(makeEvent(deps.clock, 'review.skipped', subject, { reason: decision.reason }));
+    if (decision.state === 'needs_approval') {
+      events.push(makeEvent(deps.clock, 'review.needs_approval', subject, { reason: decision.reason }));
+    }
+    return { review, state: decision.state, reason: decision.reason, events };
+  });
+  const stored = await deps.store.recordReviews(entries);
+  entries.forEach((entry, index) => {
+    if (!stored[index]) return; // another worker recorded it a moment ago
+    counts.new += 1;
+    if (entry.state === 'skipped') counts.skipped += 1;
+    if (entry.state === 'needs_approval') counts.awaitingApproval += 1;
+    published(deps, entry.events);
+  });
 }

@@ -145,6 +145,13 @@ export interface LedgerEntry {
   note: string | null;
 }
 
+export interface ReviewRecord {
+  review: ListedReview;
+  state: 'new' | 'skipped' | 'needs_approval';
+  reason: string | null;
+  events: readonly DomainEvent[];
+}
+
 export type ReserveResult = 'reserved' | 'insufficient' | 'lost';
 
 export interface PromptVersion {
@@ -218,6 +225,11 @@ export interface Store {
     reason: string | null,
     events: readonly DomainEvent[],
   ): Promise<boolean>;
+  /**
+   * recordReview for a page of reviews at once, each result in its place: one transaction for the page when
+   * none of them was known (the usual case), else one by one.
+   */
+  recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]>;
   getReview(id: string): Promise<StoredReview | null>;
 
   // work

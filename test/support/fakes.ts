@@ -22,6 +22,7 @@ import type {
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
+  ReviewRecord,
   ReviewComment,
   ReviewStatus,
   Store,
@@ -73,6 +74,11 @@ export class MemoryStore implements Store {
     this.history.push({ authorId: review.authorId ?? '', reviewId: review.id, role: 'reviewer', text: review.text, at: new Date(review.createdAt) });
     await this.appendEvents(events);
     return true;
+  }
+  async recordReviews(entries: readonly ReviewRecord[]) {
+    const results: boolean[] = [];
+    for (const entry of entries) results.push(await this.recordReview(entry.review, entry.state, entry.reason, entry.events));
+    return results;
   }
   async getReview(id: string) {
     const review = this.reviews.get(id);

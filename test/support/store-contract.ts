@@ -351,6 +351,45 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('recordReviews stores a page at once, and racing pages record each review exactly once', async ({ store, open }) => {
+      const page = [listed({ authorId: null }), listed(), listed({ text: "отзыв с 'кавычками'; -- \u0000 и 💬" })];
+      const entries = page.map((review, i) => ({
+        review,
+        state: i === 1 ? ('skipped' as const) : ('new' as const),
+        reason: i === 1 ? 'hidden on 2GIS' : null,
+        events: [event('review.new', { reviewId: review.id }), ...(i === 1 ? [event('review.skipped', { reviewId: review.id })] : [])],
+      }));
+      assert.deepEqual(await store.recordReviews(entries), [true, true, true]);
+      for (const [i, review] of page.entries()) {
+        const stored = await store.getReview(review.id);
+        assert.deepEqual([stored?.state, stored?.reason, stored?.text, stored?.authorId], [entries[i]!.state, entries[i]!.reason, review.text, review.authorId]);
+        assert.equal((await store.listEvents({ reviewId: review.id, limit: 10 })).length, entries[i]!.events.length);
+        assert.deepEqual((await store.dialogue(review.authorId, review.id)).map((d) => [d.role, d.text]), [['reviewer', review.text]]);
+      }
+      const queued = (await store.pendingOutbox(100)).map((e) => e.id);
+      for (const entry of entries) for (const e of entry.events) assert.ok(queued.includes(e.id), 'every event is queued for delivery');
+      assert.deepEqual(await store.recordReviews([]), []);
+
+      // A page where one review is known: that one is not recorded again, the others are.
+      const known = page[0]!;
+      const next = [listed(), known, listed()];
+      const nextEntries = next.map((review) => ({ review, state: 'new' as const, reason: null, events: [event('review.new', { reviewId: review.id })] }));
+      assert.deepEqual(await store.recordReviews(nextEntries), [true, false, true]);
+      assert.equal((await store.listEvents({ reviewId: known.id, limit: 10 })).length, 1, 'the known review got no second event');
+      assert.equal((await store.dialogue(known.authorId, known.id)).length, 1);
+
+      // Two stores taking in the same overlapping pages at once: each review once.
+      const shared = Array.from({ length: 12 }, () => listed());
+      const other = open({ notifications: true });
+      const pageOf = (from: number, to: number) =>
+        shared.slice(from, to).map((review) => ({ review, state: 'new' as const, reason: null, events: [event('review.new', { reviewId: review.id })] }));
+      const results = await Promise.all([store.recordReviews(pageOf(0, 8)), other.recordReviews(pageOf(4, 12)), other.recordReviews(pageOf(0, 12))]);
+      const recorded = results.flat().filter(Boolean).length;
+      assert.equal(recorded, 12, 'each review recorded by exactly one page');
+      for (const review of shared) assert.equal((await store.listEvents({ reviewId: review.id, limit: 10 })).length, 1);
+      return 0;
+    });
+
     contractTest('claimNextFunded claims and reserves at once; short of funds it claims nothing, even racing on two stores', async ({ store, open }) => {
       await store.topUp(PRICE * 5n, null);
       const reviews = Array.from({ length: 12 }, () => listed());

@@ -27,6 +27,7 @@ import type {
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
+  ReviewRecord,
   ReviewState,
   Store,
   StoredEvent,
@@ -616,6 +617,57 @@ export class MysqlStore implements Store {
       await insertDialogue(connection, review.authorId ?? '', review.id, 'reviewer', review.text, createdAt);
       return true;
     });
+  }
+
+  async recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    if (entries.length === 1) return [await this.recordReview(entries[0]!.review, entries[0]!.state, entries[0]!.reason, entries[0]!.events)];
+    const now = new Date();
+    // One statement per table for the whole page; a review or event already stored (another worker took the
+    // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
+    const together = await this.#inTransaction(async (connection) => {
+      try {
+        await connection.query(
+          `INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text,
+             created_at, state, reason, recorded_at, updated_at) VALUES ?`,
+          [
+            entries.map(({ review, state, reason }) => [
+              review.id,
+              review.branchId,
+              review.branchName,
+              review.rating,
+              review.text,
+              review.authorId,
+              review.authorName,
+              review.createdAt,
+              storableDate(review.createdAt) ?? now,
+              state,
+              reason,
+              now,
+              now,
+            ]),
+          ],
+        );
+        const events = entries.flatMap((entry) => entry.events);
+        if (events.length > 0) {
+          await connection.query('INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ?', [
+            events.map((event) => [event.id, event.type, eventDate(event), event.reviewId, event.branchId, stringifyData(event.data)]),
+          ]);
+          if (this.#notifications) await connection.query('INSERT INTO outbox (event_id) VALUES ?', [events.map((event) => [event.id])]);
+        }
+        await connection.query('INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ?', [
+          entries.map(({ review }) => [review.authorId ?? '', review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]),
+        ]);
+      } catch (error) {
+        if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(false);
+        throw error;
+      }
+      return true;
+    });
+    if (together) return entries.map(() => true);
+    const results: boolean[] = [];
+    for (const entry of entries) results.push(await this.recordReview(entry.review, entry.state, entry.reason, entry.events));
+    return results;
   }
 
   async getReview(id: string): Promise<StoredReview | null> {

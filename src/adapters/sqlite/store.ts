@@ -32,6 +32,7 @@ import type {
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
+  ReviewRecord,
   ReviewState,
   Store,
   StoredEvent,
@@ -669,6 +670,13 @@ export class SqliteStore implements Store {
       insertDialogue(connection, review.authorId ?? '', review.id, 'reviewer', review.text, createdAt);
       return true;
     });
+  }
+
+  async recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]> {
+    // In-process: a statement costs no round trip, so one by one costs no more than a page at once.
+    const results: boolean[] = [];
+    for (const entry of entries) results.push(await this.recordReview(entry.review, entry.state, entry.reason, entry.events));
+    return results;
   }
 
   async getReview(id: string): Promise<StoredReview | null> {
