@@ -2,7 +2,7 @@
 // receiver, a fresh MariaDB database: test/support/world.ts), seeding it, and running the real binary under the
 // probe (bench/probe.ts), which reports the child's own CPU time, peak RSS and, if asked, its SQL statements.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,14 +81,27 @@ export interface Run {
 export async function runGisbot(
   world: World,
   args: readonly string[],
-  options: { sql?: boolean; timeoutMs?: number; nodeArgs?: readonly string[]; entry?: string; env?: Record<string, string> } = {},
+  options: {
+    sql?: boolean;
+    timeoutMs?: number;
+    nodeArgs?: readonly string[];
+    entry?: string;
+    env?: Record<string, string>;
+    /** A control group's `cgroup.procs` to start gisbot in (see memoryLimitedGroup). */
+    cgroupProcs?: string;
+  } = {},
 ): Promise<Run> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gisbot-probe-'));
   const file = path.join(dir, 'probe.json');
   try {
     const started = performance.now();
     const result = await new Promise<Omit<Run, 'probe' | 'wallMs'>>((resolve, reject) => {
-      const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', PROBE, options.entry ?? BIN, ...args], {
+      const command = [process.execPath, ...(options.nodeArgs ?? []), '--import', PROBE, options.entry ?? BIN, ...args];
+      // Through a shell that moves itself into the group, then execs node (same process: the probe measures node).
+      const [file0, ...argv] = options.cgroupProcs
+        ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', options.cgroupProcs, ...command]
+        : command;
+      const child = spawn(file0!, argv, {
         cwd: world.dir,
         env: { ...world.env(), ...options.env, BENCH_PROBE_FILE: file, ...(options.sql ? { BENCH_PROBE_SQL: '1' } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -116,13 +129,39 @@ export async function runGisbot(
 export async function mustRun(
   world: World,
   args: readonly string[],
-  options: { sql?: boolean; codes?: number[]; nodeArgs?: readonly string[]; entry?: string; env?: Record<string, string> } = {},
+  options: Parameters<typeof runGisbot>[2] & { codes?: number[] } = {},
 ): Promise<Run> {
   const run = await runGisbot(world, args, options);
   if (!(options.codes ?? [0]).includes(run.code ?? -1)) {
     throw new Error(`gisbot ${args.join(' ')} exited ${run.code}:\n${run.stderr.slice(-2000)}`);
   }
   return run;
+}
+
+/**
+ * A memory control group limited to `megabytes`, as a container or a small host has: Node sizes its heap from
+ * the limit. Linux, as root, with the cgroup v1 memory controller or cgroup v2; null where that cannot be made.
+ */
+export async function memoryLimitedGroup(megabytes: number): Promise<{ procs: string; remove: () => Promise<void> } | null> {
+  const name = `gisbot-bench-${process.pid}-${megabytes}`;
+  const layouts = [
+    { dir: path.join('/sys/fs/cgroup/memory', name), limit: 'memory.limit_in_bytes' },
+    { dir: path.join('/sys/fs/cgroup', name), limit: 'memory.max' },
+  ];
+  for (const layout of layouts) {
+    try {
+      await mkdir(layout.dir);
+    } catch {
+      continue;
+    }
+    try {
+      await writeFile(path.join(layout.dir, layout.limit), String(megabytes * 2 ** 20));
+      return { procs: path.join(layout.dir, 'cgroup.procs'), remove: () => rmdir(layout.dir).catch(() => {}) };
+    } catch {
+      await rmdir(layout.dir).catch(() => {});
+    }
+  }
+  return null;
 }
 
 export function median(values: readonly number[]): number {

@@ -15,7 +15,7 @@ import { queryDatabase } from '../test/support/mysql.ts';
 const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
 
 /** The answering path's statements per answered review, START TRANSACTION and COMMIT included (see BENCHMARKS.md). */
-export const STATEMENTS_PER_REVIEW = 32;
+export const STATEMENTS_PER_REVIEW = 22;
 
 /** V8 sized for a small host (README): semi-spaces of 2 MB, old generation capped at 192 MB (~6 × what gisbot holds). */
 export const SMALL_HEAP_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=192';
@@ -171,6 +171,8 @@ export interface FootprintResult {
   branches: number;
   /** NODE_OPTIONS of the measured process, if any. */
   nodeOptions: string | null;
+  /** The memory limit it ran under (a control group), MB; null: the whole host. */
+  limitMb: number | null;
   /** 'bin/gisbot.ts' or 'built package'. */
   entry: string;
   posted: number;
@@ -200,9 +202,11 @@ export async function footprint(options: {
   nodeOptions?: string;
   /** The gisbot script to run; default bin/gisbot.ts. */
   entry?: string;
+  /** A memory control group the measured poll-once starts in (as a container or a small host; memoryLimitedGroup). */
+  limit?: { procs: string; megabytes: number };
 }): Promise<FootprintResult> {
   const env: Record<string, string> = options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {};
-  const entry = options.entry ? { entry: options.entry } : {};
+  const entry = { ...(options.entry ? { entry: options.entry } : {}), ...(options.limit ? { cgroupProcs: options.limit.procs } : {}) };
   const world = await openWorld(options.concurrency);
   try {
     await mustRun(world, ['balance', 'add', String((options.reviews + (options.probeSql ?? 0)) * 5 + 100), '--yes']);
@@ -222,6 +226,7 @@ export async function footprint(options: {
       branches: options.branches,
       nodeOptions: options.nodeOptions ?? null,
       entry: options.entry ? 'built package' : 'bin/gisbot.ts',
+      limitMb: options.limit?.megabytes ?? null,
       posted,
       maxRssKb: run.probe.maxRssKb,
       liveHeapMb: run.probe.heap?.liveMb ?? 0,
