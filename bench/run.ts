@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { queryDatabase } from '../test/support/mysql.ts';
-import { buildPackage, machine, openWorld, ROOT, type Machine } from './harness.ts';
+import { buildPackage, machine, memoryLimitedGroup, openWorld, ROOT, type Machine } from './harness.ts';
 import {
   countStatements,
   footprint,
@@ -34,6 +34,8 @@ import type { SqlTemplate } from './probe.ts';
 
 const write = !process.argv.includes('--no-write');
 const say = (text: string) => process.stderr.write(`${text}\n`);
+/** The memory of a small container or host, for the memory figure measured under a limit. */
+const CONTAINER_MB = 512;
 const began = performance.now();
 const loadBefore = os.loadavg()[0]!;
 
@@ -75,6 +77,15 @@ say(`    10,000: peak RSS ${mb(large.maxRssKb)}, ${large.cpuPerReviewMs.toFixed(
 say(`    10,000 with NODE_OPTIONS="${SMALL_HEAP_NODE_OPTIONS}" …`);
 const smallHeap = await footprint({ reviews: 10_000, branches: 200, concurrency: 8, nodeOptions: SMALL_HEAP_NODE_OPTIONS });
 say(`    peak RSS ${mb(smallHeap.maxRssKb)}, ${smallHeap.cpuPerReviewMs.toFixed(2)} ms CPU per review`);
+say(`    10,000 in a ${CONTAINER_MB} MB container (a memory cgroup; V8 defaults) …`);
+const group = await memoryLimitedGroup(CONTAINER_MB);
+let contained: FootprintResult | null = null;
+try {
+  if (group) contained = await footprint({ reviews: 10_000, branches: 200, concurrency: 8, limit: { procs: group.procs, megabytes: CONTAINER_MB } });
+} finally {
+  await group?.remove();
+}
+say(contained ? `    peak RSS ${mb(contained.maxRssKb)}, ${contained.cpuPerReviewMs.toFixed(2)} ms CPU per review` : '    no memory cgroup can be made here (needs root): skipped');
 
 const roundTrip = await statementCost({ statements: 3000 });
 const http = await httpClientCost({ requests: 3000 });
@@ -85,7 +96,7 @@ say(`    ${history.withIndex.ms.toFixed(2)} ms a draft (${history.withoutIndex.m
 const nodeRssKb = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.resourceUsage().maxRSS))'], { encoding: 'utf8' }));
 say(`    one SELECT 1 round trip: ${roundTrip.cpuUs.toFixed(0)} µs of CPU`);
 
-const figures = tabulate({ wide, narrow, idle, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, roundTrip, http, nodeRssKb, history });
+const figures = tabulate({ wide, narrow, idle, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history });
 const elapsed = (performance.now() - began) / 1000;
 const load = { before: loadBefore, after: os.loadavg()[0]! };
 say('');
@@ -94,7 +105,7 @@ say(`\nthe benchmark took ${elapsed.toFixed(0)} s`);
 if (write) {
   await writeFile(
     path.join(ROOT, 'BENCHMARKS.md'),
-    report({ figures, wide, narrow, idle, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, roundTrip, http, nodeRssKb, history, elapsed, load }),
+    report({ figures, wide, narrow, idle, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history, elapsed, load }),
   );
   say('wrote BENCHMARKS.md');
 }
@@ -122,6 +133,8 @@ interface Results {
   large: FootprintResult;
   smallHeap: FootprintResult;
   smallHeapBuilt: FootprintResult;
+  /** 10,000 reviews in a CONTAINER_MB memory cgroup; null where none could be made. */
+  contained: FootprintResult | null;
   /** One SELECT 1 round trip: this process's CPU and the wall time, µs. */
   roundTrip: { cpuUs: number; wallUs: number };
   /** Peak RSS of `node -e 0`, KB. */
@@ -196,6 +209,13 @@ function tabulate(r: Results): Figure[] {
     bound: '≤ 150 MB',
     ratio: (r.large.maxRssKb / 1024 / 150).toFixed(3),
     met: r.large.maxRssKb / 1024 <= 150,
+  });
+  figures.push({
+    figure: `4 memory: the same in a ${CONTAINER_MB} MB container (a memory cgroup, V8 defaults: Node sizes its heap from the limit)`,
+    value: r.contained ? mb(r.contained.maxRssKb) : 'not measured (no cgroup)',
+    bound: '≤ 150 MB',
+    ratio: r.contained ? (r.contained.maxRssKb / 1024 / 150).toFixed(3) : '—',
+    met: r.contained ? r.contained.maxRssKb / 1024 <= 150 : null,
   });
   figures.push({
     figure: `4 memory: the same with NODE_OPTIONS="${SMALL_HEAP_NODE_OPTIONS}" (README)`,
@@ -424,23 +444,28 @@ function details(r: Results & { figures: Figure[] }): string[] {
   lines.push('One `poll-once` answering N reviews spread over 200 branches, the model answering at once, concurrency 8; the');
   lines.push('idle baseline is a `poll-once` over the same 200 branches with nothing new, run just before.');
   lines.push('');
-  lines.push('| reviews | entry | NODE_OPTIONS | posted | peak RSS | live heap after full GCs (median, 2nd half) | CPU (user+sys) | idle baseline | CPU per review | wall |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
-  for (const f of [r.small, r.large, r.smallHeap, r.smallHeapBuilt]) {
+  lines.push('| reviews | entry | memory | NODE_OPTIONS | posted | peak RSS | live heap after full GCs (median, 2nd half) | CPU (user+sys) | idle baseline | CPU per review | wall |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const f of [r.small, r.large, ...(r.contained ? [r.contained] : []), r.smallHeap, r.smallHeapBuilt]) {
     lines.push(
-      `| ${f.reviews} | ${f.entry} | ${f.nodeOptions ? `\`${f.nodeOptions}\`` : '—'} | ${f.posted} | ${mb(f.maxRssKb)} | ${f.liveHeapMb.toFixed(1)} MB | ${seconds(f.cpuMs)} | ${seconds(f.baselineCpuMs)} | ${f.cpuPerReviewMs.toFixed(2)} ms | ${seconds(f.wallMs)} |`,
+      `| ${f.reviews} | ${f.entry} | ${f.limitMb === null ? 'the host' : `${f.limitMb} MB cgroup`} | ${f.nodeOptions ? `\`${f.nodeOptions}\`` : '—'} | ${f.posted} | ${mb(f.maxRssKb)} | ${f.liveHeapMb.toFixed(1)} MB | ${seconds(f.cpuMs)} | ${seconds(f.baselineCpuMs)} | ${f.cpuPerReviewMs.toFixed(2)} ms | ${seconds(f.wallMs)} |`,
     );
   }
   lines.push('');
   lines.push(`**Memory.** What gisbot holds is flat: ${r.small.liveHeapMb.toFixed(1)} MB of heap left after a full collection (the median over the`);
-  lines.push(`second half of the run) at 1,000 reviews,`);
-  lines.push(`${r.large.liveHeapMb.toFixed(1)} MB at 10,000 (most of it compiled code and module sources). The peak RSS above that is how V8`);
-  lines.push('sizes its heap on a host with this much memory: a young generation of up to 2 × 16 MB and an old generation');
-  lines.push('allowed to grow to 3-4 × the live heap between full collections while the process allocates flat out, on top');
-  lines.push(`of node's own resident code (${mb(r.nodeRssKb)} for \`node -e 0\`). Sized for a small host (the README's NODE_OPTIONS), the`);
-  lines.push(`same 10,000 reviews peak at ${mb(r.smallHeap.maxRssKb)} for ${r.smallHeap.cpuPerReviewMs.toFixed(2)} ms of CPU per review (${r.large.cpuPerReviewMs.toFixed(2)} ms with the defaults), and`);
-  lines.push(`at ${mb(r.smallHeapBuilt.maxRssKb)} as the built package, which has no types to strip (node's type stripper alone is resident in every run`);
-  lines.push('from the checkout). From run to run the peaks move by about ±5 MB with the timing of the collections.');
+  lines.push(`second half of the run) at 1,000 reviews, ${r.large.liveHeapMb.toFixed(1)} MB at 10,000 (most of it compiled code and module sources).`);
+  lines.push('The peak RSS above that is how V8 sizes its heap for the memory it sees: on this host (23.5 GB) a young');
+  lines.push('generation of up to 2 × 16 MB and an old generation allowed to grow to 3-4 × the live heap between full');
+  lines.push(`collections while the process allocates flat out, on top of node's own resident code (${mb(r.nodeRssKb)} for \`node -e 0\`).`);
+  if (r.contained) {
+    lines.push(`In a ${CONTAINER_MB} MB container (a memory cgroup, as Docker or systemd's MemoryMax= set) Node sizes the heap from the limit, and`);
+    lines.push(`the same 10,000 reviews peak at ${mb(r.contained.maxRssKb)} with no option at all, for ${r.contained.cpuPerReviewMs.toFixed(2)} ms of CPU per review (collections run`);
+    lines.push(`more often) against ${r.large.cpuPerReviewMs.toFixed(2)} ms on the whole host.`);
+  }
+  lines.push(`On a large host the README's NODE_OPTIONS do the same: ${mb(r.smallHeap.maxRssKb)} from the checkout (${r.smallHeap.cpuPerReviewMs.toFixed(2)} ms of CPU per review),`);
+  lines.push(`${mb(r.smallHeapBuilt.maxRssKb)} as the built package, which has no types to strip (node's type stripper is resident in every run from the`);
+  lines.push('checkout). The defaults are left to Node on purpose: a flag in the shebang would override a user\'s own NODE_OPTIONS.');
+  lines.push('From run to run the peaks move by about ±5 MB with the timing of the collections.');
   lines.push('');
   const statements = perReview(r.large.sql?.templates ?? [], r.large.sql?.posted ?? 0).total;
   const floor = (statements * r.roundTrip.cpuUs) / 1000;
