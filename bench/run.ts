@@ -21,6 +21,7 @@ import {
   branchHistory,
   BRANCH_INDEX,
   type BranchHistoryResult,
+  STATEMENTS_PER_LONE_REVIEW,
   STATEMENTS_PER_REVIEW,
   throughput,
   type FootprintResult,
@@ -279,11 +280,11 @@ function tabulate(r: Results): Figure[] {
   });
   const largeSql = perReview(r.large.sql?.templates ?? [], r.large.sql?.posted ?? 0);
   figures.push({
-    figure: '6 database: the same, 200 more reviews on top of 10,000',
+    figure: '6 database: the same, 200 more reviews on top of 10,000, one per branch (alone on its page: no batching at intake)',
     value: largeSql.total.toFixed(2),
-    bound: `≤ ${STATEMENTS_PER_REVIEW}`,
-    ratio: (largeSql.total / STATEMENTS_PER_REVIEW).toFixed(3),
-    met: largeSql.total <= STATEMENTS_PER_REVIEW,
+    bound: `≤ ${STATEMENTS_PER_LONE_REVIEW}`,
+    ratio: (largeSql.total / STATEMENTS_PER_LONE_REVIEW).toFixed(3),
+    met: largeSql.total <= STATEMENTS_PER_LONE_REVIEW,
   });
   const scans = (r.large.sql?.plans ?? []).filter((plan) => plan.fullScan);
   figures.push({
@@ -485,6 +486,8 @@ function details(r: Results & { figures: Figure[] }): string[] {
   lines.push('the repeat check: 1; the draft: 1; the fence before the POST: 1; the settlement with the charge, ledger entry,');
   lines.push('event, outbox row and dialogue: 10), the outbox relay (a SELECT and a DELETE per batch of events gathered over');
   lines.push('100 ms) and, per cycle, a fixed few (session set-up, schema check, reconcile, the lanes\' last empty claims).');
+  lines.push(`A review alone on its branch's page (the second row) pays its intake alone, 7 statements instead of ~0.7: ~25 by design,`);
+  lines.push(`bound ${STATEMENTS_PER_LONE_REVIEW}.`);
   lines.push(`None depends on how many reviews the tables hold. Every statement of the ${r.wide.reviews}-review cycle, by template:`);
   lines.push('');
   lines.push('| count | per review | ms each | statement |');

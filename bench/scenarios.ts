@@ -17,6 +17,12 @@ const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
 /** The answering path's statements per answered review, START TRANSACTION and COMMIT included (see BENCHMARKS.md). */
 export const STATEMENTS_PER_REVIEW = 22;
 
+/**
+ * The same when each review comes alone on its branch's page (200 reviews in 200 branches): nothing to batch at
+ * intake, so it pays its own dedup look-up and transaction (7 statements instead of ~0.7).
+ */
+export const STATEMENTS_PER_LONE_REVIEW = 28;
+
 /** V8 sized for a small host (README): semi-spaces of 2 MB, old generation capped at 192 MB (~6 × what gisbot holds). */
 export const SMALL_HEAP_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=192';
 
