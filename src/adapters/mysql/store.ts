@@ -589,26 +589,7 @@ export class MysqlStore implements Store {
     const createdAt = storableDate(review.createdAt) ?? now;
     return this.#inTransaction(async (connection) => {
       try {
-        await connection.query(
-          `INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text,
-             created_at, state, reason, recorded_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            review.id,
-            review.branchId,
-            review.branchName,
-            review.rating,
-            review.text,
-            review.authorId,
-            review.authorName,
-            review.createdAt,
-            createdAt,
-            state,
-            reason,
-            now,
-            now,
-          ],
-        );
+        await connection.query(`INSERT INTO reviews (${RECORDED_REVIEW_COLUMNS}) VALUES ?`, [[recordedReviewRow(review, state, reason, now)]]);
       } catch (error) {
         if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(false);
         throw error;
@@ -627,27 +608,9 @@ export class MysqlStore implements Store {
     // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
     const together = await this.#inTransaction(async (connection) => {
       try {
-        await connection.query(
-          `INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text,
-             created_at, state, reason, recorded_at, updated_at) VALUES ?`,
-          [
-            entries.map(({ review, state, reason }) => [
-              review.id,
-              review.branchId,
-              review.branchName,
-              review.rating,
-              review.text,
-              review.authorId,
-              review.authorName,
-              review.createdAt,
-              storableDate(review.createdAt) ?? now,
-              state,
-              reason,
-              now,
-              now,
-            ]),
-          ],
-        );
+        await connection.query(`INSERT INTO reviews (${RECORDED_REVIEW_COLUMNS}) VALUES ?`, [
+          entries.map(({ review, state, reason }) => recordedReviewRow(review, state, reason, now)),
+        ]);
         const events = entries.flatMap((entry) => entry.events);
         if (events.length > 0) {
           await connection.query('INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ?', [
@@ -1210,6 +1173,28 @@ export class MysqlStore implements Store {
       }));
     });
   }
+}
+
+const RECORDED_REVIEW_COLUMNS =
+  'id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason, recorded_at, updated_at';
+
+/** A review as intake records it, in the order of RECORDED_REVIEW_COLUMNS. */
+function recordedReviewRow(review: ListedReview, state: ReviewRecord['state'], reason: string | null, now: Date): unknown[] {
+  return [
+    review.id,
+    review.branchId,
+    review.branchName,
+    review.rating,
+    review.text,
+    review.authorId,
+    review.authorName,
+    review.createdAt,
+    storableDate(review.createdAt) ?? now,
+    state,
+    reason,
+    now,
+    now,
+  ];
 }
 
 /** One line of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
