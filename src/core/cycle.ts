@@ -85,7 +85,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
           const token = deps.ownership.newToken();
           const now = deps.clock.now();
           const arrived = arrivals.generation;
-          const review = await deps.store.claimNextFunded(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price);
+          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price);
           if (review === 'insufficient') {
             state.stoppedForBalance = true;
             break;

@@ -233,13 +233,11 @@ export interface Store {
   getReview(id: string): Promise<StoredReview | null>;
 
   // work
-  /** Claims the oldest `new` review with a fresh token and lease; null when none is left. */
-  claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /**
-   * claimNext and reserve(price) in one transaction (the answering lanes' way, a few round trips fewer): the
-   * claimed review holds the price; 'insufficient' when the free balance is short, and then nothing is claimed.
+   * Claims the oldest `new` review with a fresh token and lease, and reserves `price` for it in the same
+   * transaction; null when none is left, 'insufficient' (and nothing claimed) when the free balance is short.
    */
-  claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null>;
+  claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null>;
   /**
    * Claims one named review for a person's answer (`gisbot reply`): only from `new`, `needs_approval` or
    * `failed`; null when it is in work or already at rest elsewhere.

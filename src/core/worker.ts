@@ -45,7 +45,7 @@ export async function answerReview(
   const { store, settings } = deps;
   deps.failpoint('after_claim');
 
-  // A lane's claim holds the price already (Store.claimNextFunded); any other claim reserves it here.
+  // A lane's claim holds the price already (Store.claimNext); any other claim reserves it here.
   const reserved = review.reserved === settings.price ? 'reserved' : await store.reserve(review.id, token, settings.price);
   if (reserved === 'lost') return { kind: 'lost' };
   if (reserved === 'insufficient') {

@@ -14,6 +14,7 @@ import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkSqliteInvariants, createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
 import type { TestSqliteFile, WorkerReport } from '../support/sqlite.ts';
 import { listed } from '../support/store-contract.ts';
+import { claimFree } from '../support/claims.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const storeUrl = pathToFileURL(path.join(root, 'src/adapters/sqlite/store.ts')).href;
@@ -186,7 +187,7 @@ describe('SqliteStore', () => {
       const started = Date.now();
       await assert.rejects(store.topUp(100n, null), (error: unknown) => assertDatabaseUnavailable(error, file, /locked/));
       assert.ok(Date.now() - started >= 100, 'it waited for the lock first');
-      await assert.rejects(store.claimNext('t', new Date(), new Date(Date.now() + 60_000)), (error: unknown) =>
+      await assert.rejects(claimFree(store, 't', new Date(), new Date(Date.now() + 60_000)), (error: unknown) =>
         assertDatabaseUnavailable(error, file),
       );
       // WAL: reads go on while another connection writes.
@@ -199,7 +200,7 @@ describe('SqliteStore', () => {
     // Nothing half-done was left behind, and the store works again once the lock is free.
     assert.deepEqual(await store.topUp(100n, null), { balance: 1100n, reserved: 0n });
     const token = 'after-the-lock';
-    assert.equal((await store.claimNext(token, new Date(), new Date(Date.now() + 60_000)))?.id, review.id);
+    assert.equal((await claimFree(store, token, new Date(), new Date(Date.now() + 60_000)))?.id, review.id);
     assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'done' }, []), true);
     await store.close();
     await checkSqliteInvariants(file, 0);

@@ -84,15 +84,7 @@ export class MemoryStore implements Store {
     const review = this.reviews.get(id);
     return review ? { ...review } : null;
   }
-  async claimNext(token: string, _now: Date, leaseUntil: Date) {
-    const next = [...this.reviews.values()]
-      .filter((review) => review.state === 'new')
-      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
-    if (!next) return null;
-    Object.assign(next, { state: 'claimed', claimToken: token, leaseUntil });
-    return { ...next };
-  }
-  async claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks) {
+  async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
     const next = [...this.reviews.values()]
       .filter((review) => review.state === 'new')
       .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
@@ -102,7 +94,8 @@ export class MemoryStore implements Store {
       this.reserved += price;
       next.reserved = price;
     }
-    return this.claimNext(token, now, leaseUntil);
+    Object.assign(next, { state: 'claimed', claimToken: token, leaseUntil });
+    return { ...next };
   }
   async claimReview(reviewId: string, token: string, _now: Date, leaseUntil: Date) {
     const review = this.reviews.get(reviewId);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQLInputValue, SQLOutputValue } from 'node:sqlite';
 import { createSqliteStore, loadSqlite } from '../../src/adapters/sqlite/store.ts';
+import { claimFree } from './claims.ts';
 
 export interface TestSqliteFile {
   /** The database file (not created yet). */
@@ -129,7 +130,7 @@ export async function runStoreWorker(file: string, worker: string, price: bigint
   for (;;) {
     const token = `${worker}:${randomUUID()}`;
     const now = new Date();
-    const review = await store.claimNext(token, now, new Date(now.getTime() + 60_000));
+    const review = await claimFree(store, token, now, new Date(now.getTime() + 60_000));
     if (review === null) break;
     report.claimed.push(review.id);
     // Work happens between the steps (the model, 2GIS): the write lock is free then, and the other process runs.

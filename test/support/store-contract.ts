@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
+import { claimFree } from './claims.ts';
 
 export interface StoreFixture {
   /** A migrated store on a fresh, empty database. */
@@ -91,7 +92,7 @@ function postedEvents(review: ListedReview, text: string) {
 async function recordAndClaim(store: Store, review: ListedReview, now = new Date()): Promise<string> {
   assert.equal(await store.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);
   const token = randomUUID();
-  const claimed = await store.claimNext(token, now, lease(now));
+  const claimed = await claimFree(store, token, now, lease(now));
   assert.equal(claimed?.id, review.id);
   return token;
 }
@@ -138,7 +139,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.deepEqual(await store.pendingOutbox(10), []);
       assert.deepEqual(await store.listInFlight(), []);
       assert.equal(await store.latestPrompt(), null);
-      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      assert.equal(await claimFree(store, randomUUID(), new Date(), lease(new Date())), null);
       assert.equal(await store.claimStale(randomUUID(), new Date(), lease(new Date())), null);
 
       // Data survives a close and another store (migrating again) on the same database.
@@ -231,8 +232,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal((await store.getReview(held.id))?.state, 'needs_approval');
       // Neither skipped nor needs_approval reviews are work.
       const token = randomUUID();
-      assert.equal((await store.claimNext(token, new Date(), lease(new Date())))?.id, review.id);
-      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      assert.equal((await claimFree(store, token, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal(await claimFree(store, randomUUID(), new Date(), lease(new Date())), null);
       assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'tidy' }, []), true);
       return 0;
     });
@@ -315,7 +316,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       for (const review of [order[1], order[0], order[2]]) {
         const token = randomUUID();
         const now = new Date();
-        const claimed = await store.claimNext(token, now, lease(now));
+        const claimed = await claimFree(store, token, now, lease(now));
         assert.ok(claimed !== null);
         assert.equal(claimed.id, review?.id);
         assert.equal(claimed.createdAt, review?.createdAt);
@@ -335,7 +336,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
           for (;;) {
             const token = randomUUID();
             const now = new Date();
-            const claimed = await target.claimNext(token, now, lease(now));
+            const claimed = await claimFree(target, token, now, lease(now));
             if (claimed === null) return;
             assert.equal(claimed.claimToken, token);
             claims.push({ id: claimed.id, token });
@@ -347,7 +348,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       for (const claim of claims) {
         assert.equal(await store.release(claim.id, claim.token, { state: 'skipped', reason: 'race test' }, []), true);
       }
-      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      assert.equal(await claimFree(store, randomUUID(), new Date(), lease(new Date())), null);
       return 0;
     });
 
@@ -390,7 +391,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
-    contractTest('claimNextFunded claims and reserves at once; short of funds it claims nothing, even racing on two stores', async ({ store, open }) => {
+    contractTest('claimNext with a price claims and reserves at once; short of funds it claims nothing, even racing on two stores', async ({ store, open }) => {
       await store.topUp(PRICE * 5n, null);
       const reviews = Array.from({ length: 12 }, () => listed());
       for (const review of reviews) assert.equal(await store.recordReview(review, 'new', null, []), true);
@@ -403,7 +404,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
           for (;;) {
             const token = randomUUID();
             const now = new Date();
-            const claimed = await target.claimNextFunded(token, now, lease(now), PRICE);
+            const claimed = await target.claimNext(token, now, lease(now), PRICE);
             if (claimed === 'insufficient') {
               short += 1;
               return;
@@ -455,7 +456,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.ok((await store.settlePosted(c!.id, { answerId: 'x', text: 'Спасибо' }, PRICE, () => [])) !== null);
       assert.deepEqual(await store.listInFlight(), []);
       const tokenD = randomUUID();
-      assert.equal((await store.claimNext(tokenD, new Date(), lease(new Date())))?.id, d!.id);
+      assert.equal((await claimFree(store, tokenD, new Date(), lease(new Date())))?.id, d!.id);
       assert.equal(await store.release(d!.id, tokenD, { state: 'needs_approval', reason: 'done' }, []), true);
       return 1;
     });
@@ -467,7 +468,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       for (const review of reviews) {
         assert.equal(await store.recordReview(review, 'new', null, []), true);
         const token = randomUUID();
-        const claimed = await store.claimNext(token, new Date(), lease(new Date()));
+        const claimed = await claimFree(store, token, new Date(), lease(new Date()));
         assert.ok(claimed !== null);
         claims.push({ review: reviews.find((r) => r.id === claimed.id) as ListedReview, token });
       }
@@ -503,7 +504,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       // Nothing can be reserved with 2.00 left.
       for (;;) {
         const token = randomUUID();
-        const claimed = await store.claimNext(token, new Date(), lease(new Date()));
+        const claimed = await claimFree(store, token, new Date(), lease(new Date()));
         if (claimed === null) break;
         assert.equal(await store.reserve(claimed.id, token, PRICE), 'insufficient');
         assert.equal(await store.release(claimed.id, token, { state: 'skipped', reason: 'no funds' }, []), true);
@@ -648,7 +649,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
 
       // Claimed again: needs_approval keeps the draft and releases the reserve.
       const again = randomUUID();
-      assert.equal((await store.claimNext(again, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal((await claimFree(store, again, new Date(), lease(new Date())))?.id, review.id);
       assert.equal(await store.reserve(review.id, again, PRICE), 'reserved');
       assert.equal(await store.saveDraft(review.id, again, { ...draft, text: 'Второй черновик' }), true);
       assert.equal(await store.release(review.id, again, { state: 'needs_approval', reason: 'rating 2' }, []), true);
@@ -657,7 +658,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(waiting?.reason, 'rating 2');
       assert.equal(waiting?.draftText, 'Второй черновик');
       assert.deepEqual(await store.getBalance(), before);
-      assert.equal(await store.claimNext(randomUUID(), new Date(), lease(new Date())), null);
+      assert.equal(await claimFree(store, randomUUID(), new Date(), lease(new Date())), null);
       return 0;
     });
 
@@ -667,7 +668,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.recordReview(review, 'new', null, []), true);
       const t0 = new Date();
       const a = randomUUID();
-      assert.equal((await store.claimNext(a, t0, lease(t0, 1000)))?.id, review.id);
+      assert.equal((await claimFree(store, a, t0, lease(t0, 1000)))?.id, review.id);
       assert.equal(await store.reserve(review.id, a, PRICE), 'reserved');
       assert.equal(await store.saveDraft(review.id, a, { ...draft, text: 'Спасибо' }), true);
       assert.equal(await store.claimStale(randomUUID(), lease(t0, 500), lease(t0, MINUTE)), null, 'the lease is still live');
@@ -754,7 +755,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const e4 = event('review.new', { reviewId: review.id, branchId: review.branchId });
       assert.equal(await store.recordReview(review, 'new', null, [e4]), true);
       const token = randomUUID();
-      assert.equal((await store.claimNext(token, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal((await claimFree(store, token, new Date(), lease(new Date())))?.id, review.id);
       const e5 = event('review.skipped', { reviewId: review.id, data: { big: 12345678901234567890n } as Record<string, unknown> });
       assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'x' }, [e5]), true);
       const queued = await store.pendingOutbox(10);
@@ -825,7 +826,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const reviewEvent = event('review.new', { reviewId: review.id });
       assert.equal(await quiet.recordReview(review, 'new', null, [reviewEvent]), true);
       const token = randomUUID();
-      assert.equal((await quiet.claimNext(token, new Date(), lease(new Date())))?.id, review.id);
+      assert.equal((await claimFree(quiet, token, new Date(), lease(new Date())))?.id, review.id);
       assert.equal(await quiet.reserve(review.id, token, PRICE), 'reserved');
       assert.equal(await quiet.beginPosting(review.id, token, new Date()), true);
       const postedEvent = event('reply.posted', { reviewId: review.id });
@@ -1013,12 +1014,12 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.recordReview(dated, 'new', null, []), true);
       assert.equal((await store.getReview(odd.id))?.createdAt, 'вчера');
       const first = randomUUID();
-      assert.equal((await store.claimNext(first, new Date(), lease(new Date())))?.id, dated.id);
+      assert.equal((await claimFree(store, first, new Date(), lease(new Date())))?.id, dated.id);
       const second = randomUUID();
-      const claimed = await store.claimNext(second, new Date(), lease(new Date()));
+      const claimed = await claimFree(store, second, new Date(), lease(new Date()));
       assert.equal(claimed?.id, odd.id);
       assert.equal(claimed?.createdAt, 'вчера');
-      await assert.rejects(store.claimNext(randomUUID(), new Date(Number.NaN), lease(new Date())), RangeError);
+      await assert.rejects(claimFree(store, randomUUID(), new Date(Number.NaN), lease(new Date())), RangeError);
       await assert.rejects(store.beginPosting(odd.id, second, new Date(Number.NaN)), RangeError);
       assert.equal(await store.release(dated.id, first, { state: 'skipped', reason: 'x' }, []), true);
       assert.equal(await store.release(odd.id, second, { state: 'skipped', reason: 'x' }, []), true);
@@ -1123,7 +1124,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.deepEqual([(await store.getFollowUp(waiting.commentId))!.state, (await store.getFollowUp(waiting.commentId))!.reason], ['needs_approval', 'the gate refused it']);
       assert.equal(await store.claimFollowUp(randomUUID(), later, lease(later)), null);
       const token2 = randomUUID();
-      assert.notEqual(await store.claimNext(token2, now, lease(now)), null);
+      assert.notEqual(await claimFree(store, token2, now, lease(now)), null);
       assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
       return 0;
     });

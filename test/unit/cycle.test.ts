@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { runCycle } from '../../src/core/cycle.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline } from '../support/fakes.ts';
+import { claimFree } from '../support/claims.ts';
 
 describe('one cycle over fakes', () => {
   test('answers eligible reviews, skips ineligible ones, routes low ratings to a person', async () => {
@@ -101,7 +102,7 @@ describe('one cycle over fakes', () => {
     await runCycle({ ...deps, failpoint: (point) => { if (point === 'after_generate') throw new Error('crash'); } }).catch(() => {});
     assert.equal(store.reviews.get('1')!.state, 'new', 'a thrown error releases the review');
 
-    await store.claimNext('dead-worker', clock.now(), new Date(clock.now().getTime() + 1000));
+    await claimFree(store, 'dead-worker', clock.now(), new Date(clock.now().getTime() + 1000));
     await store.reserve('1', 'dead-worker', 500n);
     clock.advance(2000);
     const summary = await runCycle(deps);

@@ -639,12 +639,7 @@ export class MysqlStore implements Store {
 
   // ------------------------------------------------------------ work
 
-  async claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
-    const claimed = await this.claimNextFunded(token, now, leaseUntil, 0n);
-    return claimed === 'insufficient' ? null : claimed;
-  }
-
-  async claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
+  async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
     requireDate(now, 'now');
     requireDate(leaseUntil, 'leaseUntil');
     const priceText = nonNegative(price, 'price');

@@ -685,12 +685,7 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------ work
 
-  async claimNext(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
-    const claimed = await this.claimNextFunded(token, now, leaseUntil, 0n);
-    return claimed === 'insufficient' ? null : claimed;
-  }
-
-  async claimNextFunded(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
+  async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
     const at = requireTime(now, 'now');
     const until = requireTime(leaseUntil, 'leaseUntil');
     const amount = nonNegative(price, 'price');
