@@ -235,7 +235,8 @@ export interface Store {
   // work
   /**
    * Claims the oldest `new` review with a fresh token and lease, and reserves `price` for it in the same
-   * transaction; null when none is left, 'insufficient' (and nothing claimed) when the free balance is short.
+   * transaction; 'insufficient' (and nothing claimed) when the free balance is short; null when no `new`
+   * review is free to take: none is left, or every one left is held that instant by a racing claimer.
    */
   claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null>;
   /**
