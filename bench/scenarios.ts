@@ -116,6 +116,8 @@ export interface StartupResult {
   nodeMs: number;
   helpMs: number;
   balanceMs: number;
+  /** `balance --json` with the compile cache off (NODE_DISABLE_COMPILE_CACHE=1), as before a first start. */
+  balanceUncachedMs: number;
   /** With `floors`: medians of what any start of this shape pays before gisbot's own code runs, ms. */
   floors?: Record<string, number>;
 }
@@ -140,9 +142,9 @@ export async function startup(options: { runs: number; entry: string; floors?: b
   try {
     await mustRun(world, ['balance', 'add', '100', '--yes']);
     const env = world.env();
-    const time = (args: string[], cwd = world.dir): number => {
+    const time = (args: string[], cwd = world.dir, extraEnv: NodeJS.ProcessEnv = {}): number => {
       const started = performance.now();
-      const result = spawnSync(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const result = spawnSync(process.execPath, args, { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
       const ms = performance.now() - started;
       if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`);
       return ms;
@@ -150,17 +152,29 @@ export async function startup(options: { runs: number; entry: string; floors?: b
     const node: number[] = [];
     const help: number[] = [];
     const balance: number[] = [];
+    const balanceUncached: number[] = [];
     for (let i = 0; i < 2; i += 1) time([options.entry, 'balance', '--json']); // warm the disk cache
     for (let i = 0; i < options.runs; i += 1) {
       node.push(time(['-e', '0']));
       help.push(time([options.entry, '--help']));
       balance.push(time([options.entry, 'balance', '--json']));
+      balanceUncached.push(time([options.entry, 'balance', '--json'], world.dir, { NODE_DISABLE_COMPILE_CACHE: '1' }));
     }
-    const result: StartupResult = { runs: options.runs, nodeMs: median(node), helpMs: median(help), balanceMs: median(balance) };
+    const result: StartupResult = {
+      runs: options.runs,
+      nodeMs: median(node),
+      helpMs: median(help),
+      balanceMs: median(balance),
+      balanceUncachedMs: median(balanceUncached),
+    };
     if (options.floors) {
       result.floors = {};
+      // gisbot keeps V8's compiled code on disk (bin/gisbot.ts), so each floor gets a warm cache of its own too.
+      const cached = { NODE_COMPILE_CACHE: path.join(world.dir, 'compile-cache') };
       for (const [name, args] of Object.entries(FLOORS)) {
-        const runs = Array.from({ length: options.runs }, () => time(args.length === 0 ? [empty] : args, ROOT));
+        const floor = () => time(args.length === 0 ? [empty] : args, ROOT, cached);
+        floor();
+        const runs = Array.from({ length: options.runs }, floor);
         result.floors[name] = median(runs);
       }
     }

@@ -2,7 +2,7 @@
 // the sandboxes and real MariaDB. In a pipe there are no colours, no spinner frames and never a question.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
@@ -227,5 +227,14 @@ describe('operator commands in a pipe', () => {
       assert.equal(result.code, 0);
       if (index > 0) assert.match(result.stdout, /Example/, commands[index]!.join(' '));
     });
+  });
+
+  test("V8's compiled code is kept in the user's own cache folder between starts", async () => {
+    const cache = path.join(world.dir, '.cache', 'gisbot', 'compile-cache'); // world's HOME, no XDG_CACHE_HOME
+    assert.equal((await run('balance', '--json')).code, 0);
+    const [version, ...others] = await readdir(cache);
+    assert.equal(others.length, 0, 'one folder per Node version');
+    assert.ok((await readdir(path.join(cache, version!))).length > 10, 'the modules of a start are cached');
+    assert.equal((await stat(cache)).mode & 0o077, 0, 'nobody else can put code there');
   });
 });
