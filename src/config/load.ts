@@ -1,11 +1,11 @@
 // Config once at startup: cosmiconfig finds the file, environment overrides it, zod checks the whole, and the
 // result is frozen. Every problem is reported as `path: message`, all at once.
 import { statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { userFolder } from '../user-folders.ts';
 import { messages } from '../ui/messages.ts';
 import { configSchema, ENVIRONMENT_KEYS, SECRET_KEYS, type ParsedConfig } from './schema.ts';
 
@@ -39,13 +39,6 @@ const SEARCH_PLACES = [
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The user's data folder: where the embedded database and the log file live by default. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (process.platform === 'darwin') return path.join(homedir(), 'Library', 'Application Support', 'gisbot');
-  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA ?? homedir(), 'gisbot');
-  return path.join(env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'gisbot');
-}
-
 export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Config>> {
   const env = options.env ?? process.env;
   const { raw, file } = await readConfigFile(options.file, options.cwd ?? process.cwd());
@@ -67,7 +60,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Co
   if (!result.success) {
     throw new ConfigError(formatIssues(result.error.issues, origins), messages.config.fixHint(file));
   }
-  return deepFreeze(resolvePaths(result.data, file, options.dataDir ?? defaultDataDir(env)));
+  return deepFreeze(resolvePaths(result.data, file, options.dataDir ?? userFolder('data', env)));
 }
 
 async function readConfigFile(

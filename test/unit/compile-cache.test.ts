@@ -1,4 +1,5 @@
-// Where gisbot keeps V8's compiled code: the user's own cache folder, made with care, or none at all.
+// Where gisbot keeps its files: the platform's folders for a user's data and cache; V8's compiled code in the
+// cache folder, made with care, or none at all.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -7,8 +8,20 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileCacheDir } from '../../src/compile-cache.ts';
+import { userFolder } from '../../src/user-folders.ts';
 
 const MODULE = fileURLToPath(new URL('../../src/compile-cache.ts', import.meta.url));
+
+test("userFolder: each platform's place for a user's data and cache", () => {
+  const env = { HOME: '/home/anna', LOCALAPPDATA: 'C:\\Users\\anna\\AppData\\Local' };
+  assert.equal(userFolder('data', env, 'linux'), '/home/anna/.local/share/gisbot');
+  assert.equal(userFolder('cache', env, 'linux'), '/home/anna/.cache/gisbot');
+  assert.equal(userFolder('data', { ...env, XDG_DATA_HOME: '/srv/data' }, 'linux'), '/srv/data/gisbot');
+  assert.equal(userFolder('cache', { ...env, XDG_CACHE_HOME: 'relative' }, 'linux'), '/home/anna/.cache/gisbot', 'XDG: relative is ignored');
+  assert.equal(userFolder('data', env, 'darwin'), '/home/anna/Library/Application Support/gisbot');
+  assert.equal(userFolder('cache', env, 'darwin'), '/home/anna/Library/Caches/gisbot');
+  assert.equal(path.win32.normalize(userFolder('cache', env, 'win32')), path.win32.normalize(path.join(env.LOCALAPPDATA, 'gisbot', 'cache')));
+});
 
 describe('compileCacheDir', () => {
   let home: string;
