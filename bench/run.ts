@@ -204,34 +204,20 @@ function tabulate(r: Results): Figure[] {
       met: s.balanceMs / s.nodeMs <= 3,
     });
   }
-  figures.push({
-    figure: '4 memory: peak RSS answering 10,000 reviews (V8 defaults on this host)',
-    value: mb(r.large.maxRssKb),
-    bound: '≤ 150 MB',
-    ratio: (r.large.maxRssKb / 1024 / 150).toFixed(3),
-    met: r.large.maxRssKb / 1024 <= 150,
+  const MEMORY_BOUND_MB = 150; // peak RSS answering 10,000 reviews
+  const peakRss = (figure: string, run: FootprintResult | null): Figure => ({
+    figure,
+    value: run ? mb(run.maxRssKb) : 'not measured (no cgroup)',
+    bound: `≤ ${MEMORY_BOUND_MB} MB`,
+    ratio: run ? (run.maxRssKb / 1024 / MEMORY_BOUND_MB).toFixed(3) : '—',
+    met: run ? run.maxRssKb / 1024 <= MEMORY_BOUND_MB : null,
   });
-  figures.push({
-    figure: `4 memory: the same in a ${CONTAINER_MB} MB container (a memory cgroup, V8 defaults: Node sizes its heap from the limit)`,
-    value: r.contained ? mb(r.contained.maxRssKb) : 'not measured (no cgroup)',
-    bound: '≤ 150 MB',
-    ratio: r.contained ? (r.contained.maxRssKb / 1024 / 150).toFixed(3) : '—',
-    met: r.contained ? r.contained.maxRssKb / 1024 <= 150 : null,
-  });
-  figures.push({
-    figure: `4 memory: the same with NODE_OPTIONS="${SMALL_HEAP_NODE_OPTIONS}" (README)`,
-    value: mb(r.smallHeap.maxRssKb),
-    bound: '≤ 150 MB',
-    ratio: (r.smallHeap.maxRssKb / 1024 / 150).toFixed(3),
-    met: r.smallHeap.maxRssKb / 1024 <= 150,
-  });
-  figures.push({
-    figure: '4 memory: the same, the built package (what an installed gisbot runs)',
-    value: mb(r.smallHeapBuilt.maxRssKb),
-    bound: '≤ 150 MB',
-    ratio: (r.smallHeapBuilt.maxRssKb / 1024 / 150).toFixed(3),
-    met: r.smallHeapBuilt.maxRssKb / 1024 <= 150,
-  });
+  figures.push(
+    peakRss('4 memory: peak RSS answering 10,000 reviews (V8 defaults on this host)', r.large),
+    peakRss(`4 memory: the same in a ${CONTAINER_MB} MB container (a memory cgroup, V8 defaults: Node sizes its heap from the limit)`, r.contained),
+    peakRss(`4 memory: the same with NODE_OPTIONS="${SMALL_HEAP_NODE_OPTIONS}" (README)`, r.smallHeap),
+    peakRss('4 memory: the same, the built package (what an installed gisbot runs)', r.smallHeapBuilt),
+  );
   const liveGrowth = r.large.liveHeapMb / r.small.liveHeapMb;
   figures.push({
     figure: '4 memory: flat as the count grows (steady live heap after full GCs, 10,000 ÷ 1,000 reviews)',
