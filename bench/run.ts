@@ -258,22 +258,25 @@ function tabulate(r: Results): Figure[] {
     ratio: (statementsFloor / 2).toFixed(3),
     met: null,
   });
-  const wideSql = perReview(r.wide.run.probe.sql ?? [], r.wide.posted);
-  figures.push({
-    figure: '6 database: statements per answered review (2,000 reviews, START/COMMIT included)',
-    value: wideSql.total.toFixed(2),
-    bound: `≤ ${STATEMENTS_PER_REVIEW}`,
-    ratio: (wideSql.total / STATEMENTS_PER_REVIEW).toFixed(3),
-    met: wideSql.total <= STATEMENTS_PER_REVIEW,
+  const statements = (figure: string, sql: ReturnType<typeof perReview>, bound: number): Figure => ({
+    figure,
+    value: sql.total.toFixed(2),
+    bound: `≤ ${bound}`,
+    ratio: (sql.total / bound).toFixed(3),
+    met: sql.total <= bound,
   });
-  const largeSql = perReview(r.large.sql?.templates ?? [], r.large.sql?.posted ?? 0);
-  figures.push({
-    figure: '6 database: the same, 200 more reviews on top of 10,000, one per branch (alone on its page: no batching at intake)',
-    value: largeSql.total.toFixed(2),
-    bound: `≤ ${STATEMENTS_PER_LONE_REVIEW}`,
-    ratio: (largeSql.total / STATEMENTS_PER_LONE_REVIEW).toFixed(3),
-    met: largeSql.total <= STATEMENTS_PER_LONE_REVIEW,
-  });
+  figures.push(
+    statements(
+      '6 database: statements per answered review (2,000 reviews, START/COMMIT included)',
+      perReview(r.wide.run.probe.sql ?? [], r.wide.posted),
+      STATEMENTS_PER_REVIEW,
+    ),
+    statements(
+      '6 database: the same, 200 more reviews on top of 10,000, one per branch (alone on its page: no batching at intake)',
+      perReview(r.large.sql?.templates ?? [], r.large.sql?.posted ?? 0),
+      STATEMENTS_PER_LONE_REVIEW,
+    ),
+  );
   const scans = (r.large.sql?.plans ?? []).filter((plan) => plan.fullScan);
   figures.push({
     figure: '6 database: statements that scan a whole table (EXPLAIN, 10,000+ reviews)',
