@@ -37,9 +37,6 @@ export type ContextParts = Partial<Omit<Context, 'close' | 'config' | 'output' |
   settings?: Partial<PipelineSettings>;
 };
 
-/** The deadline of one 2GIS request; an unseen POST is read back only after twice this. */
-const TWOGIS_TIMEOUT_MS = 15_000;
-
 export async function createContext(
   config: Readonly<Config>,
   output: Output,
@@ -90,7 +87,8 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     leaseMs: config.pipeline.leaseSeconds * 1000,
     concurrency: config.polling.concurrency,
     maxPostAttempts: 10,
-    readBackDelayMs: 2 * TWOGIS_TIMEOUT_MS,
+    // A POST can land as late as its deadline; twice that leaves room for 2GIS applying it after it arrived.
+    readBackDelayMs: 2 * config.twogis.timeoutSeconds * 1000,
     breakerThreshold: 3,
     policy: answeringPolicyFrom(config),
   };
@@ -162,7 +160,7 @@ async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
     login: config.twogis.login!,
     password: config.twogis.password!,
     branches: config.twogis.branches ?? null,
-    timeoutMs: TWOGIS_TIMEOUT_MS,
+    timeoutMs: config.twogis.timeoutSeconds * 1000,
   });
 }
 

@@ -58,6 +58,8 @@ export const configSchema = z.strictObject({
       login: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
       branches: z.array(branchId).min(1).transform((ids) => ids.map(String)).optional(),
+      /** Each request's deadline; an unseen answer's POST is read back only after twice this. */
+      timeoutSeconds: z.number().min(1).max(600).default(15),
     })
     .prefault({}),
   openai: z

@@ -10,7 +10,7 @@ import { detectLanguage } from './language.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
 import type { DomainEvent, FollowUpOutcome, ListedReview, ReviewComment, StoredFollowUp, StoredReview } from './ports.ts';
-import type { CurrentPrompt } from './worker.ts';
+import { readBackTime, type CurrentPrompt } from './worker.ts';
 
 export interface FollowUpCounts {
   found: number;
@@ -173,7 +173,7 @@ async function answerFollowUp(
     return release(deps, followUp, token, error);
   }
 
-  if (!(await deps.store.beginFollowUpPosting(followUp.commentId, token, deps.clock.now()))) return 'lost';
+  if (!(await deps.store.beginFollowUpPosting(followUp.commentId, token, deps.clock.now(), readBackTime(deps)))) return 'lost';
   let commentId: string;
   try {
     ({ commentId } = await deps.twogis.postComment(review.id, drafted.text));

@@ -251,11 +251,16 @@ export interface Store {
   /** Reserves `price` for the review with one conditional UPDATE on the account. */
   reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
-  /** The fence before the POST: true only for the live holder of an unexpired lease. */
-  beginPosting(reviewId: string, token: string, now: Date): Promise<boolean>;
+  /**
+   * The fence before the POST: true only for the live holder of an unexpired lease. The lease is then held at
+   * least until `holdUntil`, when the POST about to leave can no longer land at 2GIS: nobody reads the review back
+   * before then, whether its owner lives or not (a read-back that comes too early sees no answer and posts again).
+   */
+  beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean>;
   /**
    * Gives up a claim: the review keeps its state and reserve but has no owner, and waits until `at`, when the
-   * reconciler takes it over (a POST to read back, or a crashed owner's work).
+   * reconciler takes it over (a POST to read back, or a crashed owner's work). A review in `posting` waits at
+   * least until the hold its POST set (beginPosting), even when `at` is earlier.
    */
   relinquish(reviewId: string, token: string, at: Date): Promise<void>;
   /**
@@ -310,8 +315,11 @@ export interface Store {
    * `posting`, tells the caller whether a comment may already have been posted); null when none is left.
    */
   claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null>;
-  /** The fence before the comment's POST: `claimed` → `posting`, only for the live holder of an unexpired lease. */
-  beginFollowUpPosting(commentId: string, token: string, now: Date): Promise<boolean>;
+  /**
+   * The fence before the comment's POST: `claimed` → `posting`, only for the live holder of an unexpired lease,
+   * which is then held at least until `holdUntil` (as beginPosting's).
+   */
+  beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean>;
   /** Ends a claimed follow-up; `posted` also adds our comment to the dialogue history. False if the token is stale. */
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 }

@@ -128,7 +128,7 @@ export async function postAndSettle(
   options: Omit<PostOptions, 'saving'> = {},
 ): Promise<WorkOutcome> {
   const onServiceError = options.onServiceError ?? { state: 'new', reason: null };
-  if (!(await deps.store.beginPosting(review.id, token, deps.clock.now()))) return { kind: 'lost' };
+  if (!(await deps.store.beginPosting(review.id, token, deps.clock.now(), readBackTime(deps)))) return { kind: 'lost' };
   deps.failpoint('before_post');
   let answerId: string;
   try {
@@ -179,8 +179,9 @@ export async function settle(
 }
 
 /**
- * When an unseen POST may be read back: a request that timed out here can still land at 2GIS a little later,
- * and a read-back before then would wrongly conclude that nothing was posted.
+ * When a POST leaving now, or one whose outcome went unseen, may be read back: a request that timed out here, or
+ * whose sender died, can still land at 2GIS a little later, and a read-back before then would wrongly conclude
+ * that nothing was posted.
  */
 export function readBackTime(deps: PipelineDeps): Date {
   return new Date(deps.clock.now().getTime() + deps.settings.readBackDelayMs);

@@ -54,6 +54,12 @@ export interface TwoGisSandboxOptions {
   repeatBoundaryItem?: boolean;
   /** Longest accepted answer; default 4000. */
   maxAnswerLength?: number;
+  /**
+   * An official answer is checked when its POST arrives and applied this much later, just before the response;
+   * default 0. Meanwhile the review reads as unanswered and a second POST passes the check too, as it would on a
+   * 2GIS that applies writes asynchronously: both answers then land.
+   */
+  postApplyDelayMs?: number;
 }
 
 interface Account {
@@ -153,6 +159,9 @@ export class TwoGisSandbox {
   repeatBoundaryItem: boolean;
   tokenTtlSeconds: number;
   maxAnswerLength: number;
+  postApplyDelayMs: number;
+  /** Called as an official answer's POST arrives, before it is applied (to kill its sender at that moment). */
+  onAnswerReceived: ((reviewId: string) => void) | null = null;
 
   #http!: SandboxHttp;
   #accounts = new Map<string, Account>();
@@ -173,6 +182,7 @@ export class TwoGisSandbox {
     this.repeatBoundaryItem = options.repeatBoundaryItem ?? false;
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
     this.maxAnswerLength = options.maxAnswerLength ?? 4000;
+    this.postApplyDelayMs = options.postApplyDelayMs ?? 0;
   }
 
   static async start(options: TwoGisSandboxOptions = {}): Promise<TwoGisSandbox> {
@@ -571,7 +581,7 @@ export class TwoGisSandbox {
     return ok({ ...item, rating: String(rec.review.rating) });
   }
 
-  #postComment(a: Account, reviewId: string, call: SandboxCall): SandboxReply {
+  #postComment(a: Account, reviewId: string, call: SandboxCall): SandboxReply | Promise<SandboxReply> {
     const b = call.body as { text?: unknown; catalog?: unknown; isOfficialAnswer?: unknown } | undefined;
     if (typeof b !== 'object' || b === null) return err(400, 'a JSON body is required');
     if (b.catalog !== '2gis') return err(400, 'catalog must be "2gis"');
@@ -594,9 +604,16 @@ export class TwoGisSandbox {
     if (rec.review.catalog.id !== '2gis') return err(400, 'reviews from other catalogs cannot be answered');
     if (!rec.review.allowedActions.reply) return err(403, 'replying to this review is not allowed');
     if (isAnswered(rec.review)) return err(409, 'the review already has an official answer');
-    const answer = this.#setAnswer(rec, b.text, true);
-    this.#posts.set(reviewId, (this.#posts.get(reviewId) ?? 0) + 1);
-    return ok({ id: answer.id, type: 'reply', text: answer.text, org: { name: orgName }, isOfficialAnswer: true });
+    this.onAnswerReceived?.(reviewId);
+    const text = b.text;
+    const apply = (): SandboxReply => {
+      const answer = this.#setAnswer(rec, text, true);
+      this.#posts.set(reviewId, (this.#posts.get(reviewId) ?? 0) + 1);
+      return ok({ id: answer.id, type: 'reply', text: answer.text, org: { name: orgName }, isOfficialAnswer: true });
+    };
+    if (this.postApplyDelayMs <= 0) return apply();
+    // Applied whether or not its sender is still there to read the response.
+    return new Promise((resolve) => setTimeout(() => resolve(apply()), this.postApplyDelayMs));
   }
 
   #getComments(a: Account, reviewId: string, call: SandboxCall): SandboxReply {

@@ -43,6 +43,8 @@ export class MemoryStore implements Store {
   prompts: PromptVersion[] = [];
   followUps = new Map<string, StoredFollowUp>();
   history: Array<DialogueEntry & { authorId: string; reviewId: string }> = [];
+  /** When a sent answer or comment may be read back, by review or comment id (Store.beginPosting). */
+  readBackAfter = new Map<string, Date>();
 
   async migrate() {}
   async ping() {}
@@ -105,11 +107,15 @@ export class MemoryStore implements Store {
   }
   async claimStale(token: string, now: Date, leaseUntil: Date) {
     const stale = [...this.reviews.values()].find(
-      (review) => ['claimed', 'drafted', 'posting'].includes(review.state) && review.leaseUntil! <= now,
+      (review) => ['claimed', 'drafted', 'posting'].includes(review.state) && review.leaseUntil! <= now && this.#readBackDue(review.id, review.state, now),
     );
     if (!stale) return null;
     Object.assign(stale, { claimToken: token, leaseUntil });
     return { ...stale };
+  }
+  #readBackDue(id: string, state: string, now: Date): boolean {
+    const after = this.readBackAfter.get(id);
+    return state !== 'posting' || after === undefined || after <= now;
   }
   async listInFlight() {
     return [...this.reviews.values()]
@@ -131,10 +137,11 @@ export class MemoryStore implements Store {
     Object.assign(review, { state: 'drafted', draftText: draft.text });
     return true;
   }
-  async beginPosting(reviewId: string, token: string, now: Date) {
+  async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date) {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token || !(review.leaseUntil! > now)) return false;
     review.state = 'posting';
+    this.readBackAfter.set(reviewId, holdUntil);
     review.postAttempts += 1;
     return true;
   }
@@ -236,16 +243,19 @@ export class MemoryStore implements Store {
   async claimFollowUp(token: string, now: Date, leaseUntil: Date) {
     const all = [...this.followUps.values()];
     const next =
-      all.find((followUp) => ['claimed', 'posting'].includes(followUp.state) && followUp.leaseUntil! <= now) ??
+      all.find(
+        (followUp) => ['claimed', 'posting'].includes(followUp.state) && followUp.leaseUntil! <= now && this.#readBackDue(followUp.commentId, followUp.state, now),
+      ) ??
       all.filter((followUp) => followUp.state === 'new').sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
     if (!next) return null;
     Object.assign(next, { state: next.state === 'new' ? 'claimed' : next.state, claimToken: token, leaseUntil });
     return { ...next };
   }
-  async beginFollowUpPosting(commentId: string, token: string, now: Date) {
+  async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date) {
     const followUp = this.followUps.get(commentId);
     if (followUp?.claimToken !== token || followUp.state !== 'claimed' || !(followUp.leaseUntil! > now)) return false;
     followUp.state = 'posting';
+    this.readBackAfter.set(commentId, holdUntil);
     return true;
   }
   async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]) {

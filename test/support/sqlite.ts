@@ -147,7 +147,7 @@ export async function runStoreWorker(file: string, worker: string, price: bigint
     if (!(await store.saveDraft(review.id, token, { text: 'Спасибо!', model: 'm', promptVersion: 1, promptTokens: null, completionTokens: null, finishReason: 'stop' }))) {
       throw new Error(`${worker} lost ${review.id} before the draft`);
     }
-    if (!(await store.beginPosting(review.id, token, new Date()))) throw new Error(`${worker} lost ${review.id} at the fence`);
+    if (!(await store.beginPosting(review.id, token, new Date(), new Date()))) throw new Error(`${worker} lost ${review.id} at the fence`);
     const settled = await store.settlePosted(review.id, { answerId: `${worker}-${review.id}`, text: 'Спасибо!' }, price, () => []);
     if (settled === null) throw new Error(`${worker}: ${review.id} was settled by someone else`);
     if (settled.balance < 0n) throw new Error(`${worker}: the balance went negative: ${settled.balance}`);

@@ -103,7 +103,7 @@ async function bringToPosting(store: Store, review: ListedReview, price: Kopecks
   const token = await recordAndClaim(store, review);
   assert.equal(await store.reserve(review.id, token, price), 'reserved');
   assert.equal(await store.saveDraft(review.id, token, draft), true);
-  assert.equal(await store.beginPosting(review.id, token, new Date()), true);
+  assert.equal(await store.beginPosting(review.id, token, new Date(), new Date()), true);
   return token;
 }
 
@@ -294,7 +294,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const hostile = `Спасибо! ${texts[0]} ${texts[3]}`;
       assert.equal(await store.saveDraft(review.id, token, { ...draft, text: hostile }), true);
       assert.equal((await store.getReview(review.id))?.draftText, hostile);
-      assert.equal(await store.beginPosting(review.id, token, new Date()), true);
+      assert.equal(await store.beginPosting(review.id, token, new Date(), new Date()), true);
       assert.ok((await store.settlePosted(review.id, { answerId: "a'\\1", text: hostile }, PRICE, () => [])) !== null);
       assert.equal((await store.getReview(review.id))?.answerId, "a'\\1");
       assert.deepEqual(
@@ -493,7 +493,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       for (const [i, claim] of claims.entries()) {
         if (results[i] === 'reserved') {
           assert.equal((await store.getReview(claim.review.id))?.reserved, PRICE);
-          assert.equal(await store.beginPosting(claim.review.id, claim.token, new Date()), true);
+          assert.equal(await store.beginPosting(claim.review.id, claim.token, new Date(), new Date()), true);
           const settled = await store.settlePosted(
             claim.review.id,
             { answerId: `answer-${i}`, text: 'Спасибо!' },
@@ -601,7 +601,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       // Posting without a reserve (the answer is out there): charged all the same, reserved untouched.
       const bare = listed();
       const token = await recordAndClaim(store, bare);
-      assert.equal(await store.beginPosting(bare.id, token, new Date()), true);
+      assert.equal(await store.beginPosting(bare.id, token, new Date(), new Date()), true);
       const mid = await store.getBalance();
       const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, PRICE, () => []);
       assert.deepEqual(settled, { balance: mid.balance - PRICE });
@@ -656,7 +656,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       // The old token is dead.
       assert.equal(await store.reserve(review.id, token, PRICE), 'lost');
       assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'x' }, []), false);
-      assert.equal(await store.beginPosting(review.id, token, new Date()), false);
+      assert.equal(await store.beginPosting(review.id, token, new Date(), new Date()), false);
 
       // Claimed again: needs_approval keeps the draft and releases the reserve.
       const again = randomUUID();
@@ -673,6 +673,31 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('a sent answer is not read back before it can no longer land, however its owner gave it up', async ({ store }) => {
+      await store.topUp(1000n, null);
+      const review = listed();
+      assert.equal(await store.recordReview(review, 'new', null, []), true);
+      const t0 = new Date();
+      const owner = randomUUID();
+      assert.equal((await claimFree(store, owner, t0, lease(t0, 1000)))?.id, review.id);
+      assert.equal(await store.reserve(review.id, owner, PRICE), 'reserved');
+      assert.equal(await store.saveDraft(review.id, owner, { ...draft, text: 'Спасибо' }), true);
+      // The POST leaves at t0+500 and could land until t0+30s; the claim's own lease ends at t0+1s.
+      assert.equal(await store.beginPosting(review.id, owner, lease(t0, 500), lease(t0, 30_000)), true);
+      assert.equal(await store.claimStale(randomUUID(), lease(t0, 1000), lease(t0, MINUTE)), null, 'not when the lease ends');
+      // Its owner died: the reconciler gives the claim up at once, and the hold stays.
+      await store.relinquish(review.id, owner, lease(t0, 1500));
+      assert.equal(await store.claimStale(randomUUID(), lease(t0, 29_999), lease(t0, MINUTE)), null, 'not before the hold ends');
+      const reader = randomUUID();
+      const taken = await store.claimStale(reader, lease(t0, 30_000), lease(t0, MINUTE));
+      assert.equal(taken?.state, 'posting');
+      // The reader dies too: its claim, which sent nothing, is given up and taken over at once.
+      await store.relinquish(review.id, reader, lease(t0, 30_001));
+      assert.equal((await store.claimStale(randomUUID(), lease(t0, 30_001), lease(t0, MINUTE)))?.id, review.id);
+      assert.deepEqual(await store.settlePosted(review.id, { answerId: 'read-back', text: 'Спасибо' }, PRICE, () => []), { balance: 1000n - PRICE });
+      return 1;
+    });
+
     contractTest('a worker whose lease expired cannot reach the POST; claimStale hands the review to a new token', async ({ store }) => {
       await store.topUp(1000n, null);
       const review = listed();
@@ -683,8 +708,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.reserve(review.id, a, PRICE), 'reserved');
       assert.equal(await store.saveDraft(review.id, a, { ...draft, text: 'Спасибо' }), true);
       assert.equal(await store.claimStale(randomUUID(), lease(t0, 500), lease(t0, MINUTE)), null, 'the lease is still live');
-      assert.equal(await store.beginPosting(review.id, a, lease(t0, 1000)), false, 'the lease ends at lease_until');
-      assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000)), false, 'an expired lease does not pass the fence');
+      assert.equal(await store.beginPosting(review.id, a, lease(t0, 1000), lease(t0, 1000)), false, 'the lease ends at lease_until');
+      assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000), lease(t0, 2000)), false, 'an expired lease does not pass the fence');
       assert.equal((await store.getReview(review.id))?.state, 'drafted');
 
       const b = randomUUID();
@@ -700,19 +725,19 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.saveDraft(review.id, a, { ...draft, text: 'x' }), false);
       assert.equal(await store.reserve(review.id, a, PRICE), 'lost');
       assert.equal(await store.release(review.id, a, { state: 'failed', reason: 'x' }, []), false);
-      assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000)), false);
+      assert.equal(await store.beginPosting(review.id, a, lease(t0, 2000), lease(t0, 2000)), false);
       await store.relinquish(review.id, a, lease(t0, 2000));
       assert.equal((await store.getReview(review.id))?.leaseUntil?.getTime(), lease(t0, MINUTE).getTime(), 'a dead token cannot give up the claim');
       assert.equal(await store.reserve(review.id, b, PRICE), 'reserved', 'the reserve moved with the review');
       assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: PRICE });
 
-      assert.equal(await store.beginPosting(review.id, b, lease(t0, 2000)), true);
+      assert.equal(await store.beginPosting(review.id, b, lease(t0, 2000), lease(t0, 2000)), true);
       await store.relinquish(review.id, b, lease(t0, 3000));
       const waiting = await store.getReview(review.id);
       assert.equal(waiting?.leaseUntil?.getTime(), lease(t0, 3000).getTime());
       assert.equal(waiting?.claimToken, null, 'nobody owns it while it waits');
       assert.deepEqual(await store.listInFlight(), [], 'an unowned review is no crashed owner\'s');
-      assert.equal(await store.beginPosting(review.id, b, lease(t0, 2500)), false, 'the old owner cannot post it any more');
+      assert.equal(await store.beginPosting(review.id, b, lease(t0, 2500), lease(t0, 2500)), false, 'the old owner cannot post it any more');
       assert.equal(await store.claimStale(randomUUID(), lease(t0, 2999), lease(t0, MINUTE)), null, 'not before its time');
       const c = randomUUID();
       const reconciled = await store.claimStale(c, lease(t0, 3000), lease(t0, MINUTE));
@@ -839,7 +864,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const token = randomUUID();
       assert.equal((await claimFree(quiet, token, new Date(), lease(new Date())))?.id, review.id);
       assert.equal(await quiet.reserve(review.id, token, PRICE), 'reserved');
-      assert.equal(await quiet.beginPosting(review.id, token, new Date()), true);
+      assert.equal(await quiet.beginPosting(review.id, token, new Date(), new Date()), true);
       const postedEvent = event('reply.posted', { reviewId: review.id });
       assert.ok((await quiet.settlePosted(review.id, { answerId: 'q', text: 'Спасибо' }, PRICE, () => [postedEvent])) !== null);
       assert.deepEqual(await quiet.pendingOutbox(10), []);
@@ -1031,7 +1056,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(claimed?.id, odd.id);
       assert.equal(claimed?.createdAt, 'вчера');
       await assert.rejects(claimFree(store, randomUUID(), new Date(Number.NaN), lease(new Date())), RangeError);
-      await assert.rejects(store.beginPosting(odd.id, second, new Date(Number.NaN)), RangeError);
+      await assert.rejects(store.beginPosting(odd.id, second, new Date(Number.NaN), new Date(Number.NaN)), RangeError);
       assert.equal(await store.release(dated.id, first, { state: 'skipped', reason: 'x' }, []), true);
       assert.equal(await store.release(odd.id, second, { state: 'skipped', reason: 'x' }, []), true);
       return 0;
@@ -1092,14 +1117,14 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const token = winners[0]!.claimToken!;
       assert.equal(winners[0]!.state, 'claimed');
       assert.equal(await store.claimFollowUp(randomUUID(), now, lease(now)), null, 'nothing else to claim');
-      assert.equal(await store.beginFollowUpPosting(followUp.commentId, 'not-the-token', now), false);
-      assert.equal(await store.beginFollowUpPosting(followUp.commentId, token, new Date(now.getTime() + 2 * MINUTE)), false, 'an expired lease cannot post');
+      assert.equal(await store.beginFollowUpPosting(followUp.commentId, 'not-the-token', now, now), false);
+      assert.equal(await store.beginFollowUpPosting(followUp.commentId, token, new Date(now.getTime() + 2 * MINUTE), new Date(now.getTime() + 2 * MINUTE)), false, 'an expired lease cannot post');
 
       // Back to the queue, then claimed again; a lease that ended hands a `posting` one over as `posting`.
       assert.equal(await store.finishFollowUp(followUp.commentId, token, { state: 'new', reason: 'model unavailable' }, []), true);
       const second = (await store.claimFollowUp(randomUUID(), now, lease(now)))!;
       assert.equal(second.state, 'claimed');
-      assert.equal(await store.beginFollowUpPosting(followUp.commentId, second.claimToken!, now), true);
+      assert.equal(await store.beginFollowUpPosting(followUp.commentId, second.claimToken!, now, now), true);
       const later = new Date(now.getTime() + 2 * MINUTE);
       const takeover = (await store.claimFollowUp(randomUUID(), later, lease(later)))!;
       assert.equal(takeover.state, 'posting', 'whoever takes it over knows a comment may be out there');

@@ -124,7 +124,7 @@ describe('follow-ups', () => {
     await store.recordFollowUp({ commentId: 'c-1', reviewId: '1', branchId: '70000001017466092', authorId: 'u-1', text: 'А парковка у вас есть?', createdAt: new Date().toISOString() }, []);
     const claimed = await store.claimFollowUp('dead', clock.now(), new Date(clock.now().getTime() + 1000));
     assert.equal(claimed!.commentId, 'c-1');
-    assert.equal(await store.beginFollowUpPosting('c-1', 'dead', clock.now()), true);
+    assert.equal(await store.beginFollowUpPosting('c-1', 'dead', clock.now(), clock.now()), true);
     await twogis.postComment('1', 'Да, парковка есть во дворе.');
     clock.advance(2000);
     await runCycle(deps);

@@ -182,6 +182,16 @@ export const migrations: readonly Migration[] = [
       'DROP INDEX reviews_branch ON reviews',
     ],
   },
+  {
+    version: 5,
+    name: 'a sent answer is read back only once it can no longer land',
+    // The send time plus twice the POST's deadline (see Store.beginPosting). Run again after a crash half-way,
+    // an ADD COLUMN that already happened is skipped (errno 1060).
+    statements: [
+      'ALTER TABLE reviews ADD COLUMN read_back_after DATETIME(3) NULL',
+      'ALTER TABLE follow_ups ADD COLUMN read_back_after DATETIME(3) NULL',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -93,6 +93,8 @@ const ER_CANT_DROP_FIELD_OR_KEY = 1091;
 /** What a DDL statement that already ran says when run again after a crash half-way through its version. */
 const ALREADY_DONE = new Set([ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY]);
 const ER_LOCK_WAIT_TIMEOUT = 1205;
+/** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
+const READ_BACK_DUE = `(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ?)`;
 const ER_LOCK_DEADLOCK = 1213;
 
 /** A money amount as a decimal string for SQL; refuses what DECIMAL(14,2) cannot hold. */
@@ -692,16 +694,16 @@ export class MysqlStore implements Store {
     return this.#inTransaction(async (connection) => {
       // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
       const [rows] = await connection.query<RowDataPacket[]>(
-        `SELECT id FROM reviews WHERE state IN ('claimed', 'drafted', 'posting') AND lease_until <= ?
+        `SELECT id FROM reviews WHERE state IN ('claimed', 'drafted', 'posting') AND lease_until <= ? AND ${READ_BACK_DUE}
          ORDER BY lease_until, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [now],
+        [now, now],
       );
       const id = rows[0]?.id as string | undefined;
       if (id === undefined) return null;
       const [result] = await connection.query<ResultSetHeader>(
         `UPDATE reviews SET claim_token = ?, lease_until = ?, updated_at = ?
-         WHERE id = ? AND state IN ('claimed', 'drafted', 'posting') AND lease_until <= ?`,
-        [token, leaseUntil, now, id, now],
+         WHERE id = ? AND state IN ('claimed', 'drafted', 'posting') AND lease_until <= ? AND ${READ_BACK_DUE}`,
+        [token, leaseUntil, now, id, now, now],
       );
       if (result.affectedRows !== 1) throw new Rollback(null);
       return this.#readReview(connection, id);
@@ -783,13 +785,14 @@ export class MysqlStore implements Store {
     });
   }
 
-  async beginPosting(reviewId: string, token: string, now: Date): Promise<boolean> {
+  async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireDate(now, 'now');
+    requireDate(holdUntil, 'holdUntil');
     return this.#withConnection(async (connection) => {
       const [result] = await connection.query<ResultSetHeader>(
-        `UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, updated_at = ?
+        `UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ?, updated_at = ?
          WHERE id = ? AND claim_token = ? AND lease_until > ?`,
-        [now, reviewId, token, now],
+        [holdUntil, now, reviewId, token, now],
       );
       return result.affectedRows === 1;
     });
@@ -1083,9 +1086,9 @@ export class MysqlStore implements Store {
     return this.#inTransaction(async (connection) => {
       // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
       let [rows] = await connection.query<RowDataPacket[]>(
-        `SELECT comment_id FROM follow_ups WHERE state IN ('claimed', 'posting') AND lease_until <= ?
+        `SELECT comment_id FROM follow_ups WHERE state IN ('claimed', 'posting') AND lease_until <= ? AND ${READ_BACK_DUE}
          ORDER BY lease_until, comment_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [now],
+        [now, now],
       );
       if (rows[0] === undefined) {
         [rows] = await connection.query<RowDataPacket[]>(
@@ -1096,21 +1099,22 @@ export class MysqlStore implements Store {
       if (id === undefined) return null;
       const [result] = await connection.query<ResultSetHeader>(
         `UPDATE follow_ups SET state = IF(state = 'new', 'claimed', state), claim_token = ?, lease_until = ?, updated_at = ?
-         WHERE comment_id = ? AND (state = 'new' OR (state IN ('claimed', 'posting') AND lease_until <= ?))`,
-        [token, leaseUntil, now, id, now],
+         WHERE comment_id = ? AND (state = 'new' OR (state IN ('claimed', 'posting') AND lease_until <= ? AND ${READ_BACK_DUE}))`,
+        [token, leaseUntil, now, id, now, now],
       );
       if (result.affectedRows !== 1) throw new Rollback(null);
       return this.#readFollowUp(connection, id);
     });
   }
 
-  async beginFollowUpPosting(commentId: string, token: string, now: Date): Promise<boolean> {
+  async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireDate(now, 'now');
+    requireDate(holdUntil, 'holdUntil');
     return this.#withConnection(async (connection) => {
       const [result] = await connection.query<ResultSetHeader>(
-        `UPDATE follow_ups SET state = 'posting', updated_at = ?
+        `UPDATE follow_ups SET state = 'posting', read_back_after = ?, updated_at = ?
          WHERE comment_id = ? AND claim_token = ? AND state = 'claimed' AND lease_until > ?`,
-        [now, commentId, token, now],
+        [holdUntil, now, commentId, token, now],
       );
       return result.affectedRows === 1;
     });

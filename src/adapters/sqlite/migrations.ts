@@ -179,6 +179,15 @@ export const migrations: readonly Migration[] = [
       'DROP INDEX reviews_branch',
     ],
   },
+  {
+    version: 5,
+    name: 'a sent answer is read back only once it can no longer land',
+    // Milliseconds since the epoch: the send time plus twice the POST's deadline (see Store.beginPosting).
+    statements: [
+      'ALTER TABLE reviews ADD COLUMN read_back_after INTEGER NULL',
+      'ALTER TABLE follow_ups ADD COLUMN read_back_after INTEGER NULL',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

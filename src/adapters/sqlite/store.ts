@@ -120,6 +120,8 @@ async function importQuietly(): Promise<SqliteModule> {
 const MAX_MONEY = 10n ** 14n; // the same range as the MySQL schema's DECIMAL(14,2)
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const IN_FLIGHT = `('claimed', 'drafted', 'posting')`;
+/** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
+const READ_BACK_DUE = `(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ?)`;
 
 // Primary SQLite result codes (https://sqlite.org/rescode.html).
 const SQLITE_PERM = 3;
@@ -740,18 +742,21 @@ export class SqliteStore implements Store {
     return this.#write((connection) => {
       // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
       const row = connection.get(
-        `SELECT rowid AS rowid FROM reviews WHERE state IN ${IN_FLIGHT} AND lease_until <= ? ORDER BY lease_until, id LIMIT 1`,
+        `SELECT rowid AS rowid FROM reviews WHERE state IN ${IN_FLIGHT} AND lease_until <= ? AND ${READ_BACK_DUE}
+         ORDER BY lease_until, id LIMIT 1`,
+        at,
         at,
       );
       if (row === undefined) return null;
       const rowid = integer(row.rowid);
       const { changes } = connection.run(
         `UPDATE reviews SET claim_token = ?, lease_until = ?, updated_at = ?
-         WHERE rowid = ? AND state IN ${IN_FLIGHT} AND lease_until <= ?`,
+         WHERE rowid = ? AND state IN ${IN_FLIGHT} AND lease_until <= ? AND ${READ_BACK_DUE}`,
         token,
         until,
         at,
         rowid,
+        at,
         at,
       );
       if (changes !== 1) throw new Rollback(null);
@@ -815,12 +820,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async beginPosting(reviewId: string, token: string, now: Date): Promise<boolean> {
+  async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     const at = requireTime(now, 'now');
+    const hold = requireTime(holdUntil, 'holdUntil');
     return this.#write((connection) => {
       const { changes } = connection.run(
-        `UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, updated_at = ?
+        `UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ?, updated_at = ?
          WHERE id = ? AND claim_token = ? AND lease_until > ?`,
+        hold,
         at,
         reviewId,
         token,
@@ -1119,8 +1126,10 @@ export class SqliteStore implements Store {
       // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
       const row =
         connection.get(
-          `SELECT f.comment_id AS comment_id FROM follow_ups f WHERE f.state IN ('claimed', 'posting') AND f.lease_until <= ?
+          `SELECT f.comment_id AS comment_id FROM follow_ups f
+           WHERE f.state IN ('claimed', 'posting') AND f.lease_until <= ? AND ${READ_BACK_DUE}
            ORDER BY f.lease_until, f.comment_id LIMIT 1`,
+          at,
           at,
         ) ?? connection.get(`SELECT f.comment_id AS comment_id FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1`);
       if (row === undefined) return null;
@@ -1128,11 +1137,12 @@ export class SqliteStore implements Store {
       const { changes } = connection.run(
         `UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ?, lease_until = ?,
            updated_at = ?
-         WHERE comment_id = ? AND (state = 'new' OR (state IN ('claimed', 'posting') AND lease_until <= ?))`,
+         WHERE comment_id = ? AND (state = 'new' OR (state IN ('claimed', 'posting') AND lease_until <= ? AND ${READ_BACK_DUE}))`,
         token,
         until,
         at,
         id,
+        at,
         at,
       );
       if (changes !== 1) throw new Rollback(null);
@@ -1140,12 +1150,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async beginFollowUpPosting(commentId: string, token: string, now: Date): Promise<boolean> {
+  async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     const at = requireTime(now, 'now');
+    const hold = requireTime(holdUntil, 'holdUntil');
     return this.#write((connection) => {
       const { changes } = connection.run(
-        `UPDATE follow_ups SET state = 'posting', updated_at = ?
+        `UPDATE follow_ups SET state = 'posting', read_back_after = ?, updated_at = ?
          WHERE comment_id = ? AND claim_token = ? AND state = 'claimed' AND lease_until > ?`,
+        hold,
         at,
         commentId,
         token,

@@ -1,0 +1,72 @@
+// A 2GIS that applies an answer seconds after its POST arrives, and a gisbot killed the moment it arrives: the
+// POST is out and will land, so nobody may read the review back and post again before it can no longer land.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BIN, World, type Backend, type RunResult } from '../support/world.ts';
+
+/** 2GIS applies each answer this long after its POST arrives; gisbot's deadline is shorter, so it reads back. */
+const APPLY_DELAY_MS = 3_000;
+const TIMEOUT_SECONDS = 2;
+
+/** Runs `poll-once` and kills it with SIGKILL the moment 2GIS receives its first answer. */
+function pollKilledAtThePost(world: World): Promise<{ killed: boolean; signal: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, [BIN, 'poll-once', '--quiet'], { cwd: world.dir, env: world.env(), stdio: 'ignore' });
+  let killed = false;
+  world.twogis.onAnswerReceived = () => {
+    world.twogis.onAnswerReceived = null;
+    killed = child.kill('SIGKILL');
+  };
+  return new Promise((resolve) => child.on('close', (_code, signal) => resolve({ killed, signal })));
+}
+
+/** Runs `poll-once` until the review rests (the hold ends 2 × the deadline after the send), at most 20 times. */
+async function pollUntilAtRest(world: World, reviewId: string): Promise<RunResult> {
+  for (let attempt = 0; ; attempt += 1) {
+    const result = await world.run(['poll-once', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const [row] = await world.query('SELECT state FROM reviews WHERE id = ?', [reviewId]);
+    if (row?.state !== 'posting' || attempt === 20) return result;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+for (const backend of ['sqlite', 'mysql'] satisfies Backend[]) {
+  describe(`a POST that 2GIS applies late, its sender killed as it arrives (${backend})`, () => {
+    let world: World;
+    before(async () => {
+      world = await World.start({ database: backend });
+      world.twogis.postApplyDelayMs = APPLY_DELAY_MS;
+      await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: TIMEOUT_SECONDS } }));
+      await world.run(['balance', 'add', '100', '--yes']);
+    });
+    after(async () => world.close());
+
+    for (const restarted of [1, 2]) {
+      test(`${restarted} poll-once started at once after the kill: one answer, charged once`, async () => {
+        const branch = `720000000000000${restarted}`;
+        world.twogis.addBranch({ id: branch, name: `Филиал ${restarted}`, orgId: '100' });
+        const { id } = world.twogis.addReview(branch, { id: `72${restarted}01`, rating: 5 });
+
+        const crashed = await pollKilledAtThePost(world);
+        assert.equal(crashed.killed, true, 'the POST arrived and its sender was killed');
+        assert.equal(crashed.signal, 'SIGKILL');
+
+        const racing = await Promise.all(Array.from({ length: restarted }, () => world.run(['poll-once', '--json'])));
+        for (const result of racing) assert.equal(result.code, 0, result.stderr);
+        const [waiting] = await world.query('SELECT state FROM reviews WHERE id = ?', [id]);
+        assert.equal(waiting?.state, 'posting', 'the review waits while the POST may still land');
+
+        await pollUntilAtRest(world, id);
+        assert.equal(world.twogis.postsTo(id), 1, 'answered once');
+        const [review] = await world.query('SELECT state, charged FROM reviews WHERE id = ?', [id]);
+        assert.equal(review?.state, 'posted');
+        const charges = await world.query("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'charge' AND review_id = ?", [id]);
+        assert.equal(Number(charges[0]?.n), 1, 'charged once');
+        await world.checkInvariants(world.twogis.reviewIds());
+      });
+    }
+  });
+}
