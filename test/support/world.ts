@@ -157,6 +157,19 @@ export class World {
     });
   }
 
+  /**
+   * Runs `poll-once` until no review is in work, at most `attempts` times: a review whose answer was sent when its
+   * worker died waits twice the 2GIS deadline from the send (`twogis.timeoutSeconds`) before it is read back.
+   */
+  async pollUntilAtRest(attempts = 20): Promise<RunResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await this.run(['poll-once', '--json']);
+      const inWork = await this.query("SELECT id FROM reviews WHERE state IN ('claimed', 'drafted', 'posting')");
+      if (inWork.length === 0 || attempt === attempts || (result.code !== 0 && result.code !== 3)) return result;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   async logLines(): Promise<Array<Record<string, unknown>>> {
     const text = await readFile(this.logFile, 'utf8').catch(() => '');
     return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
