@@ -52,8 +52,8 @@ export async function answerReview(
   const decision = decideAnswering(review, settings, watched);
   if (decision.state !== 'new') return await finish(deps, review, token, decision);
 
-  // A lane's claim holds the price already (Store.claimNext); any other claim reserves it here.
-  const reserved = review.reserved === settings.price ? 'reserved' : await store.reserve(review.id, token, settings.price);
+  // A lane's claim holds its price already (Store.claimNext); any other claim reserves it here.
+  const reserved = review.reserved > 0n || settings.price === 0n ? 'reserved' : await store.reserve(review.id, token, settings.price);
   if (reserved === 'lost') return { kind: 'lost' };
   if (reserved === 'insufficient') {
     await release(deps, review, token, { state: 'new', reason: null });
@@ -166,11 +166,11 @@ export async function settle(
 ): Promise<WorkOutcome> {
   const { settings, clock } = deps;
   let events: DomainEvent[] = [];
-  const settled = await deps.store.settlePosted(review.id, answer, settings.price, (balanceAfter) => {
+  const settled = await deps.store.settlePosted(review.id, answer, (balanceAfter, charged) => {
     events = [
       makeEvent(clock, 'reply.posted', review, {
         text: answer.text,
-        charged: formatMoney(settings.price),
+        charged: formatMoney(charged),
         balance: formatMoney(balanceAfter),
       }),
     ];
@@ -182,7 +182,7 @@ export async function settle(
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
   published(deps, events);
-  return { kind: 'posted', charged: settings.price, balance: settled.balance };
+  return { kind: 'posted', charged: settled.charged, balance: settled.balance };
 }
 
 /**

@@ -154,7 +154,7 @@ export async function runStoreWorker(file: string, worker: string, price: bigint
       throw new Error(`${worker} lost ${review.id} before the draft`);
     }
     if (!(await store.beginPosting(review.id, token, new Date()))) throw new Error(`${worker} lost ${review.id} at the fence`);
-    const settled = await store.settlePosted(review.id, { answerId: `${worker}-${review.id}`, text: 'Спасибо!' }, price, () => []);
+    const settled = await store.settlePosted(review.id, { answerId: `${worker}-${review.id}`, text: 'Спасибо!' }, () => []);
     if (settled === null) throw new Error(`${worker}: ${review.id} was settled by someone else`);
     if (settled.balance < 0n) throw new Error(`${worker}: the balance went negative: ${settled.balance}`);
     report.posted.push(review.id);
