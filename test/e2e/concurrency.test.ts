@@ -84,7 +84,7 @@ for (const backend of ['sqlite', 'mysql'] satisfies Backend[]) {
       world.twogis.addBranch({ id: '7800000000000002', name: 'Пекарня', orgId: '100' });
       world.twogis.postApplyDelayMs = 1_500;
       world.model.latencyMs = 20;
-      await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: 2 } }));
+      await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: 3 } }));
     });
     after(async () => world.close());
 

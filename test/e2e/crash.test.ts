@@ -14,7 +14,7 @@ describe('the crash matrix', () => {
   before(async () => {
     world = await World.start();
     // Past the fence, a POST may have left: its review is read back 2 × this deadline after the send.
-    await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: 1 } }));
+    await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: 3 } }));
     await world.run(['balance', 'add', '100', '--yes']);
   });
   after(async () => {

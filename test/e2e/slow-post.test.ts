@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { BIN, World, type Backend } from '../support/world.ts';
 
 /** 2GIS applies each answer this long after its POST arrives; gisbot's deadline is shorter, so it reads back. */
-const APPLY_DELAY_MS = 3_000;
-const TIMEOUT_SECONDS = 2;
+const APPLY_DELAY_MS = 4_000;
+const TIMEOUT_SECONDS = 3;
 
 /** Runs `poll-once` and kills it with SIGKILL the moment 2GIS receives its first answer. */
 function pollKilledAtThePost(world: World): Promise<{ killed: boolean; signal: NodeJS.Signals | null }> {

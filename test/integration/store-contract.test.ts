@@ -11,7 +11,7 @@ import type { StoreFixture } from '../support/store-contract.ts';
 /** A fixture whose `cleanup` closes every store it opened before removing the database. */
 async function fixture(
   openStore: (options: { notifications: boolean }) => Store,
-  checkInvariants: (answersByUs: number) => Promise<void>,
+  checkInvariants: StoreFixture['checkInvariants'],
   removeDatabase: () => Promise<void>,
 ): Promise<StoreFixture> {
   const opened: Store[] = [];
@@ -43,7 +43,7 @@ storeContract('MySQL', async () => {
   const db = await createTestDatabase();
   return fixture(
     ({ notifications }) => createMysqlStore({ url: db.url, notifications, connectionLimit: 4 }),
-    (answersByUs) => checkMoneyInvariants(db.url, answersByUs),
+    (answersByUs, charges) => checkMoneyInvariants(db.url, answersByUs, charges),
     () => db.drop(),
   );
 });
@@ -52,7 +52,7 @@ storeContract('SQLite', async () => {
   const file = await createTestSqliteFile();
   return fixture(
     ({ notifications }) => createSqliteStore({ path: file.path, notifications }),
-    (answersByUs) => checkSqliteInvariants(file.path, answersByUs),
+    (answersByUs, charges) => checkSqliteInvariants(file.path, answersByUs, charges),
     () => file.cleanup(),
   );
 });

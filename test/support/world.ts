@@ -14,6 +14,7 @@ import { createContext, type Context, type ContextParts } from '../../src/contex
 import { Output } from '../../src/ui/output.ts';
 import { ModelSandbox } from '../../src/sandbox/model.ts';
 import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
+import type { ExpectedCharges } from './charges.ts';
 import { checkMoneyInvariants, createTestDatabase, queryDatabase, type TestDatabase } from './mysql.ts';
 import { checkSqliteInvariants, querySqlite } from './sqlite.ts';
 
@@ -181,7 +182,7 @@ export class World {
   }
 
   /** The posting and money invariants of invariants.md, against the database and the sandbox's record. */
-  async checkInvariants(reviewIds: readonly string[], price = 500n): Promise<void> {
+  async checkInvariants(reviewIds: readonly string[], price: ExpectedCharges = 500n): Promise<void> {
     for (const id of reviewIds) assert.ok(this.twogis.postsTo(id) <= 1, `review ${id} got ${this.twogis.postsTo(id)} answers`);
     if (this.backend === 'sqlite') await checkSqliteInvariants(this.sqliteFile, this.answersByUs(reviewIds), price);
     else await checkMoneyInvariants(this.db.url, this.answersByUs(reviewIds), price);

@@ -722,9 +722,9 @@ export class MysqlStore implements Store {
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     const priceText = nonNegative(price, 'price');
     return this.#inTransaction<ReserveResult>(async (connection) => {
-      // Lock order everywhere: the review row, then the account row. The usual case first: a fresh claim holding
-      // nothing takes the price in one conditional UPDATE of the review (which locks it), then the funds, so the
-      // account row (the one row every worker locks) is held only from there to the COMMIT.
+      // Lock order everywhere: the review row, then the account row. A claim holding nothing takes the price in
+      // one conditional UPDATE of the review (which locks it), then the funds, so the account row (the one row
+      // every worker locks) is held only from there to the COMMIT.
       if (price > 0n) {
         const [taken] = await connection.query<ResultSetHeader>(
           `UPDATE reviews SET reserved = ${MONEY} WHERE id = ? AND claim_token = ? AND reserved = 0`,
@@ -739,26 +739,9 @@ export class MysqlStore implements Store {
           return 'reserved';
         }
       }
-      const [rows] = await connection.query<RowDataPacket[]>(
-        'SELECT reserved FROM reviews WHERE id = ? AND claim_token = ? FOR UPDATE',
-        [reviewId, token],
-      );
-      const row = rows[0];
-      if (row === undefined) throw new Rollback<ReserveResult>('lost');
-      const held = parseStoredMoney(row.reserved);
-      if (held === price) return 'reserved';
-      const delta = price - held;
-      if (delta > 0n) {
-        const [result] = await connection.query<ResultSetHeader>(
-          `UPDATE account SET reserved = reserved + ${MONEY} WHERE id = 1 AND balance - reserved >= ${MONEY}`,
-          [money(delta), money(delta)],
-        );
-        if (result.affectedRows !== 1) throw new Rollback<ReserveResult>('insufficient');
-      } else {
-        await connection.query(`UPDATE account SET reserved = reserved - ${MONEY} WHERE id = 1`, [money(-delta)]);
-      }
-      await connection.query(`UPDATE reviews SET reserved = ${MONEY} WHERE id = ?`, [priceText, reviewId]);
-      return 'reserved';
+      // One reserve per claim, at the price of its moment: a price changed since applies to later claims.
+      const [rows] = await connection.query<RowDataPacket[]>('SELECT 1 FROM reviews WHERE id = ? AND claim_token = ?', [reviewId, token]);
+      return rows.length === 1 ? 'reserved' : 'lost';
     });
   }
 
@@ -811,11 +794,8 @@ export class MysqlStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
-  ): Promise<{ balance: Kopecks } | null> {
-    const priceText = nonNegative(price, 'price');
-    const negativePrice = money(-price);
+    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#inTransaction(async (connection) => {
       const now = new Date();
       const [rows] = await connection.query<RowDataPacket[]>(
@@ -824,35 +804,36 @@ export class MysqlStore implements Store {
       );
       const row = rows[0];
       if (row === undefined || row.state !== 'posting') throw new Rollback(null);
-      const held = parseStoredMoney(row.reserved);
+      // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
+      const charged = parseStoredMoney(row.reserved);
+      const chargedText = money(charged);
       const [updated] = await connection.query<ResultSetHeader>(
         `UPDATE reviews SET state = 'posted', answer_id = ?, answer_text = ?, charged = ${MONEY}, reserved = 0,
            claim_token = NULL, lease_until = NULL, updated_at = ?
          WHERE id = ? AND state = 'posting'`,
-        [answer.answerId, answer.text, priceText, now, reviewId],
+        [answer.answerId, answer.text, chargedText, now, reviewId],
       );
       if (updated.affectedRows !== 1) throw new Rollback(null);
       // Before the account row: it is the one row every worker locks, so it is locked last and held shortest.
       await insertDialogue(connection, nullableString(row.author_id) ?? '', reviewId, 'owner', answer.text, now);
-      // The answer is out there: charge the price even if the review held no reserve.
       await connection.query(
         `UPDATE account SET balance = balance - ${MONEY}, reserved = reserved - ${MONEY} WHERE id = 1`,
-        [priceText, money(held)],
+        [chargedText, chargedText],
       );
       const { balance } = await this.#readAccount(connection);
       try {
         await connection.query(
           `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
            VALUES (?, 'charge', ${MONEY}, ${MONEY}, ?, ?, NULL)`,
-          [now, negativePrice, money(balance), reviewId, reviewId],
+          [now, money(-charged), money(balance), reviewId, reviewId],
         );
       } catch (error) {
         // The unique charge key: this review was charged already.
         if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(null);
         throw error;
       }
-      await this.#insertEvents(connection, events(balance));
-      return { balance };
+      await this.#insertEvents(connection, events(balance, charged));
+      return { balance, charged };
     });
   }
 

@@ -780,20 +780,15 @@ export class SqliteStore implements Store {
     return this.#write<ReserveResult>((connection) => {
       const row = connection.get('SELECT rowid AS rowid, reserved FROM reviews WHERE id = ? AND claim_token = ?', reviewId, token);
       if (row === undefined) throw new Rollback<ReserveResult>('lost');
-      const held = kopecks(row.reserved);
-      if (held === amount) return 'reserved';
-      const delta = amount - held;
-      if (delta > 0n) {
-        // The one conditional UPDATE: it reserves only what is free, and `changes` says whether it did.
-        const { changes } = connection.run(
-          'UPDATE account SET reserved = reserved + ? WHERE id = 1 AND balance - reserved >= ?',
-          delta,
-          delta,
-        );
-        if (changes !== 1) throw new Rollback<ReserveResult>('insufficient');
-      } else {
-        connection.run('UPDATE account SET reserved = reserved - ? WHERE id = 1', -delta);
-      }
+      // One reserve per claim, at the price of its moment: a price changed since applies to later claims.
+      if (kopecks(row.reserved) > 0n || amount === 0n) return 'reserved';
+      // The one conditional UPDATE: it reserves only what is free, and `changes` says whether it did.
+      const { changes } = connection.run(
+        'UPDATE account SET reserved = reserved + ? WHERE id = 1 AND balance - reserved >= ?',
+        amount,
+        amount,
+      );
+      if (changes !== 1) throw new Rollback<ReserveResult>('insufficient');
       connection.run('UPDATE reviews SET reserved = ? WHERE rowid = ?', amount, integer(row.rowid));
       return 'reserved';
     });
@@ -853,11 +848,8 @@ export class SqliteStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
-  ): Promise<{ balance: Kopecks } | null> {
-    const amount = nonNegative(price, 'price');
-    const charge = money(-price);
+    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#write((connection) => {
       const now = Date.now();
       const row = connection.get(
@@ -865,36 +857,36 @@ export class SqliteStore implements Store {
         reviewId,
       );
       if (row === undefined || text(row.state) !== 'posting') throw new Rollback(null);
-      const held = kopecks(row.reserved);
+      // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
+      const charged = kopecks(row.reserved);
       const { changes } = connection.run(
         `UPDATE reviews SET state = 'posted', answer_id = ?, answer_text = ?, charged = ?, reserved = 0,
            claim_token = NULL, lease_until = NULL, updated_at = ?
          WHERE rowid = ? AND state = 'posting'`,
         answer.answerId ?? null,
         answer.text,
-        amount,
+        charged,
         now,
         integer(row.rowid),
       );
       if (changes !== 1) throw new Rollback(null);
-      // The answer is out there: charge the price even if the review held no reserve.
-      connection.run('UPDATE account SET balance = balance - ?, reserved = reserved - ? WHERE id = 1', amount, held);
+      connection.run('UPDATE account SET balance = balance - ?, reserved = reserved - ? WHERE id = 1', charged, charged);
       const { balance } = this.#readAccount(connection);
-      const charged = connection.run(
+      const entry = connection.run(
         `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
          VALUES (?, 'charge', ?, ?, ?, ?, NULL)
          ON CONFLICT (charge_review_id) DO NOTHING`,
         now,
-        charge,
+        -charged,
         balance,
         reviewId,
         reviewId,
       );
       // The unique charge key: this review was charged already.
-      if (charged.changes !== 1) throw new Rollback(null);
-      this.#insertEvents(connection, events(balance));
+      if (entry.changes !== 1) throw new Rollback(null);
+      this.#insertEvents(connection, events(balance, charged));
       insertDialogue(connection, nullableText(row.author_id) ?? '', reviewId, 'owner', answer.text, now);
-      return { balance };
+      return { balance, charged };
     });
   }
 
