@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -89,6 +89,15 @@ describe('configuration', () => {
       assert.match(error.problems.join('\n'), /^openai\.apiKey: required/);
       return true;
     });
+  });
+
+  test('.gisbotrc.example is a valid config, with the model keys as documented', async () => {
+    const example = await readFile(new URL('../../.gisbotrc.example', import.meta.url), 'utf8');
+    const { dir } = await configFile(example, '.gisbotrc.yaml');
+    const config = await loadConfig({ cwd: dir, env: {} });
+    assert.equal(config.openai.model, 'gpt-5-mini');
+    assert.equal(config.openai.timeoutSeconds, 60);
+    assert.equal(config.openai.temperature, undefined);
   });
 
   test('bad environment values name their variable', async () => {
