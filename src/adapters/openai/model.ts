@@ -7,7 +7,7 @@
 // gpt-4o and older, Ollama, vLLM, LM Studio, DeepSeek, YandexGPT and GigaChat take `max_tokens`. The field is
 // chosen by model family for OpenAI's known families and learnt from the server's 400 for anything else; a
 // refused temperature or seed is dropped. Whatever is learnt holds for this adapter, which lives as long as the
-// process. The first call goes alone, so several workers starting together learn it from one refusal.
+// process.
 //
 // Reasoning: `<think>…</think>` in the text (Qwen3, DeepSeek-R1 on local servers) is cut out, an unclosed one with
 // everything after it; `reasoning_content` / `reasoning` fields (DeepSeek, vLLM, LM Studio) are never read as the
@@ -67,7 +67,9 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
     dropped: new Set<Adjustable>(),
     reasons: reasoningFamily,
   };
-  let firstCall: Promise<unknown> | null = null;
+  // The first call goes alone while the dialect is a guess, so workers that start together learn it from one
+  // refusal; a reasoning family with no temperature to refuse has nothing to learn, and its workers start at once.
+  let firstCall: Promise<unknown> | null = reasoningFamily && options.temperature === undefined ? Promise.resolve() : null;
 
   let loaded: Promise<{ mod: OpenAiModule; client: OpenAI }> | null = null;
 
