@@ -2,7 +2,7 @@
 // tests swap a port rather than mock a module. Adapter modules are imported lazily: start-up stays cheap.
 import { readFile } from 'node:fs/promises';
 import type { Config } from './config/load.ts';
-import { ENVIRONMENT_KEYS } from './config/schema.ts';
+import { ENVIRONMENT_KEYS, isOpenAiEndpoint } from './config/schema.ts';
 import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
@@ -63,7 +63,7 @@ export async function createContext(
     clock,
     store,
     twogis: parts.twogis ?? (needs.twogis ? await createTwoGis(config) : unconfigured<TwoGis>('2gis')),
-    model: parts.model ?? (needs.model ? await createModel(config) : unconfigured<Model>('model')),
+    model: parts.model ?? (needs.model ? await createModel(config, logger) : unconfigured<Model>('model')),
     prompts: parts.prompts ?? promptFile(config.prompt.file),
     prompter: parts.prompter ?? createPrompter(output),
     failpoint: parts.failpoint ?? failpointFromEnvironment(process.env.GISBOT_FAILPOINT),
@@ -119,7 +119,7 @@ function answeringPolicyFrom(config: Readonly<Config>): AnsweringPolicy {
 function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   const required: Array<[string, unknown]> = [];
   if (needs.twogis) required.push(['twogis.login', config.twogis.login], ['twogis.password', config.twogis.password]);
-  if (needs.model) required.push(['openai.apiKey', config.openai.apiKey]);
+  if (needs.model && isOpenAiEndpoint(config.openai.baseURL)) required.push(['openai.apiKey', config.openai.apiKey]);
   const variables = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
   const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(key, variables[key] ?? null));
   if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source));
@@ -164,9 +164,18 @@ async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
   });
 }
 
-async function createModel(config: Readonly<Config>): Promise<Model> {
+async function createModel(config: Readonly<Config>, logger: Logger): Promise<Model> {
   const { createOpenAiModel } = await import('./adapters/openai/model.ts');
-  return createOpenAiModel({ baseURL: config.openai.baseURL, apiKey: config.openai.apiKey!, model: config.openai.model });
+  const { baseURL, apiKey, model, timeoutSeconds, temperature, maxTokens } = config.openai;
+  return createOpenAiModel({
+    baseURL,
+    apiKey,
+    model,
+    timeoutMs: timeoutSeconds * 1000,
+    temperature,
+    maxTokens,
+    onAdjust: (message) => logger.warn(message),
+  });
 }
 
 function unconfigured<T extends object>(service: '2gis' | 'model'): T {

@@ -12,7 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/load.ts';
 import { createContext, type Context, type ContextParts } from '../../src/context.ts';
 import { Output } from '../../src/ui/output.ts';
-import { ModelSandbox } from '../../src/sandbox/model.ts';
+import { ModelSandbox, type ModelSandboxOptions } from '../../src/sandbox/model.ts';
 import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { checkMoneyInvariants, createTestDatabase, queryDatabase, type TestDatabase } from './mysql.ts';
@@ -24,6 +24,8 @@ export type Backend = 'mysql' | 'sqlite';
 export interface WorldOptions {
   /** Default 'mysql': a fresh database on the local MariaDB. 'sqlite': a file in the world's folder. */
   database?: Backend;
+  /** The model sandbox's options (its dialect, a keyless server...); default: the classic dialect with SECRETS.apiKey. */
+  model?: ModelSandboxOptions;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -103,7 +105,7 @@ export class World {
     const backend = options.database ?? 'mysql';
     const [twogis, model, receiver, dir] = await Promise.all([
       TwoGisSandbox.start(),
-      ModelSandbox.start({ apiKey: SECRETS.apiKey }),
+      ModelSandbox.start(options.model ?? { apiKey: SECRETS.apiKey }),
       Receiver.start(),
       mkdtemp(path.join(tmpdir(), 'gisbot-world-')),
     ]);

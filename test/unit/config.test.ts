@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { PassThrough } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
+import { createContext } from '../../src/context.ts';
+import { Output } from '../../src/ui/output.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 async function configFile(content: string, name = '.gisbotrc', mode = 0o600) {
@@ -31,7 +34,10 @@ describe('configuration', () => {
     const config = await loadConfig({ cwd: dir, env: {}, dataDir: '/data/gisbot' });
     assert.equal(config.twogis.apiUrl, 'https://api.account.2gis.com/api/1.0');
     assert.equal(config.openai.baseURL, 'https://api.openai.com/v1');
-    assert.equal(config.openai.model, 'gpt-4o-mini');
+    assert.equal(config.openai.model, 'gpt-5-mini');
+    assert.equal(config.openai.timeoutSeconds, 60);
+    assert.equal(config.openai.temperature, undefined, 'no temperature is sent unless set');
+    assert.equal(config.openai.maxTokens, undefined, "gisbot's budget");
     assert.equal(config.database.url, 'sqlite:/data/gisbot/gisbot.db');
     assert.equal(config.billing.pricePerReply, 500n);
     assert.equal(config.billing.lowBalance, 5000n);
@@ -60,6 +66,38 @@ describe('configuration', () => {
     assert.equal(problems.length, 2, problems.join('\n'));
     assert.ok(problems.some((problem) => problem.startsWith('polling.intervalSeconds: ')));
     assert.ok(problems.includes('twogis.branch: unknown key'));
+  });
+
+  test('the model keys: timeout, temperature and budget, checked strictly (openai.timeoutMs is no key)', async () => {
+    const { dir } = await configFile('openai:\n  timeoutSeconds: 300\n  temperature: 0.2\n  maxTokens: 2000\n', 'model.yaml');
+    const config = await loadConfig({ cwd: dir, file: 'model.yaml', env: {} });
+    assert.deepEqual([config.openai.timeoutSeconds, config.openai.temperature, config.openai.maxTokens], [300, 0.2, 2000]);
+    const bad = await configFile('openai:\n  timeoutMs: 60000\n  timeoutSeconds: 0\n  temperature: 3\n  maxTokens: 1.5\n', 'bad.yaml');
+    const problems = await problemsOf(loadConfig({ cwd: bad.dir, file: 'bad.yaml', env: {} }));
+    assert.ok(problems.includes('openai.timeoutMs: unknown key'), problems.join('\n'));
+    for (const key of ['timeoutSeconds', 'temperature', 'maxTokens']) {
+      assert.ok(problems.some((problem) => problem.startsWith(`openai.${key}: `)), `${key}: ${problems.join('\n')}`);
+    }
+  });
+
+  test("openai.apiKey is required by OpenAI's own endpoint, before anything is opened", async () => {
+    const { dir } = await configFile('{}', 'unrelated.json');
+    const config = await loadConfig({ cwd: dir, env: {}, dataDir: path.join(dir, 'data') });
+    const output = new Output({ json: true, quiet: true, debug: false, stdout: new PassThrough(), stderr: new PassThrough(), stdinIsTTY: false });
+    await assert.rejects(createContext(config, output, { model: true }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.problems.join('\n'), /^openai\.apiKey: required/);
+      return true;
+    });
+  });
+
+  test('.gisbotrc.example is a valid config, with the model keys as documented', async () => {
+    const example = await readFile(new URL('../../.gisbotrc.example', import.meta.url), 'utf8');
+    const { dir } = await configFile(example, '.gisbotrc.yaml');
+    const config = await loadConfig({ cwd: dir, env: {} });
+    assert.equal(config.openai.model, 'gpt-5-mini');
+    assert.equal(config.openai.timeoutSeconds, 60);
+    assert.equal(config.openai.temperature, undefined);
   });
 
   test('bad environment values name their variable', async () => {
