@@ -35,7 +35,7 @@ const positiveInt = z.number().int().positive();
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** OpenAI's current small model (gpt-4o-mini, the old default, is a generation older): README, Models. */
-export const DEFAULT_OPENAI_MODEL = 'gpt-5-mini';
+export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
 
 /** OpenAI's own API needs a key; a local or other compatible server may take none. */
 export function isOpenAiEndpoint(baseURL: string): boolean {

@@ -47,7 +47,7 @@ describe('traceability of posted answers', () => {
     );
     const [paid, free] = rows;
     assert.equal(paid!.state, 'posted');
-    assert.equal(paid!.model, 'gpt-5-mini');
+    assert.equal(paid!.model, 'gpt-4o-mini');
     assert.equal(Number(paid!.prompt_version), 1);
     const tokens = Number(paid!.prompt_tokens) + Number(paid!.completion_tokens);
     assert.ok(tokens > 0);
@@ -72,7 +72,7 @@ describe('traceability of posted answers', () => {
     }
     const [row] = await querySqlite(sqlite.path, "SELECT state, model, prompt_version, prompt_tokens, completion_tokens, model_cost FROM reviews WHERE id = '830003'");
     assert.equal(row!.state, 'posted');
-    assert.equal(row!.model, 'gpt-5-mini');
+    assert.equal(row!.model, 'gpt-4o-mini');
     const tokens = Number(row!.prompt_tokens) + Number(row!.completion_tokens);
     assert.equal(row!.model_cost, (tokens * 0.000002).toFixed(10).replace(/\.?0+$/, ''));
     await sqlite.cleanup();

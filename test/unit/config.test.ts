@@ -34,7 +34,7 @@ describe('configuration', () => {
     const config = await loadConfig({ cwd: dir, env: {}, dataDir: '/data/gisbot' });
     assert.equal(config.twogis.apiUrl, 'https://api.account.2gis.com/api/1.0');
     assert.equal(config.openai.baseURL, 'https://api.openai.com/v1');
-    assert.equal(config.openai.model, 'gpt-5-mini');
+    assert.equal(config.openai.model, 'gpt-4o-mini');
     assert.equal(config.openai.timeoutSeconds, 60);
     assert.equal(config.openai.temperature, undefined, 'no temperature is sent unless set');
     assert.equal(config.openai.maxTokens, undefined, "gisbot's budget");
@@ -95,7 +95,7 @@ describe('configuration', () => {
     const example = await readFile(new URL('../../.gisbotrc.example', import.meta.url), 'utf8');
     const { dir } = await configFile(example, '.gisbotrc.yaml');
     const config = await loadConfig({ cwd: dir, env: {} });
-    assert.equal(config.openai.model, 'gpt-5-mini');
+    assert.equal(config.openai.model, 'gpt-4o-mini');
     assert.equal(config.openai.timeoutSeconds, 60);
     assert.equal(config.openai.temperature, undefined);
   });
