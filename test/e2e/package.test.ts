@@ -110,7 +110,8 @@ describe('the installed package', () => {
     await Promise.all([mkdir(clone), mkdir(at.home), mkdir(at.prefix)]);
     await freshClone(clone);
     // npm runs the prepack script with node_modules/.bin first on PATH: the build runs under the pinned Node.
-    const npmEnv = { ...process.env, HOME: process.env.HOME ?? at.home };
+    // npm turns Node's compile cache on, in a folder of TMPDIR that nobody removes: not for these runs.
+    const npmEnv = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
     const packed = await mustRun('npm', ['pack', '--json', '--pack-destination', root], { cwd: clone, env: npmEnv });
     const [report] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     files = report!.files.map((file) => file.path);
