@@ -62,7 +62,7 @@ function cannotRead(error: unknown, target: string | undefined): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' && target) return messages.config.missingFile(target);
   if (code === 'EISDIR') return messages.config.folderNotFile(file);
-  if (code === 'EACCES' || code === 'EPERM') return messages.config.unreadable(file, messages.config.permissionDenied);
+  if (code === 'EACCES' || code === 'EPERM') return messages.config.unreadable(file);
   // A gisbot.config.js that throws, for one: its own first line says best what went wrong.
   const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
   return `${file}: ${reason}`;

@@ -32,7 +32,7 @@ const databaseUrl = z
   });
 
 const positiveInt = z.number().int().positive();
-const branchId = z.union([z.string().regex(/^\d+$/), z.number()]).refine((value) => typeof value === 'string', {
+const branchId = z.union([z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), z.number()]).refine((value) => typeof value === 'string', {
   message: 'branch ids must be quoted strings: they exceed the precision of a number',
 });
 

@@ -12,7 +12,7 @@ export const gisbotCommand = fromSource ? 'npm run gisbot --' : 'gisbot';
 function shipped(name: string): string {
   const file = shippedFile(name);
   const relative = path.relative(process.cwd(), file);
-  return shellWord(relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative);
+  return shellWord(relative.startsWith('..') || path.isAbsolute(relative) ? file : relative);
 }
 
 /** A path as one word of a shell command (quoted when it holds anything but the usual characters). */
@@ -29,8 +29,7 @@ export const messages = {
     },
     missingFile: (file: string) => `there is no config file at ${file} (given with --config)`,
     folderNotFile: (file: string) => `${file} is a folder, not a config file`,
-    unreadable: (file: string, reason: string) => `cannot read the config file ${file}: ${reason}`,
-    permissionDenied: 'permission denied',
+    unreadable: (file: string) => `cannot read the config file ${file}: permission denied`,
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',

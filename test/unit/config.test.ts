@@ -78,9 +78,10 @@ describe('configuration', () => {
   });
 
   test('branch ids must be strings and money must be exact', async () => {
-    const { dir } = await configFile('twogis:\n  branches: [70000001017466092]\nbilling:\n  pricePerReply: 5.001\n');
+    const { dir } = await configFile('twogis:\n  branches: [70000001017466092, "70000001017466093", "branch 4"]\nbilling:\n  pricePerReply: 5.001\n');
     const problems = await problemsOf(loadConfig({ cwd: dir, env: {} }));
     assert.ok(problems.some((problem) => problem.startsWith('twogis.branches.0: branch ids must be quoted strings')), problems.join('\n'));
+    assert.ok(problems.includes('twogis.branches.2: branch ids must be digits, as quoted strings'), problems.join('\n'));
     assert.ok(problems.some((problem) => problem.startsWith('billing.pricePerReply: ')));
   });
 
