@@ -122,7 +122,7 @@ function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   if (needs.model && isOpenAiEndpoint(config.openai.baseURL)) required.push(['openai.apiKey', config.openai.apiKey]);
   const variables = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
   const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(key, variables[key] ?? null));
-  if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source));
+  if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source, false));
 }
 
 async function createLogger(config: Readonly<Config>, output: Output, redact: Redact, closers: Array<() => Promise<void>>) {

@@ -34,7 +34,7 @@ const databaseUrl = z
 const positiveInt = z.number().int().positive();
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
-/** OpenAI's current small model (gpt-4o-mini, the old default, is a generation older): README, Models. */
+/** contract.md's default; OpenAI's current models work too (README, Models). */
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
 
 /** OpenAI's own API needs a key; a local or other compatible server may take none. */
@@ -46,7 +46,7 @@ export function isOpenAiEndpoint(baseURL: string): boolean {
   }
 }
 
-const branchId = z.union([z.string().regex(/^\d+$/), z.number()]).refine((value) => typeof value === 'string', {
+const branchId = z.union([z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), z.number()]).refine((value) => typeof value === 'string', {
   message: 'branch ids must be quoted strings: they exceed the precision of a number',
 });
 

@@ -20,7 +20,7 @@ export interface ManualDraft {
 
 export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
   const review = await deps.store.getReview(reviewId);
-  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`, 'run gisbot poll-once to take in new reviews');
+  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`);
   return review;
 }
 

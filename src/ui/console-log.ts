@@ -1,5 +1,6 @@
 // Shows each event to the person watching, one line on stderr, while the file logger keeps the record.
 import type { DomainEvent, Logger } from '../core/ports.ts';
+import { gisbotCommand } from './messages.ts';
 import type { Output } from './output.ts';
 
 export function createConsoleLogger(output: Output): Logger {
@@ -30,7 +31,7 @@ export function createConsoleLogger(output: Output): Logger {
           output.say(`${c.dim('– skipped')}${review}: ${data.reason}`);
           break;
         case 'review.needs_approval':
-          output.say(`${c.yellow('? waits for you')}${review}: ${data.reason} (gisbot reply ${event.reviewId})`);
+          output.say(`${c.yellow('? waits for you')}${review}: ${data.reason} (${gisbotCommand} reply ${event.reviewId})`);
           break;
         case 'reply.failed':
           output.warn(`${c.red('✗ failed')}${review}: ${data.error}`);

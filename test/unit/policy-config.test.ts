@@ -1,17 +1,21 @@
 // The `policy.*` keys: parsed strictly, defaults in one place, and handed to the core per branch.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { settingsFrom } from '../../src/context.ts';
 import { branchPolicy, decideAnswering, decideIntake } from '../../src/core/policy.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { listed } from '../support/fakes.ts';
 
+// Every config of these tests lives below one folder, removed at the end.
+const root = await mkdtemp(path.join(tmpdir(), 'gisbot-policy-'));
+after(() => rm(root, { recursive: true, force: true }));
+
 async function load(yaml: string) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'gisbot-policy-'));
+  const dir = await mkdtemp(path.join(root, 'case-'));
   const file = path.join(dir, '.gisbotrc');
   await writeFile(file, yaml);
   await chmod(file, 0o600);
