@@ -49,11 +49,16 @@ const CASES: Case[] = [
   en('link', 'Thank you! We are open 9 a.m. to 9 p.m., see you soon.', false),
   en('link', 'Thank you! See www.cafe-almaty.kz for the menu.', true),
   en('link', 'Thank you! Join our channel t.me/cafe_almaty', true),
+  // The domain patterns are bounded (DNS labels of at most 63 characters), not blind after dots and hyphens.
+  en('link', 'Thank you! Come again...best-coffee-in-almaty.kz', true),
+  ru('link', 'Спасибо! Заходите: a.b.c.d.e.f.g.h.i.j.k.lovely-coffee.kz', true),
 
   ru('email', 'Спасибо, ждём вас снова в нашей кофейне!', false),
   ru('email', 'Спасибо! Напишите нам на info@cafe.kz, разберёмся.', true),
   en('email', 'Thank you, we hope to see you again!', false),
   en('email', 'Thank you! Please write to manager@cafe-almaty.com.', true),
+  en('email', 'Thank you! Please write to first.last+cafe@mail.cafe-almaty.com.', true),
+  ru('email', `Спасибо${'о'.repeat(3000)} пишите info@cafe.kz`, true),
 
   ru('phone', 'Спасибо! Мы работаем с 8:00 до 22:00, 7 дней в неделю, уже 15 лет.', false),
   ru('phone', 'Спасибо! Акция до 15.12.2025, работаем 10.00-22.00, с 2025-01-01 ещё дольше.', false),
@@ -88,6 +93,8 @@ const CASES: Case[] = [
   ru('promise', 'Простите! Мы вернём вам деньги за заказ.', true),
   ru('promise', 'Простите! Дарим вам скидку 20% на следующий визит.', true),
   ru('promise', 'Простите! Предлагаем компенсацию за неудобства.', true),
+  ru('promise', 'Простите! Оформим возвратом денег, как положено.', true),
+  ru('promise', 'Простите! Следующий раз бесплатный десерт.', true),
   en('promise', 'Thank you! We will look into it with the team.', false),
   en('promise', 'We are sorry! We will refund your order in full.', true),
   en('promise', 'We are sorry! Here is a discount for your next visit.', true),
