@@ -6,6 +6,14 @@ import { leading, longerThan } from './text.ts';
 
 export interface GateSettings {
   maxLength: number;
+  /** Values that must never be published: the config's passwords, keys and tokens. */
+  secrets?: readonly ConfiguredSecret[];
+}
+
+/** A secret from the config; `key` names it in the gate's reason (`openai.apiKey`), never the value. */
+export interface ConfiguredSecret {
+  key: string;
+  value: string;
 }
 
 export interface DraftUnderReview {
@@ -37,6 +45,7 @@ export type GateRule =
   | 'placeholder'
   | 'promise'
   | 'prompt_leak'
+  | 'secret'
   | 'language'
   /** Checked by the drafting step, not by this pure gate: the same words as a recent answer of ours. */
   | 'repeat'
@@ -65,8 +74,12 @@ export function gateProblems(draft: DraftUnderReview, settings: GateSettings, co
   if (tooLong) add('too_long', `the draft is longer than ${limit} characters`);
   if (draft.finishReason !== 'stop') add('unfinished', `the model did not finish normally (${draft.finishReason})`);
   if (whole.length === 0) return problems;
-  // A draft within the limit is read whole; of a longer one, enough to tell the model what else to fix.
-  const text = tooLong ? leading(whole, limit * 2) : whole;
+  const secrets = (settings.secrets ?? []).filter((secret) => secret.value !== '' && whole.includes(secret.value));
+  if (secrets.length > 0) add('secret', `it contains a configured secret (${secrets.map((secret) => secret.key).join(', ')})`);
+  // A draft within the limit is read whole; of a longer one, enough to tell the model what else to fix. The rules
+  // below quote what they find: never a secret.
+  const masked = withoutSecrets(whole, secrets);
+  const text = tooLong ? leading(masked, limit * 2) : masked;
 
   const email = first(text, EMAIL);
   if (email) add('email', `it contains an e-mail address (${email})`);
@@ -228,6 +241,12 @@ const PROMISE: readonly RegExp[] = [
   /жеңілдік|өтемақы|сыйлық|ақшаңызды қайтар/iu,
   /\brefund|\breimburs|\bcompensat|\bdiscount|\bpromo ?code|\bvoucher|\bcoupon|\bmoney back|\bfree of charge|\bon the house|\bon us\b|\bcomplimentary|\bgift\b/iu,
 ];
+
+function withoutSecrets(text: string, secrets: readonly ConfiguredSecret[]): string {
+  let masked = text;
+  for (const secret of secrets) masked = masked.replaceAll(secret.value, '***');
+  return masked;
+}
 
 function first(text: string, pattern: RegExp): string | null {
   pattern.lastIndex = 0;

@@ -187,3 +187,42 @@ describe('language detection', () => {
     test(`${JSON.stringify(text)} → ${expected}`, () => assert.equal(detectLanguage(text), expected));
   }
 });
+
+describe('the reply gate and the configured secrets', () => {
+  const API_KEY = 'sk-test-sentinel-key-5e1f';
+  const PASSWORD = 'pa"ss\\word-2gis';
+  const settings = { maxLength: 4000, secrets: [{ key: 'openai.apiKey', value: API_KEY }, { key: 'twogis.password', value: PASSWORD }] };
+  const context: GateContext = { reviewText: RU_REVIEW, defaultLanguage: 'rus' };
+  const check = (text: string, own = settings) => gateProblems({ text, finishReason: 'stop' }, own, context);
+  /** No reason may quote a secret, nor a telling part of one. */
+  const assertQuotesNone = (problems: ReturnType<typeof check>) => {
+    for (const problem of problems) {
+      for (const secret of [API_KEY, PASSWORD]) assert.ok(!problem.message.includes(secret.slice(0, 8)), `"${problem.message}" quotes a secret`);
+    }
+  };
+
+  test('a draft holding a secret is refused by the secret rule, which names the key and never the value', () => {
+    const problems = check(`Спасибо за отзыв! Ваш ключ: ${API_KEY}`);
+    assert.deepEqual(problems, [{ rule: 'secret', message: 'it contains a configured secret (openai.apiKey)' }]);
+    assert.deepEqual(check(`Спасибо! ${PASSWORD} и ${API_KEY}`).map((problem) => problem.message), ['it contains a configured secret (openai.apiKey, twogis.password)']);
+  });
+
+  test('the other rules do not quote a secret they find the draft holding', () => {
+    const problems = check(`Спасибо! https://cafe.kz/?key=${API_KEY} или ${PASSWORD}@cafe.kz`);
+    const rules = problems.map((problem) => problem.rule);
+    assert.ok(rules.includes('secret') && rules.includes('link'), JSON.stringify(rules));
+    assertQuotesNone(problems);
+  });
+
+  test('a secret at the end of a draft over the limit is masked before the draft is cut', () => {
+    const text = `${'Спасибо '.repeat(999)}https://cafe.kz/${API_KEY}`;
+    const problems = check(text, { ...settings, maxLength: 4000 });
+    assert.ok(problems.some((problem) => problem.rule === 'secret'));
+    assertQuotesNone(problems);
+  });
+
+  test('a draft without a secret passes, and without configured secrets the rule is off', () => {
+    assert.deepEqual(check('Спасибо за отзыв, ждём вас снова!'), []);
+    assert.deepEqual(check(`Спасибо за отзыв, будем рады видеть вас снова! ${API_KEY}`, { maxLength: 4000, secrets: [] }), []);
+  });
+});
