@@ -242,7 +242,8 @@ const PROMISE: readonly RegExp[] = [
   /\brefund|\breimburs|\bcompensat|\bdiscount|\bpromo ?code|\bvoucher|\bcoupon|\bmoney back|\bfree of charge|\bon the house|\bon us\b|\bcomplimentary|\bgift\b/iu,
 ];
 
-function withoutSecrets(text: string, secrets: readonly ConfiguredSecret[]): string {
+/** `text` with each of `secrets` replaced by `***`. */
+export function withoutSecrets(text: string, secrets: readonly ConfiguredSecret[]): string {
   let masked = text;
   for (const secret of secrets) masked = masked.replaceAll(secret.value, '***');
   return masked;

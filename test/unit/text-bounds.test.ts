@@ -43,7 +43,7 @@ describe('text analysis is bounded by the text, whatever its shape', () => {
   });
 
   test('a review of 25 000 000 characters is analysed without running out of stack', async () => {
-    const shapes = ['cyrillicRun', 'latinRun'];
+    const shapes = ['cyrillicRun', 'latinRun', 'quoted'];
     assertFinished(await analyseInChild(25_000_000, shapes), shapes);
   });
 });
