@@ -10,7 +10,8 @@ import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
-import { createRedactor, type Redact } from './redact.ts';
+import type { ConfiguredSecret } from './core/gate.ts';
+import { createRedactor, MIN_SECRET_LENGTH, type Redact } from './redact.ts';
 import { createConsoleLogger, teeLogger } from './ui/console-log.ts';
 import { messages } from './ui/messages.ts';
 import type { Output } from './ui/output.ts';
@@ -44,12 +45,12 @@ export async function createContext(
   parts: ContextParts = {},
 ): Promise<Context> {
   requireSettings(config, needs);
-  const redact = createRedactor([config.twogis.password, config.openai.apiKey, config.websocket.token, databasePassword(config)]);
+  const redact = createRedactor(configuredSecrets(config).map((secret) => secret.value));
   const closers: Array<() => Promise<void>> = [];
 
   const logger = parts.logger ?? (await createLogger(config, output, redact, closers));
   const clock = parts.clock ?? systemClock;
-  const store = parts.store ?? (await createStore(config));
+  const store = parts.store ?? (await createStore(config, redact));
   closers.push(() => store.close());
 
   const notifier = parts.notifier ?? (await createNotifier(config, store, clock, logger));
@@ -91,7 +92,21 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     readBackDelayMs: 2 * config.twogis.timeoutSeconds * 1000,
     breakerThreshold: 3,
     policy: answeringPolicyFrom(config),
+    secrets: configuredSecrets(config),
   };
+}
+
+/** The config's secrets by key: the reply gate refuses a draft holding one, and every sink masks them. */
+export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] {
+  const secrets: Array<[string, string | null | undefined]> = [
+    ['twogis.password', config.twogis.password],
+    ['openai.apiKey', config.openai.apiKey],
+    ['websocket.token', config.websocket.token],
+    ['database.url', databasePassword(config)],
+  ];
+  return secrets
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length >= MIN_SECRET_LENGTH)
+    .map(([key, value]) => ({ key, value }));
 }
 
 /** `policy.*` of the config in the core's terms: languages as ISO 639-3, absent strings as null. */
@@ -133,17 +148,17 @@ async function createLogger(config: Readonly<Config>, output: Output, redact: Re
     onFailure: (error) => output.warn(`log file ${config.logs.file} cannot be written (${error.message}); logging to it is off`),
   });
   closers.push(() => file.close());
-  return teeLogger(file, createConsoleLogger(output));
+  return teeLogger(file, createConsoleLogger(output, redact));
 }
 
-async function createStore(config: Readonly<Config>): Promise<Store> {
+async function createStore(config: Readonly<Config>, redact: Redact): Promise<Store> {
   const url = config.database.url;
   if (url.startsWith('mysql:')) {
     const { createMysqlStore } = await import('./adapters/mysql/store.ts');
-    return createMysqlStore({ url, notifications: Boolean(config.websocket.url) });
+    return createMysqlStore({ url, notifications: Boolean(config.websocket.url), redact });
   }
   const { createSqliteStore, sqlitePathFromUrl } = await import('./adapters/sqlite/store.ts');
-  return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: Boolean(config.websocket.url) });
+  return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: Boolean(config.websocket.url), redact });
 }
 
 async function createNotifier(config: Readonly<Config>, store: Store, clock: Clock, logger: Logger): Promise<Notifier> {

@@ -10,6 +10,7 @@ import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
+import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
 
 export interface StoreFixture {
@@ -20,7 +21,12 @@ export interface StoreFixture {
   /** Closes every store opened on the database and removes the database. */
   cleanup(): Promise<void>;
   /** Another store on the same database, as a second worker would open it; closed by `cleanup`. */
-  open(options: { notifications: boolean }): Store;
+  open(options: StoreOpenOptions): Store;
+}
+
+export interface StoreOpenOptions {
+  notifications: boolean;
+  redact?: Redact;
 }
 
 export const PRICE = 500n;
@@ -863,6 +869,33 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.deepEqual(await store.listEvents({ limit: 0 }), []);
       assert.deepEqual(await store.listEvents({ limit: -5 }), []);
       await drainOutbox(store);
+      return 0;
+    });
+
+    contractTest('a store given a redactor masks the secrets in every string of event data it stores and queues', async ({ open }) => {
+      const secret = 'sentinel-secret-4d2a';
+      const masking = open({ notifications: true, redact: createRedactor([secret]) });
+      const review = listed({ text: `ключ ${secret}` });
+      const single = event('review.new', { reviewId: review.id, data: { text: `ключ ${secret}`, nested: { list: [secret, 5] }, rating: 5 } });
+      assert.equal(await masking.recordReview(review, 'new', null, [single]), true);
+      // A page goes in with one statement per table on MySQL: its events are masked too.
+      const page = [listed(), listed()].map((item) => ({
+        review: item,
+        state: 'skipped' as const,
+        reason: 'hidden on 2GIS',
+        events: [event('review.skipped', { reviewId: item.id, branchId: item.branchId, data: { reason: `${secret}${secret}` } })],
+      }));
+      assert.deepEqual(await masking.recordReviews(page), [true, true]);
+      await masking.appendEvents([event('auth.failed', { data: { error: `login refused for "${secret}"` } })]);
+
+      const stored = await masking.listEvents({ limit: 10 });
+      const queued = await masking.pendingOutbox(10);
+      assert.equal(stored.length, 4);
+      assert.equal(queued.length, 4);
+      for (const events of [stored, queued]) assert.ok(!JSON.stringify(events).includes(secret), 'a secret was stored');
+      assert.deepEqual(stored.find((e) => e.id === single.id)!.data, { text: 'ключ ***', nested: { list: ['***', 5] }, rating: 5 });
+      assert.deepEqual(stored.find((e) => e.type === 'auth.failed')!.data, { error: 'login refused for "***"' });
+      await drainOutbox(masking);
       return 0;
     });
 

@@ -10,6 +10,7 @@ import { ConfigError, ServiceError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import { formatMoney, parseStoredMoney } from '../../core/money.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
+import { redactStrings, type Redact } from '../../redact.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -41,6 +42,8 @@ export interface MysqlStoreOptions {
   url: string;
   /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
   notifications: boolean;
+  /** Masks the configured secrets in every string of an event's data before it is stored (and sent from the outbox). */
+  redact?: Redact;
   connectionLimit?: number;
 }
 
@@ -294,6 +297,7 @@ function toLedgerEntry(row: RowDataPacket): LedgerEntry {
 export class MysqlStore implements Store {
   readonly #settings: MysqlConnectionSettings;
   readonly #notifications: boolean;
+  readonly #redact: Redact;
   readonly #connectionLimit: number;
   #pool: Pool | null = null;
   /** Core connections whose session has been set up (sql_mode, time zone, isolation). */
@@ -302,6 +306,7 @@ export class MysqlStore implements Store {
   constructor(options: MysqlStoreOptions) {
     this.#settings = parseMysqlUrl(options.url);
     this.#notifications = options.notifications;
+    this.#redact = options.redact ?? ((text) => text);
     this.#connectionLimit = options.connectionLimit ?? 10;
   }
 
@@ -464,12 +469,16 @@ export class MysqlStore implements Store {
     return result;
   }
 
+  #eventData(event: DomainEvent): string {
+    return stringifyData(redactStrings(event.data, this.#redact));
+  }
+
   async #insertEvents(connection: PoolConnection, events: readonly DomainEvent[]): Promise<void> {
     for (const event of events) {
       try {
         await connection.query(
           'INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES (?, ?, ?, ?, ?, ?)',
-          [event.id, event.type, eventDate(event), event.reviewId, event.branchId, stringifyData(event.data)],
+          [event.id, event.type, eventDate(event), event.reviewId, event.branchId, this.#eventData(event)],
         );
       } catch (error) {
         // At least once: an event already stored is not stored (or queued) again.
@@ -616,7 +625,7 @@ export class MysqlStore implements Store {
         const events = entries.flatMap((entry) => entry.events);
         if (events.length > 0) {
           await connection.query('INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ?', [
-            events.map((event) => [event.id, event.type, eventDate(event), event.reviewId, event.branchId, stringifyData(event.data)]),
+            events.map((event) => [event.id, event.type, eventDate(event), event.reviewId, event.branchId, this.#eventData(event)]),
           ]);
           if (this.#notifications) await connection.query('INSERT INTO outbox (event_id) VALUES ?', [events.map((event) => [event.id])]);
         }

@@ -15,6 +15,7 @@ import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 
 import { ConfigError, ServiceError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
+import { redactStrings, type Redact } from '../../redact.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -46,6 +47,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
   notifications: boolean;
+  /** Masks the configured secrets in every string of an event's data before it is stored (and sent from the outbox). */
+  redact?: Redact;
   /** How long a write waits for another process's write lock before giving up; 5000 ms by default. */
   busyTimeoutMs?: number;
 }
@@ -400,6 +403,7 @@ class Connection {
 export class SqliteStore implements Store {
   readonly #file: string;
   readonly #notifications: boolean;
+  readonly #redact: Redact;
   readonly #busyTimeoutMs: number;
   #connection: Connection | null = null;
 
@@ -409,6 +413,7 @@ export class SqliteStore implements Store {
     }
     this.#file = options.path === ':memory:' ? options.path : path.resolve(options.path);
     this.#notifications = options.notifications;
+    this.#redact = options.redact ?? ((text) => text);
     this.#busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
   }
 
@@ -546,6 +551,10 @@ export class SqliteStore implements Store {
     return new ServiceError('database', kind, oneLine(message), { cause: error, hint });
   }
 
+  #eventData(event: DomainEvent): string {
+    return stringifyData(redactStrings(event.data, this.#redact));
+  }
+
   #insertEvents(connection: Connection, events: readonly DomainEvent[]): void {
     for (const event of events) {
       // At least once: an event already stored is not stored (or queued) again.
@@ -557,7 +566,7 @@ export class SqliteStore implements Store {
         eventTime(event),
         event.reviewId ?? null,
         event.branchId ?? null,
-        stringifyData(event.data),
+        this.#eventData(event),
       );
       if (changes === 1 && this.#notifications) {
         connection.run('INSERT INTO outbox (event_id) VALUES (?)', event.id);
