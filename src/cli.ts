@@ -95,16 +95,16 @@ class Session {
     const c = this.output.colors;
     if (error instanceof GisbotError) {
       if (error.exitCode !== ExitCode.interrupted) {
-        this.output.warn(this.#redact(`${c.red('error:')} ${error.message}`));
-        if (error.hint) this.output.warn(this.#redact(`${c.dim('hint:')} ${error.hint}`));
+        this.output.error(this.#redact(`${c.red('error:')} ${error.message}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${error.hint}`));
       }
-      if (this.output.debug && error.stack) this.output.warn(this.#redact(error.stack));
+      if (this.output.debug && error.stack) this.output.error(this.#redact(error.stack));
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.output.warn(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
-    if (this.output.debug && error instanceof Error && error.stack) this.output.warn(this.#redact(error.stack));
-    else this.output.warn(`${c.dim('hint:')} ${messages.errors.debugHint}`);
+    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
+    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(error.stack));
+    else this.output.error(`${c.dim('hint:')} ${messages.errors.debugHint}`);
     return ExitCode.failed;
   }
 }

@@ -162,7 +162,7 @@ export function render(result: ReplyResult, output: Output): void {
   if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(review.id, charged!, balance!)}`));
   else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
   else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(review.id)));
-  else if (action === 'refused') output.warn(c.red(`✗ ${messages.reply.refused(problems)}`));
-  else output.warn(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
-  if (action === 'insufficient') output.warn(c.dim(messages.cycle.insufficientHint));
+  else if (action === 'refused') output.error(c.red(`✗ ${messages.reply.refused(problems)}`));
+  else output.error(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
+  if (action === 'insufficient') output.error(c.dim(messages.cycle.insufficientHint));
 }

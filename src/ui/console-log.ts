@@ -33,16 +33,16 @@ export function createConsoleLogger(output: Output): Logger {
           output.say(`${c.yellow('? waits for you')}${review}: ${data.reason} (gisbot reply ${event.reviewId})`);
           break;
         case 'reply.failed':
-          output.warn(`${c.red('✗ failed')}${review}: ${data.error}`);
+          output.error(`${c.red('✗ failed')}${review}: ${data.error}`);
           break;
         case 'balance.low':
           output.warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
           break;
         case 'balance.insufficient':
-          output.warn(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
+          output.error(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
           break;
         case 'auth.failed':
-          output.warn(`${c.red('! 2GIS login failed')}: ${data.error}`);
+          output.error(`${c.red('! 2GIS login failed')}: ${data.error}`);
           break;
         case 'review.new':
           break;
@@ -53,7 +53,7 @@ export function createConsoleLogger(output: Output): Logger {
       if (output.debug) output.warn(`${c.yellow('warn')} ${message} ${fields ? JSON.stringify(fields) : ''}`);
     },
     error(message, fields) {
-      output.warn(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
+      output.error(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
     },
     flush: async () => {},
   };
