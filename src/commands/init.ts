@@ -22,6 +22,8 @@ export interface InitResult {
   file: string;
   checks: ServiceCheck[];
   command: string;
+  /** The person chose not to replace the existing file: nothing changed. */
+  cancelled?: boolean;
   exitCode: ExitCode;
 }
 
@@ -34,7 +36,9 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   if (!output.interactive) throw new UsageError(m.needsTerminal, m.needsTerminalHint);
   const file = path.resolve(tools.cwd, options.file ?? '.gisbotrc');
   if (await exists(file)) {
-    if (!(await prompter.confirm(m.overwrite(file), m.needsTerminal))) throw new UsageError(m.cancelled);
+    if (!(await prompter.confirm(m.overwrite(file), m.needsTerminal))) {
+      return { file, checks: [], command: '', cancelled: true, exitCode: ExitCode.ok };
+    }
   }
   const base: Readonly<Config> | null = await loadConfig({ cwd: tools.cwd, env }).catch(() => null);
   output.say(output.colors.bold(m.intro(file)));
@@ -150,10 +154,11 @@ export function toYaml(settings: Record<string, Record<string, unknown>>, header
 export function render(result: InitResult, output: Output): void {
   const c = output.colors;
   if (output.json) {
-    output.data(JSON.stringify({ file: result.file, checks: result.checks, command: result.command }));
+    output.data(JSON.stringify({ file: result.file, checks: result.checks, command: result.command, ...(result.cancelled ? { cancelled: true } : {}) }));
     return;
   }
+  if (result.cancelled) return output.say(messages.init.cancelled);
   output.say(c.green(`✓ ${messages.init.written(result.file)}`));
-  if (result.exitCode !== ExitCode.ok) output.warn(c.yellow(messages.init.someFailed));
+  if (result.exitCode !== ExitCode.ok) output.error(c.yellow(messages.init.someFailed));
   output.say(messages.init.next(c.bold(result.command)));
 }

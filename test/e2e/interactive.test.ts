@@ -58,8 +58,8 @@ describe('interactive commands on a terminal', () => {
     await no.expect('Add 50.00');
     await no.type('n', KEYS.enter);
     const declined = await no.done;
-    assert.equal(declined.code, 2, declined.text);
-    assert.match(declined.text, /cancelled: nothing was added/);
+    assert.equal(declined.code, 0, 'declining is no usage error');
+    assert.match(declined.text, /cancelled: nothing changed/);
 
     const interrupted = pty(['balance', 'add', '50']);
     await interrupted.expect('Add 50.00');
@@ -189,6 +189,15 @@ describe('interactive commands on a terminal', () => {
     const report = JSON.parse(doctor.stdout);
     assert.equal(report.ok, true);
     assert.deepEqual(report.checks.map((check: { name: string }) => check.name), ['database', '2GIS', 'model', 'websocket', 'prompt']);
+
+    const written = await readFile(file, 'utf8');
+    const again = new Pty(['init'], { cwd: dir, env });
+    await again.expect('Replace it?');
+    await again.type('n', KEYS.enter);
+    const kept = await again.done;
+    assert.equal(kept.code, 0, 'declining is no usage error');
+    assert.match(kept.text, /cancelled: nothing changed/);
+    assert.equal(await readFile(file, 'utf8'), written);
 
     const other = path.join(world.dir, 'other');
     await mkdir(other);
