@@ -86,11 +86,13 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
     model = await ask(m.modelName, model || (base?.openai.model ?? 'gpt-4o-mini'));
   } while (!(await step('model', '', () => probeModel({ baseURL, apiKey: apiKey.value ?? '', model }))));
 
-  let databaseUrl = '';
+  let databaseUrl = base?.database.url ?? '';
   do {
-    databaseUrl = await ask(m.databaseUrl, databaseUrl || base?.database.url, (value) =>
+    // The password never shows: the URL is offered without it, and asked for on its own, masked.
+    const typed = await ask(m.databaseUrl, withoutPassword(databaseUrl) || undefined, (value) =>
       /^mysql:\/\/.+/.test(value.trim()) || /^sqlite:.+/.test(value.trim()) ? true : m.databaseFormat,
     );
+    databaseUrl = await withPassword(prompter, typed, databaseUrl);
   } while (!(await step('database', messages.checks.databaseOk(databaseUrl.startsWith('mysql:') ? host(databaseUrl) : databaseUrl), () => probeDatabase(databaseUrl))));
 
   let wsUrl = '';
@@ -117,6 +119,46 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   const isDefault = path.dirname(file) === path.resolve(tools.cwd) && path.basename(file) === '.gisbotrc';
   const command = `gisbot run${isDefault ? '' : ` --config ${JSON.stringify(file)}`}`;
   return { file, checks, command, exitCode: checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed };
+}
+
+/** A mysql:// URL without its password (shown and offered as the default); other URLs as they are. */
+function withoutPassword(url: string): string {
+  const parsed = mysqlUrl(url);
+  if (parsed === null || parsed.password === '') return url;
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/**
+ * The typed URL with its password: typed inline, or asked for masked. Empty keeps the one `previous` held for the
+ * same user and server (the config in force, or the answer before a failed check), else means no password.
+ */
+async function withPassword(prompter: Prompter, typed: string, previous: string): Promise<string> {
+  const url = mysqlUrl(typed);
+  if (url === null || url.username === '' || url.password !== '') return typed;
+  const known = mysqlUrl(previous);
+  const kept = known !== null && known.username === url.username && known.host === url.host ? known.password : '';
+  const question = messages.init.databasePassword(decoded(url.username));
+  const password = await prompter.password(kept ? messages.init.keepCurrent(question) : messages.init.noneIfEmpty(question), {}, messages.init.needsTerminal);
+  url.password = password.trim() === '' ? kept : encodeURIComponent(password.trim());
+  return url.toString();
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function mysqlUrl(text: string): URL | null {
+  try {
+    const url = new URL(text.trim());
+    return url.protocol === 'mysql:' ? url : null;
+  } catch {
+    return null;
+  }
 }
 
 const required = (value: string): true | string => (value.trim() !== '' ? true : messages.init.required);

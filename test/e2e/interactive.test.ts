@@ -169,6 +169,8 @@ describe('interactive commands on a terminal', () => {
     await wizard.expect('✓ model');
     await wizard.expect('Database');
     await wizard.type(world.db.url, KEYS.enter);
+    await wizard.expect('Database password for root (empty: none)');
+    await wizard.type(KEYS.enter);
     await wizard.expect('✓ database');
     await wizard.expect('WebSocket URL');
     await wizard.type(world.receiver.url, KEYS.enter);
