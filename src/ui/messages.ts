@@ -208,6 +208,10 @@ export const messages = {
     problemUnfinished: (id: string) => `review ${id} was left in work`,
     problemFrames: (frames: number, events: number) => `${frames} WebSocket frames arrived for ${events} events`,
   },
+  editor: {
+    abandoned: (ended: number | string) =>
+      typeof ended === 'number' ? `editor exited with status ${ended}, nothing saved` : `editor was stopped by ${ended}, nothing saved`,
+  },
   errors: {
     unexpected: 'unexpected error',
     debugHint: 'run again with --debug for details',
