@@ -128,15 +128,21 @@ function buildProgram(session: Session): Command {
     .action(async (_options, command: Command) => {
       const controller = new AbortController();
       const stop = () => controller.abort(new Error('signal'));
+      // SIGHUP, as logrotate's postrotate sends it: the log file is opened again at its path; the work goes on.
+      let reopenLog = () => {};
+      const hangup = () => reopenLog();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, { twogis: true, model: true }, () => import('./commands/run.ts'), (ctx, { run }) =>
-          run(ctx, { signal: controller.signal }),
-        );
+        await session.execute(command, { twogis: true, model: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+          reopenLog = () => ctx.reopenLog();
+          return run(ctx, { signal: controller.signal });
+        });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.off('SIGHUP', hangup);
       }
     });
 
@@ -195,7 +201,7 @@ function buildProgram(session: Session): Command {
       '\nExamples:\n  $ gisbot reply                       # the reviews waiting for you\n  $ gisbot reply 141264987             # draft, then send / edit / regenerate / skip\n  $ gisbot reply 141264987 --dry-run --json',
     )
     .action(async (reviewId: string | undefined, options: { send?: boolean; dryRun?: boolean; limit?: string }, command: Command) => {
-      const needs = reviewId === undefined ? {} : { model: true, twogis: !options.dryRun };
+      const needs = reviewId === undefined ? {} : { model: true, twogis: !options.dryRun, reviewLines: false };
       await session.execute(command, needs, () => import('./commands/reply.ts'), (ctx, { reply }) =>
         reply(ctx, { reviewId, send: Boolean(options.send), dryRun: Boolean(options.dryRun), limit: options.limit }),
       );

@@ -37,6 +37,8 @@ export type ReplyResult =
     };
 
 const EDITABLE = new Set(['new', 'needs_approval', 'failed']);
+/** How long a send waits for the WebSocket to take its event before leaving it in the outbox for the next run. */
+const DELIVERY_GRACE_MS = 5_000;
 
 export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyResult> {
   const id = options.reviewId;
@@ -101,6 +103,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     let outcome: SendOutcome;
     try {
       outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+      await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
       spinner.stop();
     }

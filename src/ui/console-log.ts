@@ -2,7 +2,10 @@
 import type { DomainEvent, Logger } from '../core/ports.ts';
 import type { Output } from './output.ts';
 
-export function createConsoleLogger(output: Output): Logger {
+const REVIEW_OUTCOMES = new Set<DomainEvent['type']>(['reply.posted', 'review.skipped', 'review.needs_approval', 'reply.failed']);
+
+/** `reviews: false` leaves out the line on each review's outcome, for a command that prints the outcome itself. */
+export function createConsoleLogger(output: Output, options: { reviews: boolean } = { reviews: true }): Logger {
   // Looked up when a line is shown: the colours (chalk) load only if one ever is.
   const c = {
     get green() {
@@ -20,6 +23,7 @@ export function createConsoleLogger(output: Output): Logger {
   };
   return {
     event(event: DomainEvent) {
+      if (!options.reviews && REVIEW_OUTCOMES.has(event.type)) return;
       const review = event.reviewId ? ` review ${event.reviewId}` : '';
       const data = event.data;
       switch (event.type) {
