@@ -146,16 +146,17 @@ export class MemoryStore implements Store {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posting') return null;
     this.reserved -= review.reserved;
+    const before = this.balance;
     this.balance -= price;
     this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -price, balanceAfter: this.balance, reviewId, note: null });
     Object.assign(review, { state: 'posted', reserved: 0n, claimToken: null, leaseUntil: null, answerId: answer.answerId, draftText: answer.text });
     this.history.push({ authorId: review.authorId ?? '', reviewId, role: 'owner', text: answer.text, at: new Date() });
-    await this.appendEvents(events(this.balance));
+    await this.appendEvents(events(this.balance, before));
     return { balance: this.balance };
   }
   async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {

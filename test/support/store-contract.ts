@@ -603,8 +603,13 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const token = await recordAndClaim(store, bare);
       assert.equal(await store.beginPosting(bare.id, token, new Date()), true);
       const mid = await store.getBalance();
-      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, PRICE, () => []);
+      const balances: Array<[Kopecks, Kopecks]> = [];
+      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, PRICE, (after, before) => {
+        balances.push([after, before]);
+        return [];
+      });
       assert.deepEqual(settled, { balance: mid.balance - PRICE });
+      assert.deepEqual(balances, [[mid.balance - PRICE, mid.balance]], 'the events see the balance after the charge and before it');
       posted += 1;
       assert.deepEqual(await store.getBalance(), { balance: mid.balance - PRICE, reserved: mid.reserved });
       assert.equal((await store.getReview(bare.id))?.answerId, null);

@@ -809,7 +809,7 @@ export class MysqlStore implements Store {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks } | null> {
     const priceText = nonNegative(price, 'price');
     const negativePrice = money(-price);
@@ -848,7 +848,7 @@ export class MysqlStore implements Store {
         if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(null);
         throw error;
       }
-      await this.#insertEvents(connection, events(balance));
+      await this.#insertEvents(connection, events(balance, balance + price));
       return { balance };
     });
   }

@@ -847,7 +847,7 @@ export class SqliteStore implements Store {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks } | null> {
     const amount = nonNegative(price, 'price');
     const charge = money(-price);
@@ -885,7 +885,7 @@ export class SqliteStore implements Store {
       );
       // The unique charge key: this review was charged already.
       if (charged.changes !== 1) throw new Rollback(null);
-      this.#insertEvents(connection, events(balance));
+      this.#insertEvents(connection, events(balance, balance + price));
       insertDialogue(connection, nullableText(row.author_id) ?? '', reviewId, 'owner', answer.text, now);
       return { balance };
     });
