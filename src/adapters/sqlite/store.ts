@@ -8,7 +8,7 @@
 // node:sqlite is synchronous: every method runs its whole transaction without awaiting, so it cannot interleave
 // with another call, and keeps it short. It is imported on first use, so loading this module costs nothing.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
@@ -147,6 +147,15 @@ function money(amount: Kopecks): bigint {
 function nonNegative(amount: Kopecks, what: string): bigint {
   if (amount < 0n) throw new RangeError(`${what} must not be negative`);
   return money(amount);
+}
+
+/** Creates `file` empty with mode 0600 unless it exists. */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 /** Thrown inside a transaction to roll it back and hand `value` to the caller. */
@@ -417,19 +426,23 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------ plumbing
 
-  /** Opens the file on first use: creates its folder, WAL mode, busy timeout, full sync on commit. */
+  /**
+   * Opens the file on first use: creates its folder (0700) and the file (0600: reviewers' names and the ledger are
+   * the owner's only; SQLite gives its -wal and -shm files the same mode), WAL mode, busy timeout, full sync.
+   */
   #open(sqlite: SqliteModule): Connection {
     if (this.#connection !== null) return this.#connection;
     if (this.#file !== ':memory:') {
       const folder = path.dirname(this.#file);
       try {
-        mkdirSync(folder, { recursive: true });
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        createPrivately(this.#file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
         throw new ServiceError(
           'database',
           'unavailable',
-          `cannot open SQLite database ${this.#file}: cannot create the folder ${folder} (${code})`,
+          `cannot open SQLite database ${this.#file}: cannot create it or its folder ${folder} (${code})`,
           { hint: 'check the path in database.url and the permissions of its folder', cause: error },
         );
       }
@@ -583,6 +596,7 @@ export class SqliteStore implements Store {
   async migrate(): Promise<void> {
     await this.#write((connection) => {
       const { db } = connection;
+      this.#refuseForeignSchema(connection);
       db.exec(MIGRATIONS_TABLE);
       const rows = connection.all('SELECT version FROM schema_migrations');
       const applied = new Set(rows.map((row) => integer(row.version)));
@@ -606,6 +620,19 @@ export class SqliteStore implements Store {
         );
       }
     });
+  }
+
+  /** A file that holds another application's tables and no gisbot schema is not ours to add nine tables to. */
+  #refuseForeignSchema(connection: Connection): void {
+    const tables = connection
+      .all(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)
+      .map((row) => text(row.name));
+    if (tables.length === 0 || tables.includes('schema_migrations')) return;
+    const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
+    throw new ConfigError(
+      [`database.url: ${this.#file} holds other tables (${shown}) and no gisbot schema: gisbot will not add its own to it`],
+      'point database.url at a new file (it is created) or at a gisbot database',
+    );
   }
 
   async ping(): Promise<void> {
