@@ -12,9 +12,10 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { ConfigError, ServiceError } from '../../errors.ts';
+import { ConfigError, ServiceError, UsageError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
+import { topUpTooLarge } from '../sql/top-up.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -996,7 +997,8 @@ export class SqliteStore implements Store {
     if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
     const value = money(amount);
     return this.#write((connection) => {
-      connection.run('UPDATE account SET balance = balance + ? WHERE id = 1', value);
+      const raised = connection.run('UPDATE account SET balance = balance + ? WHERE id = 1 AND balance <= ?', value, MAX_MONEY - 1n - amount);
+      if (raised.changes !== 1) throw new UsageError(topUpTooLarge(amount, MAX_MONEY - 1n));
       const snapshot = this.#readAccount(connection);
       connection.run(
         `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
