@@ -198,8 +198,19 @@ export const messages = {
     removed: '(removed)',
     frames: (count: number, url: string) => `${count} WebSocket frames received at ${url}`,
     summaryLabel: 'Reviews',
-    summary: (total: number, counts: { answered: number; skipped: number; waiting: number; failed: number }, seconds: number) =>
-      `${total}: ${counts.answered} answered · ${counts.skipped} skipped · ${counts.waiting} wait for you · ${counts.failed} failed (${seconds.toFixed(1)} s)`,
+    summary: (
+      total: number,
+      counts: { answered: number; skipped: number; waiting: number; failed: number; queued: number; unfinished: number },
+      seconds: number,
+    ) =>
+      [
+        `${total}: ${counts.answered} answered`,
+        `${counts.skipped} skipped`,
+        `${counts.waiting} wait for you`,
+        `${counts.failed} failed`,
+        ...(counts.queued > 0 ? [`${counts.queued} not reached (the balance ran out)`] : []),
+        ...(counts.unfinished > 0 ? [`${counts.unfinished} left unfinished`] : []),
+      ].join(' · ') + ` (${seconds.toFixed(1)} s)`,
     nothingLeft: 'Nothing was left behind: the temporary database, log and config are gone (--keep keeps them).',
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
     keptTry: (config: string) => `look around with: gisbot --config ${config} logs   (or balance history, reply)`,
