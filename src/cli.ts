@@ -1,6 +1,6 @@
 // The commander table: every command, flag and example lives here. Command modules are imported only when
 // their command runs, so `gisbot --help` and cron start-ups stay cheap.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
 import { ExitCode, GisbotError } from './errors.ts';
@@ -117,6 +117,18 @@ function buildProgram(session: Session): Command {
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .option('--quiet', 'print only errors')
     .option('--debug', 'show stack traces')
+    // Subcommands inherit this: each one's --help lists the flags every command takes (--version is the program's
+    // own, and after `prompt show` names a prompt version).
+    .configureHelp({
+      showGlobalOptions: true,
+      visibleGlobalOptions(this: Help, command: Command) {
+        return Help.prototype.visibleGlobalOptions.call(this, command).filter((option) => option.long !== '--version');
+      },
+    })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ gisbot demo                       # see it work on a pretend business, nothing to set up\n  $ gisbot init                       # set up your own account\n  $ gisbot poll-once --json           # one cycle, for cron\n  $ gisbot help balance               # more on one command',
+    )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
@@ -160,6 +172,8 @@ function buildProgram(session: Session): Command {
     .command('balance')
     .description('show the prepaid balance and the part held for answers in progress')
     .addHelpText('after', '\nExamples:\n  $ gisbot balance\n  $ gisbot balance add 500 --yes')
+    // `balance help [add|history]`, as `prompt help` gives: a command with its own action has no help command otherwise.
+    .helpCommand(true)
     .action(async (_options, command: Command) => {
       await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { showBalance }) =>
         showBalance(ctx),
