@@ -270,12 +270,15 @@ export interface Store {
    * Records the posted answer and charges what the review holds in reserve (the price when it was claimed: a
    * price changed since applies to later claims) in one transaction with its events. Keyed on the review being
    * in `posting`, not on the token: an answer that is out there is recorded whoever sees it first, and charged once.
-   * Returns the balance after the charge and the amount charged, or null if another worker had already settled it.
+   * `events` is given the balance after the charge, the amount charged (what the review held in reserve) and the
+   * balance just before it (in the same transaction, so a crossing of a threshold is seen by exactly one
+   * settlement). Returns the balance after the charge and the amount charged, or null if another worker had
+   * already settled it.
    */
   settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null>;
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;

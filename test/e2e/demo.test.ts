@@ -187,6 +187,17 @@ describe('gisbot demo', () => {
     assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00' });
   });
 
+  test('--balance 12: the summary counts the reviews the money did not reach', async () => {
+    const result = await runDemo(where, ['--balance', '12']);
+    assert.equal(result.code, 0, result.stderr);
+    const line = result.stdout.split('\n').find((each) => each.startsWith('Reviews'));
+    assert.ok(line, result.stdout);
+    const [total, ...parts] = [...line.matchAll(/(\d+)(?::| answered| skipped| wait| failed| not reached)/g)].map((match) => Number(match[1]));
+    assert.equal(total, DEMO_REVIEWS.length);
+    assert.equal(parts.reduce((sum, n) => sum + n, 0), total, `every review is counted: ${line}`);
+    assert.match(line, /· \d+ not reached \(the balance ran out\)/);
+  });
+
   test('the demo world is an outside party: src/sandbox imports nothing from src/core or src/adapters', async () => {
     const folder = fileURLToPath(new URL('../../src/sandbox/', import.meta.url));
     for (const file of await readdir(folder)) {

@@ -152,17 +152,18 @@ export class MemoryStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posting') return null;
     const charged = review.reserved;
     this.reserved -= charged;
+    const before = this.balance;
     this.balance -= charged;
     this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -charged, balanceAfter: this.balance, reviewId, note: null });
     Object.assign(review, { state: 'posted', reserved: 0n, claimToken: null, leaseUntil: null, answerId: answer.answerId, draftText: answer.text });
     this.history.push({ authorId: review.authorId ?? '', reviewId, role: 'owner', text: answer.text, at: new Date() });
-    await this.appendEvents(events(this.balance, charged));
+    await this.appendEvents(events(this.balance, charged, before));
     return { balance: this.balance, charged };
   }
   async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
+import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
@@ -620,8 +621,13 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.reserve(bare.id, token, 0n), 'reserved');
       assert.equal(await store.beginPosting(bare.id, token, new Date(), new Date()), true);
       const mid = await store.getBalance();
-      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, () => []);
+      const balances: Array<[Kopecks, Kopecks, Kopecks]> = [];
+      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, (after, charged, before) => {
+        balances.push([after, charged, before]);
+        return [];
+      });
       assert.deepEqual(settled, { balance: mid.balance, charged: 0n });
+      assert.deepEqual(balances, [[mid.balance, 0n, mid.balance]], 'the events see the balance after the charge, the charge and the balance before it');
       posted += 1;
       assert.deepEqual(await store.getBalance(), mid);
       assert.equal((await store.getReview(bare.id))?.answerId, null);
@@ -987,7 +993,11 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const largest = 10n ** 14n - 1n; // 999 999 999 999.99
       await store.topUp(largest - third.balance, 'up to the largest balance');
       assert.equal((await store.getBalance()).balance, largest, 'large amounts stay exact');
-      await assert.rejects(store.topUp(1n, null), 'beyond the largest balance');
+      await assert.rejects(
+        store.topUp(1n, null),
+        (error: GisbotError) => error.exitCode === 2 && /a top-up of 0\.01 would take the balance past 999999999999\.99/.test(error.message),
+        'beyond the largest balance: a usage error, not a raw database one',
+      );
       assert.equal((await store.getBalance()).balance, largest);
       return 1;
     });

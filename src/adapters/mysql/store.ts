@@ -6,11 +6,12 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool } from 'mysql2/promise';
 import type { Pool, PoolConnection, PoolOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { ConfigError, ServiceError } from '../../errors.ts';
+import { ConfigError, ServiceError, UsageError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import { formatMoney, parseStoredMoney } from '../../core/money.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
+import { topUpTooLarge } from '../sql/top-up.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -803,7 +804,7 @@ export class MysqlStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#inTransaction(async (connection) => {
       const now = new Date();
@@ -841,7 +842,7 @@ export class MysqlStore implements Store {
         if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(null);
         throw error;
       }
-      await this.#insertEvents(connection, events(balance, charged));
+      await this.#insertEvents(connection, events(balance, charged, balance + charged));
       return { balance, charged };
     });
   }
@@ -929,7 +930,11 @@ export class MysqlStore implements Store {
     if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
     const amountText = money(amount);
     return this.#inTransaction(async (connection) => {
-      await connection.query(`UPDATE account SET balance = balance + ${MONEY} WHERE id = 1`, [amountText]);
+      const [raised] = await connection.query<ResultSetHeader>(
+        `UPDATE account SET balance = balance + ${MONEY} WHERE id = 1 AND balance <= ${MONEY}`,
+        [amountText, money(MAX_MONEY - 1n - amount)],
+      );
+      if (raised.affectedRows !== 1) throw new UsageError(topUpTooLarge(amount, MAX_MONEY - 1n));
       const snapshot = await this.#readAccount(connection);
       await connection.query(
         `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)

@@ -8,14 +8,15 @@
 // node:sqlite is synchronous: every method runs its whole transaction without awaiting, so it cannot interleave
 // with another call, and keeps it short. It is imported on first use, so loading this module costs nothing.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { ConfigError, ServiceError } from '../../errors.ts';
+import { ConfigError, ServiceError, UsageError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
+import { topUpTooLarge } from '../sql/top-up.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
@@ -152,6 +153,15 @@ function money(amount: Kopecks): bigint {
 function nonNegative(amount: Kopecks, what: string): bigint {
   if (amount < 0n) throw new RangeError(`${what} must not be negative`);
   return money(amount);
+}
+
+/** Creates `file` empty with mode 0600 unless it exists. */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 /** Thrown inside a transaction to roll it back and hand `value` to the caller. */
@@ -424,19 +434,23 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------ plumbing
 
-  /** Opens the file on first use: creates its folder, WAL mode, busy timeout, full sync on commit. */
+  /**
+   * Opens the file on first use: creates its folder (0700) and the file (0600: reviewers' names and the ledger are
+   * the owner's only; SQLite gives its -wal and -shm files the same mode), WAL mode, busy timeout, full sync.
+   */
   #open(sqlite: SqliteModule): Connection {
     if (this.#connection !== null) return this.#connection;
     if (this.#file !== ':memory:') {
       const folder = path.dirname(this.#file);
       try {
-        mkdirSync(folder, { recursive: true });
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        createPrivately(this.#file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
         throw new ServiceError(
           'database',
           'unavailable',
-          `cannot open SQLite database ${this.#file}: cannot create the folder ${folder} (${code})`,
+          `cannot open SQLite database ${this.#file}: cannot create it or its folder ${folder} (${code})`,
           { hint: 'check the path in database.url and the permissions of its folder', cause: error },
         );
       }
@@ -594,6 +608,7 @@ export class SqliteStore implements Store {
   async migrate(): Promise<void> {
     await this.#write((connection) => {
       const { db } = connection;
+      this.#refuseForeignSchema(connection);
       db.exec(MIGRATIONS_TABLE);
       const rows = connection.all('SELECT version FROM schema_migrations');
       const applied = new Set(rows.map((row) => integer(row.version)));
@@ -617,6 +632,19 @@ export class SqliteStore implements Store {
         );
       }
     });
+  }
+
+  /** A file that holds another application's tables and no gisbot schema is not ours to add nine tables to. */
+  #refuseForeignSchema(connection: Connection): void {
+    const tables = connection
+      .all(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)
+      .map((row) => text(row.name));
+    if (tables.length === 0 || tables.includes('schema_migrations')) return;
+    const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
+    throw new ConfigError(
+      [`database.url: ${this.#file} holds other tables (${shown}) and no gisbot schema: gisbot will not add its own to it`],
+      'point database.url at a new file (it is created) or at a gisbot database',
+    );
   }
 
   async ping(): Promise<void> {
@@ -857,7 +885,7 @@ export class SqliteStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#write((connection) => {
       const now = Date.now();
@@ -893,7 +921,7 @@ export class SqliteStore implements Store {
       );
       // The unique charge key: this review was charged already.
       if (entry.changes !== 1) throw new Rollback(null);
-      this.#insertEvents(connection, events(balance, charged));
+      this.#insertEvents(connection, events(balance, charged, balance + charged));
       insertDialogue(connection, nullableText(row.author_id) ?? '', reviewId, 'owner', answer.text, now);
       return { balance, charged };
     });
@@ -977,7 +1005,8 @@ export class SqliteStore implements Store {
     if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
     const value = money(amount);
     return this.#write((connection) => {
-      connection.run('UPDATE account SET balance = balance + ? WHERE id = 1', value);
+      const raised = connection.run('UPDATE account SET balance = balance + ? WHERE id = 1 AND balance <= ?', value, MAX_MONEY - 1n - amount);
+      if (raised.changes !== 1) throw new UsageError(topUpTooLarge(amount, MAX_MONEY - 1n));
       const snapshot = this.#readAccount(connection);
       connection.run(
         `INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
