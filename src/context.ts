@@ -93,6 +93,12 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     readBackDelayMs: 2 * TWOGIS_TIMEOUT_MS,
     breakerThreshold: 3,
     policy: answeringPolicyFrom(config),
+    intake: {
+      maxPagesPerBranch: config.polling.maxPagesPerBranch,
+      maxMsPerBranch: config.polling.maxSecondsPerBranch * 1000,
+      sweepMs: config.polling.sweepDays * 86_400_000,
+      sweepIntervalMs: config.polling.sweepIntervalMinutes * 60_000,
+    },
   };
 }
 

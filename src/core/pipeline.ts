@@ -1,5 +1,6 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
 import type { Kopecks } from './money.ts';
+import type { IntakeLimits } from './intake.ts';
 import type { AnsweringPolicy } from './policy.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
@@ -18,6 +19,8 @@ export interface PipelineSettings {
   breakerThreshold: number;
   /** Answering rules beyond approvalBelowRating (policy.ts); missing keys take the defaults. */
   policy?: Partial<AnsweringPolicy>;
+  /** What one branch may cost a cycle, and its sweeps (intake.ts); missing keys take the defaults. */
+  intake?: Partial<IntakeLimits>;
 }
 
 export interface PipelineDeps {

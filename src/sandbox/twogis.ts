@@ -578,7 +578,7 @@ export class TwoGisSandbox {
       if (withoutAnswer && isAnswered(rec.review)) continue;
       picked.push(rec);
     }
-    if (branch.endless !== null && offset !== null && picked.length < limit) {
+    if (offset !== null && (branch.endless === 'alternating' || (branch.endless === 'fresh' && picked.length < limit))) {
       return this.#endlessPage(branch, offset, picked, limit);
     }
     let items = picked;

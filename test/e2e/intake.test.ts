@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { queryDatabase } from '../support/mysql.ts';
 import { World, type Backend } from '../support/world.ts';
 
 const HOUR = 3_600_000;
@@ -306,12 +307,12 @@ function lateReviews(backend: Backend): void {
       // The last sweep was longer ago than polling.sweepIntervalMinutes (default 180).
       const past = Date.now() - 4 * HOUR;
       if (backend === 'sqlite') await world.query('UPDATE branch_intake SET swept_at = ?', [past]);
-      else await world.query('UPDATE branch_intake SET swept_at = ?', [new Date(past).toISOString().slice(0, 23).replace('T', ' ')]);
+      else await queryDatabase(world.db.url, 'UPDATE branch_intake SET swept_at = ?', [new Date(past)]);
       before = world.twogis.requests.length;
       const swept = await world.run(['poll-once', '--json']);
       assert.equal(swept.code, 0, swept.stderr);
       assert.equal(world.twogis.postsTo('689999'), 1, swept.stderr);
-      assert.equal(listings(world, branch, before), 4, 'the sweep reads the three pages and the empty one after them');
+      assert.equal(listings(world, branch, before), 5, 'the sweep reads the four pages of 151 reviews and the empty one after them');
 
       before = world.twogis.requests.length;
       const after = await world.run(['poll-once', '--json']);

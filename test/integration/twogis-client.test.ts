@@ -92,7 +92,7 @@ describe('2GIS client against the sandbox', () => {
     for (let i = 0; i < 55; i++) sb.addReview(BRANCH, { id: String(300000 + i), dateCreated: `2026-05-01T10:00:${String(i).padStart(2, '0')}.123456+07:00` });
 
     const gis = client();
-    const page1 = await gis.listReviews(BRANCH, null);
+    const page1 = (await gis.listReviews(BRANCH, null)).reviews;
     assert.equal(page1.length, 50);
     assert.equal(page1[0]?.id, '300054');
     const first = page1[0];
@@ -108,7 +108,7 @@ describe('2GIS client against the sandbox', () => {
 
     const last = page1.at(-1);
     assert.ok(last);
-    const page2 = await gis.listReviews(BRANCH, last.createdAt);
+    const page2 = (await gis.listReviews(BRANCH, last.createdAt)).reviews;
     assert.deepEqual(
       page2.map((r) => r.id),
       ['300004', '300003', '300002', '300001', '300000', '124479534', '124479533', '9000000000000000001'],
@@ -142,7 +142,7 @@ describe('2GIS client against the sandbox', () => {
     );
 
     const page3 = await gis.listReviews(BRANCH, page2.at(-1)?.createdAt ?? null);
-    assert.deepEqual(page3, []);
+    assert.deepEqual(page3, { reviews: [], unreadable: [], cursor: null });
 
     assert.equal(count('POST', 'users/auth'), 1, 'one login for the whole session');
     const lists = sb.requests.filter((r) => r.path === reviewsPath);
@@ -179,9 +179,9 @@ describe('2GIS client against the sandbox', () => {
   it('on a 401 logs in again once and repeats the call once', async () => {
     sb.addReview(BRANCH, { id: '1' });
     const gis = client();
-    assert.equal((await gis.listReviews(BRANCH, null)).length, 1);
+    assert.equal((await gis.listReviews(BRANCH, null)).reviews.length, 1);
     sb.expireTokens();
-    assert.equal((await gis.listReviews(BRANCH, null)).length, 1);
+    assert.equal((await gis.listReviews(BRANCH, null)).reviews.length, 1);
     assert.equal(count('POST', 'users/auth'), 2);
     assert.deepEqual(
       sb.requests.filter((r) => r.path === reviewsPath).map((r) => r.status),
@@ -210,7 +210,7 @@ describe('2GIS client against the sandbox', () => {
   it('429 with Retry-After: 1 is retried no sooner than a second later', async () => {
     sb.addReview(BRANCH, { id: '1' });
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'status', status: 429, retryAfterSeconds: 1 } });
-    const reviews = await client().listReviews(BRANCH, null);
+    const { reviews } = await client().listReviews(BRANCH, null);
     assert.equal(reviews.length, 1);
     const lists = sb.requests.filter((r) => r.path === reviewsPath);
     assert.deepEqual(
@@ -223,7 +223,7 @@ describe('2GIS client against the sandbox', () => {
   it('503 on a GET is retried with backoff; when it persists the call is "unavailable" after retries+1 tries', async () => {
     sb.addReview(BRANCH, { id: '1' });
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'status', status: 503 }, times: 2 });
-    assert.equal((await client().listReviews(BRANCH, null)).length, 1);
+    assert.equal((await client().listReviews(BRANCH, null)).reviews.length, 1);
     assert.equal(count('GET', reviewsPath), 3);
 
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'status', status: 500 }, times: Infinity });
@@ -236,7 +236,7 @@ describe('2GIS client against the sandbox', () => {
   it('a network error on a GET is retried (reset_before), then succeeds', async () => {
     sb.addReview(BRANCH, { id: '1' });
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'reset_before' } });
-    assert.equal((await client().listReviews(BRANCH, null)).length, 1);
+    assert.equal((await client().listReviews(BRANCH, null)).reviews.length, 1);
     assert.equal(count('GET', reviewsPath), 2);
   });
 

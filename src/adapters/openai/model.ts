@@ -7,6 +7,7 @@
 import type OpenAI from 'openai';
 import type { ChatMessage, Completion, CompletionOptions, Model, ModerationVerdict } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
+import { limitedFetch } from './limited-fetch.ts';
 
 export interface OpenAiModelOptions {
   baseURL: string;
@@ -32,11 +33,21 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
   const maxTokens = options.maxTokens ?? 600;
 
   let loaded: Promise<{ mod: OpenAiModule; client: OpenAI }> | null = null;
+  // A body over the limit ends the call as a bad response naming the limit (never retried: it would come again).
+  const boundedFetch = limitedFetch((limit, method, url) => {
+    const prefix = safePath(options.baseURL);
+    const path = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+    return new ServiceError(
+      'model',
+      'bad_response',
+      `the model at ${host} sent more than ${limit / (1024 * 1024)} MiB in answer to ${method} ${path} (the limit for one response); the rest was not read`,
+    );
+  });
 
   function load(): Promise<{ mod: OpenAiModule; client: OpenAI }> {
     loaded ??= import('openai').then((mod) => ({
       mod,
-      client: new mod.OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, timeout: timeoutMs, maxRetries }),
+      client: new mod.OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, timeout: timeoutMs, maxRetries, fetch: boundedFetch }),
     }));
     loaded.catch(() => {
       loaded = null;
@@ -223,6 +234,15 @@ function connectionCode(error: Error): string | null {
     current = (current as { cause?: unknown }).cause;
   }
   return null;
+}
+
+/** The base URL's path without a trailing slash ('/v1'), or '' when it does not parse. */
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
 }
 
 function safeHost(url: string): string {
