@@ -240,6 +240,43 @@ describe('2GIS client against the sandbox', () => {
     assert.equal(count('GET', reviewsPath), 2);
   });
 
+  it('an item that breaks the protocol is unreadable with its reason; the rest of its page is read, the cursor from its last dated item', async () => {
+    sb.addReview(BRANCH, { id: '501', dateCreated: '2026-05-01T10:00:05.0+07:00' });
+    sb.addReview(BRANCH, { id: '502', dateCreated: '2026-05-01T10:00:04.0+07:00', wire: { raw: { rating: 'null' } } });
+    sb.addReview(BRANCH, { id: '503', dateCreated: '2026-05-01T10:00:03.0+07:00', wire: { raw: { rating: '1e400' } } });
+    sb.addReview(BRANCH, { id: '504', dateCreated: '2026-05-01T10:00:02.0+07:00', wire: { omit: ['rating'], raw: { id: '{"no":1}' } } });
+    sb.addReview(BRANCH, { id: '505', dateCreated: '2026-05-01T10:00:01.5+07:00', rating: 6 });
+    sb.addReview(BRANCH, { id: '506', dateCreated: '2026-05-01T10:00:01.0+07:00', wire: { omit: ['dateCreated'] } });
+    const page = await client().listReviews(BRANCH, null);
+    assert.deepEqual(page.reviews.map((review) => [review.id, review.rating]), [['501', 5], ['505', 6]]);
+    assert.deepEqual(page.unreadable, [
+      { id: '502', reason: 'rating: not a number: null' },
+      { id: '503', reason: 'rating: not a number: Infinity' },
+      { id: null, reason: 'id: not an id: {"no":1}; rating: missing' },
+      { id: '506', reason: 'dateCreated: missing' },
+    ]);
+    assert.equal(page.cursor, '2026-05-01T10:00:01.5+07:00');
+  });
+
+  it('a body over the limit is stopped there, endless or declared, and named in the error; on the answer POST its outcome is unknown', async () => {
+    sb.addReview(BRANCH, { id: '1' });
+    const gis = client({ maxResponseBytes: 1024 * 1024 });
+    // 64 GiB, written as the client reads: a client that held the body first would never come back.
+    sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'huge', bytes: 64 * 1024 ** 3 } });
+    const endless = await rejectsWith(gis.listReviews(BRANCH, null), 'bad_response');
+    assert.equal(endless.message, `2GIS sent more than 1 MiB in answer to GET ${reviewsPath} (the limit for one response); the rest was not read`);
+    sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'huge', bytes: 2 * 1024 * 1024, declareLength: true } });
+    await rejectsWith(gis.listReviews(BRANCH, null), 'bad_response');
+    assert.equal(count('GET', reviewsPath), 2, 'not retried: the same body would come again');
+    sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'huge', bytes: 512 * 1024 } });
+    assert.equal((await gis.listReviews(BRANCH, null)).reviews.length, 1, 'under the limit a padded body is read');
+
+    sb.faults.add({ method: 'POST', path: 'presence/reviews/1/comments', fault: { type: 'huge', bytes: 64 * 1024 ** 3 } });
+    const post = await rejectsWith(gis.postAnswer('1', 'Спасибо!'), 'outcome_unknown');
+    assert.match(post.message, /more than 1 MiB .*may or may not have been posted/);
+    assert.equal(sb.postsTo('1'), 1);
+  });
+
   it('a truncated or empty body is "bad_response", never an empty page', async () => {
     sb.addReview(BRANCH, { id: '1' });
     const gis = client();

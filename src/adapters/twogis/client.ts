@@ -52,7 +52,11 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETU
 
 // ---------------------------------------------------------------- response shapes (lenient about extra keys)
 
-const idSchema = z.union([z.string().min(1), z.number().int()]).transform((value) => String(value));
+const idSchema = z
+  .union([z.string().min(1), z.number().int()], {
+    error: (issue) => (issue.input === undefined ? 'missing' : `not an id: ${describeValue(issue.input)}`),
+  })
+  .transform((value) => String(value));
 const numberish = z.union(
   [
     z.number(),
