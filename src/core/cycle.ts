@@ -175,7 +175,6 @@ function tally(
   breaker: Breaker,
 ): Omit<CycleSummary, 'followUps'> {
   const summary: Omit<CycleSummary, 'followUps'> = { ...intake, posted: 0, failed: 0, charged: 0n, balance, stoppedForBalance, problems: [] };
-  summary.warnings = [...intake.warnings];
   for (const outcome of outcomes.values()) {
     if (outcome.kind === 'posted') {
       summary.posted += 1;

@@ -321,7 +321,7 @@ async function record(deps: PipelineDeps, branch: Branch, reviews: readonly List
         refused.push({ id: entry.review.id, reason });
       }
     }
-    if (refused.length === entries.length) throw error; // not about one review: the store takes none
+    if (entries.length > 1 && refused.length === entries.length) throw error; // not about one review: the store takes none
   }
   entries.forEach((entry, index) => {
     if (!stored[index]) return; // another worker recorded it a moment ago, or the store refused it
