@@ -101,6 +101,12 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     breakerThreshold: 3,
     policy: answeringPolicyFrom(config),
     secrets: configuredSecrets(config),
+    intake: {
+      maxPagesPerBranch: config.polling.maxPagesPerBranch,
+      maxMsPerBranch: config.polling.maxSecondsPerBranch * 1000,
+      sweepMs: config.polling.sweepDays * 86_400_000,
+      sweepIntervalMs: config.polling.sweepIntervalMinutes * 60_000,
+    },
   };
 }
 

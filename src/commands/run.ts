@@ -37,7 +37,7 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     result.cycles += 1;
     if (summary) {
       result.posted += summary.posted;
-      if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length > 0) {
+      if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length + summary.warnings.length > 0) {
         renderSummary({ summary, exitCode: ExitCode.ok }, ctx.output);
       }
     }

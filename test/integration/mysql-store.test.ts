@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3, 4],
+      [1, 2, 3, 4, 5, 6],
     );
 
     const fresh = await createTestDatabase();
@@ -94,6 +94,8 @@ describe('MysqlStore', () => {
           [2, 1],
           [3, 1],
           [4, 1],
+          [5, 1],
+          [6, 1],
         ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');

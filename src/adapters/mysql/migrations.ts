@@ -192,6 +192,23 @@ export const migrations: readonly Migration[] = [
       'ALTER TABLE follow_ups ADD COLUMN read_back_after DATETIME(3) NULL',
     ],
   },
+  {
+    version: 6,
+    name: 'branch intake: last sweep and backlog',
+    // What intake keeps about a branch between cycles: when a sweep (polling.sweepDays) last read it, and where a
+    // walk cut short by the cycle's limits goes on (an offsetDate, as long as a review's created_at_text).
+    // One row per branch, written only when one of them changes.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS branch_intake (
+        branch_id VARCHAR(128) NOT NULL,
+        swept_at DATETIME(3) NULL,
+        backlog_cursor VARCHAR(64) NULL,
+        backlog_until DATETIME(3) NULL,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (branch_id)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -15,6 +15,7 @@ import { topUpTooLarge } from '../sql/top-up.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
+  BranchIntake,
   DialogueEntry,
   DomainEvent,
   DraftRecord,
@@ -649,6 +650,44 @@ export class MysqlStore implements Store {
     return this.#withConnection((connection) => this.#readReview(connection, id));
   }
 
+  async branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>> {
+    const kept = new Map<string, BranchIntake>();
+    const unique = [...new Set(branchIds)];
+    if (unique.length === 0) return kept;
+    await this.#withConnection(async (connection) => {
+      for (let i = 0; i < unique.length; i += 500) {
+        const [rows] = await connection.query<RowDataPacket[]>(
+          'SELECT branch_id, swept_at, backlog_cursor, backlog_until FROM branch_intake WHERE branch_id IN (?)',
+          [unique.slice(i, i + 500)],
+        );
+        for (const row of rows) {
+          const cursor = nullableString(row.backlog_cursor);
+          kept.set(String(row.branch_id), {
+            sweptAt: row.swept_at === null ? null : toDate(row.swept_at),
+            backlog: cursor === null ? null : { cursor, until: row.backlog_until === null ? null : toDate(row.backlog_until) },
+          });
+        }
+      }
+    });
+    return kept;
+  }
+
+  async saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void> {
+    const sets: string[] = [];
+    if (change.sweptAt !== undefined) sets.push('swept_at = VALUES(swept_at)');
+    if (change.backlog !== undefined) sets.push('backlog_cursor = VALUES(backlog_cursor)', 'backlog_until = VALUES(backlog_until)');
+    if (sets.length === 0) return;
+    const sweptAt = change.sweptAt ? requireDate(change.sweptAt, 'sweptAt') : null;
+    const until = change.backlog?.until ? requireDate(change.backlog.until, 'backlog.until') : null;
+    await this.#withConnection(async (connection) => {
+      await connection.query(
+        `INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE ${sets.join(', ')}, updated_at = VALUES(updated_at)`,
+        [branchId, sweptAt, change.backlog?.cursor ?? null, until, new Date()],
+      );
+    });
+  }
+
   // ------------------------------------------------------------ work
 
   async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
@@ -659,7 +698,8 @@ export class MysqlStore implements Store {
       // SKIP LOCKED: racing claimers each take a different row instead of queueing on the same one.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
       const [rows] = await connection.query<RowDataPacket[]>(
-        `SELECT ${REVIEW_COLUMNS} FROM reviews WHERE state = 'new' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
+        `SELECT ${REVIEW_COLUMNS} FROM reviews WHERE state = 'new' ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE SKIP LOCKED`,
       );
       const row = rows[0];
       if (row === undefined) return null;

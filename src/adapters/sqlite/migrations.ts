@@ -188,6 +188,21 @@ export const migrations: readonly Migration[] = [
       'ALTER TABLE follow_ups ADD COLUMN read_back_after INTEGER NULL',
     ],
   },
+  {
+    version: 6,
+    name: 'branch intake: last sweep and backlog',
+    // What intake keeps about a branch between cycles: when a sweep (polling.sweepDays) last read it, and where a
+    // walk cut short by the cycle's limits goes on. One row per branch, written only when one of them changes.
+    statements: [
+      `CREATE TABLE branch_intake (
+        branch_id TEXT NOT NULL PRIMARY KEY,
+        swept_at INTEGER NULL,
+        backlog_cursor TEXT NULL,
+        backlog_until INTEGER NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -20,6 +20,7 @@ import { topUpTooLarge } from '../sql/top-up.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
+  BranchIntake,
   DialogueEntry,
   DomainEvent,
   DraftRecord,
@@ -722,6 +723,49 @@ export class SqliteStore implements Store {
     return this.#read((connection) => this.#readReview(connection, 'id', id));
   }
 
+  async branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>> {
+    const kept = new Map<string, BranchIntake>();
+    const unique = [...new Set(branchIds)];
+    await this.#read((connection) => {
+      for (let i = 0; i < unique.length; i += 500) {
+        const chunk = unique.slice(i, i + 500);
+        const rows = connection.all(
+          `SELECT ${bytes('b.branch_id')}, b.swept_at, ${bytes('b.backlog_cursor')}, b.backlog_until
+           FROM branch_intake b WHERE b.branch_id IN (${placeholders(chunk.length)})`,
+          ...chunk,
+        );
+        for (const row of rows) {
+          const cursor = nullableText(row.backlog_cursor);
+          kept.set(text(row.branch_id), {
+            sweptAt: row.swept_at === null ? null : dateOf(row.swept_at),
+            backlog: cursor === null ? null : { cursor, until: row.backlog_until === null ? null : dateOf(row.backlog_until) },
+          });
+        }
+      }
+    });
+    return kept;
+  }
+
+  async saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void> {
+    const sets: string[] = [];
+    if (change.sweptAt !== undefined) sets.push('swept_at = excluded.swept_at');
+    if (change.backlog !== undefined) sets.push('backlog_cursor = excluded.backlog_cursor', 'backlog_until = excluded.backlog_until');
+    if (sets.length === 0) return;
+    const sweptAt = change.sweptAt ? requireTime(change.sweptAt, 'sweptAt') : null;
+    const until = change.backlog?.until ? requireTime(change.backlog.until, 'backlog.until') : null;
+    await this.#write((connection) => {
+      connection.run(
+        `INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (branch_id) DO UPDATE SET ${sets.join(', ')}, updated_at = excluded.updated_at`,
+        branchId,
+        sweptAt,
+        change.backlog?.cursor ?? null,
+        until,
+        Date.now(),
+      );
+    });
+  }
+
   // ------------------------------------------------------------ work
 
   async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
@@ -729,7 +773,8 @@ export class SqliteStore implements Store {
     const until = requireTime(leaseUntil, 'leaseUntil');
     const amount = nonNegative(price, 'price');
     return this.#write<StoredReview | 'insufficient' | null>((connection) => {
-      const row = connection.get(`SELECT rowid AS rowid, reserved FROM reviews WHERE state = 'new' ORDER BY created_at, id LIMIT 1`);
+      // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
+      const row = connection.get(`SELECT rowid AS rowid, reserved FROM reviews WHERE state = 'new' ORDER BY created_at DESC, id DESC LIMIT 1`);
       if (row === undefined) return null;
       const rowid = integer(row.rowid);
       // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
