@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { appendFile, chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, eventually, World, type RunResult } from '../support/world.ts';
+import { runProcess, type RunResult } from '../support/run-process.ts';
+import { BIN, eventually, World } from '../support/world.ts';
 
 /** Every line of `file` is a whole JSON object, and the file ends with a newline. */
 async function wholeLines(file: string): Promise<Array<Record<string, unknown>>> {
@@ -98,13 +99,5 @@ describe('the log file', () => {
 /** The binary under `ulimit -f` (KiB): files it writes cannot grow past the limit. */
 function runLimited(world: World, args: readonly string[], limitKiB: number): Promise<RunResult> {
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/bash', ['-c', `ulimit -f ${limitKiB} && exec ${quoted}`], { cwd: world.dir, env: world.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runProcess('/bin/bash', ['-c', `ulimit -f ${limitKiB} && exec ${quoted}`], { cwd: world.dir, env: world.env() });
 }
