@@ -107,6 +107,10 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       sweepMs: config.polling.sweepDays * 86_400_000,
       sweepIntervalMs: config.polling.sweepIntervalMinutes * 60_000,
     },
+    insight: {
+      repeatThreshold: config.insight.repeatThreshold,
+      repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
+    },
   };
 }
 

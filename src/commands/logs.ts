@@ -42,6 +42,7 @@ const TYPES: Record<EventType, true> = {
   'review.edited': true,
   'followup.new': true,
   'followup.posted': true,
+  'complaint.repeated': true,
 };
 export const EVENT_TYPES = Object.keys(TYPES) as readonly EventType[];
 
@@ -151,6 +152,8 @@ export function summary(event: StoredEvent): string {
       return `${s('author')}: ${s('text')}`;
     case 'followup.posted':
       return s('text');
+    case 'complaint.repeated':
+      return messages.logs.repeated(s('topic'), Number(data.count), Array.isArray(data.reviewIds) ? data.reviewIds.map(String) : []);
     default:
       return JSON.stringify(data);
   }

@@ -132,6 +132,12 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   pipeline: z.strictObject({ leaseSeconds: positiveInt.min(10).default(300) }).prefault({}),
+  insight: z
+    .strictObject({
+      repeatThreshold: z.number().int().min(2).max(1000).default(3),
+      repeatWindowDays: z.number().positive().max(365).default(7),
+    })
+    .prefault({}),
 });
 
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -4,9 +4,11 @@
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { comparableText, gateProblems, normaliseDraft, type GateContext, type GateProblem, type GateRule } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import { answeringPolicy, planAnswer, planFollowUp, type AnswerPlan } from './policy.ts';
+import { noteTopics } from './insight.ts';
+import { answeringPolicy, hasText, planAnswer, planFollowUp, type AnswerPlan } from './policy.ts';
 import type { ChatMessage, Completion, StoredReview } from './ports.ts';
 import { buildMessages, type FollowUpForPrompt } from './prompt.ts';
+import { topicsOf } from './topics.ts';
 
 export interface PromptInForce {
   text: string;
@@ -52,11 +54,21 @@ export async function draftThroughGate(
   recentAnswers?.catch(() => {}); // awaited below when needed; a failure surfaces there, not as an unhandled rejection
   let recent: Set<string> | null = null;
   const attempts = 1 + Math.max(0, policy.maxRegenerations);
+  // The review's topics come with its first draft that names any (a follow-up's comment has none of its own).
+  let topicsWanted = !extras.followUp && hasText(review.text);
 
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const messages = [...buildMessages(prompt.text, review, plan, corrections, extras.followUp), ...(extras.messages ?? [])];
-    const completion = await deps.model.complete(messages, signal, { seed: seedFor(extras.seedKey ?? review.id, attempt) });
-    const text = normaliseDraft(completion.text);
+    const completion = await deps.model.complete(messages, signal, {
+      seed: seedFor(extras.seedKey ?? review.id, attempt),
+      ...(topicsWanted ? { topics: true } : {}),
+    });
+    const drafted = topicsOf(completion);
+    if (topicsWanted && drafted.labels.length > 0) {
+      topicsWanted = false;
+      await noteTopics(deps, review, drafted.labels);
+    }
+    const text = normaliseDraft(drafted.text);
     const problems: GateProblem[] = gateProblems({ text, finishReason: completion.finishReason }, deps.settings, context);
 
     if (problems.length === 0 && recentAnswers !== null) {

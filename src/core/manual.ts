@@ -4,9 +4,11 @@ import { UsageError } from '../errors.ts';
 import { gateContext } from './drafting.ts';
 import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import { planAnswer } from './policy.ts';
+import { noteTopics } from './insight.ts';
+import { hasText, planAnswer } from './policy.ts';
 import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
+import { topicsOf } from './topics.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
 
 export { currentPrompt } from './worker.ts';
@@ -37,7 +39,10 @@ export async function draftReply(
   if (instruction?.trim()) {
     messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
   }
-  const completion = await deps.model.complete(messages, signal);
+  const answered = await deps.model.complete(messages, signal, hasText(review.text) ? { topics: true } : {});
+  // The topics line never reaches the person's draft; the labels travel with the completion until it is sent.
+  const drafted = topicsOf(answered);
+  const completion: Completion = { ...answered, text: drafted.text, topics: drafted.labels };
   const text = normaliseDraft(completion.text);
   const context = gateContext(review, plan, prompt);
   const problems = checkReply({ text, finishReason: completion.finishReason }, deps.settings, context);
@@ -86,7 +91,10 @@ export async function sendReply(
     completionTokens: draft.completion?.completionTokens ?? null,
     finishReason: draft.completion?.finishReason ?? 'stop',
     cost: draft.completion?.cost ?? null,
+    sentBy: 'person',
   });
+  // Drafting wrote nothing: the topics of the draft a person sends are kept now.
+  await noteTopics(deps, review, draft.completion?.topics ?? []);
   return rereadAndPost(deps, review, token, answer, { onServiceError: back });
 }
 

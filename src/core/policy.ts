@@ -1,7 +1,7 @@
 // Which reviews gisbot answers by itself, which wait for a person, and which it must leave alone; and, for the
 // ones it answers, what the answer should be like (rules by rating and by text present or absent, per branch).
 import { detectLanguage, languageName, type Language } from './language.ts';
-import type { ListedReview, StoredReview } from './ports.ts';
+import { ANSWERED_ELSEWHERE, type ListedReview, type StoredReview } from './ports.ts';
 
 /** A branch's answering rules: `policy.*` in the config, overridden key by key by `policy.branches.<id>.*`. */
 export interface BranchPolicy {
@@ -91,7 +91,7 @@ export type IntakeDecision =
 export function decideIntake(review: ListedReview, settings: PolicySettings): IntakeDecision {
   if (review.catalogId !== '2gis') return { state: 'skipped', reason: `from another catalog (${review.catalogId})` };
   if (review.isHidden) return { state: 'skipped', reason: 'hidden on 2GIS' };
-  if (review.hasOwnerAnswer) return { state: 'skipped', reason: 'already answered' };
+  if (review.hasOwnerAnswer) return { state: 'skipped', reason: ANSWERED_ELSEWHERE.atIntake };
   if (!review.canReply) return { state: 'skipped', reason: '2GIS does not allow a reply' };
   return decideByPolicy(review, settings);
 }

@@ -107,6 +107,8 @@ export interface DraftRecord {
   finishReason: string;
   /** What the provider says the draft cost, as a decimal string in its currency (usually USD), if it says. */
   cost?: string | null;
+  /** Who sends this text: a person through `gisbot reply`, or gisbot by itself (the default). */
+  sentBy?: 'gisbot' | 'person';
 }
 
 /** Terminal or re-queue outcome for a claimed review; any reserve it holds is released with it. */
@@ -115,6 +117,16 @@ export type ReleaseOutcome =
   | { state: 'needs_approval'; reason: string }
   | { state: 'failed'; reason: string }
   | { state: 'new'; reason: string | null };
+
+/**
+ * The reasons a review is skipped because it was answered on 2GIS by someone else (at intake, on the re-read
+ * before posting, or by the reconciler): `stats` counts these apart from the other skipped reviews.
+ */
+export const ANSWERED_ELSEWHERE = {
+  atIntake: 'already answered',
+  beforePosting: 'answered by someone else before we posted',
+  onReadBack: 'answered by someone else',
+} as const;
 
 // ---------------------------------------------------------------- events
 
@@ -132,7 +144,9 @@ export type EventType =
   /** A reviewer wrote under our answer (policy.answerFollowUps). */
   | 'followup.new'
   /** gisbot posted a follow-up comment (not charged: the review's answer was). */
-  | 'followup.posted';
+  | 'followup.posted'
+  /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
+  | 'complaint.repeated';
 
 /** The contract's event, stored with the state change it reports and relayed over the WebSocket. */
 export interface DomainEvent {
@@ -366,6 +380,87 @@ export interface Store {
   beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean>;
   /** Ends a claimed follow-up; `posted` also adds our comment to the dialogue history. False if the token is stale. */
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
+
+  // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
+  /** Every branch that has reviews in the store, with the name its newest review gave it. */
+  reviewBranches(): Promise<Branch[]>;
+  /** Per branch, the facts of the reviews created on 2GIS in the period (all of them without one). */
+  reviewFacts(query: FactQuery): Promise<BranchFacts[]>;
+  /** Per branch and topic key, the reviews rated at most `maxRating` created in the period that carry it. */
+  topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]>;
+  /** Keeps a review's topics, once: false, and nothing written, when it has some already or is not known. */
+  saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean>;
+  /**
+   * One topic at one branch: its reviews rated at most `maxRating` created between `from` and `to` (inclusive),
+   * oldest first, and the windows of the complaints already recorded for it that overlap them.
+   */
+  topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory>;
+  /** Records one complaint window and its events in one transaction; false when that window is recorded already. */
+  recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- insight
+
+export interface Topic {
+  /** What labels that count together share: words lowercased and stemmed (core/topics.ts). */
+  key: string;
+  /** The label as the owner reads it. */
+  label: string;
+}
+
+/** The reviews created in [from, to) (either end open when absent), of one branch or of all. */
+export interface FactQuery {
+  from?: Date;
+  to?: Date;
+  branchId?: string;
+}
+
+/** What the store knows of one branch's reviews of a period, summed; stats.ts derives the rates from it. */
+export interface BranchFacts {
+  branchId: string;
+  branchName: string;
+  reviews: number;
+  /** Posted by gisbot, automatically or through `gisbot reply`. */
+  answered: number;
+  /** Of `answered`, the ones a person sent through `gisbot reply`. */
+  byPerson: number;
+  /** Skipped because someone answered on 2GIS (ANSWERED_ELSEWHERE). */
+  answeredElsewhere: number;
+  /** Skipped for any other reason (hidden, another catalog, no reply allowed, a branch not answered). */
+  skipped: number;
+  /** Not answered yet: in the queue, in work, or waiting for a person. */
+  waiting: number;
+  /** Of `waiting`, the ones waiting for a person (`needs_approval`). */
+  waitingForPerson: number;
+  failed: number;
+  ratingSum: number;
+  charged: Kopecks;
+  promptTokens: number;
+  completionTokens: number;
+  /** The provider's reported cost, summed, in units of 10⁻¹⁰ of its currency; `costed` answers reported one. */
+  costUnits: bigint;
+  costed: number;
+  /** Minutes from a review's creation on 2GIS to our post, each with how many answers took that long. */
+  answerMinutes: Array<[minutes: number, count: number]>;
+}
+
+export interface TopicCount {
+  branchId: string;
+  /** Topic key. */
+  topic: string;
+  /** One of the labels seen for the key. */
+  label: string;
+  reviews: number;
+}
+
+export interface ComplaintWindow {
+  from: Date;
+  to: Date;
+}
+
+export interface TopicHistory {
+  reviews: Array<{ reviewId: string; createdAt: Date }>;
+  complaints: ComplaintWindow[];
 }
 
 export interface TwoGis {
@@ -397,11 +492,18 @@ export interface Completion {
   completionTokens: number | null;
   /** The provider's own figure for the call's cost (OpenRouter-style `usage.cost`), as a decimal string; null if none. */
   cost?: string | null;
+  /** The review's topic labels, when the server answered in the structured form asked for (CompletionOptions.topics). */
+  topics?: readonly unknown[];
 }
 
 export interface CompletionOptions {
   /** Asks the provider for a different sample per review (OpenAI's `seed`); servers that ignore it still vary. */
   seed?: number;
+  /**
+   * Asks for `{"answer","topics"}` as a JSON schema where the server takes one; `text` is then the answer alone.
+   * A server that does not is asked in plain text: the prompt says how (core/topics.ts).
+   */
+  topics?: boolean;
 }
 
 /** The provider's moderation verdict on a text. */

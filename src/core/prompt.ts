@@ -1,8 +1,9 @@
 // What the model is told. The review is data, never instructions (invariant 13): it travels only inside a
 // delimited block, and anything in it that looks like our delimiters is neutralised first.
-import type { AnswerPlan } from './policy.ts';
+import { hasText, type AnswerPlan } from './policy.ts';
 import type { ChatMessage } from './ports.ts';
 import { leading } from './text.ts';
+import { TOPICS_INSTRUCTION } from './topics.ts';
 
 export interface ReviewForPrompt {
   rating: number;
@@ -57,7 +58,9 @@ export function buildMessages(
     body,
     CLOSE,
     '',
-    ...(followUp ? followUpLines(followUp) : ['Write the answer now: only the text of the answer, nothing else.']),
+    ...(followUp
+      ? followUpLines(followUp)
+      : ['Write the answer now: only the text of the answer, nothing else.', ...(hasText(review.text) ? [TOPICS_INSTRUCTION] : [])]),
   ].join('\n');
   const messages: ChatMessage[] = [
     { role: 'system', content: systemPrompt.trim() },

@@ -1,7 +1,7 @@
 // Repairs what a crash or an expired lease left behind, before any new work (invariant 9).
 import { ServiceError } from '../errors.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import type { StoredReview } from './ports.ts';
+import { ANSWERED_ELSEWHERE, type StoredReview } from './ports.ts';
 import { finish, postAndSettle, readBackTime, settle, type WorkOutcome } from './worker.ts';
 
 /** Takes over every in-flight review whose lease expired and brings it to a resting state. */
@@ -57,7 +57,7 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     return settle(deps, review, { answerId: status.ownerAnswer.id, text: status.ownerAnswer.text });
   }
   if (status.hasOwnerAnswer) {
-    return finish(deps, review, token, { state: 'skipped', reason: 'answered by someone else' });
+    return finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack });
   }
   if (review.postAttempts >= deps.settings.maxPostAttempts) {
     return finish(deps, review, token, {

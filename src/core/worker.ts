@@ -6,7 +6,7 @@ import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideAnswering } from './policy.ts';
-import type { DomainEvent, ReleaseOutcome, StoredReview } from './ports.ts';
+import { ANSWERED_ELSEWHERE, type DomainEvent, type ReleaseOutcome, type StoredReview } from './ports.ts';
 
 export type WorkOutcome =
   | { kind: 'posted'; charged: Kopecks; balance: Kopecks }
@@ -121,7 +121,7 @@ export async function rereadAndPost(
   const status = read.value;
   if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
   if (status.hasOwnerAnswer) {
-    return await finish(deps, review, token, { state: 'skipped', reason: 'answered by someone else before we posted' });
+    return await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting });
   }
   return postAndSettle(deps, review, token, text, options);
 }

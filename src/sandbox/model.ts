@@ -74,7 +74,14 @@ export interface ModelSandboxOptions {
   reasoningTokens?: number;
   /** false: GET /models answers 404, as on servers without a model list; default true. */
   listsModels?: boolean;
+  /**
+   * A `response_format` JSON schema: `json_schema` answers in it (as OpenAI, Ollama, vLLM, LM Studio do), `refuse`
+   * answers 400 naming the parameter, `ignore` answers in plain text as if none was asked. Default `json_schema`.
+   */
+  structuredOutput?: StructuredOutput;
 }
+
+export type StructuredOutput = 'json_schema' | 'refuse' | 'ignore';
 
 /** Answers are put together from one phrase of each list, picked by hash: thousands of wordings per language. */
 const PHRASES = {
@@ -248,19 +255,56 @@ function nameOf(message: string): string {
   return name === '(unknown)' ? '' : name;
 }
 
+/** What gisbot's prompt asks for after the answer, when it asks: a line `Topics: a; b`. */
+function asksForTopics(message: string): boolean {
+  return message.includes('write "Topics:"');
+}
+
+/** What a review is about, as a model would label it: a few words per theme it finds, in the review's language. */
+const THEMES: ReadonlyArray<{ pattern: RegExp; ru: string; en: string; kk: string }> = [
+  { pattern: /ждал|ожидан|долго|wait|slow|күт/i, ru: 'долгое ожидание', en: 'long wait', kk: 'ұзақ күту' },
+  { pattern: /холодн|остыл|cold/i, ru: 'холодный кофе', en: 'cold coffee', kk: 'суық кофе' },
+  { pattern: /грубо|хам|закатил|rude/i, ru: 'грубый персонал', en: 'rude staff', kk: 'дөрекі қызмет' },
+  { pattern: /wi-?fi|вай-?фай|интернет/i, ru: 'не работает wi-fi', en: 'wifi not working', kk: 'wi-fi істемейді' },
+  { pattern: /сух|dry/i, ru: 'сухие десерты', en: 'dry desserts', kk: 'құрғақ десерт' },
+  { pattern: /дорог|expensive|pricey|қымбат/i, ru: 'высокие цены', en: 'high prices', kk: 'қымбат баға' },
+  { pattern: /шумн|noisy|noise/i, ru: 'шумно', en: 'noise', kk: 'шулы' },
+  { pattern: /грязн|dirty/i, ru: 'грязно', en: 'dirty tables', kk: 'лас' },
+  { pattern: /капучино|кофе|coffee|flat white|кофесі/i, ru: 'вкусный кофе', en: 'good coffee', kk: 'дәмді кофе' },
+  { pattern: /торт|круассан|десерт|cake|croissant/i, ru: 'выпечка', en: 'pastries', kk: 'тәттілер' },
+  { pattern: /бариста|персонал|официант|staff|barista|қызмет/i, ru: 'персонал', en: 'staff', kk: 'қызмет көрсету' },
+];
+
+/** Up to three labels for the review; "обслуживание" (or its like) when no theme matches. */
+export function topicsOf(review: string, language: SandboxLanguage): string[] {
+  const found = THEMES.filter((theme) => theme.pattern.test(review)).map((theme) => theme[language]);
+  const labels = [...new Set(found)].slice(0, 3);
+  return labels.length > 0 ? labels : [{ ru: 'обслуживание', en: 'service', kk: 'қызмет' }[language]];
+}
+
+/** A reply's last `Topics:` line, split off as a model answering in the JSON schema would put it. */
+function splitTopicsLine(text: string): { answer: string; topics: string[] } {
+  const match = /\n?Topics:([^\n]*)\s*$/.exec(text);
+  if (!match) return { answer: text, topics: [] };
+  return { answer: text.slice(0, match.index).trim(), topics: match[1]!.split(';').map((topic) => topic.trim()).filter(Boolean) };
+}
+
 /**
  * The default responder, a well-behaved model: a short warm thank-you (two sentences; one when asked for
  * "short, 1 sentence") in the language gisbot asks for ("Answer in: ..."), else Kazakh when the review has
  * Kazakh letters, Russian when it has Cyrillic ones, English otherwise; signed as asked. The wording is picked
- * by a hash of the last user message and the request's `seed`. No links, phones or emails.
+ * by a hash of the last user message and the request's `seed`. No links, phones or emails. Asked for the review's
+ * topics, it adds them on a last line (`topicsOf`).
  */
 export function defaultResponder(req: ChatRequest): ChatReply {
   const last = lastUser(req.messages);
   const review = reviewOf(last);
   const seed = req.body.seed === undefined ? '' : String(req.body.seed);
-  const text = politeAnswer(languageFor(last, review), /short, 1 sentence/.test(last), last + seed, nameOf(last));
+  const language = languageFor(last, review);
+  const text = politeAnswer(language, /short, 1 sentence/.test(last), last + seed, nameOf(last));
   const signature = signatureOf(last);
-  return { text: signature ? `${text} ${signature}` : text, finishReason: 'stop' };
+  const signed = signature ? `${text} ${signature}` : text;
+  return { text: asksForTopics(last) ? `${signed}\nTopics: ${topicsOf(review, language).join('; ')}` : signed, finishReason: 'stop' };
 }
 
 const EMAIL_IN_REVIEW = /[\w.+-]+@[\w-]+\.[\w.]+/g;
@@ -383,6 +427,7 @@ export class ModelSandbox {
   reasoningTokens: number;
   /** false: GET /models answers 404. */
   listsModels: boolean;
+  structuredOutput: StructuredOutput;
   #http!: SandboxHttp;
   #created = Math.floor(Date.now() / 1000);
 
@@ -393,6 +438,7 @@ export class ModelSandbox {
     this.dialect = options.dialect ?? 'chat';
     this.reasoningTokens = options.reasoningTokens ?? 1000;
     this.listsModels = options.listsModels ?? true;
+    this.structuredOutput = options.structuredOutput ?? 'json_schema';
     this.responder = options.responder ?? defaultResponder;
     this.moderator = options.moderator ?? defaultModerator;
     this.moderation = options.moderation ?? true;
@@ -497,11 +543,30 @@ export class ModelSandbox {
       if ('temperature' in b && b.temperature !== 1) return unsupported('temperature', b.temperature);
     }
 
+    const format = (b.response_format as { type?: unknown } | undefined)?.type;
+    if (format !== undefined && format !== 'text' && this.structuredOutput === 'refuse') {
+      return {
+        status: 400,
+        body: {
+          error: {
+            message: `Invalid parameter: 'response_format' of type '${String(format)}' is not supported with this model.`,
+            type: 'invalid_request_error',
+            param: 'response_format',
+            code: 'unsupported_parameter',
+          },
+        },
+      };
+    }
     let reply: ChatReply;
     try {
       reply = await this.responder({ messages, model: b.model, body: b });
     } catch (e) {
       return err(500, `The sandbox responder failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (format === 'json_schema' && this.structuredOutput === 'json_schema') {
+      // The model keeps to the schema: the answer and its topics as one JSON object.
+      const { answer, topics } = splitTopicsLine(reply.text);
+      reply = { ...reply, text: JSON.stringify({ answer, topics }) };
     }
     const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : b.max_tokens;
     const budget = typeof max === 'number' && max > 0 ? max : Number.POSITIVE_INFINITY;

@@ -177,6 +177,8 @@ export const messages = {
     posted: (charged: string, balance: string, text: string) => `charged ${charged}, balance ${balance}: ${text}`,
     low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
     insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
+    repeated: (topic: string, count: number, reviewIds: readonly string[]) =>
+      `“${topic}” in ${count} reviews: ${reviewIds.join(', ')}`,
   },
   checks: {
     notSet: (key: string) => `${key} is not set`,

@@ -4,8 +4,10 @@ import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts'
 import type {
   BalanceSnapshot,
   Branch,
+  BranchFacts,
   BranchIntake,
   ChatMessage,
+  ComplaintWindow,
   Clock,
   Completion,
   CompletionOptions,
@@ -31,6 +33,9 @@ import type {
   StoredEvent,
   StoredFollowUp,
   StoredReview,
+  Topic,
+  TopicCount,
+  TopicHistory,
   TwoGis,
 } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
@@ -287,6 +292,43 @@ export class MemoryStore implements Store {
       .map((review) => review.draftText!)
       .reverse()
       .slice(0, limit);
+  }
+
+  // insight: topics and complaint windows are kept; the period sums are the SQL stores' (test them there).
+  topics = new Map<string, Topic[]>();
+  complaints: Array<ComplaintWindow & { branchId: string; topic: string }> = [];
+  async reviewBranches(): Promise<Branch[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async reviewFacts(): Promise<BranchFacts[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async topicCounts(): Promise<TopicCount[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async saveTopics(reviewId: string, topics: readonly Topic[]) {
+    if (topics.length === 0 || !this.reviews.has(reviewId) || this.topics.has(reviewId)) return false;
+    this.topics.set(reviewId, [...topics]);
+    return true;
+  }
+  async topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory> {
+    const reviews = [...this.topics]
+      .map(([reviewId, topics]) => ({ review: this.reviews.get(reviewId)!, topics }))
+      .filter(({ review, topics }) => review.branchId === query.branchId && review.rating <= query.maxRating && topics.some((t) => t.key === query.topic))
+      .map(({ review }) => ({ reviewId: review.id, createdAt: new Date(review.createdAt) }))
+      .filter(({ createdAt }) => createdAt >= query.from && createdAt <= query.to)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.reviewId.localeCompare(b.reviewId));
+    const complaints = this.complaints.filter(
+      (c) => c.branchId === query.branchId && c.topic === query.topic && c.from <= query.to && c.to >= query.from,
+    );
+    return { reviews, complaints: complaints.map(({ from, to }) => ({ from, to })) };
+  }
+  async recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]) {
+    const same = (c: typeof complaint) => c.branchId === complaint.branchId && c.topic === complaint.topic && c.from.getTime() === complaint.from.getTime();
+    if (this.complaints.some(same)) return false;
+    this.complaints.push(complaint);
+    await this.appendEvents(events);
+    return true;
   }
 
   /** The money invariants of invariants.md, against this fake. */

@@ -12,9 +12,28 @@ import { formatMoney, parseStoredMoney } from '../../core/money.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { topUpTooLarge } from '../sql/top-up.ts';
+import {
+  answerMinutes,
+  answerMinutesSql,
+  BRANCHES_SQL,
+  COMPLAINT_WINDOWS_SQL,
+  costUnits,
+  factsSql,
+  histogramsByBranch,
+  periodClause,
+  TOPIC_REVIEWS_SQL,
+  topicCountsSql,
+} from '../sql/insight.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
+  Branch,
+  BranchFacts,
+  ComplaintWindow,
+  FactQuery,
+  Topic,
+  TopicCount,
+  TopicHistory,
   BranchIntake,
   DialogueEntry,
   DomainEvent,
@@ -799,7 +818,7 @@ export class MysqlStore implements Store {
     return this.#withConnection(async (connection) => {
       const [result] = await connection.query<ResultSetHeader>(
         `UPDATE reviews SET state = 'drafted', draft_text = ?, model = ?, prompt_version = ?, prompt_tokens = ?,
-           completion_tokens = ?, finish_reason = ?, model_cost = ?, updated_at = ?
+           completion_tokens = ?, finish_reason = ?, model_cost = ?, sent_by = ?, updated_at = ?
          WHERE id = ? AND claim_token = ?`,
         [
           draft.text,
@@ -809,6 +828,7 @@ export class MysqlStore implements Store {
           draft.completionTokens,
           draft.finishReason,
           draft.cost ?? null,
+          draft.sentBy ?? 'gisbot',
           new Date(),
           reviewId,
           token,
@@ -849,7 +869,7 @@ export class MysqlStore implements Store {
     return this.#inTransaction(async (connection) => {
       const now = new Date();
       const [rows] = await connection.query<RowDataPacket[]>(
-        'SELECT state, reserved, author_id FROM reviews WHERE id = ? FOR UPDATE',
+        'SELECT state, reserved, author_id, created_at FROM reviews WHERE id = ? FOR UPDATE',
         [reviewId],
       );
       const row = rows[0];
@@ -859,9 +879,9 @@ export class MysqlStore implements Store {
       const chargedText = money(charged);
       const [updated] = await connection.query<ResultSetHeader>(
         `UPDATE reviews SET state = 'posted', answer_id = ?, answer_text = ?, charged = ${MONEY}, reserved = 0,
-           claim_token = NULL, lease_until = NULL, updated_at = ?
+           claim_token = NULL, lease_until = NULL, posted_at = ?, answer_minutes = ?, updated_at = ?
          WHERE id = ? AND state = 'posting'`,
-        [answer.answerId, answer.text, chargedText, now, reviewId],
+        [answer.answerId, answer.text, chargedText, now, answerMinutes(toDate(row.created_at).getTime(), now.getTime()), now, reviewId],
       );
       if (updated.affectedRows !== 1) throw new Rollback(null);
       // Before the account row: it is the one row every worker locks, so it is locked last and held shortest.
@@ -904,7 +924,7 @@ export class MysqlStore implements Store {
       const clearDraft =
         outcome.state === 'new'
           ? `, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL,
-             completion_tokens = NULL, finish_reason = NULL, model_cost = NULL`
+             completion_tokens = NULL, finish_reason = NULL, model_cost = NULL, sent_by = NULL`
           : '';
       await connection.query(
         `UPDATE reviews SET state = ?, reason = ?, reserved = 0, claim_token = NULL, lease_until = NULL,
@@ -1205,6 +1225,107 @@ export class MysqlStore implements Store {
         text: String(row.text),
         at: toDate(row.at),
       }));
+    });
+  }
+
+  // ------------------------------------------------------------ insight (stats, report, branches, complaints)
+
+  async reviewBranches(): Promise<Branch[]> {
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(BRANCHES_SQL('r.branch_id', 'MAX(r.branch_name) AS branch_name'));
+      return rows.map((row) => ({ id: String(row.branch_id), name: String(row.branch_name) }));
+    });
+  }
+
+  async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
+    const clause = periodClause<Date>('r', query, (at) => requireDate(at, 'the period'));
+    return this.#withConnection(async (connection) => {
+      const facts = factsSql(clause, 'r.branch_id', 'MAX(r.branch_name) AS branch_name');
+      const minutes = answerMinutesSql(clause, 'r.branch_id');
+      const [rows] = await connection.query<RowDataPacket[]>(facts.text, facts.params);
+      const [histogram] = await connection.query<RowDataPacket[]>(minutes.text, minutes.params);
+      const byBranch = histogramsByBranch(histogram.map((each) => [String(each.branch_id), Number(each.answer_minutes), Number(each.answers)]));
+      return rows.map((row) => ({
+        branchId: String(row.branch_id),
+        branchName: String(row.branch_name),
+        reviews: Number(row.reviews),
+        answered: Number(row.answered),
+        byPerson: Number(row.by_person),
+        answeredElsewhere: Number(row.answered_elsewhere),
+        skipped: Number(row.skipped_all) - Number(row.answered_elsewhere),
+        waiting: Number(row.waiting),
+        waitingForPerson: Number(row.waiting_for_person),
+        failed: Number(row.failed),
+        ratingSum: Number(row.rating_sum),
+        charged: parseStoredMoney(row.charged),
+        promptTokens: Number(row.prompt_tokens),
+        completionTokens: Number(row.completion_tokens),
+        costUnits: costUnits(row.cost_units),
+        costed: Number(row.costed),
+        answerMinutes: byBranch.get(String(row.branch_id)) ?? [],
+      }));
+    });
+  }
+
+  async topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]> {
+    const clause = periodClause<Date>('t', query, (at) => requireDate(at, 'the period'));
+    const { text, params } = topicCountsSql(clause, query.maxRating, 't.branch_id', 't.topic', 'MIN(t.label) AS label');
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(text, params);
+      return rows.map((row) => ({ branchId: String(row.branch_id), topic: String(row.topic), label: String(row.label), reviews: Number(row.reviews) }));
+    });
+  }
+
+  async saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean> {
+    if (topics.length === 0) return false;
+    return this.#inTransaction(async (connection) => {
+      const [reviews] = await connection.query<RowDataPacket[]>('SELECT id FROM reviews WHERE id = ? FOR UPDATE', [reviewId]);
+      if (reviews.length === 0) throw new Rollback(false);
+      const [kept] = await connection.query<RowDataPacket[]>('SELECT topic FROM review_topics WHERE review_id = ? LIMIT 1', [reviewId]);
+      if (kept.length > 0) throw new Rollback(false);
+      for (const topic of topics) {
+        await connection.query(
+          `INSERT INTO review_topics (review_id, topic, label, branch_id, rating, created_at)
+           SELECT r.id, ?, ?, r.branch_id, r.rating, r.created_at FROM reviews r WHERE r.id = ?`,
+          [topic.key, topic.label, reviewId],
+        );
+      }
+      return true;
+    });
+  }
+
+  async topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory> {
+    const from = requireDate(query.from, 'from');
+    const to = requireDate(query.to, 'to');
+    return this.#withConnection(async (connection) => {
+      const [reviews] = await connection.query<RowDataPacket[]>(TOPIC_REVIEWS_SQL('t.review_id'), [query.branchId, query.topic, query.maxRating, from, to]);
+      const [windows] = await connection.query<RowDataPacket[]>(COMPLAINT_WINDOWS_SQL, [query.branchId, query.topic, to, from]);
+      return {
+        reviews: reviews.map((row) => ({ reviewId: String(row.review_id), createdAt: toDate(row.created_at) })),
+        complaints: windows.map((row): ComplaintWindow => ({ from: toDate(row.window_from), to: toDate(row.window_to) })),
+      };
+    });
+  }
+
+  async recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean> {
+    const from = requireDate(complaint.from, 'from');
+    const to = requireDate(complaint.to, 'to');
+    return this.#inTransaction(async (connection) => {
+      try {
+        await connection.query('INSERT INTO complaints (branch_id, topic, window_from, window_to, recorded_at) VALUES (?, ?, ?, ?, ?)', [
+          complaint.branchId,
+          complaint.topic,
+          from,
+          to,
+          new Date(),
+        ]);
+      } catch (error) {
+        // The window is recorded already: another worker counted the same reviews a moment ago.
+        if (errnoOf(error) === ER_DUP_ENTRY) throw new Rollback(false);
+        throw error;
+      }
+      await this.#insertEvents(connection, events);
+      return true;
     });
   }
 }

@@ -47,7 +47,27 @@ export const REASONING_ROOM = 4000;
 
 type BudgetField = 'max_tokens' | 'max_completion_tokens';
 /** The parameters a server may refuse and the adapter can do without (or say another way). */
-type Adjustable = BudgetField | 'temperature' | 'seed';
+type Adjustable = BudgetField | 'temperature' | 'seed' | 'response_format';
+
+/**
+ * The structured answer asked for with CompletionOptions.topics: the answer and the review's topic labels. Not
+ * `strict`: servers that take a schema but not OpenAI's strict mode (Ollama, vLLM, LM Studio) take it as it is.
+ */
+const ANSWER_WITH_TOPICS = {
+  type: 'json_schema',
+  json_schema: {
+    name: 'answer_with_topics',
+    schema: {
+      type: 'object',
+      properties: {
+        answer: { type: 'string', description: 'the text of the answer to publish, nothing else' },
+        topics: { type: 'array', items: { type: 'string' }, description: 'one to three short labels of what the customer writes about' },
+      },
+      required: ['answer', 'topics'],
+      additionalProperties: false,
+    },
+  },
+} as const;
 
 const KEY_HINT = 'check openai.apiKey in the config or the OPENAI_API_KEY environment variable';
 
@@ -120,7 +140,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
   /** The parameter a 400 says the server does not take, when it is one we sent and can do without. */
   function refusedParameter(error: unknown, mod: OpenAiModule, sent: Record<string, unknown>): Adjustable | null {
     if (!(error instanceof mod.APIError) || (error.status !== 400 && error.status !== 422)) return null;
-    const candidates = (['max_tokens', 'max_completion_tokens', 'temperature', 'seed'] as const).filter((name) => name in sent);
+    const candidates = (['max_tokens', 'max_completion_tokens', 'temperature', 'seed', 'response_format'] as const).filter((name) => name in sent);
     const message = serverMessage(error);
     const named =
       candidates.find((name) => name === error.param) ??
@@ -141,6 +161,11 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
       options.onAdjust?.(`the model at ${host} does not take ${refused}: sending ${dialect.budgetField} from now on`);
       return;
     }
+    if (refused === 'response_format' && !dialect.dropped.has(refused)) {
+      dialect.dropped.add(refused);
+      options.onAdjust?.(`the model at ${host} does not take a JSON schema: review topics are asked for in plain text from now on`);
+      return;
+    }
     if (dialect.dropped.has(refused)) return;
     dialect.dropped.add(refused);
     options.onAdjust?.(
@@ -157,6 +182,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
       [dialect.budgetField]: budget,
       ...(options.temperature === undefined || dialect.dropped.has('temperature') ? {} : { temperature: options.temperature }),
       ...(extra.seed === undefined || dialect.dropped.has('seed') ? {} : { seed: extra.seed }),
+      ...(extra.topics && !dialect.dropped.has('response_format') ? { response_format: ANSWER_WITH_TOPICS } : {}),
     };
   }
 
@@ -235,7 +261,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
         }
         throw mapError(error, mod, what, signal);
       }
-      const parsed = parseCompletion(response, host, what, options.model);
+      const parsed = parseCompletion(response, host, what, options.model, 'response_format' in body);
       spent.push(parsed);
       if (parsed.reasoned && !dialect.reasons) {
         dialect.reasons = true;
@@ -307,6 +333,7 @@ function toVerdict(response: unknown, host: string, what: string): ModerationVer
 /** One response, read: the answer without the reasoning, and whether there was reasoning. */
 interface ParsedCompletion {
   text: string;
+  topics?: readonly unknown[];
   reasoned: boolean;
   finishReason: string;
   model: string;
@@ -315,7 +342,7 @@ interface ParsedCompletion {
   cost: number | null;
 }
 
-function parseCompletion(response: unknown, host: string, what: string, requestedModel: string): ParsedCompletion {
+function parseCompletion(response: unknown, host: string, what: string, requestedModel: string, structured: boolean): ParsedCompletion {
   const bad = (detail: string) =>
     new ServiceError('model', 'bad_response', `the model at ${host} sent an unexpected response to ${what}: ${detail}`);
   if (!response || typeof response !== 'object') {
@@ -343,11 +370,12 @@ function parseCompletion(response: unknown, host: string, what: string, requeste
   const content = choice.message.content;
   if (content !== null && content !== undefined && typeof content !== 'string') throw bad('message.content is not text');
   const answer = withoutReasoning(content ?? '');
+  const unpacked = structured ? unpackStructured(answer.text) : { text: answer.text };
   const reasoningField = [choice.message.reasoning_content, choice.message.reasoning].some((field) => typeof field === 'string' && field !== '');
   const reasoningTokens = tokenCount(body.usage?.completion_tokens_details?.reasoning_tokens) ?? 0;
   const cost = costOf(body.usage?.cost ?? body.usage?.total_cost);
   return {
-    text: answer.text,
+    ...unpacked,
     reasoned: answer.reasoned || reasoningField || reasoningTokens > 0,
     finishReason: typeof choice.finish_reason === 'string' && choice.finish_reason !== '' ? choice.finish_reason : 'unknown',
     model: typeof body.model === 'string' && body.model !== '' ? body.model : requestedModel,
@@ -365,6 +393,7 @@ function combined(spent: readonly ParsedCompletion[]): Completion {
   const cost = spent.some((one) => one.cost === null) ? null : costOf(sum((one) => one.cost));
   return {
     text: last.text,
+    ...(last.topics === undefined ? {} : { topics: last.topics }),
     finishReason: last.finishReason,
     model: last.model,
     promptTokens: sum((one) => one.promptTokens),
@@ -372,6 +401,25 @@ function combined(spent: readonly ParsedCompletion[]): Completion {
     // Only when the provider gives one: a Completion without a cost is one whose cost is not known.
     ...(cost === null ? {} : { cost }),
   };
+}
+
+/**
+ * A structured reply's answer and topics. A server that ignored the schema answers in plain text, which stays as
+ * it is (its topics line is the core's to read); a JSON reply without a text answer, or one cut short, gives an
+ * empty answer for the gate to refuse, never JSON to publish.
+ */
+export function unpackStructured(text: string): { text: string; topics?: readonly unknown[] } {
+  const trimmed = text.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1');
+  if (!trimmed.startsWith('{')) return { text };
+  try {
+    const parsed = JSON.parse(trimmed) as { answer?: unknown; topics?: unknown };
+    if (parsed && typeof parsed.answer === 'string') {
+      return { text: parsed.answer, ...(Array.isArray(parsed.topics) ? { topics: parsed.topics } : {}) };
+    }
+  } catch {
+    // cut short or not JSON after all: nothing of it is an answer
+  }
+  return { text: '' };
 }
 
 /**

@@ -17,9 +17,28 @@ import type { ServiceErrorKind } from '../../errors.ts';
 import { eventQuerySql } from '../sql/event-query.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { topUpTooLarge } from '../sql/top-up.ts';
+import {
+  answerMinutes,
+  answerMinutesSql,
+  BRANCHES_SQL,
+  COMPLAINT_WINDOWS_SQL,
+  costUnits,
+  factsSql,
+  histogramsByBranch,
+  periodClause,
+  TOPIC_REVIEWS_SQL,
+  topicCountsSql,
+} from '../sql/insight.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot,
+  Branch,
+  BranchFacts,
+  ComplaintWindow,
+  FactQuery,
+  Topic,
+  TopicCount,
+  TopicHistory,
   BranchIntake,
   DialogueEntry,
   DomainEvent,
@@ -880,7 +899,7 @@ export class SqliteStore implements Store {
     return this.#write((connection) => {
       const { changes } = connection.run(
         `UPDATE reviews SET state = 'drafted', draft_text = ?, model = ?, prompt_version = ?, prompt_tokens = ?,
-           completion_tokens = ?, finish_reason = ?, model_cost = ?, updated_at = ?
+           completion_tokens = ?, finish_reason = ?, model_cost = ?, sent_by = ?, updated_at = ?
          WHERE id = ? AND claim_token = ?`,
         draft.text,
         draft.model,
@@ -889,6 +908,7 @@ export class SqliteStore implements Store {
         draft.completionTokens ?? null,
         draft.finishReason,
         draft.cost ?? null,
+        draft.sentBy ?? 'gisbot',
         Date.now(),
         reviewId,
         token,
@@ -935,7 +955,7 @@ export class SqliteStore implements Store {
     return this.#write((connection) => {
       const now = Date.now();
       const row = connection.get(
-        `SELECT r.rowid AS rowid, r.state, r.reserved, ${bytes('r.author_id')} FROM reviews r WHERE r.id = ?`,
+        `SELECT r.rowid AS rowid, r.state, r.reserved, r.created_at, ${bytes('r.author_id')} FROM reviews r WHERE r.id = ?`,
         reviewId,
       );
       if (row === undefined || text(row.state) !== 'posting') throw new Rollback(null);
@@ -943,11 +963,13 @@ export class SqliteStore implements Store {
       const charged = kopecks(row.reserved);
       const { changes } = connection.run(
         `UPDATE reviews SET state = 'posted', answer_id = ?, answer_text = ?, charged = ?, reserved = 0,
-           claim_token = NULL, lease_until = NULL, updated_at = ?
+           claim_token = NULL, lease_until = NULL, posted_at = ?, answer_minutes = ?, updated_at = ?
          WHERE rowid = ? AND state = 'posting'`,
         answer.answerId ?? null,
         answer.text,
         charged,
+        now,
+        answerMinutes(integer(row.created_at), now),
         now,
         integer(row.rowid),
       );
@@ -985,7 +1007,7 @@ export class SqliteStore implements Store {
       const clearDraft =
         outcome.state === 'new'
           ? `, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL,
-             completion_tokens = NULL, finish_reason = NULL, model_cost = NULL`
+             completion_tokens = NULL, finish_reason = NULL, model_cost = NULL, sent_by = NULL`
           : '';
       connection.run(
         `UPDATE reviews SET state = ?, reason = ?, reserved = 0, claim_token = NULL, lease_until = NULL,
@@ -1294,6 +1316,106 @@ export class SqliteStore implements Store {
         )
         .map((row) => ({ role: text(row.role) as DialogueEntry['role'], text: text(row.text), at: dateOf(row.at) })),
     );
+  }
+
+  // ------------------------------------------------------------ insight (stats, report, branches, complaints)
+
+  async reviewBranches(): Promise<Branch[]> {
+    return this.#read((connection) =>
+      connection
+        .all(BRANCHES_SQL(bytes('r.branch_id'), bytes('MAX(r.branch_name)', 'branch_name')))
+        .map((row) => ({ id: text(row.branch_id), name: text(row.branch_name) })),
+    );
+  }
+
+  async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
+    const clause = periodClause<number>('r', query, (at) => requireTime(at, 'the period'));
+    const facts = factsSql(clause, bytes('r.branch_id'), bytes('MAX(r.branch_name)', 'branch_name'));
+    const minutes = answerMinutesSql(clause, bytes('r.branch_id'));
+    return this.#read((connection) => {
+      const histogram = connection.all(minutes.text, ...minutes.params);
+      const byBranch = histogramsByBranch(histogram.map((each) => [text(each.branch_id), integer(each.answer_minutes), integer(each.answers)]));
+      return connection.all(facts.text, ...facts.params).map((row) => ({
+        branchId: text(row.branch_id),
+        branchName: text(row.branch_name),
+        reviews: integer(row.reviews),
+        answered: integer(row.answered),
+        byPerson: integer(row.by_person),
+        answeredElsewhere: integer(row.answered_elsewhere),
+        skipped: integer(row.skipped_all) - integer(row.answered_elsewhere),
+        waiting: integer(row.waiting),
+        waitingForPerson: integer(row.waiting_for_person),
+        failed: integer(row.failed),
+        ratingSum: integer(row.rating_sum),
+        charged: kopecks(row.charged),
+        promptTokens: integer(row.prompt_tokens),
+        completionTokens: integer(row.completion_tokens),
+        costUnits: costUnits(row.cost_units),
+        costed: integer(row.costed),
+        answerMinutes: byBranch.get(text(row.branch_id)) ?? [],
+      }));
+    });
+  }
+
+  async topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]> {
+    const clause = periodClause<number>('t', query, (at) => requireTime(at, 'the period'));
+    const { text: sql, params } = topicCountsSql(clause, query.maxRating, bytes('t.branch_id'), bytes('t.topic'), bytes('MIN(t.label)', 'label'));
+    return this.#read((connection) =>
+      connection
+        .all(sql, ...params)
+        .map((row) => ({ branchId: text(row.branch_id), topic: text(row.topic), label: text(row.label), reviews: integer(row.reviews) })),
+    );
+  }
+
+  async saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean> {
+    if (topics.length === 0) return false;
+    return this.#write((connection) => {
+      if (connection.get('SELECT 1 AS known FROM reviews WHERE id = ?', reviewId) === undefined) return false;
+      if (connection.get('SELECT 1 AS kept FROM review_topics WHERE review_id = ? LIMIT 1', reviewId) !== undefined) return false;
+      for (const topic of topics) {
+        connection.run(
+          `INSERT INTO review_topics (review_id, topic, label, branch_id, rating, created_at)
+           SELECT r.id, ?, ?, r.branch_id, r.rating, r.created_at FROM reviews r WHERE r.id = ?`,
+          topic.key,
+          topic.label,
+          reviewId,
+        );
+      }
+      return true;
+    });
+  }
+
+  async topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory> {
+    const from = requireTime(query.from, 'from');
+    const to = requireTime(query.to, 'to');
+    return this.#read((connection) => ({
+      reviews: connection
+        .all(TOPIC_REVIEWS_SQL(bytes('t.review_id')), query.branchId, query.topic, query.maxRating, from, to)
+        .map((row) => ({ reviewId: text(row.review_id), createdAt: dateOf(row.created_at) })),
+      complaints: connection
+        .all(COMPLAINT_WINDOWS_SQL, query.branchId, query.topic, to, from)
+        .map((row): ComplaintWindow => ({ from: dateOf(row.window_from), to: dateOf(row.window_to) })),
+    }));
+  }
+
+  async recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean> {
+    const from = requireTime(complaint.from, 'from');
+    const to = requireTime(complaint.to, 'to');
+    return this.#write((connection) => {
+      const { changes } = connection.run(
+        `INSERT INTO complaints (branch_id, topic, window_from, window_to, recorded_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (branch_id, topic, window_from) DO NOTHING`,
+        complaint.branchId,
+        complaint.topic,
+        from,
+        to,
+        Date.now(),
+      );
+      // The window is recorded already: another worker counted the same reviews a moment ago.
+      if (changes !== 1) return false;
+      this.#insertEvents(connection, events);
+      return true;
+    });
   }
 }
 
