@@ -289,6 +289,36 @@ function buildProgram(session: Session): Command {
     });
 
   program
+    .command('branches')
+    .description("the account's branches: ids, names, addresses, watched or not, policy overrides, reviews seen")
+    .addHelpText('after', '\nExamples:\n  $ gisbot branches\n  $ gisbot branches --json | jq -r ".[].id"')
+    .action(async (_options, command: Command) => {
+      await session.execute(command, { twogis: true }, () => import('./commands/branches.ts'), (ctx, { branches }) => branches(ctx));
+    });
+
+  program
+    .command('stats')
+    .description('what the balance bought: reviews, answers, reply rate, time to answer, rating, money, complaint topics')
+    .option('--since <when>', 'reviews created since 30d (the default), 2w or an ISO time')
+    .option('--until <when>', 'and before this (default now)')
+    .option('--branch <id>', 'only this branch')
+    .addHelpText('after', '\nExamples:\n  $ gisbot stats\n  $ gisbot stats --since 2026-01-01 --until 2026-02-01 --json\n  $ gisbot stats --branch 70000001080000001')
+    .action(async (options: { since?: string; until?: string; branch?: string }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/stats.ts'), (ctx, { stats }) => stats(ctx, options));
+    });
+
+  program
+    .command('report')
+    .description('write one self-contained HTML report (charts, complaints, what waits for you) and print its path')
+    .option('--since <when>', 'reviews created since 91d (the default), 4w or an ISO time')
+    .option('--until <when>', 'and before this (default now)')
+    .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
+    .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
+    .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/report.ts'), (ctx, { report }) => report(ctx, options));
+    });
+
+  program
     .command('init')
     .description('set gisbot up: asks for each service, checks it, writes .gisbotrc (mode 0600)')
     .addHelpText('after', '\nExamples:\n  $ gisbot init\n  $ gisbot init --config /etc/gisbot/.gisbotrc')

@@ -2,12 +2,14 @@
 // config is built here (the user's .gisbotrc and environment are never read), the adapters are the real ones
 // (got, the openai SDK, node:sqlite, ws), the database is a temporary SQLite file, and the folder is removed
 // at the end unless --keep.
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { createContext, type Context } from '../context.ts';
 import { runCycle } from '../core/cycle.ts';
+import { reportData } from '../core/report.ts';
+import { periodStats } from '../core/stats.ts';
 import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
 import type { StoredEvent } from '../core/ports.ts';
 import { ExitCode, InterruptedError, UsageError } from '../errors.ts';
@@ -15,7 +17,9 @@ import { startDemoWorld, type DemoWorld } from '../sandbox/demo-world.ts';
 import { countBy, outcomeOf, renderDemo, type DemoResult, type DemoReviewResult } from '../ui/demo-report.ts';
 import { messages } from '../ui/messages.ts';
 import { Output } from '../ui/output.ts';
+import { reportHtml } from '../ui/report-html.ts';
 import { summaryJson } from './poll-once.ts';
+import { statsJson } from './stats.ts';
 
 export type { DemoResult } from '../ui/demo-report.ts';
 
@@ -31,6 +35,9 @@ export const DEMO_BALANCE: Kopecks = 10_000n;
 const PRICE = '5.00';
 const CONFIG_FILE = 'gisbot.demo.json';
 const DELIVERY_GRACE_MS = 5_000;
+const REPORT_FILE = 'report.html';
+/** The demo's reviews are at most two days old: a week holds them all. */
+const DEMO_PERIOD_MS = 7 * 86_400_000;
 
 /** `--balance <amount>`, or the default 100.00. */
 export function demoBalance(text: string | undefined): Kopecks {
@@ -62,6 +69,12 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     const after = await ctx.store.getBalance();
     const charges = (await ctx.store.ledger({ limit: 10_000 })).filter((entry) => entry.kind === 'charge');
     const reviews = await reviewResults(ctx, world, events, summary.stoppedForBalance);
+    // What the owner would see of this cycle: its stats, and the report, written into the folder.
+    const now = ctx.clock.now();
+    const period = { from: new Date(now.getTime() - DEMO_PERIOD_MS), to: now };
+    const stats = await periodStats(ctx.store, period);
+    const report = path.join(folder, REPORT_FILE);
+    await writeFile(report, reportHtml(await reportData(ctx.store, period, now)), 'utf8');
     await world.receiver.waitFor(events.length, DELIVERY_GRACE_MS);
     const logFile = ctx.config.logs.file;
     await ctx.close(); // flushes the log file before its lines are counted
@@ -90,6 +103,8 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
         logLines: logLines.length,
         websocket: { url: world.receiver.url, frames },
       },
+      stats,
+      report,
       folder: options.keep ? folder : null,
       configFile: options.keep ? path.join(folder, CONFIG_FILE) : null,
       seconds: Math.round(performance.now() - started) / 1000,
@@ -99,8 +114,18 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
   } finally {
     await ctx?.close();
     await world?.close();
-    if (!options.keep) await rm(folder, { recursive: true, force: true });
+    if (!options.keep) await removeAllBut(folder, REPORT_FILE);
   }
+}
+
+/** Removes the folder, or everything in it but `kept` when that was written: the report outlives the demo. */
+async function removeAllBut(folder: string, kept: string): Promise<void> {
+  const entries = await readdir(folder).catch(() => [] as string[]);
+  if (!entries.includes(kept)) {
+    await rm(folder, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of entries) if (entry !== kept) await rm(path.join(folder, entry), { recursive: true, force: true });
 }
 
 /** The config of this run, written to the folder (mode 0600: it holds the sandboxes' made-up secrets). */
@@ -154,8 +179,8 @@ async function reviewResults(ctx: Context, world: DemoWorld, events: readonly St
 
 export function render(result: DemoResult, output: Output): void {
   if (output.json) {
-    const { exitCode: _exitCode, ...document } = result;
-    output.data(JSON.stringify(document));
+    const { exitCode: _exitCode, stats, ...document } = result;
+    output.data(JSON.stringify({ ...document, stats: statsJson(stats) }));
   } else renderDemo(result, output);
   for (const problem of result.problems) output.error(output.colors.red(`✗ ${problem}`));
 }

@@ -76,6 +76,8 @@ export interface ReviewStatus {
 export interface Branch {
   id: string;
   name: string;
+  /** As 2GIS lists the account's branches; absent where only the id is known (twogis.branches). */
+  address?: string | null;
 }
 
 /** A review row as the store keeps it. */
@@ -467,6 +469,8 @@ export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
   listBranches(): Promise<Branch[]>;
+  /** Every branch of the account with its name and address, whatever twogis.branches watches (`gisbot branches`). */
+  accountBranches(): Promise<Branch[]>;
   /** One page, newest first; `offsetDate` is the previous page's `cursor`. An item that cannot be read does not fail its page. */
   listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
   /** null when 2GIS answers 404 (the review was deleted). */

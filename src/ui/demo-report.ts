@@ -1,7 +1,9 @@
 // How `gisbot demo` tells what happened: each review and its fate, the money, where the events went. On stdout,
 // with colours only when stdout is a terminal.
 import type { ExitCode } from '../errors.ts';
+import type { Stats } from '../core/stats.ts';
 import { stars } from './format.ts';
+import { printStats } from './stats-table.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 
@@ -39,7 +41,11 @@ export interface DemoResult {
     logLines: number;
     websocket: { url: string; frames: number };
   };
-  /** The kept folder (--keep), else null: everything was removed. */
+  /** `gisbot stats` of the demo's week: what the owner would see of this cycle. */
+  stats: Stats;
+  /** The HTML report written into the folder (kept, alone, without --keep). */
+  report: string;
+  /** The kept folder (--keep), else null: everything but the report was removed. */
   folder: string | null;
   configFile: string | null;
   seconds: number;
@@ -77,6 +83,10 @@ export function renderDemo(result: DemoResult, output: Output): void {
   output.data(`${' '.repeat(m.eventsLabel.length)}  ${d.dim(byType(events.byType))}`);
   const counts = count(result.reviews);
   output.data(`${d.bold(m.summaryLabel)}  ${m.summary(result.reviews.length, counts, result.seconds)}`);
+  output.data('');
+  printStats(result.stats, output);
+  output.data('');
+  output.data(`${d.bold(m.reportLabel)}  ${result.report}`);
   output.data('');
   if (result.folder === null) output.data(m.nothingLeft);
   else {

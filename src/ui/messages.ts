@@ -20,6 +20,12 @@ function shellWord(file: string): string {
   return /^[\w./@%+=:,-]+$/.test(file) ? file : JSON.stringify(file);
 }
 
+/** A time to the minute as a heading shows it: 2026-01-31 09:00, local. */
+function shortTime(at: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
 export const messages = {
   config: {
     fixHint: (file: string | null, fromEnvironment: boolean) => {
@@ -180,6 +186,67 @@ export const messages = {
     repeated: (topic: string, count: number, reviewIds: readonly string[]) =>
       `“${topic}” in ${count} reviews: ${reviewIds.join(', ')}`,
   },
+  branches: {
+    none: 'the account has no branches',
+    columns: ['id', 'watched', 'reviews', 'answered', 'waiting', 'policy', 'name · address'],
+    yes: 'yes',
+    no: 'no',
+    defaults: 'policy.*',
+    policy: (own: Record<string, unknown>) =>
+      Object.entries(own)
+        .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+        .join(' '),
+    notInAccount: 'in twogis.branches, but not a branch of this account',
+  },
+  report: {
+    title: (period: string) => `gisbot report, ${period}`,
+    heading: 'What gisbot did for your reviews',
+    period: (period: string) => `Reviews created on 2GIS ${period}`,
+    generated: (at: string) => `made ${at}`,
+    allBranches: (count: number) => `All branches (${count})`,
+    countsChart: 'Reviews and answers per week',
+    ratingChart: 'Average rating per week',
+    minutesChart: 'Time to answer per week',
+    spendChart: 'Charged per week',
+    legendReviews: 'reviews',
+    legendAnswered: 'answered by gisbot',
+    reviews: 'reviews',
+    answered: 'answered',
+    answeredBy: (answered: number, byPerson: number) => `${answered} (${byPerson} by you)`,
+    replyRate: 'reply rate',
+    toAnswer: 'time to answer (median)',
+    rating: 'average rating (change)',
+    waiting: 'waiting',
+    elsewhere: 'answered elsewhere',
+    charged: 'charged',
+    tokens: 'model tokens',
+    modelCost: 'model cost',
+    topics: 'What customers complain about (1–3★)',
+    noTopics: 'No complaint topics in this period.',
+    waitingHeading: (count: number) => `Waiting for you (${count})`,
+    noText: '(a rating without text)',
+    footer: 'Made by gisbot from its own database. Nothing in this file is fetched from the network.',
+    cannotWrite: (file: string, code: string) => `cannot write the report to ${file} (${code})`,
+    outHint: 'name a file in a folder you can write to with --out',
+  },
+  stats: {
+    badBranch: (id: string) => `--branch: ${JSON.stringify(id)} is not a branch id (digits, as \`gisbot branches\` lists them)`,
+    emptyPeriod: (from: string, to: string) => `the period is empty: --since (${from}) must come before --until (${to})`,
+    heading: (from: Date, to: Date) => `Reviews created on 2GIS from ${shortTime(from)} to ${shortTime(to)}`,
+    noReviews: 'no reviews were created in this period',
+    columns: ['branch', 'reviews', 'answered (by you)', 'elsewhere', 'waiting (for you)', 'skipped', 'failed', 'reply rate', 'to answer', 'rating', 'charged'],
+    total: 'total',
+    answered: (answered: number, byPerson: number) => (byPerson > 0 ? `${answered} (${byPerson})` : String(answered)),
+    waiting: (waiting: number, forPerson: number) => (forPerson > 0 ? `${waiting} (${forPerson})` : String(waiting)),
+    minutes: (minutes: number) => (minutes < 120 ? `${minutes} min` : `${Math.round((minutes / 60) * 10) / 10} h`),
+    rating: (average: number | null, change: number | null) =>
+      average === null ? '—' : change === null || change === 0 ? average.toFixed(2) : `${average.toFixed(2)} (${change > 0 ? '+' : ''}${change.toFixed(2)})`,
+    topicsHeading: 'What customers complain about (reviews rated 1–3, most frequent first)',
+    noTopics: 'no complaint topics in this period',
+    money: (charged: string, promptTokens: number, completionTokens: number, cost: string | null) =>
+      `Charged ${charged} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
+      (cost === null ? '' : ` and reported a cost of ${cost}`),
+  },
   checks: {
     notSet: (key: string) => `${key} is not set`,
     databaseOk: (where: string) => `connected to ${where} and migrated`,
@@ -272,7 +339,8 @@ export const messages = {
         ...(counts.queued > 0 ? [`${counts.queued} not reached (the balance ran out)`] : []),
         ...(counts.unfinished > 0 ? [`${counts.unfinished} left unfinished`] : []),
       ].join(' · ') + ` (${seconds.toFixed(1)} s)`,
-    nothingLeft: 'Nothing was left behind: the temporary database, log and config are gone (--keep keeps them).',
+    nothingLeft: 'Only the report is left: the temporary database, log and config are gone (--keep keeps them).',
+    reportLabel: 'Report',
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
     keptTry: (config: string) => `look around with: ${gisbotCommand} --config ${shellWord(config)} logs   (or balance history, reply)`,
     next: `Next: answer your own reviews: ${gisbotCommand} init (or a .gisbotrc by hand), then ${gisbotCommand} run. See the README.`,

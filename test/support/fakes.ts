@@ -382,6 +382,9 @@ export class FakeTwoGis implements TwoGis {
   async listBranches() {
     return this.branches;
   }
+  async accountBranches() {
+    return this.branches;
+  }
   async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
     if (this.listFailure) throw this.listFailure;
     const reviews = this.reviews

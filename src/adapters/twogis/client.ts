@@ -85,7 +85,7 @@ const usersSchema = envelope(
 
 const branchesSchema = envelope(
   z.object({
-    items: z.array(z.object({ id: idSchema, name: z.string().nullish() })),
+    items: z.array(z.object({ id: idSchema, name: z.string().nullish(), address: z.string().nullish() })),
   }),
 );
 
@@ -490,7 +490,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
         for (const item of data.result.items) {
           if (seen.has(item.id)) continue;
           seen.add(item.id);
-          branches.push({ id: item.id, name: item.name ?? item.id });
+          branches.push({ id: item.id, name: item.name ?? item.id, address: item.address ?? null });
           added++;
         }
         // The last page is short; a page with nothing new means the server ignores paging: stop either way.
@@ -509,6 +509,8 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       if (options.branches !== null) return options.branches.map((id) => ({ id, name: id }));
       return discoverBranches();
     },
+
+    accountBranches: discoverBranches,
 
     async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
       if (offsetDate !== null && pagePauseMs > 0) await sleep(pagePauseMs);
