@@ -270,7 +270,7 @@ const THEMES: ReadonlyArray<{ pattern: RegExp; ru: string; en: string; kk: strin
   { pattern: /дорог|expensive|pricey|қымбат/i, ru: 'высокие цены', en: 'high prices', kk: 'қымбат баға' },
   { pattern: /шумн|noisy|noise/i, ru: 'шумно', en: 'noise', kk: 'шулы' },
   { pattern: /грязн|dirty/i, ru: 'грязно', en: 'dirty tables', kk: 'лас' },
-  { pattern: /капучино|кофе|coffee|flat white|кофесі/i, ru: 'вкусный кофе', en: 'good coffee', kk: 'дәмді кофе' },
+  { pattern: /вкусн|отличн|лучший|капучино|great|delicious|flat white|дәмді/i, ru: 'вкусный кофе', en: 'good coffee', kk: 'дәмді кофе' },
   { pattern: /торт|круассан|десерт|cake|croissant/i, ru: 'выпечка', en: 'pastries', kk: 'тәттілер' },
   { pattern: /бариста|персонал|официант|staff|barista|қызмет/i, ru: 'персонал', en: 'staff', kk: 'қызмет көрсету' },
 ];
