@@ -29,7 +29,7 @@ export function topicsOf(completion: Pick<Completion, 'text' | 'topics'>): { tex
 }
 
 /** The line the model is asked to end its answer with; the words it may start with in the review's languages too. */
-const TOPICS_LINE = /^[ \t*_>#-]*(?:topics|темы|тема|теги|тақырыптар|тақырып)[ \t*_]*[:：][ \t]*(.*)$/gimu;
+const TOPICS_LINE = /^[ \t*_>#-]*(?:topics|темы|тема|теги|тақырыптар|тақырып)[ \t*_]*[:：][ \t*_]*(.*)$/gimu;
 
 /** The draft without its `Topics:` line(s), and the labels they gave. */
 export function splitTopics(text: string): { text: string; labels: string[] } {
