@@ -148,8 +148,23 @@ describe('gisbot demo', () => {
     assert.equal(events.websocket.frames, events.stored, 'every event reached the WebSocket receiver');
     assert.match(events.websocket.url, /^ws:\/\/127\.0\.0\.1:\d+$/);
 
+    // The stats of its own cycle, as `gisbot stats --json` would print them, and the report it wrote.
+    const counted = (outcome: string) => Object.values(EXPECTED).filter((each) => each === outcome).length;
+    assert.equal(report.stats.total.reviews, DEMO_REVIEWS.length);
+    assert.equal(report.stats.total.answered, answered);
+    assert.equal(report.stats.total.waitingForPerson, counted('waiting'));
+    assert.equal(report.stats.total.skipped + report.stats.total.answeredElsewhere, counted('skipped'));
+    assert.equal(report.stats.total.charged, report.balance.charged);
+    assert.deepEqual(report.stats.branches.map((branch: { reviews: number }) => branch.reviews).reduce((a: number, b: number) => a + b), DEMO_REVIEWS.length);
+    assert.ok(report.stats.topics.length > 0, 'the mixed review gave complaint topics');
+
     assert.equal(report.folder, null);
-    assert.deepEqual(await readdir(where.tmp), [], 'the temporary folder is gone');
+    const left = await readdir(where.tmp);
+    assert.equal(left.length, 1);
+    assert.equal(report.report, path.join(where.tmp, left[0]!, 'report.html'));
+    assert.deepEqual(await readdir(path.join(where.tmp, left[0]!)), ['report.html'], 'only the report is left of the folder');
+    assert.match(await readFile(report.report, 'utf8'), /^<!doctype html>/);
+    await rm(path.join(where.tmp, left[0]!), { recursive: true });
     assert.deepEqual(await readdir(where.cwd), ['.gisbotrc']);
     await assert.rejects(stat(where.data), 'nothing in the data folder');
     await assert.rejects(stat(path.join(where.home, 'real.log')), 'the configured log file is untouched');
@@ -169,7 +184,9 @@ describe('gisbot demo', () => {
     assert.equal(kept.length, 1);
     const folder = path.join(where.tmp, kept[0]!);
     assert.ok(result.stdout.includes(folder), 'the folder is printed');
-    assert.deepEqual((await readdir(folder)).sort(), ['gisbot.db', 'gisbot.demo.json', 'gisbot.log']);
+    assert.deepEqual((await readdir(folder)).sort(), ['gisbot.db', 'gisbot.demo.json', 'gisbot.log', 'report.html']);
+    assert.match(result.stdout, /Reviews created on 2GIS from/, 'the stats of the cycle');
+    assert.ok(result.stdout.includes(`Report  ${path.join(folder, 'report.html')}`), 'the report path');
 
     const balance = await runProcess(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json'], {
       cwd: where.cwd,
