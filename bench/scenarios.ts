@@ -11,6 +11,10 @@ import { createConnection } from 'mysql2/promise';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { createMysqlStore, parseMysqlUrl } from '../src/adapters/mysql/store.ts';
 import { queryDatabase } from '../test/support/mysql.ts';
+import { querySqlite } from '../test/support/sqlite.ts';
+import { World as TestWorld } from '../test/support/world.ts';
+import { loadSqlite } from '../src/adapters/sqlite/store.ts';
+import { factsSql, periodClause } from '../src/adapters/sql/insight.ts';
 
 const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
 
@@ -524,3 +528,122 @@ function planRow(row: Record<string, unknown>): PlanRow {
 }
 
 export type { World };
+
+// ---------------------------------------------------------------- 7. stats on a large store
+
+export interface StatsScaleResult {
+  backend: 'mysql' | 'sqlite';
+  branches: number;
+  reviews: number;
+  /** `gisbot stats --json` over the last 30 days, and over the whole store (181 days), medians of `runs` runs. */
+  monthMs: number;
+  allMs: number;
+  /** The same process doing nothing but `balance --json`: what start-up and the config cost of those times. */
+  baselineMs: number;
+  runs: number;
+  /** How the database reads the period's reviews (EXPLAIN, or SQLite's EXPLAIN QUERY PLAN). */
+  plan: string[];
+}
+
+const STATS_DAYS = 180;
+
+/**
+ * `branches` branches and `reviews` reviews over half a year, written straight into the database of a migrated
+ * store (outcomes, ratings, charges, tokens, times to answer, a topic on each complaint), then `gisbot stats`.
+ */
+export async function statsAtScale(options: { branches: number; reviews: number; backend: 'mysql' | 'sqlite'; runs: number }): Promise<StatsScaleResult> {
+  const world = await TestWorld.start({ database: options.backend });
+  try {
+    await mustRun(world, ['balance', '--json']); // migrates
+    const now = Date.now();
+    const reviewRows: unknown[][] = [];
+    const topicRows: unknown[][] = [];
+    for (let n = 0; n < options.reviews; n += 1) {
+      const created = now - Math.floor(((n * 7919) % options.reviews) / options.reviews * STATS_DAYS * 86_400_000) - 60_000;
+      const branch = `8${String(n % options.branches).padStart(15, '0')}`;
+      const rating = 1 + (n % 5);
+      const kind = n % 20;
+      const [state, reason, sentBy] =
+        kind < 14 ? ['posted', null, kind === 0 ? 'person' : 'gisbot'] : kind < 16 ? ['skipped', kind === 14 ? 'already answered' : 'hidden on 2GIS', null] : kind < 18 ? ['needs_approval', 'rated 1', null] : kind === 18 ? ['failed', 'refused', null] : ['new', null, null];
+      const posted = state === 'posted';
+      const minutes = posted ? 1 + (n % 240) : null;
+      reviewRows.push([
+        `s${n}`, branch, `Кофейня №${n % options.branches}`, rating, 'Отзыв', `u${n}`, 'Анна', new Date(created).toISOString(), created, state, reason,
+        created, created, posted ? 500 : 0, posted ? 300 : null, posted ? 60 : null, posted ? '0.0000456' : null, sentBy,
+        posted ? created + minutes! * 60_000 : null, minutes,
+      ]);
+      if (rating <= 3) topicRows.push([`s${n}`, `topic ${n % 25}`, `тема ${n % 25}`, branch, rating, created]);
+    }
+    await bulkInsert(world, options.backend, reviewRows, topicRows);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const time = async (args: string[]) => {
+      const walls: number[] = [];
+      for (let i = 0; i < options.runs; i += 1) walls.push((await mustRun(world, args)).wallMs);
+      return median(walls);
+    };
+    return {
+      ...options,
+      monthMs: await time(['stats', '--json']),
+      allMs: await time(['stats', '--json', '--since', `${STATS_DAYS + 1}d`]),
+      baselineMs: await time(['balance', '--json']),
+      plan: await statsPlan(world, options.backend, now),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+const REVIEW_COLUMNS = `id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
+  recorded_at, updated_at, charged, prompt_tokens, completion_tokens, model_cost, sent_by, posted_at, answer_minutes`;
+const TOPIC_COLUMNS = 'review_id, topic, label, branch_id, rating, created_at';
+
+/** Times are milliseconds here: SQLite keeps them so, MySQL is given Dates and money as decimal strings. */
+async function bulkInsert(world: TestWorld, backend: 'mysql' | 'sqlite', reviews: unknown[][], topics: unknown[][]): Promise<void> {
+  if (backend === 'mysql') {
+    const { host, port, user, password, database } = parseMysqlUrl(world.db.url);
+    const connection = await createConnection({ host, port, user, password, database, timezone: 'Z' });
+    try {
+      const asMysql = (row: unknown[], times: number[], money: number[]) =>
+        row.map((value, i) => (value !== null && times.includes(i) ? new Date(value as number) : value !== null && money.includes(i) ? ((value as number) / 100).toFixed(2) : value));
+      for (let i = 0; i < reviews.length; i += 2000) {
+        const rows = reviews.slice(i, i + 2000).map((row) => asMysql(row, [8, 11, 12, 18], [13]));
+        await connection.query(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES ?`, [rows]);
+      }
+      for (let i = 0; i < topics.length; i += 2000) {
+        await connection.query(`INSERT INTO review_topics (${TOPIC_COLUMNS}) VALUES ?`, [topics.slice(i, i + 2000).map((row) => asMysql(row, [5], []))]);
+      }
+      await connection.query('ANALYZE TABLE reviews, review_topics');
+    } finally {
+      await connection.end();
+    }
+    return;
+  }
+  const { DatabaseSync } = await loadSqlite();
+  const db = new DatabaseSync(world.sqliteFile);
+  try {
+    db.exec('BEGIN');
+    const review = db.prepare(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_COLUMNS.split(',').map(() => '?').join(', ')})`);
+    for (const row of reviews) review.run(...(row as never[]));
+    const topic = db.prepare(`INSERT INTO review_topics (${TOPIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+    for (const row of topics) topic.run(...(row as never[]));
+    db.exec('COMMIT');
+    db.exec('ANALYZE');
+  } finally {
+    db.close();
+  }
+}
+
+/** The plan of the period query `stats` runs for the last 30 days. */
+async function statsPlan(world: TestWorld, backend: 'mysql' | 'sqlite', now: number): Promise<string[]> {
+  const from = now - 30 * 86_400_000;
+  if (backend === 'mysql') {
+    const clause = periodClause<Date>('r', { from: new Date(from), to: new Date(now) }, (at) => at);
+    const { text, params } = factsSql(clause, 'r.branch_id', 'MAX(r.branch_name) AS branch_name');
+    const rows = await queryDatabase(world.db.url, `EXPLAIN ${text}`, params);
+    return rows.map((row) => `${row.table}: ${row.type} on ${row.key ?? 'no index'} (${row.rows} rows${row.Extra ? `; ${row.Extra}` : ''})`);
+  }
+  const clause = periodClause<number>('r', { from: new Date(from), to: new Date(now) }, (at) => at.getTime());
+  const { text, params } = factsSql(clause, 'r.branch_id', 'MAX(r.branch_name) AS branch_name');
+  const rows = await querySqlite(world.sqliteFile, `EXPLAIN QUERY PLAN ${text}`, params as never[]);
+  return rows.map((row) => String(row.detail));
+}
