@@ -66,8 +66,9 @@ export function render(result: BranchesResult, output: Output): void {
     String(branch.reviews),
     String(branch.answered),
     branch.waiting > 0 ? d.yellow(String(branch.waiting)) : '0',
+    branch.unknown ? d.red(m.notInAccount) : branch.name,
+    branch.address ?? '',
     Object.keys(branch.policy).length > 0 ? m.policy(branch.policy) : d.dim(m.defaults),
-    branch.unknown ? d.red(m.notInAccount) : [branch.name, branch.address].filter(Boolean).join(' · '),
   ]);
   for (const line of table(m.columns, rows, output.width, d)) output.data(line);
 }

@@ -188,7 +188,7 @@ export const messages = {
   },
   branches: {
     none: 'the account has no branches',
-    columns: ['id', 'watched', 'reviews', 'answered', 'waiting', 'policy', 'name · address'],
+    columns: ['id', 'watched', 'reviews', 'answered', 'waiting', 'name', 'address', 'policy'],
     yes: 'yes',
     no: 'no',
     defaults: 'policy.*',
@@ -196,7 +196,7 @@ export const messages = {
       Object.entries(own)
         .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
         .join(' '),
-    notInAccount: 'in twogis.branches, but not a branch of this account',
+    notInAccount: 'not a branch of this account (in twogis.branches)',
   },
   report: {
     title: (period: string) => `gisbot report, ${period}`,
