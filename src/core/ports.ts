@@ -384,7 +384,7 @@ export interface Store {
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
-  /** Every branch that has reviews in the store, with the name its newest review gave it. */
+  /** Every branch that has reviews in the store, with a name its reviews gave it. */
   reviewBranches(): Promise<Branch[]>;
   /** Per branch, the facts of the reviews created on 2GIS in the period (all of them without one). */
   reviewFacts(query: FactQuery): Promise<BranchFacts[]>;

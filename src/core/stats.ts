@@ -91,7 +91,7 @@ function branchStats(branch: Branch, current: readonly BranchFacts[], previous: 
   };
 }
 
-export function figures(facts: BranchFacts, previous: BranchFacts): Figures {
+function figures(facts: BranchFacts, previous: BranchFacts): Figures {
   const answerable = facts.reviews - facts.skipped - facts.answeredElsewhere;
   const rating = facts.reviews > 0 ? facts.ratingSum / facts.reviews : null;
   const before = previous.reviews > 0 ? previous.ratingSum / previous.reviews : null;
@@ -173,7 +173,7 @@ export function emptyFacts(branch: Branch): BranchFacts {
 }
 
 /** The most frequent topics (by key; the label shown is the store's pick of those seen), then by label. */
-export function topTopics(counts: readonly TopicCount[], limit = TOP_TOPICS): TopicStat[] {
+function topTopics(counts: readonly TopicCount[], limit = TOP_TOPICS): TopicStat[] {
   const byKey = new Map<string, TopicStat>();
   for (const count of counts) {
     const seen = byKey.get(count.topic);

@@ -454,14 +454,19 @@ describe('2GIS client against the sandbox', () => {
       assert.equal(sb.requests.length, 0);
     });
 
+    it('accountBranches lists the account whatever twogis.branches says, with the addresses', async () => {
+      const branches = await client({ branches: [OTHER_BRANCH] }).accountBranches();
+      assert.deepEqual(branches, [{ id: BRANCH, name: 'Кофейня', address: 'ул. Ленина, 1' }]);
+    });
+
     it('discovers every branch of every org, paging by 60', async () => {
       sb.addOrg({ id: 'org2', name: 'Second', login: LOGIN });
       for (let i = 0; i < 120; i++) sb.addBranch({ id: String(70000001000000000n + BigInt(i)), name: `Branch ${i}`, orgId: 'org1' });
       sb.addBranch({ id: OTHER_BRANCH, name: 'Other', orgId: 'org2' });
       const branches = await client({ branches: null }).listBranches();
       assert.equal(branches.length, 122);
-      assert.deepEqual(branches[0], { id: BRANCH, name: 'Кофейня' });
-      assert.deepEqual(branches.at(-1), { id: OTHER_BRANCH, name: 'Other' });
+      assert.deepEqual(branches[0], { id: BRANCH, name: 'Кофейня', address: 'ул. Ленина, 1' });
+      assert.deepEqual(branches.at(-1), { id: OTHER_BRANCH, name: 'Other', address: 'ул. Ленина, 1' });
       assert.equal(new Set(branches.map((b) => b.id)).size, 122);
       const pages = sb.requests.filter((r) => r.path === 'branches').map((r) => `${r.query.orgId}:${r.query.page}:${r.query.pageSize}`);
       // org1 has 121 branches: 60 + 60 + 1
