@@ -1,6 +1,6 @@
 // Shows each event to the person watching, one line on stderr, while the file logger keeps the record.
 import type { DomainEvent, Logger } from '../core/ports.ts';
-import { gisbotCommand } from './messages.ts';
+import { gisbotCommand, messages } from './messages.ts';
 import type { Redact } from '../redact.ts';
 import type { Output } from './output.ts';
 
@@ -55,6 +55,9 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
           break;
         case 'auth.failed':
           error(`${c.red('! 2GIS login failed')}: ${data.error}`);
+          break;
+        case 'complaint.repeated':
+          warn(`${c.yellow('! recurring complaint')} at branch ${event.branchId}: ${messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? [])}`);
           break;
         case 'review.new':
           break;
