@@ -1,5 +1,5 @@
 // Relays stored events to the transport in order, at least once (invariant 18). The database is the buffer:
-// at most one batch is held in memory, and answering never waits for delivery. An event the receiver does not
+// at most 100 events are in hand at once, and answering never waits for delivery. An event the receiver does not
 // acknowledge is sent again later, each time after a longer (capped, jittered) wait, and never dropped; the
 // events behind it go on meanwhile.
 import { isServiceError } from '../errors.ts';

@@ -1,6 +1,6 @@
 // The WebSocket leg of the outbox: one connection at a time, reconnected with capped jittered backoff, and an
 // event counted delivered only on proof that the receiver read it: its `{"ack":"<id>"}` with `ack`, otherwise
-// the pong to a ping sent right behind it (frames arrive in order, so the pong comes after the event was read).
+// the pong to a ping sent after it (frames arrive in order, so the pong comes after the event was read).
 // Whatever the receiver does (drops, stalls, cuts a frame, sends garbage or a bad opcode), the connection is
 // dropped and every send on it settles; no promise of this module is ever left to reject unobserved.
 import { randomUUID } from 'node:crypto';
