@@ -112,6 +112,7 @@ describe('SqliteStore', () => {
           [2, 'follow-ups'],
           [3, 'model cost per answer'],
           [4, 'a branch newest answers first'],
+          [5, 'redelivery backoff per event'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -226,7 +227,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(4\)/);
+        assert.match(error.message, /version 99, newer than this gisbot knows \(5\)/);
         assert.ok(error.message.includes(file));
         return true;
       });
@@ -295,7 +296,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });
