@@ -101,12 +101,19 @@ export class OutboxRelay implements Notifier {
     this.start();
     const deadline = Date.now() + timeoutMs;
     const refusals = this.#refusals;
+    let pending = 0;
     for (;;) {
       const left = deadline - Date.now();
-      const { pending, nextDueAt } = await this.#store.outboxStatus();
-      // Nothing left, or all of it held back past the deadline: waiting would change nothing; nor would it once
-      // the receiver has refused the connection (401/403) meanwhile.
-      const settled = pending === 0 || nextDueAt!.getTime() > this.#clock.now().getTime() + left || this.#refusals > refusals;
+      let settled = false;
+      try {
+        const status = await this.#store.outboxStatus();
+        pending = status.pending;
+        // Nothing left, or all of it held back past the deadline: waiting would change nothing; nor would it
+        // once the receiver has refused the connection (401/403) meanwhile.
+        settled = pending === 0 || status.nextDueAt!.getTime() > this.#clock.now().getTime() + left || this.#refusals > refusals;
+      } catch {
+        // The database is away: the cycle reports that; the count stays the last one seen.
+      }
       if (settled || left <= 0 || this.#stopping.signal.aborted || signal?.aborted) return this.#report(pending);
       this.kick();
       await this.#clock.sleep(Math.min(50, Math.max(1, left)));
