@@ -209,6 +209,17 @@ export const migrations: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due. Run again after a crash half-way, an ADD
+    // COLUMN that already happened is skipped (errno 1060, see migrate).
+    statements: [
+      'ALTER TABLE outbox ADD COLUMN attempts INT NOT NULL DEFAULT 0',
+      'ALTER TABLE outbox ADD COLUMN retry_at DATETIME(3) NULL',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);
