@@ -211,6 +211,17 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due. Run again after a crash half-way, an ADD
+    // COLUMN that already happened is skipped (errno 1060, see migrate).
+    statements: [
+      'ALTER TABLE outbox ADD COLUMN attempts INT NOT NULL DEFAULT 0',
+      'ALTER TABLE outbox ADD COLUMN retry_at DATETIME(3) NULL',
+    ],
+  },
+  {
+    version: 8,
     name: 'insight: who sent an answer and when, review topics, complaint windows',
     // stats, report and branches (README): who sent a posted answer ('gisbot' or 'person', through `reply`), when
     // and how many whole minutes after the review's creation; the topics of each drafted review; the windows of the

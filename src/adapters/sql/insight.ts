@@ -1,6 +1,6 @@
 // The insight queries both SQL stores share, word for word (stats, report, branches, recurring complaints): each
 // store binds the values its own way (`Time`) and reads the columns back in its own types. They read through the
-// indexes of schema version 7: reviews_created_branch for a period's reviews, review_topics_created and
+// indexes of schema version 8: reviews_created_branch for a period's reviews, review_topics_created and
 // review_topics_branch_topic for topics, the complaints primary key for a topic's windows.
 import { ANSWERED_ELSEWHERE, type FactQuery } from '../../core/ports.ts';
 

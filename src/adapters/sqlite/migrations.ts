@@ -205,6 +205,16 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due.
+    statements: [
+      'ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0',
+      'ALTER TABLE outbox ADD COLUMN retry_at INTEGER NULL',
+    ],
+  },
+  {
+    version: 8,
     name: 'insight: who sent an answer and when, review topics, complaint windows',
     // stats, report and branches (README): who sent a posted answer ('gisbot' or 'person', through `reply`), when
     // (milliseconds) and how many whole minutes after the review's creation; the topics of each drafted review; the
