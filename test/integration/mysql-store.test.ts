@@ -4,15 +4,16 @@
 // Runs against a real MariaDB/MySQL (127.0.0.1:3306 as root, or GISBOT_TEST_MYSQL_URL).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createMysqlStore } from '../../src/adapters/mysql/store.ts';
-import type { MysqlStore } from '../../src/adapters/mysql/store.ts';
+import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
+import type { Store } from '../../src/core/ports.ts';
+import { migrations } from '../../src/adapters/store/migrations.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkMoneyInvariants, createTestDatabase, queryDatabase } from '../support/mysql.ts';
 import type { TestDatabase } from '../support/mysql.ts';
 
 describe('MysqlStore', () => {
   let db: TestDatabase;
-  let store: MysqlStore;
+  let store: Store;
 
   before(async () => {
     db = await createTestDatabase();
@@ -78,7 +79,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3, 4],
+      migrations.map((m) => m.version),
     );
 
     const fresh = await createTestDatabase();
@@ -89,12 +90,7 @@ describe('MysqlStore', () => {
       const rows = await queryDatabase(fresh.url, 'SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
       assert.deepEqual(
         rows.map((r) => [Number(r.version), Number(r.n)]),
-        [
-          [1, 1],
-          [2, 1],
-          [3, 1],
-          [4, 1],
-        ],
+        migrations.map((m) => [m.version, 1]),
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
       assert.equal(Number(accounts[0]?.n), 1);

@@ -1,0 +1,664 @@
+// The Store port, written once: which rows, which conditions, which order of writes and which events, for both
+// databases. What differs between MySQL and SQLite (binding and reading values, locking rows, opening and retrying
+// a transaction, the connection) is the Dialect's (dialect.ts; mysql.ts, sqlite.ts).
+// Locking: a SELECT followed by a write to its row carries lockRows (FOR UPDATE in MySQL; SQLite's BEGIN IMMEDIATE
+// already holds the file's one write lock), and claims carry skipLocked, so racing MySQL workers each take another
+// row. Lock order everywhere: the review row, then the account row, which every answer's money goes through and is
+// therefore locked last and held shortest. The reserve is one conditional UPDATE of the account, checked by the
+// rows it changed (invariant 5).
+import { createHash } from 'node:crypto';
+import { ServiceError } from '../../errors.ts';
+import type { Kopecks } from '../../core/money.ts';
+import type {
+  BalanceSnapshot,
+  DialogueEntry,
+  DomainEvent,
+  DraftRecord,
+  EventQuery,
+  EventType,
+  FollowUp,
+  FollowUpOutcome,
+  FollowUpState,
+  LedgerEntry,
+  LedgerKind,
+  ListedReview,
+  PromptVersion,
+  ReleaseOutcome,
+  ReserveResult,
+  ReviewRecord,
+  ReviewState,
+  Store,
+  StoredEvent,
+  StoredFollowUp,
+  StoredReview,
+} from '../../core/ports.ts';
+import { columns, empty, join, raw, Rollback, sql } from './dialect.ts';
+import type { Dialect, Executor, RowOf, Sql, Value } from './dialect.ts';
+import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
+
+// ---------------------------------------------------------------- rows
+
+const REVIEW = columns('r', {
+  id: 'text',
+  branchId: 'text',
+  branchName: 'text',
+  rating: 'int',
+  text: 'text',
+  authorId: 'text?',
+  authorName: 'text',
+  createdAt: ['text', 'created_at_text'],
+  state: 'text',
+  reason: 'text?',
+  claimToken: 'text?',
+  leaseUntil: 'time?',
+  reserved: 'money',
+  draftText: 'text?',
+  postAttempts: 'int',
+  answerId: 'text?',
+});
+const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
+
+const FOLLOW_UP = columns('f', {
+  commentId: 'text',
+  reviewId: 'text',
+  branchId: 'text',
+  authorId: 'text?',
+  text: 'text',
+  createdAt: ['text', 'created_at_text'],
+  state: 'text',
+  reason: 'text?',
+  claimToken: 'text?',
+  leaseUntil: 'time?',
+  answerId: 'text?',
+  answerText: 'text?',
+});
+
+const EVENT = columns('e', { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' });
+const toEvent = (row: RowOf<typeof EVENT>): StoredEvent => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
+
+const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'money', balanceAfter: 'money', reviewId: 'text?', note: 'text?' });
+const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
+const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
+const VERSION = columns('m', { version: 'int' });
+const CLAIMED = columns('r', { id: 'text', reserved: 'money', state: 'text', authorId: 'text?' });
+const CLAIMED_ID = columns('r', { id: 'text' });
+const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
+const FOLLOW_UP_ID = columns('f', { commentId: 'text' });
+const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
+const CLAIMED_FOLLOW_UP = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
+const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
+const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_text)'] });
+
+// ---------------------------------------------------------------- values
+
+function nonNegative(amount: Kopecks, what: string): void {
+  if (amount < 0n) throw new RangeError(`${what} must not be negative`);
+}
+
+function requireTimes(...times: Array<Date | undefined>): void {
+  if (times.some((time) => time !== undefined && !(time instanceof Date && !Number.isNaN(time.getTime())))) throw new RangeError('a time is not valid');
+}
+
+/** A Date that both schemas can hold (years 1000..9999), or null. */
+function storableDate(value: string): Date | null {
+  const date = new Date(value);
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= 1000 && year <= 9999 ? date : null;
+}
+
+function eventRow(event: DomainEvent): Value[] {
+  const at = storableDate(event.at);
+  if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
+  const data = JSON.stringify(event.data ?? {}, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  return [event.id, event.type, at, event.reviewId, event.branchId, data];
+}
+
+function limitOf(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+}
+
+/** A review as intake records it, in the order of RECORDED_COLUMNS. */
+function recordedRow({ review, state, reason }: Omit<ReviewRecord, 'events'>, now: Date): Sql {
+  const row: Value[] = [review.id, review.branchId, review.branchName, review.rating, review.text, review.authorId];
+  row.push(review.authorName, review.createdAt, storableDate(review.createdAt) ?? now, state, reason, now, now);
+  return sql`(${row})`;
+}
+const RECORDED_COLUMNS = raw(
+  'id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason, recorded_at, updated_at',
+);
+
+/** One line of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
+function dialogueRow(authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date): Sql {
+  return sql`(${[authorId ?? '', reviewId, role, text, at]})`;
+}
+const insertDialogue = (rows: readonly Sql[]) => sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
+
+/** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
+const readBackDue = (now: Date) => sql`(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ${now})`;
+const IN_FLIGHT = raw(`('claimed', 'drafted', 'posting')`);
+
+function eventQuery(query: EventQuery, limit: number): { rest: Sql; newestFirst: boolean } {
+  const conditions: Sql[] = [];
+  if (query.afterSeq !== undefined) conditions.push(sql`e.seq > ${query.afterSeq}`);
+  if (query.since !== undefined) conditions.push(sql`e.at >= ${query.since}`);
+  if (query.type !== undefined) conditions.push(sql`e.type = ${query.type}`);
+  if (query.reviewId !== undefined) conditions.push(sql`e.review_id = ${query.reviewId}`);
+  if (query.branchId !== undefined) conditions.push(sql`e.branch_id = ${query.branchId}`);
+  // "The next N after a cursor" reads oldest first; "the last N" reads newest first and is handed back reversed.
+  const newestFirst = query.afterSeq === undefined;
+  const where = conditions.length > 0 ? sql`WHERE ${join(conditions, ' AND ')} ` : empty;
+  return { rest: sql`FROM events e ${where}ORDER BY e.seq ${raw(newestFirst ? 'DESC' : 'ASC')} LIMIT ${limit}`, newestFirst };
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface SqlStoreOptions {
+  /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
+  notifications: boolean;
+}
+
+export class SqlStore implements Store {
+  readonly #db: Dialect;
+  readonly #notifications: boolean;
+
+  constructor(dialect: Dialect, options: SqlStoreOptions) {
+    this.#db = dialect;
+    this.#notifications = options.notifications;
+  }
+
+  async #insertEvents(x: Executor, events: readonly DomainEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await x.run(sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES (${eventRow(event)})`);
+      } catch (error) {
+        // At least once: an event already stored is not stored (or queued) again.
+        if (this.#db.isDuplicate(error)) continue;
+        throw error;
+      }
+      if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
+    }
+  }
+
+  async #readAccount(x: Executor): Promise<BalanceSnapshot> {
+    const account = await x.first(ACCOUNT, sql`FROM account a WHERE a.id = 1`);
+    if (account === undefined) throw new ServiceError('database', 'rejected', `${this.#db.where}: the account row is missing`, { hint: 'run the migrations' });
+    return account;
+  }
+
+  /** The one conditional UPDATE: it reserves only what is free, and the rows it changed say whether it did. */
+  async #reserveFunds(x: Executor, amount: Kopecks): Promise<boolean> {
+    return (await x.run(sql`UPDATE account SET reserved = reserved + ${amount} WHERE id = 1 AND balance - reserved >= ${amount}`)) === 1;
+  }
+
+  async #readReview(x: Executor, id: string): Promise<StoredReview | null> {
+    const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${id}`);
+    return row === undefined ? null : toReview(row);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async migrate(): Promise<void> {
+    const schema = this.#db.schema;
+    // Every command migrates first; nearly always the schema is current, which one read can tell without the lock.
+    if (await this.#db.autocommit(async (x) => isCurrent(await this.#appliedVersions(x)))) return;
+    await this.#db.migrating(async (x) => {
+      await x.ddl(migrationsTable(schema));
+      const applied = await this.#appliedVersions(x);
+      const newest = Math.max(0, ...applied);
+      if (newest > LATEST_VERSION) {
+        throw new ServiceError('database', 'rejected', `${this.#db.where}: the schema is at version ${newest}, newer than this gisbot knows (${LATEST_VERSION})`, {
+          hint: 'upgrade gisbot',
+        });
+      }
+      for (const migration of migrations) {
+        if (applied.has(migration.version)) continue;
+        for (const statement of migration.statements(schema)) await x.ddl(statement);
+        await x.run(sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${[migration.version, migration.name, new Date()]})`);
+      }
+    });
+  }
+
+  /** The versions applied; none when the table is missing (a new database). */
+  async #appliedVersions(x: Executor): Promise<Set<number>> {
+    try {
+      return new Set((await x.all(VERSION, sql`FROM schema_migrations m`)).map((row) => row.version));
+    } catch (error) {
+      if (this.#db.isMissingTable(error)) return new Set();
+      throw error;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#db.autocommit((x) => x.first(VERSION, sql`FROM (SELECT 1 AS version) m`));
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  // ------------------------------------------------------------ intake
+
+  async findKnownReviewIds(ids: readonly string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return known;
+    await this.#db.autocommit(async (x) => {
+      for (let i = 0; i < unique.length; i += 500) {
+        const rows = await x.all(CLAIMED_ID, sql`FROM reviews r WHERE r.id IN (${unique.slice(i, i + 500)})`);
+        for (const row of rows) known.add(row.id);
+      }
+    });
+    return known;
+  }
+
+  async recordReview(review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#db.transaction(async (x) => {
+      try {
+        await x.run(sql`INSERT INTO reviews (${RECORDED_COLUMNS}) VALUES ${recordedRow({ review, state, reason }, now)}`);
+      } catch (error) {
+        if (this.#db.isDuplicate(error)) throw new Rollback(false);
+        throw error;
+      }
+      await this.#insertEvents(x, events);
+      await x.run(insertDialogue([dialogueRow(review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now)]));
+      return true;
+    });
+  }
+
+  async recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const one = (entry: ReviewRecord) => this.recordReview(entry.review, entry.state, entry.reason, entry.events);
+    if (entries.length === 1) return [await one(entries[0]!)];
+    const now = new Date();
+    // One statement per table for the whole page; a review or event already stored (another worker took the
+    // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
+    const together = await this.#db.transaction(async (x) => {
+      try {
+        await x.run(sql`INSERT INTO reviews (${RECORDED_COLUMNS}) VALUES ${join(entries.map((entry) => recordedRow(entry, now)))}`);
+        const events = entries.flatMap((entry) => entry.events);
+        if (events.length > 0) {
+          await x.run(sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(events.map((e) => sql`(${eventRow(e)})`))}`);
+          if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
+        }
+        const said = entries.map(({ review }) => dialogueRow(review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now));
+        await x.run(insertDialogue(said));
+      } catch (error) {
+        if (this.#db.isDuplicate(error)) throw new Rollback(false);
+        throw error;
+      }
+      return true;
+    });
+    if (together) return entries.map(() => true);
+    const results: boolean[] = [];
+    for (const entry of entries) results.push(await one(entry));
+    return results;
+  }
+
+  async getReview(id: string): Promise<StoredReview | null> {
+    return this.#db.autocommit((x) => this.#readReview(x, id));
+  }
+
+  // ------------------------------------------------------------ work
+
+  async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
+    requireTimes(now, leaseUntil);
+    nonNegative(price, 'price');
+    return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
+      // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
+      const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at, r.id LIMIT 1${this.#db.skipLocked}`);
+      if (row === undefined) return null;
+      // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
+      const funded = price > 0n && row.reserved === 0n;
+      const claimed = await x.run(
+        sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}${funded ? sql`, reserved = ${price}` : empty}
+            WHERE id = ${row.id} AND state = 'new'`,
+      );
+      if (claimed !== 1) throw new Rollback(null);
+      if (funded && !(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
+      return { ...toReview(row), state: 'claimed' as const, claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
+    });
+  }
+
+  async claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireTimes(now, leaseUntil);
+    return this.#db.transaction(async (x) => {
+      const claimed = await x.run(
+        sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`,
+      );
+      return claimed === 1 ? this.#readReview(x, reviewId) : null;
+    });
+  }
+
+  async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireTimes(now, leaseUntil);
+    // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
+    const stale = sql`state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(CLAIMED_ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
+      if (row === undefined) return null;
+      const taken = await x.run(sql`UPDATE reviews SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now} WHERE id = ${row.id} AND ${stale}`);
+      if (taken !== 1) throw new Rollback(null);
+      return this.#readReview(x, row.id);
+    });
+  }
+
+  async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
+    return this.#db.autocommit((x) => x.all(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`));
+  }
+
+  async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
+    nonNegative(price, 'price');
+    return this.#db.transaction<ReserveResult>(async (x) => {
+      // The usual case first: a fresh claim holding nothing takes the price in one conditional UPDATE of the
+      // review (which locks it), then the funds.
+      if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
+        if (!(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
+        return 'reserved';
+      }
+      const row = await x.first(CLAIMED, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      if (row === undefined) throw new Rollback('lost');
+      const delta = price - row.reserved;
+      if (delta === 0n) return 'reserved';
+      if (delta > 0n && !(await this.#reserveFunds(x, delta))) throw new Rollback('insufficient');
+      if (delta < 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${-delta} WHERE id = 1`);
+      await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId}`);
+      return 'reserved';
+    });
+  }
+
+  async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
+    const changed = await this.#db.autocommit((x) =>
+      x.run(
+        sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model}, prompt_version = ${draft.promptVersion},
+              prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens}, finish_reason = ${draft.finishReason},
+              model_cost = ${draft.cost ?? null}, updated_at = ${new Date()}
+            WHERE id = ${reviewId} AND claim_token = ${token}`,
+      ),
+    );
+    return changed === 1;
+  }
+
+  async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
+    requireTimes(now, holdUntil);
+    const changed = await this.#db.autocommit((x) =>
+      x.run(
+        sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
+            WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`,
+      ),
+    );
+    return changed === 1;
+  }
+
+  async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
+    requireTimes(at);
+    await this.#db.autocommit((x) =>
+      x.run(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()} WHERE id = ${reviewId} AND claim_token = ${token}`),
+    );
+  }
+
+  async settlePosted(
+    reviewId: string,
+    answer: { answerId: string | null; text: string },
+    price: Kopecks,
+    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks } | null> {
+    nonNegative(price, 'price');
+    return this.#db.transaction(async (x) => {
+      const now = new Date();
+      const row = await x.first(CLAIMED, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      if (row === undefined || row.state !== 'posting') throw new Rollback(null);
+      const posted = await x.run(
+        sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text}, charged = ${price}, reserved = 0,
+              claim_token = NULL, lease_until = NULL, updated_at = ${now}
+            WHERE id = ${reviewId} AND state = 'posting'`,
+      );
+      if (posted !== 1) throw new Rollback(null);
+      await x.run(insertDialogue([dialogueRow(row.authorId, reviewId, 'owner', answer.text, now)]));
+      // The answer is out there: charge the price even if the review held no reserve.
+      await x.run(sql`UPDATE account SET balance = balance - ${price}, reserved = reserved - ${row.reserved} WHERE id = 1`);
+      const { balance } = await this.#readAccount(x);
+      try {
+        await x.run(
+          sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+              VALUES (${now}, 'charge', ${-price}, ${balance}, ${reviewId}, ${reviewId}, NULL)`,
+        );
+      } catch (error) {
+        // The unique charge key: this review was charged already.
+        if (this.#db.isDuplicate(error)) throw new Rollback(null);
+        throw error;
+      }
+      await this.#insertEvents(x, events(balance));
+      return { balance };
+    });
+  }
+
+  async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean> {
+    // Back in the queue, the review is drafted afresh.
+    const clearDraft =
+      outcome.state === 'new'
+        ? raw(', draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL, model_cost = NULL')
+        : empty;
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(CLAIMED, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      if (row === undefined) throw new Rollback(false);
+      await x.run(
+        sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
+              updated_at = ${new Date()}${clearDraft}
+            WHERE id = ${reviewId}`,
+      );
+      if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
+      await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+
+  // ------------------------------------------------------------ events and outbox
+
+  async appendEvents(events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#db.transaction((x) => this.#insertEvents(x, events));
+  }
+
+  async listEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    requireTimes(query.since);
+    const { rest, newestFirst } = eventQuery(query, limit);
+    const events = (await this.#db.autocommit((x) => x.all(EVENT, rest))).map(toEvent);
+    return newestFirst ? events.reverse() : events;
+  }
+
+  async pendingOutbox(limit: number): Promise<StoredEvent[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#db.autocommit((x) => x.all(EVENT, sql`FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ${count}`));
+    return rows.map(toEvent);
+  }
+
+  async markDelivered(eventIds: readonly string[]): Promise<void> {
+    const unique = [...new Set(eventIds)];
+    if (unique.length === 0) return;
+    await this.#db.autocommit(async (x) => {
+      for (let i = 0; i < unique.length; i += 500) await x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`);
+    });
+  }
+
+  // ------------------------------------------------------------ money
+
+  async getBalance(): Promise<BalanceSnapshot> {
+    return this.#db.autocommit((x) => this.#readAccount(x));
+  }
+
+  async topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot> {
+    if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
+    return this.#db.transaction(async (x) => {
+      await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1`);
+      const snapshot = await this.#readAccount(x);
+      await x.run(
+        sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`,
+      );
+      return snapshot;
+    });
+  }
+
+  async ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    requireTimes(query.since);
+    const since = query.since === undefined ? empty : sql`WHERE l.at >= ${query.since} `;
+    const rows = await this.#db.autocommit((x) => x.all(LEDGER, sql`FROM ledger l ${since}ORDER BY l.id DESC LIMIT ${limit}`));
+    return rows.map((row) => ({ ...row, kind: row.kind as LedgerKind }));
+  }
+
+  // ------------------------------------------------------------ reading, for the operator's commands
+
+  async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#db.autocommit((x) => x.all(REVIEW, sql`FROM reviews r WHERE r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`));
+    return rows.map(toReview);
+  }
+
+  async listPromptVersions(limit: number): Promise<PromptVersion[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#db.autocommit((x) => x.all(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT ${count}`));
+  }
+
+  async getPromptVersion(version: number): Promise<PromptVersion | null> {
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    return (await this.#db.autocommit((x) => x.first(PROMPT, sql`FROM prompt_versions p WHERE p.version = ${version}`))) ?? null;
+  }
+
+  // ------------------------------------------------------------ prompts and dialogue
+
+  async savePromptVersion(text: string): Promise<PromptVersion> {
+    const sha256 = createHash('sha256').update(text, 'utf8').digest('hex');
+    return this.#db.transaction(async (x) => {
+      const latest = await x.first(PROMPT_SHA, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT 1${this.#db.lockRows}`);
+      if (latest !== undefined && latest.sha256 === sha256 && latest.text === text) return { version: latest.version, text, createdAt: latest.createdAt };
+      const createdAt = new Date();
+      const version = await x.insert(sql`INSERT INTO prompt_versions (text, sha256, created_at) VALUES (${[text, sha256, createdAt]})`);
+      return { version, text, createdAt };
+    });
+  }
+
+  async latestPrompt(): Promise<PromptVersion | null> {
+    return (await this.#db.autocommit((x) => x.first(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT 1`))) ?? null;
+  }
+
+  /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
+  async recentAnswers(branchId: string, limit: number): Promise<string[]> {
+    const rows = await this.#db.autocommit((x) =>
+      x.all(
+        ANSWER,
+        sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted') AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL
+            ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`,
+      ),
+    );
+    return rows.map((row) => row.text);
+  }
+
+  /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
+  async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
+    const rows = await this.#db.autocommit((x) => x.all(DIALOGUE, sql`FROM dialogue d WHERE d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`));
+    return rows.map((row) => ({ ...row, role: row.role as DialogueEntry['role'] }));
+  }
+
+  // ------------------------------------------------------------ follow-ups
+
+  async #readFollowUp(x: Executor, commentId: string): Promise<StoredFollowUp | null> {
+    const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.comment_id = ${commentId}`);
+    return row === undefined ? null : { ...row, state: row.state as FollowUpState };
+  }
+
+  async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    const createdAt = storableDate(followUp.createdAt) ?? now;
+    const { commentId, reviewId, branchId, authorId, text } = followUp;
+    return this.#db.transaction(async (x) => {
+      try {
+        await x.run(
+          sql`INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at, updated_at)
+              VALUES (${[commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now]})`,
+        );
+      } catch (error) {
+        if (this.#db.isDuplicate(error)) throw new Rollback(false);
+        throw error;
+      }
+      await this.#insertEvents(x, events);
+      await x.run(insertDialogue([dialogueRow(authorId, reviewId, 'reviewer', text, createdAt)]));
+      return true;
+    });
+  }
+
+  async getFollowUp(commentId: string): Promise<StoredFollowUp | null> {
+    return this.#db.autocommit((x) => this.#readFollowUp(x, commentId));
+  }
+
+  async claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null> {
+    requireTimes(now, leaseUntil);
+    const stale = sql`state IN ('claimed', 'posting') AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    return this.#db.transaction(async (x) => {
+      // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
+      const row =
+        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${stale} ORDER BY f.lease_until, f.comment_id LIMIT 1${this.#db.skipLocked}`)) ??
+        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
+      if (row === undefined) return null;
+      const taken = await x.run(
+        sql`UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ${token}, lease_until = ${leaseUntil},
+              updated_at = ${now}
+            WHERE comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`,
+      );
+      if (taken !== 1) throw new Rollback(null);
+      return this.#readFollowUp(x, row.commentId);
+    });
+  }
+
+  async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
+    requireTimes(now, holdUntil);
+    const changed = await this.#db.autocommit((x) =>
+      x.run(
+        sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
+            WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`,
+      ),
+    );
+    return changed === 1;
+  }
+
+  async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(
+        CLAIMED_FOLLOW_UP,
+        sql`FROM follow_ups f WHERE f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')${this.#db.lockRows}`,
+      );
+      if (row === undefined) return false;
+      if (outcome.state === 'posted') {
+        const { draft } = outcome;
+        await x.run(
+          sql`UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ${outcome.answerId},
+                answer_text = ${outcome.text}, model = ${draft?.model ?? null}, prompt_version = ${draft?.promptVersion ?? null},
+                prompt_tokens = ${draft?.promptTokens ?? null}, completion_tokens = ${draft?.completionTokens ?? null},
+                model_cost = ${draft?.cost ?? null}, updated_at = ${now}
+              WHERE comment_id = ${commentId}`,
+        );
+        await x.run(insertDialogue([dialogueRow(row.authorId, row.reviewId, 'owner', outcome.text, now)]));
+      } else {
+        await x.run(
+          sql`UPDATE follow_ups SET state = ${outcome.state}, reason = ${outcome.reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+              WHERE comment_id = ${commentId}`,
+        );
+      }
+      await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+}
+
+function isCurrent(applied: ReadonlySet<number>): boolean {
+  return migrations.every((migration) => applied.has(migration.version)) && Math.max(0, ...applied) <= LATEST_VERSION;
+}
