@@ -16,8 +16,8 @@ export const MAX_KOPECKS = String(MAX_MONEY - 1n);
 
 /** The column types and the few constraints that differ between the databases. */
 export interface Schema {
-  /** Ids and short words, compared byte for byte: VARCHAR(n) in a binary collation, or TEXT; `id` is VARCHAR(128). */
-  string(length: number): string;
+  /** Ids and short words, compared byte for byte: VARCHAR(n) (CHAR(n) `fixed`) in a binary collation, or TEXT. */
+  string(length: number, fixed?: 'fixed'): string;
   readonly id: string;
   readonly tinyint: string;
   readonly int: string;
@@ -40,6 +40,8 @@ export interface Schema {
   /** Triggers that refuse edits and deletes (SQLite); MySQL's grants are the operator's. */
   appendOnly(table: string): string[];
   dropIndex(table: string, index: string): string;
+  /** The primary key as an index's last column, where the index does not end with it anyway (InnoDB's do). */
+  readonly idLast: string;
   readonly tableOptions: string;
   /** `IGNORE` or `OR IGNORE`: an INSERT that leaves a row already there alone. */
   readonly insertOrIgnore: string;
@@ -90,9 +92,8 @@ export const migrations: readonly Migration[] = [
         s.typeCheck('reviews_state', `state IN (${REVIEW_STATES})`),
         `CONSTRAINT reviews_money CHECK (${s.nonNegative('reserved')} AND ${s.nonNegative('charged')})`,
       ]),
-      // InnoDB ends every index with the primary key anyway: `id` spelled out is the same index in MySQL.
-      'CREATE INDEX reviews_state_created ON reviews (state, created_at, id)',
-      'CREATE INDEX reviews_state_lease ON reviews (state, lease_until, id)',
+      `CREATE INDEX reviews_state_created ON reviews (state, created_at${s.idLast})`,
+      `CREATE INDEX reviews_state_lease ON reviews (state, lease_until${s.idLast})`,
       'CREATE INDEX reviews_branch ON reviews (branch_id)',
       'CREATE INDEX reviews_claim_token ON reviews (claim_token)',
 
@@ -145,7 +146,7 @@ export const migrations: readonly Migration[] = [
       table(s, 'prompt_versions', [
         `version ${s.serial('INT')}`,
         `text ${s.mediumText} NOT NULL`,
-        `sha256 ${s.string(64)} NOT NULL`,
+        `sha256 ${s.string(64, 'fixed')} NOT NULL`,
         `created_at ${s.time} NOT NULL`,
       ]),
       'CREATE INDEX prompt_versions_sha ON prompt_versions (sha256)',

@@ -53,7 +53,7 @@ export function createMysqlStore(options: MysqlStoreOptions): Store {
 }
 
 const SCHEMA: Schema = {
-  string: (length) => `VARCHAR(${length})`,
+  string: (length, fixed) => `${fixed ? 'CHAR' : 'VARCHAR'}(${length})`,
   id: 'VARCHAR(128)',
   tinyint: 'TINYINT',
   int: 'INT',
@@ -68,6 +68,7 @@ const SCHEMA: Schema = {
   typeCheck: () => '',
   appendOnly: () => [],
   dropIndex: (table, index) => `DROP INDEX ${index} ON ${table}`,
+  idLast: '',
   // Every table uses utf8mb4 with a binary collation: ids and texts compare exactly, case and accents included.
   tableOptions: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
   insertOrIgnore: 'IGNORE',

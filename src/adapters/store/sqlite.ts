@@ -117,6 +117,8 @@ const SCHEMA: Schema = {
        BEGIN SELECT RAISE(ABORT, 'the ${table} is append-only'); END`,
     ),
   dropIndex: (_table, index) => `DROP INDEX ${index}`,
+  // Its indexes end with the rowid, not with the primary key `id`.
+  idLast: ', id',
   tableOptions: 'STRICT',
   insertOrIgnore: 'OR IGNORE',
 };
