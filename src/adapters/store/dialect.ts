@@ -60,7 +60,7 @@ export function render(statement: Sql, dialect: Dialect): { text: string; params
 
 export type Kind = 'text' | 'int' | 'money' | 'time' | 'json';
 /** A column's kind, `?` when it may be NULL; a pair names its SQL expression when it is not the snake_cased key. */
-type Spec = Kind | `${Kind}?` | readonly [Kind | `${Kind}?`, string];
+export type Spec = Kind | `${Kind}?` | readonly [Kind | `${Kind}?`, string];
 interface Decoded {
   text: string;
   int: number;

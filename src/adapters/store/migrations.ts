@@ -1,6 +1,6 @@
 // The versioned schema of both databases, each version written once over the types each database names its own
 // way (Schema, given by mysql.ts and sqlite.ts). Append new versions at the end; never edit an applied one: a
-// database made by an earlier gisbot must look exactly like one made by this one.
+// database upgraded from an earlier gisbot has exactly the schema of a new one (test/integration/store-upgrade.test.ts).
 // MySQL commits each DDL statement at once, so its runner skips what a crash half-way through a version already
 // did (mysql.ts); SQLite applies a version and its record in one transaction.
 import { MAX_MONEY } from './dialect.ts';
@@ -11,13 +11,11 @@ export interface Migration {
   statements(s: Schema): readonly string[];
 }
 
-/** The largest amount in kopecks, as DECIMAL(14,2) holds it: 999 999 999 999.99. */
-export const MAX_KOPECKS = String(MAX_MONEY - 1n);
-
 /** The column types and the few constraints that differ between the databases. */
 export interface Schema {
   /** Ids and short words, compared byte for byte: VARCHAR(n) (CHAR(n) `fixed`) in a binary collation, or TEXT. */
   string(length: number, fixed?: 'fixed'): string;
+  /** VARCHAR(128), or TEXT. */
   readonly id: string;
   readonly tinyint: string;
   readonly int: string;
@@ -47,6 +45,7 @@ export interface Schema {
   readonly insertOrIgnore: string;
 }
 
+/** CREATE TABLE from lines of columns and constraints ('' is left out); a line may hold several. */
 function table(s: Schema, name: string, lines: readonly string[]): string {
   return `CREATE TABLE ${name} (\n  ${lines.filter((line) => line !== '').join(',\n  ')}\n) ${s.tableOptions}`;
 }
@@ -55,6 +54,7 @@ export function migrationsTable(s: Schema): string {
   return table(s, 'IF NOT EXISTS schema_migrations', [`version ${s.int} NOT NULL PRIMARY KEY`, `name ${s.string(128)} NOT NULL`, `applied_at ${s.time} NOT NULL`]);
 }
 
+const MAX_KOPECKS = String(MAX_MONEY - 1n);
 const REVIEW_STATES = `'new', 'claimed', 'drafted', 'posting', 'posted', 'skipped', 'needs_approval', 'failed'`;
 
 export const migrations: readonly Migration[] = [
@@ -63,32 +63,14 @@ export const migrations: readonly Migration[] = [
     name: 'initial schema',
     statements: (s) => [
       table(s, 'reviews', [
-        `id ${s.id} NOT NULL PRIMARY KEY`,
-        `branch_id ${s.id} NOT NULL`,
-        'branch_name TEXT NOT NULL',
-        `rating ${s.tinyint} NOT NULL`,
-        `text ${s.mediumText} NOT NULL`,
-        `author_id ${s.id} NULL`,
-        'author_name TEXT NOT NULL',
-        `created_at_text ${s.string(64)} NOT NULL`,
-        `created_at ${s.preciseTime} NOT NULL`,
-        `state ${s.string(16)} NOT NULL`,
-        'reason TEXT NULL',
-        `claim_token ${s.string(64)} NULL`,
-        `lease_until ${s.time} NULL`,
-        `reserved ${s.money} NOT NULL DEFAULT 0`,
-        `draft_text ${s.mediumText} NULL`,
-        `model ${s.string(255)} NULL`,
-        `prompt_version ${s.int} NULL`,
-        `prompt_tokens ${s.int} NULL`,
-        `completion_tokens ${s.int} NULL`,
-        `finish_reason ${s.string(64)} NULL`,
-        `post_attempts ${s.int} NOT NULL DEFAULT 0`,
-        `answer_id ${s.id} NULL`,
-        `answer_text ${s.mediumText} NULL`,
-        `charged ${s.money} NOT NULL DEFAULT 0`,
-        `recorded_at ${s.time} NOT NULL`,
-        `updated_at ${s.time} NOT NULL`,
+        `id ${s.id} NOT NULL PRIMARY KEY, branch_id ${s.id} NOT NULL, branch_name TEXT NOT NULL, rating ${s.tinyint} NOT NULL`,
+        `text ${s.mediumText} NOT NULL, author_id ${s.id} NULL, author_name TEXT NOT NULL`,
+        `created_at_text ${s.string(64)} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        `state ${s.string(16)} NOT NULL, reason TEXT NULL, claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL`,
+        `reserved ${s.money} NOT NULL DEFAULT 0, draft_text ${s.mediumText} NULL, model ${s.string(255)} NULL`,
+        `prompt_version ${s.int} NULL, prompt_tokens ${s.int} NULL, completion_tokens ${s.int} NULL, finish_reason ${s.string(64)} NULL`,
+        `post_attempts ${s.int} NOT NULL DEFAULT 0, answer_id ${s.id} NULL, answer_text ${s.mediumText} NULL, charged ${s.money} NOT NULL DEFAULT 0`,
+        `recorded_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
         s.typeCheck('reviews_state', `state IN (${REVIEW_STATES})`),
         `CONSTRAINT reviews_money CHECK (${s.nonNegative('reserved')} AND ${s.nonNegative('charged')})`,
       ]),
@@ -98,23 +80,15 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX reviews_claim_token ON reviews (claim_token)',
 
       table(s, 'account', [
-        `id ${s.tinyint} NOT NULL PRIMARY KEY`,
-        `balance ${s.money} NOT NULL DEFAULT 0`,
-        `reserved ${s.money} NOT NULL DEFAULT 0`,
+        `id ${s.tinyint} NOT NULL PRIMARY KEY, balance ${s.money} NOT NULL DEFAULT 0, reserved ${s.money} NOT NULL DEFAULT 0`,
         'CONSTRAINT account_single_row CHECK (id = 1)',
         `CONSTRAINT account_funds CHECK (${s.nonNegative('balance')} AND reserved >= 0 AND reserved <= balance)`,
       ]),
       `INSERT ${s.insertOrIgnore} INTO account (id, balance, reserved) VALUES (1, 0, 0)`,
 
       table(s, 'ledger', [
-        `id ${s.serial('BIGINT')}`,
-        `at ${s.time} NOT NULL`,
-        `kind ${s.string(16)} NOT NULL`,
-        `amount ${s.money} NOT NULL`,
-        `balance_after ${s.money} NOT NULL`,
-        `review_id ${s.id} NULL`,
-        `charge_review_id ${s.id} NULL`,
-        'note TEXT NULL',
+        `id ${s.serial('BIGINT')}, at ${s.time} NOT NULL, kind ${s.string(16)} NOT NULL`,
+        `amount ${s.money} NOT NULL, balance_after ${s.money} NOT NULL, review_id ${s.id} NULL, charge_review_id ${s.id} NULL, note TEXT NULL`,
         'CONSTRAINT ledger_one_charge_per_review UNIQUE (charge_review_id)',
         "CONSTRAINT ledger_kind CHECK (kind IN ('topup', 'charge', 'adjustment'))",
         "CONSTRAINT ledger_charge_key CHECK ((kind = 'charge') = (charge_review_id IS NOT NULL))",
@@ -127,13 +101,8 @@ export const migrations: readonly Migration[] = [
       ...s.appendOnly('ledger'),
 
       table(s, 'events', [
-        `seq ${s.serial('BIGINT')}`,
-        `id ${s.string(64)} NOT NULL`,
-        `type ${s.string(64)} NOT NULL`,
-        `at ${s.time} NOT NULL`,
-        `review_id ${s.id} NULL`,
-        `branch_id ${s.id} NULL`,
-        `data ${s.longText} NOT NULL`,
+        `seq ${s.serial('BIGINT')}, id ${s.string(64)} NOT NULL, type ${s.string(64)} NOT NULL, at ${s.time} NOT NULL`,
+        `review_id ${s.id} NULL, branch_id ${s.id} NULL, data ${s.longText} NOT NULL`,
         'CONSTRAINT events_id UNIQUE (id)',
       ]),
       'CREATE INDEX events_at ON events (at)',
@@ -141,23 +110,16 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX events_branch ON events (branch_id)',
       'CREATE INDEX events_type_seq ON events (type, seq)',
 
-      table(s, 'outbox', [`seq ${s.serial('BIGINT')}`, `event_id ${s.string(64)} NOT NULL`, 'CONSTRAINT outbox_event UNIQUE (event_id)']),
+      table(s, 'outbox', [`seq ${s.serial('BIGINT')}, event_id ${s.string(64)} NOT NULL`, 'CONSTRAINT outbox_event UNIQUE (event_id)']),
 
       table(s, 'prompt_versions', [
-        `version ${s.serial('INT')}`,
-        `text ${s.mediumText} NOT NULL`,
-        `sha256 ${s.string(64, 'fixed')} NOT NULL`,
-        `created_at ${s.time} NOT NULL`,
+        `version ${s.serial('INT')}, text ${s.mediumText} NOT NULL, sha256 ${s.string(64, 'fixed')} NOT NULL, created_at ${s.time} NOT NULL`,
       ]),
       'CREATE INDEX prompt_versions_sha ON prompt_versions (sha256)',
 
       table(s, 'dialogue', [
-        `id ${s.serial('BIGINT')}`,
-        `author_id ${s.id} NOT NULL DEFAULT ''`,
-        `review_id ${s.id} NOT NULL`,
-        `role ${s.string(16)} NOT NULL`,
-        `text ${s.mediumText} NOT NULL`,
-        `at ${s.time} NOT NULL`,
+        `id ${s.serial('BIGINT')}, author_id ${s.id} NOT NULL DEFAULT '', review_id ${s.id} NOT NULL`,
+        `role ${s.string(16)} NOT NULL, text ${s.mediumText} NOT NULL, at ${s.time} NOT NULL`,
         "CONSTRAINT dialogue_role CHECK (role IN ('reviewer', 'owner'))",
       ]),
       'CREATE INDEX dialogue_key ON dialogue (author_id, review_id, at)',
@@ -168,25 +130,12 @@ export const migrations: readonly Migration[] = [
     name: 'follow-ups',
     statements: (s) => [
       table(s, 'follow_ups', [
-        `comment_id ${s.id} NOT NULL PRIMARY KEY`,
-        `review_id ${s.id} NOT NULL`,
-        `branch_id ${s.id} NOT NULL`,
-        `author_id ${s.id} NULL`,
-        `text ${s.mediumText} NOT NULL`,
-        `created_at_text ${s.string(64)} NOT NULL`,
-        `created_at ${s.preciseTime} NOT NULL`,
-        `state ${s.string(16)} NOT NULL`,
-        'reason TEXT NULL',
-        `claim_token ${s.string(64)} NULL`,
-        `lease_until ${s.time} NULL`,
-        `answer_id ${s.id} NULL`,
-        `answer_text ${s.mediumText} NULL`,
-        `model ${s.string(255)} NULL`,
-        `prompt_version ${s.int} NULL`,
-        `prompt_tokens ${s.int} NULL`,
-        `completion_tokens ${s.int} NULL`,
-        `recorded_at ${s.time} NOT NULL`,
-        `updated_at ${s.time} NOT NULL`,
+        `comment_id ${s.id} NOT NULL PRIMARY KEY, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL, author_id ${s.id} NULL`,
+        `text ${s.mediumText} NOT NULL, created_at_text ${s.string(64)} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        `state ${s.string(16)} NOT NULL, reason TEXT NULL, claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL`,
+        `answer_id ${s.id} NULL, answer_text ${s.mediumText} NULL, model ${s.string(255)} NULL`,
+        `prompt_version ${s.int} NULL, prompt_tokens ${s.int} NULL, completion_tokens ${s.int} NULL`,
+        `recorded_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
       ]),
       'CREATE INDEX follow_ups_state_created ON follow_ups (state, created_at)',
       'CREATE INDEX follow_ups_state_lease ON follow_ups (state, lease_until)',

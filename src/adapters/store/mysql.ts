@@ -80,32 +80,11 @@ const ER_DUP_ENTRY = 1062;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 /** What a DDL statement that already ran says when run again after a crash half-way through its version. */
-const ALREADY_DONE = new Set([
-  1050, // ER_TABLE_EXISTS_ERROR
-  1060, // ER_DUP_FIELDNAME
-  1061, // ER_DUP_KEYNAME
-  1091, // ER_CANT_DROP_FIELD_OR_KEY
-]);
-const LOGIN_ERRORS = new Set([
-  'ER_ACCESS_DENIED_ERROR',
-  'ER_DBACCESS_DENIED_ERROR',
-  'ER_HOST_NOT_PRIVILEGED',
-  'ER_HOST_IS_BLOCKED',
-  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
-  'ER_NOT_SUPPORTED_AUTH_MODE',
-]);
-const SERVER_GONE_ERRORS = new Set([
-  'ER_CON_COUNT_ERROR',
-  'ER_TOO_MANY_USER_CONNECTIONS',
-  'ER_SERVER_SHUTDOWN',
-  'ER_SERVER_SHUTDOWN_IN_PROGRESS',
-  'ER_CONNECTION_KILLED',
-  'ER_QUERY_INTERRUPTED',
-  'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT',
-  'ER_OPTION_PREVENTS_STATEMENT',
-  'ER_READ_ONLY_MODE',
-]);
+const ALREADY_DONE = new Set([1050, 1060, 1061, 1091]); // ER_TABLE_EXISTS_ERROR, ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY
+const LOGIN_ERRORS = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_HOST_NOT_PRIVILEGED', 'ER_HOST_IS_BLOCKED',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
+const SERVER_GONE_ERRORS = new Set(['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_SERVER_SHUTDOWN', 'ER_SERVER_SHUTDOWN_IN_PROGRESS',
+  'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE']);
 
 interface DatabaseError extends Error {
   code?: string;
@@ -191,24 +170,12 @@ class MysqlDialect implements Dialect {
   }
 
   #getPool(): Pool {
+    const limit = this.#connectionLimit;
     this.#pool ??= createPool({
       ...this.#settings,
-      timezone: 'Z',
-      charset: 'utf8mb4_unicode_ci',
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      decimalNumbers: false,
-      dateStrings: false,
-      multipleStatements: false,
-      connectTimeout: 5000,
-      enableKeepAlive: true,
-      keepAliveInitialDelay: 10_000,
-      connectionLimit: this.#connectionLimit,
-      maxIdle: this.#connectionLimit,
-      idleTimeout: 60_000,
-      waitForConnections: true,
-      queueLimit: 0,
-      resetOnRelease: false,
+      timezone: 'Z', charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: false, dateStrings: false,
+      multipleStatements: false, connectTimeout: 5000, enableKeepAlive: true, keepAliveInitialDelay: 10_000,
+      connectionLimit: limit, maxIdle: limit, idleTimeout: 60_000, waitForConnections: true, queueLimit: 0, resetOnRelease: false,
       // No stack captured per statement: every database error is translated into one line that names the
       // server and the cause (#translate), and the capture cost ~7 µs and ~1 KB on each of ~30 statements a review.
       trace: false,

@@ -10,82 +10,37 @@ import { createHash } from 'node:crypto';
 import { ServiceError } from '../../errors.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
-  BalanceSnapshot,
-  DialogueEntry,
-  DomainEvent,
-  DraftRecord,
-  EventQuery,
-  EventType,
-  FollowUp,
-  FollowUpOutcome,
-  FollowUpState,
-  LedgerEntry,
-  LedgerKind,
-  ListedReview,
-  PromptVersion,
-  ReleaseOutcome,
-  ReserveResult,
-  ReviewRecord,
-  ReviewState,
-  Store,
-  StoredEvent,
-  StoredFollowUp,
-  StoredReview,
+  BalanceSnapshot, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
+  FollowUpState, LedgerEntry, LedgerKind, ListedReview, PromptVersion, ReleaseOutcome, ReserveResult, ReviewRecord,
+  ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview,
 } from '../../core/ports.ts';
 import { columns, empty, join, raw, Rollback, sql } from './dialect.ts';
-import type { Dialect, Executor, RowOf, Sql, Value } from './dialect.ts';
+import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
 import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
 
 // ---------------------------------------------------------------- rows
 
 const REVIEW = columns('r', {
-  id: 'text',
-  branchId: 'text',
-  branchName: 'text',
-  rating: 'int',
-  text: 'text',
-  authorId: 'text?',
-  authorName: 'text',
-  createdAt: ['text', 'created_at_text'],
-  state: 'text',
-  reason: 'text?',
-  claimToken: 'text?',
-  leaseUntil: 'time?',
-  reserved: 'money',
-  draftText: 'text?',
-  postAttempts: 'int',
-  answerId: 'text?',
+  id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
+  createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
+  reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?',
 });
 const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
-
 const FOLLOW_UP = columns('f', {
-  commentId: 'text',
-  reviewId: 'text',
-  branchId: 'text',
-  authorId: 'text?',
-  text: 'text',
-  createdAt: ['text', 'created_at_text'],
-  state: 'text',
-  reason: 'text?',
-  claimToken: 'text?',
-  leaseUntil: 'time?',
-  answerId: 'text?',
-  answerText: 'text?',
+  commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
+  state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
 });
-
 const EVENT = columns('e', { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' });
 const toEvent = (row: RowOf<typeof EVENT>): StoredEvent => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
-
 const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'money', balanceAfter: 'money', reviewId: 'text?', note: 'text?' });
 const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
+const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
 const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
 const VERSION = columns('m', { version: 'int' });
-const CLAIMED = columns('r', { id: 'text', reserved: 'money', state: 'text', authorId: 'text?' });
-const CLAIMED_ID = columns('r', { id: 'text' });
+const ID = columns('r', { id: 'text' });
+const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?' });
 const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
-const FOLLOW_UP_ID = columns('f', { commentId: 'text' });
-const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
-const CLAIMED_FOLLOW_UP = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
+const FOLLOW_UP_ID = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
 const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
 const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_text)'] });
 
@@ -106,32 +61,31 @@ function storableDate(value: string): Date | null {
   return !Number.isNaN(date.getTime()) && year >= 1000 && year <= 9999 ? date : null;
 }
 
-function eventRow(event: DomainEvent): Value[] {
+function eventRow(event: DomainEvent): Sql {
   const at = storableDate(event.at);
   if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
   const data = JSON.stringify(event.data ?? {}, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  return [event.id, event.type, at, event.reviewId, event.branchId, data];
+  return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
+}
+const insertEvents = (rows: readonly Sql[]) => sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
+
+const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
+
+/** A review as intake records it. */
+function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
+  const rows = entries.map(({ review: r, state, reason }) => {
+    const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
+  });
+  return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
+    recorded_at, updated_at) VALUES ${join(rows)}`;
 }
 
-function limitOf(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+/** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
+function insertDialogue(...lines: ReadonlyArray<readonly [authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date]>): Sql {
+  const rows = lines.map(([authorId, ...rest]) => sql`(${[authorId ?? '', ...rest]})`);
+  return sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
 }
-
-/** A review as intake records it, in the order of RECORDED_COLUMNS. */
-function recordedRow({ review, state, reason }: Omit<ReviewRecord, 'events'>, now: Date): Sql {
-  const row: Value[] = [review.id, review.branchId, review.branchName, review.rating, review.text, review.authorId];
-  row.push(review.authorName, review.createdAt, storableDate(review.createdAt) ?? now, state, reason, now, now);
-  return sql`(${row})`;
-}
-const RECORDED_COLUMNS = raw(
-  'id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason, recorded_at, updated_at',
-);
-
-/** One line of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
-function dialogueRow(authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date): Sql {
-  return sql`(${[authorId ?? '', reviewId, role, text, at]})`;
-}
-const insertDialogue = (rows: readonly Sql[]) => sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
 
 /** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
 const readBackDue = (now: Date) => sql`(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ${now})`;
@@ -150,6 +104,10 @@ function eventQuery(query: EventQuery, limit: number): { rest: Sql; newestFirst:
   return { rest: sql`FROM events e ${where}ORDER BY e.seq ${raw(newestFirst ? 'DESC' : 'ASC')} LIMIT ${limit}`, newestFirst };
 }
 
+function isCurrent(applied: ReadonlySet<number>): boolean {
+  return migrations.every((migration) => applied.has(migration.version)) && Math.max(0, ...applied) <= LATEST_VERSION;
+}
+
 // ---------------------------------------------------------------- the store
 
 export interface SqlStoreOptions {
@@ -166,16 +124,33 @@ export class SqlStore implements Store {
     this.#notifications = options.notifications;
   }
 
+  /** Rows of a SELECT outside a transaction. */
+  #select<C extends Record<string, Spec>>(set: ColumnSet<C>, rest: Sql): Promise<Array<RowOf<ColumnSet<C>>>> {
+    return this.#db.autocommit((x) => x.all(set, rest));
+  }
+
+  /** One UPDATE on its own; true when it changed exactly one row. */
+  async #changedOne(statement: Sql): Promise<boolean> {
+    return (await this.#db.autocommit((x) => x.run(statement))) === 1;
+  }
+
+  /** An INSERT that a unique key may refuse: false, and nothing written, when the row was there already. */
+  async #insertOnce(x: Executor, statement: Sql): Promise<boolean> {
+    try {
+      await x.run(statement);
+      return true;
+    } catch (error) {
+      if (this.#db.isDuplicate(error)) return false;
+      throw error;
+    }
+  }
+
   async #insertEvents(x: Executor, events: readonly DomainEvent[]): Promise<void> {
     for (const event of events) {
-      try {
-        await x.run(sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES (${eventRow(event)})`);
-      } catch (error) {
-        // At least once: an event already stored is not stored (or queued) again.
-        if (this.#db.isDuplicate(error)) continue;
-        throw error;
+      // At least once: an event already stored is not stored (or queued) again.
+      if ((await this.#insertOnce(x, insertEvents([eventRow(event)]))) && this.#notifications) {
+        await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
       }
-      if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
     }
   }
 
@@ -198,7 +173,7 @@ export class SqlStore implements Store {
   // ------------------------------------------------------------ lifecycle
 
   async migrate(): Promise<void> {
-    const schema = this.#db.schema;
+    const { schema, where } = this.#db;
     // Every command migrates first; nearly always the schema is current, which one read can tell without the lock.
     if (await this.#db.autocommit(async (x) => isCurrent(await this.#appliedVersions(x)))) return;
     await this.#db.migrating(async (x) => {
@@ -206,12 +181,10 @@ export class SqlStore implements Store {
       const applied = await this.#appliedVersions(x);
       const newest = Math.max(0, ...applied);
       if (newest > LATEST_VERSION) {
-        throw new ServiceError('database', 'rejected', `${this.#db.where}: the schema is at version ${newest}, newer than this gisbot knows (${LATEST_VERSION})`, {
-          hint: 'upgrade gisbot',
-        });
+        const message = `${where}: the schema is at version ${newest}, newer than this gisbot knows (${LATEST_VERSION})`;
+        throw new ServiceError('database', 'rejected', message, { hint: 'upgrade gisbot' });
       }
-      for (const migration of migrations) {
-        if (applied.has(migration.version)) continue;
+      for (const migration of migrations.filter((m) => !applied.has(m.version))) {
         for (const statement of migration.statements(schema)) await x.ddl(statement);
         await x.run(sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${[migration.version, migration.name, new Date()]})`);
       }
@@ -229,7 +202,7 @@ export class SqlStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.#db.autocommit((x) => x.first(VERSION, sql`FROM (SELECT 1 AS version) m`));
+    await this.#select(VERSION, sql`FROM (SELECT 1 AS version) m`);
   }
 
   async close(): Promise<void> {
@@ -239,54 +212,38 @@ export class SqlStore implements Store {
   // ------------------------------------------------------------ intake
 
   async findKnownReviewIds(ids: readonly string[]): Promise<Set<string>> {
-    const known = new Set<string>();
     const unique = [...new Set(ids)];
-    if (unique.length === 0) return known;
-    await this.#db.autocommit(async (x) => {
-      for (let i = 0; i < unique.length; i += 500) {
-        const rows = await x.all(CLAIMED_ID, sql`FROM reviews r WHERE r.id IN (${unique.slice(i, i + 500)})`);
-        for (const row of rows) known.add(row.id);
-      }
-    });
+    const known = new Set<string>();
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await this.#select(ID, sql`FROM reviews r WHERE r.id IN (${unique.slice(i, i + 500)})`)) known.add(row.id);
+    }
     return known;
   }
 
   async recordReview(review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[]): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      try {
-        await x.run(sql`INSERT INTO reviews (${RECORDED_COLUMNS}) VALUES ${recordedRow({ review, state, reason }, now)}`);
-      } catch (error) {
-        if (this.#db.isDuplicate(error)) throw new Rollback(false);
-        throw error;
-      }
+      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now)))) throw new Rollback(false);
       await this.#insertEvents(x, events);
-      await x.run(insertDialogue([dialogueRow(review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now)]));
+      await x.run(insertDialogue([review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
       return true;
     });
   }
 
   async recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]> {
-    if (entries.length === 0) return [];
     const one = (entry: ReviewRecord) => this.recordReview(entry.review, entry.state, entry.reason, entry.events);
-    if (entries.length === 1) return [await one(entries[0]!)];
+    if (entries.length < 2) return Promise.all(entries.map(one));
     const now = new Date();
+    const events = entries.flatMap((entry) => entry.events);
     // One statement per table for the whole page; a review or event already stored (another worker took the
     // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
     const together = await this.#db.transaction(async (x) => {
-      try {
-        await x.run(sql`INSERT INTO reviews (${RECORDED_COLUMNS}) VALUES ${join(entries.map((entry) => recordedRow(entry, now)))}`);
-        const events = entries.flatMap((entry) => entry.events);
-        if (events.length > 0) {
-          await x.run(sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(events.map((e) => sql`(${eventRow(e)})`))}`);
-          if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
-        }
-        const said = entries.map(({ review }) => dialogueRow(review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now));
-        await x.run(insertDialogue(said));
-      } catch (error) {
-        if (this.#db.isDuplicate(error)) throw new Rollback(false);
-        throw error;
+      if (!(await this.#insertOnce(x, insertReviews(entries, now)))) throw new Rollback(false);
+      if (events.length > 0) {
+        if (!(await this.#insertOnce(x, insertEvents(events.map(eventRow))))) throw new Rollback(false);
+        if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
       }
+      await x.run(insertDialogue(...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
       return true;
     });
     if (together) return entries.map(() => true);
@@ -316,7 +273,7 @@ export class SqlStore implements Store {
       );
       if (claimed !== 1) throw new Rollback(null);
       if (funded && !(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
-      return { ...toReview(row), state: 'claimed' as const, claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
+      return { ...toReview(row), state: 'claimed', claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
     });
   }
 
@@ -336,7 +293,7 @@ export class SqlStore implements Store {
     // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
     const stale = sql`state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
     return this.#db.transaction(async (x) => {
-      const row = await x.first(CLAIMED_ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
+      const row = await x.first(ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
       if (row === undefined) return null;
       const taken = await x.run(sql`UPDATE reviews SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now} WHERE id = ${row.id} AND ${stale}`);
       if (taken !== 1) throw new Rollback(null);
@@ -345,7 +302,7 @@ export class SqlStore implements Store {
   }
 
   async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
-    return this.#db.autocommit((x) => x.all(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`));
+    return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
   }
 
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
@@ -357,7 +314,7 @@ export class SqlStore implements Store {
         if (!(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
         return 'reserved';
       }
-      const row = await x.first(CLAIMED, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback('lost');
       const delta = price - row.reserved;
       if (delta === 0n) return 'reserved';
@@ -369,33 +326,25 @@ export class SqlStore implements Store {
   }
 
   async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
-    const changed = await this.#db.autocommit((x) =>
-      x.run(
-        sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model}, prompt_version = ${draft.promptVersion},
-              prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens}, finish_reason = ${draft.finishReason},
-              model_cost = ${draft.cost ?? null}, updated_at = ${new Date()}
-            WHERE id = ${reviewId} AND claim_token = ${token}`,
-      ),
+    return this.#changedOne(
+      sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model}, prompt_version = ${draft.promptVersion},
+            prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens}, finish_reason = ${draft.finishReason},
+            model_cost = ${draft.cost ?? null}, updated_at = ${new Date()}
+          WHERE id = ${reviewId} AND claim_token = ${token}`,
     );
-    return changed === 1;
   }
 
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
-    const changed = await this.#db.autocommit((x) =>
-      x.run(
-        sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
-            WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`,
-      ),
+    return this.#changedOne(
+      sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`,
     );
-    return changed === 1;
   }
 
   async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
     requireTimes(at);
-    await this.#db.autocommit((x) =>
-      x.run(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()} WHERE id = ${reviewId} AND claim_token = ${token}`),
-    );
+    await this.#changedOne(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()} WHERE id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async settlePosted(
@@ -407,7 +356,7 @@ export class SqlStore implements Store {
     nonNegative(price, 'price');
     return this.#db.transaction(async (x) => {
       const now = new Date();
-      const row = await x.first(CLAIMED, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
       if (row === undefined || row.state !== 'posting') throw new Rollback(null);
       const posted = await x.run(
         sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text}, charged = ${price}, reserved = 0,
@@ -415,20 +364,14 @@ export class SqlStore implements Store {
             WHERE id = ${reviewId} AND state = 'posting'`,
       );
       if (posted !== 1) throw new Rollback(null);
-      await x.run(insertDialogue([dialogueRow(row.authorId, reviewId, 'owner', answer.text, now)]));
+      await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
       // The answer is out there: charge the price even if the review held no reserve.
       await x.run(sql`UPDATE account SET balance = balance - ${price}, reserved = reserved - ${row.reserved} WHERE id = 1`);
       const { balance } = await this.#readAccount(x);
-      try {
-        await x.run(
-          sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-              VALUES (${now}, 'charge', ${-price}, ${balance}, ${reviewId}, ${reviewId}, NULL)`,
-        );
-      } catch (error) {
-        // The unique charge key: this review was charged already.
-        if (this.#db.isDuplicate(error)) throw new Rollback(null);
-        throw error;
-      }
+      const charge = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+        VALUES (${now}, 'charge', ${-price}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
+      // The unique charge key: this review was charged already.
+      if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
       await this.#insertEvents(x, events(balance));
       return { balance };
     });
@@ -441,7 +384,7 @@ export class SqlStore implements Store {
         ? raw(', draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL, model_cost = NULL')
         : empty;
     return this.#db.transaction(async (x) => {
-      const row = await x.first(CLAIMED, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(
         sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
@@ -457,8 +400,7 @@ export class SqlStore implements Store {
   // ------------------------------------------------------------ events and outbox
 
   async appendEvents(events: readonly DomainEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.#db.transaction((x) => this.#insertEvents(x, events));
+    if (events.length > 0) await this.#db.transaction((x) => this.#insertEvents(x, events));
   }
 
   async listEvents(query: EventQuery): Promise<StoredEvent[]> {
@@ -466,23 +408,19 @@ export class SqlStore implements Store {
     if (limit === 0) return [];
     requireTimes(query.since);
     const { rest, newestFirst } = eventQuery(query, limit);
-    const events = (await this.#db.autocommit((x) => x.all(EVENT, rest))).map(toEvent);
+    const events = (await this.#select(EVENT, rest)).map(toEvent);
     return newestFirst ? events.reverse() : events;
   }
 
   async pendingOutbox(limit: number): Promise<StoredEvent[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    const rows = await this.#db.autocommit((x) => x.all(EVENT, sql`FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ${count}`));
-    return rows.map(toEvent);
+    return (await this.#select(EVENT, sql`FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ${count}`)).map(toEvent);
   }
 
   async markDelivered(eventIds: readonly string[]): Promise<void> {
     const unique = [...new Set(eventIds)];
-    if (unique.length === 0) return;
-    await this.#db.autocommit(async (x) => {
-      for (let i = 0; i < unique.length; i += 500) await x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`);
-    });
+    for (let i = 0; i < unique.length; i += 500) await this.#db.autocommit((x) => x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`));
   }
 
   // ------------------------------------------------------------ money
@@ -509,8 +447,7 @@ export class SqlStore implements Store {
     if (limit === 0) return [];
     requireTimes(query.since);
     const since = query.since === undefined ? empty : sql`WHERE l.at >= ${query.since} `;
-    const rows = await this.#db.autocommit((x) => x.all(LEDGER, sql`FROM ledger l ${since}ORDER BY l.id DESC LIMIT ${limit}`));
-    return rows.map((row) => ({ ...row, kind: row.kind as LedgerKind }));
+    return (await this.#select(LEDGER, sql`FROM ledger l ${since}ORDER BY l.id DESC LIMIT ${limit}`)).map((row) => ({ ...row, kind: row.kind as LedgerKind }));
   }
 
   // ------------------------------------------------------------ reading, for the operator's commands
@@ -518,19 +455,17 @@ export class SqlStore implements Store {
   async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    const rows = await this.#db.autocommit((x) => x.all(REVIEW, sql`FROM reviews r WHERE r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`));
-    return rows.map(toReview);
+    return (await this.#select(REVIEW, sql`FROM reviews r WHERE r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`)).map(toReview);
   }
 
   async listPromptVersions(limit: number): Promise<PromptVersion[]> {
     const count = limitOf(limit);
-    if (count === 0) return [];
-    return this.#db.autocommit((x) => x.all(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT ${count}`));
+    return count === 0 ? [] : this.#select(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT ${count}`);
   }
 
   async getPromptVersion(version: number): Promise<PromptVersion | null> {
     if (!Number.isSafeInteger(version) || version < 1) return null;
-    return (await this.#db.autocommit((x) => x.first(PROMPT, sql`FROM prompt_versions p WHERE p.version = ${version}`))) ?? null;
+    return (await this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.version = ${version}`))[0] ?? null;
   }
 
   // ------------------------------------------------------------ prompts and dialogue
@@ -547,24 +482,22 @@ export class SqlStore implements Store {
   }
 
   async latestPrompt(): Promise<PromptVersion | null> {
-    return (await this.#db.autocommit((x) => x.first(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT 1`))) ?? null;
+    return (await this.listPromptVersions(1))[0] ?? null;
   }
 
   /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
   async recentAnswers(branchId: string, limit: number): Promise<string[]> {
-    const rows = await this.#db.autocommit((x) =>
-      x.all(
-        ANSWER,
-        sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted') AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL
-            ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`,
-      ),
+    const rows = await this.#select(
+      ANSWER,
+      sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted') AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL
+          ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`,
     );
     return rows.map((row) => row.text);
   }
 
   /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
   async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
-    const rows = await this.#db.autocommit((x) => x.all(DIALOGUE, sql`FROM dialogue d WHERE d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`));
+    const rows = await this.#select(DIALOGUE, sql`FROM dialogue d WHERE d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`);
     return rows.map((row) => ({ ...row, role: row.role as DialogueEntry['role'] }));
   }
 
@@ -579,18 +512,13 @@ export class SqlStore implements Store {
     const now = new Date();
     const createdAt = storableDate(followUp.createdAt) ?? now;
     const { commentId, reviewId, branchId, authorId, text } = followUp;
+    const values: Value[] = [commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now];
     return this.#db.transaction(async (x) => {
-      try {
-        await x.run(
-          sql`INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at, updated_at)
-              VALUES (${[commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now]})`,
-        );
-      } catch (error) {
-        if (this.#db.isDuplicate(error)) throw new Rollback(false);
-        throw error;
-      }
+      const insert = sql`INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at,
+        updated_at) VALUES (${values})`;
+      if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, events);
-      await x.run(insertDialogue([dialogueRow(authorId, reviewId, 'reviewer', text, createdAt)]));
+      await x.run(insertDialogue([authorId, reviewId, 'reviewer', text, createdAt]));
       return true;
     });
   }
@@ -620,22 +548,17 @@ export class SqlStore implements Store {
 
   async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
-    const changed = await this.#db.autocommit((x) =>
-      x.run(
-        sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
-            WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`,
-      ),
+    return this.#changedOne(
+      sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`,
     );
-    return changed === 1;
   }
 
   async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      const row = await x.first(
-        CLAIMED_FOLLOW_UP,
-        sql`FROM follow_ups f WHERE f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')${this.#db.lockRows}`,
-      );
+      const mine = sql`f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')`;
+      const row = await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${mine}${this.#db.lockRows}`);
       if (row === undefined) return false;
       if (outcome.state === 'posted') {
         const { draft } = outcome;
@@ -646,19 +569,13 @@ export class SqlStore implements Store {
                 model_cost = ${draft?.cost ?? null}, updated_at = ${now}
               WHERE comment_id = ${commentId}`,
         );
-        await x.run(insertDialogue([dialogueRow(row.authorId, row.reviewId, 'owner', outcome.text, now)]));
+        await x.run(insertDialogue([row.authorId, row.reviewId, 'owner', outcome.text, now]));
       } else {
-        await x.run(
-          sql`UPDATE follow_ups SET state = ${outcome.state}, reason = ${outcome.reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
-              WHERE comment_id = ${commentId}`,
-        );
+        const { state, reason } = outcome;
+        await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now} WHERE comment_id = ${commentId}`);
       }
       await this.#insertEvents(x, events);
       return true;
     });
   }
-}
-
-function isCurrent(applied: ReadonlySet<number>): boolean {
-  return migrations.every((migration) => applied.has(migration.version)) && Math.max(0, ...applied) <= LATEST_VERSION;
 }
