@@ -98,16 +98,8 @@ const LARGEST = String(MAX_MONEY - 1n);
 
 /** STRICT tables, so a column holds only its declared type; ids and texts are TEXT compared byte for byte. */
 const SCHEMA: Schema = {
-  string: () => 'TEXT',
-  id: 'TEXT',
-  tinyint: 'INTEGER',
-  int: 'INTEGER',
-  mediumText: 'TEXT',
-  longText: 'TEXT',
-  money: 'INTEGER',
-  decimal: 'TEXT',
-  time: 'INTEGER',
-  preciseTime: 'INTEGER',
+  string: () => 'TEXT', id: 'TEXT', mediumText: 'TEXT', longText: 'TEXT', decimal: 'TEXT',
+  tinyint: 'INTEGER', int: 'INTEGER', money: 'INTEGER', time: 'INTEGER', preciseTime: 'INTEGER',
   serial: () => 'INTEGER PRIMARY KEY AUTOINCREMENT',
   nonNegative: (column) => `${column} BETWEEN 0 AND ${LARGEST}`,
   typeCheck: (name, condition) => `CONSTRAINT ${name} CHECK (${condition})`,
