@@ -77,7 +77,7 @@ export type RowOf<S> = S extends ColumnSet<infer C> ? Fields<C> : never;
 /** The columns a query reads, keyed by the property each becomes; `alias` is the table's name in the query. */
 export class ColumnSet<C extends Record<string, Spec>> {
   readonly #columns: Array<{ key: string; kind: Kind; nullable: boolean; expression: string }>;
-  readonly #lists = new Map<Dialect, string>();
+  readonly #lists = new WeakMap<Dialect, string>();
 
   constructor(alias: string, spec: C) {
     this.#columns = Object.entries(spec).map(([key, value]) => {
