@@ -334,7 +334,7 @@ function report(r: Results & { figures: Figure[]; elapsed: number; load: { befor
   lines.push(`- Node ${m.node}; MariaDB ${mariadb}`);
   lines.push(`- date: ${m.date}; the whole benchmark took ${r.elapsed.toFixed(0)} s; load average (1 min) ${r.load.before.toFixed(2)} before, ${r.load.after.toFixed(2)} after`);
   lines.push('  (the machine is shared: other work running at the same time slows the wall times and inflates CPU and RSS)');
-  lines.push('- command: `npm run bench` (CI runs a small version: `test/bench/ratios.test.ts`, ratios only)');
+  lines.push('- command: `npm run bench` (`npm test` checks the counts in small, `test/bench/counts.test.ts`; timings only here)');
   lines.push('');
   lines.push('| figure | value | bound | ratio | target |');
   lines.push('|---|---|---|---|---|');

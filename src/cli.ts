@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
-import { ExitCode, GisbotError } from './errors.ts';
+import { ConfigError, ExitCode, GisbotError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
@@ -95,7 +95,9 @@ class Session {
     const c = this.output.colors;
     if (error instanceof GisbotError) {
       if (error.exitCode !== ExitCode.interrupted) {
-        this.output.warn(this.#redact(`${c.red('error:')} ${error.message}`));
+        // A config can be wrong in several places at once: each problem on its own line.
+        const lines = error instanceof ConfigError ? error.problems : [error.message];
+        for (const line of lines) this.output.warn(this.#redact(`${c.red('error:')} ${line}`));
         if (error.hint) this.output.warn(this.#redact(`${c.dim('hint:')} ${error.hint}`));
       }
       if (this.output.debug && error.stack) this.output.warn(this.#redact(error.stack));

@@ -2,7 +2,7 @@
 // tests swap a port rather than mock a module. Adapter modules are imported lazily: start-up stays cheap.
 import { readFile } from 'node:fs/promises';
 import type { Config } from './config/load.ts';
-import { ENVIRONMENT_KEYS } from './config/schema.ts';
+import { ENVIRONMENT_KEYS, isOpenAiEndpoint } from './config/schema.ts';
 import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
@@ -10,7 +10,8 @@ import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
-import { createRedactor, type Redact } from './redact.ts';
+import type { ConfiguredSecret } from './core/gate.ts';
+import { createRedactor, MIN_SECRET_LENGTH, type Redact } from './redact.ts';
 import { createConsoleLogger, teeLogger } from './ui/console-log.ts';
 import { messages } from './ui/messages.ts';
 import type { Output } from './ui/output.ts';
@@ -44,12 +45,12 @@ export async function createContext(
   parts: ContextParts = {},
 ): Promise<Context> {
   requireSettings(config, needs);
-  const redact = createRedactor([config.twogis.password, config.openai.apiKey, config.websocket.token, databasePassword(config)]);
+  const redact = createRedactor(configuredSecrets(config).map((secret) => secret.value));
   const closers: Array<() => Promise<void>> = [];
 
   const logger = parts.logger ?? (await createLogger(config, output, redact, closers));
   const clock = parts.clock ?? systemClock;
-  const store = parts.store ?? (await createStore(config));
+  const store = parts.store ?? (await createStore(config, redact));
   closers.push(() => store.close());
 
   const notifier = parts.notifier ?? (await createNotifier(config, store, clock, logger));
@@ -63,7 +64,7 @@ export async function createContext(
     clock,
     store,
     twogis: parts.twogis ?? (needs.twogis ? await createTwoGis(config) : unconfigured<TwoGis>('2gis')),
-    model: parts.model ?? (needs.model ? await createModel(config) : unconfigured<Model>('model')),
+    model: parts.model ?? (needs.model ? await createModel(config, logger) : unconfigured<Model>('model')),
     prompts: parts.prompts ?? promptFile(config.prompt.file),
     prompter: parts.prompter ?? createPrompter(output),
     failpoint: parts.failpoint ?? failpointFromEnvironment(process.env.GISBOT_FAILPOINT),
@@ -91,7 +92,21 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     readBackDelayMs: 2 * config.twogis.timeoutSeconds * 1000,
     breakerThreshold: 3,
     policy: answeringPolicyFrom(config),
+    secrets: configuredSecrets(config),
   };
+}
+
+/** The config's secrets by key: the reply gate refuses a draft holding one, and every sink masks them. */
+export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] {
+  const secrets: Array<[string, string | null | undefined]> = [
+    ['twogis.password', config.twogis.password],
+    ['openai.apiKey', config.openai.apiKey],
+    ['websocket.token', config.websocket.token],
+    ['database.url', databasePassword(config)],
+  ];
+  return secrets
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length >= MIN_SECRET_LENGTH)
+    .map(([key, value]) => ({ key, value }));
 }
 
 /** `policy.*` of the config in the core's terms: languages as ISO 639-3, absent strings as null. */
@@ -119,10 +134,10 @@ function answeringPolicyFrom(config: Readonly<Config>): AnsweringPolicy {
 function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   const required: Array<[string, unknown]> = [];
   if (needs.twogis) required.push(['twogis.login', config.twogis.login], ['twogis.password', config.twogis.password]);
-  if (needs.model) required.push(['openai.apiKey', config.openai.apiKey]);
+  if (needs.model && isOpenAiEndpoint(config.openai.baseURL)) required.push(['openai.apiKey', config.openai.apiKey]);
   const variables = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
   const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(key, variables[key] ?? null));
-  if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source));
+  if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source, false));
 }
 
 async function createLogger(config: Readonly<Config>, output: Output, redact: Redact, closers: Array<() => Promise<void>>) {
@@ -133,17 +148,17 @@ async function createLogger(config: Readonly<Config>, output: Output, redact: Re
     onFailure: (error) => output.warn(`log file ${config.logs.file} cannot be written (${error.message}); logging to it is off`),
   });
   closers.push(() => file.close());
-  return teeLogger(file, createConsoleLogger(output));
+  return teeLogger(file, createConsoleLogger(output, redact));
 }
 
-async function createStore(config: Readonly<Config>): Promise<Store> {
+async function createStore(config: Readonly<Config>, redact: Redact): Promise<Store> {
   const url = config.database.url;
   if (url.startsWith('mysql:')) {
     const { createMysqlStore } = await import('./adapters/store/mysql.ts');
-    return createMysqlStore({ url, notifications: Boolean(config.websocket.url) });
+    return createMysqlStore({ url, notifications: Boolean(config.websocket.url), redact });
   }
   const { createSqliteStore, sqlitePathFromUrl } = await import('./adapters/store/sqlite.ts');
-  return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: Boolean(config.websocket.url) });
+  return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: Boolean(config.websocket.url), redact });
 }
 
 async function createNotifier(config: Readonly<Config>, store: Store, clock: Clock, logger: Logger): Promise<Notifier> {
@@ -164,9 +179,18 @@ async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
   });
 }
 
-async function createModel(config: Readonly<Config>): Promise<Model> {
+async function createModel(config: Readonly<Config>, logger: Logger): Promise<Model> {
   const { createOpenAiModel } = await import('./adapters/openai/model.ts');
-  return createOpenAiModel({ baseURL: config.openai.baseURL, apiKey: config.openai.apiKey!, model: config.openai.model });
+  const { baseURL, apiKey, model, timeoutSeconds, temperature, maxTokens } = config.openai;
+  return createOpenAiModel({
+    baseURL,
+    apiKey,
+    model,
+    timeoutMs: timeoutSeconds * 1000,
+    temperature,
+    maxTokens,
+    onAdjust: (message) => logger.warn(message),
+  });
 }
 
 function unconfigured<T extends object>(service: '2gis' | 'model'): T {

@@ -1,9 +1,11 @@
 // Service checks. `run` makes the cheap ones before its first cycle: the database (and its migrations), a 2GIS
-// login and the model endpoint's model list, which costs nothing. `init` and `doctor` go further: one tiny model
-// call (it proves the model name too) and a WebSocket connect.
+// login and the model endpoint's model list, which costs nothing (or, on a server without one, the tiny model call
+// below). `init` and `doctor` go further: one tiny model call (it proves the model name too) and a WebSocket connect.
 import type { Config } from '../config/load.ts';
+import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
 import type { Model, Store } from '../core/ports.ts';
+import { ServiceError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 
 export interface ServiceCheck {
@@ -16,8 +18,18 @@ export async function checkServices(ctx: Context): Promise<ServiceCheck[]> {
   return Promise.all([
     check('database', 'connected and migrated', () => ctx.store.migrate()),
     check('2GIS', `logged in at ${host(ctx.config.twogis.apiUrl)}`, () => ctx.twogis.checkLogin()),
-    check('model', `${ctx.config.openai.model} at ${host(ctx.config.openai.baseURL)}`, () => ctx.model.checkReachable()),
+    check('model', `${ctx.config.openai.model} at ${host(ctx.config.openai.baseURL)}`, () => modelReachable(ctx.model, ctx.config.openai)),
   ]);
+}
+
+/** The model list; a server without one (404 or 405: Ollama's and others' do not always have it) gets the tiny call. */
+async function modelReachable(model: Model, settings: Pick<ModelSettings, 'model' | 'baseURL'>): Promise<void | string> {
+  try {
+    await model.checkReachable();
+  } catch (error) {
+    if (!(error instanceof ServiceError) || (error.status !== 404 && error.status !== 405)) throw error;
+    return tinyCompletion(model, settings);
+  }
 }
 
 export async function check(name: string, detail: string, probe: () => Promise<void | string>): Promise<ServiceCheck> {
@@ -45,8 +57,12 @@ export interface TwoGisSettings {
 }
 export interface ModelSettings {
   baseURL: string;
-  apiKey: string;
+  /** Absent: the server takes none. */
+  apiKey?: string | undefined;
   model: string;
+  timeoutSeconds?: number;
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
 }
 
 export async function probeTwoGis(settings: TwoGisSettings): Promise<void> {
@@ -54,10 +70,19 @@ export async function probeTwoGis(settings: TwoGisSettings): Promise<void> {
   await createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 }).checkLogin();
 }
 
-/** One tiny completion: proves the endpoint, the key and the model name. */
+/** One tiny completion with the settings in force: proves the endpoint, the key, the model name and its dialect. */
 export async function probeModel(settings: ModelSettings): Promise<string> {
   const { createOpenAiModel } = await import('../adapters/openai/model.ts');
-  const model: Model = createOpenAiModel({ ...settings, timeoutMs: 20_000, maxRetries: 0, maxTokens: 5, temperature: 0 });
+  const { timeoutSeconds, ...rest } = settings;
+  const model: Model = createOpenAiModel({ ...rest, maxRetries: 0, ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }) });
+  return tinyCompletion(model, settings);
+}
+
+/**
+ * "Answer with one word": with the budget of real answers, since a reasoning model thinks even about one word and
+ * a probe's tiny budget would end in its thinking.
+ */
+async function tinyCompletion(model: Model, settings: Pick<ModelSettings, 'model' | 'baseURL'>): Promise<string> {
   const completion = await model.complete([{ role: 'user', content: 'Answer with one word: OK' }]);
   if (completion.text.trim() === '') throw new Error(messages.checks.modelSilent(settings.model));
   return messages.checks.modelAnswered(settings.model, host(settings.baseURL));
@@ -110,7 +135,7 @@ export async function configChecks(config: Readonly<Config>): Promise<ServiceChe
       twogis.login === undefined ? missing('twogis.login') : twogis.password === undefined ? missing('twogis.password')
         : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password! }),
     ),
-    check('model', '', openai.apiKey === undefined ? missing('openai.apiKey') : () => probeModel({ ...openai, apiKey: openai.apiKey! })),
+    check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
     check(
       'websocket',
       websocket.url ? messages.checks.wsOk(host(websocket.url)) : messages.checks.wsOff,

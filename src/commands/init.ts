@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { access, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../config/load.ts';
+import { DEFAULT_OPENAI_BASE_URL as DEFAULT_BASE_URL, DEFAULT_OPENAI_MODEL, isOpenAiEndpoint } from '../config/schema.ts';
 import { ExitCode, UsageError } from '../errors.ts';
-import { messages } from '../ui/messages.ts';
+import { gisbotCommand, messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import type { InputOptions, Prompter } from '../ui/prompter.ts';
 import { check, host, probeDatabase, probeModel, probeTwoGis, probeWebSocket, type ServiceCheck } from './checks.ts';
@@ -26,12 +27,11 @@ export interface InitResult {
 }
 
 const DEFAULT_API_URL = 'https://api.account.2gis.com/api/1.0';
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
 export async function init(tools: InitTools, options: { file?: string }): Promise<InitResult> {
   const { output, prompter, env } = tools;
   const m = messages.init;
-  if (!output.interactive) throw new UsageError(m.needsTerminal, m.needsTerminalHint);
+  if (!output.interactive) throw new UsageError(m.needsTerminal, m.needsTerminalHint());
   const file = path.resolve(tools.cwd, options.file ?? '.gisbotrc');
   if (await exists(file)) {
     if (!(await prompter.confirm(m.overwrite(file), m.needsTerminal))) throw new UsageError(m.cancelled);
@@ -78,9 +78,9 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   let apiKey: { value: string | null; written: boolean } = { value: null, written: false };
   do {
     baseURL = await ask(m.modelUrl, baseURL || (base?.openai.baseURL ?? DEFAULT_BASE_URL), url(['http:', 'https:']));
-    apiKey = await secret(m.modelKey, 'OPENAI_API_KEY');
-    model = await ask(m.modelName, model || (base?.openai.model ?? 'gpt-4o-mini'));
-  } while (!(await step('model', '', () => probeModel({ baseURL, apiKey: apiKey.value ?? '', model }))));
+    apiKey = await secret(m.modelKey, 'OPENAI_API_KEY', !isOpenAiEndpoint(baseURL));
+    model = await ask(m.modelName, model || (base?.openai.model ?? DEFAULT_OPENAI_MODEL));
+  } while (!(await step('model', '', () => probeModel({ baseURL, apiKey: apiKey.value ?? undefined, model }))));
 
   let databaseUrl = '';
   do {
@@ -111,7 +111,7 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   };
   await writePrivate(file, toYaml(settings, m.header(new Date().toISOString().slice(0, 10))));
   const isDefault = path.dirname(file) === path.resolve(tools.cwd) && path.basename(file) === '.gisbotrc';
-  const command = `gisbot run${isDefault ? '' : ` --config ${JSON.stringify(file)}`}`;
+  const command = `${gisbotCommand} run${isDefault ? '' : ` --config ${JSON.stringify(file)}`}`;
   return { file, checks, command, exitCode: checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed };
 }
 

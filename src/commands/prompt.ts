@@ -2,11 +2,11 @@
 // version of it (the pipeline records the text in force before each answer, and each save here is a version).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/load.ts';
 import type { Context } from '../context.ts';
 import type { PromptVersion } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
+import { shippedFile } from '../shipped.ts';
 import { clip, formatTime, parseLimit, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -39,7 +39,7 @@ export async function promptHistory(ctx: Context, options: { limit?: string }): 
 
 export async function editPrompt(ctx: Context): Promise<PromptResult> {
   const file = promptTarget(ctx.config);
-  if (!ctx.output.interactive) throw new UsageError(messages.prompt.needsTerminal, messages.prompt.editHint(file));
+  if (!ctx.output.interactive) throw new UsageError(messages.prompt.needsTerminal, messages.prompt.editHint(file, file === ctx.config.prompt.file ? null : ctx.config.prompt.file));
   await ctx.store.migrate();
   const before = await ctx.prompts.read();
   const after = await ctx.prompter.editor(messages.prompt.editing(file), before, messages.prompt.needsTerminal, '.md');
@@ -74,8 +74,6 @@ async function findVersion(ctx: Context, text: string): Promise<PromptVersion> {
   return version;
 }
 
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 /**
  * Where a new prompt is written: the configured file, except the prompt shipped inside gisbot itself, which stays
  * untouched: the copy goes to `prompts/system.md` beside the config (or here), which the config then picks up.
@@ -83,8 +81,7 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export function promptTarget(config: Readonly<Config>): string {
   const file = config.prompt.file;
   const local = path.resolve(config.source ? path.dirname(config.source) : process.cwd(), 'prompts', 'system.md');
-  const shipped = [PACKAGE_ROOT, path.join(PACKAGE_ROOT, '..')].some((root) => file === path.join(root, 'prompts', 'system.md'));
-  return shipped ? local : file;
+  return file === shippedFile(path.join('prompts', 'system.md')) ? local : file;
 }
 
 async function writePrompt(file: string, text: string): Promise<void> {

@@ -2,7 +2,7 @@
 // regenerate / skip on a terminal. Drafting never writes anything; sending goes through sendReply: the gate,
 // the balance reserve, the re-read on 2GIS and one settlement, exactly like the automatic pipeline.
 import type { Context } from '../context.ts';
-import { draftReply, findReview, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
+import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
 import { checkReply } from '../core/gate.ts';
 import { formatMoney } from '../core/money.ts';
 import type { StoredReview } from '../core/ports.ts';
@@ -51,7 +51,8 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   if (asks && !ctx.output.interactive) throw new UsageError(messages.reply.needsTerminal, messages.reply.flagHint(id));
 
   await ctx.store.migrate();
-  const review = await findReview(ctx, id);
+  const review = await ctx.store.getReview(id);
+  if (!review) throw new UsageError(messages.reply.unknownReview(id), messages.reply.unknownReviewHint);
   if (!options.dryRun && !EDITABLE.has(review.state)) throw new UsageError(messages.reply.notAnswerable(id, review.state, review.reason));
   const show = !ctx.output.json;
   if (show) printReview(ctx.output, review);

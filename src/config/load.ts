@@ -2,11 +2,12 @@
 // result is frozen. Every problem is reported as `path: message`, all at once.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { shippedFile } from '../shipped.ts';
 import { userFolder } from '../user-folders.ts';
 import { messages } from '../ui/messages.ts';
+import { describeIssues, plainWords } from './problems.ts';
+import { readConfigFile } from './read-file.ts';
 import { configSchema, ENVIRONMENT_KEYS, SECRET_KEYS, type ParsedConfig } from './schema.ts';
 
 export interface Config extends Omit<ParsedConfig, 'database' | 'logs' | 'prompt'> {
@@ -27,21 +28,9 @@ export interface LoadOptions {
   dataDir?: string;
 }
 
-const SEARCH_PLACES = [
-  'package.json',
-  '.gisbotrc',
-  '.gisbotrc.json',
-  '.gisbotrc.yaml',
-  '.gisbotrc.yml',
-  'gisbot.config.js',
-  'gisbot.config.mjs',
-];
-
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Config>> {
   const env = options.env ?? process.env;
-  const { raw, file } = await readConfigFile(options.file, options.cwd ?? process.cwd());
+  const { raw, file, problems: fileProblems } = await readConfigFile(options.file, options.cwd ?? process.cwd());
   if (file && raw !== null) refuseReadableSecrets(file, raw);
 
   const merged = structuredClone(raw ?? {}) as Record<string, unknown>;
@@ -56,32 +45,14 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Co
     if (value !== undefined) setPath(merged, key, value);
   }
 
-  const result = configSchema.safeParse(merged);
-  if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues, origins), messages.config.fixHint(file));
+  const result = configSchema.safeParse(merged, { error: plainWords });
+  const issues = result.success ? [] : result.error.issues;
+  const problems = [...fileProblems, ...describeIssues(issues, origins)];
+  if (!result.success || problems.length > 0) {
+    const fromEnvironment = issues.some((issue) => origins.has(issue.path.join('.')));
+    throw new ConfigError(problems, messages.config.fixHint(file, fromEnvironment));
   }
   return deepFreeze(resolvePaths(result.data, file, options.dataDir ?? userFolder('data', env)));
-}
-
-async function readConfigFile(
-  explicitFile: string | undefined,
-  cwd: string,
-): Promise<{ raw: Record<string, unknown> | null; file: string | null }> {
-  const { cosmiconfig } = await import('cosmiconfig');
-  const explorer = cosmiconfig('gisbot', { searchPlaces: SEARCH_PLACES, searchStrategy: 'global' });
-  try {
-    const found = explicitFile ? await explorer.load(path.resolve(cwd, explicitFile)) : await explorer.search(cwd);
-    if (!found || found.isEmpty) return { raw: null, file: found?.filepath ?? null };
-    if (typeof found.config !== 'object' || found.config === null || Array.isArray(found.config)) {
-      throw new ConfigError([`${found.filepath}: must hold an object of settings`]);
-    }
-    return { raw: found.config as Record<string, unknown>, file: found.filepath };
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    const where = explicitFile ? path.resolve(cwd, explicitFile) : 'configuration file';
-    throw new ConfigError([`${where}: ${reason}`]);
-  }
 }
 
 /** A file that holds a secret must not be readable by group or other (contract.md). */
@@ -94,20 +65,6 @@ function refuseReadableSecrets(file: string, raw: Record<string, unknown>): void
   if ((mode & 0o077) !== 0) {
     throw new ConfigError([messages.config.secretsReadable(file, secrets, mode & 0o777)], messages.config.chmodHint(file));
   }
-}
-
-function formatIssues(issues: readonly z.core.$ZodIssue[], origins: Map<string, string>): string[] {
-  const problems: string[] = [];
-  for (const issue of issues) {
-    const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(`${base ? `${base}.` : ''}${key}: unknown key`);
-      continue;
-    }
-    const origin = origins.get(base);
-    problems.push(`${base || '(root)'}${origin ? ` (from ${origin})` : ''}: ${issue.message}`);
-  }
-  return problems;
 }
 
 function resolvePaths(parsed: ParsedConfig, file: string | null, dataDir: string): Config {
@@ -124,10 +81,10 @@ function resolvePaths(parsed: ParsedConfig, file: string | null, dataDir: string
   };
 }
 
-/** A `prompts/system.md` beside the config wins; otherwise the one shipped with gisbot (from src/ or dist/src/). */
+/** A `prompts/system.md` beside the config wins; otherwise the one shipped with gisbot. */
 function resolveDefaultPrompt(promptFile: string, configDir: string): string {
-  const candidates = [configDir, PACKAGE_ROOT, path.join(PACKAGE_ROOT, '..')].map((dir) => path.resolve(dir, promptFile));
-  return candidates.find((candidate) => exists(candidate)) ?? candidates[0]!;
+  const beside = path.resolve(configDir, promptFile);
+  return exists(beside) ? beside : shippedFile(promptFile);
 }
 
 function exists(file: string): boolean {

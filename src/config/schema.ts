@@ -32,7 +32,21 @@ const databaseUrl = z
   });
 
 const positiveInt = z.number().int().positive();
-const branchId = z.union([z.string().regex(/^\d+$/), z.number()]).refine((value) => typeof value === 'string', {
+
+export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+/** contract.md's default; OpenAI's current models work too (README, Models). */
+export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
+
+/** OpenAI's own API needs a key; a local or other compatible server may take none. */
+export function isOpenAiEndpoint(baseURL: string): boolean {
+  try {
+    return new URL(baseURL).hostname === 'api.openai.com';
+  } catch {
+    return false;
+  }
+}
+
+const branchId = z.union([z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), z.number()]).refine((value) => typeof value === 'string', {
   message: 'branch ids must be quoted strings: they exceed the precision of a number',
 });
 
@@ -64,9 +78,12 @@ export const configSchema = z.strictObject({
     .prefault({}),
   openai: z
     .strictObject({
-      baseURL: url(['https:', 'http:']).default('https://api.openai.com/v1'),
+      baseURL: url(['https:', 'http:']).default(DEFAULT_OPENAI_BASE_URL),
       apiKey: z.string().min(1).optional(),
-      model: z.string().min(1).default('gpt-4o-mini'),
+      model: z.string().min(1).default(DEFAULT_OPENAI_MODEL),
+      timeoutSeconds: z.number().positive().max(3600).default(60),
+      temperature: z.number().min(0).max(2).optional(),
+      maxTokens: positiveInt.max(1_000_000).optional(),
     })
     .prefault({}),
   database: z.strictObject({ url: databaseUrl.optional() }).prefault({}),

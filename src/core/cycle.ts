@@ -7,7 +7,7 @@ import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
 import { reconcile } from './reconcile.ts';
-import type { ListedReview } from './ports.ts';
+import type { Branch, ListedReview } from './ports.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 
 export interface CycleSummary {
@@ -45,28 +45,34 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   // being listed, instead of waiting for the last branch (a lane that finds the queue empty meanwhile waits for
   // the next branch to be taken in).
   const arrivals = new Arrivals();
-  const takeIn = async () => {
-    try {
-      if (breaker.open) return;
-      try {
-        const branches = await deps.twogis.listBranches();
-        await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
-          if (breaker.open || signal?.aborted) return;
-          try {
-            await intakeBranch(deps, branch, intake, listed);
-            breaker.succeeded();
-          } catch (error) {
-            if (!isServiceError(error)) throw error;
-            breaker.failed(error);
-            deps.logger.error('could not list reviews', { branchId: branch.id, error: error.message });
-          } finally {
-            arrivals.notify();
-          }
-        });
-      } catch (error) {
+  // The branches watched this cycle (twogis.branches, or the account's own list), null when they could not be
+  // listed. Intake pages them; the lanes answer only their reviews: the list may have changed since a review
+  // now in the queue was taken in.
+  const branchList: Promise<Branch[] | null> = breaker.open
+    ? Promise.resolve(null)
+    : deps.twogis.listBranches().catch((error: unknown) => {
         if (!isServiceError(error)) throw error;
         breaker.failed(error, true);
-      }
+        return null;
+      });
+  const watching = branchList.then((branches) => branches && new Set(branches.map((branch) => branch.id)));
+  const takeIn = async () => {
+    try {
+      const branches = await branchList;
+      if (branches === null) return;
+      await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
+        if (breaker.open || signal?.aborted) return;
+        try {
+          await intakeBranch(deps, branch, intake, listed);
+          breaker.succeeded();
+        } catch (error) {
+          if (!isServiceError(error)) throw error;
+          breaker.failed(error);
+          deps.logger.error('could not list reviews', { branchId: branch.id, error: error.message });
+        } finally {
+          arrivals.notify();
+        }
+      });
     } catch (error) {
       arrivals.failed = true; // a bug, not a service: the lanes stop, the error goes up once they have
       throw error;
@@ -80,6 +86,8 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
       // A lane goes on to its next review once an answer is out on 2GIS; recording and charging it (a dozen
       // statements, several waiting on the account row) runs meanwhile. At most one settlement trails a lane.
       let settling: Promise<void> = Promise.resolve();
+      const watched = await watching;
+      if (watched === null) return;
       try {
         while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
           const token = deps.ownership.newToken();
@@ -98,7 +106,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
           }
           let markPosted = () => {};
           const posted = new Promise<void>((resolve) => (markPosted = resolve));
-          const work = answerReview(deps, review, token, prompt, signal, markPosted).then((outcome) => {
+          const work = answerReview(deps, review, token, prompt, watched, signal, markPosted).then((outcome) => {
             if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
             else collect(outcomes, [[review.id, outcome]], breaker);
           });

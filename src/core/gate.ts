@@ -1,8 +1,19 @@
 // The reply gate: nothing reaches 2GIS without passing it (invariant 14). Pure functions, table-tested.
+// Every pattern here does bounded work per starting point, so the gate is linear in the draft, and it reads no
+// more of a draft than twice its length limit: a longer draft is refused whatever the rest of it holds.
 import { detectLanguage, languageName, type Language } from './language.ts';
+import { leading, longerThan } from './text.ts';
 
 export interface GateSettings {
   maxLength: number;
+  /** Values that must never be published: the config's passwords, keys and tokens. */
+  secrets?: readonly ConfiguredSecret[];
+}
+
+/** A secret from the config; `key` names it in the gate's reason (`openai.apiKey`), never the value. */
+export interface ConfiguredSecret {
+  key: string;
+  value: string;
 }
 
 export interface DraftUnderReview {
@@ -34,6 +45,7 @@ export type GateRule =
   | 'placeholder'
   | 'promise'
   | 'prompt_leak'
+  | 'secret'
   | 'language'
   /** Checked by the drafting step, not by this pure gate: the same words as a recent answer of ours. */
   | 'repeat'
@@ -54,13 +66,20 @@ export function checkReply(draft: DraftUnderReview, settings: GateSettings, cont
 export function gateProblems(draft: DraftUnderReview, settings: GateSettings, context?: GateContext): GateProblem[] {
   const problems: GateProblem[] = [];
   const add = (rule: GateRule, message: string) => problems.push({ rule, message });
-  const text = draft.text.trim();
-
-  if (text.length === 0) add('empty', 'the draft is empty');
   const limit = Math.min(settings.maxLength, context?.maxLength ?? Number.POSITIVE_INFINITY);
-  if ([...text].length > limit) add('too_long', `the draft is longer than ${limit} characters`);
+  const whole = draft.text.trim();
+
+  if (whole.length === 0) add('empty', 'the draft is empty');
+  const tooLong = longerThan(whole, limit);
+  if (tooLong) add('too_long', `the draft is longer than ${limit} characters`);
   if (draft.finishReason !== 'stop') add('unfinished', `the model did not finish normally (${draft.finishReason})`);
-  if (text.length === 0) return problems;
+  if (whole.length === 0) return problems;
+  const secrets = (settings.secrets ?? []).filter((secret) => secret.value !== '' && whole.includes(secret.value));
+  if (secrets.length > 0) add('secret', `it contains a configured secret (${secrets.map((secret) => secret.key).join(', ')})`);
+  // A draft within the limit is read whole; of a longer one, enough to tell the model what else to fix. The rules
+  // below quote what they find: never a secret.
+  const masked = withoutSecrets(whole, secrets);
+  const text = tooLong ? leading(masked, limit * 2) : masked;
 
   const email = first(text, EMAIL);
   if (email) add('email', `it contains an e-mail address (${email})`);
@@ -144,7 +163,8 @@ function leaksPrompt(text: string, systemPrompt: string): boolean {
 
 // ------------------------------------------------------------------ the patterns
 
-const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+/** Starts only where its run of address characters starts: from inside the run it would rescan it (quadratic). */
+const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
 
 const TLDS = [
   'ru', 'рф', 'kz', 'қаз', 'com', 'net', 'org', 'info', 'biz', 'su', 'by', 'ua', 'uz', 'kg', 'io', 'me', 'co', 'app',
@@ -155,7 +175,8 @@ const LINK = new RegExp(
     String.raw`(?:https?|ftp):\/\/\S+`,
     String.raw`\bwww\.\S+`,
     String.raw`\bt\.me\/\S*`,
-    String.raw`(?<![\p{L}\p{N}@.])[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.(?:${TLDS.join('|')})(?![\p{L}\p{N}])(?:\/\S*)?`,
+    // A domain as DNS bounds it (at most 127 labels of at most 63 characters): bounded work from each start.
+    String.raw`(?<![\p{L}\p{N}@.])[\p{L}\p{N}-]{1,63}(?:\.[\p{L}\p{N}-]{1,63}){0,126}\.(?:${TLDS.join('|')})(?![\p{L}\p{N}])(?:\/\S*)?`,
   ].join('|'),
   'giu',
 );
@@ -209,16 +230,24 @@ const AI_OR_REFUSAL: readonly RegExp[] = [
 /** Promises of money back, discounts, compensation or gifts; Russian, Kazakh and English. */
 const PROMISE: readonly RegExp[] = [
   /верн[её]м\s+(?:вам\s+)?(?:деньги|средства|стоимость|оплату|предоплату)/iu,
-  /возврат[\p{L}]*\s+(?:денег|средств|стоимости|оплаты)/iu,
+  // Word endings are bounded: an unbounded run after each repeated stem would be rescanned from every stem.
+  /возврат[\p{L}]{0,10}\s+(?:денег|средств|стоимости|оплаты)/iu,
   /компенс(?:ац|ир)/iu,
   /скидк/iu,
   /промо-?код/iu,
   /(?:в|на) подарок|подарим|подарок|сертификат/iu,
-  /за наш сч[её]т|за сч[её]т заведения|угостим|бесплатн[\p{L}]*\s+(?:кофе|десерт|напит|обед|ужин|блюд|услуг|визит|чашк)/iu,
+  /за наш сч[её]т|за сч[её]т заведения|угостим|бесплатн[\p{L}]{0,10}\s+(?:кофе|десерт|напит|обед|ужин|блюд|услуг|визит|чашк)/iu,
   /бонус/iu,
   /жеңілдік|өтемақы|сыйлық|ақшаңызды қайтар/iu,
   /\brefund|\breimburs|\bcompensat|\bdiscount|\bpromo ?code|\bvoucher|\bcoupon|\bmoney back|\bfree of charge|\bon the house|\bon us\b|\bcomplimentary|\bgift\b/iu,
 ];
+
+/** `text` with each of `secrets` replaced by `***`. */
+export function withoutSecrets(text: string, secrets: readonly ConfiguredSecret[]): string {
+  let masked = text;
+  for (const secret of secrets) masked = masked.replaceAll(secret.value, '***');
+  return masked;
+}
 
 function first(text: string, pattern: RegExp): string | null {
   pattern.lastIndex = 0;

@@ -3,8 +3,10 @@
 // Trigram detection (franc-min) is unreliable on a few words: "Всё понравилось" comes out as Bulgarian and
 // "great coffee" as Romanian. So the script decides first (Cyrillic or Latin letters), letters that only one
 // language of the script has decide next (Kazakh әғқңөұүһ, Ukrainian їєґ, Belarusian ў, Serbian ђјљњћџ), and
-// franc is asked only about longer texts, and only among the languages of that script. Pure computation.
+// franc is asked only about longer texts, and only among the languages of that script. Pure computation, on the
+// text's first LANGUAGE_SAMPLE characters only: a review may be millions of characters long.
 import { createRequire } from 'node:module';
+import { leading } from './text.ts';
 
 // franc-min (and its trigram tables) loads on the first text that needs it, not with every command that
 // merely reads the config: most detections are decided by the script and letters alone.
@@ -47,6 +49,9 @@ export function languageName(language: Language): string {
 /** Below this many letters a text is "short": the script alone decides. */
 export const SHORT_TEXT_LETTERS = 30;
 
+/** How much of a text (UTF-16 code units) its language is judged by: franc itself reads at most 2048. */
+export const LANGUAGE_SAMPLE = 4000;
+
 const LATIN_CANDIDATES = ['eng', 'deu', 'fra', 'spa', 'ita', 'por', 'tur', 'pol', 'nld', 'uzn', 'ron', 'ces', 'hun', 'swe', 'ind', 'vie'];
 
 const KAZAKH_ONLY = /[әғқңөұүһ]/giu;
@@ -56,7 +61,7 @@ const KAZAKH_ONLY = /[әғқңөұүһ]/giu;
  * Texts in a script other than Cyrillic or Latin get franc's guess, or 'und' when it has none.
  */
 export function detectLanguage(input: string): Language | null {
-  const text = withoutNoise(input);
+  const text = withoutNoise(leading(input, LANGUAGE_SAMPLE));
   const letters = text.match(/\p{L}/gu) ?? [];
   if (letters.length === 0) return null;
   const cyrillic = letters.filter((letter) => /\p{Script=Cyrillic}/u.test(letter)).length;
@@ -68,11 +73,16 @@ export function detectLanguage(input: string): Language | null {
   return cyrillic >= latin ? cyrillicLanguage(text, cyrillic) : latinLanguage(text, latin);
 }
 
-/** Links, e-mails, @handles and <tags> are written in Latin letters whatever the language around them. */
+/**
+ * Links, e-mails, @handles and <tags> are written in Latin letters whatever the language around them.
+ * Each pattern does bounded work per starting point (linear in the text): an e-mail starts only where its run of
+ * address characters starts (a search from inside the run would rescan it: quadratic on a long word), and a
+ * domain has at most 127 labels of at most 63 characters, as in DNS.
+ */
 function withoutNoise(text: string): string {
   return text
-    .replace(/[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+/gu, ' ')
-    .replace(/(?:https?|ftp):\/\/\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:\/\S*)?/giu, ' ')
+    .replace(/(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+/gu, ' ')
+    .replace(/(?:https?|ftp):\/\/\S+|www\.\S+|\b[\w-]{1,63}(?:\.[\w-]{1,63}){0,126}\.[a-z]{2,63}(?:\/\S*)?/giu, ' ')
     .replace(/@[\p{L}\p{N}_.]+/gu, ' ')
     .replace(/<\/?[^<>\s]{1,20}>/g, ' ');
 }

@@ -2,7 +2,7 @@
 // send through the same gate, balance reserve, re-read and settlement as the automatic pipeline.
 import { UsageError } from '../errors.ts';
 import { gateContext } from './drafting.ts';
-import { checkReply, normaliseDraft } from './gate.ts';
+import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { planAnswer } from './policy.ts';
 import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
@@ -20,7 +20,7 @@ export interface ManualDraft {
 
 export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
   const review = await deps.store.getReview(reviewId);
-  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`, 'run gisbot poll-once to take in new reviews');
+  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`);
   return review;
 }
 
@@ -40,7 +40,9 @@ export async function draftReply(
   const completion = await deps.model.complete(messages, signal);
   const text = normaliseDraft(completion.text);
   const context = gateContext(review, plan, prompt);
-  return { text, problems: checkReply({ text, finishReason: completion.finishReason }, deps.settings, context), completion };
+  const problems = checkReply({ text, finishReason: completion.finishReason }, deps.settings, context);
+  // The person is shown (and may edit) the draft with any secret the model echoed masked; the verdict stands.
+  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion };
 }
 
 export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };

@@ -1,4 +1,5 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
+import type { ConfiguredSecret } from './gate.ts';
 import type { Kopecks } from './money.ts';
 import type { AnsweringPolicy } from './policy.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
@@ -18,6 +19,8 @@ export interface PipelineSettings {
   breakerThreshold: number;
   /** Answering rules beyond approvalBelowRating (policy.ts); missing keys take the defaults. */
   policy?: Partial<AnsweringPolicy>;
+  /** The config's secrets: the reply gate refuses a draft that holds one. */
+  secrets?: readonly ConfiguredSecret[];
 }
 
 export interface PipelineDeps {

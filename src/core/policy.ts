@@ -1,7 +1,7 @@
 // Which reviews gisbot answers by itself, which wait for a person, and which it must leave alone; and, for the
 // ones it answers, what the answer should be like (rules by rating and by text present or absent, per branch).
 import { detectLanguage, languageName, type Language } from './language.ts';
-import type { ListedReview } from './ports.ts';
+import type { ListedReview, StoredReview } from './ports.ts';
 
 /** A branch's answering rules: `policy.*` in the config, overridden key by key by `policy.branches.<id>.*`. */
 export interface BranchPolicy {
@@ -93,6 +93,30 @@ export function decideIntake(review: ListedReview, settings: PolicySettings): In
   if (review.isHidden) return { state: 'skipped', reason: 'hidden on 2GIS' };
   if (review.hasOwnerAnswer) return { state: 'skipped', reason: 'already answered' };
   if (!review.canReply) return { state: 'skipped', reason: '2GIS does not allow a reply' };
+  return decideByPolicy(review, settings);
+}
+
+/**
+ * Whether a queued review may still be answered automatically, by the policy in force now and the branches
+ * watched this cycle (`twogis.branches`, or the account's own list): the operator may have changed either since
+ * it was taken in. Asked right after the claim, before any model call or charge.
+ */
+export function decideAnswering(
+  review: Pick<StoredReview, 'branchId' | 'rating' | 'text'>,
+  settings: PolicySettings,
+  watched: ReadonlySet<string>,
+): IntakeDecision {
+  if (!watched.has(review.branchId)) {
+    return {
+      state: 'skipped',
+      reason: `branch ${review.branchId} is no longer watched (not in twogis.branches, or gone from the account's branches)`,
+    };
+  }
+  return decideByPolicy(review, settings);
+}
+
+/** The config's part of the decision: the branch's enablement, the rating threshold, ratings without text. */
+function decideByPolicy(review: Pick<StoredReview, 'branchId' | 'rating' | 'text'>, settings: PolicySettings): IntakeDecision {
   const policy = branchPolicy(settings, review.branchId);
   if (!policy.enabled) return { state: 'skipped', reason: `answering is off for branch ${review.branchId} (policy.branches)` };
   if (review.rating < policy.approvalBelowRating) {

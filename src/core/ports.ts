@@ -248,7 +248,10 @@ export interface Store {
   claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Every review in work now (claimed, drafted, posting) with its claim token: to spot crashed owners. */
   listInFlight(): Promise<Array<{ id: string; claimToken: string }>>;
-  /** Reserves `price` for the review with one conditional UPDATE on the account. */
+  /**
+   * Reserves `price` for the review with one conditional UPDATE on the account, once per claim: a review that
+   * holds a reserve already (its claim's, taken at the price of that moment) keeps it, whatever `price` says now.
+   */
   reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
   /**
@@ -264,16 +267,16 @@ export interface Store {
    */
   relinquish(reviewId: string, token: string, at: Date): Promise<void>;
   /**
-   * Records the posted answer and charges `price` in one transaction with its events. Keyed on the review being
+   * Records the posted answer and charges what the review holds in reserve (the price when it was claimed: a
+   * price changed since applies to later claims) in one transaction with its events. Keyed on the review being
    * in `posting`, not on the token: an answer that is out there is recorded whoever sees it first, and charged once.
-   * Returns the balance after the charge, or null if another worker had already settled it.
+   * Returns the balance after the charge and the amount charged, or null if another worker had already settled it.
    */
   settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
-  ): Promise<{ balance: Kopecks } | null>;
+    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks; charged: Kopecks } | null>;
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 

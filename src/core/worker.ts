@@ -5,6 +5,7 @@ import { draftThroughGate } from './drafting.ts';
 import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
+import { decideAnswering } from './policy.ts';
 import type { DomainEvent, ReleaseOutcome, StoredReview } from './ports.ts';
 
 export type WorkOutcome =
@@ -31,7 +32,8 @@ export async function currentPrompt(deps: Pick<PipelineDeps, 'store' | 'prompts'
 }
 
 /**
- * Answers one claimed review. `posted` is called once the answer is out on 2GIS, before its settlement: the
+ * Answers one claimed review, if the policy in force and the branches watched this cycle (`watched`) still let
+ * it be answered automatically. `posted` is called once the answer is out on 2GIS, before its settlement: the
  * caller may go on to its next review while the answer is recorded and charged.
  */
 export async function answerReview(
@@ -39,14 +41,19 @@ export async function answerReview(
   review: StoredReview,
   token: string,
   prompt: CurrentPrompt,
+  watched: ReadonlySet<string>,
   signal?: AbortSignal,
   posted?: () => void,
 ): Promise<WorkOutcome> {
   const { store, settings } = deps;
   deps.failpoint('after_claim');
 
-  // A lane's claim holds the price already (Store.claimNext); any other claim reserves it here.
-  const reserved = review.reserved === settings.price ? 'reserved' : await store.reserve(review.id, token, settings.price);
+  // The review may have waited since its intake (for funds, say) while the operator changed the policy.
+  const decision = decideAnswering(review, settings, watched);
+  if (decision.state !== 'new') return await finish(deps, review, token, decision);
+
+  // A lane's claim holds its price already (Store.claimNext); any other claim reserves it here.
+  const reserved = review.reserved > 0n || settings.price === 0n ? 'reserved' : await store.reserve(review.id, token, settings.price);
   if (reserved === 'lost') return { kind: 'lost' };
   if (reserved === 'insufficient') {
     await release(deps, review, token, { state: 'new', reason: null });
@@ -159,11 +166,11 @@ export async function settle(
 ): Promise<WorkOutcome> {
   const { settings, clock } = deps;
   let events: DomainEvent[] = [];
-  const settled = await deps.store.settlePosted(review.id, answer, settings.price, (balanceAfter) => {
+  const settled = await deps.store.settlePosted(review.id, answer, (balanceAfter, charged) => {
     events = [
       makeEvent(clock, 'reply.posted', review, {
         text: answer.text,
-        charged: formatMoney(settings.price),
+        charged: formatMoney(charged),
         balance: formatMoney(balanceAfter),
       }),
     ];
@@ -175,7 +182,7 @@ export async function settle(
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
   published(deps, events);
-  return { kind: 'posted', charged: settings.price, balance: settled.balance };
+  return { kind: 'posted', charged: settled.charged, balance: settled.balance };
 }
 
 /**

@@ -29,6 +29,23 @@ export interface ModerationResult {
 
 export type Moderator = (input: string) => ModerationResult;
 
+/**
+ * How the imitated server speaks Chat Completions (README's providers table names which provider each stands for):
+ * - `chat`: the classic dialect (gpt-4o and older, Ollama, vLLM, LM Studio, YandexGPT, GigaChat): `max_tokens` or
+ *   `max_completion_tokens`, any temperature.
+ * - `openai-reasoning`: OpenAI's gpt-5 family and o-series: 400 to `max_tokens` and to a temperature other than 1,
+ *   with OpenAI's own error bodies; the hidden reasoning counts against `max_completion_tokens`, reported in
+ *   `usage.completion_tokens_details.reasoning_tokens`, and a budget spent thinking ends with an empty answer.
+ * - `think`: Qwen3 or DeepSeek-R1 on a local server: `<think>…</think>` in `content` before the answer, counted
+ *   against the budget, so a short budget cuts the answer off inside the unclosed `<think>`.
+ * - `reasoning-content`: DeepSeek's API (deepseek-reasoner): the reasoning in `message.reasoning_content`, the
+ *   answer in `content`.
+ */
+export type ModelDialect = 'chat' | 'openai-reasoning' | 'think' | 'reasoning-content';
+
+/** Every reasoning the sandbox writes starts with this, so a test can tell whether any of it got out. */
+export const REASONING_OPENING = 'Okay, let me think about how to answer this review.';
+
 const MODERATION_CATEGORIES = ['harassment', 'hate', 'self-harm', 'sexual', 'violence'] as const;
 
 /** The default moderator: flags insults and threats (Russian and English) as harassment or violence. */
@@ -43,7 +60,7 @@ export interface ModelSandboxOptions {
   latencyMs?: number;
   /** When set, every request needs `Authorization: Bearer <apiKey>`, else 401. */
   apiKey?: string;
-  /** Ids listed by GET /models; default ['gpt-4o-mini']. */
+  /** Ids listed by GET /models; default ['gpt-5-mini', 'gpt-4o-mini']. */
   models?: string[];
   responder?: Responder;
   moderator?: Moderator;
@@ -51,6 +68,12 @@ export interface ModelSandboxOptions {
   moderation?: boolean;
   /** When set, chat completions report `usage.cost` = tokens × this (as OpenRouter does); default none. */
   costPerToken?: number;
+  /** Default 'chat'. */
+  dialect?: ModelDialect;
+  /** How many tokens a reasoning dialect thinks before it answers; default 1000 (more than a 600-token budget). */
+  reasoningTokens?: number;
+  /** false: GET /models answers 404, as on servers without a model list; default true. */
+  listsModels?: boolean;
 }
 
 /** Answers are put together from one phrase of each list, picked by hash: thousands of wordings per language. */
@@ -165,9 +188,9 @@ function hash(text: string): number {
 }
 
 /** The last user message: where gisbot puts the review and the instructions for the answer. */
-function lastUser(req: ChatRequest): string {
-  for (let i = req.messages.length - 1; i >= 0; i--) {
-    const m = req.messages[i];
+function lastUser(messages: ChatRequest['messages']): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
     if (m && m.role === 'user') return m.content;
   }
   return '';
@@ -232,7 +255,7 @@ function nameOf(message: string): string {
  * by a hash of the last user message and the request's `seed`. No links, phones or emails.
  */
 export function defaultResponder(req: ChatRequest): ChatReply {
-  const last = lastUser(req);
+  const last = lastUser(req.messages);
   const review = reviewOf(last);
   const seed = req.body.seed === undefined ? '' : String(req.body.seed);
   const text = politeAnswer(languageFor(last, review), /short, 1 sentence/.test(last), last + seed, nameOf(last));
@@ -249,7 +272,7 @@ const EMAIL_IN_REVIEW = /[\w.+-]+@[\w-]+\.[\w.]+/g;
  * Without an instruction it answers like `defaultResponder`. For testing that nothing it writes gets posted.
  */
 export function obeyingResponder(req: ChatRequest): ChatReply {
-  const last = lastUser(req);
+  const last = lastUser(req.messages);
   // It obeys the review, and a follow-up comment too when gisbot sends one (between <<<COMMENT and COMMENT>>>).
   const comment = /<<<COMMENT\n([\s\S]*)\nCOMMENT>>>/.exec(last)?.[1];
   const review = comment === undefined ? reviewOf(last) : `${reviewOf(last)}\n${comment}`;
@@ -321,6 +344,28 @@ function err(status: number, message: string): SandboxReply {
   return { status, body: errorBody(status, message) };
 }
 
+/** OpenAI's 400 to a parameter a reasoning model does not take, word for word. */
+function unsupported(param: 'max_tokens' | 'temperature', value: unknown): SandboxReply {
+  const [message, code] =
+    param === 'max_tokens'
+      ? ["Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'unsupported_parameter']
+      : [`Unsupported value: 'temperature' does not support ${String(value)} with this model. Only the default (1) value is supported.`, 'unsupported_value'];
+  return { status: 400, body: { error: { message, type: 'invalid_request_error', param, code } } };
+}
+
+/** Some `tokens` tokens' worth of thinking about the review, as a reasoning model writes before it answers. */
+function reasoningAbout(review: string, tokens: number): string {
+  const sentences = [
+    REASONING_OPENING,
+    `The customer wrote: "${review.slice(0, 200)}".`,
+    'I should thank them warmly, in their language, without links, phone numbers or promises.',
+    'Maybe mention the team. Keep it short, two sentences at most.',
+  ];
+  let text = sentences.join(' ');
+  while (estimateTokens(text) < tokens) text += ` Let me check the tone once more: friendly, not too formal, no placeholders.`;
+  return text.slice(0, tokens * 4);
+}
+
 export class ModelSandbox {
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultScript();
@@ -334,13 +379,20 @@ export class ModelSandbox {
   /** null: no key needed. */
   apiKey: string | null;
   models: string[];
+  dialect: ModelDialect;
+  reasoningTokens: number;
+  /** false: GET /models answers 404. */
+  listsModels: boolean;
   #http!: SandboxHttp;
   #created = Math.floor(Date.now() / 1000);
 
   private constructor(options: ModelSandboxOptions) {
     this.latencyMs = options.latencyMs ?? 0;
     this.apiKey = options.apiKey ?? null;
-    this.models = options.models ?? ['gpt-4o-mini'];
+    this.models = options.models ?? ['gpt-5-mini', 'gpt-4o-mini'];
+    this.dialect = options.dialect ?? 'chat';
+    this.reasoningTokens = options.reasoningTokens ?? 1000;
+    this.listsModels = options.listsModels ?? true;
     this.responder = options.responder ?? defaultResponder;
     this.moderator = options.moderator ?? defaultModerator;
     this.moderation = options.moderation ?? true;
@@ -397,7 +449,8 @@ export class ModelSandbox {
   }
 
   async #handle(call: SandboxCall): Promise<SandboxReply> {
-    const known = call.path === 'models' || call.path === 'chat/completions' || (call.path === 'moderations' && this.moderation);
+    const known =
+      (call.path === 'models' && this.listsModels) || call.path === 'chat/completions' || (call.path === 'moderations' && this.moderation);
     if (!known) return err(404, `Unknown path: /v1/${call.path}`);
     if (this.apiKey !== null) {
       const h = call.headers.authorization;
@@ -439,21 +492,48 @@ export class ModelSandbox {
       messages.push({ role: mm.role, content: mm.content });
     }
 
+    if (this.dialect === 'openai-reasoning') {
+      if ('max_tokens' in b) return unsupported('max_tokens', b.max_tokens);
+      if ('temperature' in b && b.temperature !== 1) return unsupported('temperature', b.temperature);
+    }
+
     let reply: ChatReply;
     try {
       reply = await this.responder({ messages, model: b.model, body: b });
     } catch (e) {
       return err(500, `The sandbox responder failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    let text = reply.text;
-    let finishReason = reply.finishReason ?? 'stop';
     const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : b.max_tokens;
-    if (typeof max === 'number' && max > 0 && estimateTokens(text) > max) {
-      text = text.slice(0, max * 4);
-      finishReason = 'length';
+    const budget = typeof max === 'number' && max > 0 ? max : Number.POSITIVE_INFINITY;
+    const thinks = this.dialect !== 'chat';
+    const reasoning = thinks ? reasoningAbout(reviewOf(lastUser(messages)), this.reasoningTokens) : '';
+    const reasoningTokens = Math.min(estimateTokens(reasoning), budget);
+    const message: Record<string, unknown> = { role: 'assistant' };
+    let finishReason = reply.finishReason ?? 'stop';
+    let completionTokens: number;
+
+    if (this.dialect === 'think') {
+      // The thinking is part of the text, and of the budget.
+      let text = `<think>\n${reasoning}\n</think>\n\n${reply.text}`;
+      if (estimateTokens(text) > budget) {
+        text = text.slice(0, budget * 4);
+        finishReason = 'length';
+      }
+      message.content = text;
+      completionTokens = estimateTokens(text);
+    } else {
+      // The answer gets what the reasoning left of the budget (all of it in the classic dialect).
+      const left = budget - reasoningTokens;
+      let text = reply.text;
+      if (estimateTokens(text) > left) {
+        text = text.slice(0, Math.max(0, left) * 4);
+        finishReason = 'length';
+      }
+      message.content = text;
+      if (this.dialect === 'reasoning-content') message.reasoning_content = reasoning.slice(0, reasoningTokens * 4);
+      completionTokens = reasoningTokens + estimateTokens(text);
     }
     const promptTokens = messages.reduce((n, m) => n + estimateTokens(m.content), 0);
-    const completionTokens = estimateTokens(text);
     return {
       status: 200,
       body: {
@@ -461,11 +541,13 @@ export class ModelSandbox {
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: b.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason, logprobs: null }],
+        choices: [{ index: 0, message, finish_reason: finishReason, logprobs: null }],
         usage: {
           prompt_tokens: promptTokens,
           completion_tokens: completionTokens,
           total_tokens: promptTokens + completionTokens,
+          // OpenAI and DeepSeek count the reasoning apart; local servers that put it in the text do not.
+          ...(thinks && this.dialect !== 'think' ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
           ...(this.costPerToken === null ? {} : { cost: (promptTokens + completionTokens) * this.costPerToken }),
         },
       },

@@ -300,6 +300,17 @@ export class TwoGisSandbox {
     return review;
   }
 
+  /**
+   * The branch leaves the account's branch list (`GET branches` no longer shows it), while its reviews still
+   * answer by id, as they may for a while on the real cabinet: only the listing tells a client it is gone.
+   */
+  unlistBranch(branchId: string): void {
+    const branch = this.#branches.get(branchId);
+    const org = branch && this.#orgs.get(branch.orgId);
+    if (!org) throw new Error(`sandbox: no branch ${branchId}`);
+    org.branches = org.branches.filter((listed) => listed.id !== branchId);
+  }
+
   /** The live review, or undefined. */
   review(reviewId: string): SandboxReview | undefined {
     return this.#reviews.get(reviewId)?.review;

@@ -1,8 +1,13 @@
 // Shows each event to the person watching, one line on stderr, while the file logger keeps the record.
 import type { DomainEvent, Logger } from '../core/ports.ts';
+import { gisbotCommand } from './messages.ts';
+import type { Redact } from '../redact.ts';
 import type { Output } from './output.ts';
 
-export function createConsoleLogger(output: Output): Logger {
+/** `redact` masks the configured secrets in each line (a reason or an error may quote one). */
+export function createConsoleLogger(output: Output, redact: Redact): Logger {
+  const say = (line: string) => output.say(redact(line));
+  const warn = (line: string) => output.warn(redact(line));
   // Looked up when a line is shown: the colours (chalk) load only if one ever is.
   const c = {
     get green() {
@@ -24,25 +29,25 @@ export function createConsoleLogger(output: Output): Logger {
       const data = event.data;
       switch (event.type) {
         case 'reply.posted':
-          output.say(`${c.green('✓ answered')}${review}: charged ${data.charged}, balance ${data.balance}`);
+          say(`${c.green('✓ answered')}${review}: charged ${data.charged}, balance ${data.balance}`);
           break;
         case 'review.skipped':
-          output.say(`${c.dim('– skipped')}${review}: ${data.reason}`);
+          say(`${c.dim('– skipped')}${review}: ${data.reason}`);
           break;
         case 'review.needs_approval':
-          output.say(`${c.yellow('? waits for you')}${review}: ${data.reason} (gisbot reply ${event.reviewId})`);
+          say(`${c.yellow('? waits for you')}${review}: ${data.reason} (${gisbotCommand} reply ${event.reviewId})`);
           break;
         case 'reply.failed':
-          output.warn(`${c.red('✗ failed')}${review}: ${data.error}`);
+          warn(`${c.red('✗ failed')}${review}: ${data.error}`);
           break;
         case 'balance.low':
-          output.warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
+          warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
           break;
         case 'balance.insufficient':
-          output.warn(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
+          warn(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
           break;
         case 'auth.failed':
-          output.warn(`${c.red('! 2GIS login failed')}: ${data.error}`);
+          warn(`${c.red('! 2GIS login failed')}: ${data.error}`);
           break;
         case 'review.new':
           break;
@@ -50,10 +55,10 @@ export function createConsoleLogger(output: Output): Logger {
     },
     info() {},
     warn(message, fields) {
-      if (output.debug) output.warn(`${c.yellow('warn')} ${message} ${fields ? JSON.stringify(fields) : ''}`);
+      if (output.debug) warn(`${c.yellow('warn')} ${message} ${fields ? JSON.stringify(fields) : ''}`);
     },
     error(message, fields) {
-      output.warn(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
+      warn(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
     },
     flush: async () => {},
   };

@@ -1,9 +1,65 @@
 // Every sentence gisbot says to a person, in one place.
 import path from 'node:path';
+import { fromSource, shippedFile } from '../shipped.ts';
+
+/**
+ * The command that starts gisbot, as the hints name it: a clone runs its TypeScript through the project's npm
+ * script, the installed package is the `gisbot` command.
+ */
+export const gisbotCommand = fromSource ? 'npm run gisbot --' : 'gisbot';
+
+/** A file shipped with gisbot, as a person finds it from here: relative when it lies below the current folder. */
+function shipped(name: string): string {
+  const file = shippedFile(name);
+  const relative = path.relative(process.cwd(), file);
+  return shellWord(relative.startsWith('..') || path.isAbsolute(relative) ? file : relative);
+}
+
+/** A path as one word of a shell command (quoted when it holds anything but the usual characters). */
+function shellWord(file: string): string {
+  return /^[\w./@%+=:,-]+$/.test(file) ? file : JSON.stringify(file);
+}
 
 export const messages = {
   config: {
-    fixHint: (file: string | null) => (file ? `fix ${file} or the environment variable named` : 'see .gisbotrc.example'),
+    fixHint: (file: string | null, fromEnvironment: boolean) => {
+      const where = [file ? `fix ${file}` : null, fromEnvironment ? 'the environment variable named above' : null];
+      const example = `every key is described in ${shipped('.gisbotrc.example')}`;
+      return where.some(Boolean) ? `${where.filter(Boolean).join(', or ')}; ${example}` : example;
+    },
+    missingFile: (file: string) => `there is no config file at ${file} (given with --config)`,
+    folderNotFile: (file: string) => `${file} is a folder, not a config file`,
+    unreadable: (file: string) => `cannot read the config file ${file}: permission denied`,
+    syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
+    notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
+    unknownKey: 'unknown key',
+    quoteKey: (key: string, readAs: unknown) =>
+      `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
+    /** zod's findings, said the way the person who wrote the file thinks of it; values are never repeated (secrets). */
+    plain: {
+      mustBe: (expected: string, found: string | null) => `must be ${expected}${found === null ? '' : `, not ${found}`}`,
+      quoteIt: ' (put it in quotes)',
+      kinds: {
+        string: 'text',
+        number: 'a number',
+        int: 'a whole number',
+        boolean: 'true or false',
+        array: 'a list',
+        object: 'a section of settings (key: value lines)',
+        null: 'empty',
+      } as Record<string, string>,
+      atLeast: (minimum: string, inclusive: boolean) => (inclusive ? `must be ${minimum} or more` : `must be more than ${minimum}`),
+      atMost: (maximum: string, inclusive: boolean) => (inclusive ? `must be ${maximum} or less` : `must be less than ${maximum}`),
+      notEmpty: 'must not be empty',
+      charactersAtLeast: (count: string) => `must be at least ${count} characters long`,
+      charactersAtMost: (count: string) => `must be at most ${count} characters long`,
+      listAtLeast: (count: string) => (count === '1' ? 'must list at least one' : `must list at least ${count}`),
+      listAtMost: (count: string) => `must list at most ${count}`,
+      oneOf: (values: readonly string[]) => `must be one of: ${values.join(', ')}`,
+      multipleOf: (divisor: number) => `must be a multiple of ${divisor}`,
+      wrongForm: 'is not written the way this key needs',
+      notValid: 'is not a valid value here',
+    },
     secretsReadable: (file: string, keys: readonly string[], mode: number) =>
       `${file}: holds secrets (${keys.join(', ')}) but is readable by group or others (mode ${mode.toString(8)})`,
     chmodHint: (file: string) => `run: chmod 600 ${path.basename(file) === file ? file : JSON.stringify(file)}`,
@@ -24,8 +80,8 @@ export const messages = {
   },
   cycle: {
     insufficient: 'stopped answering: the balance does not cover another answer',
-    insufficientHint: 'top up with: gisbot balance add <amount>',
-    failedHint: 'see the lines above, or: gisbot logs',
+    insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
+    failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
     badAmount: (text: string) => `not an amount: ${JSON.stringify(text)}`,
@@ -39,7 +95,7 @@ export const messages = {
     held: (amount: string) => `${amount} held for answers in progress`,
   },
   history: {
-    empty: 'the ledger is empty: top up with gisbot balance add <amount>',
+    empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },
   input: {
@@ -58,7 +114,9 @@ export const messages = {
     sendOrDryRun: '--send and --dry-run contradict each other: choose one',
     jsonNeedsFlag: 'reply --json cannot ask what to do: add --send or --dry-run',
     needsTerminal: 'reply asks what to do with the draft, and this is not a terminal',
-    flagHint: (id: string) => `add --dry-run to see a draft, or --send to post it: gisbot reply ${id} --send`,
+    flagHint: (id: string) => `add --dry-run to see a draft, or --send to post it: ${gisbotCommand} reply ${id} --send`,
+    unknownReview: (id: string) => `review ${id} is not known to gisbot`,
+    unknownReviewHint: `take in new reviews with: ${gisbotCommand} poll-once`,
     notAnswerable: (id: string, state: string, reason: string | null) =>
       state === 'posted'
         ? `review ${id} is already answered by gisbot`
@@ -82,7 +140,7 @@ export const messages = {
     released: 'a service failed before anything was posted; try again later',
     unsure: (error: string) => `the answer's fate is unknown (${error}); gisbot reads it back on its next run and never posts twice`,
     queueEmpty: 'no reviews wait for you',
-    queueHint: 'answer one with: gisbot reply <review>',
+    queueHint: `answer one with: ${gisbotCommand} reply <review>`,
     posted: (id: string, charged: string, balance: string) => `answered review ${id}: charged ${charged}, balance ${balance}`,
     dryRun: 'dry run: nothing was posted, charged or recorded',
     skipped: (id: string) => `skipped: review ${id} still waits for you`,
@@ -91,11 +149,12 @@ export const messages = {
   },
   prompt: {
     needsTerminal: 'prompt edit opens an editor, and this is not a terminal',
-    editHint: (file: string) => `edit ${file} directly: gisbot records the new text as a version before its next answer`,
+    editHint: (file: string, copyOf: string | null) =>
+      `${copyOf ? `copy the shipped prompt and edit the copy: mkdir -p ${shellWord(path.dirname(file))} && cp ${shellWord(copyOf)} ${shellWord(file)}` : `edit ${file} directly`}; gisbot records the new text as a version before its next answer`,
     editing: (file: string) => `Editing ${file}`,
     badVersion: (text: string) => `not a version number: ${JSON.stringify(text)}`,
     noSuchVersion: (version: number) => `there is no prompt version ${version}`,
-    historyHint: 'see the versions with: gisbot prompt history',
+    historyHint: `see the versions with: ${gisbotCommand} prompt history`,
     showing: (version: number | null, time: string | null, current: boolean) =>
       version === null
         ? 'the prompt file (its text is not recorded as a version yet)'
@@ -140,7 +199,7 @@ export const messages = {
   },
   init: {
     needsTerminal: 'init asks questions, and this is not a terminal',
-    needsTerminalHint: 'run it on a terminal, or: cp .gisbotrc.example .gisbotrc && chmod 600 .gisbotrc',
+    needsTerminalHint: () => `run it on a terminal, or: cp ${shipped('.gisbotrc.example')} .gisbotrc && chmod 600 .gisbotrc`,
     overwrite: (file: string) => `${file} exists. Replace it?`,
     cancelled: 'cancelled: nothing was written',
     intro: (file: string) => `Setting up gisbot: each service is checked as you go, then ${file} is written.`,
@@ -161,10 +220,10 @@ export const messages = {
     approvalFormat: 'a whole number from 0 to 6',
     badUrl: (protocols: readonly string[]) => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
     header: (date: string) =>
-      `gisbot configuration, written by gisbot init on ${date}.\nIt may hold secrets: keep it private (chmod 600). See .gisbotrc.example for every key.`,
+      `gisbot configuration, written by gisbot init on ${date}.\nIt may hold secrets: keep it private (chmod 600). See ${shippedFile('.gisbotrc.example')} for every key.`,
     written: (file: string) => `wrote ${file} (readable only by you)`,
-    someFailed: 'some checks failed: fix the settings above, then run gisbot doctor',
-    next: (command: string) => `Top up with gisbot balance add <amount>, then start answering: ${command}`,
+    someFailed: `some checks failed: fix the settings above, then run ${gisbotCommand} doctor`,
+    next: (command: string) => `Top up with ${gisbotCommand} balance add <amount>, then start answering: ${command}`,
   },
   demo: {
     starting: 'starting a pretend 2GIS, a model and a WebSocket receiver on 127.0.0.1…',
@@ -199,8 +258,8 @@ export const messages = {
       `${total}: ${counts.answered} answered · ${counts.skipped} skipped · ${counts.waiting} wait for you · ${counts.failed} failed (${seconds.toFixed(1)} s)`,
     nothingLeft: 'Nothing was left behind: the temporary database, log and config are gone (--keep keeps them).',
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
-    keptTry: (config: string) => `look around with: gisbot --config ${config} logs   (or balance history, reply)`,
-    next: 'Next: answer your own reviews: gisbot init (or a .gisbotrc by hand), then gisbot run. See the README.',
+    keptTry: (config: string) => `look around with: ${gisbotCommand} --config ${shellWord(config)} logs   (or balance history, reply)`,
+    next: `Next: answer your own reviews: ${gisbotCommand} init (or a .gisbotrc by hand), then ${gisbotCommand} run. See the README.`,
     problemMoney: 'the balance, the charges and the answers do not add up',
     problemUnfinished: (id: string) => `review ${id} was left in work`,
     problemFrames: (frames: number, events: number) => `${frames} WebSocket frames arrived for ${events} events`,

@@ -72,9 +72,9 @@ describe('random SIGKILLs with two workers', () => {
   });
 });
 
-// The same soak against a 2GIS that applies each answer 400 ms after its POST arrives, with half the kills
-// landing the moment a POST arrives: a dead worker's answer lands after its death, and the survivors must wait
-// for it instead of answering again.
+// The same soak against a 2GIS that applies each answer 1.5 s after its POST arrives, with half the kills landing
+// the moment a POST arrives and a fresh worker started as each victim dies (cron's next run, a systemd restart):
+// a dead worker's answer lands after its death, and everyone must wait for it instead of answering again.
 for (const backend of ['sqlite', 'mysql'] satisfies Backend[]) {
   describe(`random SIGKILLs with two workers and answers applied late (${backend})`, () => {
     let world: World;
@@ -82,14 +82,16 @@ for (const backend of ['sqlite', 'mysql'] satisfies Backend[]) {
       world = await World.start({ database: backend });
       world.twogis.addBranch({ id: '7800000000000001', name: 'Кофейня', orgId: '100' });
       world.twogis.addBranch({ id: '7800000000000002', name: 'Пекарня', orgId: '100' });
-      world.twogis.postApplyDelayMs = 400;
+      world.twogis.postApplyDelayMs = 1_500;
       world.model.latencyMs = 20;
-      await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: 1 } }));
+      await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ twogis: { timeoutSeconds: 3 } }));
     });
     after(async () => world.close());
 
     test('30 kills, then clean runs: every review rests, answered at most once, charged exactly', async () => {
       await world.run(['balance', 'add', '10000', '--yes']);
+      const worker = () => spawn(process.execPath, [BIN, 'poll-once', '--quiet'], { cwd: world.dir, env: world.env(), stdio: 'ignore' });
+      const closed = (child: ReturnType<typeof worker>) => new Promise((resolve) => child.on('close', resolve));
       let killed = 0;
       let killedAtPost = 0;
       for (let iteration = 0; killed < 30; iteration += 1) {
@@ -97,32 +99,30 @@ for (const backend of ['sqlite', 'mysql'] satisfies Backend[]) {
         for (let n = 0; n < 3; n += 1) {
           world.twogis.addReview(`780000000000000${1 + (n % 2)}`, { id: `78${String(iteration).padStart(2, '0')}${n}`, rating: 5 });
         }
-        const workers = [0, 1].map(() => spawn(process.execPath, [BIN, 'poll-once', '--quiet'], { cwd: world.dir, env: world.env(), stdio: 'ignore' }));
+        const workers = [worker(), worker()];
+        const running = workers.map(closed);
         const victim = workers[iteration % 2]!;
-        const kill = (): void => {
-          if (victim.exitCode === null && victim.signalCode === null && victim.kill('SIGKILL')) killed += 1;
+        const kill = (atPost: boolean): void => {
+          if (victim.exitCode !== null || victim.signalCode !== null || !victim.kill('SIGKILL')) return;
+          killed += 1;
+          if (atPost) killedAtPost += 1;
+          running.push(closed(worker()));
         };
         let timer: NodeJS.Timeout | undefined;
         if (iteration % 2 === 0) {
           world.twogis.onAnswerReceived = () => {
             world.twogis.onAnswerReceived = null;
-            const before = killed;
-            kill();
-            if (killed > before) killedAtPost += 1;
+            kill(true);
           };
-        } else timer = setTimeout(kill, Math.floor(Math.random() * 900));
-        await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on('close', resolve))));
+        } else timer = setTimeout(() => kill(false), Math.floor(Math.random() * 2_000));
+        while (running.length > 0) await running.shift();
         clearTimeout(timer);
         world.twogis.onAnswerReceived = null;
       }
       assert.ok(killedAtPost >= 10, `only ${killedAtPost} kills landed as a POST arrived`);
 
-      // Answers sent by the dead may be read back 2 s after they left: wait that out, then finish.
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      for (let round = 0; round < 3; round += 1) {
-        const final = await world.run(['poll-once', '--json']);
-        assert.equal(final.code, 0, final.stderr);
-      }
+      const final = await world.pollUntilAtRest();
+      assert.equal(final.code, 0, final.stderr);
       const rows = await world.query("SELECT id, state FROM reviews WHERE state NOT IN ('posted', 'skipped', 'needs_approval', 'failed')");
       assert.deepEqual(rows, []);
       const ids = world.twogis.reviewIds();

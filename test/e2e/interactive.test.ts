@@ -179,7 +179,7 @@ describe('interactive commands on a terminal', () => {
     await wizard.type(KEYS.enter);
     const done = await wizard.done;
     assert.equal(done.code, 0, done.text);
-    assert.match(done.text, /gisbot run/);
+    assert.match(done.text, /npm run gisbot -- run/); // a clone: the hint names the command that works here
     const file = path.join(dir, '.gisbotrc');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.match(await readFile(file, 'utf8'), new RegExp(`password: "${SECRETS.password}"`));

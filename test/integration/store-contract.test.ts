@@ -6,16 +6,16 @@ import type { Store } from '../../src/core/ports.ts';
 import { checkMoneyInvariants, createTestDatabase } from '../support/mysql.ts';
 import { checkSqliteInvariants, createTestSqliteFile } from '../support/sqlite.ts';
 import { storeContract } from '../support/store-contract.ts';
-import type { StoreFixture } from '../support/store-contract.ts';
+import type { StoreFixture, StoreOpenOptions } from '../support/store-contract.ts';
 
 /** A fixture whose `cleanup` closes every store it opened before removing the database. */
 async function fixture(
-  openStore: (options: { notifications: boolean }) => Store,
-  checkInvariants: (answersByUs: number) => Promise<void>,
+  openStore: (options: StoreOpenOptions) => Store,
+  checkInvariants: StoreFixture['checkInvariants'],
   removeDatabase: () => Promise<void>,
 ): Promise<StoreFixture> {
   const opened: Store[] = [];
-  const open = (options: { notifications: boolean }): Store => {
+  const open = (options: StoreOpenOptions): Store => {
     const store = openStore(options);
     opened.push(store);
     return store;
@@ -42,8 +42,8 @@ async function fixture(
 storeContract('MySQL', async () => {
   const db = await createTestDatabase();
   return fixture(
-    ({ notifications }) => createMysqlStore({ url: db.url, notifications, connectionLimit: 4 }),
-    (answersByUs) => checkMoneyInvariants(db.url, answersByUs),
+    (options) => createMysqlStore({ url: db.url, ...options, connectionLimit: 4 }),
+    (answersByUs, charges) => checkMoneyInvariants(db.url, answersByUs, charges),
     () => db.drop(),
   );
 });
@@ -51,8 +51,8 @@ storeContract('MySQL', async () => {
 storeContract('SQLite', async () => {
   const file = await createTestSqliteFile();
   return fixture(
-    ({ notifications }) => createSqliteStore({ path: file.path, notifications }),
-    (answersByUs) => checkSqliteInvariants(file.path, answersByUs),
+    (options) => createSqliteStore({ path: file.path, ...options }),
+    (answersByUs, charges) => checkSqliteInvariants(file.path, answersByUs, charges),
     () => file.cleanup(),
   );
 });

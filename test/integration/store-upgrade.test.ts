@@ -78,8 +78,13 @@ interface Filled {
 const HOSTILE = `Кофе 👍🏽 "отличный" \\ '; DROP TABLE reviews; -- 𝕏 \u0000 конец`;
 const draft = { text: 'Спасибо за отзыв!', model: 'gpt-4o-mini', promptVersion: 1, promptTokens: 120, completionTokens: 12, finishReason: 'stop', cost: '0.0001234567' };
 
+/** The Store of those commits: settlePosted took the price to charge (today it charges what the claim reserved). */
+type EarlierStore = Omit<Store, 'settlePosted'> & {
+  settlePosted(id: string, answer: { answerId: string; text: string }, price: bigint, events: (balance: bigint) => DomainEvent[]): Promise<unknown>;
+};
+
 /** Fills a database through a Store of any version since 1 (only what every version had, follow-ups from 2). */
-async function fill(store: Store, version: number): Promise<Filled> {
+async function fill(store: EarlierStore, version: number): Promise<Filled> {
   const events: DomainEvent[] = [];
   const at = (type: DomainEvent['type'], review: ListedReview | null, data: Record<string, unknown> = {}) => {
     const made = event(type, { reviewId: review?.id ?? null, branchId: review?.branchId ?? null, data });
@@ -151,7 +156,7 @@ type Rows = Array<Record<string, unknown>>;
 
 interface Backend {
   name: 'mysql' | 'sqlite';
-  oldStore(folder: string): Promise<Store>;
+  oldStore(folder: string): Promise<EarlierStore>;
   newStore(): Store;
   /** Every row of `table` in primary-key order, or null when the table does not exist. */
   rows(table: string): Promise<Rows | null>;
@@ -299,13 +304,13 @@ async function checkThroughTodaysStore(store: Store, filled: Filled, version: nu
   assert.deepEqual(await store.recentAnswers(filled.posted.branchId, 10), [draft.text, 'Спасибо! 🙏'], 'the draft in posting, then the answer');
 
   // The answer left in `posting` is found out there and charged once; the review that waited is answered.
-  assert.deepEqual(await store.settlePosted(filled.inPosting.id, { answerId: 'answer-2', text: 'Спасибо!' }, PRICE, () => []), { balance: 9_250n });
+  assert.deepEqual(await store.settlePosted(filled.inPosting.id, { answerId: 'answer-2', text: 'Спасибо!' }, () => []), { balance: 9_250n, charged: PRICE });
   const token = randomUUID();
   const claimed = await store.claimNext(token, new Date(), new Date(Date.now() + 60_000), PRICE);
   assert.equal(typeof claimed === 'object' ? claimed?.id : claimed, filled.waiting.id);
   assert.equal(await store.saveDraft(filled.waiting.id, token, draft), true);
   assert.equal(await store.beginPosting(filled.waiting.id, token, new Date(), new Date()), true);
-  assert.deepEqual(await store.settlePosted(filled.waiting.id, { answerId: 'answer-3', text: 'Ждём снова!' }, PRICE, () => []), { balance: 8_750n });
+  assert.deepEqual(await store.settlePosted(filled.waiting.id, { answerId: 'answer-3', text: 'Ждём снова!' }, () => []), { balance: 8_750n, charged: PRICE });
   assert.deepEqual(await store.getBalance(), { balance: 8_750n, reserved: 0n });
 }
 

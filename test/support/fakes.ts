@@ -125,7 +125,7 @@ export class MemoryStore implements Store {
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token) return 'lost';
-    if (review.reserved >= price) return 'reserved';
+    if (review.reserved > 0n || price === 0n) return 'reserved';
     if (this.balance - this.reserved < price) return 'insufficient';
     this.reserved += price;
     review.reserved = price;
@@ -152,18 +152,18 @@ export class MemoryStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posting') return null;
-    this.reserved -= review.reserved;
-    this.balance -= price;
-    this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -price, balanceAfter: this.balance, reviewId, note: null });
+    const charged = review.reserved;
+    this.reserved -= charged;
+    this.balance -= charged;
+    this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -charged, balanceAfter: this.balance, reviewId, note: null });
     Object.assign(review, { state: 'posted', reserved: 0n, claimToken: null, leaseUntil: null, answerId: answer.answerId, draftText: answer.text });
     this.history.push({ authorId: review.authorId ?? '', reviewId, role: 'owner', text: answer.text, at: new Date() });
-    await this.appendEvents(events(this.balance));
-    return { balance: this.balance };
+    await this.appendEvents(events(this.balance, charged));
+    return { balance: this.balance, charged };
   }
   async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {
     const review = this.reviews.get(reviewId);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { parseStoredMoney } from '../../src/core/money.ts';
+import { expectedTotal, type ExpectedCharges } from './charges.ts';
 import { parseMysqlUrl } from '../../src/adapters/store/mysql.ts';
 
 const SERVER_URL = process.env.GISBOT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -79,7 +80,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
  * Asserts the money and work invariants against the database: nothing reserved or in flight, the balance is
  * the sum of the ledger, one charge of `pricePerReply` per answer of ours and no other.
  */
-export async function checkMoneyInvariants(url: string, answersByUs: number, pricePerReply = 500n): Promise<void> {
+export async function checkMoneyInvariants(url: string, answersByUs: number, pricePerReply: ExpectedCharges = 500n): Promise<void> {
   const connection = await connectDatabase(url);
   try {
     const one = async (sql: string): Promise<RowDataPacket> => {
@@ -102,7 +103,7 @@ export async function checkMoneyInvariants(url: string, answersByUs: number, pri
     );
     assert.equal(
       parseStoredMoney(charges.total),
-      -(pricePerReply * BigInt(answersByUs)),
+      -expectedTotal(answersByUs, pricePerReply),
       'the sum of charges is not price × answers',
     );
     assert.equal(Number(charges.n), answersByUs, 'the number of charges is not the number of answers');
@@ -125,6 +126,11 @@ export async function checkMoneyInvariants(url: string, answersByUs: number, pri
       "SELECT l.review_id FROM ledger l LEFT JOIN reviews r ON r.id = l.review_id WHERE l.kind = 'charge' AND (r.id IS NULL OR r.state <> 'posted')",
     );
     assert.deepEqual(unposted, [], 'a charge exists for a review that is not posted');
+
+    const [mismatched] = await connection.query<RowDataPacket[]>(
+      "SELECT l.review_id FROM ledger l JOIN reviews r ON r.id = l.review_id WHERE l.kind = 'charge' AND l.amount <> -r.charged",
+    );
+    assert.deepEqual(mismatched, [], 'a review records another charge than its ledger entry');
   } finally {
     await connection.end();
   }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQLInputValue, SQLOutputValue } from 'node:sqlite';
 import { createSqliteStore, loadSqlite } from '../../src/adapters/store/sqlite.ts';
 import { claimFree } from './claims.ts';
+import { expectedTotal, type ExpectedCharges } from './charges.ts';
 
 export interface TestSqliteFile {
   /** The database file (not created yet). */
@@ -47,7 +48,7 @@ export async function querySqlite(file: string, sql: string, params: SQLInputVal
  * Asserts the money and work invariants against the file: nothing reserved or in flight, the balance is the
  * sum of the ledger, one charge of `pricePerReply` per answer of ours and no other, amounts stored as integers.
  */
-export async function checkSqliteInvariants(file: string, answersByUs: number, pricePerReply = 500n): Promise<void> {
+export async function checkSqliteInvariants(file: string, answersByUs: number, pricePerReply: ExpectedCharges = 500n): Promise<void> {
   const { DatabaseSync } = await loadSqlite();
   const db = new DatabaseSync(file, { readBigInts: true, timeout: 5000 });
   try {
@@ -70,7 +71,7 @@ export async function checkSqliteInvariants(file: string, answersByUs: number, p
     assert.equal(reviewsReserved.total, 0n, 'a review still holds a reserve');
 
     const charges = one("SELECT COALESCE(SUM(amount), 0) AS total, COUNT(*) AS n FROM ledger WHERE kind = 'charge'");
-    assert.equal(charges.total, -(pricePerReply * BigInt(answersByUs)), 'the sum of charges is not price × answers');
+    assert.equal(charges.total, -expectedTotal(answersByUs, pricePerReply), 'the sum of charges is not price × answers');
     assert.equal(Number(charges.n), answersByUs, 'the number of charges is not the number of answers');
 
     const posted = one("SELECT COUNT(*) AS n FROM reviews WHERE state = 'posted'");
@@ -91,6 +92,11 @@ export async function checkSqliteInvariants(file: string, answersByUs: number, p
       "SELECT l.review_id FROM ledger l LEFT JOIN reviews r ON r.id = l.review_id WHERE l.kind = 'charge' AND (r.id IS NULL OR r.state <> 'posted')",
     );
     assert.deepEqual(unposted, [], 'a charge exists for a review that is not posted');
+
+    const mismatched = all(
+      "SELECT l.review_id FROM ledger l JOIN reviews r ON r.id = l.review_id WHERE l.kind = 'charge' AND l.amount <> -r.charged",
+    );
+    assert.deepEqual(mismatched, [], 'a review records another charge than its ledger entry');
 
     const negative = all('SELECT id FROM ledger WHERE balance_after < 0');
     assert.deepEqual(negative, [], 'the balance went below zero at some point');
@@ -148,7 +154,7 @@ export async function runStoreWorker(file: string, worker: string, price: bigint
       throw new Error(`${worker} lost ${review.id} before the draft`);
     }
     if (!(await store.beginPosting(review.id, token, new Date(), new Date()))) throw new Error(`${worker} lost ${review.id} at the fence`);
-    const settled = await store.settlePosted(review.id, { answerId: `${worker}-${review.id}`, text: 'Спасибо!' }, price, () => []);
+    const settled = await store.settlePosted(review.id, { answerId: `${worker}-${review.id}`, text: 'Спасибо!' }, () => []);
     if (settled === null) throw new Error(`${worker}: ${review.id} was settled by someone else`);
     if (settled.balance < 0n) throw new Error(`${worker}: the balance went negative: ${settled.balance}`);
     report.posted.push(review.id);

@@ -9,17 +9,24 @@ import { setTimeout } from 'node:timers/promises';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
+import type { ExpectedCharges } from './charges.ts';
+import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
 
 export interface StoreFixture {
   /** A migrated store on a fresh, empty database. */
   store: Store;
   /** Asserts the money and work invariants against the database, with `answersByUs` answers posted. */
-  checkInvariants(answersByUs: number): Promise<void>;
+  checkInvariants(answersByUs: number, charges?: ExpectedCharges): Promise<void>;
   /** Closes every store opened on the database and removes the database. */
   cleanup(): Promise<void>;
   /** Another store on the same database, as a second worker would open it; closed by `cleanup`. */
-  open(options: { notifications: boolean }): Store;
+  open(options: StoreOpenOptions): Store;
+}
+
+export interface StoreOpenOptions {
+  notifications: boolean;
+  redact?: Redact;
 }
 
 export const PRICE = 500n;
@@ -116,13 +123,17 @@ async function drainOutbox(store: Store): Promise<void> {
 }
 
 export function storeContract(name: string, factory: () => Promise<StoreFixture>): void {
-  /** Runs `body` on a fresh database; it returns the number of answers posted, checked by the invariants. */
-  function contractTest(title: string, body: (fx: StoreFixture) => Promise<number>): void {
+  /**
+   * Runs `body` on a fresh database; it returns the number of answers posted (each charged PRICE), or the answers
+   * and what they were charged in all, checked by the invariants.
+   */
+  function contractTest(title: string, body: (fx: StoreFixture) => Promise<number | { answers: number; charged: Kopecks }>): void {
     test(title, async () => {
       const fx = await factory();
       try {
         const posted = await body(fx);
-        await fx.checkInvariants(posted);
+        if (typeof posted === 'number') await fx.checkInvariants(posted);
+        else await fx.checkInvariants(posted.answers, { total: posted.charged });
       } finally {
         await fx.cleanup();
       }
@@ -295,7 +306,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.saveDraft(review.id, token, { ...draft, text: hostile }), true);
       assert.equal((await store.getReview(review.id))?.draftText, hostile);
       assert.equal(await store.beginPosting(review.id, token, new Date(), new Date()), true);
-      assert.ok((await store.settlePosted(review.id, { answerId: "a'\\1", text: hostile }, PRICE, () => [])) !== null);
+      assert.ok((await store.settlePosted(review.id, { answerId: "a'\\1", text: hostile }, () => [])) !== null);
       assert.equal((await store.getReview(review.id))?.answerId, "a'\\1");
       assert.deepEqual(
         (await store.dialogue(review.authorId, review.id)).map((d) => d.text),
@@ -464,7 +475,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
 
       assert.equal(await store.release(a!.id, tokenA, { state: 'skipped', reason: 'done' }, []), true);
       assert.equal(await store.release(b!.id, tokenB, { state: 'failed', reason: 'done' }, []), true);
-      assert.ok((await store.settlePosted(c!.id, { answerId: 'x', text: 'Спасибо' }, PRICE, () => [])) !== null);
+      assert.ok((await store.settlePosted(c!.id, { answerId: 'x', text: 'Спасибо' }, () => [])) !== null);
       assert.deepEqual(await store.listInFlight(), []);
       const tokenD = randomUUID();
       assert.equal((await claimFree(store, tokenD, new Date(), lease(new Date())))?.id, d!.id);
@@ -497,7 +508,6 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
           const settled = await store.settlePosted(
             claim.review.id,
             { answerId: `answer-${i}`, text: 'Спасибо!' },
-            PRICE,
             postedEvents(claim.review, 'Спасибо!'),
           );
           assert.ok(settled !== null);
@@ -526,27 +536,33 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return posted;
     });
 
-    contractTest('reserve again with another price holds only the difference; a zero price reserves nothing', async ({ store }) => {
+    contractTest('a claim reserves once, at the price of its moment: reserving again at another price keeps it, and the settlement charges it', async ({ store }) => {
       await store.topUp(1000n, null);
       const review = listed();
       const token = await recordAndClaim(store, review);
-      assert.equal(await store.reserve(review.id, token, 700n), 'reserved');
-      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 700n });
       assert.equal(await store.reserve(review.id, token, 1100n), 'insufficient');
-      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 700n }, 'a refused raise keeps the old reserve');
-      assert.equal((await store.getReview(review.id))?.reserved, 700n);
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 0n }, 'a refused reserve holds nothing');
+      assert.equal(await store.reserve(review.id, token, 0n), 'reserved', 'a zero price reserves nothing');
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 0n });
       assert.equal(await store.reserve(review.id, token, 1000n), 'reserved');
       assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 1000n });
-      assert.equal(await store.reserve(review.id, token, 300n), 'reserved');
-      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 300n });
-      assert.equal(await store.reserve(review.id, token, 0n), 'reserved');
-      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 0n });
-      assert.equal((await store.getReview(review.id))?.reserved, 0n);
-      assert.equal(await store.release(review.id, token, { state: 'skipped', reason: 'done' }, []), true);
-      return 0;
+      // The price went up (or down) since the claim: the review keeps what it holds.
+      for (const price of [1500n, 300n, 0n]) {
+        assert.equal(await store.reserve(review.id, token, price), 'reserved');
+        assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 1000n });
+        assert.equal((await store.getReview(review.id))?.reserved, 1000n);
+      }
+      // All of the balance held, then settled: the charge is the reserve, and never more than the balance.
+      assert.equal(await store.saveDraft(review.id, token, draft), true);
+      assert.equal(await store.beginPosting(review.id, token, new Date(), new Date()), true);
+      assert.deepEqual(await store.settlePosted(review.id, { answerId: 'a', text: 'Спасибо' }, () => []), { balance: 0n, charged: 1000n });
+      assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
+      const [charge] = await store.ledger({ limit: 1 });
+      assert.deepEqual([charge?.kind, charge?.amount, charge?.balanceAfter], ['charge', -1000n, 0n]);
+      return { answers: 1, charged: 1000n };
     });
 
-    contractTest('settling twice (or concurrently) charges once; a posting review without a reserve is still charged', async ({ store, open }) => {
+    contractTest('settling twice (or concurrently) charges once; a posting review claimed while answering was free is charged nothing', async ({ store, open }) => {
       await store.topUp(2000n, null);
       const before = await store.getBalance();
       const review = listed();
@@ -558,17 +574,16 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
           (i === 1 ? other : store).settlePosted(
             review.id,
             { answerId: 'ans-1', text: 'Спасибо, ждём снова! 😊' },
-            PRICE,
             postedEvents(review, 'Спасибо, ждём снова! 😊'),
           ),
         ),
       );
       const winners = results.filter((r) => r !== null);
       assert.equal(winners.length, 1);
-      assert.equal(winners[0]?.balance, before.balance - PRICE);
+      assert.deepEqual(winners[0], { balance: before.balance - PRICE, charged: PRICE });
       let posted = 1;
       assert.equal(
-        await store.settlePosted(review.id, { answerId: 'ans-1', text: 'again' }, PRICE, postedEvents(review, 'again')),
+        await store.settlePosted(review.id, { answerId: 'ans-1', text: 'again' }, postedEvents(review, 'again')),
         null,
       );
       assert.deepEqual(await store.getBalance(), { balance: before.balance - PRICE, reserved: before.reserved });
@@ -598,27 +613,31 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         ],
       );
 
-      // Posting without a reserve (the answer is out there): charged all the same, reserved untouched.
+      // Claimed at a price of 0.00, it holds no reserve: recorded as posted with a charge of 0.00, whatever the
+      // price is by the time it settles (a price applies to the claims made after it).
       const bare = listed();
       const token = await recordAndClaim(store, bare);
+      assert.equal(await store.reserve(bare.id, token, 0n), 'reserved');
       assert.equal(await store.beginPosting(bare.id, token, new Date(), new Date()), true);
       const mid = await store.getBalance();
-      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, PRICE, () => []);
-      assert.deepEqual(settled, { balance: mid.balance - PRICE });
+      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, () => []);
+      assert.deepEqual(settled, { balance: mid.balance, charged: 0n });
       posted += 1;
-      assert.deepEqual(await store.getBalance(), { balance: mid.balance - PRICE, reserved: mid.reserved });
+      assert.deepEqual(await store.getBalance(), mid);
       assert.equal((await store.getReview(bare.id))?.answerId, null);
+      const [free] = await store.ledger({ limit: 1 });
+      assert.deepEqual([free?.kind, free?.amount, free?.reviewId], ['charge', 0n, bare.id], 'the answer is on the ledger once');
 
       // Settling a review that is not posting does nothing and charges nothing.
-      assert.equal(await store.settlePosted('no-such-review', { answerId: null, text: 'x' }, PRICE, () => []), null);
+      assert.equal(await store.settlePosted('no-such-review', { answerId: null, text: 'x' }, () => []), null);
       const claimedOnly = listed();
       const claimedToken = await recordAndClaim(store, claimedOnly);
       const ledgerBefore = await store.ledger({ limit: 1000 });
-      assert.equal(await store.settlePosted(claimedOnly.id, { answerId: 'y', text: 'y' }, PRICE, () => []), null);
+      assert.equal(await store.settlePosted(claimedOnly.id, { answerId: 'y', text: 'y' }, () => []), null);
       assert.equal((await store.getReview(claimedOnly.id))?.state, 'claimed');
       assert.deepEqual(await store.ledger({ limit: 1000 }), ledgerBefore);
       assert.equal(await store.release(claimedOnly.id, claimedToken, { state: 'skipped', reason: 'done' }, []), true);
-      return posted;
+      return { answers: posted, charged: PRICE };
     });
 
     contractTest('release returns the reserve with its events; a repeated reserve does not reserve twice', async ({ store }) => {
@@ -694,7 +713,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       // The reader dies too: its claim, which sent nothing, is given up and taken over at once.
       await store.relinquish(review.id, reader, lease(t0, 30_001));
       assert.equal((await store.claimStale(randomUUID(), lease(t0, 30_001), lease(t0, MINUTE)))?.id, review.id);
-      assert.deepEqual(await store.settlePosted(review.id, { answerId: 'read-back', text: 'Спасибо' }, PRICE, () => []), { balance: 1000n - PRICE });
+      assert.deepEqual(await store.settlePosted(review.id, { answerId: 'read-back', text: 'Спасибо' }, () => []), { balance: 1000n - PRICE, charged: PRICE });
       return 1;
     });
 
@@ -745,8 +764,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(reconciled?.state, 'posting');
       assert.equal(reconciled?.postAttempts, 1);
       // Keyed on the review being in `posting`, not on the token: whoever sees the answer records it.
-      const settled = await store.settlePosted(review.id, { answerId: 'found-on-read-back', text: 'Спасибо' }, PRICE, () => []);
-      assert.deepEqual(settled, { balance: 1000n - PRICE });
+      const settled = await store.settlePosted(review.id, { answerId: 'found-on-read-back', text: 'Спасибо' }, () => []);
+      assert.deepEqual(settled, { balance: 1000n - PRICE, charged: PRICE });
       assert.equal((await store.getBalance()).reserved, 0n);
       assert.equal(await store.release(review.id, c, { state: 'failed', reason: 'late' }, []), false, 'settled reviews are out of work');
       assert.equal((await store.getReview(review.id))?.state, 'posted');
@@ -853,6 +872,33 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('a store given a redactor masks the secrets in every string of event data it stores and queues', async ({ open }) => {
+      const secret = 'sentinel-secret-4d2a';
+      const masking = open({ notifications: true, redact: createRedactor([secret]) });
+      const review = listed({ text: `ключ ${secret}` });
+      const single = event('review.new', { reviewId: review.id, data: { text: `ключ ${secret}`, nested: { list: [secret, 5] }, rating: 5 } });
+      assert.equal(await masking.recordReview(review, 'new', null, [single]), true);
+      // A page goes in with one statement per table on MySQL: its events are masked too.
+      const page = [listed(), listed()].map((item) => ({
+        review: item,
+        state: 'skipped' as const,
+        reason: 'hidden on 2GIS',
+        events: [event('review.skipped', { reviewId: item.id, branchId: item.branchId, data: { reason: `${secret}${secret}` } })],
+      }));
+      assert.deepEqual(await masking.recordReviews(page), [true, true]);
+      await masking.appendEvents([event('auth.failed', { data: { error: `login refused for "${secret}"` } })]);
+
+      const stored = await masking.listEvents({ limit: 10 });
+      const queued = await masking.pendingOutbox(10);
+      assert.equal(stored.length, 4);
+      assert.equal(queued.length, 4);
+      for (const events of [stored, queued]) assert.ok(!JSON.stringify(events).includes(secret), 'a secret was stored');
+      assert.deepEqual(stored.find((e) => e.id === single.id)!.data, { text: 'ключ ***', nested: { list: ['***', 5] }, rating: 5 });
+      assert.deepEqual(stored.find((e) => e.type === 'auth.failed')!.data, { error: 'login refused for "***"' });
+      await drainOutbox(masking);
+      return 0;
+    });
+
     contractTest('notifications: false stores events but queues nothing in the outbox', async ({ store, open }) => {
       const quiet = open({ notifications: false });
       await quiet.topUp(1000n, null);
@@ -866,7 +912,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await quiet.reserve(review.id, token, PRICE), 'reserved');
       assert.equal(await quiet.beginPosting(review.id, token, new Date(), new Date()), true);
       const postedEvent = event('reply.posted', { reviewId: review.id });
-      assert.ok((await quiet.settlePosted(review.id, { answerId: 'q', text: 'Спасибо' }, PRICE, () => [postedEvent])) !== null);
+      assert.ok((await quiet.settlePosted(review.id, { answerId: 'q', text: 'Спасибо' }, () => [postedEvent])) !== null);
       assert.deepEqual(await quiet.pendingOutbox(10), []);
       assert.deepEqual(await store.pendingOutbox(10), []);
       assert.deepEqual(stripSeq(await store.listEvents({ limit: 10 })), [e, reviewEvent, postedEvent]);
@@ -903,7 +949,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       await bringToPosting(store, review);
       assert.deepEqual(await store.ledger({ limit: 1000 }), snapshot);
       assert.deepEqual(await store.getBalance(), { balance: 10_050n, reserved: PRICE });
-      assert.ok((await store.settlePosted(review.id, { answerId: 'z', text: 'Спасибо' }, PRICE, () => [])) !== null);
+      assert.ok((await store.settlePosted(review.id, { answerId: 'z', text: 'Спасибо' }, () => [])) !== null);
       const third = await store.topUp(1n, 'one kopeck');
       assert.deepEqual(third, { balance: 10_050n - PRICE + 1n, reserved: 0n });
 
@@ -1009,7 +1055,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       await store.topUp(2000n, null);
       const first = listed({ authorId: 'author-1', createdAt: '2024-05-01T10:00:00Z' });
       await bringToPosting(store, first);
-      assert.ok((await store.settlePosted(first.id, { answerId: 'a1', text: 'Спасибо, Анна!' }, PRICE, () => [])) !== null);
+      assert.ok((await store.settlePosted(first.id, { answerId: 'a1', text: 'Спасибо, Анна!' }, () => [])) !== null);
       const history = await store.dialogue('author-1', first.id);
       assert.deepEqual(
         history.map((d) => [d.role, d.text]),
@@ -1032,7 +1078,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       // An anonymous author's answer is kept under ''.
       const anonymous = listed({ authorId: null });
       await bringToPosting(store, anonymous);
-      assert.ok((await store.settlePosted(anonymous.id, { answerId: 'a2', text: 'Спасибо!' }, PRICE, () => [])) !== null);
+      assert.ok((await store.settlePosted(anonymous.id, { answerId: 'a2', text: 'Спасибо!' }, () => [])) !== null);
       assert.deepEqual(
         (await store.dialogue(null, anonymous.id)).map((d) => [d.role, d.text]),
         [
@@ -1067,14 +1113,14 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const branchId = '70000001099900001';
       const first = listed({ branchId });
       await bringToPosting(store, first);
-      assert.notEqual(await store.settlePosted(first.id, { answerId: 'a-1', text: 'Первый ответ' }, PRICE, postedEvents(first, 'Первый ответ')), null);
+      assert.notEqual(await store.settlePosted(first.id, { answerId: 'a-1', text: 'Первый ответ' }, postedEvents(first, 'Первый ответ')), null);
       const second = listed({ branchId });
       const secondToken = await recordAndClaim(store, second);
       assert.equal(await store.reserve(second.id, secondToken, PRICE), 'reserved');
       assert.equal(await store.saveDraft(second.id, secondToken, { ...draft, text: 'Второй ответ 🎉 \'; --' }), true);
       const elsewhere = listed({ branchId: '70000001099900002' });
       await bringToPosting(store, elsewhere);
-      await store.settlePosted(elsewhere.id, { answerId: 'a-2', text: 'Другой филиал' }, PRICE, postedEvents(elsewhere, 'Другой филиал'));
+      await store.settlePosted(elsewhere.id, { answerId: 'a-2', text: 'Другой филиал' }, postedEvents(elsewhere, 'Другой филиал'));
       assert.equal(await store.recordReview(listed({ branchId }), 'needs_approval', 'rated 1', []), true);
 
       assert.deepEqual(await store.recentAnswers(branchId, 10), ['Второй ответ 🎉 \'; --', 'Первый ответ']);

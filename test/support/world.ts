@@ -12,8 +12,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/load.ts';
 import { createContext, type Context, type ContextParts } from '../../src/context.ts';
 import { Output } from '../../src/ui/output.ts';
-import { ModelSandbox } from '../../src/sandbox/model.ts';
+import { ModelSandbox, type ModelSandboxOptions } from '../../src/sandbox/model.ts';
 import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
+import type { ExpectedCharges } from './charges.ts';
 import { checkMoneyInvariants, createTestDatabase, queryDatabase, type TestDatabase } from './mysql.ts';
 import { checkSqliteInvariants, querySqlite } from './sqlite.ts';
 
@@ -23,6 +24,8 @@ export type Backend = 'mysql' | 'sqlite';
 export interface WorldOptions {
   /** Default 'mysql': a fresh database on the local MariaDB. 'sqlite': a file in the world's folder. */
   database?: Backend;
+  /** The model sandbox's options (its dialect, a keyless server...); default: the classic dialect with SECRETS.apiKey. */
+  model?: ModelSandboxOptions;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,7 +105,7 @@ export class World {
     const backend = options.database ?? 'mysql';
     const [twogis, model, receiver, dir] = await Promise.all([
       TwoGisSandbox.start(),
-      ModelSandbox.start({ apiKey: SECRETS.apiKey }),
+      ModelSandbox.start(options.model ?? { apiKey: SECRETS.apiKey }),
       Receiver.start(),
       mkdtemp(path.join(tmpdir(), 'gisbot-world-')),
     ]);
@@ -157,6 +160,19 @@ export class World {
     });
   }
 
+  /**
+   * Runs `poll-once` until no review is in work, at most `attempts` times: a review whose answer was sent when its
+   * worker died waits twice the 2GIS deadline from the send (`twogis.timeoutSeconds`) before it is read back.
+   */
+  async pollUntilAtRest(attempts = 20): Promise<RunResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await this.run(['poll-once', '--json']);
+      const inWork = await this.query("SELECT id FROM reviews WHERE state IN ('claimed', 'drafted', 'posting')");
+      if (inWork.length === 0 || attempt === attempts || (result.code !== 0 && result.code !== 3)) return result;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   async logLines(): Promise<Array<Record<string, unknown>>> {
     const text = await readFile(this.logFile, 'utf8').catch(() => '');
     return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -168,7 +184,7 @@ export class World {
   }
 
   /** The posting and money invariants of invariants.md, against the database and the sandbox's record. */
-  async checkInvariants(reviewIds: readonly string[], price = 500n): Promise<void> {
+  async checkInvariants(reviewIds: readonly string[], price: ExpectedCharges = 500n): Promise<void> {
     for (const id of reviewIds) assert.ok(this.twogis.postsTo(id) <= 1, `review ${id} got ${this.twogis.postsTo(id)} answers`);
     if (this.backend === 'sqlite') await checkSqliteInvariants(this.sqliteFile, this.answersByUs(reviewIds), price);
     else await checkMoneyInvariants(this.db.url, this.answersByUs(reviewIds), price);

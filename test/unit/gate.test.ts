@@ -49,11 +49,16 @@ const CASES: Case[] = [
   en('link', 'Thank you! We are open 9 a.m. to 9 p.m., see you soon.', false),
   en('link', 'Thank you! See www.cafe-almaty.kz for the menu.', true),
   en('link', 'Thank you! Join our channel t.me/cafe_almaty', true),
+  // The domain patterns are bounded (DNS labels of at most 63 characters), not blind after dots and hyphens.
+  en('link', 'Thank you! Come again...best-coffee-in-almaty.kz', true),
+  ru('link', 'Спасибо! Заходите: a.b.c.d.e.f.g.h.i.j.k.lovely-coffee.kz', true),
 
   ru('email', 'Спасибо, ждём вас снова в нашей кофейне!', false),
   ru('email', 'Спасибо! Напишите нам на info@cafe.kz, разберёмся.', true),
   en('email', 'Thank you, we hope to see you again!', false),
   en('email', 'Thank you! Please write to manager@cafe-almaty.com.', true),
+  en('email', 'Thank you! Please write to first.last+cafe@mail.cafe-almaty.com.', true),
+  ru('email', `Спасибо${'о'.repeat(3000)} пишите info@cafe.kz`, true),
 
   ru('phone', 'Спасибо! Мы работаем с 8:00 до 22:00, 7 дней в неделю, уже 15 лет.', false),
   ru('phone', 'Спасибо! Акция до 15.12.2025, работаем 10.00-22.00, с 2025-01-01 ещё дольше.', false),
@@ -88,6 +93,8 @@ const CASES: Case[] = [
   ru('promise', 'Простите! Мы вернём вам деньги за заказ.', true),
   ru('promise', 'Простите! Дарим вам скидку 20% на следующий визит.', true),
   ru('promise', 'Простите! Предлагаем компенсацию за неудобства.', true),
+  ru('promise', 'Простите! Оформим возвратом денег, как положено.', true),
+  ru('promise', 'Простите! Следующий раз бесплатный десерт.', true),
   en('promise', 'Thank you! We will look into it with the team.', false),
   en('promise', 'We are sorry! We will refund your order in full.', true),
   en('promise', 'We are sorry! Here is a discount for your next visit.', true),
@@ -179,4 +186,43 @@ describe('language detection', () => {
   for (const [text, expected] of table) {
     test(`${JSON.stringify(text)} → ${expected}`, () => assert.equal(detectLanguage(text), expected));
   }
+});
+
+describe('the reply gate and the configured secrets', () => {
+  const API_KEY = 'sk-test-sentinel-key-5e1f';
+  const PASSWORD = 'pa"ss\\word-2gis';
+  const settings = { maxLength: 4000, secrets: [{ key: 'openai.apiKey', value: API_KEY }, { key: 'twogis.password', value: PASSWORD }] };
+  const context: GateContext = { reviewText: RU_REVIEW, defaultLanguage: 'rus' };
+  const check = (text: string, own = settings) => gateProblems({ text, finishReason: 'stop' }, own, context);
+  /** No reason may quote a secret, nor a telling part of one. */
+  const assertQuotesNone = (problems: ReturnType<typeof check>) => {
+    for (const problem of problems) {
+      for (const secret of [API_KEY, PASSWORD]) assert.ok(!problem.message.includes(secret.slice(0, 8)), `"${problem.message}" quotes a secret`);
+    }
+  };
+
+  test('a draft holding a secret is refused by the secret rule, which names the key and never the value', () => {
+    const problems = check(`Спасибо за отзыв! Ваш ключ: ${API_KEY}`);
+    assert.deepEqual(problems, [{ rule: 'secret', message: 'it contains a configured secret (openai.apiKey)' }]);
+    assert.deepEqual(check(`Спасибо! ${PASSWORD} и ${API_KEY}`).map((problem) => problem.message), ['it contains a configured secret (openai.apiKey, twogis.password)']);
+  });
+
+  test('the other rules do not quote a secret they find the draft holding', () => {
+    const problems = check(`Спасибо! https://cafe.kz/?key=${API_KEY} или ${PASSWORD}@cafe.kz`);
+    const rules = problems.map((problem) => problem.rule);
+    assert.ok(rules.includes('secret') && rules.includes('link'), JSON.stringify(rules));
+    assertQuotesNone(problems);
+  });
+
+  test('a secret at the end of a draft over the limit is masked before the draft is cut', () => {
+    const text = `${'Спасибо '.repeat(999)}https://cafe.kz/${API_KEY}`;
+    const problems = check(text, { ...settings, maxLength: 4000 });
+    assert.ok(problems.some((problem) => problem.rule === 'secret'));
+    assertQuotesNone(problems);
+  });
+
+  test('a draft without a secret passes, and without configured secrets the rule is off', () => {
+    assert.deepEqual(check('Спасибо за отзыв, ждём вас снова!'), []);
+    assert.deepEqual(check(`Спасибо за отзыв, будем рады видеть вас снова! ${API_KEY}`, { maxLength: 4000, secrets: [] }), []);
+  });
 });

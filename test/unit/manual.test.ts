@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { runCycle } from '../../src/core/cycle.ts';
 import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/manual.ts';
 import { UsageError } from '../../src/errors.ts';
-import { listed, pipeline } from '../support/fakes.ts';
+import { listed, pipeline, testSettings } from '../support/fakes.ts';
 
 test('a 1-star review waits for a person; drafting changes nothing; sending posts once and charges once', async () => {
   const { deps, store, twogis, model } = pipeline();
@@ -41,6 +41,21 @@ test('a person cannot send what the gate refuses, and a lack of funds puts the r
   const poor = await sendReply(deps, '1', 'Спасибо, разберёмся.', { model: 'person', promptVersion: 1, completion: null });
   assert.equal(poor.kind, 'insufficient');
   assert.equal((await store.getReview('1'))!.state, 'needs_approval');
+  assert.equal(twogis.posts.size, 0);
+  assert.deepEqual(store.checkInvariants(0), []);
+});
+
+test('a draft that echoes a configured secret is refused, and the person is shown it masked', async () => {
+  const secret = 'sk-sentinel-manual-77aa';
+  const { deps, store, twogis, model } = pipeline({ settings: { ...testSettings, secrets: [{ key: 'openai.apiKey', value: secret }] } });
+  twogis.reviews = [listed({ id: '1', rating: 1, text: 'Холодный кофе' })];
+  await runCycle(deps);
+  model.reply = () => ({ text: `Спасибо за отзыв, нам очень жаль! Служебный код: ${secret}` });
+  const draft = await draftReply(deps, await findReview(deps, '1'), await currentPrompt(deps));
+  assert.deepEqual(draft.problems, ['it contains a configured secret (openai.apiKey)']);
+  assert.equal(draft.text, 'Спасибо за отзыв, нам очень жаль! Служебный код: ***');
+  const refused = await sendReply(deps, '1', `Спасибо за отзыв, нам очень жаль! Код: ${secret}`, { model: 'person', promptVersion: 1, completion: null });
+  assert.deepEqual(refused, { kind: 'refused', problems: ['it contains a configured secret (openai.apiKey)'] });
   assert.equal(twogis.posts.size, 0);
   assert.deepEqual(store.checkInvariants(0), []);
 });

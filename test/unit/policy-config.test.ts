@@ -1,17 +1,21 @@
 // The `policy.*` keys: parsed strictly, defaults in one place, and handed to the core per branch.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { settingsFrom } from '../../src/context.ts';
-import { branchPolicy, decideIntake } from '../../src/core/policy.ts';
+import { branchPolicy, decideAnswering, decideIntake } from '../../src/core/policy.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { listed } from '../support/fakes.ts';
 
+// Every config of these tests lives below one folder, removed at the end.
+const root = await mkdtemp(path.join(tmpdir(), 'gisbot-policy-'));
+after(() => rm(root, { recursive: true, force: true }));
+
 async function load(yaml: string) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'gisbot-policy-'));
+  const dir = await mkdtemp(path.join(root, 'case-'));
   const file = path.join(dir, '.gisbotrc');
   await writeFile(file, yaml);
   await chmod(file, 0o600);
@@ -82,6 +86,21 @@ describe('policy configuration', () => {
     assert.equal(decideIntake(listed({ id: '1', branchId: '70000001017466092' }), settings).state, 'skipped');
     assert.equal(decideIntake(listed({ id: '2', branchId: '70000001017466093', rating: 4 }), settings).state, 'needs_approval');
     assert.equal(decideIntake(listed({ id: '3', rating: 2, branchId: '1' }), settings).state, 'new');
+
+    // At the moment of answering the same rules hold, and the branch must still be watched this cycle.
+    const watched = new Set(['1', '70000001017466092', '70000001017466093']);
+    assert.deepEqual(decideAnswering(listed({ id: '4', branchId: '70000001017466092' }), settings, watched), {
+      state: 'skipped',
+      reason: 'answering is off for branch 70000001017466092 (policy.branches)',
+    });
+    assert.deepEqual(decideAnswering(listed({ id: '5', branchId: '70000001017466093', rating: 4 }), settings, watched), {
+      state: 'needs_approval',
+      reason: 'rated 4, below policy.approvalBelowRating (5)',
+    });
+    assert.deepEqual(decideAnswering(listed({ id: '6', branchId: '1', rating: 2 }), settings, watched), { state: 'new', reason: null });
+    const gone = decideAnswering(listed({ id: '7', branchId: '1', rating: 5 }), settings, new Set(['70000001017466093']));
+    assert.equal(gone.state, 'skipped');
+    assert.match(gone.reason!, /^branch 1 is no longer watched \(not in twogis\.branches, or gone from the account's branches\)$/);
   });
 
   test('wrong values and unknown keys are errors naming the key', async () => {

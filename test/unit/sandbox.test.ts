@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TwoGisSandbox } from '../../src/sandbox/twogis.ts';
-import { ModelSandbox, defaultResponder } from '../../src/sandbox/model.ts';
+import { ModelSandbox, REASONING_OPENING, defaultResponder } from '../../src/sandbox/model.ts';
 import { FaultScript } from '../../src/sandbox/faults.ts';
 
 interface Json {
@@ -372,7 +372,7 @@ describe('ModelSandbox', () => {
     const r = await call(m.url, 'GET', 'models');
     assert.equal(r.status, 200);
     assert.equal(r.json.object, 'list');
-    assert.equal(r.json.data[0].id, 'gpt-4o-mini');
+    assert.deepEqual(r.json.data.map((model: { id: string }) => model.id), ['gpt-5-mini', 'gpt-4o-mini']);
     assert.equal(r.json.data[0].owned_by, 'sandbox');
   });
 
@@ -445,5 +445,92 @@ describe('ModelSandbox', () => {
     } finally {
       await k.close();
     }
+  });
+
+  describe('dialects', () => {
+    const ask = (sandbox: ModelSandbox, extra: Record<string, unknown>) =>
+      call(sandbox.url, 'POST', 'chat/completions', {
+        body: { model: 'any', messages: [{ role: 'user', content: '<<<REVIEW\nВкусный кофе\nREVIEW>>>' }], ...extra },
+      });
+
+    it('openai-reasoning answers max_tokens and a non-default temperature with OpenAI\'s own 400 bodies', async () => {
+      const sandbox = await ModelSandbox.start({ dialect: 'openai-reasoning', reasoningTokens: 100 });
+      try {
+        const tokens = await ask(sandbox, { max_tokens: 600 });
+        assert.equal(tokens.status, 400);
+        assert.deepEqual(tokens.json, {
+          error: {
+            message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: 'unsupported_parameter',
+          },
+        });
+        const temperature = await ask(sandbox, { max_completion_tokens: 600, temperature: 0.7 });
+        assert.equal(temperature.status, 400);
+        assert.deepEqual(temperature.json, {
+          error: {
+            message: "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is supported.",
+            type: 'invalid_request_error',
+            param: 'temperature',
+            code: 'unsupported_value',
+          },
+        });
+        const ok = await ask(sandbox, { max_completion_tokens: 600, temperature: 1 });
+        assert.equal(ok.status, 200);
+        assert.equal(ok.json.choices[0].finish_reason, 'stop');
+        assert.doesNotMatch(ok.json.choices[0].message.content, /think/i);
+        assert.equal(ok.json.usage.completion_tokens_details.reasoning_tokens, 100);
+        assert.ok(ok.json.usage.completion_tokens > 100);
+        // A budget the reasoning spends whole: an empty answer that ends with length, as OpenAI's does.
+        const spent = await ask(sandbox, { max_completion_tokens: 80 });
+        assert.deepEqual([spent.json.choices[0].message.content, spent.json.choices[0].finish_reason], ['', 'length']);
+        assert.equal(spent.json.usage.completion_tokens, 80);
+      } finally {
+        await sandbox.close();
+      }
+    });
+
+    it('think writes <think>…</think> before the answer, cut off inside it by a short budget', async () => {
+      const sandbox = await ModelSandbox.start({ dialect: 'think', reasoningTokens: 200 });
+      try {
+        const whole = await ask(sandbox, { max_tokens: 600, temperature: 0.7 });
+        const content: string = whole.json.choices[0].message.content;
+        assert.ok(content.startsWith(`<think>\n${REASONING_OPENING}`), content);
+        assert.match(content, /<\/think>\n\n\S/);
+        assert.match(content, /Вкусный кофе/, 'it thinks about the review');
+        assert.equal(whole.json.choices[0].finish_reason, 'stop');
+        const cut = await ask(sandbox, { max_tokens: 100 });
+        assert.equal(cut.json.choices[0].finish_reason, 'length');
+        assert.ok(cut.json.choices[0].message.content.startsWith('<think>'));
+        assert.ok(!cut.json.choices[0].message.content.includes('</think>'));
+      } finally {
+        await sandbox.close();
+      }
+    });
+
+    it('reasoning-content puts the reasoning beside the answer, as DeepSeek does', async () => {
+      const sandbox = await ModelSandbox.start({ dialect: 'reasoning-content', reasoningTokens: 50 });
+      try {
+        const r = await ask(sandbox, { max_tokens: 600 });
+        const message = r.json.choices[0].message;
+        assert.ok(message.reasoning_content.startsWith(REASONING_OPENING));
+        assert.ok(!message.content.includes(REASONING_OPENING));
+        assert.match(message.content, /[а-яё]/i);
+        assert.equal(r.json.usage.completion_tokens_details.reasoning_tokens, 50);
+      } finally {
+        await sandbox.close();
+      }
+    });
+
+    it('a server without a model list answers 404 to GET /models and still completes', async () => {
+      const sandbox = await ModelSandbox.start({ listsModels: false });
+      try {
+        assert.equal((await call(sandbox.url, 'GET', 'models')).status, 404);
+        assert.equal((await ask(sandbox, {})).status, 200);
+      } finally {
+        await sandbox.close();
+      }
+    });
   });
 });

@@ -1,5 +1,17 @@
 // The model port over any OpenAI-compatible chat-completions endpoint. The SDK's own retries (maxRetries, with its
-// backoff and Retry-After handling) are the one retry layer for the model; this adapter adds none.
+// backoff and Retry-After handling) are the one retry layer for failures; this adapter adds none. What it does
+// resend is a different request, at most once per change: one the server refused for a parameter it does not take
+// (the dialect below), or one whose budget a reasoning model spent thinking.
+//
+// Dialects: OpenAI's gpt-5 family and o-series take `max_completion_tokens` and only their default temperature;
+// gpt-4o and older, Ollama, vLLM, LM Studio, DeepSeek, YandexGPT and GigaChat take `max_tokens`. The field is
+// chosen by model family for OpenAI's known families and learnt from the server's 400 for anything else; a
+// refused temperature or seed is dropped. Whatever is learnt holds for this adapter, which lives as long as the
+// process.
+//
+// Reasoning: `<think>…</think>` in the text (Qwen3, DeepSeek-R1 on local servers) is cut out, an unclosed one with
+// everything after it; `reasoning_content` / `reasoning` fields (DeepSeek, vLLM, LM Studio) are never read as the
+// answer. A model seen reasoning gets room for it in the budget.
 //
 // Errors are mapped to ServiceError with messages written here: SDK messages can carry request details, so they
 // are never passed through, and the SDK error is never attached as a cause. The API key is scrubbed from any
@@ -10,33 +22,68 @@ import { ServiceError } from '../../errors.ts';
 
 export interface OpenAiModelOptions {
   baseURL: string;
-  apiKey: string;
+  /** Absent: the server takes no key (a local one), and no Authorization header is sent. */
+  apiKey?: string;
   model: string;
   /** Per-attempt deadline, default 60000 ms. */
   timeoutMs?: number;
   /** The SDK's retries (429, 5xx, timeouts, connection errors), default 2. */
   maxRetries?: number;
+  /** Sent only when set: reasoning models take only their default. */
   temperature?: number;
+  /** The whole completion budget, reasoning included, sent as is; absent: gisbot's budget (see below). */
   maxTokens?: number;
+  /** Told each time the adapter changes how it speaks to the server, for the log. */
+  onAdjust?: (message: string) => void;
 }
 
 type OpenAiModule = typeof import('openai');
 
+/** Tokens for the answer itself: a review's answer is a few sentences. */
+export const ANSWER_TOKENS = 600;
+/** Added for a model that reasons before it answers: its thinking counts against the same budget. */
+export const REASONING_ROOM = 4000;
+
+type BudgetField = 'max_tokens' | 'max_completion_tokens';
+/** The parameters a server may refuse and the adapter can do without (or say another way). */
+type Adjustable = BudgetField | 'temperature' | 'seed';
+
 const KEY_HINT = 'check openai.apiKey in the config or the OPENAI_API_KEY environment variable';
+
+/** OpenAI's reasoning families (o1, o3, o4-mini, gpt-5, gpt-5-mini, ...), also behind a gateway's `openai/` prefix. */
+export function isReasoningFamily(model: string): boolean {
+  return /^(?:o\d+(?:-|$)|gpt-5)/i.test(model.slice(model.lastIndexOf('/') + 1));
+}
 
 export function createOpenAiModel(options: OpenAiModelOptions): Model {
   const host = safeHost(options.baseURL);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxRetries = options.maxRetries ?? 2;
-  const temperature = options.temperature ?? 0.7;
-  const maxTokens = options.maxTokens ?? 600;
+  const apiKey = options.apiKey;
+  const reasoningFamily = isReasoningFamily(options.model);
+  /** How this server wants to be spoken to, as far as it has told us. */
+  const dialect = {
+    budgetField: (reasoningFamily ? 'max_completion_tokens' : 'max_tokens') as BudgetField,
+    dropped: new Set<Adjustable>(),
+    reasons: reasoningFamily,
+  };
+  // The first call goes alone while the dialect is a guess, so workers that start together learn it from one
+  // refusal; a reasoning family with no temperature to refuse has nothing to learn, and its workers start at once.
+  let firstCall: Promise<unknown> | null = reasoningFamily && options.temperature === undefined ? Promise.resolve() : null;
 
   let loaded: Promise<{ mod: OpenAiModule; client: OpenAI }> | null = null;
 
   function load(): Promise<{ mod: OpenAiModule; client: OpenAI }> {
     loaded ??= import('openai').then((mod) => ({
       mod,
-      client: new mod.OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, timeout: timeoutMs, maxRetries }),
+      client: new mod.OpenAI({
+        baseURL: options.baseURL,
+        // The SDK wants a key (or reads OPENAI_API_KEY itself): a keyless server gets a stand-in that is never sent.
+        apiKey: apiKey ?? 'none',
+        ...(apiKey === undefined ? { defaultHeaders: { Authorization: null } } : {}),
+        timeout: timeoutMs,
+        maxRetries,
+      }),
     }));
     loaded.catch(() => {
       loaded = null;
@@ -46,18 +93,59 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
 
   function redact(text: string): string {
     let out = text;
-    if (options.apiKey.length >= 4) out = out.split(options.apiKey).join('***');
+    if (apiKey !== undefined && apiKey.length >= 4) out = out.split(apiKey).join('***');
     return out.length > 300 ? `${out.slice(0, 300)}…` : out;
   }
 
   /** The server's own error text (e.g. "model 'x' does not exist"), scrubbed; '' when there is none. */
   function serverMessage(error: unknown): string {
     const body = (error as { error?: unknown }).error;
-    if (body && typeof body === 'object') {
-      const message = (body as { message?: unknown }).message;
-      if (typeof message === 'string' && message.trim() !== '') return redact(message.trim());
+    // OpenAI-shaped `{"error":{"message":...}}`, or `{"error":"..."}` as LM Studio sends.
+    const message = body && typeof body === 'object' ? (body as { message?: unknown }).message : body;
+    return typeof message === 'string' && message.trim() !== '' ? redact(message.trim()) : '';
+  }
+
+  /** The parameter a 400 says the server does not take, when it is one we sent and can do without. */
+  function refusedParameter(error: unknown, mod: OpenAiModule, sent: Record<string, unknown>): Adjustable | null {
+    if (!(error instanceof mod.APIError) || (error.status !== 400 && error.status !== 422)) return null;
+    const candidates = (['max_tokens', 'max_completion_tokens', 'temperature', 'seed'] as const).filter((name) => name in sent);
+    const message = serverMessage(error);
+    const named =
+      candidates.find((name) => name === error.param) ??
+      candidates.find((name) => new RegExp(`(?<![\\w])${name}(?![\\w])`).test(message));
+    if (named === undefined) return null;
+    const code = typeof error.code === 'string' ? error.code : '';
+    const saysUnsupported =
+      /^unsupported_/.test(code) ||
+      /unsupported|not supported|does not support|unrecogni[sz]ed|unknown|not allowed|not permitted|extra (?:inputs|fields)|invalid/i.test(message);
+    return saysUnsupported ? named : null;
+  }
+
+  /** Changes the dialect so the refused parameter is said another way, or not at all. */
+  function adjustFor(refused: Adjustable): void {
+    if (refused === 'max_tokens' || refused === 'max_completion_tokens') {
+      if (dialect.budgetField !== refused) return; // another call learnt it meanwhile
+      dialect.budgetField = refused === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
+      options.onAdjust?.(`the model at ${host} does not take ${refused}: sending ${dialect.budgetField} from now on`);
+      return;
     }
-    return '';
+    if (dialect.dropped.has(refused)) return;
+    dialect.dropped.add(refused);
+    options.onAdjust?.(
+      refused === 'temperature'
+        ? `the model at ${host} refused openai.temperature (${options.temperature}): it answers with its default temperature from now on`
+        : `the model at ${host} does not take ${refused}: sending none from now on`,
+    );
+  }
+
+  function requestBody(messages: readonly ChatMessage[], extra: CompletionOptions, budget: number): Record<string, unknown> {
+    return {
+      model: options.model,
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      [dialect.budgetField]: budget,
+      ...(options.temperature === undefined || dialect.dropped.has('temperature') ? {} : { temperature: options.temperature }),
+      ...(extra.seed === undefined || dialect.dropped.has('seed') ? {} : { seed: extra.seed }),
+    };
   }
 
   function mapError(error: unknown, mod: OpenAiModule, what: string, signal: AbortSignal | undefined): unknown {
@@ -67,8 +155,8 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
     if (error instanceof ServiceError) return error;
 
     if (error instanceof mod.APIConnectionTimeoutError) {
-      return new ServiceError('model', 'unavailable', `cannot reach the model at ${host}: no answer within ${timeoutMs} ms to ${what}`, {
-        hint: 'the model endpoint is slow or down; raise openai.timeoutMs or try again later',
+      return new ServiceError('model', 'unavailable', `cannot reach the model at ${host}: no answer within ${timeoutMs / 1000} s to ${what}`, {
+        hint: 'the model endpoint is slow or down (a local model can take minutes to load); raise openai.timeoutSeconds or try again later',
       });
     }
     if (error instanceof mod.APIConnectionError) {
@@ -105,6 +193,50 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
     return error;
   }
 
+  async function send(
+    mod: OpenAiModule,
+    client: OpenAI,
+    messages: readonly ChatMessage[],
+    signal: AbortSignal | undefined,
+    extra: CompletionOptions,
+  ): Promise<Completion> {
+    const what = 'POST /chat/completions';
+    const budgetFor = () => options.maxTokens ?? ANSWER_TOKENS + (dialect.reasons ? REASONING_ROOM : 0);
+    const spent: ParsedCompletion[] = [];
+    // Each parameter is adjusted once per call: a server that refuses both budget fields gets its refusal shown.
+    const adjusted = new Set<Adjustable>();
+    for (;;) {
+      const budget = budgetFor();
+      const body = requestBody(messages, extra, budget);
+      let response: unknown;
+      try {
+        response = await client.chat.completions.create(
+          body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
+          signal ? { signal } : undefined,
+        );
+      } catch (error) {
+        const refused = signal?.aborted ? null : refusedParameter(error, mod, body);
+        if (refused !== null && !adjusted.has(refused)) {
+          adjusted.add(refused);
+          adjustFor(refused);
+          continue;
+        }
+        throw mapError(error, mod, what, signal);
+      }
+      const parsed = parseCompletion(response, host, what, options.model);
+      spent.push(parsed);
+      if (parsed.reasoned && !dialect.reasons) {
+        dialect.reasons = true;
+        if (options.maxTokens === undefined) {
+          options.onAdjust?.(`${options.model} at ${host} reasons before it answers: its budget is ${budgetFor()} tokens from now on`);
+          // The thinking ate the answer's budget: ask again with room for both, once.
+          if (parsed.finishReason === 'length') continue;
+        }
+      }
+      return combined(spent);
+    }
+  }
+
   return {
     async checkReachable(): Promise<void> {
       const { mod, client } = await load();
@@ -117,23 +249,13 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
 
     async complete(messages: readonly ChatMessage[], signal?: AbortSignal, extra: CompletionOptions = {}): Promise<Completion> {
       const { mod, client } = await load();
-      const what = 'POST /chat/completions';
-      let response: unknown;
-      try {
-        response = await client.chat.completions.create(
-          {
-            model: options.model,
-            messages: messages.map((m) => ({ role: m.role, content: m.content })),
-            temperature,
-            max_tokens: maxTokens,
-            ...(extra.seed === undefined ? {} : { seed: extra.seed }),
-          },
-          signal ? { signal } : undefined,
-        );
-      } catch (error) {
-        throw mapError(error, mod, what, signal);
+      if (firstCall === null) {
+        const call = send(mod, client, messages, signal, extra);
+        firstCall = call.catch(() => {});
+        return call;
       }
-      return toCompletion(response, host, what, options.model);
+      await firstCall;
+      return send(mod, client, messages, signal, extra);
     },
 
     async moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict> {
@@ -170,7 +292,18 @@ function toVerdict(response: unknown, host: string, what: string): ModerationVer
   return { flagged: first.flagged, categories };
 }
 
-function toCompletion(response: unknown, host: string, what: string, requestedModel: string): Completion {
+/** One response, read: the answer without the reasoning, and whether there was reasoning. */
+interface ParsedCompletion {
+  text: string;
+  reasoned: boolean;
+  finishReason: string;
+  model: string;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  cost: number | null;
+}
+
+function parseCompletion(response: unknown, host: string, what: string, requestedModel: string): ParsedCompletion {
   const bad = (detail: string) =>
     new ServiceError('model', 'bad_response', `the model at ${host} sent an unexpected response to ${what}: ${detail}`);
   if (!response || typeof response !== 'object') {
@@ -179,25 +312,70 @@ function toCompletion(response: unknown, host: string, what: string, requestedMo
   const body = response as {
     choices?: unknown;
     model?: unknown;
-    usage?: { prompt_tokens?: unknown; completion_tokens?: unknown; cost?: unknown; total_cost?: unknown } | null;
+    usage?: {
+      prompt_tokens?: unknown;
+      completion_tokens?: unknown;
+      completion_tokens_details?: { reasoning_tokens?: unknown } | null;
+      cost?: unknown;
+      total_cost?: unknown;
+    } | null;
   };
   if (!Array.isArray(body.choices) || body.choices.length === 0) throw bad('no choices');
-  const choice = body.choices[0] as { message?: { content?: unknown } | null; finish_reason?: unknown } | null;
+  const choice = body.choices[0] as {
+    message?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown } | null;
+    finish_reason?: unknown;
+  } | null;
   if (!choice || typeof choice !== 'object' || !choice.message || typeof choice.message !== 'object') {
     throw bad('the first choice has no message');
   }
-  const cost = costOf(body.usage?.cost ?? body.usage?.total_cost);
   const content = choice.message.content;
   if (content !== null && content !== undefined && typeof content !== 'string') throw bad('message.content is not text');
+  const answer = withoutReasoning(content ?? '');
+  const reasoningField = [choice.message.reasoning_content, choice.message.reasoning].some((field) => typeof field === 'string' && field !== '');
+  const reasoningTokens = tokenCount(body.usage?.completion_tokens_details?.reasoning_tokens) ?? 0;
+  const cost = costOf(body.usage?.cost ?? body.usage?.total_cost);
   return {
-    text: content ?? '',
+    text: answer.text,
+    reasoned: answer.reasoned || reasoningField || reasoningTokens > 0,
     finishReason: typeof choice.finish_reason === 'string' && choice.finish_reason !== '' ? choice.finish_reason : 'unknown',
     model: typeof body.model === 'string' && body.model !== '' ? body.model : requestedModel,
     promptTokens: tokenCount(body.usage?.prompt_tokens),
     completionTokens: tokenCount(body.usage?.completion_tokens),
+    cost: cost === null ? null : Number(cost),
+  };
+}
+
+/** The last response's answer, with the tokens and cost of every response it took (all of them were paid for). */
+function combined(spent: readonly ParsedCompletion[]): Completion {
+  const last = spent[spent.length - 1]!;
+  const sum = (pick: (one: ParsedCompletion) => number | null): number | null =>
+    spent.some((one) => pick(one) === null) ? pick(last) : spent.reduce((total, one) => total + pick(one)!, 0);
+  const cost = spent.some((one) => one.cost === null) ? null : costOf(sum((one) => one.cost));
+  return {
+    text: last.text,
+    finishReason: last.finishReason,
+    model: last.model,
+    promptTokens: sum((one) => one.promptTokens),
+    completionTokens: sum((one) => one.completionTokens),
     // Only when the provider gives one: a Completion without a cost is one whose cost is not known.
     ...(cost === null ? {} : { cost }),
   };
+}
+
+/**
+ * The answer without a reasoning model's thinking: `<think>…</think>` blocks go; so does everything before a lone
+ * `</think>` (chat templates that open the block in the prompt) and everything from an unclosed `<think>` on (the
+ * budget ran out mid-thought). `reasoned` says whether there was any.
+ */
+export function withoutReasoning(content: string): { text: string; reasoned: boolean } {
+  let text = content.replace(/<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi, '');
+  const close = /<\/think(?:ing)?>/gi;
+  let end = -1;
+  for (let match = close.exec(text); match; match = close.exec(text)) end = match.index + match[0].length;
+  if (end >= 0) text = text.slice(end);
+  const open = text.search(/<think(?:ing)?>/i);
+  if (open >= 0) text = text.slice(0, open);
+  return text === content ? { text, reasoned: false } : { text: text.trim(), reasoned: true };
 }
 
 /**

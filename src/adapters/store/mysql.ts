@@ -14,12 +14,11 @@ import { columns, Executor, raw, transact } from './dialect.ts';
 import type { Connection, Dialect, Kind, Value } from './dialect.ts';
 import type { Schema } from './migrations.ts';
 import { SqlStore } from './store.ts';
+import type { SqlStoreOptions } from './store.ts';
 
-export interface MysqlStoreOptions {
+export interface MysqlStoreOptions extends SqlStoreOptions {
   /** mysql://user:pass@host:port/db */
   url: string;
-  /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
-  notifications: boolean;
   connectionLimit?: number;
 }
 

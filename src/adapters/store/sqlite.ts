@@ -18,12 +18,11 @@ import { empty, Executor, MAX_MONEY, transact } from './dialect.ts';
 import type { Connection, Dialect, Kind, Value } from './dialect.ts';
 import type { Schema } from './migrations.ts';
 import { SqlStore } from './store.ts';
+import type { SqlStoreOptions } from './store.ts';
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends SqlStoreOptions {
   /** The database file; its folder is created when missing. `:memory:` is a private in-memory database. */
   path: string;
-  /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
-  notifications: boolean;
   /** How long a write waits for another process's write lock before giving up; 5000 ms by default. */
   busyTimeoutMs?: number;
 }

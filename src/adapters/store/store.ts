@@ -8,6 +8,7 @@
 // rows it changed (invariant 5).
 import { createHash } from 'node:crypto';
 import { ServiceError } from '../../errors.ts';
+import { redactStrings, type Redact } from '../../redact.ts';
 import type { Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
@@ -61,13 +62,16 @@ function storableDate(value: string): Date | null {
   return !Number.isNaN(date.getTime()) && year >= 1000 && year <= 9999 ? date : null;
 }
 
-function eventRow(event: DomainEvent): Sql {
-  const at = storableDate(event.at);
-  if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
-  const data = JSON.stringify(event.data ?? {}, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
+/** Events as stored, every string of their data masked by `redact`. */
+function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
+  const rows = events.map((event) => {
+    const at = storableDate(event.at);
+    if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
+    const data = JSON.stringify(redactStrings(event.data ?? {}, redact), (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
+  });
+  return sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
 }
-const insertEvents = (rows: readonly Sql[]) => sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
@@ -113,15 +117,19 @@ function isCurrent(applied: ReadonlySet<number>): boolean {
 export interface SqlStoreOptions {
   /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
   notifications: boolean;
+  /** Masks the configured secrets in every string of an event's data before it is stored (and sent from the outbox). */
+  redact?: Redact;
 }
 
 export class SqlStore implements Store {
   readonly #db: Dialect;
   readonly #notifications: boolean;
+  readonly #redact: Redact;
 
   constructor(dialect: Dialect, options: SqlStoreOptions) {
     this.#db = dialect;
     this.#notifications = options.notifications;
+    this.#redact = options.redact ?? ((text) => text);
   }
 
   /** Rows of a SELECT outside a transaction. */
@@ -148,7 +156,7 @@ export class SqlStore implements Store {
   async #insertEvents(x: Executor, events: readonly DomainEvent[]): Promise<void> {
     for (const event of events) {
       // At least once: an event already stored is not stored (or queued) again.
-      if ((await this.#insertOnce(x, insertEvents([eventRow(event)]))) && this.#notifications) {
+      if ((await this.#insertOnce(x, insertEvents([event], this.#redact))) && this.#notifications) {
         await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
       }
     }
@@ -240,7 +248,7 @@ export class SqlStore implements Store {
     const together = await this.#db.transaction(async (x) => {
       if (!(await this.#insertOnce(x, insertReviews(entries, now)))) throw new Rollback(false);
       if (events.length > 0) {
-        if (!(await this.#insertOnce(x, insertEvents(events.map(eventRow))))) throw new Rollback(false);
+        if (!(await this.#insertOnce(x, insertEvents(events, this.#redact)))) throw new Rollback(false);
         if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
       }
       await x.run(insertDialogue(...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
@@ -308,20 +316,13 @@ export class SqlStore implements Store {
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     nonNegative(price, 'price');
     return this.#db.transaction<ReserveResult>(async (x) => {
-      // The usual case first: a fresh claim holding nothing takes the price in one conditional UPDATE of the
-      // review (which locks it), then the funds.
+      // A claim holding nothing takes the price in one conditional UPDATE of the review (which locks it), then the funds.
       if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
         if (!(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
         return 'reserved';
       }
-      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
-      if (row === undefined) throw new Rollback('lost');
-      const delta = price - row.reserved;
-      if (delta === 0n) return 'reserved';
-      if (delta > 0n && !(await this.#reserveFunds(x, delta))) throw new Rollback('insufficient');
-      if (delta < 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${-delta} WHERE id = 1`);
-      await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId}`);
-      return 'reserved';
+      // One reserve per claim, at the price of its moment: a price changed since applies to later claims.
+      return (await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}`)) === undefined ? 'lost' : 'reserved';
     });
   }
 
@@ -350,30 +351,29 @@ export class SqlStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    price: Kopecks,
-    events: (balanceAfter: Kopecks) => readonly DomainEvent[],
-  ): Promise<{ balance: Kopecks } | null> {
-    nonNegative(price, 'price');
+    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#db.transaction(async (x) => {
       const now = new Date();
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
       if (row === undefined || row.state !== 'posting') throw new Rollback(null);
+      // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
+      const charged = row.reserved;
       const posted = await x.run(
-        sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text}, charged = ${price}, reserved = 0,
+        sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text}, charged = ${charged}, reserved = 0,
               claim_token = NULL, lease_until = NULL, updated_at = ${now}
             WHERE id = ${reviewId} AND state = 'posting'`,
       );
       if (posted !== 1) throw new Rollback(null);
       await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
-      // The answer is out there: charge the price even if the review held no reserve.
-      await x.run(sql`UPDATE account SET balance = balance - ${price}, reserved = reserved - ${row.reserved} WHERE id = 1`);
+      await x.run(sql`UPDATE account SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE id = 1`);
       const { balance } = await this.#readAccount(x);
       const charge = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-        VALUES (${now}, 'charge', ${-price}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
+        VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
       // The unique charge key: this review was charged already.
       if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
-      await this.#insertEvents(x, events(balance));
-      return { balance };
+      await this.#insertEvents(x, events(balance, charged));
+      return { balance, charged };
     });
   }
 

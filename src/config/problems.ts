@@ -1,0 +1,69 @@
+// What is wrong with a configuration, as `path: message` lines in the words of the person who wrote it. zod's own
+// wording is for programmers ("Invalid input: expected string, received number"); the schema's own messages
+// (src/config/schema.ts) stand as they are, everything else is said again here.
+import type { z } from 'zod';
+import { messages } from '../ui/messages.ts';
+
+const words = messages.config.plain;
+
+/** zod's error map for the config: it sees only the issues whose schema gave no message of its own. */
+export const plainWords: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      return mustBe([issue.expected], issue.input);
+    case 'invalid_union': {
+      // Every alternative refused the kind of value (`5` where text or a list is wanted): name them all.
+      const expected = issue.errors.flat().flatMap((inner) => (inner.code === 'invalid_type' ? [inner.expected] : []));
+      return expected.length > 0 && expected.length === issue.errors.length ? mustBe(expected, issue.input) : words.notValid;
+    }
+    case 'too_small':
+      return size(issue.origin, String(issue.minimum), issue.inclusive !== false, 'small');
+    case 'too_big':
+      return size(issue.origin, String(issue.maximum), issue.inclusive !== false, 'big');
+    case 'invalid_value':
+      return words.oneOf(issue.values.map(String));
+    case 'invalid_key':
+      return issue.issues.map((inner) => inner.message).join('; ');
+    case 'not_multiple_of':
+      return words.multipleOf(issue.divisor);
+    case 'invalid_format':
+      return words.wrongForm;
+    default:
+      return words.notValid;
+  }
+};
+
+/** Each issue as `path: message`; an unknown key is named in full, a value from the environment names its variable. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], origins: ReadonlyMap<string, string>): string[] {
+  return issues.flatMap((issue) => {
+    const base = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${base ? `${base}.` : ''}${key}: ${messages.config.unknownKey}`);
+    const origin = origins.get(base);
+    return [`${base || '(root)'}${origin ? ` (from ${origin})` : ''}: ${issue.message}`];
+  });
+}
+
+function mustBe(expected: readonly string[], input: unknown): string {
+  const wanted = [...new Set(expected.map((kind) => words.kinds[kind] ?? kind))].join(' or ');
+  // A fraction where a whole number is wanted is still "a number": saying only what is wanted is clearer.
+  const found = input === undefined || (expected.includes('int') && typeof input === 'number') ? null : kindOf(input);
+  const quote = expected.includes('string') && (typeof input === 'number' || typeof input === 'boolean');
+  return words.mustBe(wanted, found) + (quote ? words.quoteIt : '');
+}
+
+/** What a value is, never the value itself: a misplaced secret must not end up on a terminal or in a log. */
+function kindOf(input: unknown): string {
+  if (input === null) return words.kinds.null!;
+  if (Array.isArray(input)) return words.kinds.array!;
+  if (typeof input === 'boolean') return String(input);
+  return words.kinds[typeof input] ?? typeof input;
+}
+
+function size(origin: string, bound: string, inclusive: boolean, side: 'small' | 'big'): string {
+  if (origin === 'string') {
+    if (side === 'small') return bound === '1' ? words.notEmpty : words.charactersAtLeast(bound);
+    return words.charactersAtMost(bound);
+  }
+  if (origin === 'array' || origin === 'set') return side === 'small' ? words.listAtLeast(bound) : words.listAtMost(bound);
+  return side === 'small' ? words.atLeast(bound, inclusive) : words.atMost(bound, inclusive);
+}
