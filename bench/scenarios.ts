@@ -108,6 +108,37 @@ export async function idlePoll(options: { branches: number; concurrency: number;
   }
 }
 
+export interface SweepResult {
+  branches: number;
+  reviewsPerBranch: number;
+  /** Review-list requests per branch in a cycle that sweeps every branch, and in one that sweeps none. */
+  sweptPerBranch: number;
+  unsweptPerBranch: number;
+}
+
+/**
+ * The sweep's cost (polling.sweepDays): `branches` branches with `reviewsPerBranch` answered reviews each, all
+ * inside the sweep's reach; one cycle with every branch due for its sweep (sweepIntervalMinutes 0), one with none.
+ */
+export async function sweepCost(options: { branches: number; reviewsPerBranch: number }): Promise<SweepResult> {
+  const world = await openWorld(8);
+  try {
+    seed(world, options.branches, options.reviewsPerBranch, { answered: true });
+    await mustRun(world, ['poll-once', '--json']);
+    const listRequests = async (config: object) => {
+      await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ polling: { concurrency: 8, ...config } }));
+      const before = world.twogis.requests.length;
+      await mustRun(world, ['poll-once', '--json']);
+      return world.twogis.requests.slice(before).filter((request) => REVIEW_LIST.test(request.path)).length / options.branches;
+    };
+    const sweptPerBranch = await listRequests({ sweepIntervalMinutes: 0 });
+    const unsweptPerBranch = await listRequests({ sweepIntervalMinutes: 24 * 60 });
+    return { ...options, sweptPerBranch, unsweptPerBranch };
+  } finally {
+    await world.close();
+  }
+}
+
 // ---------------------------------------------------------------- 3. start-up
 
 export interface StartupResult {

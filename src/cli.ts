@@ -1,6 +1,6 @@
 // The commander table: every command, flag and example lives here. Command modules are imported only when
 // their command runs, so `gisbot --help` and cron start-ups stay cheap.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
 import { ConfigError, ExitCode, GisbotError } from './errors.ts';
@@ -97,16 +97,16 @@ class Session {
       if (error.exitCode !== ExitCode.interrupted) {
         // A config can be wrong in several places at once: each problem on its own line.
         const lines = error instanceof ConfigError ? error.problems : [error.message];
-        for (const line of lines) this.output.warn(this.#redact(`${c.red('error:')} ${line}`));
-        if (error.hint) this.output.warn(this.#redact(`${c.dim('hint:')} ${error.hint}`));
+        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${line}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${error.hint}`));
       }
-      if (this.output.debug && error.stack) this.output.warn(this.#redact(error.stack));
+      if (this.output.debug && error.stack) this.output.error(this.#redact(error.stack));
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.output.warn(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
-    if (this.output.debug && error instanceof Error && error.stack) this.output.warn(this.#redact(error.stack));
-    else this.output.warn(`${c.dim('hint:')} ${messages.errors.debugHint}`);
+    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
+    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(error.stack));
+    else this.output.error(`${c.dim('hint:')} ${messages.errors.debugHint}`);
     return ExitCode.failed;
   }
 }
@@ -119,6 +119,18 @@ function buildProgram(session: Session): Command {
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .option('--quiet', 'print only errors')
     .option('--debug', 'show stack traces')
+    // Subcommands inherit this: each one's --help lists the flags every command takes (--version is the program's
+    // own, and after `prompt show` names a prompt version).
+    .configureHelp({
+      showGlobalOptions: true,
+      visibleGlobalOptions(this: Help, command: Command) {
+        return Help.prototype.visibleGlobalOptions.call(this, command).filter((option) => option.long !== '--version');
+      },
+    })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ gisbot demo                       # see it work on a pretend business, nothing to set up\n  $ gisbot init                       # set up your own account\n  $ gisbot poll-once --json           # one cycle, for cron\n  $ gisbot help balance               # more on one command',
+    )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
@@ -130,15 +142,21 @@ function buildProgram(session: Session): Command {
     .action(async (_options, command: Command) => {
       const controller = new AbortController();
       const stop = () => controller.abort(new Error('signal'));
+      // SIGHUP, as logrotate's postrotate sends it: the log file is opened again at its path; the work goes on.
+      let reopenLog = () => {};
+      const hangup = () => reopenLog();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, { twogis: true, model: true }, () => import('./commands/run.ts'), (ctx, { run }) =>
-          run(ctx, { signal: controller.signal }),
-        );
+        await session.execute(command, { twogis: true, model: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+          reopenLog = () => ctx.reopenLog();
+          return run(ctx, { signal: controller.signal });
+        });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.off('SIGHUP', hangup);
       }
     });
 
@@ -156,6 +174,8 @@ function buildProgram(session: Session): Command {
     .command('balance')
     .description('show the prepaid balance and the part held for answers in progress')
     .addHelpText('after', '\nExamples:\n  $ gisbot balance\n  $ gisbot balance add 500 --yes')
+    // `balance help [add|history]`, as `prompt help` gives: a command with its own action has no help command otherwise.
+    .helpCommand(true)
     .action(async (_options, command: Command) => {
       await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { showBalance }) =>
         showBalance(ctx),
@@ -197,7 +217,7 @@ function buildProgram(session: Session): Command {
       '\nExamples:\n  $ gisbot reply                       # the reviews waiting for you\n  $ gisbot reply 141264987             # draft, then send / edit / regenerate / skip\n  $ gisbot reply 141264987 --dry-run --json',
     )
     .action(async (reviewId: string | undefined, options: { send?: boolean; dryRun?: boolean; limit?: string }, command: Command) => {
-      const needs = reviewId === undefined ? {} : { model: true, twogis: !options.dryRun };
+      const needs = reviewId === undefined ? {} : { model: true, twogis: !options.dryRun, reviewLines: false };
       await session.execute(command, needs, () => import('./commands/reply.ts'), (ctx, { reply }) =>
         reply(ctx, { reviewId, send: Boolean(options.send), dryRun: Boolean(options.dryRun), limit: options.limit }),
       );

@@ -23,6 +23,8 @@ export interface Context extends PipelineDeps {
   notifier: Notifier;
   prompter: Prompter;
   redact: Redact;
+  /** Lets go of the log file, so that the next line opens it again at its path (SIGHUP, after logrotate). */
+  reopenLog(): void;
   /** Closes what the context opened: database pool, notifier, log file. */
   close(): Promise<void>;
 }
@@ -31,9 +33,11 @@ export interface Context extends PipelineDeps {
 export interface ContextNeeds {
   twogis?: boolean;
   model?: boolean;
+  /** false: no stderr line on each review's outcome as it happens: the command tells the outcome itself (reply). */
+  reviewLines?: boolean;
 }
 
-export type ContextParts = Partial<Omit<Context, 'close' | 'config' | 'output' | 'settings' | 'redact'>> & {
+export type ContextParts = Partial<Omit<Context, 'close' | 'reopenLog' | 'config' | 'output' | 'settings' | 'redact'>> & {
   /** Tests shorten waits such as the read-back delay. */
   settings?: Partial<PipelineSettings>;
 };
@@ -47,8 +51,9 @@ export async function createContext(
   requireSettings(config, needs);
   const redact = createRedactor(configuredSecrets(config).map((secret) => secret.value));
   const closers: Array<() => Promise<void>> = [];
+  const reopeners: Array<() => void> = [];
 
-  const logger = parts.logger ?? (await createLogger(config, output, redact, closers));
+  const logger = parts.logger ?? (await createLogger(config, output, redact, { closers, reopeners }, needs.reviewLines ?? true));
   const clock = parts.clock ?? systemClock;
   const store = parts.store ?? (await createStore(config, redact));
   closers.push(() => store.close());
@@ -72,6 +77,9 @@ export async function createContext(
     settings: { ...settingsFrom(config), ...parts.settings },
     notifier,
     onEvents: () => notifier.kick(),
+    reopenLog() {
+      for (const reopen of reopeners) reopen();
+    },
     async close() {
       for (const close of closers) await close().catch(() => {});
     },
@@ -93,6 +101,12 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
     breakerThreshold: 3,
     policy: answeringPolicyFrom(config),
     secrets: configuredSecrets(config),
+    intake: {
+      maxPagesPerBranch: config.polling.maxPagesPerBranch,
+      maxMsPerBranch: config.polling.maxSecondsPerBranch * 1000,
+      sweepMs: config.polling.sweepDays * 86_400_000,
+      sweepIntervalMs: config.polling.sweepIntervalMinutes * 60_000,
+    },
   };
 }
 
@@ -140,15 +154,22 @@ function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source, false));
 }
 
-async function createLogger(config: Readonly<Config>, output: Output, redact: Redact, closers: Array<() => Promise<void>>) {
+async function createLogger(
+  config: Readonly<Config>,
+  output: Output,
+  redact: Redact,
+  hooks: { closers: Array<() => Promise<void>>; reopeners: Array<() => void> },
+  reviewLines: boolean,
+) {
   const { createFileLogger } = await import('./adapters/logfile/logger.ts');
   const file = createFileLogger({
     file: config.logs.file,
     redact,
-    onFailure: (error) => output.warn(`log file ${config.logs.file} cannot be written (${error.message}); logging to it is off`),
+    onFailure: (error) => output.error(`log file ${config.logs.file} cannot be written (${error.message}); logging to it is off`),
   });
-  closers.push(() => file.close());
-  return teeLogger(file, createConsoleLogger(output, redact));
+  hooks.closers.push(() => file.close());
+  hooks.reopeners.push(() => file.reopen());
+  return teeLogger(file, createConsoleLogger(output, redact, { reviews: reviewLines }));
 }
 
 async function createStore(config: Readonly<Config>, redact: Redact): Promise<Store> {

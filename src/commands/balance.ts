@@ -13,6 +13,8 @@ export interface BalanceResult {
   added: Kopecks | null;
   /** The last few charges, newest first (not part of --json, which the contract fixes). */
   recentCharges: LedgerEntry[];
+  /** The person said no to the top-up: nothing changed. */
+  declined?: boolean;
 }
 
 const RECENT_CHARGES = 5;
@@ -31,6 +33,8 @@ export interface AddOptions {
 
 export async function addBalance(ctx: Context, options: AddOptions): Promise<BalanceResult> {
   const amount = parseAmount(options.amount);
+  // Before the database is opened: a usage error changes nothing, not even by creating the file.
+  if (!options.yes && !ctx.output.interactive) throw new UsageError(messages.balance.needsYes);
   await ctx.store.migrate();
   if (!options.yes) {
     const current = await ctx.store.getBalance();
@@ -38,7 +42,7 @@ export async function addBalance(ctx: Context, options: AddOptions): Promise<Bal
       messages.balance.confirmTopUp(formatMoney(amount), formatMoney(current.balance + amount)),
       messages.balance.needsYes,
     );
-    if (!confirmed) throw new UsageError(messages.balance.cancelled);
+    if (!confirmed) return { snapshot: current, lowBalance: ctx.settings.lowBalance, added: null, recentCharges: [], declined: true };
   }
   const snapshot = await ctx.store.topUp(amount, 'top-up from the command line');
   return { snapshot, lowBalance: ctx.settings.lowBalance, added: amount, recentCharges: [] };
@@ -59,6 +63,7 @@ export function render(result: BalanceResult, output: Output): void {
   }
   const c = output.colors;
   const d = output.dataColors;
+  if (result.declined) return output.say(messages.balance.cancelled);
   if (result.added !== null) output.say(c.green(messages.balance.added(formatMoney(result.added))));
   output.data(`balance ${d.bold(formatMoney(balance))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
   if (result.recentCharges.length > 0) {

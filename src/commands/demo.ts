@@ -157,5 +157,5 @@ export function render(result: DemoResult, output: Output): void {
     const { exitCode: _exitCode, ...document } = result;
     output.data(JSON.stringify(document));
   } else renderDemo(result, output);
-  for (const problem of result.problems) output.warn(output.colors.red(`✗ ${problem}`));
+  for (const problem of result.problems) output.error(output.colors.red(`✗ ${problem}`));
 }

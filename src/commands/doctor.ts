@@ -34,7 +34,7 @@ export function render(result: DoctorResult, output: Output): void {
   const c = output.colors;
   output.say(c.dim(messages.doctor.config(result.source)));
   if (ok) output.say(c.green(messages.doctor.allGood(result.checks.length)));
-  else output.warn(c.red(messages.doctor.failed(result.checks.filter((one) => !one.ok).length)));
+  else output.error(c.red(messages.doctor.failed(result.checks.filter((one) => !one.ok).length)));
 }
 
 /** `✓ database   connected …` / `✗ 2GIS   …`, one line each. */

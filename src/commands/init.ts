@@ -23,6 +23,8 @@ export interface InitResult {
   file: string;
   checks: ServiceCheck[];
   command: string;
+  /** The person chose not to replace the existing file: nothing changed. */
+  cancelled?: boolean;
   exitCode: ExitCode;
 }
 
@@ -34,7 +36,9 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   if (!output.interactive) throw new UsageError(m.needsTerminal, m.needsTerminalHint());
   const file = path.resolve(tools.cwd, options.file ?? '.gisbotrc');
   if (await exists(file)) {
-    if (!(await prompter.confirm(m.overwrite(file), m.needsTerminal))) throw new UsageError(m.cancelled);
+    if (!(await prompter.confirm(m.overwrite(file), m.needsTerminal))) {
+      return { file, checks: [], command: '', cancelled: true, exitCode: ExitCode.ok };
+    }
   }
   const base: Readonly<Config> | null = await loadConfig({ cwd: tools.cwd, env }).catch(() => null);
   output.say(output.colors.bold(m.intro(file)));
@@ -82,11 +86,13 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
     model = await ask(m.modelName, model || (base?.openai.model ?? DEFAULT_OPENAI_MODEL));
   } while (!(await step('model', '', () => probeModel({ baseURL, apiKey: apiKey.value ?? undefined, model }))));
 
-  let databaseUrl = '';
+  let databaseUrl = base?.database.url ?? '';
   do {
-    databaseUrl = await ask(m.databaseUrl, databaseUrl || base?.database.url, (value) =>
+    // The password never shows: the URL is offered without it, and asked for on its own, masked.
+    const typed = await ask(m.databaseUrl, withoutPassword(databaseUrl) || undefined, (value) =>
       /^mysql:\/\/.+/.test(value.trim()) || /^sqlite:.+/.test(value.trim()) ? true : m.databaseFormat,
     );
+    databaseUrl = await withPassword(prompter, typed, databaseUrl);
   } while (!(await step('database', messages.checks.databaseOk(databaseUrl.startsWith('mysql:') ? host(databaseUrl) : databaseUrl), () => probeDatabase(databaseUrl))));
 
   let wsUrl = '';
@@ -113,6 +119,46 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   const isDefault = path.dirname(file) === path.resolve(tools.cwd) && path.basename(file) === '.gisbotrc';
   const command = `${gisbotCommand} run${isDefault ? '' : ` --config ${JSON.stringify(file)}`}`;
   return { file, checks, command, exitCode: checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed };
+}
+
+/** A mysql:// URL without its password (shown and offered as the default); other URLs as they are. */
+function withoutPassword(url: string): string {
+  const parsed = mysqlUrl(url);
+  if (parsed === null || parsed.password === '') return url;
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/**
+ * The typed URL with its password: typed inline, or asked for masked. Empty keeps the one `previous` held for the
+ * same user and server (the config in force, or the answer before a failed check), else means no password.
+ */
+async function withPassword(prompter: Prompter, typed: string, previous: string): Promise<string> {
+  const url = mysqlUrl(typed);
+  if (url === null || url.username === '' || url.password !== '') return typed;
+  const known = mysqlUrl(previous);
+  const kept = known !== null && known.username === url.username && known.host === url.host ? known.password : '';
+  const question = messages.init.databasePassword(decoded(url.username));
+  const password = await prompter.password(kept ? messages.init.keepCurrent(question) : messages.init.noneIfEmpty(question), {}, messages.init.needsTerminal);
+  url.password = password.trim() === '' ? kept : encodeURIComponent(password.trim());
+  return url.toString();
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function mysqlUrl(text: string): URL | null {
+  try {
+    const url = new URL(text.trim());
+    return url.protocol === 'mysql:' ? url : null;
+  } catch {
+    return null;
+  }
 }
 
 const required = (value: string): true | string => (value.trim() !== '' ? true : messages.init.required);
@@ -150,10 +196,11 @@ export function toYaml(settings: Record<string, Record<string, unknown>>, header
 export function render(result: InitResult, output: Output): void {
   const c = output.colors;
   if (output.json) {
-    output.data(JSON.stringify({ file: result.file, checks: result.checks, command: result.command }));
+    output.data(JSON.stringify({ file: result.file, checks: result.checks, command: result.command, ...(result.cancelled ? { cancelled: true } : {}) }));
     return;
   }
+  if (result.cancelled) return output.say(messages.init.cancelled);
   output.say(c.green(`✓ ${messages.init.written(result.file)}`));
-  if (result.exitCode !== ExitCode.ok) output.warn(c.yellow(messages.init.someFailed));
+  if (result.exitCode !== ExitCode.ok) output.error(c.yellow(messages.init.someFailed));
   output.say(messages.init.next(c.bold(result.command)));
 }

@@ -29,16 +29,21 @@ export interface LogsResult {
   filtered: boolean;
 }
 
-export const EVENT_TYPES: readonly EventType[] = [
-  'review.new',
-  'reply.posted',
-  'review.skipped',
-  'review.needs_approval',
-  'reply.failed',
-  'balance.low',
-  'balance.insufficient',
-  'auth.failed',
-];
+/** Every event type, in the contract's order; a record so that a type added to the port must be added here. */
+const TYPES: Record<EventType, true> = {
+  'review.new': true,
+  'reply.posted': true,
+  'review.skipped': true,
+  'review.needs_approval': true,
+  'reply.failed': true,
+  'balance.low': true,
+  'balance.insufficient': true,
+  'auth.failed': true,
+  'review.edited': true,
+  'followup.new': true,
+  'followup.posted': true,
+};
+export const EVENT_TYPES = Object.keys(TYPES) as readonly EventType[];
 
 export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResult> {
   if (options.type !== undefined && !EVENT_TYPES.includes(options.type as EventType)) {
@@ -140,6 +145,12 @@ export function summary(event: StoredEvent): string {
       return messages.logs.low(s('balance'), s('threshold'));
     case 'balance.insufficient':
       return messages.logs.insufficient(s('balance'), s('price'));
+    case 'review.edited':
+      return `${s('rating')}★ ${s('text') || messages.reply.noText}`;
+    case 'followup.new':
+      return `${s('author')}: ${s('text')}`;
+    case 'followup.posted':
+      return s('text');
     default:
       return JSON.stringify(data);
   }

@@ -64,6 +64,7 @@ export function render(result: PollOnceResult, output: Output): void {
       ].join(' · '),
     );
   }
-  for (const problem of summary.problems) output.warn(output.colors.red(`✗ ${problem}`));
-  if (summary.stoppedForBalance) output.warn(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
+  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${warning}`));
+  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${problem}`));
+  if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
 }

@@ -18,13 +18,14 @@ export type PromptResult =
   | { kind: 'rollback'; file: string; from: number; version: PromptVersion; changed: boolean };
 
 export async function showPrompt(ctx: Context, options: { version?: string }): Promise<PromptResult> {
+  const wanted = options.version === undefined ? null : versionNumber(options.version);
   await ctx.store.migrate();
   const file = await ctx.prompts.read();
-  if (options.version === undefined) {
+  if (wanted === null) {
     const latest = await ctx.store.latestPrompt();
     return { kind: 'show', version: latest?.text === file ? latest : null, text: file, current: true };
   }
-  const version = await findVersion(ctx, options.version);
+  const version = await findVersion(ctx, wanted);
   return { kind: 'show', version, text: version.text, current: version.text === file };
 }
 
@@ -53,8 +54,9 @@ export async function editPrompt(ctx: Context): Promise<PromptResult> {
 }
 
 export async function rollbackPrompt(ctx: Context, options: { version: string }): Promise<PromptResult> {
+  const wanted = versionNumber(options.version);
   await ctx.store.migrate();
-  const old = await findVersion(ctx, options.version);
+  const old = await findVersion(ctx, wanted);
   const file = promptTarget(ctx.config);
   const before = await ctx.prompts.read().catch(() => null);
   const changed = before !== old.text;
@@ -66,9 +68,14 @@ export async function rollbackPrompt(ctx: Context, options: { version: string })
   return { kind: 'rollback', file, from: old.version, version, changed };
 }
 
-async function findVersion(ctx: Context, text: string): Promise<PromptVersion> {
+/** Read before the database is opened: a mistyped version changes nothing, not even by creating the file. */
+function versionNumber(text: string): number {
   const number = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(number) || number < 1) throw new UsageError(messages.prompt.badVersion(text));
+  return number;
+}
+
+async function findVersion(ctx: Context, number: number): Promise<PromptVersion> {
   const version = await ctx.store.getPromptVersion(number);
   if (!version) throw new UsageError(messages.prompt.noSuchVersion(number), messages.prompt.historyHint);
   return version;

@@ -37,6 +37,8 @@ export type ReplyResult =
     };
 
 const EDITABLE = new Set(['new', 'needs_approval', 'failed']);
+/** How long a send waits for the WebSocket to take its event before leaving it in the outbox for the next run. */
+const DELIVERY_GRACE_MS = 5_000;
 
 export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyResult> {
   const id = options.reviewId;
@@ -102,6 +104,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     let outcome: SendOutcome;
     try {
       outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+      await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
       spinner.stop();
     }
@@ -163,7 +166,7 @@ export function render(result: ReplyResult, output: Output): void {
   if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(review.id, charged!, balance!)}`));
   else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
   else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(review.id)));
-  else if (action === 'refused') output.warn(c.red(`✗ ${messages.reply.refused(problems)}`));
-  else output.warn(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
-  if (action === 'insufficient') output.warn(c.dim(messages.cycle.insufficientHint));
+  else if (action === 'refused') output.error(c.red(`✗ ${messages.reply.refused(problems)}`));
+  else output.error(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
+  if (action === 'insufficient') output.error(c.dim(messages.cycle.insufficientHint));
 }

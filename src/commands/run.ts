@@ -24,7 +24,7 @@ export interface RunResult {
 export async function run(ctx: Context, options: RunOptions): Promise<RunResult> {
   const failing = (await checkServices(ctx)).filter((check) => !check.ok);
   if (failing.length > 0) {
-    for (const check of failing) ctx.output.warn(`✗ ${check.name}: ${check.detail}`);
+    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${check.detail}`);
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
   ctx.notifier.start();
@@ -37,7 +37,7 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     result.cycles += 1;
     if (summary) {
       result.posted += summary.posted;
-      if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length > 0) {
+      if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length + summary.warnings.length > 0) {
         renderSummary({ summary, exitCode: ExitCode.ok }, ctx.output);
       }
     }
@@ -56,7 +56,7 @@ async function cycleSafely(ctx: Context, signal: AbortSignal): Promise<CycleSumm
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
     ctx.logger.error('cycle failed', { error: error.message });
-    ctx.output.warn(messages.run.cycleFailed(error.message));
+    ctx.output.error(messages.run.cycleFailed(error.message));
     return null;
   }
 }

@@ -123,6 +123,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       intervalSeconds: z.number().positive().default(60),
       concurrency: positiveInt.max(64).default(4),
+      // What one branch may cost a cycle: a listing that never ends is cut there (README, RELIABILITY.md).
+      maxPagesPerBranch: positiveInt.max(10_000).default(20),
+      maxSecondsPerBranch: z.number().positive().default(60),
+      // The sweep for reviews 2GIS publishes late: how far back, and how often (0: every cycle).
+      sweepDays: z.number().min(0).max(365).default(7),
+      sweepIntervalMinutes: z.number().min(0).default(180),
     })
     .prefault({}),
   pipeline: z.strictObject({ leaseSeconds: positiveInt.min(10).default(300) }).prefault({}),

@@ -2,7 +2,7 @@
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
-import { emptyIntakeCounts, intakeBranch } from './intake.ts';
+import { emptyIntakeCounts, intakeBranch, NOTHING_KEPT } from './intake.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
@@ -22,6 +22,8 @@ export interface CycleSummary {
   stoppedForBalance: boolean;
   /** One line per service that failed during the cycle. */
   problems: string[];
+  /** One line per branch whose intake was cut short or had items it could not take in; not a failure. */
+  warnings: string[];
   /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
   followUps: FollowUpCounts;
 }
@@ -60,14 +62,18 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
     try {
       const branches = await branchList;
       if (branches === null) return;
+      const kept = await deps.store.branchIntakes(branches.map((branch) => branch.id));
       await forEachLimited(branches, deps.settings.concurrency, async (branch) => {
         if (breaker.open || signal?.aborted) return;
         try {
-          await intakeBranch(deps, branch, intake, listed);
+          await intakeBranch(deps, branch, intake, { kept: kept.get(branch.id) ?? NOTHING_KEPT, listed, signal });
           breaker.succeeded();
         } catch (error) {
           if (!isServiceError(error)) throw error;
-          breaker.failed(error);
+          // A page that cannot be read (too big, malformed) or a listing refused for this branch says nothing
+          // about the service: it is reported, and the other branches go on.
+          if (error.kind === 'bad_response' || error.kind === 'rejected') breaker.report(error);
+          else breaker.failed(error);
           deps.logger.error('could not list reviews', { branchId: branch.id, error: error.message });
         } finally {
           arrivals.notify();
@@ -221,6 +227,10 @@ class Breaker {
   }
   get open(): boolean {
     return this.#consecutive >= this.#threshold;
+  }
+  /** A failure that does not count toward opening: reported only. */
+  report(error: ServiceError): void {
+    this.errors.push(error);
   }
   failed(error: ServiceError, fatal = false): void {
     this.errors.push(error);

@@ -1,45 +1,290 @@
-// Pages new reviews in, newest first, and records each once (invariant 10). Paging stops at the first page
-// that holds nothing new: everything older was seen by an earlier cycle.
+// Pages reviews in, newest first, and records each once (invariant 10). What one branch may cost in a cycle is
+// bounded (polling.maxPagesPerBranch, polling.maxSecondsPerBranch): a listing that never ends, or one whose
+// dates go back and forth, costs its branch a bounded share of the cycle and is reported, never the cycle.
+//
+// A branch is read in at most two walks a cycle, which share those limits:
+// - from the newest page down until a page holds nothing new: everything older was seen by an earlier cycle.
+//   When a sweep is due (polling.sweepIntervalMinutes) the walk goes on through pages already seen, down to
+//   polling.sweepDays back: 2GIS publishes a review after moderation under its original date, below pages
+//   gisbot has read.
+// - from the backlog: where a walk cut short by the limits (a failure, a signal) stopped, by the same rule.
+//   The backlog is kept in the store, so a long listing is taken in over several cycles, newest first.
+//
+// An item that cannot be taken in (2gis-api.md: a rating 1–5, a date; and what the columns of both stores hold)
+// is logged as skipped with its reason, and the rest of its page is taken.
+import { isServiceError } from '../errors.ts';
 import { noticeEdits } from './edits.ts';
 import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
-import type { Branch, ListedReview, ReviewRecord } from './ports.ts';
+import type { Branch, BranchIntake, ListedReview, ReviewRecord, UnreadableItem } from './ports.ts';
+
+export interface IntakeLimits {
+  /** Review pages one branch may cost a cycle. */
+  maxPagesPerBranch: number;
+  /** Time one branch may take a cycle, checked before each page after the first. */
+  maxMsPerBranch: number;
+  /** How far back a sweep reads. */
+  sweepMs: number;
+  /** How often a branch is swept; 0 sweeps every cycle. */
+  sweepIntervalMs: number;
+}
+
+/** The config's defaults (src/config/schema.ts), for callers that set none. */
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
+  maxPagesPerBranch: 20,
+  maxMsPerBranch: 60_000,
+  sweepMs: 7 * 86_400_000,
+  sweepIntervalMs: 180 * 60_000,
+};
 
 export interface IntakeCounts {
   fetched: number;
   new: number;
   skipped: number;
   awaitingApproval: number;
+  /** One line per branch whose intake was cut short or had items it could not take, for the person. */
+  warnings: string[];
 }
 
 export function emptyIntakeCounts(): IntakeCounts {
-  return { fetched: 0, new: 0, skipped: 0, awaitingApproval: 0 };
+  return { fetched: 0, new: 0, skipped: 0, awaitingApproval: 0, warnings: [] };
 }
 
-/** `listed` collects every review the pages showed, known or not (the follow-up check looks at them). */
-export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: IntakeCounts, listed?: ListedReview[]): Promise<void> {
+export const NOTHING_KEPT: BranchIntake = { sweptAt: null, backlog: null };
+
+export interface BranchIntakeOptions {
+  /** What the store kept about the branch (Store.branchIntakes); a branch never seen when absent. */
+  kept?: BranchIntake;
+  /** Collects every valid review the pages showed, known or not (the follow-up check looks at them). */
+  listed?: ListedReview[];
+  /** Stops the walk before its next page; where it stopped becomes the backlog. */
+  signal?: AbortSignal;
+}
+
+/** Where a walk starts and how deep it goes: past pages with nothing new only while newer than `until`. */
+interface Walk {
+  from: string | null;
+  until: number | null;
+}
+
+type WalkEnd = { kind: 'done' } | { kind: 'cut'; next: string; why: string | null };
+
+/** `until` of a backlog that must read to the end of the listing: older than any review. */
+const TO_THE_END = new Date(0);
+
+export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: IntakeCounts, options: BranchIntakeOptions = {}): Promise<void> {
+  const limits = intakeLimits(deps.settings);
+  const kept = options.kept ?? NOTHING_KEPT;
+  const started = deps.clock.now().getTime();
+  const sweeping = kept.sweptAt === null || started - kept.sweptAt.getTime() >= limits.sweepIntervalMs;
+  const horizon = sweeping ? started - limits.sweepMs : null;
   const seen = new Set<string>();
-  let offsetDate: string | null = null;
-  for (;;) {
-    const page = await deps.twogis.listReviews(branch.id, offsetDate);
-    if (page.length === 0) return;
-    const fresh = page.filter((review) => !seen.has(review.id));
-    for (const review of fresh) seen.add(review.id);
-    listed?.push(...fresh);
-    counts.fetched += fresh.length;
-    const known = await deps.store.findKnownReviewIds(fresh.map((review) => review.id));
-    await noticeEdits(deps, fresh.filter((review) => known.has(review.id) && review.editedAt !== null));
-    const unknown = fresh.filter((review) => !known.has(review.id));
-    await record(deps, unknown, counts);
-    if (unknown.length === 0) return;
-    const cursor = page.at(-1)!.createdAt;
-    if (cursor === offsetDate) return; // 2GIS repeated the same page: nothing older to be had
-    offsetDate = cursor;
+  const unreadable: UnreadableItem[] = [];
+  let pages = 0;
+
+  const save = (change: Partial<BranchIntake>) => deps.store.saveBranchIntake(branch.id, change);
+
+  /** Reads pages from `walk.from`; a page fetch that fails leaves its cursor as the backlog, then throws. */
+  const walk = async ({ from, until }: Walk): Promise<WalkEnd> => {
+    let offsetDate = from;
+    for (;;) {
+      if (offsetDate !== null) {
+        const why = limitReached(deps, limits, pages, started, options.signal);
+        if (why !== undefined) return { kind: 'cut', next: offsetDate, why };
+      }
+      pages += 1;
+      let page;
+      try {
+        page = await deps.twogis.listReviews(branch.id, offsetDate);
+      } catch (error) {
+        if (offsetDate !== null) await save({ backlog: { cursor: offsetDate, until: until === null ? null : new Date(until) } }).catch(() => {});
+        throw error;
+      }
+      if (page.reviews.length === 0 && page.unreadable.length === 0) return { kind: 'done' };
+      const fresh = page.reviews.filter((review) => !seen.has(review.id));
+      for (const review of fresh) seen.add(review.id);
+      for (const item of page.unreadable) {
+        if (item.id !== null && seen.has(item.id)) continue;
+        if (item.id !== null) seen.add(item.id);
+        deps.logger.warn('a listed review cannot be taken in', { branchId: branch.id, reviewId: item.id, reason: item.reason });
+        unreadable.push(item);
+        counts.fetched += 1;
+      }
+      counts.fetched += fresh.length;
+      const taken = await takeIn(deps, branch, fresh, unreadable, counts, options.listed);
+
+      const cursor = page.cursor;
+      const next = cursor === null || cursor.length > MAX_DATE_LENGTH ? Number.NaN : micros(cursor);
+      if (Number.isNaN(next)) {
+        warn(deps, counts, branch, `2GIS listed a page with no usable dateCreated to page on from; the listing was cut there`, { cursor });
+        return { kind: 'done' };
+      }
+      if (offsetDate !== null) {
+        if (cursor === offsetDate || next === micros(offsetDate)) return { kind: 'done' }; // the same page again
+        if (next > micros(offsetDate)) {
+          warn(deps, counts, branch, `2GIS listed a page newer than the one before (offsetDate ${offsetDate}, then ${cursor}); the listing was cut there`, {
+            offsetDate,
+            cursor,
+          });
+          return { kind: 'done' };
+        }
+      }
+      const deeper = taken > 0 || (until !== null && next > until * 1000);
+      if (!deeper) return { kind: 'done' };
+      offsetDate = cursor;
+    }
+  };
+
+  const top = await walk({ from: null, until: horizon });
+  if (top.kind === 'cut') {
+    // A backlog left from before lies deeper: the new one reads to the end of the listing to cover both.
+    const until = kept.backlog !== null ? TO_THE_END : horizon === null ? null : new Date(horizon);
+    await save({ backlog: { cursor: top.next, until }, ...(sweeping ? { sweptAt: new Date(started) } : {}) });
+    stopped(deps, counts, branch, top);
+  } else {
+    if (sweeping) await save({ sweptAt: new Date(started) });
+    const backlog = kept.backlog;
+    if (backlog !== null) {
+      const end = await walk({ from: backlog.cursor, until: backlog.until === null ? null : backlog.until.getTime() });
+      await save({ backlog: end.kind === 'cut' ? { cursor: end.next, until: backlog.until } : null });
+      if (end.kind === 'cut') stopped(deps, counts, branch, end);
+    }
+  }
+  if (unreadable.length > 0) {
+    const shown = unreadable.slice(0, 3).map((item) => `${item.id ?? '(no id)'}: ${item.reason}`);
+    const more = unreadable.length > 3 ? `; and ${unreadable.length - 3} more` : '';
+    counts.warnings.push(
+      `branch ${branch.id}: ${unreadable.length} listed review${unreadable.length === 1 ? '' : 's'} cannot be taken in (see the log): ${shown.join('; ')}${more}`,
+    );
   }
 }
 
-async function record(deps: PipelineDeps, reviews: readonly ListedReview[], counts: IntakeCounts): Promise<void> {
+export function intakeLimits(settings: PipelineDeps['settings']): IntakeLimits {
+  return { ...DEFAULT_INTAKE_LIMITS, ...settings.intake };
+}
+
+/** Why the branch may read no more pages this cycle (null: the process is stopping), or undefined. */
+function limitReached(
+  deps: PipelineDeps,
+  limits: IntakeLimits,
+  pages: number,
+  started: number,
+  signal: AbortSignal | undefined,
+): string | null | undefined {
+  if (signal?.aborted) return null;
+  if (pages >= limits.maxPagesPerBranch) return `${pages} pages (polling.maxPagesPerBranch)`;
+  const elapsed = deps.clock.now().getTime() - started;
+  if (elapsed >= limits.maxMsPerBranch) return `${Math.round(elapsed / 1000)} s (polling.maxSecondsPerBranch)`;
+  return undefined;
+}
+
+/** Reports a walk cut by a limit; one cut by a signal to stop is not news. */
+function stopped(deps: PipelineDeps, counts: IntakeCounts, branch: Branch, end: { next: string; why: string | null }): void {
+  if (end.why !== null) warn(deps, counts, branch, `intake stopped after ${end.why}; the rest is read in the next cycles`, { cursor: end.next });
+}
+
+function warn(deps: PipelineDeps, counts: IntakeCounts, branch: Branch, text: string, fields: Record<string, unknown>): void {
+  deps.logger.warn(text, { branchId: branch.id, ...fields });
+  counts.warnings.push(`branch ${branch.id}: ${text}`);
+}
+
+/**
+ * Records the page's reviews that are new and can be stored; returns how many were new (recorded now, or by
+ * another worker a moment ago). Items that cannot be taken in join `unreadable`.
+ */
+async function takeIn(
+  deps: PipelineDeps,
+  branch: Branch,
+  fresh: readonly ListedReview[],
+  unreadable: UnreadableItem[],
+  counts: IntakeCounts,
+  listed: ListedReview[] | undefined,
+): Promise<number> {
+  const admitted: Array<{ review: ListedReview; notes: string[] }> = [];
+  for (const review of fresh) {
+    const verdict = admit(review);
+    if ('reason' in verdict) {
+      deps.logger.warn('a listed review cannot be taken in', { branchId: branch.id, reviewId: review.id, reason: verdict.reason });
+      unreadable.push({ id: review.id, reason: verdict.reason });
+    } else admitted.push(verdict);
+  }
+  const reviews = admitted.map((entry) => entry.review);
+  listed?.push(...reviews);
+  const known = await deps.store.findKnownReviewIds(reviews.map((review) => review.id));
+  await noticeEdits(deps, reviews.filter((review) => known.has(review.id) && review.editedAt !== null));
+  const unknown = admitted.filter((entry) => !known.has(entry.review.id));
+  for (const { review, notes } of unknown) {
+    for (const note of notes) deps.logger.warn('a listed review was taken in with a change', { branchId: branch.id, reviewId: review.id, note });
+  }
+  const refused = await record(deps, branch, unknown.map((entry) => entry.review), counts);
+  unreadable.push(...refused);
+  return unknown.length - refused.length;
+}
+
+/** What both stores hold (the MySQL columns: VARCHAR(128) ids, VARCHAR(64) dates, MEDIUMTEXT texts). */
+const MAX_ID_LENGTH = 128;
+const MAX_DATE_LENGTH = 64;
+const MAX_TEXT_BYTES = 16_777_215;
+/** Names are cut here, well inside their TEXT columns: they go into every prompt for the branch. */
+const MAX_NAME_LENGTH = 255;
+
+/** A review as it can be stored, with a note for each harmless change; or why it cannot be taken in. */
+export function admit(review: ListedReview): { review: ListedReview; notes: string[] } | { reason: string } {
+  if (review.id.length > MAX_ID_LENGTH) return { reason: `id is longer than ${MAX_ID_LENGTH} characters` };
+  if (!Number.isInteger(review.rating) || review.rating < 1 || review.rating > 5) {
+    return { reason: `rating ${review.rating} is not a whole number from 1 to 5` };
+  }
+  if (review.createdAt.length > MAX_DATE_LENGTH) return { reason: `dateCreated is longer than ${MAX_DATE_LENGTH} characters` };
+  if (Number.isNaN(micros(review.createdAt))) return { reason: `dateCreated ${JSON.stringify(review.createdAt)} is not a date` };
+  if (review.text.length * 3 > MAX_TEXT_BYTES && new TextEncoder().encode(review.text).length > MAX_TEXT_BYTES) {
+    return { reason: `text is longer than ${MAX_TEXT_BYTES} bytes` };
+  }
+  const notes: string[] = [];
+  let admitted = review;
+  if (review.authorId !== null && review.authorId.length > MAX_ID_LENGTH) {
+    admitted = { ...admitted, authorId: null };
+    notes.push(`author id dropped: longer than ${MAX_ID_LENGTH} characters`);
+  }
+  if (review.branchName.length > MAX_NAME_LENGTH) {
+    admitted = { ...admitted, branchName: cut(review.branchName) };
+    notes.push(`branch name cut to ${MAX_NAME_LENGTH} characters (it had ${review.branchName.length})`);
+  }
+  if (review.authorName.length > MAX_NAME_LENGTH) {
+    admitted = { ...admitted, authorName: cut(review.authorName) };
+    notes.push(`author name cut to ${MAX_NAME_LENGTH} characters (it had ${review.authorName.length})`);
+  }
+  return { review: admitted, notes };
+}
+
+/** The first characters of `text` (whole code points), with an ellipsis, in MAX_NAME_LENGTH UTF-16 units at most. */
+function cut(text: string): string {
+  let kept = '';
+  for (const character of text) {
+    if (kept.length + character.length > MAX_NAME_LENGTH - 1) break;
+    kept += character;
+  }
+  return `${kept}…`;
+}
+
+/**
+ * Microseconds since the epoch of an ISO 8601 date such as `2021-01-25T14:26:44.918796+07:00` (2GIS sends
+ * fractions of any length, which Date.parse cuts to milliseconds: two pages a few µs apart would look alike);
+ * NaN when it does not parse.
+ */
+export function micros(iso: string): number {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?(Z|[+-]\d{2}(?::?\d{2})?)$/i.exec(iso.trim());
+  if (!match) return Date.parse(iso) * 1000; // another form JavaScript reads (NaN when it reads none)
+  let zone = match[3]!.toUpperCase();
+  if (/^[+-]\d{2}$/.test(zone)) zone = `${zone}:00`;
+  else if (/^[+-]\d{4}$/.test(zone)) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const ms = Date.parse(`${match[1]}${zone}`);
+  if (Number.isNaN(ms)) return Number.NaN;
+  return ms * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+
+/** Records the reviews; returns those the store refused (the rest of the page is kept). */
+async function record(deps: PipelineDeps, branch: Branch, reviews: readonly ListedReview[], counts: IntakeCounts): Promise<UnreadableItem[]> {
   const entries = reviews.map((review): ReviewRecord => {
     const decision = decideIntake(review, deps.settings);
     const subject = { id: review.id, branchId: review.branchId };
@@ -57,12 +302,37 @@ async function record(deps: PipelineDeps, reviews: readonly ListedReview[], coun
     }
     return { review, state: decision.state, reason: decision.reason, events };
   });
-  const stored = await deps.store.recordReviews(entries);
+  const refused: UnreadableItem[] = [];
+  let stored: boolean[];
+  try {
+    stored = await deps.store.recordReviews(entries);
+  } catch (error) {
+    if (!isRefusal(error) || entries.length === 0) throw error;
+    // One of them, or more, is something the store will not hold: keep the others, one at a time.
+    stored = [];
+    for (const entry of entries) {
+      try {
+        stored.push(await deps.store.recordReview(entry.review, entry.state, entry.reason, entry.events));
+      } catch (single) {
+        if (!isRefusal(single)) throw single;
+        stored.push(false);
+        const reason = `the database refused it: ${single instanceof Error ? single.message : String(single)}`;
+        deps.logger.warn('a listed review cannot be taken in', { branchId: branch.id, reviewId: entry.review.id, reason });
+        refused.push({ id: entry.review.id, reason });
+      }
+    }
+    if (entries.length > 1 && refused.length === entries.length) throw error; // not about one review: the store takes none
+  }
   entries.forEach((entry, index) => {
-    if (!stored[index]) return; // another worker recorded it a moment ago
+    if (!stored[index]) return; // another worker recorded it a moment ago, or the store refused it
     counts.new += 1;
     if (entry.state === 'skipped') counts.skipped += 1;
     if (entry.state === 'needs_approval') counts.awaitingApproval += 1;
     published(deps, entry.events);
   });
+  return refused;
+}
+
+function isRefusal(error: unknown): boolean {
+  return isServiceError(error, 'database') && error.kind === 'rejected';
 }

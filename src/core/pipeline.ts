@@ -1,6 +1,7 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
 import type { ConfiguredSecret } from './gate.ts';
 import type { Kopecks } from './money.ts';
+import type { IntakeLimits } from './intake.ts';
 import type { AnsweringPolicy } from './policy.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
@@ -21,6 +22,8 @@ export interface PipelineSettings {
   policy?: Partial<AnsweringPolicy>;
   /** The config's secrets: the reply gate refuses a draft that holds one. */
   secrets?: readonly ConfiguredSecret[];
+  /** What one branch may cost a cycle, and its sweeps (intake.ts); missing keys take the defaults. */
+  intake?: Partial<IntakeLimits>;
 }
 
 export interface PipelineDeps {

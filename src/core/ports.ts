@@ -32,6 +32,39 @@ export interface ListedReview {
   commentsCount: number;
 }
 
+/** An item of a review page that could not be read as a review; the rest of its page stands. */
+export interface UnreadableItem {
+  /** The item's id when it had a usable one. */
+  id: string | null;
+  reason: string;
+}
+
+/** One page of a branch's reviews, newest first. */
+export interface ReviewPage {
+  reviews: ListedReview[];
+  unreadable: UnreadableItem[];
+  /**
+   * `dateCreated` of the page's last item that had a readable one, exactly as 2GIS sent it: the next page's
+   * `offsetDate`. Null when the page is empty or none of its items had a date.
+   */
+  cursor: string | null;
+}
+
+/** What intake keeps about a branch between cycles. */
+export interface BranchIntake {
+  /** When a sweep (polling.sweepDays) last read the branch, or null when none has. */
+  sweptAt: Date | null;
+  /** Where a walk cut short (by the cycle's limits, a failure, a signal) goes on, or null when none was. */
+  backlog: Backlog | null;
+}
+
+export interface Backlog {
+  /** The `offsetDate` of the page to read next. */
+  cursor: string;
+  /** Past pages with nothing new the walk goes on only while they are newer than this; null: it stops at the first. */
+  until: Date | null;
+}
+
 /** One review read back right before posting (or by the reconciler). */
 export interface ReviewStatus {
   id: string;
@@ -231,12 +264,17 @@ export interface Store {
    */
   recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]>;
   getReview(id: string): Promise<StoredReview | null>;
+  /** What intake kept about each of these branches; a branch it never saw reads as `{ sweptAt: null, backlog: null }`. */
+  branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>>;
+  /** Keeps what changed about one branch: a key left out keeps its value. */
+  saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void>;
 
   // work
   /**
-   * Claims the oldest `new` review with a fresh token and lease, and reserves `price` for it in the same
-   * transaction; 'insufficient' (and nothing claimed) when the free balance is short; null when no `new`
-   * review is free to take: none is left, or every one left is held that instant by a racing claimer.
+   * Claims the newest `new` review (by `createdAt`: fresh reviews first, so that a backlog or a runaway listing
+   * of old ones cannot hold back the other branches) with a fresh token and lease, and reserves `price` for it
+   * in the same transaction; 'insufficient' (and nothing claimed) when the free balance is short; null when no
+   * `new` review is free to take: none is left, or every one left is held that instant by a racing claimer.
    */
   claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null>;
   /**
@@ -270,12 +308,15 @@ export interface Store {
    * Records the posted answer and charges what the review holds in reserve (the price when it was claimed: a
    * price changed since applies to later claims) in one transaction with its events. Keyed on the review being
    * in `posting`, not on the token: an answer that is out there is recorded whoever sees it first, and charged once.
-   * Returns the balance after the charge and the amount charged, or null if another worker had already settled it.
+   * `events` is given the balance after the charge, the amount charged (what the review held in reserve) and the
+   * balance just before it (in the same transaction, so a crossing of a threshold is seen by exactly one
+   * settlement). Returns the balance after the charge and the amount charged, or null if another worker had
+   * already settled it.
    */
   settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null>;
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
@@ -331,8 +372,8 @@ export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
   listBranches(): Promise<Branch[]>;
-  /** One page, newest first; `offsetDate` is the `createdAt` of the previous page's last item. */
-  listReviews(branchId: string, offsetDate: string | null): Promise<ListedReview[]>;
+  /** One page, newest first; `offsetDate` is the previous page's `cursor`. An item that cannot be read does not fail its page. */
+  listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
   /** null when 2GIS answers 404 (the review was deleted). */
   readReview(reviewId: string): Promise<ReviewStatus | null>;
   /** Never retried by the adapter: an unseen outcome throws ServiceError(kind 'outcome_unknown'). */

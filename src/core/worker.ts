@@ -166,7 +166,7 @@ export async function settle(
 ): Promise<WorkOutcome> {
   const { settings, clock } = deps;
   let events: DomainEvent[] = [];
-  const settled = await deps.store.settlePosted(review.id, answer, (balanceAfter, charged) => {
+  const settled = await deps.store.settlePosted(review.id, answer, (balanceAfter, charged, balanceBefore) => {
     events = [
       makeEvent(clock, 'reply.posted', review, {
         text: answer.text,
@@ -174,7 +174,8 @@ export async function settle(
         balance: formatMoney(balanceAfter),
       }),
     ];
-    if (balanceAfter < settings.lowBalance) {
+    // Once per downward crossing (contract.md): the charge that takes the balance below the threshold, not each after.
+    if (balanceAfter < settings.lowBalance && balanceBefore >= settings.lowBalance) {
       events.push(makeEvent(clock, 'balance.low', null, { balance: formatMoney(balanceAfter), threshold: formatMoney(settings.lowBalance) }));
     }
     return events;

@@ -20,7 +20,13 @@ export type Fault =
   /** Run the handler, then send 200 with the JSON body cut in half. */
   | { type: 'truncated' }
   /** Run the handler, then send 200 with an empty body. */
-  | { type: 'empty' };
+  | { type: 'empty' }
+  /**
+   * Run the handler, then send its JSON body (status 200) grown to `bytes` by a `padding` key in front: still
+   * valid JSON, written in chunks (no content-length unless `declareLength`), so only a client that counts
+   * what it reads stops it early. The sandbox never holds the whole body.
+   */
+  | { type: 'huge'; bytes: number; declareLength?: boolean };
 
 export interface FaultRule {
   /** Case-insensitive; any method when absent. */
@@ -184,6 +190,8 @@ export interface SandboxCall {
 export interface SandboxReply {
   status: number;
   body?: unknown;
+  /** The body as JSON text, sent verbatim instead of `body` (values JSON.stringify cannot write, such as 1e400). */
+  raw?: string;
   headers?: Record<string, string>;
 }
 
@@ -384,7 +392,7 @@ export class SandboxHttp {
       return;
     }
     if (fault?.type === 'truncated') {
-      const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
+      const text = replyText(reply);
       this.#sendRaw(res, 200, text.slice(0, Math.floor(text.length / 2)), {
         'content-type': 'application/json; charset=utf-8',
       });
@@ -396,8 +404,44 @@ export class SandboxHttp {
       record.status = 200;
       return;
     }
-    this.#send(res, reply.status, reply.body, reply.headers);
+    if (fault?.type === 'huge') {
+      this.#sendHuge(res, replyText(reply), fault.bytes, fault.declareLength === true);
+      record.status = 200;
+      return;
+    }
+    if (reply.raw !== undefined) {
+      this.#sendRaw(res, reply.status, reply.raw, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
+    } else {
+      this.#send(res, reply.status, reply.body, reply.headers);
+    }
     record.status = reply.status;
+  }
+
+  /** `{"padding":"xxx…",<the reply's own keys>}`, `bytes` long in all, written 64 KB at a time as the client reads. */
+  #sendHuge(res: ServerResponse, text: string, bytes: number, declareLength: boolean): void {
+    if (res.headersSent || res.destroyed || res.socket === null || res.socket.destroyed) return;
+    const rest = text.startsWith('{') && text.length > 2 ? `,${text.slice(1)}` : '}';
+    const head = Buffer.from('{"padding":"');
+    const tail = Buffer.from(`"${rest}`);
+    let padding = Math.max(0, bytes - head.length - tail.length);
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    if (declareLength) headers['content-length'] = String(head.length + padding + tail.length);
+    res.writeHead(200, headers);
+    res.write(head);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const pump = (): void => {
+      while (padding > 0) {
+        if (res.destroyed || this.#closed) return;
+        const piece = padding >= chunk.length ? chunk : chunk.subarray(0, padding);
+        padding -= piece.length;
+        if (!res.write(piece)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end(tail);
+    };
+    pump();
   }
 
   #send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
@@ -411,6 +455,11 @@ export class SandboxHttp {
     res.writeHead(status, { ...headers, 'content-length': String(buf.length) });
     res.end(buf);
   }
+}
+
+function replyText(reply: SandboxReply): string {
+  if (reply.raw !== undefined) return reply.raw;
+  return reply.body === undefined ? '' : JSON.stringify(reply.body);
 }
 
 function reset(socket: Socket): void {

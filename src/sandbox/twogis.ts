@@ -32,7 +32,19 @@ export interface SandboxReview {
   firstAnswer: SandboxAnswer | null;
   commentsCount: number;
   likesCount: number;
+  /**
+   * How the review goes out on the wire, for items 2GIS should never send: `omit` leaves keys out, `raw` writes
+   * a key's value as this JSON text (e.g. `{ rating: '1e400' }`), both in lists and in the single-review read.
+   */
+  wire?: { omit?: readonly string[]; raw?: Readonly<Record<string, string>> };
 }
+
+/**
+ * A listing that never ends: `fresh` makes up 50 new reviews, older than the cursor, for every page past the
+ * stored ones; `alternating` makes up 50 new reviews per page whose last date is one of two dates in turn, so
+ * the cursor goes back and forth. The made-up reviews are kept (they can be read and answered like any other).
+ */
+export type EndlessListing = 'fresh' | 'alternating';
 
 export interface SandboxComment {
   id: string;
@@ -86,6 +98,11 @@ interface BranchRec {
   /** Oldest first (ascending by instant, then by insertion). */
   reviews: ReviewRec[];
   ratingSum: number;
+  endless: EndlessListing | null;
+  /** Pages made up so far for an endless listing. */
+  madeUp: number;
+  /** The two dates an `alternating` listing ends its pages on, fixed at its first made-up page. */
+  alternation?: { upper: number; lower: number };
 }
 
 interface ReviewRec {
@@ -132,6 +149,17 @@ function errorBody(status: number, message: string): unknown {
 
 function ok(result: unknown): SandboxReply {
   return { status: 200, body: { meta: { code: 200 }, result } };
+}
+
+/** An item as JSON text with its `wire` changes: keys left out, and keys whose value is raw JSON text. */
+function wireJson(item: Record<string, unknown>, wire: SandboxReview['wire']): string {
+  if (!wire) return JSON.stringify(item);
+  const plain = { ...item };
+  for (const key of [...(wire.omit ?? []), ...Object.keys(wire.raw ?? {})]) delete plain[key];
+  const text = JSON.stringify(plain);
+  const raw = Object.entries(wire.raw ?? {}).map(([key, value]) => `${JSON.stringify(key)}:${value}`);
+  if (raw.length === 0) return text;
+  return `${text.slice(0, -1)}${text.length > 2 ? ',' : ''}${raw.join(',')}}`;
 }
 
 function isAnswered(r: SandboxReview): boolean {
@@ -245,6 +273,8 @@ export class TwoGisSandbox {
       isActive: b.isActive ?? true,
       reviews: [],
       ratingSum: 0,
+      endless: null,
+      madeUp: 0,
     };
     this.#branches.set(b.id, rec);
     org.branches.push(rec);
@@ -282,6 +312,7 @@ export class TwoGisSandbox {
       firstAnswer,
       commentsCount: r.commentsCount ?? (firstAnswer ? 1 : 0),
       likesCount: r.likesCount ?? 0,
+      ...(r.wire ? { wire: r.wire } : {}),
     };
     const rec: ReviewRec = { review, key, seq, comments: [] };
     if (firstAnswer) {
@@ -295,7 +326,7 @@ export class TwoGisSandbox {
     const at = bound(branch.reviews, key, true);
     if (at === branch.reviews.length) branch.reviews.push(rec);
     else branch.reviews.splice(at, 0, rec);
-    branch.ratingSum += review.rating;
+    branch.ratingSum += Number.isFinite(review.rating) ? review.rating : 0;
     this.#reviews.set(review.id, rec);
     return review;
   }
@@ -309,6 +340,18 @@ export class TwoGisSandbox {
     const org = branch && this.#orgs.get(branch.orgId);
     if (!org) throw new Error(`sandbox: no branch ${branchId}`);
     org.branches = org.branches.filter((listed) => listed.id !== branchId);
+  }
+
+  /** The branch's listing never ends from now on (see EndlessListing). */
+  makeEndless(branchId: string, mode: EndlessListing): void {
+    const branch = this.#branches.get(branchId);
+    if (!branch) throw new Error(`sandbox: no branch ${branchId}`);
+    branch.endless = mode;
+  }
+
+  /** Pages an endless listing has made up so far. */
+  madeUpPages(branchId: string): number {
+    return this.#branches.get(branchId)?.madeUp ?? 0;
   }
 
   /** The live review, or undefined. */
@@ -556,6 +599,9 @@ export class TwoGisSandbox {
       if (withoutAnswer && isAnswered(rec.review)) continue;
       picked.push(rec);
     }
+    if (offset !== null && (branch.endless === 'alternating' || (branch.endless === 'fresh' && picked.length < limit))) {
+      return this.#endlessPage(branch, offset, picked, limit);
+    }
     let items = picked;
     if (offset !== null && this.repeatBoundaryItem && picked.length > 0 && limit > 1) {
       // the previous page's last item (and any sharing its instant) comes again; the last page stays empty
@@ -568,12 +614,51 @@ export class TwoGisSandbox {
       }
       items = boundary.concat(picked).slice(0, limit);
     }
-    const count = arr.length;
-    return ok({
+    return this.#page(branch, items);
+  }
+
+  #page(branch: BranchRec, items: readonly ReviewRec[]): SandboxReply {
+    const count = branch.reviews.length;
+    const head = JSON.stringify({
       '2gisReviewsCount': count,
       '2gisRating': count === 0 ? 0 : Math.round((branch.ratingSum / count) * 10) / 10,
-      items: items.map((rec) => this.#listItem(rec, branch)),
     });
+    // Written by hand so that an item's `wire` can carry what JSON.stringify cannot (1e400, a key left out).
+    const list = items.map((rec) => wireJson(this.#listItem(rec, branch) as Record<string, unknown>, rec.review.wire)).join(',');
+    return { status: 200, raw: `{"meta":{"code":200},"result":${head.slice(0, -1)},"items":[${list}]}}` };
+  }
+
+  /**
+   * `fresh`: the stored reviews below the cursor, topped up to a full page with made-up ones older still.
+   * `alternating`: a page of made-up reviews ending on one of two dates a day apart, in turn.
+   */
+  #endlessPage(branch: BranchRec, offset: number, picked: readonly ReviewRec[], limit: number): SandboxReply {
+    branch.madeUp += 1;
+    let newest: number;
+    let count = limit;
+    if (branch.endless === 'fresh') {
+      newest = (picked.at(-1)?.key ?? offset) - 1_000_000;
+      count = limit - picked.length;
+    } else {
+      const upper = (branch.reviews[0]?.key ?? Date.now() * 1000) - 86_400_000_000;
+      const lower = upper - 86_400_000_000;
+      branch.alternation ??= { upper, lower };
+      const { upper: a, lower: b } = branch.alternation;
+      newest = (offset === a ? b : a) + (limit - 1) * 1_000_000;
+      picked = [];
+    }
+    const made: ReviewRec[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = branch.madeUp * limit + i;
+      const review = this.addReview(branch.id, {
+        id: `${branch.id}-${n}`,
+        rating: 5,
+        text: `Давний отзыв №${n}`,
+        dateCreated: formatPlus7(newest - i * 1_000_000),
+      });
+      made.push(this.#reviews.get(review.id) as ReviewRec);
+    }
+    return this.#page(branch, [...picked, ...made]);
   }
 
   #reviewFor(a: Account, reviewId: string): ReviewRec | null {
@@ -589,7 +674,7 @@ export class TwoGisSandbox {
     if (!rec) return err(404, `review ${reviewId} not found`);
     const branch = this.#branches.get(rec.review.branchId) as BranchRec;
     const item = this.#listItem(rec, branch) as Record<string, unknown>;
-    return ok({ ...item, rating: String(rec.review.rating) });
+    return { status: 200, raw: `{"meta":{"code":200},"result":${wireJson({ ...item, rating: String(rec.review.rating) }, rec.review.wire)}}` };
   }
 
   #postComment(a: Account, reviewId: string, call: SandboxCall): SandboxReply | Promise<SandboxReply> {

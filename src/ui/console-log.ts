@@ -4,10 +4,16 @@ import { gisbotCommand } from './messages.ts';
 import type { Redact } from '../redact.ts';
 import type { Output } from './output.ts';
 
-/** `redact` masks the configured secrets in each line (a reason or an error may quote one). */
-export function createConsoleLogger(output: Output, redact: Redact): Logger {
+const REVIEW_OUTCOMES = new Set<DomainEvent['type']>(['reply.posted', 'review.skipped', 'review.needs_approval', 'reply.failed']);
+
+/**
+ * `redact` masks the configured secrets in each line (a reason or an error may quote one); `reviews: false` leaves
+ * out the line on each review's outcome, for a command that prints the outcome itself.
+ */
+export function createConsoleLogger(output: Output, redact: Redact, options: { reviews: boolean } = { reviews: true }): Logger {
   const say = (line: string) => output.say(redact(line));
   const warn = (line: string) => output.warn(redact(line));
+  const error = (line: string) => output.error(redact(line));
   // Looked up when a line is shown: the colours (chalk) load only if one ever is.
   const c = {
     get green() {
@@ -25,6 +31,7 @@ export function createConsoleLogger(output: Output, redact: Redact): Logger {
   };
   return {
     event(event: DomainEvent) {
+      if (!options.reviews && REVIEW_OUTCOMES.has(event.type)) return;
       const review = event.reviewId ? ` review ${event.reviewId}` : '';
       const data = event.data;
       switch (event.type) {
@@ -38,16 +45,16 @@ export function createConsoleLogger(output: Output, redact: Redact): Logger {
           say(`${c.yellow('? waits for you')}${review}: ${data.reason} (${gisbotCommand} reply ${event.reviewId})`);
           break;
         case 'reply.failed':
-          warn(`${c.red('✗ failed')}${review}: ${data.error}`);
+          error(`${c.red('✗ failed')}${review}: ${data.error}`);
           break;
         case 'balance.low':
           warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
           break;
         case 'balance.insufficient':
-          warn(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
+          error(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
           break;
         case 'auth.failed':
-          warn(`${c.red('! 2GIS login failed')}: ${data.error}`);
+          error(`${c.red('! 2GIS login failed')}: ${data.error}`);
           break;
         case 'review.new':
           break;
@@ -58,7 +65,7 @@ export function createConsoleLogger(output: Output, redact: Redact): Logger {
       if (output.debug) warn(`${c.yellow('warn')} ${message} ${fields ? JSON.stringify(fields) : ''}`);
     },
     error(message, fields) {
-      warn(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
+      error(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
     },
     flush: async () => {},
   };

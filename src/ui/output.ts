@@ -74,14 +74,23 @@ export class Output {
     if (!this.quiet) this.#stderr.write(`${text}\n`);
   }
 
-  /** Problems are always shown. */
+  /** Something to look into while the work goes on (a low balance); silent with --quiet, which prints only errors. */
   warn(text: string): void {
+    if (!this.quiet) this.#stderr.write(`${text}\n`);
+  }
+
+  /** What failed, and its hint: always shown. */
+  error(text: string): void {
     this.#stderr.write(`${text}\n`);
   }
 
-  /** An ora spinner on a terminal; a silent stand-in in a pipe, with --json or with --quiet. */
+  /**
+   * An ora spinner on a terminal; a silent stand-in in a pipe, with --json or with --quiet, and on a terminal
+   * that reports 0 columns (ora redraws every frame there without end).
+   */
   async spinner(text: string): Promise<Spinner> {
-    if (this.json || this.quiet || !this.#stderr.isTTY) return silentSpinner;
+    const columns = (this.#stderr as { columns?: number }).columns;
+    if (this.json || this.quiet || !this.#stderr.isTTY || !columns) return silentSpinner;
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: this.#stderr }).start();
     return {

@@ -27,7 +27,7 @@ export interface Prompter {
   input(message: string, options: InputOptions, whenNotInteractive: string): Promise<string>;
   /** Like input, with the answer masked. */
   password(message: string, options: InputOptions, whenNotInteractive: string): Promise<string>;
-  /** Opens `text` in $VISUAL/$EDITOR at once and returns what was saved. */
+  /** Opens `text` in $VISUAL/$EDITOR at once and returns what was saved; an editor that fails saves nothing (exit 1). */
   editor(message: string, text: string, whenNotInteractive: string, postfix?: string): Promise<string>;
 }
 
@@ -56,9 +56,11 @@ export function createPrompter(output: Output): Prompter {
       ),
     password: (message, options, whenNotInteractive) =>
       ask(whenNotInteractive, ({ password }) => password({ message, mask: '•', validate: options.validate }, context())),
-    editor: (message, text, whenNotInteractive, postfix = '.txt') =>
-      ask(whenNotInteractive, ({ editor }) =>
-        editor({ message, default: text, postfix, waitForUserInput: false }, context()),
-      ),
+    async editor(message, text, whenNotInteractive, postfix = '.txt') {
+      if (!output.interactive) throw new UsageError(whenNotInteractive);
+      output.say(message);
+      const { editText } = await import('./editor.ts');
+      return editText(text, postfix);
+    },
   };
 }

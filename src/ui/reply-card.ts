@@ -1,7 +1,7 @@
 // How `gisbot reply` shows a review, its draft and the gate's verdict, and the approval queue. On stdout, with
 // colours only when stdout is a terminal.
 import type { StoredReview } from '../core/ports.ts';
-import { clip, formatTime, stars, table } from './format.ts';
+import { clip, formatTime, stars, table, visibleLength } from './format.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 
@@ -37,20 +37,24 @@ export function queueJson(review: StoredReview) {
   };
 }
 
+const QUEUE_HEADER = ['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'];
+
 export function printQueue(output: Output, reviews: readonly StoredReview[]): void {
   const d = output.dataColors;
-  const rows = reviews.map((review) => [
+  const fixed = reviews.map((review) => [
     review.id,
     stars(review.rating, d),
     clip(review.branchName, 24),
     clip(review.authorName, 16),
     formatTime(review.createdAt).slice(0, 16),
-    d.yellow(review.reason ?? ''),
-    clip(review.text, 200),
   ]);
-  for (const line of table(['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'], rows, output.width, d)) {
-    output.data(line);
-  }
+  // The reason and the text share what the other columns leave of the line; the reason takes at most half.
+  const used = QUEUE_HEADER.slice(0, 5)
+    .map((title, index) => Math.max(visibleLength(title), ...fixed.map((row) => visibleLength(row[index]!))))
+    .reduce((sum, width) => sum + width + 2, 0);
+  const reasonWidth = Math.max(QUEUE_HEADER[5]!.length, Math.floor((output.width - used) / 2) - 1);
+  const rows = reviews.map((review, index) => [...fixed[index]!, d.yellow(clip(review.reason ?? '', reasonWidth)), clip(review.text, 200)]);
+  for (const line of table(QUEUE_HEADER, rows, output.width, d)) output.data(line);
 }
 
 function indent(text: string): string {

@@ -2,12 +2,12 @@
 // syntax error, an unquoted branch id, a --config that is not there. Each problem is one `error:` line in plain
 // words, the hint is whole, the exit code is 2, and nothing was created (no database, no log) before the refusal.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, type RunResult } from '../support/world.ts';
+import { runProcess, type RunResult } from '../support/run-process.ts';
+import { BIN } from '../support/world.ts';
 
 describe('config errors through the real binary', () => {
   let home: string;
@@ -19,18 +19,9 @@ describe('config errors through the real binary', () => {
   });
 
   function gisbot(args: readonly string[], env: Record<string, string> = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        cwd: home,
-        env: { PATH: process.env.PATH ?? '', HOME: home, XDG_DATA_HOME: path.join(home, 'data'), NO_COLOR: '1', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    return runProcess(process.execPath, [BIN, ...args], {
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '', HOME: home, XDG_DATA_HOME: path.join(home, 'data'), NO_COLOR: '1', ...env },
     });
   }
 

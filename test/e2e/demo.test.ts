@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_REVIEWS } from '../../src/sandbox/demo-world.ts';
 import { NON_LOOPBACK_MARKER } from '../support/loopback-only.ts';
-import { BIN, type RunResult } from '../support/world.ts';
+import { runProcess, type RunResult } from '../support/run-process.ts';
+import { BIN } from '../support/world.ts';
 
 const GUARD = fileURLToPath(new URL('../support/loopback-only.ts', import.meta.url));
 const SENTINELS = { password: 'sentinel-demo-2gis-pass', apiKey: 'sk-sentinel-demo-key', wsToken: 'sentinel-demo-ws', org: 'org-sentinel-demo' };
@@ -170,21 +171,23 @@ describe('gisbot demo', () => {
     assert.ok(result.stdout.includes(folder), 'the folder is printed');
     assert.deepEqual((await readdir(folder)).sort(), ['gisbot.db', 'gisbot.demo.json', 'gisbot.log']);
 
-    const balance = await new Promise<RunResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json'], {
-        cwd: where.cwd,
-        env: { PATH: process.env.PATH ?? '', HOME: where.home },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    const balance = await runProcess(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json'], {
+      cwd: where.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: where.home },
     });
     assert.equal(balance.code, 0, balance.stderr);
     assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00' });
+  });
+
+  test('--balance 12: the summary counts the reviews the money did not reach', async () => {
+    const result = await runDemo(where, ['--balance', '12']);
+    assert.equal(result.code, 0, result.stderr);
+    const line = result.stdout.split('\n').find((each) => each.startsWith('Reviews'));
+    assert.ok(line, result.stdout);
+    const [total, ...parts] = [...line.matchAll(/(\d+)(?::| answered| skipped| wait| failed| not reached)/g)].map((match) => Number(match[1]));
+    assert.equal(total, DEMO_REVIEWS.length);
+    assert.equal(parts.reduce((sum, n) => sum + n, 0), total, `every review is counted: ${line}`);
+    assert.match(line, /· \d+ not reached \(the balance ran out\)/);
   });
 
   test('the demo world is an outside party: src/sandbox imports nothing from src/core or src/adapters', async () => {

@@ -58,8 +58,8 @@ describe('interactive commands on a terminal', () => {
     await no.expect('Add 50.00');
     await no.type('n', KEYS.enter);
     const declined = await no.done;
-    assert.equal(declined.code, 2, declined.text);
-    assert.match(declined.text, /cancelled: nothing was added/);
+    assert.equal(declined.code, 0, 'declining is no usage error');
+    assert.match(declined.text, /cancelled: nothing changed/);
 
     const interrupted = pty(['balance', 'add', '50']);
     await interrupted.expect('Add 50.00');
@@ -144,6 +144,109 @@ describe('interactive commands on a terminal', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
+  test('an editor that exits non-zero (vim :cq) saves nothing: prompt edit and reply exit 1', async () => {
+    const failing = path.join(world.dir, 'edit-then-fail.sh');
+    await writeFile(failing, '#!/bin/sh\ncp "$EDIT_SOURCE" "$1"\nexit 3\n');
+    await chmod(failing, 0o755);
+    const file = path.join(world.dir, 'prompts', 'system.md');
+    const before = await readFile(file, 'utf8');
+    const versions = async () => JSON.parse((await world.run(['prompt', 'history', '--json'])).stdout).length;
+    const saved = await versions();
+    const prompt = await new Pty(['prompt', 'edit'], { cwd: world.dir, env: world.env({ VISUAL: failing, ...(await editWith(`${before}Отвечай грубо.\n`)) }), timeoutMs: 15_000 }).done;
+    assert.equal(prompt.code, 1, prompt.text);
+    assert.match(prompt.text, /error: editor exited with status 3, nothing saved/);
+    assert.equal(await readFile(file, 'utf8'), before);
+    assert.equal(await versions(), saved);
+
+    world.twogis.addReview(BRANCH, { id: '880002', rating: 2, text: 'Долго ждали заказ' });
+    assert.equal(JSON.parse((await world.run(['poll-once', '--json'])).stdout).awaitingApproval, 1);
+    const charges = await ledgerCount();
+    const session = new Pty(['reply', '880002'], { cwd: world.dir, env: world.env({ VISUAL: failing, ...(await editWith('Отредактировано и брошено')) }), timeoutMs: 15_000 });
+    await session.expect('What now?');
+    await session.type('2', KEYS.enter);
+    const abandoned = await session.done;
+    assert.equal(abandoned.code, 1, abandoned.text);
+    assert.match(abandoned.text, /error: editor exited with status 3, nothing saved/);
+    assert.doesNotMatch(abandoned.text, /Отредактировано и брошено/);
+    assert.equal((await query(world.db.url, "SELECT state FROM reviews WHERE id = '880002'"))[0]!.state, 'needs_approval');
+    assert.equal(world.twogis.postsTo('880002'), 0);
+    assert.equal(await ledgerCount(), charges);
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
+
+  test('init never shows the database password nor offers it pre-filled; an empty answer keeps it', async () => {
+    const password = 'sentinel-db-pass-5e1f';
+    const user = `gisbot_init_${Math.random().toString(36).slice(2, 8)}`;
+    const database = new URL(world.db.url).pathname.slice(1);
+    await query(world.db.url, `CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
+    await query(world.db.url, `CREATE USER '${user}'@'localhost' IDENTIFIED BY '${password}'`);
+    await query(world.db.url, `GRANT ALL PRIVILEGES ON \`${database}\`.* TO '${user}'@'%', '${user}'@'localhost'`);
+    const url = `mysql://${user}:${password}@127.0.0.1:3306/${database}`;
+    const dir = path.join(world.dir, 'masked');
+    await mkdir(dir);
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: world.dir,
+      XDG_DATA_HOME: path.join(world.dir, 'data'),
+      GISBOT_2GIS_API_URL: world.twogis.url,
+      GISBOT_2GIS_PASSWORD: SECRETS.password,
+      OPENAI_API_KEY: SECRETS.apiKey,
+      GISBOT_DATABASE_URL: url,
+    };
+    try {
+      const wizard = new Pty(['init'], { cwd: dir, env });
+      await wizard.expect('2GIS cabinet login');
+      await wizard.type(world.login, KEYS.enter);
+      await wizard.expect('2GIS cabinet password');
+      await wizard.type(KEYS.enter);
+      await wizard.expect('✓ 2GIS');
+      await wizard.expect('Model endpoint');
+      await wizard.type(world.model.url, KEYS.enter);
+      await wizard.expect('Model API key');
+      await wizard.type(KEYS.enter);
+      await wizard.expect('Model (gpt-4o-mini)');
+      await wizard.type(KEYS.enter);
+      await wizard.expect('✓ model');
+      await wizard.expect('Database');
+      await wizard.expect(`(mysql://${user}@127.0.0.1:`); // offered without the password
+      await wizard.type(KEYS.enter);
+      await wizard.expect(`Database password for ${user} (empty: keep the current one)`);
+      await wizard.type(KEYS.enter);
+      await wizard.expect('✓ database');
+      await wizard.expect('WebSocket URL');
+      await wizard.type(KEYS.enter);
+      await wizard.expect('wait for you');
+      await wizard.type(KEYS.enter);
+      const done = await wizard.done;
+      assert.equal(done.code, 0, done.text);
+      assert.ok(!done.raw.includes(password), 'the password never reached the terminal');
+      assert.match(await readFile(path.join(dir, '.gisbotrc'), 'utf8'), new RegExp(`url: "${url}"`));
+    } finally {
+      await query(world.db.url, `DROP USER '${user}'@'%', '${user}'@'localhost'`);
+    }
+  });
+
+  test('a terminal that reports 0 columns gets no spinner, and init goes on', async () => {
+    const dir = path.join(world.dir, 'narrow');
+    await mkdir(dir);
+    const env = { PATH: process.env.PATH ?? '', HOME: world.dir, XDG_DATA_HOME: path.join(world.dir, 'data'), GISBOT_2GIS_API_URL: world.twogis.url };
+    world.twogis.latencyMs = 1_000; // the check takes long enough for a spinner to spin
+    try {
+      const wizard = new Pty(['init'], { cwd: dir, env, columns: 0, timeoutMs: 20_000 });
+      await wizard.expect('2GIS cabinet login');
+      await wizard.type(world.login, KEYS.enter);
+      await wizard.expect('2GIS cabinet password');
+      await wizard.type(SECRETS.password, KEYS.enter);
+      await wizard.expect('✓ 2GIS');
+      await wizard.expect('Model endpoint');
+      assert.ok(wizard.raw.length < 20_000, `${wizard.raw.length} bytes on the terminal`);
+      await wizard.type(KEYS.ctrlC);
+      assert.equal((await wizard.done).code, 130);
+    } finally {
+      world.twogis.latencyMs = 0;
+    }
+  });
+
   test('init asks, checks each service, writes a private .gisbotrc that doctor accepts; Ctrl-C writes nothing', async () => {
     const dir = path.join(world.dir, 'fresh');
     await mkdir(dir);
@@ -169,6 +272,8 @@ describe('interactive commands on a terminal', () => {
     await wizard.expect('✓ model');
     await wizard.expect('Database');
     await wizard.type(world.db.url, KEYS.enter);
+    await wizard.expect('Database password for root (empty: none)');
+    await wizard.type(KEYS.enter);
     await wizard.expect('✓ database');
     await wizard.expect('WebSocket URL');
     await wizard.type(world.receiver.url, KEYS.enter);
@@ -189,6 +294,15 @@ describe('interactive commands on a terminal', () => {
     const report = JSON.parse(doctor.stdout);
     assert.equal(report.ok, true);
     assert.deepEqual(report.checks.map((check: { name: string }) => check.name), ['database', '2GIS', 'model', 'websocket', 'prompt']);
+
+    const written = await readFile(file, 'utf8');
+    const again = new Pty(['init'], { cwd: dir, env });
+    await again.expect('Replace it?');
+    await again.type('n', KEYS.enter);
+    const kept = await again.done;
+    assert.equal(kept.code, 0, 'declining is no usage error');
+    assert.match(kept.text, /cancelled: nothing changed/);
+    assert.equal(await readFile(file, 'utf8'), written);
 
     const other = path.join(world.dir, 'other');
     await mkdir(other);

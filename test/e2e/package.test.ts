@@ -4,7 +4,7 @@
 // present in the installed layout. Offline: the dependencies come from the npm cache at the versions of this
 // repository's lock file (npm ci), the ones the rest of the suite tests.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { BIN, type RunResult } from '../support/world.ts';
+import { runProcess, type RunResult } from '../support/run-process.ts';
+import { BIN } from '../support/world.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PINNED_NODE_DIR = path.dirname(process.execPath);
@@ -27,20 +28,8 @@ interface Folders {
   command: string;
 }
 
-function run(file: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
 async function mustRun(file: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
-  const result = await run(file, args, options);
+  const result = await runProcess(file, args, options);
   assert.equal(result.code, 0, `${path.basename(file)} ${args.join(' ')}: ${result.stderr}`);
   return result;
 }
@@ -125,7 +114,7 @@ describe('the installed package', () => {
   /** The `gisbot` command as a user starts it: its shebang finds `node` on PATH, here the pinned Node 22. */
   function gisbot(args: readonly string[], options: { nodeDir?: string; home?: string } = {}): Promise<RunResult> {
     const home = options.home ?? at.home;
-    return run(at.command, args, {
+    return runProcess(at.command, args, {
       cwd: home,
       env: {
         PATH: [options.nodeDir ?? PINNED_NODE_DIR, '/usr/bin', '/bin'].join(path.delimiter),
@@ -188,7 +177,7 @@ describe('the installed package', () => {
     const installed = await gisbot(['prompt', 'rollback', '7']);
     assert.equal(installed.code, 2, installed.stderr);
     assert.match(installed.stderr, /^hint: see the versions with: gisbot prompt history$/m);
-    const clone = await run(process.execPath, [BIN, 'prompt', 'rollback', '7'], {
+    const clone = await runProcess(process.execPath, [BIN, 'prompt', 'rollback', '7'], {
       cwd: at.home,
       env: { PATH: process.env.PATH ?? '', HOME: at.home, XDG_DATA_HOME: path.join(at.home, 'data'), NO_COLOR: '1' },
     });
@@ -203,7 +192,7 @@ describe('the installed package', () => {
     await mkdir(home);
     const line = `gisbot needs Node.js 22.22.2 or newer; this is ${older.version}\n`;
     for (const result of [
-      await run(older.file, [path.join(at.installed, 'bin', 'gisbot.js'), '--version'], { cwd: home, env: { PATH: process.env.PATH ?? '', HOME: home } }),
+      await runProcess(older.file, [path.join(at.installed, 'bin', 'gisbot.js'), '--version'], { cwd: home, env: { PATH: process.env.PATH ?? '', HOME: home } }),
       await gisbot(['demo'], { nodeDir: path.dirname(older.file), home }), // the command itself: its shebang finds the older node
     ]) {
       assert.equal(result.code, 2, result.stderr);

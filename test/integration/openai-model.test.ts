@@ -155,6 +155,25 @@ describe('OpenAI-compatible model against the sandbox', () => {
     await rejectsWith(model().complete(MESSAGES), 'bad_response');
   });
 
+  it('a body over the limit is stopped there and named, once: 1 MiB for an answer, 8 MiB for the model list', async () => {
+    sb.responder = () => ({ text: 'Спасибо за отзыв!' });
+    // 64 GiB, written as the client reads: a client that held the body first would never come back.
+    sb.faults.add({ method: 'POST', path: 'chat/completions', fault: { type: 'huge', bytes: 64 * 1024 ** 3 } });
+    const answer = await rejectsWith(model({ maxRetries: 2 }).complete(MESSAGES), 'bad_response');
+    assert.match(answer.message, /^the model at 127\.0\.0\.1:\d+ sent more than 1 MiB in answer to POST \/chat\/completions \(the limit for one response\)/);
+    assert.equal(completions(), 1, 'not retried: the same body would come again');
+    sb.faults.add({ method: 'POST', path: 'chat/completions', fault: { type: 'huge', bytes: 2 * 1024 * 1024, declareLength: true } });
+    await rejectsWith(model().complete(MESSAGES), 'bad_response');
+    sb.faults.add({ method: 'POST', path: 'chat/completions', fault: { type: 'huge', bytes: 512 * 1024 } });
+    assert.equal((await model().complete(MESSAGES)).text, 'Спасибо за отзыв!', 'under the limit a padded answer is read');
+
+    sb.faults.add({ method: 'GET', path: 'models', fault: { type: 'huge', bytes: 4 * 1024 * 1024 } });
+    await model().checkReachable();
+    sb.faults.add({ method: 'GET', path: 'models', fault: { type: 'huge', bytes: 64 * 1024 ** 3 } });
+    const list = await rejectsWith(model().checkReachable(), 'bad_response');
+    assert.match(list.message, /more than 8 MiB in answer to GET \/models/);
+  });
+
   it('a null content is an empty text (the reply gate rejects it later), missing fields get defaults', async () => {
     sb.faults.add({
       path: 'chat/completions',

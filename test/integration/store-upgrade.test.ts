@@ -30,6 +30,7 @@ const RELEASES = [
   { version: 3, commit: '845b610' },
   { version: 4, commit: '0148183' },
   { version: 5, commit: '24fc948' },
+  { version: 6, commit: '0e81eb3' },
 ] as const;
 
 const TABLES: Record<string, string> = {
@@ -41,6 +42,7 @@ const TABLES: Record<string, string> = {
   prompt_versions: 'version',
   dialogue: 'id',
   follow_ups: 'comment_id',
+  branch_intake: 'branch_id',
   schema_migrations: 'version',
 };
 
@@ -78,9 +80,9 @@ interface Filled {
 const HOSTILE = `Кофе 👍🏽 "отличный" \\ '; DROP TABLE reviews; -- 𝕏 \u0000 конец`;
 const draft = { text: 'Спасибо за отзыв!', model: 'gpt-4o-mini', promptVersion: 1, promptTokens: 120, completionTokens: 12, finishReason: 'stop', cost: '0.0001234567' };
 
-/** The Store of those commits: settlePosted took the price to charge (today it charges what the claim reserved). */
+/** The Store of those commits: until version 6, settlePosted took the price to charge (since, what the claim reserved). */
 type EarlierStore = Omit<Store, 'settlePosted'> & {
-  settlePosted(id: string, answer: { answerId: string; text: string }, price: bigint, events: (balance: bigint) => DomainEvent[]): Promise<unknown>;
+  settlePosted(id: string, answer: { answerId: string; text: string }, ...rest: unknown[]): Promise<unknown>;
 };
 
 /** Fills a database through a Store of any version since 1 (only what every version had, follow-ups from 2). */
@@ -118,10 +120,10 @@ async function fill(store: EarlierStore, version: number): Promise<Filled> {
 
   const posted = await record(listed({ text: HOSTILE, authorName: "O'Brien \\ 🎉" }), 'new', null);
   await toPosting(posted);
-  const settled = await store.settlePosted(posted.id, { answerId: 'answer-1', text: 'Спасибо! 🙏' }, PRICE, (balance) => [
-    at('reply.posted', posted, { charged: '5.00', balance: String(balance) }),
-  ]);
-  assert.deepEqual(settled, { balance: 9_750n });
+  const postedEvents = (balance: bigint) => [at('reply.posted', posted, { charged: '5.00', balance: String(balance) })];
+  const answer = { answerId: 'answer-1', text: 'Спасибо! 🙏' };
+  const settled = await (version < 6 ? store.settlePosted(posted.id, answer, PRICE, postedEvents) : store.settlePosted(posted.id, answer, postedEvents));
+  assert.equal((settled as { balance: bigint }).balance, 9_750n);
   const inPosting = await record(listed(), 'new', null);
   await toPosting(inPosting);
   const failed = await record(listed({ rating: 3 }), 'new', null);
@@ -149,6 +151,7 @@ async function fill(store: EarlierStore, version: number): Promise<Filled> {
     followUps.push(comment(`c-${randomUUID()}`, 'Ещё вопрос'));
     assert.equal(await store.recordFollowUp(followUps[1]!, []), true);
   }
+  if (version >= 6) await store.saveBranchIntake(posted.branchId, { sweptAt: new Date('2024-03-01T09:00:00Z'), backlog: { cursor: '2024-02-01T10:00:00.000+03:00', until: null } });
   return { reviews, events, delivered, prompts, followUps, posted, inPosting, waiting };
 }
 
@@ -300,6 +303,10 @@ async function checkThroughTodaysStore(store: Store, filled: Filled, version: nu
   if (version >= 2) {
     assert.equal((await store.getFollowUp(filled.followUps[0]!.commentId))?.state, 'posted');
     assert.equal((await store.getFollowUp(filled.followUps[1]!.commentId))?.text, 'Ещё вопрос');
+  }
+  if (version >= 6) {
+    const kept = { sweptAt: new Date('2024-03-01T09:00:00Z'), backlog: { cursor: '2024-02-01T10:00:00.000+03:00', until: null } };
+    assert.deepEqual(await store.branchIntakes([filled.posted.branchId]), new Map([[filled.posted.branchId, kept]]));
   }
   assert.deepEqual(await store.recentAnswers(filled.posted.branchId, 10), [draft.text, 'Спасибо! 🙏'], 'the draft in posting, then the answer');
 

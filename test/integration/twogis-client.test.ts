@@ -92,7 +92,7 @@ describe('2GIS client against the sandbox', () => {
     for (let i = 0; i < 55; i++) sb.addReview(BRANCH, { id: String(300000 + i), dateCreated: `2026-05-01T10:00:${String(i).padStart(2, '0')}.123456+07:00` });
 
     const gis = client();
-    const page1 = await gis.listReviews(BRANCH, null);
+    const page1 = (await gis.listReviews(BRANCH, null)).reviews;
     assert.equal(page1.length, 50);
     assert.equal(page1[0]?.id, '300054');
     const first = page1[0];
@@ -108,7 +108,7 @@ describe('2GIS client against the sandbox', () => {
 
     const last = page1.at(-1);
     assert.ok(last);
-    const page2 = await gis.listReviews(BRANCH, last.createdAt);
+    const page2 = (await gis.listReviews(BRANCH, last.createdAt)).reviews;
     assert.deepEqual(
       page2.map((r) => r.id),
       ['300004', '300003', '300002', '300001', '300000', '124479534', '124479533', '9000000000000000001'],
@@ -142,7 +142,7 @@ describe('2GIS client against the sandbox', () => {
     );
 
     const page3 = await gis.listReviews(BRANCH, page2.at(-1)?.createdAt ?? null);
-    assert.deepEqual(page3, []);
+    assert.deepEqual(page3, { reviews: [], unreadable: [], cursor: null });
 
     assert.equal(count('POST', 'users/auth'), 1, 'one login for the whole session');
     const lists = sb.requests.filter((r) => r.path === reviewsPath);
@@ -180,9 +180,9 @@ describe('2GIS client against the sandbox', () => {
   it('on a 401 logs in again once and repeats the call once', async () => {
     sb.addReview(BRANCH, { id: '1' });
     const gis = client();
-    assert.equal((await gis.listReviews(BRANCH, null)).length, 1);
+    assert.equal((await gis.listReviews(BRANCH, null)).reviews.length, 1);
     sb.expireTokens();
-    assert.equal((await gis.listReviews(BRANCH, null)).length, 1);
+    assert.equal((await gis.listReviews(BRANCH, null)).reviews.length, 1);
     assert.equal(count('POST', 'users/auth'), 2);
     assert.deepEqual(
       sb.requests.filter((r) => r.path === reviewsPath).map((r) => r.status),
@@ -211,7 +211,7 @@ describe('2GIS client against the sandbox', () => {
   it('429 with Retry-After: 1 is retried no sooner than a second later', async () => {
     sb.addReview(BRANCH, { id: '1' });
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'status', status: 429, retryAfterSeconds: 1 } });
-    const reviews = await client().listReviews(BRANCH, null);
+    const { reviews } = await client().listReviews(BRANCH, null);
     assert.equal(reviews.length, 1);
     const lists = sb.requests.filter((r) => r.path === reviewsPath);
     assert.deepEqual(
@@ -224,7 +224,7 @@ describe('2GIS client against the sandbox', () => {
   it('503 on a GET is retried with backoff; when it persists the call is "unavailable" after retries+1 tries', async () => {
     sb.addReview(BRANCH, { id: '1' });
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'status', status: 503 }, times: 2 });
-    assert.equal((await client().listReviews(BRANCH, null)).length, 1);
+    assert.equal((await client().listReviews(BRANCH, null)).reviews.length, 1);
     assert.equal(count('GET', reviewsPath), 3);
 
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'status', status: 500 }, times: Infinity });
@@ -237,8 +237,45 @@ describe('2GIS client against the sandbox', () => {
   it('a network error on a GET is retried (reset_before), then succeeds', async () => {
     sb.addReview(BRANCH, { id: '1' });
     sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'reset_before' } });
-    assert.equal((await client().listReviews(BRANCH, null)).length, 1);
+    assert.equal((await client().listReviews(BRANCH, null)).reviews.length, 1);
     assert.equal(count('GET', reviewsPath), 2);
+  });
+
+  it('an item that breaks the protocol is unreadable with its reason; the rest of its page is read, the cursor from its last dated item', async () => {
+    sb.addReview(BRANCH, { id: '501', dateCreated: '2026-05-01T10:00:05.0+07:00' });
+    sb.addReview(BRANCH, { id: '502', dateCreated: '2026-05-01T10:00:04.0+07:00', wire: { raw: { rating: 'null' } } });
+    sb.addReview(BRANCH, { id: '503', dateCreated: '2026-05-01T10:00:03.0+07:00', wire: { raw: { rating: '1e400' } } });
+    sb.addReview(BRANCH, { id: '504', dateCreated: '2026-05-01T10:00:02.0+07:00', wire: { omit: ['rating'], raw: { id: '{"no":1}' } } });
+    sb.addReview(BRANCH, { id: '505', dateCreated: '2026-05-01T10:00:01.5+07:00', rating: 6 });
+    sb.addReview(BRANCH, { id: '506', dateCreated: '2026-05-01T10:00:01.0+07:00', wire: { omit: ['dateCreated'] } });
+    const page = await client().listReviews(BRANCH, null);
+    assert.deepEqual(page.reviews.map((review) => [review.id, review.rating]), [['501', 5], ['505', 6]]);
+    assert.deepEqual(page.unreadable, [
+      { id: '502', reason: 'rating: not a number: null' },
+      { id: '503', reason: 'rating: not a number: Infinity' },
+      { id: null, reason: 'id: not an id: {"no":1}; rating: missing' },
+      { id: '506', reason: 'dateCreated: missing' },
+    ]);
+    assert.equal(page.cursor, '2026-05-01T10:00:01.5+07:00');
+  });
+
+  it('a body over the limit is stopped there, endless or declared, and named in the error; on the answer POST its outcome is unknown', async () => {
+    sb.addReview(BRANCH, { id: '1' });
+    const gis = client({ maxResponseBytes: 1024 * 1024 });
+    // 64 GiB, written as the client reads: a client that held the body first would never come back.
+    sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'huge', bytes: 64 * 1024 ** 3 } });
+    const endless = await rejectsWith(gis.listReviews(BRANCH, null), 'bad_response');
+    assert.equal(endless.message, `2GIS sent more than 1 MiB in answer to GET ${reviewsPath} (the limit for one response); the rest was not read`);
+    sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'huge', bytes: 2 * 1024 * 1024, declareLength: true } });
+    await rejectsWith(gis.listReviews(BRANCH, null), 'bad_response');
+    assert.equal(count('GET', reviewsPath), 2, 'not retried: the same body would come again');
+    sb.faults.add({ method: 'GET', path: reviewsPath, fault: { type: 'huge', bytes: 512 * 1024 } });
+    assert.equal((await gis.listReviews(BRANCH, null)).reviews.length, 1, 'under the limit a padded body is read');
+
+    sb.faults.add({ method: 'POST', path: 'presence/reviews/1/comments', fault: { type: 'huge', bytes: 64 * 1024 ** 3 } });
+    const post = await rejectsWith(gis.postAnswer('1', 'Спасибо!'), 'outcome_unknown');
+    assert.match(post.message, /more than 1 MiB .*may or may not have been posted/);
+    assert.equal(sb.postsTo('1'), 1);
   });
 
   it('a truncated or empty body is "bad_response", never an empty page', async () => {

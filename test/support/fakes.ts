@@ -4,6 +4,7 @@ import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts'
 import type {
   BalanceSnapshot,
   Branch,
+  BranchIntake,
   ChatMessage,
   Clock,
   Completion,
@@ -24,6 +25,7 @@ import type {
   ReserveResult,
   ReviewRecord,
   ReviewComment,
+  ReviewPage,
   ReviewStatus,
   Store,
   StoredEvent,
@@ -45,6 +47,7 @@ export class MemoryStore implements Store {
   history: Array<DialogueEntry & { authorId: string; reviewId: string }> = [];
   /** When a sent answer or comment may be read back, by review or comment id (Store.beginPosting). */
   readBackAfter = new Map<string, Date>();
+  branches = new Map<string, BranchIntake>();
 
   async migrate() {}
   async ping() {}
@@ -86,10 +89,16 @@ export class MemoryStore implements Store {
     const review = this.reviews.get(id);
     return review ? { ...review } : null;
   }
+  async branchIntakes(branchIds: readonly string[]) {
+    return new Map(branchIds.filter((id) => this.branches.has(id)).map((id) => [id, { ...this.branches.get(id)! }]));
+  }
+  async saveBranchIntake(branchId: string, change: Partial<BranchIntake>) {
+    this.branches.set(branchId, { sweptAt: null, backlog: null, ...this.branches.get(branchId), ...change });
+  }
   async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
     const next = [...this.reviews.values()]
       .filter((review) => review.state === 'new')
-      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
     if (!next) return null;
     if (next.reserved === 0n && price > 0n) {
       if (this.balance - this.reserved < price) return 'insufficient' as const;
@@ -152,17 +161,18 @@ export class MemoryStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posting') return null;
     const charged = review.reserved;
     this.reserved -= charged;
+    const before = this.balance;
     this.balance -= charged;
     this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'charge', amount: -charged, balanceAfter: this.balance, reviewId, note: null });
     Object.assign(review, { state: 'posted', reserved: 0n, claimToken: null, leaseUntil: null, answerId: answer.answerId, draftText: answer.text });
     this.history.push({ authorId: review.authorId ?? '', reviewId, role: 'owner', text: answer.text, at: new Date() });
-    await this.appendEvents(events(this.balance, charged));
+    await this.appendEvents(events(this.balance, charged, before));
     return { balance: this.balance, charged };
   }
   async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {
@@ -330,14 +340,15 @@ export class FakeTwoGis implements TwoGis {
   async listBranches() {
     return this.branches;
   }
-  async listReviews(branchId: string, offsetDate: string | null) {
+  async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
     if (this.listFailure) throw this.listFailure;
-    return this.reviews
+    const reviews = this.reviews
       .filter((review) => review.branchId === branchId)
       .map((review) => ({ ...review, hasOwnerAnswer: review.hasOwnerAnswer || this.answers.has(review.id) }))
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
       .filter((review) => offsetDate === null || Date.parse(review.createdAt) < Date.parse(offsetDate))
       .slice(0, 50);
+    return { reviews, unreadable: [], cursor: reviews.at(-1)?.createdAt ?? null };
   }
   async readReview(reviewId: string): Promise<ReviewStatus | null> {
     if (this.readFailure) throw this.readFailure;

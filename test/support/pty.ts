@@ -21,9 +21,10 @@ export class Pty {
   readonly done: Promise<PtyResult>;
   #stdin: NodeJS.WritableStream;
 
-  constructor(args: readonly string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number }) {
+  /** `columns`: the width the terminal reports (120 unless given; 0 as some consoles and containers report). */
+  constructor(args: readonly string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number; columns?: number }) {
     const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
-    const command = `stty cols 120 rows 40 2>/dev/null; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+    const command = `stty cols ${options.columns ?? 120} rows 40 2>/dev/null; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
     const child = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], {
       cwd: options.cwd,
       env: { TERM: 'xterm-256color', ...options.env },

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
+import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
@@ -317,7 +318,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 1;
     });
 
-    contractTest('claimNext takes the oldest first and 8 racing claimers on two stores take each review exactly once', async ({ store, open }) => {
+    contractTest('claimNext takes the newest first and 8 racing claimers on two stores take each review exactly once', async ({ store, open }) => {
       // Offsets differ: ordering is by the instant, and the text comes back exactly as given.
       const order = [
         listed({ createdAt: '2020-05-01T12:00:00+07:00' }), // 05:00Z
@@ -325,7 +326,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         listed({ createdAt: '2020-05-01T06:00:00.000+00:00' }), // 06:00Z
       ];
       for (const review of order) assert.equal(await store.recordReview(review, 'new', null, []), true);
-      for (const review of [order[1], order[0], order[2]]) {
+      for (const review of [order[2], order[0], order[1]]) {
         const token = randomUUID();
         const now = new Date();
         const claimed = await claimFree(store, token, now, lease(now));
@@ -400,6 +401,57 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const recorded = results.flat().filter(Boolean).length;
       assert.equal(recorded, 12, 'each review recorded by exactly one page');
       for (const review of shared) assert.equal((await store.listEvents({ reviewId: review.id, limit: 10 })).length, 1);
+      return 0;
+    });
+
+    contractTest('branch intake: nothing kept for a branch never seen; each change kept, the rest left as it was', async ({ store, open }) => {
+      const branch = '70000001057394703';
+      const other = '70000001057394704';
+      assert.deepEqual(await store.branchIntakes([branch, other]), new Map());
+      const sweptAt = new Date('2026-03-01T10:00:00.123Z');
+      await store.saveBranchIntake(branch, { sweptAt });
+      assert.deepEqual((await store.branchIntakes([branch, other])).get(branch), { sweptAt, backlog: null });
+      // A cursor as 2GIS sends it, kept byte for byte, with a backlog that stops at known pages (until null).
+      const cursor = '2021-01-25T14:26:44.918796+07:00';
+      await store.saveBranchIntake(branch, { backlog: { cursor, until: null } });
+      assert.deepEqual((await store.branchIntakes([branch])).get(branch), { sweptAt, backlog: { cursor, until: null } });
+      const until = new Date(0);
+      await open({ notifications: false }).saveBranchIntake(branch, { backlog: { cursor: '2'.repeat(64), until } });
+      assert.deepEqual((await store.branchIntakes([branch])).get(branch), { sweptAt, backlog: { cursor: '2'.repeat(64), until } });
+      await store.saveBranchIntake(branch, { backlog: null, sweptAt: new Date('2026-03-02T00:00:00.000Z') });
+      await store.saveBranchIntake(other, { backlog: { cursor, until: sweptAt } });
+      const kept = await store.branchIntakes([branch, other, branch]);
+      assert.deepEqual(kept.get(branch), { sweptAt: new Date('2026-03-02T00:00:00.000Z'), backlog: null });
+      assert.deepEqual(kept.get(other), { sweptAt: null, backlog: { cursor, until: sweptAt } });
+      const many = Array.from({ length: 600 }, (_, index) => `7000${String(index).padStart(6, '0')}`);
+      for (const id of many.slice(0, 3)) await store.saveBranchIntake(id, { sweptAt });
+      assert.equal((await store.branchIntakes(many)).size, 3, 'more ids than one statement takes');
+      return 0;
+    });
+
+    contractTest('a review at the limits intake admits round-trips on every store: 128-character ids, a 64-character date, ratings 1 and 5', async ({ store }) => {
+      const longest = listed({
+        id: `7${'0'.repeat(127)}`,
+        authorId: `u${'9'.repeat(127)}`,
+        rating: 1,
+        createdAt: `2024-03-01T10:00:00.${'1'.repeat(38)}+03:00`,
+        branchName: 'К'.repeat(255),
+        authorName: '𝄞'.repeat(127),
+      });
+      assert.equal(longest.createdAt.length, 64);
+      const top = listed({ rating: 5 });
+      assert.deepEqual(await store.recordReviews([
+        { review: longest, state: 'new', reason: null, events: [event('review.new', { reviewId: longest.id, branchId: longest.branchId })] },
+        { review: top, state: 'skipped', reason: 'test', events: [] },
+      ]), [true, true]);
+      const stored = await store.getReview(longest.id);
+      assert.equal(stored?.id, longest.id);
+      assert.equal(stored?.createdAt, longest.createdAt);
+      assert.equal(stored?.branchName, longest.branchName);
+      assert.equal(stored?.authorName, longest.authorName);
+      assert.equal(stored?.authorId, longest.authorId);
+      assert.equal(stored?.rating, 1);
+      assert.equal((await store.getReview(top.id))?.rating, 5);
       return 0;
     });
 
@@ -620,8 +672,13 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.reserve(bare.id, token, 0n), 'reserved');
       assert.equal(await store.beginPosting(bare.id, token, new Date(), new Date()), true);
       const mid = await store.getBalance();
-      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, () => []);
+      const balances: Array<[Kopecks, Kopecks, Kopecks]> = [];
+      const settled = await store.settlePosted(bare.id, { answerId: null, text: 'Спасибо' }, (after, charged, before) => {
+        balances.push([after, charged, before]);
+        return [];
+      });
       assert.deepEqual(settled, { balance: mid.balance, charged: 0n });
+      assert.deepEqual(balances, [[mid.balance, 0n, mid.balance]], 'the events see the balance after the charge, the charge and the balance before it');
       posted += 1;
       assert.deepEqual(await store.getBalance(), mid);
       assert.equal((await store.getReview(bare.id))?.answerId, null);
@@ -987,7 +1044,11 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const largest = 10n ** 14n - 1n; // 999 999 999 999.99
       await store.topUp(largest - third.balance, 'up to the largest balance');
       assert.equal((await store.getBalance()).balance, largest, 'large amounts stay exact');
-      await assert.rejects(store.topUp(1n, null), 'beyond the largest balance');
+      await assert.rejects(
+        store.topUp(1n, null),
+        (error: GisbotError) => error.exitCode === 2 && /a top-up of 0\.01 would take the balance past 999999999999\.99/.test(error.message),
+        'beyond the largest balance: a usage error, not a raw database one',
+      );
       assert.equal((await store.getBalance()).balance, largest);
       return 1;
     });
@@ -1089,22 +1150,23 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 2;
     });
 
-    contractTest('times: a created_at that cannot be read is kept as text and queued behind readable ones', async ({ store }) => {
+    contractTest('times: a created_at that cannot be read is kept as text and queued as of when it was recorded', async ({ store }) => {
       const odd = listed({ createdAt: 'вчера' });
       const dated = listed({ createdAt: '2001-01-01T00:00:00Z' });
       assert.equal(await store.recordReview(odd, 'new', null, []), true);
       assert.equal(await store.recordReview(dated, 'new', null, []), true);
       assert.equal((await store.getReview(odd.id))?.createdAt, 'вчера');
+      // Newest first: recorded now, the unreadable one comes before a review of 2001.
       const first = randomUUID();
-      assert.equal((await claimFree(store, first, new Date(), lease(new Date())))?.id, dated.id);
-      const second = randomUUID();
-      const claimed = await claimFree(store, second, new Date(), lease(new Date()));
+      const claimed = await claimFree(store, first, new Date(), lease(new Date()));
       assert.equal(claimed?.id, odd.id);
       assert.equal(claimed?.createdAt, 'вчера');
+      const second = randomUUID();
+      assert.equal((await claimFree(store, second, new Date(), lease(new Date())))?.id, dated.id);
       await assert.rejects(claimFree(store, randomUUID(), new Date(Number.NaN), lease(new Date())), RangeError);
-      await assert.rejects(store.beginPosting(odd.id, second, new Date(Number.NaN), new Date(Number.NaN)), RangeError);
-      assert.equal(await store.release(dated.id, first, { state: 'skipped', reason: 'x' }, []), true);
-      assert.equal(await store.release(odd.id, second, { state: 'skipped', reason: 'x' }, []), true);
+      await assert.rejects(store.beginPosting(odd.id, first, new Date(Number.NaN), new Date(Number.NaN)), RangeError);
+      assert.equal(await store.release(odd.id, first, { state: 'skipped', reason: 'x' }, []), true);
+      assert.equal(await store.release(dated.id, second, { state: 'skipped', reason: 'x' }, []), true);
       return 0;
     });
 

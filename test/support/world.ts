@@ -2,7 +2,6 @@
 // WebSocket receiver, a fresh MariaDB database (or, with `{ database: 'sqlite' }`, a SQLite file in the world's
 // folder), and a way to run the real gisbot binary against them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/load.ts';
+import { runProcess, type RunResult } from './run-process.ts';
 import { createContext, type Context, type ContextParts } from '../../src/context.ts';
 import { Output } from '../../src/ui/output.ts';
 import { ModelSandbox, type ModelSandboxOptions } from '../../src/sandbox/model.ts';
@@ -76,12 +76,7 @@ export class Receiver {
   }
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type { RunResult } from './run-process.ts';
 
 export class World {
   readonly twogis: TwoGisSandbox;
@@ -141,23 +136,7 @@ export class World {
 
   /** Runs the real binary with the Node that runs the tests. */
   run(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        cwd: this.dir,
-        env: { ...this.env(), ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
+    return runProcess(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...this.env(), ...options.env }, timeoutMs: options.timeoutMs });
   }
 
   /**

@@ -143,7 +143,8 @@ describe('varied wording', () => {
     const summary = await runCycle(deps);
     assert.equal(summary.posted, 1);
     assert.equal(summary.awaitingApproval, 1);
-    assert.match(store.reviews.get('2')!.reason!, /repeats word for word/);
+    // Newest first: review 2 is answered, review 1 (older) would repeat it.
+    assert.match(store.reviews.get('1')!.reason!, /repeats word for word/);
   });
 });
 

@@ -19,6 +19,7 @@
 import type OpenAI from 'openai';
 import type { ChatMessage, Completion, CompletionOptions, Model, ModerationVerdict } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
+import { limitedFetch } from './limited-fetch.ts';
 
 export interface OpenAiModelOptions {
   baseURL: string;
@@ -72,6 +73,16 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
   let firstCall: Promise<unknown> | null = reasoningFamily && options.temperature === undefined ? Promise.resolve() : null;
 
   let loaded: Promise<{ mod: OpenAiModule; client: OpenAI }> | null = null;
+  // A body over the limit ends the call as a bad response naming the limit (never retried: it would come again).
+  const boundedFetch = limitedFetch((limit, method, url) => {
+    const prefix = safePath(options.baseURL);
+    const path = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+    return new ServiceError(
+      'model',
+      'bad_response',
+      `the model at ${host} sent more than ${limit / (1024 * 1024)} MiB in answer to ${method} ${path} (the limit for one response); the rest was not read`,
+    );
+  });
 
   function load(): Promise<{ mod: OpenAiModule; client: OpenAI }> {
     loaded ??= import('openai').then((mod) => ({
@@ -83,6 +94,7 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
         ...(apiKey === undefined ? { defaultHeaders: { Authorization: null } } : {}),
         timeout: timeoutMs,
         maxRetries,
+        fetch: boundedFetch,
       }),
     }));
     loaded.catch(() => {
@@ -401,6 +413,15 @@ function connectionCode(error: Error): string | null {
     current = (current as { cause?: unknown }).cause;
   }
   return null;
+}
+
+/** The base URL's path without a trailing slash ('/v1'), or '' when it does not parse. */
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
 }
 
 function safeHost(url: string): string {

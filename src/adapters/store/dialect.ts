@@ -128,6 +128,8 @@ export interface Dialect {
   readonly lockRows: Sql;
   /** As lockRows, where racing claimers should each take another row instead of waiting for this one. */
   readonly skipLocked: Sql;
+  /** After an INSERT: on a duplicate `key`, the row already there takes these columns of the inserted one. */
+  upsert(key: string, columns: readonly string[]): Sql;
   /** A value's placeholder and what is bound to it. */
   bind(value: Value): [placeholder: string, param: unknown];
   /** A column as a SELECT reads it (without the alias). */

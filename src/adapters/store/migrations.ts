@@ -160,6 +160,19 @@ export const migrations: readonly Migration[] = [
     // The send time plus twice the POST's deadline (see Store.beginPosting).
     statements: (s) => [`ALTER TABLE reviews ADD COLUMN read_back_after ${s.time} NULL`, `ALTER TABLE follow_ups ADD COLUMN read_back_after ${s.time} NULL`],
   },
+  {
+    version: 6,
+    name: 'branch intake: last sweep and backlog',
+    // What intake keeps about a branch between cycles: when a sweep (polling.sweepDays) last read it, and where a
+    // walk cut short by the cycle's limits goes on (an offsetDate, as long as a review's created_at_text).
+    // One row per branch, written only when one of them changes.
+    statements: (s) => [
+      table(s, 'branch_intake', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, swept_at ${s.time} NULL, backlog_cursor ${s.string(64)} NULL, backlog_until ${s.time} NULL`,
+        `updated_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -11,7 +11,7 @@ import type { ServiceErrorKind } from '../../errors.ts';
 import { formatMoney, parseStoredMoney } from '../../core/money.ts';
 import type { Store } from '../../core/ports.ts';
 import { columns, Executor, raw, transact } from './dialect.ts';
-import type { Connection, Dialect, Kind, Value } from './dialect.ts';
+import type { Connection, Dialect, Kind, Sql, Value } from './dialect.ts';
 import type { Schema } from './migrations.ts';
 import { SqlStore } from './store.ts';
 import type { SqlStoreOptions } from './store.ts';
@@ -135,6 +135,10 @@ class MysqlDialect implements Dialect {
   get where(): string {
     const { host, port } = this.#settings;
     return `MySQL at ${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  upsert(_key: string, columns: readonly string[]): Sql {
+    return raw(`ON DUPLICATE KEY UPDATE ${columns.map((column) => `${column} = VALUES(${column})`).join(', ')}`);
   }
 
   bind(value: Value): [string, unknown] {

@@ -7,15 +7,15 @@
 // - one handle per store, and the store's calls take turns on it, so one call's statements never interleave with
 //   another's transaction.
 // Money is INTEGER kopecks bound as bigint, times INTEGER milliseconds (invariant 6).
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { ConfigError, ServiceError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
 import type { Store } from '../../core/ports.ts';
-import { empty, Executor, MAX_MONEY, transact } from './dialect.ts';
-import type { Connection, Dialect, Kind, Value } from './dialect.ts';
+import { columns, empty, Executor, MAX_MONEY, raw, sql, transact } from './dialect.ts';
+import type { Connection, Dialect, Kind, Sql, Value } from './dialect.ts';
 import type { Schema } from './migrations.ts';
 import { SqlStore } from './store.ts';
 import type { SqlStoreOptions } from './store.ts';
@@ -177,6 +177,17 @@ class FileConnection implements Connection {
   }
 }
 
+const TABLE = columns('t', { name: 'text' });
+
+/** Creates `file` empty with mode 0600 unless it exists. */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 /** The last call in line on each file (or in-memory database) of this process. */
 const turns = new Map<unknown, Promise<void>>();
 
@@ -198,6 +209,10 @@ class SqliteDialect implements Dialect {
 
   get where(): string {
     return `SQLite database ${this.#file}`;
+  }
+
+  upsert(key: string, columns: readonly string[]): Sql {
+    return raw(`ON CONFLICT (${key}) DO UPDATE SET ${columns.map((column) => `${column} = excluded.${column}`).join(', ')}`);
   }
 
   bind(value: Value): [string, unknown] {
@@ -246,9 +261,22 @@ class SqliteDialect implements Dialect {
     });
   }
 
-  /** DDL is transactional here: a version and its record are applied all or nothing, under the write lock. */
+  /**
+   * DDL is transactional here: a version and its record are applied all or nothing, under the write lock. A file
+   * that holds another application's tables and no gisbot schema is not ours to add our tables to.
+   */
   migrating<T>(fn: (x: Executor) => Promise<T>): Promise<T> {
-    return this.transaction(fn);
+    return this.transaction(async (x) => {
+      const tables = (await x.all(TABLE, sql`FROM sqlite_schema t WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY t.name`)).map((t) => t.name);
+      if (tables.length > 0 && !tables.includes('schema_migrations')) {
+        const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
+        throw new ConfigError(
+          [`database.url: ${this.#file} holds other tables (${shown}) and no gisbot schema: gisbot will not add its own to it`],
+          'point database.url at a new file (it is created) or at a gisbot database',
+        );
+      }
+      return fn(x);
+    });
   }
 
   async close(): Promise<void> {
@@ -280,16 +308,20 @@ class SqliteDialect implements Dialect {
     return turn;
   }
 
-  /** Opens the file on first use: creates its folder, WAL mode, busy timeout, full sync on commit. */
+  /**
+   * Opens the file on first use: creates its folder (0700) and the file (0600: reviewers' names and the ledger are
+   * the owner's only; SQLite gives its -wal and -shm files the same mode), WAL mode, busy timeout, full sync.
+   */
   #open(sqlite: SqliteModule): FileConnection {
     if (this.#connection !== null) return this.#connection;
     if (this.#file !== ':memory:') {
       const folder = path.dirname(this.#file);
       try {
-        mkdirSync(folder, { recursive: true });
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        createPrivately(this.#file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
-        throw new ServiceError('database', 'unavailable', `cannot open SQLite database ${this.#file}: cannot create the folder ${folder} (${code})`, {
+        throw new ServiceError('database', 'unavailable', `cannot open SQLite database ${this.#file}: cannot create it or its folder ${folder} (${code})`, {
           hint: 'check the path in database.url and the permissions of its folder',
           cause: error,
         });

@@ -7,15 +7,15 @@
 // therefore locked last and held shortest. The reserve is one conditional UPDATE of the account, checked by the
 // rows it changed (invariant 5).
 import { createHash } from 'node:crypto';
-import { ServiceError } from '../../errors.ts';
+import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
-import type { Kopecks } from '../../core/money.ts';
+import { formatMoney, type Kopecks } from '../../core/money.ts';
 import type {
-  BalanceSnapshot, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
+  BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, PromptVersion, ReleaseOutcome, ReserveResult, ReviewRecord,
   ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview,
 } from '../../core/ports.ts';
-import { columns, empty, join, raw, Rollback, sql } from './dialect.ts';
+import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
 import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
 
@@ -44,6 +44,7 @@ const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
 const FOLLOW_UP_ID = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
 const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
 const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_text)'] });
+const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
 
 // ---------------------------------------------------------------- values
 
@@ -264,14 +265,41 @@ export class SqlStore implements Store {
     return this.#db.autocommit((x) => this.#readReview(x, id));
   }
 
+  async branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>> {
+    const unique = [...new Set(branchIds)];
+    const kept = new Map<string, BranchIntake>();
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await this.#select(BRANCH_INTAKE, sql`FROM branch_intake b WHERE b.branch_id IN (${unique.slice(i, i + 500)})`)) {
+        const backlog = row.backlogCursor === null ? null : { cursor: row.backlogCursor, until: row.backlogUntil };
+        kept.set(row.branchId, { sweptAt: row.sweptAt, backlog });
+      }
+    }
+    return kept;
+  }
+
+  async saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void> {
+    const changed = [...(change.sweptAt !== undefined ? ['swept_at'] : []), ...(change.backlog !== undefined ? ['backlog_cursor', 'backlog_until'] : [])];
+    if (changed.length === 0) return;
+    requireTimes(change.sweptAt ?? undefined, change.backlog?.until ?? undefined);
+    const values: Value[] = [branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
+    await this.#db.autocommit((x) =>
+      x.run(
+        sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
+            ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`,
+      ),
+    );
+  }
+
   // ------------------------------------------------------------ work
 
   async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
     requireTimes(now, leaseUntil);
     nonNegative(price, 'price');
     return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
+      // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
-      const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at, r.id LIMIT 1${this.#db.skipLocked}`);
+      const newest = sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
+      const row = await x.first(REVIEW, newest);
       if (row === undefined) return null;
       // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
       const funded = price > 0n && row.reserved === 0n;
@@ -351,7 +379,7 @@ export class SqlStore implements Store {
   async settlePosted(
     reviewId: string,
     answer: { answerId: string | null; text: string },
-    events: (balanceAfter: Kopecks, charged: Kopecks) => readonly DomainEvent[],
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#db.transaction(async (x) => {
       const now = new Date();
@@ -372,7 +400,7 @@ export class SqlStore implements Store {
         VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
       // The unique charge key: this review was charged already.
       if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
-      await this.#insertEvents(x, events(balance, charged));
+      await this.#insertEvents(x, events(balance, charged, balance + charged));
       return { balance, charged };
     });
   }
@@ -432,7 +460,10 @@ export class SqlStore implements Store {
   async topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot> {
     if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
     return this.#db.transaction(async (x) => {
-      await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1`);
+      const most = MAX_MONEY - 1n;
+      if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) !== 1) {
+        throw new UsageError(`a top-up of ${formatMoney(amount)} would take the balance past ${formatMoney(most)}, the most the database holds: nothing was added`);
+      }
       const snapshot = await this.#readAccount(x);
       await x.run(
         sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)

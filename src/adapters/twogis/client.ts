@@ -10,7 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Got } from 'got';
-import type { Branch, ListedReview, ReviewComment, ReviewStatus, TwoGis } from '../../core/ports.ts';
+import type { Branch, ListedReview, ReviewComment, ReviewPage, ReviewStatus, TwoGis, UnreadableItem } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
 export interface TwoGisClientOptions {
@@ -30,7 +30,16 @@ export interface TwoGisClientOptions {
   retryBaseMs?: number;
   /** Upper bound for one wait between retries, Retry-After included, default 60000 ms. */
   maxRetryDelayMs?: number;
+  /** The most one response may hold, default MAX_RESPONSE_BYTES; the download stops there. */
+  maxResponseBytes?: number;
 }
+
+/**
+ * The most one 2GIS response may hold: 8 MiB. A page of 50 reviews is tens of kilobytes; this leaves room for
+ * reviews a hundred times longer than any seen, and it bounds what one response costs in memory (a body is
+ * held as text and then parsed: several times its size).
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 const AUTH_HINT = 'check twogis.login and twogis.password in the config (or the matching environment variables)';
 const BLOCKED_HINT =
@@ -43,15 +52,24 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETU
 
 // ---------------------------------------------------------------- response shapes (lenient about extra keys)
 
-const idSchema = z.union([z.string().min(1), z.number().int()]).transform((value) => String(value));
-const numberish = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number')
-    .transform((value) => Number(value)),
-]);
-const dateSchema = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO 8601 date');
+const idSchema = z
+  .union([z.string().min(1), z.number().int()], {
+    error: (issue) => (issue.input === undefined ? 'missing' : `not an id: ${describeValue(issue.input)}`),
+  })
+  .transform((value) => String(value));
+const numberish = z.union(
+  [
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*-?\d+(\.\d+)?\s*$/)
+      .transform((value) => Number(value)),
+  ],
+  { error: (issue) => (issue.input === undefined ? 'missing' : `not a number: ${describeValue(issue.input)}`) },
+);
+const dateSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'missing' : `not a date: ${describeValue(issue.input)}`) })
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO 8601 date');
 
 function envelope<T extends z.ZodType>(result: T) {
   return z.object({ meta: z.object({ code: z.number() }), result });
@@ -87,7 +105,8 @@ const reviewItemSchema = z.object({
   branch: z.object({ name: z.string().nullish() }).nullish(),
 });
 
-const reviewsSchema = envelope(z.object({ items: z.array(reviewItemSchema) }));
+// Items are read one by one (readPage): one that breaks the protocol does not take its page with it.
+const reviewsSchema = envelope(z.object({ items: z.array(z.unknown()) }));
 
 const reviewSchema = envelope(
   z
@@ -147,7 +166,9 @@ interface Call {
 
 type Outcome =
   | { kind: 'response'; status: number; retryAfter: string | undefined; body: string }
-  | { kind: 'network'; code: string; timeout: boolean };
+  | { kind: 'network'; code: string; timeout: boolean }
+  /** The body outgrew maxResponseBytes: the download was stopped there. */
+  | { kind: 'too_large'; status: number };
 
 interface GotModule {
   got: Got;
@@ -162,6 +183,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   const pagePauseMs = options.pagePauseMs ?? 0;
   const retryBaseMs = options.retryBaseMs ?? 500;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+  const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
   let gotModule: Promise<GotModule> | null = null;
   // A fresh connection for every answer POST: a keep-alive socket the server has just closed would turn a
@@ -206,14 +228,26 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     if (accessToken !== null) headers.authorization = `Bearer ${accessToken}`;
     const isAnswerPost = call.method === 'POST' && !call.idempotent;
     if (isAnswerPost) postAgents ??= { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) };
+    const request = got(new URL(call.path, baseUrl), {
+      method: call.method,
+      headers,
+      ...(call.query ? { searchParams: call.query } : {}),
+      ...(call.body ? { json: call.body } : {}),
+      ...(isAnswerPost && postAgents ? { agent: postAgents } : {}),
+    });
+    // Counted as it arrives (decompressed), so a huge or endless body is stopped there, never held first.
+    let status = 0;
+    let tooLarge = false;
+    request.on('response', (response: { statusCode: number }) => {
+      status = response.statusCode;
+    });
+    request.on('downloadProgress', (progress: { transferred: number; total?: number }) => {
+      if (tooLarge || Math.max(progress.transferred, progress.total ?? 0) <= maxResponseBytes) return;
+      tooLarge = true;
+      request.cancel();
+    });
     try {
-      const response = await got(new URL(call.path, baseUrl), {
-        method: call.method,
-        headers,
-        ...(call.query ? { searchParams: call.query } : {}),
-        ...(call.body ? { json: call.body } : {}),
-        ...(isAnswerPost && postAgents ? { agent: postAgents } : {}),
-      });
+      const response = await request;
       const retryAfter = response.headers['retry-after'];
       return {
         kind: 'response',
@@ -222,6 +256,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
         body: typeof response.body === 'string' ? response.body : '',
       };
     } catch (error) {
+      if (tooLarge) return { kind: 'too_large', status };
       if (error instanceof RequestError) {
         const code = (error as Error & { code?: unknown }).code;
         return {
@@ -236,6 +271,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
   function isRetryable(outcome: Outcome): boolean {
     if (outcome.kind === 'network') return true;
+    if (outcome.kind === 'too_large') return false; // the same body would come again
     return outcome.status === 429 || outcome.status >= 500;
   }
 
@@ -342,6 +378,9 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     const tries = attempts > 1 ? `, ${attempts} attempts` : '';
     const isAnswerPost = call.method === 'POST' && !call.idempotent;
 
+    if (outcome.kind === 'too_large') {
+      throw malformed(call, `2GIS sent more than ${mebibytes(maxResponseBytes)} in answer to ${what} (the limit for one response); the rest was not read`, outcome.status, true);
+    }
     if (outcome.kind === 'network') {
       if (isAnswerPost && !NOT_SENT_CODES.has(outcome.code)) {
         throw new ServiceError(
@@ -415,19 +454,17 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     return parsed.data;
   }
 
-  function malformed(call: Call, detail: string, status: number): ServiceError {
+  /** `whole`: `detail` is the whole message, not what was wrong with a malformed body. */
+  function malformed(call: Call, detail: string, status: number, whole = false): ServiceError {
+    const message = whole ? detail : `2GIS sent a malformed/truncated response to ${describe(call)}: ${detail}`;
     if (call.method === 'POST' && !call.idempotent) {
       // 2GIS took the POST but we could not read what it made of it: the answer may well be there.
-      return new ServiceError(
-        '2gis',
-        'outcome_unknown',
-        `2GIS sent a malformed/truncated response to ${describe(call)}: ${detail}; the answer may or may not have been posted`,
-        { status, hint: 'read the review back before posting again' },
-      );
+      return new ServiceError('2gis', 'outcome_unknown', `${message}; the answer may or may not have been posted`, {
+        status,
+        hint: 'read the review back before posting again',
+      });
     }
-    return new ServiceError('2gis', 'bad_response', `2GIS sent a malformed/truncated response to ${describe(call)}: ${detail}`, {
-      status,
-    });
+    return new ServiceError('2gis', 'bad_response', message, { status });
   }
 
   async function get<T extends z.ZodType>(path: string, query: Record<string, string>, schema: T): Promise<z.output<T>> {
@@ -473,29 +510,12 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       return discoverBranches();
     },
 
-    async listReviews(branchId: string, offsetDate: string | null): Promise<ListedReview[]> {
+    async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
       if (offsetDate !== null && pagePauseMs > 0) await sleep(pagePauseMs);
       const query: Record<string, string> = { limit: String(PAGE_SIZE_REVIEWS), pinRequestedFirst: 'false' };
       if (offsetDate !== null) query.offsetDate = offsetDate;
       const data = await get(`presence/branch/${encodeURIComponent(branchId)}/reviews`, query, reviewsSchema);
-      return data.result.items.map(
-        (item): ListedReview => ({
-          id: item.id,
-          branchId,
-          branchName: item.branch?.name ?? '',
-          rating: item.rating,
-          text: item.text ?? '',
-          authorId: item.user?.id ?? null,
-          authorName: item.user?.name ?? '',
-          createdAt: item.dateCreated,
-          editedAt: item.dateEdited ?? null,
-          catalogId: item.catalog?.id ?? '',
-          isHidden: item.attributes?.isHidden === true,
-          canReply: item.allowedActions?.reply === true,
-          hasOwnerAnswer: item.hasCompanyComment === true || item.firstAnswer != null,
-          commentsCount: item.commentsCount ?? 0,
-        }),
-      );
+      return readPage(branchId, data.result.items);
     },
 
     async readReview(reviewId: string): Promise<ReviewStatus | null> {
@@ -563,6 +583,51 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** The page's items one by one: each that parses is a review, each that does not is unreadable with why. */
+function readPage(branchId: string, items: readonly unknown[]): ReviewPage {
+  const reviews: ListedReview[] = [];
+  const unreadable: UnreadableItem[] = [];
+  let cursor: string | null = null;
+  for (const raw of items) {
+    const dateCreated = (raw as { dateCreated?: unknown } | null)?.dateCreated;
+    if (typeof dateCreated === 'string' && !Number.isNaN(Date.parse(dateCreated))) cursor = dateCreated;
+    const parsed = reviewItemSchema.safeParse(raw);
+    if (!parsed.success) {
+      const id = idSchema.safeParse((raw as { id?: unknown } | null)?.id);
+      unreadable.push({ id: id.success ? id.data : null, reason: describeIssues(parsed.error) });
+      continue;
+    }
+    const item = parsed.data;
+    reviews.push({
+      id: item.id,
+      branchId,
+      branchName: item.branch?.name ?? '',
+      rating: item.rating,
+      text: item.text ?? '',
+      authorId: item.user?.id ?? null,
+      authorName: item.user?.name ?? '',
+      createdAt: item.dateCreated,
+      editedAt: item.dateEdited ?? null,
+      catalogId: item.catalog?.id ?? '',
+      isHidden: item.attributes?.isHidden === true,
+      canReply: item.allowedActions?.reply === true,
+      hasOwnerAnswer: item.hasCompanyComment === true || item.firstAnswer != null,
+      commentsCount: item.commentsCount ?? 0,
+    });
+  }
+  return { reviews, unreadable, cursor };
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'number') return String(value); // JSON.stringify would write Infinity (1e400 read) as null
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function mebibytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
 
 function safeHost(url: string): string {
   try {
