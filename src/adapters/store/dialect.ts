@@ -61,13 +61,7 @@ export function render(statement: Sql, dialect: Dialect): { text: string; params
 export type Kind = 'text' | 'int' | 'money' | 'time' | 'json';
 /** A column's kind, `?` when it may be NULL; a pair names its SQL expression when it is not the snake_cased key. */
 export type Spec = Kind | `${Kind}?` | readonly [Kind | `${Kind}?`, string];
-interface Decoded {
-  text: string;
-  int: number;
-  money: Kopecks;
-  time: Date;
-  json: Record<string, unknown>;
-}
+interface Decoded { text: string; int: number; money: Kopecks; time: Date; json: Record<string, unknown> }
 type KindOf<S> = S extends readonly [infer K, string] ? K : S;
 type ValueOf<K> = K extends `${infer B extends Kind}?` ? Decoded[B] | null : K extends Kind ? Decoded[K] : never;
 type Fields<C> = { -readonly [N in keyof C]: ValueOf<KindOf<C[N]>> };

@@ -22,13 +22,7 @@ export interface MysqlStoreOptions extends SqlStoreOptions {
   connectionLimit?: number;
 }
 
-export interface MysqlConnectionSettings {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
+export interface MysqlConnectionSettings { host: string; port: number; user: string; password: string; database: string }
 
 /** Parses `mysql://user:pass@host:port/db`; the error never repeats the URL (it may hold a password). */
 export function parseMysqlUrl(url: string): MysqlConnectionSettings {
@@ -78,14 +72,7 @@ const LOGIN_ERRORS = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERRO
 const SERVER_GONE_ERRORS = new Set(['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_SERVER_SHUTDOWN', 'ER_SERVER_SHUTDOWN_IN_PROGRESS',
   'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE']);
 
-interface DatabaseError extends Error {
-  code?: string;
-  errno?: number;
-  sqlState?: string;
-  sqlMessage?: string;
-  syscall?: string;
-  fatal?: boolean;
-}
+type DatabaseError = Error & { code?: string; errno?: number; sqlState?: string; sqlMessage?: string; syscall?: string; fatal?: boolean };
 
 function asDatabaseError(error: unknown): DatabaseError | null {
   if (!(error instanceof Error)) return null;

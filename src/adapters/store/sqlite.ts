@@ -66,14 +66,7 @@ export function loadSqlite(): Promise<SqliteModule> {
 function isSqliteWarning(warning: unknown, rest: readonly unknown[]): boolean {
   const message = typeof warning === 'string' ? warning : warning instanceof Error ? warning.message : '';
   const options = rest[0];
-  const type =
-    warning instanceof Error
-      ? warning.name
-      : typeof options === 'string'
-        ? options
-        : typeof options === 'object' && options !== null
-          ? (options as { type?: unknown }).type
-          : undefined;
+  const type = warning instanceof Error ? warning.name : typeof options === 'string' ? options : (options as { type?: unknown } | null | undefined)?.type;
   return type === 'ExperimentalWarning' && message.startsWith('SQLite is an experimental feature');
 }
 
@@ -123,11 +116,7 @@ const UNAVAILABLE_CODES = new Set([SQLITE_PERM, SQLITE_NOMEM, SQLITE_READONLY, S
 /** Failures after which the open connection is not trusted again (a lock timeout is not one of them). */
 const BROKEN_CONNECTION_CODES = new Set([...UNAVAILABLE_CODES, SQLITE_CANTOPEN, SQLITE_NOTADB, SQLITE_CORRUPT]);
 
-interface SqliteError extends Error {
-  code?: string;
-  errcode?: number;
-  errstr?: string;
-}
+type SqliteError = Error & { code?: string; errcode?: number; errstr?: string };
 
 function asSqliteError(error: unknown): SqliteError | null {
   if (!(error instanceof Error)) return null;
@@ -150,12 +139,7 @@ class FileConnection implements Connection {
   }
 
   #prepare(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#statements.get(sql) ?? this.#statements.set(sql, this.db.prepare(sql)).get(sql)!;
   }
 
   async query(sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {

@@ -377,8 +377,7 @@ export class SqlStore implements Store {
   }
 
   async settlePosted(
-    reviewId: string,
-    answer: { answerId: string | null; text: string },
+    reviewId: string, answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#db.transaction(async (x) => {
