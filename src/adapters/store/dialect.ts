@@ -76,7 +76,7 @@ export class ColumnSet<C extends Record<string, Spec>> {
   constructor(alias: string, spec: C) {
     this.#columns = Object.entries(spec).map(([key, value]) => {
       const [kind, expression] = typeof value === 'string' ? [value, key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] : value;
-      const qualified = /^[a-z_]+$/.test(expression) ? `${alias}.${expression}` : expression;
+      const qualified = /^[a-z_][a-z0-9_]*$/.test(expression) ? `${alias}.${expression}` : expression;
       return { key, kind: kind.replace('?', '') as Kind, nullable: kind.endsWith('?'), expression: qualified };
     });
   }
