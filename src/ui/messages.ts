@@ -78,6 +78,11 @@ export const messages = {
     stopped: 'stopped',
     cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
   },
+  notify: {
+    undelivered: (count: number) =>
+      `${count} event${count === 1 ? '' : 's'} not delivered over the WebSocket yet: kept in the outbox and sent again later (gisbot logs --pending)`,
+    refused: (reason: string) => `notifications stopped: ${reason}; check websocket.url and websocket.token (gisbot doctor)`,
+  },
   cycle: {
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
@@ -177,6 +182,11 @@ export const messages = {
     posted: (charged: string, balance: string, text: string) => `charged ${charged}, balance ${balance}: ${text}`,
     low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
     insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
+    pendingAlone: (flags: readonly string[]) => `--pending lists the outbox and takes only --limit, not ${flags.join(', ')}`,
+    nonePending: 'every event has been delivered: the outbox is empty',
+    dueNow: 'now',
+    pendingTotal: (total: number, shown: number) =>
+      `${total} event${total === 1 ? '' : 's'} wait${total === 1 ? 's' : ''} in the outbox${shown < total ? ` (the oldest ${shown} shown)` : ''}`,
   },
   checks: {
     notSet: (key: string) => `${key} is not set`,
@@ -187,7 +197,12 @@ export const messages = {
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
     wsFailed: (host: string, error: string) => `cannot connect to ${host}: ${error}`,
-    wsRefused: (host: string, status: number) => `${host} refused the connection with HTTP ${status}`,
+    wsRefused: (host: string, status: number) =>
+      `${host} refused the connection with HTTP ${status}${status === 401 || status === 403 ? ' (check websocket.token)' : ''}`,
+    wsAcknowledged: (host: string) => `${host} acknowledged a probe event`,
+    wsUnacknowledged: (host: string, seconds: number) =>
+      `${host} did not acknowledge a probe event within ${seconds} s: with websocket.ack every event would wait and be sent again`,
+    wsPonged: (host: string) => `connected to ${host}; it answers pings (the proof of delivery without websocket.ack)`,
     promptOk: (file: string) => `${file} is readable`,
     promptEmpty: (file: string) => `${file} is empty`,
   },

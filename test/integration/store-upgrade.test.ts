@@ -31,6 +31,7 @@ const RELEASES = [
   { version: 4, commit: '0148183' },
   { version: 5, commit: '24fc948' },
   { version: 6, commit: '0e81eb3' },
+  { version: 7, commit: '0a4bb5f' },
 ] as const;
 
 const TABLES: Record<string, string> = {

@@ -173,6 +173,13 @@ export const migrations: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due.
+    statements: (s) => [`ALTER TABLE outbox ADD COLUMN attempts ${s.int} NOT NULL DEFAULT 0`, `ALTER TABLE outbox ADD COLUMN retry_at ${s.time} NULL`],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

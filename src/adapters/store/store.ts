@@ -12,8 +12,8 @@ import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
 import type {
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
-  FollowUpState, LedgerEntry, LedgerKind, ListedReview, PromptVersion, ReleaseOutcome, ReserveResult, ReviewRecord,
-  ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview,
+  FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -31,8 +31,13 @@ const FOLLOW_UP = columns('f', {
   commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
   state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
 });
-const EVENT = columns('e', { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' });
-const toEvent = (row: RowOf<typeof EVENT>): StoredEvent => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
+const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
+const EVENT = columns('e', EVENT_COLUMNS);
+const toEvent = <R extends RowOf<typeof EVENT>>(row: R) => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
+const PENDING = columns('e', { ...EVENT_COLUMNS, attempts: ['int', 'o.attempts'], retryAt: ['time?', 'o.retry_at'] });
+const OUTBOX = columns('o', {
+  pending: ['int', 'COUNT(*)'], dueNow: ['int', 'COALESCE(SUM(CASE WHEN o.retry_at IS NULL THEN 1 ELSE 0 END), 0)'], nextRetry: ['time?', 'MIN(o.retry_at)'],
+});
 const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'money', balanceAfter: 'money', reviewId: 'text?', note: 'text?' });
 const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
 const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
@@ -439,15 +444,32 @@ export class SqlStore implements Store {
     return newestFirst ? events.reverse() : events;
   }
 
-  async pendingOutbox(limit: number): Promise<StoredEvent[]> {
+  async pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    return (await this.#select(EVENT, sql`FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ${count}`)).map(toEvent);
+    requireTimes(dueAt);
+    const due = dueAt === undefined ? empty : sql`WHERE o.retry_at IS NULL OR o.retry_at <= ${dueAt} `;
+    return (await this.#select(PENDING, sql`FROM outbox o JOIN events e ON e.id = o.event_id ${due}ORDER BY o.seq LIMIT ${count}`)).map(toEvent);
   }
 
   async markDelivered(eventIds: readonly string[]): Promise<void> {
     const unique = [...new Set(eventIds)];
     for (let i = 0; i < unique.length; i += 500) await this.#db.autocommit((x) => x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`));
+  }
+
+  async deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void> {
+    if (entries.length === 0) return;
+    requireTimes(...entries.map((entry) => entry.retryAt));
+    await this.#db.transaction(async (x) => {
+      for (const { id, retryAt } of entries) await x.run(sql`UPDATE outbox SET attempts = attempts + 1, retry_at = ${retryAt} WHERE event_id = ${id}`);
+    });
+  }
+
+  async outboxStatus(): Promise<OutboxStatus> {
+    const [status] = await this.#select(OUTBOX, sql`FROM outbox o`);
+    // The epoch stands for "due now", when an event waits for no retry time.
+    const nextDueAt = status!.dueNow > 0 ? new Date(0) : status!.nextRetry;
+    return { pending: status!.pending, nextDueAt };
   }
 
   // ------------------------------------------------------------ money
