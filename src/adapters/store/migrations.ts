@@ -13,9 +13,8 @@ export interface Migration {
 
 /** The column types and the few constraints that differ between the databases. */
 export interface Schema {
-  /** Ids and short words, compared byte for byte: VARCHAR(n) (CHAR(n) `fixed`) in a binary collation, or TEXT. */
+  /** Ids and short words, compared byte for byte: VARCHAR(n) (CHAR(n) `fixed`, `id` 128) in a binary collation, or TEXT. */
   string(length: number, fixed?: 'fixed'): string;
-  /** VARCHAR(128), or TEXT. */
   readonly id: string;
   readonly tinyint: string;
   readonly int: string;
@@ -51,7 +50,7 @@ function table(s: Schema, name: string, lines: readonly string[]): string {
 }
 
 export function migrationsTable(s: Schema): string {
-  return table(s, 'IF NOT EXISTS schema_migrations', [`version ${s.int} NOT NULL PRIMARY KEY`, `name ${s.string(128)} NOT NULL`, `applied_at ${s.time} NOT NULL`]);
+  return table(s, 'IF NOT EXISTS schema_migrations', [`version ${s.int} NOT NULL PRIMARY KEY, name ${s.string(128)} NOT NULL, applied_at ${s.time} NOT NULL`]);
 }
 
 const MAX_KOPECKS = String(MAX_MONEY - 1n);

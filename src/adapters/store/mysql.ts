@@ -206,7 +206,8 @@ class MysqlDialect implements Dialect {
         let broken = false;
         try {
           const rollback = () => connection.rollback().catch(() => (broken = true));
-          return await transact(() => connection.beginTransaction(), () => connection.commit(), rollback, () => fn(new Executor(this, connectionOf(connection))));
+          const work = () => fn(new Executor(this, connectionOf(connection)));
+          return await transact(() => connection.beginTransaction(), () => connection.commit(), rollback, work);
         } catch (error) {
           const errno = errnoOf(error);
           if ((errno !== ER_LOCK_DEADLOCK && errno !== ER_LOCK_WAIT_TIMEOUT) || attempt >= TRANSACTION_ATTEMPTS) throw error;

@@ -7,7 +7,7 @@
 // - one handle per store, and the store's calls take turns on it, so one call's statements never interleave with
 //   another's transaction.
 // Money is INTEGER kopecks bound as bigint, times INTEGER milliseconds (invariant 6).
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
@@ -163,14 +163,6 @@ class FileConnection implements Connection {
 
 const TABLE = columns('t', { name: 'text' });
 
-/** Creates `file` empty with mode 0600 unless it exists. */
-function createPrivately(file: string): void {
-  try {
-    closeSync(openSync(file, 'wx', 0o600));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-}
 
 /** The last call in line on each file (or in-memory database) of this process. */
 const turns = new Map<unknown, Promise<void>>();
@@ -251,7 +243,8 @@ class SqliteDialect implements Dialect {
    */
   migrating<T>(fn: (x: Executor) => Promise<T>): Promise<T> {
     return this.transaction(async (x) => {
-      const tables = (await x.all(TABLE, sql`FROM sqlite_schema t WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY t.name`)).map((t) => t.name);
+      const present = sql`FROM sqlite_schema t WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY t.name`;
+      const tables = (await x.all(TABLE, present)).map((t) => t.name);
       if (tables.length > 0 && !tables.includes('schema_migrations')) {
         const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
         throw new ConfigError(
@@ -302,7 +295,7 @@ class SqliteDialect implements Dialect {
       const folder = path.dirname(this.#file);
       try {
         mkdirSync(folder, { recursive: true, mode: 0o700 });
-        createPrivately(this.#file);
+        closeSync(openSync(this.#file, constants.O_CREAT | constants.O_RDONLY, 0o600)); // 0600 if it is created now
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
         throw new ServiceError('database', 'unavailable', `cannot open SQLite database ${this.#file}: cannot create it or its folder ${folder} (${code})`, {

@@ -92,7 +92,8 @@ function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
-function insertDialogue(...lines: ReadonlyArray<readonly [authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date]>): Sql {
+type DialogueLine = readonly [authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date];
+function insertDialogue(...lines: readonly DialogueLine[]): Sql {
   const rows = lines.map(([authorId, ...rest]) => sql`(${[authorId ?? '', ...rest]})`);
   return sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
 }
@@ -288,10 +289,8 @@ export class SqlStore implements Store {
     requireTimes(change.sweptAt ?? undefined, change.backlog?.until ?? undefined);
     const values: Value[] = [branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
     await this.#db.autocommit((x) =>
-      x.run(
-        sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
-            ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`,
-      ),
+      x.run(sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
+            ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`),
     );
   }
 
@@ -308,10 +307,8 @@ export class SqlStore implements Store {
       if (row === undefined) return null;
       // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
       const funded = price > 0n && row.reserved === 0n;
-      const claimed = await x.run(
-        sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}${funded ? sql`, reserved = ${price}` : empty}
-            WHERE id = ${row.id} AND state = 'new'`,
-      );
+      const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            ${funded ? sql`, reserved = ${price}` : empty} WHERE id = ${row.id} AND state = 'new'`);
       if (claimed !== 1) throw new Rollback(null);
       if (funded && !(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
       return { ...toReview(row), state: 'claimed', claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
@@ -321,10 +318,8 @@ export class SqlStore implements Store {
   async claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
     requireTimes(now, leaseUntil);
     return this.#db.transaction(async (x) => {
-      const claimed = await x.run(
-        sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`,
-      );
+      const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`);
       return claimed === 1 ? this.#readReview(x, reviewId) : null;
     });
   }
@@ -336,7 +331,8 @@ export class SqlStore implements Store {
     return this.#db.transaction(async (x) => {
       const row = await x.first(ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
       if (row === undefined) return null;
-      const taken = await x.run(sql`UPDATE reviews SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now} WHERE id = ${row.id} AND ${stale}`);
+      const taken = await x.run(sql`UPDATE reviews SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE id = ${row.id} AND ${stale}`);
       if (taken !== 1) throw new Rollback(null);
       return this.#readReview(x, row.id);
     });
@@ -360,25 +356,22 @@ export class SqlStore implements Store {
   }
 
   async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
-    return this.#changedOne(
-      sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model}, prompt_version = ${draft.promptVersion},
-            prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens}, finish_reason = ${draft.finishReason},
-            model_cost = ${draft.cost ?? null}, updated_at = ${new Date()}
-          WHERE id = ${reviewId} AND claim_token = ${token}`,
-    );
+    return this.#changedOne(sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model},
+            prompt_version = ${draft.promptVersion}, prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens},
+            finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, updated_at = ${new Date()}
+          WHERE id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
-    return this.#changedOne(
-      sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`,
-    );
+    return this.#changedOne(sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`);
   }
 
   async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
     requireTimes(at);
-    await this.#changedOne(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()} WHERE id = ${reviewId} AND claim_token = ${token}`);
+    await this.#changedOne(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()}
+          WHERE id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async settlePosted(
@@ -391,11 +384,9 @@ export class SqlStore implements Store {
       if (row === undefined || row.state !== 'posting') throw new Rollback(null);
       // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
       const charged = row.reserved;
-      const posted = await x.run(
-        sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text}, charged = ${charged}, reserved = 0,
-              claim_token = NULL, lease_until = NULL, updated_at = ${now}
-            WHERE id = ${reviewId} AND state = 'posting'`,
-      );
+      const posted = await x.run(sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text},
+              charged = ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+            WHERE id = ${reviewId} AND state = 'posting'`);
       if (posted !== 1) throw new Rollback(null);
       await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
       await x.run(sql`UPDATE account SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE id = 1`);
@@ -413,16 +404,15 @@ export class SqlStore implements Store {
     // Back in the queue, the review is drafted afresh.
     const clearDraft =
       outcome.state === 'new'
-        ? raw(', draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL, model_cost = NULL')
+        ? raw(`, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL,
+            model_cost = NULL`)
         : empty;
     return this.#db.transaction(async (x) => {
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
-      await x.run(
-        sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
+      await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
               updated_at = ${new Date()}${clearDraft}
-            WHERE id = ${reviewId}`,
-      );
+            WHERE id = ${reviewId}`);
       if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
       await this.#insertEvents(x, events);
       return true;
@@ -454,7 +444,9 @@ export class SqlStore implements Store {
 
   async markDelivered(eventIds: readonly string[]): Promise<void> {
     const unique = [...new Set(eventIds)];
-    for (let i = 0; i < unique.length; i += 500) await this.#db.autocommit((x) => x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`));
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.#db.autocommit((x) => x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`));
+    }
   }
 
   async deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void> {
@@ -483,13 +475,12 @@ export class SqlStore implements Store {
     return this.#db.transaction(async (x) => {
       const most = MAX_MONEY - 1n;
       if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) !== 1) {
-        throw new UsageError(`a top-up of ${formatMoney(amount)} would take the balance past ${formatMoney(most)}, the most the database holds: nothing was added`);
+        const [added, held] = [formatMoney(amount), formatMoney(most)];
+        throw new UsageError(`a top-up of ${added} would take the balance past ${held}, the most the database holds: nothing was added`);
       }
       const snapshot = await this.#readAccount(x);
-      await x.run(
-        sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-            VALUES (${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`,
-      );
+      await x.run(sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
       return snapshot;
     });
   }
@@ -539,11 +530,8 @@ export class SqlStore implements Store {
 
   /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
   async recentAnswers(branchId: string, limit: number): Promise<string[]> {
-    const rows = await this.#select(
-      ANSWER,
-      sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted') AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL
-          ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`,
-    );
+    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted')
+          AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`);
     return rows.map((row) => row.text);
   }
 
@@ -588,11 +576,9 @@ export class SqlStore implements Store {
         (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${stale} ORDER BY f.lease_until, f.comment_id LIMIT 1${this.#db.skipLocked}`)) ??
         (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
       if (row === undefined) return null;
-      const taken = await x.run(
-        sql`UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ${token}, lease_until = ${leaseUntil},
-              updated_at = ${now}
-            WHERE comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`,
-      );
+      const taken = await x.run(sql`UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ${token},
+              lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`);
       if (taken !== 1) throw new Rollback(null);
       return this.#readFollowUp(x, row.commentId);
     });
@@ -600,10 +586,8 @@ export class SqlStore implements Store {
 
   async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
-    return this.#changedOne(
-      sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`,
-    );
+    return this.#changedOne(sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`);
   }
 
   async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
@@ -614,17 +598,16 @@ export class SqlStore implements Store {
       if (row === undefined) return false;
       if (outcome.state === 'posted') {
         const { draft } = outcome;
-        await x.run(
-          sql`UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ${outcome.answerId},
+        await x.run(sql`UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ${outcome.answerId},
                 answer_text = ${outcome.text}, model = ${draft?.model ?? null}, prompt_version = ${draft?.promptVersion ?? null},
                 prompt_tokens = ${draft?.promptTokens ?? null}, completion_tokens = ${draft?.completionTokens ?? null},
                 model_cost = ${draft?.cost ?? null}, updated_at = ${now}
-              WHERE comment_id = ${commentId}`,
-        );
+              WHERE comment_id = ${commentId}`);
         await x.run(insertDialogue([row.authorId, row.reviewId, 'owner', outcome.text, now]));
       } else {
         const { state, reason } = outcome;
-        await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now} WHERE comment_id = ${commentId}`);
+        await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+              WHERE comment_id = ${commentId}`);
       }
       await this.#insertEvents(x, events);
       return true;
