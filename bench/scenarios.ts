@@ -9,12 +9,11 @@ import { cpuMs, median, mustRun, openWorld, ROOT, seed, type Run, type World } f
 import { templateOf, type SqlTemplate } from './probe.ts';
 import { createConnection } from 'mysql2/promise';
 import { tracingChannel } from 'node:diagnostics_channel';
-import { createMysqlStore, parseMysqlUrl } from '../src/adapters/mysql/store.ts';
+import { createMysqlStore, parseMysqlUrl } from '../src/adapters/store/mysql.ts';
 import { queryDatabase } from '../test/support/mysql.ts';
 import { querySqlite } from '../test/support/sqlite.ts';
 import { World as TestWorld } from '../test/support/world.ts';
-import { loadSqlite } from '../src/adapters/sqlite/store.ts';
-import { factsSql, periodClause } from '../src/adapters/sql/insight.ts';
+import { loadSqlite } from '../src/adapters/store/sqlite.ts';
 
 const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;
 
@@ -633,17 +632,34 @@ async function bulkInsert(world: TestWorld, backend: 'mysql' | 'sqlite', reviews
   }
 }
 
-/** The plan of the period query `stats` runs for the last 30 days. */
+/**
+ * How the database reads the period's reviews for the last 30 days. MariaDB: EXPLAIN of the very statement the
+ * store sends (taken from mysql2's diagnostics channel). SQLite: EXPLAIN QUERY PLAN of a statement of the same
+ * FROM, WHERE and GROUP BY that reads columns no index holds, as the store's does.
+ */
 async function statsPlan(world: TestWorld, backend: 'mysql' | 'sqlite', now: number): Promise<string[]> {
-  const from = now - 30 * 86_400_000;
+  const period = { from: new Date(now - 30 * 86_400_000), to: new Date(now) };
   if (backend === 'mysql') {
-    const clause = periodClause<Date>('r', { from: new Date(from), to: new Date(now) }, (at) => at);
-    const { text, params } = factsSql(clause, 'r.branch_id', 'MAX(r.branch_name) AS branch_name');
-    const rows = await queryDatabase(world.db.url, `EXPLAIN ${text}`, params);
+    const store = createMysqlStore({ url: world.db.url, notifications: false });
+    const sent: string[] = [];
+    const capture = { start: (context: { query: string }) => void sent.push(String(context.query)), end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+    const channel = tracingChannel<unknown, { query: string }>('mysql2:query');
+    try {
+      channel.subscribe(capture);
+      await store.reviewFacts(period);
+    } finally {
+      channel.unsubscribe(capture);
+      await store.close();
+    }
+    const facts = sent.find((text) => text.includes('COUNT(r.model_cost)'))!;
+    const rows = await queryDatabase(world.db.url, `EXPLAIN ${facts}`);
     return rows.map((row) => `${row.table}: ${row.type} on ${row.key ?? 'no index'} (${row.rows} rows${row.Extra ? `; ${row.Extra}` : ''})`);
   }
-  const clause = periodClause<number>('r', { from: new Date(from), to: new Date(now) }, (at) => at.getTime());
-  const { text, params } = factsSql(clause, 'r.branch_id', 'MAX(r.branch_name) AS branch_name');
-  const rows = await querySqlite(world.sqliteFile, `EXPLAIN QUERY PLAN ${text}`, params as never[]);
+  const rows = await querySqlite(
+    world.sqliteFile,
+    `EXPLAIN QUERY PLAN SELECT r.branch_id, COUNT(*), SUM(r.rating), SUM(r.charged), SUM(r.prompt_tokens) FROM reviews r
+     WHERE r.created_at >= ? AND r.created_at < ? GROUP BY r.branch_id`,
+    [period.from.getTime(), period.to.getTime()],
+  );
   return rows.map((row) => String(row.detail));
 }

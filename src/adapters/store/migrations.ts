@@ -1,0 +1,215 @@
+// The versioned schema of both databases, each version written once over the types each database names its own
+// way (Schema, given by mysql.ts and sqlite.ts). Append new versions at the end; never edit an applied one: a
+// database upgraded from an earlier gisbot has exactly the schema of a new one (test/integration/store-upgrade.test.ts).
+// MySQL commits each DDL statement at once, so its runner skips what a crash half-way through a version already
+// did (mysql.ts); SQLite applies a version and its record in one transaction.
+import { MAX_MONEY } from './dialect.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(s: Schema): readonly string[];
+}
+
+/** The column types and the few constraints that differ between the databases. */
+export interface Schema {
+  /** Ids and short words, compared byte for byte: VARCHAR(n) (CHAR(n) `fixed`, `id` 128) in a binary collation, or TEXT. */
+  string(length: number, fixed?: 'fixed'): string;
+  readonly id: string;
+  readonly tinyint: string;
+  readonly int: string;
+  /** Review and answer texts (MEDIUMTEXT) and event data (LONGTEXT); plain TEXT is TEXT in both. */
+  readonly mediumText: string;
+  readonly longText: string;
+  /** Exact money: DECIMAL(14,2), or INTEGER kopecks. */
+  readonly money: string;
+  /** A provider's cost figure, never a float: DECIMAL(20,10), or its decimal TEXT. */
+  readonly decimal: string;
+  /** A point in time in UTC: DATETIME(3) (DATETIME(6) `precise`), or INTEGER milliseconds since the epoch. */
+  readonly time: string;
+  readonly preciseTime: string;
+  /** An auto-numbered primary key. */
+  serial(integer: 'INT' | 'BIGINT'): string;
+  /** `column` holds no negative amount, and no more than DECIMAL(14,2) holds where the type does not bound it. */
+  nonNegative(column: string): string;
+  /** A constraint SQLite needs where MySQL's type says it: a signed amount's range, a state's values ('' in MySQL). */
+  typeCheck(name: string, condition: string): string;
+  /** Triggers that refuse edits and deletes (SQLite); MySQL's grants are the operator's. */
+  appendOnly(table: string): string[];
+  dropIndex(table: string, index: string): string;
+  /** The primary key as an index's last column, where the index does not end with it anyway (InnoDB's do). */
+  readonly idLast: string;
+  readonly tableOptions: string;
+  /** `IGNORE` or `OR IGNORE`: an INSERT that leaves a row already there alone. */
+  readonly insertOrIgnore: string;
+  /** Whole minutes from the time in column `from` to the one in `to`, never below 0. */
+  minutesBetween(from: string, to: string): string;
+}
+
+/** CREATE TABLE from lines of columns and constraints ('' is left out); a line may hold several. */
+function table(s: Schema, name: string, lines: readonly string[]): string {
+  return `CREATE TABLE ${name} (\n  ${lines.filter((line) => line !== '').join(',\n  ')}\n) ${s.tableOptions}`;
+}
+
+export function migrationsTable(s: Schema): string {
+  return table(s, 'IF NOT EXISTS schema_migrations', [`version ${s.int} NOT NULL PRIMARY KEY, name ${s.string(128)} NOT NULL, applied_at ${s.time} NOT NULL`]);
+}
+
+const MAX_KOPECKS = String(MAX_MONEY - 1n);
+const REVIEW_STATES = `'new', 'claimed', 'drafted', 'posting', 'posted', 'skipped', 'needs_approval', 'failed'`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: (s) => [
+      table(s, 'reviews', [
+        `id ${s.id} NOT NULL PRIMARY KEY, branch_id ${s.id} NOT NULL, branch_name TEXT NOT NULL, rating ${s.tinyint} NOT NULL`,
+        `text ${s.mediumText} NOT NULL, author_id ${s.id} NULL, author_name TEXT NOT NULL`,
+        `created_at_text ${s.string(64)} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        `state ${s.string(16)} NOT NULL, reason TEXT NULL, claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL`,
+        `reserved ${s.money} NOT NULL DEFAULT 0, draft_text ${s.mediumText} NULL, model ${s.string(255)} NULL`,
+        `prompt_version ${s.int} NULL, prompt_tokens ${s.int} NULL, completion_tokens ${s.int} NULL, finish_reason ${s.string(64)} NULL`,
+        `post_attempts ${s.int} NOT NULL DEFAULT 0, answer_id ${s.id} NULL, answer_text ${s.mediumText} NULL, charged ${s.money} NOT NULL DEFAULT 0`,
+        `recorded_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
+        s.typeCheck('reviews_state', `state IN (${REVIEW_STATES})`),
+        `CONSTRAINT reviews_money CHECK (${s.nonNegative('reserved')} AND ${s.nonNegative('charged')})`,
+      ]),
+      `CREATE INDEX reviews_state_created ON reviews (state, created_at${s.idLast})`,
+      `CREATE INDEX reviews_state_lease ON reviews (state, lease_until${s.idLast})`,
+      'CREATE INDEX reviews_branch ON reviews (branch_id)',
+      'CREATE INDEX reviews_claim_token ON reviews (claim_token)',
+
+      table(s, 'account', [
+        `id ${s.tinyint} NOT NULL PRIMARY KEY, balance ${s.money} NOT NULL DEFAULT 0, reserved ${s.money} NOT NULL DEFAULT 0`,
+        'CONSTRAINT account_single_row CHECK (id = 1)',
+        `CONSTRAINT account_funds CHECK (${s.nonNegative('balance')} AND reserved >= 0 AND reserved <= balance)`,
+      ]),
+      `INSERT ${s.insertOrIgnore} INTO account (id, balance, reserved) VALUES (1, 0, 0)`,
+
+      table(s, 'ledger', [
+        `id ${s.serial('BIGINT')}, at ${s.time} NOT NULL, kind ${s.string(16)} NOT NULL`,
+        `amount ${s.money} NOT NULL, balance_after ${s.money} NOT NULL, review_id ${s.id} NULL, charge_review_id ${s.id} NULL, note TEXT NULL`,
+        'CONSTRAINT ledger_one_charge_per_review UNIQUE (charge_review_id)',
+        "CONSTRAINT ledger_kind CHECK (kind IN ('topup', 'charge', 'adjustment'))",
+        "CONSTRAINT ledger_charge_key CHECK ((kind = 'charge') = (charge_review_id IS NOT NULL))",
+        s.typeCheck('ledger_amount', `amount BETWEEN -${MAX_KOPECKS} AND ${MAX_KOPECKS}`),
+        `CONSTRAINT ledger_balance_after CHECK (${s.nonNegative('balance_after')})`,
+      ]),
+      'CREATE INDEX ledger_at ON ledger (at)',
+      'CREATE INDEX ledger_review ON ledger (review_id)',
+      // Append-only (invariant 7): corrections are new entries, never edits.
+      ...s.appendOnly('ledger'),
+
+      table(s, 'events', [
+        `seq ${s.serial('BIGINT')}, id ${s.string(64)} NOT NULL, type ${s.string(64)} NOT NULL, at ${s.time} NOT NULL`,
+        `review_id ${s.id} NULL, branch_id ${s.id} NULL, data ${s.longText} NOT NULL`,
+        'CONSTRAINT events_id UNIQUE (id)',
+      ]),
+      'CREATE INDEX events_at ON events (at)',
+      'CREATE INDEX events_review ON events (review_id)',
+      'CREATE INDEX events_branch ON events (branch_id)',
+      'CREATE INDEX events_type_seq ON events (type, seq)',
+
+      table(s, 'outbox', [`seq ${s.serial('BIGINT')}, event_id ${s.string(64)} NOT NULL`, 'CONSTRAINT outbox_event UNIQUE (event_id)']),
+
+      table(s, 'prompt_versions', [
+        `version ${s.serial('INT')}, text ${s.mediumText} NOT NULL, sha256 ${s.string(64, 'fixed')} NOT NULL, created_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX prompt_versions_sha ON prompt_versions (sha256)',
+
+      table(s, 'dialogue', [
+        `id ${s.serial('BIGINT')}, author_id ${s.id} NOT NULL DEFAULT '', review_id ${s.id} NOT NULL`,
+        `role ${s.string(16)} NOT NULL, text ${s.mediumText} NOT NULL, at ${s.time} NOT NULL`,
+        "CONSTRAINT dialogue_role CHECK (role IN ('reviewer', 'owner'))",
+      ]),
+      'CREATE INDEX dialogue_key ON dialogue (author_id, review_id, at)',
+    ],
+  },
+  {
+    version: 2,
+    name: 'follow-ups',
+    statements: (s) => [
+      table(s, 'follow_ups', [
+        `comment_id ${s.id} NOT NULL PRIMARY KEY, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL, author_id ${s.id} NULL`,
+        `text ${s.mediumText} NOT NULL, created_at_text ${s.string(64)} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        `state ${s.string(16)} NOT NULL, reason TEXT NULL, claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL`,
+        `answer_id ${s.id} NULL, answer_text ${s.mediumText} NULL, model ${s.string(255)} NULL`,
+        `prompt_version ${s.int} NULL, prompt_tokens ${s.int} NULL, completion_tokens ${s.int} NULL`,
+        `recorded_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX follow_ups_state_created ON follow_ups (state, created_at)',
+      'CREATE INDEX follow_ups_state_lease ON follow_ups (state, lease_until)',
+      'CREATE INDEX follow_ups_review ON follow_ups (review_id)',
+    ],
+  },
+  {
+    version: 3,
+    name: 'model cost per answer',
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN model_cost ${s.decimal} NULL`, `ALTER TABLE follow_ups ADD COLUMN model_cost ${s.decimal} NULL`],
+  },
+  {
+    version: 4,
+    name: 'a branch newest answers first',
+    // The repeat check reads a branch's last answers on every draft: read those rows and stop, instead of
+    // reading and sorting all of the branch's reviews. It serves what reviews_branch did.
+    statements: (s) => ['CREATE INDEX reviews_branch_updated ON reviews (branch_id, updated_at, id)', s.dropIndex('reviews', 'reviews_branch')],
+  },
+  {
+    version: 5,
+    name: 'a sent answer is read back only once it can no longer land',
+    // The send time plus twice the POST's deadline (see Store.beginPosting).
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN read_back_after ${s.time} NULL`, `ALTER TABLE follow_ups ADD COLUMN read_back_after ${s.time} NULL`],
+  },
+  {
+    version: 6,
+    name: 'branch intake: last sweep and backlog',
+    // What intake keeps about a branch between cycles: when a sweep (polling.sweepDays) last read it, and where a
+    // walk cut short by the cycle's limits goes on (an offsetDate, as long as a review's created_at_text).
+    // One row per branch, written only when one of them changes.
+    statements: (s) => [
+      table(s, 'branch_intake', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, swept_at ${s.time} NULL, backlog_cursor ${s.string(64)} NULL, backlog_until ${s.time} NULL`,
+        `updated_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
+  {
+    version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due.
+    statements: (s) => [`ALTER TABLE outbox ADD COLUMN attempts ${s.int} NOT NULL DEFAULT 0`, `ALTER TABLE outbox ADD COLUMN retry_at ${s.time} NULL`],
+  },
+  {
+    version: 8,
+    name: 'insight: who sent an answer and when, review topics, complaint windows',
+    // stats, report and branches (README): who sent a posted answer ('gisbot' or 'person', through `reply`), when and
+    // how many whole minutes after the review's creation; the topics of each drafted review; the windows of the
+    // complaint.repeated events already sent. Posted answers from before take their time from their reply.posted
+    // event. The indexes read a period's reviews and a topic's run without scanning the rest.
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN sent_by ${s.string(16)} NULL`,
+      `ALTER TABLE reviews ADD COLUMN posted_at ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN answer_minutes ${s.int} NULL`,
+      `UPDATE reviews SET posted_at = (SELECT MIN(e.at) FROM events e WHERE e.review_id = reviews.id AND e.type = 'reply.posted')
+       WHERE state = 'posted' AND posted_at IS NULL`,
+      `UPDATE reviews SET answer_minutes = ${s.minutesBetween('created_at', 'posted_at')} WHERE posted_at IS NOT NULL AND answer_minutes IS NULL`,
+      'CREATE INDEX reviews_created_branch ON reviews (created_at, branch_id)',
+      table(s, 'review_topics', [
+        `review_id ${s.id} NOT NULL, topic ${s.string(128)} NOT NULL, label ${s.string(255)} NOT NULL`,
+        `branch_id ${s.id} NOT NULL, rating ${s.tinyint} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        'PRIMARY KEY (review_id, topic)',
+      ]),
+      'CREATE INDEX review_topics_branch_topic ON review_topics (branch_id, topic, created_at)',
+      'CREATE INDEX review_topics_created ON review_topics (created_at)',
+      table(s, 'complaints', [
+        `branch_id ${s.id} NOT NULL, topic ${s.string(128)} NOT NULL, window_from ${s.preciseTime} NOT NULL, window_to ${s.preciseTime} NOT NULL`,
+        `recorded_at ${s.time} NOT NULL`,
+        'PRIMARY KEY (branch_id, topic, window_from)',
+      ]),
+    ],
+  },
+];
+
+export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);
