@@ -76,7 +76,6 @@ const FACTS = columns('r', {
 const ANSWER_MINUTES = columns('r', { branchId: 'text', minutes: ['int', 'r.answer_minutes'], answers: ['int', 'COUNT(*)'] });
 const BRANCH = columns('r', { id: ['text', 'branch_id'], name: ['text', 'MAX(r.branch_name)'] });
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: ['text', 'MIN(t.label)'], reviews: ['int', 'COUNT(*)'] });
-const TOPIC_KEY = columns('t', { topic: 'text' });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
 
@@ -689,14 +688,22 @@ export class SqlStore implements Store {
 
   async saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean> {
     if (topics.length === 0) return false;
-    return this.#db.transaction(async (x) => {
-      if ((await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`)) === undefined) throw new Rollback(false);
-      if ((await x.first(TOPIC_KEY, sql`FROM review_topics t WHERE t.review_id = ${reviewId} LIMIT 1`)) !== undefined) throw new Rollback(false);
-      for (const topic of topics) {
-        await x.run(sql`INSERT INTO review_topics (review_id, topic, label, branch_id, rating, created_at)
-          SELECT r.id, ${topic.key}, ${topic.label}, r.branch_id, r.rating, r.created_at FROM reviews r WHERE r.id = ${reviewId}`);
+    // One statement, on the answering path of every review: nothing when the review is unknown or has topics already.
+    const labels = join(
+      topics.map((topic, i) => (i === 0 ? sql`SELECT ${topic.key} AS topic, ${topic.label} AS label` : sql`SELECT ${topic.key}, ${topic.label}`)),
+      ' UNION ALL ',
+    );
+    const insert = sql`INSERT INTO review_topics (review_id, topic, label, branch_id, rating, created_at)
+      SELECT r.id, k.topic, k.label, r.branch_id, r.rating, r.created_at FROM reviews r JOIN (${labels}) k ON 1 = 1
+      WHERE r.id = ${reviewId} AND NOT EXISTS (SELECT 1 FROM review_topics t WHERE t.review_id = ${reviewId})`;
+    return this.#db.autocommit(async (x) => {
+      try {
+        return (await x.run(insert)) > 0;
+      } catch (error) {
+        // Another draft of the same review kept its topics a moment ago.
+        if (this.#db.isDuplicate(error)) return false;
+        throw error;
       }
-      return true;
     });
   }
 
