@@ -116,6 +116,7 @@ export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] 
     ['twogis.password', config.twogis.password],
     ['openai.apiKey', config.openai.apiKey],
     ['websocket.token', config.websocket.token],
+    ['telegram.botToken', config.telegram.botToken],
     ['database.url', databasePassword(config)],
   ];
   return secrets

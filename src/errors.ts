@@ -40,7 +40,7 @@ export class InterruptedError extends GisbotError {
   }
 }
 
-export type ServiceName = '2gis' | 'model' | 'database' | 'websocket';
+export type ServiceName = '2gis' | 'model' | 'database' | 'websocket' | 'telegram';
 
 /**
  * What went wrong with an outside service, in the terms the core decides on:

@@ -42,6 +42,7 @@ const TYPES: Record<EventType, true> = {
   'review.edited': true,
   'followup.new': true,
   'followup.posted': true,
+  'telegram.refused': true,
 };
 export const EVENT_TYPES = Object.keys(TYPES) as readonly EventType[];
 
@@ -151,6 +152,8 @@ export function summary(event: StoredEvent): string {
       return `${s('author')}: ${s('text')}`;
     case 'followup.posted':
       return s('text');
+    case 'telegram.refused':
+      return messages.logs.telegramRefused(s('chatId'), s('kind'));
     default:
       return JSON.stringify(data);
   }

@@ -177,6 +177,7 @@ export const messages = {
     posted: (charged: string, balance: string, text: string) => `charged ${charged}, balance ${balance}: ${text}`,
     low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
     insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
+    telegramRefused: (chatId: string, kind: string) => `a ${kind || 'press'} from Telegram chat ${chatId}, which is not in telegram.chatIds: nothing done`,
   },
   checks: {
     notSet: (key: string) => `${key} is not set`,

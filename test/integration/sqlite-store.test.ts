@@ -114,6 +114,7 @@ describe('SqliteStore', () => {
           [4, 'a branch newest answers first'],
           [5, 'a sent answer is read back only once it can no longer land'],
           [6, 'branch intake: last sweep and backlog'],
+          [7, 'telegram cards and updates'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -297,7 +298,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

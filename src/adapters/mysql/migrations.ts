@@ -209,6 +209,45 @@ export const migrations: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 7,
+    name: 'telegram cards and updates',
+    // Issue 15. A card per review waiting for a person (its body is the bridge's JSON, written by compare-and-set
+    // on `version`); one row per Telegram update, claimed by one worker; and the one turn to read the bot's updates
+    // with the getUpdates offset, so that no press is lost or acted on twice across restarts and workers.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS telegram_cards (
+        id BIGINT NOT NULL AUTO_INCREMENT,
+        review_id VARCHAR(128) NOT NULL,
+        active TINYINT NOT NULL,
+        version INT NOT NULL,
+        body MEDIUMTEXT NOT NULL,
+        created_at DATETIME(3) NOT NULL,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY telegram_cards_review (review_id),
+        KEY telegram_cards_active (active, id)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS telegram_updates (
+        update_id BIGINT NOT NULL,
+        claim_token VARCHAR(64) NOT NULL,
+        lease_until DATETIME(3) NOT NULL,
+        done TINYINT NOT NULL DEFAULT 0,
+        updated_at DATETIME(3) NOT NULL,
+        PRIMARY KEY (update_id),
+        KEY telegram_updates_done (done, updated_at)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS telegram_turn (
+        id TINYINT NOT NULL,
+        next_offset BIGINT NOT NULL DEFAULT 0,
+        holder VARCHAR(64) NULL,
+        holder_until DATETIME(3) NULL,
+        PRIMARY KEY (id),
+        CONSTRAINT telegram_turn_single_row CHECK (id = 1)
+      ) ${TABLE_OPTIONS}`,
+      'INSERT INTO telegram_turn (id, next_offset) VALUES (1, 0) ON DUPLICATE KEY UPDATE id = id',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

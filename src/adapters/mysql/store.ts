@@ -36,6 +36,8 @@ import type {
   StoredEvent,
   StoredFollowUp,
   StoredReview,
+  TelegramCard,
+  TelegramCardBody,
 } from '../../core/ports.ts';
 import { LATEST_VERSION, MIGRATIONS_TABLE, migrations } from './migrations.ts';
 
@@ -1207,6 +1209,136 @@ export class MysqlStore implements Store {
       }));
     });
   }
+
+  // ------------------------------------------------------------ telegram (issue 15)
+  // Written in the SQL both stores speak, so that the two read the same; only a refused duplicate differs.
+
+  async reviewsWithoutCard(limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT ${REVIEW_COLUMNS} FROM reviews r WHERE r.state = 'needs_approval'
+           AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+         ORDER BY r.created_at DESC, r.id DESC LIMIT ?`,
+        [count],
+      );
+      return rows.map(toReview);
+    });
+  }
+
+  async createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null> {
+    const now = new Date();
+    const json = JSON.stringify(body);
+    return this.#withConnection(async (connection) => {
+      try {
+        const [result] = await connection.query<ResultSetHeader>(
+          'INSERT INTO telegram_cards (review_id, active, version, body, created_at, updated_at) VALUES (?, 1, 1, ?, ?, ?)',
+          [reviewId, json, now, now],
+        );
+        return { id: Number(result.insertId), reviewId, active: true, version: 1, body: JSON.parse(json) as TelegramCardBody };
+      } catch (error) {
+        if (errnoOf(error) === ER_DUP_ENTRY) return null;
+        throw error;
+      }
+    });
+  }
+
+  async telegramCard(id: number): Promise<TelegramCard | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(`SELECT ${CARD_COLUMNS} FROM telegram_cards c WHERE c.id = ?`, [id]);
+      return rows[0] === undefined ? null : toCard(rows[0]);
+    });
+  }
+
+  async activeTelegramCards(limit: number): Promise<TelegramCard[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT ${CARD_COLUMNS} FROM telegram_cards c WHERE c.active = 1 ORDER BY c.id LIMIT ?`,
+        [count],
+      );
+      return rows.map(toCard);
+    });
+  }
+
+  async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean> {
+    return this.#withConnection(async (connection) => {
+      const [result] = await connection.query<ResultSetHeader>(
+        'UPDATE telegram_cards SET body = ?, active = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?',
+        [JSON.stringify(body), active ? 1 : 0, new Date(), card.id, card.version],
+      );
+      return result.affectedRows === 1;
+    });
+  }
+
+  async takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null> {
+    requireDate(now, 'now');
+    requireDate(until, 'until');
+    return this.#withConnection(async (connection) => {
+      const [taken] = await connection.query<ResultSetHeader>(
+        'UPDATE telegram_turn SET holder = ?, holder_until = ? WHERE id = 1 AND (holder IS NULL OR holder = ? OR holder_until <= ?)',
+        [token, until, token, now],
+      );
+      if (taken.affectedRows !== 1) return null;
+      const [rows] = await connection.query<RowDataPacket[]>('SELECT next_offset FROM telegram_turn WHERE id = 1');
+      return Number(rows[0]?.next_offset ?? 0);
+    });
+  }
+
+  async endTelegramTurn(token: string): Promise<void> {
+    await this.#withConnection(async (connection) => {
+      await connection.query('UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ?', [token]);
+    });
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
+    requireDate(now, 'now');
+    requireDate(until, 'until');
+    return this.#withConnection(async (connection) => {
+      try {
+        await connection.query(
+          'INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (?, ?, ?, 0, ?)',
+          [updateId, token, until, now],
+        );
+        return true;
+      } catch (error) {
+        if (errnoOf(error) !== ER_DUP_ENTRY) throw error;
+      }
+      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
+      const [result] = await connection.query<ResultSetHeader>(
+        'UPDATE telegram_updates SET claim_token = ?, lease_until = ?, updated_at = ? WHERE update_id = ? AND done = 0 AND lease_until <= ?',
+        [token, until, now, updateId, now],
+      );
+      return result.affectedRows === 1;
+    });
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+    const now = new Date();
+    await this.#inTransaction(async (connection) => {
+      await connection.query('UPDATE telegram_updates SET done = 1, updated_at = ? WHERE update_id = ? AND claim_token = ?', [now, updateId, token]);
+      await connection.query('UPDATE telegram_turn SET next_offset = ? WHERE id = 1 AND next_offset < ?', [updateId + 1, updateId + 1]);
+      // Telegram forgets an update once the offset passed it: a day later its row guards nothing.
+      await connection.query('DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ?', [new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)]);
+    });
+  }
+}
+
+const CARD_COLUMNS = 'c.id, c.review_id, c.active, c.version, c.body';
+/** How long an acted-on Telegram update's row is kept. */
+const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
+
+function toCard(row: RowDataPacket): TelegramCard {
+  return {
+    id: Number(row.id),
+    reviewId: String(row.review_id),
+    active: Number(row.active) === 1,
+    version: Number(row.version),
+    body: parseData(row.body) as unknown as TelegramCardBody,
+  };
 }
 
 const RECORDED_REVIEW_COLUMNS =

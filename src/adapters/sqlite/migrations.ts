@@ -203,6 +203,40 @@ export const migrations: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 7,
+    name: 'telegram cards and updates',
+    // Issue 15: as the MySQL schema's version 7.
+    statements: [
+      `CREATE TABLE telegram_cards (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        review_id TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        CONSTRAINT telegram_cards_review UNIQUE (review_id)
+      ) STRICT`,
+      'CREATE INDEX telegram_cards_active ON telegram_cards (active, id)',
+      `CREATE TABLE telegram_updates (
+        update_id INTEGER NOT NULL PRIMARY KEY,
+        claim_token TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      ) STRICT`,
+      'CREATE INDEX telegram_updates_done ON telegram_updates (done, updated_at)',
+      `CREATE TABLE telegram_turn (
+        id INTEGER NOT NULL PRIMARY KEY,
+        next_offset INTEGER NOT NULL DEFAULT 0,
+        holder TEXT NULL,
+        holder_until INTEGER NULL,
+        CONSTRAINT telegram_turn_single_row CHECK (id = 1)
+      ) STRICT`,
+      'INSERT INTO telegram_turn (id, next_offset) VALUES (1, 0) ON CONFLICT (id) DO NOTHING',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -41,6 +41,8 @@ import type {
   StoredEvent,
   StoredFollowUp,
   StoredReview,
+  TelegramCard,
+  TelegramCardBody,
 } from '../../core/ports.ts';
 import { LATEST_VERSION, MIGRATIONS_TABLE, migrations } from './migrations.ts';
 
@@ -1295,6 +1297,145 @@ export class SqliteStore implements Store {
         .map((row) => ({ role: text(row.role) as DialogueEntry['role'], text: text(row.text), at: dateOf(row.at) })),
     );
   }
+
+  // ------------------------------------------------------------ telegram (issue 15)
+  // Written in the SQL both stores speak, so that the two read the same; only a refused duplicate differs.
+
+  async reviewsWithoutCard(limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#read((connection) =>
+      connection
+        .all(
+          `SELECT ${REVIEW_COLUMNS} FROM reviews r WHERE r.state = 'needs_approval'
+             AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+           ORDER BY r.created_at DESC, r.id DESC LIMIT ?`,
+          count,
+        )
+        .map(toReview),
+    );
+  }
+
+  async createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null> {
+    const now = Date.now();
+    const json = JSON.stringify(body);
+    return this.#write((connection) => {
+      const { changes, lastInsertRowid } = connection.run(
+        `INSERT INTO telegram_cards (review_id, active, version, body, created_at, updated_at) VALUES (?, 1, 1, ?, ?, ?)
+         ON CONFLICT (review_id) DO NOTHING`,
+        reviewId,
+        json,
+        now,
+        now,
+      );
+      if (changes !== 1) return null;
+      return { id: lastInsertRowid, reviewId, active: true, version: 1, body: JSON.parse(json) as TelegramCardBody };
+    });
+  }
+
+  async telegramCard(id: number): Promise<TelegramCard | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    return this.#read((connection) => {
+      const row = connection.get(`SELECT ${CARD_COLUMNS} FROM telegram_cards c WHERE c.id = ?`, id);
+      return row === undefined ? null : toCard(row);
+    });
+  }
+
+  async activeTelegramCards(limit: number): Promise<TelegramCard[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return this.#read((connection) =>
+      connection.all(`SELECT ${CARD_COLUMNS} FROM telegram_cards c WHERE c.active = 1 ORDER BY c.id LIMIT ?`, count).map(toCard),
+    );
+  }
+
+  async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean> {
+    const json = JSON.stringify(body);
+    return this.#write(
+      (connection) =>
+        connection.run(
+          'UPDATE telegram_cards SET body = ?, active = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?',
+          json,
+          active ? 1 : 0,
+          Date.now(),
+          card.id,
+          card.version,
+        ).changes === 1,
+    );
+  }
+
+  async takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null> {
+    const at = requireTime(now, 'now');
+    const end = requireTime(until, 'until');
+    return this.#write((connection) => {
+      const { changes } = connection.run(
+        'UPDATE telegram_turn SET holder = ?, holder_until = ? WHERE id = 1 AND (holder IS NULL OR holder = ? OR holder_until <= ?)',
+        token,
+        end,
+        token,
+        at,
+      );
+      if (changes !== 1) return null;
+      return integer(connection.get('SELECT next_offset FROM telegram_turn WHERE id = 1')?.next_offset ?? 0);
+    });
+  }
+
+  async endTelegramTurn(token: string): Promise<void> {
+    await this.#write((connection) => {
+      connection.run('UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ?', token);
+    });
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
+    const at = requireTime(now, 'now');
+    const end = requireTime(until, 'until');
+    return this.#write((connection) => {
+      const inserted = connection.run(
+        `INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (?, ?, ?, 0, ?)
+         ON CONFLICT (update_id) DO NOTHING`,
+        updateId,
+        token,
+        end,
+        at,
+      );
+      if (inserted.changes === 1) return true;
+      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
+      return (
+        connection.run(
+          'UPDATE telegram_updates SET claim_token = ?, lease_until = ?, updated_at = ? WHERE update_id = ? AND done = 0 AND lease_until <= ?',
+          token,
+          end,
+          at,
+          updateId,
+          at,
+        ).changes === 1
+      );
+    });
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+    const now = Date.now();
+    await this.#write((connection) => {
+      connection.run('UPDATE telegram_updates SET done = 1, updated_at = ? WHERE update_id = ? AND claim_token = ?', now, updateId, token);
+      connection.run('UPDATE telegram_turn SET next_offset = ? WHERE id = 1 AND next_offset < ?', updateId + 1, updateId + 1);
+      // Telegram forgets an update once the offset passed it: a day later its row guards nothing.
+      connection.run('DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ?', now - TELEGRAM_UPDATE_KEPT_MS);
+    });
+  }
+}
+
+const CARD_COLUMNS = `c.id, ${bytes('c.review_id')}, c.active, c.version, ${bytes('c.body')}`;
+/** How long an acted-on Telegram update's row is kept. */
+const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
+
+function toCard(row: Row): TelegramCard {
+  return {
+    id: integer(row.id),
+    reviewId: text(row.review_id),
+    active: integer(row.active) === 1,
+    version: integer(row.version),
+    body: JSON.parse(text(row.body)) as TelegramCardBody,
+  };
 }
 
 /** One line of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
