@@ -2,6 +2,8 @@
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import type { PipelineDeps } from '../core/pipeline.ts';
+import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -31,9 +33,17 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
 
+  // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
+  const deps: PipelineDeps = bridge
+    ? { ...ctx, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
+    : ctx;
+  if (bridge) ctx.output.say(messages.run.telegram(ctx.config.telegram.chatIds.length));
+  const bridging = bridge?.run(options.signal) ?? Promise.resolve();
+
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
   while (!options.signal.aborted) {
-    const summary = await cycleSafely(ctx, options.signal);
+    const summary = await cycleSafely(deps, ctx, options.signal);
     result.cycles += 1;
     if (summary) {
       result.posted += summary.posted;
@@ -44,15 +54,16 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     if (options.maxCycles !== undefined && result.cycles >= options.maxCycles) break;
     await ctx.clock.sleep(ctx.config.polling.intervalSeconds * 1000, options.signal).catch(() => {});
   }
+  await bridging;
   await ctx.notifier.drain(2_000);
   ctx.output.say(messages.run.stopped);
   return result;
 }
 
 /** A service that fails during a cycle is retried by the next one; only the checks before the first are fatal. */
-async function cycleSafely(ctx: Context, signal: AbortSignal): Promise<CycleSummary | null> {
+async function cycleSafely(deps: PipelineDeps, ctx: Context, signal: AbortSignal): Promise<CycleSummary | null> {
   try {
-    return await runCycle(ctx, signal);
+    return await runCycle(deps, signal);
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
     ctx.logger.error('cycle failed', { error: error.message });

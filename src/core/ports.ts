@@ -278,6 +278,8 @@ export type CardOutcome =
 export interface TelegramCardBody {
   /** Bumped whenever what the card shows changes; a press names the revision it was made on. */
   revision: number;
+  /** Why the review waits, as the card shows it. */
+  reason: string | null;
   draft: CardDraft | null;
   /** Why there is no draft (the model failed): shown in its place. */
   draftFailure: string | null;

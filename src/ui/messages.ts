@@ -77,6 +77,10 @@ export const messages = {
     stopping: 'stopping: finishing the reviews in hand…',
     stopped: 'stopped',
     cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
+    telegram: (chats: number) =>
+      chats === 0
+        ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
+        : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
   cycle: {
     insufficient: 'stopped answering: the balance does not cover another answer',
@@ -282,6 +286,44 @@ export const messages = {
   editor: {
     abandoned: (ended: number | string) =>
       typeof ended === 'number' ? `editor exited with status ${ended}, nothing saved` : `editor was stopped by ${ended}, nothing saved`,
+  },
+  telegram: {
+    failed: (error: string) => `Telegram: ${error}; the cards wait in the database for the next run`,
+    // The card, as the owner reads it in Telegram.
+    waits: (reason: string) => `Waits for you: ${reason}`,
+    draft: 'Draft',
+    editedBy: (name: string) => `Answer written by ${name}`,
+    noDraft: (why: string) => `No draft: ${why}`,
+    gateOk: '✅ The gate lets it through',
+    gateRefuses: (problems: readonly string[]) => `⛔ The gate refuses it: ${problems.join('; ')}`,
+    instruction: (text: string) => `✏️ For the next draft: ${text}`,
+    sent: (by: string, at: string, charged: string) => `✅ Sent by ${by} at ${at}, charged ${charged}`,
+    elsewhere: (state: string, reason: string | null) =>
+      state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
+    reviewLine: (id: string) => `review ${id}`,
+    anonymous: '(no name)',
+    noText: '(a rating without text)',
+    buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },
+    // What a press or a message is told.
+    notices: {
+      sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,
+      alreadyAnswered: 'Already answered',
+      inWork: 'Already being answered right now',
+      answeredElsewhere: (reason: string | null) => `Already answered elsewhere${reason ? `: ${reason}` : ''}`,
+      changed: 'The card changed meanwhile: look at it again',
+      refused: (problems: readonly string[]) => `Not sent, the gate refuses it: ${problems.join('; ')}`,
+      insufficient: 'Not sent: the balance is too low (top up with gisbot balance add)',
+      notPosted: (reason: string) => `Not posted: ${reason}`,
+      redrafted: 'A new draft is on the card',
+      draftFailed: (reason: string) => `No new draft: ${reason}`,
+      editAsked: 'Reply to the card with your answer: it is shown there, with the gate\'s verdict, before you send it',
+      editTaken: (problems: readonly string[]) =>
+        problems.length === 0 ? 'Your answer is on the card: press Send to post it' : `Your answer is on the card, but the gate refuses it: ${problems.join('; ')}`,
+      instructionTaken: 'Noted: press Regenerate to draft again with it',
+      skipped: (id: string) => `Skipped: the review keeps waiting (gisbot reply ${id})`,
+      unknownCard: 'gisbot does not know this card',
+      notAllowed: 'This chat may not act on gisbot\'s cards',
+    },
   },
   errors: {
     unexpected: 'unexpected error',

@@ -12,6 +12,7 @@ const MINUTE = 60_000;
 function body(overrides: Partial<TelegramCardBody> = {}): TelegramCardBody {
   return {
     revision: 1,
+    reason: 'rated 1',
     draft: {
       text: `Сергей, простите нас — "холодный" кофе \\ это 'наша' вина 😔`,
       problems: [],
