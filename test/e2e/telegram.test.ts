@@ -235,6 +235,28 @@ describe('Telegram cards with the real binary', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
+  test('Telegram unreachable: answering goes on, the card goes out on a later run', async () => {
+    assert.equal((await world.run(['balance', 'add', '5', '--yes'])).code, 0);
+    world.twogis.addReview(BRANCH, { id: '990008', rating: 5, text: 'Прекрасно!', user: { id: '38', name: 'Вера' } });
+    world.twogis.addReview(BRANCH, { id: '990009', rating: 1, text: 'Кофе остыл.', user: { id: '39', name: 'Глеб' } });
+    tg.unreachable = true;
+    let result: RunResult;
+    try {
+      result = await poll();
+    } finally {
+      tg.unreachable = false;
+    }
+    assert.equal(result.code, 1, 'a service was unreachable');
+    assert.deepEqual([JSON.parse(result.stdout).posted, JSON.parse(result.stdout).awaitingApproval], [1, 1]);
+    assert.equal(world.twogis.postsTo('990008'), 1, 'answered all the same');
+    assert.match(result.stderr, /Telegram: Telegram is unreachable at 127\.0\.0\.1:\d+ \(getUpdates\): ECONNRESET; the cards wait in the database/);
+    assert.ok(!tg.messagesIn(OWNER).some((message) => message.text.includes('review 990009')));
+    const later = await poll();
+    assert.equal(later.code, 0, later.stderr);
+    for (const chat of [OWNER, GROUP]) assert.deepEqual(actions(card(chat, '990009')), ['send', 'regenerate', 'edit', 'skip']);
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
+
   test('the token is in no log line, event, WebSocket frame, stdout or stderr', async () => {
     sinks.push(...results.flatMap((result) => [result.stdout, result.stderr]));
     sinks.push(...(await world.logLines()).map((line) => JSON.stringify(line)));
