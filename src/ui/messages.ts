@@ -191,6 +191,12 @@ export const messages = {
     modelSilent: (model: string) => `${model} answered with nothing`,
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
+    telegramOff: 'Telegram cards off (telegram.botToken is not set)',
+    telegramOk: (username: string, host: string) => `the token works: @${username} at ${host}`,
+    telegramChat: (title: string, type: string) => `reachable: ${title || '(no title)'} (${type})`,
+    telegramChatUnreachable: (error: string) =>
+      `${error}: the person must send /start to the bot, or the group must add it (README, Approving from Telegram)`,
+    telegramNoChats: 'telegram.chatIds is empty: no card is sent anywhere (README, Approving from Telegram, tells how to find a chat id)',
     wsFailed: (host: string, error: string) => `cannot connect to ${host}: ${error}`,
     wsRefused: (host: string, status: number) => `${host} refused the connection with HTTP ${status}`,
     promptOk: (file: string) => `${file} is readable`,
@@ -261,6 +267,9 @@ export const messages = {
     logLines: (count: number, file: string) => `${count} lines in ${file}`,
     removed: '(removed)',
     frames: (count: number, url: string) => `${count} WebSocket frames received at ${url}`,
+    telegramLabel: 'Telegram',
+    telegramCards: (count: number) =>
+      `${count} card${count === 1 ? '' : 's'} went to the owner's chat of a pretend Telegram, one per review that waits; the first, as the chat shows it:`,
     summaryLabel: 'Reviews',
     summary: (
       total: number,

@@ -148,6 +148,14 @@ describe('gisbot demo', () => {
     assert.equal(events.websocket.frames, events.stored, 'every event reached the WebSocket receiver');
     assert.match(events.websocket.url, /^ws:\/\/127\.0\.0\.1:\d+$/);
 
+    // The card of each review that waits, as the owner's chat shows it: no send button while the gate refuses.
+    const waiting = Object.keys(EXPECTED).filter((id) => EXPECTED[id] === 'waiting').sort();
+    const cards = report.telegram.cards as Array<{ reviewId: string; text: string; buttons: string[] }>;
+    assert.deepEqual(cards.map((card) => card.reviewId).sort(), waiting);
+    assert.deepEqual(cards.find((card) => card.reviewId === hostile.id)!.buttons, ['Regenerate', 'Edit', 'Skip']);
+    assert.deepEqual(cards.find((card) => card.reviewId === '141800003')!.buttons, ['Send', 'Regenerate', 'Edit', 'Skip']);
+    assert.ok(cards.find((card) => card.reviewId === '141800003')!.text.includes(DEMO_REVIEWS.find((review) => review.id === '141800003')!.text));
+
     assert.equal(report.folder, null);
     assert.deepEqual(await readdir(where.tmp), [], 'the temporary folder is gone');
     assert.deepEqual(await readdir(where.cwd), ['.gisbotrc']);
@@ -164,6 +172,8 @@ describe('gisbot demo', () => {
     assert.match(result.stdout, /waits for you: the reply gate refused/);
     assert.match(result.stdout, /– skipped: hidden on 2GIS/);
     assert.match(result.stdout, /\d+ WebSocket frames received at ws:\/\/127\.0\.0\.1:\d+/);
+    assert.match(result.stdout, /Telegram  3 cards went to the owner's chat/);
+    assert.match(result.stdout, /│ \[ Send \] \[ Regenerate \] \[ Edit \] \[ Skip \]/);
 
     const kept = await readdir(where.tmp);
     assert.equal(kept.length, 1);

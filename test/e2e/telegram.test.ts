@@ -257,6 +257,28 @@ describe('Telegram cards with the real binary', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
+  test('doctor checks the token with getMe and each chat with getChat', async () => {
+    const good = await world.run(['doctor', '--json'], { env: { GISBOT_TELEGRAM_TOKEN: tg.token } });
+    results.push(good);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    const checks = JSON.parse(good.stdout).checks as Array<{ name: string; ok: boolean; detail: string }>;
+    assert.deepEqual(checks.filter((one) => one.name.startsWith('telegram')), [
+      { name: 'telegram', ok: true, detail: `the token works: @${tg.username} at ${new URL(tg.url).host}` },
+      { name: `telegram chat ${OWNER}`, ok: true, detail: 'reachable: Анна (private)' },
+      { name: `telegram chat ${GROUP}`, ok: true, detail: 'reachable: Кофейня: отзывы (supergroup)' },
+    ]);
+    const config = path.join(world.dir, 'doctor.json');
+    await writeFile(config, JSON.stringify({ telegram: { chatIds: [OWNER, '424242'], apiUrl: tg.url } }));
+    const wrong = await world.run(['doctor', '--config', config], { env: { GISBOT_TELEGRAM_TOKEN: `${tg.token.split(':')[0]}:${'x'.repeat(35)}` } });
+    results.push(wrong);
+    assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+    assert.match(wrong.stdout, /✗ telegram +Telegram getMe failed at 127\.0\.0\.1:\d+: 401 Unauthorized/);
+    const missing = await world.run(['doctor', '--config', config], { env: { GISBOT_TELEGRAM_TOKEN: tg.token } });
+    results.push(missing);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, /✗ telegram chat 424242 +Telegram getChat failed .*chat not found: the person must send \/start to the bot/);
+  });
+
   test('the token is in no log line, event, WebSocket frame, stdout or stderr', async () => {
     sinks.push(...results.flatMap((result) => [result.stdout, result.stderr]));
     sinks.push(...(await world.logLines()).map((line) => JSON.stringify(line)));
