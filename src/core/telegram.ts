@@ -75,6 +75,8 @@ export class TelegramBridge {
   readonly #allowed: ReadonlySet<string>;
   #waiting: AbortController | null = null;
   #kicked = false;
+  /** When this worker last took or renewed the turn (ms since the epoch). */
+  #renewed = Number.NEGATIVE_INFINITY;
   /** Problems already logged, so that a chat that stays unreachable is not reported on every turn. */
   readonly #reported = new Set<string>();
 
@@ -97,7 +99,7 @@ export class TelegramBridge {
    * holds the turn (it does all of this). Telegram failures are thrown, after what was done is kept.
    */
   async turn(options: { waitSeconds: number; signal?: AbortSignal }): Promise<TurnReport | 'busy'> {
-    const offset = await this.#keep();
+    const offset = await this.#take();
     if (offset === null) return 'busy';
     const report: TurnReport = { updates: 0, cardsSent: 0, cardsEdited: 0, problems: [] };
     const waitSeconds = this.#kicked ? 0 : options.waitSeconds;
@@ -111,7 +113,7 @@ export class TelegramBridge {
       this.#waiting = null;
     }
     for (const update of updates.sort((a, b) => a.updateId - b.updateId)) {
-      if ((await this.#keep()) === null) return report; // another worker took the turn over: it reads them again
+      if (!(await this.#keep())) return report; // another worker took the turn over: it reads them again
       if (await this.#handle(update)) report.updates += 1;
     }
     if (options.signal?.aborted) return report;
@@ -325,7 +327,7 @@ export class TelegramBridge {
     let prompt: CurrentPrompt | null = null;
     let modelDown: string | null = null;
     for (const review of waiting) {
-      if ((await this.#keep()) === null) return;
+      if (!(await this.#keep())) return;
       prompt ??= await currentPrompt(this.#deps);
       const body = emptyBody();
       if (modelDown !== null) body.draftFailure = modelDown;
@@ -346,7 +348,7 @@ export class TelegramBridge {
 
     let rechecks = 0;
     for (const card of await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)) {
-      if ((await this.#keep()) === null) return;
+      if (!(await this.#keep())) return;
       const recheck = rechecks < RECHECKS_PER_TURN && isDue(card, this.#deps.clock.now());
       if (recheck) rechecks += 1;
       const current = await this.#follow(card, recheck);
@@ -459,9 +461,17 @@ export class TelegramBridge {
   }
 
   /** Takes or renews the turn; the offset, or null when another worker holds it. */
-  async #keep(): Promise<number | null> {
+  async #take(): Promise<number | null> {
     const now = this.#deps.clock.now();
-    return this.#deps.store.takeTelegramTurn(this.#token, now, new Date(now.getTime() + TURN_MS));
+    const offset = await this.#deps.store.takeTelegramTurn(this.#token, now, new Date(now.getTime() + TURN_MS));
+    this.#renewed = offset === null ? Number.NEGATIVE_INFINITY : now.getTime();
+    return offset;
+  }
+
+  /** Whether the turn is still this worker's, renewing it once a third of it has passed (not on every card). */
+  async #keep(): Promise<boolean> {
+    if (this.#deps.clock.now().getTime() - this.#renewed < TURN_MS / 3) return true;
+    return (await this.#take()) !== null;
   }
 
   #reportOnce(problem: string): void {
