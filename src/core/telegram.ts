@@ -117,7 +117,7 @@ export class TelegramBridge {
       if (await this.#handle(update)) report.updates += 1;
     }
     if (options.signal?.aborted) return report;
-    await this.#syncCards(report);
+    await this.#syncCards(report, options.signal);
     return report;
   }
 
@@ -321,20 +321,21 @@ export class TelegramBridge {
 
   // ------------------------------------------------------------ cards
 
-  async #syncCards(report: TurnReport): Promise<void> {
+  async #syncCards(report: TurnReport, signal?: AbortSignal): Promise<void> {
     if (this.#allowed.size === 0) return;
     const waiting = await this.#deps.store.reviewsWithoutCard(NEW_CARDS_PER_TURN);
     let prompt: CurrentPrompt | null = null;
     let modelDown: string | null = null;
     for (const review of waiting) {
-      if (!(await this.#keep())) return;
+      if (signal?.aborted || !(await this.#keep())) return;
       prompt ??= await currentPrompt(this.#deps);
       const body = emptyBody();
       if (modelDown !== null) body.draftFailure = modelDown;
       else {
         try {
-          body.draft = modelDraft(await draftReply(this.#deps, review, prompt), prompt);
+          body.draft = modelDraft(await draftReply(this.#deps, review, prompt, undefined, signal), prompt);
         } catch (error) {
+          if (signal?.aborted) return; // stopping: the card is made on the next start
           if (!isServiceError(error)) throw error;
           // The card goes out all the same (the person sees the review and may regenerate later); the model is
           // not asked again in this turn.
@@ -348,7 +349,7 @@ export class TelegramBridge {
 
     let rechecks = 0;
     for (const card of await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)) {
-      if (!(await this.#keep())) return;
+      if (signal?.aborted || !(await this.#keep())) return;
       const recheck = rechecks < RECHECKS_PER_TURN && isDue(card, this.#deps.clock.now());
       if (recheck) rechecks += 1;
       const current = await this.#follow(card, recheck);
