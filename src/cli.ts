@@ -272,8 +272,9 @@ function buildProgram(session: Session): Command {
     .option('--branch <id>', "only this branch's events")
     .option('--limit <n>', 'at most this many events (default 50)')
     .option('-f, --follow', 'keep printing new events until Ctrl-C')
-    .addHelpText('after', '\nExamples:\n  $ gisbot logs --since 2h --type reply.failed\n  $ gisbot logs --follow --json | jq .type')
-    .action(async (options: { since?: string; type?: string; review?: string; branch?: string; limit?: string; follow?: boolean }, command: Command) => {
+    .option('--pending', 'the events not delivered over the WebSocket yet, with their attempts')
+    .addHelpText('after', '\nExamples:\n  $ gisbot logs --since 2h --type reply.failed\n  $ gisbot logs --follow --json | jq .type\n  $ gisbot logs --pending')
+    .action(async (options: { since?: string; type?: string; review?: string; branch?: string; limit?: string; follow?: boolean; pending?: boolean }, command: Command) => {
       const controller = new AbortController();
       const stop = () => controller.abort(new Error('signal'));
       process.once('SIGINT', stop);

@@ -5,7 +5,7 @@ import type { Config } from '../config/load.ts';
 import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
 import type { Model, Store } from '../core/ports.ts';
-import { ServiceError } from '../errors.ts';
+import { isServiceError, ServiceError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 
 export interface ServiceCheck {
@@ -106,21 +106,23 @@ export async function probeDatabase(url: string): Promise<void> {
   }
 }
 
-/** Connects (with the token, as the notifier does) and closes again. */
-export async function probeWebSocket(url: string, token: string | null, timeoutMs = 5_000): Promise<void> {
-  const { default: WebSocket } = await import('ws');
-  const socket = new WebSocket(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, handshakeTimeout: timeoutMs });
+/**
+ * Connects as the notifier does (with the token) and asks the receiver for the proof delivery relies on: with
+ * `ack`, the acknowledgement of a probe event; without, the pong to a ping.
+ */
+export async function probeWebSocket(url: string, token: string | null, ack = false, timeoutMs = 5_000): Promise<string> {
+  const { probeReceiver } = await import('../adapters/ws/transport.ts');
+  let proof: Awaited<ReturnType<typeof probeReceiver>>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', (error) => reject(new Error(messages.checks.wsFailed(host(url), error.message))));
-      socket.once('unexpected-response', (_request, response) =>
-        reject(new Error(messages.checks.wsRefused(host(url), response.statusCode ?? 0))),
-      );
-    });
-  } finally {
-    socket.terminate();
+    proof = await probeReceiver({ url, token, ack, connectTimeoutMs: timeoutMs, ackTimeoutMs: timeoutMs });
+  } catch (error) {
+    const status = isServiceError(error, 'websocket') ? error.status : undefined;
+    if (status !== undefined) throw new Error(messages.checks.wsRefused(host(url), status));
+    // The transport's words name the host and what happened (refused, no pong, dropped).
+    throw isServiceError(error) ? error : new Error(messages.checks.wsFailed(host(url), String(error)));
   }
+  if (proof === 'unacknowledged') throw new Error(messages.checks.wsUnacknowledged(host(url), Math.round(timeoutMs / 1000)));
+  return proof === 'acknowledged' ? messages.checks.wsAcknowledged(host(url)) : messages.checks.wsPonged(host(url));
 }
 
 /**
@@ -171,7 +173,7 @@ export async function configChecks(config: Readonly<Config>): Promise<ServiceChe
     check(
       'websocket',
       websocket.url ? messages.checks.wsOk(host(websocket.url)) : messages.checks.wsOff,
-      websocket.url ? () => probeWebSocket(websocket.url!, websocket.token ?? null) : async () => {},
+      websocket.url ? () => probeWebSocket(websocket.url!, websocket.token ?? null, websocket.ack) : async () => {},
     ),
     check('prompt', messages.checks.promptOk(config.prompt.file), async () => {
       const { readFile } = await import('node:fs/promises');

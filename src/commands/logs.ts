@@ -3,7 +3,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { Context } from '../context.ts';
 import { eventJson } from '../core/events.ts';
-import type { EventQuery, EventType, StoredEvent } from '../core/ports.ts';
+import type { EventQuery, EventType, PendingEvent, StoredEvent } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
 import { clip, formatTime, pad, parseLimit, parseSince } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
@@ -16,6 +16,8 @@ export interface LogsOptions {
   branch?: string;
   limit?: string;
   follow?: boolean;
+  /** List the events still waiting in the outbox instead, with their delivery attempts. */
+  pending?: boolean;
   /** Ends --follow (SIGINT, wired in cli.ts). */
   signal?: AbortSignal;
   /** How often --follow asks the store for new events. */
@@ -27,6 +29,8 @@ export interface LogsResult {
   events: StoredEvent[];
   followed: boolean;
   filtered: boolean;
+  /** With --pending: the oldest events not delivered yet, and how many wait in all. */
+  pending?: { events: PendingEvent[]; total: number };
 }
 
 /** Every event type, in the contract's order; a record so that a type added to the port must be added here. */
@@ -47,6 +51,7 @@ const TYPES: Record<EventType, true> = {
 export const EVENT_TYPES = Object.keys(TYPES) as readonly EventType[];
 
 export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResult> {
+  if (options.pending) return pendingEvents(ctx, options);
   if (options.type !== undefined && !EVENT_TYPES.includes(options.type as EventType)) {
     throw new UsageError(messages.logs.badType(options.type), messages.logs.typeHint(EVENT_TYPES));
   }
@@ -77,6 +82,7 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
 }
 
 export function render(result: LogsResult, output: Output): void {
+  if (result.pending) return printPending(output, result.pending);
   if (result.followed) return;
   if (result.events.length === 0 && !output.json) {
     output.say(result.filtered ? messages.logs.noneMatching : messages.logs.none);
@@ -157,4 +163,40 @@ export function summary(event: StoredEvent): string {
     default:
       return JSON.stringify(data);
   }
+}
+
+/** `logs --pending`: what the outbox still holds, oldest first. It takes --limit and nothing else. */
+async function pendingEvents(ctx: Context, options: LogsOptions): Promise<LogsResult> {
+  const others = (['since', 'type', 'review', 'branch', 'follow'] as const).filter((key) => options[key] !== undefined && options[key] !== false);
+  if (others.length > 0) throw new UsageError(messages.logs.pendingAlone(others.map((key) => `--${key}`)));
+  const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
+  await ctx.store.migrate();
+  const [events, status] = await Promise.all([ctx.store.pendingOutbox(limit), ctx.store.outboxStatus()]);
+  return { events: [], followed: false, filtered: false, pending: { events, total: status.pending } };
+}
+
+function printPending(output: Output, pending: NonNullable<LogsResult['pending']>): void {
+  if (output.json) {
+    for (const event of pending.events) {
+      const delivery = { attempts: event.attempts, retryAt: event.retryAt?.toISOString() ?? null };
+      output.data(JSON.stringify({ ...JSON.parse(eventJson(event)), delivery }));
+    }
+    return;
+  }
+  if (pending.total === 0) {
+    output.say(messages.logs.nonePending);
+    return;
+  }
+  const d = output.dataColors;
+  output.data(d.dim(pendingRow(['time', 'type', 'review', 'attempts', 'next try'])));
+  for (const event of pending.events) {
+    const next = event.retryAt ? formatTime(event.retryAt) : messages.logs.dueNow;
+    output.data(pendingRow([formatTime(event.at), paint(event.type, d)(event.type), event.reviewId ?? '—', String(event.attempts), next]));
+  }
+  output.say(messages.logs.pendingTotal(pending.total, pending.events.length));
+}
+
+function pendingRow(cells: readonly string[]): string {
+  const [time = '', type = '', review = '', attempts = '', next = ''] = cells;
+  return [pad(time, WIDTHS.time), pad(type, WIDTHS.type), pad(review, WIDTHS.review), pad(attempts, 8), next].join('  ').trimEnd();
 }

@@ -2,6 +2,7 @@
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
+import type { DeliveryReport } from '../core/outbox.ts';
 import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
@@ -9,6 +10,7 @@ import type { Output } from '../ui/output.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
+  delivery: DeliveryReport;
   exitCode: ExitCode;
 }
 
@@ -33,8 +35,8 @@ export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
     spinner.stop();
   }
   summary.problems.push(...new Set(telegramProblems));
-  await ctx.notifier.drain(DELIVERY_GRACE_MS);
-  return { summary, exitCode: exitCodeOf(summary) };
+  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
+  return { summary, delivery, exitCode: exitCodeOf(summary) };
 }
 
 /** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */
@@ -87,4 +89,11 @@ export function render(result: PollOnceResult, output: Output): void {
   for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${warning}`));
   for (const problem of summary.problems) output.error(output.colors.red(`✗ ${problem}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
+  renderDelivery(result.delivery, output);
+}
+
+/** Undelivered notifications are no failure of the cycle (they are kept and sent later), but a person should know. */
+export function renderDelivery(delivery: DeliveryReport, output: Output): void {
+  if (delivery.refusal) output.error(output.colors.red(`✗ ${messages.notify.refused(delivery.refusal)}`));
+  if (delivery.undelivered > 0) output.warn(output.colors.yellow(`! ${messages.notify.undelivered(delivery.undelivered)}`));
 }

@@ -2,13 +2,14 @@
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import type { DeliveryReport } from '../core/outbox.ts';
 import type { PipelineDeps } from '../core/pipeline.ts';
 import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { checkServices } from './checks.ts';
-import { render as renderSummary } from './poll-once.ts';
+import { render as renderSummary, renderDelivery } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -42,22 +43,41 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   const bridging = bridge?.run(options.signal) ?? Promise.resolve();
 
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
+  const intervalMs = ctx.config.polling.intervalSeconds * 1000;
+  let delivery: DeliveryReport = NOTHING_LEFT;
   while (!options.signal.aborted) {
     const summary = await cycleSafely(deps, ctx, options.signal);
     result.cycles += 1;
     if (summary) {
       result.posted += summary.posted;
       if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length + summary.warnings.length > 0) {
-        renderSummary({ summary, exitCode: ExitCode.ok }, ctx.output);
+        renderSummary({ summary, delivery: NOTHING_LEFT, exitCode: ExitCode.ok }, ctx.output);
       }
     }
     if (options.maxCycles !== undefined && result.cycles >= options.maxCycles) break;
-    await ctx.clock.sleep(ctx.config.polling.intervalSeconds * 1000, options.signal).catch(() => {});
+    // The cycle's events get part of the pause to go out; what is still left then is worth a line.
+    const started = Date.now();
+    delivery = reportChanges(ctx.output, delivery, await ctx.notifier.drain(Math.min(DELIVERY_GRACE_MS, intervalMs), options.signal));
+    const waited = Date.now() - started;
+    await ctx.clock.sleep(Math.max(0, intervalMs - waited), options.signal).catch(() => {});
   }
   await bridging;
-  await ctx.notifier.drain(2_000);
+  reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
   ctx.output.say(messages.run.stopped);
   return result;
+}
+
+/** How long `run` lets a cycle's events go out before it says what is left. */
+const DELIVERY_GRACE_MS = 5_000;
+const NOTHING_LEFT: DeliveryReport = { undelivered: 0, refusal: null };
+
+/** A line only when something changed: a receiver down for an hour makes one warning, not one per cycle. */
+function reportChanges(output: Output, before: DeliveryReport, now: DeliveryReport): DeliveryReport {
+  renderDelivery(
+    { refusal: now.refusal === before.refusal ? null : now.refusal, undelivered: now.undelivered === before.undelivered ? 0 : now.undelivered },
+    output,
+  );
+  return now;
 }
 
 /** A service that fails during a cycle is retried by the next one; only the checks before the first are fatal. */

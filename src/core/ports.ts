@@ -150,6 +150,21 @@ export interface StoredEvent extends DomainEvent {
   seq: number;
 }
 
+/** An event waiting in the outbox, with how its delivery went so far. */
+export interface PendingEvent extends StoredEvent {
+  /** Times it was sent and not acknowledged (`websocket.ack`). */
+  attempts: number;
+  /** It is not sent again before this time; null: due now. */
+  retryAt: Date | null;
+}
+
+export interface OutboxStatus {
+  /** Events not delivered yet. */
+  pending: number;
+  /** The earliest time one of them is due (the epoch when one is due now); null when none waits. */
+  nextDueAt: Date | null;
+}
+
 export interface EventQuery {
   afterSeq?: number;
   since?: Date;
@@ -463,8 +478,12 @@ export interface Store {
   // events and outbox
   appendEvents(events: readonly DomainEvent[]): Promise<void>;
   listEvents(query: EventQuery): Promise<StoredEvent[]>;
-  pendingOutbox(limit: number): Promise<StoredEvent[]>;
+  /** The oldest undelivered events, in order; with `dueAt`, only those not held back past it by deferDelivery. */
+  pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]>;
   markDelivered(eventIds: readonly string[]): Promise<void>;
+  /** Counts one unacknowledged send of each event and holds it back until its `retryAt`; it stays pending. */
+  deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void>;
+  outboxStatus(): Promise<OutboxStatus>;
 
   // money
   getBalance(): Promise<BalanceSnapshot>;
@@ -580,9 +599,16 @@ export interface Model {
   moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict>;
 }
 
-/** Carries events to the outside world; resolves once the event counts as delivered. */
+/**
+ * 'delivered': the receiver proved it read the event (its acknowledgement with `websocket.ack`, else the pong to
+ * a ping sent behind it). 'unacknowledged': the connection carried it but no acknowledgement came in time.
+ */
+export type DeliveryOutcome = 'delivered' | 'unacknowledged';
+
+/** Carries events to the outside world. */
 export interface EventTransport {
-  send(event: DomainEvent): Promise<void>;
+  /** How one event's delivery ended; rejects (a ServiceError) when the connection failed before that was known. */
+  send(event: DomainEvent): Promise<DeliveryOutcome>;
   close(): Promise<void>;
 }
 

@@ -82,6 +82,11 @@ export const messages = {
         ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
         : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
+  notify: {
+    undelivered: (count: number) =>
+      `${count} event${count === 1 ? '' : 's'} not delivered over the WebSocket yet: kept in the outbox and sent again later (gisbot logs --pending)`,
+    refused: (reason: string) => `notifications stopped: ${reason}; check websocket.url and websocket.token (gisbot doctor)`,
+  },
   cycle: {
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
@@ -182,6 +187,11 @@ export const messages = {
     low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
     insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
     telegramRefused: (chatId: string, kind: string) => `a ${kind || 'press'} from Telegram chat ${chatId}, which is not in telegram.chatIds: nothing done`,
+    pendingAlone: (flags: readonly string[]) => `--pending lists the outbox and takes only --limit, not ${flags.join(', ')}`,
+    nonePending: 'every event has been delivered: the outbox is empty',
+    dueNow: 'now',
+    pendingTotal: (total: number, shown: number) =>
+      `${total} event${total === 1 ? '' : 's'} wait${total === 1 ? 's' : ''} in the outbox${shown < total ? ` (the oldest ${shown} shown)` : ''}`,
   },
   checks: {
     notSet: (key: string) => `${key} is not set`,
@@ -198,7 +208,12 @@ export const messages = {
       `${error}: the person must send /start to the bot, or the group must add it (README, Approving from Telegram)`,
     telegramNoChats: 'telegram.chatIds is empty: no card is sent anywhere (README, Approving from Telegram, tells how to find a chat id)',
     wsFailed: (host: string, error: string) => `cannot connect to ${host}: ${error}`,
-    wsRefused: (host: string, status: number) => `${host} refused the connection with HTTP ${status}`,
+    wsRefused: (host: string, status: number) =>
+      `${host} refused the connection with HTTP ${status}${status === 401 || status === 403 ? ' (check websocket.token)' : ''}`,
+    wsAcknowledged: (host: string) => `${host} acknowledged a probe event`,
+    wsUnacknowledged: (host: string, seconds: number) =>
+      `${host} did not acknowledge a probe event within ${seconds} s: with websocket.ack every event would wait and be sent again`,
+    wsPonged: (host: string) => `connected to ${host}; it answers pings (the proof of delivery without websocket.ack)`,
     promptOk: (file: string) => `${file} is readable`,
     promptEmpty: (file: string) => `${file} is empty`,
   },

@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3, 4, 5, 6, 7],
+      [1, 2, 3, 4, 5, 6, 7, 8],
     );
 
     const fresh = await createTestDatabase();
@@ -97,6 +97,7 @@ describe('MysqlStore', () => {
           [5, 1],
           [6, 1],
           [7, 1],
+          [8, 1],
         ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
@@ -124,6 +125,14 @@ describe('MysqlStore', () => {
       assert.deepEqual([...new Set(indexes.map((row) => String(row.Key_name)))], ['reviews_branch_updated']);
       const versions = await queryDatabase(fresh.url, 'SELECT version FROM schema_migrations WHERE version = 4');
       assert.equal(versions.length, 1);
+
+      // Version 7 cut short after its first ADD COLUMN: the column already there is skipped, the second added.
+      await queryDatabase(fresh.url, 'DELETE FROM schema_migrations WHERE version = 7');
+      await queryDatabase(fresh.url, 'ALTER TABLE outbox DROP COLUMN retry_at');
+      await first.migrate();
+      const columns = await queryDatabase(fresh.url, "SHOW COLUMNS FROM outbox WHERE Field IN ('attempts', 'retry_at')");
+      assert.deepEqual(columns.map((row) => String(row.Field)).sort(), ['attempts', 'retry_at']);
+      assert.equal((await queryDatabase(fresh.url, 'SELECT version FROM schema_migrations WHERE version = 7')).length, 1);
       await checkMoneyInvariants(fresh.url, 0);
     } finally {
       await first.close();

@@ -44,6 +44,8 @@ export class MemoryStore implements Store {
   ledgerEntries: LedgerEntry[] = [];
   events: StoredEvent[] = [];
   outbox: string[] = [];
+  /** Unacknowledged sends and hold-backs of outbox events, by id. */
+  deferred = new Map<string, { attempts: number; retryAt: Date }>();
   prompts: PromptVersion[] = [];
   followUps = new Map<string, StoredFollowUp>();
   history: Array<DialogueEntry & { authorId: string; reviewId: string }> = [];
@@ -196,11 +198,24 @@ export class MemoryStore implements Store {
       .filter((event) => (!query.type || event.type === query.type) && (!query.reviewId || event.reviewId === query.reviewId))
       .slice(-query.limit);
   }
-  async pendingOutbox(limit: number) {
-    return this.outbox.slice(0, limit).map((id) => this.events.find((event) => event.id === id)!);
+  async pendingOutbox(limit: number, dueAt?: Date) {
+    return this.outbox
+      .filter((id) => dueAt === undefined || (this.deferred.get(id)?.retryAt ?? dueAt) <= dueAt)
+      .slice(0, limit)
+      .map((id) => ({ ...this.events.find((event) => event.id === id)!, attempts: this.deferred.get(id)?.attempts ?? 0, retryAt: this.deferred.get(id)?.retryAt ?? null }));
   }
   async markDelivered(ids: readonly string[]) {
     this.outbox = this.outbox.filter((id) => !ids.includes(id));
+    for (const id of ids) this.deferred.delete(id);
+  }
+  async deferDelivery(entries: readonly { id: string; retryAt: Date }[]) {
+    for (const { id, retryAt } of entries) {
+      if (this.outbox.includes(id)) this.deferred.set(id, { attempts: (this.deferred.get(id)?.attempts ?? 0) + 1, retryAt });
+    }
+  }
+  async outboxStatus() {
+    const due = this.outbox.map((id) => this.deferred.get(id)?.retryAt.getTime() ?? 0);
+    return { pending: this.outbox.length, nextDueAt: due.length === 0 ? null : new Date(Math.min(...due)) };
   }
   async getBalance(): Promise<BalanceSnapshot> {
     return { balance: this.balance, reserved: this.reserved };

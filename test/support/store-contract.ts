@@ -70,8 +70,9 @@ export function event(type: EventType, overrides: Partial<DomainEvent> = {}): Do
   };
 }
 
-function stripSeq(events: readonly StoredEvent[]): DomainEvent[] {
-  return events.map(({ seq: _seq, ...rest }) => rest);
+/** The events as they were appended: without the store's sequence number and delivery record. */
+function stripSeq(events: ReadonlyArray<StoredEvent & { attempts?: number; retryAt?: Date | null }>): DomainEvent[] {
+  return events.map(({ seq: _seq, attempts: _attempts, retryAt: _retryAt, ...rest }) => rest);
 }
 
 function lease(now: Date, ms = MINUTE): Date {
@@ -889,6 +890,41 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       await store.markDelivered(all.map((e) => e.id));
       assert.deepEqual(await store.pendingOutbox(10), []);
       await drainOutbox(store);
+      return 0;
+    });
+
+    contractTest('deferDelivery holds an event back and counts its attempts; the ones behind it stay due', async ({ store }) => {
+      assert.deepEqual(await store.outboxStatus(), { pending: 0, nextDueAt: null });
+      const [e1, e2, e3] = [event('review.new'), event('reply.posted'), event('review.skipped')];
+      await store.appendEvents([e1, e2, e3]);
+      const now = new Date('2030-01-01T00:00:00.000Z');
+      assert.deepEqual(await store.outboxStatus(), { pending: 3, nextDueAt: new Date(0) });
+      const fresh = await store.pendingOutbox(10, now);
+      assert.deepEqual(fresh.map((e) => [e.id, e.attempts, e.retryAt]), [[e1.id, 0, null], [e2.id, 0, null], [e3.id, 0, null]]);
+
+      const later = new Date('2030-01-01T00:00:05.250Z');
+      await store.deferDelivery([{ id: e1.id, retryAt: later }, { id: e3.id, retryAt: new Date('2030-01-01T00:01:00.000Z') }]);
+      await store.deferDelivery([]);
+      await store.deferDelivery([{ id: 'no-such-event', retryAt: later }]);
+      assert.deepEqual((await store.pendingOutbox(10, now)).map((e) => e.id), [e2.id], 'only what is due, in order');
+      assert.deepEqual((await store.pendingOutbox(1, now)).map((e) => e.id), [e2.id], 'the limit counts due events only');
+      assert.deepEqual((await store.pendingOutbox(10, later)).map((e) => e.id), [e1.id, e2.id], 'due at its retry time');
+      const all = await store.pendingOutbox(10);
+      assert.deepEqual(all.map((e) => [e.id, e.attempts, e.retryAt?.toISOString() ?? null]), [
+        [e1.id, 1, later.toISOString()],
+        [e2.id, 0, null],
+        [e3.id, 1, '2030-01-01T00:01:00.000Z'],
+      ]);
+      assert.deepEqual(stripSeq(all), [e1, e2, e3]);
+      assert.deepEqual(await store.outboxStatus(), { pending: 3, nextDueAt: new Date(0) });
+
+      await store.deferDelivery([{ id: e1.id, retryAt: new Date('2030-01-01T00:00:30.000Z') }]);
+      assert.equal((await store.pendingOutbox(10)).find((e) => e.id === e1.id)?.attempts, 2);
+      await store.markDelivered([e2.id]);
+      assert.deepEqual(await store.outboxStatus(), { pending: 2, nextDueAt: new Date('2030-01-01T00:00:30.000Z') });
+      await store.markDelivered([e1.id, e3.id]);
+      assert.deepEqual(await store.outboxStatus(), { pending: 0, nextDueAt: null });
+      await assert.rejects(store.deferDelivery([{ id: e1.id, retryAt: new Date(Number.NaN) }]), RangeError);
       return 0;
     });
 

@@ -211,6 +211,17 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due. Run again after a crash half-way, an ADD
+    // COLUMN that already happened is skipped (errno 1060, see migrate).
+    statements: [
+      'ALTER TABLE outbox ADD COLUMN attempts INT NOT NULL DEFAULT 0',
+      'ALTER TABLE outbox ADD COLUMN retry_at DATETIME(3) NULL',
+    ],
+  },
+  {
+    version: 8,
     name: 'telegram cards and updates',
     // Issue 15. A card per review waiting for a person (its body is the bridge's JSON, written by compare-and-set
     // on `version`); one row per Telegram update, claimed by one worker; and the one turn to read the bot's updates

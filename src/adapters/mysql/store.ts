@@ -27,6 +27,8 @@ import type {
   LedgerEntry,
   LedgerKind,
   ListedReview,
+  OutboxStatus,
+  PendingEvent,
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
@@ -940,15 +942,20 @@ export class MysqlStore implements Store {
     });
   }
 
-  async pendingOutbox(limit: number): Promise<StoredEvent[]> {
+  async pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
+    const due = dueAt === undefined ? '' : 'WHERE o.retry_at IS NULL OR o.retry_at <= ?';
     return this.#withConnection(async (connection) => {
       const [rows] = await connection.query<RowDataPacket[]>(
-        `SELECT ${EVENT_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ?`,
-        [count],
+        `SELECT ${EVENT_COLUMNS}, o.attempts, o.retry_at FROM outbox o JOIN events e ON e.id = o.event_id ${due} ORDER BY o.seq LIMIT ?`,
+        dueAt === undefined ? [count] : [requireDate(dueAt, 'dueAt'), count],
       );
-      return rows.map(toEvent);
+      return rows.map((row) => ({
+        ...toEvent(row),
+        attempts: Number(row.attempts),
+        retryAt: row.retry_at === null ? null : toDate(row.retry_at),
+      }));
     });
   }
 
@@ -959,6 +966,26 @@ export class MysqlStore implements Store {
       for (let i = 0; i < unique.length; i += 500) {
         await connection.query('DELETE FROM outbox WHERE event_id IN (?)', [unique.slice(i, i + 500)]);
       }
+    });
+  }
+
+  async deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void> {
+    if (entries.length === 0) return;
+    for (const entry of entries) requireDate(entry.retryAt, 'retryAt');
+    await this.#inTransaction(async (connection) => {
+      for (const entry of entries) {
+        await connection.query('UPDATE outbox SET attempts = attempts + 1, retry_at = ? WHERE event_id = ?', [entry.retryAt, entry.id]);
+      }
+    });
+  }
+
+  async outboxStatus(): Promise<OutboxStatus> {
+    return this.#withConnection(async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT COUNT(*) AS pending, MIN(COALESCE(retry_at, TIMESTAMP '1970-01-01 00:00:00')) AS next_due FROM outbox`,
+      );
+      const row = rows[0]!;
+      return { pending: Number(row.pending), nextDueAt: row.next_due === null ? null : toDate(row.next_due) };
     });
   }
 

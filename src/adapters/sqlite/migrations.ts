@@ -205,8 +205,18 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due.
+    statements: [
+      'ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0',
+      'ALTER TABLE outbox ADD COLUMN retry_at INTEGER NULL',
+    ],
+  },
+  {
+    version: 8,
     name: 'telegram cards and updates',
-    // Issue 15: as the MySQL schema's version 7.
+    // Issue 15: as the MySQL schema's version 8.
     statements: [
       `CREATE TABLE telegram_cards (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -32,6 +32,8 @@ import type {
   LedgerEntry,
   LedgerKind,
   ListedReview,
+  OutboxStatus,
+  PendingEvent,
   PromptVersion,
   ReleaseOutcome,
   ReserveResult,
@@ -1021,13 +1023,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  async pendingOutbox(limit: number): Promise<StoredEvent[]> {
+  async pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
+    const due = dueAt === undefined ? '' : 'WHERE o.retry_at IS NULL OR o.retry_at <= ?';
+    const params = dueAt === undefined ? [count] : [requireTime(dueAt, 'dueAt'), count];
     return this.#read((connection) =>
       connection
-        .all(`SELECT ${EVENT_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.seq LIMIT ?`, count)
-        .map(toEvent),
+        .all(`SELECT ${EVENT_COLUMNS}, o.attempts, o.retry_at FROM outbox o JOIN events e ON e.id = o.event_id ${due} ORDER BY o.seq LIMIT ?`, ...params)
+        .map((row) => ({ ...toEvent(row), attempts: integer(row.attempts), retryAt: row.retry_at === null ? null : dateOf(row.retry_at) })),
     );
   }
 
@@ -1039,6 +1043,23 @@ export class SqliteStore implements Store {
         const chunk = unique.slice(i, i + 500);
         connection.run(`DELETE FROM outbox WHERE event_id IN (${placeholders(chunk.length)})`, ...chunk);
       }
+    });
+  }
+
+  async deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const times = entries.map((entry) => requireTime(entry.retryAt, 'retryAt'));
+    await this.#write((connection) => {
+      entries.forEach((entry, index) => {
+        connection.run('UPDATE outbox SET attempts = attempts + 1, retry_at = ? WHERE event_id = ?', times[index]!, entry.id);
+      });
+    });
+  }
+
+  async outboxStatus(): Promise<OutboxStatus> {
+    return this.#read((connection) => {
+      const row = connection.get('SELECT COUNT(*) AS pending, MIN(COALESCE(retry_at, 0)) AS next_due FROM outbox');
+      return { pending: integer(row?.pending), nextDueAt: row?.next_due === null || row?.next_due === undefined ? null : dateOf(row.next_due) };
     });
   }
 
