@@ -9,7 +9,7 @@ import { cpuMs, median, mustRun, openWorld, ROOT, seed, type Run, type World } f
 import { templateOf, type SqlTemplate } from './probe.ts';
 import { createConnection } from 'mysql2/promise';
 import { tracingChannel } from 'node:diagnostics_channel';
-import { createMysqlStore, parseMysqlUrl } from '../src/adapters/mysql/store.ts';
+import { createMysqlStore, parseMysqlUrl } from '../src/adapters/store/mysql.ts';
 import { queryDatabase } from '../test/support/mysql.ts';
 
 const REVIEW_LIST = /^presence\/branch\/[^/]+\/reviews$/;

@@ -181,10 +181,10 @@ async function createLogger(
 async function createStore(config: Readonly<Config>, redact: Redact): Promise<Store> {
   const url = config.database.url;
   if (url.startsWith('mysql:')) {
-    const { createMysqlStore } = await import('./adapters/mysql/store.ts');
+    const { createMysqlStore } = await import('./adapters/store/mysql.ts');
     return createMysqlStore({ url, notifications: Boolean(config.websocket.url), redact });
   }
-  const { createSqliteStore, sqlitePathFromUrl } = await import('./adapters/sqlite/store.ts');
+  const { createSqliteStore, sqlitePathFromUrl } = await import('./adapters/store/sqlite.ts');
   return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: Boolean(config.websocket.url), redact });
 }
 

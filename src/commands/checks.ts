@@ -90,10 +90,10 @@ async function tinyCompletion(model: Model, settings: Pick<ModelSettings, 'model
 
 export async function openStore(url: string): Promise<Store> {
   if (url.startsWith('mysql:')) {
-    const { createMysqlStore } = await import('../adapters/mysql/store.ts');
+    const { createMysqlStore } = await import('../adapters/store/mysql.ts');
     return createMysqlStore({ url, notifications: false });
   }
-  const { createSqliteStore, sqlitePathFromUrl } = await import('../adapters/sqlite/store.ts');
+  const { createSqliteStore, sqlitePathFromUrl } = await import('../adapters/store/sqlite.ts');
   return createSqliteStore({ path: sqlitePathFromUrl(url), notifications: false });
 }
 

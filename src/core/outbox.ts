@@ -198,6 +198,9 @@ export class OutboxRelay implements Notifier {
   #settled(result: SendResult): void {
     this.#inFlight.delete(result.event.id);
     this.#results.push(result);
+    // The receiver took an event: whatever refused the connection before no longer does (the report says so at
+    // once, before the delivery is written down).
+    if (result.outcome === 'delivered') this.#refusal = null;
     if (this.#inFlight.size === 0) return this.#wake?.();
     this.#gathering ??= setTimeout(() => {
       this.#gathering = null;
@@ -214,10 +217,7 @@ export class OutboxRelay implements Notifier {
     const delivered = results.filter((result) => result.outcome === 'delivered').map((result) => result.event.id);
     const unacknowledged = results.filter((result) => result.outcome === 'unacknowledged').map((result) => result.event);
     const failure = results.find((result) => result.error !== null)?.error ?? null;
-    if (delivered.length > 0) {
-      await this.#store.markDelivered(delivered);
-      this.#refusal = null;
-    }
+    if (delivered.length > 0) await this.#store.markDelivered(delivered);
     if (unacknowledged.length > 0) await this.#defer(unacknowledged);
     return { delivered: delivered.length, failure };
   }

@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
-import { parseMysqlUrl } from '../../src/adapters/mysql/store.ts';
+import { parseMysqlUrl } from '../../src/adapters/store/mysql.ts';
 import { KEYS, Pty } from '../support/pty.ts';
 import { SECRETS, World } from '../support/world.ts';
 

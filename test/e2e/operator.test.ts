@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
-import { createMysqlStore, parseMysqlUrl } from '../../src/adapters/mysql/store.ts';
+import { createMysqlStore, parseMysqlUrl } from '../../src/adapters/store/mysql.ts';
 import { BIN, World, type RunResult } from '../support/world.ts';
 
 async function query<T extends RowDataPacket>(url: string, sql: string): Promise<T[]> {

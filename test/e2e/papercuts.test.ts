@@ -7,7 +7,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { loadSqlite } from '../../src/adapters/sqlite/store.ts';
+import { loadSqlite } from '../../src/adapters/store/sqlite.ts';
 import { checkSqliteInvariants, querySqlite } from '../support/sqlite.ts';
 import { BIN, eventually, World, type RunResult } from '../support/world.ts';
 

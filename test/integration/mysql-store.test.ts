@@ -4,15 +4,15 @@
 // Runs against a real MariaDB/MySQL (127.0.0.1:3306 as root, or GISBOT_TEST_MYSQL_URL).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createMysqlStore } from '../../src/adapters/mysql/store.ts';
-import type { MysqlStore } from '../../src/adapters/mysql/store.ts';
+import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
+import type { Store } from '../../src/core/ports.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkMoneyInvariants, createTestDatabase, queryDatabase } from '../support/mysql.ts';
 import type { TestDatabase } from '../support/mysql.ts';
 
 describe('MysqlStore', () => {
   let db: TestDatabase;
-  let store: MysqlStore;
+  let store: Store;
 
   before(async () => {
     db = await createTestDatabase();

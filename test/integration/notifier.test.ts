@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
-import { createMysqlStore } from '../../src/adapters/mysql/store.ts';
+import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
 import { createWsTransport } from '../../src/adapters/ws/transport.ts';
 import { systemClock } from '../../src/context.ts';
 import { OutboxRelay, type RedeliveryBackoff } from '../../src/core/outbox.ts';

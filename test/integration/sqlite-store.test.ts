@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { createSqliteStore, loadSqlite, sqlitePathFromUrl } from '../../src/adapters/sqlite/store.ts';
+import { createSqliteStore, loadSqlite, sqlitePathFromUrl } from '../../src/adapters/store/sqlite.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkSqliteInvariants, createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
 import type { TestSqliteFile, WorkerReport } from '../support/sqlite.ts';
@@ -17,7 +17,7 @@ import { listed } from '../support/store-contract.ts';
 import { claimFree } from '../support/claims.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const storeUrl = pathToFileURL(path.join(root, 'src/adapters/sqlite/store.ts')).href;
+const storeUrl = pathToFileURL(path.join(root, 'src/adapters/store/sqlite.ts')).href;
 const supportUrl = pathToFileURL(path.join(root, 'test/support/sqlite.ts')).href;
 
 interface Finished {

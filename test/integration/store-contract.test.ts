@@ -1,7 +1,7 @@
 // The Store contract (test/support/store-contract.ts) on both backends: MariaDB/MySQL (127.0.0.1:3306 as root,
 // or GISBOT_TEST_MYSQL_URL) and SQLite in a temporary file. Every test gets a fresh database.
-import { createMysqlStore } from '../../src/adapters/mysql/store.ts';
-import { createSqliteStore } from '../../src/adapters/sqlite/store.ts';
+import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
+import { createSqliteStore } from '../../src/adapters/store/sqlite.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { checkMoneyInvariants, createTestDatabase } from '../support/mysql.ts';
 import { checkSqliteInvariants, createTestSqliteFile } from '../support/sqlite.ts';

@@ -6,7 +6,7 @@ import { createConnection } from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { parseStoredMoney } from '../../src/core/money.ts';
 import { expectedTotal, type ExpectedCharges } from './charges.ts';
-import { parseMysqlUrl } from '../../src/adapters/mysql/store.ts';
+import { parseMysqlUrl } from '../../src/adapters/store/mysql.ts';
 
 const SERVER_URL = process.env.GISBOT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 

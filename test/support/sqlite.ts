@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQLInputValue, SQLOutputValue } from 'node:sqlite';
-import { createSqliteStore, loadSqlite } from '../../src/adapters/sqlite/store.ts';
+import { createSqliteStore, loadSqlite } from '../../src/adapters/store/sqlite.ts';
 import { claimFree } from './claims.ts';
 import { expectedTotal, type ExpectedCharges } from './charges.ts';
 

@@ -1,0 +1,211 @@
+// The versioned schema of both databases, each version written once over the types each database names its own
+// way (Schema, given by mysql.ts and sqlite.ts). Append new versions at the end; never edit an applied one: a
+// database upgraded from an earlier gisbot has exactly the schema of a new one (test/integration/store-upgrade.test.ts).
+// MySQL commits each DDL statement at once, so its runner skips what a crash half-way through a version already
+// did (mysql.ts); SQLite applies a version and its record in one transaction.
+import { MAX_MONEY } from './dialect.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(s: Schema): readonly string[];
+}
+
+/** The column types and the few constraints that differ between the databases. */
+export interface Schema {
+  /** Ids and short words, compared byte for byte: VARCHAR(n) (CHAR(n) `fixed`, `id` 128) in a binary collation, or TEXT. */
+  string(length: number, fixed?: 'fixed'): string;
+  readonly id: string;
+  readonly tinyint: string;
+  readonly int: string;
+  /** An integer past INT's range that is not money (Telegram's update ids): BIGINT, or INTEGER. */
+  readonly bigint: string;
+  /** Review and answer texts (MEDIUMTEXT) and event data (LONGTEXT); plain TEXT is TEXT in both. */
+  readonly mediumText: string;
+  readonly longText: string;
+  /** Exact money: DECIMAL(14,2), or INTEGER kopecks. */
+  readonly money: string;
+  /** A provider's cost figure, never a float: DECIMAL(20,10), or its decimal TEXT. */
+  readonly decimal: string;
+  /** A point in time in UTC: DATETIME(3) (DATETIME(6) `precise`), or INTEGER milliseconds since the epoch. */
+  readonly time: string;
+  readonly preciseTime: string;
+  /** An auto-numbered primary key. */
+  serial(integer: 'INT' | 'BIGINT'): string;
+  /** `column` holds no negative amount, and no more than DECIMAL(14,2) holds where the type does not bound it. */
+  nonNegative(column: string): string;
+  /** A constraint SQLite needs where MySQL's type says it: a signed amount's range, a state's values ('' in MySQL). */
+  typeCheck(name: string, condition: string): string;
+  /** Triggers that refuse edits and deletes (SQLite); MySQL's grants are the operator's. */
+  appendOnly(table: string): string[];
+  dropIndex(table: string, index: string): string;
+  /** The primary key as an index's last column, where the index does not end with it anyway (InnoDB's do). */
+  readonly idLast: string;
+  readonly tableOptions: string;
+  /** `IGNORE` or `OR IGNORE`: an INSERT that leaves a row already there alone. */
+  readonly insertOrIgnore: string;
+}
+
+/** CREATE TABLE from lines of columns and constraints ('' is left out); a line may hold several. */
+function table(s: Schema, name: string, lines: readonly string[]): string {
+  return `CREATE TABLE ${name} (\n  ${lines.filter((line) => line !== '').join(',\n  ')}\n) ${s.tableOptions}`;
+}
+
+export function migrationsTable(s: Schema): string {
+  return table(s, 'IF NOT EXISTS schema_migrations', [`version ${s.int} NOT NULL PRIMARY KEY, name ${s.string(128)} NOT NULL, applied_at ${s.time} NOT NULL`]);
+}
+
+const MAX_KOPECKS = String(MAX_MONEY - 1n);
+const REVIEW_STATES = `'new', 'claimed', 'drafted', 'posting', 'posted', 'skipped', 'needs_approval', 'failed'`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: (s) => [
+      table(s, 'reviews', [
+        `id ${s.id} NOT NULL PRIMARY KEY, branch_id ${s.id} NOT NULL, branch_name TEXT NOT NULL, rating ${s.tinyint} NOT NULL`,
+        `text ${s.mediumText} NOT NULL, author_id ${s.id} NULL, author_name TEXT NOT NULL`,
+        `created_at_text ${s.string(64)} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        `state ${s.string(16)} NOT NULL, reason TEXT NULL, claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL`,
+        `reserved ${s.money} NOT NULL DEFAULT 0, draft_text ${s.mediumText} NULL, model ${s.string(255)} NULL`,
+        `prompt_version ${s.int} NULL, prompt_tokens ${s.int} NULL, completion_tokens ${s.int} NULL, finish_reason ${s.string(64)} NULL`,
+        `post_attempts ${s.int} NOT NULL DEFAULT 0, answer_id ${s.id} NULL, answer_text ${s.mediumText} NULL, charged ${s.money} NOT NULL DEFAULT 0`,
+        `recorded_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
+        s.typeCheck('reviews_state', `state IN (${REVIEW_STATES})`),
+        `CONSTRAINT reviews_money CHECK (${s.nonNegative('reserved')} AND ${s.nonNegative('charged')})`,
+      ]),
+      `CREATE INDEX reviews_state_created ON reviews (state, created_at${s.idLast})`,
+      `CREATE INDEX reviews_state_lease ON reviews (state, lease_until${s.idLast})`,
+      'CREATE INDEX reviews_branch ON reviews (branch_id)',
+      'CREATE INDEX reviews_claim_token ON reviews (claim_token)',
+
+      table(s, 'account', [
+        `id ${s.tinyint} NOT NULL PRIMARY KEY, balance ${s.money} NOT NULL DEFAULT 0, reserved ${s.money} NOT NULL DEFAULT 0`,
+        'CONSTRAINT account_single_row CHECK (id = 1)',
+        `CONSTRAINT account_funds CHECK (${s.nonNegative('balance')} AND reserved >= 0 AND reserved <= balance)`,
+      ]),
+      `INSERT ${s.insertOrIgnore} INTO account (id, balance, reserved) VALUES (1, 0, 0)`,
+
+      table(s, 'ledger', [
+        `id ${s.serial('BIGINT')}, at ${s.time} NOT NULL, kind ${s.string(16)} NOT NULL`,
+        `amount ${s.money} NOT NULL, balance_after ${s.money} NOT NULL, review_id ${s.id} NULL, charge_review_id ${s.id} NULL, note TEXT NULL`,
+        'CONSTRAINT ledger_one_charge_per_review UNIQUE (charge_review_id)',
+        "CONSTRAINT ledger_kind CHECK (kind IN ('topup', 'charge', 'adjustment'))",
+        "CONSTRAINT ledger_charge_key CHECK ((kind = 'charge') = (charge_review_id IS NOT NULL))",
+        s.typeCheck('ledger_amount', `amount BETWEEN -${MAX_KOPECKS} AND ${MAX_KOPECKS}`),
+        `CONSTRAINT ledger_balance_after CHECK (${s.nonNegative('balance_after')})`,
+      ]),
+      'CREATE INDEX ledger_at ON ledger (at)',
+      'CREATE INDEX ledger_review ON ledger (review_id)',
+      // Append-only (invariant 7): corrections are new entries, never edits.
+      ...s.appendOnly('ledger'),
+
+      table(s, 'events', [
+        `seq ${s.serial('BIGINT')}, id ${s.string(64)} NOT NULL, type ${s.string(64)} NOT NULL, at ${s.time} NOT NULL`,
+        `review_id ${s.id} NULL, branch_id ${s.id} NULL, data ${s.longText} NOT NULL`,
+        'CONSTRAINT events_id UNIQUE (id)',
+      ]),
+      'CREATE INDEX events_at ON events (at)',
+      'CREATE INDEX events_review ON events (review_id)',
+      'CREATE INDEX events_branch ON events (branch_id)',
+      'CREATE INDEX events_type_seq ON events (type, seq)',
+
+      table(s, 'outbox', [`seq ${s.serial('BIGINT')}, event_id ${s.string(64)} NOT NULL`, 'CONSTRAINT outbox_event UNIQUE (event_id)']),
+
+      table(s, 'prompt_versions', [
+        `version ${s.serial('INT')}, text ${s.mediumText} NOT NULL, sha256 ${s.string(64, 'fixed')} NOT NULL, created_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX prompt_versions_sha ON prompt_versions (sha256)',
+
+      table(s, 'dialogue', [
+        `id ${s.serial('BIGINT')}, author_id ${s.id} NOT NULL DEFAULT '', review_id ${s.id} NOT NULL`,
+        `role ${s.string(16)} NOT NULL, text ${s.mediumText} NOT NULL, at ${s.time} NOT NULL`,
+        "CONSTRAINT dialogue_role CHECK (role IN ('reviewer', 'owner'))",
+      ]),
+      'CREATE INDEX dialogue_key ON dialogue (author_id, review_id, at)',
+    ],
+  },
+  {
+    version: 2,
+    name: 'follow-ups',
+    statements: (s) => [
+      table(s, 'follow_ups', [
+        `comment_id ${s.id} NOT NULL PRIMARY KEY, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL, author_id ${s.id} NULL`,
+        `text ${s.mediumText} NOT NULL, created_at_text ${s.string(64)} NOT NULL, created_at ${s.preciseTime} NOT NULL`,
+        `state ${s.string(16)} NOT NULL, reason TEXT NULL, claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL`,
+        `answer_id ${s.id} NULL, answer_text ${s.mediumText} NULL, model ${s.string(255)} NULL`,
+        `prompt_version ${s.int} NULL, prompt_tokens ${s.int} NULL, completion_tokens ${s.int} NULL`,
+        `recorded_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX follow_ups_state_created ON follow_ups (state, created_at)',
+      'CREATE INDEX follow_ups_state_lease ON follow_ups (state, lease_until)',
+      'CREATE INDEX follow_ups_review ON follow_ups (review_id)',
+    ],
+  },
+  {
+    version: 3,
+    name: 'model cost per answer',
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN model_cost ${s.decimal} NULL`, `ALTER TABLE follow_ups ADD COLUMN model_cost ${s.decimal} NULL`],
+  },
+  {
+    version: 4,
+    name: 'a branch newest answers first',
+    // The repeat check reads a branch's last answers on every draft: read those rows and stop, instead of
+    // reading and sorting all of the branch's reviews. It serves what reviews_branch did.
+    statements: (s) => ['CREATE INDEX reviews_branch_updated ON reviews (branch_id, updated_at, id)', s.dropIndex('reviews', 'reviews_branch')],
+  },
+  {
+    version: 5,
+    name: 'a sent answer is read back only once it can no longer land',
+    // The send time plus twice the POST's deadline (see Store.beginPosting).
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN read_back_after ${s.time} NULL`, `ALTER TABLE follow_ups ADD COLUMN read_back_after ${s.time} NULL`],
+  },
+  {
+    version: 6,
+    name: 'branch intake: last sweep and backlog',
+    // What intake keeps about a branch between cycles: when a sweep (polling.sweepDays) last read it, and where a
+    // walk cut short by the cycle's limits goes on (an offsetDate, as long as a review's created_at_text).
+    // One row per branch, written only when one of them changes.
+    statements: (s) => [
+      table(s, 'branch_intake', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, swept_at ${s.time} NULL, backlog_cursor ${s.string(64)} NULL, backlog_until ${s.time} NULL`,
+        `updated_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
+  {
+    version: 7,
+    name: 'redelivery backoff per event',
+    // An event the receiver did not acknowledge is held back until retry_at (capped, growing with attempts), and
+    // the events behind it go on: the relay reads only what is due.
+    statements: (s) => [`ALTER TABLE outbox ADD COLUMN attempts ${s.int} NOT NULL DEFAULT 0`, `ALTER TABLE outbox ADD COLUMN retry_at ${s.time} NULL`],
+  },
+  {
+    version: 8,
+    name: 'telegram cards and updates',
+    // Issue 15. A card per review waiting for a person (its body is the bridge's JSON, written by compare-and-set
+    // on `version`); one row per Telegram update, claimed by one worker; and the one turn to read the bot's updates
+    // with the getUpdates offset, so that no press is lost or acted on twice across restarts and workers.
+    statements: (s) => [
+      table(s, 'telegram_cards', [
+        `id ${s.serial('BIGINT')}, review_id ${s.id} NOT NULL, active ${s.tinyint} NOT NULL, version ${s.int} NOT NULL, body ${s.mediumText} NOT NULL`,
+        `created_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
+        'CONSTRAINT telegram_cards_review UNIQUE (review_id)',
+      ]),
+      'CREATE INDEX telegram_cards_active ON telegram_cards (active, id)',
+      table(s, 'telegram_updates', [
+        `update_id ${s.bigint} NOT NULL PRIMARY KEY, claim_token ${s.string(64)} NOT NULL, lease_until ${s.time} NOT NULL`,
+        `done ${s.tinyint} NOT NULL DEFAULT 0, updated_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX telegram_updates_done ON telegram_updates (done, updated_at)',
+      table(s, 'telegram_turn', [
+        `id ${s.tinyint} NOT NULL PRIMARY KEY, next_offset ${s.bigint} NOT NULL DEFAULT 0, holder ${s.string(64)} NULL, holder_until ${s.time} NULL`,
+        'CONSTRAINT telegram_turn_single_row CHECK (id = 1)',
+      ]),
+      `INSERT ${s.insertOrIgnore} INTO telegram_turn (id, next_offset) VALUES (1, 0)`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,0 +1,708 @@
+// The Store port, written once: which rows, which conditions, which order of writes and which events, for both
+// databases. What differs between MySQL and SQLite (binding and reading values, locking rows, opening and retrying
+// a transaction, the connection) is the Dialect's (dialect.ts; mysql.ts, sqlite.ts).
+// Locking: a SELECT followed by a write to its row carries lockRows (FOR UPDATE in MySQL; SQLite's BEGIN IMMEDIATE
+// already holds the file's one write lock), and claims carry skipLocked, so racing MySQL workers each take another
+// row. Lock order everywhere: the review row, then the account row, which every answer's money goes through and is
+// therefore locked last and held shortest. The reserve is one conditional UPDATE of the account, checked by the
+// rows it changed (invariant 5).
+import { createHash } from 'node:crypto';
+import { ServiceError, UsageError } from '../../errors.ts';
+import { redactStrings, type Redact } from '../../redact.ts';
+import { formatMoney, type Kopecks } from '../../core/money.ts';
+import type {
+  BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
+  FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
+} from '../../core/ports.ts';
+import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
+import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
+import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
+
+// ---------------------------------------------------------------- rows
+
+const REVIEW = columns('r', {
+  id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
+  createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
+  reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?',
+});
+const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
+const FOLLOW_UP = columns('f', {
+  commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
+  state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
+});
+const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
+const EVENT = columns('e', EVENT_COLUMNS);
+const toEvent = <R extends RowOf<typeof EVENT>>(row: R) => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
+const PENDING = columns('e', { ...EVENT_COLUMNS, attempts: ['int', 'o.attempts'], retryAt: ['time?', 'o.retry_at'] });
+const OUTBOX = columns('o', {
+  pending: ['int', 'COUNT(*)'], dueNow: ['int', 'COALESCE(SUM(CASE WHEN o.retry_at IS NULL THEN 1 ELSE 0 END), 0)'], nextRetry: ['time?', 'MIN(o.retry_at)'],
+});
+const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'money', balanceAfter: 'money', reviewId: 'text?', note: 'text?' });
+const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
+const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
+const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
+const VERSION = columns('m', { version: 'int' });
+const ID = columns('r', { id: 'text' });
+const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?' });
+const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
+const FOLLOW_UP_ID = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
+const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
+const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_text)'] });
+const CARD = columns('c', { id: 'int', reviewId: 'text', active: 'int', version: 'int', body: 'json' });
+const toCard = (row: RowOf<typeof CARD>): TelegramCard => ({ ...row, active: row.active === 1, body: row.body as unknown as TelegramCardBody });
+const TURN = columns('t', { nextOffset: 'int' });
+/** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
+const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
+const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
+
+// ---------------------------------------------------------------- values
+
+function nonNegative(amount: Kopecks, what: string): void {
+  if (amount < 0n) throw new RangeError(`${what} must not be negative`);
+}
+
+function requireTimes(...times: Array<Date | undefined>): void {
+  if (times.some((time) => time !== undefined && !(time instanceof Date && !Number.isNaN(time.getTime())))) throw new RangeError('a time is not valid');
+}
+
+/** A Date that both schemas can hold (years 1000..9999), or null. */
+function storableDate(value: string): Date | null {
+  const date = new Date(value);
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= 1000 && year <= 9999 ? date : null;
+}
+
+/** Events as stored, every string of their data masked by `redact`. */
+function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
+  const rows = events.map((event) => {
+    const at = storableDate(event.at);
+    if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
+    const data = JSON.stringify(redactStrings(event.data ?? {}, redact), (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
+  });
+  return sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
+}
+
+const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
+
+/** A review as intake records it. */
+function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
+  const rows = entries.map(({ review: r, state, reason }) => {
+    const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
+  });
+  return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
+    recorded_at, updated_at) VALUES ${join(rows)}`;
+}
+
+/** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
+type DialogueLine = readonly [authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date];
+function insertDialogue(...lines: readonly DialogueLine[]): Sql {
+  const rows = lines.map(([authorId, ...rest]) => sql`(${[authorId ?? '', ...rest]})`);
+  return sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
+}
+
+/** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
+const readBackDue = (now: Date) => sql`(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ${now})`;
+const IN_FLIGHT = raw(`('claimed', 'drafted', 'posting')`);
+
+function eventQuery(query: EventQuery, limit: number): { rest: Sql; newestFirst: boolean } {
+  const conditions: Sql[] = [];
+  if (query.afterSeq !== undefined) conditions.push(sql`e.seq > ${query.afterSeq}`);
+  if (query.since !== undefined) conditions.push(sql`e.at >= ${query.since}`);
+  if (query.type !== undefined) conditions.push(sql`e.type = ${query.type}`);
+  if (query.reviewId !== undefined) conditions.push(sql`e.review_id = ${query.reviewId}`);
+  if (query.branchId !== undefined) conditions.push(sql`e.branch_id = ${query.branchId}`);
+  // "The next N after a cursor" reads oldest first; "the last N" reads newest first and is handed back reversed.
+  const newestFirst = query.afterSeq === undefined;
+  const where = conditions.length > 0 ? sql`WHERE ${join(conditions, ' AND ')} ` : empty;
+  return { rest: sql`FROM events e ${where}ORDER BY e.seq ${raw(newestFirst ? 'DESC' : 'ASC')} LIMIT ${limit}`, newestFirst };
+}
+
+function isCurrent(applied: ReadonlySet<number>): boolean {
+  return migrations.every((migration) => applied.has(migration.version)) && Math.max(0, ...applied) <= LATEST_VERSION;
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface SqlStoreOptions {
+  /** false: events are stored but not queued in the outbox (nothing would ever drain it). */
+  notifications: boolean;
+  /** Masks the configured secrets in every string of an event's data before it is stored (and sent from the outbox). */
+  redact?: Redact;
+}
+
+export class SqlStore implements Store {
+  readonly #db: Dialect;
+  readonly #notifications: boolean;
+  readonly #redact: Redact;
+
+  constructor(dialect: Dialect, options: SqlStoreOptions) {
+    this.#db = dialect;
+    this.#notifications = options.notifications;
+    this.#redact = options.redact ?? ((text) => text);
+  }
+
+  /** Rows of a SELECT outside a transaction. */
+  #select<C extends Record<string, Spec>>(set: ColumnSet<C>, rest: Sql): Promise<Array<RowOf<ColumnSet<C>>>> {
+    return this.#db.autocommit((x) => x.all(set, rest));
+  }
+
+  /** One UPDATE on its own; true when it changed exactly one row. */
+  async #changedOne(statement: Sql): Promise<boolean> {
+    return (await this.#db.autocommit((x) => x.run(statement))) === 1;
+  }
+
+  /** An INSERT that a unique key may refuse: false, and nothing written, when the row was there already. */
+  async #insertOnce(x: Executor, statement: Sql): Promise<boolean> {
+    try {
+      await x.run(statement);
+      return true;
+    } catch (error) {
+      if (this.#db.isDuplicate(error)) return false;
+      throw error;
+    }
+  }
+
+  async #insertEvents(x: Executor, events: readonly DomainEvent[]): Promise<void> {
+    for (const event of events) {
+      // At least once: an event already stored is not stored (or queued) again.
+      if ((await this.#insertOnce(x, insertEvents([event], this.#redact))) && this.#notifications) {
+        await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
+      }
+    }
+  }
+
+  async #readAccount(x: Executor): Promise<BalanceSnapshot> {
+    const account = await x.first(ACCOUNT, sql`FROM account a WHERE a.id = 1`);
+    if (account === undefined) throw new ServiceError('database', 'rejected', `${this.#db.where}: the account row is missing`, { hint: 'run the migrations' });
+    return account;
+  }
+
+  /** The one conditional UPDATE: it reserves only what is free, and the rows it changed say whether it did. */
+  async #reserveFunds(x: Executor, amount: Kopecks): Promise<boolean> {
+    return (await x.run(sql`UPDATE account SET reserved = reserved + ${amount} WHERE id = 1 AND balance - reserved >= ${amount}`)) === 1;
+  }
+
+  async #readReview(x: Executor, id: string): Promise<StoredReview | null> {
+    const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${id}`);
+    return row === undefined ? null : toReview(row);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async migrate(): Promise<void> {
+    const { schema, where } = this.#db;
+    // Every command migrates first; nearly always the schema is current, which one read can tell without the lock.
+    if (await this.#db.autocommit(async (x) => isCurrent(await this.#appliedVersions(x)))) return;
+    await this.#db.migrating(async (x) => {
+      await x.ddl(migrationsTable(schema));
+      const applied = await this.#appliedVersions(x);
+      const newest = Math.max(0, ...applied);
+      if (newest > LATEST_VERSION) {
+        const message = `${where}: the schema is at version ${newest}, newer than this gisbot knows (${LATEST_VERSION})`;
+        throw new ServiceError('database', 'rejected', message, { hint: 'upgrade gisbot' });
+      }
+      for (const migration of migrations.filter((m) => !applied.has(m.version))) {
+        for (const statement of migration.statements(schema)) await x.ddl(statement);
+        await x.run(sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${[migration.version, migration.name, new Date()]})`);
+      }
+    });
+  }
+
+  /** The versions applied; none when the table is missing (a new database). */
+  async #appliedVersions(x: Executor): Promise<Set<number>> {
+    try {
+      return new Set((await x.all(VERSION, sql`FROM schema_migrations m`)).map((row) => row.version));
+    } catch (error) {
+      if (this.#db.isMissingTable(error)) return new Set();
+      throw error;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#select(VERSION, sql`FROM (SELECT 1 AS version) m`);
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  // ------------------------------------------------------------ intake
+
+  async findKnownReviewIds(ids: readonly string[]): Promise<Set<string>> {
+    const unique = [...new Set(ids)];
+    const known = new Set<string>();
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await this.#select(ID, sql`FROM reviews r WHERE r.id IN (${unique.slice(i, i + 500)})`)) known.add(row.id);
+    }
+    return known;
+  }
+
+  async recordReview(review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#db.transaction(async (x) => {
+      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now)))) throw new Rollback(false);
+      await this.#insertEvents(x, events);
+      await x.run(insertDialogue([review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
+      return true;
+    });
+  }
+
+  async recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]> {
+    const one = (entry: ReviewRecord) => this.recordReview(entry.review, entry.state, entry.reason, entry.events);
+    if (entries.length < 2) return Promise.all(entries.map(one));
+    const now = new Date();
+    const events = entries.flatMap((entry) => entry.events);
+    // One statement per table for the whole page; a review or event already stored (another worker took the
+    // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
+    const together = await this.#db.transaction(async (x) => {
+      if (!(await this.#insertOnce(x, insertReviews(entries, now)))) throw new Rollback(false);
+      if (events.length > 0) {
+        if (!(await this.#insertOnce(x, insertEvents(events, this.#redact)))) throw new Rollback(false);
+        if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
+      }
+      await x.run(insertDialogue(...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
+      return true;
+    });
+    if (together) return entries.map(() => true);
+    const results: boolean[] = [];
+    for (const entry of entries) results.push(await one(entry));
+    return results;
+  }
+
+  async getReview(id: string): Promise<StoredReview | null> {
+    return this.#db.autocommit((x) => this.#readReview(x, id));
+  }
+
+  async branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>> {
+    const unique = [...new Set(branchIds)];
+    const kept = new Map<string, BranchIntake>();
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await this.#select(BRANCH_INTAKE, sql`FROM branch_intake b WHERE b.branch_id IN (${unique.slice(i, i + 500)})`)) {
+        const backlog = row.backlogCursor === null ? null : { cursor: row.backlogCursor, until: row.backlogUntil };
+        kept.set(row.branchId, { sweptAt: row.sweptAt, backlog });
+      }
+    }
+    return kept;
+  }
+
+  async saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void> {
+    const changed = [...(change.sweptAt !== undefined ? ['swept_at'] : []), ...(change.backlog !== undefined ? ['backlog_cursor', 'backlog_until'] : [])];
+    if (changed.length === 0) return;
+    requireTimes(change.sweptAt ?? undefined, change.backlog?.until ?? undefined);
+    const values: Value[] = [branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
+            ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`),
+    );
+  }
+
+  // ------------------------------------------------------------ work
+
+  async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
+    requireTimes(now, leaseUntil);
+    nonNegative(price, 'price');
+    return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
+      // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
+      // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
+      const newest = sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
+      const row = await x.first(REVIEW, newest);
+      if (row === undefined) return null;
+      // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
+      const funded = price > 0n && row.reserved === 0n;
+      const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            ${funded ? sql`, reserved = ${price}` : empty} WHERE id = ${row.id} AND state = 'new'`);
+      if (claimed !== 1) throw new Rollback(null);
+      if (funded && !(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
+      return { ...toReview(row), state: 'claimed', claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
+    });
+  }
+
+  async claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireTimes(now, leaseUntil);
+    return this.#db.transaction(async (x) => {
+      const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`);
+      return claimed === 1 ? this.#readReview(x, reviewId) : null;
+    });
+  }
+
+  async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
+    requireTimes(now, leaseUntil);
+    // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
+    const stale = sql`state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
+      if (row === undefined) return null;
+      const taken = await x.run(sql`UPDATE reviews SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE id = ${row.id} AND ${stale}`);
+      if (taken !== 1) throw new Rollback(null);
+      return this.#readReview(x, row.id);
+    });
+  }
+
+  async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
+    return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
+  }
+
+  async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
+    nonNegative(price, 'price');
+    return this.#db.transaction<ReserveResult>(async (x) => {
+      // A claim holding nothing takes the price in one conditional UPDATE of the review (which locks it), then the funds.
+      if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
+        if (!(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
+        return 'reserved';
+      }
+      // One reserve per claim, at the price of its moment: a price changed since applies to later claims.
+      return (await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}`)) === undefined ? 'lost' : 'reserved';
+    });
+  }
+
+  async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
+    return this.#changedOne(sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model},
+            prompt_version = ${draft.promptVersion}, prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens},
+            finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, updated_at = ${new Date()}
+          WHERE id = ${reviewId} AND claim_token = ${token}`);
+  }
+
+  async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
+    requireTimes(now, holdUntil);
+    return this.#changedOne(sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`);
+  }
+
+  async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
+    requireTimes(at);
+    await this.#changedOne(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()}
+          WHERE id = ${reviewId} AND claim_token = ${token}`);
+  }
+
+  async settlePosted(
+    reviewId: string, answer: { answerId: string | null; text: string },
+    events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
+    return this.#db.transaction(async (x) => {
+      const now = new Date();
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      if (row === undefined || row.state !== 'posting') throw new Rollback(null);
+      // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
+      const charged = row.reserved;
+      const posted = await x.run(sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text},
+              charged = ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+            WHERE id = ${reviewId} AND state = 'posting'`);
+      if (posted !== 1) throw new Rollback(null);
+      await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
+      await x.run(sql`UPDATE account SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE id = 1`);
+      const { balance } = await this.#readAccount(x);
+      const charge = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+        VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
+      // The unique charge key: this review was charged already.
+      if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
+      await this.#insertEvents(x, events(balance, charged, balance + charged));
+      return { balance, charged };
+    });
+  }
+
+  async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean> {
+    // Back in the queue, the review is drafted afresh.
+    const clearDraft =
+      outcome.state === 'new'
+        ? raw(`, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL,
+            model_cost = NULL`)
+        : empty;
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      if (row === undefined) throw new Rollback(false);
+      await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
+              updated_at = ${new Date()}${clearDraft}
+            WHERE id = ${reviewId}`);
+      if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
+      await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+
+  // ------------------------------------------------------------ events and outbox
+
+  async appendEvents(events: readonly DomainEvent[]): Promise<void> {
+    if (events.length > 0) await this.#db.transaction((x) => this.#insertEvents(x, events));
+  }
+
+  async listEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    requireTimes(query.since);
+    const { rest, newestFirst } = eventQuery(query, limit);
+    const events = (await this.#select(EVENT, rest)).map(toEvent);
+    return newestFirst ? events.reverse() : events;
+  }
+
+  async pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    requireTimes(dueAt);
+    const due = dueAt === undefined ? empty : sql`WHERE o.retry_at IS NULL OR o.retry_at <= ${dueAt} `;
+    return (await this.#select(PENDING, sql`FROM outbox o JOIN events e ON e.id = o.event_id ${due}ORDER BY o.seq LIMIT ${count}`)).map(toEvent);
+  }
+
+  async markDelivered(eventIds: readonly string[]): Promise<void> {
+    const unique = [...new Set(eventIds)];
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.#db.autocommit((x) => x.run(sql`DELETE FROM outbox WHERE event_id IN (${unique.slice(i, i + 500)})`));
+    }
+  }
+
+  async deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void> {
+    if (entries.length === 0) return;
+    requireTimes(...entries.map((entry) => entry.retryAt));
+    await this.#db.transaction(async (x) => {
+      for (const { id, retryAt } of entries) await x.run(sql`UPDATE outbox SET attempts = attempts + 1, retry_at = ${retryAt} WHERE event_id = ${id}`);
+    });
+  }
+
+  async outboxStatus(): Promise<OutboxStatus> {
+    const [status] = await this.#select(OUTBOX, sql`FROM outbox o`);
+    // The epoch stands for "due now", when an event waits for no retry time.
+    const nextDueAt = status!.dueNow > 0 ? new Date(0) : status!.nextRetry;
+    return { pending: status!.pending, nextDueAt };
+  }
+
+  // ------------------------------------------------------------ money
+
+  async getBalance(): Promise<BalanceSnapshot> {
+    return this.#db.autocommit((x) => this.#readAccount(x));
+  }
+
+  async topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot> {
+    if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
+    return this.#db.transaction(async (x) => {
+      const most = MAX_MONEY - 1n;
+      if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) !== 1) {
+        const [added, held] = [formatMoney(amount), formatMoney(most)];
+        throw new UsageError(`a top-up of ${added} would take the balance past ${held}, the most the database holds: nothing was added`);
+      }
+      const snapshot = await this.#readAccount(x);
+      await x.run(sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
+      return snapshot;
+    });
+  }
+
+  async ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]> {
+    const limit = limitOf(query.limit);
+    if (limit === 0) return [];
+    requireTimes(query.since);
+    const since = query.since === undefined ? empty : sql`WHERE l.at >= ${query.since} `;
+    return (await this.#select(LEDGER, sql`FROM ledger l ${since}ORDER BY l.id DESC LIMIT ${limit}`)).map((row) => ({ ...row, kind: row.kind as LedgerKind }));
+  }
+
+  // ------------------------------------------------------------ reading, for the operator's commands
+
+  async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return (await this.#select(REVIEW, sql`FROM reviews r WHERE r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`)).map(toReview);
+  }
+
+  async listPromptVersions(limit: number): Promise<PromptVersion[]> {
+    const count = limitOf(limit);
+    return count === 0 ? [] : this.#select(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT ${count}`);
+  }
+
+  async getPromptVersion(version: number): Promise<PromptVersion | null> {
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    return (await this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.version = ${version}`))[0] ?? null;
+  }
+
+  // ------------------------------------------------------------ prompts and dialogue
+
+  async savePromptVersion(text: string): Promise<PromptVersion> {
+    const sha256 = createHash('sha256').update(text, 'utf8').digest('hex');
+    return this.#db.transaction(async (x) => {
+      const latest = await x.first(PROMPT_SHA, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT 1${this.#db.lockRows}`);
+      if (latest !== undefined && latest.sha256 === sha256 && latest.text === text) return { version: latest.version, text, createdAt: latest.createdAt };
+      const createdAt = new Date();
+      const version = await x.insert(sql`INSERT INTO prompt_versions (text, sha256, created_at) VALUES (${[text, sha256, createdAt]})`);
+      return { version, text, createdAt };
+    });
+  }
+
+  async latestPrompt(): Promise<PromptVersion | null> {
+    return (await this.listPromptVersions(1))[0] ?? null;
+  }
+
+  /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
+  async recentAnswers(branchId: string, limit: number): Promise<string[]> {
+    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted')
+          AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`);
+    return rows.map((row) => row.text);
+  }
+
+  /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
+  async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
+    const rows = await this.#select(DIALOGUE, sql`FROM dialogue d WHERE d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`);
+    return rows.map((row) => ({ ...row, role: row.role as DialogueEntry['role'] }));
+  }
+
+  // ------------------------------------------------------------ follow-ups
+
+  async #readFollowUp(x: Executor, commentId: string): Promise<StoredFollowUp | null> {
+    const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.comment_id = ${commentId}`);
+    return row === undefined ? null : { ...row, state: row.state as FollowUpState };
+  }
+
+  async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    const createdAt = storableDate(followUp.createdAt) ?? now;
+    const { commentId, reviewId, branchId, authorId, text } = followUp;
+    const values: Value[] = [commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now];
+    return this.#db.transaction(async (x) => {
+      const insert = sql`INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at,
+        updated_at) VALUES (${values})`;
+      if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
+      await this.#insertEvents(x, events);
+      await x.run(insertDialogue([authorId, reviewId, 'reviewer', text, createdAt]));
+      return true;
+    });
+  }
+
+  async getFollowUp(commentId: string): Promise<StoredFollowUp | null> {
+    return this.#db.autocommit((x) => this.#readFollowUp(x, commentId));
+  }
+
+  async claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null> {
+    requireTimes(now, leaseUntil);
+    const stale = sql`state IN ('claimed', 'posting') AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    return this.#db.transaction(async (x) => {
+      // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
+      const row =
+        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${stale} ORDER BY f.lease_until, f.comment_id LIMIT 1${this.#db.skipLocked}`)) ??
+        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
+      if (row === undefined) return null;
+      const taken = await x.run(sql`UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ${token},
+              lease_until = ${leaseUntil}, updated_at = ${now}
+            WHERE comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`);
+      if (taken !== 1) throw new Rollback(null);
+      return this.#readFollowUp(x, row.commentId);
+    });
+  }
+
+  async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
+    requireTimes(now, holdUntil);
+    return this.#changedOne(sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`);
+  }
+
+  async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#db.transaction(async (x) => {
+      const mine = sql`f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')`;
+      const row = await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${mine}${this.#db.lockRows}`);
+      if (row === undefined) return false;
+      if (outcome.state === 'posted') {
+        const { draft } = outcome;
+        await x.run(sql`UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ${outcome.answerId},
+                answer_text = ${outcome.text}, model = ${draft?.model ?? null}, prompt_version = ${draft?.promptVersion ?? null},
+                prompt_tokens = ${draft?.promptTokens ?? null}, completion_tokens = ${draft?.completionTokens ?? null},
+                model_cost = ${draft?.cost ?? null}, updated_at = ${now}
+              WHERE comment_id = ${commentId}`);
+        await x.run(insertDialogue([row.authorId, row.reviewId, 'owner', outcome.text, now]));
+      } else {
+        const { state, reason } = outcome;
+        await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+              WHERE comment_id = ${commentId}`);
+      }
+      await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+
+  // ------------------------------------------------------------ telegram (issue 15)
+
+  async reviewsWithoutCard(limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      REVIEW,
+      sql`FROM reviews r WHERE r.state = 'needs_approval' AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+          ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`,
+    );
+    return rows.map(toReview);
+  }
+
+  async createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null> {
+    const now = new Date();
+    const json = JSON.stringify(body);
+    return this.#db.autocommit(async (x) => {
+      try {
+        const id = await x.insert(
+          sql`INSERT INTO telegram_cards (review_id, active, version, body, created_at, updated_at) VALUES (${[reviewId, 1, 1, json, now, now]})`,
+        );
+        return { id, reviewId, active: true, version: 1, body: JSON.parse(json) as TelegramCardBody };
+      } catch (error) {
+        if (this.#db.isDuplicate(error)) return null;
+        throw error;
+      }
+    });
+  }
+
+  async telegramCard(id: number): Promise<TelegramCard | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.id = ${id}`))[0];
+    return row === undefined ? null : toCard(row);
+  }
+
+  async activeTelegramCards(limit: number): Promise<TelegramCard[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.active = 1 ORDER BY c.id LIMIT ${count}`)).map(toCard);
+  }
+
+  async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean> {
+    return this.#changedOne(
+      sql`UPDATE telegram_cards SET body = ${JSON.stringify(body)}, active = ${active ? 1 : 0}, version = version + 1, updated_at = ${new Date()}
+          WHERE id = ${card.id} AND version = ${card.version}`,
+    );
+  }
+
+  async takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null> {
+    requireTimes(now, until);
+    return this.#db.transaction(async (x) => {
+      const taken = await x.run(
+        sql`UPDATE telegram_turn SET holder = ${token}, holder_until = ${until}
+            WHERE id = 1 AND (holder IS NULL OR holder = ${token} OR holder_until <= ${now})`,
+      );
+      if (taken !== 1) return null;
+      return (await x.first(TURN, sql`FROM telegram_turn t WHERE t.id = 1`))?.nextOffset ?? 0;
+    });
+  }
+
+  async endTelegramTurn(token: string): Promise<void> {
+    await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ${token}`));
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
+    requireTimes(now, until);
+    return this.#db.autocommit(async (x) => {
+      const values: Value[] = [updateId, token, until, 0, now];
+      if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (${values})`)) return true;
+      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
+      const taken = await x.run(
+        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, updated_at = ${now}
+            WHERE update_id = ${updateId} AND done = 0 AND lease_until <= ${now}`,
+      );
+      return taken === 1;
+    });
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+    const now = new Date();
+    await this.#db.transaction(async (x) => {
+      await x.run(sql`UPDATE telegram_updates SET done = 1, updated_at = ${now} WHERE update_id = ${updateId} AND claim_token = ${token}`);
+      await x.run(sql`UPDATE telegram_turn SET next_offset = ${updateId + 1} WHERE id = 1 AND next_offset < ${updateId + 1}`);
+      await x.run(sql`DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
+    });
+  }
+}

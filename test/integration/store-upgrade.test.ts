@@ -1,0 +1,379 @@
+// Databases made by earlier gisbots upgrade in place with nothing lost. For each schema version that was ever the
+// newest (1 to 5), the store code of the commit that shipped it (taken from git into a temporary folder) makes a
+// database on MariaDB and one on SQLite and fills it through its own Store: top-ups, prompt versions, reviews in
+// every state (one posted and charged, one left in `posting` with its reserve, as a crash after the POST leaves it),
+// hostile text, events, an outbox half delivered, follow-ups and their dialogue. Today's store then opens it:
+// every row of every table is still there, the schema is the one a fresh database gets, today's store reads it
+// all back, and answering goes on from there with the balance right to the kopeck.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
+import { LATEST_VERSION } from '../../src/adapters/store/migrations.ts';
+import { createSqliteStore } from '../../src/adapters/store/sqlite.ts';
+import type { DomainEvent, FollowUp, ListedReview, Store } from '../../src/core/ports.ts';
+import { checkMoneyInvariants, createTestDatabase, queryDatabase } from '../support/mysql.ts';
+import { checkSqliteInvariants, createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
+import { event, listed, PRICE } from '../support/store-contract.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** The commit that made each schema version the newest, and the store files it had. */
+const RELEASES = [
+  { version: 1, commit: '27537e5' },
+  { version: 2, commit: 'e955a57' },
+  { version: 3, commit: '845b610' },
+  { version: 4, commit: '0148183' },
+  { version: 5, commit: '24fc948' },
+  { version: 6, commit: '0e81eb3' },
+  { version: 7, commit: '0a4bb5f' },
+] as const;
+
+const TABLES: Record<string, string> = {
+  reviews: 'id',
+  account: 'id',
+  ledger: 'id',
+  events: 'seq',
+  outbox: 'seq',
+  prompt_versions: 'version',
+  dialogue: 'id',
+  follow_ups: 'comment_id',
+  branch_intake: 'branch_id',
+  schema_migrations: 'version',
+};
+
+const folders: string[] = [];
+after(async () => {
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+});
+
+/**
+ * Whether this checkout holds `commit`: a shallow clone does not, and there this test is skipped with the reason
+ * rather than failing every landing (the development machines and a full clone run it).
+ */
+function hasCommit(commit: string): boolean {
+  try {
+    execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${commit}^{commit}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The source of `commit` in a temporary folder, with this checkout's node_modules. */
+async function checkout(commit: string): Promise<string> {
+  const folder = await mkdtemp(path.join(tmpdir(), `gisbot-${commit}-`));
+  folders.push(folder);
+  const archive = path.join(folder, 'source.tar');
+  try {
+    execFileSync('git', ['-C', ROOT, 'archive', '-o', archive, commit, 'package.json', 'src'], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`this test needs the project's git history (commit ${commit}): run it in a full clone`, { cause: error });
+  }
+  execFileSync('tar', ['-xf', archive, '-C', folder]);
+  await symlink(path.join(ROOT, 'node_modules'), path.join(folder, 'node_modules'));
+  return folder;
+}
+
+interface Filled {
+  reviews: ListedReview[];
+  events: DomainEvent[];
+  delivered: string[];
+  prompts: string[];
+  followUps: FollowUp[];
+  posted: ListedReview;
+  inPosting: ListedReview;
+  waiting: ListedReview;
+}
+
+const HOSTILE = `Кофе 👍🏽 "отличный" \\ '; DROP TABLE reviews; -- 𝕏 \u0000 конец`;
+const draft = { text: 'Спасибо за отзыв!', model: 'gpt-4o-mini', promptVersion: 1, promptTokens: 120, completionTokens: 12, finishReason: 'stop', cost: '0.0001234567' };
+
+/** The Store of those commits: until version 6, settlePosted took the price to charge (since, what the claim reserved). */
+type EarlierStore = Omit<Store, 'settlePosted'> & {
+  settlePosted(id: string, answer: { answerId: string; text: string }, ...rest: unknown[]): Promise<unknown>;
+};
+
+/** Fills a database through a Store of any version since 1 (only what every version had, follow-ups from 2). */
+async function fill(store: EarlierStore, version: number): Promise<Filled> {
+  const events: DomainEvent[] = [];
+  const at = (type: DomainEvent['type'], review: ListedReview | null, data: Record<string, unknown> = {}) => {
+    const made = event(type, { reviewId: review?.id ?? null, branchId: review?.branchId ?? null, data });
+    events.push(made);
+    return made;
+  };
+  await store.topUp(10_000n, 'first top-up');
+  await store.topUp(250n, null);
+  const prompts = ['Ты отвечаешь на отзывы вежливо.', 'Ты отвечаешь на отзывы вежливо и коротко.'];
+  for (const text of prompts) await store.savePromptVersion(text);
+
+  const reviews: ListedReview[] = [];
+  const record = async (review: ListedReview, state: 'new' | 'skipped' | 'needs_approval', reason: string | null) => {
+    reviews.push(review);
+    assert.equal(await store.recordReview(review, state, reason, [at('review.new', review, { rating: review.rating })]), true);
+    return review;
+  };
+  const claim = async (review: ListedReview) => {
+    const token = `old:${randomUUID()}`;
+    const now = new Date();
+    const claimed = (await store.claimNext(token, now, new Date(now.getTime() + 600_000), PRICE)) as { id: string } | null;
+    assert.equal(claimed?.id, review.id);
+    assert.equal(await store.reserve(review.id, token, PRICE), 'reserved');
+    return token;
+  };
+  const toPosting = async (review: ListedReview) => {
+    const token = await claim(review);
+    assert.equal(await store.saveDraft(review.id, token, draft), true);
+    assert.equal(await store.beginPosting(review.id, token, new Date(), new Date()), true);
+  };
+
+  const posted = await record(listed({ text: HOSTILE, authorName: "O'Brien \\ 🎉" }), 'new', null);
+  await toPosting(posted);
+  const postedEvents = (balance: bigint) => [at('reply.posted', posted, { charged: '5.00', balance: String(balance) })];
+  const answer = { answerId: 'answer-1', text: 'Спасибо! 🙏' };
+  const settled = await (version < 6 ? store.settlePosted(posted.id, answer, PRICE, postedEvents) : store.settlePosted(posted.id, answer, postedEvents));
+  assert.equal((settled as { balance: bigint }).balance, 9_750n);
+  const inPosting = await record(listed(), 'new', null);
+  await toPosting(inPosting);
+  const failed = await record(listed({ rating: 3 }), 'new', null);
+  const failedToken = await claim(failed);
+  assert.equal(await store.release(failed.id, failedToken, { state: 'failed', reason: 'the model failed' }, [at('reply.failed', failed)]), true);
+  const waiting = await record(listed({ authorId: null }), 'new', null);
+  await record(listed(), 'skipped', 'already answered by the owner');
+  await record(listed({ rating: 1 }), 'needs_approval', 'rated 1');
+  await store.appendEvents([at('auth.failed', null), at('balance.low', null, { balance: 9_750n, threshold: '100.00' })]);
+  const delivered = (await store.pendingOutbox(2)).map((e) => e.id);
+  await store.markDelivered(delivered);
+
+  const followUps: FollowUp[] = [];
+  if (version >= 2) {
+    const comment = (id: string, text: string): FollowUp => ({
+      commentId: id, reviewId: posted.id, branchId: posted.branchId, authorId: posted.authorId, text, createdAt: new Date().toISOString(),
+    });
+    followUps.push(comment(`c-${randomUUID()}`, 'А когда откроетесь? 🤔'));
+    assert.equal(await store.recordFollowUp(followUps[0]!, [at('followup.new', posted)]), true);
+    const token = `old:${randomUUID()}`;
+    assert.equal((await store.claimFollowUp(token, new Date(), new Date(Date.now() + 600_000)))?.commentId, followUps[0]!.commentId);
+    if (typeof store.beginFollowUpPosting === 'function') await store.beginFollowUpPosting(followUps[0]!.commentId, token, new Date(), new Date());
+    const outcome = { state: 'posted' as const, answerId: 'comment-1', text: 'В 9 утра!', draft: null };
+    assert.equal(await store.finishFollowUp(followUps[0]!.commentId, token, outcome, [at('followup.posted', posted)]), true);
+    followUps.push(comment(`c-${randomUUID()}`, 'Ещё вопрос'));
+    assert.equal(await store.recordFollowUp(followUps[1]!, []), true);
+  }
+  if (version >= 6) await store.saveBranchIntake(posted.branchId, { sweptAt: new Date('2024-03-01T09:00:00Z'), backlog: { cursor: '2024-02-01T10:00:00.000+03:00', until: null } });
+  return { reviews, events, delivered, prompts, followUps, posted, inPosting, waiting };
+}
+
+type Rows = Array<Record<string, unknown>>;
+
+interface Backend {
+  name: 'mysql' | 'sqlite';
+  oldStore(folder: string): Promise<EarlierStore>;
+  newStore(): Store;
+  /** Every row of `table` in primary-key order, or null when the table does not exist. */
+  rows(table: string): Promise<Rows | null>;
+  /** The schema, normalised: what a fresh database of today must equal. */
+  schema(): Promise<unknown>;
+  fresh(): Promise<{ schema(): Promise<unknown>; remove(): Promise<void> }>;
+  checkInvariants(answers: number): Promise<void>;
+  remove(): Promise<void>;
+}
+
+async function mysqlBackend(): Promise<Backend> {
+  const open = async () => {
+    const db = await createTestDatabase();
+    const schema = async () => {
+      const tables = await queryDatabase(db.url, 'SHOW TABLES');
+      const shown: Record<string, string> = {};
+      for (const row of tables) {
+        const name = String(Object.values(row)[0]);
+        const [created] = await queryDatabase(db.url, `SHOW CREATE TABLE ${name}`);
+        shown[name] = String(created?.['Create Table']).replace(/ AUTO_INCREMENT=\d+/, '');
+      }
+      return shown;
+    };
+    return { db, schema };
+  };
+  const { db, schema } = await open();
+  return {
+    name: 'mysql',
+    async oldStore(folder) {
+      const { createMysqlStore: create } = await import(pathToFileURL(path.join(folder, 'src/adapters/mysql/store.ts')).href);
+      return create({ url: db.url, notifications: true });
+    },
+    newStore: () => createMysqlStore({ url: db.url, notifications: true }),
+    async rows(table) {
+      const exists = await queryDatabase(db.url, 'SHOW TABLES LIKE ?', [table]);
+      return exists.length === 0 ? null : queryDatabase(db.url, `SELECT * FROM ${table} ORDER BY ${TABLES[table]}`);
+    },
+    schema,
+    async fresh() {
+      const other = await open();
+      const store = createMysqlStore({ url: other.db.url, notifications: true });
+      await store.migrate();
+      await store.close();
+      return { schema: other.schema, remove: () => other.db.drop() };
+    },
+    checkInvariants: (answers) => checkMoneyInvariants(db.url, answers),
+    remove: () => db.drop(),
+  };
+}
+
+async function sqliteBackend(): Promise<Backend> {
+  const file = await createTestSqliteFile();
+  const schemaOf = async (where: string) =>
+    (await querySqlite(where, "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")).map((row) => ({
+      ...row,
+      sql: String(row.sql).replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')'),
+    }));
+  return {
+    name: 'sqlite',
+    async oldStore(folder) {
+      const { createSqliteStore: create } = await import(pathToFileURL(path.join(folder, 'src/adapters/sqlite/store.ts')).href);
+      return create({ path: file.path, notifications: true });
+    },
+    newStore: () => createSqliteStore({ path: file.path, notifications: true }),
+    async rows(table) {
+      const exists = await querySqlite(file.path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
+      return exists.length === 0 ? null : querySqlite(file.path, `SELECT * FROM ${table} ORDER BY ${TABLES[table]}`);
+    },
+    schema: () => schemaOf(file.path),
+    async fresh() {
+      const other = await createTestSqliteFile();
+      const store = createSqliteStore({ path: other.path, notifications: true });
+      await store.migrate();
+      await store.close();
+      return { schema: () => schemaOf(other.path), remove: () => other.cleanup() };
+    },
+    checkInvariants: (answers) => checkSqliteInvariants(file.path, answers),
+    remove: () => file.cleanup(),
+  };
+}
+
+async function dump(backend: Backend): Promise<Record<string, Rows | null>> {
+  const tables: Record<string, Rows | null> = {};
+  for (const table of Object.keys(TABLES)) tables[table] = await backend.rows(table);
+  return tables;
+}
+
+/** Every row of `before` is in `after`, unchanged in every column it had (a later version may add columns). */
+function assertKept(before: Record<string, Rows | null>, after: Record<string, Rows | null>): void {
+  for (const [table, rows] of Object.entries(before)) {
+    if (rows === null) continue;
+    const now = after[table];
+    assert.ok(now !== null && now !== undefined, `table ${table} is gone`);
+    const kept = table === 'schema_migrations' ? now.slice(0, rows.length) : now;
+    assert.equal(kept.length, rows.length, `${table}: ${rows.length} rows before, ${kept.length} after`);
+    rows.forEach((row, i) => {
+      const columns = Object.keys(row);
+      const same = Object.fromEntries(columns.map((column) => [column, kept[i]![column]]));
+      assert.deepEqual(same, { ...row }, `${table}: row ${i + 1} changed`);
+    });
+  }
+}
+
+/** Today's store reads back what the old one wrote, and goes on answering from there. */
+async function checkThroughTodaysStore(store: Store, filled: Filled, version: number): Promise<void> {
+  assert.deepEqual(await store.getBalance(), { balance: 9_750n, reserved: PRICE });
+  const ledger = await store.ledger({ limit: 10 });
+  assert.deepEqual(
+    ledger.map((entry) => [entry.kind, entry.amount, entry.balanceAfter, entry.reviewId, entry.note]),
+    [
+      ['charge', -PRICE, 9_750n, filled.posted.id, null],
+      ['topup', 250n, 10_250n, null, null],
+      ['topup', 10_000n, 10_000n, null, 'first top-up'],
+    ],
+  );
+  const events = await store.listEvents({ limit: 1000 });
+  assert.deepEqual(
+    events.map(({ seq: _seq, ...rest }) => rest),
+    filled.events.map((e) => ({ ...e, data: JSON.parse(JSON.stringify(e.data, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))) })),
+  );
+  assert.deepEqual(
+    (await store.pendingOutbox(1000)).map((e) => e.id),
+    filled.events.map((e) => e.id).filter((id) => !filled.delivered.includes(id)),
+  );
+  assert.deepEqual((await store.listPromptVersions(10)).map((p) => p.text), [...filled.prompts].reverse());
+  const states = await Promise.all(filled.reviews.map(async (review) => [review.text, (await store.getReview(review.id))?.state]));
+  assert.deepEqual(states, [
+    [HOSTILE, 'posted'],
+    [filled.reviews[1]!.text, 'posting'],
+    [filled.reviews[2]!.text, 'failed'],
+    [filled.reviews[3]!.text, 'new'],
+    [filled.reviews[4]!.text, 'skipped'],
+    [filled.reviews[5]!.text, 'needs_approval'],
+  ]);
+  const posted = await store.getReview(filled.posted.id);
+  assert.equal(posted?.answerId, 'answer-1');
+  assert.equal(posted?.authorName, "O'Brien \\ 🎉");
+  const said = (await store.dialogue(filled.posted.authorId, filled.posted.id)).map((line) => [line.role, line.text]);
+  const followUpLines = version >= 2 ? [['reviewer', filled.followUps[0]!.text], ['owner', 'В 9 утра!'], ['reviewer', filled.followUps[1]!.text]] : [];
+  assert.deepEqual(said, [['reviewer', HOSTILE], ['owner', 'Спасибо! 🙏'], ...followUpLines]);
+  if (version >= 2) {
+    assert.equal((await store.getFollowUp(filled.followUps[0]!.commentId))?.state, 'posted');
+    assert.equal((await store.getFollowUp(filled.followUps[1]!.commentId))?.text, 'Ещё вопрос');
+  }
+  if (version >= 6) {
+    const kept = { sweptAt: new Date('2024-03-01T09:00:00Z'), backlog: { cursor: '2024-02-01T10:00:00.000+03:00', until: null } };
+    assert.deepEqual(await store.branchIntakes([filled.posted.branchId]), new Map([[filled.posted.branchId, kept]]));
+  }
+  assert.deepEqual(await store.recentAnswers(filled.posted.branchId, 10), [draft.text, 'Спасибо! 🙏'], 'the draft in posting, then the answer');
+
+  // The answer left in `posting` is found out there and charged once; the review that waited is answered.
+  assert.deepEqual(await store.settlePosted(filled.inPosting.id, { answerId: 'answer-2', text: 'Спасибо!' }, () => []), { balance: 9_250n, charged: PRICE });
+  const token = randomUUID();
+  const claimed = await store.claimNext(token, new Date(), new Date(Date.now() + 60_000), PRICE);
+  assert.equal(typeof claimed === 'object' ? claimed?.id : claimed, filled.waiting.id);
+  assert.equal(await store.saveDraft(filled.waiting.id, token, draft), true);
+  assert.equal(await store.beginPosting(filled.waiting.id, token, new Date(), new Date()), true);
+  assert.deepEqual(await store.settlePosted(filled.waiting.id, { answerId: 'answer-3', text: 'Ждём снова!' }, () => []), { balance: 8_750n, charged: PRICE });
+  assert.deepEqual(await store.getBalance(), { balance: 8_750n, reserved: 0n });
+}
+
+for (const make of [sqliteBackend, mysqlBackend]) {
+  describe(`a database made by an earlier gisbot upgrades in place (${make === sqliteBackend ? 'SQLite' : 'MySQL'})`, () => {
+    for (const { version, commit } of RELEASES) {
+      const skip = hasCommit(commit) ? false : `commit ${commit} is not in this clone (a shallow one): run it in a full clone`;
+      test(`schema version ${version} (commit ${commit}) to ${LATEST_VERSION}: every row kept, the balance right`, { skip }, async () => {
+        const folder = await checkout(commit);
+        const backend = await make();
+        try {
+          const old = await backend.oldStore(folder);
+          let filled: Filled;
+          try {
+            await old.migrate();
+            filled = await fill(old, version);
+          } finally {
+            await old.close();
+          }
+          const versions = (await backend.rows('schema_migrations'))!.map((row) => Number(row.version));
+          assert.deepEqual(versions, RELEASES.filter((r) => r.version <= version).map((r) => r.version), 'the old code made its own version');
+          const before = await dump(backend);
+
+          const store = backend.newStore();
+          try {
+            await store.migrate();
+            assertKept(before, await dump(backend));
+            const fresh = await backend.fresh();
+            try {
+              assert.deepEqual(await backend.schema(), await fresh.schema(), 'the upgraded schema is not the one a new database gets');
+            } finally {
+              await fresh.remove();
+            }
+            await checkThroughTodaysStore(store, filled, version);
+          } finally {
+            await store.close();
+          }
+          await backend.checkInvariants(3);
+        } finally {
+          await backend.remove();
+        }
+      });
+    }
+  });
+}
