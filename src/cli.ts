@@ -149,7 +149,7 @@ function buildProgram(session: Session): Command {
       process.once('SIGTERM', stop);
       process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, { twogis: true, model: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+        await session.execute(command, { twogis: true, model: true, telegram: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
           reopenLog = () => ctx.reopenLog();
           return run(ctx, { signal: controller.signal });
         });
@@ -165,7 +165,7 @@ function buildProgram(session: Session): Command {
     .description('run one polling cycle and exit (for cron)')
     .addHelpText('after', '\nExample (crontab, every 5 minutes):\n  */5 * * * * gisbot poll-once --json >> /var/log/gisbot.jsonl')
     .action(async (_options, command: Command) => {
-      await session.execute(command, { twogis: true, model: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
+      await session.execute(command, { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
         pollOnce(ctx),
       );
     });

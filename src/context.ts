@@ -7,7 +7,7 @@ import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
 import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/policy.ts';
-import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, TwoGis } from './core/ports.ts';
+import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, Telegram, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
 import type { ConfiguredSecret } from './core/gate.ts';
@@ -23,6 +23,8 @@ export interface Context extends PipelineDeps {
   notifier: Notifier;
   prompter: Prompter;
   redact: Redact;
+  /** The Telegram bot (telegram.botToken), for the commands that bridge to it; null when Telegram is off. */
+  telegram: Telegram | null;
   /** Lets go of the log file, so that the next line opens it again at its path (SIGHUP, after logrotate). */
   reopenLog(): void;
   /** Closes what the context opened: database pool, notifier, log file. */
@@ -35,6 +37,8 @@ export interface ContextNeeds {
   model?: boolean;
   /** false: no stderr line on each review's outcome as it happens: the command tells the outcome itself (reply). */
   reviewLines?: boolean;
+  /** The Telegram bridge's bot, when telegram.botToken is set (run, poll-once). */
+  telegram?: boolean;
 }
 
 export type ContextParts = Partial<Omit<Context, 'close' | 'reopenLog' | 'config' | 'output' | 'settings' | 'redact'>> & {
@@ -75,6 +79,7 @@ export async function createContext(
     failpoint: parts.failpoint ?? failpointFromEnvironment(process.env.GISBOT_FAILPOINT),
     ownership: parts.ownership ?? createProcessOwnership(),
     settings: { ...settingsFrom(config), ...parts.settings },
+    telegram: parts.telegram !== undefined ? parts.telegram : needs.telegram && config.telegram.botToken ? await createTelegram(config, redact) : null,
     notifier,
     onEvents: () => notifier.kick(),
     reopenLog() {
@@ -120,6 +125,7 @@ export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] 
     ['twogis.password', config.twogis.password],
     ['openai.apiKey', config.openai.apiKey],
     ['websocket.token', config.websocket.token],
+    ['telegram.botToken', config.telegram.botToken],
     ['database.url', databasePassword(config)],
   ];
   return secrets
@@ -191,6 +197,11 @@ async function createNotifier(config: Readonly<Config>, store: Store, clock: Clo
   const { createWsTransport } = await import('./adapters/ws/transport.ts');
   const transport = createWsTransport({ url: config.websocket.url, token: config.websocket.token ?? null, ack: config.websocket.ack });
   return new OutboxRelay(store, transport, clock, logger);
+}
+
+async function createTelegram(config: Readonly<Config>, redact: Redact): Promise<Telegram> {
+  const [{ createTelegramBot }, { telegramRenderer }] = await Promise.all([import('./adapters/telegram/bot.ts'), import('./ui/telegram-card.ts')]);
+  return createTelegramBot({ token: config.telegram.botToken!, apiUrl: config.telegram.apiUrl, render: telegramRenderer, redact });
 }
 
 async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {

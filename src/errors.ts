@@ -40,7 +40,7 @@ export class InterruptedError extends GisbotError {
   }
 }
 
-export type ServiceName = '2gis' | 'model' | 'database' | 'websocket';
+export type ServiceName = '2gis' | 'model' | 'database' | 'websocket' | 'telegram';
 
 /**
  * What went wrong with an outside service, in the terms the core decides on:
@@ -57,16 +57,19 @@ export class ServiceError extends GisbotError {
   readonly service: ServiceName;
   readonly kind: ServiceErrorKind;
   readonly status: number | undefined;
+  /** How long the service asked to be left alone (Retry-After), when it said. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     service: ServiceName,
     kind: ServiceErrorKind,
     message: string,
-    options: { status?: number; hint?: string; cause?: unknown } = {},
+    options: { status?: number; hint?: string; cause?: unknown; retryAfterMs?: number } = {},
   ) {
     super(message, ExitCode.failed, options.hint, { cause: options.cause });
     this.service = service;
     this.kind = kind;
     this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -125,11 +125,43 @@ export async function probeWebSocket(url: string, token: string | null, ack = fa
   return proof === 'acknowledged' ? messages.checks.wsAcknowledged(host(url)) : messages.checks.wsPonged(host(url));
 }
 
+/**
+ * The bot token (getMe) and each chat of telegram.chatIds (getChat: the bot can write there only once the person
+ * started it, or the group added it), one line each; one line saying it is off when there is no token.
+ */
+export async function telegramChecks(settings: Readonly<Config['telegram']>): Promise<ServiceCheck[]> {
+  if (settings.botToken === undefined) return [{ name: 'telegram', ok: true, detail: messages.checks.telegramOff }];
+  const [{ createTelegramBot }, { telegramRenderer }, { createRedactor }] = await Promise.all([
+    import('../adapters/telegram/bot.ts'),
+    import('../ui/telegram-card.ts'),
+    import('../redact.ts'),
+  ]);
+  const bot = createTelegramBot({ token: settings.botToken, apiUrl: settings.apiUrl, render: telegramRenderer, redact: createRedactor([settings.botToken]), timeoutMs: 10_000 });
+  const where = host(settings.apiUrl);
+  const checks = [
+    check('telegram', '', async () => messages.checks.telegramOk((await bot.me()).username, where)),
+    ...settings.chatIds.map((chatId) =>
+      check(`telegram chat ${chatId}`, '', async () => {
+        try {
+          const chat = await bot.chat(chatId);
+          return messages.checks.telegramChat(chat.title, chat.type);
+        } catch (error) {
+          if (error instanceof ServiceError && error.kind === 'rejected') throw new Error(messages.checks.telegramChatUnreachable(error.message));
+          throw error;
+        }
+      }),
+    ),
+  ];
+  if (settings.chatIds.length === 0) checks.push(Promise.resolve({ name: 'telegram chats', ok: false, detail: messages.checks.telegramNoChats }));
+  return Promise.all(checks);
+}
+
 /** What `doctor` checks for a loaded config: each service it names, one line each. */
 export async function configChecks(config: Readonly<Config>): Promise<ServiceCheck[]> {
   const { twogis, openai, database, websocket } = config;
   const missing = (key: string) => () => Promise.reject(new Error(messages.checks.notSet(key)));
-  return Promise.all([
+  const telegram = telegramChecks(config.telegram);
+  const services = await Promise.all([
     check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
     check(
       '2GIS',
@@ -148,4 +180,5 @@ export async function configChecks(config: Readonly<Config>): Promise<ServiceChe
       if ((await readFile(config.prompt.file, 'utf8')).trim() === '') throw new Error(messages.checks.promptEmpty(config.prompt.file));
     }),
   ]);
+  return [...services, ...(await telegram)];
 }

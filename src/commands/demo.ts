@@ -10,6 +10,7 @@ import { createContext, type Context } from '../context.ts';
 import { runCycle } from '../core/cycle.ts';
 import { reportData } from '../core/report.ts';
 import { periodStats } from '../core/stats.ts';
+import { TelegramBridge } from '../core/telegram.ts';
 import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
 import type { StoredEvent } from '../core/ports.ts';
 import { ExitCode, InterruptedError, UsageError } from '../errors.ts';
@@ -63,6 +64,10 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     tools.output.say(messages.demo.cycling);
     const summary = await runCycle(ctx, options.signal);
     if (options.signal?.aborted) throw new InterruptedError();
+    // The reviews that wait for a person go to the owner's chat as cards, as `run` and `poll-once` send them.
+    const bridge = new TelegramBridge({ ...ctx, telegram: ctx.telegram!, chatIds: ctx.config.telegram.chatIds });
+    await bridge.turn({ waitSeconds: 0, signal: options.signal });
+    await bridge.end();
     await ctx.notifier.drain(DELIVERY_GRACE_MS);
 
     const events = await ctx.store.listEvents({ limit: 10_000 });
@@ -105,6 +110,14 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
       },
       stats,
       report,
+      telegram: {
+        chat: world.ownerChat,
+        cards: world.telegram.messagesIn(world.ownerChat).map((message) => ({
+          reviewId: /review (\S+)$/.exec(message.text)?.[1] ?? null,
+          text: message.text,
+          buttons: message.buttons.flat().map((button) => button.text),
+        })),
+      },
       folder: options.keep ? folder : null,
       configFile: options.keep ? path.join(folder, CONFIG_FILE) : null,
       seconds: Math.round(performance.now() - started) / 1000,
@@ -138,6 +151,7 @@ async function demoContext(world: DemoWorld, folder: string, output: Output): Pr
     billing: { pricePerReply: PRICE, lowBalance: '50.00' },
     websocket: { url: world.receiver.url, token: world.credentials.wsToken },
     logs: { file: path.join(folder, 'gisbot.log') },
+    telegram: { botToken: world.credentials.botToken, chatIds: [world.ownerChat], apiUrl: world.telegram.url },
   };
   await writeFile(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
@@ -148,7 +162,7 @@ async function demoContext(world: DemoWorld, folder: string, output: Output): Pr
   for (const variable of Object.keys(process.env)) if (variable.startsWith('OPENAI_')) delete process.env[variable];
   // The context's own lines (one per event) stay quiet: the report at the end tells the story.
   const quiet = new Output({ json: true, quiet: true, debug: output.debug });
-  return createContext(config, quiet, { twogis: true, model: true }, { failpoint: () => {} });
+  return createContext(config, quiet, { twogis: true, model: true, telegram: true }, { failpoint: () => {} });
 }
 
 async function reviewResults(ctx: Context, world: DemoWorld, events: readonly StoredEvent[], stoppedForBalance: boolean) {

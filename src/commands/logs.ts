@@ -46,6 +46,7 @@ const TYPES: Record<EventType, true> = {
   'review.edited': true,
   'followup.new': true,
   'followup.posted': true,
+  'telegram.refused': true,
   'complaint.repeated': true,
 };
 export const EVENT_TYPES = Object.keys(TYPES) as readonly EventType[];
@@ -158,6 +159,8 @@ export function summary(event: StoredEvent): string {
       return `${s('author')}: ${s('text')}`;
     case 'followup.posted':
       return s('text');
+    case 'telegram.refused':
+      return messages.logs.telegramRefused(s('chatId'), s('kind'));
     case 'complaint.repeated':
       return messages.logs.repeated(s('topic'), Number(data.count), Array.isArray(data.reviewIds) ? data.reviewIds.map(String) : []);
     default:

@@ -3,7 +3,8 @@ import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
-import { ExitCode } from '../errors.ts';
+import { TelegramBridge } from '../core/telegram.ts';
+import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 
@@ -19,15 +20,34 @@ const DELIVERY_GRACE_MS = 5_000;
 export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
   await ctx.store.migrate();
   ctx.notifier.start();
+  // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
+  // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
+  const telegramProblems: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
   let summary: CycleSummary;
   try {
+    if (bridge) telegramProblems.push(...(await telegramTurn(bridge)));
     summary = await runCycle(ctx);
+    if (bridge) telegramProblems.push(...(await telegramTurn(bridge)));
   } finally {
+    await bridge?.end().catch(() => {});
     spinner.stop();
   }
+  summary.problems.push(...new Set(telegramProblems));
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
   return { summary, delivery, exitCode: exitCodeOf(summary) };
+}
+
+/** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */
+async function telegramTurn(bridge: TelegramBridge): Promise<string[]> {
+  try {
+    const report = await bridge.turn({ waitSeconds: 0 });
+    return report === 'busy' ? [] : report.problems;
+  } catch (error) {
+    if (!(error instanceof GisbotError)) throw error;
+    return [messages.telegram.failed(error.message)];
+  }
 }
 
 export function exitCodeOf(summary: CycleSummary): ExitCode {

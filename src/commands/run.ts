@@ -3,6 +3,8 @@
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
+import type { PipelineDeps } from '../core/pipeline.ts';
+import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -32,11 +34,19 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
 
+  // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
+  const deps: PipelineDeps = bridge
+    ? { ...ctx, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
+    : ctx;
+  if (bridge) ctx.output.say(messages.run.telegram(ctx.config.telegram.chatIds.length));
+  const bridging = bridge?.run(options.signal) ?? Promise.resolve();
+
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
   const intervalMs = ctx.config.polling.intervalSeconds * 1000;
   let delivery: DeliveryReport = NOTHING_LEFT;
   while (!options.signal.aborted) {
-    const summary = await cycleSafely(ctx, options.signal);
+    const summary = await cycleSafely(deps, ctx, options.signal);
     result.cycles += 1;
     if (summary) {
       result.posted += summary.posted;
@@ -51,6 +61,7 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     const waited = Date.now() - started;
     await ctx.clock.sleep(Math.max(0, intervalMs - waited), options.signal).catch(() => {});
   }
+  await bridging;
   reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
   ctx.output.say(messages.run.stopped);
   return result;
@@ -70,9 +81,9 @@ function reportChanges(output: Output, before: DeliveryReport, now: DeliveryRepo
 }
 
 /** A service that fails during a cycle is retried by the next one; only the checks before the first are fatal. */
-async function cycleSafely(ctx: Context, signal: AbortSignal): Promise<CycleSummary | null> {
+async function cycleSafely(deps: PipelineDeps, ctx: Context, signal: AbortSignal): Promise<CycleSummary | null> {
   try {
-    return await runCycle(ctx, signal);
+    return await runCycle(deps, signal);
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
     ctx.logger.error('cycle failed', { error: error.message });

@@ -33,6 +33,7 @@ const databaseUrl = z
 
 const positiveInt = z.number().int().positive();
 
+export const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** contract.md's default; OpenAI's current models work too (README, Models). */
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
@@ -132,6 +133,18 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   pipeline: z.strictObject({ leaseSeconds: positiveInt.min(10).default(300) }).prefault({}),
+  telegram: z
+    .strictObject({
+      // Never echoed: a message about it names only its form (BotFather's `<digits>:<letters>`).
+      botToken: z.string().regex(/^\d+:[\w-]+$/, { message: 'must be the token BotFather gave, like 123456789:AAH…' }).optional(),
+      // Group and channel ids are negative; a number is taken as written (Telegram's ids fit a double).
+      chatIds: z
+        .array(z.union([z.string().regex(/^-?\d+$/, { message: 'chat ids are digits, with a minus for groups' }), z.number().int()]))
+        .transform((ids) => [...new Set(ids.map(String))])
+        .default([]),
+      apiUrl: url(['https:', 'http:']).transform((value) => value.replace(/\/+$/, '')).default(DEFAULT_TELEGRAM_API_URL),
+    })
+    .prefault({}),
   insight: z
     .strictObject({
       repeatThreshold: z.number().int().min(2).max(1000).default(3),
@@ -154,6 +167,7 @@ export const ENVIRONMENT_KEYS = {
   GISBOT_WS_URL: 'websocket.url',
   GISBOT_WS_TOKEN: 'websocket.token',
   GISBOT_LOG_FILE: 'logs.file',
+  GISBOT_TELEGRAM_TOKEN: 'telegram.botToken',
 } as const;
 
-export const SECRET_KEYS = ['twogis.password', 'openai.apiKey', 'websocket.token'] as const;
+export const SECRET_KEYS = ['twogis.password', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;

@@ -52,6 +52,16 @@ export async function draftReply(
 
 export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
 
+/**
+ * The gate a person's answer passes before it is sent, the language rule included; the person's own limit is
+ * reply.maxLength (a person may answer a rating without text at more length than the one-sentence rule allows the
+ * model).
+ */
+export function checkPersonAnswer(deps: Pick<PipelineDeps, 'settings'>, review: StoredReview, text: string): string[] {
+  const { maxLength: _ruleLimit, ...context } = gateContext(review, planAnswer(review, deps.settings), null);
+  return checkReply({ text: normaliseDraft(text), finishReason: 'stop' }, deps.settings, context);
+}
+
 /** Posts `text` as the answer to a review that waits (new, for approval, or failed), once. */
 export async function sendReply(
   deps: PipelineDeps,
@@ -61,10 +71,8 @@ export async function sendReply(
 ): Promise<SendOutcome> {
   const answer = normaliseDraft(text);
   const before = await findReview(deps, reviewId);
-  // The same gate as the automatic pipeline, language rule included; the person's own limit is reply.maxLength
-  // (a person may answer a rating without text at more length than the one-sentence rule allows the model).
-  const { maxLength: _ruleLimit, ...context } = gateContext(before, planAnswer(before, deps.settings), null);
-  const problems = checkReply({ text: answer, finishReason: 'stop' }, deps.settings, context);
+  // The same gate as the automatic pipeline.
+  const problems = checkPersonAnswer(deps, before, answer);
   if (problems.length > 0) return { kind: 'refused', problems };
 
   const token = deps.ownership.newToken();

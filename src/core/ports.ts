@@ -147,6 +147,8 @@ export type EventType =
   | 'followup.new'
   /** gisbot posted a follow-up comment (not charged: the review's answer was). */
   | 'followup.posted'
+  /** A press or message from a Telegram chat that is not in telegram.chatIds: nothing was done. */
+  | 'telegram.refused'
   /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
   | 'complaint.repeated';
 
@@ -267,6 +269,143 @@ export interface DialogueEntry {
   role: 'reviewer' | 'owner';
   text: string;
   at: Date;
+}
+
+
+// ---------------------------------------------------------------- telegram (issue 15)
+
+/** A card's buttons; each button's callback data starts with its action (contract.md). */
+export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip';
+
+/** The draft a card offers: what its `send` posts. */
+export interface CardDraft {
+  text: string;
+  /** The gate's verdict; empty: it may be sent. */
+  problems: string[];
+  /** The person who wrote it (`edit`), or null for the model's draft. */
+  editedBy: string | null;
+  model: string;
+  promptVersion: number;
+  /** The model call's figures, recorded with the answer; null for a person's text. */
+  usage: { promptTokens: number | null; completionTokens: number | null; finishReason: string; cost: string | null } | null;
+}
+
+/** One chat's copy of a card. */
+export interface CardMessage {
+  chatId: string;
+  messageId: number;
+  /** The card's revision this copy shows. */
+  shows: number;
+  /** The chat pressed `edit`: its next reply to this copy is the answer. */
+  awaitingEdit: boolean;
+}
+
+/** How a card's review stopped waiting. */
+export type CardOutcome =
+  | { kind: 'sent'; by: string; at: string; charged: string }
+  | { kind: 'elsewhere'; state: ReviewState; reason: string | null };
+
+/** What the bridge keeps about a card; the store keeps it whole, beside the card's id and its review. */
+export interface TelegramCardBody {
+  /** Bumped whenever what the card shows changes; a press names the revision it was made on. */
+  revision: number;
+  /** Why the review waits, as the card shows it. */
+  reason: string | null;
+  draft: CardDraft | null;
+  /** Why there is no draft (the model failed): shown in its place. */
+  draftFailure: string | null;
+  /** A reply to the card: the steer for the next `regenerate`. */
+  instruction: string | null;
+  outcome: CardOutcome | null;
+  /** When the review was last read on 2GIS, to see whether someone answered it there. ISO time. */
+  checkedAt: string | null;
+  messages: CardMessage[];
+}
+
+export interface TelegramCard {
+  /** Short and numeric: it goes into every button's callback data (64 bytes at most). */
+  id: number;
+  reviewId: string;
+  /** True while the card needs the bridge: its review waits, or a copy still shows an old revision. */
+  active: boolean;
+  /** The store's counter for compare-and-set (saveTelegramCard); not what the card shows. */
+  version: number;
+  body: TelegramCardBody;
+}
+
+/** Who pressed or wrote, as Telegram names them. */
+export interface TelegramPerson {
+  id: string;
+  /** First name, and @username when there is one. */
+  name: string;
+}
+
+export type TelegramUpdate =
+  | {
+      updateId: number;
+      kind: 'press';
+      chatId: string;
+      pressId: string;
+      /** The card's copy the button is on. */
+      messageId: number | null;
+      from: TelegramPerson;
+      /** What the button's callback data says; null parts when it could not be read. */
+      action: CardAction | null;
+      cardId: number | null;
+      revision: number | null;
+    }
+  | { updateId: number; kind: 'message'; chatId: string; messageId: number; replyTo: number | null; text: string; from: TelegramPerson }
+  /** Anything else the bot was sent: consumed, never acted on. */
+  | { updateId: number; kind: 'other'; chatId: string | null };
+
+/** What a person is told after a press or a message; the wording is the renderer's. */
+export type TelegramNotice =
+  | { kind: 'sent'; charged: string; balance: string }
+  | { kind: 'already_answered' }
+  | { kind: 'in_work' }
+  | { kind: 'answered_elsewhere'; reason: string | null }
+  | { kind: 'changed' }
+  | { kind: 'refused'; problems: string[] }
+  | { kind: 'insufficient' }
+  | { kind: 'not_posted'; reason: string }
+  | { kind: 'redrafted' }
+  | { kind: 'draft_failed'; reason: string }
+  | { kind: 'edit_asked' }
+  | { kind: 'edit_taken'; problems: string[] }
+  | { kind: 'instruction_taken' }
+  | { kind: 'skipped'; reviewId: string }
+  | { kind: 'unknown_card' }
+  | { kind: 'not_allowed' };
+
+/** The card as a person sees it, for the renderer. */
+export interface CardView {
+  cardId: number;
+  revision: number;
+  review: { id: string; branchName: string; rating: number; authorName: string; text: string; createdAt: string };
+  /** Why the review waits for a person. */
+  reason: string | null;
+  draft: { text: string; problems: string[]; editedBy: string | null } | null;
+  draftFailure: string | null;
+  instruction: string | null;
+  outcome: CardOutcome | null;
+  /** The buttons, in order; none once the review stopped waiting. */
+  actions: CardAction[];
+}
+
+/** The Telegram Bot API as the bridge needs it. Every call has a deadline; failures are ServiceError('telegram'). */
+export interface Telegram {
+  me(): Promise<{ username: string }>;
+  chat(chatId: string): Promise<{ title: string; type: string }>;
+  /** Updates from `offset` on (confirming those before it), waiting up to `waitSeconds` for one; [] when `signal` ends the wait. */
+  updates(offset: number, waitSeconds: number, signal?: AbortSignal): Promise<TelegramUpdate[]>;
+  /** Sends a card; its message id. */
+  sendCard(chatId: string, card: CardView): Promise<number>;
+  /** Shows `card` in place of what a copy showed; a copy that is gone, or already shows it, counts as done. */
+  editCard(chatId: string, messageId: number, card: CardView): Promise<void>;
+  /** Answers a press (the notice pops up); a press too old to answer gets the notice as a reply in its chat. */
+  answerPress(press: { pressId: string; chatId: string; messageId: number | null }, notice: TelegramNotice): Promise<void>;
+  /** A message in a chat, as a reply to `replyTo` when given. */
+  notify(chatId: string, notice: TelegramNotice, replyTo: number | null): Promise<void>;
 }
 
 // ---------------------------------------------------------------- ports
@@ -402,6 +541,27 @@ export interface Store {
   /** Ends a claimed follow-up; `posted` also adds our comment to the dialogue history. False if the token is stale. */
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
+  // telegram (issue 15): the cards of reviews waiting for a person, and which worker reads the bot's updates
+  /** Reviews waiting for a person (`needs_approval`) that have no card yet, newest first. */
+  reviewsWithoutCard(limit: number): Promise<StoredReview[]>;
+  /** Makes the review's card; null when it has one already. */
+  createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null>;
+  telegramCard(id: number): Promise<TelegramCard | null>;
+  /** The cards that need the bridge, oldest first. */
+  activeTelegramCards(limit: number): Promise<TelegramCard[]>;
+  /** Writes a card read at `card.version`, if nobody wrote it since (compare-and-set); false when somebody did. */
+  saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean>;
+  /**
+   * Takes the turn to read the bot's updates, or renews it, until `until`: the getUpdates offset to read from, or
+   * null while another worker holds an unexpired turn (Telegram serves one reader at a time).
+   */
+  takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null>;
+  /** Gives the turn up, if `token` holds it. */
+  endTelegramTurn(token: string): Promise<void>;
+  /** Claims one update for one worker: false when it is done, or held by another whose claim has not expired. */
+  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean>;
+  /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
+  finishTelegramUpdate(updateId: number, token: string): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
   /** Every branch that has reviews in the store, with a name its reviews gave it. */
   reviewBranches(): Promise<Branch[]>;

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultResponder, ModelSandbox, obeyingResponder, type Responder } from './model.ts';
 import { WsReceiver } from './receiver.ts';
+import { TelegramSandbox } from './telegram.ts';
 import { TwoGisSandbox, type SandboxReview } from './twogis.ts';
 
 /** What a seeded review is there to show, in a few words. */
@@ -93,12 +94,18 @@ export const DEMO_REVIEWS: readonly DemoReviewSeed[] = [
   },
 ];
 
+/** The owner's private chat with the demo's bot. */
+const OWNER_CHAT = '100200300';
+
 export interface DemoWorld {
   twogis: TwoGisSandbox;
   model: ModelSandbox;
   receiver: WsReceiver;
+  /** The Bot API, with the owner's chat: the cards of the reviews that wait go there. */
+  telegram: TelegramSandbox;
+  ownerChat: string;
   /** Made up for this run; valid only in these sandboxes. */
-  credentials: { login: string; password: string; apiKey: string; wsToken: string };
+  credentials: { login: string; password: string; apiKey: string; wsToken: string; botToken: string };
   branches: readonly DemoBranch[];
   reviews: readonly DemoReviewSeed[];
   close(): Promise<void>;
@@ -116,22 +123,27 @@ export async function startDemoWorld(options: DemoWorldOptions = {}): Promise<De
     password: secret(),
     apiKey: `sk-demo-${secret()}`,
     wsToken: secret(),
+    botToken: `${7_000_000_000 + randomBytes(2).readUInt16BE()}:AA${randomBytes(24).toString('base64url')}`,
   };
-  const [twogis, model, receiver] = await Promise.all([
+  const [twogis, model, receiver, telegram] = await Promise.all([
     TwoGisSandbox.start(),
     ModelSandbox.start({ apiKey: credentials.apiKey, responder: demoResponder, latencyMs: options.modelLatencyMs ?? 0 }),
     WsReceiver.start({ token: credentials.wsToken }),
+    TelegramSandbox.start({ token: credentials.botToken, username: 'zerno_reviews_bot' }),
   ]);
   seed(twogis, credentials.login, credentials.password);
+  telegram.addChat({ id: OWNER_CHAT, type: 'private', title: 'Айгуль' });
   return {
     twogis,
     model,
     receiver,
+    telegram,
+    ownerChat: OWNER_CHAT,
     credentials,
     branches: DEMO_BRANCHES,
     reviews: DEMO_REVIEWS,
     async close() {
-      await Promise.allSettled([twogis.close(), model.close(), receiver.close()]);
+      await Promise.allSettled([twogis.close(), model.close(), receiver.close(), telegram.close()]);
     },
   };
 }

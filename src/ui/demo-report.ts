@@ -41,6 +41,8 @@ export interface DemoResult {
     logLines: number;
     websocket: { url: string; frames: number };
   };
+  /** The cards sent to the owner's chat of the pretend Telegram, as the chat shows them. */
+  telegram: { chat: string; cards: Array<{ reviewId: string | null; text: string; buttons: string[] }> };
   /** `gisbot stats` of the demo's week: what the owner would see of this cycle. */
   stats: Stats;
   /** The HTML report written into the folder (kept, alone, without --keep). */
@@ -73,6 +75,13 @@ export function renderDemo(result: DemoResult, output: Output): void {
   }
 
   const { balance, events } = result;
+  const cards = result.telegram.cards;
+  if (cards.length > 0) {
+    output.data('');
+    output.data(`${d.bold(m.telegramLabel)}  ${m.telegramCards(cards.length)}`);
+    for (const line of cards[0]!.text.split('\n')) output.data(`  ${d.dim('│')} ${line}`);
+    output.data(`  ${d.dim('│')} ${cards[0]!.buttons.map((button) => d.cyan(`[ ${button} ]`)).join(' ')}`);
+  }
   output.data('');
   const sum = m.arithmetic(balance.before, balance.answered, balance.price, balance.after);
   output.data(`${d.bold(m.balanceLabel)}  ${sum}  ${balance.arithmeticOk ? d.green(m.ledgerAgrees) : d.red(m.ledgerDisagrees)}`);

@@ -83,6 +83,10 @@ export const messages = {
     stopping: 'stopping: finishing the reviews in hand…',
     stopped: 'stopped',
     cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
+    telegram: (chats: number) =>
+      chats === 0
+        ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
+        : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
   notify: {
     undelivered: (count: number) =>
@@ -188,6 +192,7 @@ export const messages = {
     posted: (charged: string, balance: string, text: string) => `charged ${charged}, balance ${balance}: ${text}`,
     low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
     insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
+    telegramRefused: (chatId: string, kind: string) => `a ${kind || 'press'} from Telegram chat ${chatId}, which is not in telegram.chatIds: nothing done`,
     pendingAlone: (flags: readonly string[]) => `--pending lists the outbox and takes only --limit, not ${flags.join(', ')}`,
     nonePending: 'every event has been delivered: the outbox is empty',
     dueNow: 'now',
@@ -265,6 +270,12 @@ export const messages = {
     modelSilent: (model: string) => `${model} answered with nothing`,
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
+    telegramOff: 'Telegram cards off (telegram.botToken is not set)',
+    telegramOk: (username: string, host: string) => `the token works: @${username} at ${host}`,
+    telegramChat: (title: string, type: string) => `reachable: ${title || '(no title)'} (${type})`,
+    telegramChatUnreachable: (error: string) =>
+      `${error}: the person must send /start to the bot, or the group must add it (README, Approving from Telegram)`,
+    telegramNoChats: 'telegram.chatIds is empty: no card is sent anywhere (README, Approving from Telegram, tells how to find a chat id)',
     wsFailed: (host: string, error: string) => `cannot connect to ${host}: ${error}`,
     wsRefused: (host: string, status: number) =>
       `${host} refused the connection with HTTP ${status}${status === 401 || status === 403 ? ' (check websocket.token)' : ''}`,
@@ -340,6 +351,9 @@ export const messages = {
     logLines: (count: number, file: string) => `${count} lines in ${file}`,
     removed: '(removed)',
     frames: (count: number, url: string) => `${count} WebSocket frames received at ${url}`,
+    telegramLabel: 'Telegram',
+    telegramCards: (count: number) =>
+      `${count} card${count === 1 ? '' : 's'} went to the owner's chat of a pretend Telegram, one per review that waits; the first, as the chat shows it:`,
     summaryLabel: 'Reviews',
     summary: (
       total: number,
@@ -366,6 +380,44 @@ export const messages = {
   editor: {
     abandoned: (ended: number | string) =>
       typeof ended === 'number' ? `editor exited with status ${ended}, nothing saved` : `editor was stopped by ${ended}, nothing saved`,
+  },
+  telegram: {
+    failed: (error: string) => `Telegram: ${error}; the cards wait in the database for the next run`,
+    // The card, as the owner reads it in Telegram.
+    waits: (reason: string) => `Waits for you: ${reason}`,
+    draft: 'Draft',
+    editedBy: (name: string) => `Answer written by ${name}`,
+    noDraft: (why: string) => `No draft: ${why}`,
+    gateOk: '✅ The gate lets it through',
+    gateRefuses: (problems: readonly string[]) => `⛔ The gate refuses it: ${problems.join('; ')}`,
+    instruction: (text: string) => `✏️ For the next draft: ${text}`,
+    sent: (by: string, at: string, charged: string) => `✅ Sent by ${by} at ${at}, charged ${charged}`,
+    elsewhere: (state: string, reason: string | null) =>
+      state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
+    reviewLine: (id: string) => `review ${id}`,
+    anonymous: '(no name)',
+    noText: '(a rating without text)',
+    buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },
+    // What a press or a message is told.
+    notices: {
+      sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,
+      alreadyAnswered: 'Already answered',
+      inWork: 'Already being answered right now',
+      answeredElsewhere: (reason: string | null) => `Already answered elsewhere${reason ? `: ${reason}` : ''}`,
+      changed: 'The card changed meanwhile: look at it again',
+      refused: (problems: readonly string[]) => `Not sent, the gate refuses it: ${problems.join('; ')}`,
+      insufficient: 'Not sent: the balance is too low (top up with gisbot balance add)',
+      notPosted: (reason: string) => `Not posted: ${reason}`,
+      redrafted: 'A new draft is on the card',
+      draftFailed: (reason: string) => `No new draft: ${reason}`,
+      editAsked: 'Reply to the card with your answer: it is shown there, with the gate\'s verdict, before you send it',
+      editTaken: (problems: readonly string[]) =>
+        problems.length === 0 ? 'Your answer is on the card: press Send to post it' : `Your answer is on the card, but the gate refuses it: ${problems.join('; ')}`,
+      instructionTaken: 'Noted: press Regenerate to draft again with it',
+      skipped: (id: string) => `Skipped: the review keeps waiting (gisbot reply ${id})`,
+      unknownCard: 'gisbot does not know this card',
+      notAllowed: 'This chat may not act on gisbot\'s cards',
+    },
   },
   errors: {
     unexpected: 'unexpected error',

@@ -148,6 +148,13 @@ describe('gisbot demo', () => {
     assert.equal(events.websocket.frames, events.stored, 'every event reached the WebSocket receiver');
     assert.match(events.websocket.url, /^ws:\/\/127\.0\.0\.1:\d+$/);
 
+    // The card of each review that waits, as the owner's chat shows it: no send button while the gate refuses.
+    const waiting = Object.keys(EXPECTED).filter((id) => EXPECTED[id] === 'waiting').sort();
+    const cards = report.telegram.cards as Array<{ reviewId: string; text: string; buttons: string[] }>;
+    assert.deepEqual(cards.map((card) => card.reviewId).sort(), waiting);
+    assert.deepEqual(cards.find((card) => card.reviewId === hostile.id)!.buttons, ['Regenerate', 'Edit', 'Skip']);
+    assert.deepEqual(cards.find((card) => card.reviewId === '141800003')!.buttons, ['Send', 'Regenerate', 'Edit', 'Skip']);
+    assert.ok(cards.find((card) => card.reviewId === '141800003')!.text.includes(DEMO_REVIEWS.find((review) => review.id === '141800003')!.text));
     // The stats of its own cycle, as `gisbot stats --json` would print them, and the report it wrote.
     const counted = (outcome: string) => Object.values(EXPECTED).filter((each) => each === outcome).length;
     assert.equal(report.stats.total.reviews, DEMO_REVIEWS.length);
@@ -157,6 +164,9 @@ describe('gisbot demo', () => {
     assert.equal(report.stats.total.charged, report.balance.charged);
     assert.deepEqual(report.stats.branches.map((branch: { reviews: number }) => branch.reviews).reduce((a: number, b: number) => a + b), DEMO_REVIEWS.length);
     assert.ok(report.stats.topics.length > 0, 'the mixed review gave complaint topics');
+    // The 1★ review is drafted only for its Telegram card: that draft's topics count too.
+    const abaya = report.stats.branches.find((branch: { id: string }) => branch.id === DEMO_REVIEWS.find((review) => review.id === '141800003')!.branchId);
+    assert.deepEqual(abaya.topics.map((topic: { topic: string }) => topic.topic).sort(), ['грубый персонал', 'долгое ожидание', 'холодный кофе']);
 
     assert.equal(report.folder, null);
     const left = await readdir(where.tmp);
@@ -179,6 +189,8 @@ describe('gisbot demo', () => {
     assert.match(result.stdout, /waits for you: the reply gate refused/);
     assert.match(result.stdout, /– skipped: hidden on 2GIS/);
     assert.match(result.stdout, /\d+ WebSocket frames received at ws:\/\/127\.0\.0\.1:\d+/);
+    assert.match(result.stdout, /Telegram  3 cards went to the owner's chat/);
+    assert.match(result.stdout, /│ \[ Send \] \[ Regenerate \] \[ Edit \] \[ Skip \]/);
 
     const kept = await readdir(where.tmp);
     assert.equal(kept.length, 1);

@@ -115,7 +115,8 @@ describe('SqliteStore', () => {
           [5, 'a sent answer is read back only once it can no longer land'],
           [6, 'branch intake: last sweep and backlog'],
           [7, 'redelivery backoff per event'],
-          [8, 'insight: who sent an answer and when, review topics, complaint windows'],
+          [8, 'telegram cards and updates'],
+          [9, 'insight: who sent an answer and when, review topics, complaint windows'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -230,7 +231,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(8\)/);
+        assert.match(error.message, /version 99, newer than this gisbot knows \(9\)/);
         assert.ok(error.message.includes(file));
         return true;
       });
@@ -299,7 +300,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

@@ -7,6 +7,7 @@ import { checkMoneyInvariants, createTestDatabase } from '../support/mysql.ts';
 import { checkSqliteInvariants, createTestSqliteFile } from '../support/sqlite.ts';
 import { storeContract } from '../support/store-contract.ts';
 import type { StoreFixture, StoreOpenOptions } from '../support/store-contract.ts';
+import { telegramStoreContract } from '../support/telegram-store-contract.ts';
 
 /** A fixture whose `cleanup` closes every store it opened before removing the database. */
 async function fixture(
@@ -39,20 +40,25 @@ async function fixture(
   };
 }
 
-storeContract('MySQL', async () => {
+async function mysqlFixture(): Promise<StoreFixture> {
   const db = await createTestDatabase();
   return fixture(
     (options) => createMysqlStore({ url: db.url, ...options, connectionLimit: 4 }),
     (answersByUs, charges) => checkMoneyInvariants(db.url, answersByUs, charges),
     () => db.drop(),
   );
-});
+}
 
-storeContract('SQLite', async () => {
+async function sqliteFixture(): Promise<StoreFixture> {
   const file = await createTestSqliteFile();
   return fixture(
     (options) => createSqliteStore({ path: file.path, ...options }),
     (answersByUs, charges) => checkSqliteInvariants(file.path, answersByUs, charges),
     () => file.cleanup(),
   );
-});
+}
+
+storeContract('MySQL', mysqlFixture);
+storeContract('SQLite', sqliteFixture);
+telegramStoreContract('MySQL', mysqlFixture);
+telegramStoreContract('SQLite', sqliteFixture);

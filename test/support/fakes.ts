@@ -33,6 +33,8 @@ import type {
   StoredEvent,
   StoredFollowUp,
   StoredReview,
+  TelegramCard,
+  TelegramCardBody,
   Topic,
   TopicCount,
   TopicHistory,
@@ -357,6 +359,58 @@ export class MemoryStore implements Store {
     const inFlight = [...this.reviews.values()].filter((review) => ['claimed', 'drafted', 'posting'].includes(review.state));
     if (inFlight.length > 0) problems.push(`in flight: ${inFlight.map((review) => review.id).join(',')}`);
     return problems;
+  }
+
+  // telegram (issue 15)
+  cards = new Map<number, TelegramCard>();
+  turn = { offset: 0, holder: null as string | null, until: 0 };
+  telegramUpdates = new Map<number, { token: string; until: number; done: boolean }>();
+
+  async reviewsWithoutCard(limit: number) {
+    const carded = new Set([...this.cards.values()].map((card) => card.reviewId));
+    return [...this.reviews.values()]
+      .filter((review) => review.state === 'needs_approval' && !carded.has(review.id))
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+      .slice(0, limit)
+      .map((review) => ({ ...review }));
+  }
+  async createTelegramCard(reviewId: string, body: TelegramCardBody) {
+    if ([...this.cards.values()].some((card) => card.reviewId === reviewId)) return null;
+    const card: TelegramCard = { id: this.cards.size + 1, reviewId, active: true, version: 1, body: structuredClone(body) };
+    this.cards.set(card.id, card);
+    return structuredClone(card);
+  }
+  async telegramCard(id: number) {
+    const card = this.cards.get(id);
+    return card ? structuredClone(card) : null;
+  }
+  async activeTelegramCards(limit: number) {
+    return [...this.cards.values()].filter((card) => card.active).slice(0, limit).map((card) => structuredClone(card));
+  }
+  async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean) {
+    const stored = this.cards.get(card.id);
+    if (!stored || stored.version !== card.version) return false;
+    this.cards.set(card.id, { ...stored, body: structuredClone(body), active, version: stored.version + 1 });
+    return true;
+  }
+  async takeTelegramTurn(token: string, now: Date, until: Date) {
+    if (this.turn.holder !== null && this.turn.holder !== token && this.turn.until > now.getTime()) return null;
+    this.turn = { ...this.turn, holder: token, until: until.getTime() };
+    return this.turn.offset;
+  }
+  async endTelegramTurn(token: string) {
+    if (this.turn.holder === token) this.turn = { ...this.turn, holder: null, until: 0 };
+  }
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date) {
+    const known = this.telegramUpdates.get(updateId);
+    if (known && (known.done || known.until > now.getTime())) return false;
+    this.telegramUpdates.set(updateId, { token, until: until.getTime(), done: false });
+    return true;
+  }
+  async finishTelegramUpdate(updateId: number, token: string) {
+    const known = this.telegramUpdates.get(updateId);
+    if (known?.token === token) known.done = true;
+    this.turn.offset = Math.max(this.turn.offset, updateId + 1);
   }
 }
 

@@ -248,4 +248,37 @@ describe('configuration errors a person can act on', () => {
     // The example the hint names is there (tests run from the repository root, so the path is relative).
     assert.ok(existsSync('.gisbotrc.example'));
   });
+  test('telegram: off by default; the token from the environment, a secret the redactor and the file check know', async () => {
+    const { dir } = await configFile('{}', 'unrelated.json');
+    const off = await loadConfig({ cwd: dir, env: {}, dataDir: '/data/gisbot' });
+    assert.deepEqual(off.telegram, { chatIds: [], apiUrl: 'https://api.telegram.org' });
+
+    const token = '123456789:AAHsentinel-telegram-token_0123456789ab';
+    const { dir: withChats } = await configFile('telegram:\n  chatIds: ["-1001234567890", 42, "42"]\n  apiUrl: http://127.0.0.1:8081/\n');
+    const config = await loadConfig({ cwd: withChats, env: { GISBOT_TELEGRAM_TOKEN: token }, dataDir: '/data/gisbot' });
+    assert.deepEqual(config.telegram, { botToken: token, chatIds: ['-1001234567890', '42'], apiUrl: 'http://127.0.0.1:8081' });
+    const output = new Output({ json: true, quiet: true, debug: false, stdout: new PassThrough(), stderr: new PassThrough(), stdinIsTTY: false });
+    const ctx = await createContext(config, output, {}, { store: {} as never, logger: { event() {}, info() {}, warn() {}, error() {}, flush: async () => {} } });
+    assert.equal(ctx.redact(`https://api.telegram.org/bot${token}/getMe`), 'https://api.telegram.org/bot***/getMe');
+    assert.ok(ctx.settings.secrets?.some((secret) => secret.key === 'telegram.botToken' && secret.value === token));
+    assert.equal(ctx.telegram, null, 'built only for the commands that bridge to it');
+
+    const { dir: readable, file } = await configFile(`telegram:\n  botToken: "${token}"\n`, '.gisbotrc', 0o644);
+    const problems = await problemsOf(loadConfig({ cwd: readable, env: {}, dataDir: '/data/gisbot' }));
+    assert.match(problems[0]!, /holds secrets \(telegram\.botToken\) but is readable by group or others/);
+    assert.ok(file);
+  });
+
+  test('telegram: a malformed token or chat id is named, the token never repeated', async () => {
+    const wrong = 'not-a-token sentinel-f00d';
+    const { dir } = await configFile('telegram:\n  chatIds: ["@mychannel", 1.5]\n  apiUrl: ftp://x\n');
+    const problems = await problemsOf(loadConfig({ cwd: dir, env: { GISBOT_TELEGRAM_TOKEN: wrong }, dataDir: '/data/gisbot' }));
+    assert.deepEqual(problems, [
+      'telegram.botToken (from GISBOT_TELEGRAM_TOKEN): must be the token BotFather gave, like 123456789:AAH…',
+      'telegram.chatIds.0: chat ids are digits, with a minus for groups',
+      'telegram.chatIds.1: must be text or a whole number (put it in quotes)',
+      'telegram.apiUrl: must be a https:// or http:// URL',
+    ]);
+    assert.ok(problems.every((problem) => !problem.includes('sentinel-f00d')));
+  });
 });

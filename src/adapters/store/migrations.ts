@@ -18,6 +18,8 @@ export interface Schema {
   readonly id: string;
   readonly tinyint: string;
   readonly int: string;
+  /** An integer past INT's range that is not money (Telegram's update ids): BIGINT, or INTEGER. */
+  readonly bigint: string;
   /** Review and answer texts (MEDIUMTEXT) and event data (LONGTEXT); plain TEXT is TEXT in both. */
   readonly mediumText: string;
   readonly longText: string;
@@ -183,6 +185,31 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 8,
+    name: 'telegram cards and updates',
+    // Issue 15. A card per review waiting for a person (its body is the bridge's JSON, written by compare-and-set
+    // on `version`); one row per Telegram update, claimed by one worker; and the one turn to read the bot's updates
+    // with the getUpdates offset, so that no press is lost or acted on twice across restarts and workers.
+    statements: (s) => [
+      table(s, 'telegram_cards', [
+        `id ${s.serial('BIGINT')}, review_id ${s.id} NOT NULL, active ${s.tinyint} NOT NULL, version ${s.int} NOT NULL, body ${s.mediumText} NOT NULL`,
+        `created_at ${s.time} NOT NULL, updated_at ${s.time} NOT NULL`,
+        'CONSTRAINT telegram_cards_review UNIQUE (review_id)',
+      ]),
+      'CREATE INDEX telegram_cards_active ON telegram_cards (active, id)',
+      table(s, 'telegram_updates', [
+        `update_id ${s.bigint} NOT NULL PRIMARY KEY, claim_token ${s.string(64)} NOT NULL, lease_until ${s.time} NOT NULL`,
+        `done ${s.tinyint} NOT NULL DEFAULT 0, updated_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX telegram_updates_done ON telegram_updates (done, updated_at)',
+      table(s, 'telegram_turn', [
+        `id ${s.tinyint} NOT NULL PRIMARY KEY, next_offset ${s.bigint} NOT NULL DEFAULT 0, holder ${s.string(64)} NULL, holder_until ${s.time} NULL`,
+        'CONSTRAINT telegram_turn_single_row CHECK (id = 1)',
+      ]),
+      `INSERT ${s.insertOrIgnore} INTO telegram_turn (id, next_offset) VALUES (1, 0)`,
+    ],
+  },
+  {
+    version: 9,
     name: 'insight: who sent an answer and when, review topics, complaint windows',
     // stats, report and branches (README): who sent a posted answer ('gisbot' or 'person', through `reply`), when and
     // how many whole minutes after the review's creation; the topics of each drafted review; the windows of the

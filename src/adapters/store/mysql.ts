@@ -47,7 +47,7 @@ export function createMysqlStore(options: MysqlStoreOptions): Store {
 
 const SCHEMA: Schema = {
   string: (length, fixed) => `${fixed ? 'CHAR' : 'VARCHAR'}(${length})`,
-  id: 'VARCHAR(128)', tinyint: 'TINYINT', int: 'INT', mediumText: 'MEDIUMTEXT', longText: 'LONGTEXT',
+  id: 'VARCHAR(128)', bigint: 'BIGINT', tinyint: 'TINYINT', int: 'INT', mediumText: 'MEDIUMTEXT', longText: 'LONGTEXT',
   money: 'DECIMAL(14,2)', decimal: 'DECIMAL(20,10)', time: 'DATETIME(3)', preciseTime: 'DATETIME(6)',
   serial: (integer) => `${integer} NOT NULL AUTO_INCREMENT PRIMARY KEY`,
   nonNegative: (column) => `${column} >= 0`,

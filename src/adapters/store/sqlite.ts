@@ -90,7 +90,7 @@ const LARGEST = String(MAX_MONEY - 1n);
 
 /** STRICT tables, so a column holds only its declared type; ids and texts are TEXT compared byte for byte. */
 const SCHEMA: Schema = {
-  string: () => 'TEXT', id: 'TEXT', mediumText: 'TEXT', longText: 'TEXT', decimal: 'TEXT',
+  string: () => 'TEXT', id: 'TEXT', bigint: 'INTEGER', mediumText: 'TEXT', longText: 'TEXT', decimal: 'TEXT',
   tinyint: 'INTEGER', int: 'INTEGER', money: 'INTEGER', time: 'INTEGER', preciseTime: 'INTEGER',
   serial: () => 'INTEGER PRIMARY KEY AUTOINCREMENT',
   nonNegative: (column) => `${column} BETWEEN 0 AND ${LARGEST}`,

@@ -15,7 +15,7 @@ import type {
   Branch, BranchFacts, ComplaintWindow, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -51,6 +51,11 @@ const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
 const FOLLOW_UP_ID = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
 const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
 const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_text)'] });
+const CARD = columns('c', { id: 'int', reviewId: 'text', active: 'int', version: 'int', body: 'json' });
+const toCard = (row: RowOf<typeof CARD>): TelegramCard => ({ ...row, active: row.active === 1, body: row.body as unknown as TelegramCardBody });
+const TURN = columns('t', { nextOffset: 'int' });
+/** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
+const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
 const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
 
 // insight: a period's sums per branch (stats, report, branches), and the topics of complaints
@@ -658,8 +663,95 @@ export class SqlStore implements Store {
     });
   }
 
+  // ------------------------------------------------------------ telegram (issue 15)
+
+  async reviewsWithoutCard(limit: number): Promise<StoredReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      REVIEW,
+      sql`FROM reviews r WHERE r.state = 'needs_approval' AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+          ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`,
+    );
+    return rows.map(toReview);
+  }
+
+  async createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null> {
+    const now = new Date();
+    const json = JSON.stringify(body);
+    return this.#db.autocommit(async (x) => {
+      try {
+        const id = await x.insert(
+          sql`INSERT INTO telegram_cards (review_id, active, version, body, created_at, updated_at) VALUES (${[reviewId, 1, 1, json, now, now]})`,
+        );
+        return { id, reviewId, active: true, version: 1, body: JSON.parse(json) as TelegramCardBody };
+      } catch (error) {
+        if (this.#db.isDuplicate(error)) return null;
+        throw error;
+      }
+    });
+  }
+
+  async telegramCard(id: number): Promise<TelegramCard | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.id = ${id}`))[0];
+    return row === undefined ? null : toCard(row);
+  }
+
+  async activeTelegramCards(limit: number): Promise<TelegramCard[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    return (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.active = 1 ORDER BY c.id LIMIT ${count}`)).map(toCard);
+  }
+
+  async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean> {
+    return this.#changedOne(
+      sql`UPDATE telegram_cards SET body = ${JSON.stringify(body)}, active = ${active ? 1 : 0}, version = version + 1, updated_at = ${new Date()}
+          WHERE id = ${card.id} AND version = ${card.version}`,
+    );
+  }
+
+  async takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null> {
+    requireTimes(now, until);
+    return this.#db.transaction(async (x) => {
+      const taken = await x.run(
+        sql`UPDATE telegram_turn SET holder = ${token}, holder_until = ${until}
+            WHERE id = 1 AND (holder IS NULL OR holder = ${token} OR holder_until <= ${now})`,
+      );
+      if (taken !== 1) return null;
+      return (await x.first(TURN, sql`FROM telegram_turn t WHERE t.id = 1`))?.nextOffset ?? 0;
+    });
+  }
+
+  async endTelegramTurn(token: string): Promise<void> {
+    await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ${token}`));
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
+    requireTimes(now, until);
+    return this.#db.autocommit(async (x) => {
+      const values: Value[] = [updateId, token, until, 0, now];
+      if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (${values})`)) return true;
+      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
+      const taken = await x.run(
+        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, updated_at = ${now}
+            WHERE update_id = ${updateId} AND done = 0 AND lease_until <= ${now}`,
+      );
+      return taken === 1;
+    });
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+    const now = new Date();
+    await this.#db.transaction(async (x) => {
+      await x.run(sql`UPDATE telegram_updates SET done = 1, updated_at = ${now} WHERE update_id = ${updateId} AND claim_token = ${token}`);
+      await x.run(sql`UPDATE telegram_turn SET next_offset = ${updateId + 1} WHERE id = 1 AND next_offset < ${updateId + 1}`);
+      await x.run(sql`DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
+    });
+  }
+
   // ------------------------------------------------------------ insight (stats, report, branches, complaints)
-  // Read through schema v8's indexes: reviews_created_branch for a period's reviews, review_topics_created and
+  // Read through schema v9's indexes: reviews_created_branch for a period's reviews, review_topics_created and
   // review_topics_branch_topic for topics, the complaints primary key for a topic's windows.
 
   async reviewBranches(): Promise<Branch[]> {

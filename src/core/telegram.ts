@@ -1,0 +1,544 @@
+// The Telegram bridge (issue 15): a review that waits for a person gets a card in each allowed chat, with its
+// draft and the gate's verdict, and the buttons send / regenerate / edit / skip. Presses and replies act through
+// the very path `gisbot reply` takes (manual.ts: the gate, the reserve, the re-read on 2GIS, the post, one
+// settlement), so a card sent twice, or from two chats at once, posts once and charges once.
+//
+// One worker at a time holds the turn to read the bot's updates (Telegram serves one reader; Store.takeTelegramTurn);
+// each update is claimed by one worker and the stored offset moves past it once it was acted on, so no press is
+// lost or acted on twice across restarts and workers. A card lives in the database from the moment its review
+// waits: when Telegram is unreachable, answering goes on and the card goes out on a later turn.
+import { isServiceError, UsageError } from '../errors.ts';
+import { makeEvent } from './events.ts';
+import { withoutSecrets, normaliseDraft } from './gate.ts';
+import { noteTopics } from './insight.ts';
+import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
+import { formatMoney } from './money.ts';
+import { published, type PipelineDeps } from './pipeline.ts';
+import type {
+  CardAction,
+  CardDraft,
+  CardMessage,
+  CardView,
+  DomainEvent,
+  StoredReview,
+  Telegram,
+  TelegramCard,
+  TelegramCardBody,
+  TelegramNotice,
+  TelegramUpdate,
+} from './ports.ts';
+import { finish, currentPrompt, type CurrentPrompt } from './worker.ts';
+
+export interface TelegramDeps extends PipelineDeps {
+  telegram: Telegram;
+  /** `telegram.chatIds`: the only chats that get cards and may act on them. */
+  chatIds: readonly string[];
+}
+
+export interface TurnReport {
+  /** Updates acted on in this turn. */
+  updates: number;
+  cardsSent: number;
+  cardsEdited: number;
+  /** A chat a card could not be sent to, and why; the card goes out there on a later turn. */
+  problems: string[];
+}
+
+/** The longest draft a card shows in full; a longer one is sent with `gisbot reply`, not from the phone. */
+export const CARD_TEXT_LIMIT = 2300;
+/** How long a turn is held without being renewed; renewed after every update and every card. */
+const TURN_MS = 90_000;
+/** How long one update is held by the worker acting on it before another may take it over. */
+const UPDATE_CLAIM_MS = 60_000;
+/** The long poll's wait in `run`. */
+const LONG_POLL_SECONDS = 25;
+/** New cards drafted per turn (each a model call); the rest come on the next turns. */
+const NEW_CARDS_PER_TURN = 10;
+const ACTIVE_CARDS_PER_TURN = 200;
+/** How often a waiting card's review is read on 2GIS, to see whether someone answered it there; and how many a turn. */
+const RECHECK_MS = 10 * 60_000;
+const RECHECKS_PER_TURN = 5;
+/** Pauses of `run`'s loop: another worker holds the turn; Telegram failed (doubling up to the cap, with jitter). */
+const BUSY_PAUSE_MS = 10_000;
+const FAILURE_PAUSE_MS = 1_000;
+const FAILURE_PAUSE_CAP_MS = 60_000;
+const INSTRUCTION_LIMIT = 1000;
+/** Events after which a waiting card may change: `run`'s long poll is cut short to show it. */
+const CARD_EVENTS = new Set(['review.needs_approval', 'reply.posted', 'review.skipped']);
+/** Review states in which no answer is coming any more: a card of such a review is closed. */
+const AT_REST = new Set(['posted', 'skipped']);
+/** Review states in which a person's answer may be sent; the reason of one of them is shown on its card. */
+const WAITING = new Set(['needs_approval', 'failed']);
+
+export class TelegramBridge {
+  readonly #deps: TelegramDeps;
+  readonly #token: string;
+  readonly #allowed: ReadonlySet<string>;
+  #waiting: AbortController | null = null;
+  #kicked = false;
+  /** When this worker last took or renewed the turn (ms since the epoch). */
+  #renewed = Number.NEGATIVE_INFINITY;
+  /** Problems already logged, so that a chat that stays unreachable is not reported on every turn. */
+  readonly #reported = new Set<string>();
+
+  constructor(deps: TelegramDeps) {
+    this.#deps = deps;
+    this.#token = deps.ownership.newToken();
+    this.#allowed = new Set(deps.chatIds);
+  }
+
+  /** Committed events: a review that came to wait, or stopped waiting, ends `run`'s long poll at once. */
+  kick(events: readonly DomainEvent[]): void {
+    if (!events.some((event) => CARD_EVENTS.has(event.type))) return;
+    this.#kicked = true;
+    this.#waiting?.abort();
+  }
+
+  /**
+   * One turn: the presses and messages waiting since the last one (waiting up to `waitSeconds` for one), then the
+   * cards: new ones for reviews that came to wait, edits for those that changed. 'busy' while another worker
+   * holds the turn (it does all of this). Telegram failures are thrown, after what was done is kept.
+   */
+  async turn(options: { waitSeconds: number; signal?: AbortSignal }): Promise<TurnReport | 'busy'> {
+    const offset = await this.#take();
+    if (offset === null) return 'busy';
+    const report: TurnReport = { updates: 0, cardsSent: 0, cardsEdited: 0, problems: [] };
+    const waitSeconds = this.#kicked ? 0 : options.waitSeconds;
+    this.#kicked = false;
+    const waiting = new AbortController();
+    this.#waiting = waiting;
+    let updates: TelegramUpdate[];
+    try {
+      updates = await this.#deps.telegram.updates(offset, waitSeconds, options.signal ? AbortSignal.any([options.signal, waiting.signal]) : waiting.signal);
+    } finally {
+      this.#waiting = null;
+    }
+    for (const update of updates.sort((a, b) => a.updateId - b.updateId)) {
+      if (!(await this.#keep())) return report; // another worker took the turn over: it reads them again
+      if (await this.#handle(update)) report.updates += 1;
+    }
+    if (options.signal?.aborted) return report;
+    await this.#syncCards(report, options.signal);
+    return report;
+  }
+
+  /** Gives the turn up (at the end of `poll-once`, or when `run` stops). */
+  async end(): Promise<void> {
+    await this.#deps.store.endTelegramTurn(this.#token);
+  }
+
+  /** `run`'s loop beside the answering cycle, until `signal` (SIGTERM): the press in hand is finished first. */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    try {
+      while (!signal.aborted) {
+        try {
+          const result = await this.turn({ waitSeconds: LONG_POLL_SECONDS, signal });
+          failures = 0;
+          if (result === 'busy') await this.#deps.clock.sleep(BUSY_PAUSE_MS, signal).catch(() => {});
+          else for (const problem of result.problems) this.#reportOnce(problem);
+        } catch (error) {
+          if (signal.aborted) break;
+          failures += 1;
+          const message = error instanceof Error ? error.message : String(error);
+          this.#reportOnce(`Telegram: ${message}`);
+          const retryAfter = isServiceError(error) ? error.retryAfterMs : undefined;
+          const pause = retryAfter ?? Math.min(FAILURE_PAUSE_CAP_MS, FAILURE_PAUSE_MS * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+          await this.#deps.clock.sleep(pause, signal).catch(() => {});
+        }
+      }
+    } finally {
+      await this.end().catch(() => {});
+    }
+  }
+
+  // ------------------------------------------------------------ updates
+
+  /** Claims, acts on and finishes one update; false when another worker holds it or it was done. */
+  async #handle(update: TelegramUpdate): Promise<boolean> {
+    const { store, clock } = this.#deps;
+    const now = clock.now();
+    if (!(await store.claimTelegramUpdate(update.updateId, this.#token, now, new Date(now.getTime() + UPDATE_CLAIM_MS)))) return false;
+    try {
+      await this.#act(update);
+    } catch (error) {
+      // The database failing leaves the update unfinished: it is claimed and acted on again once the claim runs out
+      // (sending is safe to repeat: the review's state says it was answered). Anything else is logged and the update
+      // is done with, so that one press that cannot be handled does not hold up every press after it.
+      if (isServiceError(error, 'database')) throw error;
+      this.#deps.logger.error('telegram: an update could not be acted on', {
+        updateId: update.updateId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    await store.finishTelegramUpdate(update.updateId, this.#token);
+    return true;
+  }
+
+  async #act(update: TelegramUpdate): Promise<void> {
+    if (update.chatId === null) return;
+    if (!this.#allowed.has(update.chatId)) return this.#refuse(update, update.chatId);
+    if (update.kind === 'press') return this.#press(update);
+    if (update.kind === 'message') return this.#message(update);
+  }
+
+  /** A chat not in telegram.chatIds: nothing changes; one event says who tried. */
+  async #refuse(update: TelegramUpdate, chatId: string): Promise<void> {
+    const event = makeEvent(this.#deps.clock, 'telegram.refused', null, { chatId, kind: update.kind === 'press' ? 'press' : 'message' });
+    await this.#deps.store.appendEvents([event]);
+    published(this.#deps, [event]);
+    if (update.kind === 'press') await this.#deps.telegram.answerPress(update, { kind: 'not_allowed' });
+  }
+
+  async #press(press: Extract<TelegramUpdate, { kind: 'press' }>): Promise<void> {
+    const answer = (notice: TelegramNotice) => this.#deps.telegram.answerPress(press, notice);
+    const card = press.cardId === null ? null : await this.#deps.store.telegramCard(press.cardId);
+    if (card === null || press.action === null) return answer({ kind: 'unknown_card' });
+    const current = await this.#follow(card);
+    if (current === null) return answer({ kind: 'in_work' });
+    const { review } = current;
+    const closed = closedNotice(current.card);
+    if (closed) return answer(closed);
+    switch (press.action) {
+      case 'skip':
+        return answer({ kind: 'skipped', reviewId: review.id });
+      case 'edit':
+        // The chat's next reply to its copy of the card is the answer.
+        await this.#update(current.card, (body) => ({
+          ...body,
+          messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingEdit: true } : copy)),
+        }));
+        return answer({ kind: 'edit_asked' });
+      case 'regenerate': {
+        const prompt = await currentPrompt(this.#deps);
+        let drafted: ManualDraft;
+        try {
+          drafted = await draftReply(this.#deps, review, prompt, current.card.body.instruction ?? undefined);
+        } catch (error) {
+          if (!isServiceError(error, 'model')) throw error;
+          return answer({ kind: 'draft_failed', reason: error.message });
+        }
+        const draft = modelDraft(drafted, prompt);
+        await this.#update(current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
+        return answer({ kind: 'redrafted' });
+      }
+      case 'send':
+        return this.#send(press, current.card, review, answer);
+    }
+  }
+
+  async #send(
+    press: Extract<TelegramUpdate, { kind: 'press' }>,
+    card: TelegramCard,
+    review: StoredReview,
+    answer: (notice: TelegramNotice) => Promise<void>,
+  ): Promise<void> {
+    const body = card.body;
+    if (press.revision !== body.revision) return answer({ kind: 'changed' });
+    const draft = body.draft;
+    if (draft === null) return answer({ kind: 'refused', problems: [body.draftFailure ?? 'there is no draft'] });
+    if (draft.problems.length > 0) return answer({ kind: 'refused', problems: draft.problems });
+    const usage = draft.usage;
+    let outcome;
+    try {
+      outcome = await sendReply(this.#deps, review.id, draft.text, {
+        model: draft.model,
+        promptVersion: draft.promptVersion,
+        completion: usage && { text: draft.text, model: draft.model, ...usage },
+      });
+    } catch (error) {
+      // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
+      if (!(error instanceof UsageError)) throw error;
+      const now = await this.#follow(await this.#reread(card));
+      return answer((now && closedNotice(now.card)) ?? { kind: 'in_work' });
+    }
+    switch (outcome.kind) {
+      case 'posted': {
+        const sent = { kind: 'sent' as const, by: press.from.name, at: this.#deps.clock.now().toISOString(), charged: formatMoney(outcome.charged) };
+        await this.#update(card, (latest) => ({ ...latest, revision: latest.revision + 1, outcome: sent }));
+        return answer({ kind: 'sent', charged: formatMoney(outcome.charged), balance: formatMoney(outcome.balance) });
+      }
+      case 'refused': {
+        const problems = outcome.problems;
+        await this.#update(card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems } }));
+        return answer({ kind: 'refused', problems });
+      }
+      case 'insufficient':
+        return answer({ kind: 'insufficient' });
+      case 'skipped':
+        await this.#follow(await this.#reread(card));
+        return answer({ kind: 'answered_elsewhere', reason: outcome.reason });
+      case 'needs_approval':
+      case 'failed':
+        await this.#follow(await this.#reread(card));
+        return answer({ kind: 'not_posted', reason: outcome.reason });
+      case 'lost':
+        return answer({ kind: 'in_work' });
+      case 'released':
+        return answer({ kind: 'not_posted', reason: outcome.error?.message ?? 'a service failed before anything was posted; try again later' });
+      case 'unsure':
+        return answer({ kind: 'not_posted', reason: `its fate is unknown (${outcome.error.message}); gisbot reads it back and never posts twice` });
+    }
+  }
+
+  /** A chat's message: a reply to a card is the answer (after `edit`) or the steer for the next draft. */
+  async #message(message: Extract<TelegramUpdate, { kind: 'message' }>): Promise<void> {
+    if (message.replyTo === null) return;
+    const tell = (notice: TelegramNotice) => this.#deps.telegram.notify(message.chatId, notice, message.messageId);
+    const card = (await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)).find((one) =>
+      one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo),
+    );
+    if (!card) return;
+    const current = await this.#follow(card);
+    if (current === null) return tell({ kind: 'in_work' });
+    const closed = closedNotice(current.card);
+    if (closed) return tell(closed);
+    const editing = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingEdit);
+    if (!editing) {
+      const instruction = cut(message.text.trim(), INSTRUCTION_LIMIT);
+      await this.#update(current.card, (body) => ({ ...body, revision: body.revision + 1, instruction }));
+      return tell({ kind: 'instruction_taken' });
+    }
+    const text = normaliseDraft(message.text);
+    const problems = withinCard(text, checkPersonAnswer(this.#deps, current.review, text));
+    const previous = current.card.body.draft;
+    const draft: CardDraft = {
+      // Shown masked like a model's draft; the gate refused it anyway if it holds a secret.
+      text: withoutSecrets(text, this.#deps.settings.secrets ?? []),
+      problems,
+      editedBy: message.from.name,
+      model: previous?.model ?? 'person',
+      promptVersion: previous?.promptVersion ?? (await currentPrompt(this.#deps)).version,
+      usage: null,
+    };
+    await this.#update(current.card, (body) => ({
+      ...body,
+      revision: body.revision + 1,
+      draft,
+      messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingEdit: false } : one)),
+    }));
+    return tell({ kind: 'edit_taken', problems });
+  }
+
+  // ------------------------------------------------------------ cards
+
+  async #syncCards(report: TurnReport, signal?: AbortSignal): Promise<void> {
+    if (this.#allowed.size === 0) return;
+    const waiting = await this.#deps.store.reviewsWithoutCard(NEW_CARDS_PER_TURN);
+    let prompt: CurrentPrompt | null = null;
+    let modelDown: string | null = null;
+    for (const review of waiting) {
+      if (signal?.aborted || !(await this.#keep())) return;
+      prompt ??= await currentPrompt(this.#deps);
+      const body = emptyBody();
+      if (modelDown !== null) body.draftFailure = modelDown;
+      else {
+        try {
+          const drafted = await draftReply(this.#deps, review, prompt, undefined, signal);
+          // The card's draft is made unasked for every review that waits: its topics count toward recurring complaints.
+          await noteTopics(this.#deps, review, drafted.completion.topics ?? []);
+          body.draft = modelDraft(drafted, prompt);
+        } catch (error) {
+          if (signal?.aborted) return; // stopping: the card is made on the next start
+          if (!isServiceError(error)) throw error;
+          // The card goes out all the same (the person sees the review and may regenerate later); the model is
+          // not asked again in this turn.
+          modelDown = error.message;
+          body.draftFailure = error.message;
+        }
+      }
+      body.reason = review.reason;
+      await this.#deps.store.createTelegramCard(review.id, body);
+    }
+
+    let rechecks = 0;
+    for (const card of await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)) {
+      if (signal?.aborted || !(await this.#keep())) return;
+      const recheck = rechecks < RECHECKS_PER_TURN && isDue(card, this.#deps.clock.now());
+      if (recheck) rechecks += 1;
+      const current = await this.#follow(card, recheck);
+      if (current) await this.#deliver(current.card, current.review, report);
+    }
+  }
+
+  /**
+   * The card brought up to date with its review: closed when the review stopped waiting (answered in the terminal
+   * or by gisbot, skipped), or, when `recheck`, answered or deleted on 2GIS meanwhile (the review is then skipped,
+   * as the pipeline skips one answered over it). Null while the review is being answered right now.
+   */
+  async #follow(card: TelegramCard, recheck = false): Promise<{ card: TelegramCard; review: StoredReview } | null> {
+    const deps = this.#deps;
+    let review = await deps.store.getReview(card.reviewId);
+    if (review === null) return null;
+    if (card.body.outcome === null && recheck && review.state === 'needs_approval') {
+      review = await this.#recheck(review);
+      const checkedAt = deps.clock.now().toISOString();
+      card = await this.#update(card, (body) => ({ ...body, checkedAt }));
+    }
+    const { state, reason } = review;
+    if (card.body.outcome === null && AT_REST.has(state)) {
+      card = await this.#update(card, (body) => ({ ...body, revision: body.revision + 1, outcome: { kind: 'elsewhere', state, reason } }));
+    } else if (card.body.outcome === null && WAITING.has(state) && reason !== card.body.reason) {
+      card = await this.#update(card, (body) => ({ ...body, revision: body.revision + 1, reason }));
+    }
+    return { card, review };
+  }
+
+  /** Reads a waiting review on 2GIS; one answered or deleted there stops waiting (skipped, with its event). */
+  async #recheck(review: StoredReview): Promise<StoredReview> {
+    const deps = this.#deps;
+    let status;
+    try {
+      status = await deps.twogis.readReview(review.id);
+    } catch (error) {
+      if (!isServiceError(error)) throw error;
+      return review; // read again on a later turn
+    }
+    if (status !== null && !status.hasOwnerAnswer) return review;
+    const token = deps.ownership.newToken();
+    const now = deps.clock.now();
+    const claimed = await deps.store.claimReview(review.id, token, now, new Date(now.getTime() + deps.settings.leaseMs));
+    if (claimed === null) return (await deps.store.getReview(review.id)) ?? review;
+    await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : 'answered on 2GIS by someone else' });
+    return (await deps.store.getReview(review.id)) ?? review;
+  }
+
+  /** Sends the card to each allowed chat that has no copy, and shows its revision in each copy that shows an older one. */
+  async #deliver(card: TelegramCard, review: StoredReview, report: TurnReport): Promise<void> {
+    const telegram = this.#deps.telegram;
+    for (const chatId of this.#deps.chatIds) {
+      const view = cardView(card, review);
+      const copy = card.body.messages.find((one) => one.chatId === chatId);
+      if (copy && copy.shows >= card.body.revision) continue;
+      if (!copy && card.body.outcome !== null) continue; // a chat that never had it does not need to hear it ended
+      try {
+        if (copy) {
+          await telegram.editCard(chatId, copy.messageId, view);
+          report.cardsEdited += 1;
+        } else {
+          const messageId = await telegram.sendCard(chatId, view);
+          report.cardsSent += 1;
+          card = await this.#recordCopy(card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
+          continue;
+        }
+      } catch (error) {
+        // One chat refusing the bot (blocked, not found) does not hold up the others; Telegram being down does.
+        if (!isServiceError(error, 'telegram') || error.kind !== 'rejected') throw error;
+        report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
+        continue;
+      }
+      card = await this.#recordCopy(card, { ...copy, shows: view.revision });
+    }
+    const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && copy.shows < card.body.revision);
+    const active = card.body.outcome === null || stale;
+    if (active !== card.active) await this.#save(card, card.body, active);
+  }
+
+  /** Keeps which message in which chat shows the card (at once: a crash must not send a second copy). */
+  async #recordCopy(card: TelegramCard, copy: CardMessage): Promise<TelegramCard> {
+    return this.#update(card, (body) => ({
+      ...body,
+      messages: [...body.messages.filter((one) => one.chatId !== copy.chatId), { ...copy, awaitingEdit: body.messages.find((one) => one.chatId === copy.chatId)?.awaitingEdit ?? false }],
+    }));
+  }
+
+  /**
+   * Applies `change` to the card as stored and writes it (compare-and-set), reading it again when somebody wrote
+   * it meanwhile; the card as written.
+   */
+  async #update(card: TelegramCard, change: (body: TelegramCardBody) => TelegramCardBody, active = card.active): Promise<TelegramCard> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const saved = await this.#save(card, change(card.body), active);
+      if (saved) return saved;
+      card = await this.#reread(card);
+    }
+    throw new Error(`telegram card ${card.id} kept changing while it was written`);
+  }
+
+  /** Writes the card if nobody wrote it since it was read; the card as written, or null when somebody had. */
+  async #save(card: TelegramCard, body: TelegramCardBody, active = card.active): Promise<TelegramCard | null> {
+    if (!(await this.#deps.store.saveTelegramCard(card, body, active))) return null;
+    return { ...card, body, active, version: card.version + 1 };
+  }
+
+  async #reread(card: TelegramCard): Promise<TelegramCard> {
+    return (await this.#deps.store.telegramCard(card.id)) ?? card;
+  }
+
+  /** Takes or renews the turn; the offset, or null when another worker holds it. */
+  async #take(): Promise<number | null> {
+    const now = this.#deps.clock.now();
+    const offset = await this.#deps.store.takeTelegramTurn(this.#token, now, new Date(now.getTime() + TURN_MS));
+    this.#renewed = offset === null ? Number.NEGATIVE_INFINITY : now.getTime();
+    return offset;
+  }
+
+  /** Whether the turn is still this worker's, renewing it once a third of it has passed (not on every card). */
+  async #keep(): Promise<boolean> {
+    if (this.#deps.clock.now().getTime() - this.#renewed < TURN_MS / 3) return true;
+    return (await this.#take()) !== null;
+  }
+
+  #reportOnce(problem: string): void {
+    if (this.#reported.has(problem)) return;
+    this.#reported.add(problem);
+    this.#deps.logger.warn(problem);
+  }
+}
+
+/** What a card shows, for the renderer: the buttons follow from the draft and the gate's verdict. */
+export function cardView(card: TelegramCard, review: StoredReview): CardView {
+  const { body } = card;
+  const sendable = body.draft !== null && body.draft.problems.length === 0;
+  const actions: CardAction[] = body.outcome !== null ? [] : [...(sendable ? (['send'] as const) : []), 'regenerate', 'edit', 'skip'];
+  return {
+    cardId: card.id,
+    revision: body.revision,
+    review: { id: review.id, branchName: review.branchName, rating: review.rating, authorName: review.authorName, text: review.text, createdAt: review.createdAt },
+    reason: body.reason,
+    draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy },
+    draftFailure: body.draftFailure,
+    instruction: body.instruction,
+    outcome: body.outcome,
+    actions,
+  };
+}
+
+export function emptyBody(): TelegramCardBody {
+  return { revision: 1, reason: null, draft: null, draftFailure: null, instruction: null, outcome: null, checkedAt: null, messages: [] };
+}
+
+function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
+  const { completion } = drafted;
+  return {
+    text: drafted.text,
+    problems: withinCard(drafted.text, drafted.problems),
+    editedBy: null,
+    model: completion.model,
+    promptVersion: prompt.version,
+    usage: { promptTokens: completion.promptTokens, completionTokens: completion.completionTokens, finishReason: completion.finishReason, cost: completion.cost ?? null },
+  };
+}
+
+/** A draft longer than a card shows cannot be sent from it: the person would send what they did not see. */
+function withinCard(text: string, problems: string[]): string[] {
+  const length = [...text].length;
+  return length > CARD_TEXT_LIMIT ? [...problems, `${length} characters: longer than a Telegram card shows (${CARD_TEXT_LIMIT}); send it with gisbot reply`] : problems;
+}
+
+function closedNotice(card: TelegramCard): TelegramNotice | null {
+  const outcome = card.body.outcome;
+  if (outcome === null) return null;
+  if (outcome.kind === 'sent' || outcome.state === 'posted') return { kind: 'already_answered' };
+  return { kind: 'answered_elsewhere', reason: outcome.reason };
+}
+
+function isDue(card: TelegramCard, now: Date): boolean {
+  const checked = card.body.checkedAt === null ? Number.NaN : Date.parse(card.body.checkedAt);
+  return card.body.outcome === null && !(now.getTime() - checked < RECHECK_MS);
+}
+
+function cut(text: string, limit: number): string {
+  const chars = [...text];
+  return chars.length > limit ? chars.slice(0, limit).join('') : text;
+}

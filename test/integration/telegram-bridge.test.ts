@@ -1,0 +1,139 @@
+// The Telegram bridge in this process, on the real adapters (MariaDB, the 2GIS, model and Telegram sandboxes), with
+// a clock the test moves on: a review answered on 2GIS meanwhile closes its card; a send that finds an answer there
+// posts nothing; a chat that blocked the bot holds up no other; a model that fails still gets the card out, without
+// a send button; a draft too long to show cannot be sent from the phone.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTelegramBot } from '../../src/adapters/telegram/bot.ts';
+import type { Context } from '../../src/context.ts';
+import { systemClock } from '../../src/context.ts';
+import { runCycle } from '../../src/core/cycle.ts';
+import { TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
+import { defaultResponder } from '../../src/sandbox/model.ts';
+import { TelegramSandbox, type SandboxMessage } from '../../src/sandbox/telegram.ts';
+import { telegramRenderer } from '../../src/ui/telegram-card.ts';
+import { queryDatabase } from '../support/mysql.ts';
+import { World, worldContext } from '../support/world.ts';
+
+const BRANCH = '70000001017466401';
+const OWNER = '1000001';
+const GROUP = '-1009876543211';
+
+describe('the Telegram bridge on the real adapters', () => {
+  let world: World;
+  let tg: TelegramSandbox;
+  let ctx: Context;
+  let bridge: TelegramBridge;
+  let shift = 0;
+
+  const turn = async (): Promise<TurnReport> => {
+    const report = await bridge.turn({ waitSeconds: 0 });
+    assert.notEqual(report, 'busy');
+    return report as TurnReport;
+  };
+  const card = (chatId: string, reviewId: string): SandboxMessage | undefined =>
+    tg.messagesIn(chatId).find((message) => message.text.includes(`review ${reviewId}`));
+  const actions = (message: SandboxMessage | undefined) => (message?.buttons.flat() ?? []).map((button) => button.data.split(':')[0]);
+  const state = async (id: string) => (await queryDatabase(world.db.url, 'SELECT state, reason FROM reviews WHERE id = ?', [id]))[0];
+
+  before(async () => {
+    world = await World.start();
+    tg = await TelegramSandbox.start();
+    tg.addChat({ id: OWNER, type: 'private', title: 'Анна' });
+    tg.addChat({ id: GROUP, type: 'supergroup', title: 'Отзывы' });
+    world.twogis.addBranch({ id: BRANCH, name: 'Кофейня', orgId: '100' });
+    const clock = { now: () => new Date(Date.now() + shift), sleep: systemClock.sleep };
+    ctx = await worldContext(world, {}, { clock });
+    await ctx.store.migrate();
+    await ctx.store.topUp(5000n, null);
+    const telegram = createTelegramBot({ token: tg.token, apiUrl: tg.url, render: telegramRenderer, redact: ctx.redact });
+    bridge = new TelegramBridge({ ...ctx, telegram, chatIds: [OWNER, GROUP] });
+  });
+  after(async () => {
+    await bridge.end();
+    await ctx.close();
+    await tg.close();
+    await world.close();
+  });
+
+  test('answered on 2GIS meanwhile: the waiting review is read again after a while, skipped, and its cards say so', async () => {
+    world.twogis.addReview(BRANCH, { id: '991001', rating: 1, text: 'Плохо.' });
+    await runCycle(ctx);
+    await turn();
+    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip']);
+    world.twogis.answerAsOwner('991001', 'Разберёмся, простите.');
+    await turn();
+    assert.equal((await state('991001'))?.state, 'needs_approval', 'not read again at once');
+    shift += 11 * 60_000;
+    await turn();
+    assert.deepEqual({ ...(await state('991001')) }, { state: 'skipped', reason: 'answered on 2GIS by someone else' });
+    for (const chat of [OWNER, GROUP]) {
+      assert.deepEqual(actions(card(chat, '991001')), []);
+      assert.match(card(chat, '991001')!.text, /No longer waits: skipped \(answered on 2GIS by someone else\)/);
+    }
+    const skipped = await ctx.store.listEvents({ reviewId: '991001', type: 'review.skipped', limit: 10 });
+    assert.equal(skipped.length, 1);
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
+
+  test('send finds an answer on 2GIS in the re-read: nothing posted or charged, told so, the card closed', async () => {
+    world.twogis.addReview(BRANCH, { id: '991002', rating: 1, text: 'Долго.' });
+    await runCycle(ctx);
+    await turn();
+    world.twogis.answerAsOwner('991002', 'Простите нас.');
+    const press = tg.press(OWNER, card(OWNER, '991002')!.messageId, 'send');
+    await turn();
+    assert.equal(world.twogis.postsTo('991002'), 0);
+    assert.equal(tg.answerTo(press)?.text, 'Already answered elsewhere: answered by someone else before we posted');
+    assert.deepEqual(actions(card(GROUP, '991002')), []);
+    assert.deepEqual(await ctx.store.getBalance(), { balance: 5000n, reserved: 0n });
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
+
+  test('a chat that blocked the bot holds up no other; its card goes out once it is unblocked', async () => {
+    const blocked = tg.addChat({ id: GROUP, type: 'supergroup', title: 'Отзывы', blocked: true });
+    world.twogis.addReview(BRANCH, { id: '991003', rating: 2, text: 'Так себе.' });
+    await runCycle(ctx);
+    const report = await turn();
+    assert.ok(card(OWNER, '991003'));
+    assert.equal(card(GROUP, '991003'), undefined);
+    assert.match(report.problems.join('\n'), /Telegram chat -1009876543211: .*403 Forbidden: bot was blocked by the user/);
+    blocked.blocked = false;
+    await turn();
+    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.equal(tg.messagesIn(OWNER).filter((message) => message.text.includes('review 991003')).length, 1, 'no second copy where it was');
+  });
+
+  test('the model down: the card goes out without a draft and without send; regenerate once it is back', async () => {
+    world.model.faults.add({ path: 'chat/completions', fault: { type: 'status', status: 503 }, times: Infinity });
+    world.twogis.addReview(BRANCH, { id: '991004', rating: 1, text: 'Невкусно.' });
+    await runCycle(ctx);
+    try {
+      await turn();
+    } finally {
+      world.model.faults.clear();
+    }
+    const message = card(OWNER, '991004')!;
+    assert.match(message.text, /No draft: /);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    const press = tg.press(OWNER, message.messageId, 'regenerate');
+    await turn();
+    assert.equal(tg.answerTo(press)?.text, 'A new draft is on the card');
+    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip']);
+  });
+
+  test('a draft longer than a card shows cannot be sent from the phone', async () => {
+    world.model.responder = (request) => ({ text: `${defaultResponder(request).text} ${'Очень ждём вас снова. '.repeat(120)}`, finishReason: 'stop' });
+    world.twogis.addReview(BRANCH, { id: '991005', rating: 1, text: 'Ничего особенного.' });
+    try {
+      await runCycle(ctx);
+      await turn();
+    } finally {
+      world.model.responder = defaultResponder;
+    }
+    const message = card(OWNER, '991005')!;
+    assert.match(message.text, /longer than a Telegram card shows \(2300\); send it with gisbot reply/);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.ok(message.text.length <= 4096);
+  });
+});

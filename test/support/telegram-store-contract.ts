@@ -1,0 +1,127 @@
+// The Store contract's Telegram part (issue 15), run against each backend beside the rest of the contract
+// (test/integration/store-contract.test.ts): the cards of reviews waiting for a person, the one turn to read the
+// bot's updates with its offset, and one claim per update.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { TelegramCardBody } from '../../src/core/ports.ts';
+import { listed, type StoreFixture } from './store-contract.ts';
+
+const MINUTE = 60_000;
+
+function body(overrides: Partial<TelegramCardBody> = {}): TelegramCardBody {
+  return {
+    revision: 1,
+    reason: 'rated 1',
+    draft: {
+      text: `Сергей, простите нас — "холодный" кофе \\ это 'наша' вина 😔`,
+      problems: [],
+      editedBy: null,
+      model: 'gpt-4o-mini',
+      promptVersion: 1,
+      usage: { promptTokens: 10, completionTokens: 5, finishReason: 'stop', cost: null },
+    },
+    draftFailure: null,
+    instruction: null,
+    outcome: null,
+    checkedAt: null,
+    messages: [],
+    ...overrides,
+  };
+}
+
+export function telegramStoreContract(name: string, factory: () => Promise<StoreFixture>): void {
+  function contractTest(title: string, run: (fx: StoreFixture) => Promise<void>): void {
+    test(title, async () => {
+      const fx = await factory();
+      try {
+        await run(fx);
+        await fx.checkInvariants(0);
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  }
+
+  describe(`Store contract, Telegram: ${name}`, () => {
+    contractTest('a card per waiting review, made once, written by compare-and-set', async ({ store, open }) => {
+      const older = listed({ createdAt: '2024-03-01T10:00:00.000+03:00' });
+      const newer = listed({ createdAt: '2024-03-02T10:00:00.000+03:00' });
+      const answered = listed();
+      for (const review of [older, newer]) assert.equal(await store.recordReview(review, 'needs_approval', 'rated 1', []), true);
+      assert.equal(await store.recordReview(answered, 'skipped', 'answered', []), true);
+      assert.deepEqual((await store.reviewsWithoutCard(10)).map((review) => review.id), [newer.id, older.id], 'waiting ones, newest first');
+      assert.deepEqual((await store.reviewsWithoutCard(1)).map((review) => review.id), [newer.id]);
+
+      const other = open({ notifications: true });
+      const made = await Promise.all([store, other, store, other].map((s) => s.createTelegramCard(newer.id, body())));
+      const winners = made.filter((card) => card !== null);
+      assert.equal(winners.length, 1, 'one card per review, however many make it at once');
+      const card = winners[0]!;
+      assert.deepEqual({ ...card, id: 0 }, { id: 0, reviewId: newer.id, active: true, version: 1, body: body() });
+      assert.deepEqual(await other.telegramCard(card.id), card, 'read back byte for byte');
+      assert.equal(await store.telegramCard(card.id + 1000), null);
+      assert.deepEqual((await store.reviewsWithoutCard(10)).map((review) => review.id), [older.id]);
+
+      const shown = body({ revision: 2, messages: [{ chatId: '-1001234567890', messageId: 42, shows: 2, awaitingEdit: true }] });
+      assert.equal(await store.saveTelegramCard(card, shown, true), true);
+      assert.equal(await other.saveTelegramCard(card, body({ revision: 9 }), true), false, 'a write from a stale read is refused');
+      const saved = (await other.telegramCard(card.id))!;
+      assert.deepEqual([saved.version, saved.body], [2, shown]);
+
+      const second = (await store.createTelegramCard(older.id, body()))!;
+      assert.deepEqual((await store.activeTelegramCards(10)).map((one) => one.id), [card.id, second.id], 'active ones, oldest first');
+      const outcome = { kind: 'sent' as const, by: 'Анна (@anna)', at: new Date().toISOString(), charged: '5.00' };
+      assert.equal(await store.saveTelegramCard(saved, { ...shown, outcome }, false), true);
+      assert.deepEqual((await store.activeTelegramCards(10)).map((one) => one.id), [second.id]);
+      const closed = (await store.telegramCard(card.id))!;
+      assert.deepEqual([closed.active, closed.body.outcome], [false, outcome]);
+    });
+
+    contractTest('one worker at a time holds the turn to read updates; the offset only moves forward', async ({ store, open }) => {
+      const other = open({ notifications: true });
+      const now = new Date();
+      const until = new Date(now.getTime() + MINUTE);
+      const [a, b] = [randomUUID(), randomUUID()];
+      const taken = await Promise.all([store.takeTelegramTurn(a, now, until), other.takeTelegramTurn(b, now, until)]);
+      assert.equal(taken.filter((offset) => offset !== null).length, 1, 'one of two racing workers gets the turn');
+      const [holder, waiter, holderStore, waiterStore] = taken[0] === null ? [b, a, other, store] : [a, b, store, other];
+      assert.equal(await holderStore.takeTelegramTurn(holder, now, until), 0, 'the holder renews it');
+      assert.equal(await waiterStore.takeTelegramTurn(waiter, now, until), null);
+      await waiterStore.endTelegramTurn(waiter);
+      assert.equal(await waiterStore.takeTelegramTurn(waiter, now, until), null, 'only the holder gives it up');
+
+      assert.equal(await holderStore.claimTelegramUpdate(7, holder, now, until), true);
+      await holderStore.finishTelegramUpdate(7, holder);
+      assert.equal(await holderStore.claimTelegramUpdate(5, holder, now, until), true);
+      await holderStore.finishTelegramUpdate(5, holder);
+      assert.equal(await holderStore.takeTelegramTurn(holder, now, until), 8, 'past the newest update acted on, never back');
+
+      const later = new Date(until.getTime() + 1);
+      assert.equal(await waiterStore.takeTelegramTurn(waiter, later, new Date(later.getTime() + MINUTE)), 8, 'an expired turn is taken over');
+      await waiterStore.endTelegramTurn(waiter);
+      assert.equal(await holderStore.takeTelegramTurn(holder, now, until), 8, 'a turn given up is free');
+    });
+
+    contractTest('one claim per update: a done one is never claimed again, an abandoned one is taken over', async ({ store, open }) => {
+      const other = open({ notifications: true });
+      const now = new Date();
+      const until = new Date(now.getTime() + MINUTE);
+      const tokens = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const claims = await Promise.all(tokens.map((token, i) => (i % 2 === 0 ? store : other).claimTelegramUpdate(900_000_001, token, now, until)));
+      assert.equal(claims.filter(Boolean).length, 1, 'one of four racing claimers acts on the update');
+      const winner = tokens[claims.indexOf(true)]!;
+      assert.equal(await store.claimTelegramUpdate(900_000_001, randomUUID(), now, until), false, 'held');
+
+      const later = new Date(until.getTime() + 1);
+      const heir = randomUUID();
+      assert.equal(await other.claimTelegramUpdate(900_000_001, heir, later, new Date(later.getTime() + MINUTE)), true, 'a claim that ran out');
+      await store.finishTelegramUpdate(900_000_001, winner);
+      assert.equal(await store.claimTelegramUpdate(900_000_001, randomUUID(), later, until), false, 'the heir holds it still');
+      await other.finishTelegramUpdate(900_000_001, heir);
+      const muchLater = new Date(later.getTime() + 10 * MINUTE);
+      assert.equal(await store.claimTelegramUpdate(900_000_001, randomUUID(), muchLater, new Date(muchLater.getTime() + MINUTE)), false, 'done');
+      assert.equal(await store.takeTelegramTurn(randomUUID(), now, until), 900_000_002);
+    });
+  });
+}
