@@ -123,7 +123,11 @@ describe('the Telegram bridge on the real adapters', () => {
   });
 
   test('a draft longer than a card shows cannot be sent from the phone', async () => {
-    world.model.responder = (request) => ({ text: `${defaultResponder(request).text} ${'Очень ждём вас снова. '.repeat(120)}`, finishReason: 'stop' });
+    // The long text goes into the answer, before the line of topics the default answer ends with.
+    world.model.responder = (request) => ({
+      text: defaultResponder(request).text.replace(/(\nTopics:|$)/, ` ${'Очень ждём вас снова. '.repeat(120)}$1`),
+      finishReason: 'stop',
+    });
     world.twogis.addReview(BRANCH, { id: '991005', rating: 1, text: 'Ничего особенного.' });
     try {
       await runCycle(ctx);

@@ -52,11 +52,13 @@ test('what is no label is dropped; a review keeps at most three, without duplica
   assert.equal(normaliseTopic('😡 долгое ожидание 😡')?.label, 'долгое ожидание', 'emoji at the ends go');
 });
 
-test('a structured reply: the answer and its topics; a plain one stays; a broken or answerless JSON is no answer', () => {
+test('a structured reply: the answer and its topics; a plain one stays; one cut short, the answer so far; an answerless JSON, none', () => {
   assert.deepEqual(unpackStructured('{"answer":"Спасибо!","topics":["шум"]}'), { text: 'Спасибо!', topics: ['шум'] });
   assert.deepEqual(unpackStructured('```json\n{"answer":"Спасибо!","topics":[]}\n```'), { text: 'Спасибо!', topics: [] });
   assert.deepEqual(unpackStructured('Спасибо!\nTopics: шум'), { text: 'Спасибо!\nTopics: шум' });
-  assert.deepEqual(unpackStructured('{"answer":"Спасибо за'), { text: '' });
+  assert.deepEqual(unpackStructured('{"answer":"Спасибо за \\"кофе'), { text: 'Спасибо за "кофе' }, 'cut short: the answer so far');
+  assert.deepEqual(unpackStructured('{"answer":"Спасибо\\u04'), { text: 'Спасибо' }, 'an escape cut in half is dropped');
+  assert.deepEqual(unpackStructured('{"answer":"Спасибо!","topics":["шу'), { text: 'Спасибо!' });
   assert.deepEqual(unpackStructured('{"reply":"Спасибо"}'), { text: '' });
 });
 

@@ -405,8 +405,8 @@ function combined(spent: readonly ParsedCompletion[]): Completion {
 
 /**
  * A structured reply's answer and topics. A server that ignored the schema answers in plain text, which stays as
- * it is (its topics line is the core's to read); a JSON reply without a text answer, or one cut short, gives an
- * empty answer for the gate to refuse, never JSON to publish.
+ * it is (its topics line is the core's to read). A reply cut short gives the answer so far (its finish reason has
+ * the gate refuse it); any other JSON without a text answer gives an empty one: never JSON to publish.
  */
 export function unpackStructured(text: string): { text: string; topics?: readonly unknown[] } {
   const trimmed = text.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1');
@@ -417,7 +417,15 @@ export function unpackStructured(text: string): { text: string; topics?: readonl
       return { text: parsed.answer, ...(Array.isArray(parsed.topics) ? { topics: parsed.topics } : {}) };
     }
   } catch {
-    // cut short or not JSON after all: nothing of it is an answer
+    // Cut short (the budget ran out mid-answer): what the answer had so far, as a plain reply cut short would give.
+    const begun = /^\{\s*"answer"\s*:\s*"((?:[^"\\]|\\.)*)/.exec(trimmed)?.[1];
+    if (begun !== undefined) {
+      try {
+        return { text: JSON.parse(`"${begun.replace(/\\(u[0-9a-fA-F]{0,3})?$/, '')}"`) as string };
+      } catch {
+        // an escape cut in half that the trim did not catch: no answer
+      }
+    }
   }
   return { text: '' };
 }
