@@ -353,7 +353,7 @@ export class SqlStore implements Store {
       const newest = sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
       const row = await x.first(REVIEW, newest);
       if (row === undefined) return null;
-      // A queued review holds nothing; should one hold something, the worker's reserve settles the difference.
+      // A queued review holds nothing (a release back to `new` frees its reserve); should one hold something, it keeps it.
       const funded = price > 0n && row.reserved === 0n;
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
             ${funded ? sql`, reserved = ${price}` : empty} WHERE id = ${row.id} AND state = 'new'`);
