@@ -65,6 +65,7 @@ class Session {
     const ctx = await createContext(config, this.output, needs);
     this.#redact = ctx.redact;
     try {
+      if (!needs.bindsItself) await (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
       const result = await work(ctx, module);
       (module.render as (result: R, output: Output) => void)(result, this.output);
       this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;
@@ -149,7 +150,7 @@ function buildProgram(session: Session): Command {
       process.once('SIGTERM', stop);
       process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, { twogis: true, model: true, telegram: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+        await session.execute(command, { twogis: true, model: true, telegram: true, bindsItself: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
           reopenLog = () => ctx.reopenLog();
           return run(ctx, { signal: controller.signal });
         });
@@ -165,7 +166,7 @@ function buildProgram(session: Session): Command {
     .description('run one polling cycle and exit (for cron)')
     .addHelpText('after', '\nExample (crontab, every 5 minutes):\n  */5 * * * * gisbot poll-once --json >> /var/log/gisbot.jsonl')
     .action(async (_options, command: Command) => {
-      await session.execute(command, { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
+      await session.execute(command, { twogis: true, model: true, telegram: true, bindsItself: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
         pollOnce(ctx),
       );
     });
@@ -356,7 +357,7 @@ function buildProgram(session: Session): Command {
     .description('check every service of the config in force, one line each (exit 1 if any fails)')
     .addHelpText('after', '\nExamples:\n  $ gisbot doctor\n  $ gisbot doctor --json --config /etc/gisbot/.gisbotrc')
     .action(async (_options, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/doctor.ts'), (ctx, { doctor }) => doctor(ctx));
+      await session.execute(command, { bindsItself: true }, () => import('./commands/doctor.ts'), (ctx, { doctor }) => doctor(ctx));
     });
 
   program.addOption(new Option('--no-color', 'turn colours off').hideHelp());

@@ -39,6 +39,11 @@ export interface ContextNeeds {
   reviewLines?: boolean;
   /** The Telegram bridge's bot, when telegram.botToken is set (run, poll-once). */
   telegram?: boolean;
+  /**
+   * The command checks whose database it is itself, after its own checks of the services (run, poll-once,
+   * doctor); any other is checked before it runs (commands/binding.ts).
+   */
+  bindsItself?: boolean;
 }
 
 export type ContextParts = Partial<Omit<Context, 'close' | 'reopenLog' | 'config' | 'output' | 'settings' | 'redact'>> & {

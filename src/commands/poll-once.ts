@@ -4,6 +4,7 @@ import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import { TelegramBridge } from '../core/telegram.ts';
+import { bindToAccount } from './binding.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -19,6 +20,7 @@ const DELIVERY_GRACE_MS = 5_000;
 
 export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
   await ctx.store.migrate();
+  await bindToAccount(ctx.store, ctx.twogis);
   ctx.notifier.start();
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.

@@ -8,6 +8,7 @@ import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
 import { render as renderSummary, renderDelivery } from './poll-once.ts';
 
@@ -30,6 +31,7 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     for (const check of failing) ctx.output.error(`✗ ${check.name}: ${check.detail}`);
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
+  await bindToAccount(ctx.store, ctx.twogis);
   ctx.notifier.start();
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });

@@ -1,4 +1,5 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
+import { ofBusiness } from './events.ts';
 import type { ConfiguredSecret } from './gate.ts';
 import type { Kopecks } from './money.ts';
 import type { InsightSettings } from './insight.ts';
@@ -43,8 +44,12 @@ export interface PipelineDeps {
   onEvents?: (events: readonly DomainEvent[]) => void;
 }
 
-/** Logs committed events and tells whoever listens. Call only after the transaction that stored them. */
-export function published(deps: Pick<PipelineDeps, 'logger' | 'onEvents'>, events: readonly DomainEvent[]): void {
+/**
+ * Logs committed events and tells whoever listens. Call only after the transaction that stored them. Each names
+ * the business whose store kept it, as the stored row does.
+ */
+export function published(deps: Pick<PipelineDeps, 'logger' | 'onEvents'> & { store: Pick<Store, 'businessId'> }, events: readonly DomainEvent[]): void {
+  events = ofBusiness(events, deps.store.businessId);
   for (const event of events) deps.logger.event(event);
   if (events.length > 0) deps.onEvents?.(events);
 }

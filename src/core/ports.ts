@@ -157,6 +157,11 @@ export interface DomainEvent {
   id: string;
   type: EventType;
   at: string;
+  /**
+   * The business it is about, or null for the deployment's own events (a message from an unknown chat). Left out
+   * when it is made: the store that keeps it (one business's) and the business's logger name it.
+   */
+  businessId?: string | null;
   reviewId: string | null;
   branchId: string | null;
   data: Record<string, unknown>;
@@ -182,6 +187,10 @@ export interface OutboxStatus {
 }
 
 export interface EventQuery {
+  /** Only this business's events (null: the deployment's own); by default the store's business's. */
+  businessId?: string | null;
+  /** Every business's events and the deployment's own (`logs` without --business). */
+  everyBusiness?: boolean;
   afterSeq?: number;
   since?: Date;
   type?: string;
@@ -410,13 +419,11 @@ export interface Telegram {
 
 // ---------------------------------------------------------------- ports
 
-export interface Store {
-  /** Applies pending versioned migrations; safe when several processes start at once. */
-  migrate(): Promise<void>;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-
-  // intake
+/**
+ * The review queue of one business: what intake takes in, what workers claim, draft, post and settle, and what
+ * the operator's `reply` reads; with the dialogue history a draft is written from.
+ */
+export interface ReviewQueue {
   findKnownReviewIds(ids: readonly string[]): Promise<Set<string>>;
   /**
    * Stores a review once (idempotent by id) in `state`, with its events, in one transaction.
@@ -439,7 +446,6 @@ export interface Store {
   /** Keeps what changed about one branch: a key left out keeps its value. */
   saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void>;
 
-  // work
   /**
    * Claims the newest `new` review (by `createdAt`: fresh reviews first, so that a backlog or a runaway listing
    * of old ones cannot hold back the other branches) with a fresh token and lease, and reserves `price` for it
@@ -491,32 +497,8 @@ export interface Store {
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
-  // events and outbox
-  appendEvents(events: readonly DomainEvent[]): Promise<void>;
-  listEvents(query: EventQuery): Promise<StoredEvent[]>;
-  /** The oldest undelivered events, in order; with `dueAt`, only those not held back past it by deferDelivery. */
-  pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]>;
-  markDelivered(eventIds: readonly string[]): Promise<void>;
-  /** Counts one unacknowledged send of each event and holds it back until its `retryAt`; it stays pending. */
-  deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void>;
-  outboxStatus(): Promise<OutboxStatus>;
-
-  // money
-  getBalance(): Promise<BalanceSnapshot>;
-  topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot>;
-  ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]>;
-
-  // reading, for the operator's commands
   /** Reviews resting in `state`, oldest first: `needs_approval` is the queue `gisbot reply` shows. */
   listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]>;
-  /** Saved versions of the system prompt, newest first. */
-  listPromptVersions(limit: number): Promise<PromptVersion[]>;
-  getPromptVersion(version: number): Promise<PromptVersion | null>;
-
-  // prompts and dialogue
-  /** Returns the latest version if its text is identical, otherwise stores a new version. */
-  savePromptVersion(text: string): Promise<PromptVersion>;
-  latestPrompt(): Promise<PromptVersion | null>;
   dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
   /**
    * The newest answers of ours to a branch's reviews (posted, or drafted and on their way), newest first:
@@ -524,7 +506,46 @@ export interface Store {
    */
   recentAnswers(branchId: string, limit: number): Promise<string[]>;
 
-  // follow-ups (policy.answerFollowUps)
+}
+
+/** A business's money: its balance and its append-only ledger (reserves and charges go through the queue's settle). */
+export interface Money {
+  getBalance(): Promise<BalanceSnapshot>;
+  topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot>;
+  ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]>;
+
+}
+
+/** The events of one business, stored with the state changes they report. */
+export interface EventLog {
+  appendEvents(events: readonly DomainEvent[]): Promise<void>;
+  listEvents(query: EventQuery): Promise<StoredEvent[]>;
+}
+
+/** The deployment's one outbox: every business's events, relayed over the one WebSocket in the order stored. */
+export interface Outbox {
+  /** The oldest undelivered events, in order; with `dueAt`, only those not held back past it by deferDelivery. */
+  pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]>;
+  markDelivered(eventIds: readonly string[]): Promise<void>;
+  /** Counts one unacknowledged send of each event and holds it back until its `retryAt`; it stays pending. */
+  deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void>;
+  outboxStatus(): Promise<OutboxStatus>;
+
+}
+
+/** The versions of a business's system prompt. */
+export interface PromptHistory {
+  /** Saved versions of the system prompt, newest first. */
+  listPromptVersions(limit: number): Promise<PromptVersion[]>;
+  getPromptVersion(version: number): Promise<PromptVersion | null>;
+
+  /** Returns the latest version if its text is identical, otherwise stores a new version. */
+  savePromptVersion(text: string): Promise<PromptVersion>;
+  latestPrompt(): Promise<PromptVersion | null>;
+}
+
+/** The reviewers' comments under a business's answers and its follow-ups to them (policy.answerFollowUps). */
+export interface FollowUps {
   /** Records a reviewer's comment once (idempotent by comment id) as `new`, with its dialogue row and events. */
   recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean>;
   getFollowUp(commentId: string): Promise<StoredFollowUp | null>;
@@ -541,7 +562,10 @@ export interface Store {
   /** Ends a claimed follow-up; `posted` also adds our comment to the dialogue history. False if the token is stale. */
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
-  // telegram (issue 15): the cards of reviews waiting for a person, and which worker reads the bot's updates
+}
+
+/** The Telegram cards of a business's reviews waiting for a person (issue 15). */
+export interface Cards {
   /** Reviews waiting for a person (`needs_approval`) that have no card yet, newest first. */
   reviewsWithoutCard(limit: number): Promise<StoredReview[]>;
   /** Makes the review's card; null when it has one already. */
@@ -551,6 +575,10 @@ export interface Store {
   activeTelegramCards(limit: number): Promise<TelegramCard[]>;
   /** Writes a card read at `card.version`, if nobody wrote it since (compare-and-set); false when somebody did. */
   saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean>;
+}
+
+/** The one bot's updates, read by one worker at a time for the whole deployment. */
+export interface TelegramUpdates {
   /**
    * Takes the turn to read the bot's updates, or renews it, until `until`: the getUpdates offset to read from, or
    * null while another worker holds an unexpired turn (Telegram serves one reader at a time).
@@ -562,7 +590,10 @@ export interface Store {
   claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean>;
   /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
   finishTelegramUpdate(updateId: number, token: string): Promise<void>;
-  // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
+}
+
+/** What the owner gets for the money, per business: stats, report, branches, recurring complaints. */
+export interface Facts {
   /** Every branch that has reviews in the store, with a name its reviews gave it. */
   reviewBranches(): Promise<Branch[]>;
   /** Per branch, the facts of the reviews created on 2GIS in the period (all of them without one). */
@@ -578,6 +609,56 @@ export interface Store {
   topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory>;
   /** Records one complaint window and its events in one transaction; false when that window is recorded already. */
   recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean>;
+}
+
+/** Which 2GIS account a business is bound to in the database (the account it first served). */
+export interface BusinessBinding {
+  /** The cabinet's user id (`GET users`). */
+  userId: string;
+  /** The login it was reached with; null when it was reached with a token alone. */
+  login: string | null;
+}
+
+/** How a business's last cycle ended, for `gisbot businesses`. */
+export type CycleStatus = 'ok' | 'no_balance' | 'sign_in_failed' | 'failed';
+
+export interface BusinessRecord {
+  id: string;
+  binding: BusinessBinding | null;
+  lastCycleAt: Date | null;
+  lastStatus: CycleStatus | null;
+}
+
+/**
+ * Bind: `bound` when the business is bound to this account now (or was already); `other` when it is bound to
+ * another account; `taken` when another business of the database is bound to this account.
+ */
+export type BindResult = { kind: 'bound' } | { kind: 'other'; bound: BusinessBinding } | { kind: 'taken'; businessId: string };
+
+/** The deployment's record of its businesses: which account each is bound to, and its last cycle. */
+export interface Businesses {
+  /** Binds this store's business to `account` unless it is bound already (one transaction; nothing else written). */
+  bindAccount(account: BusinessBinding): Promise<BindResult>;
+  /** This store's business as recorded, or null when it never was. */
+  businessRecord(): Promise<BusinessRecord | null>;
+  /** Every business the database has a record of. */
+  businessRecords(): Promise<BusinessRecord[]>;
+  recordCycle(at: Date, status: CycleStatus): Promise<void>;
+}
+
+/**
+ * The database, seen from one business (`businessId`): every role port reads and writes only that business's rows;
+ * the outbox, the Telegram updates and the record of businesses are the deployment's. `forBusiness` gives the
+ * same database seen from another business.
+ */
+export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Facts, Businesses {
+  readonly businessId: string;
+  forBusiness(businessId: string): Store;
+  /** Applies pending versioned migrations; safe when several processes start at once. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
 }
 
 // ---------------------------------------------------------------- insight
@@ -647,6 +728,8 @@ export interface TopicHistory {
 export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
+  /** The cabinet account signed in (`GET users`): what the database binds a business to. */
+  account(): Promise<BusinessBinding>;
   listBranches(): Promise<Branch[]>;
   /** Every branch of the account with its name and address, whatever twogis.branches watches (`gisbot branches`). */
   accountBranches(): Promise<Branch[]>;

@@ -419,6 +419,16 @@ export const messages = {
       notAllowed: 'This chat may not act on gisbot\'s cards',
     },
   },
+  binding: {
+    /** One line: whose database this business is, what the config says, and the way out. */
+    otherAccount: (businessId: string, boundLogin: string | null, configuredLogin: string | null) =>
+      `business ${businessId} is bound in this database to the 2GIS account ${boundLogin ?? '(signed in with a token)'}, ` +
+      `but the config signs in as ${configuredLogin ?? '(a token)'}: nothing was done; give this account its own database ` +
+      `(a separate database.url) or a businesses: entry of its own`,
+    sameAccount: (businessId: string, otherBusiness: string, login: string | null) =>
+      `business ${businessId} signs in to the 2GIS account ${login ?? '(a token)'}, which business ${otherBusiness} of this database ` +
+      `already serves: nothing was done; one 2GIS account is one business (remove one of them from businesses:)`,
+  },
   errors: {
     unexpected: 'unexpected error',
     debugHint: 'run again with --debug for details',

@@ -99,9 +99,10 @@ describe('MysqlStore', () => {
           [7, 1],
           [8, 1],
           [9, 1],
+          [10, 1],
         ],
       );
-      const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
+      const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM business_accounts');
       assert.equal(Number(accounts[0]?.n), 1);
       assert.deepEqual(await b.getBalance(), { balance: 0n, reserved: 0n });
       await checkMoneyInvariants(fresh.url, 0);

@@ -117,9 +117,10 @@ describe('SqliteStore', () => {
           [7, 'redelivery backoff per event'],
           [8, 'telegram cards and updates'],
           [9, 'insight: who sent an answer and when, review topics, complaint windows'],
+          [10, 'many businesses: every row belongs to one'],
         ],
       );
-      const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
+      const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM business_accounts');
       assert.equal(Number(accounts[0]?.n), 1);
       await checkSqliteInvariants(file, 0);
     } finally {
@@ -222,8 +223,8 @@ describe('SqliteStore', () => {
       try {
         assert.throws(() => raw.exec('UPDATE ledger SET amount = 1'), /append-only/);
         assert.throws(() => raw.exec('DELETE FROM ledger'), /append-only/);
-        assert.throws(() => raw.exec('UPDATE account SET balance = -1'), /CHECK constraint failed/);
-        assert.throws(() => raw.exec('UPDATE account SET balance = 2.5'), /cannot store REAL value in INTEGER column/);
+        assert.throws(() => raw.exec('UPDATE business_accounts SET balance = -1'), /CHECK constraint failed/);
+        assert.throws(() => raw.exec('UPDATE business_accounts SET balance = 2.5'), /cannot store REAL value in INTEGER column/);
         raw.exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', 0)`);
       } finally {
         raw.close();

@@ -30,6 +30,10 @@ import type {
   ReviewPage,
   ReviewStatus,
   Store,
+  BindResult,
+  BusinessBinding,
+  BusinessRecord,
+  CycleStatus,
   StoredEvent,
   StoredFollowUp,
   StoredReview,
@@ -57,6 +61,45 @@ export class MemoryStore implements Store {
   /** When a sent answer or comment may be read back, by review or comment id (Store.beginPosting). */
   readBackAfter = new Map<string, Date>();
   branches = new Map<string, BranchIntake>();
+  readonly businessId: string;
+  /** The deployment's: every business's store of one MemoryStore family shares them. */
+  readonly #family: { stores: Map<string, MemoryStore>; records: Map<string, BusinessRecord> };
+
+  constructor(businessId = 'default', family?: MemoryStore['familyOf']) {
+    this.businessId = businessId;
+    this.#family = family ?? { stores: new Map(), records: new Map() };
+    this.#family.stores.set(businessId, this);
+  }
+
+  get familyOf() {
+    return this.#family;
+  }
+
+  forBusiness(businessId: string): MemoryStore {
+    return this.#family.stores.get(businessId) ?? new MemoryStore(businessId, this.#family);
+  }
+
+  async bindAccount(account: BusinessBinding): Promise<BindResult> {
+    const mine = this.#family.records.get(this.businessId);
+    if (mine?.binding) return mine.binding.userId === account.userId ? { kind: 'bound' } : { kind: 'other', bound: mine.binding };
+    const holder = [...this.#family.records.values()].find((record) => record.binding?.userId === account.userId);
+    if (holder) return { kind: 'taken', businessId: holder.id };
+    this.#family.records.set(this.businessId, { id: this.businessId, lastCycleAt: null, lastStatus: null, ...mine, binding: { ...account } });
+    return { kind: 'bound' };
+  }
+
+  async businessRecord() {
+    return this.#family.records.get(this.businessId) ?? null;
+  }
+
+  async businessRecords() {
+    return [...this.#family.records.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async recordCycle(at: Date, status: CycleStatus) {
+    const mine = this.#family.records.get(this.businessId);
+    this.#family.records.set(this.businessId, { id: this.businessId, binding: null, ...mine, lastCycleAt: at, lastStatus: status });
+  }
 
   async migrate() {}
   async ping() {}
@@ -448,6 +491,11 @@ export class FakeTwoGis implements TwoGis {
   branches: Branch[] = [{ id: '70000001017466092', name: 'Кофейня' }];
 
   async checkLogin() {}
+  /** The cabinet account these credentials reach. */
+  signedIn = { userId: 'user-1', login: 'owner@example.com' as string | null };
+  async account() {
+    return { ...this.signedIn };
+  }
   async listBranches() {
     return this.branches;
   }

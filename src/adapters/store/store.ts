@@ -13,13 +13,13 @@ import { formatMoney, type Kopecks } from '../../core/money.ts';
 import { ANSWERED_ELSEWHERE } from '../../core/ports.ts';
 import type {
   Branch, BranchFacts, ComplaintWindow, FactQuery, Topic, TopicCount, TopicHistory,
-  BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
+  BalanceSnapshot, BindResult, BranchIntake, BusinessBinding, BusinessRecord, CycleStatus, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
-import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
+import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
 
 // ---------------------------------------------------------------- rows
 
@@ -33,7 +33,7 @@ const FOLLOW_UP = columns('f', {
   commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
   state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
 });
-const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
+const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', businessId: 'text?', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
 const EVENT = columns('e', EVENT_COLUMNS);
 const toEvent = <R extends RowOf<typeof EVENT>>(row: R) => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
 const PENDING = columns('e', { ...EVENT_COLUMNS, attempts: ['int', 'o.attempts'], retryAt: ['time?', 'o.retry_at'] });
@@ -44,6 +44,7 @@ const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'mone
 const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
 const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
 const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
+const BINDING = columns('b', { id: 'text', userId: ['text?', 'b.twogis_user_id'], login: ['text?', 'b.twogis_login'], lastCycleAt: 'time?', lastStatus: 'text?' });
 const VERSION = columns('m', { version: 'int' });
 const ID = columns('r', { id: 'text' });
 const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time' });
@@ -85,13 +86,13 @@ const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
 
 /** `WHERE …` over the period and the branch of `query` (callers go on with `AND`). */
-function period(alias: 'r' | 't', query: FactQuery): Sql {
+function period(alias: 'r' | 't', business: string, query: FactQuery): Sql {
   requireTimes(query.from, query.to);
   const at = raw(alias);
   const from = query.from === undefined ? empty : sql` AND ${at}.created_at >= ${query.from}`;
   const to = query.to === undefined ? empty : sql` AND ${at}.created_at < ${query.to}`;
   const branch = query.branchId === undefined ? empty : sql` AND ${at}.branch_id = ${query.branchId}`;
-  return sql`WHERE 1 = 1${from}${to}${branch}`;
+  return sql`WHERE ${at}.business_id = ${business}${from}${to}${branch}`;
 }
 
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
@@ -117,41 +118,45 @@ function storableDate(value: string): Date | null {
 }
 
 /** Events as stored, every string of their data masked by `redact`. */
-function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
+function insertEvents(events: readonly DomainEvent[], redact: Redact, business: string): Sql {
   const rows = events.map((event) => {
     const at = storableDate(event.at);
     if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
     const data = JSON.stringify(redactStrings(event.data ?? {}, redact), (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-    return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
+    // An event names its business only when it is the deployment's own (null); else it is the store's business.
+    const businessId = event.businessId === undefined ? business : event.businessId;
+    return sql`(${[event.id, event.type, at, businessId, event.reviewId, event.branchId, data]})`;
   });
-  return sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
+  return sql`INSERT INTO events (id, type, at, business_id, review_id, branch_id, data) VALUES ${join(rows)}`;
 }
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
 /** A review as intake records it. */
-function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
+function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date, business: string): Sql {
   const rows = entries.map(({ review: r, state, reason }) => {
-    const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
+    const values: Value[] = [business, r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
     return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
   });
-  return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
+  return sql`INSERT INTO reviews (business_id, id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
     recorded_at, updated_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
 type DialogueLine = readonly [authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date];
-function insertDialogue(...lines: readonly DialogueLine[]): Sql {
-  const rows = lines.map(([authorId, ...rest]) => sql`(${[authorId ?? '', ...rest]})`);
-  return sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
+function insertDialogue(business: string, ...lines: readonly DialogueLine[]): Sql {
+  const rows = lines.map(([authorId, ...rest]) => sql`(${[business, authorId ?? '', ...rest]})`);
+  return sql`INSERT INTO dialogue (business_id, author_id, review_id, role, text, at) VALUES ${join(rows)}`;
 }
 
 /** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
 const readBackDue = (now: Date) => sql`(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ${now})`;
 const IN_FLIGHT = raw(`('claimed', 'drafted', 'posting')`);
 
-function eventQuery(query: EventQuery, limit: number): { rest: Sql; newestFirst: boolean } {
+function eventQuery(query: EventQuery, limit: number, business: string): { rest: Sql; newestFirst: boolean } {
   const conditions: Sql[] = [];
+  if (query.businessId !== undefined) conditions.push(query.businessId === null ? sql`e.business_id IS NULL` : sql`e.business_id = ${query.businessId}`);
+  else if (!query.everyBusiness) conditions.push(sql`e.business_id = ${business}`);
   if (query.afterSeq !== undefined) conditions.push(sql`e.seq > ${query.afterSeq}`);
   if (query.since !== undefined) conditions.push(sql`e.at >= ${query.since}`);
   if (query.type !== undefined) conditions.push(sql`e.type = ${query.type}`);
@@ -176,15 +181,36 @@ export interface SqlStoreOptions {
   redact?: Redact;
 }
 
+/**
+ * The store of one business (`default` unless `forBusiness` names another): every row it reads or writes is that
+ * business's, so the core, which holds one, never sees another's. The outbox, the Telegram updates and the
+ * binding of businesses to accounts are the deployment's, the same through every business's store.
+ */
 export class SqlStore implements Store {
   readonly #db: Dialect;
+  readonly #options: SqlStoreOptions;
   readonly #notifications: boolean;
   readonly #redact: Redact;
+  readonly businessId: string;
+  /** The store made by createMysqlStore/createSqliteStore owns the connection; the ones forBusiness made share it. */
+  readonly #owner: boolean;
 
-  constructor(dialect: Dialect, options: SqlStoreOptions) {
+  constructor(dialect: Dialect, options: SqlStoreOptions, businessId: string = DEFAULT_BUSINESS, owner = true) {
     this.#db = dialect;
+    this.#options = options;
     this.#notifications = options.notifications;
     this.#redact = options.redact ?? ((text) => text);
+    this.businessId = businessId;
+    this.#owner = owner;
+  }
+
+  forBusiness(businessId: string): Store {
+    return businessId === this.businessId ? this : new SqlStore(this.#db, this.#options, businessId, false);
+  }
+
+  /** This store's business, as a value in a statement. */
+  get #b(): string {
+    return this.businessId;
   }
 
   /** Rows of a SELECT outside a transaction. */
@@ -211,26 +237,66 @@ export class SqlStore implements Store {
   async #insertEvents(x: Executor, events: readonly DomainEvent[]): Promise<void> {
     for (const event of events) {
       // At least once: an event already stored is not stored (or queued) again.
-      if ((await this.#insertOnce(x, insertEvents([event], this.#redact))) && this.#notifications) {
+      if ((await this.#insertOnce(x, insertEvents([event], this.#redact, this.#b))) && this.#notifications) {
         await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
       }
     }
   }
 
+  /** A business that was never topped up has no row yet: nothing on it. */
   async #readAccount(x: Executor): Promise<BalanceSnapshot> {
-    const account = await x.first(ACCOUNT, sql`FROM account a WHERE a.id = 1`);
-    if (account === undefined) throw new ServiceError('database', 'rejected', `${this.#db.where}: the account row is missing`, { hint: 'run the migrations' });
-    return account;
+    return (await x.first(ACCOUNT, sql`FROM business_accounts a WHERE a.business_id = ${this.#b}`)) ?? { balance: 0n, reserved: 0n };
   }
 
   /** The one conditional UPDATE: it reserves only what is free, and the rows it changed say whether it did. */
   async #reserveFunds(x: Executor, amount: Kopecks): Promise<boolean> {
-    return (await x.run(sql`UPDATE account SET reserved = reserved + ${amount} WHERE id = 1 AND balance - reserved >= ${amount}`)) === 1;
+    return (await x.run(sql`UPDATE business_accounts SET reserved = reserved + ${amount} WHERE business_id = ${this.#b} AND balance - reserved >= ${amount}`)) === 1;
   }
 
   async #readReview(x: Executor, id: string): Promise<StoredReview | null> {
-    const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${id}`);
+    const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${id}`);
     return row === undefined ? null : toReview(row);
+  }
+
+  // ------------------------------------------------------------ businesses (the deployment's)
+
+  async bindAccount(account: BusinessBinding): Promise<BindResult> {
+    return this.#db.transaction<BindResult>(async (x) => {
+      const mine = await x.first(BINDING, sql`FROM businesses b WHERE b.id = ${this.#b}${this.#db.lockRows}`);
+      if (mine?.userId !== undefined && mine.userId !== null) {
+        return mine.userId === account.userId ? { kind: 'bound' } : { kind: 'other', bound: { userId: mine.userId, login: mine.login } };
+      }
+      const holder = await x.first(BINDING, sql`FROM businesses b WHERE b.twogis_user_id = ${account.userId}`);
+      if (holder !== undefined) return { kind: 'taken', businessId: holder.id };
+      const now = new Date();
+      const bound = mine === undefined
+        ? sql`INSERT INTO businesses (id, twogis_user_id, twogis_login, bound_at) VALUES (${[this.#b, account.userId, account.login, now]})`
+        : sql`UPDATE businesses SET twogis_user_id = ${account.userId}, twogis_login = ${account.login}, bound_at = ${now} WHERE id = ${this.#b}`;
+      // Another process bound this account (to this business or another) a moment ago: ask again.
+      if (!(await this.#insertOnce(x, bound))) throw new Rollback(null);
+      return { kind: 'bound' };
+    }).then((result) => result ?? this.bindAccount(account));
+  }
+
+  async businessRecord(): Promise<BusinessRecord | null> {
+    return (await this.businessRecords()).find((record) => record.id === this.#b) ?? null;
+  }
+
+  async businessRecords(): Promise<BusinessRecord[]> {
+    return (await this.#select(BINDING, sql`FROM businesses b ORDER BY b.id`)).map((row) => ({
+      id: row.id,
+      binding: row.userId === null ? null : { userId: row.userId, login: row.login },
+      lastCycleAt: row.lastCycleAt,
+      lastStatus: row.lastStatus as CycleStatus | null,
+    }));
+  }
+
+  async recordCycle(at: Date, status: CycleStatus): Promise<void> {
+    requireTimes(at);
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO businesses (id, last_cycle_at, last_status) VALUES (${[this.#b, at, status]})
+            ${this.#db.upsert('id', ['last_cycle_at', 'last_status'])}`),
+    );
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -269,7 +335,7 @@ export class SqlStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    if (this.#owner) await this.#db.close();
   }
 
   // ------------------------------------------------------------ intake
@@ -278,7 +344,7 @@ export class SqlStore implements Store {
     const unique = [...new Set(ids)];
     const known = new Set<string>();
     for (let i = 0; i < unique.length; i += 500) {
-      for (const row of await this.#select(ID, sql`FROM reviews r WHERE r.id IN (${unique.slice(i, i + 500)})`)) known.add(row.id);
+      for (const row of await this.#select(ID, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id IN (${unique.slice(i, i + 500)})`)) known.add(row.id);
     }
     return known;
   }
@@ -286,9 +352,9 @@ export class SqlStore implements Store {
   async recordReview(review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[]): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now)))) throw new Rollback(false);
+      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now, this.#b)))) throw new Rollback(false);
       await this.#insertEvents(x, events);
-      await x.run(insertDialogue([review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
+      await x.run(insertDialogue(this.#b, [review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
       return true;
     });
   }
@@ -301,12 +367,12 @@ export class SqlStore implements Store {
     // One statement per table for the whole page; a review or event already stored (another worker took the
     // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
     const together = await this.#db.transaction(async (x) => {
-      if (!(await this.#insertOnce(x, insertReviews(entries, now)))) throw new Rollback(false);
+      if (!(await this.#insertOnce(x, insertReviews(entries, now, this.#b)))) throw new Rollback(false);
       if (events.length > 0) {
-        if (!(await this.#insertOnce(x, insertEvents(events, this.#redact)))) throw new Rollback(false);
+        if (!(await this.#insertOnce(x, insertEvents(events, this.#redact, this.#b)))) throw new Rollback(false);
         if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
       }
-      await x.run(insertDialogue(...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
+      await x.run(insertDialogue(this.#b, ...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
       return true;
     });
     if (together) return entries.map(() => true);
@@ -323,7 +389,7 @@ export class SqlStore implements Store {
     const unique = [...new Set(branchIds)];
     const kept = new Map<string, BranchIntake>();
     for (let i = 0; i < unique.length; i += 500) {
-      for (const row of await this.#select(BRANCH_INTAKE, sql`FROM branch_intake b WHERE b.branch_id IN (${unique.slice(i, i + 500)})`)) {
+      for (const row of await this.#select(BRANCH_INTAKE, sql`FROM branch_intake b WHERE b.business_id = ${this.#b} AND b.branch_id IN (${unique.slice(i, i + 500)})`)) {
         const backlog = row.backlogCursor === null ? null : { cursor: row.backlogCursor, until: row.backlogUntil };
         kept.set(row.branchId, { sweptAt: row.sweptAt, backlog });
       }
@@ -335,10 +401,10 @@ export class SqlStore implements Store {
     const changed = [...(change.sweptAt !== undefined ? ['swept_at'] : []), ...(change.backlog !== undefined ? ['backlog_cursor', 'backlog_until'] : [])];
     if (changed.length === 0) return;
     requireTimes(change.sweptAt ?? undefined, change.backlog?.until ?? undefined);
-    const values: Value[] = [branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
+    const values: Value[] = [this.#b, branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
     await this.#db.autocommit((x) =>
-      x.run(sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
-            ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`),
+      x.run(sql`INSERT INTO branch_intake (business_id, branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
+            ${this.#db.upsert('business_id, branch_id', [...changed, 'updated_at'])}`),
     );
   }
 
@@ -350,13 +416,13 @@ export class SqlStore implements Store {
     return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
       // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
-      const newest = sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
+      const newest = sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
       const row = await x.first(REVIEW, newest);
       if (row === undefined) return null;
       // A queued review holds nothing (a release back to `new` frees its reserve); should one hold something, it keeps it.
       const funded = price > 0n && row.reserved === 0n;
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            ${funded ? sql`, reserved = ${price}` : empty} WHERE id = ${row.id} AND state = 'new'`);
+            ${funded ? sql`, reserved = ${price}` : empty} WHERE business_id = ${this.#b} AND id = ${row.id} AND state = 'new'`);
       if (claimed !== 1) throw new Rollback(null);
       if (funded && !(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
       return { ...toReview(row), state: 'claimed', claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
@@ -367,7 +433,7 @@ export class SqlStore implements Store {
     requireTimes(now, leaseUntil);
     return this.#db.transaction(async (x) => {
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`);
       return claimed === 1 ? this.#readReview(x, reviewId) : null;
     });
   }
@@ -375,7 +441,7 @@ export class SqlStore implements Store {
   async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
     requireTimes(now, leaseUntil);
     // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
-    const stale = sql`state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    const stale = sql`business_id = ${this.#b} AND state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
     return this.#db.transaction(async (x) => {
       const row = await x.first(ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
       if (row === undefined) return null;
@@ -387,19 +453,19 @@ export class SqlStore implements Store {
   }
 
   async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
-    return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
+    return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
   }
 
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     nonNegative(price, 'price');
     return this.#db.transaction<ReserveResult>(async (x) => {
       // A claim holding nothing takes the price in one conditional UPDATE of the review (which locks it), then the funds.
-      if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
+      if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
         if (!(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
         return 'reserved';
       }
       // One reserve per claim, at the price of its moment: a price changed since applies to later claims.
-      return (await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}`)) === undefined ? 'lost' : 'reserved';
+      return (await x.first(ID, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId} AND r.claim_token = ${token}`)) === undefined ? 'lost' : 'reserved';
     });
   }
 
@@ -407,19 +473,19 @@ export class SqlStore implements Store {
     return this.#changedOne(sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model},
             prompt_version = ${draft.promptVersion}, prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens},
             finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, sent_by = ${draft.sentBy ?? 'gisbot'}, updated_at = ${new Date()}
-          WHERE id = ${reviewId} AND claim_token = ${token}`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
     return this.#changedOne(sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`);
   }
 
   async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
     requireTimes(at);
     await this.#changedOne(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()}
-          WHERE id = ${reviewId} AND claim_token = ${token}`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async settlePosted(
@@ -428,20 +494,20 @@ export class SqlStore implements Store {
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
     return this.#db.transaction(async (x) => {
       const now = new Date();
-      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
       if (row === undefined || row.state !== 'posting') throw new Rollback(null);
       // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
       const charged = row.reserved;
       const posted = await x.run(sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text},
               charged = ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, posted_at = ${now},
               answer_minutes = ${answerMinutes(row.createdAt, now)}, updated_at = ${now}
-            WHERE id = ${reviewId} AND state = 'posting'`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'posting'`);
       if (posted !== 1) throw new Rollback(null);
-      await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
-      await x.run(sql`UPDATE account SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE id = 1`);
+      await x.run(insertDialogue(this.#b, [row.authorId, reviewId, 'owner', answer.text, now]));
+      await x.run(sql`UPDATE business_accounts SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE business_id = ${this.#b}`);
       const { balance } = await this.#readAccount(x);
-      const charge = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-        VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
+      const charge = sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, note)
+        VALUES (${this.#b}, ${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
       // The unique charge key: this review was charged already.
       if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
       await this.#insertEvents(x, events(balance, charged, balance + charged));
@@ -457,12 +523,12 @@ export class SqlStore implements Store {
             model_cost = NULL, sent_by = NULL`)
         : empty;
     return this.#db.transaction(async (x) => {
-      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
               updated_at = ${new Date()}${clearDraft}
-            WHERE id = ${reviewId}`);
-      if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId}`);
+      if (row.reserved !== 0n) await x.run(sql`UPDATE business_accounts SET reserved = reserved - ${row.reserved} WHERE business_id = ${this.#b}`);
       await this.#insertEvents(x, events);
       return true;
     });
@@ -478,7 +544,7 @@ export class SqlStore implements Store {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
     requireTimes(query.since);
-    const { rest, newestFirst } = eventQuery(query, limit);
+    const { rest, newestFirst } = eventQuery(query, limit, this.#b);
     const events = (await this.#select(EVENT, rest)).map(toEvent);
     return newestFirst ? events.reverse() : events;
   }
@@ -523,13 +589,15 @@ export class SqlStore implements Store {
     if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
     return this.#db.transaction(async (x) => {
       const most = MAX_MONEY - 1n;
-      if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) !== 1) {
+      await x.run(sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO business_accounts (business_id, balance, reserved) VALUES (${this.#b}, 0, 0)`);
+      const added = sql`UPDATE business_accounts SET balance = balance + ${amount} WHERE business_id = ${this.#b} AND balance <= ${most - amount}`;
+      if ((await x.run(added)) !== 1) {
         const [added, held] = [formatMoney(amount), formatMoney(most)];
         throw new UsageError(`a top-up of ${added} would take the balance past ${held}, the most the database holds: nothing was added`);
       }
       const snapshot = await this.#readAccount(x);
-      await x.run(sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-            VALUES (${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
+      await x.run(sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${this.#b}, ${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
       return snapshot;
     });
   }
@@ -538,8 +606,8 @@ export class SqlStore implements Store {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
     requireTimes(query.since);
-    const since = query.since === undefined ? empty : sql`WHERE l.at >= ${query.since} `;
-    return (await this.#select(LEDGER, sql`FROM ledger l ${since}ORDER BY l.id DESC LIMIT ${limit}`)).map((row) => ({ ...row, kind: row.kind as LedgerKind }));
+    const since = query.since === undefined ? empty : sql`AND l.at >= ${query.since} `;
+    return (await this.#select(LEDGER, sql`FROM ledger l WHERE l.business_id = ${this.#b} ${since}ORDER BY l.id DESC LIMIT ${limit}`)).map((row) => ({ ...row, kind: row.kind as LedgerKind }));
   }
 
   // ------------------------------------------------------------ reading, for the operator's commands
@@ -547,17 +615,17 @@ export class SqlStore implements Store {
   async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    return (await this.#select(REVIEW, sql`FROM reviews r WHERE r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`)).map(toReview);
+    return (await this.#select(REVIEW, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`)).map(toReview);
   }
 
   async listPromptVersions(limit: number): Promise<PromptVersion[]> {
     const count = limitOf(limit);
-    return count === 0 ? [] : this.#select(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT ${count}`);
+    return count === 0 ? [] : this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.business_id = ${this.#b} ORDER BY p.version DESC LIMIT ${count}`);
   }
 
   async getPromptVersion(version: number): Promise<PromptVersion | null> {
     if (!Number.isSafeInteger(version) || version < 1) return null;
-    return (await this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.version = ${version}`))[0] ?? null;
+    return (await this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.business_id = ${this.#b} AND p.version = ${version}`))[0] ?? null;
   }
 
   // ------------------------------------------------------------ prompts and dialogue
@@ -565,10 +633,10 @@ export class SqlStore implements Store {
   async savePromptVersion(text: string): Promise<PromptVersion> {
     const sha256 = createHash('sha256').update(text, 'utf8').digest('hex');
     return this.#db.transaction(async (x) => {
-      const latest = await x.first(PROMPT_SHA, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT 1${this.#db.lockRows}`);
+      const latest = await x.first(PROMPT_SHA, sql`FROM prompt_versions p WHERE p.business_id = ${this.#b} ORDER BY p.version DESC LIMIT 1${this.#db.lockRows}`);
       if (latest !== undefined && latest.sha256 === sha256 && latest.text === text) return { version: latest.version, text, createdAt: latest.createdAt };
       const createdAt = new Date();
-      const version = await x.insert(sql`INSERT INTO prompt_versions (text, sha256, created_at) VALUES (${[text, sha256, createdAt]})`);
+      const version = await x.insert(sql`INSERT INTO prompt_versions (business_id, text, sha256, created_at) VALUES (${[this.#b, text, sha256, createdAt]})`);
       return { version, text, createdAt };
     });
   }
@@ -579,21 +647,21 @@ export class SqlStore implements Store {
 
   /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
   async recentAnswers(branchId: string, limit: number): Promise<string[]> {
-    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted')
+    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted')
           AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`);
     return rows.map((row) => row.text);
   }
 
   /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
   async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
-    const rows = await this.#select(DIALOGUE, sql`FROM dialogue d WHERE d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`);
+    const rows = await this.#select(DIALOGUE, sql`FROM dialogue d WHERE d.business_id = ${this.#b} AND d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`);
     return rows.map((row) => ({ ...row, role: row.role as DialogueEntry['role'] }));
   }
 
   // ------------------------------------------------------------ follow-ups
 
   async #readFollowUp(x: Executor, commentId: string): Promise<StoredFollowUp | null> {
-    const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.comment_id = ${commentId}`);
+    const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.business_id = ${this.#b} AND f.comment_id = ${commentId}`);
     return row === undefined ? null : { ...row, state: row.state as FollowUpState };
   }
 
@@ -601,13 +669,13 @@ export class SqlStore implements Store {
     const now = new Date();
     const createdAt = storableDate(followUp.createdAt) ?? now;
     const { commentId, reviewId, branchId, authorId, text } = followUp;
-    const values: Value[] = [commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now];
+    const values: Value[] = [this.#b, commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now];
     return this.#db.transaction(async (x) => {
-      const insert = sql`INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at,
+      const insert = sql`INSERT INTO follow_ups (business_id, comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at,
         updated_at) VALUES (${values})`;
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, events);
-      await x.run(insertDialogue([authorId, reviewId, 'reviewer', text, createdAt]));
+      await x.run(insertDialogue(this.#b, [authorId, reviewId, 'reviewer', text, createdAt]));
       return true;
     });
   }
@@ -618,16 +686,16 @@ export class SqlStore implements Store {
 
   async claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null> {
     requireTimes(now, leaseUntil);
-    const stale = sql`state IN ('claimed', 'posting') AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    const stale = sql`business_id = ${this.#b} AND state IN ('claimed', 'posting') AND lease_until <= ${now} AND ${readBackDue(now)}`;
     return this.#db.transaction(async (x) => {
       // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
       const row =
         (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${stale} ORDER BY f.lease_until, f.comment_id LIMIT 1${this.#db.skipLocked}`)) ??
-        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
+        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.business_id = ${this.#b} AND f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
       if (row === undefined) return null;
       const taken = await x.run(sql`UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ${token},
               lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`);
+            WHERE business_id = ${this.#b} AND comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`);
       if (taken !== 1) throw new Rollback(null);
       return this.#readFollowUp(x, row.commentId);
     });
@@ -636,13 +704,13 @@ export class SqlStore implements Store {
   async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
     return this.#changedOne(sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`);
+          WHERE business_id = ${this.#b} AND comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`);
   }
 
   async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      const mine = sql`f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')`;
+      const mine = sql`f.business_id = ${this.#b} AND f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')`;
       const row = await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${mine}${this.#db.lockRows}`);
       if (row === undefined) return false;
       if (outcome.state === 'posted') {
@@ -651,12 +719,12 @@ export class SqlStore implements Store {
                 answer_text = ${outcome.text}, model = ${draft?.model ?? null}, prompt_version = ${draft?.promptVersion ?? null},
                 prompt_tokens = ${draft?.promptTokens ?? null}, completion_tokens = ${draft?.completionTokens ?? null},
                 model_cost = ${draft?.cost ?? null}, updated_at = ${now}
-              WHERE comment_id = ${commentId}`);
-        await x.run(insertDialogue([row.authorId, row.reviewId, 'owner', outcome.text, now]));
+              WHERE business_id = ${this.#b} AND comment_id = ${commentId}`);
+        await x.run(insertDialogue(this.#b, [row.authorId, row.reviewId, 'owner', outcome.text, now]));
       } else {
         const { state, reason } = outcome;
         await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
-              WHERE comment_id = ${commentId}`);
+              WHERE business_id = ${this.#b} AND comment_id = ${commentId}`);
       }
       await this.#insertEvents(x, events);
       return true;
@@ -670,7 +738,8 @@ export class SqlStore implements Store {
     if (count === 0) return [];
     const rows = await this.#select(
       REVIEW,
-      sql`FROM reviews r WHERE r.state = 'needs_approval' AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+      sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'needs_approval'
+          AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.business_id = r.business_id AND c.review_id = r.id)
           ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`,
     );
     return rows.map(toReview);
@@ -682,7 +751,7 @@ export class SqlStore implements Store {
     return this.#db.autocommit(async (x) => {
       try {
         const id = await x.insert(
-          sql`INSERT INTO telegram_cards (review_id, active, version, body, created_at, updated_at) VALUES (${[reviewId, 1, 1, json, now, now]})`,
+          sql`INSERT INTO telegram_cards (business_id, review_id, active, version, body, created_at, updated_at) VALUES (${[this.#b, reviewId, 1, 1, json, now, now]})`,
         );
         return { id, reviewId, active: true, version: 1, body: JSON.parse(json) as TelegramCardBody };
       } catch (error) {
@@ -694,20 +763,20 @@ export class SqlStore implements Store {
 
   async telegramCard(id: number): Promise<TelegramCard | null> {
     if (!Number.isSafeInteger(id)) return null;
-    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.id = ${id}`))[0];
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.business_id = ${this.#b} AND c.id = ${id}`))[0];
     return row === undefined ? null : toCard(row);
   }
 
   async activeTelegramCards(limit: number): Promise<TelegramCard[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    return (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.active = 1 ORDER BY c.id LIMIT ${count}`)).map(toCard);
+    return (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.business_id = ${this.#b} AND c.active = 1 ORDER BY c.id LIMIT ${count}`)).map(toCard);
   }
 
   async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean> {
     return this.#changedOne(
       sql`UPDATE telegram_cards SET body = ${JSON.stringify(body)}, active = ${active ? 1 : 0}, version = version + 1, updated_at = ${new Date()}
-          WHERE id = ${card.id} AND version = ${card.version}`,
+          WHERE business_id = ${this.#b} AND id = ${card.id} AND version = ${card.version}`,
     );
   }
 
@@ -755,11 +824,11 @@ export class SqlStore implements Store {
   // review_topics_branch_topic for topics, the complaints primary key for a topic's windows.
 
   async reviewBranches(): Promise<Branch[]> {
-    return this.#select(BRANCH, sql`FROM reviews r GROUP BY r.branch_id`);
+    return this.#select(BRANCH, sql`FROM reviews r WHERE r.business_id = ${this.#b} GROUP BY r.branch_id`);
   }
 
   async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
-    const where = period('r', query);
+    const where = period('r', this.#b, query);
     const [rows, minutes] = await this.#db.autocommit(async (x) => [
       await x.all(FACTS, sql`FROM reviews r ${where} GROUP BY r.branch_id`),
       await x.all(ANSWER_MINUTES, sql`FROM reviews r ${where} AND r.state = 'posted' AND r.answer_minutes IS NOT NULL GROUP BY r.branch_id, r.answer_minutes`),
@@ -775,7 +844,7 @@ export class SqlStore implements Store {
   }
 
   async topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]> {
-    return this.#select(TOPIC_COUNT, sql`FROM review_topics t ${period('t', query)} AND t.rating <= ${query.maxRating} GROUP BY t.branch_id, t.topic`);
+    return this.#select(TOPIC_COUNT, sql`FROM review_topics t ${period('t', this.#b, query)} AND t.rating <= ${query.maxRating} GROUP BY t.branch_id, t.topic`);
   }
 
   async saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean> {
@@ -785,9 +854,10 @@ export class SqlStore implements Store {
       topics.map((topic, i) => (i === 0 ? sql`SELECT ${topic.key} AS topic, ${topic.label} AS label` : sql`SELECT ${topic.key}, ${topic.label}`)),
       ' UNION ALL ',
     );
-    const insert = sql`INSERT INTO review_topics (review_id, topic, label, branch_id, rating, created_at)
-      SELECT r.id, k.topic, k.label, r.branch_id, r.rating, r.created_at FROM reviews r JOIN (${labels}) k ON 1 = 1
-      WHERE r.id = ${reviewId} AND NOT EXISTS (SELECT 1 FROM review_topics t WHERE t.review_id = ${reviewId})`;
+    const insert = sql`INSERT INTO review_topics (business_id, review_id, topic, label, branch_id, rating, created_at)
+      SELECT r.business_id, r.id, k.topic, k.label, r.branch_id, r.rating, r.created_at FROM reviews r JOIN (${labels}) k ON 1 = 1
+      WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}
+        AND NOT EXISTS (SELECT 1 FROM review_topics t WHERE t.business_id = ${this.#b} AND t.review_id = ${reviewId})`;
     return this.#db.autocommit(async (x) => {
       try {
         return (await x.run(insert)) > 0;
@@ -803,10 +873,10 @@ export class SqlStore implements Store {
     const { branchId, topic, from, to, maxRating } = query;
     requireTimes(from, to);
     return this.#db.autocommit(async (x) => ({
-      reviews: await x.all(TOPIC_REVIEW, sql`FROM review_topics t WHERE t.branch_id = ${branchId} AND t.topic = ${topic} AND t.rating <= ${maxRating}
+      reviews: await x.all(TOPIC_REVIEW, sql`FROM review_topics t WHERE t.business_id = ${this.#b} AND t.branch_id = ${branchId} AND t.topic = ${topic} AND t.rating <= ${maxRating}
           AND t.created_at >= ${from} AND t.created_at <= ${to} ORDER BY t.created_at, t.review_id`),
       complaints: (
-        await x.all(COMPLAINT, sql`FROM complaints c WHERE c.branch_id = ${branchId} AND c.topic = ${topic} AND c.window_from <= ${to} AND c.window_to >= ${from}`)
+        await x.all(COMPLAINT, sql`FROM complaints c WHERE c.business_id = ${this.#b} AND c.branch_id = ${branchId} AND c.topic = ${topic} AND c.window_from <= ${to} AND c.window_to >= ${from}`)
       ).map((row): ComplaintWindow => ({ from: row.windowFrom, to: row.windowTo })),
     }));
   }
@@ -815,7 +885,8 @@ export class SqlStore implements Store {
     const { branchId, topic, from, to } = complaint;
     requireTimes(from, to);
     return this.#db.transaction(async (x) => {
-      const insert = sql`INSERT INTO complaints (branch_id, topic, window_from, window_to, recorded_at) VALUES (${[branchId, topic, from, to, new Date()]})`;
+      const values: Value[] = [this.#b, branchId, topic, from, to, new Date()];
+      const insert = sql`INSERT INTO complaints (business_id, branch_id, topic, window_from, window_to, recorded_at) VALUES (${values})`;
       // The window is recorded already: another worker counted the same reviews a moment ago.
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, events);

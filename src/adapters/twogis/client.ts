@@ -79,6 +79,7 @@ const authSchema = envelope(z.object({ access_token: z.string().min(1) }));
 
 const usersSchema = envelope(
   z.object({
+    id: idSchema,
     orgs: z.array(z.object({ id: idSchema, name: z.string().nullish(), isActive: z.boolean().nullish() })),
   }),
 );
@@ -503,6 +504,11 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   return {
     async checkLogin(): Promise<void> {
       await relogin(token);
+    },
+
+    async account() {
+      const users = await get('users', {}, usersSchema);
+      return { userId: users.result.id, login: options.login };
     },
 
     async listBranches(): Promise<Branch[]> {
