@@ -396,8 +396,9 @@ export class TwoGisSandbox {
   }
 
   /** Every issued access token becomes invalid (→ 401). Refresh tokens stay valid. */
-  expireTokens(): void {
-    this.#access.clear();
+  /** Every access token stops working at once (2GIS ended the sessions): only one login's when it is named. */
+  expireTokens(login?: string): void {
+    for (const [access, holder] of this.#access) if (login === undefined || holder.login === login) this.#access.delete(access);
   }
 
   /** POST .../comments requests that created an official answer of ours. */
@@ -444,6 +445,17 @@ export class TwoGisSandbox {
     rec.review.commentsCount += 1;
     rec.comments.push({ id: answer.id, text, isOfficialAnswer: true, dateCreated: answer.dateCreated });
     return answer;
+  }
+
+  /**
+   * A token as an owner copies it from the browser after signing in through 2GIS ID: no password, no refresh
+   * token. Lives `ttlSeconds` (default a day) or until `expireTokens`.
+   */
+  browserToken(login: string, ttlSeconds = 86_400): string {
+    if (!this.#accounts.has(login)) throw new Error(`no account ${login}`);
+    const access = hex40();
+    this.#access.set(access, { login, expiresAt: Date.now() + ttlSeconds * 1000 });
+    return access;
   }
 
   #issueTokens(login: string): SandboxReply {
