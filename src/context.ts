@@ -212,6 +212,8 @@ async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
     password: config.twogis.password!,
     branches: config.twogis.branches ?? null,
     timeoutMs: config.twogis.timeoutSeconds * 1000,
+    webApiKey: config.twogis.webApiKey,
+    locale: config.twogis.locale,
   });
 }
 

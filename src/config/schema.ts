@@ -75,6 +75,10 @@ export const configSchema = z.strictObject({
       branches: z.array(branchId).min(1).transform((ids) => ids.map(String)).optional(),
       /** Each request's deadline; an unseen answer's POST is read back only after twice this. */
       timeoutSeconds: z.number().min(1).max(600).default(15),
+      /** The cabinet web app's public key (`x-api-key`); 2GIS may change it, so it is a setting. */
+      webApiKey: z.string().min(1).default('accweb96f8'),
+      /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
+      locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
     })
     .prefault({}),
   openai: z

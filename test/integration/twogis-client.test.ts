@@ -152,6 +152,26 @@ describe('2GIS client against the sandbox', () => {
     assert.equal(lists[2]?.query.offsetDate, '2021-01-25T14:26:44.918796+07:00');
   });
 
+  it('speaks like the cabinet: every request carries Origin, Referer, locale and x-api-key; a bare request is refused', async () => {
+    const bare = await fetch(`${sb.url}/users/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: LOGIN, password: PASSWORD }),
+    });
+    assert.equal(bare.status, 403, 'the strict sandbox refuses what the real edge may refuse');
+    sb.webApiKey = 'accweb-rotated';
+    const twogis = client({ webApiKey: 'accweb-rotated', locale: 'ru_KZ' });
+    await twogis.listReviews(BRANCH, null);
+    assert.ok(sb.requests.length >= 2);
+    for (const request of sb.requests.filter((r) => r.status !== 403)) {
+      assert.equal(request.headers.origin, 'https://account.2gis.com');
+      assert.equal(request.headers.referer, 'https://account.2gis.com/');
+      assert.equal(request.headers.locale, 'ru_KZ');
+      assert.equal(request.headers['x-api-key'], 'accweb-rotated');
+    }
+    sb.webApiKey = 'accweb96f8';
+  });
+
   it('pauses before each non-first page when pagePauseMs is set', async () => {
     for (let i = 0; i < 3; i++) sb.addReview(BRANCH, { id: String(400 + i) });
     // A pause long beside a loopback request, so that a busy machine cannot make the first page look paused.

@@ -32,7 +32,15 @@ export interface TwoGisClientOptions {
   maxRetryDelayMs?: number;
   /** The most one response may hold, default MAX_RESPONSE_BYTES; the download stops there. */
   maxResponseBytes?: number;
+  /** The cabinet web app's public key, sent as `x-api-key`; default CABINET_WEB_API_KEY. */
+  webApiKey?: string;
+  /** Sent as `locale`, as the cabinet's page does; default `ru`. */
+  locale?: string;
 }
+
+/** The key the cabinet's own web page sends; public clients that work against the real cabinet send it too. */
+export const CABINET_WEB_API_KEY = 'accweb96f8';
+const CABINET_ORIGIN = 'https://account.2gis.com';
 
 /**
  * The most one 2GIS response may hold: 8 MiB. A page of 50 reviews is tens of kilobytes; this leaves room for
@@ -224,7 +232,14 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
   async function send(call: Call, accessToken: string | null): Promise<Outcome> {
     const { got, RequestError } = await loadGot();
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // What the cabinet's web page sends with every request: the edge may refuse a request without it.
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      origin: CABINET_ORIGIN,
+      referer: `${CABINET_ORIGIN}/`,
+      locale: options.locale ?? 'ru',
+      'x-api-key': options.webApiKey ?? CABINET_WEB_API_KEY,
+    };
     if (accessToken !== null) headers.authorization = `Bearer ${accessToken}`;
     const isAnswerPost = call.method === 'POST' && !call.idempotent;
     if (isAnswerPost) postAgents ??= { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) };
