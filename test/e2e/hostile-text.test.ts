@@ -82,8 +82,12 @@ describe('hostile outside text through every human-readable command', () => {
       'branches --json': ['branches', '--json'],
       'stats --json': ['stats', '--json'],
     };
-    const results = await Promise.all(Object.values(commands).map((args) => world.run(args)));
-    Object.keys(commands).forEach((name, index) => runs.set(name, results[index]!));
+    const results = await Promise.all([
+      ...Object.values(commands).map((args) => world.run(args)),
+      // With colours forced, as on a terminal: gisbot's own colour codes are the only escapes.
+      world.run(['reply', EXAMPLE.reviewId, '--dry-run'], { env: { FORCE_COLOR: '1' } }),
+    ]);
+    [...Object.keys(commands), 'reply <id> --dry-run in colour'].forEach((name, index) => runs.set(name, results[index]!));
     report = await readFile(out, 'utf8').catch(() => '');
   });
   after(async () => {
@@ -111,6 +115,16 @@ describe('hostile outside text through every human-readable command', () => {
     assert.ok(result.stdout.includes(`  ${EXAMPLE.shown}`), 'the complaint stays a complaint: its CR and CSI are visible');
     for (const entry of hostile) assert.ok(result.stdout.includes(entry.shown), `${entry.name} shows as ${JSON.stringify(entry.shown)}`);
     for (const line of plain.text.split('\n')) assert.ok(result.stdout.includes(`  ${line}\n`), `${JSON.stringify(line)} shows as written, on its own line`);
+  });
+
+  test('reply <id> --dry-run in colour: only our colour codes, the outside text still visible', () => {
+    const result = runs.get('reply <id> --dry-run in colour')!;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\u001b\[36m/, 'the draft is coloured');
+    const ours = /\u001b\[\d+(;\d+)*m/g;
+    assertNoRawControl(result.stdout.replace(ours, ''), 'reply <id> --dry-run in colour (stdout)');
+    assertNoRawControl(result.stderr.replace(ours, ''), 'reply <id> --dry-run in colour (stderr)');
+    assert.ok(result.stdout.includes(EXAMPLE.shown));
   });
 
   test('logs: no raw control; the plain name as written', () => {
