@@ -7,6 +7,7 @@ import { ConfigError, ExitCode, GisbotError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
+import { shownText } from './ui/shown-text.ts';
 import type { Prompter } from './ui/prompter.ts';
 
 interface GlobalOptions {
@@ -98,15 +99,16 @@ class Session {
       if (error.exitCode !== ExitCode.interrupted) {
         // A config can be wrong in several places at once: each problem on its own line.
         const lines = error instanceof ConfigError ? error.problems : [error.message];
-        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${line}`));
-        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${error.hint}`));
+        // A message may quote what a service, a file or the database held.
+        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${shownText(line)}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${shownText(error.hint)}`));
       }
-      if (this.output.debug && error.stack) this.output.error(this.#redact(error.stack));
+      if (this.output.debug && error.stack) this.output.error(this.#redact(shownText(error.stack)));
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
-    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(error.stack));
+    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${shownText(message)}`));
+    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(shownText(error.stack)));
     else this.output.error(`${c.dim('hint:')} ${messages.errors.debugHint}`);
     return ExitCode.failed;
   }
@@ -301,8 +303,8 @@ function buildProgram(session: Session): Command {
   program
     .command('stats')
     .description('what the balance bought: reviews, answers, reply rate, time to answer, rating, money, complaint topics')
-    .option('--since <when>', 'reviews created since 30d (the default), 2w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 30d (the default), 2w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--branch <id>', 'only this branch')
     .addHelpText('after', '\nExamples:\n  $ gisbot stats\n  $ gisbot stats --since 2026-01-01 --until 2026-02-01 --json\n  $ gisbot stats --branch 70000001080000001')
     .action(async (options: { since?: string; until?: string; branch?: string }, command: Command) => {
@@ -312,8 +314,8 @@ function buildProgram(session: Session): Command {
   program
     .command('report')
     .description('write one self-contained HTML report (charts, complaints, what waits for you) and print its path')
-    .option('--since <when>', 'reviews created since 91d (the default), 4w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
     .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
     .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {
