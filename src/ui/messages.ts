@@ -72,6 +72,20 @@ export const messages = {
     required: (key: string, variable: string | null) =>
       `${key}: required${variable ? ` (set it in the config file or ${variable})` : ''}`,
   },
+  businesses: {
+    badId: 'a business id is 1 to 32 characters of a-z, 0-9 and - (it names the business for good: never reuse it for another account)',
+    none: 'must list at least one business (id: settings), or be left out for a single business',
+    topLevelOwn: (key: string) => `with businesses: listed, ${key} belongs to each business (businesses.<id>.${key}): one business's account, chats and prompt are never shared`,
+    deploymentWide: 'is deployment-wide: set it at the top level, for every business',
+    sharedChat: (chat: string, owner: string) => `chat ${chat} is listed for business ${owner} too: a chat belongs to one business (the top-level telegram.chatIds get every business's cards)`,
+    staffChat: (chat: string) => `chat ${chat} is a staff chat (top-level telegram.chatIds), which gets every business's cards already`,
+    sharedBranch: (branch: string, owner: string) => `branch ${branch} is listed for business ${owner} too: a branch belongs to one business`,
+    unknown: (id: string, ids: readonly string[]) => `there is no business ${JSON.stringify(id)} in the config: --business takes one of ${ids.join(', ')}`,
+    needsOne: (ids: readonly string[]) => `this command is about one business: add --business <id>, one of ${ids.join(', ')}`,
+    paused: (id: string) => `business ${id} is paused (enabled: false): set enabled: true in its section to serve it`,
+    allPaused: (ids: readonly string[]) => `every business is paused (enabled: false): ${ids.join(', ')}`,
+    notYetTogether: (ids: readonly string[]) => `serving several businesses in one run is not built yet: add --business <id>, one of ${ids.join(', ')}`,
+  },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,
     hint: 'fix the services above, then start again',
