@@ -76,6 +76,11 @@ export function businessOf(config: Readonly<Config>): Business | null {
   return config.businesses.find((business) => business.id === config.businessId) ?? null;
 }
 
+/** The chats that get this config's business's cards: its own chats and the agency's staff chats. */
+export function cardChatIds(config: Readonly<Config>): string[] {
+  return [...new Set([...(businessOf(config)?.staffChatIds ?? []), ...config.telegram.chatIds])];
+}
+
 /** `GISBOT_COFFEE_OK_2GIS_PASSWORD` for business `coffee-ok`. */
 export function businessVariable(id: string, suffix: string): string {
   return `GISBOT_${id.toUpperCase().replaceAll('-', '_')}_${suffix}`;
