@@ -301,3 +301,44 @@ describe('--business: which businesses a command works on', () => {
     }
   });
 });
+
+describe('init adding a business to the file', () => {
+  test('to a single-business config: its own keys and words move under businesses.default, the shared rules stay', async () => {
+    const { withBusiness, configText } = await import('../../src/config/add-business.ts');
+    const raw = {
+      twogis: { apiUrl: 'http://127.0.0.1:9/api/1.0', login: 'a', password: 'pass-a', branches: ['70000001017466095'] },
+      prompt: { file: 'prompts/coffee.md' },
+      policy: { approvalBelowRating: 2, signature: '— Кофейня', branches: { '70000001017466095': { tone: 'x' } } },
+      telegram: { chatIds: ['42'], botToken: '1:abc' },
+    };
+    const { raw: next, moved } = withBusiness(raw, { id: 'dental-7', name: 'Зубы', twogis: { login: 'b' } });
+    assert.equal(moved, true);
+    assert.deepEqual(next, {
+      twogis: { apiUrl: 'http://127.0.0.1:9/api/1.0' },
+      policy: { approvalBelowRating: 2 },
+      telegram: { botToken: '1:abc' },
+      businesses: {
+        default: {
+          twogis: { login: 'a', password: 'pass-a', branches: ['70000001017466095'] },
+          prompt: { file: 'prompts/coffee.md' },
+          telegram: { chatIds: ['42'] },
+          policy: { signature: '— Кофейня', branches: { '70000001017466095': { tone: 'x' } } },
+        },
+        'dental-7': { name: 'Зубы', twogis: { login: 'b' } },
+      },
+    });
+    assert.equal(raw.twogis.login, 'a', 'the input is left as it was');
+    const again = withBusiness(next, { id: 'c', name: 'C', twogis: { login: 'c', password: 'pass-c' } });
+    assert.equal(again.moved, false);
+    assert.deepEqual(Object.keys(again.raw.businesses as object), ['default', 'dental-7', 'c']);
+
+    // Written back and read as gisbot reads it: the branch ids stay quoted strings, the config loads.
+    const text = configText(next, '.gisbotrc', 'written by a test');
+    assert.match(text, /^# written by a test\n/);
+    assert.match(text, /"70000001017466095":/);
+    const dir = await folderWith(text);
+    const config = await load(dir);
+    assert.deepEqual(businessesOf(config).map((business) => business.id), ['default', 'dental-7']);
+    assert.equal(businessesOf(config)[0]!.config.policy.branches['70000001017466095']?.tone, 'x');
+  });
+});
