@@ -55,6 +55,9 @@ export interface TwoGisSettings {
   apiUrl: string;
   login: string;
   password: string;
+  /** Defaults as the config's when absent (init checks before a config exists). */
+  webApiKey?: string;
+  locale?: string;
 }
 export interface ModelSettings {
   baseURL: string;
@@ -176,7 +179,7 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
       name,
       messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
       twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
-        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password! }),
+        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
     );
   };
   const promptCheck = (business: Business) => {

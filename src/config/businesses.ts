@@ -22,6 +22,8 @@ export const INHERITED_KEYS = [
   'reply',
   'insight',
   'twogis.apiUrl',
+  'twogis.webApiKey',
+  'twogis.locale',
 ] as const;
 
 /**

@@ -216,7 +216,11 @@ describe('businesses in the config', () => {
     assert.equal(dental!.config.twogis.password, 'dental-env-password');
     assert.equal(coffee!.config.twogis.apiUrl, 'http://127.0.0.1:11/api/1.0', 'the variable sets the top-level default it inherits');
     assert.equal(dental!.config.twogis.apiUrl, 'http://127.0.0.1:10/api/1.0', 'a business\'s own value beats the default');
-    assert.deepEqual(dental!.variables, { 'twogis.login': 'GISBOT_DENTAL_7_2GIS_LOGIN', 'twogis.password': 'GISBOT_DENTAL_7_2GIS_PASSWORD' });
+    assert.deepEqual(dental!.variables, {
+      'twogis.login': 'GISBOT_DENTAL_7_2GIS_LOGIN',
+      'twogis.password': 'GISBOT_DENTAL_7_2GIS_PASSWORD',
+      'twogis.accessToken': 'GISBOT_DENTAL_7_2GIS_TOKEN',
+    });
 
     const single = await load(await folderWith('twogis: { login: file-login }\n'), env);
     assert.equal(single.twogis.password, 'unprefixed-password');
@@ -224,6 +228,18 @@ describe('businesses in the config', () => {
 
     const [empty] = businessesOf(await load(await folderWith('businesses:\n  a: { twogis: { login: file-login } }\n'), { GISBOT_A_2GIS_LOGIN: '' }));
     assert.equal(empty!.config.twogis.login, 'file-login', 'an empty variable is no value');
+  });
+
+  test("a business's 2GIS token from GISBOT_<ID>_2GIS_TOKEN, masked like a password; at the top level beside businesses: an error", async () => {
+    const token = 'sentinel-token-of-business-t-0123456789';
+    const config = await load(await folderWith('businesses:\n  t: { name: T }\n  u: { twogis: { login: u } }\n'), { GISBOT_T_2GIS_TOKEN: token, GISBOT_2GIS_TOKEN: 'unprefixed-token-ignored' });
+    const [t, u] = businessesOf(config);
+    assert.equal(t!.config.twogis.accessToken, token);
+    assert.equal(u!.config.twogis.accessToken, undefined, 'never inherited, the unprefixed variable applies to none');
+    assert.ok(configuredSecrets(u!.config).some((secret) => secret.key === 'businesses.t.twogis.accessToken' && secret.value === token));
+    const problems = await problemsOf(load(await folderWith(`twogis: { accessToken: "${token}" }\nbusinesses:\n  a: {}\n`)));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^twogis\.accessToken: with businesses: listed, twogis\.accessToken belongs to each business/);
   });
 
   test("a business's missing login names its key and its variable", async () => {
