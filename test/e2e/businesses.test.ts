@@ -90,5 +90,13 @@ describe('businesses: init adds one, commands about one need --business', () => 
 
     const help = await world.run(['reply', '--help']);
     assert.match(help.stdout, /--business <id>/);
+
+    // doctor serves every business: each one's own 2GIS account is signed in to, on a line naming it.
+    const doctor = await world.run(['doctor', '--json']);
+    const checks = JSON.parse(doctor.stdout).checks as Array<{ name: string; ok: boolean; detail: string }>;
+    const signIns = checks.filter((check) => check.name.startsWith('2GIS'));
+    assert.deepEqual(signIns.map((check) => [check.name, check.ok]), [['2GIS default', true], ['2GIS dental-7', true]], doctor.stderr);
+    assert.match(signIns[1]!.detail, /admin@dent7\.ru/);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
   });
 });
