@@ -173,11 +173,18 @@ export function layered(under: Raw, over: Raw): Raw {
   return result;
 }
 
-/** Chats and branches listed for two businesses (or a business's chat that is also a staff chat), one line each. */
-export function sharedIds(businesses: ReadonlyArray<{ id: string; prefix: string; chatIds: readonly string[]; branches: readonly string[] }>, staffChatIds: readonly string[]): string[] {
+/**
+ * Chats, branches and 2GIS logins listed for two businesses (or a business's chat that is also a staff chat), one
+ * line each: a login is one 2GIS account, and two businesses on one account would answer and charge twice.
+ */
+export function sharedIds(
+  businesses: ReadonlyArray<{ id: string; prefix: string; chatIds: readonly string[]; branches: readonly string[]; login: string | undefined }>,
+  staffChatIds: readonly string[],
+): string[] {
   const problems: string[] = [];
   const chats = new Map<string, string>();
   const branches = new Map<string, string>();
+  const logins = new Map<string, string>();
   const staff = new Set(staffChatIds);
   for (const business of businesses) {
     for (const chat of business.chatIds) {
@@ -185,6 +192,11 @@ export function sharedIds(businesses: ReadonlyArray<{ id: string; prefix: string
       const owner = chats.get(chat);
       if (owner !== undefined) problems.push(`${business.prefix}telegram.chatIds: ${messages.businesses.sharedChat(chat, owner)}`);
       else chats.set(chat, business.id);
+    }
+    if (business.login !== undefined) {
+      const owner = logins.get(business.login.toLowerCase());
+      if (owner !== undefined) problems.push(`${business.prefix}twogis.login: ${messages.businesses.sharedLogin(owner)}`);
+      else logins.set(business.login.toLowerCase(), business.id);
     }
     for (const branch of business.branches) {
       const owner = branches.get(branch);

@@ -108,7 +108,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Co
     fromEnvironment ||= read.fromEnvironment;
     if (result.success) {
       const entries = businesses.flatMap((business) =>
-        business.parsed ? [{ id: business.id, prefix: `businesses.${business.id}.`, chatIds: business.parsed.telegram.chatIds, branches: business.parsed.twogis.branches ?? [] }] : [],
+        business.parsed ? [{ id: business.id, prefix: `businesses.${business.id}.`, chatIds: business.parsed.telegram.chatIds, branches: business.parsed.twogis.branches ?? [], login: business.parsed.twogis.login }] : [],
       );
       problems.push(...sharedIds(entries, result.data.telegram.chatIds));
     }

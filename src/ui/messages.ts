@@ -79,6 +79,7 @@ export const messages = {
     deploymentWide: 'is deployment-wide: set it at the top level, for every business',
     sharedChat: (chat: string, owner: string) => `chat ${chat} is listed for business ${owner} too: a chat belongs to one business (the top-level telegram.chatIds get every business's cards)`,
     staffChat: (chat: string) => `chat ${chat} is a staff chat (top-level telegram.chatIds), which gets every business's cards already`,
+    sharedLogin: (owner: string) => `the same 2GIS login as business ${owner}: a business is its own 2GIS account (one account's branches belong to one business)`,
     sharedBranch: (branch: string, owner: string) => `branch ${branch} is listed for business ${owner} too: a branch belongs to one business`,
     unknown: (id: string, ids: readonly string[]) => `there is no business ${JSON.stringify(id)} in the config: --business takes one of ${ids.join(', ')}`,
     needsOne: (ids: readonly string[]) => `this command is about one business: add --business <id>, one of ${ids.join(', ')}`,

@@ -183,14 +183,15 @@ describe('businesses in the config', () => {
     ]);
   });
 
-  test('a chat or a branch listed for two businesses is an error, and so is a business chat that is a staff chat', async () => {
+  test('a chat, a branch or a 2GIS login listed for two businesses is an error, and so is a business chat that is a staff chat', async () => {
     const dir = await folderWith(
       [
         'telegram: { chatIds: ["-100"] }',
         'businesses:',
         '  a: { twogis: { branches: ["1", "2"] }, telegram: { chatIds: ["42", 43] } }',
         '  b: { twogis: { branches: ["2"] }, telegram: { chatIds: ["42"] } }',
-        '  c: { telegram: { chatIds: ["-100"] } }',
+        '  c: { telegram: { chatIds: ["-100"] }, twogis: { login: Owner@Zerno.kz } }',
+        '  d: { twogis: { login: owner@zerno.kz } }',
         '',
       ].join('\n'),
     );
@@ -198,6 +199,7 @@ describe('businesses in the config', () => {
       "businesses.b.telegram.chatIds: chat 42 is listed for business a too: a chat belongs to one business (the top-level telegram.chatIds get every business's cards)",
       'businesses.b.twogis.branches: branch 2 is listed for business a too: a branch belongs to one business',
       "businesses.c.telegram.chatIds: chat -100 is a staff chat (top-level telegram.chatIds), which gets every business's cards already",
+      'businesses.d.twogis.login: the same 2GIS login as business c: a business is its own 2GIS account (one account\'s branches belong to one business)',
     ]);
   });
 
