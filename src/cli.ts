@@ -72,9 +72,11 @@ class Session {
     ]);
     const config: Readonly<Config> = await loadConfig(globals.config ? { file: globals.config } : {});
     const businesses = selectBusinesses(businessesOf(config), globals.business, scope);
-    // Until the store keeps each business apart, one run serves one business: never two in one database scope.
-    if (scope === 'serve' && businesses.length > 1) throw new UsageError(messages.businesses.notYetTogether(businesses.map((one) => one.id)));
-    const ctx = await createContext(businesses.length === 1 ? businesses[0]!.config : config, this.output, needs);
+    // Several businesses served at once: the context is the deployment's, and each business gets its own 2GIS client
+    // from its own config (context.ts, businessDeps). `run` serves one business per process for now.
+    const together = businesses.length > 1;
+    if (together && scope === 'serve' && !needs.servesMany) throw new UsageError(messages.businesses.notYetTogether(businesses.map((one) => one.id)));
+    const ctx = await createContext(together ? config : businesses[0]!.config, this.output, together ? { ...needs, twogis: false } : needs);
     this.#redact = ctx.redact;
     try {
       if (!needs.bindsItself) await (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
@@ -180,8 +182,8 @@ function buildProgram(session: Session): Command {
     .description('run one polling cycle and exit (for cron)')
     .addHelpText('after', '\nExample (crontab, every 5 minutes):\n  */5 * * * * gisbot poll-once --json >> /var/log/gisbot.jsonl')
     .action(async (_options, command: Command) => {
-      await session.execute(command, 'serve', { twogis: true, model: true, telegram: true, bindsItself: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
-        pollOnce(ctx),
+      await session.execute(command, 'serve', { twogis: true, model: true, telegram: true, bindsItself: true, servesMany: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }, businesses) =>
+        pollOnce(ctx, businesses),
       );
     });
 

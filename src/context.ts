@@ -1,7 +1,7 @@
 // The one context object, built once per command from the config. Every part can be handed in instead, so
 // tests swap a port rather than mock a module. Adapter modules are imported lazily: start-up stays cheap.
 import { readFile } from 'node:fs/promises';
-import { businessOf, DEFAULT_BUSINESS_ID } from './config/businesses.ts';
+import { businessOf, DEFAULT_BUSINESS_ID, type Business } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import { ENVIRONMENT_KEYS, isOpenAiEndpoint } from './config/schema.ts';
 import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
@@ -45,6 +45,8 @@ export interface ContextNeeds {
    * doctor); any other is checked before it runs (commands/binding.ts).
    */
   bindsItself?: boolean;
+  /** The command serves several businesses at once (poll-once), each from its own config. */
+  servesMany?: boolean;
 }
 
 export type ContextParts = Partial<Omit<Context, 'close' | 'reopenLog' | 'config' | 'output' | 'settings' | 'redact'>> & {
@@ -98,6 +100,26 @@ export async function createContext(
     },
   };
   return context;
+}
+
+/**
+ * What a deployment's context needs to serve one of several businesses: the database seen from the business, its
+ * own 2GIS account, prompt, price and policy (its effective config); the model, clock, log and outbox are shared.
+ */
+export async function businessDeps(ctx: Context, business: Business): Promise<PipelineDeps & { business: Business }> {
+  requireSettings(business.config, { twogis: true });
+  return {
+    ...ctx,
+    business,
+    store: ctx.store.forBusiness(business.id),
+    twogis: await createTwoGis(business.config),
+    prompts: promptFile(business.config.prompt.file),
+    settings: { ...settingsFrom(business.config), ...pick(ctx.settings, ['readBackDelayMs', 'leaseMs']) },
+  };
+}
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((key) => [key, from[key]])) as Pick<T, K>;
 }
 
 export function settingsFrom(config: Readonly<Config>): PipelineSettings {

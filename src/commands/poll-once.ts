@@ -1,7 +1,10 @@
 // `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code.
 import { cardChatIds } from '../config/businesses.ts';
-import type { Context } from '../context.ts';
-import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import type { Business } from '../config/businesses.ts';
+import { businessDeps, type Context } from '../context.ts';
+import { cycleStatus, runCycle, type CycleSummary } from '../core/cycle.ts';
+import type { CycleStatus } from '../core/ports.ts';
+import { Turns } from '../core/turns.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import { TelegramBridge } from '../core/telegram.ts';
@@ -15,12 +18,84 @@ export interface PollOnceResult {
   summary: CycleSummary;
   delivery: DeliveryReport;
   exitCode: ExitCode;
+  /** Each business's own outcome, when the config lists businesses (`businesses:`). */
+  businesses?: BusinessOutcome[];
+}
+
+export interface BusinessOutcome {
+  id: string;
+  summary: CycleSummary;
+  status: CycleStatus;
 }
 
 /** How long a one-off run waits for the WebSocket before leaving the rest in the outbox for next time. */
 const DELIVERY_GRACE_MS = 5_000;
 
-export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
+export async function pollOnce(ctx: Context, businesses: readonly Business[] = []): Promise<PollOnceResult> {
+  if (businesses.length > 1) return pollMany(ctx, businesses);
+  const result = await pollOne(ctx);
+  // A config with `businesses:` served for one of them (--business, or the only one enabled) says whose it was.
+  if (ctx.config.businessId === null || !isListed(ctx.config)) return result;
+  return { ...result, businesses: [{ id: ctx.store.businessId, summary: result.summary, status: cycleStatus(result.summary) }] };
+}
+
+/** The config lists businesses (`businesses:`), rather than being one business by itself. */
+function isListed(config: Context['config']): boolean {
+  return config.businesses.length > 1 || config.businesses.some((business) => business.name !== null);
+}
+
+/**
+ * Every business of `businesses` served in one cycle each, at once: each with its own 2GIS account, balance, prompt
+ * and policy, and one worker pool taking turns between them (core/turns.ts). Every business is checked against
+ * the account it is bound to before anything is answered.
+ */
+async function pollMany(ctx: Context, businesses: readonly Business[]): Promise<PollOnceResult> {
+  await ctx.store.migrate();
+  const served = await Promise.all(businesses.map((business) => businessDeps(ctx, business)));
+  for (const deps of served) await bindToAccount(deps.store, deps.twogis);
+  ctx.notifier.start();
+  const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
+  const spinner = await ctx.output.spinner('polling 2GIS…');
+  let outcomes: BusinessOutcome[];
+  try {
+    outcomes = await Promise.all(
+      served.map(async (deps) => {
+        const summary = await runCycle({ ...deps, turns });
+        return { id: deps.business.id, summary, status: cycleStatus(summary) };
+      }),
+    );
+  } finally {
+    spinner.stop();
+  }
+  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
+  const summary = totalOf(outcomes.map((outcome) => outcome.summary));
+  return { summary, delivery, exitCode: exitCodeOfMany(outcomes.map((outcome) => exitCodeOf(outcome.summary))), businesses: outcomes };
+}
+
+/** The businesses' summaries summed; problems and warnings each name their business. */
+function totalOf(summaries: readonly CycleSummary[]): CycleSummary {
+  const total: CycleSummary = { ...summaries[0]!, problems: [], warnings: [], followUps: { ...summaries[0]!.followUps } };
+  for (const [index, summary] of summaries.entries()) {
+    if (index > 0) {
+      for (const key of ['fetched', 'new', 'posted', 'skipped', 'awaitingApproval', 'failed'] as const) total[key] += summary[key];
+      total.charged += summary.charged;
+      total.balance += summary.balance;
+      total.stoppedForBalance ||= summary.stoppedForBalance;
+    }
+    total.problems.push(...summary.problems);
+    total.warnings.push(...summary.warnings);
+  }
+  return total;
+}
+
+/** Over several businesses: 1 if any failed or could not be reached, else 3 if any stopped for lack of balance, else 0. */
+export function exitCodeOfMany(codes: readonly ExitCode[]): ExitCode {
+  if (codes.includes(ExitCode.failed)) return ExitCode.failed;
+  if (codes.includes(ExitCode.insufficientBalance)) return ExitCode.insufficientBalance;
+  return ExitCode.ok;
+}
+
+async function pollOne(ctx: Context): Promise<PollOnceResult> {
   await ctx.store.migrate();
   await bindToAccount(ctx.store, ctx.twogis);
   ctx.notifier.start();
@@ -74,10 +149,32 @@ export function summaryJson(summary: CycleSummary) {
   };
 }
 
+/** poll-once --json over businesses: the totals (balance per business only, with several) and each business. */
+export function manyJson(result: PollOnceResult & { businesses: BusinessOutcome[] }) {
+  const { balance, ...totals } = summaryJson(result.summary);
+  return {
+    ...totals,
+    ...(result.businesses.length === 1 ? { balance } : {}),
+    businesses: result.businesses.map(({ id, summary, status }) => ({
+      id,
+      posted: summary.posted,
+      awaitingApproval: summary.awaitingApproval,
+      failed: summary.failed,
+      charged: formatMoney(summary.charged),
+      balance: formatMoney(summary.balance),
+      status,
+    })),
+  };
+}
+
 export function render(result: PollOnceResult, output: Output): void {
   const { summary } = result;
-  if (output.json) output.data(JSON.stringify(summaryJson(summary)));
-  else {
+  if (output.json) output.data(JSON.stringify(result.businesses ? manyJson({ ...result, businesses: result.businesses }) : summaryJson(summary)));
+  else if (result.businesses && result.businesses.length > 1) {
+    for (const { id, summary: own, status } of result.businesses) {
+      output.say(messages.businesses.cycleLine(id, own.posted, own.awaitingApproval, own.failed, formatMoney(own.charged), formatMoney(own.balance), status));
+    }
+  } else {
     const c = output.colors;
     output.say(
       [

@@ -7,7 +7,8 @@ import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
 import { reconcile } from './reconcile.ts';
-import type { Branch, ListedReview } from './ports.ts';
+import type { Branch, CycleStatus, ListedReview } from './ports.ts';
+import type { Turn } from './turns.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 
 export interface CycleSummary {
@@ -26,7 +27,19 @@ export interface CycleSummary {
   warnings: string[];
   /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
   followUps: FollowUpCounts;
+  /** 2GIS refused the business's credentials this cycle. */
+  signInFailed?: boolean;
 }
+
+/** How a business's cycle ended, as `gisbot businesses` shows it. */
+export function cycleStatus(summary: Pick<CycleSummary, 'stoppedForBalance' | 'failed' | 'problems'> & { signInFailed?: boolean }): CycleStatus {
+  if (summary.signInFailed) return 'sign_in_failed';
+  if (summary.stoppedForBalance) return 'no_balance';
+  return summary.failed > 0 || summary.problems.length > 0 ? 'failed' : 'ok';
+}
+
+/** The turn of a cycle that serves one business alone: there is nobody to take turns with. */
+const NO_TURN: Turn = { end: () => {} };
 
 /** Passes over the queue after one stopped for lack of funds that other answers then released. */
 const EXTRA_PASSES = 3;
@@ -87,8 +100,10 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
     }
   };
 
+  // Serving several businesses, the lanes take turns with theirs (turns.ts): one pool, round robin.
+  const lanes = deps.turns?.lanesPerBusiness ?? deps.settings.concurrency;
   const answerQueue = () =>
-    forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
+    forEachLimited(range(lanes), lanes, async (_lane, halted) => {
       // A lane goes on to its next review once an answer is out on 2GIS; recording and charging it (a dozen
       // statements, several waiting on the account row) runs meanwhile. At most one settlement trails a lane.
       let settling: Promise<void> = Promise.resolve();
@@ -96,10 +111,16 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
       if (watched === null) return;
       try {
         while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
+          const turn = deps.turns ? await deps.turns.take(deps.store.businessId, signal).catch(() => null) : NO_TURN;
+          if (turn === null) break; // the signal came while this lane waited for its turn
           const token = deps.ownership.newToken();
           const now = deps.clock.now();
           const arrived = arrivals.generation;
-          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price);
+          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price).catch((error: unknown) => {
+            turn.end();
+            throw error;
+          });
+          if (review === 'insufficient' || review === null) turn.end();
           if (review === 'insufficient') {
             state.stoppedForBalance = true;
             break;
@@ -116,7 +137,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
             if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
             else collect(outcomes, [[review.id, outcome]], breaker);
           });
-          await Promise.race([work, posted]);
+          await Promise.race([work, posted]).finally(() => turn.end());
           const previous = settling;
           settling = work; // awaited below even if the previous one failed: nothing is left running
           await previous;
@@ -151,7 +172,9 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
   if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message, ...(authProblem.code ? { code: authProblem.code } : {}) });
-  return { ...tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker), followUps };
+  const summary = { ...tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker), followUps, ...(authProblem ? { signInFailed: true } : {}) };
+  await deps.store.recordCycle(deps.clock.now(), cycleStatus(summary));
+  return summary;
 }
 
 async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Promise<void> {

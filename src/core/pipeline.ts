@@ -1,6 +1,7 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
 import { ofBusiness } from './events.ts';
 import type { ConfiguredSecret } from './gate.ts';
+import type { Turns } from './turns.ts';
 import type { Kopecks } from './money.ts';
 import type { InsightSettings } from './insight.ts';
 import type { IntakeLimits } from './intake.ts';
@@ -42,6 +43,8 @@ export interface PipelineDeps {
   settings: PipelineSettings;
   /** Called after each committed event, e.g. to wake the outbox relay. */
   onEvents?: (events: readonly DomainEvent[]) => void;
+  /** The deployment's one worker pool, when several businesses are served at once (turns.ts). */
+  turns?: Turns;
 }
 
 /**

@@ -86,6 +86,8 @@ export const messages = {
     paused: (id: string) => `business ${id} is paused (enabled: false): set enabled: true in its section to serve it`,
     allPaused: (ids: readonly string[]) => `every business is paused (enabled: false): ${ids.join(', ')}`,
     notYetTogether: (ids: readonly string[]) => `serving several businesses in one run is not built yet: add --business <id>, one of ${ids.join(', ')}`,
+    cycleLine: (id: string, posted: number, waiting: number, failed: number, charged: string, balance: string, status: string) =>
+      `${id}: ${posted} answered · ${waiting} waiting for you · ${failed} failed · charged ${charged}, balance ${balance}${status === 'ok' ? '' : ` (${status})`}`,
   },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,

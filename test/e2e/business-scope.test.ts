@@ -6,6 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runProcess } from '../support/run-process.ts';
+import { checkMoneyInvariants } from '../support/mysql.ts';
+import { checkSqliteInvariants } from '../support/sqlite.ts';
 import { BIN, SECRETS, World } from '../support/world.ts';
 
 describe('a database knows whose it is (issue 19)', () => {
@@ -72,4 +74,85 @@ describe('a database knows whose it is (issue 19)', () => {
 
 function withoutKeys(env: Record<string, string>, keys: readonly string[]): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !keys.includes(key)));
+}
+
+// Three businesses on one database, each its own 2GIS account and balance (100.00, 12.00, 0), two poll-once
+// workers racing over all of them: each charged 5.00 for each of its own answers only, the one at 12.00 answers
+// two and waits, the one at 0 answers none and says so with its businessId, and no review is answered with
+// another's account.
+for (const backend of ['sqlite', 'mysql'] as const) {
+  describe(`three businesses, one database, racing workers (${backend})`, () => {
+    let world: World;
+    const accounts = {
+      rich: { login: 'rich@example.kz', password: 'sentinel-rich-password-1a2b', balance: '100', org: '301' },
+      poor: { login: 'poor@example.kz', password: 'sentinel-poor-password-3c4d', balance: '12', org: '302' },
+      empty: { login: 'empty@example.kz', password: 'sentinel-empty-password-5e6f', balance: null, org: '303' },
+    } as const;
+    const ids = Object.keys(accounts) as Array<keyof typeof accounts>;
+    const reviewsOf: Record<string, string[]> = {};
+    let env: Record<string, string>;
+    let configFile: string;
+    before(async () => {
+      world = await World.start({ database: backend });
+      for (const [index, id] of ids.entries()) {
+        const account = accounts[id];
+        world.twogis.addAccount({ login: account.login, password: account.password });
+        world.twogis.addOrg({ id: account.org, name: id, login: account.login });
+        const branch = `7000000101746610${index}`;
+        world.twogis.addBranch({ id: branch, name: `Филиал ${id}`, orgId: account.org });
+        reviewsOf[id] = [1, 2, 3, 4].map((n) => world.twogis.addReview(branch, { id: `${id}-${n}`, rating: 5, text: `Спасибо, ${id} ${n}` }).id);
+      }
+      configFile = path.join(world.dir, 'agency.yaml');
+      const lines = ['billing: { pricePerReply: "5.00" }', 'polling: { concurrency: 3 }', 'businesses:'];
+      for (const id of ids) lines.push(`  ${id}:`, `    name: "${id}"`, `    twogis: { login: "${accounts[id].login}" }`);
+      await writeFile(configFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+      env = withoutKeys(world.env(), ['GISBOT_2GIS_LOGIN', 'GISBOT_2GIS_PASSWORD']);
+      for (const id of ids) env[`GISBOT_${id.toUpperCase()}_2GIS_PASSWORD`] = accounts[id].password;
+    });
+    after(async () => {
+      await world.close();
+    });
+
+    test('each is charged 5.00 per answer of its own; 12.00 answers two and waits; 0 answers none, with its businessId', async () => {
+      const gisbot = (args: string[]) => runProcess(process.execPath, [BIN, '--config', configFile, ...args], { cwd: world.dir, env });
+      for (const id of ids) {
+        const amount = accounts[id].balance;
+        if (amount === null) continue;
+        const topUp = await gisbot(['balance', 'add', amount, '--yes', '--business', id]);
+        assert.equal(topUp.code, 0, topUp.stderr);
+      }
+      const runs = await Promise.all([gisbot(['poll-once', '--json']), gisbot(['poll-once', '--json'])]);
+      const posted: Record<string, number> = { rich: 0, poor: 0, empty: 0 };
+      for (const run of runs) {
+        assert.equal(run.code, 3, `a business stopped for lack of balance and none failed: ${run.stderr}`);
+        const summary = JSON.parse(run.stdout);
+        assert.equal(summary.balance, undefined, 'with several businesses the balance is given per business');
+        assert.deepEqual(summary.businesses.map((one: { id: string }) => one.id), ids);
+        for (const one of summary.businesses) posted[one.id] += one.posted;
+        assert.equal(summary.businesses.find((one: { id: string }) => one.id === 'empty').status, 'no_balance');
+      }
+      assert.deepEqual(posted, { rich: 4, poor: 2, empty: 0 });
+      for (const id of ids) {
+        for (const review of reviewsOf[id]!) {
+          const by = world.twogis.postedBy(review);
+          assert.ok(by === null || by === accounts[id].login, `${review} was answered by ${by}`);
+        }
+      }
+      assert.deepEqual(world.twogis.foreignPosts, [], "no answer was sent with another business's token");
+      const answered = (id: string) => reviewsOf[id]!.filter((review) => world.twogis.answerOf(review)?.byUs).length;
+      assert.deepEqual(ids.map(answered), [4, 2, 0]);
+      for (const id of ids) {
+        if (backend === 'sqlite') await checkSqliteInvariants(world.sqliteFile, answered(id), 500n, id);
+        else await checkMoneyInvariants(world.db.url, answered(id), 500n, id);
+      }
+      const balances = await world.query('SELECT business_id, balance FROM business_accounts WHERE business_id <> ? ORDER BY business_id', ['default']);
+      assert.deepEqual(balances.map((row) => [row.business_id, String(row.balance)]), backend === 'sqlite' ? [['poor', '200'], ['rich', '8000']] : [['poor', '2.00'], ['rich', '80.00']]);
+      const insufficient = await world.query("SELECT DISTINCT business_id FROM events WHERE type = 'balance.insufficient' ORDER BY business_id");
+      assert.deepEqual(insufficient.map((row) => row.business_id), ['empty', 'poor']);
+      const frames = world.receiver.frames.filter((frame) => frame.event.type === 'balance.insufficient').map((frame) => frame.event.businessId);
+      assert.ok(frames.includes('empty'), `the WebSocket frame names the business: ${JSON.stringify(frames)}`);
+      const logged = (await world.logLines()).filter((line) => line.type === 'reply.posted').map((line) => line.businessId);
+      assert.deepEqual(new Set(logged), new Set(['rich', 'poor']), 'every log line of an answer names its business');
+    });
+  });
 }

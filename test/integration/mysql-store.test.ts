@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3, 4, 5, 6, 7, 8, 9],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     );
 
     const fresh = await createTestDatabase();
@@ -150,10 +150,10 @@ describe('MysqlStore', () => {
       const [plan] = await queryDatabase(
         fresh.url,
         `EXPLAIN SELECT COALESCE(answer_text, draft_text) AS text FROM reviews
-         WHERE branch_id = '1' AND state IN ('drafted', 'posting', 'posted') AND COALESCE(answer_text, draft_text) IS NOT NULL
+         WHERE business_id = 'default' AND branch_id = '1' AND state IN ('drafted', 'posting', 'posted') AND COALESCE(answer_text, draft_text) IS NOT NULL
          ORDER BY updated_at DESC, id DESC LIMIT 50`,
       );
-      assert.equal(plan?.key, 'reviews_branch_updated');
+      assert.equal(plan?.key, 'reviews_business_branch_updated');
       assert.ok(!String(plan?.Extra).includes('filesort'), String(plan?.Extra));
       await checkMoneyInvariants(fresh.url, 0);
     } finally {
