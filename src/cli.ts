@@ -79,7 +79,7 @@ class Session {
     const ctx = await createContext(together ? config : businesses[0]!.config, this.output, together ? { ...needs, twogis: false } : needs);
     this.#redact = ctx.redact;
     try {
-      if (!needs.bindsItself) await (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
+      if (!needs.bindsItself) ctx.store = (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
       const result = await work(ctx, module, businesses);
       (module.render as (result: R, output: Output) => void)(result, this.output);
       this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;
@@ -312,6 +312,14 @@ function buildProgram(session: Session): Command {
     .addHelpText('after', '\nExamples:\n  $ gisbot branches\n  $ gisbot branches --json | jq -r ".[].id"')
     .action(async (_options, command: Command) => {
       await session.execute(command, 'one', { twogis: true }, () => import('./commands/branches.ts'), (ctx, { branches }) => branches(ctx));
+    });
+
+  program
+    .command('businesses')
+    .description('every business: status, balance, held, branches, reviews waiting for you, answers in 30 days, last cycle')
+    .addHelpText('after', '\nExamples:\n  $ gisbot businesses\n  $ gisbot businesses --json | jq -r \'.[] | select(.status != "ok") | .id\'')
+    .action(async (_options, command: Command) => {
+      await session.execute(command, 'all', {}, () => import('./commands/businesses.ts'), (ctx, { listBusinesses }, businesses) => listBusinesses(ctx, businesses));
     });
 
   program

@@ -38,9 +38,25 @@ function refuseUnlessBound(businessId: string, result: BindResult, login: string
   if (result.kind === 'taken') throw new ConfigError([messages.binding.sameAccount(businessId, result.businessId, login)]);
 }
 
-/** The guard for one command's context: migrate first (the binding lives in the schema), then bind or compare. */
-export async function guardBinding(ctx: Pick<Context, 'store' | 'twogis' | 'config'>, reachesTwoGis: boolean): Promise<void> {
-  await ctx.store.migrate();
-  if (reachesTwoGis) await bindToAccount(ctx.store, ctx.twogis);
-  else await checkBoundLogin(ctx.store, ctx.config.twogis.login);
+/**
+ * Guards a command's store: right after its first `migrate` (every command's first use of the database; the
+ * binding lives in the schema), the business is bound or its login compared. A command that refuses its input
+ * first never opens the database at all.
+ */
+export function guardBinding(ctx: Pick<Context, 'store' | 'twogis' | 'config'>, reachesTwoGis: boolean): Store {
+  const store = ctx.store;
+  let checked: Promise<void> | null = null;
+  const check = () => (reachesTwoGis ? bindToAccount(store, ctx.twogis) : checkBoundLogin(store, ctx.config.twogis.login));
+  const migrate = async () => {
+    await store.migrate();
+    checked ??= check();
+    await checked;
+  };
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'migrate') return migrate;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

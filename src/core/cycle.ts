@@ -32,10 +32,9 @@ export interface CycleSummary {
 }
 
 /** How a business's cycle ended, as `gisbot businesses` shows it. */
-export function cycleStatus(summary: Pick<CycleSummary, 'stoppedForBalance' | 'failed' | 'problems'> & { signInFailed?: boolean }): CycleStatus {
+export function cycleStatus(summary: Pick<CycleSummary, 'stoppedForBalance'> & { signInFailed?: boolean }): CycleStatus {
   if (summary.signInFailed) return 'sign_in_failed';
-  if (summary.stoppedForBalance) return 'no_balance';
-  return summary.failed > 0 || summary.problems.length > 0 ? 'failed' : 'ok';
+  return summary.stoppedForBalance ? 'no_balance' : 'ok';
 }
 
 /** The turn of a cycle that serves one business alone: there is nobody to take turns with. */

@@ -619,8 +619,8 @@ export interface BusinessBinding {
   login: string | null;
 }
 
-/** How a business's last cycle ended, for `gisbot businesses`. */
-export type CycleStatus = 'ok' | 'no_balance' | 'sign_in_failed' | 'failed';
+/** How a business's last cycle ended, for `gisbot businesses` (a service that failed otherwise is the cycle's `failed`). */
+export type CycleStatus = 'ok' | 'no_balance' | 'sign_in_failed';
 
 export interface BusinessRecord {
   id: string;

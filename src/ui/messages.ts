@@ -73,6 +73,8 @@ export const messages = {
       `${key}: required${variable ? ` (set it in the config file or ${variable})` : ''}`,
   },
   businesses: {
+    columns: ['business', 'name', 'status', 'balance', 'held', 'branches', 'waiting', 'answered 30d', 'last cycle'],
+    status: { ok: 'ok', no_balance: 'out of money', sign_in_failed: 'sign-in failed', paused: 'paused', never_run: 'never run' },
     badId: 'a business id is 1 to 32 characters of a-z, 0-9 and - (it names the business for good: never reuse it for another account)',
     none: 'must list at least one business (id: settings), or be left out for a single business',
     topLevelOwn: (key: string) => `with businesses: listed, ${key} belongs to each business (businesses.<id>.${key}): one business's account, chats and prompt are never shared`,

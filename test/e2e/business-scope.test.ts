@@ -153,6 +153,34 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       assert.ok(frames.includes('empty'), `the WebSocket frame names the business: ${JSON.stringify(frames)}`);
       const logged = (await world.logLines()).filter((line) => line.type === 'reply.posted').map((line) => line.businessId);
       assert.deepEqual(new Set(logged), new Set(['rich', 'poor']), 'every log line of an answer names its business');
+
+      // Isolation through the commands: one business's review, money and counts are not another's.
+      const before = await world.query('SELECT business_id, id, state FROM reviews ORDER BY business_id, id');
+      const waitingOfPoor = reviewsOf.poor!.find((review) => world.twogis.answerOf(review) === null)!;
+      const foreign = await gisbot(['reply', waitingOfPoor, '--business', 'rich', '--send']);
+      assert.equal(foreign.code, 2, foreign.stderr);
+      assert.match(foreign.stderr, new RegExp(`review ${waitingOfPoor} is not known`));
+      assert.deepEqual(await world.query('SELECT business_id, id, state FROM reviews ORDER BY business_id, id'), before, 'nothing changed');
+      assert.equal(world.twogis.postsTo(waitingOfPoor), 0);
+      const balance = await gisbot(['balance', '--json', '--business', 'poor']);
+      assert.deepEqual(JSON.parse(balance.stdout), { balance: '2.00', held: '0.00' });
+      const refusedWithoutOne = await gisbot(['balance']);
+      assert.equal(refusedWithoutOne.code, 2, 'a command about one business needs --business when there are several');
+      const stats = await gisbot(['stats', '--json', '--business', 'rich']);
+      assert.equal(stats.code, 0, stats.stderr);
+      assert.deepEqual([JSON.parse(stats.stdout).total.reviews, JSON.parse(stats.stdout).total.answered], [4, 4], "rich's stats count rich's reviews only");
+
+      const listed = await gisbot(['businesses', '--json']);
+      assert.equal(listed.code, 0, listed.stderr);
+      const rows = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+      assert.deepEqual(
+        rows.map(({ lastCycleAt, ...row }) => ({ ...row, ran: typeof lastCycleAt === 'string' })),
+        [
+          { id: 'rich', name: 'rich', enabled: true, status: 'ok', balance: '80.00', held: '0.00', currency: 'RUB', branches: 1, waiting: 0, answered30d: 4, ran: true },
+          { id: 'poor', name: 'poor', enabled: true, status: 'no_balance', balance: '2.00', held: '0.00', currency: 'RUB', branches: 1, waiting: 0, answered30d: 2, ran: true },
+          { id: 'empty', name: 'empty', enabled: true, status: 'no_balance', balance: '0.00', held: '0.00', currency: 'RUB', branches: 1, waiting: 0, answered30d: 0, ran: true },
+        ],
+      );
     });
   });
 }

@@ -20,7 +20,7 @@ async function query<T extends RowDataPacket>(url: string, sql: string): Promise
 
 /** Every row that matters, to prove a command changed nothing. */
 async function snapshot(url: string): Promise<string> {
-  const tables = ['reviews', 'events', 'outbox', 'ledger', 'account', 'prompt_versions', 'dialogue'];
+  const tables = ['reviews', 'events', 'outbox', 'ledger', 'business_accounts', 'prompt_versions', 'dialogue'];
   const rows = await Promise.all(tables.map((table) => query(url, `SELECT * FROM ${table}`)));
   return JSON.stringify(rows);
 }
