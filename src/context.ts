@@ -67,10 +67,11 @@ export async function createContext(
 
   const logger = parts.logger ?? (await createLogger(config, output, redact, { closers, reopeners }, needs.reviewLines ?? true));
   const clock = parts.clock ?? systemClock;
+  // The database seen from this config's business: every row the command reads or writes is that business's. A
+  // store handed in is used as it is (a test's, bound already).
   const database = parts.store ?? (await createStore(config, redact));
   closers.push(() => database.close());
-  // The database seen from this config's business: every row the command reads or writes is that business's.
-  const store = database.forBusiness(config.businessId ?? DEFAULT_BUSINESS_ID);
+  const store = parts.store ?? database.forBusiness(config.businessId ?? DEFAULT_BUSINESS_ID);
 
   const notifier = parts.notifier ?? (await createNotifier(config, store, clock, logger));
   closers.unshift(() => notifier.stop());

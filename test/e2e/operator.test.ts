@@ -136,7 +136,7 @@ describe('operator commands in a pipe', () => {
     // Down to 3.00 by an adjustment, as an operator's correction would be recorded.
     const connection = await createConnection({ ...parseMysqlUrl(world.db.url) });
     await connection.query("UPDATE business_accounts SET balance = '3.00'");
-    await connection.query("INSERT INTO ledger (at, kind, amount, balance_after, note) VALUES (NOW(3), 'adjustment', '-32.00', '3.00', 'test: drain')");
+    await connection.query("INSERT INTO ledger (business_id, at, kind, amount, balance_after, note) VALUES ('default', NOW(3), 'adjustment', '-32.00', '3.00', 'test: drain')");
     await connection.end();
     const poor = await run('reply', '990003', '--send', '--json');
     assert.equal(poor.code, 3, poor.stderr);
