@@ -108,6 +108,14 @@ export const messages = {
     low: (balance: string, threshold: string) => `the balance ${balance} is below ${threshold}`,
     added: (amount: string) => `added ${amount}`,
     held: (amount: string) => `${amount} held for answers in progress`,
+    badAdjustment: (text: string) => `not an amount with a sign: ${JSON.stringify(text)}`,
+    badAdjustmentHint: 'write it like +100, -12.50 or 5 (a dot, at most two decimals)',
+    needsNote: 'balance adjust needs --note "<why>": a correction says why in the ledger',
+    belowZero: (amount: string, available: string) =>
+      `an adjustment of ${amount} would take the balance below zero or below what answers in progress hold (${available} free): nothing changed`,
+    adjusted: (amount: string) => `adjusted by ${amount}`,
+    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${amount} (it becomes ${after}), noted "${note}"?`,
+    needsYesAdjust: 'balance adjust changes money: confirm with --yes when not on a terminal',
   },
   history: {
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
