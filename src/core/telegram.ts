@@ -44,7 +44,10 @@ export interface TurnReport {
   problems: string[];
 }
 
-/** The longest draft a card shows in full; a longer one is sent with `gisbot reply`, not from the phone. */
+/**
+ * The longest draft a card shows in full, in UTF-16 code units as Telegram counts a message; a longer one is sent
+ * with `gisbot reply`, not from the phone. The card's renderer cuts everything else around such a draft to fit.
+ */
 export const CARD_TEXT_LIMIT = 2300;
 /** How long a turn is held without being renewed; renewed after every update and every card. */
 const TURN_MS = 90_000;
@@ -522,7 +525,7 @@ function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
 
 /** A draft longer than a card shows cannot be sent from it: the person would send what they did not see. */
 function withinCard(text: string, problems: string[]): string[] {
-  const length = [...text].length;
+  const length = text.length;
   return length > CARD_TEXT_LIMIT ? [...problems, `${length} characters: longer than a Telegram card shows (${CARD_TEXT_LIMIT}); send it with gisbot reply`] : problems;
 }
 

@@ -395,6 +395,8 @@ export const messages = {
     elsewhere: (state: string, reason: string | null) =>
       state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id: string) => `review ${id}`,
+    /** Ends a text cut to fit the card; `more` counts the characters left out. */
+    cut: (more: number) => `… (cut: ${String(more).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} more characters)`,
     anonymous: '(no name)',
     noText: '(a rating without text)',
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },

@@ -55,7 +55,7 @@ function cardLength(backend: Backend): void {
 
     test('a 4,000-character review, long names and a 4,000-character edit: the card fits, says what it cut; a draft that fits is shown whole and sent', async () => {
       // Emoji count two UTF-16 units each, as Telegram counts them.
-      const review = 'Ждали час 😡, кофе холодный 🥶, официант грубил. '.repeat(90).slice(0, 4000);
+      const review = 'Ждали час 😡😡😡😡😡 кофе 🥶🥶🥶🥶 '.repeat(150).slice(0, 4000);
       world.twogis.addReview(BRANCH, { id: '880001', rating: 1, text: review, user: { id: '41', name: `Константин${'о'.repeat(245)}` } });
       const first = await poll();
       assert.equal(first.code, 0, first.stderr);
@@ -66,7 +66,7 @@ function cardLength(backend: Backend): void {
 
       // An edit far past what a card can show: refused by Telegram before the fix, and stale from then on.
       tg.press(OWNER, shown.messageId, 'edit', LONG_PERSON);
-      const tooLong = 'Приносим извинения 🙏 за ожидание и холодный кофе. '.repeat(80).slice(0, 4000);
+      const tooLong = 'Простите 🙏🙏🙏🙏🙏🙏 '.repeat(200).slice(0, 4000);
       tg.write(OWNER, tooLong, { replyTo: shown.messageId, person: LONG_PERSON });
       const edited = await poll();
       assert.equal(edited.code, 0, edited.stderr);
@@ -177,6 +177,8 @@ describe('Telegram refusing, limiting and cutting, with the real binary', () => 
       assert.ok(tg.callsOf('getUpdates').slice(revoked).filter((call) => call.status === 401).length === 2);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
+    } catch (error) {
+      throw new Error(`${String(error)}\n${stderr}`);
     } finally {
       child.kill('SIGKILL');
     }
