@@ -3,6 +3,7 @@
 import type { CardAction, CardView, TelegramNotice } from '../core/ports.ts';
 import { CARD_TEXT_LIMIT } from '../core/telegram.ts';
 import { messages } from './messages.ts';
+import { shownLine, shownText } from './shown-text.ts';
 
 const words = messages.telegram;
 
@@ -49,10 +50,10 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Text that came from outside, as a card shows it, before it is measured and cut (the one place a card's outside
- * text passes through).
+ * Text that came from outside, as a card shows it (its controls made visible), before it is measured and cut: what
+ * the card shows is what is counted.
  */
-const outside = (value: string): string => value;
+const outside = (value: string): string => shownText(value);
 
 const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
 
@@ -118,7 +119,7 @@ function firstName(name: string): string {
 
 function utc(at: string): string {
   const date = new Date(at);
-  return Number.isNaN(date.getTime()) ? at : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(date.getTime()) ? shownLine(at) : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /**
@@ -143,7 +144,7 @@ function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): 
   }
   if (view.instruction && !view.outcome) lines.push(slot('instruction'));
   if (view.outcome) lines.push(`<b>${slot('outcome')}</b>`);
-  lines.push(`<code>${escapeHtml(words.reviewLine(review.id))}</code>`);
+  lines.push(`<code>${escapeHtml(words.reviewLine(shownLine(review.id)))}</code>`);
   return lines;
 }
 
@@ -151,18 +152,18 @@ function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): 
 function partsOf(view: CardView): Layout['parts'] {
   const { review, draft, outcome } = view;
   const parts: Layout['parts'] = {
-    branch: outside(review.branchName).trim(),
-    author: outside(firstName(review.authorName)) || words.anonymous,
+    branch: shownLine(review.branchName).trim(),
+    author: shownLine(firstName(review.authorName)) || words.anonymous,
   };
   if (review.text.trim() !== '') parts.review = outside(review.text).trim();
   if (view.reason && !outcome) parts.reason = words.waits(outside(view.reason));
-  if (draft?.editedBy) parts.editor = words.editedBy(outside(draft.editedBy));
+  if (draft?.editedBy) parts.editor = words.editedBy(shownLine(draft.editedBy));
   if (draft && !outcome && draft.problems.length > 0) parts.problems = words.gateRefuses(draft.problems.map(outside));
   if (!draft && view.draftFailure) parts.draftFailure = words.noDraft(outside(view.draftFailure));
   if (view.instruction && !outcome) parts.instruction = words.instruction(outside(view.instruction));
   if (outcome) {
     parts.outcome = outcome.kind === 'sent'
-      ? words.sent(outside(outcome.by), utc(outcome.at), outcome.charged)
+      ? words.sent(shownLine(outcome.by), utc(outcome.at), outcome.charged)
       : words.elsewhere(outcome.state, outcome.reason === null ? null : outside(outcome.reason));
   }
   return parts;
@@ -202,27 +203,27 @@ export const telegramRenderer: TelegramRenderer = {
       case 'in_work':
         return n.inWork;
       case 'answered_elsewhere':
-        return n.answeredElsewhere(notice.reason);
+        return n.answeredElsewhere(notice.reason === null ? null : shownText(notice.reason));
       case 'changed':
         return n.changed;
       case 'refused':
-        return n.refused(notice.problems);
+        return n.refused(notice.problems.map((problem) => shownText(problem)));
       case 'insufficient':
         return n.insufficient;
       case 'not_posted':
-        return n.notPosted(notice.reason);
+        return n.notPosted(shownText(notice.reason));
       case 'redrafted':
         return n.redrafted;
       case 'draft_failed':
-        return n.draftFailed(notice.reason);
+        return n.draftFailed(shownText(notice.reason));
       case 'edit_asked':
         return n.editAsked;
       case 'edit_taken':
-        return n.editTaken(notice.problems);
+        return n.editTaken(notice.problems.map((problem) => shownText(problem)));
       case 'instruction_taken':
         return n.instructionTaken;
       case 'skipped':
-        return n.skipped(notice.reviewId);
+        return n.skipped(shownLine(notice.reviewId));
       case 'unknown_card':
         return n.unknownCard;
       case 'not_allowed':
