@@ -394,6 +394,12 @@ export const messages = {
   },
   telegram: {
     failed: (error: string) => `Telegram: ${error}; the cards wait in the database for the next run`,
+    /** `run`'s line, once, when Telegram fails; answering goes on. */
+    down: (error: string, hint: string | undefined) => `Telegram: ${error}${hint ? ` (${hint})` : ''}; answering goes on, the cards wait in the database`,
+    chatRefuses: (chatId: string, error: string) =>
+      `Telegram chat ${chatId} takes no messages from the bot (${error}): skipped; start the bot there again (/start, or add it to the group), or take the chat out of telegram.chatIds`,
+    chatMoved: (chatId: string, movedTo: string, error: string) =>
+      `Telegram chat ${chatId} became a supergroup with id ${movedTo} (${error}): put ${movedTo} in telegram.chatIds in place of ${chatId}`,
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',
@@ -406,6 +412,8 @@ export const messages = {
     elsewhere: (state: string, reason: string | null) =>
       state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id: string) => `review ${id}`,
+    /** Ends a text cut to fit the card; `more` counts the characters left out. */
+    cut: (more: number) => `… (cut: ${String(more).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} more characters)`,
     anonymous: '(no name)',
     noText: '(a rating without text)',
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },
