@@ -39,6 +39,7 @@ export const messages = {
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    didYouMean: (key: string) => ` (did you mean ${key}?)`,
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
     /** zod's findings, said the way the person who wrote the file thinks of it; values are never repeated (secrets). */
