@@ -314,8 +314,8 @@ function buildProgram(session: Session): Command {
   program
     .command('stats')
     .description('what the balance bought: reviews, answers, reply rate, time to answer, rating, money, complaint topics')
-    .option('--since <when>', 'reviews created since 30d (the default), 2w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 30d (the default), 2w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--branch <id>', 'only this branch')
     .addHelpText('after', '\nExamples:\n  $ gisbot stats\n  $ gisbot stats --since 2026-01-01 --until 2026-02-01 --json\n  $ gisbot stats --branch 70000001080000001')
     .action(async (options: { since?: string; until?: string; branch?: string }, command: Command) => {
@@ -325,8 +325,8 @@ function buildProgram(session: Session): Command {
   program
     .command('report')
     .description('write one self-contained HTML report (charts, complaints, what waits for you) and print its path')
-    .option('--since <when>', 'reviews created since 91d (the default), 4w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
     .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
     .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {

@@ -1,6 +1,7 @@
 // The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
 import { z } from 'zod';
 import { parseMoney, type Kopecks } from '../core/money.ts';
+import { isTimeZone, machineTimeZone } from '../core/period.ts';
 
 const money = z
   .union([z.number(), z.string()])
@@ -67,6 +68,11 @@ const branchPolicy = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
+  timeZone: z
+    .string()
+    .refine(isTimeZone, { message: 'must be a time zone such as Europe/Moscow or Asia/Almaty' })
+    .default(() => machineTimeZone()),
   twogis: z
     .strictObject({
       apiUrl: url(['https:', 'http:']).default('https://api.account.2gis.com/api/1.0'),

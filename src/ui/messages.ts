@@ -129,8 +129,11 @@ export const messages = {
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },
   input: {
-    badSince: (text: string) => `--since: not a time: ${JSON.stringify(text)}`,
-    sinceHint: 'write a span like 15m, 2h or 3d, or an ISO time like 2026-01-31 or 2026-01-31T09:00Z',
+    badSince: (text: string, flag = '--since') => `${flag}: not a time: ${JSON.stringify(text)}`,
+    impossibleDate: (text: string, flag = '--since') => `${flag}: no such date or time: ${JSON.stringify(text)}`,
+    outOfRange: (text: string, flag = '--since') => `${flag}: ${JSON.stringify(text)} is outside the years 2000–2100`,
+    sinceHint:
+      'write a span like 15m, 2h or 3d, a date like 2026-01-31 (midnight in timeZone), a local time like 2026-01-31T09:00, or an instant like 2026-01-31T09:00Z',
     badLimit: (text: string, max: number) => `--limit: not a whole number from 1 to ${max}: ${JSON.stringify(text)}`,
   },
   reply: {
