@@ -209,6 +209,19 @@ function buildProgram(session: Session): Command {
     });
 
   balance
+    .command('adjust <amount>')
+    .description('correct the balance by a signed amount, as a ledger entry with its reason (never below zero)')
+    .option('--note <text>', 'why: kept in the ledger (required)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .allowUnknownOption() // `balance adjust -12.50`: a negative amount, not an unknown option
+    .addHelpText('after', '\nExamples:\n  $ gisbot balance adjust -12.50 --note "refund of a wrong top-up" --yes\n  $ gisbot balance adjust +5 --note "goodwill"')
+    .action(async (amount: string, options: { note?: string; yes?: boolean }, command: Command) => {
+      await session.execute(command, 'one', {}, () => import('./commands/balance.ts'), (ctx, { adjustBalance }) =>
+        adjustBalance(ctx, { amount, note: options.note, yes: Boolean(options.yes) }),
+      );
+    });
+
+  balance
     .command('history')
     .description('the ledger: top-ups and charges, newest first')
     .option('--since <when>', 'only entries since 15m, 2h, 3d or an ISO time')
