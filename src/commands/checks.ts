@@ -1,6 +1,7 @@
 // Service checks. `run` makes the cheap ones before its first cycle: the database (and its migrations), a 2GIS
 // login and the model endpoint's model list, which costs nothing (or, on a server without one, the tiny model call
 // below). `init` and `doctor` go further: one tiny model call (it proves the model name too) and a WebSocket connect.
+import { businessesOf, type Business } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
@@ -160,29 +161,45 @@ export async function telegramChecks(settings: Readonly<Config['telegram']>): Pr
   return Promise.all(checks);
 }
 
-/** What `doctor` checks for a loaded config: each service it names, one line each. */
-export async function configChecks(config: Readonly<Config>): Promise<ServiceCheck[]> {
-  const { twogis, openai, database, websocket } = config;
+/**
+ * What `doctor` checks for a loaded config: each service it names, one line each. With several businesses (or one
+ * of a `businesses:` config), the shared services once, and each business's 2GIS login and prompt on lines naming it.
+ */
+export async function configChecks(config: Readonly<Config>, businesses: readonly Business[] = businessesOf(config)): Promise<ServiceCheck[]> {
+  const { openai, database, websocket } = config;
+  const single = businesses.length === 1 && businesses[0]!.keyPrefix === '';
   const missing = (key: string) => () => Promise.reject(new Error(messages.checks.notSet(key)));
-  const telegram = telegramChecks(config.telegram);
-  const services = await Promise.all([
-    check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
-    check(
-      '2GIS',
+  // One bot for all businesses: the staff chats and each business's own chats.
+  const chatIds = [...new Set([...(businesses[0]?.staffChatIds ?? []), ...businesses.flatMap((business) => business.config.telegram.chatIds)])];
+  const telegram = telegramChecks({ ...config.telegram, chatIds });
+  const twogisCheck = (business: Business) => {
+    const { twogis } = business.config;
+    const name = single ? '2GIS' : `2GIS ${business.id}`;
+    const key = (inner: string) => `${business.keyPrefix}${inner}`;
+    return check(
+      name,
       messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
-      twogis.login === undefined ? missing('twogis.login') : twogis.password === undefined ? missing('twogis.password')
+      twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
         : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
-    ),
+    );
+  };
+  const promptCheck = (business: Business) => {
+    const file = business.config.prompt.file;
+    return check(single ? 'prompt' : `prompt ${business.id}`, messages.checks.promptOk(file), async () => {
+      const { readFile } = await import('node:fs/promises');
+      if ((await readFile(file, 'utf8')).trim() === '') throw new Error(messages.checks.promptEmpty(file));
+    });
+  };
+  const [databaseCheck, twogisChecks, modelCheck, websocketCheck, promptChecks] = await Promise.all([
+    check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
+    Promise.all(businesses.map(twogisCheck)),
     check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
     check(
       'websocket',
       websocket.url ? messages.checks.wsOk(host(websocket.url)) : messages.checks.wsOff,
       websocket.url ? () => probeWebSocket(websocket.url!, websocket.token ?? null, websocket.ack) : async () => {},
     ),
-    check('prompt', messages.checks.promptOk(config.prompt.file), async () => {
-      const { readFile } = await import('node:fs/promises');
-      if ((await readFile(config.prompt.file, 'utf8')).trim() === '') throw new Error(messages.checks.promptEmpty(config.prompt.file));
-    }),
+    Promise.all(businesses.map(promptCheck)),
   ]);
-  return [...services, ...(await telegram)];
+  return [databaseCheck, ...twogisChecks, modelCheck, websocketCheck, ...promptChecks, ...(await telegram)];
 }
