@@ -33,6 +33,8 @@ export const messages = {
       const example = `every key is described in ${shipped('.gisbotrc.example')}`;
       return where.some(Boolean) ? `${where.filter(Boolean).join(', or ')}; ${example}` : example;
     },
+    noConfigFound: `no .gisbotrc found here or in the folders above — run \`${gisbotCommand} init\``,
+    noConfigHint: `or give one with --config <file>, or set the settings in the environment; see ${shipped('.gisbotrc.example')}`,
     missingFile: (file: string) => `there is no config file at ${file} (given with --config)`,
     folderNotFile: (file: string) => `${file} is a folder, not a config file`,
     unreadable: (file: string) => `cannot read the config file ${file}: permission denied`,
