@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runCycle } from '../../src/core/cycle.ts';
 import { canPass, MAX_TRIES, modelSettingsFingerprint, retryAfterFailure } from '../../src/core/retries.ts';
+import { requireListed } from '../../src/commands/checks.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 
@@ -152,5 +153,23 @@ describe('the repeat rule compares with answers that were posted', () => {
     assert.equal(store.reviews.get('2')!.state, 'posted');
     assert.equal(twogis.answers.get('2')?.text, 'Спасибо за отзыв! Ждём вас снова в нашей кофейне.');
     assert.equal(model.calls.length, 2, 'no draft refused as a repeat');
+  });
+});
+
+describe("run's start-up check of openai.model", () => {
+  const settings = { model: 'gpt-5-mnii', baseURL: 'https://api.openai.com/v1' };
+  test('a name the server does not list is named, with the listed models most like it first', () => {
+    const listed = ['o3', 'gpt-4o-mini', 'whisper-1', 'gpt-5-mini', 'gpt-5', 'dall-e-3', 'tts-1'];
+    assert.throws(
+      () => requireListed(listed, settings),
+      new Error('openai.model "gpt-5-mnii" is not among the models api.openai.com lists: gpt-5-mini, gpt-4o-mini, gpt-5, tts-1, dall-e-3 and 2 more; fix openai.model (or GISBOT_MODEL)'),
+    );
+  });
+  test('a listed name passes, whatever its case, an Ollama name without its tag too; a server that lists none is not judged', () => {
+    requireListed(['GPT-5-MNII'], settings);
+    requireListed(['llama3.2:latest'], { ...settings, model: 'llama3.2' });
+    requireListed([], settings);
+    requireListed(null, settings);
+    assert.throws(() => requireListed(['llama3.2:1b'], { ...settings, model: 'llama3.2' }), /llama3\.2:1b/);
   });
 });
