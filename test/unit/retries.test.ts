@@ -125,6 +125,28 @@ describe('a failed review through cycles', () => {
   });
 });
 
+describe('an answer whose POST went unseen never takes the retry path', () => {
+  test('read back each time, failed after its last attempt, and not tried again when the settings change', async () => {
+    const { deps, store, twogis, model, clock } = pipeline();
+    deps.settings = { ...testSettings, modelSettings: 'A' };
+    await store.topUp(10_000n);
+    twogis.reviews = [listed({ id: '1' })];
+    twogis.postFailure = () => new ServiceError('2gis', 'outcome_unknown', 'no answer from 2GIS: the answer may or may not have been posted');
+    for (let cycle = 0; cycle < 5 && store.reviews.get('1')?.state !== 'failed'; cycle += 1) await runCycle(deps);
+    const failed = store.reviews.get('1')!;
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.reason!, /did not take the answer after 3 attempts/);
+    assert.equal(failed.retryAt ?? null, null);
+    const posts = twogis.posts.get('1');
+    deps.settings = { ...testSettings, modelSettings: 'B' };
+    clock.advance(24 * 60 * MINUTE);
+    await runCycle(deps);
+    assert.equal(store.reviews.get('1')!.state, 'failed');
+    assert.equal(twogis.posts.get('1'), posts, 'not posted again by itself');
+    assert.equal(model.calls.length, 1);
+  });
+});
+
 describe('the repeat rule compares with answers that were posted', () => {
   test('a 429 on posting: the review drafted again gets the very same words through, and they are posted', async () => {
     const { deps, store, twogis, model } = pipeline();
