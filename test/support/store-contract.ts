@@ -215,6 +215,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         draftText: null,
         postAttempts: 0,
         answerId: null,
+        failedTries: 0,
+        retryAt: null,
       });
       assert.equal(await store.getReview('no-such-review'), null);
       assert.deepEqual(await store.findKnownReviewIds([review.id, 'no-such-review', review.id]), new Set([review.id]));
