@@ -7,6 +7,7 @@ import { ConfigError, ExitCode, GisbotError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
+import { shownText } from './ui/shown-text.ts';
 import type { Prompter } from './ui/prompter.ts';
 
 interface GlobalOptions {
@@ -97,15 +98,16 @@ class Session {
       if (error.exitCode !== ExitCode.interrupted) {
         // A config can be wrong in several places at once: each problem on its own line.
         const lines = error instanceof ConfigError ? error.problems : [error.message];
-        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${line}`));
-        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${error.hint}`));
+        // A message may quote what a service, a file or the database held.
+        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${shownText(line)}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${shownText(error.hint)}`));
       }
-      if (this.output.debug && error.stack) this.output.error(this.#redact(error.stack));
+      if (this.output.debug && error.stack) this.output.error(this.#redact(shownText(error.stack)));
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
-    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(error.stack));
+    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${shownText(message)}`));
+    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(shownText(error.stack)));
     else this.output.error(`${c.dim('hint:')} ${messages.errors.debugHint}`);
     return ExitCode.failed;
   }

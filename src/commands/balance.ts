@@ -6,6 +6,7 @@ import { UsageError } from '../errors.ts';
 import { formatTime, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownLine } from '../ui/shown-text.ts';
 
 export interface BalanceResult {
   snapshot: BalanceSnapshot;
@@ -68,7 +69,7 @@ export function render(result: BalanceResult, output: Output): void {
   output.data(`balance ${d.bold(formatMoney(balance))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
   if (result.recentCharges.length > 0) {
     output.data('');
-    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(formatMoney(entry.amount)), entry.reviewId ?? entry.note ?? '']);
+    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(formatMoney(entry.amount)), shownLine(entry.reviewId ?? entry.note ?? '')]);
     for (const line of table(['last charges', 'amount', 'review'], rows, output.width, d)) output.data(line);
   }
   if (balance < result.lowBalance) {

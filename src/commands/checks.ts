@@ -92,6 +92,9 @@ export interface TwoGisSettings {
   apiUrl: string;
   login: string;
   password: string;
+  /** Defaults as the config's when absent (init checks before a config exists). */
+  webApiKey?: string;
+  locale?: string;
 }
 export interface ModelSettings {
   baseURL: string;
@@ -210,7 +213,7 @@ export async function configChecks(config: Readonly<Config>): Promise<ServiceChe
       '2GIS',
       messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
       twogis.login === undefined ? missing('twogis.login') : twogis.password === undefined ? missing('twogis.password')
-        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password! }),
+        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
     ),
     check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
     check(

@@ -7,6 +7,7 @@ import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
@@ -86,14 +87,15 @@ export function render(result: PollOnceResult, output: Output): void {
       ].join(' · '),
     );
   }
-  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${warning}`));
-  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${problem}`));
+  // Warnings and problems may quote what a service answered.
+  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(warning)}`));
+  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(problem)}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
   renderDelivery(result.delivery, output);
 }
 
 /** Undelivered notifications are no failure of the cycle (they are kept and sent later), but a person should know. */
 export function renderDelivery(delivery: DeliveryReport, output: Output): void {
-  if (delivery.refusal) output.error(output.colors.red(`✗ ${messages.notify.refused(delivery.refusal)}`));
+  if (delivery.refusal) output.error(output.colors.red(`✗ ${messages.notify.refused(shownText(delivery.refusal))}`));
   if (delivery.undelivered > 0) output.warn(output.colors.yellow(`! ${messages.notify.undelivered(delivery.undelivered)}`));
 }

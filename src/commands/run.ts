@@ -8,6 +8,7 @@ import { TelegramBridge } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 import { checkServices } from './checks.ts';
 import { render as renderSummary, renderDelivery } from './poll-once.ts';
 
@@ -27,7 +28,7 @@ export interface RunResult {
 export async function run(ctx: Context, options: RunOptions): Promise<RunResult> {
   const failing = (await checkServices(ctx)).filter((check) => !check.ok);
   if (failing.length > 0) {
-    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${check.detail}`);
+    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${shownText(check.detail)}`);
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
   ctx.notifier.start();
@@ -87,7 +88,7 @@ async function cycleSafely(deps: PipelineDeps, ctx: Context, signal: AbortSignal
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
     ctx.logger.error('cycle failed', { error: error.message });
-    ctx.output.error(messages.run.cycleFailed(error.message));
+    ctx.output.error(messages.run.cycleFailed(shownText(error.message)));
     return null;
   }
 }

@@ -72,9 +72,19 @@ export const configSchema = z.strictObject({
       apiUrl: url(['https:', 'http:']).default('https://api.account.2gis.com/api/1.0'),
       login: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
+      /** A cabinet token copied from the browser, for owners who sign in through 2GIS ID (no password). */
+      accessToken: z.string().min(1).optional(),
       branches: z.array(branchId).min(1).transform((ids) => ids.map(String)).optional(),
       /** Each request's deadline; an unseen answer's POST is read back only after twice this. */
       timeoutSeconds: z.number().min(1).max(600).default(15),
+      /** The cabinet web app's public key (`x-api-key`); 2GIS may change it, so it is a setting. */
+      webApiKey: z.string().min(1).default('accweb96f8'),
+      /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
+      locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
+    })
+    .refine((twogis) => twogis.accessToken === undefined || (twogis.login === undefined && twogis.password === undefined), {
+      message: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
+      path: ['accessToken'],
     })
     .prefault({}),
   openai: z
@@ -160,6 +170,7 @@ export const ENVIRONMENT_KEYS = {
   GISBOT_2GIS_API_URL: 'twogis.apiUrl',
   GISBOT_2GIS_LOGIN: 'twogis.login',
   GISBOT_2GIS_PASSWORD: 'twogis.password',
+  GISBOT_2GIS_TOKEN: 'twogis.accessToken',
   OPENAI_BASE_URL: 'openai.baseURL',
   OPENAI_API_KEY: 'openai.apiKey',
   GISBOT_MODEL: 'openai.model',
@@ -170,4 +181,4 @@ export const ENVIRONMENT_KEYS = {
   GISBOT_TELEGRAM_TOKEN: 'telegram.botToken',
 } as const;
 
-export const SECRET_KEYS = ['twogis.password', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;
+export const SECRET_KEYS = ['twogis.password', 'twogis.accessToken', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;

@@ -2,6 +2,7 @@
 // holding `<b>`, `*`, `_` or a link shows those characters as they are and cannot break or forge the card.
 import type { CardAction, CardView, TelegramNotice } from '../core/ports.ts';
 import { messages } from './messages.ts';
+import { shownLine, shownText } from './shown-text.ts';
 
 const words = messages.telegram;
 
@@ -31,7 +32,7 @@ function cut(text: string, limit: number): string {
   return chars.length > limit ? `${chars.slice(0, limit - 1).join('').trimEnd()}…` : chars.join('');
 }
 
-const text = (value: string, limit: number) => escapeHtml(cut(value, limit));
+const text = (value: string, limit: number) => escapeHtml(cut(shownText(value), limit));
 
 function stars(rating: number): string {
   const full = Math.max(0, Math.min(5, Math.round(rating)));
@@ -45,14 +46,14 @@ function firstName(name: string): string {
 
 function utc(at: string): string {
   const date = new Date(at);
-  return Number.isNaN(date.getTime()) ? at : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(date.getTime()) ? shownLine(at) : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 export const telegramRenderer: TelegramRenderer = {
   card(view) {
     const { review } = view;
     const lines = [
-      `<b>${escapeHtml(stars(review.rating))}</b> · ${text(review.branchName, LIMITS.branch)}`,
+      `<b>${escapeHtml(stars(review.rating))}</b> · ${text(shownLine(review.branchName), LIMITS.branch)}`,
       `${text(firstName(review.authorName) || words.anonymous, LIMITS.author)} · ${escapeHtml(utc(review.createdAt))}`,
       `<blockquote>${review.text.trim() === '' ? `<i>${escapeHtml(words.noText)}</i>` : text(review.text, LIMITS.review)}</blockquote>`,
     ];
@@ -74,7 +75,7 @@ export const telegramRenderer: TelegramRenderer = {
         `<b>${text(outcome.kind === 'sent' ? words.sent(outcome.by, utc(outcome.at), outcome.charged) : words.elsewhere(outcome.state, outcome.reason), LIMITS.outcome)}</b>`,
       );
     }
-    lines.push(`<code>${escapeHtml(words.reviewLine(review.id))}</code>`);
+    lines.push(`<code>${escapeHtml(words.reviewLine(shownLine(review.id)))}</code>`);
     return { html: lines.join('\n'), buttons: view.actions.map((action) => ({ action, label: words.buttons[action] })) };
   },
 
@@ -88,27 +89,27 @@ export const telegramRenderer: TelegramRenderer = {
       case 'in_work':
         return n.inWork;
       case 'answered_elsewhere':
-        return n.answeredElsewhere(notice.reason);
+        return n.answeredElsewhere(notice.reason === null ? null : shownText(notice.reason));
       case 'changed':
         return n.changed;
       case 'refused':
-        return n.refused(notice.problems);
+        return n.refused(notice.problems.map((problem) => shownText(problem)));
       case 'insufficient':
         return n.insufficient;
       case 'not_posted':
-        return n.notPosted(notice.reason);
+        return n.notPosted(shownText(notice.reason));
       case 'redrafted':
         return n.redrafted;
       case 'draft_failed':
-        return n.draftFailed(notice.reason);
+        return n.draftFailed(shownText(notice.reason));
       case 'edit_asked':
         return n.editAsked;
       case 'edit_taken':
-        return n.editTaken(notice.problems);
+        return n.editTaken(notice.problems.map((problem) => shownText(problem)));
       case 'instruction_taken':
         return n.instructionTaken;
       case 'skipped':
-        return n.skipped(notice.reviewId);
+        return n.skipped(shownLine(notice.reviewId));
       case 'unknown_card':
         return n.unknownCard;
       case 'not_allowed':
