@@ -6,7 +6,7 @@
 // A model that cannot be reached or refuses the key does not fail a review at all: it goes back to the queue.
 // A failure after something may have been posted is never retried here: the review was read back first (invariant 3).
 import { createHash } from 'node:crypto';
-import { isServiceError } from '../errors.ts';
+import { isServiceError, type ServiceError } from '../errors.ts';
 import type { FailureRetry } from './ports.ts';
 
 /** Tries of one review under the same model settings: the first one and the retries after 10, 20, 40, 80 minutes. */
@@ -14,7 +14,7 @@ export const MAX_TRIES = 5;
 export const FIRST_PAUSE_MS = 10 * 60_000;
 
 /** Whether a failure can pass without a person: a model that refused the request or answered what cannot be read. */
-export function canPass(error: unknown): boolean {
+export function canPass(error: unknown): error is ServiceError {
   return isServiceError(error, 'model') && (error.kind === 'rejected' || error.kind === 'bad_response');
 }
 

@@ -91,7 +91,7 @@ export async function answerReview(
     if (signal?.aborted) return releaseForLater(deps, review, token);
     if (canPass(error)) {
       const retry = retryAfterFailure(review.failedTries ?? 0, deps.settings.modelSettings ?? '', deps.clock.now());
-      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${(error as ServiceError).message}`, retry });
+      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${error.message}`, retry });
     }
     return releaseForLater(deps, review, token, error);
   }
