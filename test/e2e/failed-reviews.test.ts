@@ -136,12 +136,11 @@ function scenarios(backend: Backend): void {
       assert.deepEqual(await queue(), []);
       const card = tg.messagesIn(OWNER).find((message) => message.text.includes(`review ${FAILED}`));
       assert.deepEqual(card?.buttons.flat(), [], 'the card has no buttons left');
-      await poll();
-      assert.equal(world.twogis.postsTo(FAILED), 1);
       await world.checkInvariants(world.twogis.reviewIds());
     });
 
-    test('`run` with a mistyped model exits at start-up, naming openai.model and the models the server lists', async () => {
+    // The start-up check does not depend on the database: once is enough.
+    test('`run` with a mistyped model exits at start-up, naming openai.model and the models the server lists', { skip: backend === 'mysql' }, async () => {
       const result = await world.run(['run'], { env: TYPO, timeoutMs: 30_000 });
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /openai\.model "gpt-5-mnii".*gpt-5-mini, gpt-4o-mini/);
