@@ -197,6 +197,19 @@ function buildProgram(session: Session): Command {
     });
 
   balance
+    .command('adjust <amount>')
+    .description('correct the balance by a signed amount, as a ledger entry with its reason (never below zero)')
+    .option('--note <text>', 'why: kept in the ledger (required)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .allowUnknownOption() // `balance adjust -12.50`: a negative amount, not an unknown option
+    .addHelpText('after', '\nExamples:\n  $ gisbot balance adjust -12.50 --note "refund of a wrong top-up" --yes\n  $ gisbot balance adjust +5 --note "goodwill"')
+    .action(async (amount: string, options: { note?: string; yes?: boolean }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { adjustBalance }) =>
+        adjustBalance(ctx, { amount, note: options.note, yes: Boolean(options.yes) }),
+      );
+    });
+
+  balance
     .command('history')
     .description('the ledger: top-ups and charges, newest first')
     .option('--since <when>', 'only entries since 15m, 2h, 3d or an ISO time')
@@ -302,8 +315,8 @@ function buildProgram(session: Session): Command {
   program
     .command('stats')
     .description('what the balance bought: reviews, answers, reply rate, time to answer, rating, money, complaint topics')
-    .option('--since <when>', 'reviews created since 30d (the default), 2w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 30d (the default), 2w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--branch <id>', 'only this branch')
     .addHelpText('after', '\nExamples:\n  $ gisbot stats\n  $ gisbot stats --since 2026-01-01 --until 2026-02-01 --json\n  $ gisbot stats --branch 70000001080000001')
     .action(async (options: { since?: string; until?: string; branch?: string }, command: Command) => {
@@ -313,8 +326,8 @@ function buildProgram(session: Session): Command {
   program
     .command('report')
     .description('write one self-contained HTML report (charts, complaints, what waits for you) and print its path')
-    .option('--since <when>', 'reviews created since 91d (the default), 4w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
     .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
     .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {

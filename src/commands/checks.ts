@@ -192,7 +192,8 @@ export async function telegramChecks(settings: Readonly<Config['telegram']>): Pr
           const chat = await bot.chat(chatId);
           return messages.checks.telegramChat(chat.title, chat.type);
         } catch (error) {
-          if (error instanceof ServiceError && error.kind === 'rejected') throw new Error(messages.checks.telegramChatUnreachable(error.message));
+          if (error instanceof ServiceError && error.movedTo !== undefined) throw new Error(messages.telegram.chatMoved(chatId, error.movedTo, error.message));
+          if (error instanceof ServiceError && (error.kind === 'rejected' || error.kind === 'blocked')) throw new Error(messages.checks.telegramChatUnreachable(error.message));
           throw error;
         }
       }),
