@@ -8,6 +8,7 @@ import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
 import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/policy.ts';
+import { modelSettingsFingerprint } from './core/retries.ts';
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, Telegram, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
@@ -117,6 +118,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatThreshold: config.insight.repeatThreshold,
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
+    modelSettings: modelSettingsFingerprint(config.openai),
   };
 }
 

@@ -151,6 +151,9 @@ export const messages = {
     anonymous: '(no name)',
     noText: '(a rating without text)',
     waitsBecause: (reason: string) => `waits for you: ${reason}`,
+    /** `next`: when it is tried again by itself, 'never' after its last try, null when it never is (2GIS refused it). */
+    failedReason: (reason: string, next: string | null) =>
+      `failed${next === null ? '' : next === 'never' ? ', no retries left' : `, retry at ${next}`}: ${reason}`,
     draftHeading: 'draft',
     editedHeading: 'your edit',
     gateOk: 'the gate lets it through',
@@ -297,6 +300,9 @@ export const messages = {
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
     modelAnswered: (model: string, host: string) => `${model} at ${host} answered`,
     modelSilent: (model: string) => `${model} answered with nothing`,
+    modelNotListed: (model: string, host: string, closest: readonly string[], listed: number) =>
+      `openai.model "${model}" is not among the models ${host} lists: ${closest.join(', ')}` +
+      `${listed > closest.length ? ` and ${listed - closest.length} more` : ''}; fix openai.model (or GISBOT_MODEL)`,
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
     telegramOff: 'Telegram cards off (telegram.botToken is not set)',
