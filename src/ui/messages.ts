@@ -429,6 +429,8 @@ export const messages = {
     problemFrames: (frames: number, events: number) => `${frames} WebSocket frames arrived for ${events} events`,
   },
   editor: {
+    fallback: (editor: string) =>
+      `opening ${editor}, as neither $VISUAL nor $EDITOR is set${editor === 'vi' ? ' (save and quit with Esc :wq, leave without saving with :cq)' : ''}; to choose another: export EDITOR=nano (or code --wait, …)`,
     abandoned: (ended: number | string) =>
       typeof ended === 'number' ? `editor exited with status ${ended}, nothing saved` : `editor was stopped by ${ended}, nothing saved`,
   },
