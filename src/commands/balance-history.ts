@@ -18,7 +18,7 @@ export interface HistoryResult {
 }
 
 export async function balanceHistory(ctx: Context, options: HistoryOptions): Promise<HistoryResult> {
-  const since = options.since === undefined ? null : parseSince(options.since, ctx.clock.now());
+  const since = options.since === undefined ? null : parseSince(options.since, ctx.clock.now(), ctx.config.timeZone);
   const limit = options.limit === undefined ? 20 : parseLimit(options.limit);
   await ctx.store.migrate();
   const entries = await ctx.store.ledger(since === null ? { limit } : { since, limit });

@@ -58,7 +58,7 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
     throw new UsageError(messages.logs.badType(options.type), messages.logs.typeHint(EVENT_TYPES));
   }
   const filters: Omit<EventQuery, 'limit'> = {
-    ...(options.since === undefined ? {} : { since: parseSince(options.since, ctx.clock.now()) }),
+    ...(options.since === undefined ? {} : { since: parseSince(options.since, ctx.clock.now(), ctx.config.timeZone) }),
     ...(options.type === undefined ? {} : { type: options.type }),
     ...(options.review === undefined ? {} : { reviewId: options.review }),
     ...(options.branch === undefined ? {} : { branchId: options.branch }),

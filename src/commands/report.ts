@@ -40,7 +40,7 @@ export const REPORT_SINCE = '91d';
 
 export async function report(ctx: Context, options: ReportOptions): Promise<ReportResult> {
   const now = ctx.clock.now();
-  const period = readPeriod({ since: options.since ?? REPORT_SINCE, ...(options.until === undefined ? {} : { until: options.until }) }, now);
+  const period = readPeriod({ since: options.since ?? REPORT_SINCE, ...(options.until === undefined ? {} : { until: options.until }) }, now, ctx.config.timeZone);
   const locale = csvLocale(options.csvLocale);
   const cwd = options.cwd ?? process.cwd();
   const file = path.resolve(cwd, options.out ?? `gisbot-report-${formatTime(now).slice(0, 10)}.html`);

@@ -1,6 +1,7 @@
 // The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
 import { z } from 'zod';
 import { parseMoney, type Kopecks } from '../core/money.ts';
+import { isTimeZone, machineTimeZone } from '../core/period.ts';
 
 const money = z
   .union([z.number(), z.string()])
@@ -67,6 +68,11 @@ const branchPolicy = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
+  timeZone: z
+    .string()
+    .refine(isTimeZone, { message: 'must be a time zone such as Europe/Moscow or Asia/Almaty' })
+    .default(() => machineTimeZone()),
   twogis: z
     .strictObject({
       apiUrl: url(['https:', 'http:']).default('https://api.account.2gis.com/api/1.0'),
@@ -164,6 +170,38 @@ export const configSchema = z.strictObject({
 });
 
 export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The keys the schema knows at a path of the file (`['twogis']` → apiUrl, login, …), for "did you mean". */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const step of path) {
+    const def = unwrapped(schema)?._zod.def;
+    if (def?.type === 'object') schema = def.shape?.[String(step)];
+    else if (def?.type === 'record') schema = def.valueType;
+    else return [];
+  }
+  const def = unwrapped(schema)?._zod.def;
+  return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+}
+
+/** The object or record under defaults, prefaults and pipes. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, unknown>;
+  valueType?: unknown;
+  innerType?: unknown;
+  in?: unknown;
+}
+
+function unwrapped(schema: unknown): { _zod: { def: SchemaDef } } | undefined {
+  let current = schema as { _zod?: { def: SchemaDef } } | undefined;
+  for (let depth = 0; depth < 10 && current?._zod; depth++) {
+    const def = current._zod.def;
+    if (def.type === 'object' || def.type === 'record') return current as { _zod: { def: SchemaDef } };
+    current = (def.innerType ?? def.in) as typeof current;
+  }
+  return undefined;
+}
 
 /** Which environment variable feeds which key (contract.md). Secrets are never taken from flags. */
 export const ENVIRONMENT_KEYS = {
