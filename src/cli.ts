@@ -212,6 +212,19 @@ function buildProgram(session: Session): Command {
     });
 
   balance
+    .command('adjust <amount>')
+    .description('correct the balance by a signed amount, as a ledger entry with its reason (never below zero)')
+    .option('--note <text>', 'why: kept in the ledger (required)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .allowUnknownOption() // `balance adjust -12.50`: a negative amount, not an unknown option
+    .addHelpText('after', '\nExamples:\n  $ gisbot balance adjust -12.50 --note "refund of a wrong top-up" --yes\n  $ gisbot balance adjust +5 --note "goodwill"')
+    .action(async (amount: string, options: { note?: string; yes?: boolean }, command: Command) => {
+      await session.execute(command, 'one', {}, () => import('./commands/balance.ts'), (ctx, { adjustBalance }) =>
+        adjustBalance(ctx, { amount, note: options.note, yes: Boolean(options.yes) }),
+      );
+    });
+
+  balance
     .command('history')
     .description('the ledger: top-ups and charges, newest first')
     .option('--since <when>', 'only entries since 15m, 2h, 3d or an ISO time')
@@ -339,8 +352,13 @@ function buildProgram(session: Session): Command {
     .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
     .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
-    .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
-    .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {
+    .option('--csv <file>', "also write the period's reviews, one per row, for a spreadsheet (UTF-8)")
+    .option('--csv-locale <en|ru>', "the CSV's form: en separates cells with commas and writes 1234.50 (the default); ru, semicolons and 1234,50")
+    .addHelpText(
+      'after',
+      '\nBoth files are readable by you alone (0600): they hold customers\' names and words.\n\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html\n  $ gisbot report --csv reviews.csv --csv-locale ru',
+    )
+    .action(async (options: { since?: string; until?: string; out?: string; csv?: string; csvLocale?: string }, command: Command) => {
       await session.execute(command, 'one', {}, () => import('./commands/report.ts'), (ctx, { report }) => report(ctx, options));
     });
 

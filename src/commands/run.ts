@@ -5,14 +5,14 @@ import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import type { PipelineDeps } from '../core/pipeline.ts';
-import { TelegramBridge } from '../core/telegram.ts';
+import { TelegramBridge, type TelegramTrouble } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
 import { bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
-import { render as renderSummary, renderDelivery } from './poll-once.ts';
+import { chatRefusal, render as renderSummary, renderDelivery } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -39,7 +39,9 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
 
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config) }) : null;
+  const bridge = ctx.telegram
+    ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    : null;
   const deps: PipelineDeps = bridge
     ? { ...ctx, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
     : ctx;
@@ -69,6 +71,14 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
   ctx.output.say(messages.run.stopped);
   return result;
+}
+
+/** One line on stderr, once per kind of trouble (the bridge says each once): a revoked token, another poller, a chat. */
+function sayTrouble(output: Output, trouble: TelegramTrouble): void {
+  const c = output.colors;
+  if (trouble.kind === 'down') output.error(c.red(`✗ ${messages.telegram.down(trouble.error, trouble.hint)}`));
+  else if (trouble.kind === 'card') output.error(c.red(`✗ ${trouble.problem}`));
+  else output.warn(c.yellow(`! ${chatRefusal(trouble.refusal)}`));
 }
 
 /** How long `run` lets a cycle's events go out before it says what is left. */

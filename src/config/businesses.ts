@@ -24,6 +24,7 @@ export const INHERITED_KEYS = [
   'twogis.apiUrl',
   'twogis.webApiKey',
   'twogis.locale',
+  'timeZone',
 ] as const;
 
 /**

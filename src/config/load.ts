@@ -29,7 +29,7 @@ import {
 } from './businesses.ts';
 import { describeIssues, plainWords } from './problems.ts';
 import { readConfigFile } from './read-file.ts';
-import { configSchema, ENVIRONMENT_KEYS, SECRET_KEYS, type ParsedConfig } from './schema.ts';
+import { configSchema, ENVIRONMENT_KEYS, knownKeysAt, SECRET_KEYS, type ParsedConfig } from './schema.ts';
 
 export interface Config extends Omit<ParsedConfig, 'database' | 'logs' | 'prompt'> {
   database: { url: string };
@@ -98,7 +98,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Co
   }
   const result = configSchema.safeParse(merged, { error: plainWords });
   const issues = result.success ? [] : result.error.issues;
-  problems.push(...describeIssues(issues, origins));
+  problems.push(...describeIssues(issues, origins, knownKeysAt));
   let fromEnvironment = issues.some((issue) => origins.has(issue.path.join('.')));
 
   const businesses: Listed[] = [];
@@ -180,7 +180,7 @@ function readBusinesses(listing: unknown, top: Raw, env: NodeJS.ProcessEnv, prob
     const result = configSchema.safeParse(layered(inherited, own), { error: plainWords });
     // A problem of an inherited value is the top level's, reported there once; this business answers for its own.
     const issues = result.success ? [] : result.error.issues.flatMap((issue) => ownIssue(issue, own, id));
-    problems.push(...describeIssues(issues, origins));
+    problems.push(...describeIssues(issues, origins, (path) => knownKeysAt(path.slice(2))));
     fromEnvironment ||= issues.some((issue) => origins.has(issue.path.join('.')));
     businesses.push({ id, name, enabled, own, parsed: result.success ? result.data : null });
   }

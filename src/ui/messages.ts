@@ -33,12 +33,15 @@ export const messages = {
       const example = `every key is described in ${shipped('.gisbotrc.example')}`;
       return where.some(Boolean) ? `${where.filter(Boolean).join(', or ')}; ${example}` : example;
     },
+    noConfigFound: `no .gisbotrc found here or in the folders above — run \`${gisbotCommand} init\``,
+    noConfigHint: `or give one with --config <file>, or set the settings in the environment; see ${shipped('.gisbotrc.example')}`,
     missingFile: (file: string) => `there is no config file at ${file} (given with --config)`,
     folderNotFile: (file: string) => `${file} is a folder, not a config file`,
     unreadable: (file: string) => `cannot read the config file ${file}: permission denied`,
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    didYouMean: (key: string) => ` (did you mean ${key}?)`,
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
     /** zod's findings, said the way the person who wrote the file thinks of it; values are never repeated (secrets). */
@@ -127,6 +130,14 @@ export const messages = {
     low: (balance: string, threshold: string) => `the balance ${balance} is below ${threshold}`,
     added: (amount: string) => `added ${amount}`,
     held: (amount: string) => `${amount} held for answers in progress`,
+    badAdjustment: (text: string) => `not an amount with a sign: ${JSON.stringify(text)}`,
+    badAdjustmentHint: 'write it like +100, -12.50 or 5 (a dot, at most two decimals)',
+    needsNote: 'balance adjust needs --note "<why>": a correction says why in the ledger',
+    belowZero: (amount: string, available: string) =>
+      `an adjustment of ${amount} would take the balance below zero or below what answers in progress hold (${available} free): nothing changed`,
+    adjusted: (amount: string) => `adjusted by ${amount}`,
+    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${amount} (it becomes ${after}), noted "${note}"?`,
+    needsYesAdjust: 'balance adjust changes money: confirm with --yes when not on a terminal',
   },
   history: {
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
@@ -144,6 +155,9 @@ export const messages = {
     anonymous: '(no name)',
     noText: '(a rating without text)',
     waitsBecause: (reason: string) => `waits for you: ${reason}`,
+    /** `next`: when it is tried again by itself, 'never' after its last try, null when it never is (2GIS refused it). */
+    failedReason: (reason: string, next: string | null) =>
+      `failed${next === null ? '' : next === 'never' ? ', no retries left' : `, retry at ${next}`}: ${reason}`,
     draftHeading: 'draft',
     editedHeading: 'your edit',
     gateOk: 'the gate lets it through',
@@ -243,28 +257,65 @@ export const messages = {
     allBranches: (count: number) => `All branches (${count})`,
     countsChart: 'Reviews and answers per week',
     ratingChart: 'Average rating per week',
-    minutesChart: 'Time to answer per week',
+    minutesChart: 'Time to answer per week (hours)',
     spendChart: 'Charged per week',
     legendReviews: 'reviews',
     legendAnswered: 'answered by gisbot',
+    legendByPerson: 'answered by a person',
     reviews: 'reviews',
     answered: 'answered',
     answeredBy: (answered: number, byPerson: number) => `${answered} (${byPerson} by you)`,
     replyRate: 'reply rate',
     toAnswer: 'time to answer (median)',
-    rating: 'average rating (change)',
-    waiting: 'waiting',
+    hours: (minutes: number) => `${(Math.round((minutes / 60) * 10) / 10).toFixed(1)} h`,
+    rating: 'average rating',
+    ratingChange: 'rating change',
+    change: (change: number) => (change === 0 ? '±0.00' : `${change > 0 ? '+' : '−'}${Math.abs(change).toFixed(2)}`),
+    noRatingNow: 'no reviews in this period',
+    noRatingBefore: 'no reviews in the period before',
+    waitingForPerson: 'Waiting for a person',
+    waitingForMoney: 'Waiting for money',
     elsewhere: 'answered elsewhere',
+    skipped: 'skipped',
+    failed: 'failed',
     charged: 'charged',
     tokens: 'model tokens',
     modelCost: 'model cost',
     topics: 'What customers complain about (1–3★)',
     noTopics: 'No complaint topics in this period.',
-    waitingHeading: (count: number) => `Waiting for you (${count})`,
+    branchesHeading: 'Branches: rating, stars and money',
+    branchColumns: ['branch', 'rating on 2GIS', 'stars of this period (1★ … 5★)', 'answered', 'charged'],
+    twogisRating: (rating: number | null, reviews: number | null) =>
+      rating === null ? 'no rating on 2GIS yet' : `${rating.toFixed(1)} on 2GIS${reviews === null ? '' : ` (${reviews.toLocaleString('en-US')} reviews)`}`,
+    notListed: 'not read yet',
+    starsNote: 'Stars are counted from the reviews gisbot took in; the rating on 2GIS is as its listing showed it last.',
+    worstHeading: 'The worst reviews of the period',
+    noWorst: 'No review of this period is rated 1–3★.',
+    answersHeading: (shown: number, total: number) =>
+      shown === total ? `What was said in your name (${total.toLocaleString('en-US')})` : `What was said in your name: newest ${shown.toLocaleString('en-US')} shown of ${total.toLocaleString('en-US')}`,
+    answersNote: 'Every answer to a review of this period, 1–2★ first, newest first.',
+    noAnswers: 'No review of this period was answered.',
+    search: 'Search the answers',
+    searchShown: 'shown',
+    answerBy: (who: 'gisbot' | 'person' | null) => (who === 'person' ? 'answered by you' : 'answered by gisbot'),
+    notAnswered: (outcome: string) => `not answered: ${outcome}`,
+    outcomes: {
+      answered: 'answered',
+      answeredElsewhere: 'answered on 2GIS by someone else',
+      skipped: 'skipped',
+      waitingForPerson: 'waiting for a person',
+      waitingForMoney: 'waiting for money',
+      scheduled: 'scheduled',
+      failed: 'failed',
+      complained: 'complained about to 2GIS',
+    },
+    waitingHeading: (shown: number, total: number) =>
+      shown === total ? `Waiting for you (${total.toLocaleString('en-US')})` : `Waiting for you: oldest ${shown.toLocaleString('en-US')} shown of ${total.toLocaleString('en-US')}`,
     noText: '(a rating without text)',
     footer: 'Made by gisbot from its own database. Nothing in this file is fetched from the network.',
     cannotWrite: (file: string, code: string) => `cannot write the report to ${file} (${code})`,
     outHint: 'name a file in a folder you can write to with --out',
+    badCsvLocale: (value: string, known: readonly string[]) => `--csv-locale: ${JSON.stringify(value)} is not one of ${known.join(', ')}`,
   },
   stats: {
     badBranch: (id: string) => `--branch: ${JSON.stringify(id)} is not a branch id (digits, as \`gisbot branches\` lists them)`,
@@ -290,6 +341,9 @@ export const messages = {
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
     modelAnswered: (model: string, host: string) => `${model} at ${host} answered`,
     modelSilent: (model: string) => `${model} answered with nothing`,
+    modelNotListed: (model: string, host: string, closest: readonly string[], listed: number) =>
+      `openai.model "${model}" is not among the models ${host} lists: ${closest.join(', ')}` +
+      `${listed > closest.length ? ` and ${listed - closest.length} more` : ''}; fix openai.model (or GISBOT_MODEL)`,
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
     telegramOff: 'Telegram cards off (telegram.botToken is not set)',
@@ -416,11 +470,19 @@ export const messages = {
     problemFrames: (frames: number, events: number) => `${frames} WebSocket frames arrived for ${events} events`,
   },
   editor: {
+    fallback: (editor: string) =>
+      `opening ${editor}, as neither $VISUAL nor $EDITOR is set${editor === 'vi' ? ' (save and quit with Esc :wq, leave without saving with :cq)' : ''}; to choose another: export EDITOR=nano (or code --wait, …)`,
     abandoned: (ended: number | string) =>
       typeof ended === 'number' ? `editor exited with status ${ended}, nothing saved` : `editor was stopped by ${ended}, nothing saved`,
   },
   telegram: {
     failed: (error: string) => `Telegram: ${error}; the cards wait in the database for the next run`,
+    /** `run`'s line, once, when Telegram fails; answering goes on. */
+    down: (error: string, hint: string | undefined) => `Telegram: ${error}${hint ? ` (${hint})` : ''}; answering goes on, the cards wait in the database`,
+    chatRefuses: (chatId: string, error: string) =>
+      `Telegram chat ${chatId} takes no messages from the bot (${error}): skipped; start the bot there again (/start, or add it to the group), or take the chat out of telegram.chatIds`,
+    chatMoved: (chatId: string, movedTo: string, error: string) =>
+      `Telegram chat ${chatId} became a supergroup with id ${movedTo} (${error}): put ${movedTo} in telegram.chatIds in place of ${chatId}`,
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',
@@ -433,6 +495,8 @@ export const messages = {
     elsewhere: (state: string, reason: string | null) =>
       state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id: string) => `review ${id}`,
+    /** Ends a text cut to fit the card; `more` counts the characters left out. */
+    cut: (more: number) => `… (cut: ${String(more).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} more characters)`,
     anonymous: '(no name)',
     noText: '(a rating without text)',
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },

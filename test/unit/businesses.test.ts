@@ -48,6 +48,7 @@ const TWO = [
   '    twogis: { login: owner@zerno.kz, password: zerno-secret-pass, branches: ["70000001017466092"] }',
   '    billing: { pricePerReply: "7.50" }',
   '    policy: { tone: строгий }',
+  '    timeZone: Asia/Almaty',
   '    telegram: { chatIds: ["123456789"] }',
   '  dental-7:',
   '    name: "Стоматология №7"',
@@ -82,6 +83,8 @@ describe('businesses in the config', () => {
     assert.equal(dental!.config.billing.pricePerReply, 500n, 'the top-level price');
     assert.equal(coffee!.config.billing.lowBalance, 4000n);
     assert.equal(coffee!.config.policy.tone, 'строгий');
+    assert.equal(coffee!.config.timeZone, 'Asia/Almaty', 'a top-level key of its own');
+    assert.equal(dental!.config.timeZone, config.timeZone);
     assert.equal(coffee!.config.policy.approvalBelowRating, 2, 'a section merges key by key');
     assert.equal(dental!.config.policy.tone, 'тёплый');
     assert.equal(coffee!.config.twogis.apiUrl, 'http://127.0.0.1:9/api/1.0');
@@ -138,7 +141,7 @@ describe('businesses in the config', () => {
       'businesses.a.colour: unknown key',
       wide('database'),
       wide('openai'),
-      'businesses.a.policy.tonee: unknown key',
+      'businesses.a.policy.tonee: unknown key (did you mean businesses.a.policy.tone?)',
       wide('polling'),
       wide('telegram.botToken'),
       wide('twogis.timeoutSeconds'),
