@@ -166,9 +166,9 @@ function buildProgram(session: Session): Command {
       process.once('SIGTERM', stop);
       process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true, bindsItself: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true, bindsItself: true, servesMany: true }, () => import('./commands/run.ts'), (ctx, { run }, businesses) => {
           reopenLog = () => ctx.reopenLog();
-          return run(ctx, { signal: controller.signal });
+          return run(ctx, { signal: controller.signal }, businesses);
         });
       } finally {
         process.off('SIGINT', stop);

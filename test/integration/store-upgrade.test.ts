@@ -34,6 +34,8 @@ const RELEASES = [
   { version: 7, commit: '0a4bb5f' },
   { version: 8, commit: '5713365' },
   { version: 9, commit: '3c26f9a' },
+  { version: 10, commit: 'c6765f3' },
+  { version: 11, commit: '640a451' },
 ] as const;
 
 const TABLES: Record<string, string> = {
@@ -50,11 +52,12 @@ const TABLES: Record<string, string> = {
   telegram_cards: 'id',
   review_topics: 'review_id, topic',
   complaints: 'branch_id, topic',
+  branch_listings: 'branch_id',
   schema_migrations: 'version',
 };
 
 /** The tables whose every row belongs to one business since issue 19 (the account's row moved to business_accounts). */
-const SCOPED = ['reviews', 'ledger', 'events', 'prompt_versions', 'dialogue', 'follow_ups', 'branch_intake', 'telegram_cards', 'review_topics', 'complaints'];
+const SCOPED = ['reviews', 'ledger', 'events', 'prompt_versions', 'dialogue', 'follow_ups', 'branch_intake', 'telegram_cards', 'review_topics', 'complaints', 'branch_listings'];
 
 const folders: string[] = [];
 after(async () => {
@@ -186,6 +189,7 @@ async function fill(store: EarlierStore, version: number): Promise<Filled> {
     const window = { from: new Date('2024-03-01T00:00:00Z'), to: new Date('2024-03-02T00:00:00Z') };
     assert.equal(await (store as Store).recordComplaint({ ...window, branchId: posted.branchId, topic: 'кофе' }, []), true);
   }
+  if (version >= 11) await (store as Store).saveBranchListing({ branchId: posted.branchId, name: 'Кофейня «Зерно»', rating: 4.7, reviewsCount: 120, readAt: new Date('2024-03-01T09:00:00Z') });
   if (version >= 6) await store.saveBranchIntake(posted.branchId, { sweptAt: new Date('2024-03-01T09:00:00Z'), backlog: { cursor: '2024-02-01T10:00:00.000+03:00', until: null } });
   return { reviews, events, delivered, prompts, followUps, posted, inPosting, waiting };
 }
