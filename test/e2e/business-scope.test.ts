@@ -2,13 +2,14 @@
 // set up in two folders with `init`'s defaults share the default database file; the second, signed in to another
 // 2GIS account, is refused in one line before it shows or writes anything of the first's.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runProcess } from '../support/run-process.ts';
 import { checkMoneyInvariants } from '../support/mysql.ts';
 import { checkSqliteInvariants } from '../support/sqlite.ts';
-import { BIN, SECRETS, World } from '../support/world.ts';
+import { BIN, eventually, SECRETS, World } from '../support/world.ts';
 
 describe('a database knows whose it is (issue 19)', () => {
   let world: World;
@@ -181,6 +182,22 @@ for (const backend of ['sqlite', 'mysql'] as const) {
           { id: 'empty', name: 'empty', enabled: true, status: 'no_balance', balance: '0.00', held: '0.00', currency: 'RUB', branches: 1, waiting: 0, answered30d: 0, ran: true },
         ],
       );
+
+      // `run` serves them all too: topped up, the one that waited is answered by the next cycle; SIGTERM exits 0.
+      if (backend === 'sqlite') {
+        const topUp = await gisbot(['balance', 'add', '10', '--yes', '--business', 'poor']);
+        assert.equal(topUp.code, 0, topUp.stderr);
+        const running = spawn(process.execPath, [BIN, '--config', configFile, 'run'], { cwd: world.dir, env });
+        let stderr = '';
+        running.stderr.on('data', (chunk) => (stderr += chunk));
+        const exited = new Promise<number | null>((resolve) => running.on('close', resolve));
+        await eventually(() => reviewsOf.poor!.every((review) => world.twogis.answerOf(review)?.byUs), 'run answers the waiting reviews', 60_000);
+        running.kill('SIGTERM');
+        assert.equal(await exited, 0, stderr);
+        assert.match(stderr, /poor: 2 answered/);
+        assert.deepEqual(world.twogis.foreignPosts, []);
+        await checkSqliteInvariants(world.sqliteFile, 4, 500n, 'poor');
+      }
     });
   });
 }
