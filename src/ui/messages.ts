@@ -335,6 +335,10 @@ export const messages = {
     notSet: (key: string) => `${key} is not set`,
     databaseOk: (where: string) => `connected to ${where} and migrated`,
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
+    twogisTokenOk: (host: string) => `signed in with the access token at ${host}`,
+    branchesNotInAccount: (ids: readonly string[]) =>
+      `the account has no branch ${ids.join(', ')} (twogis.branches): gisbot branches lists the ones it has`,
+    placeholders: (keys: readonly string[]) => `${keys.join(', ')}: still the example file's placeholder; put in your own`,
     modelAnswered: (model: string, host: string) => `${model} at ${host} answered`,
     modelSilent: (model: string) => `${model} answered with nothing`,
     modelNotListed: (model: string, host: string, closest: readonly string[], listed: number) =>
