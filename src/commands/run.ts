@@ -14,6 +14,8 @@ import { render as renderSummary, renderDelivery } from './poll-once.ts';
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
   signal: AbortSignal;
+  /** Aborted by a second one: the notifications still going out are left in the outbox. */
+  hurry?: AbortSignal;
   /** Stop after this many cycles (tests and benchmarks); endless when absent. */
   maxCycles?: number;
 }
@@ -33,6 +35,7 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   ctx.notifier.start();
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
+  options.hurry?.addEventListener('abort', () => ctx.output.say(messages.stop.hurrying), { once: true });
 
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
   const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
@@ -62,7 +65,7 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     await ctx.clock.sleep(Math.max(0, intervalMs - waited), options.signal).catch(() => {});
   }
   await bridging;
-  reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
+  reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000, options.hurry));
   ctx.output.say(messages.run.stopped);
   return result;
 }
