@@ -1,9 +1,9 @@
 // SIGINT and SIGTERM for the commands that work on reviews (run, poll-once, demo). The first signal asks the
 // command to stop: it takes no new work, a model call in hand is cut and its review goes back to the queue, and an
 // answer already on its way to 2GIS is finished and settled. A second asks it to stop waiting for anything else (the
-// notification outbox, a slow read-back); the POST and its settlement are still awaited, whatever comes after:
-// abandoning one would leave an answer that may be on 2GIS unrecorded until the next run reads it back. Listening
-// at all keeps Node's default (dying on the spot) away for as long as the command runs.
+// notifications still going out stay in the outbox); the POST and its settlement are still awaited, whatever comes
+// after: abandoning one would leave an answer that may be on 2GIS unrecorded until the next run reads it back.
+// Listening at all keeps Node's default (dying on the spot) away for as long as the command runs.
 export type StopSignalName = 'SIGINT' | 'SIGTERM';
 
 export interface StopRequest {
