@@ -1,10 +1,12 @@
 // `gisbot doctor`: the checks `init` makes, for the config in force: database, 2GIS login, one tiny model call,
 // the WebSocket and the prompt file. One line each; exit 1 if any fails.
 import type { ChalkInstance } from 'chalk';
+import type { Business } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
 import { ExitCode } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 import { configChecks, type ServiceCheck } from './checks.ts';
 
 export interface DoctorResult {
@@ -13,11 +15,12 @@ export interface DoctorResult {
   exitCode: ExitCode;
 }
 
-export async function doctor(ctx: Context): Promise<DoctorResult> {
+/** `businesses`: the ones picked by `--business` (default: every one of the config). */
+export async function doctor(ctx: Context, businesses?: readonly Business[]): Promise<DoctorResult> {
   const spinner = await ctx.output.spinner(messages.doctor.checking);
   let checks: ServiceCheck[];
   try {
-    checks = await configChecks(ctx.config);
+    checks = await configChecks(ctx.config, businesses);
   } finally {
     spinner.stop();
   }
@@ -41,6 +44,6 @@ export function render(result: DoctorResult, output: Output): void {
 export function printChecks(write: (line: string) => void, d: ChalkInstance, checks: readonly ServiceCheck[]): void {
   const width = Math.max(...checks.map((one) => one.name.length));
   for (const one of checks) {
-    write(`${one.ok ? d.green('✓') : d.red('✗')} ${one.name.padEnd(width)}  ${one.ok ? one.detail : d.red(one.detail)}`);
+    write(`${one.ok ? d.green('✓') : d.red('✗')} ${one.name.padEnd(width)}  ${one.ok ? shownText(one.detail) : d.red(shownText(one.detail))}`);
   }
 }

@@ -2,6 +2,7 @@
 // version of it (the pipeline records the text in force before each answer, and each save here is a version).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { defaultPromptName } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import type { Context } from '../context.ts';
 import type { PromptVersion } from '../core/ports.ts';
@@ -10,6 +11,7 @@ import { shippedFile } from '../shipped.ts';
 import { clip, formatTime, parseLimit, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 
 export type PromptResult =
   | { kind: 'show'; version: PromptVersion | null; text: string; current: boolean }
@@ -83,11 +85,12 @@ async function findVersion(ctx: Context, number: number): Promise<PromptVersion>
 
 /**
  * Where a new prompt is written: the configured file, except the prompt shipped inside gisbot itself, which stays
- * untouched: the copy goes to `prompts/system.md` beside the config (or here), which the config then picks up.
+ * untouched: the copy goes to `prompts/system.md` (a business's `prompts/<id>.md`) beside the config (or here),
+ * which the config then picks up.
  */
 export function promptTarget(config: Readonly<Config>): string {
   const file = config.prompt.file;
-  const local = path.resolve(config.source ? path.dirname(config.source) : process.cwd(), 'prompts', 'system.md');
+  const local = path.resolve(config.source ? path.dirname(config.source) : process.cwd(), defaultPromptName(config.businessId));
   return file === shippedFile(path.join('prompts', 'system.md')) ? local : file;
 }
 
@@ -119,7 +122,7 @@ export function render(result: PromptResult, output: Output): void {
     case 'show':
       if (output.json) return output.data(JSON.stringify({ ...versionJson(result.version), current: result.current, text: result.text }));
       output.say(c.dim(messages.prompt.showing(result.version?.version ?? null, result.version ? formatTime(result.version.createdAt) : null, result.current)));
-      return output.data(result.text);
+      return output.data(shownText(result.text));
     case 'history': {
       const rows = result.versions.map((v) => ({ ...versionJson(v), current: v.version === result.current, chars: [...v.text].length, firstLine: v.text.trim().split('\n')[0] ?? '' }));
       if (output.json) return output.data(JSON.stringify(rows));
@@ -128,7 +131,7 @@ export function render(result: PromptResult, output: Output): void {
         v.version === result.current ? d.green(`${v.version} ●`) : String(v.version),
         formatTime(v.createdAt),
         String(rows[i]!.chars),
-        clip(rows[i]!.firstLine, 200),
+        clip(shownText(rows[i]!.firstLine), 200),
       ]);
       if (rows.length > 0) for (const line of table(['version', 'saved', 'chars', 'begins'], cells, output.width, d)) output.data(line);
       if (result.unrecorded && rows.length > 0) output.say(c.yellow(messages.prompt.unrecorded));

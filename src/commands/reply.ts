@@ -11,6 +11,7 @@ import { parseLimit } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { printDraft, printQueue, printReview, queueJson } from '../ui/reply-card.ts';
+import { shownLine, shownText } from '../ui/shown-text.ts';
 
 export interface ReplyOptions {
   reviewId?: string;
@@ -45,7 +46,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   if (id === undefined) {
     const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
     await ctx.store.migrate();
-    return { kind: 'queue', reviews: await ctx.store.listReviewsInState('needs_approval', limit), exitCode: ExitCode.ok };
+    return { kind: 'queue', reviews: await waitingForPerson(ctx, limit), exitCode: ExitCode.ok };
   }
   if (options.send && options.dryRun) throw new UsageError(messages.reply.sendOrDryRun);
   const asks = !options.send && !options.dryRun;
@@ -116,6 +117,17 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   }
 }
 
+/**
+ * The queue: the reviews waiting for a person, and those that failed (a person may answer them; the model's failures
+ * are also tried again by themselves, as each one's retry time says), oldest first.
+ */
+async function waitingForPerson(ctx: Context, limit: number): Promise<StoredReview[]> {
+  const [approval, failed] = await Promise.all([ctx.store.listReviewsInState('needs_approval', limit), ctx.store.listReviewsInState('failed', limit)]);
+  return [...approval, ...failed]
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit);
+}
+
 type Build = (action: ReplyAction, exitCode: ExitCode, extra?: Partial<ReplyResult & { kind: 'answer' }>) => ReplyResult;
 
 function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
@@ -163,10 +175,11 @@ export function render(result: ReplyResult, output: Output): void {
     output.data(JSON.stringify({ reviewId: review.id, action, text, problems, reason, charged, balance }));
   }
   const c = output.colors;
-  if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(review.id, charged!, balance!)}`));
+  const id = shownLine(review.id);
+  if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(id, charged!, balance!)}`));
   else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
-  else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(review.id)));
-  else if (action === 'refused') output.error(c.red(`✗ ${messages.reply.refused(problems)}`));
-  else output.error(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
+  else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(id)));
+  else if (action === 'refused') output.error(c.red(`✗ ${shownText(messages.reply.refused(problems))}`));
+  else output.error(c.red(`✗ ${shownText(messages.reply.notPosted(reason ?? ''))}`));
   if (action === 'insufficient') output.error(c.dim(messages.cycle.insufficientHint));
 }

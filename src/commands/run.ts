@@ -1,15 +1,17 @@
 // `gisbot run`: checks every service, then polls and answers in a loop until SIGINT/SIGTERM. A signal lets the
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
+import { cardChatIds } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
-import { TelegramBridge } from '../core/telegram.ts';
+import { TelegramBridge, type TelegramTrouble } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 import { checkServices } from './checks.ts';
-import { render as renderSummary, renderDelivery } from './poll-once.ts';
+import { chatRefusal, render as renderSummary, renderDelivery } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -29,7 +31,7 @@ export interface RunResult {
 export async function run(ctx: Context, options: RunOptions): Promise<RunResult> {
   const failing = (await checkServices(ctx)).filter((check) => !check.ok);
   if (failing.length > 0) {
-    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${check.detail}`);
+    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${shownText(check.detail)}`);
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
   ctx.notifier.start();
@@ -44,11 +46,13 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   const settled = new SettledTally();
   const counted = countingSettlements(ctx, settled);
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...counted, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
+  const bridge = ctx.telegram
+    ? new TelegramBridge({ ...counted, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    : null;
   const deps: PipelineDeps = bridge
     ? { ...counted, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
     : counted;
-  if (bridge) ctx.output.say(messages.run.telegram(ctx.config.telegram.chatIds.length));
+  if (bridge) ctx.output.say(messages.run.telegram(cardChatIds(ctx.config).length));
   const bridging = bridge?.run(options.signal) ?? Promise.resolve();
 
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
@@ -76,6 +80,14 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   return result;
 }
 
+/** One line on stderr, once per kind of trouble (the bridge says each once): a revoked token, another poller, a chat. */
+function sayTrouble(output: Output, trouble: TelegramTrouble): void {
+  const c = output.colors;
+  if (trouble.kind === 'down') output.error(c.red(`✗ ${messages.telegram.down(trouble.error, trouble.hint)}`));
+  else if (trouble.kind === 'card') output.error(c.red(`✗ ${trouble.problem}`));
+  else output.warn(c.yellow(`! ${chatRefusal(trouble.refusal)}`));
+}
+
 /** How long `run` lets a cycle's events go out before it says what is left. */
 const DELIVERY_GRACE_MS = 5_000;
 const NOTHING_LEFT: DeliveryReport = { undelivered: 0, refusal: null };
@@ -96,7 +108,7 @@ async function cycleSafely(deps: PipelineDeps, ctx: Context, signal: AbortSignal
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
     ctx.logger.error('cycle failed', { error: error.message });
-    ctx.output.error(messages.run.cycleFailed(error.message));
+    ctx.output.error(messages.run.cycleFailed(shownText(error.message)));
     return null;
   }
 }

@@ -63,6 +63,9 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
   const followUps = emptyFollowUpCounts();
   const prompt = await currentPrompt(deps);
   collect(outcomes, await reconcile(deps, signal), breaker);
+  // Reviews the model failed whose retry time came, or that failed under other model settings, join the queue.
+  const requeued = await deps.store.requeueFailed(deps.clock.now(), deps.settings.modelSettings ?? '');
+  if (requeued > 0) deps.logger.info('failed reviews are tried again', { reviews: requeued });
 
   // Intake and answering overlap: the lanes answer what the first branches brought while the others are still
   // being listed, instead of waiting for the last branch (a lane that finds the queue empty meanwhile waits for
@@ -171,7 +174,7 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
   const snapshot = await deps.store.getBalance();
   if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
-  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message });
+  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message, ...(authProblem.code ? { code: authProblem.code } : {}) });
   return { ...tally(intake, outcomes, settled, snapshot.balance, state.stoppedForBalance, breaker), followUps };
 }
 
