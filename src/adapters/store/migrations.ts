@@ -250,6 +250,18 @@ export const migrations: readonly Migration[] = [
       "UPDATE reviews SET failure_settings = '' WHERE state = 'failed' AND reason LIKE 'the model failed:%'",
     ],
   },
+  {
+    version: 11,
+    name: 'branch listings: each listed branch with its name and its rating on 2GIS',
+    // Issue 20: a watched branch with no review yet is still in stats and the report, under its name, and the
+    // report shows each branch's rating as 2GIS does. One row per branch, rewritten by intake's first page.
+    statements: (s) => [
+      table(s, 'branch_listings', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, name TEXT NOT NULL, rating ${s.decimal} NULL, reviews_count ${s.int} NULL`,
+        `read_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);
