@@ -139,6 +139,7 @@ export class TelegramBridge {
       this.#waiting = null;
     }
     for (const update of updates.sort((a, b) => a.updateId - b.updateId)) {
+      if (options.signal?.aborted) return report; // stopping: the press in hand was finished; the rest are read again
       if (!(await this.#keep())) return report; // another worker took the turn over: it reads them again
       if (await this.#handle(update)) report.updates += 1;
     }

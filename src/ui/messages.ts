@@ -106,6 +106,13 @@ export const messages = {
         ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
         : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
+  stop: {
+    stopping: (signal: string) =>
+      `${signal}: stopping. An answer already on its way to 2GIS is finished; a review being drafted goes back to the queue. A second signal (Ctrl-C again) stops waiting for the rest.`,
+    hurrying: 'stopping now: only an answer on its way to 2GIS is still awaited, and it is never abandoned (one left unseen would wait for the next run to read it back)',
+    stopped: (signal: string, answered: number, released: number) =>
+      `stopped by ${signal}: ${answered} answered, ${released} put back in the queue for the next run`,
+  },
   notify: {
     undelivered: (count: number) =>
       `${count} event${count === 1 ? '' : 's'} not delivered over the WebSocket yet: kept in the outbox and sent again later (gisbot logs --pending)`,
