@@ -142,7 +142,7 @@ export interface WaitingReview {
   /** As 2GIS sent it (the listing's order). */
   createdAt: string;
   state: ReviewState;
-  /** Null: never since it came to wait. */
+  /** Null: never (a review taken in before gisbot kept this); intake records a review as checked then. */
   checkedAt: Date | null;
 }
 

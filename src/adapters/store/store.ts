@@ -136,14 +136,14 @@ function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
-/** A review as intake records it. */
+/** A review as intake records it: seen unanswered on 2GIS now (`checked_at`, should it come to wait for a person). */
 function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
   const rows = entries.map(({ review: r, state, reason }) => {
     const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
-    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now, now]})`;
   });
   return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
-    recorded_at, updated_at) VALUES ${join(rows)}`;
+    recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
