@@ -1,6 +1,7 @@
 // The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
 import { z } from 'zod';
 import { parseMoney, type Kopecks } from '../core/money.ts';
+import { isTimeZone, machineTimeZone } from '../core/period.ts';
 
 const money = z
   .union([z.number(), z.string()])
@@ -67,14 +68,29 @@ const branchPolicy = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
+  timeZone: z
+    .string()
+    .refine(isTimeZone, { message: 'must be a time zone such as Europe/Moscow or Asia/Almaty' })
+    .default(() => machineTimeZone()),
   twogis: z
     .strictObject({
       apiUrl: url(['https:', 'http:']).default('https://api.account.2gis.com/api/1.0'),
       login: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
+      /** A cabinet token copied from the browser, for owners who sign in through 2GIS ID (no password). */
+      accessToken: z.string().min(1).optional(),
       branches: z.array(branchId).min(1).transform((ids) => ids.map(String)).optional(),
       /** Each request's deadline; an unseen answer's POST is read back only after twice this. */
       timeoutSeconds: z.number().min(1).max(600).default(15),
+      /** The cabinet web app's public key (`x-api-key`); 2GIS may change it, so it is a setting. */
+      webApiKey: z.string().min(1).default('accweb96f8'),
+      /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
+      locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
+    })
+    .refine((twogis) => twogis.accessToken === undefined || (twogis.login === undefined && twogis.password === undefined), {
+      message: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
+      path: ['accessToken'],
     })
     .prefault({}),
   openai: z
@@ -166,6 +182,7 @@ export const ENVIRONMENT_KEYS = {
   GISBOT_2GIS_API_URL: 'twogis.apiUrl',
   GISBOT_2GIS_LOGIN: 'twogis.login',
   GISBOT_2GIS_PASSWORD: 'twogis.password',
+  GISBOT_2GIS_TOKEN: 'twogis.accessToken',
   OPENAI_BASE_URL: 'openai.baseURL',
   OPENAI_API_KEY: 'openai.apiKey',
   GISBOT_MODEL: 'openai.model',
@@ -176,4 +193,4 @@ export const ENVIRONMENT_KEYS = {
   GISBOT_TELEGRAM_TOKEN: 'telegram.botToken',
 } as const;
 
-export const SECRET_KEYS = ['twogis.password', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;
+export const SECRET_KEYS = ['twogis.password', 'twogis.accessToken', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;
