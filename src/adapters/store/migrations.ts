@@ -239,6 +239,19 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 10,
+    name: 'a failed review is tried again',
+    // Issue 18: a review whose draft failed for a reason that can pass keeps the digest of the model settings it
+    // failed under, its tries under them and when it is tried next (core/retries.ts). Reviews the model failed before
+    // this version are tried once more under the settings in force (the digest '' matches none).
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN failure_settings ${s.string(64)} NULL`,
+      `ALTER TABLE reviews ADD COLUMN failed_tries ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE reviews ADD COLUMN retry_at ${s.time} NULL`,
+      "UPDATE reviews SET failure_settings = '' WHERE state = 'failed' AND reason LIKE 'the model failed:%'",
+    ],
+  },
+  {
+    version: 11,
     name: 'when a waiting review was last seen unanswered on 2GIS',
     // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
     // unchecked first, across restarts and cron runs (core/recheck.ts).
