@@ -252,6 +252,18 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 11,
+    name: 'branch listings: each listed branch with its name and its rating on 2GIS',
+    // Issue 20: a watched branch with no review yet is still in stats and the report, under its name, and the
+    // report shows each branch's rating as 2GIS does. One row per branch, rewritten by intake's first page.
+    statements: (s) => [
+      table(s, 'branch_listings', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, name TEXT NOT NULL, rating ${s.decimal} NULL, reviews_count ${s.int} NULL`,
+        `read_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
+  {
+    version: 12,
     name: 'when a waiting review was last seen unanswered on 2GIS',
     // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
     // unchecked first, across restarts and cron runs (core/recheck.ts).
