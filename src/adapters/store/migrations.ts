@@ -262,6 +262,13 @@ export const migrations: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 12,
+    name: 'when a waiting review was last seen unanswered on 2GIS',
+    // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
+    // unchecked first, across restarts and cron runs (core/recheck.ts).
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN checked_at ${s.time} NULL`],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);
