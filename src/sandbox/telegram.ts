@@ -137,6 +137,7 @@ export class TelegramSandbox {
   #presses = new Map<string, { updateId: number; at: number; answered: boolean }>();
   #waiter: Waiter | null = null;
   #failures: ScriptedFailure[] = [];
+  #cuts: Array<{ method: string; left: number }> = [];
 
   private constructor(server: Server, port: number, options: TelegramSandboxOptions) {
     this.#server = server;
@@ -196,6 +197,14 @@ export class TelegramSandbox {
   }
 
   /**
+   * The next `times` calls of `method` are carried out (a sendMessage is delivered), and then the connection is reset
+   * instead of the response: the bot never hears that Telegram did it, as after a reset or a deadline on the way back.
+   */
+  cutAfterDelivery(method: string, options: { times?: number } = {}): void {
+    this.#cuts.push({ method, left: options.times ?? 1 });
+  }
+
+  /**
    * `person` presses the button of a bot message in `chatId` whose callback data starts with `action` (or is
    * `data`). The button must be on that message, as in Telegram. Returns the update's id.
    */
@@ -207,10 +216,15 @@ export class TelegramSandbox {
     return this.#pressWith(chatId, message, button.data, person);
   }
 
-  /** A press with any callback data from any chat, on a message of that chat that the bot never sent there. */
-  forgePress(chatId: string, data: string, person: SandboxPerson = defaultPerson(chatId)): number {
+  /**
+   * A press with any callback data from any chat: on a message of that chat that the bot never sent there, or on the
+   * bot's message `onMessage` whatever buttons it has (a client that forges its callback data).
+   */
+  forgePress(chatId: string, data: string, person: SandboxPerson = defaultPerson(chatId), onMessage?: number): number {
     const chat = this.#chats.get(chatId) ?? this.addChat({ id: chatId, type: 'private', title: person.firstName });
-    const message: SandboxMessage = { chatId: chat.id, messageId: 1_000_000 + this.#nextPressId, fromBot: true, text: 'forwarded', entities: [], sent: 'forwarded', buttons: [[{ text: 'send', data }]], replyTo: null, date: now(), edits: 0 };
+    const existing = onMessage === undefined ? undefined : this.message(chatId, onMessage);
+    if (onMessage !== undefined && !existing?.fromBot) throw new Error(`telegram sandbox: no bot message ${onMessage} in chat ${chatId}`);
+    const message: SandboxMessage = existing ?? { chatId: chat.id, messageId: 1_000_000 + this.#nextPressId, fromBot: true, text: 'forwarded', entities: [], sent: 'forwarded', buttons: [[{ text: 'send', data }]], replyTo: null, date: now(), edits: 0 };
     return this.#pressWith(chatId, message, data, person);
   }
 
@@ -261,9 +275,12 @@ export class TelegramSandbox {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     const params = { ...Object.fromEntries(url.searchParams), ...(await readParams(req)) };
     const method = match?.[2] ?? url.pathname;
+    const cut = match && match[1] === this.token ? this.#cuts.find((each) => each.method === method && each.left > 0) : undefined;
+    if (cut) cut.left -= 1;
     const respond = (status: number, body: { ok: boolean; result?: unknown; error_code?: number; description?: string; parameters?: unknown }) => {
-      this.calls.push({ method, params, at: Date.now(), status, ...(body.description ? { description: body.description } : {}) });
-      reply(res, status, body);
+      this.calls.push({ method, params, at: Date.now(), status: cut ? 0 : status, ...(body.description ? { description: body.description } : {}) });
+      if (cut) req.socket.destroy();
+      else reply(res, status, body);
     };
     if (!match) return respond(404, { ok: false, error_code: 404, description: 'Not Found' });
     if (match[1] !== this.token) return respond(401, { ok: false, error_code: 401, description: 'Unauthorized' });
