@@ -21,8 +21,9 @@ for (const backend of ['mysql', 'sqlite'] as const satisfies readonly Backend[])
     let world: World;
     let tg: TelegramSandbox;
     let faults: DatabaseFaults;
-    /** Set by a test: what the model does when asked about a review whose text matches. */
+    /** Set by a test: what the model does first when asked to draft again for review 991001; every such draft is REDRAFT. */
     let onDraft: ((request: ChatRequest) => Promise<void>) | null = null;
+    let redrafting = false;
 
     const poll = (): Promise<RunResult> => world.run(['poll-once', '--json'], { env: { GISBOT_TELEGRAM_TOKEN: tg.token } });
     const state = async (id: string) => (await world.query('SELECT state FROM reviews WHERE id = ?', [id]))[0]?.state;
@@ -42,10 +43,10 @@ for (const backend of ['mysql', 'sqlite'] as const satisfies readonly Backend[])
       world.twogis.addBranch({ id: BRANCH, name: 'Кофейня «Зерно»', orgId: '100' });
       await writeFile(path.join(world.dir, '.gisbotrc.json'), JSON.stringify({ telegram: { chatIds: [OWNER], apiUrl: tg.url } }));
       world.model.responder = async (request: ChatRequest) => {
-        const hook = onDraft;
-        if (hook && JSON.stringify(request.messages).includes('Холодно и шумно')) {
+        if (redrafting && JSON.stringify(request.messages).includes('Холодно и шумно')) {
+          const hook = onDraft;
           onDraft = null;
-          await hook(request);
+          await hook?.(request);
           return { text: REDRAFT, finishReason: 'stop' };
         }
         return defaultResponder(request);
@@ -65,6 +66,7 @@ for (const backend of ['mysql', 'sqlite'] as const satisfies readonly Backend[])
       const regenerate = tg.press(OWNER, card('991001').messageId, 'regenerate', ANNA);
       const skip = tg.press(OWNER, card('991002').messageId, 'skip', ANNA);
       // While the new draft is in the model, the database's write lock is taken past what a worker waits for.
+      redrafting = true;
       onDraft = async () => {
         if (backend === 'sqlite') return faults.holdWriteLock(7_000);
         await faults.holdRows("SELECT id FROM telegram_cards WHERE review_id = '991001' FOR UPDATE", 4_000);
