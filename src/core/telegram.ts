@@ -178,26 +178,37 @@ export class TelegramBridge {
       return true;
     }
     try {
+      await this.#actOn(update);
+    } catch (error) {
+      // The database failing, while acting or while noting it done: the claim is given back (when the database lets
+      // it; else it runs out) and the update is acted on again on a later turn. Its effect on the card is not taken
+      // twice (actedOn), and sending is safe to repeat (the review's state says it was answered).
+      if (isServiceError(error, 'database')) {
+        const message = error instanceof Error ? error.message : String(error);
+        await store.releaseTelegramUpdate(update.updateId, this.#token, message).catch(() => {});
+      }
+      throw error;
+    }
+    return true;
+  }
+
+  /** Acts on a claimed update and notes it done (or given up on, the person told). */
+  async #actOn(update: TelegramUpdate): Promise<void> {
+    const { store } = this.#deps;
+    try {
       await this.#act(update);
     } catch (error) {
+      if (isServiceError(error, 'database')) throw error;
+      // One press that cannot be handled must not hold up every press after it: the person is told (unless it is
+      // Telegram that failed; the press was acted on then, only its answer is missing) and the update is done with.
       const message = error instanceof Error ? error.message : String(error);
-      // The database failing: the claim is given back (when the database lets it; else it runs out) and the update is
-      // acted on again on a later turn; its effect on the card is not taken twice (actedOn), and sending is safe to
-      // repeat (the review's state says it was answered). Anything else: one press that cannot be handled must not
-      // hold up every press after it; the person is told and the update is done with.
-      if (isServiceError(error, 'database')) {
-        await store.releaseTelegramUpdate(update.updateId, this.#token, message).catch(() => {});
-        throw error;
-      }
       this.#deps.logger.error('telegram: an update could not be acted on', { updateId: update.updateId, error: message });
       if (!isServiceError(error, 'telegram')) {
         await this.#giveUp(update, message);
-        await store.finishTelegramUpdate(update.updateId, this.#token, 'given_up');
-        return true;
+        return store.finishTelegramUpdate(update.updateId, this.#token, 'given_up');
       }
     }
     await store.finishTelegramUpdate(update.updateId, this.#token);
-    return true;
   }
 
   /** Tells the person an update will not be acted on, in reply to the message it came from. */

@@ -126,6 +126,8 @@ export class TelegramSandbox {
   readonly answers: PressAnswer[] = [];
   /** Connections are reset as they arrive: Telegram is unreachable. */
   unreachable = false;
+  /** A test's hook, awaited as each call arrives, before it is served (to make something happen at that moment). */
+  beforeServe: ((method: string) => void | Promise<void>) | null = null;
   #server: Server;
   #sockets = new Set<Socket>();
   #options: TelegramSandboxOptions;
@@ -275,6 +277,7 @@ export class TelegramSandbox {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     const params = { ...Object.fromEntries(url.searchParams), ...(await readParams(req)) };
     const method = match?.[2] ?? url.pathname;
+    await this.beforeServe?.(method);
     const cut = match && match[1] === this.token ? this.#cuts.find((each) => each.method === method && each.left > 0) : undefined;
     if (cut) cut.left -= 1;
     const respond = (status: number, body: { ok: boolean; result?: unknown; error_code?: number; description?: string; parameters?: unknown }) => {
