@@ -7,6 +7,7 @@ import { ConfigError, ExitCode, GisbotError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
+import { shownText } from './ui/shown-text.ts';
 import type { Prompter } from './ui/prompter.ts';
 
 interface GlobalOptions {
@@ -97,15 +98,16 @@ class Session {
       if (error.exitCode !== ExitCode.interrupted) {
         // A config can be wrong in several places at once: each problem on its own line.
         const lines = error instanceof ConfigError ? error.problems : [error.message];
-        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${line}`));
-        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${error.hint}`));
+        // A message may quote what a service, a file or the database held.
+        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${shownText(line)}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${shownText(error.hint)}`));
       }
-      if (this.output.debug && error.stack) this.output.error(this.#redact(error.stack));
+      if (this.output.debug && error.stack) this.output.error(this.#redact(shownText(error.stack)));
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${message}`));
-    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(error.stack));
+    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${shownText(message)}`));
+    if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(shownText(error.stack)));
     else this.output.error(`${c.dim('hint:')} ${messages.errors.debugHint}`);
     return ExitCode.failed;
   }
@@ -191,6 +193,19 @@ function buildProgram(session: Session): Command {
     .action(async (amount: string, options: { yes?: boolean }, command: Command) => {
       await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { addBalance }) =>
         addBalance(ctx, { amount, yes: Boolean(options.yes) }),
+      );
+    });
+
+  balance
+    .command('adjust <amount>')
+    .description('correct the balance by a signed amount, as a ledger entry with its reason (never below zero)')
+    .option('--note <text>', 'why: kept in the ledger (required)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .allowUnknownOption() // `balance adjust -12.50`: a negative amount, not an unknown option
+    .addHelpText('after', '\nExamples:\n  $ gisbot balance adjust -12.50 --note "refund of a wrong top-up" --yes\n  $ gisbot balance adjust +5 --note "goodwill"')
+    .action(async (amount: string, options: { note?: string; yes?: boolean }, command: Command) => {
+      await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { adjustBalance }) =>
+        adjustBalance(ctx, { amount, note: options.note, yes: Boolean(options.yes) }),
       );
     });
 
@@ -300,8 +315,8 @@ function buildProgram(session: Session): Command {
   program
     .command('stats')
     .description('what the balance bought: reviews, answers, reply rate, time to answer, rating, money, complaint topics')
-    .option('--since <when>', 'reviews created since 30d (the default), 2w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 30d (the default), 2w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--branch <id>', 'only this branch')
     .addHelpText('after', '\nExamples:\n  $ gisbot stats\n  $ gisbot stats --since 2026-01-01 --until 2026-02-01 --json\n  $ gisbot stats --branch 70000001080000001')
     .action(async (options: { since?: string; until?: string; branch?: string }, command: Command) => {
@@ -311,8 +326,8 @@ function buildProgram(session: Session): Command {
   program
     .command('report')
     .description('write one self-contained HTML report (charts, complaints, what waits for you) and print its path')
-    .option('--since <when>', 'reviews created since 91d (the default), 4w or an ISO time')
-    .option('--until <when>', 'and before this (default now)')
+    .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
+    .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
     .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
     .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {

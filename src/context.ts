@@ -123,6 +123,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
 export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] {
   const secrets: Array<[string, string | null | undefined]> = [
     ['twogis.password', config.twogis.password],
+    ['twogis.accessToken', config.twogis.accessToken],
     ['openai.apiKey', config.openai.apiKey],
     ['websocket.token', config.websocket.token],
     ['telegram.botToken', config.telegram.botToken],
@@ -157,7 +158,8 @@ function answeringPolicyFrom(config: Readonly<Config>): AnsweringPolicy {
 
 function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   const required: Array<[string, unknown]> = [];
-  if (needs.twogis) required.push(['twogis.login', config.twogis.login], ['twogis.password', config.twogis.password]);
+  // A token copied from the browser stands in for the login and password (owners who sign in through 2GIS ID).
+  if (needs.twogis && config.twogis.accessToken === undefined) required.push(['twogis.login', config.twogis.login], ['twogis.password', config.twogis.password]);
   if (needs.model && isOpenAiEndpoint(config.openai.baseURL)) required.push(['openai.apiKey', config.openai.apiKey]);
   const variables = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
   const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(key, variables[key] ?? null));
@@ -208,10 +210,13 @@ async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {
   const { createTwoGisClient } = await import('./adapters/twogis/client.ts');
   return createTwoGisClient({
     apiUrl: config.twogis.apiUrl,
-    login: config.twogis.login!,
-    password: config.twogis.password!,
+    login: config.twogis.login,
+    password: config.twogis.password,
+    accessToken: config.twogis.accessToken,
     branches: config.twogis.branches ?? null,
     timeoutMs: config.twogis.timeoutSeconds * 1000,
+    webApiKey: config.twogis.webApiKey,
+    locale: config.twogis.locale,
   });
 }
 

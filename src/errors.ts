@@ -59,17 +59,23 @@ export class ServiceError extends GisbotError {
   readonly status: number | undefined;
   /** How long the service asked to be left alone (Retry-After), when it said. */
   readonly retryAfterMs: number | undefined;
+  /** Where the service says the addressed thing now lives (Telegram's migrate_to_chat_id), when it said. */
+  readonly movedTo: string | undefined;
+  /** A stable name for what happened, for programs (events' `data.code`), where the kind is not enough. */
+  readonly code: string | undefined;
   constructor(
     service: ServiceName,
     kind: ServiceErrorKind,
     message: string,
-    options: { status?: number; hint?: string; cause?: unknown; retryAfterMs?: number } = {},
+    options: { status?: number; hint?: string; cause?: unknown; retryAfterMs?: number; movedTo?: string; code?: string } = {},
   ) {
     super(message, ExitCode.failed, options.hint, { cause: options.cause });
     this.service = service;
     this.kind = kind;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.movedTo = options.movedTo;
+    this.code = options.code;
   }
 }
 

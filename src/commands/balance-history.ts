@@ -5,6 +5,7 @@ import type { LedgerEntry } from '../core/ports.ts';
 import { formatTime, parseLimit, parseSince, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownLine } from '../ui/shown-text.ts';
 
 export interface HistoryOptions {
   since?: string;
@@ -17,7 +18,7 @@ export interface HistoryResult {
 }
 
 export async function balanceHistory(ctx: Context, options: HistoryOptions): Promise<HistoryResult> {
-  const since = options.since === undefined ? null : parseSince(options.since, ctx.clock.now());
+  const since = options.since === undefined ? null : parseSince(options.since, ctx.clock.now(), ctx.config.timeZone);
   const limit = options.limit === undefined ? 20 : parseLimit(options.limit);
   await ctx.store.migrate();
   const entries = await ctx.store.ledger(since === null ? { limit } : { since, limit });
@@ -52,7 +53,7 @@ export function render(result: HistoryResult, output: Output): void {
     entry.kind === 'topup' ? d.green(entry.kind) : entry.kind === 'charge' ? entry.kind : d.yellow(entry.kind),
     entry.amount < 0n ? d.red(formatMoney(entry.amount)) : d.green(`+${formatMoney(entry.amount)}`),
     formatMoney(entry.balanceAfter),
-    entry.reviewId ? `review ${entry.reviewId}` : (entry.note ?? ''),
+    shownLine(entry.reviewId ? `review ${entry.reviewId}` : (entry.note ?? '')),
   ]);
   for (const line of table(['time', 'kind', 'amount', 'balance', 'for'], rows, output.width, d)) output.data(line);
 }

@@ -6,11 +6,14 @@ import { UsageError } from '../errors.ts';
 import { formatTime, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownLine } from '../ui/shown-text.ts';
 
 export interface BalanceResult {
   snapshot: BalanceSnapshot;
   lowBalance: Kopecks;
   added: Kopecks | null;
+  /** A correction made (balance adjust), with its sign. */
+  adjusted?: Kopecks;
   /** The last few charges, newest first (not part of --json, which the contract fixes). */
   recentCharges: LedgerEntry[];
   /** The person said no to the top-up: nothing changed. */
@@ -48,6 +51,47 @@ export async function addBalance(ctx: Context, options: AddOptions): Promise<Bal
   return { snapshot, lowBalance: ctx.settings.lowBalance, added: amount, recentCharges: [] };
 }
 
+export interface AdjustOptions {
+  amount: string;
+  note: string | undefined;
+  yes: boolean;
+}
+
+/** A correction: a ledger entry of either sign with the reason, never an edit; never below zero. */
+export async function adjustBalance(ctx: Context, options: AdjustOptions): Promise<BalanceResult> {
+  const amount = parseSignedAmount(options.amount);
+  const note = options.note?.trim() ?? '';
+  if (note === '') throw new UsageError(messages.balance.needsNote);
+  if (!options.yes && !ctx.output.interactive) throw new UsageError(messages.balance.needsYesAdjust);
+  await ctx.store.migrate();
+  const current = await ctx.store.getBalance();
+  if (!options.yes) {
+    const confirmed = await ctx.prompter.confirm(
+      messages.balance.confirmAdjust(formatSigned(amount), formatMoney(current.balance + amount), note),
+      messages.balance.needsYesAdjust,
+    );
+    if (!confirmed) return { snapshot: current, lowBalance: ctx.settings.lowBalance, added: null, recentCharges: [], declined: true };
+  }
+  const snapshot = await ctx.store.adjust(amount, note);
+  if (snapshot === null) {
+    const latest = await ctx.store.getBalance();
+    throw new UsageError(messages.balance.belowZero(formatSigned(amount), formatMoney(latest.balance - latest.reserved)));
+  }
+  return { snapshot, lowBalance: ctx.settings.lowBalance, added: null, adjusted: amount, recentCharges: [] };
+}
+
+function parseSignedAmount(text: string): Kopecks {
+  const match = /^\s*([+-]?)(.*)$/.exec(text)!;
+  const magnitude = parseMoney(match[2]!);
+  if (magnitude === null) throw new UsageError(messages.balance.badAdjustment(text), messages.balance.badAdjustmentHint);
+  if (magnitude === 0n) throw new UsageError(messages.balance.zeroAmount);
+  return match[1] === '-' ? -magnitude : magnitude;
+}
+
+function formatSigned(amount: Kopecks): string {
+  return amount < 0n ? `-${formatMoney(-amount)}` : `+${formatMoney(amount)}`;
+}
+
 export function parseAmount(text: string): Kopecks {
   const amount = parseMoney(text);
   if (amount === null) throw new UsageError(messages.balance.badAmount(text), messages.balance.badAmountHint);
@@ -65,10 +109,11 @@ export function render(result: BalanceResult, output: Output): void {
   const d = output.dataColors;
   if (result.declined) return output.say(messages.balance.cancelled);
   if (result.added !== null) output.say(c.green(messages.balance.added(formatMoney(result.added))));
+  if (result.adjusted !== undefined) output.say(c.green(messages.balance.adjusted(formatSigned(result.adjusted))));
   output.data(`balance ${d.bold(formatMoney(balance))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
   if (result.recentCharges.length > 0) {
     output.data('');
-    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(formatMoney(entry.amount)), entry.reviewId ?? entry.note ?? '']);
+    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(formatMoney(entry.amount)), shownLine(entry.reviewId ?? entry.note ?? '')]);
     for (const line of table(['last charges', 'amount', 'review'], rows, output.width, d)) output.data(line);
   }
   if (balance < result.lowBalance) {

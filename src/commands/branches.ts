@@ -6,6 +6,7 @@ import type { Branch, BranchFacts } from '../core/ports.ts';
 import { table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownLine } from '../ui/shown-text.ts';
 
 export interface BranchRow {
   id: string;
@@ -61,14 +62,14 @@ export function render(result: BranchesResult, output: Output): void {
     return;
   }
   const rows = result.branches.map((branch) => [
-    branch.id,
+    shownLine(branch.id),
     branch.watched ? d.green(m.yes) : d.dim(m.no),
     String(branch.reviews),
     String(branch.answered),
     branch.waiting > 0 ? d.yellow(String(branch.waiting)) : '0',
-    branch.unknown ? d.red(m.notInAccount) : branch.name,
-    branch.address ?? '',
-    Object.keys(branch.policy).length > 0 ? m.policy(branch.policy) : d.dim(m.defaults),
+    branch.unknown ? d.red(m.notInAccount) : shownLine(branch.name),
+    shownLine(branch.address ?? ''),
+    Object.keys(branch.policy).length > 0 ? shownLine(m.policy(branch.policy)) : d.dim(m.defaults),
   ]);
   for (const line of table(m.columns, rows, output.width, d)) output.data(line);
 }

@@ -54,6 +54,9 @@ export interface TwoGisSettings {
   apiUrl: string;
   login: string;
   password: string;
+  /** Defaults as the config's when absent (init checks before a config exists). */
+  webApiKey?: string;
+  locale?: string;
 }
 export interface ModelSettings {
   baseURL: string;
@@ -146,7 +149,8 @@ export async function telegramChecks(settings: Readonly<Config['telegram']>): Pr
           const chat = await bot.chat(chatId);
           return messages.checks.telegramChat(chat.title, chat.type);
         } catch (error) {
-          if (error instanceof ServiceError && error.kind === 'rejected') throw new Error(messages.checks.telegramChatUnreachable(error.message));
+          if (error instanceof ServiceError && error.movedTo !== undefined) throw new Error(messages.telegram.chatMoved(chatId, error.movedTo, error.message));
+          if (error instanceof ServiceError && (error.kind === 'rejected' || error.kind === 'blocked')) throw new Error(messages.checks.telegramChatUnreachable(error.message));
           throw error;
         }
       }),
@@ -167,7 +171,7 @@ export async function configChecks(config: Readonly<Config>): Promise<ServiceChe
       '2GIS',
       messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
       twogis.login === undefined ? missing('twogis.login') : twogis.password === undefined ? missing('twogis.password')
-        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password! }),
+        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
     ),
     check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
     check(

@@ -19,6 +19,7 @@ import { countBy, outcomeOf, renderDemo, type DemoResult, type DemoReviewResult 
 import { messages } from '../ui/messages.ts';
 import { Output } from '../ui/output.ts';
 import { reportHtml } from '../ui/report-html.ts';
+import { shownText } from '../ui/shown-text.ts';
 import { summaryJson } from './poll-once.ts';
 import { statsJson } from './stats.ts';
 
@@ -196,5 +197,5 @@ export function render(result: DemoResult, output: Output): void {
     const { exitCode: _exitCode, stats, ...document } = result;
     output.data(JSON.stringify({ ...document, stats: statsJson(stats) }));
   } else renderDemo(result, output);
-  for (const problem of result.problems) output.error(output.colors.red(`✗ ${problem}`));
+  for (const problem of result.problems) output.error(output.colors.red(`✗ ${shownText(problem)}`));
 }

@@ -5,6 +5,7 @@ import type { Context } from '../context.ts';
 import { ExitCode } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 import { configChecks, type ServiceCheck } from './checks.ts';
 
 export interface DoctorResult {
@@ -41,6 +42,6 @@ export function render(result: DoctorResult, output: Output): void {
 export function printChecks(write: (line: string) => void, d: ChalkInstance, checks: readonly ServiceCheck[]): void {
   const width = Math.max(...checks.map((one) => one.name.length));
   for (const one of checks) {
-    write(`${one.ok ? d.green('✓') : d.red('✗')} ${one.name.padEnd(width)}  ${one.ok ? one.detail : d.red(one.detail)}`);
+    write(`${one.ok ? d.green('✓') : d.red('✗')} ${one.name.padEnd(width)}  ${one.ok ? shownText(one.detail) : d.red(shownText(one.detail))}`);
   }
 }

@@ -8,6 +8,7 @@ import { UsageError } from '../errors.ts';
 import { clip, formatTime, pad, parseLimit, parseSince } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownLine, shownText } from '../ui/shown-text.ts';
 
 export interface LogsOptions {
   since?: string;
@@ -57,7 +58,7 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
     throw new UsageError(messages.logs.badType(options.type), messages.logs.typeHint(EVENT_TYPES));
   }
   const filters: Omit<EventQuery, 'limit'> = {
-    ...(options.since === undefined ? {} : { since: parseSince(options.since, ctx.clock.now()) }),
+    ...(options.since === undefined ? {} : { since: parseSince(options.since, ctx.clock.now(), ctx.config.timeZone) }),
     ...(options.type === undefined ? {} : { type: options.type }),
     ...(options.review === undefined ? {} : { reviewId: options.review }),
     ...(options.branch === undefined ? {} : { branchId: options.branch }),
@@ -104,7 +105,7 @@ function printEvents(output: Output, events: readonly StoredEvent[], header: boo
     output.data(d.dim(row(['time', 'type', 'branch', 'review', 'what'], output.width)));
   }
   for (const event of events) {
-    const cells = [formatTime(event.at), paint(event.type, d)(event.type), event.branchId ?? '', event.reviewId ?? '', summary(event)];
+    const cells = [formatTime(event.at), paint(event.type, d)(event.type), shownLine(event.branchId ?? ''), shownLine(event.reviewId ?? ''), shownText(summary(event))];
     output.data(row(cells, output.width));
   }
 }
@@ -194,7 +195,7 @@ function printPending(output: Output, pending: NonNullable<LogsResult['pending']
   output.data(d.dim(pendingRow(['time', 'type', 'review', 'attempts', 'next try'])));
   for (const event of pending.events) {
     const next = event.retryAt ? formatTime(event.retryAt) : messages.logs.dueNow;
-    output.data(pendingRow([formatTime(event.at), paint(event.type, d)(event.type), event.reviewId ?? '—', String(event.attempts), next]));
+    output.data(pendingRow([formatTime(event.at), paint(event.type, d)(event.type), shownLine(event.reviewId ?? '—'), String(event.attempts), next]));
   }
   output.say(messages.logs.pendingTotal(pending.total, pending.events.length));
 }

@@ -3,10 +3,11 @@ import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
-import { TelegramBridge } from '../core/telegram.ts';
+import { TelegramBridge, type ChatRefusal } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
@@ -24,30 +25,44 @@ export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
   const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
   const telegramProblems: string[] = [];
+  const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
   let summary: CycleSummary;
   try {
-    if (bridge) telegramProblems.push(...(await telegramTurn(bridge)));
+    if (bridge) await telegramTurn(bridge, telegramProblems, refusingChats);
     summary = await runCycle(ctx);
-    if (bridge) telegramProblems.push(...(await telegramTurn(bridge)));
+    if (bridge) await telegramTurn(bridge, telegramProblems, refusingChats);
   } finally {
     await bridge?.end().catch(() => {});
     spinner.stop();
   }
   summary.problems.push(...new Set(telegramProblems));
+  // A chat that takes no messages from the bot is the owner's setting to fix, not a failure of this run: every
+  // other chat got its cards and every press was acted on. It is said on each run (cron mails it), without making
+  // every later run exit 1 until someone unblocks the bot; `doctor` fails on it.
+  summary.warnings.push(...new Set(refusingChats));
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
   return { summary, delivery, exitCode: exitCodeOf(summary) };
 }
 
 /** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */
-async function telegramTurn(bridge: TelegramBridge): Promise<string[]> {
+async function telegramTurn(bridge: TelegramBridge, problems: string[], refusingChats: string[]): Promise<void> {
   try {
     const report = await bridge.turn({ waitSeconds: 0 });
-    return report === 'busy' ? [] : report.problems;
+    if (report === 'busy') return;
+    problems.push(...report.problems);
+    refusingChats.push(...report.refusingChats.map(chatRefusal));
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
-    return [messages.telegram.failed(error.message)];
+    problems.push(messages.telegram.failed(error.message));
   }
+}
+
+/** A chat that takes no messages from the bot, in words: a migrated group with the id to put in its place. */
+export function chatRefusal(refusal: ChatRefusal): string {
+  return refusal.movedTo === null
+    ? messages.telegram.chatRefuses(refusal.chatId, refusal.error)
+    : messages.telegram.chatMoved(refusal.chatId, refusal.movedTo, refusal.error);
 }
 
 export function exitCodeOf(summary: CycleSummary): ExitCode {
@@ -86,14 +101,15 @@ export function render(result: PollOnceResult, output: Output): void {
       ].join(' · '),
     );
   }
-  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${warning}`));
-  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${problem}`));
+  // Warnings and problems may quote what a service answered.
+  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(warning)}`));
+  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(problem)}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
   renderDelivery(result.delivery, output);
 }
 
 /** Undelivered notifications are no failure of the cycle (they are kept and sent later), but a person should know. */
 export function renderDelivery(delivery: DeliveryReport, output: Output): void {
-  if (delivery.refusal) output.error(output.colors.red(`✗ ${messages.notify.refused(delivery.refusal)}`));
+  if (delivery.refusal) output.error(output.colors.red(`✗ ${messages.notify.refused(shownText(delivery.refusal))}`));
   if (delivery.undelivered > 0) output.warn(output.colors.yellow(`! ${messages.notify.undelivered(delivery.undelivered)}`));
 }

@@ -10,6 +10,7 @@ import { shippedFile } from '../shipped.ts';
 import { clip, formatTime, parseLimit, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 
 export type PromptResult =
   | { kind: 'show'; version: PromptVersion | null; text: string; current: boolean }
@@ -119,7 +120,7 @@ export function render(result: PromptResult, output: Output): void {
     case 'show':
       if (output.json) return output.data(JSON.stringify({ ...versionJson(result.version), current: result.current, text: result.text }));
       output.say(c.dim(messages.prompt.showing(result.version?.version ?? null, result.version ? formatTime(result.version.createdAt) : null, result.current)));
-      return output.data(result.text);
+      return output.data(shownText(result.text));
     case 'history': {
       const rows = result.versions.map((v) => ({ ...versionJson(v), current: v.version === result.current, chars: [...v.text].length, firstLine: v.text.trim().split('\n')[0] ?? '' }));
       if (output.json) return output.data(JSON.stringify(rows));
@@ -128,7 +129,7 @@ export function render(result: PromptResult, output: Output): void {
         v.version === result.current ? d.green(`${v.version} ●`) : String(v.version),
         formatTime(v.createdAt),
         String(rows[i]!.chars),
-        clip(rows[i]!.firstLine, 200),
+        clip(shownText(rows[i]!.firstLine), 200),
       ]);
       if (rows.length > 0) for (const line of table(['version', 'saved', 'chars', 'begins'], cells, output.width, d)) output.data(line);
       if (result.unrecorded && rows.length > 0) output.say(c.yellow(messages.prompt.unrecorded));

@@ -11,6 +11,7 @@ import { parseLimit } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { printDraft, printQueue, printReview, queueJson } from '../ui/reply-card.ts';
+import { shownLine, shownText } from '../ui/shown-text.ts';
 
 export interface ReplyOptions {
   reviewId?: string;
@@ -163,10 +164,11 @@ export function render(result: ReplyResult, output: Output): void {
     output.data(JSON.stringify({ reviewId: review.id, action, text, problems, reason, charged, balance }));
   }
   const c = output.colors;
-  if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(review.id, charged!, balance!)}`));
+  const id = shownLine(review.id);
+  if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(id, charged!, balance!)}`));
   else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
-  else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(review.id)));
-  else if (action === 'refused') output.error(c.red(`✗ ${messages.reply.refused(problems)}`));
-  else output.error(c.red(`✗ ${messages.reply.notPosted(reason ?? '')}`));
+  else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(id)));
+  else if (action === 'refused') output.error(c.red(`✗ ${shownText(messages.reply.refused(problems))}`));
+  else output.error(c.red(`✗ ${shownText(messages.reply.notPosted(reason ?? ''))}`));
   if (action === 'insufficient') output.error(c.dim(messages.cycle.insufficientHint));
 }

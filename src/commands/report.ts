@@ -28,7 +28,7 @@ export const REPORT_SINCE = '91d';
 
 export async function report(ctx: Context, options: ReportOptions): Promise<ReportResult> {
   const now = ctx.clock.now();
-  const period = readPeriod({ since: options.since ?? REPORT_SINCE, ...(options.until === undefined ? {} : { until: options.until }) }, now);
+  const period = readPeriod({ since: options.since ?? REPORT_SINCE, ...(options.until === undefined ? {} : { until: options.until }) }, now, ctx.config.timeZone);
   const file = path.resolve(options.cwd ?? process.cwd(), options.out ?? `gisbot-report-${formatTime(now).slice(0, 10)}.html`);
   await ctx.store.migrate();
   const html = reportHtml(await reportData(ctx.store, period, now));

@@ -4,12 +4,13 @@ import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import type { PipelineDeps } from '../core/pipeline.ts';
-import { TelegramBridge } from '../core/telegram.ts';
+import { TelegramBridge, type TelegramTrouble } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { shownText } from '../ui/shown-text.ts';
 import { checkServices } from './checks.ts';
-import { render as renderSummary, renderDelivery } from './poll-once.ts';
+import { chatRefusal, render as renderSummary, renderDelivery } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -27,7 +28,7 @@ export interface RunResult {
 export async function run(ctx: Context, options: RunOptions): Promise<RunResult> {
   const failing = (await checkServices(ctx)).filter((check) => !check.ok);
   if (failing.length > 0) {
-    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${check.detail}`);
+    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${shownText(check.detail)}`);
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
   ctx.notifier.start();
@@ -35,7 +36,9 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
 
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
+  const bridge = ctx.telegram
+    ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds, onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    : null;
   const deps: PipelineDeps = bridge
     ? { ...ctx, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
     : ctx;
@@ -67,6 +70,14 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   return result;
 }
 
+/** One line on stderr, once per kind of trouble (the bridge says each once): a revoked token, another poller, a chat. */
+function sayTrouble(output: Output, trouble: TelegramTrouble): void {
+  const c = output.colors;
+  if (trouble.kind === 'down') output.error(c.red(`✗ ${messages.telegram.down(trouble.error, trouble.hint)}`));
+  else if (trouble.kind === 'card') output.error(c.red(`✗ ${trouble.problem}`));
+  else output.warn(c.yellow(`! ${chatRefusal(trouble.refusal)}`));
+}
+
 /** How long `run` lets a cycle's events go out before it says what is left. */
 const DELIVERY_GRACE_MS = 5_000;
 const NOTHING_LEFT: DeliveryReport = { undelivered: 0, refusal: null };
@@ -87,7 +98,7 @@ async function cycleSafely(deps: PipelineDeps, ctx: Context, signal: AbortSignal
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
     ctx.logger.error('cycle failed', { error: error.message });
-    ctx.output.error(messages.run.cycleFailed(error.message));
+    ctx.output.error(messages.run.cycleFailed(shownText(error.message)));
     return null;
   }
 }

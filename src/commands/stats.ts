@@ -21,16 +21,19 @@ export type StatsResult = Stats;
 export const DEFAULT_SINCE = '30d';
 
 export async function stats(ctx: Context, options: StatsOptions): Promise<StatsResult> {
-  const period = readPeriod(options, ctx.clock.now());
+  const period = readPeriod(options, ctx.clock.now(), ctx.config.timeZone);
   if (options.branch !== undefined && !/^\d+$/.test(options.branch)) throw new UsageError(messages.stats.badBranch(options.branch));
   await ctx.store.migrate();
   return periodStats(ctx.store, { ...period, ...(options.branch === undefined ? {} : { branchId: options.branch }) });
 }
 
-/** `--since` (default 30d) and `--until` (default now): relative to now, or ISO times. */
-export function readPeriod(options: { since?: string; until?: string }, now: Date): { from: Date; to: Date } {
-  const from = parseSince(options.since ?? DEFAULT_SINCE, now);
-  const to = options.until === undefined ? now : parseSince(options.until, now);
+/**
+ * `--since` (default 30d, inclusive) and `--until` (default now, exclusive): spans back from now, dates (midnight
+ * in the business's `timeZone`), local times there, or instants with a zone.
+ */
+export function readPeriod(options: { since?: string; until?: string }, now: Date, timeZone: string): { from: Date; to: Date } {
+  const from = parseSince(options.since ?? DEFAULT_SINCE, now, timeZone, '--since');
+  const to = options.until === undefined ? now : parseSince(options.until, now, timeZone, '--until');
   if (from.getTime() >= to.getTime()) throw new UsageError(messages.stats.emptyPeriod(from.toISOString(), to.toISOString()));
   return { from, to };
 }

@@ -8,7 +8,7 @@ import { userFolder } from '../user-folders.ts';
 import { messages } from '../ui/messages.ts';
 import { describeIssues, plainWords } from './problems.ts';
 import { readConfigFile } from './read-file.ts';
-import { configSchema, ENVIRONMENT_KEYS, SECRET_KEYS, type ParsedConfig } from './schema.ts';
+import { configSchema, ENVIRONMENT_KEYS, knownKeysAt, SECRET_KEYS, type ParsedConfig } from './schema.ts';
 
 export interface Config extends Omit<ParsedConfig, 'database' | 'logs' | 'prompt'> {
   database: { url: string };
@@ -47,7 +47,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<Co
 
   const result = configSchema.safeParse(merged, { error: plainWords });
   const issues = result.success ? [] : result.error.issues;
-  const problems = [...fileProblems, ...describeIssues(issues, origins)];
+  const problems = [...fileProblems, ...describeIssues(issues, origins, knownKeysAt)];
   if (!result.success || problems.length > 0) {
     const fromEnvironment = issues.some((issue) => origins.has(issue.path.join('.')));
     throw new ConfigError(problems, messages.config.fixHint(file, fromEnvironment));

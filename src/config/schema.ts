@@ -1,6 +1,7 @@
 // The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
 import { z } from 'zod';
 import { parseMoney, type Kopecks } from '../core/money.ts';
+import { isTimeZone, machineTimeZone } from '../core/period.ts';
 
 const money = z
   .union([z.number(), z.string()])
@@ -67,14 +68,29 @@ const branchPolicy = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
+  timeZone: z
+    .string()
+    .refine(isTimeZone, { message: 'must be a time zone such as Europe/Moscow or Asia/Almaty' })
+    .default(() => machineTimeZone()),
   twogis: z
     .strictObject({
       apiUrl: url(['https:', 'http:']).default('https://api.account.2gis.com/api/1.0'),
       login: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
+      /** A cabinet token copied from the browser, for owners who sign in through 2GIS ID (no password). */
+      accessToken: z.string().min(1).optional(),
       branches: z.array(branchId).min(1).transform((ids) => ids.map(String)).optional(),
       /** Each request's deadline; an unseen answer's POST is read back only after twice this. */
       timeoutSeconds: z.number().min(1).max(600).default(15),
+      /** The cabinet web app's public key (`x-api-key`); 2GIS may change it, so it is a setting. */
+      webApiKey: z.string().min(1).default('accweb96f8'),
+      /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
+      locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
+    })
+    .refine((twogis) => twogis.accessToken === undefined || (twogis.login === undefined && twogis.password === undefined), {
+      message: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
+      path: ['accessToken'],
     })
     .prefault({}),
   openai: z
@@ -155,11 +171,44 @@ export const configSchema = z.strictObject({
 
 export type ParsedConfig = z.output<typeof configSchema>;
 
+/** The keys the schema knows at a path of the file (`['twogis']` → apiUrl, login, …), for "did you mean". */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const step of path) {
+    const def = unwrapped(schema)?._zod.def;
+    if (def?.type === 'object') schema = def.shape?.[String(step)];
+    else if (def?.type === 'record') schema = def.valueType;
+    else return [];
+  }
+  const def = unwrapped(schema)?._zod.def;
+  return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+}
+
+/** The object or record under defaults, prefaults and pipes. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, unknown>;
+  valueType?: unknown;
+  innerType?: unknown;
+  in?: unknown;
+}
+
+function unwrapped(schema: unknown): { _zod: { def: SchemaDef } } | undefined {
+  let current = schema as { _zod?: { def: SchemaDef } } | undefined;
+  for (let depth = 0; depth < 10 && current?._zod; depth++) {
+    const def = current._zod.def;
+    if (def.type === 'object' || def.type === 'record') return current as { _zod: { def: SchemaDef } };
+    current = (def.innerType ?? def.in) as typeof current;
+  }
+  return undefined;
+}
+
 /** Which environment variable feeds which key (contract.md). Secrets are never taken from flags. */
 export const ENVIRONMENT_KEYS = {
   GISBOT_2GIS_API_URL: 'twogis.apiUrl',
   GISBOT_2GIS_LOGIN: 'twogis.login',
   GISBOT_2GIS_PASSWORD: 'twogis.password',
+  GISBOT_2GIS_TOKEN: 'twogis.accessToken',
   OPENAI_BASE_URL: 'openai.baseURL',
   OPENAI_API_KEY: 'openai.apiKey',
   GISBOT_MODEL: 'openai.model',
@@ -170,4 +219,4 @@ export const ENVIRONMENT_KEYS = {
   GISBOT_TELEGRAM_TOKEN: 'telegram.botToken',
 } as const;
 
-export const SECRET_KEYS = ['twogis.password', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;
+export const SECRET_KEYS = ['twogis.password', 'twogis.accessToken', 'openai.apiKey', 'websocket.token', 'telegram.botToken'] as const;

@@ -150,7 +150,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const snapshot = await deps.store.getBalance();
   if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
-  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message });
+  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message, ...(authProblem.code ? { code: authProblem.code } : {}) });
   return { ...tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker), followUps };
 }
 

@@ -515,6 +515,11 @@ export interface Store {
   // money
   getBalance(): Promise<BalanceSnapshot>;
   topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot>;
+  /**
+   * A correction of either sign, as an `adjustment` ledger entry (the ledger is never edited). Returns null, and
+   * changes nothing, when it would take the balance below what is held for answers in progress or below zero.
+   */
+  adjust(amount: Kopecks, note: string): Promise<BalanceSnapshot | null>;
   ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]>;
 
   // reading, for the operator's commands

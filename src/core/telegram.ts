@@ -37,18 +37,38 @@ export interface TelegramDeps extends PipelineDeps {
   telegram: Telegram;
   /** `telegram.chatIds`: the only chats that get cards and may act on them. */
   chatIds: readonly string[];
+  /** `run`'s loop tells a person here, once each, what keeps Telegram from working (the file log gets it too). */
+  onTrouble?: (trouble: TelegramTrouble) => void;
 }
+
+/** A chat of telegram.chatIds that takes no messages from the bot; skipped, the other chats go on. */
+export interface ChatRefusal {
+  chatId: string;
+  error: string;
+  /** The supergroup a group became (Telegram's migrate_to_chat_id): the id to put in telegram.chatIds. */
+  movedTo: string | null;
+}
+
+export type TelegramTrouble =
+  | { kind: 'down'; error: string; hint: string | undefined }
+  | { kind: 'chat'; refusal: ChatRefusal }
+  | { kind: 'card'; problem: string };
 
 export interface TurnReport {
   /** Updates acted on in this turn. */
   updates: number;
   cardsSent: number;
   cardsEdited: number;
-  /** A chat a card could not be sent to, and why; the card goes out there on a later turn. */
+  /** A card Telegram refused for a chat, and why; the card goes out there on a later turn. */
   problems: string[];
+  /** Chats that take no messages from the bot (blocked, gone, migrated); tried again on a later turn. */
+  refusingChats: ChatRefusal[];
 }
 
-/** The longest draft a card shows in full; a longer one is sent with `gisbot reply`, not from the phone. */
+/**
+ * The longest draft a card shows in full, in UTF-16 code units as Telegram counts a message; a longer one is sent
+ * with `gisbot reply`, not from the phone. The card's renderer cuts everything else around such a draft to fit.
+ */
 export const CARD_TEXT_LIMIT = 2300;
 /** How long a turn is held without being renewed; renewed after every update and every card. */
 const TURN_MS = 90_000;
@@ -112,7 +132,7 @@ export class TelegramBridge {
   async turn(options: { waitSeconds: number; signal?: AbortSignal }): Promise<TurnReport | 'busy'> {
     const offset = await this.#take();
     if (offset === null) return 'busy';
-    const report: TurnReport = { updates: 0, cardsSent: 0, cardsEdited: 0, problems: [] };
+    const report: TurnReport = { updates: 0, cardsSent: 0, cardsEdited: 0, problems: [], refusingChats: [] };
     const waitSeconds = this.#kicked ? 0 : options.waitSeconds;
     this.#kicked = false;
     const waiting = new AbortController();
@@ -120,6 +140,10 @@ export class TelegramBridge {
     let updates: TelegramUpdate[];
     try {
       updates = await this.#deps.telegram.updates(offset, waitSeconds, options.signal ? AbortSignal.any([options.signal, waiting.signal]) : waiting.signal);
+    } catch (error) {
+      // The cards were not brought up to date either: the next turn does that before it waits.
+      this.#kicked = true;
+      throw error;
     } finally {
       this.#waiting = null;
     }
@@ -148,12 +172,15 @@ export class TelegramBridge {
           const result = await this.turn({ waitSeconds: LONG_POLL_SECONDS, signal });
           failures = 0;
           if (result === 'busy') await this.#deps.clock.sleep(BUSY_PAUSE_MS, signal).catch(() => {});
-          else for (const problem of result.problems) this.#reportOnce(problem);
+          else {
+            for (const problem of result.problems) this.#reportOnce({ kind: 'card', problem });
+            for (const refusal of result.refusingChats) this.#reportOnce({ kind: 'chat', refusal });
+          }
         } catch (error) {
           if (signal.aborted) break;
           failures += 1;
           const message = error instanceof Error ? error.message : String(error);
-          this.#reportOnce(`Telegram: ${message}`);
+          this.#reportOnce({ kind: 'down', error: message, hint: isServiceError(error) ? error.hint : undefined });
           const retryAfter = isServiceError(error) ? error.retryAfterMs : undefined;
           const pause = retryAfter ?? Math.min(FAILURE_PAUSE_CAP_MS, FAILURE_PAUSE_MS * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
           await this.#deps.clock.sleep(pause, signal).catch(() => {});
@@ -220,7 +247,7 @@ export class TelegramBridge {
       await this.#deps.telegram.notify(update.chatId, notice, update.messageId);
     } catch (error) {
       // A chat that refuses the bot cannot be told; anything else is tried again on the next turn.
-      if (!isServiceError(error, 'telegram') || error.kind !== 'rejected') throw error;
+      if (!isServiceError(error, 'telegram') || (error.kind !== 'rejected' && error.kind !== 'blocked')) throw error;
     }
   }
 
@@ -477,9 +504,11 @@ export class TelegramBridge {
           card = await this.#recordCopy(card, { ...copy, shows: view.revision });
         }
       } catch (error) {
-        // One chat refusing the bot (blocked, not found) does not hold up the others; Telegram being down does.
-        if (!isServiceError(error, 'telegram') || error.kind !== 'rejected') throw error;
-        report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
+        // One chat refusing the bot (blocked, gone, migrated) or one card does not hold up the others; Telegram
+        // being down does.
+        if (!isServiceError(error, 'telegram') || (error.kind !== 'rejected' && error.kind !== 'blocked')) throw error;
+        if (error.kind === 'blocked') report.refusingChats.push({ chatId, error: error.message, movedTo: error.movedTo ?? null });
+        else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
       }
     }
     const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && copy.shows < card.body.revision);
@@ -558,10 +587,13 @@ export class TelegramBridge {
     return (await this.#take()) !== null;
   }
 
-  #reportOnce(problem: string): void {
-    if (this.#reported.has(problem)) return;
-    this.#reported.add(problem);
-    this.#deps.logger.warn(problem);
+  #reportOnce(trouble: TelegramTrouble): void {
+    const key = JSON.stringify(trouble);
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    const line = trouble.kind === 'down' ? `Telegram: ${trouble.error}` : trouble.kind === 'card' ? trouble.problem : `Telegram chat ${trouble.refusal.chatId}: ${trouble.refusal.error}`;
+    this.#deps.logger.warn(line, trouble.kind === 'chat' && trouble.refusal.movedTo ? { movedTo: trouble.refusal.movedTo } : undefined);
+    this.#deps.onTrouble?.(trouble);
   }
 }
 
@@ -601,7 +633,7 @@ function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
 
 /** A draft longer than a card shows cannot be sent from it: the person would send what they did not see. */
 function withinCard(text: string, problems: string[]): string[] {
-  const length = [...text].length;
+  const length = text.length;
   return length > CARD_TEXT_LIMIT ? [...problems, `${length} characters: longer than a Telegram card shows (${CARD_TEXT_LIMIT}); send it with gisbot reply`] : problems;
 }
 

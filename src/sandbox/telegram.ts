@@ -26,6 +26,8 @@ export interface SandboxChat {
   title: string;
   /** The bot cannot write there (a person who blocked it). */
   blocked?: boolean;
+  /** A group upgraded to a supergroup: the old id is refused with the new one in `parameters.migrate_to_chat_id`. */
+  migratedTo?: string;
 }
 
 export interface SandboxPerson {
@@ -92,6 +94,7 @@ interface ScriptedFailure {
   status: number;
   description: string;
   retryAfter?: number;
+  migrateToChatId?: number;
   left: number;
 }
 
@@ -139,7 +142,10 @@ export class TelegramSandbox {
   #presses = new Map<string, { updateId: number; at: number; answered: boolean }>();
   #waiter: Waiter | null = null;
   #failures: ScriptedFailure[] = [];
-  #cuts: Array<{ method: string; left: number }> = [];
+  /** Calls of a method whose connection is cut before they are acted on, and how many more. */
+  #cuts = new Map<string, number>();
+  /** Calls of a method that are acted on and whose answer is then cut, and how many more. */
+  #cutsAfterDelivery: Array<{ method: string; left: number }> = [];
 
   private constructor(server: Server, port: number, options: TelegramSandboxOptions) {
     this.#server = server;
@@ -194,8 +200,13 @@ export class TelegramSandbox {
   }
 
   /** The next `times` calls of `method` fail with `status` and `description` (and Retry-After for a 429). */
-  fail(method: string, status: number, description: string, options: { times?: number; retryAfter?: number } = {}): void {
-    this.#failures.push({ method, status, description, retryAfter: options.retryAfter, left: options.times ?? 1 });
+  fail(method: string, status: number, description: string, options: { times?: number; retryAfter?: number; migrateToChatId?: number } = {}): void {
+    this.#failures.push({ method, status, description, retryAfter: options.retryAfter, migrateToChatId: options.migrateToChatId, left: options.times ?? 1 });
+  }
+
+  /** The next `times` calls of `method` have their connection cut before Telegram acts on them (no answer at all). */
+  cut(method: string, times = 1): void {
+    this.#cuts.set(method, (this.#cuts.get(method) ?? 0) + times);
   }
 
   /**
@@ -203,7 +214,7 @@ export class TelegramSandbox {
    * instead of the response: the bot never hears that Telegram did it, as after a reset or a deadline on the way back.
    */
   cutAfterDelivery(method: string, options: { times?: number } = {}): void {
-    this.#cuts.push({ method, left: options.times ?? 1 });
+    this.#cutsAfterDelivery.push({ method, left: options.times ?? 1 });
   }
 
   /**
@@ -278,11 +289,18 @@ export class TelegramSandbox {
     const params = { ...Object.fromEntries(url.searchParams), ...(await readParams(req)) };
     const method = match?.[2] ?? url.pathname;
     await this.beforeServe?.(method);
-    const cut = match && match[1] === this.token ? this.#cuts.find((each) => each.method === method && each.left > 0) : undefined;
-    if (cut) cut.left -= 1;
-    const respond = (status: number, body: { ok: boolean; result?: unknown; error_code?: number; description?: string; parameters?: unknown }) => {
-      this.calls.push({ method, params, at: Date.now(), status: cut ? 0 : status, ...(body.description ? { description: body.description } : {}) });
-      if (cut) req.socket.destroy();
+    const cuts = this.#cuts.get(method) ?? 0;
+    if (cuts > 0) {
+      this.#cuts.set(method, cuts - 1);
+      this.calls.push({ method, params, at: Date.now(), status: 0, description: 'connection cut' });
+      req.socket.destroy();
+      return;
+    }
+    const cutAfter = match && match[1] === this.token ? this.#cutsAfterDelivery.find((each) => each.method === method && each.left > 0) : undefined;
+    if (cutAfter) cutAfter.left -= 1;
+    const respond = (status: number, body: ResponseBody) => {
+      this.calls.push({ method, params, at: Date.now(), status: cutAfter ? 0 : status, ...(cutAfter ? { description: 'connection cut after delivery' } : body.description ? { description: body.description } : {}) });
+      if (cutAfter) req.socket.destroy();
       else reply(res, status, body);
     };
     if (!match) return respond(404, { ok: false, error_code: 404, description: 'Not Found' });
@@ -294,16 +312,19 @@ export class TelegramSandbox {
         ok: false,
         error_code: failure.status,
         description: failure.description,
-        ...(failure.retryAfter === undefined ? {} : { parameters: { retry_after: failure.retryAfter } }),
+        ...(failure.retryAfter === undefined && failure.migrateToChatId === undefined
+          ? {}
+          : { parameters: { ...(failure.retryAfter === undefined ? {} : { retry_after: failure.retryAfter }), ...(failure.migrateToChatId === undefined ? {} : { migrate_to_chat_id: failure.migrateToChatId }) } }),
       });
     }
-    const fail = (status: number, description: string) => respond(status, { ok: false, error_code: status, description });
+    const fail: Fail = (status, description, parameters) => respond(status, { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) });
     const ok = (result: unknown) => respond(200, { ok: true, result });
     switch (method) {
       case 'getMe':
         return ok({ id: BOT_ID, is_bot: true, first_name: 'gisbot', username: this.username, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false });
       case 'getChat': {
         const chat = this.#chats.get(String(params.chat_id));
+        if (chat?.migratedTo !== undefined) return migrated(chat, fail);
         return chat ? ok(this.#chatJson(chat)) : fail(400, 'Bad Request: chat not found');
       }
       case 'getUpdates':
@@ -368,9 +389,10 @@ export class TelegramSandbox {
     if (status !== 0) waiter.respond(status, body);
   }
 
-  #sendMessage(params: Record<string, unknown>, ok: (result: unknown) => void, fail: (status: number, description: string) => void): void {
+  #sendMessage(params: Record<string, unknown>, ok: (result: unknown) => void, fail: Fail): void {
     const chat = this.#chats.get(String(params.chat_id));
     if (!chat) return fail(400, 'Bad Request: chat not found');
+    if (chat.migratedTo !== undefined) return migrated(chat, fail);
     if (chat.blocked) return fail(403, 'Forbidden: bot was blocked by the user');
     const content = this.#content(params);
     if ('error' in content) return fail(400, content.error);
@@ -382,7 +404,10 @@ export class TelegramSandbox {
     ok(this.#messageJson(message));
   }
 
-  #editMessageText(params: Record<string, unknown>, ok: (result: unknown) => void, fail: (status: number, description: string) => void): void {
+  #editMessageText(params: Record<string, unknown>, ok: (result: unknown) => void, fail: Fail): void {
+    const chat = this.#chats.get(String(params.chat_id));
+    if (chat?.migratedTo !== undefined) return migrated(chat, fail);
+    if (chat?.blocked) return fail(403, 'Forbidden: bot was blocked by the user');
     const message = this.message(String(params.chat_id), Number(params.message_id));
     if (!message?.fromBot) return fail(400, 'Bad Request: message to edit not found');
     const content = this.#content(params);
@@ -449,6 +474,14 @@ export class TelegramSandbox {
       ...(message.buttons.length > 0 ? { reply_markup: { inline_keyboard: message.buttons.map((row) => row.map((b) => ({ text: b.text, callback_data: b.data }))) } } : {}),
     };
   }
+}
+
+type ResponseBody = { ok: boolean; result?: unknown; error_code?: number; description?: string; parameters?: Record<string, unknown> };
+type Fail = (status: number, description: string, parameters?: Record<string, unknown>) => void;
+
+/** What Telegram answers for the old id of a group upgraded to a supergroup. */
+function migrated(chat: SandboxChat, fail: Fail): void {
+  fail(400, 'Bad Request: group chat was upgraded to a supergroup chat', { migrate_to_chat_id: Number(chat.migratedTo) });
 }
 
 function defaultPerson(chatId: string): SandboxPerson {

@@ -72,7 +72,18 @@ export interface TwoGisSandboxOptions {
    * 2GIS that applies writes asynchronously: both answers then land.
    */
   postApplyDelayMs?: number;
+  /**
+   * Refuse (403) every cabinet request without the headers the cabinet's own web page sends (Origin, Referer,
+   * `locale` and the web app's `x-api-key`), as the real edge may (shared/spec/2gis-api.md); default true.
+   */
+  strictHeaders?: boolean;
+  /** The `x-api-key` a strict sandbox expects; default the cabinet web app's public key. */
+  webApiKey?: string;
 }
+
+/** The cabinet web app's public key, as the spec and public clients give it. */
+export const CABINET_WEB_API_KEY = 'accweb96f8';
+const CABINET_ORIGIN = 'https://account.2gis.com';
 
 interface Account {
   login: string;
@@ -188,6 +199,8 @@ export class TwoGisSandbox {
   tokenTtlSeconds: number;
   maxAnswerLength: number;
   postApplyDelayMs: number;
+  strictHeaders: boolean;
+  webApiKey: string;
   /** Called as an official answer's POST arrives, before it is applied (to kill its sender at that moment). */
   onAnswerReceived: ((reviewId: string) => void) | null = null;
 
@@ -211,6 +224,8 @@ export class TwoGisSandbox {
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
     this.maxAnswerLength = options.maxAnswerLength ?? 4000;
     this.postApplyDelayMs = options.postApplyDelayMs ?? 0;
+    this.strictHeaders = options.strictHeaders ?? true;
+    this.webApiKey = options.webApiKey ?? CABINET_WEB_API_KEY;
   }
 
   static async start(options: TwoGisSandboxOptions = {}): Promise<TwoGisSandbox> {
@@ -381,8 +396,9 @@ export class TwoGisSandbox {
   }
 
   /** Every issued access token becomes invalid (→ 401). Refresh tokens stay valid. */
-  expireTokens(): void {
-    this.#access.clear();
+  /** Every access token stops working at once (2GIS ended the sessions): only one login's when it is named. */
+  expireTokens(login?: string): void {
+    for (const [access, holder] of this.#access) if (login === undefined || holder.login === login) this.#access.delete(access);
   }
 
   /** POST .../comments requests that created an official answer of ours. */
@@ -431,6 +447,17 @@ export class TwoGisSandbox {
     return answer;
   }
 
+  /**
+   * A token as an owner copies it from the browser after signing in through 2GIS ID: no password, no refresh
+   * token. Lives `ttlSeconds` (default a day) or until `expireTokens`.
+   */
+  browserToken(login: string, ttlSeconds = 86_400): string {
+    if (!this.#accounts.has(login)) throw new Error(`no account ${login}`);
+    const access = hex40();
+    this.#access.set(access, { login, expiresAt: Date.now() + ttlSeconds * 1000 });
+    return access;
+  }
+
   #issueTokens(login: string): SandboxReply {
     const access = hex40();
     const refresh = hex40();
@@ -442,6 +469,18 @@ export class TwoGisSandbox {
       token_type: 'Bearer',
       expires_in: Math.max(1, Math.ceil(this.tokenTtlSeconds)),
     });
+  }
+
+  #speaksLikeTheCabinet(call: SandboxCall): boolean {
+    const { origin, referer, locale } = call.headers;
+    return (
+      origin === CABINET_ORIGIN &&
+      typeof referer === 'string' &&
+      referer.startsWith(`${CABINET_ORIGIN}/`) &&
+      typeof locale === 'string' &&
+      locale.trim() !== '' &&
+      call.headers['x-api-key'] === this.webApiKey
+    );
   }
 
   #account(call: SandboxCall): Account | null {
@@ -496,6 +535,7 @@ export class TwoGisSandbox {
     const seg = call.path.split('/');
     const { method } = call;
     if (call.bodyInvalid) return err(400, 'request body is not valid JSON');
+    if (this.strictHeaders && !this.#speaksLikeTheCabinet(call)) return err(403, 'Forbidden');
 
     // --- no token needed
     if (call.path === 'users/auth') {

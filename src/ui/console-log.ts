@@ -3,6 +3,7 @@ import type { DomainEvent, Logger } from '../core/ports.ts';
 import { gisbotCommand, messages } from './messages.ts';
 import type { Redact } from '../redact.ts';
 import type { Output } from './output.ts';
+import { shownLine, shownText } from './shown-text.ts';
 
 const REVIEW_OUTCOMES = new Set<DomainEvent['type']>(['reply.posted', 'review.skipped', 'review.needs_approval', 'reply.failed']);
 
@@ -32,20 +33,22 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
   return {
     event(event: DomainEvent) {
       if (!options.reviews && REVIEW_OUTCOMES.has(event.type)) return;
-      const review = event.reviewId ? ` review ${event.reviewId}` : '';
+      const review = event.reviewId ? ` review ${shownLine(event.reviewId)}` : '';
       const data = event.data;
+      // Reasons, errors and topics may quote 2GIS, the model or a service: shown on one line, controls visible.
+      const outside = (value: unknown) => shownLine(String(value));
       switch (event.type) {
         case 'reply.posted':
           say(`${c.green('✓ answered')}${review}: charged ${data.charged}, balance ${data.balance}`);
           break;
         case 'review.skipped':
-          say(`${c.dim('– skipped')}${review}: ${data.reason}`);
+          say(`${c.dim('– skipped')}${review}: ${outside(data.reason)}`);
           break;
         case 'review.needs_approval':
-          say(`${c.yellow('? waits for you')}${review}: ${data.reason} (${gisbotCommand} reply ${event.reviewId})`);
+          say(`${c.yellow('? waits for you')}${review}: ${outside(data.reason)} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
           break;
         case 'reply.failed':
-          error(`${c.red('✗ failed')}${review}: ${data.error}`);
+          error(`${c.red('✗ failed')}${review}: ${outside(data.error)}`);
           break;
         case 'balance.low':
           warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
@@ -54,10 +57,10 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
           error(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
           break;
         case 'auth.failed':
-          error(`${c.red('! 2GIS login failed')}: ${data.error}`);
+          error(`${c.red('! 2GIS login failed')}: ${outside(data.error)}`);
           break;
         case 'complaint.repeated':
-          warn(`${c.yellow('! recurring complaint')} at branch ${event.branchId}: ${messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? [])}`);
+          warn(`${c.yellow('! recurring complaint')} at branch ${shownLine(event.branchId ?? '')}: ${outside(messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? []))}`);
           break;
         case 'review.new':
           break;
@@ -65,10 +68,10 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
     },
     info() {},
     warn(message, fields) {
-      if (output.debug) warn(`${c.yellow('warn')} ${message} ${fields ? JSON.stringify(fields) : ''}`);
+      if (output.debug) warn(`${c.yellow('warn')} ${shownText(message)} ${fields ? shownText(JSON.stringify(fields)) : ''}`);
     },
     error(message, fields) {
-      error(`${c.red('error')} ${message}${fields?.error ? `: ${fields.error}` : ''}`);
+      error(`${c.red('error')} ${shownText(message)}${fields?.error ? `: ${shownText(String(fields.error))}` : ''}`);
     },
     flush: async () => {},
   };

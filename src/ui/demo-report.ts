@@ -6,6 +6,7 @@ import { stars } from './format.ts';
 import { printStats } from './stats-table.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
+import { shownLine, shownText } from './shown-text.ts';
 
 export interface DemoReviewResult {
   id: string;
@@ -67,10 +68,10 @@ export function renderDemo(result: DemoResult, output: Output): void {
     if (review.branch !== branch) {
       branch = review.branch;
       output.data('');
-      output.data(d.bold(branch));
+      output.data(d.bold(shownLine(branch)));
     }
-    output.data(`  ${stars(review.rating, d)}  ${review.author} · ${d.dim(`${review.kind} · review ${review.id}`)}`);
-    output.data(wrap(review.text.trim() === '' ? d.dim(m.noText) : `“${review.text}”`, width, '       '));
+    output.data(`  ${stars(review.rating, d)}  ${shownLine(review.author)} · ${d.dim(`${review.kind} · review ${shownLine(review.id)}`)}`);
+    output.data(wrap(review.text.trim() === '' ? d.dim(m.noText) : `“${shownText(review.text)}”`, width, '       '));
     output.data(wrap(fate(review, output), width, '     '));
   }
 
@@ -79,8 +80,8 @@ export function renderDemo(result: DemoResult, output: Output): void {
   if (cards.length > 0) {
     output.data('');
     output.data(`${d.bold(m.telegramLabel)}  ${m.telegramCards(cards.length)}`);
-    for (const line of cards[0]!.text.split('\n')) output.data(`  ${d.dim('│')} ${line}`);
-    output.data(`  ${d.dim('│')} ${cards[0]!.buttons.map((button) => d.cyan(`[ ${button} ]`)).join(' ')}`);
+    for (const line of cards[0]!.text.split('\n')) output.data(`  ${d.dim('│')} ${shownLine(line)}`);
+    output.data(`  ${d.dim('│')} ${cards[0]!.buttons.map((button) => d.cyan(`[ ${shownLine(button)} ]`)).join(' ')}`);
   }
   output.data('');
   const sum = m.arithmetic(balance.before, balance.answered, balance.price, balance.after);
@@ -110,13 +111,13 @@ function fate(review: DemoReviewResult, output: Output): string {
   const m = messages.demo;
   switch (review.outcome) {
     case 'answered':
-      return `${d.green(m.answered(review.charged))} ${d.cyan(`“${review.answer ?? ''}”`)}`;
+      return `${d.green(m.answered(review.charged))} ${d.cyan(`“${shownText(review.answer ?? '')}”`)}`;
     case 'skipped':
-      return d.dim(m.skipped(review.reason ?? ''));
+      return d.dim(m.skipped(shownText(review.reason ?? '')));
     case 'waiting':
-      return `${d.yellow(m.waiting(firstDraft(review.reason ?? '')))}${review.rules.length > 0 ? d.dim(` ${m.rules(review.rules)}`) : ''}`;
+      return `${d.yellow(m.waiting(shownText(firstDraft(review.reason ?? ''))))}${review.rules.length > 0 ? d.dim(` ${shownText(m.rules(review.rules))}`) : ''}`;
     case 'failed':
-      return d.red(m.failed(review.reason ?? ''));
+      return d.red(m.failed(shownText(review.reason ?? '')));
     case 'queued':
       return d.yellow(m.queued);
     default:

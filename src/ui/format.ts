@@ -2,20 +2,20 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { ChalkInstance } from 'chalk';
 import { UsageError } from '../errors.ts';
+import { machineTimeZone, readMoment } from '../core/period.ts';
 import { messages } from './messages.ts';
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** `15m`, `2h`, `3d` (also `30s`, `1w`) before `now`, or an ISO time such as `2026-01-31` or `2026-01-31T09:00Z`. */
-export function parseSince(text: string, now: Date = new Date()): Date {
-  const trimmed = text.trim();
-  const relative = /^(\d{1,6})\s*([smhdw])$/i.exec(trimmed);
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!.toLowerCase()]!);
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed)) {
-    const at = new Date(trimmed.replace(' ', 'T'));
-    if (!Number.isNaN(at.getTime())) return at;
-  }
-  throw new UsageError(messages.input.badSince(text), messages.input.sinceHint);
+/**
+ * `15m`, `2h`, `3d` (also `30s`, `1w`) before `now`; a date (`2026-01-31`: midnight in `timeZone`); a local time
+ * (`2026-01-31T09:00`, in `timeZone`); or an instant (`2026-01-31T09:00Z`, `…+05:00`). See core/period.ts.
+ */
+export function parseSince(text: string, now: Date = new Date(), timeZone: string = machineTimeZone(), flag = '--since'): Date {
+  const moment = readMoment(text, now, timeZone);
+  if (moment instanceof Date) return moment;
+  const message =
+    moment === 'impossible' ? messages.input.impossibleDate(text, flag) : moment === 'range' ? messages.input.outOfRange(text, flag) : messages.input.badSince(text, flag);
+  throw new UsageError(message, messages.input.sinceHint);
 }
 
 export function parseLimit(text: string, max = 10_000): number {

@@ -39,6 +39,7 @@ export const messages = {
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    didYouMean: (key: string) => ` (did you mean ${key}?)`,
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
     /** zod's findings, said the way the person who wrote the file thinks of it; values are never repeated (secrets). */
@@ -108,14 +109,25 @@ export const messages = {
     low: (balance: string, threshold: string) => `the balance ${balance} is below ${threshold}`,
     added: (amount: string) => `added ${amount}`,
     held: (amount: string) => `${amount} held for answers in progress`,
+    badAdjustment: (text: string) => `not an amount with a sign: ${JSON.stringify(text)}`,
+    badAdjustmentHint: 'write it like +100, -12.50 or 5 (a dot, at most two decimals)',
+    needsNote: 'balance adjust needs --note "<why>": a correction says why in the ledger',
+    belowZero: (amount: string, available: string) =>
+      `an adjustment of ${amount} would take the balance below zero or below what answers in progress hold (${available} free): nothing changed`,
+    adjusted: (amount: string) => `adjusted by ${amount}`,
+    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${amount} (it becomes ${after}), noted "${note}"?`,
+    needsYesAdjust: 'balance adjust changes money: confirm with --yes when not on a terminal',
   },
   history: {
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },
   input: {
-    badSince: (text: string) => `--since: not a time: ${JSON.stringify(text)}`,
-    sinceHint: 'write a span like 15m, 2h or 3d, or an ISO time like 2026-01-31 or 2026-01-31T09:00Z',
+    badSince: (text: string, flag = '--since') => `${flag}: not a time: ${JSON.stringify(text)}`,
+    impossibleDate: (text: string, flag = '--since') => `${flag}: no such date or time: ${JSON.stringify(text)}`,
+    outOfRange: (text: string, flag = '--since') => `${flag}: ${JSON.stringify(text)} is outside the years 2000–2100`,
+    sinceHint:
+      'write a span like 15m, 2h or 3d, a date like 2026-01-31 (midnight in timeZone), a local time like 2026-01-31T09:00, or an instant like 2026-01-31T09:00Z',
     badLimit: (text: string, max: number) => `--limit: not a whole number from 1 to ${max}: ${JSON.stringify(text)}`,
   },
   reply: {
@@ -383,6 +395,12 @@ export const messages = {
   },
   telegram: {
     failed: (error: string) => `Telegram: ${error}; the cards wait in the database for the next run`,
+    /** `run`'s line, once, when Telegram fails; answering goes on. */
+    down: (error: string, hint: string | undefined) => `Telegram: ${error}${hint ? ` (${hint})` : ''}; answering goes on, the cards wait in the database`,
+    chatRefuses: (chatId: string, error: string) =>
+      `Telegram chat ${chatId} takes no messages from the bot (${error}): skipped; start the bot there again (/start, or add it to the group), or take the chat out of telegram.chatIds`,
+    chatMoved: (chatId: string, movedTo: string, error: string) =>
+      `Telegram chat ${chatId} became a supergroup with id ${movedTo} (${error}): put ${movedTo} in telegram.chatIds in place of ${chatId}`,
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',
@@ -395,6 +413,8 @@ export const messages = {
     elsewhere: (state: string, reason: string | null) =>
       state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id: string) => `review ${id}`,
+    /** Ends a text cut to fit the card; `more` counts the characters left out. */
+    cut: (more: number) => `… (cut: ${String(more).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} more characters)`,
     anonymous: '(no name)',
     noText: '(a rating without text)',
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },

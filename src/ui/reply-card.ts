@@ -4,23 +4,26 @@ import type { StoredReview } from '../core/ports.ts';
 import { clip, formatTime, stars, table, visibleLength } from './format.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
+import { shownLine, shownText } from './shown-text.ts';
 
 export function printReview(output: Output, review: StoredReview): void {
   const d = output.dataColors;
   output.data('');
-  output.data(`${d.bold(`review ${review.id}`)}  ${stars(review.rating, d)}`);
-  output.data(`${review.authorName || messages.reply.anonymous} · ${formatTime(review.createdAt)} · ${review.branchName} ${d.dim(`(${review.branchId})`)}`);
-  output.data(indent(review.text.trim() === '' ? d.dim(messages.reply.noText) : review.text));
-  if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(review.reason)}`));
+  output.data(`${d.bold(`review ${shownLine(review.id)}`)}  ${stars(review.rating, d)}`);
+  output.data(
+    `${shownLine(review.authorName) || messages.reply.anonymous} · ${shownLine(formatTime(review.createdAt))} · ${shownLine(review.branchName)} ${d.dim(`(${shownLine(review.branchId)})`)}`,
+  );
+  output.data(indent(review.text.trim() === '' ? d.dim(messages.reply.noText) : shownText(review.text)));
+  if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(shownText(review.reason))}`));
 }
 
 export function printDraft(output: Output, text: string, problems: readonly string[], edited: boolean): void {
   const d = output.dataColors;
   output.data('');
   output.data(d.bold(edited ? messages.reply.editedHeading : messages.reply.draftHeading));
-  output.data(indent(d.cyan(text)));
+  output.data(indent(d.cyan(shownText(text))));
   if (problems.length === 0) output.data(d.green(`✓ ${messages.reply.gateOk}`));
-  else output.data(d.red(`✗ ${messages.reply.gateRefuses(problems)}`));
+  else output.data(d.red(`✗ ${shownText(messages.reply.gateRefuses(problems))}`));
   output.data('');
 }
 
@@ -42,18 +45,18 @@ const QUEUE_HEADER = ['review', 'rating', 'branch', 'author', 'written', 'why it
 export function printQueue(output: Output, reviews: readonly StoredReview[]): void {
   const d = output.dataColors;
   const fixed = reviews.map((review) => [
-    review.id,
+    shownLine(review.id),
     stars(review.rating, d),
-    clip(review.branchName, 24),
-    clip(review.authorName, 16),
-    formatTime(review.createdAt).slice(0, 16),
+    clip(shownLine(review.branchName), 24),
+    clip(shownLine(review.authorName), 16),
+    shownLine(formatTime(review.createdAt).slice(0, 16)),
   ]);
   // The reason and the text share what the other columns leave of the line; the reason takes at most half.
   const used = QUEUE_HEADER.slice(0, 5)
     .map((title, index) => Math.max(visibleLength(title), ...fixed.map((row) => visibleLength(row[index]!))))
     .reduce((sum, width) => sum + width + 2, 0);
   const reasonWidth = Math.max(QUEUE_HEADER[5]!.length, Math.floor((output.width - used) / 2) - 1);
-  const rows = reviews.map((review, index) => [...fixed[index]!, d.yellow(clip(review.reason ?? '', reasonWidth)), clip(review.text, 200)]);
+  const rows = reviews.map((review, index) => [...fixed[index]!, d.yellow(clip(shownText(review.reason ?? ''), reasonWidth)), clip(shownText(review.text), 200)]);
   for (const line of table(QUEUE_HEADER, rows, output.width, d)) output.data(line);
 }
 

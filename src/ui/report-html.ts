@@ -9,6 +9,7 @@ import type { StoredReview } from '../core/ports.ts';
 import { COLORS, countsChart, minutesChart, ratingChart, spendChart } from './report-charts.ts';
 import { formatTime } from './format.ts';
 import { messages } from './messages.ts';
+import { shownText } from './shown-text.ts';
 
 const m = messages.report;
 
@@ -114,9 +115,12 @@ function excerpt(text: string): string {
   return chars.length > 400 ? `${chars.slice(0, 399).join('')}…` : text;
 }
 
-/** Text for HTML: every character that could open markup or an attribute is an entity. */
+/**
+ * Text for HTML: controls made visible (a review's newlines kept: its quote is pre-wrap), and every character
+ * that could open markup or an attribute an entity.
+ */
 export function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+  return shownText(text).replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
 }
 
 const STYLE = `

@@ -4,6 +4,7 @@ import type { Figures, Stats, TopicStat } from '../core/stats.ts';
 import { table } from './format.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
+import { shownLine } from './shown-text.ts';
 
 export function printStats(result: Stats, output: Output): void {
   const m = messages.stats;
@@ -13,13 +14,13 @@ export function printStats(result: Stats, output: Output): void {
     output.data(m.noReviews);
     return;
   }
-  const rows = [...result.branches.filter((branch) => branch.reviews > 0).map((branch) => cells(branch.name || branch.id, branch)), cells(m.total, result.total)];
+  const rows = [...result.branches.filter((branch) => branch.reviews > 0).map((branch) => cells(shownLine(branch.name || branch.id), branch)), cells(m.total, result.total)];
   for (const line of table(m.columns, rows, output.width, d)) output.data(line);
   output.data('');
   output.data(d.bold(m.topicsHeading));
   const withTopics = result.branches.filter((branch) => branch.topics.length > 0);
   if (withTopics.length === 0) output.data(`  ${d.dim(m.noTopics)}`);
-  for (const branch of withTopics) output.data(`  ${branch.name || branch.id}: ${topicList(branch.topics)}`);
+  for (const branch of withTopics) output.data(`  ${shownLine(branch.name || branch.id)}: ${shownLine(topicList(branch.topics))}`);
   output.data('');
   output.data(m.money(result.total.charged, result.total.promptTokens, result.total.completionTokens, result.total.modelCost));
 }

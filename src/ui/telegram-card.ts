@@ -1,7 +1,9 @@
 // How a card and a notice read in Telegram: HTML parse mode, every text that is not ours escaped, so that a review
 // holding `<b>`, `*`, `_` or a link shows those characters as they are and cannot break or forge the card.
 import type { CardAction, CardView, TelegramNotice } from '../core/ports.ts';
+import { CARD_TEXT_LIMIT } from '../core/telegram.ts';
 import { messages } from './messages.ts';
+import { shownLine, shownText } from './shown-text.ts';
 
 const words = messages.telegram;
 
@@ -17,21 +19,93 @@ export interface TelegramRenderer {
   notice(notice: TelegramNotice): string;
 }
 
-/** Telegram's visible limit is 4096 characters; these shares keep a card within it with room to spare. */
-const LIMITS = { branch: 120, author: 60, review: 700, reason: 240, draft: 2300, problems: 300, instruction: 240, outcome: 200 };
+/**
+ * Telegram refuses a message whose text, after its HTML is parsed, is longer than 4096 UTF-16 code units ("message
+ * is too long"); a card is measured the same way (the parsed text is the unescaped text: tags add nothing).
+ */
+export const TELEGRAM_TEXT_LIMIT = 4096;
+
+/**
+ * Each outside part of a card: `cap` is its share when there is room (a card stays short enough to read on a phone);
+ * `floor` is what it keeps at least when the card is over the limit (the cut note included). Parts are cut in this
+ * order, the review first. A draft that the core lets be sent (CARD_TEXT_LIMIT) always fits whole beside the floors.
+ */
+const PARTS = {
+  review: { cap: 700, floor: 200 },
+  instruction: { cap: 240, floor: 80 },
+  reason: { cap: 240, floor: 80 },
+  outcome: { cap: 200, floor: 80 },
+  draftFailure: { cap: 240, floor: 80 },
+  branch: { cap: 120, floor: 60 },
+  author: { cap: 60, floor: 45 },
+  editor: { cap: 120, floor: 60 },
+  problems: { cap: 300, floor: 120 },
+} as const;
+type PartName = keyof typeof PARTS;
+const CUT_ORDER = Object.keys(PARTS) as PartName[];
 
 /** The three characters Telegram's HTML mode needs escaped (docs: "All <, > and & symbols ..."). */
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** At most `limit` characters, whole code points, cut with an ellipsis. */
-function cut(text: string, limit: number): string {
-  const chars = [...text.trim()];
-  return chars.length > limit ? `${chars.slice(0, limit - 1).join('').trimEnd()}…` : chars.join('');
+/**
+ * Text that came from outside, as a card shows it (its controls made visible), before it is measured and cut: what
+ * the card shows is what is counted.
+ */
+const outside = (value: string): string => shownText(value);
+
+const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
+
+/**
+ * `value` in at most `budget` UTF-16 units: whole, or its first whole characters (graphemes, so an emoji with its
+ * joiners is never split) and the note that says how much was cut.
+ */
+export function fitted(value: string, budget: number): { shown: string; cut: boolean } {
+  if (value.length <= budget) return { shown: value, cut: false };
+  const room = Math.max(0, budget - words.cut(value.length).length);
+  let kept = '';
+  for (const { segment } of graphemes.segment(value)) {
+    if (kept.length + segment.length > room) break;
+    kept += segment;
+  }
+  kept = kept.trimEnd();
+  return { shown: `${kept}${words.cut([...value.slice(kept.length)].length)}`, cut: true };
 }
 
-const text = (value: string, limit: number) => escapeHtml(cut(value, limit));
+/** A card's parts: our own words (`fixed`, measured as they read) and outside texts cut to fit. */
+interface Layout {
+  /** The card's text without its outside parts, as Telegram counts it. */
+  fixed: number;
+  parts: Partial<Record<PartName, string>>;
+  draft: string | null;
+}
+
+/**
+ * How many UTF-16 units each outside part may take so that the card fits: each at most its cap; over the limit,
+ * parts give way in CUT_ORDER down to their floors; the draft is whole whenever it fits beside those floors.
+ */
+function budgets(layout: Layout): { parts: Partial<Record<PartName, number>>; draft: number } {
+  const parts: Partial<Record<PartName, number>> = {};
+  for (const name of CUT_ORDER) {
+    const value = layout.parts[name];
+    if (value !== undefined) parts[name] = Math.min(value.length, PARTS[name].cap);
+  }
+  // A draft too long to show whole beside the other parts' floors is shown cut, as much of it as CARD_TEXT_LIMIT
+  // (it cannot be sent from the card anyway), and leaves the review its room.
+  const floors = Object.entries(parts).reduce((sum, [name, each]) => sum + Math.min(each, PARTS[name as PartName].floor), 0);
+  const whole = layout.draft !== null && layout.draft.length <= TELEGRAM_TEXT_LIMIT - layout.fixed - floors;
+  const draftLength = layout.draft === null ? 0 : whole ? layout.draft.length : Math.min(layout.draft.length, CARD_TEXT_LIMIT);
+  const total = () => layout.fixed + draftLength + Object.values(parts).reduce((sum, each) => sum + each, 0);
+  for (const name of CUT_ORDER) {
+    const over = total() - TELEGRAM_TEXT_LIMIT;
+    if (over <= 0) break;
+    const budget = parts[name];
+    if (budget === undefined) continue;
+    parts[name] = Math.max(Math.min(budget, PARTS[name].floor), budget - over);
+  }
+  return { parts, draft: Math.max(0, TELEGRAM_TEXT_LIMIT - (total() - draftLength)) };
+}
 
 function stars(rating: number): string {
   const full = Math.max(0, Math.min(5, Math.round(rating)));
@@ -45,37 +119,78 @@ function firstName(name: string): string {
 
 function utc(at: string): string {
   const date = new Date(at);
-  return Number.isNaN(date.getTime()) ? at : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(date.getTime()) ? shownLine(at) : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * The card's lines, each a template of our markup and words around `slot(name)` for an outside part. Rendered
+ * twice: once with empty slots to measure our own text, once with each part cut to its budget.
+ */
+function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): string[] {
+  const { review } = view;
+  const lines = [
+    `<b>${escapeHtml(stars(review.rating))}</b> · ${slot('branch')}`,
+    `${slot('author')} · ${escapeHtml(utc(review.createdAt))}`,
+    `<blockquote>${review.text.trim() === '' ? `<i>${escapeHtml(words.noText)}</i>` : slot('review')}</blockquote>`,
+  ];
+  if (view.reason && !view.outcome) lines.push(`<i>${slot('reason')}</i>`);
+  lines.push('');
+  if (view.draft) {
+    lines.push(`<b>${view.draft.editedBy ? slot('editor') : escapeHtml(words.draft)}</b>`);
+    lines.push(`<blockquote>${slot('draft')}</blockquote>`);
+    if (!view.outcome) lines.push(view.draft.problems.length === 0 ? escapeHtml(words.gateOk) : slot('problems'));
+  } else if (view.draftFailure) {
+    lines.push(`<i>${slot('draftFailure')}</i>`);
+  }
+  if (view.instruction && !view.outcome) lines.push(slot('instruction'));
+  if (view.outcome) lines.push(`<b>${slot('outcome')}</b>`);
+  lines.push(`<code>${escapeHtml(words.reviewLine(shownLine(review.id)))}</code>`);
+  return lines;
+}
+
+/** The outside parts a card shows, each as one text (our words around a reason or a name are cut with it). */
+function partsOf(view: CardView): Layout['parts'] {
+  const { review, draft, outcome } = view;
+  const parts: Layout['parts'] = {
+    branch: shownLine(review.branchName).trim(),
+    author: shownLine(firstName(review.authorName)) || words.anonymous,
+  };
+  if (review.text.trim() !== '') parts.review = outside(review.text).trim();
+  if (view.reason && !outcome) parts.reason = words.waits(outside(view.reason));
+  if (draft?.editedBy) parts.editor = words.editedBy(shownLine(draft.editedBy));
+  if (draft && !outcome && draft.problems.length > 0) parts.problems = words.gateRefuses(draft.problems.map(outside));
+  if (!draft && view.draftFailure) parts.draftFailure = words.noDraft(outside(view.draftFailure));
+  if (view.instruction && !outcome) parts.instruction = words.instruction(outside(view.instruction));
+  if (outcome) {
+    parts.outcome = outcome.kind === 'sent'
+      ? words.sent(shownLine(outcome.by), utc(outcome.at), outcome.charged)
+      : words.elsewhere(outcome.state, outcome.reason === null ? null : outside(outcome.reason));
+  }
+  return parts;
+}
+
+/** The card's text as Telegram counts it: the HTML's text, unescaped, without tags. */
+function parsedLength(html: string): number {
+  return html.replace(/<[^>]*>/g, '').replace(/&lt;|&gt;|&amp;/g, '&').length;
 }
 
 export const telegramRenderer: TelegramRenderer = {
   card(view) {
-    const { review } = view;
-    const lines = [
-      `<b>${escapeHtml(stars(review.rating))}</b> · ${text(review.branchName, LIMITS.branch)}`,
-      `${text(firstName(review.authorName) || words.anonymous, LIMITS.author)} · ${escapeHtml(utc(review.createdAt))}`,
-      `<blockquote>${review.text.trim() === '' ? `<i>${escapeHtml(words.noText)}</i>` : text(review.text, LIMITS.review)}</blockquote>`,
-    ];
-    if (view.reason && !view.outcome) lines.push(`<i>${text(words.waits(view.reason), LIMITS.reason)}</i>`);
-    lines.push('');
-    if (view.draft) {
-      lines.push(`<b>${escapeHtml(view.draft.editedBy ? words.editedBy(view.draft.editedBy) : words.draft)}</b>`);
-      lines.push(`<blockquote>${text(view.draft.text, LIMITS.draft)}</blockquote>`);
-      if (!view.outcome) {
-        lines.push(view.draft.problems.length === 0 ? escapeHtml(words.gateOk) : text(words.gateRefuses(view.draft.problems), LIMITS.problems));
-      }
-    } else if (view.draftFailure) {
-      lines.push(`<i>${text(words.noDraft(view.draftFailure), LIMITS.reason)}</i>`);
-    }
-    if (view.instruction && !view.outcome) lines.push(text(words.instruction(view.instruction), LIMITS.instruction));
-    if (view.outcome) {
-      const outcome = view.outcome;
-      lines.push(
-        `<b>${text(outcome.kind === 'sent' ? words.sent(outcome.by, utc(outcome.at), outcome.charged) : words.elsewhere(outcome.state, outcome.reason), LIMITS.outcome)}</b>`,
-      );
-    }
-    lines.push(`<code>${escapeHtml(words.reviewLine(review.id))}</code>`);
-    return { html: lines.join('\n'), buttons: view.actions.map((action) => ({ action, label: words.buttons[action] })) };
+    const draftText = view.draft ? outside(view.draft.text).trim() : null;
+    const layout: Layout = {
+      fixed: parsedLength(cardLines(view, () => '').join('\n')),
+      parts: partsOf(view),
+      draft: draftText,
+    };
+    const budget = budgets(layout);
+    const draft = draftText === null ? null : fitted(draftText, budget.draft);
+    const lines = cardLines(view, (name) => {
+      if (name === 'draft') return escapeHtml(draft?.shown ?? '');
+      return escapeHtml(fitted(layout.parts[name] ?? '', budget.parts[name] ?? 0).shown);
+    });
+    // A draft the card could not show whole is never sent from it: the person would send what they did not see.
+    const actions = draft?.cut ? view.actions.filter((action) => action !== 'send') : view.actions;
+    return { html: lines.join('\n'), buttons: actions.map((action) => ({ action, label: words.buttons[action] })) };
   },
 
   notice(notice) {
@@ -88,27 +203,27 @@ export const telegramRenderer: TelegramRenderer = {
       case 'in_work':
         return n.inWork;
       case 'answered_elsewhere':
-        return n.answeredElsewhere(notice.reason);
+        return n.answeredElsewhere(notice.reason === null ? null : shownText(notice.reason));
       case 'changed':
         return n.changed;
       case 'refused':
-        return n.refused(notice.problems);
+        return n.refused(notice.problems.map((problem) => shownText(problem)));
       case 'insufficient':
         return n.insufficient;
       case 'not_posted':
-        return n.notPosted(notice.reason);
+        return n.notPosted(shownText(notice.reason));
       case 'redrafted':
         return n.redrafted;
       case 'draft_failed':
-        return n.draftFailed(notice.reason);
+        return n.draftFailed(shownText(notice.reason));
       case 'edit_asked':
         return n.editAsked;
       case 'edit_taken':
-        return n.editTaken(notice.problems);
+        return n.editTaken(notice.problems.map((problem) => shownText(problem)));
       case 'instruction_taken':
         return n.instructionTaken;
       case 'skipped':
-        return n.skipped(notice.reviewId);
+        return n.skipped(shownLine(notice.reviewId));
       case 'unknown_card':
         return n.unknownCard;
       case 'not_allowed':

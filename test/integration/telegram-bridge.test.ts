@@ -98,7 +98,10 @@ describe('the Telegram bridge on the real adapters', () => {
     const report = await turn();
     assert.ok(card(OWNER, '991003'));
     assert.equal(card(GROUP, '991003'), undefined);
-    assert.match(report.problems.join('\n'), /Telegram chat -1009876543211: .*403 Forbidden: bot was blocked by the user/);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.refusingChats.length, 1);
+    assert.equal(report.refusingChats[0]!.chatId, GROUP);
+    assert.match(report.refusingChats[0]!.error, /403 Forbidden: bot was blocked by the user/);
     blocked.blocked = false;
     await turn();
     assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip']);

@@ -152,6 +152,42 @@ describe('2GIS client against the sandbox', () => {
     assert.equal(lists[2]?.query.offsetDate, '2021-01-25T14:26:44.918796+07:00');
   });
 
+  it('speaks like the cabinet: every request carries Origin, Referer, locale and x-api-key; a bare request is refused', async () => {
+    const bare = await fetch(`${sb.url}/users/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: LOGIN, password: PASSWORD }),
+    });
+    assert.equal(bare.status, 403, 'the strict sandbox refuses what the real edge may refuse');
+    sb.webApiKey = 'accweb-rotated';
+    const twogis = client({ webApiKey: 'accweb-rotated', locale: 'ru_KZ' });
+    await twogis.listReviews(BRANCH, null);
+    assert.ok(sb.requests.length >= 2);
+    for (const request of sb.requests.filter((r) => r.status !== 403)) {
+      assert.equal(request.headers.origin, 'https://account.2gis.com');
+      assert.equal(request.headers.referer, 'https://account.2gis.com/');
+      assert.equal(request.headers.locale, 'ru_KZ');
+      assert.equal(request.headers['x-api-key'], 'accweb-rotated');
+    }
+    sb.webApiKey = 'accweb96f8';
+  });
+
+  it('signs in with a token copied from the browser: no login call; a refused token is "token_expired", never a login loop, never echoed', async () => {
+    const copied = sb.browserToken(LOGIN);
+    const twogis = client({ login: undefined, password: undefined, accessToken: copied });
+    await twogis.checkLogin();
+    await twogis.listReviews(BRANCH, null);
+    assert.equal(sb.requests.filter((r) => r.path.endsWith('users/auth')).length, 0, 'a token is never traded for a login');
+    assert.ok(sb.requests.every((r) => r.headers.authorization === `Bearer ${copied}`));
+    sb.expireTokens(LOGIN);
+    const before = sb.requests.length;
+    const error = await rejectsWith(twogis.listReviews(BRANCH, null), 'auth');
+    assert.equal(error.code, 'token_expired');
+    assert.ok(!`${error.message} ${error.hint}`.includes(copied), 'the token is never in a message');
+    assert.match(error.hint ?? '', /twogis\.accessToken/);
+    assert.equal(sb.requests.length - before, 1, 'one refused request, no retry and no login');
+  });
+
   it('pauses before each non-first page when pagePauseMs is set', async () => {
     for (let i = 0; i < 3; i++) sb.addReview(BRANCH, { id: String(400 + i) });
     // A pause long beside a loopback request, so that a busy machine cannot make the first page look paused.

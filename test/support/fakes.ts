@@ -231,6 +231,12 @@ export class MemoryStore implements Store {
     this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'topup', amount, balanceAfter: this.balance, reviewId: null, note: null });
     return this.getBalance();
   }
+  async adjust(amount: Kopecks, note: string) {
+    if (this.balance + amount < this.reserved || this.balance + amount < 0n) return null;
+    this.balance += amount;
+    this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'adjustment', amount, balanceAfter: this.balance, reviewId: null, note });
+    return this.getBalance();
+  }
   async ledger() {
     return [...this.ledgerEntries].reverse();
   }

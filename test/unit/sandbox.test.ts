@@ -10,13 +10,16 @@ interface Json {
   json: any;
 }
 
+/** What the cabinet's web page sends; a strict 2GIS sandbox refuses a request without it. */
+const CABINET = { origin: 'https://account.2gis.com', referer: 'https://account.2gis.com/', locale: 'ru', 'x-api-key': 'accweb96f8' };
+
 async function call(
   base: string,
   method: string,
   path: string,
   opts: { token?: string; body?: unknown; auth?: string } = {},
 ): Promise<Json> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...CABINET };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.auth) headers.authorization = opts.auth;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -263,7 +266,7 @@ describe('TwoGisSandbox', () => {
     assert.equal((await call(sb.url, 'GET', read, { token })).status, 200, 'times defaults to 1');
 
     sb.faults.add({ method: 'GET', path: /reviews\/f1$/, fault: { type: 'status', status: 502, body: '<html>502</html>' } });
-    const res502 = await fetch(`${sb.url}/${read}`, { headers: { authorization: `Bearer ${token}` } });
+    const res502 = await fetch(`${sb.url}/${read}`, { headers: { ...CABINET, authorization: `Bearer ${token}` } });
     assert.equal(res502.status, 502);
     assert.equal(await res502.text(), '<html>502</html>');
 
@@ -279,14 +282,14 @@ describe('TwoGisSandbox', () => {
     assert.equal(last().status, 0);
 
     sb.faults.add({ path: 'reviews/f1', fault: { type: 'truncated' } });
-    const tr = await fetch(`${sb.url}/${read}`, { headers: { authorization: `Bearer ${token}` } });
+    const tr = await fetch(`${sb.url}/${read}`, { headers: { ...CABINET, authorization: `Bearer ${token}` } });
     assert.equal(tr.status, 200);
     const trText = await tr.text();
     assert.ok(trText.length > 0);
     assert.throws(() => JSON.parse(trText));
 
     sb.faults.add({ path: 'reviews/f1', fault: { type: 'empty' } });
-    const em = await fetch(`${sb.url}/${read}`, { headers: { authorization: `Bearer ${token}` } });
+    const em = await fetch(`${sb.url}/${read}`, { headers: { ...CABINET, authorization: `Bearer ${token}` } });
     assert.equal(em.status, 200);
     assert.equal(await em.text(), '');
 
@@ -298,7 +301,7 @@ describe('TwoGisSandbox', () => {
 
     sb.faults.add({ path: 'reviews/f1', fault: { type: 'hang' } });
     const ac = new AbortController();
-    const hung = fetch(`${sb.url}/${read}`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
+    const hung = fetch(`${sb.url}/${read}`, { headers: { ...CABINET, authorization: `Bearer ${token}` }, signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     await assert.rejects(hung);
     assert.equal(last().status, 0);
@@ -310,11 +313,20 @@ describe('TwoGisSandbox', () => {
     assert.equal(sb.faults.pending, 0);
   });
 
+  it('refuses (403) a cabinet request without the headers the cabinet page sends, each one of them', async () => {
+    for (const left of Object.keys(CABINET)) {
+      const headers: Record<string, string> = { ...CABINET, 'content-type': 'application/json' };
+      delete headers[left];
+      const res = await fetch(`${sb.url}/users/auth`, { method: 'POST', headers, body: JSON.stringify({ login: 'owner', password: 'secret' }) });
+      assert.equal(res.status, 403, `without ${left}`);
+    }
+  });
+
   it('close() ends promptly even with a hung request', async () => {
     const s = await TwoGisSandbox.start();
     setup(s);
     s.faults.add({ path: 'users/auth', fault: { type: 'hang' } });
-    const pending = fetch(`${s.url}/users/auth`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
+    const pending = fetch(`${s.url}/users/auth`, { method: 'POST', headers: CABINET, body: '{}' }).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 30));
     const t0 = Date.now();
     await s.close();

@@ -538,6 +538,22 @@ export class SqlStore implements Store {
     });
   }
 
+  async adjust(amount: Kopecks, note: string): Promise<BalanceSnapshot | null> {
+    if (amount === 0n) throw new RangeError('an adjustment must change the balance');
+    return this.#db.transaction(async (x) => {
+      const most = MAX_MONEY - 1n;
+      // One conditional UPDATE, like a reserve: never below what answers in progress hold, never past the column.
+      const changed = await x.run(
+        sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance + ${amount} >= reserved AND balance + ${amount} >= 0 AND balance + ${amount} <= ${most}`,
+      );
+      if (changed !== 1) return null;
+      const snapshot = await this.#readAccount(x);
+      await x.run(sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${new Date()}, 'adjustment', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
+      return snapshot;
+    });
+  }
+
   async ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]> {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];

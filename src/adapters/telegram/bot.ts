@@ -1,6 +1,6 @@
 // The Telegram port on grammY's Api (the Bot API client; no hand-written HTTP). Long polling only: gisbot runs
 // behind NAT and from cron. Every call has a deadline; nothing is retried here (the bridge backs off and tries
-// again on its next turn). The token is part of every request URL, and a network error from the HTTP layer
+// again on its next turn) but a press's answer, which has no next turn: it is tried once more, then said in the chat. The token is part of every request URL, and a network error from the HTTP layer
 // quotes that URL: no message from below is passed on, each failure is said again in words, and masked anyway.
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { InlineKeyboardMarkup, Update } from 'grammy/types';
@@ -30,6 +30,12 @@ const ACTIONS: readonly CardAction[] = ['send', 'regenerate', 'edit', 'skip'];
 const CALLBACK = /^(send|regenerate|edit|skip):(\d{1,15}):(\d{1,9})$/;
 /** Telegram lets a press's answer be at most 200 characters. */
 const PRESS_ANSWER_LIMIT = 200;
+/**
+ * A press's answer is tried again once: after a cut connection at once (after this pause), after a 429 when its
+ * retry_after is within this wait; Telegram refuses an answer given long after the press ("query is too old").
+ */
+const PRESS_RETRY_PAUSE_MS = 300;
+const PRESS_RETRY_WAIT_MS = 5_000;
 /** Longest wait a long poll may ask for; Telegram's own ceiling is 50 s. */
 const MAX_WAIT_SECONDS = 50;
 
@@ -116,13 +122,26 @@ export function createTelegramBot(options: TelegramBotOptions): Telegram {
 
     async answerPress(press, notice) {
       const text = clipped(options.render.notice(notice), PRESS_ANSWER_LIMIT);
+      const answer = () => call('answerCallbackQuery', (signal) => api.answerCallbackQuery(press.pressId, { text }, signal));
       try {
-        await call('answerCallbackQuery', (signal) => api.answerCallbackQuery(press.pressId, { text }, signal));
+        await answer();
+        return;
       } catch (error) {
-        // A press read long after it was made (poll-once from cron) can no longer be answered: say it in the chat.
-        if (!(error instanceof ServiceError) || error.kind !== 'rejected') throw error;
-        await this.notify(press.chatId, notice, press.messageId);
+        if (!(error instanceof ServiceError) || (error.kind !== 'rejected' && error.kind !== 'unavailable')) throw error;
+        const wait = error.retryAfterMs ?? PRESS_RETRY_PAUSE_MS;
+        if (error.kind === 'unavailable' && wait <= PRESS_RETRY_WAIT_MS) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          try {
+            await answer();
+            return;
+          } catch (again) {
+            if (!(again instanceof ServiceError)) throw again;
+          }
+        }
       }
+      // Read long after it was made (poll-once from cron), or Telegram would not take the answer in time: the
+      // person hears it in the chat, under the card.
+      await this.notify(press.chatId, notice, press.messageId);
     },
 
     async notify(chatId, notice, replyTo) {
@@ -203,7 +222,11 @@ function hostOf(url: string): string {
 function translate(error: unknown, method: string, timedOutAfterMs: number | null, host: string, redact: Redact): unknown {
   if (error instanceof GrammyError) {
     const status = error.error_code;
-    const kind: ServiceErrorKind = status === 401 ? 'auth' : status === 429 || status >= 500 ? 'unavailable' : 'rejected';
+    const movedTo = error.parameters.migrate_to_chat_id;
+    // A chat that will not take the bot's messages (blocked, deleted, never started, upgraded to a supergroup):
+    // 'blocked', so that the bridge skips that chat and goes on with the others.
+    const chatRefuses = status === 403 || movedTo !== undefined || (status === 400 && /chat not found/i.test(error.description));
+    const kind: ServiceErrorKind = status === 401 ? 'auth' : status === 429 || status >= 500 ? 'unavailable' : chatRefuses ? 'blocked' : 'rejected';
     const retryAfter = error.parameters.retry_after;
     const hint =
       status === 401 ? 'check telegram.botToken (or GISBOT_TELEGRAM_TOKEN): BotFather shows the token with /token'
@@ -213,6 +236,7 @@ function translate(error: unknown, method: string, timedOutAfterMs: number | nul
       status,
       hint,
       ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter * 1000 }),
+      ...(movedTo === undefined ? {} : { movedTo: String(movedTo) }),
     });
   }
   if (error instanceof HttpError) {

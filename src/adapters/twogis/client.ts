@@ -16,8 +16,14 @@ import { ServiceError } from '../../errors.ts';
 export interface TwoGisClientOptions {
   /** Cabinet base URL, e.g. https://api.account.2gis.com/api/1.0/ */
   apiUrl: string;
-  login: string;
-  password: string;
+  /** Cabinet login and password; unused when `accessToken` is given. */
+  login?: string | undefined;
+  password?: string | undefined;
+  /**
+   * A cabinet token copied from the browser (owners who sign in through 2GIS ID have no password). Used as it is;
+   * it cannot be renewed, so a 401 with it is reported as expired, never retried with a login.
+   */
+  accessToken?: string | undefined;
   /** Branch ids to work on; null discovers them from the account's organisations. */
   branches: readonly string[] | null;
   /** Deadline of each single HTTP request, default 15000 ms. */
@@ -32,7 +38,15 @@ export interface TwoGisClientOptions {
   maxRetryDelayMs?: number;
   /** The most one response may hold, default MAX_RESPONSE_BYTES; the download stops there. */
   maxResponseBytes?: number;
+  /** The cabinet web app's public key, sent as `x-api-key`; default CABINET_WEB_API_KEY. */
+  webApiKey?: string;
+  /** Sent as `locale`, as the cabinet's page does; default `ru`. */
+  locale?: string;
 }
+
+/** The key the cabinet's own web page sends; public clients that work against the real cabinet send it too. */
+export const CABINET_WEB_API_KEY = 'accweb96f8';
+const CABINET_ORIGIN = 'https://account.2gis.com';
 
 /**
  * The most one 2GIS response may hold: 8 MiB. A page of 50 reviews is tens of kilobytes; this leaves room for
@@ -42,6 +56,10 @@ export interface TwoGisClientOptions {
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 const AUTH_HINT = 'check twogis.login and twogis.password in the config (or the matching environment variables)';
+const TOKEN_HINT =
+  'sign in to account.2gis.com in a browser, copy the `authorization: Bearer …` value of any request from the developer tools (Network tab), and put it in twogis.accessToken or GISBOT_2GIS_TOKEN (README: Signing in with a token)';
+/** `ServiceError.code` of a token 2GIS no longer takes: `auth.failed` events carry it as `data.code`. */
+export const TOKEN_EXPIRED = 'token_expired';
 const BLOCKED_HINT =
   '2GIS blocks rather than rate-limits: back off for a while, check the account in the 2GIS cabinet, and run from an allowed IP';
 const PAGE_SIZE_REVIEWS = 50;
@@ -189,7 +207,8 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   // A fresh connection for every answer POST: a keep-alive socket the server has just closed would turn a
   // perfectly good POST into an 'outcome_unknown'.
   let postAgents: { http: HttpAgent; https: HttpsAgent } | null = null;
-  let token: string | null = null;
+  const signedInByToken = options.accessToken !== undefined && options.accessToken !== '';
+  let token: string | null = signedInByToken ? (options.accessToken as string) : null;
   let loginInFlight: Promise<string> | null = null;
 
   function loadGot(): Promise<GotModule> {
@@ -214,7 +233,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   /** Server-provided text goes into messages; make sure none of our secrets ride along. */
   function redact(text: string): string {
     let out = text;
-    for (const secret of [options.password, token]) {
+    for (const secret of [options.password, token, options.accessToken]) {
       if (secret && secret.length >= 4) out = out.split(secret).join('***');
     }
     return out.length > 300 ? `${out.slice(0, 300)}…` : out;
@@ -224,7 +243,14 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
   async function send(call: Call, accessToken: string | null): Promise<Outcome> {
     const { got, RequestError } = await loadGot();
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // What the cabinet's web page sends with every request: the edge may refuse a request without it.
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      origin: CABINET_ORIGIN,
+      referer: `${CABINET_ORIGIN}/`,
+      locale: options.locale ?? 'ru',
+      'x-api-key': options.webApiKey ?? CABINET_WEB_API_KEY,
+    };
     if (accessToken !== null) headers.authorization = `Bearer ${accessToken}`;
     const isAnswerPost = call.method === 'POST' && !call.idempotent;
     if (isAnswerPost) postAgents ??= { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) };
@@ -296,6 +322,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   // ------------------------------------------------------------ auth
 
   async function login(): Promise<string> {
+    if (signedInByToken) throw tokenRefused();
     const call: Call = {
       method: 'POST',
       path: 'users/auth',
@@ -304,7 +331,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     };
     const { outcome, attempts } = await sendWithRetries(call, null);
     if (outcome.kind === 'response' && (outcome.status === 401 || outcome.status === 400)) {
-      throw new ServiceError('2gis', 'auth', `2GIS refused the login for ${options.login}`, {
+      throw new ServiceError('2gis', 'auth', `2GIS refused the login for ${options.login ?? ''}`, {
         status: outcome.status,
         hint: AUTH_HINT,
       });
@@ -327,10 +354,20 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     return loginInFlight;
   }
 
+  /** A token copied from the browser cannot be renewed: a 401 means it expired or was revoked. */
+  function tokenRefused(): ServiceError {
+    return new ServiceError('2gis', 'auth', '2GIS no longer takes the access token (twogis.accessToken): it has expired or was revoked', {
+      status: 401,
+      hint: TOKEN_HINT,
+      code: TOKEN_EXPIRED,
+    });
+  }
+
   async function authorised(call: Call): Promise<{ outcome: Outcome; attempts: number }> {
     const first = token ?? (await relogin(null));
     const result = await sendWithRetries(call, first);
     if (result.outcome.kind !== 'response' || result.outcome.status !== 401) return result;
+    if (signedInByToken) throw tokenRefused();
     // A 401 means the call was refused before anything happened: safe to repeat once, even for the answer POST.
     const fresh = await relogin(first);
     const again = await sendWithRetries(call, fresh);
@@ -338,7 +375,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       throw new ServiceError(
         '2gis',
         'auth',
-        `2GIS refused the access for ${call.method} ${call.path} even right after a new login as ${options.login}`,
+        `2GIS refused the access for ${call.method} ${call.path} even right after a new login as ${options.login ?? ''}`,
         { status: 401, hint: AUTH_HINT },
       );
     }
@@ -502,7 +539,9 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
   return {
     async checkLogin(): Promise<void> {
-      await relogin(token);
+      // A token is not logged in with: one authorised read proves it.
+      if (signedInByToken) await get('users', {}, usersSchema);
+      else await relogin(token);
     },
 
     async listBranches(): Promise<Branch[]> {
