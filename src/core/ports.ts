@@ -98,6 +98,20 @@ export interface StoredReview {
   draftText: string | null;
   postAttempts: number;
   answerId: string | null;
+  /** A `failed` review's tries under the model settings it last failed under (core/retries.ts); 0 when none. */
+  failedTries?: number;
+  /** When a `failed` review is tried again by itself; null: only a change of the model settings, or a person, answers it. */
+  retryAt?: Date | null;
+}
+
+/** What a review that failed for a reason that can pass keeps, so that it is tried again (core/retries.ts). */
+export interface FailureRetry {
+  /** The digest of the model settings it failed under: a change of them brings it back at once. */
+  settings: string;
+  /** Its tries under those settings, this one included. */
+  tries: number;
+  /** When it is tried again; null after the last try. */
+  at: Date | null;
 }
 
 export interface DraftRecord {
@@ -117,7 +131,8 @@ export interface DraftRecord {
 export type ReleaseOutcome =
   | { state: 'skipped'; reason: string }
   | { state: 'needs_approval'; reason: string }
-  | { state: 'failed'; reason: string }
+  /** `retry`: tried again as it says; null: never by itself; absent: as the review's failure said before (a person's try). */
+  | { state: 'failed'; reason: string; retry?: FailureRetry | null }
   | { state: 'new'; reason: string | null };
 
 /**
@@ -465,6 +480,12 @@ export interface Store {
   claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Takes over one in-flight review (claimed, drafted, posting) whose lease ended at or before `now`. */
   claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
+  /**
+   * Puts back in the queue (`new`) each `failed` review that may be tried again by itself and is due: its retry time
+   * came, or the model settings changed since it failed (`settings`, their digest: its tries count anew). A failure
+   * kept without retry (2GIS refused the answer, a POST that did not take) stays. Returns how many went back.
+   */
+  requeueFailed(now: Date, settings: string): Promise<number>;
   /** Every review in work now (claimed, drafted, posting) with its claim token: to spot crashed owners. */
   listInFlight(): Promise<Array<{ id: string; claimToken: string }>>;
   /**
@@ -535,8 +556,9 @@ export interface Store {
   latestPrompt(): Promise<PromptVersion | null>;
   dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
   /**
-   * The newest answers of ours to a branch's reviews (posted, or drafted and on their way), newest first:
-   * a new draft must not repeat one of them word for word.
+   * The newest answers of ours to a branch's reviews, newest first: those posted, and those sent whose outcome was not
+   * seen yet (they may be out there); a new draft must not repeat one of them word for word. A draft that was not
+   * posted (refused, failed, given back to the queue) is no answer.
    */
   recentAnswers(branchId: string, limit: number): Promise<string[]>;
 
@@ -558,7 +580,7 @@ export interface Store {
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
   // telegram (issue 15): the cards of reviews waiting for a person, and which worker reads the bot's updates
-  /** Reviews waiting for a person (`needs_approval`) that have no card yet, newest first. */
+  /** Reviews waiting for a person (`needs_approval`, or `failed`: a person may answer it) that have no card yet, newest first. */
   reviewsWithoutCard(limit: number): Promise<StoredReview[]>;
   /** Makes the review's card; null when it has one already. */
   createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null>;
@@ -725,8 +747,8 @@ export interface ModerationVerdict {
 }
 
 export interface Model {
-  /** Lists models: costs nothing and proves the endpoint and key work. */
-  checkReachable(): Promise<void>;
+  /** Lists models: costs nothing and proves the endpoint and key work. The ids listed ([] when the list is empty). */
+  checkReachable(): Promise<string[]>;
   complete(messages: readonly ChatMessage[], signal?: AbortSignal, options?: CompletionOptions): Promise<Completion>;
   /** The provider's moderation endpoint; throws ServiceError('model', ...) when it has none or it fails. */
   moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict>;

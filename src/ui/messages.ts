@@ -33,6 +33,8 @@ export const messages = {
       const example = `every key is described in ${shipped('.gisbotrc.example')}`;
       return where.some(Boolean) ? `${where.filter(Boolean).join(', or ')}; ${example}` : example;
     },
+    noConfigFound: `no .gisbotrc found here or in the folders above — run \`${gisbotCommand} init\``,
+    noConfigHint: `or give one with --config <file>, or set the settings in the environment; see ${shipped('.gisbotrc.example')}`,
     missingFile: (file: string) => `there is no config file at ${file} (given with --config)`,
     folderNotFile: (file: string) => `${file} is a folder, not a config file`,
     unreadable: (file: string) => `cannot read the config file ${file}: permission denied`,
@@ -72,6 +74,21 @@ export const messages = {
     chmodHint: (file: string) => `run: chmod 600 ${path.basename(file) === file ? file : JSON.stringify(file)}`,
     required: (key: string, variable: string | null) =>
       `${key}: required${variable ? ` (set it in the config file or ${variable})` : ''}`,
+  },
+  businesses: {
+    badId: 'a business id is 1 to 32 characters of a-z, 0-9 and - (it names the business for good: never reuse it for another account)',
+    none: 'must list at least one business (id: settings), or be left out for a single business',
+    topLevelOwn: (key: string) => `with businesses: listed, ${key} belongs to each business (businesses.<id>.${key}): one business's account, chats and prompt are never shared`,
+    deploymentWide: 'is deployment-wide: set it at the top level, for every business',
+    sharedChat: (chat: string, owner: string) => `chat ${chat} is listed for business ${owner} too: a chat belongs to one business (the top-level telegram.chatIds get every business's cards)`,
+    staffChat: (chat: string) => `chat ${chat} is a staff chat (top-level telegram.chatIds), which gets every business's cards already`,
+    sharedLogin: (owner: string) => `the same 2GIS login as business ${owner}: a business is its own 2GIS account (one account's branches belong to one business)`,
+    sharedBranch: (branch: string, owner: string) => `branch ${branch} is listed for business ${owner} too: a branch belongs to one business`,
+    unknown: (id: string, ids: readonly string[]) => `there is no business ${JSON.stringify(id)} in the config: --business takes one of ${ids.join(', ')}`,
+    needsOne: (ids: readonly string[]) => `this command is about one business: add --business <id>, one of ${ids.join(', ')}`,
+    paused: (id: string) => `business ${id} is paused (enabled: false): set enabled: true in its section to serve it`,
+    allPaused: (ids: readonly string[]) => `every business is paused (enabled: false): ${ids.join(', ')}`,
+    notYetTogether: (ids: readonly string[]) => `serving several businesses in one run is not built yet: add --business <id>, one of ${ids.join(', ')}`,
   },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,
@@ -134,6 +151,9 @@ export const messages = {
     anonymous: '(no name)',
     noText: '(a rating without text)',
     waitsBecause: (reason: string) => `waits for you: ${reason}`,
+    /** `next`: when it is tried again by itself, 'never' after its last try, null when it never is (2GIS refused it). */
+    failedReason: (reason: string, next: string | null) =>
+      `failed${next === null ? '' : next === 'never' ? ', no retries left' : `, retry at ${next}`}: ${reason}`,
     draftHeading: 'draft',
     editedHeading: 'your edit',
     gateOk: 'the gate lets it through',
@@ -280,6 +300,9 @@ export const messages = {
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
     modelAnswered: (model: string, host: string) => `${model} at ${host} answered`,
     modelSilent: (model: string) => `${model} answered with nothing`,
+    modelNotListed: (model: string, host: string, closest: readonly string[], listed: number) =>
+      `openai.model "${model}" is not among the models ${host} lists: ${closest.join(', ')}` +
+      `${listed > closest.length ? ` and ${listed - closest.length} more` : ''}; fix openai.model (or GISBOT_MODEL)`,
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
     telegramOff: 'Telegram cards off (telegram.botToken is not set)',
@@ -307,7 +330,23 @@ export const messages = {
   init: {
     needsTerminal: 'init asks questions, and this is not a terminal',
     needsTerminalHint: () => `run it on a terminal, or: cp ${shipped('.gisbotrc.example')} .gisbotrc && chmod 600 .gisbotrc`,
-    overwrite: (file: string) => `${file} exists. Replace it?`,
+    existing: (file: string) => `${file} exists. What now?`,
+    addBusiness: 'Add a business to it (an agency serves several)',
+    notEditable: 'init writes only .gisbotrc, YAML or JSON files',
+    replace: 'Replace it',
+    keep: 'Leave it as it is',
+    addIntro: (file: string, moving: string | null) =>
+      `Adding a business to ${file}: its 2GIS login is checked, then the file is written.` +
+      (moving ? ` The business set up there now becomes businesses.${moving}.` : ''),
+    businessId: 'Business id (a-z, 0-9 and -, e.g. dental-7; it names the business for good)',
+    idTaken: (id: string) => `business ${id} is in the config already`,
+    businessName: 'Business name (as its cards and reports show it)',
+    loginTaken: (owner: string) => `business ${owner} uses this 2GIS login already: a business is its own 2GIS account`,
+    businessAdded: (id: string, file: string) => `added business ${id} to ${file} (readable only by you)`,
+    moved: 'the business set up before is now businesses.default: its login, branches, prompt and chats went with it',
+    renameVariable: (old: string, now: string) => `${old} no longer applies now that the config lists businesses: set ${now} instead`,
+    backup: (file: string) => `the previous file is kept as ${file}`,
+    businessNext: (command: string) => `Top up its balance, then it is served like the others: ${command}`,
     cancelled: 'cancelled: nothing changed',
     intro: (file: string) => `Setting up gisbot: each service is checked as you go, then ${file} is written.`,
     required: 'an answer is needed',

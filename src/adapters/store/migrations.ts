@@ -239,6 +239,19 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 10,
+    name: 'a failed review is tried again',
+    // Issue 18: a review whose draft failed for a reason that can pass keeps the digest of the model settings it
+    // failed under, its tries under them and when it is tried next (core/retries.ts). Reviews the model failed before
+    // this version are tried once more under the settings in force (the digest '' matches none).
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN failure_settings ${s.string(64)} NULL`,
+      `ALTER TABLE reviews ADD COLUMN failed_tries ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE reviews ADD COLUMN retry_at ${s.time} NULL`,
+      "UPDATE reviews SET failure_settings = '' WHERE state = 'failed' AND reason LIKE 'the model failed:%'",
+    ],
+  },
+  {
+    version: 11,
     name: 'telegram updates kept until acted on',
     // Issue 18: an update is stored whole (the bridge's JSON) before the offset confirms it to Telegram, and acted on
     // from here, again after a failed try (attempts, and why the last one failed), until it is done (1) or given

@@ -26,7 +26,7 @@ import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
 const REVIEW = columns('r', {
   id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
   createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
-  reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?',
+  reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?', failedTries: 'int', retryAt: 'time?',
 });
 const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
 const FOLLOW_UP = columns('f', {
@@ -129,6 +129,15 @@ function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
     return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
   });
   return sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
+}
+
+/** What a release to `failed` writes of its retry (Store.release): nothing when the outcome leaves it as it was. */
+function failureRetry(outcome: ReleaseOutcome): Sql {
+  if (outcome.state !== 'failed' || outcome.retry === undefined) return empty;
+  if (outcome.retry === null) return sql`, failure_settings = NULL, retry_at = NULL`;
+  const { settings, tries, at } = outcome.retry;
+  requireTimes(at ?? undefined);
+  return sql`, failure_settings = ${settings}, failed_tries = ${tries}, retry_at = ${at}`;
 }
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
@@ -390,6 +399,16 @@ export class SqlStore implements Store {
     });
   }
 
+  async requeueFailed(now: Date, settings: string): Promise<number> {
+    requireTimes(now);
+    // A change of the model settings starts the count of tries anew; the reason stays until the next outcome.
+    return this.#db.autocommit((x) =>
+      x.run(sql`UPDATE reviews SET state = 'new', failed_tries = CASE WHEN failure_settings = ${settings} THEN failed_tries ELSE 0 END,
+              retry_at = NULL, updated_at = ${now}
+            WHERE state = 'failed' AND failure_settings IS NOT NULL AND (retry_at <= ${now} OR failure_settings <> ${settings})`),
+    );
+  }
+
   async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
     return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
   }
@@ -464,7 +483,7 @@ export class SqlStore implements Store {
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
-              updated_at = ${new Date()}${clearDraft}
+              updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
             WHERE id = ${reviewId}`);
       if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
       await this.#insertEvents(x, events);
@@ -597,9 +616,9 @@ export class SqlStore implements Store {
     return (await this.listPromptVersions(1))[0] ?? null;
   }
 
-  /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
+  /** Answers of ours to a branch, posted or sent with an outcome not seen yet, newest first: drafts must not repeat them. */
   async recentAnswers(branchId: string, limit: number): Promise<string[]> {
-    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted')
+    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('posting', 'posted')
           AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`);
     return rows.map((row) => row.text);
   }
@@ -690,7 +709,7 @@ export class SqlStore implements Store {
     if (count === 0) return [];
     const rows = await this.#select(
       REVIEW,
-      sql`FROM reviews r WHERE r.state = 'needs_approval' AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+      sql`FROM reviews r WHERE r.state IN ('needs_approval', 'failed') AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
           ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`,
     );
     return rows.map(toReview);
@@ -757,7 +776,7 @@ export class SqlStore implements Store {
         // Free to claim at once: nobody holds it, and its lease ran out long ago.
         const values: Value[] = [update.updateId, '', FREE, 0, now, payload, 0];
         if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at, payload, attempts) VALUES (${values})`)) continue;
-        // Known: read again before the offset moved past it; a row from before schema v10 gains what it lacked.
+        // Known: read again before the offset moved past it; a row from before schema v11 gains what it lacked.
         await x.run(sql`UPDATE telegram_updates SET payload = ${payload} WHERE update_id = ${update.updateId} AND payload IS NULL AND done = 0`);
       }
       await x.run(sql`UPDATE telegram_turn SET next_offset = ${newest + 1} WHERE id = 1 AND next_offset < ${newest + 1}`);
