@@ -1,23 +1,27 @@
-// `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code.
-import { cardChatIds } from '../config/businesses.ts';
-import type { Business } from '../config/businesses.ts';
+// `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code. SIGINT or SIGTERM
+// stops it as it stops `run` (adapters/process/signals.ts), with exit 130 or 143 after the summary of what was done.
+import { NEVER_STOPPED, type StopRequest, type StopSignalName } from '../adapters/process/signals.ts';
+import { cardChatIds, type Business } from '../config/businesses.ts';
 import { businessDeps, type Context } from '../context.ts';
-import { cycleStatus, runCycle, type CycleSummary } from '../core/cycle.ts';
+import { cycleStatus, idleSummary, runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { CycleStatus } from '../core/ports.ts';
 import { Turns } from '../core/turns.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
+import { countingSettlements, SettledTally } from '../core/pipeline.ts';
 import { TelegramBridge, type ChatRefusal } from '../core/telegram.ts';
-import { bindToAccount } from './binding.ts';
-import { ExitCode, GisbotError } from '../errors.ts';
+import { ExitCode, exitCodeOfSignal, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
+import { bindToAccount } from './binding.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
   delivery: DeliveryReport;
   exitCode: ExitCode;
+  /** The signal that stopped the run, if one did. */
+  stoppedBy?: StopSignalName;
   /** Each business's own outcome, when the config lists businesses (`businesses:`). */
   businesses?: BusinessOutcome[];
 }
@@ -31,9 +35,9 @@ export interface BusinessOutcome {
 /** How long a one-off run waits for the WebSocket before leaving the rest in the outbox for next time. */
 const DELIVERY_GRACE_MS = 5_000;
 
-export async function pollOnce(ctx: Context, businesses: readonly Business[] = []): Promise<PollOnceResult> {
-  if (businesses.length > 1) return pollMany(ctx, businesses);
-  const result = await pollOne(ctx);
+export async function pollOnce(ctx: Context, stop: StopRequest = NEVER_STOPPED, businesses: readonly Business[] = []): Promise<PollOnceResult> {
+  if (businesses.length > 1) return pollMany(ctx, stop, businesses);
+  const result = await pollOne(ctx, stop);
   // A config with `businesses:` served for one of them (--business, or the only one enabled) says whose it was.
   if (ctx.config.businessId === null || !isListed(ctx.config)) return result;
   return { ...result, businesses: [{ id: ctx.store.businessId, summary: result.summary, status: cycleStatus(result.summary) }] };
@@ -49,7 +53,9 @@ function isListed(config: Context['config']): boolean {
  * and policy, and one worker pool taking turns between them (core/turns.ts). Every business is checked against
  * the account it is bound to before anything is answered.
  */
-async function pollMany(ctx: Context, businesses: readonly Business[]): Promise<PollOnceResult> {
+async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Business[]): Promise<PollOnceResult> {
+  const { signal } = stop;
+  announceStopping(ctx.output, stop);
   await ctx.store.migrate();
   const served = await Promise.all(businesses.map((business) => businessDeps(ctx, business)));
   for (const deps of served) await bindToAccount(deps.store, deps.twogis);
@@ -60,16 +66,22 @@ async function pollMany(ctx: Context, businesses: readonly Business[]): Promise<
   try {
     outcomes = await Promise.all(
       served.map(async (deps) => {
-        const summary = await runCycle({ ...deps, turns });
+        // Each business's answers counted where they are settled, as a single business's are.
+        const settled = new SettledTally();
+        const summary = signal.aborted ? idleSummary(0n) : await runCycle(countingSettlements({ ...deps, turns }, settled), signal);
+        summary.posted = settled.posted;
+        summary.charged = settled.charged;
+        summary.balance = (await deps.store.getBalance()).balance;
         return { id: deps.business.id, summary, status: cycleStatus(summary) };
       }),
     );
   } finally {
     spinner.stop();
   }
-  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
+  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   const summary = totalOf(outcomes.map((outcome) => outcome.summary));
-  return { summary, delivery, exitCode: exitCodeOfMany(outcomes.map((outcome) => exitCodeOf(outcome.summary))), businesses: outcomes };
+  const exitCode = stop.received === null ? exitCodeOfMany(outcomes.map((outcome) => exitCodeOf(outcome.summary))) : exitCodeOfSignal(stop.received);
+  return { summary, delivery, exitCode, businesses: outcomes, ...(stop.received === null ? {} : { stoppedBy: stop.received }) };
 }
 
 /** The businesses' summaries summed; problems and warnings each name their business. */
@@ -79,6 +91,7 @@ function totalOf(summaries: readonly CycleSummary[]): CycleSummary {
     if (index > 0) {
       for (const key of ['fetched', 'new', 'posted', 'skipped', 'awaitingApproval', 'failed'] as const) total[key] += summary[key];
       total.charged += summary.charged;
+      total.released += summary.released;
       total.balance += summary.balance;
       total.stoppedForBalance ||= summary.stoppedForBalance;
     }
@@ -95,38 +108,57 @@ export function exitCodeOfMany(codes: readonly ExitCode[]): ExitCode {
   return ExitCode.ok;
 }
 
-async function pollOne(ctx: Context): Promise<PollOnceResult> {
+async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult> {
+  const { signal } = stop;
+  announceStopping(ctx.output, stop);
   await ctx.store.migrate();
   await bindToAccount(ctx.store, ctx.twogis);
   ctx.notifier.start();
+  // Every answer this run posts is counted where it is settled: the cycle's, and those sent by Telegram presses.
+  const settled = new SettledTally();
+  const deps = countingSettlements(ctx, settled);
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config) }) : null;
+  const bridge = ctx.telegram ? new TelegramBridge({ ...deps, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config) }) : null;
   const telegramProblems: string[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
-  let summary: CycleSummary;
+  let summary: CycleSummary | null = null;
   try {
-    if (bridge) await telegramTurn(bridge, telegramProblems, refusingChats);
-    summary = await runCycle(ctx);
-    if (bridge) await telegramTurn(bridge, telegramProblems, refusingChats);
+    if (bridge && !signal.aborted) await telegramTurn(bridge, telegramProblems, refusingChats, signal);
+    if (!signal.aborted) summary = await runCycle(deps, signal);
+    if (bridge && !signal.aborted) await telegramTurn(bridge, telegramProblems, refusingChats, signal);
   } finally {
     await bridge?.end().catch(() => {});
     spinner.stop();
   }
+  summary ??= idleSummary(0n);
+  summary.posted = settled.posted;
+  summary.charged = settled.charged;
+  summary.balance = (await ctx.store.getBalance()).balance; // after the presses acted on once the cycle was over
   summary.problems.push(...new Set(telegramProblems));
   // A chat that takes no messages from the bot is the owner's setting to fix, not a failure of this run: every
   // other chat got its cards and every press was acted on. It is said on each run (cron mails it), without making
   // every later run exit 1 until someone unblocks the bot; `doctor` fails on it.
   summary.warnings.push(...new Set(refusingChats));
-  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
-  return { summary, delivery, exitCode: exitCodeOf(summary) };
+  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
+  if (stop.received === null) return { summary, delivery, exitCode: exitCodeOf(summary) };
+  return { summary, delivery, exitCode: exitCodeOfSignal(stop.received), stoppedBy: stop.received };
+}
+
+/** A line as each signal arrives (or at once, for one that came before the command started). */
+export function announceStopping(output: Output, stop: StopRequest): void {
+  const name = () => stop.received ?? 'SIGINT';
+  const stopping = () => output.warn(messages.stop.stopping(name()));
+  if (stop.signal.aborted) stopping();
+  else stop.signal.addEventListener('abort', stopping, { once: true });
+  stop.hurry.addEventListener('abort', () => output.warn(messages.stop.hurrying), { once: true });
 }
 
 /** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */
-async function telegramTurn(bridge: TelegramBridge, problems: string[], refusingChats: string[]): Promise<void> {
+async function telegramTurn(bridge: TelegramBridge, problems: string[], refusingChats: string[], signal: AbortSignal): Promise<void> {
   try {
-    const report = await bridge.turn({ waitSeconds: 0 });
+    const report = await bridge.turn({ waitSeconds: 0, signal });
     if (report === 'busy') return;
     problems.push(...report.problems);
     refusingChats.push(...report.refusingChats.map(chatRefusal));
@@ -206,6 +238,7 @@ export function render(result: PollOnceResult, output: Output): void {
   for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(problem)}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
   renderDelivery(result.delivery, output);
+  if (result.stoppedBy) output.warn(messages.stop.stopped(result.stoppedBy, summary.posted, summary.released));
 }
 
 /** Undelivered notifications are no failure of the cycle (they are kept and sent later), but a person should know. */
