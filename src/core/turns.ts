@@ -22,8 +22,11 @@ export class Turns {
   /** Each business's lanes waiting for a turn, first come first served within a business. */
   readonly #waiting = new Map<string, Array<() => void>>();
   readonly #held = new Map<string, number>();
-  /** The businesses in the order they are served: the one served last goes to the back. */
-  #rotation: string[] = [];
+  /** The businesses in the order they first asked for a turn. */
+  readonly #rotation: string[] = [];
+  /** When each business was last given a turn (a count of turns given); never: not in the map. */
+  readonly #lastServed = new Map<string, number>();
+  #given = 0;
 
   constructor(options: TurnOptions) {
     this.#concurrency = Math.max(1, Math.floor(options.concurrency));
@@ -72,15 +75,22 @@ export class Turns {
     };
   }
 
-  /** Hands free turns out round robin: the first business in the rotation with a lane waiting and room left. */
+  /**
+   * Hands free turns out round robin: to the business with a lane waiting and room left that was served longest
+   * ago, one never served first (a business that asks late is not put behind one that was served all along).
+   */
   #dispatch(): void {
     while (this.#free > 0) {
-      const next = this.#rotation.find((id) => (this.#waiting.get(id)?.length ?? 0) > 0 && (this.#held.get(id) ?? 0) < this.#perBusiness);
+      let next: string | undefined;
+      for (const id of this.#rotation) {
+        if ((this.#waiting.get(id)?.length ?? 0) === 0 || (this.#held.get(id) ?? 0) >= this.#perBusiness) continue;
+        if (next === undefined || (this.#lastServed.get(id) ?? -1) < (this.#lastServed.get(next) ?? -1)) next = id;
+      }
       if (next === undefined) return;
       const grant = this.#waiting.get(next)!.shift()!;
       this.#free -= 1;
       this.#held.set(next, (this.#held.get(next) ?? 0) + 1);
-      this.#rotation = [...this.#rotation.filter((id) => id !== next), next];
+      this.#lastServed.set(next, this.#given++);
       grant();
     }
   }
