@@ -234,7 +234,10 @@ async function takeIn(
   const refused = await record(deps, branch, unknown.map((entry) => entry.review), counts);
   unreadable.push(...refused);
   // The page shows whether the reviews that wait for a person (listed here, or taken in just now) are answered.
-  counts.skipped += await noticeListedWaiting(deps, reviews);
+  // Added after the await: `counts` is shared by the branches taken in at once, and `+= await` would add to the
+  // count as it was before, losing what another branch counted meanwhile.
+  const closed = await noticeListedWaiting(deps, reviews);
+  counts.skipped += closed;
   return unknown.length - refused.length;
 }
 

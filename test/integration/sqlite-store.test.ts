@@ -237,7 +237,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(12\)/);
+        assert.match(error.message, /version 99, newer than this gisbot knows \(14\)/);
         assert.ok(error.message.includes(file));
         return true;
       });
