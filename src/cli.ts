@@ -1,9 +1,10 @@
 // The commander table: every command, flag and example lives here. Command modules are imported only when
 // their command runs, so `gisbot --help` and cron start-ups stay cheap.
 import { Command, CommanderError, Help, Option } from 'commander';
+import type { Business, BusinessScope } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
-import { ConfigError, ExitCode, GisbotError } from './errors.ts';
+import { ConfigError, ExitCode, GisbotError, UsageError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
@@ -12,6 +13,7 @@ import type { Prompter } from './ui/prompter.ts';
 
 interface GlobalOptions {
   config?: string;
+  business?: string;
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -48,25 +50,34 @@ class Session {
     this.output = new Output({ json: argv.includes('--json'), quiet: argv.includes('--quiet'), debug: argv.includes('--debug') });
   }
 
-  /** Loads the config, builds the context, runs one command function, renders its result. */
+  /**
+   * Loads the config, picks the businesses the command works on (`--business`, by its scope), builds the context,
+   * runs one command function, renders its result. With one business picked, the context's config is that
+   * business's effective config: the command serves it as it would a single-business config.
+   */
   async execute<M extends { render: (result: never, output: Output) => void }, R>(
     command: Command,
+    scope: BusinessScope,
     needs: ContextNeeds,
     load: () => Promise<M>,
-    work: (ctx: Context, module: M) => Promise<R>,
+    work: (ctx: Context, module: M, businesses: readonly Business[]) => Promise<R>,
   ): Promise<void> {
     const globals = command.optsWithGlobals<GlobalOptions>();
     this.output = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), debug: Boolean(globals.debug) });
-    const [{ loadConfig }, { createContext }, module] = await Promise.all([
+    const [{ loadConfig }, { businessesOf, selectBusinesses }, { createContext }, module] = await Promise.all([
       import('./config/load.ts'),
+      import('./config/businesses.ts'),
       import('./context.ts'),
       load(),
     ]);
     const config: Readonly<Config> = await loadConfig(globals.config ? { file: globals.config } : {});
-    const ctx = await createContext(config, this.output, needs);
+    const businesses = selectBusinesses(businessesOf(config), globals.business, scope);
+    // Until the store keeps each business apart, one run serves one business: never two in one database scope.
+    if (scope === 'serve' && businesses.length > 1) throw new UsageError(messages.businesses.notYetTogether(businesses.map((one) => one.id)));
+    const ctx = await createContext(businesses.length === 1 ? businesses[0]!.config : config, this.output, needs);
     this.#redact = ctx.redact;
     try {
-      const result = await work(ctx, module);
+      const result = await work(ctx, module, businesses);
       (module.render as (result: R, output: Output) => void)(result, this.output);
       this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;
     } finally {
@@ -121,6 +132,7 @@ function buildProgram(session: Session): Command {
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .option('--quiet', 'print only errors')
     .option('--debug', 'show stack traces')
+    .option('--business <id>', 'the business to work on, when the config lists several (businesses:)')
     // Subcommands inherit this: each one's --help lists the flags every command takes (--version is the program's
     // own, and after `prompt show` names a prompt version).
     .configureHelp({
@@ -151,7 +163,7 @@ function buildProgram(session: Session): Command {
       process.once('SIGTERM', stop);
       process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, { twogis: true, model: true, telegram: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
           reopenLog = () => ctx.reopenLog();
           return run(ctx, { signal: controller.signal });
         });
@@ -167,7 +179,7 @@ function buildProgram(session: Session): Command {
     .description('run one polling cycle and exit (for cron)')
     .addHelpText('after', '\nExample (crontab, every 5 minutes):\n  */5 * * * * gisbot poll-once --json >> /var/log/gisbot.jsonl')
     .action(async (_options, command: Command) => {
-      await session.execute(command, { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
+      await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
         pollOnce(ctx),
       );
     });
@@ -179,7 +191,7 @@ function buildProgram(session: Session): Command {
     // `balance help [add|history]`, as `prompt help` gives: a command with its own action has no help command otherwise.
     .helpCommand(true)
     .action(async (_options, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { showBalance }) =>
+      await session.execute(command, 'one', {}, () => import('./commands/balance.ts'), (ctx, { showBalance }) =>
         showBalance(ctx),
       );
     });
@@ -191,7 +203,7 @@ function buildProgram(session: Session): Command {
     .allowUnknownOption() // `balance add -3` reaches the amount check and its message, not "unknown option '-3'"
     .addHelpText('after', '\nExample:\n  $ gisbot balance add 100.50 --yes')
     .action(async (amount: string, options: { yes?: boolean }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { addBalance }) =>
+      await session.execute(command, 'one', {}, () => import('./commands/balance.ts'), (ctx, { addBalance }) =>
         addBalance(ctx, { amount, yes: Boolean(options.yes) }),
       );
     });
@@ -204,7 +216,7 @@ function buildProgram(session: Session): Command {
     .allowUnknownOption() // `balance adjust -12.50`: a negative amount, not an unknown option
     .addHelpText('after', '\nExamples:\n  $ gisbot balance adjust -12.50 --note "refund of a wrong top-up" --yes\n  $ gisbot balance adjust +5 --note "goodwill"')
     .action(async (amount: string, options: { note?: string; yes?: boolean }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/balance.ts'), (ctx, { adjustBalance }) =>
+      await session.execute(command, 'one', {}, () => import('./commands/balance.ts'), (ctx, { adjustBalance }) =>
         adjustBalance(ctx, { amount, note: options.note, yes: Boolean(options.yes) }),
       );
     });
@@ -216,7 +228,7 @@ function buildProgram(session: Session): Command {
     .option('--limit <n>', 'at most this many entries (default 20)')
     .addHelpText('after', '\nExamples:\n  $ gisbot balance history --since 7d\n  $ gisbot balance history --limit 100 --json > ledger.json')
     .action(async (options: { since?: string; limit?: string }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/balance-history.ts'), (ctx, { balanceHistory }) =>
+      await session.execute(command, 'one', {}, () => import('./commands/balance-history.ts'), (ctx, { balanceHistory }) =>
         balanceHistory(ctx, options),
       );
     });
@@ -233,7 +245,7 @@ function buildProgram(session: Session): Command {
     )
     .action(async (reviewId: string | undefined, options: { send?: boolean; dryRun?: boolean; limit?: string }, command: Command) => {
       const needs = reviewId === undefined ? {} : { model: true, twogis: !options.dryRun, reviewLines: false };
-      await session.execute(command, needs, () => import('./commands/reply.ts'), (ctx, { reply }) =>
+      await session.execute(command, 'one', needs, () => import('./commands/reply.ts'), (ctx, { reply }) =>
         reply(ctx, { reviewId, send: Boolean(options.send), dryRun: Boolean(options.dryRun), limit: options.limit }),
       );
     });
@@ -248,7 +260,7 @@ function buildProgram(session: Session): Command {
       '\nExamples:\n  $ gisbot complain 141264987 --reason "we have no terrace; the author was never our guest" --not-a-client\n  $ gisbot complain 141264987 --reason "an ad for another café" --json',
     )
     .action(async (reviewId: string, options: { reason?: string; notAClient?: boolean }, command: Command) => {
-      await session.execute(command, { twogis: true }, () => import('./commands/complain.ts'), (ctx, { complain }) =>
+      await session.execute(command, 'one', { twogis: true }, () => import('./commands/complain.ts'), (ctx, { complain }) =>
         complain(ctx, { reviewId, reason: options.reason, notAClient: Boolean(options.notAClient) }),
       );
     });
@@ -264,7 +276,7 @@ function buildProgram(session: Session): Command {
     .addOption(new Option('--prompt-version <n>').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ gisbot prompt show > backup.md\n  $ gisbot prompt show --version 2')
     .action(async (options: { promptVersion?: string }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { showPrompt }) =>
+      await session.execute(command, 'one', {}, () => import('./commands/prompt.ts'), (ctx, { showPrompt }) =>
         showPrompt(ctx, { version: options.promptVersion }),
       );
     });
@@ -274,21 +286,21 @@ function buildProgram(session: Session): Command {
     .option('--limit <n>', 'at most this many versions (default 20)')
     .addHelpText('after', '\nExample:\n  $ gisbot prompt history --json')
     .action(async (options: { limit?: string }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { promptHistory }) => promptHistory(ctx, options));
+      await session.execute(command, 'one', {}, () => import('./commands/prompt.ts'), (ctx, { promptHistory }) => promptHistory(ctx, options));
     });
   prompt
     .command('edit')
     .description('edit the prompt in $VISUAL or $EDITOR; a changed text is saved as a new version')
     .addHelpText('after', '\nExample:\n  $ EDITOR=nano gisbot prompt edit')
     .action(async (_options, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { editPrompt }) => editPrompt(ctx));
+      await session.execute(command, 'one', {}, () => import('./commands/prompt.ts'), (ctx, { editPrompt }) => editPrompt(ctx));
     });
   prompt
     .command('rollback <version>')
     .description("put a saved version's text back in force (recorded as the newest version)")
     .addHelpText('after', '\nExample:\n  $ gisbot prompt rollback 3')
     .action(async (version: string, _options, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/prompt.ts'), (ctx, { rollbackPrompt }) =>
+      await session.execute(command, 'one', {}, () => import('./commands/prompt.ts'), (ctx, { rollbackPrompt }) =>
         rollbackPrompt(ctx, { version }),
       );
     });
@@ -310,7 +322,7 @@ function buildProgram(session: Session): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        await session.execute(command, {}, () => import('./commands/logs.ts'), (ctx, { logs }) =>
+        await session.execute(command, 'all', {}, () => import('./commands/logs.ts'), (ctx, { logs }) =>
           logs(ctx, { ...options, signal: controller.signal }),
         );
       } finally {
@@ -324,7 +336,7 @@ function buildProgram(session: Session): Command {
     .description("the account's branches: ids, names, addresses, watched or not, policy overrides, reviews seen")
     .addHelpText('after', '\nExamples:\n  $ gisbot branches\n  $ gisbot branches --json | jq -r ".[].id"')
     .action(async (_options, command: Command) => {
-      await session.execute(command, { twogis: true }, () => import('./commands/branches.ts'), (ctx, { branches }) => branches(ctx));
+      await session.execute(command, 'one', { twogis: true }, () => import('./commands/branches.ts'), (ctx, { branches }) => branches(ctx));
     });
 
   program
@@ -335,7 +347,7 @@ function buildProgram(session: Session): Command {
     .option('--branch <id>', 'only this branch')
     .addHelpText('after', '\nExamples:\n  $ gisbot stats\n  $ gisbot stats --since 2026-01-01 --until 2026-02-01 --json\n  $ gisbot stats --branch 70000001080000001')
     .action(async (options: { since?: string; until?: string; branch?: string }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/stats.ts'), (ctx, { stats }) => stats(ctx, options));
+      await session.execute(command, 'one', {}, () => import('./commands/stats.ts'), (ctx, { stats }) => stats(ctx, options));
     });
 
   program
@@ -344,9 +356,14 @@ function buildProgram(session: Session): Command {
     .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
     .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
-    .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
-    .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/report.ts'), (ctx, { report }) => report(ctx, options));
+    .option('--csv <file>', "also write the period's reviews, one per row, for a spreadsheet (UTF-8)")
+    .option('--csv-locale <en|ru>', "the CSV's form: en separates cells with commas and writes 1234.50 (the default); ru, semicolons and 1234,50")
+    .addHelpText(
+      'after',
+      '\nBoth files are readable by you alone (0600): they hold customers\' names and words.\n\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html\n  $ gisbot report --csv reviews.csv --csv-locale ru',
+    )
+    .action(async (options: { since?: string; until?: string; out?: string; csv?: string; csvLocale?: string }, command: Command) => {
+      await session.execute(command, 'one', {}, () => import('./commands/report.ts'), (ctx, { report }) => report(ctx, options));
     });
 
   program
@@ -386,7 +403,7 @@ function buildProgram(session: Session): Command {
     .description('check every service of the config in force, one line each (exit 1 if any fails)')
     .addHelpText('after', '\nExamples:\n  $ gisbot doctor\n  $ gisbot doctor --json --config /etc/gisbot/.gisbotrc')
     .action(async (_options, command: Command) => {
-      await session.execute(command, {}, () => import('./commands/doctor.ts'), (ctx, { doctor }) => doctor(ctx));
+      await session.execute(command, 'all', {}, () => import('./commands/doctor.ts'), (ctx, { doctor }, businesses) => doctor(ctx, businesses));
     });
 
   program.addOption(new Option('--no-color', 'turn colours off').hideHelp());

@@ -1,12 +1,14 @@
 // The one context object, built once per command from the config. Every part can be handed in instead, so
 // tests swap a port rather than mock a module. Adapter modules are imported lazily: start-up stays cheap.
 import { readFile } from 'node:fs/promises';
+import { businessOf } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import { ENVIRONMENT_KEYS, isOpenAiEndpoint } from './config/schema.ts';
 import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
 import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/policy.ts';
+import { modelSettingsFingerprint } from './core/retries.ts';
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, Telegram, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
@@ -116,10 +118,15 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatThreshold: config.insight.repeatThreshold,
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
+    modelSettings: modelSettingsFingerprint(config.openai),
   };
 }
 
-/** The config's secrets by key: the reply gate refuses a draft holding one, and every sink masks them. */
+/**
+ * The config's secrets by key: the reply gate refuses a draft holding one, and every sink masks them. Every
+ * business's own secrets count, whichever business this config serves: one business's password must not reach
+ * another's answers or anyone's log.
+ */
 export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] {
   const secrets: Array<[string, string | null | undefined]> = [
     ['twogis.password', config.twogis.password],
@@ -129,6 +136,11 @@ export function configuredSecrets(config: Readonly<Config>): ConfiguredSecret[] 
     ['telegram.botToken', config.telegram.botToken],
     ['database.url', databasePassword(config)],
   ];
+  for (const business of config.businesses) {
+    if (business.config === config) continue;
+    secrets.push([`${business.keyPrefix}twogis.password`, business.config.twogis.password]);
+    secrets.push([`${business.keyPrefix}twogis.accessToken`, business.config.twogis.accessToken]);
+  }
   return secrets
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length >= MIN_SECRET_LENGTH)
     .map(([key, value]) => ({ key, value }));
@@ -161,8 +173,17 @@ function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   // A token copied from the browser stands in for the login and password (owners who sign in through 2GIS ID).
   if (needs.twogis && config.twogis.accessToken === undefined) required.push(['twogis.login', config.twogis.login], ['twogis.password', config.twogis.password]);
   if (needs.model && isOpenAiEndpoint(config.openai.baseURL)) required.push(['openai.apiKey', config.openai.apiKey]);
-  const variables = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
-  const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(key, variables[key] ?? null));
+  const business = businessOf(config);
+  const variables: Record<string, string> = Object.fromEntries(Object.entries(ENVIRONMENT_KEYS).map(([variable, key]) => [key, variable]));
+  Object.assign(variables, business?.variables);
+  // A business's own keys are named where they are written: businesses.<id>.twogis.login.
+  const where = (key: string) => (business && Object.hasOwn(business.variables, key) ? `${business.keyPrefix}${key}` : key);
+  const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(where(key), variables[key] ?? null));
+  // Nothing set anywhere: a newcomer without a config, not a config with holes in it.
+  const noAccount = config.twogis.login === undefined && config.twogis.password === undefined && config.twogis.accessToken === undefined;
+  if (needs.twogis && noAccount && config.source === null) {
+    throw new ConfigError([messages.config.noConfigFound], messages.config.noConfigHint);
+  }
   if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source, false));
 }
 

@@ -1,6 +1,7 @@
 // Service checks. `run` makes the cheap ones before its first cycle: the database (and its migrations), a 2GIS
 // login and the model endpoint's model list, which costs nothing (or, on a server without one, the tiny model call
 // below). `init` and `doctor` go further: one tiny model call (it proves the model name too) and a WebSocket connect.
+import { businessesOf, type Business } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
@@ -22,14 +23,52 @@ export async function checkServices(ctx: Context): Promise<ServiceCheck[]> {
   ]);
 }
 
-/** The model list; a server without one (404 or 405: Ollama's and others' do not always have it) gets the tiny call. */
+/**
+ * The model list, and openai.model in it when it lists any; a server without one (404 or 405: Ollama's and others'
+ * do not always have it) gets the tiny call.
+ */
 async function modelReachable(model: Model, settings: Pick<ModelSettings, 'model' | 'baseURL'>): Promise<void | string> {
+  const listed = await modelList(model);
+  if (listed === null) return tinyCompletion(model, settings);
+  requireListed(listed, settings);
+}
+
+/** What GET /models lists; null when the server has no list (404, 405). */
+async function modelList(model: Model): Promise<string[] | null> {
   try {
-    await model.checkReachable();
+    return await model.checkReachable();
   } catch (error) {
     if (!(error instanceof ServiceError) || (error.status !== 404 && error.status !== 405)) throw error;
-    return tinyCompletion(model, settings);
+    return null;
   }
+}
+
+/**
+ * A server that lists its models must list openai.model: a typo is named here, before any review fails on it. The
+ * models named in the message are those closest to the configured name. An Ollama name without its tag is listed
+ * with `:latest`; case does not count.
+ */
+export function requireListed(listed: readonly string[] | null, settings: Pick<ModelSettings, 'model' | 'baseURL'>): void {
+  if (listed === null || listed.length === 0) return;
+  const wanted = settings.model.toLowerCase();
+  if (listed.some((id) => id.toLowerCase() === wanted || id.toLowerCase() === `${wanted}:latest`)) return;
+  const closest = [...listed].sort((a, b) => distance(a.toLowerCase(), wanted) - distance(b.toLowerCase(), wanted) || a.localeCompare(b));
+  throw new Error(messages.checks.modelNotListed(settings.model, host(settings.baseURL), closest.slice(0, LISTED_SHOWN), listed.length));
+}
+
+const LISTED_SHOWN = 5;
+
+/** Edit distance (Levenshtein), to name the listed models most like a mistyped one first. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export async function check(name: string, detail: string, probe: () => Promise<void | string>): Promise<ServiceCheck> {
@@ -73,11 +112,16 @@ export async function probeTwoGis(settings: TwoGisSettings): Promise<void> {
   await createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 }).checkLogin();
 }
 
-/** One tiny completion with the settings in force: proves the endpoint, the key, the model name and its dialect. */
+/**
+ * openai.model among the models the server lists (as `run` checks it), then one tiny completion with the settings in
+ * force: proves the endpoint, the key, the model name and its dialect.
+ */
 export async function probeModel(settings: ModelSettings): Promise<string> {
   const { createOpenAiModel } = await import('../adapters/openai/model.ts');
   const { timeoutSeconds, ...rest } = settings;
   const model: Model = createOpenAiModel({ ...rest, maxRetries: 0, ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }) });
+  // The check `run` makes at start-up; a list that cannot be read leaves the proof to the tiny call.
+  requireListed(await modelList(model).catch(() => null), settings);
   return tinyCompletion(model, settings);
 }
 
@@ -160,29 +204,45 @@ export async function telegramChecks(settings: Readonly<Config['telegram']>): Pr
   return Promise.all(checks);
 }
 
-/** What `doctor` checks for a loaded config: each service it names, one line each. */
-export async function configChecks(config: Readonly<Config>): Promise<ServiceCheck[]> {
-  const { twogis, openai, database, websocket } = config;
+/**
+ * What `doctor` checks for a loaded config: each service it names, one line each. With several businesses (or one
+ * of a `businesses:` config), the shared services once, and each business's 2GIS login and prompt on lines naming it.
+ */
+export async function configChecks(config: Readonly<Config>, businesses: readonly Business[] = businessesOf(config)): Promise<ServiceCheck[]> {
+  const { openai, database, websocket } = config;
+  const single = businesses.length === 1 && businesses[0]!.keyPrefix === '';
   const missing = (key: string) => () => Promise.reject(new Error(messages.checks.notSet(key)));
-  const telegram = telegramChecks(config.telegram);
-  const services = await Promise.all([
-    check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
-    check(
-      '2GIS',
+  // One bot for all businesses: the staff chats and each business's own chats.
+  const chatIds = [...new Set([...(businesses[0]?.staffChatIds ?? []), ...businesses.flatMap((business) => business.config.telegram.chatIds)])];
+  const telegram = telegramChecks({ ...config.telegram, chatIds });
+  const twogisCheck = (business: Business) => {
+    const { twogis } = business.config;
+    const name = single ? '2GIS' : `2GIS ${business.id}`;
+    const key = (inner: string) => `${business.keyPrefix}${inner}`;
+    return check(
+      name,
       messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
-      twogis.login === undefined ? missing('twogis.login') : twogis.password === undefined ? missing('twogis.password')
+      twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
         : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
-    ),
+    );
+  };
+  const promptCheck = (business: Business) => {
+    const file = business.config.prompt.file;
+    return check(single ? 'prompt' : `prompt ${business.id}`, messages.checks.promptOk(file), async () => {
+      const { readFile } = await import('node:fs/promises');
+      if ((await readFile(file, 'utf8')).trim() === '') throw new Error(messages.checks.promptEmpty(file));
+    });
+  };
+  const [databaseCheck, twogisChecks, modelCheck, websocketCheck, promptChecks] = await Promise.all([
+    check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
+    Promise.all(businesses.map(twogisCheck)),
     check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
     check(
       'websocket',
       websocket.url ? messages.checks.wsOk(host(websocket.url)) : messages.checks.wsOff,
       websocket.url ? () => probeWebSocket(websocket.url!, websocket.token ?? null, websocket.ack) : async () => {},
     ),
-    check('prompt', messages.checks.promptOk(config.prompt.file), async () => {
-      const { readFile } = await import('node:fs/promises');
-      if ((await readFile(config.prompt.file, 'utf8')).trim() === '') throw new Error(messages.checks.promptEmpty(config.prompt.file));
-    }),
+    Promise.all(businesses.map(promptCheck)),
   ]);
-  return [...services, ...(await telegram)];
+  return [databaseCheck, ...twogisChecks, modelCheck, websocketCheck, ...promptChecks, ...(await telegram)];
 }

@@ -1,6 +1,7 @@
 // `gisbot doctor`: the checks `init` makes, for the config in force: database, 2GIS login, one tiny model call,
 // the WebSocket and the prompt file. One line each; exit 1 if any fails.
 import type { ChalkInstance } from 'chalk';
+import type { Business } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
 import { ExitCode } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
@@ -14,11 +15,12 @@ export interface DoctorResult {
   exitCode: ExitCode;
 }
 
-export async function doctor(ctx: Context): Promise<DoctorResult> {
+/** `businesses`: the ones picked by `--business` (default: every one of the config). */
+export async function doctor(ctx: Context, businesses?: readonly Business[]): Promise<DoctorResult> {
   const spinner = await ctx.output.spinner(messages.doctor.checking);
   let checks: ServiceCheck[];
   try {
-    checks = await configChecks(ctx.config);
+    checks = await configChecks(ctx.config, businesses);
   } finally {
     spinner.stop();
   }

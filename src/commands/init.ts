@@ -1,8 +1,11 @@
 // `gisbot init`: a wizard that asks for each service's settings, checks each one as it goes (2GIS login, one tiny
 // model call, database connect and migrate, WebSocket connect) and writes `.gisbotrc` with mode 0600.
 import { randomBytes } from 'node:crypto';
-import { access, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import yaml from 'js-yaml';
+import { configText, isEditableConfig, withBusiness } from '../config/add-business.ts';
+import { BUSINESS_ENVIRONMENT_KEYS, BUSINESS_ID, businessesOf, businessVariable, DEFAULT_BUSINESS_ID } from '../config/businesses.ts';
 import { loadConfig, type Config } from '../config/load.ts';
 import { DEFAULT_OPENAI_BASE_URL as DEFAULT_BASE_URL, DEFAULT_OPENAI_MODEL, isOpenAiEndpoint } from '../config/schema.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -25,6 +28,8 @@ export interface InitResult {
   command: string;
   /** The person chose not to replace the existing file: nothing changed. */
   cancelled?: boolean;
+  /** The business added to an existing config, and whether the one before was moved under businesses.default. */
+  added?: { id: string; moved: boolean; backup: string; notes: string[] };
   exitCode: ExitCode;
 }
 
@@ -36,38 +41,22 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
   if (!output.interactive) throw new UsageError(m.needsTerminal, m.needsTerminalHint());
   const file = path.resolve(tools.cwd, options.file ?? '.gisbotrc');
   if (await exists(file)) {
-    if (!(await prompter.confirm(m.overwrite(file), m.needsTerminal))) {
-      return { file, checks: [], command: '', cancelled: true, exitCode: ExitCode.ok };
-    }
+    const choice = await prompter.select(
+      m.existing(file),
+      [
+        { value: 'add', name: m.addBusiness, disabled: isEditableConfig(file) ? false : m.notEditable },
+        { value: 'replace', name: m.replace },
+        { value: 'keep', name: m.keep },
+      ],
+      m.needsTerminal,
+    );
+    if (choice === 'keep') return { file, checks: [], command: '', cancelled: true, exitCode: ExitCode.ok };
+    if (choice === 'add') return addBusiness(tools, file);
   }
   const base: Readonly<Config> | null = await loadConfig({ cwd: tools.cwd, env }).catch(() => null);
   output.say(output.colors.bold(m.intro(file)));
 
-  const ask = (message: string, fallback: string | undefined, validate?: InputOptions['validate']) =>
-    prompter.input(message, { default: fallback, validate: validate ?? required }, m.needsTerminal).then((value) => value.trim());
-  /** A secret: typed (written to the file), or left empty to keep using the environment's (not written). */
-  const secret = async (message: string, variable: string, optional = false): Promise<{ value: string | null; written: boolean }> => {
-    const fromEnv = env[variable] || null;
-    const typed = await prompter.password(fromEnv ? m.secretFromEnv(message, variable) : message, {
-      validate: (value) => (value.trim() !== '' || fromEnv || optional ? true : m.required),
-    }, m.needsTerminal);
-    return typed.trim() !== '' ? { value: typed.trim(), written: true } : { value: fromEnv, written: false };
-  };
-  const checks: ServiceCheck[] = [];
-  /** Runs one check with a spinner, prints its line; on failure asks whether to enter the answers again. */
-  const step = async (name: string, detail: string, probe: () => Promise<void | string>): Promise<boolean> => {
-    const spinner = await output.spinner(m.checking(name));
-    const result = await check(name, detail, probe);
-    spinner.stop();
-    printChecks((line) => output.say(line), output.colors, [result]);
-    if (result.ok) {
-      checks.push(result);
-      return true;
-    }
-    if (await prompter.confirm(m.again, m.needsTerminal, true)) return false;
-    checks.push(result);
-    return true;
-  };
+  const { ask, secret, step, checks } = wizard(tools);
 
   const apiUrl = base?.twogis.apiUrl ?? DEFAULT_API_URL;
   let login = '';
@@ -116,9 +105,109 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
     policy: { approvalBelowRating: Number(approval) },
   };
   await writePrivate(file, toYaml(settings, m.header(new Date().toISOString().slice(0, 10))));
-  const isDefault = path.dirname(file) === path.resolve(tools.cwd) && path.basename(file) === '.gisbotrc';
-  const command = `${gisbotCommand} run${isDefault ? '' : ` --config ${JSON.stringify(file)}`}`;
+  const command = `${gisbotCommand} run${configFlag(tools, file)}`;
   return { file, checks, command, exitCode: checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed };
+}
+
+/** The wizard's ways of asking: a plain answer, a secret, and a service check that offers to ask again. */
+function wizard(tools: InitTools) {
+  const { output, prompter, env } = tools;
+  const m = messages.init;
+  const ask = (message: string, fallback: string | undefined, validate?: InputOptions['validate']) =>
+    prompter.input(message, { default: fallback, validate: validate ?? required }, m.needsTerminal).then((value) => value.trim());
+  /** A secret: typed (written to the file), or left empty to keep using the environment's (not written). */
+  const secret = async (message: string, variable: string, optional = false): Promise<{ value: string | null; written: boolean }> => {
+    const fromEnv = env[variable] || null;
+    const typed = await prompter.password(fromEnv ? m.secretFromEnv(message, variable) : message, {
+      validate: (value) => (value.trim() !== '' || fromEnv || optional ? true : m.required),
+    }, m.needsTerminal);
+    return typed.trim() !== '' ? { value: typed.trim(), written: true } : { value: fromEnv, written: false };
+  };
+  const checks: ServiceCheck[] = [];
+  /** Runs one check with a spinner, prints its line; on failure asks whether to enter the answers again. */
+  const step = async (name: string, detail: string, probe: () => Promise<void | string>): Promise<boolean> => {
+    const spinner = await output.spinner(m.checking(name));
+    const result = await check(name, detail, probe);
+    spinner.stop();
+    printChecks((line) => output.say(line), output.colors, [result]);
+    if (result.ok) {
+      checks.push(result);
+      return true;
+    }
+    if (await prompter.confirm(m.again, m.needsTerminal, true)) return false;
+    checks.push(result);
+    return true;
+  };
+
+  return { ask, secret, step, checks };
+}
+
+/**
+ * Adds a business to the existing config: its id, name and 2GIS login (checked), its password written to the
+ * file or left to GISBOT_<ID>_2GIS_PASSWORD. A config without `businesses:` first moves its own business under
+ * `businesses.default`. The file is checked as gisbot will load it before it replaces the old one (kept as .bak).
+ */
+async function addBusiness(tools: InitTools, file: string): Promise<InitResult> {
+  const { output, env } = tools;
+  const m = messages.init;
+  const config = await loadConfig({ file, cwd: tools.cwd, env });
+  const existing = businessesOf(config);
+  const listed = config.businessId === null;
+  const taken = new Set(existing.map((business) => business.id));
+  const logins = new Map(existing.flatMap((business) => (business.config.twogis.login ? [[business.config.twogis.login, business.id] as const] : [])));
+  const { ask, secret, step, checks } = wizard(tools);
+  output.say(output.colors.bold(m.addIntro(file, listed ? null : DEFAULT_BUSINESS_ID)));
+
+  const id = await ask(m.businessId, undefined, (value) => {
+    const typed = value.trim();
+    if (!BUSINESS_ID.test(typed)) return messages.businesses.badId;
+    return taken.has(typed) ? m.idTaken(typed) : true;
+  });
+  const name = await ask(m.businessName, undefined);
+  const apiUrl = config.twogis.apiUrl;
+  let login = '';
+  let password: { value: string | null; written: boolean } = { value: null, written: false };
+  do {
+    login = await ask(m.twogisLogin, login || undefined, (value) => {
+      const owner = logins.get(value.trim());
+      return owner !== undefined ? m.loginTaken(owner) : required(value);
+    });
+    password = await secret(m.twogisPassword, businessVariable(id, '2GIS_PASSWORD'));
+  } while (!(await step('2GIS', messages.checks.twogisOk(login, host(apiUrl)), () => probeTwoGis({ apiUrl, login, password: password.value ?? '' }))));
+
+  const before = await readFile(file, 'utf8');
+  const raw = (yaml.load(before) ?? {}) as Record<string, unknown>;
+  const twogis = { login, ...(password.written && password.value ? { password: password.value } : {}) };
+  const { raw: next, moved } = withBusiness(raw, { id, name, twogis });
+  const text = configText(next, file, m.header(new Date().toISOString().slice(0, 10)));
+  const backup = `${file}.bak`;
+  await writePrivate(backup, before);
+  // Checked as gisbot will read it, under a name its loader knows, before it takes the config's place.
+  const temporary = path.join(path.dirname(file), `.gisbotrc-${randomBytes(4).toString('hex')}.tmp${file.endsWith('.json') ? '.json' : '.yaml'}`);
+  await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+  try {
+    await loadConfig({ file: temporary, cwd: tools.cwd, env });
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  await rename(temporary, file);
+
+  // The unprefixed variables apply only to a config without businesses: the moved business takes its own.
+  const notes = moved
+    ? Object.entries(existing[0]!.variables).flatMap(([key, variable]) => {
+        const suffix = Object.entries(BUSINESS_ENVIRONMENT_KEYS).find(([, own]) => own === key)?.[0];
+        return env[variable] && suffix ? [m.renameVariable(variable, businessVariable(DEFAULT_BUSINESS_ID, suffix))] : [];
+      })
+    : [];
+  const command = `${gisbotCommand} balance add <amount> --business ${id}${configFlag(tools, file)}`;
+  return { file, checks, command, added: { id, moved, backup, notes }, exitCode: checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed };
+}
+
+/** ` --config <file>` unless the file is the one gisbot finds from here. */
+function configFlag(tools: InitTools, file: string): string {
+  const isDefault = path.dirname(file) === path.resolve(tools.cwd) && path.basename(file) === '.gisbotrc';
+  return isDefault ? '' : ` --config ${JSON.stringify(file)}`;
 }
 
 /** A mysql:// URL without its password (shown and offered as the default); other URLs as they are. */
@@ -196,10 +285,19 @@ export function toYaml(settings: Record<string, Record<string, unknown>>, header
 export function render(result: InitResult, output: Output): void {
   const c = output.colors;
   if (output.json) {
-    output.data(JSON.stringify({ file: result.file, checks: result.checks, command: result.command, ...(result.cancelled ? { cancelled: true } : {}) }));
+    const added = result.added ? { business: result.added.id, moved: result.added.moved } : {};
+    output.data(JSON.stringify({ file: result.file, checks: result.checks, command: result.command, ...added, ...(result.cancelled ? { cancelled: true } : {}) }));
     return;
   }
   if (result.cancelled) return output.say(messages.init.cancelled);
+  if (result.added) {
+    output.say(c.green(`✓ ${messages.init.businessAdded(result.added.id, result.file)}`));
+    if (result.added.moved) output.say(messages.init.moved);
+    for (const note of result.added.notes) output.error(c.yellow(note));
+    output.say(c.dim(messages.init.backup(result.added.backup)));
+    if (result.exitCode !== ExitCode.ok) output.error(c.yellow(messages.init.someFailed));
+    return output.say(messages.init.businessNext(c.bold(result.command)));
+  }
   output.say(c.green(`✓ ${messages.init.written(result.file)}`));
   if (result.exitCode !== ExitCode.ok) output.error(c.yellow(messages.init.someFailed));
   output.say(messages.init.next(c.bold(result.command)));

@@ -1,4 +1,5 @@
 // `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code.
+import { cardChatIds } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
@@ -23,7 +24,7 @@ export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
   ctx.notifier.start();
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds }) : null;
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config) }) : null;
   const telegramProblems: string[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');

@@ -2,6 +2,7 @@
 // version of it (the pipeline records the text in force before each answer, and each save here is a version).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { defaultPromptName } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import type { Context } from '../context.ts';
 import type { PromptVersion } from '../core/ports.ts';
@@ -84,11 +85,12 @@ async function findVersion(ctx: Context, number: number): Promise<PromptVersion>
 
 /**
  * Where a new prompt is written: the configured file, except the prompt shipped inside gisbot itself, which stays
- * untouched: the copy goes to `prompts/system.md` beside the config (or here), which the config then picks up.
+ * untouched: the copy goes to `prompts/system.md` (a business's `prompts/<id>.md`) beside the config (or here),
+ * which the config then picks up.
  */
 export function promptTarget(config: Readonly<Config>): string {
   const file = config.prompt.file;
-  const local = path.resolve(config.source ? path.dirname(config.source) : process.cwd(), 'prompts', 'system.md');
+  const local = path.resolve(config.source ? path.dirname(config.source) : process.cwd(), defaultPromptName(config.businessId));
   return file === shippedFile(path.join('prompts', 'system.md')) ? local : file;
 }
 

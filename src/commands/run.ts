@@ -1,5 +1,6 @@
 // `gisbot run`: checks every service, then polls and answers in a loop until SIGINT/SIGTERM. A signal lets the
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
+import { cardChatIds } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
@@ -37,12 +38,12 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
 
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
   const bridge = ctx.telegram
-    ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: ctx.config.telegram.chatIds, onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
     : null;
   const deps: PipelineDeps = bridge
     ? { ...ctx, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
     : ctx;
-  if (bridge) ctx.output.say(messages.run.telegram(ctx.config.telegram.chatIds.length));
+  if (bridge) ctx.output.say(messages.run.telegram(cardChatIds(ctx.config).length));
   const bridging = bridge?.run(options.signal) ?? Promise.resolve();
 
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };

@@ -33,14 +33,50 @@ export const plainWords: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
-/** Each issue as `path: message`; an unknown key is named in full, a value from the environment names its variable. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], origins: ReadonlyMap<string, string>): string[] {
+/**
+ * Each issue as `path: message`; an unknown key is named in full (with the known key it most looks like, from
+ * `keysAt`), a value from the environment names its variable.
+ */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  origins: ReadonlyMap<string, string>,
+  keysAt: (path: readonly PropertyKey[]) => readonly string[] = () => [],
+): string[] {
   return issues.flatMap((issue) => {
     const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${base ? `${base}.` : ''}${key}: ${messages.config.unknownKey}`);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const near = closestKey(key, keysAt(issue.path));
+        return `${base ? `${base}.` : ''}${key}: ${messages.config.unknownKey}${near === null ? '' : messages.config.didYouMean(base ? `${base}.${near}` : near)}`;
+      });
+    }
     const origin = origins.get(base);
     return [`${base || '(root)'}${origin ? ` (from ${origin})` : ''}: ${issue.message}`];
   });
+}
+
+/** The known key a mistyped one most likely meant: at most a third of its letters off (and 3), case ignored. */
+export function closestKey(typed: string, known: readonly string[]): string | null {
+  let best: { key: string; distance: number } | null = null;
+  for (const key of known) {
+    const distance = editDistance(typed.toLowerCase(), key.toLowerCase());
+    if (distance <= Math.min(3, Math.ceil(key.length / 3)) && (best === null || distance < best.distance)) best = { key, distance };
+  }
+  return best?.key ?? null;
+}
+
+/** Optimal string alignment distance: a swap of two neighbours counts once (`tokne` → `token`). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 function mustBe(expected: readonly string[], input: unknown): string {

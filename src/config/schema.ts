@@ -171,6 +171,38 @@ export const configSchema = z.strictObject({
 
 export type ParsedConfig = z.output<typeof configSchema>;
 
+/** The keys the schema knows at a path of the file (`['twogis']` → apiUrl, login, …), for "did you mean". */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const step of path) {
+    const def = unwrapped(schema)?._zod.def;
+    if (def?.type === 'object') schema = def.shape?.[String(step)];
+    else if (def?.type === 'record') schema = def.valueType;
+    else return [];
+  }
+  const def = unwrapped(schema)?._zod.def;
+  return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+}
+
+/** The object or record under defaults, prefaults and pipes. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, unknown>;
+  valueType?: unknown;
+  innerType?: unknown;
+  in?: unknown;
+}
+
+function unwrapped(schema: unknown): { _zod: { def: SchemaDef } } | undefined {
+  let current = schema as { _zod?: { def: SchemaDef } } | undefined;
+  for (let depth = 0; depth < 10 && current?._zod; depth++) {
+    const def = current._zod.def;
+    if (def.type === 'object' || def.type === 'record') return current as { _zod: { def: SchemaDef } };
+    current = (def.innerType ?? def.in) as typeof current;
+  }
+  return undefined;
+}
+
 /** Which environment variable feeds which key (contract.md). Secrets are never taken from flags. */
 export const ENVIRONMENT_KEYS = {
   GISBOT_2GIS_API_URL: 'twogis.apiUrl',

@@ -42,6 +42,9 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const followUps = emptyFollowUpCounts();
   const prompt = await currentPrompt(deps);
   collect(outcomes, await reconcile(deps), breaker);
+  // Reviews the model failed whose retry time came, or that failed under other model settings, join the queue.
+  const requeued = await deps.store.requeueFailed(deps.clock.now(), deps.settings.modelSettings ?? '');
+  if (requeued > 0) deps.logger.info('failed reviews are tried again', { reviews: requeued });
 
   // Intake and answering overlap: the lanes answer what the first branches brought while the others are still
   // being listed, instead of waiting for the last branch (a lane that finds the queue empty meanwhile waits for

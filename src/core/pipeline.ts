@@ -27,6 +27,11 @@ export interface PipelineSettings {
   intake?: Partial<IntakeLimits>;
   /** When a complaint topic counts as recurring (insight.ts); missing keys take the defaults. */
   insight?: Partial<InsightSettings>;
+  /**
+   * The digest of the model settings in force (retries.ts): a review the model failed under other settings is
+   * tried again at once. Default ''.
+   */
+  modelSettings?: string;
 }
 
 export interface PipelineDeps {

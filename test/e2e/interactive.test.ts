@@ -297,8 +297,8 @@ describe('interactive commands on a terminal', () => {
 
     const written = await readFile(file, 'utf8');
     const again = new Pty(['init'], { cwd: dir, env });
-    await again.expect('Replace it?');
-    await again.type('n', KEYS.enter);
+    await again.expect('What now?');
+    await again.type('3', KEYS.enter); // leave it as it is
     const kept = await again.done;
     assert.equal(kept.code, 0, 'declining is no usage error');
     assert.match(kept.text, /cancelled: nothing changed/);

@@ -74,7 +74,24 @@ describe('configuration', () => {
     const problems = await problemsOf(loadConfig({ cwd: dir, env: {} }));
     assert.equal(problems.length, 2, problems.join('\n'));
     assert.ok(problems.some((problem) => problem.startsWith('polling.intervalSeconds: ')));
-    assert.ok(problems.includes('twogis.branch: unknown key'));
+    assert.ok(problems.includes('twogis.branch: unknown key (did you mean twogis.branches?)'), problems.join('\n'));
+  });
+
+  test('a mistyped key gets "did you mean" with the known key it most looks like, at any depth; a far one gets none', async () => {
+    const { dir } = await configFile(
+      JSON.stringify({ telgram: {}, twogis: { pasword: 'x', Login: 'y' }, polling: { intervalSecond: 5 }, policy: { branches: { '1': { tnoe: 'warm' } } }, zzz: 1 }),
+    );
+    const problems = await problemsOf(loadConfig({ cwd: dir, env: {} }));
+    for (const expected of [
+      'telgram: unknown key (did you mean telegram?)',
+      'twogis.pasword: unknown key (did you mean twogis.password?)',
+      'twogis.Login: unknown key (did you mean twogis.login?)',
+      'polling.intervalSecond: unknown key (did you mean polling.intervalSeconds?)',
+      'policy.branches.1.tnoe: unknown key (did you mean policy.branches.1.tone?)',
+      'zzz: unknown key',
+    ]) {
+      assert.ok(problems.includes(expected), `${expected}\n${problems.join('\n')}`);
+    }
   });
 
   test('the model keys: timeout, temperature and budget, checked strictly (openai.timeoutMs is no key)', async () => {
