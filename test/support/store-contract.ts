@@ -1381,6 +1381,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       );
       assert.deepEqual([(await store.getReview(waiting.id))!.state, (await store.getReview(waiting.id))!.reason], ['skipped', COMPLAINED]);
       assert.deepEqual(await store.listReviewsInState('needs_approval', 10), [], 'it left the waiting list');
+      const [facts] = await store.reviewFacts({ branchId: waiting.branchId });
+      assert.deepEqual([facts!.complained, facts!.skipped, facts!.waitingForPerson], [1, 0, 0], 'stats count it as complained, nothing else');
 
       // A crashed holder's complaint is taken over once; the taker lets go of it as outcome unknown.
       const takers = [randomUUID(), randomUUID()];

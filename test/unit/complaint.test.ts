@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { runCycle } from '../../src/core/cycle.ts';
 import { fileComplaint, MAX_COMPLAINT_LENGTH } from '../../src/core/complaint.ts';
 import { currentPrompt, sendReply } from '../../src/core/manual.ts';
+import { figureOf } from '../../src/core/figures.ts';
 import { COMPLAINED } from '../../src/core/ports.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
@@ -28,6 +29,7 @@ test('sent once: the review leaves the waiting list as complained about, one eve
   assert.deepEqual(twogis.complaints.get('1'), [{ id: 'complaint-1', text: 'Автор никогда не был нашим гостем', isNoClientComplaint: true }]);
   const review = (await store.getReview('1'))!;
   assert.deepEqual([review.state, review.reason], ['skipped', COMPLAINED]);
+  assert.equal(figureOf(review), 'complained', 'stats count it as complained');
   const events = store.events.filter((event) => event.type === 'review.complained');
   assert.deepEqual(events.map((event) => event.data), [{ reason: 'Автор никогда не был нашим гостем', notAClient: true }]);
   assert.equal(store.balance, 1000n, 'never charged');

@@ -68,7 +68,8 @@ const literal = (word: string): string => {
   return `'${word}'`;
 };
 /** figures.ts's mapping as SQL: the one figure each review row counts in. */
-const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere' ${Object.entries(
+const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere'
+  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained' ${Object.entries(
   FIGURE_OF_STATE,
 )
   .map(([state, figure]) => `WHEN r.state = ${literal(state)} THEN ${literal(figure)}`)
