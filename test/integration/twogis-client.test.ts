@@ -378,6 +378,7 @@ describe('2GIS client against the sandbox', () => {
         rating: 4,
         hasOwnerAnswer: false,
         ownerAnswer: null,
+        canComplain: true,
       });
       const raw = sb.requests.find((r) => r.path === 'presence/reviews/124479532');
       assert.deepEqual(raw?.query, { catalog: '2gis' });
