@@ -362,7 +362,7 @@ export interface DialogueEntry {
 // ---------------------------------------------------------------- telegram (issue 15)
 
 /** A card's buttons; each button's callback data starts with its action (contract.md). */
-export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip';
+export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip' | 'complain';
 
 /** The draft a card offers: what its `send` posts. */
 export interface CardDraft {
@@ -385,6 +385,8 @@ export interface CardMessage {
   shows: number;
   /** The chat pressed `edit`: its next reply to this copy is the answer. */
   awaitingEdit: boolean;
+  /** The chat pressed `complain`: its next reply to this copy is the complaint's reason. */
+  awaitingComplaint?: boolean;
 }
 
 /** How a card's review stopped waiting. */
@@ -463,6 +465,10 @@ export type TelegramNotice =
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
+  | { kind: 'complaint_asked' }
+  /** The complaint's outcome, as `gisbot complain` reports it. */
+  | { kind: 'complaint'; status: 'sent' | 'already_sent' | 'outcome_unknown' }
+  | { kind: 'complaint_refused'; reason: string }
   | { kind: 'edit_taken'; problems: string[] }
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
