@@ -299,6 +299,21 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 14,
+    name: "the owner's complaints about reviews",
+    // Issue 21: one complaint per review, recorded as `sending` before its POST (like an answer's `posting`), so that
+    // a complaint whose outcome was not seen is read back, never sent again blindly; the review's state and reason
+    // before it (prior_*) come back if 2GIS refuses it.
+    statements: (s) => [
+      table(s, 'review_complaints', [
+        `review_id ${s.id} NOT NULL PRIMARY KEY, state ${s.string(16)} NOT NULL, reason ${s.mediumText} NOT NULL, not_a_client ${s.tinyint} NOT NULL`,
+        `claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL, read_back_after ${s.time} NULL, attempts ${s.int} NOT NULL DEFAULT 0`,
+        `prior_state ${s.string(16)} NULL, prior_reason TEXT NULL, created_at ${s.time} NOT NULL, sent_at ${s.time} NULL, updated_at ${s.time} NOT NULL`,
+        "CONSTRAINT review_complaints_state CHECK (state IN ('sending', 'sent', 'outcome_unknown'))",
+      ]),
+    ],
+  },
+  {
+    version: 15,
     name: 'many businesses: every row belongs to one',
     // Issue 19. Each review, ledger entry, balance, event, card, prompt version, topic and statistic row belongs to
     // one business; what was there becomes business `default`. Keys and the hot indexes lead with the business,
@@ -350,6 +365,7 @@ export const migrations: readonly Migration[] = [
       s.dropIndex('review_topics', 'review_topics_created'),
       ...s.scope('complaints', { primaryKey: ['branch_id', 'topic', 'window_from'] }),
       ...s.scope('branch_listings', { primaryKey: ['branch_id'] }),
+      ...s.scope('review_complaints', { primaryKey: ['review_id'] }),
 
       table(s, 'businesses', [
         `id ${s.string(32)} NOT NULL PRIMARY KEY, twogis_user_id ${s.id} NULL, twogis_login ${s.string(255)} NULL, bound_at ${s.time} NULL`,
