@@ -119,6 +119,8 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
     modelSettings: modelSettingsFingerprint(config.openai),
+    recheckAfterMs: Math.round(config.twogis.recheckAfterHours * 3_600_000),
+    refundRemoved: config.billing.refundRemoved,
   };
 }
 

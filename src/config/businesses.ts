@@ -19,11 +19,13 @@ export const INHERITED_KEYS = [
   'policy',
   'billing.pricePerReply',
   'billing.lowBalance',
+  'billing.refundRemoved',
   'reply',
   'insight',
   'twogis.apiUrl',
   'twogis.webApiKey',
   'twogis.locale',
+  'twogis.recheckAfterHours',
   'timeZone',
 ] as const;
 

@@ -87,6 +87,8 @@ export const configSchema = z.strictObject({
       webApiKey: z.string().min(1).default('accweb96f8'),
       /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
       locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
+      /** How long after posting an answer is read back once more, to see whether 2GIS removed it; fractions allowed. */
+      recheckAfterHours: z.number().positive().max(24 * 365).default(24),
     })
     .refine((twogis) => twogis.accessToken === undefined || (twogis.login === undefined && twogis.password === undefined), {
       message: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
@@ -108,6 +110,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       pricePerReply: money.default(500n),
       lowBalance: money.default(5000n),
+      /** Refund an answer that 2GIS removed afterwards; by default it was delivered, and stays charged. */
+      refundRemoved: z.boolean().default(false),
     })
     .prefault({}),
   websocket: z

@@ -1,5 +1,6 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, read back what stayed unsure.
 import { isServiceError, type ServiceError } from '../errors.ts';
+import { recheckPostedAnswers } from './answer-recheck.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
 import { emptyIntakeCounts, intakeBranch, NOTHING_KEPT } from './intake.ts';
@@ -148,6 +149,12 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   if (!breaker.open && !signal?.aborted) {
     await takeInFollowUps(deps, listed ?? [], followUps);
     await answerFollowUps(deps, prompt, followUps, signal);
+  }
+
+  // Posted answers read back once more (twogis.recheckAfterHours): not charged, so they go on without funds too.
+  if (!breaker.open && !signal?.aborted) {
+    const rechecks = await recheckPostedAnswers(deps, signal);
+    if (rechecks.rechecked > 0) deps.logger.info('posted answers read back once more', { ...rechecks });
   }
 
   const snapshot = await deps.store.getBalance();

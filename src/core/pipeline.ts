@@ -32,6 +32,10 @@ export interface PipelineSettings {
    * tried again at once. Default ''.
    */
   modelSettings?: string;
+  /** How long after posting an answer is read back once more (twogis.recheckAfterHours); absent: a day. */
+  recheckAfterMs?: number;
+  /** Whether an answer 2GIS removed is refunded (billing.refundRemoved); absent: false. */
+  refundRemoved?: boolean;
 }
 
 export interface PipelineDeps {

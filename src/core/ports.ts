@@ -145,6 +145,20 @@ export const ANSWERED_ELSEWHERE = {
   onReadBack: 'answered by someone else',
 } as const;
 
+/**
+ * The reason, and its stable code, of a review back in the person's queue because 2GIS removed our posted answer
+ * (found by its recheck, twogis.recheckAfterHours): never answered again by itself, only by a person.
+ */
+export const ANSWER_REMOVED = 'answer removed by 2GIS';
+
+/** A posted answer whose recheck is due, as the store hands it to the one worker that claimed it. */
+export interface AnswerToRecheck {
+  reviewId: string;
+  branchId: string;
+  answerId: string | null;
+  text: string;
+}
+
 // ---------------------------------------------------------------- events
 
 export type EventType =
@@ -165,7 +179,9 @@ export type EventType =
   /** A press or message from a Telegram chat that is not in telegram.chatIds: nothing was done. */
   | 'telegram.refused'
   /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
-  | 'complaint.repeated';
+  | 'complaint.repeated'
+  /** 2GIS removed an answer of ours after it was posted (found by its recheck); the review waits for a person. */
+  | 'reply.removed';
 
 /** The contract's event, stored with the state change it reports and relayed over the WebSocket. */
 export interface DomainEvent {
@@ -214,6 +230,7 @@ export interface BalanceSnapshot {
   reserved: Kopecks;
 }
 
+/** A refund of an answer 2GIS removed (billing.refundRemoved) is an `adjustment` with the note REFUND_NOTE. */
 export type LedgerKind = 'topup' | 'charge' | 'adjustment';
 
 export interface LedgerEntry {
@@ -508,7 +525,27 @@ export interface Store {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+    /** When the answer is read back once more to see whether 2GIS removed it; null or absent: never. */
+    recheckAt?: Date | null,
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null>;
+  /**
+   * Claims the posted answer whose recheck is due soonest (due at or before `now`) for one worker, once: the claim
+   * clears its due time in one conditional UPDATE, so racing workers never read the same answer back twice, and a
+   * worker that dies holding it leaves it unread (at most one request per answer). Null when none is due.
+   */
+  claimAnswerRecheck(now: Date): Promise<AnswerToRecheck | null>;
+  /**
+   * The answer read back for its recheck is gone from 2GIS: the review leaves `posted` for the person's queue
+   * (`needs_approval`, ANSWER_REMOVED) and counts one more removal, with its events, in one transaction; with
+   * `refund`, what the answer was charged comes back as one adjustment keyed by that charge (never twice). Null,
+   * and nothing written, when the review is no longer posted with that answer (another worker recorded it).
+   */
+  recordAnswerRemoved(
+    reviewId: string,
+    answerId: string | null,
+    refund: boolean,
+    events: (refunded: Kopecks, balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ refunded: Kopecks } | null>;
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
@@ -641,6 +678,8 @@ export interface BranchFacts {
   /** Of `waiting`, the ones waiting for a person (`needs_approval`). */
   waitingForPerson: number;
   failed: number;
+  /** Answers of ours 2GIS removed after they were posted (found by their recheck). */
+  removed: number;
   ratingSum: number;
   charged: Kopecks;
   promptTokens: number;

@@ -25,6 +25,8 @@ export interface Figures {
   waitingForPerson: number;
   skipped: number;
   failed: number;
+  /** Answers of ours 2GIS removed after posting (their reviews are counted where they are now). */
+  removed: number;
   /** answered ÷ (reviews − skipped − answeredElsewhere), three decimals; null when none could be answered. */
   replyRate: number | null;
   medianMinutesToAnswer: number | null;
@@ -104,6 +106,7 @@ function figures(facts: BranchFacts, previous: BranchFacts): Figures {
     waitingForPerson: facts.waitingForPerson,
     skipped: facts.skipped,
     failed: facts.failed,
+    removed: facts.removed,
     replyRate: answerable > 0 ? round(facts.answered / answerable, 3) : null,
     medianMinutesToAnswer: median(facts.answerMinutes),
     averageRating: rating === null ? null : round(rating, 2),
@@ -146,7 +149,7 @@ export function sum(all: readonly BranchFacts[]): BranchFacts {
 }
 
 const COUNTED = [
-  'reviews', 'answered', 'byPerson', 'answeredElsewhere', 'skipped', 'waiting', 'waitingForPerson', 'failed',
+  'reviews', 'answered', 'byPerson', 'answeredElsewhere', 'skipped', 'waiting', 'waitingForPerson', 'failed', 'removed',
   'ratingSum', 'promptTokens', 'completionTokens', 'costed',
 ] as const satisfies ReadonlyArray<keyof BranchFacts>;
 
@@ -162,6 +165,7 @@ export function emptyFacts(branch: Branch): BranchFacts {
     waiting: 0,
     waitingForPerson: 0,
     failed: 0,
+    removed: 0,
     ratingSum: 0,
     charged: 0n,
     promptTokens: 0,

@@ -1,6 +1,7 @@
 // One claimed review's way: reserve → draft → gate → re-read → post → settle. Every step after the claim is
 // fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
 import { isServiceError, ServiceError } from '../errors.ts';
+import { answerRecheckTime } from './answer-recheck.ts';
 import { draftThroughGate, forgetWording } from './drafting.ts';
 import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
@@ -184,7 +185,7 @@ export async function settle(
       events.push(makeEvent(clock, 'balance.low', null, { balance: formatMoney(balanceAfter), threshold: formatMoney(settings.lowBalance) }));
     }
     return events;
-  });
+  }, answerRecheckTime(clock.now(), settings.recheckAfterMs));
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
   published(deps, events);

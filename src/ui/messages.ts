@@ -232,6 +232,9 @@ export const messages = {
       `${total} event${total === 1 ? '' : 's'} wait${total === 1 ? 's' : ''} in the outbox${shown < total ? ` (the oldest ${shown} shown)` : ''}`,
     repeated: (topic: string, count: number, reviewIds: readonly string[]) =>
       `“${topic}” in ${count} reviews: ${reviewIds.join(', ')}`,
+    answerRemoved: '! 2GIS removed our answer; it waits for you',
+    refunded: (amount: string) => `${amount} refunded`,
+    removed: (text: string, refunded: string) => `${refunded ? `refunded ${refunded}: ` : ''}${text}`,
   },
   branches: {
     none: 'the account has no branches',

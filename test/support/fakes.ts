@@ -41,6 +41,7 @@ import type {
   TwoGis,
 } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
+import { ANSWER_REMOVED } from '../../src/core/ports.ts';
 
 export class MemoryStore implements Store {
   reviews = new Map<string, StoredReview>();
@@ -57,6 +58,12 @@ export class MemoryStore implements Store {
   /** When a sent answer or comment may be read back, by review or comment id (Store.beginPosting). */
   readBackAfter = new Map<string, Date>();
   branches = new Map<string, BranchIntake>();
+  /** When each posted answer is due for its recheck (Store.settlePosted's recheckAt); claimed ones are gone. */
+  rechecks = new Map<string, Date>();
+  /** What the current answer of each review was charged, until it is removed. */
+  answerCharges = new Map<string, Kopecks>();
+  /** Answers of ours 2GIS removed, per review. */
+  removals = new Map<string, number>();
 
   async migrate() {}
   async ping() {}
@@ -173,9 +180,13 @@ export class MemoryStore implements Store {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+    recheckAt: Date | null = null,
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posting') return null;
+    if (recheckAt === null) this.rechecks.delete(reviewId);
+    else this.rechecks.set(reviewId, recheckAt);
+    this.answerCharges.set(reviewId, review.reserved);
     const charged = review.reserved;
     this.reserved -= charged;
     const before = this.balance;
@@ -185,6 +196,33 @@ export class MemoryStore implements Store {
     this.history.push({ authorId: review.authorId ?? '', reviewId, role: 'owner', text: answer.text, at: new Date() });
     await this.appendEvents(events(this.balance, charged, before));
     return { balance: this.balance, charged };
+  }
+  async claimAnswerRecheck(now: Date) {
+    const due = [...this.rechecks].filter(([id, at]) => at <= now && this.reviews.get(id)?.state === 'posted').sort((a, b) => a[1].getTime() - b[1].getTime());
+    const first = due[0];
+    if (first === undefined) return null;
+    this.rechecks.delete(first[0]);
+    const review = this.reviews.get(first[0])!;
+    return { reviewId: review.id, branchId: review.branchId, answerId: review.answerId, text: review.draftText ?? '' };
+  }
+  async recordAnswerRemoved(
+    reviewId: string,
+    answerId: string | null,
+    refund: boolean,
+    events: (refunded: Kopecks, balanceAfter: Kopecks) => readonly DomainEvent[],
+  ) {
+    const review = this.reviews.get(reviewId);
+    if (review?.state !== 'posted' || review.answerId !== answerId) return null;
+    Object.assign(review, { state: 'needs_approval', reason: ANSWER_REMOVED });
+    this.removals.set(reviewId, (this.removals.get(reviewId) ?? 0) + 1);
+    const refunded = refund ? (this.answerCharges.get(reviewId) ?? 0n) : 0n;
+    this.answerCharges.delete(reviewId);
+    if (refunded > 0n) {
+      this.balance += refunded;
+      this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'adjustment', amount: refunded, balanceAfter: this.balance, reviewId, note: 'refund' });
+    }
+    await this.appendEvents(events(refunded, this.balance));
+    return { refunded };
   }
   async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {
     const review = this.reviews.get(reviewId);

@@ -250,6 +250,23 @@ export const migrations: readonly Migration[] = [
       "UPDATE reviews SET failure_settings = '' WHERE state = 'failed' AND reason LIKE 'the model failed:%'",
     ],
   },
+  {
+    version: 11,
+    name: 'a posted answer is read back once more: removed by 2GIS',
+    // Issue 21: each posted answer is read back once, recheck_at after it was posted (twogis.recheckAfterHours,
+    // spread), claimed by clearing recheck_at (rechecked_at says when). An answer 2GIS removed counts in
+    // answer_removals; its refund (billing.refundRemoved) is an adjustment keyed by the charge it returns, once.
+    // Answers posted before this version are not read back: an upgrade must not burst a request per old answer.
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN recheck_at ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN rechecked_at ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN answer_removals ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE reviews ADD COLUMN answer_removed_at ${s.time} NULL`,
+      'CREATE INDEX reviews_recheck ON reviews (recheck_at)',
+      `ALTER TABLE ledger ADD COLUMN refund_key ${s.id} NULL`,
+      'CREATE UNIQUE INDEX ledger_one_refund_per_charge ON ledger (refund_key)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto';
 import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
-import { ANSWERED_ELSEWHERE } from '../../core/ports.ts';
+import { ANSWER_REMOVED, ANSWERED_ELSEWHERE } from '../../core/ports.ts';
 import type {
-  Branch, BranchFacts, ComplaintWindow, FactQuery, Topic, TopicCount, TopicHistory,
+  AnswerToRecheck, Branch, BranchFacts, ComplaintWindow, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
@@ -40,13 +40,27 @@ const PENDING = columns('e', { ...EVENT_COLUMNS, attempts: ['int', 'o.attempts']
 const OUTBOX = columns('o', {
   pending: ['int', 'COUNT(*)'], dueNow: ['int', 'COALESCE(SUM(CASE WHEN o.retry_at IS NULL THEN 1 ELSE 0 END), 0)'], nextRetry: ['time?', 'MIN(o.retry_at)'],
 });
+const LEDGER_AMOUNT = columns('l', { amount: 'money' });
 const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'money', balanceAfter: 'money', reviewId: 'text?', note: 'text?' });
 const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
 const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
 const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
 const VERSION = columns('m', { version: 'int' });
 const ID = columns('r', { id: 'text' });
-const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time' });
+const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time', answerRemovals: 'int' });
+const RECHECK = columns('r', { reviewId: ['text', 'r.id'], branchId: 'text', answerId: 'text?', text: ['text', "COALESCE(r.answer_text, '')"] });
+const REMOVED_ANSWER = columns('r', { state: 'text', answerId: 'text?', charged: 'money', answerRemovals: 'int', branchId: 'text' });
+/** The note of the adjustment that refunds an answer 2GIS removed (billing.refundRemoved). */
+export const REFUND_NOTE = 'refund: answer removed by 2GIS';
+
+/**
+ * The ledger key of an answer's charge: the review's id for its first answer, and for an answer a person sent
+ * after 2GIS removed the ones before, the id and how many were removed (each answer is charged once, and refunded
+ * at most once, by this key).
+ */
+function chargeKey(reviewId: string, answerRemovals: number): string {
+  return answerRemovals === 0 ? reviewId : `${reviewId}#${answerRemovals}`;
+}
 const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
 const FOLLOW_UP_ID = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
 const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
@@ -73,6 +87,7 @@ const FACTS = columns('r', {
   answeredElsewhere: ['int', count(`r.state = 'skipped' AND r.reason IN (${ELSEWHERE})`)], skippedAll: ['int', count("r.state = 'skipped'")],
   waiting: ['int', count("r.state IN ('new', 'claimed', 'drafted', 'posting', 'needs_approval')")],
   waitingForPerson: ['int', count("r.state = 'needs_approval'")], failed: ['int', count("r.state = 'failed'")],
+  removed: ['int', 'SUM(r.answer_removals)'],
   ratingSum: ['int', 'SUM(r.rating)'], charged: ['money', 'SUM(r.charged)'],
   promptTokens: ['int', 'SUM(COALESCE(r.prompt_tokens, 0))'], completionTokens: ['int', 'SUM(COALESCE(r.completion_tokens, 0))'],
   // The provider's cost in 10⁻¹⁰ units: ROUND of the decimal times 10¹⁰ is exact in both databases below 10⁵ of it.
@@ -444,7 +459,9 @@ export class SqlStore implements Store {
   async settlePosted(
     reviewId: string, answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+    recheckAt: Date | null = null,
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
+    requireTimes(recheckAt ?? undefined);
     return this.#db.transaction(async (x) => {
       const now = new Date();
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
@@ -452,19 +469,64 @@ export class SqlStore implements Store {
       // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
       const charged = row.reserved;
       const posted = await x.run(sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text},
-              charged = ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, posted_at = ${now},
-              answer_minutes = ${answerMinutes(row.createdAt, now)}, updated_at = ${now}
+              charged = charged + ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, posted_at = ${now},
+              answer_minutes = ${answerMinutes(row.createdAt, now)}, recheck_at = ${recheckAt}, rechecked_at = NULL, updated_at = ${now}
             WHERE id = ${reviewId} AND state = 'posting'`);
       if (posted !== 1) throw new Rollback(null);
       await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
       await x.run(sql`UPDATE account SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE id = 1`);
       const { balance } = await this.#readAccount(x);
       const charge = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-        VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
+        VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${chargeKey(reviewId, row.answerRemovals)}, NULL)`;
       // The unique charge key: this review was charged already.
       if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
       await this.#insertEvents(x, events(balance, charged, balance + charged));
       return { balance, charged };
+    });
+  }
+
+  async claimAnswerRecheck(now: Date): Promise<AnswerToRecheck | null> {
+    requireTimes(now);
+    const due = sql`state = 'posted' AND recheck_at IS NOT NULL AND recheck_at <= ${now}`;
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(RECHECK, sql`FROM reviews r WHERE ${due} ORDER BY r.recheck_at, r.id LIMIT 1${this.#db.skipLocked}`);
+      if (row === undefined) return null;
+      // The claim is the cleared due time: exactly one racing worker changes the row.
+      if ((await x.run(sql`UPDATE reviews SET recheck_at = NULL, rechecked_at = ${now} WHERE id = ${row.reviewId} AND ${due}`)) !== 1) throw new Rollback(null);
+      return row;
+    });
+  }
+
+  async recordAnswerRemoved(
+    reviewId: string, answerId: string | null, refund: boolean, events: (refunded: Kopecks, balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ refunded: Kopecks } | null> {
+    return this.#db.transaction(async (x) => {
+      const now = new Date();
+      const row = await x.first(REMOVED_ANSWER, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      if (row === undefined || row.state !== 'posted' || row.answerId !== answerId) throw new Rollback(null);
+      const removed = await x.run(sql`UPDATE reviews SET state = 'needs_approval', reason = ${ANSWER_REMOVED}, answer_removals = answer_removals + 1,
+              answer_removed_at = ${now}, recheck_at = NULL, updated_at = ${now}
+            WHERE id = ${reviewId} AND state = 'posted' AND answer_removals = ${row.answerRemovals}`);
+      if (removed !== 1) throw new Rollback(null);
+      // What this answer was charged: its own ledger entry (the review's `charged` sums every answer of it).
+      const key = chargeKey(reviewId, row.answerRemovals);
+      const charge = (await x.first(LEDGER_AMOUNT, sql`FROM ledger l WHERE l.charge_review_id = ${key}`))?.amount ?? 0n;
+      let refunded = 0n;
+      if (refund && charge < 0n) {
+        const amount = -charge;
+        const most = MAX_MONEY - 1n;
+        if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) === 1) {
+          const { balance } = await this.#readAccount(x);
+          const entry = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, refund_key, note)
+            VALUES (${now}, 'adjustment', ${amount}, ${balance}, ${reviewId}, NULL, ${key}, ${REFUND_NOTE})`;
+          // The unique refund key: this answer was refunded already.
+          if (!(await this.#insertOnce(x, entry))) throw new Rollback(null);
+          refunded = amount;
+        }
+      }
+      const { balance } = await this.#readAccount(x);
+      await this.#insertEvents(x, events(refunded, balance));
+      return { refunded };
     });
   }
 
