@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import type { DomainEvent, EventType, FailureRetry, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
+import { ANSWER_REMOVED, type DomainEvent, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -1357,6 +1357,78 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.notEqual(await claimFree(store, token2, now, lease(now)), null);
       assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
       return 0;
+    });
+
+    // ---------------------------------------------------------- answers 2GIS removed (issue 21)
+
+    contractTest('a posted answer is due for its recheck when settled, and claimed once across racing workers, only when due and still posted', async ({ store, open }) => {
+      await store.topUp(5000n, null);
+      const now = new Date();
+      const review = listed();
+      await bringToPosting(store, review);
+      const due = new Date(now.getTime() + MINUTE);
+      assert.notEqual(await store.settlePosted(review.id, { answerId: 'ans-r', text: 'Спасибо! 🙏' }, postedEvents(review, 'Спасибо! 🙏'), due), null);
+      const never = listed();
+      await bringToPosting(store, never);
+      assert.notEqual(await store.settlePosted(never.id, { answerId: 'ans-n', text: 'Ждём вас' }, postedEvents(never, 'Ждём вас')), null);
+
+      assert.equal(await store.claimAnswerRecheck(now), null, 'not due yet');
+      const later = new Date(now.getTime() + 2 * MINUTE);
+      const others = [open({ notifications: true }), open({ notifications: true })];
+      const claims = await Promise.all([store, ...others, store, ...others].map((s) => s.claimAnswerRecheck(later)));
+      const winners = claims.filter((claim) => claim !== null);
+      assert.equal(winners.length, 1, 'one worker reads the answer back');
+      assert.deepEqual(winners[0], { reviewId: review.id, branchId: review.branchId, answerId: 'ans-r', text: 'Спасибо! 🙏' });
+      assert.equal(await store.claimAnswerRecheck(new Date(now.getTime() + 60 * MINUTE)), null, 'claimed once, ever; an answer without a due time never');
+      return 2;
+    });
+
+    contractTest('an answer 2GIS removed: the review waits for a person, counted and still charged; with a refund, refunded once across racing workers; a person\'s answer after it is charged anew', async ({ store, open }) => {
+      await store.topUp(5000n, null);
+      const removedEvents = (review: ListedReview) => (refunded: Kopecks, balance: Kopecks) => [
+        event('reply.removed', { reviewId: review.id, branchId: review.branchId, data: { text: 'Спасибо!', refunded: formatMoney(refunded), balance: formatMoney(balance) } }),
+      ];
+      // Kept charged: the answer was delivered (billing.refundRemoved false).
+      const kept = listed();
+      await bringToPosting(store, kept);
+      await store.settlePosted(kept.id, { answerId: 'ans-k', text: 'Спасибо!' }, postedEvents(kept, 'Спасибо!'));
+      const before = await store.getBalance();
+      assert.equal(await store.recordAnswerRemoved(kept.id, 'another-answer', false, removedEvents(kept)), null, 'not the answer posted');
+      assert.deepEqual(await store.recordAnswerRemoved(kept.id, 'ans-k', false, removedEvents(kept)), { refunded: 0n });
+      assert.equal(await store.recordAnswerRemoved(kept.id, 'ans-k', false, removedEvents(kept)), null, 'recorded once');
+      const waiting = await store.getReview(kept.id);
+      assert.deepEqual([waiting?.state, waiting?.reason], ['needs_approval', ANSWER_REMOVED]);
+      assert.deepEqual(await store.getBalance(), before);
+      assert.equal((await store.listEvents({ reviewId: kept.id, type: 'reply.removed', limit: 10 })).length, 1);
+      assert.equal(await store.claimAnswerRecheck(new Date(Date.now() + 60 * MINUTE)), null, 'nothing to read back');
+
+      // Refunded: racing workers, one refund.
+      const refunded = listed();
+      await bringToPosting(store, refunded);
+      await store.settlePosted(refunded.id, { answerId: 'ans-f', text: 'Спасибо!' }, postedEvents(refunded, 'Спасибо!'));
+      const charged = await store.getBalance();
+      const others = [open({ notifications: true }), open({ notifications: true })];
+      const results = await Promise.all([store, ...others, store].map((s) => s.recordAnswerRemoved(refunded.id, 'ans-f', true, removedEvents(refunded))));
+      assert.deepEqual(results.filter((result) => result !== null), [{ refunded: PRICE }], 'one refund');
+      assert.deepEqual(await store.getBalance(), { balance: charged.balance + PRICE, reserved: charged.reserved });
+      const refunds = (await store.ledger({ limit: 100 })).filter((entry) => entry.kind === 'adjustment');
+      assert.deepEqual(refunds.map((entry) => [entry.amount, entry.reviewId, entry.balanceAfter]), [[PRICE, refunded.id, charged.balance + PRICE]]);
+
+      // A person answers again (gisbot reply): charged once more, under its own key; removed again, refunded once more.
+      const token = randomUUID();
+      const now = new Date();
+      assert.equal((await store.claimReview(refunded.id, token, now, lease(now)))?.state, 'claimed');
+      assert.equal(await store.reserve(refunded.id, token, PRICE), 'reserved');
+      assert.equal(await store.saveDraft(refunded.id, token, { ...draft, sentBy: 'person' }), true);
+      assert.equal(await store.beginPosting(refunded.id, token, now, now), true);
+      assert.deepEqual(await store.settlePosted(refunded.id, { answerId: 'ans-p', text: 'Ещё раз спасибо' }, postedEvents(refunded, 'Ещё раз спасибо')), {
+        balance: charged.balance,
+        charged: PRICE,
+      });
+      const facts = await store.reviewFacts({});
+      assert.deepEqual(facts.map((row) => [row.removed, row.waitingForPerson, row.answered]), [[2, 1, 1]], 'two answers removed, one review waits, one answered');
+      // One answer of ours is on 2GIS; the two removed ones stay charged (the invariants count them): three charges.
+      return 1;
     });
   });
 }
