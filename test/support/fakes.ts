@@ -530,7 +530,10 @@ export class FakeTwoGis implements TwoGis {
       .slice(0, 50);
     return { reviews, unreadable: [], cursor: reviews.at(-1)?.createdAt ?? null };
   }
+  /** readReview calls per review. */
+  reads = new Map<string, number>();
   async readReview(reviewId: string): Promise<ReviewStatus | null> {
+    this.reads.set(reviewId, (this.reads.get(reviewId) ?? 0) + 1);
     if (this.readFailure) throw this.readFailure;
     const review = this.reviews.find((candidate) => candidate.id === reviewId);
     if (!review) return null;
