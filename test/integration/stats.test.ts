@@ -88,7 +88,7 @@ for (const backend of ['mysql', 'sqlite'] satisfies Backend[]) {
       const document = await statsOf('--since', '30d');
       const from = Date.parse(document.period.from);
       assert.equal(Date.parse(document.period.to) - from, 30 * DAY);
-      const zero = { reviews: 0, answered: 0, byPerson: 0, answeredElsewhere: 0, waiting: 0, waitingForPerson: 0, skipped: 0, failed: 0 };
+      const zero = { reviews: 0, answered: 0, byPerson: 0, answeredElsewhere: 0, waiting: 0, waitingForPerson: 0, skipped: 0, failed: 0, removed: 0 };
       assert.deepEqual(document.total, {
         ...zero,
         reviews: 7,
@@ -181,7 +181,7 @@ for (const backend of ['mysql', 'sqlite'] satisfies Backend[]) {
       assert.deepEqual(
         { ...empty.total, promptTokens: empty.total.promptTokens },
         {
-          reviews: 0, answered: 0, byPerson: 0, answeredElsewhere: 0, waiting: 0, waitingForPerson: 0, skipped: 0, failed: 0,
+          reviews: 0, answered: 0, byPerson: 0, answeredElsewhere: 0, waiting: 0, waitingForPerson: 0, skipped: 0, failed: 0, removed: 0,
           replyRate: null, medianMinutesToAnswer: null, averageRating: null, averageRatingChange: null, charged: '0.00',
           promptTokens: 0, completionTokens: 0, modelCost: null,
         },
@@ -193,7 +193,7 @@ for (const backend of ['mysql', 'sqlite'] satisfies Backend[]) {
       assert.equal(lone.branches.length, 1);
       assert.deepEqual(lone.branches[0], {
         id: D, name: '', reviews: 0, answered: 0, byPerson: 0, answeredElsewhere: 0, waiting: 0, waitingForPerson: 0, skipped: 0,
-        failed: 0, replyRate: null, medianMinutesToAnswer: null, averageRating: null, averageRatingChange: null, charged: '0.00',
+        failed: 0, removed: 0, replyRate: null, medianMinutesToAnswer: null, averageRating: null, averageRatingChange: null, charged: '0.00',
         promptTokens: 0, completionTokens: 0, modelCost: null, topics: [],
       });
       assert.equal(lone.total.reviews, 0);
