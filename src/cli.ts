@@ -341,8 +341,13 @@ function buildProgram(session: Session): Command {
     .option('--since <when>', 'reviews created at or after this: 91d (the default), 4w, a date (midnight in timeZone) or a time')
     .option('--until <when>', 'and before this, not including it (default now); a date means its midnight in timeZone')
     .option('--out <file>', 'the file to write (default gisbot-report-<date>.html here)')
-    .addHelpText('after', '\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html')
-    .action(async (options: { since?: string; until?: string; out?: string }, command: Command) => {
+    .option('--csv <file>', "also write the period's reviews, one per row, for a spreadsheet (UTF-8)")
+    .option('--csv-locale <en|ru>', "the CSV's form: en separates cells with commas and writes 1234.50 (the default); ru, semicolons and 1234,50")
+    .addHelpText(
+      'after',
+      '\nBoth files are readable by you alone (0600): they hold customers\' names and words.\n\nExamples:\n  $ gisbot report\n  $ gisbot report --since 30d --out /var/www/owner/report.html\n  $ gisbot report --csv reviews.csv --csv-locale ru',
+    )
+    .action(async (options: { since?: string; until?: string; out?: string; csv?: string; csvLocale?: string }, command: Command) => {
       await session.execute(command, 'one', {}, () => import('./commands/report.ts'), (ctx, { report }) => report(ctx, options));
     });
 

@@ -182,7 +182,8 @@ function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   const where = (key: string) => (business && Object.hasOwn(business.variables, key) ? `${business.keyPrefix}${key}` : key);
   const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(where(key), variables[key] ?? null));
   // Nothing set anywhere: a newcomer without a config, not a config with holes in it.
-  if (missing.length > 0 && missing.length === required.length && config.source === null) {
+  const noAccount = config.twogis.login === undefined && config.twogis.password === undefined && config.twogis.accessToken === undefined;
+  if (needs.twogis && noAccount && config.source === null) {
     throw new ConfigError([messages.config.noConfigFound], messages.config.noConfigHint);
   }
   if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source, false));

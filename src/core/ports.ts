@@ -48,6 +48,21 @@ export interface ReviewPage {
    * `offsetDate`. Null when the page is empty or none of its items had a date.
    */
   cursor: string | null;
+  /** The branch's rating and review count as 2GIS shows them (`2gisRating`, `2gisReviewsCount`), when the page gave them. */
+  summary?: TwoGisRating | null;
+}
+
+export interface TwoGisRating {
+  /** Null when 2GIS has no rating for the branch (no reviews). */
+  rating: number | null;
+  reviewsCount: number | null;
+}
+
+/** A branch as intake last listed it: its name and its rating as 2GIS shows it. */
+export interface BranchListing extends TwoGisRating {
+  branchId: string;
+  name: string;
+  readAt: Date;
 }
 
 /** What intake keeps about a branch between cycles. */
@@ -143,6 +158,8 @@ export const ANSWERED_ELSEWHERE = {
   atIntake: 'already answered',
   beforePosting: 'answered by someone else before we posted',
   onReadBack: 'answered by someone else',
+  /** Found on the re-read of a review waiting for a person (the Telegram bridge, approval.recheckMinutes). */
+  whileWaiting: 'answered on 2GIS by someone else',
 } as const;
 
 /**
@@ -627,11 +644,24 @@ export interface Store {
   /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
   finishTelegramUpdate(updateId: number, token: string): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
-  /** Every branch that has reviews in the store, with a name its reviews gave it. */
+  /**
+   * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch
+   * with no review yet).
+   */
   reviewBranches(): Promise<Branch[]>;
+  /** The reviews created in the period, newest first, at most `limit`, each with its answer if it has one. */
+  periodReviews(query: FactQuery, limit: number): Promise<PeriodReview[]>;
+  /** Per branch and rating (1–5), the reviews created in the period. */
+  ratingCounts(query: FactQuery): Promise<RatingCount[]>;
+  /** Per branch with any, how many reviews wait for a person now, and the oldest `limitPerBranch` of them. */
+  waitingForPerson(limitPerBranch: number): Promise<WaitingBranch[]>;
+  /** Keeps the branch's name and its rating as 2GIS shows it, as intake read them from its first page. */
+  saveBranchListing(listing: BranchListing): Promise<void>;
+  /** What intake last read of each branch it listed. */
+  branchListings(): Promise<BranchListing[]>;
   /** Per branch, the facts of the reviews created on 2GIS in the period (all of them without one). */
   reviewFacts(query: FactQuery): Promise<BranchFacts[]>;
-  /** Per branch and topic key, the reviews rated at most `maxRating` created in the period that carry it. */
+  /** Per branch, topic key and label, the reviews rated at most `maxRating` created in the period that carry it. */
   topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]>;
   /** Keeps a review's topics, once: false, and nothing written, when it has some already or is not known. */
   saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean>;
@@ -673,11 +703,15 @@ export interface BranchFacts {
   answeredElsewhere: number;
   /** Skipped for any other reason (hidden, another catalog, no reply allowed, a branch not answered). */
   skipped: number;
-  /** Not answered yet: in the queue, in work, or waiting for a person. */
-  waiting: number;
-  /** Of `waiting`, the ones waiting for a person (`needs_approval`). */
+  /** Waiting for a person (`needs_approval`). */
   waitingForPerson: number;
+  /** Not answered yet because the balance ran out: in the queue or in work (figures.ts). */
+  waitingForMoney: number;
+  /** Waiting for a posting delay; none until a later issue brings the delay. */
+  scheduled: number;
   failed: number;
+  /** Complained about to 2GIS instead of answered; none until a later issue brings complaints. */
+  complained: number;
   /** Answers of ours 2GIS removed after they were posted (found by their recheck). */
   removed: number;
   ratingSum: number;
@@ -691,11 +725,36 @@ export interface BranchFacts {
   answerMinutes: Array<[minutes: number, count: number]>;
 }
 
+/** A review of a period with what was answered to it. */
+export interface PeriodReview {
+  review: StoredReview;
+  /** The answer posted on 2GIS in the owner's name; null when none was. */
+  answerText: string | null;
+  sentBy: 'gisbot' | 'person' | null;
+  postedAt: Date | null;
+  charged: Kopecks;
+}
+
+export interface RatingCount {
+  branchId: string;
+  rating: number;
+  reviews: number;
+}
+
+export interface WaitingBranch {
+  branchId: string;
+  /** Every review of the branch waiting for a person now. */
+  count: number;
+  /** The oldest of them, oldest first. */
+  oldest: StoredReview[];
+}
+
+/** How many reviews carry one label of a topic at one branch: a key comes in one row per label it was seen as. */
 export interface TopicCount {
   branchId: string;
   /** Topic key. */
   topic: string;
-  /** One of the labels seen for the key. */
+  /** A label seen for the key. */
   label: string;
   reviews: number;
 }

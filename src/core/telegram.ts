@@ -27,6 +27,7 @@ import type {
   TelegramNotice,
   TelegramUpdate,
 } from './ports.ts';
+import { ANSWERED_ELSEWHERE } from './ports.ts';
 import { finish, currentPrompt, type CurrentPrompt } from './worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
@@ -426,7 +427,7 @@ export class TelegramBridge {
     const now = deps.clock.now();
     const claimed = await deps.store.claimReview(review.id, token, now, new Date(now.getTime() + deps.settings.leaseMs));
     if (claimed === null) return (await deps.store.getReview(review.id)) ?? review;
-    await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : 'answered on 2GIS by someone else' });
+    await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : ANSWERED_ELSEWHERE.whileWaiting });
     return (await deps.store.getReview(review.id)) ?? review;
   }
 

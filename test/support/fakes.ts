@@ -4,6 +4,10 @@ import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts'
 import type {
   BalanceSnapshot,
   Branch,
+  BranchListing,
+  PeriodReview,
+  RatingCount,
+  WaitingBranch,
   BranchFacts,
   BranchIntake,
   ChatMessage,
@@ -382,6 +386,22 @@ export class MemoryStore implements Store {
   complaints: Array<ComplaintWindow & { branchId: string; topic: string }> = [];
   async reviewBranches(): Promise<Branch[]> {
     throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async periodReviews(): Promise<PeriodReview[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async ratingCounts(): Promise<RatingCount[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async waitingForPerson(): Promise<WaitingBranch[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  readonly listings = new Map<string, BranchListing>();
+  async saveBranchListing(listing: BranchListing) {
+    this.listings.set(listing.branchId, { ...listing });
+  }
+  async branchListings() {
+    return [...this.listings.values()];
   }
   async reviewFacts(): Promise<BranchFacts[]> {
     throw new Error('the memory store sums no facts: use a SQLite store');

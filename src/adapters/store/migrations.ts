@@ -252,6 +252,18 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 11,
+    name: 'branch listings: each listed branch with its name and its rating on 2GIS',
+    // Issue 20: a watched branch with no review yet is still in stats and the report, under its name, and the
+    // report shows each branch's rating as 2GIS does. One row per branch, rewritten by intake's first page.
+    statements: (s) => [
+      table(s, 'branch_listings', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, name TEXT NOT NULL, rating ${s.decimal} NULL, reviews_count ${s.int} NULL`,
+        `read_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
+  {
+    version: 12,
     name: 'a posted answer is read back once more: removed by 2GIS',
     // Issue 21: each posted answer is read back once, recheck_at after it was posted (twogis.recheckAfterHours,
     // spread), claimed by clearing recheck_at (rechecked_at says when). An answer 2GIS removed counts in
