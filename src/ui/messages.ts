@@ -277,6 +277,7 @@ export const messages = {
     elsewhere: 'answered elsewhere',
     skipped: 'skipped',
     failed: 'failed',
+    removed: 'answers removed by 2GIS',
     charged: 'charged',
     tokens: 'model tokens',
     modelCost: 'model cost',
@@ -333,6 +334,8 @@ export const messages = {
     money: (charged: string, promptTokens: number, completionTokens: number, cost: string | null) =>
       `Charged ${charged} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
       (cost === null ? '' : ` and reported a cost of ${cost}`),
+    removed: (count: number) =>
+      `2GIS removed ${count} answer${count === 1 ? '' : 's'} of ours after posting; such a review waits for a person again (gisbot reply)`,
   },
   checks: {
     notSet: (key: string) => `${key} is not set`,
