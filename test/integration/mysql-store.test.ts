@@ -101,6 +101,7 @@ describe('MysqlStore', () => {
           [9, 1],
           [10, 1],
           [11, 1],
+          [12, 1],
         ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
