@@ -158,7 +158,7 @@ export const ANSWERED_ELSEWHERE = {
   atIntake: 'already answered',
   beforePosting: 'answered by someone else before we posted',
   onReadBack: 'answered by someone else',
-  /** Found on the re-read of a review waiting for a person (the Telegram bridge, approval.recheckMinutes). */
+  /** A review waiting for a person, found answered on 2GIS (a listing shows its answer, or a re-read: recheck.ts). */
   whileWaiting: 'answered on 2GIS by someone else',
 } as const;
 
@@ -174,6 +174,20 @@ export interface AnswerToRecheck {
   branchId: string;
   answerId: string | null;
   text: string;
+}
+
+/** Review states that wait for a person: re-read on 2GIS every approval.recheckMinutes (recheck.ts). */
+export const WAITING_FOR_PERSON = ['needs_approval', 'failed'] as const satisfies readonly ReviewState[];
+
+/** A review waiting for a person, and when it was last seen unanswered on 2GIS. */
+export interface WaitingReview {
+  id: string;
+  branchId: string;
+  /** As 2GIS sent it (the listing's order). */
+  createdAt: string;
+  state: ReviewState;
+  /** Null: never (a review taken in before gisbot kept this); intake records a review as checked then. */
+  checkedAt: Date | null;
 }
 
 // ---------------------------------------------------------------- events
@@ -343,7 +357,7 @@ export interface CardDraft {
 export interface CardMessage {
   chatId: string;
   messageId: number;
-  /** The card's revision this copy shows. */
+  /** The card's revision this copy shows. A chat may hold two copies: one adopted after a cut sendMessage. */
   shows: number;
   /** The chat pressed `edit`: its next reply to this copy is the answer. */
   awaitingEdit: boolean;
@@ -366,9 +380,12 @@ export interface TelegramCardBody {
   /** A reply to the card: the steer for the next `regenerate`. */
   instruction: string | null;
   outcome: CardOutcome | null;
-  /** When the review was last read on 2GIS, to see whether someone answered it there. ISO time. */
-  checkedAt: string | null;
   messages: CardMessage[];
+  /**
+   * The last updates whose effect this card took (written with the effect): an update acted on again after a
+   * failure does not take it twice.
+   */
+  actedOn?: number[];
 }
 
 export interface TelegramCard {
@@ -397,6 +414,8 @@ export type TelegramUpdate =
       pressId: string;
       /** The card's copy the button is on. */
       messageId: number | null;
+      /** The card that the buttons of that message name (as Telegram sent them), or null when they name none. */
+      messageCardId: number | null;
       from: TelegramPerson;
       /** What the button's callback data says; null parts when it could not be read. */
       action: CardAction | null;
@@ -424,7 +443,11 @@ export type TelegramNotice =
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
   | { kind: 'unknown_card' }
-  | { kind: 'not_allowed' };
+  | { kind: 'not_allowed' }
+  /** The press came from a message that is not a copy of the card its button names. */
+  | { kind: 'wrong_message' }
+  /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
+  | { kind: 'not_acted'; action: CardAction | null; reason: string };
 
 /** The card as a person sees it, for the renderer. */
 export interface CardView {
@@ -487,6 +510,13 @@ export interface Store {
   branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>>;
   /** Keeps what changed about one branch: a key left out keeps its value. */
   saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void>;
+  /**
+   * Reviews in a WAITING_FOR_PERSON state (of `ids` when given), the longest unchecked first (never checked before
+   * any), then by id; at most `limit`.
+   */
+  waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]>;
+  /** Records that these reviews were seen unanswered on 2GIS at `at`; a review not waiting for a person is left alone. */
+  markReviewsChecked(ids: readonly string[], at: Date): Promise<void>;
 
   // work
   /**
@@ -639,10 +669,22 @@ export interface Store {
   takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null>;
   /** Gives the turn up, if `token` holds it. */
   endTelegramTurn(token: string): Promise<void>;
-  /** Claims one update for one worker: false when it is done, or held by another whose claim has not expired. */
-  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean>;
-  /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
-  finishTelegramUpdate(updateId: number, token: string): Promise<void>;
+  /**
+   * Keeps updates read from Telegram (a known one is kept once) and moves the stored offset past the newest of them
+   * (never back), in one transaction: Telegram forgets an update only once it is here to be acted on.
+   */
+  storeTelegramUpdates(updates: readonly TelegramUpdate[]): Promise<void>;
+  /** Stored updates not acted on yet and not held by an unexpired claim, oldest first. */
+  pendingTelegramUpdates(now: Date, limit: number): Promise<TelegramUpdate[]>;
+  /**
+   * Claims one stored update for one worker: how many times it was claimed (this one included) and why the last
+   * try failed; null when it is done, unknown, or held by another whose claim has not expired.
+   */
+  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<{ attempts: number; lastError: string | null } | null>;
+  /** A try that failed: the claim is given back at once, with why, so that the next turn acts on it again. */
+  releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void>;
+  /** The claimed update is done with: acted on, or given up on after its tries (the person was told). */
+  finishTelegramUpdate(updateId: number, token: string, outcome?: 'acted' | 'given_up'): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
   /**
    * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch
@@ -769,6 +811,9 @@ export interface TopicHistory {
   complaints: ComplaintWindow[];
 }
 
+/** The most reviews one listing page holds (2gis-api.md: `limit` is at most 50). */
+export const LISTING_PAGE_SIZE = 50;
+
 export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
@@ -777,6 +822,11 @@ export interface TwoGis {
   accountBranches(): Promise<Branch[]>;
   /** One page, newest first; `offsetDate` is the previous page's `cursor`. An item that cannot be read does not fail its page. */
   listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
+  /**
+   * One page (at most LISTING_PAGE_SIZE) of the branch's reviews that have no owner answer (`withoutAnswer=true`),
+   * newest first; paged as listReviews.
+   */
+  listUnanswered(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
   /** null when 2GIS answers 404 (the review was deleted). */
   readReview(reviewId: string): Promise<ReviewStatus | null>;
   /** Never retried by the adapter: an unseen outcome throws ServiceError(kind 'outcome_unknown'). */

@@ -188,6 +188,7 @@ export async function settle(
   }, answerRecheckTime(clock.now(), settings.recheckAfterMs));
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
+  deps.onSettled?.({ reviewId: review.id, charged: settled.charged, balance: settled.balance });
   published(deps, events);
   return { kind: 'posted', charged: settled.charged, balance: settled.balance };
 }

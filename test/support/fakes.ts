@@ -39,11 +39,14 @@ import type {
   StoredReview,
   TelegramCard,
   TelegramCardBody,
+  TelegramUpdate,
   Topic,
   TopicCount,
   TopicHistory,
   TwoGis,
+  WaitingReview,
 } from '../../src/core/ports.ts';
+import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import { ANSWER_REMOVED } from '../../src/core/ports.ts';
 
@@ -116,6 +119,22 @@ export class MemoryStore implements Store {
   }
   async saveBranchIntake(branchId: string, change: Partial<BranchIntake>) {
     this.branches.set(branchId, { sweptAt: null, backlog: null, ...this.branches.get(branchId), ...change });
+  }
+  /** When each review waiting for a person was last seen unanswered on 2GIS (Store.markReviewsChecked). */
+  checked = new Map<string, Date>();
+  async waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]> {
+    const wanted = query.ids === undefined ? null : new Set(query.ids);
+    return [...this.reviews.values()]
+      .filter((review) => (WAITING_FOR_PERSON as readonly string[]).includes(review.state) && (wanted === null || wanted.has(review.id)))
+      .map((review) => ({ id: review.id, branchId: review.branchId, createdAt: review.createdAt, state: review.state, checkedAt: this.checked.get(review.id) ?? null }))
+      .sort((a, b) => (a.checkedAt?.getTime() ?? -1) - (b.checkedAt?.getTime() ?? -1) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, query.limit);
+  }
+  async markReviewsChecked(ids: readonly string[], at: Date) {
+    for (const id of ids) {
+      const review = this.reviews.get(id);
+      if (review && (WAITING_FOR_PERSON as readonly string[]).includes(review.state)) this.checked.set(id, new Date(at));
+    }
   }
   async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
     const next = [...this.reviews.values()]
@@ -450,7 +469,7 @@ export class MemoryStore implements Store {
   // telegram (issue 15)
   cards = new Map<number, TelegramCard>();
   turn = { offset: 0, holder: null as string | null, until: 0 };
-  telegramUpdates = new Map<number, { token: string; until: number; done: boolean }>();
+  telegramUpdates = new Map<number, { token: string; until: number; done: boolean; payload: TelegramUpdate; attempts: number; lastError: string | null }>();
 
   async reviewsWithoutCard(limit: number) {
     const carded = new Set([...this.cards.values()].map((card) => card.reviewId));
@@ -487,16 +506,34 @@ export class MemoryStore implements Store {
   async endTelegramTurn(token: string) {
     if (this.turn.holder === token) this.turn = { ...this.turn, holder: null, until: 0 };
   }
+  async storeTelegramUpdates(updates: readonly TelegramUpdate[]) {
+    for (const update of updates) {
+      if (!this.telegramUpdates.has(update.updateId)) {
+        this.telegramUpdates.set(update.updateId, { token: '', until: 0, done: false, payload: structuredClone(update), attempts: 0, lastError: null });
+      }
+      this.turn.offset = Math.max(this.turn.offset, update.updateId + 1);
+    }
+  }
+  async pendingTelegramUpdates(now: Date, limit: number) {
+    return [...this.telegramUpdates.entries()]
+      .filter(([, known]) => !known.done && known.until <= now.getTime())
+      .sort(([a], [b]) => a - b)
+      .slice(0, limit)
+      .map(([, known]) => structuredClone(known.payload));
+  }
   async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date) {
     const known = this.telegramUpdates.get(updateId);
-    if (known && (known.done || known.until > now.getTime())) return false;
-    this.telegramUpdates.set(updateId, { token, until: until.getTime(), done: false });
-    return true;
+    if (!known || known.done || known.until > now.getTime()) return null;
+    Object.assign(known, { token, until: until.getTime(), attempts: known.attempts + 1 });
+    return { attempts: known.attempts, lastError: known.lastError };
+  }
+  async releaseTelegramUpdate(updateId: number, token: string, error: string) {
+    const known = this.telegramUpdates.get(updateId);
+    if (known?.token === token && !known.done) Object.assign(known, { token: '', until: 0, lastError: error });
   }
   async finishTelegramUpdate(updateId: number, token: string) {
     const known = this.telegramUpdates.get(updateId);
     if (known?.token === token) known.done = true;
-    this.turn.offset = Math.max(this.turn.offset, updateId + 1);
   }
 }
 
@@ -540,20 +577,30 @@ export class FakeTwoGis implements TwoGis {
   async accountBranches() {
     return this.branches;
   }
+  /** Each listing page asked for, in order: which branch, from where, and whether only the unanswered. */
+  listings: Array<{ branchId: string; offsetDate: string | null; unanswered: boolean }> = [];
+  /** Each review read alone, in order. */
+  reads: string[] = [];
   async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
+    return this.#page(branchId, offsetDate, false);
+  }
+  async listUnanswered(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
+    return this.#page(branchId, offsetDate, true);
+  }
+  #page(branchId: string, offsetDate: string | null, unanswered: boolean): ReviewPage {
+    this.listings.push({ branchId, offsetDate, unanswered });
     if (this.listFailure) throw this.listFailure;
     const reviews = this.reviews
       .filter((review) => review.branchId === branchId)
       .map((review) => ({ ...review, hasOwnerAnswer: review.hasOwnerAnswer || this.answers.has(review.id) }))
+      .filter((review) => !unanswered || !review.hasOwnerAnswer)
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
       .filter((review) => offsetDate === null || Date.parse(review.createdAt) < Date.parse(offsetDate))
       .slice(0, 50);
     return { reviews, unreadable: [], cursor: reviews.at(-1)?.createdAt ?? null };
   }
-  /** readReview calls per review. */
-  reads = new Map<string, number>();
   async readReview(reviewId: string): Promise<ReviewStatus | null> {
-    this.reads.set(reviewId, (this.reads.get(reviewId) ?? 0) + 1);
+    this.reads.push(reviewId);
     if (this.readFailure) throw this.readFailure;
     const review = this.reviews.find((candidate) => candidate.id === reviewId);
     if (!review) return null;

@@ -264,6 +264,25 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 12,
+    name: 'when a waiting review was last seen unanswered on 2GIS',
+    // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
+    // unchecked first, across restarts and cron runs (core/recheck.ts).
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN checked_at ${s.time} NULL`],
+  },
+  {
+    version: 13,
+    name: 'telegram updates kept until acted on',
+    // Issue 18: an update is stored whole (the bridge's JSON) before the offset confirms it to Telegram, and acted on
+    // from here, again after a failed try (attempts, and why the last one failed), until it is done (1) or given
+    // up on with the person told (2). Rows from before have no payload: nothing can be acted on again from them.
+    statements: (s) => [
+      `ALTER TABLE telegram_updates ADD COLUMN payload ${s.mediumText} NULL`,
+      `ALTER TABLE telegram_updates ADD COLUMN attempts ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE telegram_updates ADD COLUMN last_error ${s.mediumText} NULL`,
+    ],
+  },
+  {
+    version: 14,
     name: 'a posted answer is read back once more: removed by 2GIS',
     // Issue 21: each posted answer is read back once, recheck_at after it was posted (twogis.recheckAfterHours,
     // spread), claimed by clearing recheck_at (rechecked_at says when). An answer 2GIS removed counts in

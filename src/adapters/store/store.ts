@@ -12,11 +12,12 @@ import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
 import { ANSWER_REMOVED } from '../../core/ports.ts';
 import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
+import { WAITING_FOR_PERSON } from '../../core/ports.ts';
 import type {
   AnswerToRecheck, Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate, WaitingReview,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -70,8 +71,13 @@ const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_te
 const CARD = columns('c', { id: 'int', reviewId: 'text', active: 'int', version: 'int', body: 'json' });
 const toCard = (row: RowOf<typeof CARD>): TelegramCard => ({ ...row, active: row.active === 1, body: row.body as unknown as TelegramCardBody });
 const TURN = columns('t', { nextOffset: 'int' });
+/** The lease of an update nobody holds: over whatever a worker's clock says. */
+const FREE = new Date(0);
+const UPDATE_PAYLOAD = columns('u', { payload: 'json' });
+const UPDATE_CLAIM = columns('u', { attempts: 'int', lastError: 'text?' });
 /** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
 const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
+const WAITING = columns('r', { id: 'text', branchId: 'text', createdAt: ['text', 'created_at_text'], state: 'text', checkedAt: 'time?' });
 const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
 
 // insight: a period's sums per branch (stats, report, branches), and the topics of complaints
@@ -120,6 +126,12 @@ function period(alias: 'r' | 't', query: FactQuery): Sql {
   return sql`WHERE 1 = 1${from}${to}${branch}`;
 }
 
+/** The longest unchecked first (never checked before any), then by id: the order of Store.waitingReviews. */
+function byCheck(a: WaitingReview, b: WaitingReview): number {
+  const unchecked = (a.checkedAt?.getTime() ?? Number.NEGATIVE_INFINITY) - (b.checkedAt?.getTime() ?? Number.NEGATIVE_INFINITY);
+  return unchecked !== 0 && !Number.isNaN(unchecked) ? unchecked : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
 function answerMinutes(createdAt: Date, postedAt: Date): number {
   return Math.max(0, Math.floor((postedAt.getTime() - createdAt.getTime()) / 60_000));
@@ -164,14 +176,14 @@ function failureRetry(outcome: ReleaseOutcome): Sql {
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
-/** A review as intake records it. */
+/** A review as intake records it: seen unanswered on 2GIS now (`checked_at`, should it come to wait for a person). */
 function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
   const rows = entries.map(({ review: r, state, reason }) => {
     const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
-    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now, now]})`;
   });
   return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
-    recorded_at, updated_at) VALUES ${join(rows)}`;
+    recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
@@ -375,6 +387,32 @@ export class SqlStore implements Store {
       x.run(sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
             ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`),
     );
+  }
+
+  async waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]> {
+    const count = limitOf(query.limit);
+    if (count === 0 || query.ids?.length === 0) return [];
+    const states = [...WAITING_FOR_PERSON];
+    // Never checked first: NULL sorts first in both databases' ascending order.
+    const select = (ids: Sql) =>
+      this.#select(WAITING, sql`FROM reviews r WHERE r.state IN (${states})${ids} ORDER BY r.checked_at, r.id LIMIT ${count}`);
+    if (query.ids === undefined) return (await select(empty)).map((row) => ({ ...row, state: row.state as ReviewState }));
+    const unique = [...new Set(query.ids)];
+    const found: WaitingReview[] = [];
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await select(sql` AND r.id IN (${unique.slice(i, i + 500)})`)) found.push({ ...row, state: row.state as ReviewState });
+    }
+    return found.sort(byCheck).slice(0, count);
+  }
+
+  async markReviewsChecked(ids: readonly string[], at: Date): Promise<void> {
+    requireTimes(at);
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.#db.autocommit((x) =>
+        x.run(sql`UPDATE reviews SET checked_at = ${at} WHERE id IN (${unique.slice(i, i + 500)}) AND state IN (${[...WAITING_FOR_PERSON]})`),
+      );
+    }
   }
 
   // ------------------------------------------------------------ work
@@ -835,26 +873,62 @@ export class SqlStore implements Store {
     await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ${token}`));
   }
 
-  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
-    requireTimes(now, until);
-    return this.#db.autocommit(async (x) => {
-      const values: Value[] = [updateId, token, until, 0, now];
-      if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (${values})`)) return true;
-      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
-      const taken = await x.run(
-        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, updated_at = ${now}
-            WHERE update_id = ${updateId} AND done = 0 AND lease_until <= ${now}`,
-      );
-      return taken === 1;
+  async storeTelegramUpdates(updates: readonly TelegramUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const now = new Date();
+    const newest = Math.max(...updates.map((update) => update.updateId));
+    await this.#db.transaction(async (x) => {
+      for (const update of updates) {
+        const payload = JSON.stringify(update);
+        // Free to claim at once: nobody holds it, and its lease ran out long ago.
+        const values: Value[] = [update.updateId, '', FREE, 0, now, payload, 0];
+        if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at, payload, attempts) VALUES (${values})`)) continue;
+        // Known: read again before the offset moved past it; a row from before schema v12 gains what it lacked.
+        await x.run(sql`UPDATE telegram_updates SET payload = ${payload} WHERE update_id = ${update.updateId} AND payload IS NULL AND done = 0`);
+      }
+      await x.run(sql`UPDATE telegram_turn SET next_offset = ${newest + 1} WHERE id = 1 AND next_offset < ${newest + 1}`);
     });
   }
 
-  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+  async pendingTelegramUpdates(now: Date, limit: number): Promise<TelegramUpdate[]> {
+    requireTimes(now, now);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      UPDATE_PAYLOAD,
+      sql`FROM telegram_updates u WHERE u.done = 0 AND u.payload IS NOT NULL AND u.lease_until <= ${now} ORDER BY u.update_id LIMIT ${count}`,
+    );
+    return rows.map((row) => row.payload as unknown as TelegramUpdate);
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<{ attempts: number; lastError: string | null } | null> {
+    requireTimes(now, until);
+    return this.#db.transaction(async (x) => {
+      // Free, or taken over from a claimer whose claim ran out before it was done (it died acting on it).
+      const taken = await x.run(
+        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, attempts = attempts + 1, updated_at = ${now}
+            WHERE update_id = ${updateId} AND done = 0 AND payload IS NOT NULL AND lease_until <= ${now}`,
+      );
+      if (taken !== 1) return null;
+      const row = await x.first(UPDATE_CLAIM, sql`FROM telegram_updates u WHERE u.update_id = ${updateId}`);
+      return row === undefined ? null : { attempts: row.attempts, lastError: row.lastError };
+    });
+  }
+
+  async releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void> {
+    const now = new Date();
+    await this.#db.autocommit((x) =>
+      x.run(sql`UPDATE telegram_updates SET claim_token = '', lease_until = ${FREE}, last_error = ${error}, updated_at = ${now}
+          WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`),
+    );
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string, outcome: 'acted' | 'given_up' = 'acted'): Promise<void> {
     const now = new Date();
     await this.#db.transaction(async (x) => {
-      await x.run(sql`UPDATE telegram_updates SET done = 1, updated_at = ${now} WHERE update_id = ${updateId} AND claim_token = ${token}`);
-      await x.run(sql`UPDATE telegram_turn SET next_offset = ${updateId + 1} WHERE id = 1 AND next_offset < ${updateId + 1}`);
-      await x.run(sql`DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
+      await x.run(sql`UPDATE telegram_updates SET done = ${outcome === 'acted' ? 1 : 2}, updated_at = ${now}
+          WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`);
+      await x.run(sql`DELETE FROM telegram_updates WHERE done <> 0 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
     });
   }
 
