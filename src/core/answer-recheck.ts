@@ -78,6 +78,8 @@ async function recordRemoved(deps: PipelineDeps, due: AnswerToRecheck): Promise<
   });
   if (recorded === null) return false;
   published(deps, events);
+  // Seen unanswered just now: the re-read of waiting reviews (approval.recheckMinutes) need not read it again at once.
+  await deps.store.markReviewsChecked([due.reviewId], deps.clock.now());
   deps.logger.warn('2GIS removed an answer of ours; the review waits for a person', { reviewId: due.reviewId });
   return true;
 }
