@@ -122,7 +122,8 @@ describe('SqliteStore', () => {
           [11, 'branch listings: each listed branch with its name and its rating on 2GIS'],
           [12, 'when a waiting review was last seen unanswered on 2GIS'],
           [13, 'telegram updates kept until acted on'],
-          [14, 'a posted answer is read back once more: removed by 2GIS'],
+          [14, "the owner's complaints about reviews"],
+          [15, 'a posted answer is read back once more: removed by 2GIS'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
