@@ -210,4 +210,23 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.equal((await state('991007'))?.state, 'posted');
     await world.checkInvariants(world.twogis.reviewIds());
   });
+  test('send while another worker holds the review: the press waits, and is sent once that work is over', async () => {
+    world.twogis.addReview(BRANCH, { id: '991008', rating: 1, text: 'Холодно в зале.' });
+    await runCycle(ctx);
+    await turn();
+    // A worker elsewhere has it in hand (a recheck, a `gisbot reply` in a terminal), then gives it back.
+    const elsewhere = ctx.ownership.newToken();
+    const now = new Date();
+    assert.ok(await ctx.store.claimReview('991008', elsewhere, now, new Date(now.getTime() + 60_000)));
+    const { balance } = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991008')!.messageId, 'send');
+    await turn();
+    assert.equal(tg.answerTo(press), undefined, 'not told it is in work: it waits for that work');
+    assert.equal(world.twogis.postsTo('991008'), 0);
+    await ctx.store.release('991008', elsewhere, { state: 'needs_approval', reason: 'below policy.approvalBelowRating' }, []);
+    await turn();
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(world.twogis.postsTo('991008'), 1);
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
 });
