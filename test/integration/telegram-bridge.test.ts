@@ -215,6 +215,7 @@ describe('the Telegram bridge on the real adapters', () => {
     await runCycle(ctx);
     await turn();
     // A worker elsewhere has it in hand (a recheck, a `gisbot reply` in a terminal), then gives it back.
+    const { reason } = (await ctx.store.getReview('991008'))!;
     const elsewhere = ctx.ownership.newToken();
     const now = new Date();
     assert.ok(await ctx.store.claimReview('991008', elsewhere, now, new Date(now.getTime() + 60_000)));
@@ -223,7 +224,7 @@ describe('the Telegram bridge on the real adapters', () => {
     await turn();
     assert.equal(tg.answerTo(press), undefined, 'not told it is in work: it waits for that work');
     assert.equal(world.twogis.postsTo('991008'), 0);
-    await ctx.store.release('991008', elsewhere, { state: 'needs_approval', reason: 'below policy.approvalBelowRating' }, []);
+    await ctx.store.release('991008', elsewhere, { state: 'needs_approval', reason: reason! }, []);
     await turn();
     assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
     assert.equal(world.twogis.postsTo('991008'), 1);
