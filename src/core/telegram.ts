@@ -13,6 +13,7 @@
 // from the moment its review waits: when Telegram is unreachable, answering goes on and the card goes out later.
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
+import { fileComplaint, MAX_COMPLAINT_LENGTH } from './complaint.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
@@ -292,6 +293,13 @@ export class TelegramBridge {
           messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingEdit: true } : copy)),
         }));
         return answer({ kind: 'edit_asked' });
+      case 'complain':
+        // Never automatic: the chat's next reply to its copy of the card is the reason, and only then is it filed.
+        await this.#effect(press.updateId, current.card, (body) => ({
+          ...body,
+          messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingComplaint: true, awaitingEdit: false } : copy)),
+        }));
+        return answer({ kind: 'complaint_asked' });
       case 'regenerate': {
         const prompt = await currentPrompt(this.#deps);
         let drafted: ManualDraft;
@@ -387,6 +395,8 @@ export class TelegramBridge {
     if (current === null) return tell({ kind: 'in_work' });
     const closed = closedNotice(current.card);
     if (closed) return tell(closed);
+    const complaining = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingComplaint);
+    if (complaining) return this.#complain(message, current.card, current.review, tell);
     const editing = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingEdit);
     if (!editing) {
       const instruction = cut(message.text.trim(), INSTRUCTION_LIMIT);
@@ -412,6 +422,37 @@ export class TelegramBridge {
       messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingEdit: false } : one)),
     }));
     return tell({ kind: 'edit_taken', problems });
+  }
+
+  /** The reply after `complain`: the reason; filed once with 2GIS (the path `gisbot complain` takes), never charged. */
+  async #complain(
+    message: Extract<TelegramUpdate, { kind: 'message' }>,
+    card: TelegramCard,
+    review: StoredReview,
+    tell: (notice: TelegramNotice) => Promise<void>,
+  ): Promise<void> {
+    const outcome = await fileComplaint(this.#deps, review.id, message.text, false);
+    const done = await this.#effect(message.updateId, card, (body) => ({
+      ...body,
+      messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingComplaint: false } : one)),
+    }));
+    await this.#follow(done);
+    switch (outcome.kind) {
+      case 'sent':
+      case 'already_sent':
+        return tell({ kind: 'complaint', status: outcome.kind });
+      case 'outcome_unknown':
+        return tell({ kind: 'complaint', status: 'outcome_unknown' });
+      case 'empty_reason':
+        return tell({ kind: 'complaint_refused', reason: 'the reason is empty' });
+      case 'reason_too_long':
+        return tell({ kind: 'complaint_refused', reason: `the reason is ${outcome.length} characters; at most ${MAX_COMPLAINT_LENGTH}` });
+      case 'unknown_review':
+      case 'not_on_2gis':
+        return tell({ kind: 'complaint_refused', reason: 'the review is no longer on 2GIS' });
+      case 'not_allowed':
+        return tell({ kind: 'complaint_refused', reason: `2GIS does not let the owner complain about this review${outcome.detail ? ` (${outcome.detail})` : ''}` });
+    }
   }
 
   // ------------------------------------------------------------ cards
@@ -595,7 +636,7 @@ class ReviewInWork extends Error {
 export function cardView(card: TelegramCard, review: StoredReview): CardView {
   const { body } = card;
   const sendable = body.draft !== null && body.draft.problems.length === 0;
-  const actions: CardAction[] = body.outcome !== null ? [] : [...(sendable ? (['send'] as const) : []), 'regenerate', 'edit', 'skip'];
+  const actions: CardAction[] = body.outcome !== null ? [] : [...(sendable ? (['send'] as const) : []), 'regenerate', 'edit', 'skip', 'complain'];
   return {
     cardId: card.id,
     revision: body.revision,

@@ -62,7 +62,7 @@ describe('the Telegram bridge on the real adapters', () => {
     world.twogis.addReview(BRANCH, { id: '991001', rating: 1, text: 'Плохо.' });
     await runCycle(ctx);
     await turn();
-    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     world.twogis.answerAsOwner('991001', 'Разберёмся, простите.');
     await turn();
     assert.equal((await state('991001'))?.state, 'needs_approval', 'the bridge itself does not read 2GIS');
@@ -93,6 +93,25 @@ describe('the Telegram bridge on the real adapters', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
+  test('Complain asks for the reason as a reply; the reply files one complaint, never charged, and closes the card', async () => {
+    world.twogis.addReview(BRANCH, { id: '991009', rating: 1, text: 'Конкурент пишет гадости.' });
+    await runCycle(ctx);
+    await turn();
+    const before = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991009')!.messageId, 'complain');
+    await turn();
+    assert.match(tg.answerTo(press)?.text ?? '', /^Reply to the card with why the review is fake/);
+    assert.equal(world.twogis.complaintPosts('991009'), 0, 'nothing is filed on the press alone');
+    tg.write(OWNER, 'Автор никогда не был нашим гостем', { replyTo: card(OWNER, '991009')!.messageId });
+    await turn();
+    assert.equal(world.twogis.complaintPosts('991009'), 1);
+    assert.deepEqual(world.twogis.complaintsAbout('991009').map((one) => one.text), ['Автор никогда не был нашим гостем']);
+    const told = tg.messagesIn(OWNER).filter((one) => one.replyTo !== undefined && /^Complaint sent to 2GIS/.test(one.text));
+    assert.equal(told.length, 1);
+    assert.deepEqual(actions(card(OWNER, '991009')), [], 'the review left the waiting list: no buttons');
+    assert.deepEqual(await ctx.store.getBalance(), before, 'never charged');
+  });
+
   test('a chat that blocked the bot holds up no other; its card goes out once it is unblocked', async () => {
     const blocked = tg.addChat({ id: GROUP, type: 'supergroup', title: 'Отзывы', blocked: true });
     world.twogis.addReview(BRANCH, { id: '991003', rating: 2, text: 'Так себе.' });
@@ -106,7 +125,7 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.match(report.refusingChats[0]!.error, /403 Forbidden: bot was blocked by the user/);
     blocked.blocked = false;
     await turn();
-    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     assert.equal(tg.messagesIn(OWNER).filter((message) => message.text.includes('review 991003')).length, 1, 'no second copy where it was');
   });
 
@@ -121,11 +140,11 @@ describe('the Telegram bridge on the real adapters', () => {
     }
     const message = card(OWNER, '991004')!;
     assert.match(message.text, /No draft: /);
-    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip', 'complain']);
     const press = tg.press(OWNER, message.messageId, 'regenerate');
     await turn();
     assert.equal(tg.answerTo(press)?.text, 'A new draft is on the card');
-    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
   });
 
   test('a draft longer than a card shows cannot be sent from the phone', async () => {
@@ -143,7 +162,7 @@ describe('the Telegram bridge on the real adapters', () => {
     }
     const message = card(OWNER, '991005')!;
     assert.match(message.text, /longer than a Telegram card shows \(2300\); send it with gisbot reply/);
-    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip', 'complain']);
     assert.ok(message.text.length <= 4096);
   });
 
