@@ -998,8 +998,16 @@ export type Failpoint = (name: FailpointName) => void;
 /** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */
 export interface Ownership {
   newToken(): string;
-  /** True only when the token's owner certainly works on it no more: a dead process of this machine, or this process (asked between cycles). */
+  /**
+   * True only when the token's owner certainly works on it no more: a dead process of this machine, or this process
+   * (asked between cycles) for a claim it does not hold beside its cycles.
+   */
   isAbandoned(token: string): boolean;
+  /**
+   * Marks a claim of this process as worked on beside the cycles (a Telegram press in `run`), until the function
+   * returned is called: a cycle starting meanwhile must not take it for one a failed cycle left behind.
+   */
+  hold(token: string): () => void;
 }
 
 export interface PromptSource {

@@ -206,6 +206,12 @@ export class TelegramBridge {
     try {
       await this.#actOn(update);
     } catch (error) {
+      // The review a press sends is in work elsewhere right now: acted on again on a later turn, once it is over
+      // (the person is told after MAX_UPDATE_ATTEMPTS tries).
+      if (error instanceof ReviewInWork) {
+        await store.releaseTelegramUpdate(update.updateId, this.#token, error.message);
+        return false;
+      }
       // The database failing, while acting or while noting it done: the claim is given back (when the database lets
       // it; else it runs out) and the update is acted on again on a later turn. Its effect on the card is not taken
       // twice (actedOn), and sending is safe to repeat (the review's state says it was answered).
@@ -224,7 +230,7 @@ export class TelegramBridge {
     try {
       await this.#act(update);
     } catch (error) {
-      if (isServiceError(error, 'database')) throw error;
+      if (isServiceError(error, 'database') || error instanceof ReviewInWork) throw error;
       // One press that cannot be handled must not hold up every press after it: the person is told (unless it is
       // Telegram that failed; the press was acted on then, only its answer is missing) and the update is done with.
       const message = error instanceof Error ? error.message : String(error);
@@ -334,8 +340,7 @@ export class TelegramBridge {
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
       if (!(error instanceof UsageError)) throw error;
-      const now = await this.#follow(await this.#reread(card));
-      return answer((now && closedNotice(now.card)) ?? { kind: 'in_work' });
+      return this.#notFree(card, review.id, answer);
     }
     switch (outcome.kind) {
       case 'posted': {
@@ -358,12 +363,23 @@ export class TelegramBridge {
         await this.#follow(await this.#reread(card));
         return answer({ kind: 'not_posted', reason: outcome.reason });
       case 'lost':
-        return answer({ kind: 'in_work' });
+        return this.#notFree(card, review.id, answer);
       case 'released':
         return answer({ kind: 'not_posted', reason: outcome.error?.message ?? 'a service failed before anything was posted; try again later' });
       case 'unsure':
         return answer({ kind: 'not_posted', reason: `its fate is unknown (${outcome.error.message}); gisbot reads it back and never posts twice` });
     }
+  }
+
+  /**
+   * A send that found its review not free: answered meanwhile (the person is told so), or in work elsewhere right
+   * now (a recheck, a terminal, a lane trying a failed review again): then the press waits for that work to end.
+   */
+  async #notFree(card: TelegramCard, reviewId: string, answer: (notice: TelegramNotice) => Promise<void>): Promise<void> {
+    const now = await this.#follow(await this.#reread(card));
+    const closed = now && closedNotice(now.card);
+    if (closed) return answer(closed);
+    throw new ReviewInWork(reviewId);
   }
 
   /** A chat's message: a reply to a card is the answer (after `edit`) or the steer for the next draft. */
@@ -606,6 +622,13 @@ export class TelegramBridge {
     const line = trouble.kind === 'down' ? `Telegram: ${trouble.error}` : trouble.kind === 'card' ? trouble.problem : `Telegram chat ${trouble.refusal.chatId}: ${trouble.refusal.error}`;
     this.#deps.logger.warn(line, trouble.kind === 'chat' && trouble.refusal.movedTo ? { movedTo: trouble.refusal.movedTo } : undefined);
     this.#deps.onTrouble?.(trouble);
+  }
+}
+
+/** A press that cannot be acted on now because its review is in work elsewhere; tried again on a later turn. */
+class ReviewInWork extends Error {
+  constructor(reviewId: string) {
+    super(`review ${reviewId} was being answered by another worker each time the press was tried`);
   }
 }
 

@@ -148,7 +148,7 @@ describe('Telegram refusing, limiting and cutting, with the real binary', () => 
     assert.equal(first.code, 0, first.stderr);
     assert.equal(count(first.stderr, new RegExp(`chat ${BLOCKED}.*blocked`)), 1, first.stderr);
     assert.equal(count(first.stderr, new RegExp(`chat ${OLD_GROUP}.*supergroup.*${NEW_GROUP}.*telegram\\.chatIds`)), 1, first.stderr);
-    assert.deepEqual(actions(card(tg, OWNER, '880201')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(tg, OWNER, '880201')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     const send = tg.press(OWNER, card(tg, OWNER, '880201').messageId, 'send', ANNA);
     const next = await poll(refusing);
     assert.equal(next.code, 0, next.stderr);
