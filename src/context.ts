@@ -117,6 +117,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatThreshold: config.insight.repeatThreshold,
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
+    voice: { examples: config.voice.examples, embeddingModel: config.voice.embeddingModel ?? null },
   };
 }
 

@@ -104,7 +104,12 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     const spinner = await ctx.output.spinner(messages.reply.sending);
     let outcome: SendOutcome;
     try {
-      outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+      outcome = await sendReply(ctx, review.id, text, {
+        model: current.completion.model,
+        promptVersion: version,
+        completion: current.completion,
+        shown: current.text,
+      });
       await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
       spinner.stop();

@@ -21,6 +21,7 @@ export const INHERITED_KEYS = [
   'billing.lowBalance',
   'reply',
   'insight',
+  'voice',
   'twogis.apiUrl',
   'twogis.webApiKey',
   'twogis.locale',

@@ -4,6 +4,7 @@ import type { Kopecks } from './money.ts';
 import type { InsightSettings } from './insight.ts';
 import type { IntakeLimits } from './intake.ts';
 import type { AnsweringPolicy } from './policy.ts';
+import type { VoiceSettings } from './voice.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
 export interface PipelineSettings {
@@ -27,6 +28,8 @@ export interface PipelineSettings {
   intake?: Partial<IntakeLimits>;
   /** When a complaint topic counts as recurring (insight.ts); missing keys take the defaults. */
   insight?: Partial<InsightSettings>;
+  /** The owner's examples in the prompt (voice.ts); missing keys take the defaults. */
+  voice?: Partial<VoiceSettings>;
 }
 
 export interface PipelineDeps {

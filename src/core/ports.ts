@@ -29,6 +29,8 @@ export interface ListedReview {
   isHidden: boolean;
   canReply: boolean;
   hasOwnerAnswer: boolean;
+  /** The owner's answer 2GIS lists with the review (`firstAnswer`), when it lists one with text. */
+  ownerAnswerText?: string | null;
   commentsCount: number;
 }
 
@@ -284,6 +286,8 @@ export interface CardDraft {
   problems: string[];
   /** The person who wrote it (`edit`), or null for the model's draft. */
   editedBy: string | null;
+  /** A person's text (`edit`): the model's draft it replaced, or null when there was none (the owner's voice). */
+  shown?: string | null;
   model: string;
   promptVersion: number;
   /** The model call's figures, recorded with the answer; null for a person's text. */
@@ -583,6 +587,42 @@ export interface Store {
   topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory>;
   /** Records one complaint window and its events in one transaction; false when that window is recorded already. */
   recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean>;
+
+  // the owner's voice (issue 22): answers a person produced, kept as examples for later drafts
+  /** Keeps each example once per review (a later one for the same review is ignored); how many were new. */
+  keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number>;
+  /**
+   * The business's examples a draft for a review of `branchId` may use, the branch's first, newest first, at most
+   * `limit`; never one whose answer 2GIS removed (a `reply.removed` event), never `excludeReviewId`'s. Each with its
+   * vector for `embeddingModel` when one was kept.
+   */
+  voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]>;
+  /** Keeps vectors computed for examples under `model`, once each. */
+  saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void>;
+}
+
+// ---------------------------------------------------------------- the owner's voice
+
+/**
+ * How a person produced an example's answer: sent a draft untouched (`approved`), changed at most half of it
+ * (`corrected`), wrote more than half of it themselves (`written`), or answered on 2GIS without gisbot (`elsewhere`).
+ */
+export type VoiceWeight = 'approved' | 'corrected' | 'written' | 'elsewhere';
+
+/** One of the business's own answers with its review, names, phones and e-mails already replaced by placeholders. */
+export interface VoiceExample {
+  reviewId: string;
+  branchId: string;
+  rating: number;
+  reviewText: string;
+  answerText: string;
+  weight: VoiceWeight;
+  at: Date;
+}
+
+export interface StoredVoiceExample extends VoiceExample {
+  /** The review text's vector under the asked-for embedding model, or null when none was computed yet. */
+  vector: number[] | null;
 }
 
 // ---------------------------------------------------------------- insight
@@ -702,6 +742,11 @@ export interface ModerationVerdict {
 }
 
 export interface Model {
+  /**
+   * One vector per text from the server's `/embeddings` under `model`, in order; throws ServiceError('model', ...)
+   * when it has none or it fails. Absent on a model that cannot (the examples are then chosen lexically).
+   */
+  embed?(texts: readonly string[], model: string, signal?: AbortSignal): Promise<number[][]>;
   /** Lists models: costs nothing and proves the endpoint and key work. */
   checkReachable(): Promise<void>;
   complete(messages: readonly ChatMessage[], signal?: AbortSignal, options?: CompletionOptions): Promise<Completion>;

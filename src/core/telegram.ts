@@ -11,6 +11,7 @@ import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
+import { keepAnswerFound } from './voice.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
 import { formatMoney } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
@@ -272,6 +273,7 @@ export class TelegramBridge {
         model: draft.model,
         promptVersion: draft.promptVersion,
         completion: usage && { text: draft.text, model: draft.model, ...usage },
+        shown: draft.editedBy === null ? draft.text : (draft.shown ?? null),
       });
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
@@ -334,6 +336,7 @@ export class TelegramBridge {
       text: withoutSecrets(text, this.#deps.settings.secrets ?? []),
       problems,
       editedBy: message.from.name,
+      shown: previous && (previous.editedBy === null ? previous.text : (previous.shown ?? null)),
       model: previous?.model ?? 'person',
       promptVersion: previous?.promptVersion ?? (await currentPrompt(this.#deps)).version,
       usage: null,
@@ -427,6 +430,7 @@ export class TelegramBridge {
     const claimed = await deps.store.claimReview(review.id, token, now, new Date(now.getTime() + deps.settings.leaseMs));
     if (claimed === null) return (await deps.store.getReview(review.id)) ?? review;
     await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : 'answered on 2GIS by someone else' });
+    await keepAnswerFound(deps, claimed, status?.ownerAnswer);
     return (await deps.store.getReview(review.id)) ?? review;
   }
 

@@ -237,6 +237,22 @@ export const migrations: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 10,
+    name: "the owner's voice: examples of answers a person produced",
+    // Issue 22. One row per review a person answered (through gisbot or on 2GIS), its texts already stripped of
+    // names and contacts; scoped by business. The vector of its review text is kept per embedding model, computed
+    // once. The index reads a branch's examples newest first.
+    statements: (s) => [
+      table(s, 'voice_examples', [
+        `business_id ${s.string(32)} NOT NULL, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL, rating ${s.tinyint} NOT NULL`,
+        `review_text ${s.mediumText} NOT NULL, answer_text ${s.mediumText} NOT NULL, weight ${s.string(16)} NOT NULL, at ${s.time} NOT NULL`,
+        `embedding_model ${s.string(128)} NULL, vector ${s.mediumText} NULL`,
+        'PRIMARY KEY (business_id, review_id)',
+      ]),
+      'CREATE INDEX voice_examples_branch ON voice_examples (business_id, branch_id, at)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

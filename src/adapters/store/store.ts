@@ -15,7 +15,8 @@ import type {
   Branch, BranchFacts, ComplaintWindow, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
+  VoiceExample, VoiceWeight,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -83,6 +84,15 @@ const BRANCH = columns('r', { id: ['text', 'branch_id'], name: ['text', 'MAX(r.b
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: ['text', 'MIN(t.label)'], reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
+const VOICE_EXAMPLE = columns('v', {
+  reviewId: 'text', branchId: 'text', rating: 'int', reviewText: 'text', answerText: 'text', weight: 'text', at: 'time',
+  embeddingModel: 'text?', vector: 'text?',
+});
+/**
+ * The business whose examples this store reads and writes. One business per database until the store's business
+ * scope lands (issue 19): then this becomes the scope's id, and every voice query below already filters on it.
+ */
+const VOICE_BUSINESS = 'default';
 
 /** `WHERE …` over the period and the branch of `query` (callers go on with `AND`). */
 function period(alias: 'r' | 't', query: FactQuery): Sql {
@@ -97,6 +107,17 @@ function period(alias: 'r' | 't', query: FactQuery): Sql {
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
 function answerMinutes(createdAt: Date, postedAt: Date): number {
   return Math.max(0, Math.floor((postedAt.getTime() - createdAt.getTime()) / 60_000));
+}
+
+/** A vector as kept: its numbers as JSON (exact for any float, readable in both databases). */
+function decodeVector(text: string | null): number[] | null {
+  if (text === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((n) => typeof n === 'number') ? (parsed as number[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------- values
@@ -837,5 +858,45 @@ export class SqlStore implements Store {
       await this.#insertEvents(x, events);
       return true;
     });
+  }
+
+  // ------------------------------------------------------------ the owner's voice
+
+  async keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number> {
+    let kept = 0;
+    for (const example of examples) {
+      requireTimes(example.at);
+      const values: Value[] = [
+        VOICE_BUSINESS, example.reviewId, example.branchId, example.rating, example.reviewText, example.answerText, example.weight, example.at,
+      ];
+      const statement = sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO voice_examples
+            (business_id, review_id, branch_id, rating, review_text, answer_text, weight, at) VALUES (${values})`;
+      kept += await this.#db.autocommit((x) => x.run(statement));
+    }
+    return kept;
+  }
+
+  async voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]> {
+    const exclude = query.excludeReviewId === undefined ? empty : sql` AND v.review_id <> ${query.excludeReviewId}`;
+    const rows = await this.#select(
+      VOICE_EXAMPLE,
+      sql`FROM voice_examples v WHERE v.business_id = ${VOICE_BUSINESS}${exclude}
+            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.review_id = v.review_id AND e.type = 'reply.removed')
+          ORDER BY CASE WHEN v.branch_id = ${query.branchId} THEN 0 ELSE 1 END, v.at DESC, v.review_id DESC LIMIT ${limitOf(query.limit)}`,
+    );
+    return rows.map(({ embeddingModel, vector, ...row }) => ({
+      ...row,
+      weight: row.weight as VoiceWeight,
+      vector: query.embeddingModel !== undefined && embeddingModel === query.embeddingModel ? decodeVector(vector) : null,
+    }));
+  }
+
+  async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void> {
+    for (const { reviewId, vector } of vectors) {
+      await this.#db.autocommit((x) =>
+        x.run(sql`UPDATE voice_examples SET embedding_model = ${model}, vector = ${JSON.stringify(vector)}
+              WHERE business_id = ${VOICE_BUSINESS} AND review_id = ${reviewId}`),
+      );
+    }
   }
 }
