@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import type { DomainEvent, EventType, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
+import type { DomainEvent, EventType, ListedReview, Store, StoredEvent, VoiceExample, VoiceWeight } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -1227,6 +1227,40 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.release(second.id, secondToken, { state: 'needs_approval', reason: 'the gate refused it' }, []), true);
       assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'a draft that went back to a person is not an answer');
       return 2;
+    });
+
+    contractTest("the owner's voice: examples kept once per review, the branch's first and newest first, removed answers never read", async ({ store, open }) => {
+      const branch = '70000001099900011';
+      const other = '70000001099900012';
+      const at = (minute: number) => new Date(Date.UTC(2024, 2, 1, 10, minute));
+      const example = (reviewId: string, branchId: string, minute: number, weight: VoiceWeight = 'corrected'): VoiceExample => ({
+        reviewId,
+        branchId,
+        rating: 2,
+        reviewText: `Кофе остыл ☕ '; DROP TABLE voice_examples; -- ${reviewId}`,
+        answerText: `{name}, простите нас за холодный кофе, мы поговорили с бариста ${reviewId}`,
+        weight,
+        at: at(minute),
+      });
+      const [a, b, c, d] = [example('v-1', branch, 1), example('v-2', other, 9), example('v-3', branch, 5, 'elsewhere'), example('v-4', branch, 3)];
+      assert.equal(await store.keepVoiceExamples([a, b]), 2);
+      assert.equal(await open({ notifications: true }).keepVoiceExamples([{ ...a, answerText: 'другой текст' }, c, d]), 2, 'one example per review');
+      const read = await store.voiceExamples({ branchId: branch, limit: 10 });
+      assert.deepEqual(read.map((row) => row.reviewId), ['v-3', 'v-4', 'v-1', 'v-2'], "the branch's first, newest first");
+      assert.deepEqual(read[2], { ...a, vector: null }, 'kept as given, the first version');
+      assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 2 })).map((row) => row.reviewId), ['v-3', 'v-4']);
+      assert.deepEqual((await store.voiceExamples({ branchId: other, limit: 2, excludeReviewId: 'v-2' })).map((row) => row.reviewId), ['v-3', 'v-4']);
+
+      const vector = [0.125, -1e-7, 0.3333333333333333, 1];
+      await store.saveVoiceVectors('embed-small', [{ reviewId: 'v-1', vector }]);
+      const withVectors = await store.voiceExamples({ branchId: branch, limit: 10, embeddingModel: 'embed-small' });
+      assert.deepEqual(withVectors.find((row) => row.reviewId === 'v-1')?.vector, vector, 'the vector as computed');
+      assert.equal(withVectors.find((row) => row.reviewId === 'v-3')?.vector, null);
+      assert.equal((await store.voiceExamples({ branchId: branch, limit: 10, embeddingModel: 'embed-large' })).find((row) => row.reviewId === 'v-1')?.vector, null, "another model's vector is no vector");
+
+      await store.appendEvents([event('reply.removed' as EventType, { reviewId: 'v-3', branchId: branch })]);
+      assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 10 })).map((row) => row.reviewId), ['v-4', 'v-1', 'v-2'], 'an answer 2GIS removed is no example');
+      return 0;
     });
 
     contractTest('follow-ups: recorded once, claimed by one, fenced, finished with the dialogue history', async ({ store, open }) => {
