@@ -122,8 +122,12 @@ export function anonymise(text: string, authorName: string): string {
   return out;
 }
 
+/** What 2GIS and its users write in place of a name: words of the language, not anyone's name. */
+const NOT_NAMES = new Set(['гость', 'аноним', 'анонимно', 'пользователь', 'клиент', 'guest', 'anonymous', 'user']);
+
 function nameWords(authorName: string): string[] {
-  return [...new Set(authorName.split(/[^\p{L}-]+/u).filter((word) => [...word].length >= 2))].sort((a, b) => b.length - a.length);
+  const words = authorName.split(/[^\p{L}-]+/u).filter((word) => [...word].length >= 2 && !NOT_NAMES.has(word.toLowerCase()));
+  return [...new Set(words)].sort((a, b) => b.length - a.length);
 }
 
 /** A name and its case forms: "Анна" also as "Анне", "Анну", "Анной"; "Иван" as "Ивану", "Иваном". */
