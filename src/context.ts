@@ -8,6 +8,7 @@ import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
 import { CONFIG_LANGUAGES } from './core/language.ts';
 import type { PipelineDeps, PipelineSettings } from './core/pipeline.ts';
 import { DEFAULT_POLICY, type AnsweringPolicy, type BranchPolicy } from './core/policy.ts';
+import { modelSettingsFingerprint } from './core/retries.ts';
 import type { Clock, Failpoint, FailpointName, Logger, Model, PromptSource, Store, Telegram, TwoGis } from './core/ports.ts';
 import { ConfigError, ServiceError } from './errors.ts';
 import { createProcessOwnership } from './adapters/process/ownership.ts';
@@ -118,6 +119,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
     voice: { examples: config.voice.examples, embeddingModel: config.voice.embeddingModel ?? null },
+    modelSettings: modelSettingsFingerprint(config.openai),
   };
 }
 
@@ -178,6 +180,11 @@ function requireSettings(config: Readonly<Config>, needs: ContextNeeds): void {
   // A business's own keys are named where they are written: businesses.<id>.twogis.login.
   const where = (key: string) => (business && Object.hasOwn(business.variables, key) ? `${business.keyPrefix}${key}` : key);
   const missing = required.filter(([, value]) => value === undefined).map(([key]) => messages.config.required(where(key), variables[key] ?? null));
+  // Nothing set anywhere: a newcomer without a config, not a config with holes in it.
+  const noAccount = config.twogis.login === undefined && config.twogis.password === undefined && config.twogis.accessToken === undefined;
+  if (needs.twogis && noAccount && config.source === null) {
+    throw new ConfigError([messages.config.noConfigFound], messages.config.noConfigHint);
+  }
   if (missing.length > 0) throw new ConfigError(missing, messages.config.fixHint(config.source, false));
 }
 

@@ -2,6 +2,7 @@
 // (`twogis.branches`, or all), the policy overrides in force for it (`policy.branches.<id>`), and what the store
 // holds of it: reviews seen, answered, waiting. The ids to copy into those two keys.
 import type { Context } from '../context.ts';
+import { waitingOf } from '../core/figures.ts';
 import type { Branch, BranchFacts } from '../core/ports.ts';
 import { table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
@@ -47,7 +48,7 @@ export async function branches(ctx: Context): Promise<BranchesResult> {
 }
 
 function counts(facts: BranchFacts | undefined): Pick<BranchRow, 'reviews' | 'answered' | 'waiting'> {
-  return { reviews: facts?.reviews ?? 0, answered: facts?.answered ?? 0, waiting: facts?.waiting ?? 0 };
+  return { reviews: facts?.reviews ?? 0, answered: facts?.answered ?? 0, waiting: facts === undefined ? 0 : waitingOf(facts) };
 }
 
 export function render(result: BranchesResult, output: Output): void {

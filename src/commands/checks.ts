@@ -23,14 +23,52 @@ export async function checkServices(ctx: Context): Promise<ServiceCheck[]> {
   ]);
 }
 
-/** The model list; a server without one (404 or 405: Ollama's and others' do not always have it) gets the tiny call. */
+/**
+ * The model list, and openai.model in it when it lists any; a server without one (404 or 405: Ollama's and others'
+ * do not always have it) gets the tiny call.
+ */
 async function modelReachable(model: Model, settings: Pick<ModelSettings, 'model' | 'baseURL'>): Promise<void | string> {
+  const listed = await modelList(model);
+  if (listed === null) return tinyCompletion(model, settings);
+  requireListed(listed, settings);
+}
+
+/** What GET /models lists; null when the server has no list (404, 405). */
+async function modelList(model: Model): Promise<string[] | null> {
   try {
-    await model.checkReachable();
+    return await model.checkReachable();
   } catch (error) {
     if (!(error instanceof ServiceError) || (error.status !== 404 && error.status !== 405)) throw error;
-    return tinyCompletion(model, settings);
+    return null;
   }
+}
+
+/**
+ * A server that lists its models must list openai.model: a typo is named here, before any review fails on it. The
+ * models named in the message are those closest to the configured name. An Ollama name without its tag is listed
+ * with `:latest`; case does not count.
+ */
+export function requireListed(listed: readonly string[] | null, settings: Pick<ModelSettings, 'model' | 'baseURL'>): void {
+  if (listed === null || listed.length === 0) return;
+  const wanted = settings.model.toLowerCase();
+  if (listed.some((id) => id.toLowerCase() === wanted || id.toLowerCase() === `${wanted}:latest`)) return;
+  const closest = [...listed].sort((a, b) => distance(a.toLowerCase(), wanted) - distance(b.toLowerCase(), wanted) || a.localeCompare(b));
+  throw new Error(messages.checks.modelNotListed(settings.model, host(settings.baseURL), closest.slice(0, LISTED_SHOWN), listed.length));
+}
+
+const LISTED_SHOWN = 5;
+
+/** Edit distance (Levenshtein), to name the listed models most like a mistyped one first. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export async function check(name: string, detail: string, probe: () => Promise<void | string>): Promise<ServiceCheck> {
@@ -69,16 +107,39 @@ export interface ModelSettings {
   maxTokens?: number | undefined;
 }
 
-export async function probeTwoGis(settings: TwoGisSettings): Promise<void> {
+/** Signs in; with `branches`, also proves that the account has each of them (a typo there is never answered). */
+export async function probeTwoGis(settings: TwoGisSettings & { accessToken?: string | undefined; branches?: readonly string[] | undefined }): Promise<void> {
   const { createTwoGisClient } = await import('../adapters/twogis/client.ts');
-  await createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 }).checkLogin();
+  const client = createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 });
+  await client.checkLogin();
+  if (settings.branches === undefined || settings.branches.length === 0) return;
+  const held = new Set((await client.accountBranches()).map((branch) => branch.id));
+  const strangers = settings.branches.filter((id) => !held.has(id));
+  if (strangers.length > 0) throw new Error(messages.checks.branchesNotInAccount(strangers));
 }
 
-/** One tiny completion with the settings in force: proves the endpoint, the key, the model name and its dialect. */
+/** The values `.gisbotrc.example` ships with: a config still holding one was copied and not filled in. */
+const EXAMPLE_PLACEHOLDERS: ReadonlyArray<[key: string, pick: (config: Readonly<Config>) => string | undefined, placeholder: RegExp]> = [
+  ['twogis.password', (config) => config.twogis.password, /^change-me$/],
+  ['openai.apiKey', (config) => config.openai.apiKey, /^sk-change-me$/],
+  ['database.url', (config) => config.database.url, /change-me/],
+];
+
+/** The keys of `config` that still hold the example file's placeholders. */
+export function examplePlaceholders(config: Readonly<Config>): string[] {
+  return EXAMPLE_PLACEHOLDERS.filter(([, pick, placeholder]) => placeholder.test(pick(config) ?? '')).map(([key]) => key);
+}
+
+/**
+ * openai.model among the models the server lists (as `run` checks it), then one tiny completion with the settings in
+ * force: proves the endpoint, the key, the model name and its dialect.
+ */
 export async function probeModel(settings: ModelSettings): Promise<string> {
   const { createOpenAiModel } = await import('../adapters/openai/model.ts');
   const { timeoutSeconds, ...rest } = settings;
   const model: Model = createOpenAiModel({ ...rest, maxRetries: 0, ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }) });
+  // The check `run` makes at start-up; a list that cannot be read leaves the proof to the tiny call.
+  requireListed(await modelList(model).catch(() => null), settings);
   return tinyCompletion(model, settings);
 }
 
@@ -176,11 +237,16 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
     const { twogis } = business.config;
     const name = single ? '2GIS' : `2GIS ${business.id}`;
     const key = (inner: string) => `${business.keyPrefix}${inner}`;
+    const placeholders = examplePlaceholders(business.config).filter((one) => one.startsWith('twogis.'));
+    const probe = () =>
+      probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login ?? '', password: twogis.password ?? '', accessToken: twogis.accessToken, webApiKey: twogis.webApiKey, locale: twogis.locale, branches: twogis.branches });
     return check(
       name,
-      messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
-      twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
-        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
+      twogis.accessToken === undefined ? messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)) : messages.checks.twogisTokenOk(host(twogis.apiUrl)),
+      placeholders.length > 0 ? () => Promise.reject(new Error(messages.checks.placeholders(placeholders.map(key))))
+        : twogis.accessToken !== undefined ? probe
+        : twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
+        : probe,
     );
   };
   const promptCheck = (business: Business) => {
@@ -191,9 +257,18 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
     });
   };
   const [databaseCheck, twogisChecks, modelCheck, websocketCheck, promptChecks] = await Promise.all([
-    check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
+    check(
+      'database',
+      messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url),
+      examplePlaceholders(config).includes('database.url') ? () => Promise.reject(new Error(messages.checks.placeholders(['database.url']))) : () => probeDatabase(database.url),
+    ),
     Promise.all(businesses.map(twogisCheck)),
-    check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
+    check(
+      'model',
+      '',
+      examplePlaceholders(config).includes('openai.apiKey') ? () => Promise.reject(new Error(messages.checks.placeholders(['openai.apiKey'])))
+        : openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai),
+    ),
     check(
       'websocket',
       websocket.url ? messages.checks.wsOk(host(websocket.url)) : messages.checks.wsOff,

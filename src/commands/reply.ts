@@ -46,7 +46,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   if (id === undefined) {
     const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
     await ctx.store.migrate();
-    return { kind: 'queue', reviews: await ctx.store.listReviewsInState('needs_approval', limit), exitCode: ExitCode.ok };
+    return { kind: 'queue', reviews: await waitingForPerson(ctx, limit), exitCode: ExitCode.ok };
   }
   if (options.send && options.dryRun) throw new UsageError(messages.reply.sendOrDryRun);
   const asks = !options.send && !options.dryRun;
@@ -120,6 +120,17 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     }
     return fromOutcome(outcome, result);
   }
+}
+
+/**
+ * The queue: the reviews waiting for a person, and those that failed (a person may answer them; the model's failures
+ * are also tried again by themselves, as each one's retry time says), oldest first.
+ */
+async function waitingForPerson(ctx: Context, limit: number): Promise<StoredReview[]> {
+  const [approval, failed] = await Promise.all([ctx.store.listReviewsInState('needs_approval', limit), ctx.store.listReviewsInState('failed', limit)]);
+  return [...approval, ...failed]
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit);
 }
 
 type Build = (action: ReplyAction, exitCode: ExitCode, extra?: Partial<ReplyResult & { kind: 'answer' }>) => ReplyResult;

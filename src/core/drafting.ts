@@ -98,7 +98,7 @@ export async function draftThroughGate(
       }
     }
 
-    if (problems.length === 0 && policy.recentAnswers > 0 && !claimWording(deps.store, review.branchId, text)) {
+    if (problems.length === 0 && policy.recentAnswers > 0 && !claimWording(deps.store, review.branchId, text, review.id)) {
       // Another review of this branch is being answered with these very words right now, in this process.
       problems.push({ rule: 'repeat', message: 'it repeats word for word an answer we already gave: word it differently' });
     }
@@ -134,20 +134,33 @@ export function gateContext(
 }
 
 /**
- * Wordings handed out by this process, per store: the store's recent answers show a draft only once it is saved,
- * so two reviews drafted at the same moment would otherwise both pass the repeat check with the same words.
+ * Wordings handed out by this process, per store, with the review each went to: the store's recent answers show an
+ * answer only once it is sent, so two reviews drafted at the same moment would otherwise both pass the repeat check
+ * with the same words. A review drafted again (its answer was not posted: 2GIS said 429) may have its own words back.
  */
-const handedOut = new WeakMap<object, Set<string>>();
+const handedOut = new WeakMap<object, Map<string, string>>();
 const HANDED_OUT_KEPT = 5000;
 
-function claimWording(store: object, branchId: string, text: string): boolean {
+function wordingKey(branchId: string, text: string): string {
+  return `${branchId}\u0000${comparableText(text)}`;
+}
+
+function claimWording(store: object, branchId: string, text: string, reviewId: string): boolean {
   let claimed = handedOut.get(store);
-  if (!claimed) handedOut.set(store, (claimed = new Set()));
-  const key = `${branchId}\u0000${comparableText(text)}`;
-  if (claimed.has(key)) return false;
-  claimed.add(key);
-  if (claimed.size > HANDED_OUT_KEPT) claimed.delete(claimed.values().next().value!);
+  if (!claimed) handedOut.set(store, (claimed = new Map()));
+  const key = wordingKey(branchId, text);
+  const holder = claimed.get(key);
+  if (holder !== undefined) return holder === reviewId;
+  claimed.set(key, reviewId);
+  if (claimed.size > HANDED_OUT_KEPT) claimed.delete(claimed.keys().next().value!);
   return true;
+}
+
+/** Gives back the words handed to a review whose answer was not posted: they are nobody's answer. */
+export function forgetWording(store: object, branchId: string, text: string, reviewId: string): void {
+  const claimed = handedOut.get(store);
+  const key = wordingKey(branchId, text);
+  if (claimed?.get(key) === reviewId) claimed.delete(key);
 }
 
 /** A per-review, per-attempt sampling seed: two reviews with the same text are not drafted alike. */

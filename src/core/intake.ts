@@ -17,7 +17,7 @@ import { noticeEdits } from './edits.ts';
 import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
-import { ANSWERED_ELSEWHERE, type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type UnreadableItem } from './ports.ts';
+import { ANSWERED_ELSEWHERE, type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from './ports.ts';
 import { keepAnswerFound } from './voice.ts';
 
 export interface IntakeLimits {
@@ -74,6 +74,15 @@ type WalkEnd = { kind: 'done' } | { kind: 'cut'; next: string; why: string | nul
 /** `until` of a backlog that must read to the end of the listing: older than any review. */
 const TO_THE_END = new Date(0);
 
+/** The branch's name and its rating on 2GIS, for stats and the report; a failure to keep them stops no intake. */
+async function keepListing(deps: PipelineDeps, branch: Branch, summary: TwoGisRating): Promise<void> {
+  try {
+    await deps.store.saveBranchListing({ branchId: branch.id, name: branch.name, ...summary, readAt: deps.clock.now() });
+  } catch (error) {
+    deps.logger.warn('the branch listing was not kept', { branchId: branch.id, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: IntakeCounts, options: BranchIntakeOptions = {}): Promise<void> {
   const limits = intakeLimits(deps.settings);
   const kept = options.kept ?? NOTHING_KEPT;
@@ -102,6 +111,7 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
         if (offsetDate !== null) await save({ backlog: { cursor: offsetDate, until: until === null ? null : new Date(until) } }).catch(() => {});
         throw error;
       }
+      if (offsetDate === null && page.summary) await keepListing(deps, branch, page.summary);
       if (page.reviews.length === 0 && page.unreadable.length === 0) return { kind: 'done' };
       const fresh = page.reviews.filter((review) => !seen.has(review.id));
       for (const review of fresh) seen.add(review.id);

@@ -30,6 +30,11 @@ export interface PipelineSettings {
   insight?: Partial<InsightSettings>;
   /** The owner's examples in the prompt (voice.ts); missing keys take the defaults. */
   voice?: Partial<VoiceSettings>;
+  /**
+   * The digest of the model settings in force (retries.ts): a review the model failed under other settings is
+   * tried again at once. Default ''.
+   */
+  modelSettings?: string;
 }
 
 export interface PipelineDeps {
@@ -44,6 +49,40 @@ export interface PipelineDeps {
   settings: PipelineSettings;
   /** Called after each committed event, e.g. to wake the outbox relay. */
   onEvents?: (events: readonly DomainEvent[]) => void;
+  /**
+   * Called once per answer this process recorded as posted and charged, whatever path posted it (a cycle's lane, a
+   * read-back, a person's answer from the terminal or a Telegram press): the one source of a run's counts.
+   */
+  onSettled?: (settlement: Settlement) => void;
+}
+
+export interface Settlement {
+  reviewId: string;
+  charged: Kopecks;
+  /** The balance after the charge. */
+  balance: Kopecks;
+}
+
+/** What a run's settlements came to. */
+export class SettledTally {
+  posted = 0;
+  charged: Kopecks = 0n;
+  add(settlement: Settlement): void {
+    this.posted += 1;
+    this.charged += settlement.charged;
+  }
+}
+
+/** `deps` whose settlements are also counted in `tally` (and still reported to whoever listened before). */
+export function countingSettlements<D extends PipelineDeps>(deps: D, tally: SettledTally): D {
+  const outer = deps.onSettled;
+  return {
+    ...deps,
+    onSettled: (settlement: Settlement) => {
+      tally.add(settlement);
+      outer?.(settlement);
+    },
+  };
 }
 
 /** Logs committed events and tells whoever listens. Call only after the transaction that stored them. */

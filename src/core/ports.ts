@@ -50,6 +50,21 @@ export interface ReviewPage {
    * `offsetDate`. Null when the page is empty or none of its items had a date.
    */
   cursor: string | null;
+  /** The branch's rating and review count as 2GIS shows them (`2gisRating`, `2gisReviewsCount`), when the page gave them. */
+  summary?: TwoGisRating | null;
+}
+
+export interface TwoGisRating {
+  /** Null when 2GIS has no rating for the branch (no reviews). */
+  rating: number | null;
+  reviewsCount: number | null;
+}
+
+/** A branch as intake last listed it: its name and its rating as 2GIS shows it. */
+export interface BranchListing extends TwoGisRating {
+  branchId: string;
+  name: string;
+  readAt: Date;
 }
 
 /** What intake keeps about a branch between cycles. */
@@ -100,6 +115,20 @@ export interface StoredReview {
   draftText: string | null;
   postAttempts: number;
   answerId: string | null;
+  /** A `failed` review's tries under the model settings it last failed under (core/retries.ts); 0 when none. */
+  failedTries?: number;
+  /** When a `failed` review is tried again by itself; null: only a change of the model settings, or a person, answers it. */
+  retryAt?: Date | null;
+}
+
+/** What a review that failed for a reason that can pass keeps, so that it is tried again (core/retries.ts). */
+export interface FailureRetry {
+  /** The digest of the model settings it failed under: a change of them brings it back at once. */
+  settings: string;
+  /** Its tries under those settings, this one included. */
+  tries: number;
+  /** When it is tried again; null after the last try. */
+  at: Date | null;
 }
 
 export interface DraftRecord {
@@ -119,7 +148,8 @@ export interface DraftRecord {
 export type ReleaseOutcome =
   | { state: 'skipped'; reason: string }
   | { state: 'needs_approval'; reason: string }
-  | { state: 'failed'; reason: string }
+  /** `retry`: tried again as it says; null: never by itself; absent: as the review's failure said before (a person's try). */
+  | { state: 'failed'; reason: string; retry?: FailureRetry | null }
   | { state: 'new'; reason: string | null };
 
 /**
@@ -130,6 +160,8 @@ export const ANSWERED_ELSEWHERE = {
   atIntake: 'already answered',
   beforePosting: 'answered by someone else before we posted',
   onReadBack: 'answered by someone else',
+  /** Found on the re-read of a review waiting for a person (the Telegram bridge, approval.recheckMinutes). */
+  whileWaiting: 'answered on 2GIS by someone else',
 } as const;
 
 // ---------------------------------------------------------------- events
@@ -458,6 +490,12 @@ export interface Store {
   claimReview(reviewId: string, token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
   /** Takes over one in-flight review (claimed, drafted, posting) whose lease ended at or before `now`. */
   claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null>;
+  /**
+   * Puts back in the queue (`new`) each `failed` review that may be tried again by itself and is due: its retry time
+   * came, or the model settings changed since it failed (`settings`, their digest: its tries count anew). A failure
+   * kept without retry (2GIS refused the answer, a POST that did not take) stays. Returns how many went back.
+   */
+  requeueFailed(now: Date, settings: string): Promise<number>;
   /** Every review in work now (claimed, drafted, posting) with its claim token: to spot crashed owners. */
   listInFlight(): Promise<Array<{ id: string; claimToken: string }>>;
   /**
@@ -528,8 +566,9 @@ export interface Store {
   latestPrompt(): Promise<PromptVersion | null>;
   dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
   /**
-   * The newest answers of ours to a branch's reviews (posted, or drafted and on their way), newest first:
-   * a new draft must not repeat one of them word for word.
+   * The newest answers of ours to a branch's reviews, newest first: those posted, and those sent whose outcome was not
+   * seen yet (they may be out there); a new draft must not repeat one of them word for word. A draft that was not
+   * posted (refused, failed, given back to the queue) is no answer.
    */
   recentAnswers(branchId: string, limit: number): Promise<string[]>;
 
@@ -551,7 +590,7 @@ export interface Store {
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
   // telegram (issue 15): the cards of reviews waiting for a person, and which worker reads the bot's updates
-  /** Reviews waiting for a person (`needs_approval`) that have no card yet, newest first. */
+  /** Reviews waiting for a person (`needs_approval`, or `failed`: a person may answer it) that have no card yet, newest first. */
   reviewsWithoutCard(limit: number): Promise<StoredReview[]>;
   /** Makes the review's card; null when it has one already. */
   createTelegramCard(reviewId: string, body: TelegramCardBody): Promise<TelegramCard | null>;
@@ -572,11 +611,24 @@ export interface Store {
   /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
   finishTelegramUpdate(updateId: number, token: string): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
-  /** Every branch that has reviews in the store, with a name its reviews gave it. */
+  /**
+   * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch
+   * with no review yet).
+   */
   reviewBranches(): Promise<Branch[]>;
+  /** The reviews created in the period, newest first, at most `limit`, each with its answer if it has one. */
+  periodReviews(query: FactQuery, limit: number): Promise<PeriodReview[]>;
+  /** Per branch and rating (1–5), the reviews created in the period. */
+  ratingCounts(query: FactQuery): Promise<RatingCount[]>;
+  /** Per branch with any, how many reviews wait for a person now, and the oldest `limitPerBranch` of them. */
+  waitingForPerson(limitPerBranch: number): Promise<WaitingBranch[]>;
+  /** Keeps the branch's name and its rating as 2GIS shows it, as intake read them from its first page. */
+  saveBranchListing(listing: BranchListing): Promise<void>;
+  /** What intake last read of each branch it listed. */
+  branchListings(): Promise<BranchListing[]>;
   /** Per branch, the facts of the reviews created on 2GIS in the period (all of them without one). */
   reviewFacts(query: FactQuery): Promise<BranchFacts[]>;
-  /** Per branch and topic key, the reviews rated at most `maxRating` created in the period that carry it. */
+  /** Per branch, topic key and label, the reviews rated at most `maxRating` created in the period that carry it. */
   topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]>;
   /** Keeps a review's topics, once: false, and nothing written, when it has some already or is not known. */
   saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean>;
@@ -654,11 +706,15 @@ export interface BranchFacts {
   answeredElsewhere: number;
   /** Skipped for any other reason (hidden, another catalog, no reply allowed, a branch not answered). */
   skipped: number;
-  /** Not answered yet: in the queue, in work, or waiting for a person. */
-  waiting: number;
-  /** Of `waiting`, the ones waiting for a person (`needs_approval`). */
+  /** Waiting for a person (`needs_approval`). */
   waitingForPerson: number;
+  /** Not answered yet because the balance ran out: in the queue or in work (figures.ts). */
+  waitingForMoney: number;
+  /** Waiting for a posting delay; none until a later issue brings the delay. */
+  scheduled: number;
   failed: number;
+  /** Complained about to 2GIS instead of answered; none until a later issue brings complaints. */
+  complained: number;
   ratingSum: number;
   charged: Kopecks;
   promptTokens: number;
@@ -670,11 +726,36 @@ export interface BranchFacts {
   answerMinutes: Array<[minutes: number, count: number]>;
 }
 
+/** A review of a period with what was answered to it. */
+export interface PeriodReview {
+  review: StoredReview;
+  /** The answer posted on 2GIS in the owner's name; null when none was. */
+  answerText: string | null;
+  sentBy: 'gisbot' | 'person' | null;
+  postedAt: Date | null;
+  charged: Kopecks;
+}
+
+export interface RatingCount {
+  branchId: string;
+  rating: number;
+  reviews: number;
+}
+
+export interface WaitingBranch {
+  branchId: string;
+  /** Every review of the branch waiting for a person now. */
+  count: number;
+  /** The oldest of them, oldest first. */
+  oldest: StoredReview[];
+}
+
+/** How many reviews carry one label of a topic at one branch: a key comes in one row per label it was seen as. */
 export interface TopicCount {
   branchId: string;
   /** Topic key. */
   topic: string;
-  /** One of the labels seen for the key. */
+  /** A label seen for the key. */
   label: string;
   reviews: number;
 }
@@ -747,8 +828,8 @@ export interface Model {
    * when it has none or it fails. Absent on a model that cannot (the examples are then chosen lexically).
    */
   embed?(texts: readonly string[], model: string, signal?: AbortSignal): Promise<number[][]>;
-  /** Lists models: costs nothing and proves the endpoint and key work. */
-  checkReachable(): Promise<void>;
+  /** Lists models: costs nothing and proves the endpoint and key work. The ids listed ([] when the list is empty). */
+  checkReachable(): Promise<string[]>;
   complete(messages: readonly ChatMessage[], signal?: AbortSignal, options?: CompletionOptions): Promise<Completion>;
   /** The provider's moderation endpoint; throws ServiceError('model', ...) when it has none or it fails. */
   moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict>;

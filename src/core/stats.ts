@@ -1,6 +1,7 @@
 // What the balance bought, per branch and in total, for the reviews created on 2GIS in a period: the store sums
 // the facts (Store.reviewFacts, Store.topicCounts), this derives the rates, the median, the averages and the
 // change against the period before. Pure arithmetic: money stays bigint kopecks until it is printed.
+import { waitingOf } from './figures.ts';
 import { COMPLAINT_MAX_RATING } from './insight.ts';
 import { formatMoney } from './money.ts';
 import type { Branch, BranchFacts, Store, TopicCount } from './ports.ts';
@@ -15,16 +16,35 @@ export interface TopicStat {
   reviews: number;
 }
 
+export interface Decisions {
+  untouched: number;
+  edited: number;
+  rewritten: number;
+  regenerated: number;
+  /** edited ÷ the drafts a person decided on, three decimals; null when none. */
+  editedShare: number | null;
+}
+
 /** The figures of one branch, or of all of them; the names are the contract's (`stats --json`). */
 export interface Figures {
   reviews: number;
   answered: number;
   byPerson: number;
   answeredElsewhere: number;
+  /** waitingForPerson + waitingForMoney. */
   waiting: number;
   waitingForPerson: number;
+  waitingForMoney: number;
   skipped: number;
   failed: number;
+  /** Waiting for a posting delay: 0 until the issue that brings the delay. */
+  scheduled: number;
+  /** Complained about to 2GIS instead of answered: 0 until the issue that brings complaints. */
+  complained: number;
+  /** Answers of the period 2GIS took down: 0 until the issue that reads them back. */
+  removed: number;
+  /** What a person did with the drafts shown to them: zeros until the issue that records it. */
+  decisions: Decisions;
   /** answered ÷ (reviews − skipped − answeredElsewhere), three decimals; null when none could be answered. */
   replyRate: number | null;
   medianMinutesToAnswer: number | null;
@@ -100,10 +120,15 @@ function figures(facts: BranchFacts, previous: BranchFacts): Figures {
     answered: facts.answered,
     byPerson: facts.byPerson,
     answeredElsewhere: facts.answeredElsewhere,
-    waiting: facts.waiting,
+    waiting: waitingOf(facts),
     waitingForPerson: facts.waitingForPerson,
+    waitingForMoney: facts.waitingForMoney,
     skipped: facts.skipped,
     failed: facts.failed,
+    scheduled: facts.scheduled,
+    complained: facts.complained,
+    removed: 0,
+    decisions: { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, editedShare: null },
     replyRate: answerable > 0 ? round(facts.answered / answerable, 3) : null,
     medianMinutesToAnswer: median(facts.answerMinutes),
     averageRating: rating === null ? null : round(rating, 2),
@@ -146,7 +171,7 @@ export function sum(all: readonly BranchFacts[]): BranchFacts {
 }
 
 const COUNTED = [
-  'reviews', 'answered', 'byPerson', 'answeredElsewhere', 'skipped', 'waiting', 'waitingForPerson', 'failed',
+  'reviews', 'answered', 'byPerson', 'answeredElsewhere', 'skipped', 'waitingForPerson', 'waitingForMoney', 'scheduled', 'failed', 'complained',
   'ratingSum', 'promptTokens', 'completionTokens', 'costed',
 ] as const satisfies ReadonlyArray<keyof BranchFacts>;
 
@@ -159,9 +184,11 @@ export function emptyFacts(branch: Branch): BranchFacts {
     byPerson: 0,
     answeredElsewhere: 0,
     skipped: 0,
-    waiting: 0,
     waitingForPerson: 0,
+    waitingForMoney: 0,
+    scheduled: 0,
     failed: 0,
+    complained: 0,
     ratingSum: 0,
     charged: 0n,
     promptTokens: 0,
@@ -172,15 +199,27 @@ export function emptyFacts(branch: Branch): BranchFacts {
   };
 }
 
-/** The most frequent topics (by key; the label shown is the store's pick of those seen), then by label. */
-function topTopics(counts: readonly TopicCount[], limit = TOP_TOPICS): TopicStat[] {
-  const byKey = new Map<string, TopicStat>();
+/**
+ * The most frequent topics (by key), each named by its most frequent label (labels of one key are forms of one
+ * phrase: "долгое ожидание", "долгого ожидания"); on a tie the shorter, which in Russian is most often the
+ * nominative, then the first in order.
+ */
+export function topTopics(counts: readonly TopicCount[], limit = TOP_TOPICS): TopicStat[] {
+  const byKey = new Map<string, { reviews: number; labels: Map<string, number> }>();
   for (const count of counts) {
-    const seen = byKey.get(count.topic);
-    if (seen) seen.reviews += count.reviews;
-    else byKey.set(count.topic, { topic: count.label, reviews: count.reviews });
+    const seen = byKey.get(count.topic) ?? { reviews: 0, labels: new Map<string, number>() };
+    seen.reviews += count.reviews;
+    seen.labels.set(count.label, (seen.labels.get(count.label) ?? 0) + count.reviews);
+    byKey.set(count.topic, seen);
   }
-  return [...byKey.values()].sort((a, b) => b.reviews - a.reviews || a.topic.localeCompare(b.topic)).slice(0, limit);
+  return [...byKey.values()]
+    .map(({ reviews, labels }) => ({ topic: nameOf(labels), reviews }))
+    .sort((a, b) => b.reviews - a.reviews || a.topic.localeCompare(b.topic))
+    .slice(0, limit);
+}
+
+function nameOf(labels: ReadonlyMap<string, number>): string {
+  return [...labels].sort(([a, x], [b, y]) => y - x || [...a].length - [...b].length || (a < b ? -1 : a > b ? 1 : 0))[0]![0];
 }
 
 function round(value: number, places: number): number {

@@ -28,6 +28,7 @@ import type {
   TelegramNotice,
   TelegramUpdate,
 } from './ports.ts';
+import { ANSWERED_ELSEWHERE } from './ports.ts';
 import { finish, currentPrompt, type CurrentPrompt } from './worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
@@ -85,7 +86,7 @@ const FAILURE_PAUSE_MS = 1_000;
 const FAILURE_PAUSE_CAP_MS = 60_000;
 const INSTRUCTION_LIMIT = 1000;
 /** Events after which a waiting card may change: `run`'s long poll is cut short to show it. */
-const CARD_EVENTS = new Set(['review.needs_approval', 'reply.posted', 'review.skipped']);
+const CARD_EVENTS = new Set(['review.needs_approval', 'reply.failed', 'reply.posted', 'review.skipped']);
 /** Review states in which no answer is coming any more: a card of such a review is closed. */
 const AT_REST = new Set(['posted', 'skipped']);
 /** Review states in which a person's answer may be sent; the reason of one of them is shown on its card. */
@@ -139,6 +140,7 @@ export class TelegramBridge {
       this.#waiting = null;
     }
     for (const update of updates.sort((a, b) => a.updateId - b.updateId)) {
+      if (options.signal?.aborted) return report; // stopping: the press in hand was finished; the rest are read again
       if (!(await this.#keep())) return report; // another worker took the turn over: it reads them again
       if (await this.#handle(update)) report.updates += 1;
     }
@@ -400,7 +402,7 @@ export class TelegramBridge {
     const deps = this.#deps;
     let review = await deps.store.getReview(card.reviewId);
     if (review === null) return null;
-    if (card.body.outcome === null && recheck && review.state === 'needs_approval') {
+    if (card.body.outcome === null && recheck && WAITING.has(review.state)) {
       review = await this.#recheck(review);
       const checkedAt = deps.clock.now().toISOString();
       card = await this.#update(card, (body) => ({ ...body, checkedAt }));
@@ -429,7 +431,7 @@ export class TelegramBridge {
     const now = deps.clock.now();
     const claimed = await deps.store.claimReview(review.id, token, now, new Date(now.getTime() + deps.settings.leaseMs));
     if (claimed === null) return (await deps.store.getReview(review.id)) ?? review;
-    await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : 'answered on 2GIS by someone else' });
+    await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : ANSWERED_ELSEWHERE.whileWaiting });
     await keepAnswerFound(deps, claimed, status?.ownerAnswer);
     return (await deps.store.getReview(review.id)) ?? review;
   }

@@ -1,13 +1,14 @@
 // One claimed review's way: reserve → draft → gate → re-read → post → settle. Every step after the claim is
 // fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
 import { isServiceError, ServiceError } from '../errors.ts';
-import { draftThroughGate } from './drafting.ts';
+import { draftThroughGate, forgetWording } from './drafting.ts';
 import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideAnswering } from './policy.ts';
 import { keepAnswerFound } from './voice.ts';
-import { ANSWERED_ELSEWHERE, type DomainEvent, type ReleaseOutcome, type StoredReview } from './ports.ts';
+import { ANSWERED_ELSEWHERE, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
+import { canPass, retryAfterFailure } from './retries.ts';
 
 export type WorkOutcome =
   | { kind: 'posted'; charged: Kopecks; balance: Kopecks }
@@ -89,13 +90,17 @@ export async function answerReview(
     });
   } catch (error) {
     if (signal?.aborted) return releaseForLater(deps, review, token);
-    if (isServiceError(error, 'model') && (error.kind === 'rejected' || error.kind === 'bad_response')) {
-      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${error.message}` });
+    if (canPass(error)) {
+      const retry = retryAfterFailure(review.failedTries ?? 0, deps.settings.modelSettings ?? '', deps.clock.now());
+      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${error.message}`, retry });
     }
     return releaseForLater(deps, review, token, error);
   }
 
-  return rereadAndPost(deps, review, token, draftText, { saving, posted });
+  const outcome = await rereadAndPost(deps, review, token, draftText, { saving, posted });
+  // Words that were not posted (nor perhaps posted: unsure, or taken over) may be another review's answer.
+  if (outcome.kind !== 'posted' && outcome.kind !== 'unsure' && outcome.kind !== 'lost') forgetWording(deps.store, review.branchId, draftText, review.id);
+  return outcome;
 }
 
 export interface PostOptions {
@@ -185,6 +190,7 @@ export async function settle(
   });
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
+  deps.onSettled?.({ reviewId: review.id, charged: settled.charged, balance: settled.balance });
   published(deps, events);
   return { kind: 'posted', charged: settled.charged, balance: settled.balance };
 }
@@ -203,7 +209,7 @@ export async function finish(
   deps: PipelineDeps,
   review: StoredReview,
   token: string,
-  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string; details?: Record<string, unknown> },
+  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string; details?: Record<string, unknown>; retry?: FailureRetry },
 ): Promise<WorkOutcome> {
   const details = outcome.details ?? {};
   const event =
@@ -211,8 +217,14 @@ export async function finish(
       ? makeEvent(deps.clock, 'review.skipped', review, { reason: outcome.reason, ...details })
       : outcome.state === 'needs_approval'
         ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason, ...details })
-        : makeEvent(deps.clock, 'reply.failed', review, { error: outcome.reason, ...details });
-  const released: ReleaseOutcome = { state: outcome.state, reason: outcome.reason };
+        : makeEvent(deps.clock, 'reply.failed', review, {
+            error: outcome.reason,
+            ...details,
+            ...(outcome.retry ? { retryAt: outcome.retry.at?.toISOString() ?? null } : {}),
+          });
+  // A failure is tried again by itself only when the caller says so (retries.ts); any other waits for a person.
+  const released: ReleaseOutcome =
+    outcome.state === 'failed' ? { state: 'failed', reason: outcome.reason, retry: outcome.retry ?? null } : { state: outcome.state, reason: outcome.reason };
   if (!(await deps.store.release(review.id, token, released, [event]))) return { kind: 'lost' };
   published(deps, [event]);
   return { kind: outcome.state, reason: outcome.reason };

@@ -76,6 +76,8 @@ export interface ModelSandboxOptions {
   listsModels?: boolean;
   /** false: POST /embeddings answers 404, as on servers without one; default true. */
   embeddings?: boolean;
+  /** true: a chat completion for a model not in `models` answers 404 `model_not_found`, as OpenAI does; default false. */
+  refusesUnknownModels?: boolean;
   /**
    * A `response_format` JSON schema: `json_schema` answers in it (as OpenAI, Ollama, vLLM, LM Studio do), `refuse`
    * answers 400 naming the parameter, `ignore` answers in plain text as if none was asked. Default `json_schema`.
@@ -449,6 +451,8 @@ export class ModelSandbox {
   listsModels: boolean;
   /** false: POST /embeddings answers 404. */
   embeddings: boolean;
+  /** true: a completion for a model not in `models` answers 404. */
+  refusesUnknownModels: boolean;
   structuredOutput: StructuredOutput;
   #http!: SandboxHttp;
   #created = Math.floor(Date.now() / 1000);
@@ -461,6 +465,7 @@ export class ModelSandbox {
     this.reasoningTokens = options.reasoningTokens ?? 1000;
     this.listsModels = options.listsModels ?? true;
     this.embeddings = options.embeddings ?? true;
+    this.refusesUnknownModels = options.refusesUnknownModels ?? false;
     this.structuredOutput = options.structuredOutput ?? 'json_schema';
     this.responder = options.responder ?? defaultResponder;
     this.moderator = options.moderator ?? defaultModerator;
@@ -568,6 +573,19 @@ export class ModelSandbox {
     const b = body as Record<string, unknown>;
     if (b.stream === true) return err(400, 'Streaming is not supported by the sandbox.');
     if (typeof b.model !== 'string' || b.model === '') return err(400, "Missing required parameter: 'model'.");
+    if (this.refusesUnknownModels && !this.models.includes(b.model)) {
+      return {
+        status: 404,
+        body: {
+          error: {
+            message: `The model \`${b.model}\` does not exist or you do not have access to it.`,
+            type: 'invalid_request_error',
+            param: null,
+            code: 'model_not_found',
+          },
+        },
+      };
+    }
     if (!Array.isArray(b.messages) || b.messages.length === 0) {
       return err(400, "Missing required parameter: 'messages'.");
     }

@@ -7,8 +7,14 @@ import path from 'node:path';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from './messages.ts';
 
+/** The editor a person gets: theirs, or (named, so they know how to leave it and choose another) the system's. */
+export function chosenEditor(env: NodeJS.ProcessEnv = process.env): { command: string; chosenByPerson: boolean } {
+  const own = env.VISUAL || env.EDITOR;
+  return own ? { command: own, chosenByPerson: true } : { command: process.platform === 'win32' ? 'notepad' : 'vi', chosenByPerson: false };
+}
+
 export async function editText(text: string, postfix: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const editor = env.VISUAL || env.EDITOR || (process.platform === 'win32' ? 'notepad' : 'vi');
+  const editor = chosenEditor(env).command;
   // mkdtemp makes the folder 0700: a draft or a prompt is nobody else's business while it is being edited.
   const folder = await mkdtemp(path.join(tmpdir(), 'gisbot-edit-'));
   const file = path.join(folder, `edit${postfix}`);

@@ -33,6 +33,8 @@ export const messages = {
       const example = `every key is described in ${shipped('.gisbotrc.example')}`;
       return where.some(Boolean) ? `${where.filter(Boolean).join(', or ')}; ${example}` : example;
     },
+    noConfigFound: `no .gisbotrc found here or in the folders above — run \`${gisbotCommand} init\``,
+    noConfigHint: `or give one with --config <file>, or set the settings in the environment; see ${shipped('.gisbotrc.example')}`,
     missingFile: (file: string) => `there is no config file at ${file} (given with --config)`,
     folderNotFile: (file: string) => `${file} is a folder, not a config file`,
     unreadable: (file: string) => `cannot read the config file ${file}: permission denied`,
@@ -104,6 +106,13 @@ export const messages = {
         ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
         : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
+  stop: {
+    stopping: (signal: string) =>
+      `${signal}: stopping. An answer already on its way to 2GIS is finished; a review being drafted goes back to the queue. A second signal (Ctrl-C again) stops waiting for the rest.`,
+    hurrying: 'stopping now: only an answer on its way to 2GIS is still awaited, and it is never abandoned (one left unseen would wait for the next run to read it back)',
+    stopped: (signal: string, answered: number, released: number) =>
+      `stopped by ${signal}: ${answered} answered, ${released} put back in the queue for the next run`,
+  },
   notify: {
     undelivered: (count: number) =>
       `${count} event${count === 1 ? '' : 's'} not delivered over the WebSocket yet: kept in the outbox and sent again later (gisbot logs --pending)`,
@@ -149,6 +158,9 @@ export const messages = {
     anonymous: '(no name)',
     noText: '(a rating without text)',
     waitsBecause: (reason: string) => `waits for you: ${reason}`,
+    /** `next`: when it is tried again by itself, 'never' after its last try, null when it never is (2GIS refused it). */
+    failedReason: (reason: string, next: string | null) =>
+      `failed${next === null ? '' : next === 'never' ? ', no retries left' : `, retry at ${next}`}: ${reason}`,
     draftHeading: 'draft',
     editedHeading: 'your edit',
     gateOk: 'the gate lets it through',
@@ -248,28 +260,65 @@ export const messages = {
     allBranches: (count: number) => `All branches (${count})`,
     countsChart: 'Reviews and answers per week',
     ratingChart: 'Average rating per week',
-    minutesChart: 'Time to answer per week',
+    minutesChart: 'Time to answer per week (hours)',
     spendChart: 'Charged per week',
     legendReviews: 'reviews',
     legendAnswered: 'answered by gisbot',
+    legendByPerson: 'answered by a person',
     reviews: 'reviews',
     answered: 'answered',
     answeredBy: (answered: number, byPerson: number) => `${answered} (${byPerson} by you)`,
     replyRate: 'reply rate',
     toAnswer: 'time to answer (median)',
-    rating: 'average rating (change)',
-    waiting: 'waiting',
+    hours: (minutes: number) => `${(Math.round((minutes / 60) * 10) / 10).toFixed(1)} h`,
+    rating: 'average rating',
+    ratingChange: 'rating change',
+    change: (change: number) => (change === 0 ? '±0.00' : `${change > 0 ? '+' : '−'}${Math.abs(change).toFixed(2)}`),
+    noRatingNow: 'no reviews in this period',
+    noRatingBefore: 'no reviews in the period before',
+    waitingForPerson: 'Waiting for a person',
+    waitingForMoney: 'Waiting for money',
     elsewhere: 'answered elsewhere',
+    skipped: 'skipped',
+    failed: 'failed',
     charged: 'charged',
     tokens: 'model tokens',
     modelCost: 'model cost',
     topics: 'What customers complain about (1–3★)',
     noTopics: 'No complaint topics in this period.',
-    waitingHeading: (count: number) => `Waiting for you (${count})`,
+    branchesHeading: 'Branches: rating, stars and money',
+    branchColumns: ['branch', 'rating on 2GIS', 'stars of this period (1★ … 5★)', 'answered', 'charged'],
+    twogisRating: (rating: number | null, reviews: number | null) =>
+      rating === null ? 'no rating on 2GIS yet' : `${rating.toFixed(1)} on 2GIS${reviews === null ? '' : ` (${reviews.toLocaleString('en-US')} reviews)`}`,
+    notListed: 'not read yet',
+    starsNote: 'Stars are counted from the reviews gisbot took in; the rating on 2GIS is as its listing showed it last.',
+    worstHeading: 'The worst reviews of the period',
+    noWorst: 'No review of this period is rated 1–3★.',
+    answersHeading: (shown: number, total: number) =>
+      shown === total ? `What was said in your name (${total.toLocaleString('en-US')})` : `What was said in your name: newest ${shown.toLocaleString('en-US')} shown of ${total.toLocaleString('en-US')}`,
+    answersNote: 'Every answer to a review of this period, 1–2★ first, newest first.',
+    noAnswers: 'No review of this period was answered.',
+    search: 'Search the answers',
+    searchShown: 'shown',
+    answerBy: (who: 'gisbot' | 'person' | null) => (who === 'person' ? 'answered by you' : 'answered by gisbot'),
+    notAnswered: (outcome: string) => `not answered: ${outcome}`,
+    outcomes: {
+      answered: 'answered',
+      answeredElsewhere: 'answered on 2GIS by someone else',
+      skipped: 'skipped',
+      waitingForPerson: 'waiting for a person',
+      waitingForMoney: 'waiting for money',
+      scheduled: 'scheduled',
+      failed: 'failed',
+      complained: 'complained about to 2GIS',
+    },
+    waitingHeading: (shown: number, total: number) =>
+      shown === total ? `Waiting for you (${total.toLocaleString('en-US')})` : `Waiting for you: oldest ${shown.toLocaleString('en-US')} shown of ${total.toLocaleString('en-US')}`,
     noText: '(a rating without text)',
     footer: 'Made by gisbot from its own database. Nothing in this file is fetched from the network.',
     cannotWrite: (file: string, code: string) => `cannot write the report to ${file} (${code})`,
     outHint: 'name a file in a folder you can write to with --out',
+    badCsvLocale: (value: string, known: readonly string[]) => `--csv-locale: ${JSON.stringify(value)} is not one of ${known.join(', ')}`,
   },
   stats: {
     badBranch: (id: string) => `--branch: ${JSON.stringify(id)} is not a branch id (digits, as \`gisbot branches\` lists them)`,
@@ -293,8 +342,15 @@ export const messages = {
     notSet: (key: string) => `${key} is not set`,
     databaseOk: (where: string) => `connected to ${where} and migrated`,
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
+    twogisTokenOk: (host: string) => `signed in with the access token at ${host}`,
+    branchesNotInAccount: (ids: readonly string[]) =>
+      `the account has no branch ${ids.join(', ')} (twogis.branches): gisbot branches lists the ones it has`,
+    placeholders: (keys: readonly string[]) => `${keys.join(', ')}: still the example file's placeholder; put in your own`,
     modelAnswered: (model: string, host: string) => `${model} at ${host} answered`,
     modelSilent: (model: string) => `${model} answered with nothing`,
+    modelNotListed: (model: string, host: string, closest: readonly string[], listed: number) =>
+      `openai.model "${model}" is not among the models ${host} lists: ${closest.join(', ')}` +
+      `${listed > closest.length ? ` and ${listed - closest.length} more` : ''}; fix openai.model (or GISBOT_MODEL)`,
     wsOk: (host: string) => `connected to ${host}`,
     wsOff: 'notifications off (websocket.url is not set)',
     telegramOff: 'Telegram cards off (telegram.botToken is not set)',
@@ -421,6 +477,8 @@ export const messages = {
     problemFrames: (frames: number, events: number) => `${frames} WebSocket frames arrived for ${events} events`,
   },
   editor: {
+    fallback: (editor: string) =>
+      `opening ${editor}, as neither $VISUAL nor $EDITOR is set${editor === 'vi' ? ' (save and quit with Esc :wq, leave without saving with :cq)' : ''}; to choose another: export EDITOR=nano (or code --wait, …)`,
     abandoned: (ended: number | string) =>
       typeof ended === 'number' ? `editor exited with status ${ended}, nothing saved` : `editor was stopped by ${ended}, nothing saved`,
   },

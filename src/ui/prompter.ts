@@ -1,6 +1,7 @@
 // Questions to a person, through @inquirer/prompts. Only on a terminal: elsewhere a flag must answer.
 import { InterruptedError, UsageError } from '../errors.ts';
 import type { Output } from './output.ts';
+import { messages } from './messages.ts';
 
 export interface Choice<T> {
   value: T;
@@ -59,7 +60,9 @@ export function createPrompter(output: Output): Prompter {
     async editor(message, text, whenNotInteractive, postfix = '.txt') {
       if (!output.interactive) throw new UsageError(whenNotInteractive);
       output.say(message);
-      const { editText } = await import('./editor.ts');
+      const { chosenEditor, editText } = await import('./editor.ts');
+      const editor = chosenEditor();
+      if (!editor.chosenByPerson) output.say(messages.editor.fallback(editor.command));
       return editText(text, postfix);
     },
   };

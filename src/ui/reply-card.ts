@@ -35,9 +35,20 @@ export function queueJson(review: StoredReview) {
     rating: review.rating,
     authorName: review.authorName,
     createdAt: review.createdAt,
+    /** `needs_approval`, or `failed`: what went wrong is the reason; `retryAt` says when it is tried again by itself. */
+    state: review.state,
     reason: review.reason,
+    retryAt: review.state === 'failed' ? (review.retryAt?.toISOString() ?? null) : null,
     text: review.text,
   };
+}
+
+/** Why a review of the queue waits, as the table shows it: a failure says so, and when it is tried again. */
+export function queueReason(review: StoredReview): string {
+  if (review.state !== 'failed') return review.reason ?? '';
+  // The clock time alone: the longest pause is 80 minutes (core/retries.ts), and the column is narrow.
+  const next = review.retryAt ? formatTime(review.retryAt).slice(11, 16) : (review.failedTries ?? 0) > 0 ? 'never' : null;
+  return messages.reply.failedReason(review.reason ?? '', next);
 }
 
 const QUEUE_HEADER = ['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'];
@@ -56,7 +67,7 @@ export function printQueue(output: Output, reviews: readonly StoredReview[]): vo
     .map((title, index) => Math.max(visibleLength(title), ...fixed.map((row) => visibleLength(row[index]!))))
     .reduce((sum, width) => sum + width + 2, 0);
   const reasonWidth = Math.max(QUEUE_HEADER[5]!.length, Math.floor((output.width - used) / 2) - 1);
-  const rows = reviews.map((review, index) => [...fixed[index]!, d.yellow(clip(shownText(review.reason ?? ''), reasonWidth)), clip(shownText(review.text), 200)]);
+  const rows = reviews.map((review, index) => [...fixed[index]!, d.yellow(clip(shownText(queueReason(review)), reasonWidth)), clip(shownText(review.text), 200)]);
   for (const line of table(QUEUE_HEADER, rows, output.width, d)) output.data(line);
 }
 

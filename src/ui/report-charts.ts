@@ -1,23 +1,30 @@
 // The report's charts as static SVG, drawn by Observable Plot (scales, axes, ticks and marks are the library's)
 // into a linkedom document: no browser, no script in the file, and so nothing for an e-mail client to block or
 // a page to fetch when the report is opened. Plot's own SVG carries a viewBox and `max-width: 100%`: the charts
-// shrink to a phone's width.
+// shrink to a phone's width. They are drawn about as wide as a phone shows them (WIDTH), so that a tick label
+// stays at least 11 px tall there; wider screens draw them larger.
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import type { WeekFigures } from '../core/report.ts';
 
 const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
 
-const WIDTH = 640;
+export const CHART_WIDTH = 360;
 const HEIGHT = 200;
-export const COLORS = { reviews: '#cbd5e1', answered: '#2563eb', rating: '#d97706', minutes: '#059669', spend: '#7c3aed' };
+/** The tick labels' size in the SVG's own units: CHART_WIDTH wide on a phone's ~350 px, they stay above 11 px. */
+export const CHART_FONT_PX = 12.5;
+/** A band axis labels every week up to this many weeks, then every other one (or fewer), so that labels never overlap. */
+const LABELLED_WEEKS = 7;
+export const COLORS = { reviews: '#cbd5e1', answered: '#2563eb', byPerson: '#0891b2', rating: '#d97706', hours: '#059669', spend: '#7c3aed' };
 
 interface Point {
   week: string;
   reviews: number;
-  answered: number;
+  /** Answers gisbot sent by itself; `byPerson` are the ones a person sent. */
+  byGisbot: number;
+  byPerson: number;
   rating: number | null;
-  minutes: number | null;
+  hours: number | null;
   spend: number;
 }
 
@@ -25,9 +32,10 @@ function points(weeks: readonly WeekFigures[]): Point[] {
   return weeks.map((week) => ({
     week: label(week.from),
     reviews: week.reviews,
-    answered: week.answered,
+    byGisbot: week.answered - week.byPerson,
+    byPerson: week.byPerson,
     rating: week.averageRating,
-    minutes: week.medianMinutesToAnswer,
+    hours: week.medianMinutesToAnswer === null ? null : Math.round((week.medianMinutesToAnswer / 60) * 10) / 10,
     // For drawing only: the figures beside the charts print the exact amounts.
     spend: Number(week.charged) / 100,
   }));
@@ -39,8 +47,14 @@ function label(at: Date): string {
 }
 
 function render(options: Plot.PlotOptions): string {
-  const figure = Plot.plot({ document, width: WIDTH, height: HEIGHT, marginLeft: 48, style: { fontSize: '11px' }, ...options });
+  const figure = Plot.plot({ document, width: CHART_WIDTH, height: HEIGHT, marginLeft: 44, style: { fontSize: `${CHART_FONT_PX}px` }, ...options });
   return (figure as unknown as { outerHTML: string }).outerHTML;
+}
+
+/** The weeks a band axis labels: all of a short period, every n-th of a long one. */
+function weekTicks(data: readonly Point[]): string[] {
+  const step = Math.ceil(data.length / LABELLED_WEEKS);
+  return data.filter((_, index) => index % step === 0).map((point) => point.week);
 }
 
 /** A note in the middle of an empty chart, so that it says why it is empty. */
@@ -48,15 +62,20 @@ function nothing(text: string): Plot.Markish {
   return Plot.text([text], { frameAnchor: 'middle', fontSize: 13, fill: '#64748b' });
 }
 
-/** Reviews per week (light bars) and, in front, how many of them gisbot answered. */
+/** Reviews per week (light bars) and, in front, the answers: gisbot's own, and on top of them a person's. */
 export function countsChart(weeks: readonly WeekFigures[]): string {
   const data = points(weeks);
+  const answers = data.flatMap((point) => [
+    { week: point.week, who: 'gisbot', answers: point.byGisbot, title: `${point.byGisbot} answered by gisbot` },
+    { week: point.week, who: 'person', answers: point.byPerson, title: `${point.byPerson} answered by a person` },
+  ]);
   return render({
-    x: { type: 'band', label: null, domain: data.map((point) => point.week) },
+    x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
     y: { label: 'reviews', grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.reviews))] },
+    color: { domain: ['gisbot', 'person'], range: [COLORS.answered, COLORS.byPerson] },
     marks: [
-      Plot.barY(data, { x: 'week', y: 'reviews', fill: COLORS.reviews }),
-      Plot.barY(data, { x: 'week', y: 'answered', fill: COLORS.answered, inset: 4 }),
+      Plot.barY(data, { x: 'week', y: 'reviews', fill: COLORS.reviews, title: (point: Point) => `${point.reviews} reviews` }),
+      Plot.barY(answers, { x: 'week', y: 'answers', fill: 'who', inset: 4, title: 'title' }),
       Plot.ruleY([0]),
     ],
   });
@@ -67,20 +86,20 @@ export function ratingChart(weeks: readonly WeekFigures[]): string {
   const data = points(weeks);
   const rated = data.filter((point) => point.rating !== null);
   return render({
-    x: { type: 'point', label: null, domain: data.map((point) => point.week), inset: 12 },
+    x: { type: 'point', label: null, domain: data.map((point) => point.week), inset: 12, ticks: weekTicks(data) },
     y: { label: 'rating', domain: [1, 5], grid: true, ticks: 5 },
     marks: rated.length === 0 ? [nothing('no ratings in this period')] : [Plot.lineY(rated, { x: 'week', y: 'rating', stroke: COLORS.rating, strokeWidth: 2 }), Plot.dot(rated, { x: 'week', y: 'rating', fill: COLORS.rating })],
   });
 }
 
-/** The median time from a review's creation to gisbot's answer, week by week, in minutes. */
-export function minutesChart(weeks: readonly WeekFigures[]): string {
+/** The median time from a review's creation to its answer, week by week, in hours (as the figures beside it). */
+export function hoursChart(weeks: readonly WeekFigures[]): string {
   const data = points(weeks);
-  const answered = data.filter((point) => point.minutes !== null);
+  const answered = data.filter((point) => point.hours !== null);
   return render({
-    x: { type: 'band', label: null, domain: data.map((point) => point.week) },
-    y: { label: 'minutes to answer (median)', grid: true, nice: true },
-    marks: answered.length === 0 ? [nothing('no answers in this period')] : [Plot.barY(answered, { x: 'week', y: 'minutes', fill: COLORS.minutes }), Plot.ruleY([0])],
+    x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
+    y: { label: 'hours to answer (median)', grid: true, nice: true },
+    marks: answered.length === 0 ? [nothing('no answers in this period')] : [Plot.barY(answered, { x: 'week', y: 'hours', fill: COLORS.hours }), Plot.ruleY([0])],
   });
 }
 
@@ -88,7 +107,7 @@ export function minutesChart(weeks: readonly WeekFigures[]): string {
 export function spendChart(weeks: readonly WeekFigures[]): string {
   const data = points(weeks);
   return render({
-    x: { type: 'band', label: null, domain: data.map((point) => point.week) },
+    x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
     y: { label: 'charged', grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.spend))] },
     marks: [Plot.barY(data, { x: 'week', y: 'spend', fill: COLORS.spend }), Plot.ruleY([0])],
   });

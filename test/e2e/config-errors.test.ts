@@ -37,6 +37,15 @@ describe('config errors through the real binary', () => {
     assert.ok(!(await readdir(home)).includes('data'), 'the data folder was created');
   }
 
+  test('no config anywhere: one line saying so and naming init, not a list of required keys', async () => {
+    const result = await gisbot(['poll-once']);
+    assert.equal(result.code, 2, result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.match(lines[0]!, /^error: no \.gisbotrc found .* run `(npm run gisbot --|gisbot) init`$/);
+    assert.ok(!/required/.test(result.stderr), result.stderr);
+    await assertNothingCreated();
+  });
+
   test('several problems: one error line each, in plain words, and a hint that ends where it should', async () => {
     const file = await config(
       'several.yaml',

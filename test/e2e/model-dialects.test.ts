@@ -29,20 +29,20 @@ const CASES: DialectCase[] = [
   },
   {
     name: 'OpenAI reasoning model under a name gisbot does not know, temperature set: learnt from the 400s',
-    sandbox: { apiKey: SECRETS.apiKey, dialect: 'openai-reasoning' },
+    sandbox: { apiKey: SECRETS.apiKey, dialect: 'openai-reasoning', models: ['reviews-deployment'] },
     env: { GISBOT_MODEL: 'reviews-deployment' },
     config: 'openai:\n  temperature: 0.7\n',
     refusals: 2,
   },
   {
     name: 'Qwen3 with <think> on a local server, thinking past the answer budget',
-    sandbox: { apiKey: SECRETS.apiKey, dialect: 'think', reasoningTokens: 1000 },
+    sandbox: { apiKey: SECRETS.apiKey, dialect: 'think', reasoningTokens: 1000, models: ['qwen3:8b'] },
     env: { GISBOT_MODEL: 'qwen3:8b' },
     refusals: 0,
   },
   {
     name: "DeepSeek's reasoning_content",
-    sandbox: { apiKey: SECRETS.apiKey, dialect: 'reasoning-content' },
+    sandbox: { apiKey: SECRETS.apiKey, dialect: 'reasoning-content', models: ['deepseek-chat', 'deepseek-reasoner'] },
     env: { GISBOT_MODEL: 'deepseek-reasoner' },
     refusals: 0,
   },

@@ -117,6 +117,8 @@ describe('SqliteStore', () => {
           [7, 'redelivery backoff per event'],
           [8, 'telegram cards and updates'],
           [9, 'insight: who sent an answer and when, review topics, complaint windows'],
+          [10, 'a failed review is tried again'],
+          [11, 'branch listings: each listed branch with its name and its rating on 2GIS'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -231,7 +233,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(9\)/);
+        assert.match(error.message, /version 99, newer than this gisbot knows \(11\)/);
         assert.ok(error.message.includes(file));
         return true;
       });
@@ -300,7 +302,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

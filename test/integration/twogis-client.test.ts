@@ -141,8 +141,11 @@ describe('2GIS client against the sandbox', () => {
       },
     );
 
-    const page3 = await gis.listReviews(BRANCH, page2.at(-1)?.createdAt ?? null);
+    const { summary, ...page3 } = await gis.listReviews(BRANCH, page2.at(-1)?.createdAt ?? null);
     assert.deepEqual(page3, { reviews: [], unreadable: [], cursor: null });
+    // The branch's own figures ride on every page (2gisRating, 2gisReviewsCount).
+    assert.ok(summary && summary.reviewsCount !== null && summary.reviewsCount > 50, JSON.stringify(summary));
+    assert.ok(summary.rating !== null && summary.rating >= 1 && summary.rating <= 5, JSON.stringify(summary));
 
     assert.equal(count('POST', 'users/auth'), 1, 'one login for the whole session');
     const lists = sb.requests.filter((r) => r.path === reviewsPath);

@@ -4,6 +4,10 @@ import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts'
 import type {
   BalanceSnapshot,
   Branch,
+  BranchListing,
+  PeriodReview,
+  RatingCount,
+  WaitingBranch,
   BranchFacts,
   BranchIntake,
   ChatMessage,
@@ -86,6 +90,8 @@ export class MemoryStore implements Store {
       draftText: null,
       postAttempts: 0,
       answerId: null,
+      failedTries: 0,
+      retryAt: null,
     });
     this.history.push({ authorId: review.authorId ?? '', reviewId: review.id, role: 'reviewer', text: review.text, at: new Date(review.createdAt) });
     await this.appendEvents(events);
@@ -191,8 +197,28 @@ export class MemoryStore implements Store {
     if (review?.claimToken !== token) return false;
     this.reserved -= review.reserved;
     Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null });
+    if (outcome.state === 'failed' && outcome.retry === null) {
+      this.failureSettings.delete(reviewId);
+      review.retryAt = null;
+    } else if (outcome.state === 'failed' && outcome.retry) {
+      this.failureSettings.set(reviewId, outcome.retry.settings);
+      Object.assign(review, { failedTries: outcome.retry.tries, retryAt: outcome.retry.at });
+    }
     await this.appendEvents(events);
     return true;
+  }
+  /** The model settings each failed review that may be tried again failed under (Store.requeueFailed). */
+  readonly failureSettings = new Map<string, string>();
+  async requeueFailed(now: Date, settings: string) {
+    let requeued = 0;
+    for (const review of this.reviews.values()) {
+      const failedUnder = this.failureSettings.get(review.id);
+      if (review.state !== 'failed' || failedUnder === undefined) continue;
+      if (!((review.retryAt != null && review.retryAt <= now) || failedUnder !== settings)) continue;
+      Object.assign(review, { state: 'new', failedTries: failedUnder === settings ? review.failedTries : 0, retryAt: null });
+      requeued += 1;
+    }
+    return requeued;
   }
   async appendEvents(events: readonly DomainEvent[]) {
     for (const event of events) {
@@ -337,7 +363,7 @@ export class MemoryStore implements Store {
   }
   async recentAnswers(branchId: string, limit: number) {
     return [...this.reviews.values()]
-      .filter((review) => review.branchId === branchId && ['drafted', 'posting', 'posted'].includes(review.state) && review.draftText !== null)
+      .filter((review) => review.branchId === branchId && ['posting', 'posted'].includes(review.state) && review.draftText !== null)
       .map((review) => review.draftText!)
       .reverse()
       .slice(0, limit);
@@ -348,6 +374,22 @@ export class MemoryStore implements Store {
   complaints: Array<ComplaintWindow & { branchId: string; topic: string }> = [];
   async reviewBranches(): Promise<Branch[]> {
     throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async periodReviews(): Promise<PeriodReview[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async ratingCounts(): Promise<RatingCount[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  async waitingForPerson(): Promise<WaitingBranch[]> {
+    throw new Error('the memory store sums no facts: use a SQLite store');
+  }
+  readonly listings = new Map<string, BranchListing>();
+  async saveBranchListing(listing: BranchListing) {
+    this.listings.set(listing.branchId, { ...listing });
+  }
+  async branchListings() {
+    return [...this.listings.values()];
   }
   async reviewFacts(): Promise<BranchFacts[]> {
     throw new Error('the memory store sums no facts: use a SQLite store');
@@ -401,7 +443,7 @@ export class MemoryStore implements Store {
   async reviewsWithoutCard(limit: number) {
     const carded = new Set([...this.cards.values()].map((card) => card.reviewId));
     return [...this.reviews.values()]
-      .filter((review) => review.state === 'needs_approval' && !carded.has(review.id))
+      .filter((review) => (review.state === 'needs_approval' || review.state === 'failed') && !carded.has(review.id))
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
       .slice(0, limit)
       .map((review) => ({ ...review }));
@@ -550,7 +592,11 @@ export class FakeModel implements Model {
   reply: (messages: readonly ChatMessage[]) => Partial<Completion> | Error = () => ({});
   moderated: string[] = [];
   moderation: (text: string) => ModerationVerdict | Error = () => ({ flagged: false, categories: [] });
-  async checkReachable() {}
+  /** What GET /models lists. */
+  listed: string[] = [];
+  async checkReachable() {
+    return this.listed;
+  }
   async moderate(text: string): Promise<ModerationVerdict> {
     this.moderated.push(text);
     const verdict = this.moderation(text);

@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import type { DomainEvent, EventType, ListedReview, Store, StoredEvent, VoiceExample, VoiceWeight } from '../../src/core/ports.ts';
+import type { DomainEvent, EventType, FailureRetry, ListedReview, Store, StoredEvent, VoiceExample, VoiceWeight } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -215,6 +215,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         draftText: null,
         postAttempts: 0,
         answerId: null,
+        failedTries: 0,
+        retryAt: null,
       });
       assert.equal(await store.getReview('no-such-review'), null);
       assert.deepEqual(await store.findKnownReviewIds([review.id, 'no-such-review', review.id]), new Set([review.id]));
@@ -1206,7 +1208,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
-    contractTest('recentAnswers: our answers to one branch, posted or on their way, newest first', async ({ store }) => {
+    contractTest('recentAnswers: our answers to one branch, posted or sent with an unseen outcome, newest first; a draft is none', async ({ store }) => {
       await store.topUp(10_000n, null);
       const branchId = '70000001099900001';
       const first = listed({ branchId });
@@ -1221,11 +1223,14 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       await store.settlePosted(elsewhere.id, { answerId: 'a-2', text: 'Другой филиал' }, postedEvents(elsewhere, 'Другой филиал'));
       assert.equal(await store.recordReview(listed({ branchId }), 'needs_approval', 'rated 1', []), true);
 
-      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Второй ответ 🎉 \'; --', 'Первый ответ']);
+      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'a draft not sent is no answer');
+      assert.equal(await store.beginPosting(second.id, secondToken, new Date(), new Date()), true);
+      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Второй ответ 🎉 \'; --', 'Первый ответ'], 'a sent answer may be out there');
       assert.deepEqual(await store.recentAnswers(branchId, 1), ['Второй ответ 🎉 \'; --']);
       assert.deepEqual(await store.recentAnswers('70000001099900003', 10), []);
-      assert.equal(await store.release(second.id, secondToken, { state: 'needs_approval', reason: 'the gate refused it' }, []), true);
-      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'a draft that went back to a person is not an answer');
+      // 2GIS answered 429: nothing was posted, and the review went back to the queue.
+      assert.equal(await store.release(second.id, secondToken, { state: 'new', reason: '2GIS answered 429' }, []), true);
+      assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'an answer 2GIS did not take is no answer');
       return 2;
     });
 
@@ -1260,6 +1265,51 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
 
       await store.appendEvents([event('reply.removed' as EventType, { reviewId: 'v-3', branchId: branch })]);
       assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 10 })).map((row) => row.reviewId), ['v-4', 'v-1', 'v-2'], 'an answer 2GIS removed is no example');
+      return 0;
+    });
+
+    contractTest('requeueFailed: a failure that can pass goes back to the queue when its retry time comes or the model settings change', async ({ store }) => {
+      const now = new Date();
+      const later = new Date(now.getTime() + 10 * MINUTE);
+      const [due, waiting, exhausted, refused, personTried] = [listed(), listed(), listed(), listed(), listed()];
+      const fail = async (review: ListedReview, retry: FailureRetry | null) => {
+        const token = await recordAndClaim(store, review);
+        assert.equal(await store.release(review.id, token, { state: 'failed', reason: 'the model failed: 404', retry }, []), true);
+      };
+      await fail(due, { settings: 'A', tries: 1, at: now });
+      await fail(waiting, { settings: 'A', tries: 2, at: later });
+      await fail(exhausted, { settings: 'A', tries: 5, at: null });
+      await fail(refused, null);
+      await fail(personTried, { settings: 'A', tries: 1, at: later });
+      const kept = (await store.getReview(waiting.id))!;
+      assert.deepEqual([kept.state, kept.failedTries, kept.retryAt?.getTime()], ['failed', 2, later.getTime()]);
+
+      // A person's try that did not post (no retry given) leaves the review's retry as it was.
+      const token = randomUUID();
+      assert.ok(await store.claimReview(personTried.id, token, now, lease(now)));
+      assert.equal(await store.release(personTried.id, token, { state: 'failed', reason: '2GIS answered 429' }, []), true);
+      assert.equal((await store.getReview(personTried.id))?.retryAt?.getTime(), later.getTime());
+
+      const state = async (review: ListedReview) => {
+        const stored = (await store.getReview(review.id))!;
+        return [stored.state, stored.failedTries];
+      };
+      assert.equal(await store.requeueFailed(now, 'A'), 1, 'due now, under the same settings');
+      assert.deepEqual(await state(due), ['new', 1], 'its tries go on counting');
+      assert.deepEqual(await state(waiting), ['failed', 2]);
+      assert.equal(await store.requeueFailed(now, 'A'), 0);
+      assert.equal(await store.requeueFailed(now, 'B'), 3, 'the model settings changed: every failure that can pass, at once');
+      assert.deepEqual(await state(waiting), ['new', 0], 'its tries count anew');
+      assert.deepEqual(await state(exhausted), ['new', 0]);
+      assert.deepEqual(await state(personTried), ['new', 0]);
+      assert.deepEqual(await state(refused), ['failed', 0], 'a failure kept without retry waits for a person');
+      assert.equal(await store.requeueFailed(later, 'C'), 0);
+      await assert.rejects(store.requeueFailed(new Date(Number.NaN), 'A'), RangeError);
+      for (const review of [due, waiting, exhausted, personTried]) {
+        const again = randomUUID();
+        assert.ok(await store.claimReview(review.id, again, now, lease(now)));
+        assert.equal(await store.release(review.id, again, { state: 'skipped', reason: 'done' }, []), true);
+      }
       return 0;
     });
 

@@ -44,6 +44,20 @@ export function telegramStoreContract(name: string, factory: () => Promise<Store
   }
 
   describe(`Store contract, Telegram: ${name}`, () => {
+    contractTest('a failed review waits for a person too (one may answer it): it gets a card', async ({ store }) => {
+      const waiting = listed({ createdAt: '2024-03-02T10:00:00.000+03:00' });
+      const failed = listed({ createdAt: '2024-02-01T10:00:00.000+03:00' });
+      assert.equal(await store.recordReview(waiting, 'needs_approval', 'rated 1', []), true);
+      assert.equal(await store.recordReview(failed, 'new', null, []), true);
+      const failing = randomUUID();
+      assert.ok(await store.claimReview(failed.id, failing, new Date(), new Date(Date.now() + 60_000)));
+      assert.deepEqual((await store.reviewsWithoutCard(10)).map((review) => review.id), [waiting.id], 'not while it is in work');
+      assert.equal(await store.release(failed.id, failing, { state: 'failed', reason: 'the model failed: 404', retry: null }, []), true);
+      assert.deepEqual((await store.reviewsWithoutCard(10)).map((review) => review.id), [waiting.id, failed.id]);
+      assert.ok(await store.createTelegramCard(failed.id, body()));
+      assert.deepEqual((await store.reviewsWithoutCard(10)).map((review) => review.id), [waiting.id]);
+    });
+
     contractTest('a card per waiting review, made once, written by compare-and-set', async ({ store, open }) => {
       const older = listed({ createdAt: '2024-03-01T10:00:00.000+03:00' });
       const newer = listed({ createdAt: '2024-03-02T10:00:00.000+03:00' });

@@ -276,10 +276,15 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
   }
 
   return {
-    async checkReachable(): Promise<void> {
+    async checkReachable(): Promise<string[]> {
       const { mod, client } = await load();
       try {
-        await client.models.list();
+        const page = await client.models.list();
+        const listed: unknown[] = Array.isArray(page.data) ? page.data : [];
+        return listed.flatMap((entry) => {
+          const id = (entry as { id?: unknown } | null)?.id;
+          return typeof id === 'string' ? [id] : [];
+        });
       } catch (error) {
         throw mapError(error, mod, 'GET /models', undefined);
       }

@@ -239,6 +239,31 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 10,
+    name: 'a failed review is tried again',
+    // Issue 18: a review whose draft failed for a reason that can pass keeps the digest of the model settings it
+    // failed under, its tries under them and when it is tried next (core/retries.ts). Reviews the model failed before
+    // this version are tried once more under the settings in force (the digest '' matches none).
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN failure_settings ${s.string(64)} NULL`,
+      `ALTER TABLE reviews ADD COLUMN failed_tries ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE reviews ADD COLUMN retry_at ${s.time} NULL`,
+      "UPDATE reviews SET failure_settings = '' WHERE state = 'failed' AND reason LIKE 'the model failed:%'",
+    ],
+  },
+  {
+    version: 11,
+    name: 'branch listings: each listed branch with its name and its rating on 2GIS',
+    // Issue 20: a watched branch with no review yet is still in stats and the report, under its name, and the
+    // report shows each branch's rating as 2GIS does. One row per branch, rewritten by intake's first page.
+    statements: (s) => [
+      table(s, 'branch_listings', [
+        `branch_id ${s.id} NOT NULL PRIMARY KEY, name TEXT NOT NULL, rating ${s.decimal} NULL, reviews_count ${s.int} NULL`,
+        `read_at ${s.time} NOT NULL`,
+      ]),
+    ],
+  },
+  {
+    version: 12,
     name: "the owner's voice: examples of answers a person produced",
     // Issue 22. One row per review a person answered (through gisbot or on 2GIS), its texts already stripped of
     // names and contacts; scoped by business. The vector of its review text is kept per embedding model, computed

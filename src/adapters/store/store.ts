@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto';
 import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
-import { ANSWERED_ELSEWHERE } from '../../core/ports.ts';
+import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
 import type {
-  Branch, BranchFacts, ComplaintWindow, FactQuery, Topic, TopicCount, TopicHistory,
+  Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
@@ -24,11 +24,12 @@ import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
 
 // ---------------------------------------------------------------- rows
 
-const REVIEW = columns('r', {
+const REVIEW_SPEC = {
   id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
   createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
-  reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?',
-});
+  reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?', failedTries: 'int', retryAt: 'time?',
+} as const;
+const REVIEW = columns('r', REVIEW_SPEC);
 const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
 const FOLLOW_UP = columns('f', {
   commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
@@ -61,19 +62,23 @@ const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlog
 
 // insight: a period's sums per branch (stats, report, branches), and the topics of complaints
 const count = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-/** The skip reasons of a review someone answered on 2GIS: constants of the core, written into the statement. */
-const ELSEWHERE = Object.values(ANSWERED_ELSEWHERE)
-  .map((reason) => {
-    if (!/^[a-z ]+$/.test(reason)) throw new Error(`not a plain reason: ${reason}`);
-    return `'${reason}'`;
-  })
-  .join(', ');
+/** A quoted constant of the core for a statement: plain words only, never anything a value could smuggle in. */
+const literal = (word: string): string => {
+  if (!/^[A-Za-z0-9_ ]+$/.test(word)) throw new Error(`not a plain word: ${word}`);
+  return `'${word}'`;
+};
+/** figures.ts's mapping as SQL: the one figure each review row counts in. */
+const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere' ${Object.entries(
+  FIGURE_OF_STATE,
+)
+  .map(([state, figure]) => `WHEN r.state = ${literal(state)} THEN ${literal(figure)}`)
+  .join(' ')} END`;
+const FIGURE_COUNTS = Object.fromEntries(REVIEW_FIGURES.map((figure) => [figure, ['int', count(`${FIGURE} = ${literal(figure)}`)]])) as {
+  [F in ReviewFigure]: ['int', string];
+};
 const FACTS = columns('r', {
-  branchId: 'text', branchName: ['text', 'MAX(r.branch_name)'], reviews: ['int', 'COUNT(*)'],
-  answered: ['int', count("r.state = 'posted'")], byPerson: ['int', count("r.state = 'posted' AND r.sent_by = 'person'")],
-  answeredElsewhere: ['int', count(`r.state = 'skipped' AND r.reason IN (${ELSEWHERE})`)], skippedAll: ['int', count("r.state = 'skipped'")],
-  waiting: ['int', count("r.state IN ('new', 'claimed', 'drafted', 'posting', 'needs_approval')")],
-  waitingForPerson: ['int', count("r.state = 'needs_approval'")], failed: ['int', count("r.state = 'failed'")],
+  branchId: 'text', branchName: ['text', 'MAX(r.branch_name)'], reviews: ['int', 'COUNT(*)'], ...FIGURE_COUNTS,
+  byPerson: ['int', count("r.state = 'posted' AND r.sent_by = 'person'")],
   ratingSum: ['int', 'SUM(r.rating)'], charged: ['money', 'SUM(r.charged)'],
   promptTokens: ['int', 'SUM(COALESCE(r.prompt_tokens, 0))'], completionTokens: ['int', 'SUM(COALESCE(r.completion_tokens, 0))'],
   // The provider's cost in 10⁻¹⁰ units: ROUND of the decimal times 10¹⁰ is exact in both databases below 10⁵ of it.
@@ -81,7 +86,11 @@ const FACTS = columns('r', {
 });
 const ANSWER_MINUTES = columns('r', { branchId: 'text', minutes: ['int', 'r.answer_minutes'], answers: ['int', 'COUNT(*)'] });
 const BRANCH = columns('r', { id: ['text', 'branch_id'], name: ['text', 'MAX(r.branch_name)'] });
-const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: ['text', 'MIN(t.label)'], reviews: ['int', 'COUNT(*)'] });
+const PERIOD_REVIEW = columns('r', { ...REVIEW_SPEC, answerText: 'text?', sentBy: 'text?', postedAt: 'time?', charged: 'money' });
+const RATING_COUNT = columns('r', { branchId: 'text', rating: 'int', reviews: ['int', 'COUNT(*)'] });
+const WAITING_COUNT = columns('r', { branchId: 'text', reviews: ['int', 'COUNT(*)'] });
+const LISTING = columns('b', { branchId: 'text', name: 'text', rating: 'text?', reviewsCount: 'int?', readAt: 'time' });
+const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: 'text', reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
 const VOICE_EXAMPLE = columns('v', {
@@ -146,6 +155,15 @@ function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
     return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
   });
   return sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
+}
+
+/** What a release to `failed` writes of its retry (Store.release): nothing when the outcome leaves it as it was. */
+function failureRetry(outcome: ReleaseOutcome): Sql {
+  if (outcome.state !== 'failed' || outcome.retry === undefined) return empty;
+  if (outcome.retry === null) return sql`, failure_settings = NULL, retry_at = NULL`;
+  const { settings, tries, at } = outcome.retry;
+  requireTimes(at ?? undefined);
+  return sql`, failure_settings = ${settings}, failed_tries = ${tries}, retry_at = ${at}`;
 }
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
@@ -407,6 +425,16 @@ export class SqlStore implements Store {
     });
   }
 
+  async requeueFailed(now: Date, settings: string): Promise<number> {
+    requireTimes(now);
+    // A change of the model settings starts the count of tries anew; the reason stays until the next outcome.
+    return this.#db.autocommit((x) =>
+      x.run(sql`UPDATE reviews SET state = 'new', failed_tries = CASE WHEN failure_settings = ${settings} THEN failed_tries ELSE 0 END,
+              retry_at = NULL, updated_at = ${now}
+            WHERE state = 'failed' AND failure_settings IS NOT NULL AND (retry_at <= ${now} OR failure_settings <> ${settings})`),
+    );
+  }
+
   async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
     return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
   }
@@ -481,7 +509,7 @@ export class SqlStore implements Store {
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
-              updated_at = ${new Date()}${clearDraft}
+              updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
             WHERE id = ${reviewId}`);
       if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
       await this.#insertEvents(x, events);
@@ -614,9 +642,9 @@ export class SqlStore implements Store {
     return (await this.listPromptVersions(1))[0] ?? null;
   }
 
-  /** Answers of ours to a branch, posted or on their way, newest first: drafts must not repeat them. */
+  /** Answers of ours to a branch, posted or sent with an outcome not seen yet, newest first: drafts must not repeat them. */
   async recentAnswers(branchId: string, limit: number): Promise<string[]> {
-    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('drafted', 'posting', 'posted')
+    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('posting', 'posted')
           AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`);
     return rows.map((row) => row.text);
   }
@@ -707,7 +735,7 @@ export class SqlStore implements Store {
     if (count === 0) return [];
     const rows = await this.#select(
       REVIEW,
-      sql`FROM reviews r WHERE r.state = 'needs_approval' AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+      sql`FROM reviews r WHERE r.state IN ('needs_approval', 'failed') AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
           ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`,
     );
     return rows.map(toReview);
@@ -792,7 +820,57 @@ export class SqlStore implements Store {
   // review_topics_branch_topic for topics, the complaints primary key for a topic's windows.
 
   async reviewBranches(): Promise<Branch[]> {
-    return this.#select(BRANCH, sql`FROM reviews r GROUP BY r.branch_id`);
+    const [reviewed, listed] = await Promise.all([this.#select(BRANCH, sql`FROM reviews r GROUP BY r.branch_id`), this.branchListings()]);
+    const known = new Map(reviewed.map((branch) => [branch.id, branch]));
+    // The name 2GIS lists the branch under now, before the one its reviews were taken in with.
+    for (const listing of listed) known.set(listing.branchId, { id: listing.branchId, name: listing.name || known.get(listing.branchId)?.name || '' });
+    return [...known.values()];
+  }
+
+  async periodReviews(query: FactQuery, limit: number): Promise<PeriodReview[]> {
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(PERIOD_REVIEW, sql`FROM reviews r ${period('r', query)} ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`);
+    return rows.map(({ answerText, sentBy, postedAt, charged, ...row }) => ({
+      review: toReview(row),
+      answerText,
+      sentBy: sentBy === 'person' ? 'person' : sentBy === 'gisbot' ? 'gisbot' : null,
+      postedAt,
+      charged,
+    }));
+  }
+
+  async ratingCounts(query: FactQuery): Promise<RatingCount[]> {
+    return this.#select(RATING_COUNT, sql`FROM reviews r ${period('r', query)} GROUP BY r.branch_id, r.rating`);
+  }
+
+  async waitingForPerson(limitPerBranch: number): Promise<WaitingBranch[]> {
+    const count = limitOf(limitPerBranch);
+    return this.#db.autocommit(async (x) => {
+      const counts = await x.all(WAITING_COUNT, sql`FROM reviews r WHERE r.state = 'needs_approval' GROUP BY r.branch_id`);
+      const waiting: WaitingBranch[] = [];
+      for (const { branchId, reviews } of counts) {
+        const oldest = count === 0 ? [] : await x.all(REVIEW, sql`FROM reviews r WHERE r.state = 'needs_approval' AND r.branch_id = ${branchId}
+              ORDER BY r.created_at, r.id LIMIT ${count}`);
+        waiting.push({ branchId, count: reviews, oldest: oldest.map(toReview) });
+      }
+      return waiting;
+    });
+  }
+
+  async saveBranchListing(listing: BranchListing): Promise<void> {
+    const { branchId, name, rating, reviewsCount, readAt } = listing;
+    requireTimes(readAt);
+    const values: Value[] = [branchId, name, rating === null ? null : rating.toFixed(2), reviewsCount, readAt];
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO branch_listings (branch_id, name, rating, reviews_count, read_at) VALUES (${values})
+            ${this.#db.upsert('branch_id', ['name', 'rating', 'reviews_count', 'read_at'])}`),
+    );
+  }
+
+  async branchListings(): Promise<BranchListing[]> {
+    const rows = await this.#select(LISTING, sql`FROM branch_listings b ORDER BY b.branch_id`);
+    return rows.map((row) => ({ ...row, rating: row.rating === null ? null : Number(row.rating) }));
   }
 
   async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
@@ -803,16 +881,15 @@ export class SqlStore implements Store {
     ] as const);
     const byBranch = new Map<string, Array<[number, number]>>();
     for (const { branchId, minutes: value, answers } of minutes) byBranch.set(branchId, [...(byBranch.get(branchId) ?? []), [value, answers]]);
-    return rows.map(({ skippedAll, costUnits, ...row }) => ({
+    return rows.map(({ costUnits, ...row }) => ({
       ...row,
-      skipped: skippedAll - row.answeredElsewhere,
       costUnits: BigInt(Math.round(Number(costUnits ?? 0))),
       answerMinutes: byBranch.get(row.branchId) ?? [],
     }));
   }
 
   async topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]> {
-    return this.#select(TOPIC_COUNT, sql`FROM review_topics t ${period('t', query)} AND t.rating <= ${query.maxRating} GROUP BY t.branch_id, t.topic`);
+    return this.#select(TOPIC_COUNT, sql`FROM review_topics t ${period('t', query)} AND t.rating <= ${query.maxRating} GROUP BY t.branch_id, t.topic, t.label`);
   }
 
   async saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean> {

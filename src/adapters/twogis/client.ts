@@ -124,7 +124,14 @@ const reviewItemSchema = z.object({
 });
 
 // Items are read one by one (readPage): one that breaks the protocol does not take its page with it.
-const reviewsSchema = envelope(z.object({ items: z.array(z.unknown()) }));
+// The branch's own figures ride on every page; an odd value there costs the figure, never the page.
+const reviewsSchema = envelope(
+  z.object({
+    items: z.array(z.unknown()),
+    '2gisRating': z.number().min(0).max(5).nullish().catch(null),
+    '2gisReviewsCount': z.number().int().min(0).nullish().catch(null),
+  }),
+);
 
 const reviewSchema = envelope(
   z
@@ -556,7 +563,9 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       const query: Record<string, string> = { limit: String(PAGE_SIZE_REVIEWS), pinRequestedFirst: 'false' };
       if (offsetDate !== null) query.offsetDate = offsetDate;
       const data = await get(`presence/branch/${encodeURIComponent(branchId)}/reviews`, query, reviewsSchema);
-      return readPage(branchId, data.result.items);
+      const { '2gisRating': rating, '2gisReviewsCount': reviewsCount } = data.result;
+      const summary = rating == null && reviewsCount == null ? null : { rating: rating === 0 || rating == null ? null : rating, reviewsCount: reviewsCount ?? null };
+      return { ...readPage(branchId, data.result.items), summary };
     },
 
     async readReview(reviewId: string): Promise<ReviewStatus | null> {
