@@ -4,6 +4,7 @@
 import type { Context } from '../context.ts';
 import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
 import { checkReply } from '../core/gate.ts';
+import { noteRegeneration } from '../core/voice.ts';
 import { formatMoney } from '../core/money.ts';
 import type { StoredReview } from '../core/ports.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -95,6 +96,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     if (choice === 'regenerate') {
       const instruction = await ctx.prompter.input(messages.reply.instruction, {}, messages.reply.needsTerminal);
       current = await draft(instruction);
+      await noteRegeneration(ctx, review);
       ({ text, problems } = current);
       edited = false;
       continue;

@@ -9,7 +9,7 @@ import { hasText, planAnswer } from './policy.ts';
 import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
-import { chooseExamples, keepExample, weightOf } from './voice.ts';
+import { chooseExamples, decisionOf, keepExample, noteDecision, weightOf } from './voice.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
 
 export { currentPrompt } from './worker.ts';
@@ -115,7 +115,10 @@ export async function sendReply(deps: PipelineDeps, reviewId: string, text: stri
   // Drafting wrote nothing: the topics of the draft a person sends are kept now.
   await noteTopics(deps, review, draft.completion?.topics ?? []);
   const outcome = await rereadAndPost(deps, review, token, answer, { onServiceError: back });
-  if (outcome.kind === 'posted' && draft.shown !== undefined) await keepExample(deps, review, answer, weightOf(draft.shown, answer));
+  if (outcome.kind === 'posted' && draft.shown !== undefined) {
+    await noteDecision(deps, review, decisionOf(draft.shown, answer));
+    await keepExample(deps, review, answer, weightOf(draft.shown, answer));
+  }
   return outcome;
 }
 

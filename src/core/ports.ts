@@ -651,6 +651,8 @@ export interface Store {
   voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]>;
   /** Keeps vectors computed for examples under `model`, once each. */
   saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void>;
+  /** Records what a person did with a draft shown to them; counted in reviewFacts by the review's period. */
+  recordDecision(decision: DraftDecision): Promise<void>;
 }
 
 // ---------------------------------------------------------------- the owner's voice
@@ -669,6 +671,16 @@ export interface VoiceExample {
   reviewText: string;
   answerText: string;
   weight: VoiceWeight;
+  at: Date;
+}
+
+/** A person's decision on a draft: sent it (with the share of its characters they changed, 0 to 1) or regenerated it. */
+export interface DraftDecision {
+  reviewId: string;
+  branchId: string;
+  kind: 'untouched' | 'edited' | 'rewritten' | 'regenerated';
+  /** Of a sent draft, the share changed; null for a regeneration. */
+  share: number | null;
   at: Date;
 }
 
@@ -722,6 +734,14 @@ export interface BranchFacts {
   /** The provider's reported cost, summed, in units of 10⁻¹⁰ of its currency; `costed` answers reported one. */
   costUnits: bigint;
   costed: number;
+  /** What a person did with the drafts shown to them (issue 22): sent as shown, changed at most half, more than half. */
+  untouched: number;
+  edited: number;
+  rewritten: number;
+  /** Drafts a person threw away for a new one. */
+  regenerated: number;
+  /** The share of characters changed over the sent drafts (untouched + edited + rewritten), summed, in thousandths. */
+  changedPermille: number;
   /** Minutes from a review's creation on 2GIS to our post, each with how many answers took that long. */
   answerMinutes: Array<[minutes: number, count: number]>;
 }

@@ -11,7 +11,7 @@ import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
-import { keepAnswerFound } from './voice.ts';
+import { keepAnswerFound, noteRegeneration } from './voice.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
 import { formatMoney } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
@@ -250,6 +250,7 @@ export class TelegramBridge {
         }
         const draft = modelDraft(drafted, prompt);
         await this.#update(current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
+        await noteRegeneration(this.#deps, review);
         return answer({ kind: 'redrafted' });
       }
       case 'send':

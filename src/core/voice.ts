@@ -9,7 +9,7 @@
 import { isServiceError } from '../errors.ts';
 import { maskContacts, normaliseDraft } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import type { StoredVoiceExample, VoiceExample, VoiceWeight } from './ports.ts';
+import type { DraftDecision, StoredVoiceExample, VoiceExample, VoiceWeight } from './ports.ts';
 import { PROMPT_TEXT_LIMIT } from './prompt.ts';
 
 export interface VoiceSettings {
@@ -53,11 +53,33 @@ export function changedShare(shown: string, sent: string): number {
   return longest === 0 ? 0 : Math.min(1, editDistance(a, b) / longest);
 }
 
+/** What a person did with the draft shown to them (null: none was shown): stats' `decisions`. */
+export function decisionOf(shown: string | null, sent: string): { kind: 'untouched' | 'edited' | 'rewritten'; share: number } {
+  const share = shown === null ? 1 : changedShare(shown, sent);
+  return { kind: share === 0 ? 'untouched' : share <= 0.5 ? 'edited' : 'rewritten', share };
+}
+
 /** An answer's weight as an example, from the draft shown (null: none was) and the text sent. */
 export function weightOf(shown: string | null, sent: string): VoiceWeight {
-  if (shown === null) return 'written';
-  const share = changedShare(shown, sent);
-  return share === 0 ? 'approved' : share <= 0.5 ? 'corrected' : 'written';
+  return ({ untouched: 'approved', edited: 'corrected', rewritten: 'written' } as const)[decisionOf(shown, sent).kind];
+}
+
+/** Records a person's decision on a draft; a failure is logged, never the person's: the decision stands. */
+export async function noteDecision(
+  deps: Pick<PipelineDeps, 'store' | 'logger' | 'clock'>,
+  review: { id: string; branchId: string },
+  decision: { kind: DraftDecision['kind']; share: number | null },
+): Promise<void> {
+  try {
+    await deps.store.recordDecision({ reviewId: review.id, branchId: review.branchId, ...decision, at: deps.clock.now() });
+  } catch (error) {
+    deps.logger.warn("a person's decision on a draft could not be recorded", { reviewId: review.id, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** A person threw the draft away for a new one. */
+export function noteRegeneration(deps: Pick<PipelineDeps, 'store' | 'logger' | 'clock'>, review: { id: string; branchId: string }): Promise<void> {
+  return noteDecision(deps, review, { kind: 'regenerated', share: null });
 }
 
 /**

@@ -116,6 +116,16 @@ describe("the owner's voice with the real binary", () => {
       '{name}, так говорить с гостями нельзя: мы поговорили с бариста, замена молока у нас без вопросов.',
     ]);
     assert.doesNotMatch(user, /Анна|Ольга|Дмитрий|Петрова/, "no earlier reviewer's name reaches the prompt");
+
+    // How much the owner still corrects: a regeneration from Telegram, then the draft sent untouched in the terminal.
+    tg.press(OWNER, card('950004').messageId, 'regenerate', ANNA);
+    await poll();
+    const untouched = await world.run(['reply', '950004', '--send', '--json']);
+    assert.equal(untouched.code, 0, untouched.stderr);
+    const stats = JSON.parse((await world.run(['stats', '--json'])).stdout);
+    const { editedShare, ...counts } = stats.total.decisions;
+    assert.deepEqual(counts, { untouched: 1, edited: 0, rewritten: 2, regenerated: 1 });
+    assert.ok(editedShare > 1 / 3 && editedShare <= 2 / 3, `the mean share changed over three sent drafts, one untouched: ${editedShare}`);
     await world.checkInvariants(world.twogis.reviewIds());
   });
 

@@ -43,6 +43,7 @@ import type {
   TopicCount,
   TopicHistory,
   StoredVoiceExample,
+  DraftDecision,
   VoiceExample,
   TwoGis,
 } from '../../src/core/ports.ts';
@@ -354,6 +355,10 @@ export class MemoryStore implements Store {
       .sort((a, b) => Number(b.branchId === query.branchId) - Number(a.branchId === query.branchId) || b.at.getTime() - a.at.getTime())
       .slice(0, query.limit)
       .map(({ model, ...example }) => ({ ...example, vector: model !== null && model === query.embeddingModel ? example.vector : null }));
+  }
+  decisions: DraftDecision[] = [];
+  async recordDecision(decision: DraftDecision) {
+    this.decisions.push(decision);
   }
   async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>) {
     for (const { reviewId, vector } of vectors) {

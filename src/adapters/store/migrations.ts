@@ -276,6 +276,12 @@ export const migrations: readonly Migration[] = [
         'PRIMARY KEY (business_id, review_id)',
       ]),
       'CREATE INDEX voice_examples_branch ON voice_examples (business_id, branch_id, at)',
+      // What a person did with each draft shown to them (stats' `decisions`), counted by its review's period.
+      table(s, 'draft_decisions', [
+        `id ${s.serial('BIGINT')}, business_id ${s.string(32)} NOT NULL, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL`,
+        `kind ${s.string(16)} NOT NULL, changed_permille ${s.int} NULL, decided_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX draft_decisions_review ON draft_decisions (review_id)',
     ],
   },
 ];

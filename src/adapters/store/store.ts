@@ -16,7 +16,7 @@ import type {
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
-  VoiceExample, VoiceWeight,
+  DraftDecision, VoiceExample, VoiceWeight,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -93,6 +93,12 @@ const LISTING = columns('b', { branchId: 'text', name: 'text', rating: 'text?', 
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: 'text', reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
+const DECISION_COUNTS = columns('d', {
+  branchId: ['text', 'r.branch_id'],
+  untouched: ['int', count("d.kind = 'untouched'")], edited: ['int', count("d.kind = 'edited'")],
+  rewritten: ['int', count("d.kind = 'rewritten'")], regenerated: ['int', count("d.kind = 'regenerated'")],
+  changedPermille: ['int', 'COALESCE(SUM(d.changed_permille), 0)'],
+});
 const VOICE_EXAMPLE = columns('v', {
   reviewId: 'text', branchId: 'text', rating: 'int', reviewText: 'text', answerText: 'text', weight: 'text', at: 'time',
   embeddingModel: 'text?', vector: 'text?',
@@ -875,16 +881,21 @@ export class SqlStore implements Store {
 
   async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
     const where = period('r', query);
-    const [rows, minutes] = await this.#db.autocommit(async (x) => [
+    const [rows, minutes, decisions] = await this.#db.autocommit(async (x) => [
       await x.all(FACTS, sql`FROM reviews r ${where} GROUP BY r.branch_id`),
       await x.all(ANSWER_MINUTES, sql`FROM reviews r ${where} AND r.state = 'posted' AND r.answer_minutes IS NOT NULL GROUP BY r.branch_id, r.answer_minutes`),
+      await x.all(DECISION_COUNTS, sql`FROM draft_decisions d JOIN reviews r ON r.id = d.review_id ${where}
+            AND d.business_id = ${VOICE_BUSINESS} GROUP BY r.branch_id`),
     ] as const);
+    const decided = new Map(decisions.map(({ branchId, ...counts }) => [branchId, counts]));
+    const none = { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, changedPermille: 0 };
     const byBranch = new Map<string, Array<[number, number]>>();
     for (const { branchId, minutes: value, answers } of minutes) byBranch.set(branchId, [...(byBranch.get(branchId) ?? []), [value, answers]]);
     return rows.map(({ costUnits, ...row }) => ({
       ...row,
       costUnits: BigInt(Math.round(Number(costUnits ?? 0))),
       answerMinutes: byBranch.get(row.branchId) ?? [],
+      ...(decided.get(row.branchId) ?? none),
     }));
   }
 
@@ -966,6 +977,15 @@ export class SqlStore implements Store {
       weight: row.weight as VoiceWeight,
       vector: query.embeddingModel !== undefined && embeddingModel === query.embeddingModel ? decodeVector(vector) : null,
     }));
+  }
+
+  async recordDecision(decision: DraftDecision): Promise<void> {
+    requireTimes(decision.at);
+    const permille = decision.share === null ? null : Math.round(Math.min(1, Math.max(0, decision.share)) * 1000);
+    const values: Value[] = [VOICE_BUSINESS, decision.reviewId, decision.branchId, decision.kind, permille, decision.at];
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO draft_decisions (business_id, review_id, branch_id, kind, changed_permille, decided_at) VALUES (${values})`),
+    );
   }
 
   async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void> {
