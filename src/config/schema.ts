@@ -161,6 +161,12 @@ export const configSchema = z.strictObject({
       apiUrl: url(['https:', 'http:']).transform((value) => value.replace(/\/+$/, '')).default(DEFAULT_TELEGRAM_API_URL),
     })
     .prefault({}),
+  approval: z
+    .strictObject({
+      // Every review waiting for a person is read again on 2GIS at least this often (core/recheck.ts, README).
+      recheckMinutes: z.number().min(1).max(1440).default(10),
+    })
+    .prefault({}),
   insight: z
     .strictObject({
       repeatThreshold: z.number().int().min(2).max(1000).default(3),

@@ -1,4 +1,5 @@
-// One polling cycle: repair, take in, answer with bounded concurrency, read back what stayed unsure.
+// One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
+// what stayed unsure.
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
@@ -6,6 +7,7 @@ import { emptyIntakeCounts, intakeBranch, NOTHING_KEPT } from './intake.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { countingSettlements, published, SettledTally, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
+import { recheckWaiting } from './recheck.ts';
 import { reconcile } from './reconcile.ts';
 import type { Branch, ListedReview } from './ports.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
@@ -159,6 +161,13 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
     if (balance - reserved < deps.settings.price) break;
     state.stoppedForBalance = false;
     await answerQueue();
+  }
+
+  // The reviews waiting for a person that intake did not see listed are read again when due (recheck.ts).
+  if (!breaker.open && !signal?.aborted) {
+    const rechecked = await recheckWaiting(deps, signal);
+    intake.skipped += rechecked.closed;
+    if (rechecked.error) breaker.report(rechecked.error);
   }
 
   // Answers whose POST outcome went unseen this cycle are read back now rather than next time.

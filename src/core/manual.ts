@@ -6,7 +6,7 @@ import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { noteTopics } from './insight.ts';
 import { hasText, planAnswer } from './policy.ts';
-import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
+import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
 import { chooseExamples, decisionOf, keepExample, noteDecision, weightOf } from './voice.ts';
@@ -93,8 +93,8 @@ export async function sendReply(deps: PipelineDeps, reviewId: string, text: stri
     throw new UsageError(`review ${reviewId} cannot be answered now: it is ${describeState(before)}`);
   }
   const back: ReleaseOutcome =
-    before.state === 'needs_approval' || before.state === 'failed'
-      ? { state: before.state, reason: before.reason ?? '' }
+    before.state === 'needs_approval' || before.state === 'failed' || isComplained(before)
+      ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '' }
       : { state: 'new', reason: null };
 
   const reserved = await deps.store.reserve(reviewId, token, deps.settings.price);

@@ -26,6 +26,8 @@ export interface PipelineSettings {
   secrets?: readonly ConfiguredSecret[];
   /** What one branch may cost a cycle, and its sweeps (intake.ts); missing keys take the defaults. */
   intake?: Partial<IntakeLimits>;
+  /** How often a review waiting for a person is read again on 2GIS (approval.recheckMinutes; recheck.ts's default). */
+  recheckMs?: number;
   /** When a complaint topic counts as recurring (insight.ts); missing keys take the defaults. */
   insight?: Partial<InsightSettings>;
   /** The owner's examples in the prompt (voice.ts); missing keys take the defaults. */

@@ -88,6 +88,33 @@ export interface ReviewStatus {
   rating: number;
   hasOwnerAnswer: boolean;
   ownerAnswer: { id: string; text: string } | null;
+  /** `allowedActions.complain`: whether 2GIS lets the owner complain about it; null when 2GIS did not say. */
+  canComplain?: boolean | null;
+}
+
+/** A complaint about a review as 2GIS lists it (GET presence/reviews/<id>/complaints, assumed). */
+export interface ComplaintOnTwoGis {
+  id: string;
+  text: string;
+  isNoClientComplaint: boolean;
+}
+
+/** Where the owner's complaint about a review stands: `sending` before its POST, until its outcome is seen. */
+export type ComplaintState = 'sending' | 'sent' | 'outcome_unknown';
+
+/** The owner's complaint about a review (`gisbot complain`), one per review. */
+export interface ReviewComplaint {
+  reviewId: string;
+  state: ComplaintState;
+  reason: string;
+  notAClient: boolean;
+  /** The worker sending it, while one is. */
+  claimToken: string | null;
+  leaseUntil: Date | null;
+  /** A POST sent may still land at 2GIS until then: a read-back before it that finds nothing proves nothing. */
+  readBackAfter: Date | null;
+  /** POSTs sent so far. */
+  attempts: number;
 }
 
 export interface Branch {
@@ -160,9 +187,35 @@ export const ANSWERED_ELSEWHERE = {
   atIntake: 'already answered',
   beforePosting: 'answered by someone else before we posted',
   onReadBack: 'answered by someone else',
-  /** Found on the re-read of a review waiting for a person (the Telegram bridge, approval.recheckMinutes). */
+  /** A review waiting for a person, found answered on 2GIS (a listing shows its answer, or a re-read: recheck.ts). */
   whileWaiting: 'answered on 2GIS by someone else',
 } as const;
+
+/**
+ * The skip reason of a review the owner complained about to 2GIS (`gisbot complain`): it leaves the waiting list,
+ * is never answered automatically, and can still be answered by a person (`gisbot reply <id>`). `stats` counts it
+ * as `complained`, apart from the other skipped reviews.
+ */
+export const COMPLAINED = 'complained to 2GIS';
+
+/** True for a review resting as complained about (COMPLAINED). */
+export function isComplained(review: { state: ReviewState; reason: string | null }): boolean {
+  return review.state === 'skipped' && review.reason === COMPLAINED;
+}
+
+/** Review states that wait for a person: re-read on 2GIS every approval.recheckMinutes (recheck.ts). */
+export const WAITING_FOR_PERSON = ['needs_approval', 'failed'] as const satisfies readonly ReviewState[];
+
+/** A review waiting for a person, and when it was last seen unanswered on 2GIS. */
+export interface WaitingReview {
+  id: string;
+  branchId: string;
+  /** As 2GIS sent it (the listing's order). */
+  createdAt: string;
+  state: ReviewState;
+  /** Null: never (a review taken in before gisbot kept this); intake records a review as checked then. */
+  checkedAt: Date | null;
+}
 
 // ---------------------------------------------------------------- events
 
@@ -184,7 +237,9 @@ export type EventType =
   /** A press or message from a Telegram chat that is not in telegram.chatIds: nothing was done. */
   | 'telegram.refused'
   /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
-  | 'complaint.repeated';
+  | 'complaint.repeated'
+  /** The owner's complaint about a review reached 2GIS (`gisbot complain`): data reason, notAClient. */
+  | 'review.complained';
 
 /** The contract's event, stored with the state change it reports and relayed over the WebSocket. */
 export interface DomainEvent {
@@ -309,7 +364,7 @@ export interface DialogueEntry {
 // ---------------------------------------------------------------- telegram (issue 15)
 
 /** A card's buttons; each button's callback data starts with its action (contract.md). */
-export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip';
+export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip' | 'complain';
 
 /** The draft a card offers: what its `send` posts. */
 export interface CardDraft {
@@ -330,10 +385,12 @@ export interface CardDraft {
 export interface CardMessage {
   chatId: string;
   messageId: number;
-  /** The card's revision this copy shows. */
+  /** The card's revision this copy shows. A chat may hold two copies: one adopted after a cut sendMessage. */
   shows: number;
   /** The chat pressed `edit`: its next reply to this copy is the answer. */
   awaitingEdit: boolean;
+  /** The chat pressed `complain`: its next reply to this copy is the complaint's reason. */
+  awaitingComplaint?: boolean;
 }
 
 /** How a card's review stopped waiting. */
@@ -353,9 +410,12 @@ export interface TelegramCardBody {
   /** A reply to the card: the steer for the next `regenerate`. */
   instruction: string | null;
   outcome: CardOutcome | null;
-  /** When the review was last read on 2GIS, to see whether someone answered it there. ISO time. */
-  checkedAt: string | null;
   messages: CardMessage[];
+  /**
+   * The last updates whose effect this card took (written with the effect): an update acted on again after a
+   * failure does not take it twice.
+   */
+  actedOn?: number[];
 }
 
 export interface TelegramCard {
@@ -384,6 +444,8 @@ export type TelegramUpdate =
       pressId: string;
       /** The card's copy the button is on. */
       messageId: number | null;
+      /** The card that the buttons of that message name (as Telegram sent them), or null when they name none. */
+      messageCardId: number | null;
       from: TelegramPerson;
       /** What the button's callback data says; null parts when it could not be read. */
       action: CardAction | null;
@@ -407,11 +469,19 @@ export type TelegramNotice =
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
+  | { kind: 'complaint_asked' }
+  /** The complaint's outcome, as `gisbot complain` reports it. */
+  | { kind: 'complaint'; status: 'sent' | 'already_sent' | 'outcome_unknown' }
+  | { kind: 'complaint_refused'; reason: string }
   | { kind: 'edit_taken'; problems: string[] }
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
   | { kind: 'unknown_card' }
-  | { kind: 'not_allowed' };
+  | { kind: 'not_allowed' }
+  /** The press came from a message that is not a copy of the card its button names. */
+  | { kind: 'wrong_message' }
+  /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
+  | { kind: 'not_acted'; action: CardAction | null; reason: string };
 
 /** The card as a person sees it, for the renderer. */
 export interface CardView {
@@ -474,6 +544,13 @@ export interface Store {
   branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>>;
   /** Keeps what changed about one branch: a key left out keeps its value. */
   saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void>;
+  /**
+   * Reviews in a WAITING_FOR_PERSON state (of `ids` when given), the longest unchecked first (never checked before
+   * any), then by id; at most `limit`.
+   */
+  waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]>;
+  /** Records that these reviews were seen unanswered on 2GIS at `at`; a review not waiting for a person is left alone. */
+  markReviewsChecked(ids: readonly string[], at: Date): Promise<void>;
 
   // work
   /**
@@ -606,10 +683,22 @@ export interface Store {
   takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null>;
   /** Gives the turn up, if `token` holds it. */
   endTelegramTurn(token: string): Promise<void>;
-  /** Claims one update for one worker: false when it is done, or held by another whose claim has not expired. */
-  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean>;
-  /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
-  finishTelegramUpdate(updateId: number, token: string): Promise<void>;
+  /**
+   * Keeps updates read from Telegram (a known one is kept once) and moves the stored offset past the newest of them
+   * (never back), in one transaction: Telegram forgets an update only once it is here to be acted on.
+   */
+  storeTelegramUpdates(updates: readonly TelegramUpdate[]): Promise<void>;
+  /** Stored updates not acted on yet and not held by an unexpired claim, oldest first. */
+  pendingTelegramUpdates(now: Date, limit: number): Promise<TelegramUpdate[]>;
+  /**
+   * Claims one stored update for one worker: how many times it was claimed (this one included) and why the last
+   * try failed; null when it is done, unknown, or held by another whose claim has not expired.
+   */
+  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<{ attempts: number; lastError: string | null } | null>;
+  /** A try that failed: the claim is given back at once, with why, so that the next turn acts on it again. */
+  releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void>;
+  /** The claimed update is done with: acted on, or given up on after its tries (the person was told). */
+  finishTelegramUpdate(updateId: number, token: string, outcome?: 'acted' | 'given_up'): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
   /**
    * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch
@@ -640,6 +729,37 @@ export interface Store {
   /** Records one complaint window and its events in one transaction; false when that window is recorded already. */
   recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean>;
 
+  // the owner's complaints about reviews (`gisbot complain`): recorded as being sent before the POST, like an answer
+  reviewComplaint(reviewId: string): Promise<ReviewComplaint | null>;
+  /**
+   * Records the complaint as `sending`, held by `token` until `leaseUntil`, its POST able to land until `holdUntil`,
+   * and moves a review waiting (new, for a person, failed) to skipped with reason COMPLAINED, releasing any reserve,
+   * in one transaction. False, and nothing written, when the review has a complaint already (or is not known).
+   */
+  beginComplaint(
+    complaint: { reviewId: string; reason: string; notAClient: boolean },
+    token: string,
+    now: Date,
+    leaseUntil: Date,
+    holdUntil: Date,
+  ): Promise<boolean>;
+  /**
+   * Takes over a complaint not sent for sure (`sending` or `outcome_unknown`) from `staleToken` (null: nobody holds
+   * it), if it still holds it (compare-and-set): true when taken.
+   */
+  takeOverComplaint(reviewId: string, staleToken: string | null, token: string, now: Date, leaseUntil: Date): Promise<boolean>;
+  /** The fence before a POST sent again: only for the live holder; counts the attempt and sets its hold. */
+  resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean>;
+  /**
+   * `sent` (with its events, once: keyed on it not being sent yet, whoever sees it first) or `outcome_unknown`
+   * (only by the holder, which lets go of it). False when nothing changed.
+   */
+  finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]): Promise<boolean>;
+  /**
+   * 2GIS refused the complaint, or it never left: the holder forgets it, and the review goes back to the state it
+   * was in when the complaint began, if it is still resting as complained about.
+   */
+  dropComplaint(reviewId: string, token: string): Promise<boolean>;
   // the owner's voice (issue 22): answers a person produced, kept as examples for later drafts
   /** Keeps each example once per review (a later one for the same review is ignored); how many were new. */
   keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number>;
@@ -790,6 +910,9 @@ export interface TopicHistory {
   complaints: ComplaintWindow[];
 }
 
+/** The most reviews one listing page holds (2gis-api.md: `limit` is at most 50). */
+export const LISTING_PAGE_SIZE = 50;
+
 export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
@@ -798,6 +921,11 @@ export interface TwoGis {
   accountBranches(): Promise<Branch[]>;
   /** One page, newest first; `offsetDate` is the previous page's `cursor`. An item that cannot be read does not fail its page. */
   listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
+  /**
+   * One page (at most LISTING_PAGE_SIZE) of the branch's reviews that have no owner answer (`withoutAnswer=true`),
+   * newest first; paged as listReviews.
+   */
+  listUnanswered(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
   /** null when 2GIS answers 404 (the review was deleted). */
   readReview(reviewId: string): Promise<ReviewStatus | null>;
   /** Never retried by the adapter: an unseen outcome throws ServiceError(kind 'outcome_unknown'). */
@@ -806,6 +934,13 @@ export interface TwoGis {
   listComments(reviewId: string): Promise<ReviewComment[]>;
   /** An ordinary (not official) comment of the business; never retried, like postAnswer. */
   postComment(reviewId: string, text: string): Promise<{ commentId: string }>;
+  /**
+   * The owner's complaint about a review; never retried, like postAnswer. 'already' when 2GIS answers that the
+   * review has a complaint already (409).
+   */
+  postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'>;
+  /** The complaints 2GIS holds about a review; null when 2GIS does not let us read them (404, 405). */
+  listComplaints(reviewId: string): Promise<ComplaintOnTwoGis[] | null>;
 }
 
 export interface ChatMessage {
@@ -882,7 +1017,7 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export type FailpointName = 'after_claim' | 'after_generate' | 'before_post' | 'after_post' | 'after_record';
+export type FailpointName = 'after_claim' | 'after_generate' | 'before_post' | 'after_post' | 'after_record' | 'after_complaint_sent';
 export type Failpoint = (name: FailpointName) => void;
 
 /** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */

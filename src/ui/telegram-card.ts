@@ -218,6 +218,12 @@ export const telegramRenderer: TelegramRenderer = {
         return n.draftFailed(shownText(notice.reason));
       case 'edit_asked':
         return n.editAsked;
+      case 'complaint_asked':
+        return n.complaintAsked;
+      case 'complaint':
+        return n.complaint(notice.status);
+      case 'complaint_refused':
+        return n.complaintRefused(shownText(notice.reason));
       case 'edit_taken':
         return n.editTaken(notice.problems.map((problem) => shownText(problem)));
       case 'instruction_taken':
@@ -228,6 +234,10 @@ export const telegramRenderer: TelegramRenderer = {
         return n.unknownCard;
       case 'not_allowed':
         return n.notAllowed;
+      case 'wrong_message':
+        return n.wrongMessage;
+      case 'not_acted':
+        return n.notActed(notice.action === null ? words.notices.yourMessage : words.buttons[notice.action], notice.reason);
     }
   },
 };

@@ -72,7 +72,7 @@ describe('Telegram cards with the real binary', () => {
     assert.equal(await state('990001'), 'needs_approval');
     for (const chat of [OWNER, GROUP]) {
       const message = card(chat, '990001');
-      assert.deepEqual(actions(message), ['send', 'regenerate', 'edit', 'skip']);
+      assert.deepEqual(actions(message), ['send', 'regenerate', 'edit', 'skip', 'complain']);
       assert.ok(message.text.includes(MARKUP), 'the review as written, markup and all');
       assert.ok(message.text.includes('★☆☆☆☆ 1/5') && message.text.includes('Кофейня «Зерно»') && message.text.includes('Сергей'));
       assert.ok(!message.entities.some((entity) => entity.type === 'text_link'), 'no link forged from the review');
@@ -135,7 +135,7 @@ describe('Telegram cards with the real binary', () => {
     let edited = card(GROUP, '990003');
     assert.match(edited.text, /Answer written by Борис/);
     assert.match(edited.text, /The gate refuses it: .*phone/);
-    assert.deepEqual(actions(edited), ['regenerate', 'edit', 'skip'], 'no send while the gate refuses');
+    assert.deepEqual(actions(edited), ['regenerate', 'edit', 'skip', 'complain'], 'no send while the gate refuses');
     assert.equal(tg.answerTo(skip)?.text, 'Skipped: the review keeps waiting (gisbot reply 990004)');
     assert.equal(await state('990004'), 'needs_approval');
 
@@ -147,7 +147,7 @@ describe('Telegram cards with the real binary', () => {
     assert.match(tg.answerTo(again)?.text ?? '', /Reply to the card/);
     edited = card(GROUP, '990003');
     assert.ok(edited.text.includes(answer) && /The gate lets it through/.test(edited.text), edited.text);
-    assert.deepEqual(actions(edited), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(edited), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     assert.equal(world.twogis.postsTo('990003'), 0, 'shown back before it can be sent');
     const send = tg.press(GROUP, edited.messageId, 'send', BORIS);
     assert.equal((await poll()).code, 0);
@@ -253,7 +253,7 @@ describe('Telegram cards with the real binary', () => {
     assert.ok(!tg.messagesIn(OWNER).some((message) => message.text.includes('review 990009')));
     const later = await poll();
     assert.equal(later.code, 0, later.stderr);
-    for (const chat of [OWNER, GROUP]) assert.deepEqual(actions(card(chat, '990009')), ['send', 'regenerate', 'edit', 'skip']);
+    for (const chat of [OWNER, GROUP]) assert.deepEqual(actions(card(chat, '990009')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     await world.checkInvariants(world.twogis.reviewIds());
   });
 

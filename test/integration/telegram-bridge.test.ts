@@ -8,7 +8,8 @@ import { createTelegramBot } from '../../src/adapters/telegram/bot.ts';
 import type { Context } from '../../src/context.ts';
 import { systemClock } from '../../src/context.ts';
 import { runCycle } from '../../src/core/cycle.ts';
-import { TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
+import { MAX_UPDATE_ATTEMPTS, TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
+import { ServiceError } from '../../src/errors.ts';
 import { defaultResponder } from '../../src/sandbox/model.ts';
 import { TelegramSandbox, type SandboxMessage } from '../../src/sandbox/telegram.ts';
 import { telegramRenderer } from '../../src/ui/telegram-card.ts';
@@ -56,15 +57,16 @@ describe('the Telegram bridge on the real adapters', () => {
     await world.close();
   });
 
-  test('answered on 2GIS meanwhile: the waiting review is read again after a while, skipped, and its cards say so', async () => {
+  test('answered on 2GIS meanwhile: the next cycle sees it, skips the review, and the next turn closes its cards', async () => {
     world.twogis.addReview(BRANCH, { id: '991001', rating: 1, text: 'Плохо.' });
     await runCycle(ctx);
     await turn();
-    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     world.twogis.answerAsOwner('991001', 'Разберёмся, простите.');
     await turn();
-    assert.equal((await state('991001'))?.state, 'needs_approval', 'not read again at once');
-    shift += 11 * 60_000;
+    assert.equal((await state('991001'))?.state, 'needs_approval', 'the bridge itself does not read 2GIS');
+    shift += 5 * 60_000;
+    await runCycle(ctx);
     await turn();
     assert.deepEqual({ ...(await state('991001')) }, { state: 'skipped', reason: 'answered on 2GIS by someone else' });
     for (const chat of [OWNER, GROUP]) {
@@ -90,6 +92,25 @@ describe('the Telegram bridge on the real adapters', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
+  test('Complain asks for the reason as a reply; the reply files one complaint, never charged, and closes the card', async () => {
+    world.twogis.addReview(BRANCH, { id: '991009', rating: 1, text: 'Конкурент пишет гадости.' });
+    await runCycle(ctx);
+    await turn();
+    const before = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991009')!.messageId, 'complain');
+    await turn();
+    assert.match(tg.answerTo(press)?.text ?? '', /^Reply to the card with why the review is fake/);
+    assert.equal(world.twogis.complaintPosts('991009'), 0, 'nothing is filed on the press alone');
+    tg.write(OWNER, 'Автор никогда не был нашим гостем', { replyTo: card(OWNER, '991009')!.messageId });
+    await turn();
+    assert.equal(world.twogis.complaintPosts('991009'), 1);
+    assert.deepEqual(world.twogis.complaintsAbout('991009').map((one) => one.text), ['Автор никогда не был нашим гостем']);
+    const told = tg.messagesIn(OWNER).filter((one) => one.replyTo !== undefined && /^Complaint sent to 2GIS/.test(one.text));
+    assert.equal(told.length, 1);
+    assert.deepEqual(actions(card(OWNER, '991009')), [], 'the review left the waiting list: no buttons');
+    assert.deepEqual(await ctx.store.getBalance(), before, 'never charged');
+  });
+
   test('a chat that blocked the bot holds up no other; its card goes out once it is unblocked', async () => {
     const blocked = tg.addChat({ id: GROUP, type: 'supergroup', title: 'Отзывы', blocked: true });
     world.twogis.addReview(BRANCH, { id: '991003', rating: 2, text: 'Так себе.' });
@@ -103,7 +124,7 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.match(report.refusingChats[0]!.error, /403 Forbidden: bot was blocked by the user/);
     blocked.blocked = false;
     await turn();
-    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     assert.equal(tg.messagesIn(OWNER).filter((message) => message.text.includes('review 991003')).length, 1, 'no second copy where it was');
   });
 
@@ -118,11 +139,11 @@ describe('the Telegram bridge on the real adapters', () => {
     }
     const message = card(OWNER, '991004')!;
     assert.match(message.text, /No draft: /);
-    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip', 'complain']);
     const press = tg.press(OWNER, message.messageId, 'regenerate');
     await turn();
     assert.equal(tg.answerTo(press)?.text, 'A new draft is on the card');
-    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
   });
 
   test('a draft longer than a card shows cannot be sent from the phone', async () => {
@@ -140,7 +161,45 @@ describe('the Telegram bridge on the real adapters', () => {
     }
     const message = card(OWNER, '991005')!;
     assert.match(message.text, /longer than a Telegram card shows \(2300\); send it with gisbot reply/);
-    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip', 'complain']);
     assert.ok(message.text.length <= 4096);
+  });
+
+  test('a press that meets a failing database every time is tried a bounded number of times, then the person is told why, in reply to the card', async () => {
+    world.twogis.addReview(BRANCH, { id: '991006', rating: 1, text: 'Всё плохо.' });
+    await runCycle(ctx);
+    await turn();
+    const message = card(OWNER, '991006')!;
+    const cardId = Number(message.buttons.flat()[0]!.data.split(':')[1]);
+    // The card's writes fail as a database that stays locked does; everything else works.
+    const locked = new ServiceError('database', 'unavailable', 'SQLite database stayed locked by another process for 5000 ms: database is locked');
+    const store = new Proxy(ctx.store, {
+      get: (target, name) => {
+        if (name === 'saveTelegramCard') {
+          return (one: { id: number }, ...rest: unknown[]) => (one.id === cardId ? Promise.reject(locked) : target.saveTelegramCard(one as never, ...(rest as [never, never])));
+        }
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await bridge.end();
+    const failing = new TelegramBridge({ ...ctx, store, telegram: createTelegramBot({ token: tg.token, apiUrl: tg.url, render: telegramRenderer, redact: ctx.redact }), chatIds: [OWNER, GROUP] });
+    const press = tg.press(OWNER, message.messageId, 'regenerate');
+    try {
+      for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt += 1) {
+        await assert.rejects(failing.turn({ waitSeconds: 0 }), /database is locked/, `try ${attempt}`);
+      }
+      assert.equal(tg.pendingUpdates, 0, 'stored after the first read: confirmed to Telegram by the next');
+      assert.ok(tg.answerTo(press) === undefined, 'not answered while it is tried');
+      await failing.turn({ waitSeconds: 0 });
+    } finally {
+      await failing.end();
+    }
+    const told = tg.messagesIn(OWNER).filter((one) => one.replyTo === message.messageId);
+    assert.deepEqual(told.map((one) => one.text), ['Your Regenerate was not acted on: SQLite database stayed locked by another process for 5000 ms: database is locked. Press or write again']);
+    const rows = await queryDatabase(world.db.url, 'SELECT done, attempts FROM telegram_updates WHERE update_id = ?', [press]);
+    assert.deepEqual(rows.map((row) => [row.done, row.attempts]), [[2, MAX_UPDATE_ATTEMPTS + 1]]);
+    await turn();
+    assert.equal(tg.messagesIn(OWNER).filter((one) => one.replyTo === message.messageId).length, 1, 'told once; nothing left to act on');
   });
 });

@@ -1,5 +1,6 @@
 // Hand-written fakes of the core's ports, for fast unit tests of the pipeline.
 import { randomUUID } from 'node:crypto';
+import { COMPLAINED, isComplained } from '../../src/core/ports.ts';
 import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
 import type {
   BalanceSnapshot,
@@ -39,6 +40,7 @@ import type {
   StoredReview,
   TelegramCard,
   TelegramCardBody,
+  TelegramUpdate,
   Topic,
   TopicCount,
   TopicHistory,
@@ -46,7 +48,11 @@ import type {
   DraftDecision,
   VoiceExample,
   TwoGis,
+  ComplaintOnTwoGis,
+  ReviewComplaint,
+  WaitingReview,
 } from '../../src/core/ports.ts';
+import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 
 export class MemoryStore implements Store {
@@ -113,6 +119,22 @@ export class MemoryStore implements Store {
   async saveBranchIntake(branchId: string, change: Partial<BranchIntake>) {
     this.branches.set(branchId, { sweptAt: null, backlog: null, ...this.branches.get(branchId), ...change });
   }
+  /** When each review waiting for a person was last seen unanswered on 2GIS (Store.markReviewsChecked). */
+  checked = new Map<string, Date>();
+  async waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]> {
+    const wanted = query.ids === undefined ? null : new Set(query.ids);
+    return [...this.reviews.values()]
+      .filter((review) => (WAITING_FOR_PERSON as readonly string[]).includes(review.state) && (wanted === null || wanted.has(review.id)))
+      .map((review) => ({ id: review.id, branchId: review.branchId, createdAt: review.createdAt, state: review.state, checkedAt: this.checked.get(review.id) ?? null }))
+      .sort((a, b) => (a.checkedAt?.getTime() ?? -1) - (b.checkedAt?.getTime() ?? -1) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, query.limit);
+  }
+  async markReviewsChecked(ids: readonly string[], at: Date) {
+    for (const id of ids) {
+      const review = this.reviews.get(id);
+      if (review && (WAITING_FOR_PERSON as readonly string[]).includes(review.state)) this.checked.set(id, new Date(at));
+    }
+  }
   async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
     const next = [...this.reviews.values()]
       .filter((review) => review.state === 'new')
@@ -128,7 +150,7 @@ export class MemoryStore implements Store {
   }
   async claimReview(reviewId: string, token: string, _now: Date, leaseUntil: Date) {
     const review = this.reviews.get(reviewId);
-    if (!review || !['new', 'needs_approval', 'failed'].includes(review.state)) return null;
+    if (!review || !(['new', 'needs_approval', 'failed'].includes(review.state) || isComplained(review))) return null;
     Object.assign(review, { state: 'claimed', claimToken: token, leaseUntil });
     return { ...review };
   }
@@ -443,7 +465,7 @@ export class MemoryStore implements Store {
   // telegram (issue 15)
   cards = new Map<number, TelegramCard>();
   turn = { offset: 0, holder: null as string | null, until: 0 };
-  telegramUpdates = new Map<number, { token: string; until: number; done: boolean }>();
+  telegramUpdates = new Map<number, { token: string; until: number; done: boolean; payload: TelegramUpdate; attempts: number; lastError: string | null }>();
 
   async reviewsWithoutCard(limit: number) {
     const carded = new Set([...this.cards.values()].map((card) => card.reviewId));
@@ -480,16 +502,84 @@ export class MemoryStore implements Store {
   async endTelegramTurn(token: string) {
     if (this.turn.holder === token) this.turn = { ...this.turn, holder: null, until: 0 };
   }
+  async storeTelegramUpdates(updates: readonly TelegramUpdate[]) {
+    for (const update of updates) {
+      if (!this.telegramUpdates.has(update.updateId)) {
+        this.telegramUpdates.set(update.updateId, { token: '', until: 0, done: false, payload: structuredClone(update), attempts: 0, lastError: null });
+      }
+      this.turn.offset = Math.max(this.turn.offset, update.updateId + 1);
+    }
+  }
+  async pendingTelegramUpdates(now: Date, limit: number) {
+    return [...this.telegramUpdates.entries()]
+      .filter(([, known]) => !known.done && known.until <= now.getTime())
+      .sort(([a], [b]) => a - b)
+      .slice(0, limit)
+      .map(([, known]) => structuredClone(known.payload));
+  }
   async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date) {
     const known = this.telegramUpdates.get(updateId);
-    if (known && (known.done || known.until > now.getTime())) return false;
-    this.telegramUpdates.set(updateId, { token, until: until.getTime(), done: false });
-    return true;
+    if (!known || known.done || known.until > now.getTime()) return null;
+    Object.assign(known, { token, until: until.getTime(), attempts: known.attempts + 1 });
+    return { attempts: known.attempts, lastError: known.lastError };
+  }
+  async releaseTelegramUpdate(updateId: number, token: string, error: string) {
+    const known = this.telegramUpdates.get(updateId);
+    if (known?.token === token && !known.done) Object.assign(known, { token: '', until: 0, lastError: error });
   }
   async finishTelegramUpdate(updateId: number, token: string) {
     const known = this.telegramUpdates.get(updateId);
     if (known?.token === token) known.done = true;
-    this.turn.offset = Math.max(this.turn.offset, updateId + 1);
+  }
+  // the owner's complaints about reviews
+  ownerComplaints = new Map<string, ReviewComplaint & { prior: { state: StoredReview['state']; reason: string | null } | null }>();
+  async reviewComplaint(reviewId: string) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint) return null;
+    const { prior: _prior, ...rest } = complaint;
+    return { ...rest };
+  }
+  async beginComplaint(complaint: { reviewId: string; reason: string; notAClient: boolean }, token: string, _now: Date, leaseUntil: Date, holdUntil: Date) {
+    const review = this.reviews.get(complaint.reviewId);
+    if (!review || this.ownerComplaints.has(complaint.reviewId)) return false;
+    const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
+    this.ownerComplaints.set(complaint.reviewId, {
+      ...complaint, state: 'sending', claimToken: token, leaseUntil, readBackAfter: holdUntil, attempts: 1,
+      prior: waits ? { state: review.state, reason: review.reason } : null,
+    });
+    if (waits) {
+      this.reserved -= review.reserved;
+      Object.assign(review, { state: 'skipped', reason: COMPLAINED, reserved: 0n, claimToken: null, leaseUntil: null });
+    }
+    return true;
+  }
+  async takeOverComplaint(reviewId: string, staleToken: string | null, token: string, _now: Date, leaseUntil: Date) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint || complaint.state === 'sent' || complaint.claimToken !== staleToken) return false;
+    Object.assign(complaint, { claimToken: token, leaseUntil });
+    return true;
+  }
+  async resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint || complaint.state === 'sent' || complaint.claimToken !== token || complaint.leaseUntil! <= now) return false;
+    Object.assign(complaint, { state: 'sending', attempts: complaint.attempts + 1, readBackAfter: holdUntil });
+    return true;
+  }
+  async finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint) return false;
+    if (state === 'sent' ? complaint.state === 'sent' : complaint.claimToken !== token) return false;
+    Object.assign(complaint, { state, claimToken: null, leaseUntil: null });
+    await this.appendEvents(events);
+    return true;
+  }
+  async dropComplaint(reviewId: string, token: string) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint || complaint.state === 'sent' || complaint.claimToken !== token) return false;
+    this.ownerComplaints.delete(reviewId);
+    const review = this.reviews.get(reviewId);
+    if (review && complaint.prior && isComplained(review)) Object.assign(review, complaint.prior);
+    return true;
   }
 }
 
@@ -525,6 +615,15 @@ export class FakeTwoGis implements TwoGis {
   readFailure: Error | null = null;
   listFailure: Error | null = null;
   branches: Branch[] = [{ id: '70000001017466092', name: 'Кофейня' }];
+  /** The complaints filed about each review, and every complaint POST made (whatever became of it). */
+  complaints = new Map<string, ComplaintOnTwoGis[]>();
+  complaintPosts = new Map<string, number>();
+  /** Reviews 2GIS does not let the owner complain about (allowedActions.complain false). */
+  noComplaints = new Set<string>();
+  /** false: the complaints of a review cannot be read back (404/405). */
+  complaintReadBack = true;
+  /** An error thrown by a complaint POST; `stored` on it: the complaint landed before the error. */
+  complaintFailure: ((reviewId: string) => Error | null) | null = null;
 
   async checkLogin() {}
   async listBranches() {
@@ -533,22 +632,51 @@ export class FakeTwoGis implements TwoGis {
   async accountBranches() {
     return this.branches;
   }
+  /** Each listing page asked for, in order: which branch, from where, and whether only the unanswered. */
+  listings: Array<{ branchId: string; offsetDate: string | null; unanswered: boolean }> = [];
+  /** Each review read alone, in order. */
+  reads: string[] = [];
   async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
+    return this.#page(branchId, offsetDate, false);
+  }
+  async listUnanswered(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
+    return this.#page(branchId, offsetDate, true);
+  }
+  #page(branchId: string, offsetDate: string | null, unanswered: boolean): ReviewPage {
+    this.listings.push({ branchId, offsetDate, unanswered });
     if (this.listFailure) throw this.listFailure;
     const reviews = this.reviews
       .filter((review) => review.branchId === branchId)
       .map((review) => ({ ...review, hasOwnerAnswer: review.hasOwnerAnswer || this.answers.has(review.id) }))
+      .filter((review) => !unanswered || !review.hasOwnerAnswer)
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
       .filter((review) => offsetDate === null || Date.parse(review.createdAt) < Date.parse(offsetDate))
       .slice(0, 50);
     return { reviews, unreadable: [], cursor: reviews.at(-1)?.createdAt ?? null };
   }
   async readReview(reviewId: string): Promise<ReviewStatus | null> {
+    this.reads.push(reviewId);
     if (this.readFailure) throw this.readFailure;
     const review = this.reviews.find((candidate) => candidate.id === reviewId);
     if (!review) return null;
     const answer = this.answers.get(reviewId) ?? null;
-    return { id: reviewId, rating: review.rating, hasOwnerAnswer: answer !== null || review.hasOwnerAnswer, ownerAnswer: answer };
+    return {
+      id: reviewId, rating: review.rating, hasOwnerAnswer: answer !== null || review.hasOwnerAnswer, ownerAnswer: answer,
+      canComplain: !this.noComplaints.has(reviewId),
+    };
+  }
+  async postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'> {
+    this.complaintPosts.set(reviewId, (this.complaintPosts.get(reviewId) ?? 0) + 1);
+    const failure = this.complaintFailure?.(reviewId) ?? null;
+    if (failure && !(failure as Error & { stored?: boolean }).stored) throw failure;
+    const filed = this.complaints.get(reviewId) ?? [];
+    if (filed.length > 0 && !failure) return 'already';
+    this.complaints.set(reviewId, [...filed, { id: `complaint-${reviewId}`, ...complaint }]);
+    if (failure) throw failure;
+    return 'sent';
+  }
+  async listComplaints(reviewId: string) {
+    return this.complaintReadBack ? [...(this.complaints.get(reviewId) ?? [])] : null;
   }
   async postAnswer(reviewId: string, text: string) {
     this.posts.set(reviewId, (this.posts.get(reviewId) ?? 0) + 1);

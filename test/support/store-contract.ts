@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import type { DomainEvent, DraftDecision, EventType, FailureRetry, ListedReview, Store, StoredEvent, VoiceExample, VoiceWeight } from '../../src/core/ports.ts';
+import { COMPLAINED, type DomainEvent, type DraftDecision, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent, type VoiceExample, type VoiceWeight } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -184,6 +184,47 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.notEqual(await store.claimReview(waiting.id, randomUUID(), now, lease(now)), null, 'a failed review can be retried by a person');
       const token = (await store.getReview(waiting.id))!.claimToken!;
       await store.release(waiting.id, token, { state: 'needs_approval', reason: 'back to the queue' }, []);
+      return 0;
+    });
+
+    contractTest('waiting reviews: those waiting for a person, the longest unchecked first; a check marks only them', async ({ store }) => {
+      const [fresh, older, newer, skipped, queued] = [listed({ branchId: '1' }), listed({ branchId: '2' }), listed(), listed(), listed()];
+      const recording = Date.now();
+      await store.recordReview(fresh, 'needs_approval', 'rated 1', []);
+      const recorded = Date.now();
+      await store.recordReview(older, 'needs_approval', 'rated 2', []);
+      await store.recordReview(newer, 'needs_approval', 'rated 1', []);
+      await store.recordReview(skipped, 'skipped', 'hidden on 2GIS', []);
+      await store.recordReview(queued, 'new', null, []);
+      const now = new Date('2026-03-01T10:00:00.000Z');
+      await store.markReviewsChecked([newer.id, skipped.id, queued.id, 'no-such-review'], new Date(now.getTime() - MINUTE));
+      await store.markReviewsChecked([older.id], new Date(now.getTime() - 5 * MINUTE));
+      const all = await store.waitingReviews({ limit: 10 });
+      assert.deepEqual(
+        all.slice(0, 2).map((review) => [review.id, review.branchId, review.createdAt, review.state, review.checkedAt?.toISOString() ?? null]),
+        [
+          [older.id, '2', older.createdAt, 'needs_approval', '2026-03-01T09:55:00.000Z'],
+          [newer.id, newer.branchId, newer.createdAt, 'needs_approval', '2026-03-01T09:59:00.000Z'],
+        ],
+      );
+      assert.equal(all[2]?.id, fresh.id);
+      const taken = all[2]?.checkedAt?.getTime() ?? 0;
+      assert.ok(taken >= recording - 1000 && taken <= recorded + 1000, 'a review taken in was seen unanswered then');
+      assert.equal(all.length, 3, 'a skipped and a queued review do not wait for a person');
+      assert.deepEqual((await store.waitingReviews({ limit: 2 })).map((review) => review.id), [older.id, newer.id]);
+      assert.deepEqual((await store.waitingReviews({ ids: [fresh.id, skipped.id, newer.id, 'no-such-review'], limit: 10 })).map((review) => review.id), [newer.id, fresh.id]);
+      assert.deepEqual(await store.waitingReviews({ ids: [], limit: 10 }), []);
+      const many = Array.from({ length: 1200 }, (_, i) => `unknown-${i}`);
+      assert.deepEqual((await store.waitingReviews({ ids: [...many, older.id], limit: 10 })).map((review) => review.id), [older.id], 'long id lists are fine');
+      await store.markReviewsChecked([...many, fresh.id], now);
+      assert.equal((await store.waitingReviews({ ids: [fresh.id], limit: 1 }))[0]?.checkedAt?.toISOString(), now.toISOString());
+
+      // A failed review waits for a person too; one in work does not.
+      const token = randomUUID();
+      await store.claimReview(fresh.id, token, now, lease(now));
+      assert.deepEqual((await store.waitingReviews({ limit: 10 })).map((review) => review.id), [older.id, newer.id], 'in work: not waiting');
+      await store.release(fresh.id, token, { state: 'failed', reason: 'the model failed' }, []);
+      assert.deepEqual((await store.waitingReviews({ limit: 10 })).map((review) => [review.id, review.state]).at(-1), [fresh.id, 'failed']);
       return 0;
     });
 
@@ -1414,6 +1455,73 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const token2 = randomUUID();
       assert.notEqual(await claimFree(store, token2, now, lease(now)), null);
       assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
+      return 0;
+    });
+
+    contractTest("an owner's complaint: begun once across stores, out of the waiting list, read back, settled once, dropped back", async ({ store, open }) => {
+      const waiting = listed();
+      const answered = listed();
+      assert.equal(await store.recordReview(waiting, 'needs_approval', 'rated 1', []), true);
+      assert.equal(await store.recordReview(answered, 'skipped', 'already answered', []), true);
+      const now = new Date();
+      const other = open({ notifications: true });
+      const complaint = { reviewId: waiting.id, reason: 'Автор не был у нас; «реклама» конкурента', notAClient: true };
+      const tokens = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const begun = await Promise.all(
+        [store, other, store, other].map((s, i) => s.beginComplaint(complaint, tokens[i]!, now, lease(now), new Date(now.getTime() + 30_000))),
+      );
+      assert.equal(begun.filter(Boolean).length, 1, 'one complaint per review');
+      const holder = tokens[begun.indexOf(true)]!;
+      assert.equal(await store.beginComplaint({ ...complaint, reviewId: 'no-such-review' }, randomUUID(), now, lease(now), now), false);
+      const sending = (await store.reviewComplaint(waiting.id))!;
+      assert.deepEqual(
+        { ...sending, leaseUntil: null, readBackAfter: null },
+        { reviewId: waiting.id, state: 'sending', reason: complaint.reason, notAClient: true, claimToken: holder, leaseUntil: null, readBackAfter: null, attempts: 1 },
+      );
+      assert.deepEqual([(await store.getReview(waiting.id))!.state, (await store.getReview(waiting.id))!.reason], ['skipped', COMPLAINED]);
+      assert.deepEqual(await store.listReviewsInState('needs_approval', 10), [], 'it left the waiting list');
+      const [facts] = await store.reviewFacts({ branchId: waiting.branchId });
+      assert.deepEqual([facts!.complained, facts!.skipped, facts!.waitingForPerson], [1, 0, 0], 'stats count it as complained, nothing else');
+
+      // A crashed holder's complaint is taken over once; the taker lets go of it as outcome unknown.
+      const takers = [randomUUID(), randomUUID()];
+      const taken = await Promise.all([store, other].map((s, i) => s.takeOverComplaint(waiting.id, holder, takers[i]!, now, lease(now))));
+      assert.equal(taken.filter(Boolean).length, 1);
+      const taker = takers[taken.indexOf(true)]!;
+      assert.equal(await store.finishComplaint(waiting.id, holder, 'outcome_unknown', []), false, 'not by its old holder');
+      assert.equal(await store.finishComplaint(waiting.id, taker, 'outcome_unknown', []), true);
+      assert.deepEqual([(await store.reviewComplaint(waiting.id))!.state, (await store.reviewComplaint(waiting.id))!.claimToken], ['outcome_unknown', null]);
+      // The next press takes it from nobody, sends it again behind the fence, and it is settled once with its event.
+      const next = randomUUID();
+      assert.equal(await store.takeOverComplaint(waiting.id, null, next, now, lease(now)), true);
+      assert.equal(await store.resendComplaint(waiting.id, next, now, now), true);
+      assert.equal((await store.reviewComplaint(waiting.id))!.attempts, 2);
+      const settled = await Promise.all(
+        [store, other].map((s) => s.finishComplaint(waiting.id, next, 'sent', [event('review.complained', { reviewId: waiting.id, data: { reason: 'x', notAClient: true } })])),
+      );
+      assert.equal(settled.filter(Boolean).length, 1, 'settled once');
+      assert.equal((await store.listEvents({ type: 'review.complained', limit: 10 })).length, 1);
+      assert.equal(await store.takeOverComplaint(waiting.id, null, randomUUID(), now, lease(now)), false, 'a sent complaint is never taken again');
+      assert.equal(await store.dropComplaint(waiting.id, next), false, 'nor dropped');
+
+      // One 2GIS refused: forgotten, and the review waits again as it did; an answered review keeps its state.
+      for (const [review, state, reason] of [[answered, 'skipped', 'already answered'], [listed(), 'failed', '2GIS refused the answer']] as const) {
+        if (review !== answered) assert.equal(await store.recordReview(review, 'needs_approval', 'x', []), true);
+        if (review !== answered) {
+          const claim = (await store.claimReview(review.id, randomUUID(), now, lease(now)))!;
+          await store.release(review.id, claim.claimToken!, { state: 'failed', reason }, []);
+        }
+        const token = randomUUID();
+        assert.equal(await store.beginComplaint({ ...complaint, reviewId: review.id }, token, now, lease(now), now), true);
+        assert.equal((await store.getReview(review.id))!.reason, review === answered ? reason : COMPLAINED);
+        assert.equal(await store.dropComplaint(review.id, token), true);
+        assert.equal(await store.reviewComplaint(review.id), null);
+        assert.deepEqual([(await store.getReview(review.id))!.state, (await store.getReview(review.id))!.reason], [state, reason]);
+      }
+      // A complained-about review may still be claimed by a person.
+      assert.notEqual(await store.claimReview(waiting.id, randomUUID(), now, lease(now)), null);
+      const claimed = (await store.getReview(waiting.id))!;
+      await store.release(waiting.id, claimed.claimToken!, { state: 'skipped', reason: COMPLAINED }, []);
       return 0;
     });
   });

@@ -264,6 +264,40 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 12,
+    name: 'when a waiting review was last seen unanswered on 2GIS',
+    // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
+    // unchecked first, across restarts and cron runs (core/recheck.ts).
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN checked_at ${s.time} NULL`],
+  },
+  {
+    version: 13,
+    name: 'telegram updates kept until acted on',
+    // Issue 18: an update is stored whole (the bridge's JSON) before the offset confirms it to Telegram, and acted on
+    // from here, again after a failed try (attempts, and why the last one failed), until it is done (1) or given
+    // up on with the person told (2). Rows from before have no payload: nothing can be acted on again from them.
+    statements: (s) => [
+      `ALTER TABLE telegram_updates ADD COLUMN payload ${s.mediumText} NULL`,
+      `ALTER TABLE telegram_updates ADD COLUMN attempts ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE telegram_updates ADD COLUMN last_error ${s.mediumText} NULL`,
+    ],
+  },
+  {
+    version: 14,
+    name: "the owner's complaints about reviews",
+    // Issue 21: one complaint per review, recorded as `sending` before its POST (like an answer's `posting`), so that
+    // a complaint whose outcome was not seen is read back, never sent again blindly; the review's state and reason
+    // before it (prior_*) come back if 2GIS refuses it.
+    statements: (s) => [
+      table(s, 'review_complaints', [
+        `review_id ${s.id} NOT NULL PRIMARY KEY, state ${s.string(16)} NOT NULL, reason ${s.mediumText} NOT NULL, not_a_client ${s.tinyint} NOT NULL`,
+        `claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL, read_back_after ${s.time} NULL, attempts ${s.int} NOT NULL DEFAULT 0`,
+        `prior_state ${s.string(16)} NULL, prior_reason TEXT NULL, created_at ${s.time} NOT NULL, sent_at ${s.time} NULL, updated_at ${s.time} NOT NULL`,
+        "CONSTRAINT review_complaints_state CHECK (state IN ('sending', 'sent', 'outcome_unknown'))",
+      ]),
+    ],
+  },
+  {
+    version: 15,
     name: "the owner's voice: examples of answers a person produced",
     // Issue 22. One row per review a person answered (through gisbot or on 2GIS), its texts already stripped of
     // names and contacts; scoped by business. The vector of its review text is kept per embedding model, computed

@@ -10,13 +10,15 @@ import { createHash } from 'node:crypto';
 import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
+import { COMPLAINED } from '../../core/ports.ts';
 import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
+import { WAITING_FOR_PERSON } from '../../core/ports.ts';
 import type {
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
-  DraftDecision, VoiceExample, VoiceWeight,
+  ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
+  TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -56,8 +58,13 @@ const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_te
 const CARD = columns('c', { id: 'int', reviewId: 'text', active: 'int', version: 'int', body: 'json' });
 const toCard = (row: RowOf<typeof CARD>): TelegramCard => ({ ...row, active: row.active === 1, body: row.body as unknown as TelegramCardBody });
 const TURN = columns('t', { nextOffset: 'int' });
+/** The lease of an update nobody holds: over whatever a worker's clock says. */
+const FREE = new Date(0);
+const UPDATE_PAYLOAD = columns('u', { payload: 'json' });
+const UPDATE_CLAIM = columns('u', { attempts: 'int', lastError: 'text?' });
 /** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
 const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
+const WAITING = columns('r', { id: 'text', branchId: 'text', createdAt: ['text', 'created_at_text'], state: 'text', checkedAt: 'time?' });
 const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
 
 // insight: a period's sums per branch (stats, report, branches), and the topics of complaints
@@ -68,7 +75,8 @@ const literal = (word: string): string => {
   return `'${word}'`;
 };
 /** figures.ts's mapping as SQL: the one figure each review row counts in. */
-const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere' ${Object.entries(
+const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere'
+  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained' ${Object.entries(
   FIGURE_OF_STATE,
 )
   .map(([state, figure]) => `WHEN r.state = ${literal(state)} THEN ${literal(figure)}`)
@@ -93,6 +101,15 @@ const LISTING = columns('b', { branchId: 'text', name: 'text', rating: 'text?', 
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: 'text', reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
+const REVIEW_COMPLAINT = columns('q', {
+  reviewId: 'text', state: 'text', reason: 'text', notAClient: 'int', claimToken: 'text?', leaseUntil: 'time?', readBackAfter: 'time?', attempts: 'int',
+});
+const COMPLAINT_PRIOR = columns('q', { priorState: 'text?', priorReason: 'text?' });
+const toReviewComplaint = (row: RowOf<typeof REVIEW_COMPLAINT>): ReviewComplaint => ({
+  ...row, state: row.state as ComplaintState, notAClient: row.notAClient === 1,
+});
+/** The review states a complaint takes out of the waiting list (COMPLAINED); a review in work or answered keeps its own. */
+const COMPLAINABLE_WAITING = raw(`('new', 'needs_approval', 'failed')`);
 const DECISION_COUNTS = columns('d', {
   branchId: ['text', 'r.branch_id'],
   untouched: ['int', count("d.kind = 'untouched'")], edited: ['int', count("d.kind = 'edited'")],
@@ -117,6 +134,12 @@ function period(alias: 'r' | 't', query: FactQuery): Sql {
   const to = query.to === undefined ? empty : sql` AND ${at}.created_at < ${query.to}`;
   const branch = query.branchId === undefined ? empty : sql` AND ${at}.branch_id = ${query.branchId}`;
   return sql`WHERE 1 = 1${from}${to}${branch}`;
+}
+
+/** The longest unchecked first (never checked before any), then by id: the order of Store.waitingReviews. */
+function byCheck(a: WaitingReview, b: WaitingReview): number {
+  const unchecked = (a.checkedAt?.getTime() ?? Number.NEGATIVE_INFINITY) - (b.checkedAt?.getTime() ?? Number.NEGATIVE_INFINITY);
+  return unchecked !== 0 && !Number.isNaN(unchecked) ? unchecked : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
@@ -174,14 +197,14 @@ function failureRetry(outcome: ReleaseOutcome): Sql {
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
-/** A review as intake records it. */
+/** A review as intake records it: seen unanswered on 2GIS now (`checked_at`, should it come to wait for a person). */
 function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
   const rows = entries.map(({ review: r, state, reason }) => {
     const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
-    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now, now]})`;
   });
   return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
-    recorded_at, updated_at) VALUES ${join(rows)}`;
+    recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
@@ -387,6 +410,32 @@ export class SqlStore implements Store {
     );
   }
 
+  async waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]> {
+    const count = limitOf(query.limit);
+    if (count === 0 || query.ids?.length === 0) return [];
+    const states = [...WAITING_FOR_PERSON];
+    // Never checked first: NULL sorts first in both databases' ascending order.
+    const select = (ids: Sql) =>
+      this.#select(WAITING, sql`FROM reviews r WHERE r.state IN (${states})${ids} ORDER BY r.checked_at, r.id LIMIT ${count}`);
+    if (query.ids === undefined) return (await select(empty)).map((row) => ({ ...row, state: row.state as ReviewState }));
+    const unique = [...new Set(query.ids)];
+    const found: WaitingReview[] = [];
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await select(sql` AND r.id IN (${unique.slice(i, i + 500)})`)) found.push({ ...row, state: row.state as ReviewState });
+    }
+    return found.sort(byCheck).slice(0, count);
+  }
+
+  async markReviewsChecked(ids: readonly string[], at: Date): Promise<void> {
+    requireTimes(at);
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.#db.autocommit((x) =>
+        x.run(sql`UPDATE reviews SET checked_at = ${at} WHERE id IN (${unique.slice(i, i + 500)}) AND state IN (${[...WAITING_FOR_PERSON]})`),
+      );
+    }
+  }
+
   // ------------------------------------------------------------ work
 
   async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
@@ -412,7 +461,7 @@ export class SqlStore implements Store {
     requireTimes(now, leaseUntil);
     return this.#db.transaction(async (x) => {
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`);
+            WHERE id = ${reviewId} AND (state IN ('new', 'needs_approval', 'failed') OR (state = 'skipped' AND reason = ${COMPLAINED}))`);
       return claimed === 1 ? this.#readReview(x, reviewId) : null;
     });
   }
@@ -798,26 +847,62 @@ export class SqlStore implements Store {
     await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ${token}`));
   }
 
-  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
-    requireTimes(now, until);
-    return this.#db.autocommit(async (x) => {
-      const values: Value[] = [updateId, token, until, 0, now];
-      if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (${values})`)) return true;
-      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
-      const taken = await x.run(
-        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, updated_at = ${now}
-            WHERE update_id = ${updateId} AND done = 0 AND lease_until <= ${now}`,
-      );
-      return taken === 1;
+  async storeTelegramUpdates(updates: readonly TelegramUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const now = new Date();
+    const newest = Math.max(...updates.map((update) => update.updateId));
+    await this.#db.transaction(async (x) => {
+      for (const update of updates) {
+        const payload = JSON.stringify(update);
+        // Free to claim at once: nobody holds it, and its lease ran out long ago.
+        const values: Value[] = [update.updateId, '', FREE, 0, now, payload, 0];
+        if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at, payload, attempts) VALUES (${values})`)) continue;
+        // Known: read again before the offset moved past it; a row from before schema v12 gains what it lacked.
+        await x.run(sql`UPDATE telegram_updates SET payload = ${payload} WHERE update_id = ${update.updateId} AND payload IS NULL AND done = 0`);
+      }
+      await x.run(sql`UPDATE telegram_turn SET next_offset = ${newest + 1} WHERE id = 1 AND next_offset < ${newest + 1}`);
     });
   }
 
-  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+  async pendingTelegramUpdates(now: Date, limit: number): Promise<TelegramUpdate[]> {
+    requireTimes(now, now);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      UPDATE_PAYLOAD,
+      sql`FROM telegram_updates u WHERE u.done = 0 AND u.payload IS NOT NULL AND u.lease_until <= ${now} ORDER BY u.update_id LIMIT ${count}`,
+    );
+    return rows.map((row) => row.payload as unknown as TelegramUpdate);
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<{ attempts: number; lastError: string | null } | null> {
+    requireTimes(now, until);
+    return this.#db.transaction(async (x) => {
+      // Free, or taken over from a claimer whose claim ran out before it was done (it died acting on it).
+      const taken = await x.run(
+        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, attempts = attempts + 1, updated_at = ${now}
+            WHERE update_id = ${updateId} AND done = 0 AND payload IS NOT NULL AND lease_until <= ${now}`,
+      );
+      if (taken !== 1) return null;
+      const row = await x.first(UPDATE_CLAIM, sql`FROM telegram_updates u WHERE u.update_id = ${updateId}`);
+      return row === undefined ? null : { attempts: row.attempts, lastError: row.lastError };
+    });
+  }
+
+  async releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void> {
+    const now = new Date();
+    await this.#db.autocommit((x) =>
+      x.run(sql`UPDATE telegram_updates SET claim_token = '', lease_until = ${FREE}, last_error = ${error}, updated_at = ${now}
+          WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`),
+    );
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string, outcome: 'acted' | 'given_up' = 'acted'): Promise<void> {
     const now = new Date();
     await this.#db.transaction(async (x) => {
-      await x.run(sql`UPDATE telegram_updates SET done = 1, updated_at = ${now} WHERE update_id = ${updateId} AND claim_token = ${token}`);
-      await x.run(sql`UPDATE telegram_turn SET next_offset = ${updateId + 1} WHERE id = 1 AND next_offset < ${updateId + 1}`);
-      await x.run(sql`DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
+      await x.run(sql`UPDATE telegram_updates SET done = ${outcome === 'acted' ? 1 : 2}, updated_at = ${now}
+          WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`);
+      await x.run(sql`DELETE FROM telegram_updates WHERE done <> 0 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
     });
   }
 
@@ -995,5 +1080,80 @@ export class SqlStore implements Store {
               WHERE business_id = ${VOICE_BUSINESS} AND review_id = ${reviewId}`),
       );
     }
+  }
+
+  // ------------------------------------------------------------ the owner's complaints about reviews
+
+  async reviewComplaint(reviewId: string): Promise<ReviewComplaint | null> {
+    const row = (await this.#select(REVIEW_COMPLAINT, sql`FROM review_complaints q WHERE q.review_id = ${reviewId}`))[0];
+    return row === undefined ? null : toReviewComplaint(row);
+  }
+
+  async beginComplaint(
+    complaint: { reviewId: string; reason: string; notAClient: boolean }, token: string, now: Date, leaseUntil: Date, holdUntil: Date,
+  ): Promise<boolean> {
+    requireTimes(now, leaseUntil, holdUntil);
+    const { reviewId, reason, notAClient } = complaint;
+    return this.#db.transaction(async (x) => {
+      // The review row first (the lock order): a worker claiming it now either sees it complained about or has it.
+      const review = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      if (review === undefined) throw new Rollback(false);
+      const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
+      const values: Value[] = [
+        reviewId, 'sending', reason, notAClient ? 1 : 0, token, leaseUntil, holdUntil, 1,
+        waits ? review.state : null, waits ? review.reason : null, now, now,
+      ];
+      const insert = sql`INSERT INTO review_complaints (review_id, state, reason, not_a_client, claim_token, lease_until, read_back_after, attempts,
+        prior_state, prior_reason, created_at, updated_at) VALUES (${values})`;
+      if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
+      if (waits) {
+        await x.run(sql`UPDATE reviews SET state = 'skipped', reason = ${COMPLAINED}, reserved = 0, claim_token = NULL, lease_until = NULL,
+              updated_at = ${now} WHERE id = ${reviewId} AND state IN ${COMPLAINABLE_WAITING}`);
+        if (review.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${review.reserved} WHERE id = 1`);
+      }
+      return true;
+    });
+  }
+
+  async takeOverComplaint(reviewId: string, staleToken: string | null, token: string, now: Date, leaseUntil: Date): Promise<boolean> {
+    requireTimes(now, leaseUntil);
+    const held = staleToken === null ? sql`claim_token IS NULL` : sql`claim_token = ${staleToken}`;
+    return this.#changedOne(sql`UPDATE review_complaints SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+          WHERE review_id = ${reviewId} AND state IN ('sending', 'outcome_unknown') AND ${held}`);
+  }
+
+  async resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
+    requireTimes(now, holdUntil);
+    return this.#changedOne(sql`UPDATE review_complaints SET state = 'sending', attempts = attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE review_id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now} AND state IN ('sending', 'outcome_unknown')`);
+  }
+
+  async finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#db.transaction(async (x) => {
+      // A complaint that is out there is recorded whoever sees it first, and announced once.
+      const which = state === 'sent' ? sql`state <> 'sent'` : sql`claim_token = ${token} AND state IN ('sending', 'outcome_unknown')`;
+      const changed = await x.run(sql`UPDATE review_complaints SET state = ${state}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+            ${state === 'sent' ? sql`, sent_at = ${now}` : empty} WHERE review_id = ${reviewId} AND ${which}`);
+      if (changed !== 1) throw new Rollback(false);
+      await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+
+  async dropComplaint(reviewId: string, token: string): Promise<boolean> {
+    return this.#db.transaction(async (x) => {
+      const mine = sql`q.review_id = ${reviewId} AND q.claim_token = ${token} AND q.state IN ('sending', 'outcome_unknown')`;
+      // The review row first (the lock order), then the complaint's.
+      await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const prior = await x.first(COMPLAINT_PRIOR, sql`FROM review_complaints q WHERE ${mine}${this.#db.lockRows}`);
+      if (prior === undefined) throw new Rollback(false);
+      await x.run(sql`DELETE FROM review_complaints WHERE review_id = ${reviewId} AND claim_token = ${token}`);
+      if (prior.priorState !== null) {
+        await x.run(sql`UPDATE reviews SET state = ${prior.priorState}, reason = ${prior.priorReason}, updated_at = ${new Date()}
+              WHERE id = ${reviewId} AND state = 'skipped' AND reason = ${COMPLAINED}`);
+      }
+      return true;
+    });
   }
 }
