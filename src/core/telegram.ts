@@ -16,7 +16,7 @@ import { makeEvent } from './events.ts';
 import { fileComplaint, MAX_COMPLAINT_LENGTH } from './complaint.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
-import { keepAnswerFound, noteRegeneration } from './voice.ts';
+import { noteRegeneration } from './voice.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
 import { formatMoney } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
