@@ -119,6 +119,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatThreshold: config.insight.repeatThreshold,
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
+    voice: { examples: config.voice.examples, embeddingModel: config.voice.embeddingModel ?? null },
     modelSettings: modelSettingsFingerprint(config.openai),
     recheckAfterMs: Math.round(config.twogis.recheckAfterHours * 3_600_000),
     refundRemoved: config.billing.refundRemoved,

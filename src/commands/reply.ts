@@ -4,6 +4,7 @@
 import type { Context } from '../context.ts';
 import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
 import { checkReply } from '../core/gate.ts';
+import { noteRegeneration } from '../core/voice.ts';
 import { formatMoney } from '../core/money.ts';
 import { isComplained, type StoredReview } from '../core/ports.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -97,6 +98,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     if (choice === 'regenerate') {
       const instruction = await ctx.prompter.input(messages.reply.instruction, {}, messages.reply.needsTerminal);
       current = await draft(instruction);
+      await noteRegeneration(ctx, review);
       ({ text, problems } = current);
       edited = false;
       continue;
@@ -106,7 +108,12 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     const spinner = await ctx.output.spinner(messages.reply.sending);
     let outcome: SendOutcome;
     try {
-      outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+      outcome = await sendReply(ctx, review.id, text, {
+        model: current.completion.model,
+        promptVersion: version,
+        completion: current.completion,
+        shown: current.text,
+      });
       await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
       spinner.stop();

@@ -22,6 +22,7 @@ export const INHERITED_KEYS = [
   'billing.refundRemoved',
   'reply',
   'insight',
+  'voice',
   'twogis.apiUrl',
   'twogis.webApiKey',
   'twogis.locale',

@@ -177,6 +177,14 @@ export const configSchema = z.strictObject({
       repeatWindowDays: z.number().positive().max(365).default(7),
     })
     .prefault({}),
+  // The owner's voice (issue 22): how many of the business's own answers to similar reviews go into a prompt, and
+  // the server's embedding model to choose them by (none: a lexical measure that needs nothing).
+  voice: z
+    .strictObject({
+      examples: z.number().int().min(0).max(10).default(3),
+      embeddingModel: z.string().min(1).optional(),
+    })
+    .prefault({}),
 });
 
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -9,6 +9,7 @@ import { answeringPolicy, hasText, planAnswer, planFollowUp, type AnswerPlan } f
 import type { ChatMessage, Completion, StoredReview } from './ports.ts';
 import { buildMessages, type FollowUpForPrompt } from './prompt.ts';
 import { topicsOf } from './topics.ts';
+import { chooseExamples } from './voice.ts';
 
 export interface PromptInForce {
   text: string;
@@ -56,9 +57,11 @@ export async function draftThroughGate(
   const attempts = 1 + Math.max(0, policy.maxRegenerations);
   // The review's topics come with its first draft that names any (a follow-up's comment has none of its own).
   let topicsWanted = !extras.followUp && hasText(review.text);
+  // The owner's answers to the reviews most like this one, chosen once for every attempt.
+  const examples = extras.followUp ? [] : await chooseExamples(deps, review, signal);
 
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const messages = [...buildMessages(prompt.text, review, plan, corrections, extras.followUp), ...(extras.messages ?? [])];
+    const messages = [...buildMessages(prompt.text, review, plan, corrections, extras.followUp, examples), ...(extras.messages ?? [])];
     const completion = await deps.model.complete(messages, signal, {
       seed: seedFor(extras.seedKey ?? review.id, attempt),
       ...(topicsWanted ? { topics: true } : {}),

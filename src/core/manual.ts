@@ -9,6 +9,7 @@ import { hasText, planAnswer } from './policy.ts';
 import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
+import { chooseExamples, decisionOf, keepExample, noteDecision, weightOf } from './voice.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
 
 export { currentPrompt } from './worker.ts';
@@ -35,7 +36,7 @@ export async function draftReply(
   signal?: AbortSignal,
 ): Promise<ManualDraft> {
   const plan = planAnswer(review, deps.settings);
-  const messages = buildMessages(prompt.text, review, plan);
+  const messages = buildMessages(prompt.text, review, plan, [], undefined, await chooseExamples(deps, review, signal));
   if (instruction?.trim()) {
     messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
   }
@@ -62,13 +63,23 @@ export function checkPersonAnswer(deps: Pick<PipelineDeps, 'settings'>, review: 
   return checkReply({ text: normaliseDraft(text), finishReason: 'stop' }, deps.settings, context);
 }
 
-/** Posts `text` as the answer to a review that waits (new, for approval, or failed), once. */
-export async function sendReply(
-  deps: PipelineDeps,
-  reviewId: string,
-  text: string,
-  draft: { model: string; promptVersion: number; completion: Completion | null },
-): Promise<SendOutcome> {
+/** A person's answer as it came about: what they were shown before they sent it. */
+export interface PersonDraft {
+  model: string;
+  promptVersion: number;
+  completion: Completion | null;
+  /**
+   * The model's draft the person was shown last, which they sent as it was or changed; null when they wrote the
+   * answer with no draft. Absent: not known, and the answer is not kept as an example of the owner's voice.
+   */
+  shown?: string | null;
+}
+
+/**
+ * Posts `text` as the answer to a review that waits (new, for approval, or failed), once. A posted answer is kept
+ * as an example of the owner's voice, weighted by how much of the shown draft the person changed.
+ */
+export async function sendReply(deps: PipelineDeps, reviewId: string, text: string, draft: PersonDraft): Promise<SendOutcome> {
   const answer = normaliseDraft(text);
   const before = await findReview(deps, reviewId);
   // The same gate as the automatic pipeline.
@@ -90,7 +101,7 @@ async function claimAndSend(
   before: StoredReview,
   token: string,
   answer: string,
-  draft: { model: string; promptVersion: number; completion: Completion | null },
+  draft: PersonDraft,
 ): Promise<SendOutcome> {
   const reviewId = before.id;
   const now = deps.clock.now();
@@ -120,7 +131,12 @@ async function claimAndSend(
   });
   // Drafting wrote nothing: the topics of the draft a person sends are kept now.
   await noteTopics(deps, review, draft.completion?.topics ?? []);
-  return rereadAndPost(deps, review, token, answer, { onServiceError: back });
+  const outcome = await rereadAndPost(deps, review, token, answer, { onServiceError: back });
+  if (outcome.kind === 'posted' && draft.shown !== undefined) {
+    await noteDecision(deps, review, decisionOf(draft.shown, answer));
+    await keepExample(deps, review, answer, weightOf(draft.shown, answer));
+  }
+  return outcome;
 }
 
 function describeState(review: StoredReview): string {

@@ -4,6 +4,7 @@ import type { Kopecks } from './money.ts';
 import type { InsightSettings } from './insight.ts';
 import type { IntakeLimits } from './intake.ts';
 import type { AnsweringPolicy } from './policy.ts';
+import type { VoiceSettings } from './voice.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
 export interface PipelineSettings {
@@ -29,6 +30,8 @@ export interface PipelineSettings {
   recheckMs?: number;
   /** When a complaint topic counts as recurring (insight.ts); missing keys take the defaults. */
   insight?: Partial<InsightSettings>;
+  /** The owner's examples in the prompt (voice.ts); missing keys take the defaults. */
+  voice?: Partial<VoiceSettings>;
   /**
    * The digest of the model settings in force (retries.ts): a review the model failed under other settings is
    * tried again at once. Default ''.

@@ -29,6 +29,8 @@ export interface ListedReview {
   isHidden: boolean;
   canReply: boolean;
   hasOwnerAnswer: boolean;
+  /** The owner's answer 2GIS lists with the review (`firstAnswer`), when it lists one with text. */
+  ownerAnswerText?: string | null;
   commentsCount: number;
 }
 
@@ -388,6 +390,8 @@ export interface CardDraft {
   problems: string[];
   /** The person who wrote it (`edit`), or null for the model's draft. */
   editedBy: string | null;
+  /** A person's text (`edit`): the model's draft it replaced, or null when there was none (the owner's voice). */
+  shown?: string | null;
   model: string;
   promptVersion: number;
   /** The model call's figures, recorded with the answer; null for a person's text. */
@@ -793,6 +797,53 @@ export interface Store {
    * was in when the complaint began, if it is still resting as complained about.
    */
   dropComplaint(reviewId: string, token: string): Promise<boolean>;
+  // the owner's voice (issue 22): answers a person produced, kept as examples for later drafts
+  /** Keeps each example once per review (a later one for the same review is ignored); how many were new. */
+  keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number>;
+  /**
+   * The business's examples a draft for a review of `branchId` may use, the branch's first, newest first, at most
+   * `limit`; never one whose answer 2GIS removed (a `reply.removed` event), never `excludeReviewId`'s. Each with its
+   * vector for `embeddingModel` when one was kept.
+   */
+  voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]>;
+  /** Keeps vectors computed for examples under `model`, once each. */
+  saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void>;
+  /** Records what a person did with a draft shown to them; counted in reviewFacts by the review's period. */
+  recordDecision(decision: DraftDecision): Promise<void>;
+}
+
+// ---------------------------------------------------------------- the owner's voice
+
+/**
+ * How a person produced an example's answer: sent a draft untouched (`approved`), changed at most half of it
+ * (`corrected`), wrote more than half of it themselves (`written`), or answered on 2GIS without gisbot (`elsewhere`).
+ */
+export type VoiceWeight = 'approved' | 'corrected' | 'written' | 'elsewhere';
+
+/** One of the business's own answers with its review, names, phones and e-mails already replaced by placeholders. */
+export interface VoiceExample {
+  reviewId: string;
+  branchId: string;
+  rating: number;
+  reviewText: string;
+  answerText: string;
+  weight: VoiceWeight;
+  at: Date;
+}
+
+/** A person's decision on a draft: sent it (with the share of its characters they changed, 0 to 1) or regenerated it. */
+export interface DraftDecision {
+  reviewId: string;
+  branchId: string;
+  kind: 'untouched' | 'edited' | 'rewritten' | 'regenerated';
+  /** Of a sent draft, the share changed; null for a regeneration. */
+  share: number | null;
+  at: Date;
+}
+
+export interface StoredVoiceExample extends VoiceExample {
+  /** The review text's vector under the asked-for embedding model, or null when none was computed yet. */
+  vector: number[] | null;
 }
 
 // ---------------------------------------------------------------- insight
@@ -842,6 +893,14 @@ export interface BranchFacts {
   /** The provider's reported cost, summed, in units of 10⁻¹⁰ of its currency; `costed` answers reported one. */
   costUnits: bigint;
   costed: number;
+  /** What a person did with the drafts shown to them (issue 22): sent as shown, changed at most half, more than half. */
+  untouched: number;
+  edited: number;
+  rewritten: number;
+  /** Drafts a person threw away for a new one. */
+  regenerated: number;
+  /** The share of characters changed over the sent drafts (untouched + edited + rewritten), summed, in thousandths. */
+  changedPermille: number;
   /** Minutes from a review's creation on 2GIS to our post, each with how many answers took that long. */
   answerMinutes: Array<[minutes: number, count: number]>;
 }
@@ -958,6 +1017,11 @@ export interface ModerationVerdict {
 }
 
 export interface Model {
+  /**
+   * One vector per text from the server's `/embeddings` under `model`, in order; throws ServiceError('model', ...)
+   * when it has none or it fails. Absent on a model that cannot (the examples are then chosen lexically).
+   */
+  embed?(texts: readonly string[], model: string, signal?: AbortSignal): Promise<number[][]>;
   /** Lists models: costs nothing and proves the endpoint and key work. The ids listed ([] when the list is empty). */
   checkReachable(): Promise<string[]>;
   complete(messages: readonly ChatMessage[], signal?: AbortSignal, options?: CompletionOptions): Promise<Completion>;

@@ -1,6 +1,7 @@
 // Repairs what a crash or an expired lease left behind, before any new work (invariant 9).
 import { ServiceError } from '../errors.ts';
 import type { PipelineDeps } from './pipeline.ts';
+import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, type StoredReview } from './ports.ts';
 import { finish, postAndSettle, readBackTime, settle, type WorkOutcome } from './worker.ts';
 
@@ -63,7 +64,9 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     return settle(deps, review, { answerId: status.ownerAnswer.id, text: status.ownerAnswer.text });
   }
   if (status.hasOwnerAnswer) {
-    return finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack });
+    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack });
+    if (outcome.kind === 'skipped') await keepAnswerFound(deps, review, status.ownerAnswer);
+    return outcome;
   }
   if (review.postAttempts >= deps.settings.maxPostAttempts) {
     return finish(deps, review, token, {

@@ -16,6 +16,7 @@ import { makeEvent } from './events.ts';
 import { fileComplaint, MAX_COMPLAINT_LENGTH } from './complaint.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
+import { noteRegeneration } from './voice.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
 import { formatMoney } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
@@ -311,6 +312,7 @@ export class TelegramBridge {
         }
         const draft = modelDraft(drafted, prompt);
         await this.#effect(press.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
+        await noteRegeneration(this.#deps, review);
         return answer({ kind: 'redrafted' });
       }
       case 'send':
@@ -336,6 +338,7 @@ export class TelegramBridge {
         model: draft.model,
         promptVersion: draft.promptVersion,
         completion: usage && { text: draft.text, model: draft.model, ...usage },
+        shown: draft.editedBy === null ? draft.text : (draft.shown ?? null),
       });
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
@@ -411,6 +414,7 @@ export class TelegramBridge {
       text: withoutSecrets(text, this.#deps.settings.secrets ?? []),
       problems,
       editedBy: message.from.name,
+      shown: previous && (previous.editedBy === null ? previous.text : (previous.shown ?? null)),
       model: previous?.model ?? 'person',
       promptVersion: previous?.promptVersion ?? (await currentPrompt(this.#deps)).version,
       usage: null,

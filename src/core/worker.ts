@@ -7,6 +7,7 @@ import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideAnswering } from './policy.ts';
+import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { canPass, retryAfterFailure } from './retries.ts';
 
@@ -127,7 +128,9 @@ export async function rereadAndPost(
   const status = read.value;
   if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
   if (status.hasOwnerAnswer) {
-    return await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting });
+    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting });
+    if (outcome.kind === 'skipped') await keepAnswerFound(deps, review, status.ownerAnswer);
+    return outcome;
   }
   return postAndSettle(deps, review, token, text, options);
 }

@@ -44,6 +44,9 @@ import type {
   Topic,
   TopicCount,
   TopicHistory,
+  StoredVoiceExample,
+  DraftDecision,
+  VoiceExample,
   TwoGis,
   ComplaintOnTwoGis,
   ReviewComplaint,
@@ -394,6 +397,34 @@ export class MemoryStore implements Store {
     Object.assign(followUp, { claimToken: null, leaseUntil: null });
     await this.appendEvents(events);
     return true;
+  }
+  voice = new Map<string, StoredVoiceExample & { model: string | null }>();
+  async keepVoiceExamples(examples: readonly VoiceExample[]) {
+    let kept = 0;
+    for (const example of examples) {
+      if (this.voice.has(example.reviewId)) continue;
+      this.voice.set(example.reviewId, { ...example, vector: null, model: null });
+      kept += 1;
+    }
+    return kept;
+  }
+  async voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }) {
+    const removed = new Set(this.events.filter((event) => event.type === ('reply.removed' as string)).map((event) => event.reviewId));
+    return [...this.voice.values()]
+      .filter((example) => example.reviewId !== query.excludeReviewId && !removed.has(example.reviewId))
+      .sort((a, b) => Number(b.branchId === query.branchId) - Number(a.branchId === query.branchId) || b.at.getTime() - a.at.getTime())
+      .slice(0, query.limit)
+      .map(({ model, ...example }) => ({ ...example, vector: model !== null && model === query.embeddingModel ? example.vector : null }));
+  }
+  decisions: DraftDecision[] = [];
+  async recordDecision(decision: DraftDecision) {
+    this.decisions.push(decision);
+  }
+  async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>) {
+    for (const { reviewId, vector } of vectors) {
+      const example = this.voice.get(reviewId);
+      if (example) Object.assign(example, { model, vector: [...vector] });
+    }
   }
   async recentAnswers(branchId: string, limit: number) {
     return [...this.reviews.values()]

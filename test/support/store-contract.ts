@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import { ANSWER_REMOVED, COMPLAINED, type DomainEvent, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent } from '../../src/core/ports.ts';
+import { ANSWER_REMOVED, COMPLAINED, type DomainEvent, type DraftDecision, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent, type VoiceExample, type VoiceWeight } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -1273,6 +1273,64 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.release(second.id, secondToken, { state: 'new', reason: '2GIS answered 429' }, []), true);
       assert.deepEqual(await store.recentAnswers(branchId, 10), ['Первый ответ'], 'an answer 2GIS did not take is no answer');
       return 2;
+    });
+
+    contractTest("the owner's voice: examples kept once per review, the branch's first and newest first, removed answers never read; decisions counted by period", async ({ store, open }) => {
+      const branch = '70000001099900011';
+      const other = '70000001099900012';
+      const at = (minute: number) => new Date(Date.UTC(2024, 2, 1, 10, minute));
+      const example = (reviewId: string, branchId: string, minute: number, weight: VoiceWeight = 'corrected'): VoiceExample => ({
+        reviewId,
+        branchId,
+        rating: 2,
+        reviewText: `Кофе остыл ☕ '; DROP TABLE voice_examples; -- ${reviewId}`,
+        answerText: `{name}, простите нас за холодный кофе, мы поговорили с бариста ${reviewId}`,
+        weight,
+        at: at(minute),
+      });
+      const [a, b, c, d] = [example('v-1', branch, 1), example('v-2', other, 9), example('v-3', branch, 5, 'elsewhere'), example('v-4', branch, 3)];
+      assert.equal(await store.keepVoiceExamples([a, b]), 2);
+      assert.equal(await open({ notifications: true }).keepVoiceExamples([{ ...a, answerText: 'другой текст' }, c, d]), 2, 'one example per review');
+      const read = await store.voiceExamples({ branchId: branch, limit: 10 });
+      assert.deepEqual(read.map((row) => row.reviewId), ['v-3', 'v-4', 'v-1', 'v-2'], "the branch's first, newest first");
+      assert.deepEqual(read[2], { ...a, vector: null }, 'kept as given, the first version');
+      assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 2 })).map((row) => row.reviewId), ['v-3', 'v-4']);
+      assert.deepEqual((await store.voiceExamples({ branchId: other, limit: 2, excludeReviewId: 'v-2' })).map((row) => row.reviewId), ['v-3', 'v-4']);
+
+      const vector = [0.125, -1e-7, 0.3333333333333333, 1];
+      await store.saveVoiceVectors('embed-small', [{ reviewId: 'v-1', vector }]);
+      const withVectors = await store.voiceExamples({ branchId: branch, limit: 10, embeddingModel: 'embed-small' });
+      assert.deepEqual(withVectors.find((row) => row.reviewId === 'v-1')?.vector, vector, 'the vector as computed');
+      assert.equal(withVectors.find((row) => row.reviewId === 'v-3')?.vector, null);
+      assert.equal((await store.voiceExamples({ branchId: branch, limit: 10, embeddingModel: 'embed-large' })).find((row) => row.reviewId === 'v-1')?.vector, null, "another model's vector is no vector");
+
+      await store.appendEvents([event('reply.removed' as EventType, { reviewId: 'v-3', branchId: branch })]);
+      assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 10 })).map((row) => row.reviewId), ['v-4', 'v-1', 'v-2'], 'an answer 2GIS removed is no example');
+
+      // What a person did with the drafts shown, counted with the facts of the reviews' period, per branch.
+      const decidedBranch = '70000001099900013';
+      const [r1, r2, r3, r4] = [1, 2, 3, 4].map(() => listed({ branchId: decidedBranch, createdAt: '2024-03-05T12:00:00.000+03:00' }));
+      const outside = listed({ branchId: decidedBranch, createdAt: '2024-04-05T12:00:00.000+03:00' });
+      for (const review of [r1!, r2!, r3!, r4!, outside]) assert.equal(await store.recordReview(review, 'needs_approval', 'rated 1', []), true);
+      const decide = (review: ListedReview, kind: DraftDecision['kind'], share: number | null) =>
+        store.recordDecision({ reviewId: review.id, branchId: decidedBranch, kind, share, at: at(30) });
+      await decide(r1!, 'regenerated', null);
+      await decide(r1!, 'regenerated', null);
+      await decide(r1!, 'untouched', 0);
+      await decide(r2!, 'edited', 0.25);
+      await decide(r3!, 'regenerated', null);
+      await decide(r3!, 'rewritten', 0.8);
+      await decide(r4!, 'edited', 0.5);
+      await decide(outside, 'rewritten', 1);
+      const facts = (await store.reviewFacts({ from: new Date('2024-03-01T00:00:00Z'), to: new Date('2024-04-01T00:00:00Z'), branchId: decidedBranch }))[0]!;
+      assert.deepEqual(
+        [facts.untouched, facts.edited, facts.rewritten, facts.regenerated, facts.changedPermille],
+        [1, 2, 1, 3, 1550],
+        'the period\'s reviews only',
+      );
+      const all = (await store.reviewFacts({ branchId: decidedBranch }))[0]!;
+      assert.deepEqual([all.rewritten, all.changedPermille], [2, 2550]);
+      return 0;
     });
 
     contractTest('requeueFailed: a failure that can pass goes back to the queue when its retry time comes or the model settings change', async ({ store }) => {

@@ -313,6 +313,28 @@ export const migrations: readonly Migration[] = [
       'CREATE UNIQUE INDEX ledger_one_refund_per_charge ON ledger (refund_key)',
     ],
   },
+  {
+    version: 16,
+    name: "the owner's voice: examples of answers a person produced",
+    // Issue 22. One row per review a person answered (through gisbot or on 2GIS), its texts already stripped of
+    // names and contacts; scoped by business. The vector of its review text is kept per embedding model, computed
+    // once. The index reads a branch's examples newest first.
+    statements: (s) => [
+      table(s, 'voice_examples', [
+        `business_id ${s.string(32)} NOT NULL, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL, rating ${s.tinyint} NOT NULL`,
+        `review_text ${s.mediumText} NOT NULL, answer_text ${s.mediumText} NOT NULL, weight ${s.string(16)} NOT NULL, at ${s.time} NOT NULL`,
+        `embedding_model ${s.string(128)} NULL, vector ${s.mediumText} NULL`,
+        'PRIMARY KEY (business_id, review_id)',
+      ]),
+      'CREATE INDEX voice_examples_branch ON voice_examples (business_id, branch_id, at)',
+      // What a person did with each draft shown to them (stats' `decisions`), counted by its review's period.
+      table(s, 'draft_decisions', [
+        `id ${s.serial('BIGINT')}, business_id ${s.string(32)} NOT NULL, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL`,
+        `kind ${s.string(16)} NOT NULL, changed_permille ${s.int} NULL, decided_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX draft_decisions_review ON draft_decisions (review_id)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

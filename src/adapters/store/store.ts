@@ -17,7 +17,8 @@ import type {
   AnswerToRecheck, Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate, WaitingReview,
+  ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
+  TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -125,6 +126,21 @@ const toReviewComplaint = (row: RowOf<typeof REVIEW_COMPLAINT>): ReviewComplaint
 });
 /** The review states a complaint takes out of the waiting list (COMPLAINED); a review in work or answered keeps its own. */
 const COMPLAINABLE_WAITING = raw(`('new', 'needs_approval', 'failed')`);
+const DECISION_COUNTS = columns('d', {
+  branchId: ['text', 'r.branch_id'],
+  untouched: ['int', count("d.kind = 'untouched'")], edited: ['int', count("d.kind = 'edited'")],
+  rewritten: ['int', count("d.kind = 'rewritten'")], regenerated: ['int', count("d.kind = 'regenerated'")],
+  changedPermille: ['int', 'COALESCE(SUM(d.changed_permille), 0)'],
+});
+const VOICE_EXAMPLE = columns('v', {
+  reviewId: 'text', branchId: 'text', rating: 'int', reviewText: 'text', answerText: 'text', weight: 'text', at: 'time',
+  embeddingModel: 'text?', vector: 'text?',
+});
+/**
+ * The business whose examples this store reads and writes. One business per database until the store's business
+ * scope lands (issue 19): then this becomes the scope's id, and every voice query below already filters on it.
+ */
+const VOICE_BUSINESS = 'default';
 
 /** `WHERE …` over the period and the branch of `query` (callers go on with `AND`). */
 function period(alias: 'r' | 't', query: FactQuery): Sql {
@@ -145,6 +161,17 @@ function byCheck(a: WaitingReview, b: WaitingReview): number {
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
 function answerMinutes(createdAt: Date, postedAt: Date): number {
   return Math.max(0, Math.floor((postedAt.getTime() - createdAt.getTime()) / 60_000));
+}
+
+/** A vector as kept: its numbers as JSON (exact for any float, readable in both databases). */
+function decodeVector(text: string | null): number[] | null {
+  if (text === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((n) => typeof n === 'number') ? (parsed as number[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------- values
@@ -1002,16 +1029,21 @@ export class SqlStore implements Store {
 
   async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
     const where = period('r', query);
-    const [rows, minutes] = await this.#db.autocommit(async (x) => [
+    const [rows, minutes, decisions] = await this.#db.autocommit(async (x) => [
       await x.all(FACTS, sql`FROM reviews r ${where} GROUP BY r.branch_id`),
       await x.all(ANSWER_MINUTES, sql`FROM reviews r ${where} AND r.state = 'posted' AND r.answer_minutes IS NOT NULL GROUP BY r.branch_id, r.answer_minutes`),
+      await x.all(DECISION_COUNTS, sql`FROM draft_decisions d JOIN reviews r ON r.id = d.review_id ${where}
+            AND d.business_id = ${VOICE_BUSINESS} GROUP BY r.branch_id`),
     ] as const);
+    const decided = new Map(decisions.map(({ branchId, ...counts }) => [branchId, counts]));
+    const none = { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, changedPermille: 0 };
     const byBranch = new Map<string, Array<[number, number]>>();
     for (const { branchId, minutes: value, answers } of minutes) byBranch.set(branchId, [...(byBranch.get(branchId) ?? []), [value, answers]]);
     return rows.map(({ costUnits, ...row }) => ({
       ...row,
       costUnits: BigInt(Math.round(Number(costUnits ?? 0))),
       answerMinutes: byBranch.get(row.branchId) ?? [],
+      ...(decided.get(row.branchId) ?? none),
     }));
   }
 
@@ -1062,6 +1094,55 @@ export class SqlStore implements Store {
       await this.#insertEvents(x, events);
       return true;
     });
+  }
+
+  // ------------------------------------------------------------ the owner's voice
+
+  async keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number> {
+    let kept = 0;
+    for (const example of examples) {
+      requireTimes(example.at);
+      const values: Value[] = [
+        VOICE_BUSINESS, example.reviewId, example.branchId, example.rating, example.reviewText, example.answerText, example.weight, example.at,
+      ];
+      const statement = sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO voice_examples
+            (business_id, review_id, branch_id, rating, review_text, answer_text, weight, at) VALUES (${values})`;
+      kept += await this.#db.autocommit((x) => x.run(statement));
+    }
+    return kept;
+  }
+
+  async voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]> {
+    const exclude = query.excludeReviewId === undefined ? empty : sql` AND v.review_id <> ${query.excludeReviewId}`;
+    const rows = await this.#select(
+      VOICE_EXAMPLE,
+      sql`FROM voice_examples v WHERE v.business_id = ${VOICE_BUSINESS}${exclude}
+            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.review_id = v.review_id AND e.type = 'reply.removed')
+          ORDER BY CASE WHEN v.branch_id = ${query.branchId} THEN 0 ELSE 1 END, v.at DESC, v.review_id DESC LIMIT ${limitOf(query.limit)}`,
+    );
+    return rows.map(({ embeddingModel, vector, ...row }) => ({
+      ...row,
+      weight: row.weight as VoiceWeight,
+      vector: query.embeddingModel !== undefined && embeddingModel === query.embeddingModel ? decodeVector(vector) : null,
+    }));
+  }
+
+  async recordDecision(decision: DraftDecision): Promise<void> {
+    requireTimes(decision.at);
+    const permille = decision.share === null ? null : Math.round(Math.min(1, Math.max(0, decision.share)) * 1000);
+    const values: Value[] = [VOICE_BUSINESS, decision.reviewId, decision.branchId, decision.kind, permille, decision.at];
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO draft_decisions (business_id, review_id, branch_id, kind, changed_permille, decided_at) VALUES (${values})`),
+    );
+  }
+
+  async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void> {
+    for (const { reviewId, vector } of vectors) {
+      await this.#db.autocommit((x) =>
+        x.run(sql`UPDATE voice_examples SET embedding_model = ${model}, vector = ${JSON.stringify(vector)}
+              WHERE business_id = ${VOICE_BUSINESS} AND review_id = ${reviewId}`),
+      );
+    }
   }
 
   // ------------------------------------------------------------ the owner's complaints about reviews
