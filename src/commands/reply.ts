@@ -146,6 +146,8 @@ function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
       return result('not-posted', ExitCode.failed, { reason: messages.reply.lost });
     case 'released':
       return result('not-posted', ExitCode.failed, { reason: outcome.error?.message ?? messages.reply.released });
+    case 'scheduled': // a person's answer is never delayed (worker.ts); listed for the switch's sake
+      return result('not-posted', ExitCode.failed, { reason: messages.reply.released });
     case 'unsure':
       return result('not-posted', ExitCode.failed, { reason: messages.reply.unsure(outcome.error.message) });
   }
