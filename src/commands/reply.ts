@@ -82,7 +82,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   });
 
   for (;;) {
-    if (show) printDraft(ctx.output, text, problems, edited);
+    if (show) printDraft(ctx.output, text, problems, edited, edited ? null : current.template);
     if (options.dryRun) return result('dry-run', ExitCode.ok);
     const choice = options.send ? 'send' : await ctx.prompter.select(messages.reply.choose, choices(problems), messages.reply.needsTerminal);
     if (choice === 'skip') return result('skipped', ExitCode.ok);
@@ -104,7 +104,12 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     const spinner = await ctx.output.spinner(messages.reply.sending);
     let outcome: SendOutcome;
     try {
-      outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+      outcome = await sendReply(ctx, review.id, text, {
+        model: current.completion.model,
+        promptVersion: version,
+        completion: current.completion,
+        template: edited ? null : current.template,
+      });
       await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
       spinner.stop();

@@ -6,6 +6,7 @@ import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { noteTopics } from './insight.ts';
 import { hasText, planAnswer } from './policy.ts';
+import { chosenTemplate, templateSetFor } from './templates.ts';
 import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
@@ -18,6 +19,8 @@ export interface ManualDraft {
   /** The gate's verdict; empty means the draft may be sent. */
   problems: string[];
   completion: Completion;
+  /** The template the draft came from ("5★ 2/3"), or null when the model wrote it. */
+  template: string | null;
 }
 
 export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
@@ -35,6 +38,15 @@ export async function draftReply(
   signal?: AbortSignal,
 ): Promise<ManualDraft> {
   const plan = planAnswer(review, deps.settings);
+  // A rating without words that the owner wrote texts for: the next of them, unless the person asks for a change.
+  const templates = instruction?.trim() ? null : templateSetFor(review, deps.settings);
+  if (templates !== null) {
+    const chosen = chosenTemplate(templates, await deps.store.takeTemplate(templates.key, templates.texts.length), review.authorName);
+    const text = normaliseDraft(chosen.text);
+    const completion: Completion = { text, finishReason: 'stop', model: 'template', promptTokens: null, completionTokens: null };
+    const problems = checkReply({ text, finishReason: 'stop' }, deps.settings, gateContext(review, plan, null));
+    return { text, problems, completion, template: chosen.note };
+  }
   const messages = buildMessages(prompt.text, review, plan);
   if (instruction?.trim()) {
     messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
@@ -47,7 +59,7 @@ export async function draftReply(
   const context = gateContext(review, plan, prompt);
   const problems = checkReply({ text, finishReason: completion.finishReason }, deps.settings, context);
   // The person is shown (and may edit) the draft with any secret the model echoed masked; the verdict stands.
-  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion };
+  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion, template: null };
 }
 
 export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
@@ -67,7 +79,7 @@ export async function sendReply(
   deps: PipelineDeps,
   reviewId: string,
   text: string,
-  draft: { model: string; promptVersion: number; completion: Completion | null },
+  draft: { model: string; promptVersion: number; completion: Completion | null; template?: string | null },
 ): Promise<SendOutcome> {
   const answer = normaliseDraft(text);
   const before = await findReview(deps, reviewId);
@@ -86,7 +98,9 @@ export async function sendReply(
       ? { state: before.state, reason: before.reason ?? '' }
       : { state: 'new', reason: null };
 
-  const reserved = await deps.store.reserve(reviewId, token, deps.settings.price);
+  // The owner's template sent as it was costs what a template's answer costs (billing.pricePerTemplateReply).
+  const price = draft.template ? (deps.settings.templatePrice ?? deps.settings.price) : deps.settings.price;
+  const reserved = await deps.store.reserve(reviewId, token, price);
   if (reserved !== 'reserved') {
     await deps.store.release(reviewId, token, back, []);
     return reserved === 'insufficient' ? { kind: 'insufficient' } : { kind: 'lost' };
@@ -100,6 +114,7 @@ export async function sendReply(
     finishReason: draft.completion?.finishReason ?? 'stop',
     cost: draft.completion?.cost ?? null,
     sentBy: 'person',
+    template: draft.template ?? null,
   });
   // Drafting wrote nothing: the topics of the draft a person sends are kept now.
   await noteTopics(deps, review, draft.completion?.topics ?? []);

@@ -343,6 +343,8 @@ export interface CardDraft {
   promptVersion: number;
   /** The model call's figures, recorded with the answer; null for a person's text. */
   usage: { promptTokens: number | null; completionTokens: number | null; finishReason: string; cost: string | null } | null;
+  /** The template the draft is ("5★ 2/3", policy.templates); absent or null when the model or a person wrote it. */
+  template?: string | null;
 }
 
 /** One chat's copy of a card. */
@@ -448,7 +450,7 @@ export interface CardView {
   review: { id: string; branchName: string; rating: number; authorName: string; text: string; createdAt: string };
   /** Why the review waits for a person. */
   reason: string | null;
-  draft: { text: string; problems: string[]; editedBy: string | null } | null;
+  draft: { text: string; problems: string[]; editedBy: string | null; template?: string | null } | null;
   draftFailure: string | null;
   instruction: string | null;
   outcome: CardOutcome | null;

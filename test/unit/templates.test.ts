@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runCycle } from '../../src/core/cycle.ts';
+import { currentPrompt, draftReply, sendReply } from '../../src/core/manual.ts';
+import { parseHtml } from '../../src/sandbox/telegram.ts';
+import { telegramRenderer } from '../../src/ui/telegram-card.ts';
 import { figureOf } from '../../src/core/figures.ts';
 import { fillTemplate, firstName, leastRecentlyUsed, templateSetFor } from '../../src/core/templates.ts';
 import { postDelayMs } from '../../src/core/worker.ts';
@@ -138,5 +141,44 @@ describe('a delay before posting', () => {
     assert.equal(store.reviews.get('1')!.state, 'skipped');
     assert.equal(store.balance, 10_000n);
     assert.equal(store.reserved, 0n);
+  });
+});
+
+describe('a person and the templates', () => {
+  test('reply drafts a waiting rating without words from the templates, says which, and charges the template price', async () => {
+    const settings = { ...templateSettings, policy: { templates: { '1': ['Жаль, что мы вас огорчили, {name}.', 'Простите нас!'] } } };
+    const { deps, store, twogis, model } = pipeline({ settings });
+    await store.topUp(10_000n);
+    twogis.reviews = [listed({ id: '1', text: '', rating: 1, authorName: 'Олег' })];
+    await runCycle(deps);
+    const review = store.reviews.get('1')!;
+    assert.equal(review.state, 'needs_approval');
+    const prompt = await currentPrompt(deps);
+    const first = await draftReply(deps, { ...review }, prompt);
+    assert.deepEqual([first.text, first.template, first.problems], ['Жаль, что мы вас огорчили, Олег.', '1★ 1/2', []]);
+    const second = await draftReply(deps, { ...review }, prompt);
+    assert.equal(second.template, '1★ 2/2', 'regenerating goes on with the rotation');
+    const steered = await draftReply(deps, { ...review }, prompt, 'упомяните скидку');
+    assert.equal(steered.template, null, 'a person’s steer goes to the model');
+    assert.equal(model.calls.length, 1);
+    const sent = await sendReply(deps, '1', second.text, { model: 'template', promptVersion: prompt.version, completion: second.completion, template: second.template });
+    assert.deepEqual([sent.kind, (sent as { charged: bigint }).charged, store.reviews.get('1')!.template], ['posted', 120n, '1★ 2/2']);
+  });
+
+  test('a Telegram card names the template of its draft', () => {
+    const rendered = telegramRenderer.card({
+      cardId: 1,
+      revision: 1,
+      review: { id: '1', branchName: 'Кофейня', rating: 1, authorName: 'Олег', text: '', createdAt: '2026-12-01T10:00:00Z' },
+      reason: 'rated 1, below policy.approvalBelowRating (3)',
+      draft: { text: 'Простите нас!', problems: [], editedBy: null, template: '1★ 2/2' },
+      draftFailure: null,
+      instruction: null,
+      outcome: null,
+      actions: ['send', 'regenerate', 'edit', 'skip'],
+    });
+    const parsed = parseHtml(rendered.html);
+    assert.ok(!('error' in parsed));
+    assert.match(parsed.text, /Draft from your template 1★ 2\/2/);
   });
 });
