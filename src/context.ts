@@ -98,6 +98,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
   return {
     price: config.billing.pricePerReply,
     templatePrice: config.billing.pricePerTemplateReply ?? config.billing.pricePerReply,
+    businessId: config.businessId ?? undefined,
     lowBalance: config.billing.lowBalance,
     approvalBelowRating: config.policy.approvalBelowRating,
     maxLength: config.reply.maxLength,

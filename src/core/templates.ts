@@ -7,7 +7,10 @@ import type { StoredReview } from './ports.ts';
 
 /** The texts one review may be answered with, and the key their rotation is kept under. */
 export interface TemplateSet {
-  /** `global:5` or `branch:<id>:5`: a branch's own texts for a rating rotate apart from the global ones. */
+  /**
+   * `<business>/global:5` or `<business>/branch:<id>:5`: each business (they share one database) and a branch's
+   * own texts for a rating rotate apart from the others.
+   */
   key: string;
   rating: number;
   texts: readonly string[];
@@ -24,14 +27,18 @@ export interface ChosenTemplate {
  * The set for a review with a rating and no words, when the owner wrote texts for its rating (the branch's own
  * for that rating, else the global ones); null otherwise: such a review is drafted by the model as before.
  */
-export function templateSetFor(review: Pick<StoredReview, 'branchId' | 'rating' | 'text'>, settings: PolicySettings): TemplateSet | null {
+export function templateSetFor(
+  review: Pick<StoredReview, 'branchId' | 'rating' | 'text'>,
+  settings: PolicySettings & { businessId?: string },
+): TemplateSet | null {
   if (hasText(review.text)) return null;
+  const business = settings.businessId ?? 'default';
   const policy = answeringPolicy(settings);
   const rating = String(review.rating);
   const own = policy.branches[review.branchId]?.templates?.[rating];
-  if (own !== undefined && own.length > 0) return { key: `branch:${review.branchId}:${rating}`, rating: review.rating, texts: own };
+  if (own !== undefined && own.length > 0) return { key: `${business}/branch:${review.branchId}:${rating}`, rating: review.rating, texts: own };
   const global = policy.templates[rating];
-  if (global !== undefined && global.length > 0) return { key: `global:${rating}`, rating: review.rating, texts: global };
+  if (global !== undefined && global.length > 0) return { key: `${business}/global:${rating}`, rating: review.rating, texts: global };
   return null;
 }
 

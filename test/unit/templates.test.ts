@@ -44,9 +44,10 @@ describe('filling a template', () => {
     const settings = { ...templateSettings, policy: { templates, branches: { '42': { templates: { '5': ['Спасибо от филиала!'] } } } } };
     assert.equal(templateSetFor({ branchId: BRANCH, rating: 5, text: 'Вкусно' }, settings), null);
     assert.equal(templateSetFor({ branchId: BRANCH, rating: 3, text: '' }, settings), null);
-    assert.equal(templateSetFor({ branchId: BRANCH, rating: 5, text: '👍' }, settings)!.key, 'global:5');
-    assert.deepEqual(templateSetFor({ branchId: '42', rating: 5, text: '' }, settings), { key: 'branch:42:5', rating: 5, texts: ['Спасибо от филиала!'] });
-    assert.equal(templateSetFor({ branchId: '42', rating: 4, text: '' }, settings)!.key, 'global:4');
+    assert.equal(templateSetFor({ branchId: BRANCH, rating: 5, text: '👍' }, settings)!.key, 'default/global:5');
+    assert.deepEqual(templateSetFor({ branchId: '42', rating: 5, text: '' }, settings), { key: 'default/branch:42:5', rating: 5, texts: ['Спасибо от филиала!'] });
+    assert.equal(templateSetFor({ branchId: '42', rating: 4, text: '' }, settings)!.key, 'default/global:4');
+    assert.equal(templateSetFor({ branchId: '42', rating: 4, text: '' }, { ...settings, businessId: 'cafe-2' })!.key, 'cafe-2/global:4', 'each business rotates its own');
   });
 
   test('a delay within the window', () => {
