@@ -7,7 +7,7 @@ import type { PipelineDeps } from './pipeline.ts';
 import { noteTopics } from './insight.ts';
 import { hasText, planAnswer } from './policy.ts';
 import { chosenTemplate, templateSetFor } from './templates.ts';
-import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
+import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
@@ -94,8 +94,8 @@ export async function sendReply(
     throw new UsageError(`review ${reviewId} cannot be answered now: it is ${describeState(before)}`);
   }
   const back: ReleaseOutcome =
-    before.state === 'needs_approval' || before.state === 'failed'
-      ? { state: before.state, reason: before.reason ?? '' }
+    before.state === 'needs_approval' || before.state === 'failed' || isComplained(before)
+      ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '' }
       : { state: 'new', reason: null };
 
   // The owner's template sent as it was costs what a template's answer costs (billing.pricePerTemplateReply).

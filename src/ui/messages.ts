@@ -203,6 +203,22 @@ export const messages = {
     refused: (problems: readonly string[]) => `not sent, the gate refuses it: ${problems.join('; ')}`,
     notPosted: (reason: string) => `not posted: ${reason}`,
   },
+  complain: {
+    emptyReason: 'a complaint needs its reason: add --reason "<why the review is fake>"',
+    reasonHint: `e.g. ${gisbotCommand} complain 141264987 --reason "we have no such dish; the author was never our guest" --not-a-client`,
+    tooLong: (length: number, most: number) => `the reason is ${length} characters long; 2GIS takes at most ${most}`,
+    notOnTwoGis: (id: string) => `review ${id} is no longer on 2GIS: there is nothing to complain about`,
+    notAllowed: (id: string, detail: string | null) =>
+      `2GIS does not let the owner complain about review ${id}${detail ? ` (${detail})` : ''}`,
+    sent: (id: string) => `complaint about review ${id} sent to 2GIS; it leaves the waiting list (answer it still with: ${gisbotCommand} reply ${id})`,
+    alreadySent: (id: string) => `review ${id} has a complaint already: nothing sent again`,
+    outcomeUnknown: (id: string, detail: string | null) =>
+      `the complaint about review ${id} was sent but its outcome was not seen${detail ? ` (${detail})` : ''}; it is not sent again by itself`,
+    outcomeUnknownHint: (retryAfter: string | null) =>
+      retryAfter
+        ? `run the same command again after ${retryAfter} to check, or look at the review in the 2GIS cabinet`
+        : 'look at the review in the 2GIS cabinet (account.2gis.com) to see whether the complaint is there',
+  },
   prompt: {
     needsTerminal: 'prompt edit opens an editor, and this is not a terminal',
     editHint: (file: string, copyOf: string | null) =>
