@@ -123,6 +123,7 @@ describe('SqliteStore', () => {
           [12, 'when a waiting review was last seen unanswered on 2GIS'],
           [13, 'telegram updates kept until acted on'],
           [14, "the owner's complaints about reviews"],
+          [15, 'template rotation, and answers waiting out a posting delay'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
