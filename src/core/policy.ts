@@ -19,8 +19,8 @@ export interface BranchPolicy {
   answerRatingOnly: boolean;
   /** The answer's language when the review has no words to tell it by (ISO 639-3, e.g. 'rus'). */
   defaultLanguage: Language;
-  /** Per rating ('5'), the owner's texts for ratings without words (templates.ts); a branch's own set replaces the global one. */
-  templates: TemplateSets;
+  /** Per rating ('5'), the branch's own texts for ratings without words; each rating's list replaces the global one (templates.ts). */
+  templates?: TemplateSets;
 }
 
 /** `policy.templates`: per rating ("1"–"5"), texts with an optional `{name}`. */
@@ -88,7 +88,6 @@ export function branchPolicy(settings: PolicySettings, branchId: string): Branch
     approvalBelowRating: settings.approvalBelowRating,
     answerRatingOnly: global.answerRatingOnly,
     defaultLanguage: global.defaultLanguage,
-    templates: global.templates,
     ...defined,
   };
 }
