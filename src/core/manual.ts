@@ -88,6 +88,23 @@ export async function sendReply(
   if (problems.length > 0) return { kind: 'refused', problems };
 
   const token = deps.ownership.newToken();
+  // `run` acts on Telegram presses beside its cycles, whose reconciler would otherwise take this claim for a dead one.
+  const letGo = deps.ownership.hold(token);
+  try {
+    return await claimAndSend(deps, before, token, answer, draft);
+  } finally {
+    letGo();
+  }
+}
+
+async function claimAndSend(
+  deps: PipelineDeps,
+  before: StoredReview,
+  token: string,
+  answer: string,
+  draft: { model: string; promptVersion: number; completion: Completion | null },
+): Promise<SendOutcome> {
+  const reviewId = before.id;
   const now = deps.clock.now();
   const review = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
   if (!review) {

@@ -371,7 +371,7 @@ export interface DialogueEntry {
 // ---------------------------------------------------------------- telegram (issue 15)
 
 /** A card's buttons; each button's callback data starts with its action (contract.md). */
-export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip';
+export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip' | 'complain';
 
 /** The draft a card offers: what its `send` posts. */
 export interface CardDraft {
@@ -396,6 +396,8 @@ export interface CardMessage {
   shows: number;
   /** The chat pressed `edit`: its next reply to this copy is the answer. */
   awaitingEdit: boolean;
+  /** The chat pressed `complain`: its next reply to this copy is the complaint's reason. */
+  awaitingComplaint?: boolean;
 }
 
 /** How a card's review stopped waiting. */
@@ -474,6 +476,10 @@ export type TelegramNotice =
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
+  | { kind: 'complaint_asked' }
+  /** The complaint's outcome, as `gisbot complain` reports it. */
+  | { kind: 'complaint'; status: 'sent' | 'already_sent' | 'outcome_unknown' }
+  | { kind: 'complaint_refused'; reason: string }
   | { kind: 'edit_taken'; problems: string[] }
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
@@ -974,8 +980,16 @@ export type Failpoint = (name: FailpointName) => void;
 /** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */
 export interface Ownership {
   newToken(): string;
-  /** True only when the token's owner certainly works on it no more: a dead process of this machine, or this process (asked between cycles). */
+  /**
+   * True only when the token's owner certainly works on it no more: a dead process of this machine, or this process
+   * (asked between cycles) for a claim it does not hold beside its cycles.
+   */
   isAbandoned(token: string): boolean;
+  /**
+   * Marks a claim of this process as worked on beside the cycles (a Telegram press in `run`), until the function
+   * returned is called: a cycle starting meanwhile must not take it for one a failed cycle left behind.
+   */
+  hold(token: string): () => void;
 }
 
 export interface PromptSource {

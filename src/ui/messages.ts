@@ -525,7 +525,7 @@ export const messages = {
     cut: (more: number) => `… (cut: ${String(more).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} more characters)`,
     anonymous: '(no name)',
     noText: '(a rating without text)',
-    buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },
+    buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip', complain: 'Complain' },
     // What a press or a message is told.
     notices: {
       sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,
@@ -546,6 +546,14 @@ export const messages = {
       unknownCard: 'gisbot does not know this card',
       notAllowed: 'This chat may not act on gisbot\'s cards',
       wrongMessage: 'Not done: this button is not on the card it belongs to',
+      complaintAsked: 'Reply to the card with why the review is fake (a competitor, never a customer…): that reply is sent to 2GIS as the complaint',
+      complaint: (status: 'sent' | 'already_sent' | 'outcome_unknown') =>
+        status === 'sent'
+          ? 'Complaint sent to 2GIS; the review left the waiting list (it can still be answered with gisbot reply)'
+          : status === 'already_sent'
+            ? 'This review has a complaint already: nothing sent again'
+            : 'The complaint was sent but its outcome was not seen: look at the review in the 2GIS cabinet; it is not sent again by itself',
+      complaintRefused: (reason: string) => `No complaint sent: ${reason}`,
       yourMessage: 'message',
       notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
     },

@@ -772,7 +772,7 @@ export function pipeline(overrides: Partial<PipelineDeps> = {}) {
     clock,
     logger: silentLogger,
     failpoint: () => {},
-    ownership: { newToken: () => randomUUID(), isAbandoned: () => false },
+    ownership: { newToken: () => randomUUID(), isAbandoned: () => false, hold: () => () => {} },
     prompts: { read: async () => 'You answer reviews.' },
     settings: testSettings,
     ...overrides,
