@@ -102,7 +102,7 @@ async function claimAndSend(
   before: StoredReview,
   token: string,
   answer: string,
-  draft: { model: string; promptVersion: number; completion: Completion | null },
+  draft: { model: string; promptVersion: number; completion: Completion | null; template?: string | null },
 ): Promise<SendOutcome> {
   const reviewId = before.id;
   const now = deps.clock.now();
