@@ -97,6 +97,8 @@ export async function createContext(
 export function settingsFrom(config: Readonly<Config>): PipelineSettings {
   return {
     price: config.billing.pricePerReply,
+    templatePrice: config.billing.pricePerTemplateReply ?? config.billing.pricePerReply,
+    businessId: config.businessId ?? undefined,
     lowBalance: config.billing.lowBalance,
     approvalBelowRating: config.policy.approvalBelowRating,
     maxLength: config.reply.maxLength,
@@ -169,6 +171,8 @@ function answeringPolicyFrom(config: Readonly<Config>): AnsweringPolicy {
     maxRegenerations: policy.maxRegenerations,
     moderation: policy.moderation,
     answerFollowUps: policy.answerFollowUps,
+    templates: policy.templates ?? {},
+    postDelayMinutes: policy.postDelayMinutes ?? null,
   };
 }
 

@@ -85,7 +85,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   });
 
   for (;;) {
-    if (show) printDraft(ctx.output, text, problems, edited);
+    if (show) printDraft(ctx.output, text, problems, edited, edited ? null : current.template);
     if (options.dryRun) return result('dry-run', ExitCode.ok);
     const choice = options.send ? 'send' : await ctx.prompter.select(messages.reply.choose, choices(problems), messages.reply.needsTerminal);
     if (choice === 'skip') return result('skipped', ExitCode.ok);
@@ -113,6 +113,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
         promptVersion: version,
         completion: current.completion,
         shown: current.text,
+        template: edited ? null : current.template,
       });
       await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
@@ -155,6 +156,8 @@ function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
       return result('not-posted', ExitCode.failed, { reason: messages.reply.lost });
     case 'released':
       return result('not-posted', ExitCode.failed, { reason: outcome.error?.message ?? messages.reply.released });
+    case 'scheduled': // a person's answer is never delayed (worker.ts); listed for the switch's sake
+      return result('not-posted', ExitCode.failed, { reason: messages.reply.released });
     case 'unsure':
       return result('not-posted', ExitCode.failed, { reason: messages.reply.unsure(outcome.error.message) });
   }

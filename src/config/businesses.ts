@@ -18,6 +18,7 @@ export const BUSINESS_ID = /^[a-z0-9-]{1,32}$/;
 export const INHERITED_KEYS = [
   'policy',
   'billing.pricePerReply',
+  'billing.pricePerTemplateReply',
   'billing.lowBalance',
   'billing.refundRemoved',
   'reply',

@@ -54,6 +54,11 @@ const branchId = z.union([z.string().regex(/^\d+$/, { message: 'branch ids must 
 
 const rating = z.number().int().min(0).max(6);
 const language = z.enum(['ru', 'kk', 'en']);
+/** `policy.templates`: per rating ("5", "4", …), the owner's own texts for reviews with a rating and no words. */
+const templates = z.partialRecord(
+  z.enum(['1', '2', '3', '4', '5'], { message: 'template ratings are "1" to "5", as quoted strings' }),
+  z.array(z.string().trim().min(1).max(4000)).min(1),
+);
 const facts = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((value) => (typeof value === 'string' ? [value] : value));
 
 /** One branch's answering rules; each key left out takes the global `policy.*` value. */
@@ -65,6 +70,7 @@ const branchPolicy = z.strictObject({
   approvalBelowRating: rating.optional(),
   answerRatingOnly: z.boolean().optional(),
   defaultLanguage: language.optional(),
+  templates: templates.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -109,6 +115,8 @@ export const configSchema = z.strictObject({
   billing: z
     .strictObject({
       pricePerReply: money.default(500n),
+      // Default: pricePerReply (settingsFrom).
+      pricePerTemplateReply: money.optional(),
       lowBalance: money.default(5000n),
       /** Refund an answer that 2GIS removed afterwards; by default it was delivered, and stays charged. */
       refundRemoved: z.boolean().default(false),
@@ -134,6 +142,11 @@ export const configSchema = z.strictObject({
       maxRegenerations: z.number().int().min(0).max(5).default(2),
       moderation: z.enum(['required', 'optional', 'off']).default('off'),
       answerFollowUps: z.boolean().default(false),
+      templates: templates.optional(),
+      postDelayMinutes: z
+        .tuple([z.number().min(0), z.number().min(0)])
+        .refine(([min, max]) => min <= max, { message: 'must be [min, max] with min ≤ max' })
+        .optional(),
       branches: z
         .record(z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), branchPolicy)
         .default({}),

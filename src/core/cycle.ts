@@ -9,6 +9,7 @@ import { formatMoney, type Kopecks } from './money.ts';
 import { countingSettlements, published, SettledTally, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
 import { recheckWaiting } from './recheck.ts';
+import { priceOf } from './templates.ts';
 import { reconcile } from './reconcile.ts';
 import type { Branch, ListedReview } from './ports.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
@@ -126,7 +127,9 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
           const token = deps.ownership.newToken();
           const now = deps.clock.now();
           const arrived = arrivals.generation;
-          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price);
+          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), (queued) =>
+            priceOf(queued, deps.settings),
+          );
           if (review === 'insufficient') {
             state.stoppedForBalance = true;
             break;

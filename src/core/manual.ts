@@ -6,6 +6,7 @@ import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { noteTopics } from './insight.ts';
 import { hasText, planAnswer } from './policy.ts';
+import { chosenTemplate, templateSetFor } from './templates.ts';
 import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
@@ -19,6 +20,8 @@ export interface ManualDraft {
   /** The gate's verdict; empty means the draft may be sent. */
   problems: string[];
   completion: Completion;
+  /** The template the draft came from ("5★ 2/3"), or null when the model wrote it. */
+  template: string | null;
 }
 
 export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
@@ -36,6 +39,15 @@ export async function draftReply(
   signal?: AbortSignal,
 ): Promise<ManualDraft> {
   const plan = planAnswer(review, deps.settings);
+  // A rating without words that the owner wrote texts for: the next of them, unless the person asks for a change.
+  const templates = instruction?.trim() ? null : templateSetFor(review, deps.settings);
+  if (templates !== null) {
+    const chosen = chosenTemplate(templates, await deps.store.takeTemplate(templates.key, templates.texts.length), review.authorName);
+    const text = normaliseDraft(chosen.text);
+    const completion: Completion = { text, finishReason: 'stop', model: 'template', promptTokens: null, completionTokens: null };
+    const problems = checkReply({ text, finishReason: 'stop' }, deps.settings, gateContext(review, plan, null));
+    return { text, problems, completion, template: chosen.note };
+  }
   const messages = buildMessages(prompt.text, review, plan, [], undefined, await chooseExamples(deps, review, signal));
   if (instruction?.trim()) {
     messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
@@ -48,7 +60,7 @@ export async function draftReply(
   const context = gateContext(review, plan, prompt);
   const problems = checkReply({ text, finishReason: completion.finishReason }, deps.settings, context);
   // The person is shown (and may edit) the draft with any secret the model echoed masked; the verdict stands.
-  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion };
+  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion, template: null };
 }
 
 export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
@@ -73,6 +85,8 @@ export interface PersonDraft {
    * answer with no draft. Absent: not known, and the answer is not kept as an example of the owner's voice.
    */
   shown?: string | null;
+  /** The owner's template the draft came from (`5★ 2/3`), when it did. */
+  template?: string | null;
 }
 
 /**
@@ -114,7 +128,9 @@ async function claimAndSend(
       ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '' }
       : { state: 'new', reason: null };
 
-  const reserved = await deps.store.reserve(reviewId, token, deps.settings.price);
+  // The owner's template sent as it was costs what a template's answer costs (billing.pricePerTemplateReply).
+  const price = draft.template ? (deps.settings.templatePrice ?? deps.settings.price) : deps.settings.price;
+  const reserved = await deps.store.reserve(reviewId, token, price);
   if (reserved !== 'reserved') {
     await deps.store.release(reviewId, token, back, []);
     return reserved === 'insufficient' ? { kind: 'insufficient' } : { kind: 'lost' };
@@ -128,6 +144,7 @@ async function claimAndSend(
     finishReason: draft.completion?.finishReason ?? 'stop',
     cost: draft.completion?.cost ?? null,
     sentBy: 'person',
+    template: draft.template ?? null,
   });
   // Drafting wrote nothing: the topics of the draft a person sends are kept now.
   await noteTopics(deps, review, draft.completion?.topics ?? []);

@@ -9,6 +9,10 @@ import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSou
 
 export interface PipelineSettings {
   price: Kopecks;
+  /** The business these settings serve (`default` without `businesses:`): its template rotation is its own. */
+  businessId?: string;
+  /** The price of an answer from the owner's templates (billing.pricePerTemplateReply); default `price`. */
+  templatePrice?: Kopecks;
   lowBalance: Kopecks;
   approvalBelowRating: number;
   maxLength: number;

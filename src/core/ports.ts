@@ -146,6 +146,10 @@ export interface StoredReview {
   failedTries?: number;
   /** When a `failed` review is tried again by itself; null: only a change of the model settings, or a person, answers it. */
   retryAt?: Date | null;
+  /** A drafted answer waiting out policy.postDelayMinutes is posted from then on; null otherwise. */
+  postAfter?: Date | null;
+  /** The template the answer came from ("5★ 2/3", core/templates.ts); null when the model or a person wrote it. */
+  template?: string | null;
 }
 
 /** What a review that failed for a reason that can pass keeps, so that it is tried again (core/retries.ts). */
@@ -169,7 +173,12 @@ export interface DraftRecord {
   cost?: string | null;
   /** Who sends this text: a person through `gisbot reply`, or gisbot by itself (the default). */
   sentBy?: 'gisbot' | 'person';
+  /** The template the text came from ("5★ 2/3"); absent when it did not come from one. */
+  template?: string | null;
 }
+
+/** What a claim reserves: one price, or each review's own (a template's answer costs pricePerTemplateReply). */
+export type ClaimPrice = Kopecks | ((review: StoredReview) => Kopecks);
 
 /** Terminal or re-queue outcome for a claimed review; any reserve it holds is released with it. */
 export type ReleaseOutcome =
@@ -396,6 +405,8 @@ export interface CardDraft {
   promptVersion: number;
   /** The model call's figures, recorded with the answer; null for a person's text. */
   usage: { promptTokens: number | null; completionTokens: number | null; finishReason: string; cost: string | null } | null;
+  /** The template the draft is ("5★ 2/3", policy.templates); absent or null when the model or a person wrote it. */
+  template?: string | null;
 }
 
 /** One chat's copy of a card. */
@@ -507,7 +518,7 @@ export interface CardView {
   review: { id: string; branchName: string; rating: number; authorName: string; text: string; createdAt: string };
   /** Why the review waits for a person. */
   reason: string | null;
-  draft: { text: string; problems: string[]; editedBy: string | null } | null;
+  draft: { text: string; problems: string[]; editedBy: string | null; template?: string | null } | null;
   draftFailure: string | null;
   instruction: string | null;
   outcome: CardOutcome | null;
@@ -576,7 +587,7 @@ export interface Store {
    * in the same transaction; 'insufficient' (and nothing claimed) when the free balance is short; null when no
    * `new` review is free to take: none is left, or every one left is held that instant by a racing claimer.
    */
-  claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null>;
+  claimNext(token: string, now: Date, leaseUntil: Date, price: ClaimPrice): Promise<StoredReview | 'insufficient' | null>;
   /**
    * Claims one named review for a person's answer (`gisbot reply`): only from `new`, `needs_approval` or
    * `failed`; null when it is in work or already at rest elsewhere.
@@ -597,6 +608,16 @@ export interface Store {
    * holds a reserve already (its claim's, taken at the price of that moment) keeps it, whatever `price` says now.
    */
   reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
+  /**
+   * A drafted review waits until `postAfter` to be posted (policy.postDelayMinutes): its claim ends, its reserve
+   * stays held, and claimStale hands it out again from `postAfter` on. False when the claim was lost.
+   */
+  scheduleDraft(reviewId: string, token: string, postAfter: Date): Promise<boolean>;
+  /**
+   * The place (0 … count-1) of the template to use next in `templateSet`, taken for this use: the least recently
+   * used, one never used first. Atomic across workers and kept across restarts.
+   */
+  takeTemplate(templateSet: string, count: number): Promise<number>;
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
   /**
    * The fence before the POST: true only for the live holder of an unexpired lease. The lease is then held at

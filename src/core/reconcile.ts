@@ -3,7 +3,7 @@ import { ServiceError } from '../errors.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, type StoredReview } from './ports.ts';
-import { finish, postAndSettle, readBackTime, settle, type WorkOutcome } from './worker.ts';
+import { finish, postAndSettle, readBackTime, rereadAndPost, settle, type WorkOutcome } from './worker.ts';
 
 /**
  * Takes over every in-flight review whose lease expired and brings it to a resting state; after `signal`, no more
@@ -40,6 +40,10 @@ async function expireAbandonedClaims(deps: PipelineDeps): Promise<void> {
 }
 
 async function recover(deps: PipelineDeps, review: StoredReview, token: string): Promise<WorkOutcome> {
+  // An answer that waited out policy.postDelayMinutes: read back on 2GIS and posted now, its reserve held since.
+  if (review.state === 'drafted' && review.postAfter != null && review.draftText !== null) {
+    return rereadAndPost(deps, review, token, review.draftText);
+  }
   if (review.state !== 'posting') {
     // Nothing left our hands yet: give it back to the queue, with its reserve released.
     await deps.store.release(review.id, token, { state: 'new', reason: 'recovered after an interrupted run' }, []);

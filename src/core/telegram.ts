@@ -339,6 +339,7 @@ export class TelegramBridge {
         promptVersion: draft.promptVersion,
         completion: usage && { text: draft.text, model: draft.model, ...usage },
         shown: draft.editedBy === null ? draft.text : (draft.shown ?? null),
+        template: draft.editedBy ? null : (draft.template ?? null),
       });
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
@@ -646,7 +647,7 @@ export function cardView(card: TelegramCard, review: StoredReview): CardView {
     revision: body.revision,
     review: { id: review.id, branchName: review.branchName, rating: review.rating, authorName: review.authorName, text: review.text, createdAt: review.createdAt },
     reason: body.reason,
-    draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy },
+    draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy, template: body.draft.template ?? null },
     draftFailure: body.draftFailure,
     instruction: body.instruction,
     outcome: body.outcome,
@@ -667,6 +668,7 @@ function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
     model: completion.model,
     promptVersion: prompt.version,
     usage: { promptTokens: completion.promptTokens, completionTokens: completion.completionTokens, finishReason: completion.finishReason, cost: completion.cost ?? null },
+    ...(drafted.template ? { template: drafted.template } : {}),
   };
 }
 

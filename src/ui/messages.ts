@@ -162,6 +162,8 @@ export const messages = {
     failedReason: (reason: string, next: string | null) =>
       `failed${next === null ? '' : next === 'never' ? ', no retries left' : `, retry at ${next}`}: ${reason}`,
     draftHeading: 'draft',
+    /** `note`: which of the owner's texts (policy.templates) the draft is, e.g. "5★ 2/3". */
+    templateHeading: (note: string) => `draft from your template ${note} (policy.templates)`,
     editedHeading: 'your edit',
     gateOk: 'the gate lets it through',
     gateRefuses: (problems: readonly string[]) => `the gate refuses it: ${problems.join('; ')}`,
@@ -515,6 +517,7 @@ export const messages = {
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',
+    draftFromTemplate: (note: string) => `Draft from your template ${note}`,
     editedBy: (name: string) => `Answer written by ${name}`,
     noDraft: (why: string) => `No draft: ${why}`,
     gateOk: '✅ The gate lets it through',

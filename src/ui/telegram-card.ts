@@ -136,7 +136,8 @@ function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): 
   if (view.reason && !view.outcome) lines.push(`<i>${slot('reason')}</i>`);
   lines.push('');
   if (view.draft) {
-    lines.push(`<b>${view.draft.editedBy ? slot('editor') : escapeHtml(words.draft)}</b>`);
+    const heading = view.draft.template ? words.draftFromTemplate(view.draft.template) : words.draft;
+    lines.push(`<b>${view.draft.editedBy ? slot('editor') : escapeHtml(heading)}</b>`);
     lines.push(`<blockquote>${slot('draft')}</blockquote>`);
     if (!view.outcome) lines.push(view.draft.problems.length === 0 ? escapeHtml(words.gateOk) : slot('problems'));
   } else if (view.draftFailure) {

@@ -124,6 +124,7 @@ describe('SqliteStore', () => {
           [13, 'telegram updates kept until acted on'],
           [14, "the owner's complaints about reviews"],
           [15, 'a posted answer is read back once more: removed by 2GIS'],
+          [17, 'template rotation, and answers waiting out a posting delay'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');

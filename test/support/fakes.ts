@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { COMPLAINED, isComplained } from '../../src/core/ports.ts';
 import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
+import { leastRecentlyUsed } from '../../src/core/templates.ts';
 import type {
+  ClaimPrice,
   BalanceSnapshot,
   Branch,
   BranchListing,
@@ -142,11 +144,12 @@ export class MemoryStore implements Store {
       if (review && (WAITING_FOR_PERSON as readonly string[]).includes(review.state)) this.checked.set(id, new Date(at));
     }
   }
-  async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
+  async claimNext(token: string, _now: Date, leaseUntil: Date, priceOf: ClaimPrice) {
     const next = [...this.reviews.values()]
       .filter((review) => review.state === 'new')
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
     if (!next) return null;
+    const price = typeof priceOf === 'function' ? priceOf({ ...next }) : priceOf;
     if (next.reserved === 0n && price > 0n) {
       if (this.balance - this.reserved < price) return 'insufficient' as const;
       this.reserved += price;
@@ -190,8 +193,24 @@ export class MemoryStore implements Store {
   async saveDraft(reviewId: string, token: string, draft: DraftRecord) {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token) return false;
-    Object.assign(review, { state: 'drafted', draftText: draft.text });
+    Object.assign(review, { state: 'drafted', draftText: draft.text, template: draft.template ?? null, postAfter: null });
     return true;
+  }
+  async scheduleDraft(reviewId: string, token: string, postAfter: Date) {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken !== token || review.state !== 'drafted') return false;
+    Object.assign(review, { postAfter, claimToken: null, leaseUntil: postAfter });
+    return true;
+  }
+  /** Per template set, each place's last use (a sequence number). */
+  templateUses = new Map<string, Map<number, number>>();
+  #templateSeq = 0;
+  async takeTemplate(templateSet: string, count: number) {
+    const uses = this.templateUses.get(templateSet) ?? new Map<number, number>();
+    this.templateUses.set(templateSet, uses);
+    const position = leastRecentlyUsed(count, uses);
+    uses.set(position, ++this.#templateSeq);
+    return position;
   }
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date) {
     const review = this.reviews.get(reviewId);
@@ -257,7 +276,7 @@ export class MemoryStore implements Store {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token) return false;
     this.reserved -= review.reserved;
-    Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null });
+    Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null, postAfter: null });
     if (outcome.state === 'failed' && outcome.retry === null) {
       this.failureSettings.delete(reviewId);
       review.retryAt = null;

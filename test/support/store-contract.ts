@@ -258,6 +258,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         answerId: null,
         failedTries: 0,
         retryAt: null,
+        postAfter: null,
+        template: null,
       });
       assert.equal(await store.getReview('no-such-review'), null);
       assert.deepEqual(await store.findKnownReviewIds([review.id, 'no-such-review', review.id]), new Set([review.id]));
@@ -1456,6 +1458,48 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.notEqual(await claimFree(store, token2, now, lease(now)), null);
       assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
       return 0;
+    });
+
+    contractTest('takeTemplate: least recently used first, every template before one repeats, across stores and racing workers', async ({ store, open }) => {
+      const other = open({ notifications: true });
+      const taken = [];
+      for (let i = 0; i < 6; i += 1) taken.push(await (i % 2 === 0 ? store : other).takeTemplate('global:5', 3));
+      assert.deepEqual(taken, [0, 1, 2, 0, 1, 2]);
+      assert.equal(await store.takeTemplate('branch:1:5', 2), 0, 'each set rotates on its own');
+      assert.equal(await store.takeTemplate('global:5', 4), 3, 'a template added to the list comes first');
+      // Racing workers: 9 takes of a set of 3 give each template three times.
+      const raced = await Promise.all(Array.from({ length: 9 }, (_, i) => (i % 2 === 0 ? store : other).takeTemplate('global:4', 3)));
+      assert.deepEqual([0, 1, 2].map((place) => raced.filter((p) => p === place).length), [3, 3, 3]);
+      return 0;
+    });
+
+    contractTest('scheduleDraft: the draft waits with its reserve, no claim; claimStale hands it out from its time on; counted as scheduled', async ({ store }) => {
+      await store.topUp(1000n, null);
+      const review = listed({ text: '' });
+      await store.recordReview(review, 'new', null, []);
+      const now = new Date();
+      const token = randomUUID();
+      const claimed = await store.claimNext(token, now, lease(now), (queued) => (queued.text === '' ? 120n : PRICE));
+      assert.equal((claimed as { reserved: Kopecks }).reserved, 120n, 'the review’s own price is reserved at the claim');
+      assert.equal(await store.saveDraft(review.id, token, { text: 'Спасибо!', model: 'template', promptVersion: 1, promptTokens: null, completionTokens: null, finishReason: 'stop', template: '5★ 1/3' }), true);
+      const postAfter = new Date(now.getTime() + 90_000);
+      assert.equal(await store.scheduleDraft(review.id, 'not-the-token', postAfter), false);
+      assert.equal(await store.scheduleDraft(review.id, token, postAfter), true);
+      const waiting = (await store.getReview(review.id))!;
+      assert.deepEqual([waiting.state, waiting.claimToken, waiting.postAfter?.toISOString(), waiting.template, waiting.reserved], ['drafted', null, postAfter.toISOString(), '5★ 1/3', 120n]);
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 120n });
+      assert.deepEqual(await store.listInFlight(), []);
+      const [facts] = await store.reviewFacts({});
+      assert.deepEqual([facts!.scheduled, facts!.waitingForMoney], [1, 0]);
+      assert.equal(await store.claimStale(randomUUID(), new Date(postAfter.getTime() - 1000), lease(now)), null, 'not before its time');
+      const later = new Date(postAfter.getTime() + 1000);
+      const takeover = (await store.claimStale(randomUUID(), later, lease(later)))!;
+      assert.equal(takeover.id, review.id);
+      assert.equal(takeover.draftText, 'Спасибо!');
+      assert.equal(await store.beginPosting(review.id, takeover.claimToken!, later, later), true);
+      const settled = await store.settlePosted(review.id, { answerId: 'a1', text: 'Спасибо!' }, () => []);
+      assert.deepEqual(settled, { balance: 880n, charged: 120n });
+      return { answers: 1, charged: 120n };
     });
 
     contractTest("an owner's complaint: begun once across stores, out of the waiting list, read back, settled once, dropped back", async ({ store, open }) => {

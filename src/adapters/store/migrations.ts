@@ -335,6 +335,20 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX draft_decisions_review ON draft_decisions (review_id)',
     ],
   },
+  {
+    version: 17,
+    name: 'template rotation, and answers waiting out a posting delay',
+    // Issue 22: the owner's texts for ratings without words are used least recently used first, per template set,
+    // across restarts and workers (core/templates.ts): one row per set and place in its list holds the sequence
+    // number of its last use; the row at place -1 is the set's counter, whose UPDATE serialises racing workers.
+    // A drafted answer may wait until post_after (policy.postDelayMinutes) holding its reserve, picked up by any
+    // later cycle; `template` says which template an answer came from ("5★ 2/3").
+    statements: (s) => [
+      table(s, 'template_uses', [`template_set ${s.string(160)} NOT NULL, position ${s.int} NOT NULL, used_seq ${s.int} NOT NULL`, 'PRIMARY KEY (template_set, position)']),
+      `ALTER TABLE reviews ADD COLUMN post_after ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN template ${s.string(32)} NULL`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

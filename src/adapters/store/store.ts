@@ -11,10 +11,12 @@ import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
 import { ANSWER_REMOVED, COMPLAINED } from '../../core/ports.ts';
-import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
+import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, SCHEDULED, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
 import { WAITING_FOR_PERSON } from '../../core/ports.ts';
+import { leastRecentlyUsed } from '../../core/templates.ts';
 import type {
-  AnswerToRecheck, Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
+  AnswerToRecheck, ClaimPrice,
+  Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
@@ -30,6 +32,7 @@ const REVIEW_SPEC = {
   id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
   createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
   reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?', failedTries: 'int', retryAt: 'time?',
+  postAfter: 'time?', template: 'text?',
 } as const;
 const REVIEW = columns('r', REVIEW_SPEC);
 const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
@@ -90,7 +93,8 @@ const literal = (word: string): string => {
 };
 /** figures.ts's mapping as SQL: the one figure each review row counts in. */
 const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere'
-  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained' ${Object.entries(
+  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained'
+  WHEN r.state = ${literal(SCHEDULED.state)} AND r.post_after IS NOT NULL THEN ${literal(SCHEDULED.figure)} ${Object.entries(
   FIGURE_OF_STATE,
 )
   .map(([state, figure]) => `WHEN r.state = ${literal(state)} THEN ${literal(figure)}`)
@@ -116,6 +120,7 @@ const WAITING_COUNT = columns('r', { branchId: 'text', reviews: ['int', 'COUNT(*
 const LISTING = columns('b', { branchId: 'text', name: 'text', rating: 'text?', reviewsCount: 'int?', readAt: 'time' });
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: 'text', reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
+const TEMPLATE_USE = columns('u', { position: 'int', usedSeq: 'int' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
 const REVIEW_COMPLAINT = columns('q', {
   reviewId: 'text', state: 'text', reason: 'text', notAClient: 'int', claimToken: 'text?', leaseUntil: 'time?', readBackAfter: 'time?', attempts: 'int',
@@ -454,15 +459,16 @@ export class SqlStore implements Store {
 
   // ------------------------------------------------------------ work
 
-  async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
+  async claimNext(token: string, now: Date, leaseUntil: Date, priceOf: ClaimPrice): Promise<StoredReview | 'insufficient' | null> {
     requireTimes(now, leaseUntil);
-    nonNegative(price, 'price');
     return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
       // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
       const newest = sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
       const row = await x.first(REVIEW, newest);
       if (row === undefined) return null;
+      const price = typeof priceOf === 'function' ? priceOf(toReview(row)) : priceOf;
+      nonNegative(price, 'price');
       // A queued review holds nothing (a release back to `new` frees its reserve); should one hold something, it keeps it.
       const funded = price > 0n && row.reserved === 0n;
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
@@ -526,8 +532,37 @@ export class SqlStore implements Store {
   async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
     return this.#changedOne(sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model},
             prompt_version = ${draft.promptVersion}, prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens},
-            finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, sent_by = ${draft.sentBy ?? 'gisbot'}, updated_at = ${new Date()}
+            finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, sent_by = ${draft.sentBy ?? 'gisbot'},
+            template = ${draft.template ?? null}, post_after = NULL, updated_at = ${new Date()}
           WHERE id = ${reviewId} AND claim_token = ${token}`);
+  }
+
+  async scheduleDraft(reviewId: string, token: string, postAfter: Date): Promise<boolean> {
+    requireTimes(postAfter);
+    // No claim while it waits, its reserve held: the lease ends when the wait does, and claimStale hands the
+    // review to whichever cycle comes next after that (reconcile.ts posts it after the re-read).
+    return this.#changedOne(sql`UPDATE reviews SET post_after = ${postAfter}, claim_token = NULL, lease_until = ${postAfter}, updated_at = ${new Date()}
+          WHERE id = ${reviewId} AND claim_token = ${token} AND state = 'drafted'`);
+  }
+
+  async takeTemplate(templateSet: string, count: number): Promise<number> {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`a template set of ${count} templates`);
+    // The set's counter row (place -1), made once on its own: two transactions inserting it at once deadlock on
+    // MariaDB's gap locks. Its UPDATE then locks it, so racing workers take their turns one at a time.
+    await this.#db.autocommit((x) => this.#insertOnce(x, sql`INSERT INTO template_uses (template_set, position, used_seq) VALUES (${templateSet}, -1, 0)`));
+    return this.#db.transaction(async (x) => {
+      await x.run(sql`UPDATE template_uses SET used_seq = used_seq + 1 WHERE template_set = ${templateSet} AND position = -1`);
+      const rows = await x.all(TEMPLATE_USE, sql`FROM template_uses u WHERE u.template_set = ${templateSet}${this.#db.lockRows}`);
+      const seq = rows.find((row) => row.position === -1)!.usedSeq;
+      const lastUses = new Map(rows.filter((row) => row.position >= 0).map((row) => [row.position, row.usedSeq]));
+      const position = leastRecentlyUsed(count, lastUses);
+      if (lastUses.has(position)) {
+        await x.run(sql`UPDATE template_uses SET used_seq = ${seq} WHERE template_set = ${templateSet} AND position = ${position}`);
+      } else {
+        await x.run(sql`INSERT INTO template_uses (template_set, position, used_seq) VALUES (${templateSet}, ${position}, ${seq})`);
+      }
+      return position;
+    });
   }
 
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
@@ -621,13 +656,13 @@ export class SqlStore implements Store {
     const clearDraft =
       outcome.state === 'new'
         ? raw(`, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL,
-            model_cost = NULL, sent_by = NULL`)
+            model_cost = NULL, sent_by = NULL, template = NULL`)
         : empty;
     return this.#db.transaction(async (x) => {
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
-              updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
+              post_after = NULL, updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
             WHERE id = ${reviewId}`);
       if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
       await this.#insertEvents(x, events);
