@@ -326,7 +326,7 @@ export interface CardDraft {
 export interface CardMessage {
   chatId: string;
   messageId: number;
-  /** The card's revision this copy shows. */
+  /** The card's revision this copy shows. A chat may hold two copies: one adopted after a cut sendMessage. */
   shows: number;
   /** The chat pressed `edit`: its next reply to this copy is the answer. */
   awaitingEdit: boolean;
@@ -352,6 +352,11 @@ export interface TelegramCardBody {
   /** When the review was last read on 2GIS, to see whether someone answered it there. ISO time. */
   checkedAt: string | null;
   messages: CardMessage[];
+  /**
+   * The last updates whose effect this card took (written with the effect): an update acted on again after a
+   * failure does not take it twice.
+   */
+  actedOn?: number[];
 }
 
 export interface TelegramCard {
@@ -380,6 +385,8 @@ export type TelegramUpdate =
       pressId: string;
       /** The card's copy the button is on. */
       messageId: number | null;
+      /** The card that the buttons of that message name (as Telegram sent them), or null when they name none. */
+      messageCardId: number | null;
       from: TelegramPerson;
       /** What the button's callback data says; null parts when it could not be read. */
       action: CardAction | null;
@@ -407,7 +414,11 @@ export type TelegramNotice =
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
   | { kind: 'unknown_card' }
-  | { kind: 'not_allowed' };
+  | { kind: 'not_allowed' }
+  /** The press came from a message that is not a copy of the card its button names. */
+  | { kind: 'wrong_message' }
+  /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
+  | { kind: 'not_acted'; action: CardAction | null; reason: string };
 
 /** The card as a person sees it, for the renderer. */
 export interface CardView {
@@ -602,10 +613,22 @@ export interface Store {
   takeTelegramTurn(token: string, now: Date, until: Date): Promise<number | null>;
   /** Gives the turn up, if `token` holds it. */
   endTelegramTurn(token: string): Promise<void>;
-  /** Claims one update for one worker: false when it is done, or held by another whose claim has not expired. */
-  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean>;
-  /** The claimed update was acted on: done, and the stored offset moves past it (never back). */
-  finishTelegramUpdate(updateId: number, token: string): Promise<void>;
+  /**
+   * Keeps updates read from Telegram (a known one is kept once) and moves the stored offset past the newest of them
+   * (never back), in one transaction: Telegram forgets an update only once it is here to be acted on.
+   */
+  storeTelegramUpdates(updates: readonly TelegramUpdate[]): Promise<void>;
+  /** Stored updates not acted on yet and not held by an unexpired claim, oldest first. */
+  pendingTelegramUpdates(now: Date, limit: number): Promise<TelegramUpdate[]>;
+  /**
+   * Claims one stored update for one worker: how many times it was claimed (this one included) and why the last
+   * try failed; null when it is done, unknown, or held by another whose claim has not expired.
+   */
+  claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<{ attempts: number; lastError: string | null } | null>;
+  /** A try that failed: the claim is given back at once, with why, so that the next turn acts on it again. */
+  releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void>;
+  /** The claimed update is done with: acted on, or given up on after its tries (the person was told). */
+  finishTelegramUpdate(updateId: number, token: string, outcome?: 'acted' | 'given_up'): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
   /**
    * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch

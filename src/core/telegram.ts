@@ -3,10 +3,14 @@
 // the very path `gisbot reply` takes (manual.ts: the gate, the reserve, the re-read on 2GIS, the post, one
 // settlement), so a card sent twice, or from two chats at once, posts once and charges once.
 //
-// One worker at a time holds the turn to read the bot's updates (Telegram serves one reader; Store.takeTelegramTurn);
-// each update is claimed by one worker and the stored offset moves past it once it was acted on, so no press is
-// lost or acted on twice across restarts and workers. A card lives in the database from the moment its review
-// waits: when Telegram is unreachable, answering goes on and the card goes out on a later turn.
+// One worker at a time holds the turn to read the bot's updates (Telegram serves one reader; Store.takeTelegramTurn).
+// The updates read are stored before the offset confirms them to Telegram (it forgets them then), and acted on from
+// the database: each claimed by one worker, done once acted on. A try that meets a failing database (a lock held
+// too long, a dropped connection) gives its claim back and the next turn tries again, up to MAX_UPDATE_ATTEMPTS
+// times; then the person who pressed or wrote is told, in reply to the card, that it was not acted on. A card takes
+// an update's effect at most once (TelegramCardBody.actedOn), so no press is lost or acted on twice across failures,
+// restarts and workers. A press acts only on the card of the message it came from. A card lives in the database
+// from the moment its review waits: when Telegram is unreachable, answering goes on and the card goes out later.
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
@@ -69,8 +73,14 @@ export interface TurnReport {
 export const CARD_TEXT_LIMIT = 2300;
 /** How long a turn is held without being renewed; renewed after every update and every card. */
 const TURN_MS = 90_000;
-/** How long one update is held by the worker acting on it before another may take it over. */
+/** How long one update is held by the worker acting on it before another may take it over (it died meanwhile). */
 const UPDATE_CLAIM_MS = 60_000;
+/** Tries of one stored update; past them the person is told it was not acted on. */
+export const MAX_UPDATE_ATTEMPTS = 8;
+/** Stored updates acted on per turn; the rest on the next turns. */
+const UPDATES_PER_TURN = 100;
+/** Update ids a card remembers having taken the effect of. */
+const ACTED_ON_KEPT = 20;
 /** The long poll's wait in `run`. */
 const LONG_POLL_SECONDS = 25;
 /** New cards drafted per turn (each a model call); the rest come on the next turns. */
@@ -138,8 +148,10 @@ export class TelegramBridge {
     } finally {
       this.#waiting = null;
     }
-    for (const update of updates.sort((a, b) => a.updateId - b.updateId)) {
-      if (!(await this.#keep())) return report; // another worker took the turn over: it reads them again
+    // Kept before the next getUpdates confirms them; when this fails Telegram keeps them and they are read again.
+    await this.#deps.store.storeTelegramUpdates(updates);
+    for (const update of await this.#deps.store.pendingTelegramUpdates(this.#deps.clock.now(), UPDATES_PER_TURN)) {
+      if (!(await this.#keep())) return report; // another worker took the turn over: it acts on them
       if (await this.#handle(update)) report.updates += 1;
     }
     if (options.signal?.aborted) return report;
@@ -182,25 +194,62 @@ export class TelegramBridge {
 
   // ------------------------------------------------------------ updates
 
-  /** Claims, acts on and finishes one update; false when another worker holds it or it was done. */
+  /** Claims, acts on and finishes one stored update; false when another worker holds it or it was done. */
   async #handle(update: TelegramUpdate): Promise<boolean> {
     const { store, clock } = this.#deps;
     const now = clock.now();
-    if (!(await store.claimTelegramUpdate(update.updateId, this.#token, now, new Date(now.getTime() + UPDATE_CLAIM_MS)))) return false;
+    const claim = await store.claimTelegramUpdate(update.updateId, this.#token, now, new Date(now.getTime() + UPDATE_CLAIM_MS));
+    if (claim === null) return false;
+    if (claim.attempts > MAX_UPDATE_ATTEMPTS) {
+      await this.#giveUp(update, claim.lastError ?? 'it failed every time it was tried');
+      await store.finishTelegramUpdate(update.updateId, this.#token, 'given_up');
+      return true;
+    }
+    try {
+      await this.#actOn(update);
+    } catch (error) {
+      // The database failing, while acting or while noting it done: the claim is given back (when the database lets
+      // it; else it runs out) and the update is acted on again on a later turn. Its effect on the card is not taken
+      // twice (actedOn), and sending is safe to repeat (the review's state says it was answered).
+      if (isServiceError(error, 'database')) {
+        const message = error instanceof Error ? error.message : String(error);
+        await store.releaseTelegramUpdate(update.updateId, this.#token, message).catch(() => {});
+      }
+      throw error;
+    }
+    return true;
+  }
+
+  /** Acts on a claimed update and notes it done (or given up on, the person told). */
+  async #actOn(update: TelegramUpdate): Promise<void> {
+    const { store } = this.#deps;
     try {
       await this.#act(update);
     } catch (error) {
-      // The database failing leaves the update unfinished: it is claimed and acted on again once the claim runs out
-      // (sending is safe to repeat: the review's state says it was answered). Anything else is logged and the update
-      // is done with, so that one press that cannot be handled does not hold up every press after it.
       if (isServiceError(error, 'database')) throw error;
-      this.#deps.logger.error('telegram: an update could not be acted on', {
-        updateId: update.updateId,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      // One press that cannot be handled must not hold up every press after it: the person is told (unless it is
+      // Telegram that failed; the press was acted on then, only its answer is missing) and the update is done with.
+      const message = error instanceof Error ? error.message : String(error);
+      this.#deps.logger.error('telegram: an update could not be acted on', { updateId: update.updateId, error: message });
+      if (!isServiceError(error, 'telegram')) {
+        await this.#giveUp(update, message);
+        return store.finishTelegramUpdate(update.updateId, this.#token, 'given_up');
+      }
     }
     await store.finishTelegramUpdate(update.updateId, this.#token);
-    return true;
+  }
+
+  /** Tells the person an update will not be acted on, in reply to the message it came from. */
+  async #giveUp(update: TelegramUpdate, reason: string): Promise<void> {
+    this.#deps.logger.warn('telegram: an update was given up on', { updateId: update.updateId, reason });
+    if (update.kind === 'other' || !this.#allowed.has(update.chatId)) return;
+    const notice: TelegramNotice = { kind: 'not_acted', action: update.kind === 'press' ? update.action : null, reason };
+    try {
+      await this.#deps.telegram.notify(update.chatId, notice, update.messageId);
+    } catch (error) {
+      // A chat that refuses the bot cannot be told; anything else is tried again on the next turn.
+      if (!isServiceError(error, 'telegram') || (error.kind !== 'rejected' && error.kind !== 'blocked')) throw error;
+    }
   }
 
   async #act(update: TelegramUpdate): Promise<void> {
@@ -220,8 +269,11 @@ export class TelegramBridge {
 
   async #press(press: Extract<TelegramUpdate, { kind: 'press' }>): Promise<void> {
     const answer = (notice: TelegramNotice) => this.#deps.telegram.answerPress(press, notice);
-    const card = press.cardId === null ? null : await this.#deps.store.telegramCard(press.cardId);
-    if (card === null || press.action === null) return answer({ kind: 'unknown_card' });
+    const named = press.cardId === null ? null : await this.#deps.store.telegramCard(press.cardId);
+    if (named === null || press.action === null) return answer({ kind: 'unknown_card' });
+    const card = await this.#bind(press, named);
+    if (card === null) return answer({ kind: 'wrong_message' });
+    if (card.body.actedOn?.includes(press.updateId)) return; // acted on by an earlier try, which failed after it
     const current = await this.#follow(card);
     if (current === null) return answer({ kind: 'in_work' });
     const { review } = current;
@@ -232,7 +284,7 @@ export class TelegramBridge {
         return answer({ kind: 'skipped', reviewId: review.id });
       case 'edit':
         // The chat's next reply to its copy of the card is the answer.
-        await this.#update(current.card, (body) => ({
+        await this.#effect(press.updateId, current.card, (body) => ({
           ...body,
           messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingEdit: true } : copy)),
         }));
@@ -247,7 +299,7 @@ export class TelegramBridge {
           return answer({ kind: 'draft_failed', reason: error.message });
         }
         const draft = modelDraft(drafted, prompt);
-        await this.#update(current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
+        await this.#effect(press.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
         return answer({ kind: 'redrafted' });
       }
       case 'send':
@@ -283,12 +335,12 @@ export class TelegramBridge {
     switch (outcome.kind) {
       case 'posted': {
         const sent = { kind: 'sent' as const, by: press.from.name, at: this.#deps.clock.now().toISOString(), charged: formatMoney(outcome.charged) };
-        await this.#update(card, (latest) => ({ ...latest, revision: latest.revision + 1, outcome: sent }));
+        await this.#effect(press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, outcome: sent }));
         return answer({ kind: 'sent', charged: formatMoney(outcome.charged), balance: formatMoney(outcome.balance) });
       }
       case 'refused': {
         const problems = outcome.problems;
-        await this.#update(card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems } }));
+        await this.#effect(press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems } }));
         return answer({ kind: 'refused', problems });
       }
       case 'insufficient':
@@ -317,6 +369,7 @@ export class TelegramBridge {
       one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo),
     );
     if (!card) return;
+    if (card.body.actedOn?.includes(message.updateId)) return; // acted on by an earlier try, which failed after it
     const current = await this.#follow(card);
     if (current === null) return tell({ kind: 'in_work' });
     const closed = closedNotice(current.card);
@@ -324,7 +377,7 @@ export class TelegramBridge {
     const editing = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingEdit);
     if (!editing) {
       const instruction = cut(message.text.trim(), INSTRUCTION_LIMIT);
-      await this.#update(current.card, (body) => ({ ...body, revision: body.revision + 1, instruction }));
+      await this.#effect(message.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, instruction }));
       return tell({ kind: 'instruction_taken' });
     }
     const text = normaliseDraft(message.text);
@@ -339,7 +392,7 @@ export class TelegramBridge {
       promptVersion: previous?.promptVersion ?? (await currentPrompt(this.#deps)).version,
       usage: null,
     };
-    await this.#update(current.card, (body) => ({
+    await this.#effect(message.updateId, current.card, (body) => ({
       ...body,
       revision: body.revision + 1,
       draft,
@@ -436,18 +489,20 @@ export class TelegramBridge {
     const telegram = this.#deps.telegram;
     for (const chatId of this.#deps.chatIds) {
       const view = cardView(card, review);
-      const copy = card.body.messages.find((one) => one.chatId === chatId);
-      if (copy && copy.shows >= card.body.revision) continue;
-      if (!copy && card.body.outcome !== null) continue; // a chat that never had it does not need to hear it ended
+      const copies = card.body.messages.filter((one) => one.chatId === chatId);
+      if (copies.length === 0 && card.body.outcome !== null) continue; // a chat that never had it does not need to hear it ended
       try {
-        if (copy) {
-          await telegram.editCard(chatId, copy.messageId, view);
-          report.cardsEdited += 1;
-        } else {
+        if (copies.length === 0) {
           const messageId = await telegram.sendCard(chatId, view);
           report.cardsSent += 1;
           card = await this.#recordCopy(card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
           continue;
+        }
+        for (const copy of copies) {
+          if (copy.shows >= card.body.revision) continue;
+          await telegram.editCard(chatId, copy.messageId, view);
+          report.cardsEdited += 1;
+          card = await this.#recordCopy(card, { ...copy, shows: view.revision });
         }
       } catch (error) {
         // One chat refusing the bot (blocked, gone, migrated) or one card does not hold up the others; Telegram
@@ -455,9 +510,7 @@ export class TelegramBridge {
         if (!isServiceError(error, 'telegram') || (error.kind !== 'rejected' && error.kind !== 'blocked')) throw error;
         if (error.kind === 'blocked') report.refusingChats.push({ chatId, error: error.message, movedTo: error.movedTo ?? null });
         else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
-        continue;
       }
-      card = await this.#recordCopy(card, { ...copy, shows: view.revision });
     }
     const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && copy.shows < card.body.revision);
     const active = card.body.outcome === null || stale;
@@ -466,10 +519,36 @@ export class TelegramBridge {
 
   /** Keeps which message in which chat shows the card (at once: a crash must not send a second copy). */
   async #recordCopy(card: TelegramCard, copy: CardMessage): Promise<TelegramCard> {
+    const same = (one: CardMessage) => one.chatId === copy.chatId && one.messageId === copy.messageId;
     return this.#update(card, (body) => ({
       ...body,
-      messages: [...body.messages.filter((one) => one.chatId !== copy.chatId), { ...copy, awaitingEdit: body.messages.find((one) => one.chatId === copy.chatId)?.awaitingEdit ?? false }],
+      messages: [...body.messages.filter((one) => !same(one)), { ...copy, awaitingEdit: body.messages.find(same)?.awaitingEdit ?? copy.awaitingEdit }],
     }));
+  }
+
+  /**
+   * The card a press may act on: the one its button names, when the press came from that card's recorded copy. A
+   * copy gisbot sent without hearing back (a cut sendMessage that Telegram delivered) is adopted: its own buttons
+   * name the card and no card records it; from then on it is edited like the recorded one. Null for any other
+   * message (the press is refused).
+   */
+  async #bind(press: Extract<TelegramUpdate, { kind: 'press' }>, card: TelegramCard): Promise<TelegramCard | null> {
+    const { chatId, messageId } = press;
+    if (messageId === null) return null;
+    const isThis = (copy: CardMessage) => copy.chatId === chatId && copy.messageId === messageId;
+    if (card.body.messages.some(isThis)) return card;
+    if (press.messageCardId !== card.id) return null;
+    const others = await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN);
+    if (others.some((other) => other.id !== card.id && other.body.messages.some(isThis))) return null;
+    const adopted: CardMessage = { chatId, messageId, shows: press.revision ?? 0, awaitingEdit: false };
+    this.#deps.logger.info('telegram: a copy of a card that was sent without an answer is adopted', { cardId: card.id, chatId, messageId });
+    // Active: the bridge brings the adopted copy up to date (or takes its buttons away) on this turn.
+    return this.#update(card, (body) => (body.messages.some(isThis) ? body : { ...body, messages: [...body.messages, adopted] }), true);
+  }
+
+  /** An update's effect on the card, written with the update's id so that a later try does not take it twice. */
+  async #effect(updateId: number, card: TelegramCard, change: (body: TelegramCardBody) => TelegramCardBody): Promise<TelegramCard> {
+    return this.#update(card, (body) => ({ ...change(body), actedOn: [...(body.actedOn ?? []), updateId].slice(-ACTED_ON_KEPT) }));
   }
 
   /**

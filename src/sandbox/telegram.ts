@@ -129,6 +129,8 @@ export class TelegramSandbox {
   readonly answers: PressAnswer[] = [];
   /** Connections are reset as they arrive: Telegram is unreachable. */
   unreachable = false;
+  /** A test's hook, awaited as each call arrives, before it is served (to make something happen at that moment). */
+  beforeServe: ((method: string) => void | Promise<void>) | null = null;
   #server: Server;
   #sockets = new Set<Socket>();
   #options: TelegramSandboxOptions;
@@ -142,6 +144,8 @@ export class TelegramSandbox {
   #failures: ScriptedFailure[] = [];
   /** Calls of a method whose connection is cut before they are acted on, and how many more. */
   #cuts = new Map<string, number>();
+  /** Calls of a method that are acted on and whose answer is then cut, and how many more. */
+  #cutsAfterDelivery: Array<{ method: string; left: number }> = [];
 
   private constructor(server: Server, port: number, options: TelegramSandboxOptions) {
     this.#server = server;
@@ -206,6 +210,14 @@ export class TelegramSandbox {
   }
 
   /**
+   * The next `times` calls of `method` are carried out (a sendMessage is delivered), and then the connection is reset
+   * instead of the response: the bot never hears that Telegram did it, as after a reset or a deadline on the way back.
+   */
+  cutAfterDelivery(method: string, options: { times?: number } = {}): void {
+    this.#cutsAfterDelivery.push({ method, left: options.times ?? 1 });
+  }
+
+  /**
    * `person` presses the button of a bot message in `chatId` whose callback data starts with `action` (or is
    * `data`). The button must be on that message, as in Telegram. Returns the update's id.
    */
@@ -217,10 +229,15 @@ export class TelegramSandbox {
     return this.#pressWith(chatId, message, button.data, person);
   }
 
-  /** A press with any callback data from any chat, on a message of that chat that the bot never sent there. */
-  forgePress(chatId: string, data: string, person: SandboxPerson = defaultPerson(chatId)): number {
+  /**
+   * A press with any callback data from any chat: on a message of that chat that the bot never sent there, or on the
+   * bot's message `onMessage` whatever buttons it has (a client that forges its callback data).
+   */
+  forgePress(chatId: string, data: string, person: SandboxPerson = defaultPerson(chatId), onMessage?: number): number {
     const chat = this.#chats.get(chatId) ?? this.addChat({ id: chatId, type: 'private', title: person.firstName });
-    const message: SandboxMessage = { chatId: chat.id, messageId: 1_000_000 + this.#nextPressId, fromBot: true, text: 'forwarded', entities: [], sent: 'forwarded', buttons: [[{ text: 'send', data }]], replyTo: null, date: now(), edits: 0 };
+    const existing = onMessage === undefined ? undefined : this.message(chatId, onMessage);
+    if (onMessage !== undefined && !existing?.fromBot) throw new Error(`telegram sandbox: no bot message ${onMessage} in chat ${chatId}`);
+    const message: SandboxMessage = existing ?? { chatId: chat.id, messageId: 1_000_000 + this.#nextPressId, fromBot: true, text: 'forwarded', entities: [], sent: 'forwarded', buttons: [[{ text: 'send', data }]], replyTo: null, date: now(), edits: 0 };
     return this.#pressWith(chatId, message, data, person);
   }
 
@@ -271,6 +288,7 @@ export class TelegramSandbox {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     const params = { ...Object.fromEntries(url.searchParams), ...(await readParams(req)) };
     const method = match?.[2] ?? url.pathname;
+    await this.beforeServe?.(method);
     const cuts = this.#cuts.get(method) ?? 0;
     if (cuts > 0) {
       this.#cuts.set(method, cuts - 1);
@@ -278,9 +296,12 @@ export class TelegramSandbox {
       req.socket.destroy();
       return;
     }
+    const cutAfter = match && match[1] === this.token ? this.#cutsAfterDelivery.find((each) => each.method === method && each.left > 0) : undefined;
+    if (cutAfter) cutAfter.left -= 1;
     const respond = (status: number, body: ResponseBody) => {
-      this.calls.push({ method, params, at: Date.now(), status, ...(body.description ? { description: body.description } : {}) });
-      reply(res, status, body);
+      this.calls.push({ method, params, at: Date.now(), status: cutAfter ? 0 : status, ...(cutAfter ? { description: 'connection cut after delivery' } : body.description ? { description: body.description } : {}) });
+      if (cutAfter) req.socket.destroy();
+      else reply(res, status, body);
     };
     if (!match) return respond(404, { ok: false, error_code: 404, description: 'Not Found' });
     if (match[1] !== this.token) return respond(401, { ok: false, error_code: 401, description: 'Unauthorized' });

@@ -515,6 +515,9 @@ export const messages = {
       skipped: (id: string) => `Skipped: the review keeps waiting (gisbot reply ${id})`,
       unknownCard: 'gisbot does not know this card',
       notAllowed: 'This chat may not act on gisbot\'s cards',
+      wrongMessage: 'Not done: this button is not on the card it belongs to',
+      yourMessage: 'message',
+      notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
     },
   },
   errors: {

@@ -228,6 +228,10 @@ export const telegramRenderer: TelegramRenderer = {
         return n.unknownCard;
       case 'not_allowed':
         return n.notAllowed;
+      case 'wrong_message':
+        return n.wrongMessage;
+      case 'not_acted':
+        return n.notActed(notice.action === null ? words.notices.yourMessage : words.buttons[notice.action], notice.reason);
     }
   },
 };

@@ -87,7 +87,7 @@ describe('the Telegram adapter against the Bot API sandbox', () => {
     const pressed = sandbox.press(CHAT, messageId, 'send', { id: 5, firstName: 'Анна', username: 'anna' });
     const updates = await pending;
     assert.deepEqual(updates.at(-1), {
-      updateId: pressed, kind: 'press', chatId: CHAT, pressId: (updates.at(-1) as { pressId: string }).pressId, messageId,
+      updateId: pressed, kind: 'press', chatId: CHAT, pressId: (updates.at(-1) as { pressId: string }).pressId, messageId, messageCardId: 77,
       from: { id: '5', name: 'Анна (@anna)' }, action: 'send', cardId: 77, revision: 1,
     });
     const replied = sandbox.write(CHAT, 'короче и теплее', { replyTo: messageId });

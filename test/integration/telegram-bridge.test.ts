@@ -8,7 +8,8 @@ import { createTelegramBot } from '../../src/adapters/telegram/bot.ts';
 import type { Context } from '../../src/context.ts';
 import { systemClock } from '../../src/context.ts';
 import { runCycle } from '../../src/core/cycle.ts';
-import { TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
+import { MAX_UPDATE_ATTEMPTS, TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
+import { ServiceError } from '../../src/errors.ts';
 import { defaultResponder } from '../../src/sandbox/model.ts';
 import { TelegramSandbox, type SandboxMessage } from '../../src/sandbox/telegram.ts';
 import { telegramRenderer } from '../../src/ui/telegram-card.ts';
@@ -142,5 +143,43 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.match(message.text, /longer than a Telegram card shows \(2300\); send it with gisbot reply/);
     assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
     assert.ok(message.text.length <= 4096);
+  });
+
+  test('a press that meets a failing database every time is tried a bounded number of times, then the person is told why, in reply to the card', async () => {
+    world.twogis.addReview(BRANCH, { id: '991006', rating: 1, text: 'Всё плохо.' });
+    await runCycle(ctx);
+    await turn();
+    const message = card(OWNER, '991006')!;
+    const cardId = Number(message.buttons.flat()[0]!.data.split(':')[1]);
+    // The card's writes fail as a database that stays locked does; everything else works.
+    const locked = new ServiceError('database', 'unavailable', 'SQLite database stayed locked by another process for 5000 ms: database is locked');
+    const store = new Proxy(ctx.store, {
+      get: (target, name) => {
+        if (name === 'saveTelegramCard') {
+          return (one: { id: number }, ...rest: unknown[]) => (one.id === cardId ? Promise.reject(locked) : target.saveTelegramCard(one as never, ...(rest as [never, never])));
+        }
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await bridge.end();
+    const failing = new TelegramBridge({ ...ctx, store, telegram: createTelegramBot({ token: tg.token, apiUrl: tg.url, render: telegramRenderer, redact: ctx.redact }), chatIds: [OWNER, GROUP] });
+    const press = tg.press(OWNER, message.messageId, 'regenerate');
+    try {
+      for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt += 1) {
+        await assert.rejects(failing.turn({ waitSeconds: 0 }), /database is locked/, `try ${attempt}`);
+      }
+      assert.equal(tg.pendingUpdates, 0, 'stored after the first read: confirmed to Telegram by the next');
+      assert.ok(tg.answerTo(press) === undefined, 'not answered while it is tried');
+      await failing.turn({ waitSeconds: 0 });
+    } finally {
+      await failing.end();
+    }
+    const told = tg.messagesIn(OWNER).filter((one) => one.replyTo === message.messageId);
+    assert.deepEqual(told.map((one) => one.text), ['Your Regenerate was not acted on: SQLite database stayed locked by another process for 5000 ms: database is locked. Press or write again']);
+    const rows = await queryDatabase(world.db.url, 'SELECT done, attempts FROM telegram_updates WHERE update_id = ?', [press]);
+    assert.deepEqual(rows.map((row) => [row.done, row.attempts]), [[2, MAX_UPDATE_ATTEMPTS + 1]]);
+    await turn();
+    assert.equal(tg.messagesIn(OWNER).filter((one) => one.replyTo === message.messageId).length, 1, 'told once; nothing left to act on');
   });
 });

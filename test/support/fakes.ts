@@ -39,6 +39,7 @@ import type {
   StoredReview,
   TelegramCard,
   TelegramCardBody,
+  TelegramUpdate,
   Topic,
   TopicCount,
   TopicHistory,
@@ -412,7 +413,7 @@ export class MemoryStore implements Store {
   // telegram (issue 15)
   cards = new Map<number, TelegramCard>();
   turn = { offset: 0, holder: null as string | null, until: 0 };
-  telegramUpdates = new Map<number, { token: string; until: number; done: boolean }>();
+  telegramUpdates = new Map<number, { token: string; until: number; done: boolean; payload: TelegramUpdate; attempts: number; lastError: string | null }>();
 
   async reviewsWithoutCard(limit: number) {
     const carded = new Set([...this.cards.values()].map((card) => card.reviewId));
@@ -449,16 +450,34 @@ export class MemoryStore implements Store {
   async endTelegramTurn(token: string) {
     if (this.turn.holder === token) this.turn = { ...this.turn, holder: null, until: 0 };
   }
+  async storeTelegramUpdates(updates: readonly TelegramUpdate[]) {
+    for (const update of updates) {
+      if (!this.telegramUpdates.has(update.updateId)) {
+        this.telegramUpdates.set(update.updateId, { token: '', until: 0, done: false, payload: structuredClone(update), attempts: 0, lastError: null });
+      }
+      this.turn.offset = Math.max(this.turn.offset, update.updateId + 1);
+    }
+  }
+  async pendingTelegramUpdates(now: Date, limit: number) {
+    return [...this.telegramUpdates.entries()]
+      .filter(([, known]) => !known.done && known.until <= now.getTime())
+      .sort(([a], [b]) => a - b)
+      .slice(0, limit)
+      .map(([, known]) => structuredClone(known.payload));
+  }
   async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date) {
     const known = this.telegramUpdates.get(updateId);
-    if (known && (known.done || known.until > now.getTime())) return false;
-    this.telegramUpdates.set(updateId, { token, until: until.getTime(), done: false });
-    return true;
+    if (!known || known.done || known.until > now.getTime()) return null;
+    Object.assign(known, { token, until: until.getTime(), attempts: known.attempts + 1 });
+    return { attempts: known.attempts, lastError: known.lastError };
+  }
+  async releaseTelegramUpdate(updateId: number, token: string, error: string) {
+    const known = this.telegramUpdates.get(updateId);
+    if (known?.token === token && !known.done) Object.assign(known, { token: '', until: 0, lastError: error });
   }
   async finishTelegramUpdate(updateId: number, token: string) {
     const known = this.telegramUpdates.get(updateId);
     if (known?.token === token) known.done = true;
-    this.turn.offset = Math.max(this.turn.offset, updateId + 1);
   }
 }
 

@@ -24,7 +24,7 @@ async function connectServer(): Promise<Connection> {
   return createConnection({ ...serverSettings(), charset: 'utf8mb4_unicode_ci', connectTimeout: 5000 });
 }
 
-async function connectDatabase(url: string): Promise<Connection> {
+export async function connectDatabase(url: string): Promise<Connection> {
   const { host, port, user, password, database } = parseMysqlUrl(url);
   return createConnection({
     host,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { TelegramCardBody } from '../../src/core/ports.ts';
+import type { TelegramCardBody, TelegramUpdate } from '../../src/core/ports.ts';
 import { listed, type StoreFixture } from './store-contract.ts';
 
 const MINUTE = 60_000;
@@ -27,6 +27,13 @@ function body(overrides: Partial<TelegramCardBody> = {}): TelegramCardBody {
     checkedAt: null,
     messages: [],
     ...overrides,
+  };
+}
+
+function press(updateId: number): TelegramUpdate {
+  return {
+    updateId, kind: 'press', chatId: '-1001234567890', pressId: `p${updateId}`, messageId: 42, messageCardId: 3,
+    from: { id: '5', name: 'Анна (@anna)' }, action: 'regenerate', cardId: 3, revision: 2,
   };
 }
 
@@ -105,11 +112,9 @@ export function telegramStoreContract(name: string, factory: () => Promise<Store
       await waiterStore.endTelegramTurn(waiter);
       assert.equal(await waiterStore.takeTelegramTurn(waiter, now, until), null, 'only the holder gives it up');
 
-      assert.equal(await holderStore.claimTelegramUpdate(7, holder, now, until), true);
-      await holderStore.finishTelegramUpdate(7, holder);
-      assert.equal(await holderStore.claimTelegramUpdate(5, holder, now, until), true);
-      await holderStore.finishTelegramUpdate(5, holder);
-      assert.equal(await holderStore.takeTelegramTurn(holder, now, until), 8, 'past the newest update acted on, never back');
+      await holderStore.storeTelegramUpdates([press(7), press(6)]);
+      await holderStore.storeTelegramUpdates([press(5)]);
+      assert.equal(await holderStore.takeTelegramTurn(holder, now, until), 8, 'past the newest update stored, never back');
 
       const later = new Date(until.getTime() + 1);
       assert.equal(await waiterStore.takeTelegramTurn(waiter, later, new Date(later.getTime() + MINUTE)), 8, 'an expired turn is taken over');
@@ -117,24 +122,37 @@ export function telegramStoreContract(name: string, factory: () => Promise<Store
       assert.equal(await holderStore.takeTelegramTurn(holder, now, until), 8, 'a turn given up is free');
     });
 
-    contractTest('one claim per update: a done one is never claimed again, an abandoned one is taken over', async ({ store, open }) => {
+    contractTest('an update is stored before it is acted on; one claim per try, given back on a failure; done once', async ({ store, open }) => {
       const other = open({ notifications: true });
       const now = new Date();
       const until = new Date(now.getTime() + MINUTE);
+      const update = press(900_000_001);
+      assert.equal(await store.claimTelegramUpdate(update.updateId, randomUUID(), now, until), null, 'not stored: nothing to act on');
+      await Promise.all([store.storeTelegramUpdates([update]), other.storeTelegramUpdates([update])]);
+      await store.storeTelegramUpdates([{ ...update, kind: 'other', chatId: null }]);
+      assert.deepEqual(await other.pendingTelegramUpdates(now, 10), [update], 'stored once, read back as it came');
       const tokens = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-      const claims = await Promise.all(tokens.map((token, i) => (i % 2 === 0 ? store : other).claimTelegramUpdate(900_000_001, token, now, until)));
-      assert.equal(claims.filter(Boolean).length, 1, 'one of four racing claimers acts on the update');
-      const winner = tokens[claims.indexOf(true)]!;
-      assert.equal(await store.claimTelegramUpdate(900_000_001, randomUUID(), now, until), false, 'held');
+      const claims = await Promise.all(tokens.map((token, i) => (i % 2 === 0 ? store : other).claimTelegramUpdate(update.updateId, token, now, until)));
+      assert.deepEqual(claims.filter((claim) => claim !== null), [{ attempts: 1, lastError: null }], 'one of four racing claimers acts on the update');
+      const winner = tokens[claims.findIndex((claim) => claim !== null)]!;
+      assert.equal(await store.claimTelegramUpdate(update.updateId, randomUUID(), now, until), null, 'held');
+      assert.deepEqual(await store.pendingTelegramUpdates(now, 10), [], 'a held update is not pending');
 
       const later = new Date(until.getTime() + 1);
       const heir = randomUUID();
-      assert.equal(await other.claimTelegramUpdate(900_000_001, heir, later, new Date(later.getTime() + MINUTE)), true, 'a claim that ran out');
-      await store.finishTelegramUpdate(900_000_001, winner);
-      assert.equal(await store.claimTelegramUpdate(900_000_001, randomUUID(), later, until), false, 'the heir holds it still');
-      await other.finishTelegramUpdate(900_000_001, heir);
+      assert.deepEqual(await other.claimTelegramUpdate(update.updateId, heir, later, new Date(later.getTime() + MINUTE)), { attempts: 2, lastError: null }, 'a claim that ran out');
+      await store.finishTelegramUpdate(update.updateId, winner);
+      await store.releaseTelegramUpdate(update.updateId, winner, 'not mine any more');
+      assert.equal(await store.claimTelegramUpdate(update.updateId, randomUUID(), later, until), null, 'the heir holds it still');
+      await other.releaseTelegramUpdate(update.updateId, heir, 'the database is locked — «занято»');
+      const again = new Date();
+      assert.deepEqual((await store.pendingTelegramUpdates(again, 10)).map((one) => one.updateId), [update.updateId], 'given back: pending at once');
+      const third = randomUUID();
+      assert.deepEqual(await store.claimTelegramUpdate(update.updateId, third, again, new Date(again.getTime() + MINUTE)), { attempts: 3, lastError: 'the database is locked — «занято»' });
+      await store.finishTelegramUpdate(update.updateId, third, 'given_up');
       const muchLater = new Date(later.getTime() + 10 * MINUTE);
-      assert.equal(await store.claimTelegramUpdate(900_000_001, randomUUID(), muchLater, new Date(muchLater.getTime() + MINUTE)), false, 'done');
+      assert.equal(await store.claimTelegramUpdate(update.updateId, randomUUID(), muchLater, new Date(muchLater.getTime() + MINUTE)), null, 'done');
+      assert.deepEqual(await store.pendingTelegramUpdates(muchLater, 10), []);
       assert.equal(await store.takeTelegramTurn(randomUUID(), now, until), 900_000_002);
     });
   });

@@ -262,6 +262,18 @@ export const migrations: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 12,
+    name: 'telegram updates kept until acted on',
+    // Issue 18: an update is stored whole (the bridge's JSON) before the offset confirms it to Telegram, and acted on
+    // from here, again after a failed try (attempts, and why the last one failed), until it is done (1) or given
+    // up on with the person told (2). Rows from before have no payload: nothing can be acted on again from them.
+    statements: (s) => [
+      `ALTER TABLE telegram_updates ADD COLUMN payload ${s.mediumText} NULL`,
+      `ALTER TABLE telegram_updates ADD COLUMN attempts ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE telegram_updates ADD COLUMN last_error ${s.mediumText} NULL`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

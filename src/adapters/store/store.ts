@@ -15,7 +15,7 @@ import type {
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -55,6 +55,10 @@ const ANSWER = columns('r', { text: ['text', 'COALESCE(r.answer_text, r.draft_te
 const CARD = columns('c', { id: 'int', reviewId: 'text', active: 'int', version: 'int', body: 'json' });
 const toCard = (row: RowOf<typeof CARD>): TelegramCard => ({ ...row, active: row.active === 1, body: row.body as unknown as TelegramCardBody });
 const TURN = columns('t', { nextOffset: 'int' });
+/** The lease of an update nobody holds: over whatever a worker's clock says. */
+const FREE = new Date(0);
+const UPDATE_PAYLOAD = columns('u', { payload: 'json' });
+const UPDATE_CLAIM = columns('u', { attempts: 'int', lastError: 'text?' });
 /** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
 const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
 const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
@@ -771,26 +775,62 @@ export class SqlStore implements Store {
     await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_turn SET holder = NULL, holder_until = NULL WHERE id = 1 AND holder = ${token}`));
   }
 
-  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<boolean> {
-    requireTimes(now, until);
-    return this.#db.autocommit(async (x) => {
-      const values: Value[] = [updateId, token, until, 0, now];
-      if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at) VALUES (${values})`)) return true;
-      // Known: taken over only from a claimer whose claim ran out before it was done (it died acting on it).
-      const taken = await x.run(
-        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, updated_at = ${now}
-            WHERE update_id = ${updateId} AND done = 0 AND lease_until <= ${now}`,
-      );
-      return taken === 1;
+  async storeTelegramUpdates(updates: readonly TelegramUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const now = new Date();
+    const newest = Math.max(...updates.map((update) => update.updateId));
+    await this.#db.transaction(async (x) => {
+      for (const update of updates) {
+        const payload = JSON.stringify(update);
+        // Free to claim at once: nobody holds it, and its lease ran out long ago.
+        const values: Value[] = [update.updateId, '', FREE, 0, now, payload, 0];
+        if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at, payload, attempts) VALUES (${values})`)) continue;
+        // Known: read again before the offset moved past it; a row from before schema v11 gains what it lacked.
+        await x.run(sql`UPDATE telegram_updates SET payload = ${payload} WHERE update_id = ${update.updateId} AND payload IS NULL AND done = 0`);
+      }
+      await x.run(sql`UPDATE telegram_turn SET next_offset = ${newest + 1} WHERE id = 1 AND next_offset < ${newest + 1}`);
     });
   }
 
-  async finishTelegramUpdate(updateId: number, token: string): Promise<void> {
+  async pendingTelegramUpdates(now: Date, limit: number): Promise<TelegramUpdate[]> {
+    requireTimes(now, now);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      UPDATE_PAYLOAD,
+      sql`FROM telegram_updates u WHERE u.done = 0 AND u.payload IS NOT NULL AND u.lease_until <= ${now} ORDER BY u.update_id LIMIT ${count}`,
+    );
+    return rows.map((row) => row.payload as unknown as TelegramUpdate);
+  }
+
+  async claimTelegramUpdate(updateId: number, token: string, now: Date, until: Date): Promise<{ attempts: number; lastError: string | null } | null> {
+    requireTimes(now, until);
+    return this.#db.transaction(async (x) => {
+      // Free, or taken over from a claimer whose claim ran out before it was done (it died acting on it).
+      const taken = await x.run(
+        sql`UPDATE telegram_updates SET claim_token = ${token}, lease_until = ${until}, attempts = attempts + 1, updated_at = ${now}
+            WHERE update_id = ${updateId} AND done = 0 AND payload IS NOT NULL AND lease_until <= ${now}`,
+      );
+      if (taken !== 1) return null;
+      const row = await x.first(UPDATE_CLAIM, sql`FROM telegram_updates u WHERE u.update_id = ${updateId}`);
+      return row === undefined ? null : { attempts: row.attempts, lastError: row.lastError };
+    });
+  }
+
+  async releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void> {
+    const now = new Date();
+    await this.#db.autocommit((x) =>
+      x.run(sql`UPDATE telegram_updates SET claim_token = '', lease_until = ${FREE}, last_error = ${error}, updated_at = ${now}
+          WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`),
+    );
+  }
+
+  async finishTelegramUpdate(updateId: number, token: string, outcome: 'acted' | 'given_up' = 'acted'): Promise<void> {
     const now = new Date();
     await this.#db.transaction(async (x) => {
-      await x.run(sql`UPDATE telegram_updates SET done = 1, updated_at = ${now} WHERE update_id = ${updateId} AND claim_token = ${token}`);
-      await x.run(sql`UPDATE telegram_turn SET next_offset = ${updateId + 1} WHERE id = 1 AND next_offset < ${updateId + 1}`);
-      await x.run(sql`DELETE FROM telegram_updates WHERE done = 1 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
+      await x.run(sql`UPDATE telegram_updates SET done = ${outcome === 'acted' ? 1 : 2}, updated_at = ${now}
+          WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`);
+      await x.run(sql`DELETE FROM telegram_updates WHERE done <> 0 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
     });
   }
 

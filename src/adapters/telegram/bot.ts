@@ -3,7 +3,7 @@
 // again on its next turn) but a press's answer, which has no next turn: it is tried once more, then said in the chat. The token is part of every request URL, and a network error from the HTTP layer
 // quotes that URL: no message from below is passed on, each failure is said again in words, and masked anyway.
 import { Api, GrammyError, HttpError } from 'grammy';
-import type { Update } from 'grammy/types';
+import type { InlineKeyboardMarkup, Update } from 'grammy/types';
 import type { CardAction, CardView, Telegram, TelegramNotice, TelegramPerson, TelegramUpdate } from '../../core/ports.ts';
 import { ServiceError, type ServiceErrorKind } from '../../errors.ts';
 import type { Redact } from '../../redact.ts';
@@ -170,6 +170,7 @@ function toUpdate(update: Update): TelegramUpdate {
       chatId,
       pressId: press.id,
       messageId: press.message?.message_id ?? null,
+      messageCardId: press.message && 'reply_markup' in press.message ? cardOfButtons(press.message.reply_markup) : null,
       from: person(press.from),
       action: parsed && ACTIONS.includes(parsed[1] as CardAction) ? (parsed[1] as CardAction) : null,
       cardId: parsed ? Number(parsed[2]) : null,
@@ -189,6 +190,14 @@ function toUpdate(update: Update): TelegramUpdate {
     };
   }
   return { updateId: update.update_id, kind: 'other', chatId: message ? String(message.chat.id) : null };
+}
+
+/** The card a message's buttons name, when every button names the same one (a card's copy, as gisbot sent it). */
+function cardOfButtons(markup: InlineKeyboardMarkup | undefined): number | null {
+  const data = (markup?.inline_keyboard ?? []).flat().map((button) => ('callback_data' in button ? button.callback_data : ''));
+  const ids = new Set(data.map((each) => CALLBACK.exec(each)?.[2] ?? ''));
+  const [only] = ids;
+  return ids.size === 1 && only !== undefined && only !== '' ? Number(only) : null;
 }
 
 function person(from: { id: number; first_name: string; username?: string } | undefined): TelegramPerson {
