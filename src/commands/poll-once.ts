@@ -1,5 +1,7 @@
 // `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code.
-import { cardChatIds } from '../config/businesses.ts';
+import { businessOf, cardChatIds } from '../config/businesses.ts';
+import type { Config } from '../config/load.ts';
+import type { PanelSettings } from '../core/telegram-panel.ts';
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
@@ -24,7 +26,7 @@ export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
   ctx.notifier.start();
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config) }) : null;
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config) }) : null;
   const telegramProblems: string[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
@@ -44,6 +46,17 @@ export async function pollOnce(ctx: Context): Promise<PollOnceResult> {
   summary.warnings.push(...new Set(refusingChats));
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS);
   return { summary, delivery, exitCode: exitCodeOf(summary) };
+}
+
+/** What the owner's panel needs of a business's config: its name, time zone, digest and reminders. */
+export function panelSettings(config: Readonly<Config>): PanelSettings {
+  const business = businessOf(config);
+  return {
+    business: { id: business?.id ?? config.businessId ?? '', name: business?.name ?? null },
+    timeZone: config.timeZone,
+    digest: config.telegram.digest,
+    remindAfterHours: config.approval.remindAfterHours,
+  };
 }
 
 /** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */

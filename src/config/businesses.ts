@@ -25,6 +25,8 @@ export const INHERITED_KEYS = [
   'twogis.webApiKey',
   'twogis.locale',
   'timeZone',
+  'telegram.digest',
+  'approval',
 ] as const;
 
 /**
