@@ -22,7 +22,8 @@ const BRANCH = '70000001017466303';
 const OWNER = '1000001';
 const ANNA = { id: 1000001, firstName: 'Анна', username: 'anna' };
 const CARDS = 12;
-const PRESSES = 100;
+/** Presses per database; GISBOT_SOAK_PRESSES scales the soak (100 on each of the two: 200 in all). */
+const PRESSES = Number(process.env.GISBOT_SOAK_PRESSES ?? 100);
 const PER_ROUND = 50;
 const SEED = Number(process.env.GISBOT_SOAK_SEED ?? 18_001);
 

@@ -119,6 +119,7 @@ describe('SqliteStore', () => {
           [9, 'insight: who sent an answer and when, review topics, complaint windows'],
           [10, 'a failed review is tried again'],
           [11, 'branch listings: each listed branch with its name and its rating on 2GIS'],
+          [12, 'telegram updates kept until acted on'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');

@@ -791,7 +791,7 @@ export class SqlStore implements Store {
         // Free to claim at once: nobody holds it, and its lease ran out long ago.
         const values: Value[] = [update.updateId, '', FREE, 0, now, payload, 0];
         if (await this.#insertOnce(x, sql`INSERT INTO telegram_updates (update_id, claim_token, lease_until, done, updated_at, payload, attempts) VALUES (${values})`)) continue;
-        // Known: read again before the offset moved past it; a row from before schema v11 gains what it lacked.
+        // Known: read again before the offset moved past it; a row from before schema v12 gains what it lacked.
         await x.run(sql`UPDATE telegram_updates SET payload = ${payload} WHERE update_id = ${update.updateId} AND payload IS NULL AND done = 0`);
       }
       await x.run(sql`UPDATE telegram_turn SET next_offset = ${newest + 1} WHERE id = 1 AND next_offset < ${newest + 1}`);
