@@ -700,12 +700,14 @@ export interface Store {
   lastTopUpId(): Promise<number>;
   /** Reviews waiting for a person (needs_approval) since before `before`, oldest first. */
   waitingForPersonSince(before: Date, limit: number): Promise<StoredReview[]>;
-  /** Panel messages not sent yet, oldest first. */
-  queuedTelegramMessages(limit: number): Promise<QueuedTelegramMessage[]>;
+  /** Panel messages not sent yet (nor being sent by a worker whose claim still runs), oldest first. */
+  queuedTelegramMessages(now: Date, limit: number): Promise<QueuedTelegramMessage[]>;
+  /** Takes a queued message to send it until `until` (a worker that dies meanwhile leaves it to the next); false when taken. */
+  claimTelegramMessage(id: number, now: Date, until: Date): Promise<boolean>;
   /** Panel messages sent to a chat since `since`, and when the last one was. */
   sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }>;
-  /** A queued message sent, or given up on because the chat refuses the bot. */
-  finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused'): Promise<void>;
+  /** A claimed message sent, given up on (the chat refuses the bot), or queued again (Telegram failed: `retry`). */
+  finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
   /**
    * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch

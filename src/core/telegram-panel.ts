@@ -40,6 +40,8 @@ export const CHAT_GAP_MS = 1_000;
 export const GROUP_PER_MINUTE = 20;
 /** Queued messages tried per turn; the rest on the next turns. */
 const MESSAGES_PER_TURN = 30;
+/** How long a worker holds a message it is sending before another may send it (it died meanwhile). */
+const SEND_CLAIM_MS = 60_000;
 const EVENTS_PER_TURN = 200;
 const REMINDERS_PER_TURN = 20;
 /** A digest that could not go out at its hour (nothing ran) still goes out within this; later it waits for next week. */
@@ -167,10 +169,10 @@ export class Panel {
   async #sendQueued(signal?: AbortSignal): Promise<void> {
     const { store, clock, telegram } = this.#deps;
     const held = new Set<string>();
-    for (const message of await store.queuedTelegramMessages(MESSAGES_PER_TURN)) {
+    for (const message of await store.queuedTelegramMessages(clock.now(), MESSAGES_PER_TURN)) {
       if (signal?.aborted) return;
       if (held.has(message.chatId)) continue; // in order per chat: nothing overtakes a message held back
-      const now = clock.now();
+      let now = clock.now();
       const sent = await store.sentTelegramMessages(message.chatId, new Date(now.getTime() - 60_000));
       if (isGroup(message.chatId) && sent.count >= GROUP_PER_MINUTE) {
         held.add(message.chatId);
@@ -178,6 +180,9 @@ export class Panel {
       }
       const gap = sent.last === null ? CHAT_GAP_MS : now.getTime() - sent.last.getTime();
       if (gap < CHAT_GAP_MS) await clock.sleep(CHAT_GAP_MS - gap, signal).catch(() => {});
+      now = clock.now();
+      // Claimed before it is sent: two workers never send one message; one that dies sending leaves it to the next.
+      if (!(await store.claimTelegramMessage(message.id, now, new Date(now.getTime() + SEND_CLAIM_MS)))) continue;
       try {
         await telegram.notify(message.chatId, message.notice, null);
         await store.finishTelegramMessage(message.id, clock.now(), 'sent');
@@ -188,7 +193,9 @@ export class Panel {
           await store.finishTelegramMessage(message.id, clock.now(), 'refused');
           continue;
         }
-        throw error; // Telegram down or asking to slow down: the queue waits for the next turn
+        // Telegram down or asking to slow down: the message waits in the queue for the next turn.
+        await store.finishTelegramMessage(message.id, clock.now(), 'retry');
+        throw error;
       }
     }
   }

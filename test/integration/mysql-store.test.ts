@@ -78,7 +78,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
     );
 
     const fresh = await createTestDatabase();
@@ -101,6 +101,8 @@ describe('MysqlStore', () => {
           [9, 1],
           [10, 1],
           [11, 1],
+          [12, 1],
+          [13, 1],
         ],
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { LATEST_VERSION } from '../../src/adapters/store/migrations.ts';
 import { createSqliteStore, loadSqlite, sqlitePathFromUrl } from '../../src/adapters/store/sqlite.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkSqliteInvariants, createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
@@ -120,6 +121,7 @@ describe('SqliteStore', () => {
           [10, 'a failed review is tried again'],
           [11, 'branch listings: each listed branch with its name and its rating on 2GIS'],
           [12, 'telegram updates kept until acted on'],
+          [13, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -234,7 +236,7 @@ describe('SqliteStore', () => {
       await assert.rejects(store.migrate(), (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'rejected');
-        assert.match(error.message, /version 99, newer than this gisbot knows \(11\)/);
+        assert.ok(error.message.includes(`version 99, newer than this gisbot knows (${LATEST_VERSION})`), error.message);
         assert.ok(error.message.includes(file));
         return true;
       });
@@ -303,7 +305,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

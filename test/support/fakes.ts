@@ -530,17 +530,27 @@ export class MemoryStore implements Store {
       .slice(0, limit)
       .map((review) => ({ ...review }));
   }
-  async queuedTelegramMessages(limit: number) {
-    return this.telegramMessages.filter((message) => message.sentAt === null).slice(0, limit).map(({ id, chatId, notice }) => ({ id, chatId, notice: structuredClone(notice) }));
+  async queuedTelegramMessages(now: Date, limit: number) {
+    return this.telegramMessages
+      .filter((message) => message.sentAt === null || (message.outcome === 'sending' && message.sentAt <= now))
+      .slice(0, limit)
+      .map(({ id, chatId, notice }) => ({ id, chatId, notice: structuredClone(notice) }));
+  }
+  async claimTelegramMessage(id: number, now: Date, until: Date) {
+    const message = this.telegramMessages.find((one) => one.id === id);
+    if (!message || !(message.sentAt === null || (message.outcome === 'sending' && message.sentAt <= now))) return false;
+    Object.assign(message, { sentAt: until, outcome: 'sending' });
+    return true;
   }
   async sentTelegramMessages(chatId: string, since: Date) {
-    const sent = this.telegramMessages.filter((message) => message.chatId === chatId && message.sentAt !== null && message.sentAt >= since);
+    const sent = this.telegramMessages.filter((message) => message.chatId === chatId && message.outcome === 'sent' && message.sentAt! >= since);
     const last = sent.reduce<Date | null>((latest, message) => (latest === null || message.sentAt! > latest ? message.sentAt : latest), null);
     return { count: sent.length, last };
   }
-  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused') {
+  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry') {
     const message = this.telegramMessages.find((one) => one.id === id);
-    if (message && message.sentAt === null) Object.assign(message, { sentAt: now, outcome });
+    if (message?.outcome !== 'sending') return;
+    Object.assign(message, outcome === 'retry' ? { sentAt: null, outcome: null } : { sentAt: now, outcome });
   }
 }
 

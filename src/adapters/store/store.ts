@@ -904,22 +904,36 @@ export class SqlStore implements Store {
     return rows.map(toReview);
   }
 
-  async queuedTelegramMessages(limit: number): Promise<QueuedTelegramMessage[]> {
+  // A message being sent has outcome 'sending' and, in sent_at, the end of its sender's claim.
+  async queuedTelegramMessages(now: Date, limit: number): Promise<QueuedTelegramMessage[]> {
+    requireTimes(now);
     const count = limitOf(limit);
     if (count === 0) return [];
-    const rows = await this.#select(QUEUED, sql`FROM telegram_messages m WHERE m.sent_at IS NULL ORDER BY m.id LIMIT ${count}`);
+    const rows = await this.#select(
+      QUEUED,
+      sql`FROM telegram_messages m WHERE m.sent_at IS NULL OR (m.outcome = 'sending' AND m.sent_at <= ${now}) ORDER BY m.id LIMIT ${count}`,
+    );
     return rows.map((row) => ({ id: row.id, chatId: row.chatId, notice: JSON.parse(row.notice) as TelegramNotice }));
+  }
+
+  async claimTelegramMessage(id: number, now: Date, until: Date): Promise<boolean> {
+    requireTimes(now, until);
+    return this.#changedOne(
+      sql`UPDATE telegram_messages SET outcome = 'sending', sent_at = ${until}
+          WHERE id = ${id} AND (sent_at IS NULL OR (outcome = 'sending' AND sent_at <= ${now}))`,
+    );
   }
 
   async sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }> {
     requireTimes(since);
-    const [row] = await this.#select(SENT, sql`FROM telegram_messages m WHERE m.chat_id = ${chatId} AND m.sent_at >= ${since}`);
+    const [row] = await this.#select(SENT, sql`FROM telegram_messages m WHERE m.chat_id = ${chatId} AND m.outcome = 'sent' AND m.sent_at >= ${since}`);
     return { count: row?.count ?? 0, last: row?.last ?? null };
   }
 
-  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused'): Promise<void> {
+  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void> {
     requireTimes(now);
-    await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_messages SET sent_at = ${now}, outcome = ${outcome} WHERE id = ${id} AND sent_at IS NULL`));
+    const change = outcome === 'retry' ? sql`sent_at = NULL, outcome = NULL` : sql`sent_at = ${now}, outcome = ${outcome}`;
+    await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_messages SET ${change} WHERE id = ${id} AND outcome = 'sending'`));
   }
 
   // ------------------------------------------------------------ insight (stats, report, branches, complaints)
