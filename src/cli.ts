@@ -1,10 +1,11 @@
 // The commander table: every command, flag and example lives here. Command modules are imported only when
 // their command runs, so `gisbot --help` and cron start-ups stay cheap.
 import { Command, CommanderError, Help, Option } from 'commander';
+import { StopSignals } from './adapters/process/signals.ts';
 import type { Business, BusinessScope } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
-import { ConfigError, ExitCode, GisbotError, UsageError } from './errors.ts';
+import { ConfigError, ExitCode, GisbotError, InterruptedError, UsageError } from './errors.ts';
 import type { Redact } from './redact.ts';
 import { messages } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
@@ -106,7 +107,7 @@ class Session {
     }
     const c = this.output.colors;
     if (error instanceof GisbotError) {
-      if (error.exitCode !== ExitCode.interrupted) {
+      if (!(error instanceof InterruptedError)) {
         // A config can be wrong in several places at once: each problem on its own line.
         const lines = error instanceof ConfigError ? error.problems : [error.message];
         // A message may quote what a service, a file or the database held.
@@ -154,22 +155,19 @@ function buildProgram(session: Session): Command {
     .description('poll and answer in a loop until Ctrl-C or SIGTERM')
     .addHelpText('after', '\nExample:\n  $ gisbot run --config /etc/gisbot/.gisbotrc')
     .action(async (_options, command: Command) => {
-      const controller = new AbortController();
-      const stop = () => controller.abort(new Error('signal'));
+      // Listened for from the start: a signal that arrives while the config loads is not lost.
+      const stop = new StopSignals();
       // SIGHUP, as logrotate's postrotate sends it: the log file is opened again at its path; the work goes on.
       let reopenLog = () => {};
       const hangup = () => reopenLog();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
       process.on('SIGHUP', hangup);
       try {
         await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
           reopenLog = () => ctx.reopenLog();
-          return run(ctx, { signal: controller.signal });
+          return run(ctx, { signal: stop.signal, hurry: stop.hurry });
         });
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        stop.dispose();
         process.off('SIGHUP', hangup);
       }
     });
@@ -179,9 +177,14 @@ function buildProgram(session: Session): Command {
     .description('run one polling cycle and exit (for cron)')
     .addHelpText('after', '\nExample (crontab, every 5 minutes):\n  */5 * * * * gisbot poll-once --json >> /var/log/gisbot.jsonl')
     .action(async (_options, command: Command) => {
-      await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
-        pollOnce(ctx),
-      );
+      const stop = new StopSignals();
+      try {
+        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
+          pollOnce(ctx, stop),
+        );
+      } finally {
+        stop.dispose();
+      }
     });
 
   const balance = program
@@ -368,18 +371,14 @@ function buildProgram(session: Session): Command {
     .option('--balance <amount>', 'the demo balance before the cycle (default 100.00)')
     .addHelpText('after', '\nExamples:\n  $ gisbot demo\n  $ gisbot demo --keep\n  $ gisbot demo --balance 12 --json')
     .action(async (options: { keep?: boolean; balance?: string }, command: Command) => {
-      const controller = new AbortController();
-      const stop = () => controller.abort(new Error('signal'));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const stop = new StopSignals();
       try {
         // Standalone: the demo builds its own config and never reads .gisbotrc or the environment's credentials.
         await session.standalone(command, () => import('./commands/demo.ts'), ({ output }, { demo, demoBalance }) =>
-          demo({ output }, { keep: Boolean(options.keep), balance: demoBalance(options.balance), signal: controller.signal }),
+          demo({ output }, { keep: Boolean(options.keep), balance: demoBalance(options.balance), stop }),
         );
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        stop.dispose();
       }
     });
 

@@ -60,7 +60,7 @@ export async function createContext(
   const reopeners: Array<() => void> = [];
 
   const logger = parts.logger ?? (await createLogger(config, output, redact, { closers, reopeners }, needs.reviewLines ?? true));
-  const clock = parts.clock ?? systemClock;
+  const clock = parts.clock ?? clockFromEnvironment(process.env.GISBOT_TEST_NOW);
   const store = parts.store ?? (await createStore(config, redact));
   closers.push(() => store.close());
 
@@ -114,6 +114,7 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       sweepMs: config.polling.sweepDays * 86_400_000,
       sweepIntervalMs: config.polling.sweepIntervalMinutes * 60_000,
     },
+    recheckMs: config.approval.recheckMinutes * 60_000,
     insight: {
       repeatThreshold: config.insight.repeatThreshold,
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
@@ -292,6 +293,17 @@ function failpointFromEnvironment(name: string | undefined): Failpoint {
   return (point) => {
     if (point === name) process.kill(process.pid, 'SIGKILL');
   };
+}
+
+/**
+ * GISBOT_TEST_NOW=<ISO time>: the tests' hook to run the binary at a simulated time (cron over hours in seconds):
+ * the clock starts there and runs on at the real pace. Unset or unreadable: the system's clock.
+ */
+function clockFromEnvironment(start: string | undefined): Clock {
+  const at = start ? Date.parse(start) : Number.NaN;
+  if (Number.isNaN(at)) return systemClock;
+  const shift = at - Date.now();
+  return { now: () => new Date(Date.now() + shift), sleep: systemClock.sleep };
 }
 
 export const systemClock: Clock = {

@@ -5,7 +5,10 @@ export const ExitCode = {
   failed: 1,
   usage: 2,
   insufficientBalance: 3,
+  /** Ctrl-C at a prompt, or SIGINT: 128 + the signal's number, as shells report it. */
   interrupted: 130,
+  /** SIGTERM (128 + 15). */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -35,9 +38,14 @@ export class ConfigError extends GisbotError {
 }
 
 export class InterruptedError extends GisbotError {
-  constructor() {
-    super('interrupted', ExitCode.interrupted);
+  constructor(exitCode: ExitCode = ExitCode.interrupted) {
+    super('interrupted', exitCode);
   }
+}
+
+/** The exit code of a command that a signal stopped: 130 for SIGINT, 143 for SIGTERM. */
+export function exitCodeOfSignal(signal: 'SIGINT' | 'SIGTERM'): ExitCode {
+  return signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
 }
 
 export type ServiceName = '2gis' | 'model' | 'database' | 'websocket' | 'telegram';

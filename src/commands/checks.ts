@@ -107,9 +107,27 @@ export interface ModelSettings {
   maxTokens?: number | undefined;
 }
 
-export async function probeTwoGis(settings: TwoGisSettings): Promise<void> {
+/** Signs in; with `branches`, also proves that the account has each of them (a typo there is never answered). */
+export async function probeTwoGis(settings: TwoGisSettings & { accessToken?: string | undefined; branches?: readonly string[] | undefined }): Promise<void> {
   const { createTwoGisClient } = await import('../adapters/twogis/client.ts');
-  await createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 }).checkLogin();
+  const client = createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 });
+  await client.checkLogin();
+  if (settings.branches === undefined || settings.branches.length === 0) return;
+  const held = new Set((await client.accountBranches()).map((branch) => branch.id));
+  const strangers = settings.branches.filter((id) => !held.has(id));
+  if (strangers.length > 0) throw new Error(messages.checks.branchesNotInAccount(strangers));
+}
+
+/** The values `.gisbotrc.example` ships with: a config still holding one was copied and not filled in. */
+const EXAMPLE_PLACEHOLDERS: ReadonlyArray<[key: string, pick: (config: Readonly<Config>) => string | undefined, placeholder: RegExp]> = [
+  ['twogis.password', (config) => config.twogis.password, /^change-me$/],
+  ['openai.apiKey', (config) => config.openai.apiKey, /^sk-change-me$/],
+  ['database.url', (config) => config.database.url, /change-me/],
+];
+
+/** The keys of `config` that still hold the example file's placeholders. */
+export function examplePlaceholders(config: Readonly<Config>): string[] {
+  return EXAMPLE_PLACEHOLDERS.filter(([, pick, placeholder]) => placeholder.test(pick(config) ?? '')).map(([key]) => key);
 }
 
 /**
@@ -219,11 +237,16 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
     const { twogis } = business.config;
     const name = single ? '2GIS' : `2GIS ${business.id}`;
     const key = (inner: string) => `${business.keyPrefix}${inner}`;
+    const placeholders = examplePlaceholders(business.config).filter((one) => one.startsWith('twogis.'));
+    const probe = () =>
+      probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login ?? '', password: twogis.password ?? '', accessToken: twogis.accessToken, webApiKey: twogis.webApiKey, locale: twogis.locale, branches: twogis.branches });
     return check(
       name,
-      messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)),
-      twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
-        : () => probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login!, password: twogis.password!, webApiKey: twogis.webApiKey, locale: twogis.locale }),
+      twogis.accessToken === undefined ? messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)) : messages.checks.twogisTokenOk(host(twogis.apiUrl)),
+      placeholders.length > 0 ? () => Promise.reject(new Error(messages.checks.placeholders(placeholders.map(key))))
+        : twogis.accessToken !== undefined ? probe
+        : twogis.login === undefined ? missing(key('twogis.login')) : twogis.password === undefined ? missing(key('twogis.password'))
+        : probe,
     );
   };
   const promptCheck = (business: Business) => {
@@ -234,9 +257,18 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
     });
   };
   const [databaseCheck, twogisChecks, modelCheck, websocketCheck, promptChecks] = await Promise.all([
-    check('database', messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url), () => probeDatabase(database.url)),
+    check(
+      'database',
+      messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url),
+      examplePlaceholders(config).includes('database.url') ? () => Promise.reject(new Error(messages.checks.placeholders(['database.url']))) : () => probeDatabase(database.url),
+    ),
     Promise.all(businesses.map(twogisCheck)),
-    check('model', '', openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai)),
+    check(
+      'model',
+      '',
+      examplePlaceholders(config).includes('openai.apiKey') ? () => Promise.reject(new Error(messages.checks.placeholders(['openai.apiKey'])))
+        : openai.apiKey === undefined && isOpenAiEndpoint(openai.baseURL) ? missing('openai.apiKey') : () => probeModel(openai),
+    ),
     check(
       'websocket',
       websocket.url ? messages.checks.wsOk(host(websocket.url)) : messages.checks.wsOff,

@@ -5,6 +5,7 @@
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { StopRequest } from '../adapters/process/signals.ts';
 import { loadConfig } from '../config/load.ts';
 import { createContext, type Context } from '../context.ts';
 import { runCycle } from '../core/cycle.ts';
@@ -13,14 +14,14 @@ import { periodStats } from '../core/stats.ts';
 import { TelegramBridge } from '../core/telegram.ts';
 import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
 import type { StoredEvent } from '../core/ports.ts';
-import { ExitCode, InterruptedError, UsageError } from '../errors.ts';
+import { ExitCode, exitCodeOfSignal, InterruptedError, UsageError } from '../errors.ts';
 import { startDemoWorld, type DemoWorld } from '../sandbox/demo-world.ts';
 import { countBy, outcomeOf, renderDemo, type DemoResult, type DemoReviewResult } from '../ui/demo-report.ts';
 import { messages } from '../ui/messages.ts';
 import { Output } from '../ui/output.ts';
 import { reportHtml } from '../ui/report-html.ts';
 import { shownText } from '../ui/shown-text.ts';
-import { summaryJson } from './poll-once.ts';
+import { announceStopping, summaryJson } from './poll-once.ts';
 import { statsJson } from './stats.ts';
 
 export type { DemoResult } from '../ui/demo-report.ts';
@@ -29,8 +30,8 @@ export interface DemoOptions {
   keep: boolean;
   /** The demo balance before the cycle, e.g. "100.00". */
   balance: Kopecks;
-  /** Aborted by Ctrl-C: the cycle stops and the folder is removed all the same. */
-  signal?: AbortSignal;
+  /** SIGINT or SIGTERM: the cycle stops (exit 130 or 143) and the folder is removed all the same. */
+  stop?: StopRequest;
 }
 
 export const DEMO_BALANCE: Kopecks = 10_000n;
@@ -51,6 +52,9 @@ export function demoBalance(text: string | undefined): Kopecks {
 
 export async function demo(tools: { output: Output }, options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
+  const signal = options.stop?.signal;
+  if (options.stop) announceStopping(tools.output, options.stop);
+  const interrupted = () => new InterruptedError(exitCodeOfSignal(options.stop?.received ?? 'SIGINT'));
   const folder = await mkdtemp(path.join(tmpdir(), 'gisbot-demo-'));
   let world: DemoWorld | null = null;
   let ctx: Context | null = null;
@@ -63,12 +67,13 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     const before = await ctx.store.topUp(options.balance, 'demo balance');
     ctx.notifier.start();
     tools.output.say(messages.demo.cycling);
-    const summary = await runCycle(ctx, options.signal);
-    if (options.signal?.aborted) throw new InterruptedError();
+    const summary = await runCycle(ctx, signal);
+    if (signal?.aborted) throw interrupted();
     // The reviews that wait for a person go to the owner's chat as cards, as `run` and `poll-once` send them.
     const bridge = new TelegramBridge({ ...ctx, telegram: ctx.telegram!, chatIds: ctx.config.telegram.chatIds });
-    await bridge.turn({ waitSeconds: 0, signal: options.signal });
+    await bridge.turn({ waitSeconds: 0, signal });
     await bridge.end();
+    if (signal?.aborted) throw interrupted();
     await ctx.notifier.drain(DELIVERY_GRACE_MS);
 
     const events = await ctx.store.listEvents({ limit: 10_000 });

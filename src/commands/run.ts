@@ -4,7 +4,7 @@ import { cardChatIds } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
-import type { PipelineDeps } from '../core/pipeline.ts';
+import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
 import { TelegramBridge, type TelegramTrouble } from '../core/telegram.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
@@ -16,6 +16,8 @@ import { chatRefusal, panelSettings, render as renderSummary, renderDelivery } f
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
   signal: AbortSignal;
+  /** Aborted by a second one: the notifications still going out are left in the outbox. */
+  hurry?: AbortSignal;
   /** Stop after this many cycles (tests and benchmarks); endless when absent. */
   maxCycles?: number;
 }
@@ -34,15 +36,22 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   }
   ctx.notifier.start();
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
-  options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
+  // A signal during the checks above is answered too: no cycle starts.
+  const stopping = () => ctx.output.say(messages.run.stopping);
+  if (options.signal.aborted) stopping();
+  else options.signal.addEventListener('abort', stopping, { once: true });
+  options.hurry?.addEventListener('abort', () => ctx.output.say(messages.stop.hurrying), { once: true });
 
+  // Every answer posted while running, by a cycle or a Telegram press, is counted where it is settled.
+  const settled = new SettledTally();
+  const counted = countingSettlements(ctx, settled);
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
   const bridge = ctx.telegram
-    ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    ? new TelegramBridge({ ...counted, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
     : null;
   const deps: PipelineDeps = bridge
-    ? { ...ctx, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
-    : ctx;
+    ? { ...counted, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
+    : counted;
   if (bridge) ctx.output.say(messages.run.telegram(cardChatIds(ctx.config).length));
   const bridging = bridge?.run(options.signal) ?? Promise.resolve();
 
@@ -53,7 +62,6 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     const summary = await cycleSafely(deps, ctx, options.signal);
     result.cycles += 1;
     if (summary) {
-      result.posted += summary.posted;
       if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length + summary.warnings.length > 0) {
         renderSummary({ summary, delivery: NOTHING_LEFT, exitCode: ExitCode.ok }, ctx.output);
       }
@@ -66,7 +74,8 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
     await ctx.clock.sleep(Math.max(0, intervalMs - waited), options.signal).catch(() => {});
   }
   await bridging;
-  reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
+  result.posted = settled.posted;
+  reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000, options.hurry));
   ctx.output.say(messages.run.stopped);
   return result;
 }

@@ -171,6 +171,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   approval: z
     .strictObject({
+      // Every review waiting for a person is read again on 2GIS at least this often (core/recheck.ts, README).
+      recheckMinutes: z.number().min(1).max(1440).default(10),
       // A review waiting for a person this long gets one reminder in the business's chats.
       remindAfterHours: z.number().positive().max(24 * 366).optional(),
     })

@@ -1,11 +1,13 @@
-// One polling cycle: repair, take in, answer with bounded concurrency, read back what stayed unsure.
+// One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
+// what stayed unsure.
 import { isServiceError, type ServiceError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
 import { emptyIntakeCounts, intakeBranch, NOTHING_KEPT } from './intake.ts';
 import { formatMoney, type Kopecks } from './money.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
+import { countingSettlements, published, SettledTally, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
+import { recheckWaiting } from './recheck.ts';
 import { reconcile } from './reconcile.ts';
 import type { Branch, ListedReview } from './ports.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
@@ -26,12 +28,33 @@ export interface CycleSummary {
   warnings: string[];
   /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
   followUps: FollowUpCounts;
+  /** Reviews put back in the queue untouched, without a failure: a stop signal, or work left by a crash. */
+  released: number;
+}
+
+/** The summary of a cycle that never started (a stop signal came first). */
+export function idleSummary(balance: Kopecks): CycleSummary {
+  return {
+    ...emptyIntakeCounts(),
+    posted: 0,
+    failed: 0,
+    charged: 0n,
+    balance,
+    stoppedForBalance: false,
+    problems: [],
+    warnings: [],
+    followUps: emptyFollowUpCounts(),
+    released: 0,
+  };
 }
 
 /** Passes over the queue after one stopped for lack of funds that other answers then released. */
 const EXTRA_PASSES = 3;
 
-export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promise<CycleSummary> {
+export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Promise<CycleSummary> {
+  // What was posted and charged is counted where it is settled, whichever step of the cycle settled it.
+  const settled = new SettledTally();
+  const deps = countingSettlements(caller, settled);
   const intake = emptyIntakeCounts();
   const outcomes = new Map<string, WorkOutcome>();
   const breaker = new Breaker(deps.settings.breakerThreshold);
@@ -41,7 +64,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const listed: ListedReview[] | undefined = answeringPolicy(deps.settings).answerFollowUps ? [] : undefined;
   const followUps = emptyFollowUpCounts();
   const prompt = await currentPrompt(deps);
-  collect(outcomes, await reconcile(deps), breaker);
+  collect(outcomes, await reconcile(deps, signal), breaker);
   // Reviews the model failed whose retry time came, or that failed under other model settings, join the queue.
   const requeued = await deps.store.requeueFailed(deps.clock.now(), deps.settings.modelSettings ?? '');
   if (requeued > 0) deps.logger.info('failed reviews are tried again', { reviews: requeued });
@@ -140,8 +163,15 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
     await answerQueue();
   }
 
+  // The reviews waiting for a person that intake did not see listed are read again when due (recheck.ts).
+  if (!breaker.open && !signal?.aborted) {
+    const rechecked = await recheckWaiting(deps, signal);
+    intake.skipped += rechecked.closed;
+    if (rechecked.error) breaker.report(rechecked.error);
+  }
+
   // Answers whose POST outcome went unseen this cycle are read back now rather than next time.
-  if (!breaker.open) collect(outcomes, await reconcile(deps), breaker);
+  if (!breaker.open) collect(outcomes, await reconcile(deps, signal), breaker);
 
   // The reviewers' comments under our answers (policy.answerFollowUps; off by default: nothing happens).
   // Follow-ups are not charged, so they go on when the balance ran out.
@@ -155,7 +185,7 @@ export async function runCycle(deps: PipelineDeps, signal?: AbortSignal): Promis
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
   if (authProblem) await announceSignInFailed(deps, authProblem);
   else if ((await branchList) !== null) await deps.store.closeAlertEpisode(SIGN_IN_EPISODE);
-  return { ...tally(intake, outcomes, snapshot.balance, state.stoppedForBalance, breaker), followUps };
+  return { ...tally(intake, outcomes, settled, snapshot.balance, state.stoppedForBalance, breaker), followUps };
 }
 
 async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Promise<void> {
@@ -193,16 +223,24 @@ function collect(outcomes: Map<string, WorkOutcome>, results: Iterable<[string, 
 function tally(
   intake: ReturnType<typeof emptyIntakeCounts>,
   outcomes: Map<string, WorkOutcome>,
+  settled: SettledTally,
   balance: Kopecks,
   stoppedForBalance: boolean,
   breaker: Breaker,
 ): Omit<CycleSummary, 'followUps'> {
-  const summary: Omit<CycleSummary, 'followUps'> = { ...intake, posted: 0, failed: 0, charged: 0n, balance, stoppedForBalance, problems: [] };
+  const summary: Omit<CycleSummary, 'followUps'> = {
+    ...intake,
+    posted: settled.posted,
+    failed: 0,
+    charged: settled.charged,
+    balance,
+    stoppedForBalance,
+    problems: [],
+    released: 0,
+  };
   for (const outcome of outcomes.values()) {
-    if (outcome.kind === 'posted') {
-      summary.posted += 1;
-      summary.charged += outcome.charged;
-    } else if (outcome.kind === 'skipped') summary.skipped += 1;
+    if (outcome.kind === 'skipped') summary.skipped += 1;
+    else if (outcome.kind === 'released' && !outcome.error) summary.released += 1;
     else if (outcome.kind === 'needs_approval') summary.awaitingApproval += 1;
     else if (outcome.kind === 'failed' || outcome.kind === 'unsure' || (outcome.kind === 'released' && outcome.error)) {
       summary.failed += 1;

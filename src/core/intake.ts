@@ -10,6 +10,9 @@
 // - from the backlog: where a walk cut short by the limits (a failure, a signal) stopped, by the same rule.
 //   The backlog is kept in the store, so a long listing is taken in over several cycles, newest first.
 //
+// A review waiting for a person that a page lists is seen unanswered then, or, listed with an owner answer, stops
+// waiting (recheck.ts).
+//
 // An item that cannot be taken in (2gis-api.md: a rating 1–5, a date; and what the columns of both stores hold)
 // is logged as skipped with its reason, and the rest of its page is taken.
 import { isServiceError } from '../errors.ts';
@@ -17,6 +20,7 @@ import { noticeEdits } from './edits.ts';
 import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
+import { noticeListedWaiting } from './recheck.ts';
 import type { Branch, BranchIntake, ListedReview, ReviewRecord, TwoGisRating, UnreadableItem } from './ports.ts';
 
 export interface IntakeLimits {
@@ -229,6 +233,8 @@ async function takeIn(
   }
   const refused = await record(deps, branch, unknown.map((entry) => entry.review), counts);
   unreadable.push(...refused);
+  // The page shows whether the reviews that wait for a person (listed here, or taken in just now) are answered.
+  counts.skipped += await noticeListedWaiting(deps, reviews);
   return unknown.length - refused.length;
 }
 

@@ -25,6 +25,8 @@ export interface PipelineSettings {
   secrets?: readonly ConfiguredSecret[];
   /** What one branch may cost a cycle, and its sweeps (intake.ts); missing keys take the defaults. */
   intake?: Partial<IntakeLimits>;
+  /** How often a review waiting for a person is read again on 2GIS (approval.recheckMinutes; recheck.ts's default). */
+  recheckMs?: number;
   /** When a complaint topic counts as recurring (insight.ts); missing keys take the defaults. */
   insight?: Partial<InsightSettings>;
   /**
@@ -46,6 +48,40 @@ export interface PipelineDeps {
   settings: PipelineSettings;
   /** Called after each committed event, e.g. to wake the outbox relay. */
   onEvents?: (events: readonly DomainEvent[]) => void;
+  /**
+   * Called once per answer this process recorded as posted and charged, whatever path posted it (a cycle's lane, a
+   * read-back, a person's answer from the terminal or a Telegram press): the one source of a run's counts.
+   */
+  onSettled?: (settlement: Settlement) => void;
+}
+
+export interface Settlement {
+  reviewId: string;
+  charged: Kopecks;
+  /** The balance after the charge. */
+  balance: Kopecks;
+}
+
+/** What a run's settlements came to. */
+export class SettledTally {
+  posted = 0;
+  charged: Kopecks = 0n;
+  add(settlement: Settlement): void {
+    this.posted += 1;
+    this.charged += settlement.charged;
+  }
+}
+
+/** `deps` whose settlements are also counted in `tally` (and still reported to whoever listened before). */
+export function countingSettlements<D extends PipelineDeps>(deps: D, tally: SettledTally): D {
+  const outer = deps.onSettled;
+  return {
+    ...deps,
+    onSettled: (settlement: Settlement) => {
+      tally.add(settlement);
+      outer?.(settlement);
+    },
+  };
 }
 
 /** Logs committed events and tells whoever listens. Call only after the transaction that stored them. */

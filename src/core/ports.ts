@@ -158,9 +158,23 @@ export const ANSWERED_ELSEWHERE = {
   atIntake: 'already answered',
   beforePosting: 'answered by someone else before we posted',
   onReadBack: 'answered by someone else',
-  /** Found on the re-read of a review waiting for a person (the Telegram bridge, approval.recheckMinutes). */
+  /** A review waiting for a person, found answered on 2GIS (a listing shows its answer, or a re-read: recheck.ts). */
   whileWaiting: 'answered on 2GIS by someone else',
 } as const;
+
+/** Review states that wait for a person: re-read on 2GIS every approval.recheckMinutes (recheck.ts). */
+export const WAITING_FOR_PERSON = ['needs_approval', 'failed'] as const satisfies readonly ReviewState[];
+
+/** A review waiting for a person, and when it was last seen unanswered on 2GIS. */
+export interface WaitingReview {
+  id: string;
+  branchId: string;
+  /** As 2GIS sent it (the listing's order). */
+  createdAt: string;
+  state: ReviewState;
+  /** Null: never (a review taken in before gisbot kept this); intake records a review as checked then. */
+  checkedAt: Date | null;
+}
 
 // ---------------------------------------------------------------- events
 
@@ -351,8 +365,6 @@ export interface TelegramCardBody {
   /** A reply to the card: the steer for the next `regenerate`. */
   instruction: string | null;
   outcome: CardOutcome | null;
-  /** When the review was last read on 2GIS, to see whether someone answered it there. ISO time. */
-  checkedAt: string | null;
   messages: CardMessage[];
   /**
    * The last updates whose effect this card took (written with the effect): an update acted on again after a
@@ -527,6 +539,13 @@ export interface Store {
   branchIntakes(branchIds: readonly string[]): Promise<Map<string, BranchIntake>>;
   /** Keeps what changed about one branch: a key left out keeps its value. */
   saveBranchIntake(branchId: string, change: Partial<BranchIntake>): Promise<void>;
+  /**
+   * Reviews in a WAITING_FOR_PERSON state (of `ids` when given), the longest unchecked first (never checked before
+   * any), then by id; at most `limit`.
+   */
+  waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]>;
+  /** Records that these reviews were seen unanswered on 2GIS at `at`; a review not waiting for a person is left alone. */
+  markReviewsChecked(ids: readonly string[], at: Date): Promise<void>;
 
   // work
   /**
@@ -832,6 +851,9 @@ export interface TopicHistory {
   complaints: ComplaintWindow[];
 }
 
+/** The most reviews one listing page holds (2gis-api.md: `limit` is at most 50). */
+export const LISTING_PAGE_SIZE = 50;
+
 export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
@@ -840,6 +862,11 @@ export interface TwoGis {
   accountBranches(): Promise<Branch[]>;
   /** One page, newest first; `offsetDate` is the previous page's `cursor`. An item that cannot be read does not fail its page. */
   listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
+  /**
+   * One page (at most LISTING_PAGE_SIZE) of the branch's reviews that have no owner answer (`withoutAnswer=true`),
+   * newest first; paged as listReviews.
+   */
+  listUnanswered(branchId: string, offsetDate: string | null): Promise<ReviewPage>;
   /** null when 2GIS answers 404 (the review was deleted). */
   readReview(reviewId: string): Promise<ReviewStatus | null>;
   /** Never retried by the adapter: an unseen outcome throws ServiceError(kind 'outcome_unknown'). */

@@ -4,11 +4,15 @@ import type { PipelineDeps } from './pipeline.ts';
 import { ANSWERED_ELSEWHERE, type StoredReview } from './ports.ts';
 import { finish, postAndSettle, readBackTime, settle, type WorkOutcome } from './worker.ts';
 
-/** Takes over every in-flight review whose lease expired and brings it to a resting state. */
-export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: string, outcome: WorkOutcome]>> {
+/**
+ * Takes over every in-flight review whose lease expired and brings it to a resting state; after `signal`, no more
+ * of them (the one in hand is finished: the next run takes the rest).
+ */
+export async function reconcile(deps: PipelineDeps, signal?: AbortSignal): Promise<Array<[reviewId: string, outcome: WorkOutcome]>> {
   const outcomes: Array<[string, WorkOutcome]> = [];
+  if (signal?.aborted) return outcomes;
   await expireAbandonedClaims(deps);
-  for (;;) {
+  while (!signal?.aborted) {
     const token = deps.ownership.newToken();
     const now = deps.clock.now();
     const stale = await deps.store.claimStale(token, now, new Date(now.getTime() + deps.settings.leaseMs));
@@ -19,6 +23,7 @@ export async function reconcile(deps: PipelineDeps): Promise<Array<[reviewId: st
     // A 2GIS that cannot be read now will not be readable for the next stale review either.
     if (outcome.kind === 'unsure' || (outcome.kind === 'released' && outcome.error)) return outcomes;
   }
+  return outcomes;
 }
 
 /**

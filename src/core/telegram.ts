@@ -31,9 +31,8 @@ import type {
   TelegramNotice,
   TelegramUpdate,
 } from './ports.ts';
-import { ANSWERED_ELSEWHERE } from './ports.ts';
 import { Panel, type PanelSettings } from './telegram-panel.ts';
-import { finish, currentPrompt, type CurrentPrompt } from './worker.ts';
+import { currentPrompt, type CurrentPrompt } from './worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
   telegram: Telegram;
@@ -89,9 +88,6 @@ const LONG_POLL_SECONDS = 25;
 /** New cards drafted per turn (each a model call); the rest come on the next turns. */
 const NEW_CARDS_PER_TURN = 10;
 const ACTIVE_CARDS_PER_TURN = 200;
-/** How often a waiting card's review is read on 2GIS, to see whether someone answered it there; and how many a turn. */
-const RECHECK_MS = 10 * 60_000;
-const RECHECKS_PER_TURN = 5;
 /** Pauses of `run`'s loop: another worker holds the turn; Telegram failed (doubling up to the cap, with jitter). */
 const BUSY_PAUSE_MS = 10_000;
 const FAILURE_PAUSE_MS = 1_000;
@@ -156,6 +152,7 @@ export class TelegramBridge {
     // Kept before the next getUpdates confirms them; when this fails Telegram keeps them and they are read again.
     await this.#deps.store.storeTelegramUpdates(updates);
     for (const update of await this.#deps.store.pendingTelegramUpdates(this.#deps.clock.now(), UPDATES_PER_TURN)) {
+      if (options.signal?.aborted) return report; // stopping: the press in hand was finished; the rest are acted on next time
       if (!(await this.#keep())) return report; // another worker took the turn over: it acts on them
       if (await this.#handle(update)) report.updates += 1;
     }
@@ -441,30 +438,22 @@ export class TelegramBridge {
       await this.#deps.store.createTelegramCard(review.id, body);
     }
 
-    let rechecks = 0;
+    // Whether a waiting review was answered on 2GIS meanwhile is the cycle's to find out (recheck.ts), for every
+    // waiting review, Telegram or not: a card follows its review's state.
     for (const card of await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)) {
       if (signal?.aborted || !(await this.#keep())) return;
-      const recheck = rechecks < RECHECKS_PER_TURN && isDue(card, this.#deps.clock.now());
-      if (recheck) rechecks += 1;
-      const current = await this.#follow(card, recheck);
+      const current = await this.#follow(card);
       if (current) await this.#deliver(current.card, current.review, report);
     }
   }
 
   /**
-   * The card brought up to date with its review: closed when the review stopped waiting (answered in the terminal
-   * or by gisbot, skipped), or, when `recheck`, answered or deleted on 2GIS meanwhile (the review is then skipped,
-   * as the pipeline skips one answered over it). Null while the review is being answered right now.
+   * The card brought up to date with its review: closed when the review stopped waiting (answered in the terminal,
+   * by gisbot or on 2GIS, skipped). Null while the review is being answered right now.
    */
-  async #follow(card: TelegramCard, recheck = false): Promise<{ card: TelegramCard; review: StoredReview } | null> {
-    const deps = this.#deps;
-    let review = await deps.store.getReview(card.reviewId);
+  async #follow(card: TelegramCard): Promise<{ card: TelegramCard; review: StoredReview } | null> {
+    const review = await this.#deps.store.getReview(card.reviewId);
     if (review === null) return null;
-    if (card.body.outcome === null && recheck && WAITING.has(review.state)) {
-      review = await this.#recheck(review);
-      const checkedAt = deps.clock.now().toISOString();
-      card = await this.#update(card, (body) => ({ ...body, checkedAt }));
-    }
     const { state, reason } = review;
     if (card.body.outcome === null && AT_REST.has(state)) {
       card = await this.#update(card, (body) => ({ ...body, revision: body.revision + 1, outcome: { kind: 'elsewhere', state, reason } }));
@@ -472,25 +461,6 @@ export class TelegramBridge {
       card = await this.#update(card, (body) => ({ ...body, revision: body.revision + 1, reason }));
     }
     return { card, review };
-  }
-
-  /** Reads a waiting review on 2GIS; one answered or deleted there stops waiting (skipped, with its event). */
-  async #recheck(review: StoredReview): Promise<StoredReview> {
-    const deps = this.#deps;
-    let status;
-    try {
-      status = await deps.twogis.readReview(review.id);
-    } catch (error) {
-      if (!isServiceError(error)) throw error;
-      return review; // read again on a later turn
-    }
-    if (status !== null && !status.hasOwnerAnswer) return review;
-    const token = deps.ownership.newToken();
-    const now = deps.clock.now();
-    const claimed = await deps.store.claimReview(review.id, token, now, new Date(now.getTime() + deps.settings.leaseMs));
-    if (claimed === null) return (await deps.store.getReview(review.id)) ?? review;
-    await finish(deps, claimed, token, { state: 'skipped', reason: status === null ? 'deleted on 2GIS' : ANSWERED_ELSEWHERE.whileWaiting });
-    return (await deps.store.getReview(review.id)) ?? review;
   }
 
   /** Sends the card to each allowed chat that has no copy, and shows its revision in each copy that shows an older one. */
@@ -652,7 +622,7 @@ export function cardView(card: TelegramCard, review: StoredReview): CardView {
 }
 
 export function emptyBody(): TelegramCardBody {
-  return { revision: 1, reason: null, draft: null, draftFailure: null, instruction: null, outcome: null, checkedAt: null, messages: [] };
+  return { revision: 1, reason: null, draft: null, draftFailure: null, instruction: null, outcome: null, messages: [] };
 }
 
 function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
@@ -678,11 +648,6 @@ function closedNotice(card: TelegramCard): TelegramNotice | null {
   if (outcome === null) return null;
   if (outcome.kind === 'sent' || outcome.state === 'posted') return { kind: 'already_answered' };
   return { kind: 'answered_elsewhere', reason: outcome.reason };
-}
-
-function isDue(card: TelegramCard, now: Date): boolean {
-  const checked = card.body.checkedAt === null ? Number.NaN : Date.parse(card.body.checkedAt);
-  return card.body.outcome === null && !(now.getTime() - checked < RECHECK_MS);
 }
 
 function cut(text: string, limit: number): string {

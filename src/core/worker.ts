@@ -187,6 +187,7 @@ export async function settle(
   });
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
+  deps.onSettled?.({ reviewId: review.id, charged: settled.charged, balance: settled.balance });
   published(deps, events);
   return { kind: 'posted', charged: settled.charged, balance: settled.balance };
 }

@@ -92,7 +92,9 @@ export class Output {
     const columns = (this.#stderr as { columns?: number }).columns;
     if (this.json || this.quiet || !this.#stderr.isTTY || !columns) return silentSpinner;
     const { default: ora } = await import('ora');
-    const spinner = ora({ text, stream: this.#stderr }).start();
+    // discardStdin off: ora would put the terminal in raw mode, where Ctrl-C is a byte that nobody reads (its
+    // discarder reads only a stdin already flowing) instead of SIGINT, and the command could not be stopped.
+    const spinner = ora({ text, stream: this.#stderr, discardStdin: false }).start();
     return {
       update: (next) => {
         spinner.text = next;

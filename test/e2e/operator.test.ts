@@ -92,7 +92,7 @@ describe('operator commands in a pipe', () => {
     assert.equal(queue.code, 0, queue.stderr);
     const waiting = JSON.parse(queue.stdout);
     assert.deepEqual(waiting.map((review: { id: string }) => review.id).sort(), ['990001', '990002', '990003']);
-    assert.deepEqual(Object.keys(waiting[0]), ['id', 'branchId', 'branchName', 'rating', 'authorName', 'createdAt', 'reason', 'text']);
+    assert.deepEqual(Object.keys(waiting[0]), ['id', 'branchId', 'branchName', 'rating', 'authorName', 'createdAt', 'state', 'reason', 'retryAt', 'text']);
     assert.ok(waiting.every((review: { reason: string | null }) => review.reason));
     assertPlain(await run('reply'), 'reply queue');
 
@@ -216,6 +216,16 @@ describe('operator commands in a pipe', () => {
     assert.match(broken.stdout, /✗ websocket/);
     assert.doesNotMatch(broken.stdout + broken.stderr, /wrong-password/);
     assertPlain(broken, 'doctor');
+    // A watched branch the account lacks, and the example file's placeholders: each a failing line naming the key.
+    const strays = await world.run(['doctor', '--json'], { env: { GISBOT_2GIS_PASSWORD: 'change-me' } });
+    assert.equal(strays.code, 1);
+    const twogisCheck = JSON.parse(strays.stdout).checks.find((one: { name: string }) => one.name === '2GIS');
+    assert.match(twogisCheck.detail, /twogis\.password: still the example file's placeholder/);
+    const config = path.join(world.dir, 'stray-branch.yaml');
+    await writeFile(config, `twogis:\n  branches: ["${BRANCH}", "70000000000000999"]\n`);
+    const stray = await world.run(['doctor', '--json', '--config', config]);
+    assert.equal(stray.code, 1, stray.stdout + stray.stderr);
+    assert.match(JSON.parse(stray.stdout).checks.find((one: { name: string }) => one.name === '2GIS').detail, /no branch 70000000000000999 \(twogis\.branches\)/);
     await world.checkInvariants(world.twogis.reviewIds());
   });
 

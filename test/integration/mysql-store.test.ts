@@ -2,6 +2,7 @@
 // (test/support/store-contract.ts, run on MySQL and SQLite by test/integration/store-contract.test.ts).
 // Here: connecting lazily, one-line errors without the password, and migrations racing from several stores.
 // Runs against a real MariaDB/MySQL (127.0.0.1:3306 as root, or GISBOT_TEST_MYSQL_URL).
+import { LATEST_VERSION } from '../../src/adapters/store/migrations.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
@@ -9,6 +10,9 @@ import type { Store } from '../../src/core/ports.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkMoneyInvariants, createTestDatabase, queryDatabase } from '../support/mysql.ts';
 import type { TestDatabase } from '../support/mysql.ts';
+
+/** Every schema version, once each: the migration history's length. */
+const EVERY_VERSION = Array.from({ length: LATEST_VERSION }, (_, index) => index + 1);
 
 describe('MysqlStore', () => {
   let db: TestDatabase;
@@ -78,7 +82,7 @@ describe('MysqlStore', () => {
     const versions = await queryDatabase(db.url, 'SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r) => Number(r.version)),
-      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+      EVERY_VERSION,
     );
 
     const fresh = await createTestDatabase();
@@ -89,21 +93,7 @@ describe('MysqlStore', () => {
       const rows = await queryDatabase(fresh.url, 'SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
       assert.deepEqual(
         rows.map((r) => [Number(r.version), Number(r.n)]),
-        [
-          [1, 1],
-          [2, 1],
-          [3, 1],
-          [4, 1],
-          [5, 1],
-          [6, 1],
-          [7, 1],
-          [8, 1],
-          [9, 1],
-          [10, 1],
-          [11, 1],
-          [12, 1],
-          [13, 1],
-        ],
+        EVERY_VERSION.map((version) => [version, 1]),
       );
       const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
       assert.equal(Number(accounts[0]?.n), 1);

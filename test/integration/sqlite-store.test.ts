@@ -2,6 +2,7 @@
 // (test/support/store-contract.ts, run on MySQL and SQLite by test/integration/store-contract.test.ts).
 // Here: opening files (and failing to, in one line naming the file), WAL and the write lock, the quiet lazy load
 // of node:sqlite, and two processes working on one file.
+import { LATEST_VERSION } from '../../src/adapters/store/migrations.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +10,6 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { LATEST_VERSION } from '../../src/adapters/store/migrations.ts';
 import { createSqliteStore, loadSqlite, sqlitePathFromUrl } from '../../src/adapters/store/sqlite.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkSqliteInvariants, createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
@@ -120,8 +120,9 @@ describe('SqliteStore', () => {
           [9, 'insight: who sent an answer and when, review topics, complaint windows'],
           [10, 'a failed review is tried again'],
           [11, 'branch listings: each listed branch with its name and its rating on 2GIS'],
-          [12, 'telegram updates kept until acted on'],
-          [13, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
+          [12, 'when a waiting review was last seen unanswered on 2GIS'],
+          [13, 'telegram updates kept until acted on'],
+          [14, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
@@ -305,7 +306,7 @@ describe('SqliteStore', () => {
     assert.equal(reports.flatMap((r) => r.insufficient).length, REVIEWS - AFFORDABLE);
     assert.deepEqual(await store.getBalance(), { balance: 0n, reserved: 0n });
     const versions = await querySqlite(file, 'SELECT version FROM schema_migrations');
-    assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], 'migrated once');
+    assert.deepEqual(versions.map((r) => Number(r.version)), Array.from({ length: LATEST_VERSION }, (_, index) => index + 1), 'migrated once');
     await store.close();
     await checkSqliteInvariants(file, AFFORDABLE);
   });

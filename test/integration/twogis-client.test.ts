@@ -75,6 +75,21 @@ describe('2GIS client against the sandbox', () => {
   });
   afterEach(() => sb.close());
 
+  it('lists what is still unanswered (withoutAnswer=true), paged the same way', async () => {
+    for (let n = 0; n < 60; n += 1) sb.addReview(BRANCH, { id: `88${String(n).padStart(3, '0')}`, rating: 1 });
+    sb.answerAsOwner('88059', 'Спасибо!');
+    const c = client();
+    const first = await c.listUnanswered(BRANCH, null);
+    assert.equal(first.reviews.length, 50);
+    assert.equal(first.reviews[0]?.id, '88058', 'the answered newest is left out');
+    assert.ok(first.reviews.every((review) => !review.hasOwnerAnswer));
+    const second = await c.listUnanswered(BRANCH, first.cursor);
+    assert.deepEqual(second.reviews.map((review) => review.id).slice(0, 2), ['88008', '88007']);
+    assert.equal(second.reviews.length, 9);
+    const listings = sb.requests.filter((request) => request.path === reviewsPath);
+    assert.deepEqual(listings.map((request) => [request.query.withoutAnswer, request.query.offsetDate ?? null]), [['true', null], ['true', first.cursor]]);
+  });
+
   it('logs in, lists a page, normalises every field, and pages with the cursor passed back unchanged', async () => {
     // 55 reviews with generated dates (microsecond fractions) plus a few special ones that are older
     sb.addReview(BRANCH, {

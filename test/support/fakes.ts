@@ -45,7 +45,9 @@ import type {
   TopicCount,
   TopicHistory,
   TwoGis,
+  WaitingReview,
 } from '../../src/core/ports.ts';
+import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 
 export class MemoryStore implements Store {
@@ -111,6 +113,22 @@ export class MemoryStore implements Store {
   }
   async saveBranchIntake(branchId: string, change: Partial<BranchIntake>) {
     this.branches.set(branchId, { sweptAt: null, backlog: null, ...this.branches.get(branchId), ...change });
+  }
+  /** When each review waiting for a person was last seen unanswered on 2GIS (Store.markReviewsChecked). */
+  checked = new Map<string, Date>();
+  async waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]> {
+    const wanted = query.ids === undefined ? null : new Set(query.ids);
+    return [...this.reviews.values()]
+      .filter((review) => (WAITING_FOR_PERSON as readonly string[]).includes(review.state) && (wanted === null || wanted.has(review.id)))
+      .map((review) => ({ id: review.id, branchId: review.branchId, createdAt: review.createdAt, state: review.state, checkedAt: this.checked.get(review.id) ?? null }))
+      .sort((a, b) => (a.checkedAt?.getTime() ?? -1) - (b.checkedAt?.getTime() ?? -1) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, query.limit);
+  }
+  async markReviewsChecked(ids: readonly string[], at: Date) {
+    for (const id of ids) {
+      const review = this.reviews.get(id);
+      if (review && (WAITING_FOR_PERSON as readonly string[]).includes(review.state)) this.checked.set(id, new Date(at));
+    }
   }
   async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
     const next = [...this.reviews.values()]
@@ -594,17 +612,30 @@ export class FakeTwoGis implements TwoGis {
   async accountBranches() {
     return this.branches;
   }
+  /** Each listing page asked for, in order: which branch, from where, and whether only the unanswered. */
+  listings: Array<{ branchId: string; offsetDate: string | null; unanswered: boolean }> = [];
+  /** Each review read alone, in order. */
+  reads: string[] = [];
   async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
+    return this.#page(branchId, offsetDate, false);
+  }
+  async listUnanswered(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
+    return this.#page(branchId, offsetDate, true);
+  }
+  #page(branchId: string, offsetDate: string | null, unanswered: boolean): ReviewPage {
+    this.listings.push({ branchId, offsetDate, unanswered });
     if (this.listFailure) throw this.listFailure;
     const reviews = this.reviews
       .filter((review) => review.branchId === branchId)
       .map((review) => ({ ...review, hasOwnerAnswer: review.hasOwnerAnswer || this.answers.has(review.id) }))
+      .filter((review) => !unanswered || !review.hasOwnerAnswer)
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
       .filter((review) => offsetDate === null || Date.parse(review.createdAt) < Date.parse(offsetDate))
       .slice(0, 50);
     return { reviews, unreadable: [], cursor: reviews.at(-1)?.createdAt ?? null };
   }
   async readReview(reviewId: string): Promise<ReviewStatus | null> {
+    this.reads.push(reviewId);
     if (this.readFailure) throw this.readFailure;
     const review = this.reviews.find((candidate) => candidate.id === reviewId);
     if (!review) return null;

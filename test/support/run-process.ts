@@ -1,5 +1,5 @@
 // Runs a program to its end and collects what it printed: the one way tests spawn a process and wait for it.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface RunResult {
   code: number | null;
@@ -16,8 +16,13 @@ export interface RunOptions {
 }
 
 export function runProcess(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(file, args, options).done;
+}
+
+/** The same, for a test that signals the process while it runs: `done` settles when it has ended. */
+export function startProcess(file: string, args: readonly string[], options: RunOptions): { child: ChildProcess; done: Promise<RunResult> } {
+  const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<RunResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -32,4 +37,5 @@ export function runProcess(file: string, args: readonly string[], options: RunOp
       resolve({ code, signal, stdout, stderr });
     });
   });
+  return { child, done };
 }

@@ -187,6 +187,47 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('waiting reviews: those waiting for a person, the longest unchecked first; a check marks only them', async ({ store }) => {
+      const [fresh, older, newer, skipped, queued] = [listed({ branchId: '1' }), listed({ branchId: '2' }), listed(), listed(), listed()];
+      const recording = Date.now();
+      await store.recordReview(fresh, 'needs_approval', 'rated 1', []);
+      const recorded = Date.now();
+      await store.recordReview(older, 'needs_approval', 'rated 2', []);
+      await store.recordReview(newer, 'needs_approval', 'rated 1', []);
+      await store.recordReview(skipped, 'skipped', 'hidden on 2GIS', []);
+      await store.recordReview(queued, 'new', null, []);
+      const now = new Date('2026-03-01T10:00:00.000Z');
+      await store.markReviewsChecked([newer.id, skipped.id, queued.id, 'no-such-review'], new Date(now.getTime() - MINUTE));
+      await store.markReviewsChecked([older.id], new Date(now.getTime() - 5 * MINUTE));
+      const all = await store.waitingReviews({ limit: 10 });
+      assert.deepEqual(
+        all.slice(0, 2).map((review) => [review.id, review.branchId, review.createdAt, review.state, review.checkedAt?.toISOString() ?? null]),
+        [
+          [older.id, '2', older.createdAt, 'needs_approval', '2026-03-01T09:55:00.000Z'],
+          [newer.id, newer.branchId, newer.createdAt, 'needs_approval', '2026-03-01T09:59:00.000Z'],
+        ],
+      );
+      assert.equal(all[2]?.id, fresh.id);
+      const taken = all[2]?.checkedAt?.getTime() ?? 0;
+      assert.ok(taken >= recording - 1000 && taken <= recorded + 1000, 'a review taken in was seen unanswered then');
+      assert.equal(all.length, 3, 'a skipped and a queued review do not wait for a person');
+      assert.deepEqual((await store.waitingReviews({ limit: 2 })).map((review) => review.id), [older.id, newer.id]);
+      assert.deepEqual((await store.waitingReviews({ ids: [fresh.id, skipped.id, newer.id, 'no-such-review'], limit: 10 })).map((review) => review.id), [newer.id, fresh.id]);
+      assert.deepEqual(await store.waitingReviews({ ids: [], limit: 10 }), []);
+      const many = Array.from({ length: 1200 }, (_, i) => `unknown-${i}`);
+      assert.deepEqual((await store.waitingReviews({ ids: [...many, older.id], limit: 10 })).map((review) => review.id), [older.id], 'long id lists are fine');
+      await store.markReviewsChecked([...many, fresh.id], now);
+      assert.equal((await store.waitingReviews({ ids: [fresh.id], limit: 1 }))[0]?.checkedAt?.toISOString(), now.toISOString());
+
+      // A failed review waits for a person too; one in work does not.
+      const token = randomUUID();
+      await store.claimReview(fresh.id, token, now, lease(now));
+      assert.deepEqual((await store.waitingReviews({ limit: 10 })).map((review) => review.id), [older.id, newer.id], 'in work: not waiting');
+      await store.release(fresh.id, token, { state: 'failed', reason: 'the model failed' }, []);
+      assert.deepEqual((await store.waitingReviews({ limit: 10 })).map((review) => [review.id, review.state]).at(-1), [fresh.id, 'failed']);
+      return 0;
+    });
+
     contractTest('intake is idempotent, also with concurrent writers', async ({ store, open }) => {
       const review = listed();
       assert.equal(await store.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);

@@ -24,7 +24,6 @@ function body(overrides: Partial<TelegramCardBody> = {}): TelegramCardBody {
     draftFailure: null,
     instruction: null,
     outcome: null,
-    checkedAt: null,
     messages: [],
     ...overrides,
   };

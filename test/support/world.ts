@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/load.ts';
-import { runProcess, type RunResult } from './run-process.ts';
+import type { ChildProcess } from 'node:child_process';
+import { runProcess, startProcess, type RunResult } from './run-process.ts';
 import { createContext, type Context, type ContextParts } from '../../src/context.ts';
 import { Output } from '../../src/ui/output.ts';
 import { ModelSandbox, type ModelSandboxOptions } from '../../src/sandbox/model.ts';
@@ -137,6 +138,11 @@ export class World {
   /** Runs the real binary with the Node that runs the tests. */
   run(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
     return runProcess(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...this.env(), ...options.env }, timeoutMs: options.timeoutMs });
+  }
+
+  /** Starts the real binary and leaves it running: for a test that signals it meanwhile. */
+  spawn(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): { child: ChildProcess; done: Promise<RunResult> } {
+    return startProcess(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...this.env(), ...options.env }, timeoutMs: options.timeoutMs });
   }
 
   /**

@@ -264,6 +264,13 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 12,
+    name: 'when a waiting review was last seen unanswered on 2GIS',
+    // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
+    // unchecked first, across restarts and cron runs (core/recheck.ts).
+    statements: (s) => [`ALTER TABLE reviews ADD COLUMN checked_at ${s.time} NULL`],
+  },
+  {
+    version: 13,
     name: 'telegram updates kept until acted on',
     // Issue 18: an update is stored whole (the bridge's JSON) before the offset confirms it to Telegram, and acted on
     // from here, again after a failed try (attempts, and why the last one failed), until it is done (1) or given
@@ -275,7 +282,7 @@ export const migrations: readonly Migration[] = [
     ],
   },
   {
-    version: 13,
+    version: 14,
     name: "the owner's panel: alerts once per episode, and Telegram's own messages queued",
     // Issue 20: an alert (balance.low, balance.insufficient until the next top-up, complaint.repeated, auth.failed until a
     // sign-in works again, a review's reminder, a week's digest) is one episode row, inserted once by whichever worker

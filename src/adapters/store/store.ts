@@ -11,11 +11,12 @@ import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
 import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
+import { WAITING_FOR_PERSON } from '../../core/ports.ts';
 import type {
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate,
+  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate, WaitingReview,
   QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
@@ -67,6 +68,7 @@ const SENT = columns('m', { count: ['int', 'COUNT(*)'], last: ['time?', 'MAX(m.s
 const UPDATE_CLAIM = columns('u', { attempts: 'int', lastError: 'text?' });
 /** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
 const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
+const WAITING = columns('r', { id: 'text', branchId: 'text', createdAt: ['text', 'created_at_text'], state: 'text', checkedAt: 'time?' });
 const BRANCH_INTAKE = columns('b', { branchId: 'text', sweptAt: 'time?', backlogCursor: 'text?', backlogUntil: 'time?' });
 
 // insight: a period's sums per branch (stats, report, branches), and the topics of complaints
@@ -113,6 +115,12 @@ function period(alias: 'r' | 't', query: FactQuery): Sql {
   return sql`WHERE 1 = 1${from}${to}${branch}`;
 }
 
+/** The longest unchecked first (never checked before any), then by id: the order of Store.waitingReviews. */
+function byCheck(a: WaitingReview, b: WaitingReview): number {
+  const unchecked = (a.checkedAt?.getTime() ?? Number.NEGATIVE_INFINITY) - (b.checkedAt?.getTime() ?? Number.NEGATIVE_INFINITY);
+  return unchecked !== 0 && !Number.isNaN(unchecked) ? unchecked : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
 function answerMinutes(createdAt: Date, postedAt: Date): number {
   return Math.max(0, Math.floor((postedAt.getTime() - createdAt.getTime()) / 60_000));
@@ -157,14 +165,14 @@ function failureRetry(outcome: ReleaseOutcome): Sql {
 
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
-/** A review as intake records it. */
+/** A review as intake records it: seen unanswered on 2GIS now (`checked_at`, should it come to wait for a person). */
 function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
   const rows = entries.map(({ review: r, state, reason }) => {
     const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
-    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now]})`;
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now, now]})`;
   });
   return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
-    recorded_at, updated_at) VALUES ${join(rows)}`;
+    recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
@@ -368,6 +376,32 @@ export class SqlStore implements Store {
       x.run(sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
             ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`),
     );
+  }
+
+  async waitingReviews(query: { ids?: readonly string[]; limit: number }): Promise<WaitingReview[]> {
+    const count = limitOf(query.limit);
+    if (count === 0 || query.ids?.length === 0) return [];
+    const states = [...WAITING_FOR_PERSON];
+    // Never checked first: NULL sorts first in both databases' ascending order.
+    const select = (ids: Sql) =>
+      this.#select(WAITING, sql`FROM reviews r WHERE r.state IN (${states})${ids} ORDER BY r.checked_at, r.id LIMIT ${count}`);
+    if (query.ids === undefined) return (await select(empty)).map((row) => ({ ...row, state: row.state as ReviewState }));
+    const unique = [...new Set(query.ids)];
+    const found: WaitingReview[] = [];
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const row of await select(sql` AND r.id IN (${unique.slice(i, i + 500)})`)) found.push({ ...row, state: row.state as ReviewState });
+    }
+    return found.sort(byCheck).slice(0, count);
+  }
+
+  async markReviewsChecked(ids: readonly string[], at: Date): Promise<void> {
+    requireTimes(at);
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.#db.autocommit((x) =>
+        x.run(sql`UPDATE reviews SET checked_at = ${at} WHERE id IN (${unique.slice(i, i + 500)}) AND state IN (${[...WAITING_FOR_PERSON]})`),
+      );
+    }
   }
 
   // ------------------------------------------------------------ work

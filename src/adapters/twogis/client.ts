@@ -10,7 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Got } from 'got';
-import type { Branch, ListedReview, ReviewComment, ReviewPage, ReviewStatus, TwoGis, UnreadableItem } from '../../core/ports.ts';
+import { LISTING_PAGE_SIZE, type Branch, type ListedReview, type ReviewComment, type ReviewPage, type ReviewStatus, type TwoGis, type UnreadableItem } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
 export interface TwoGisClientOptions {
@@ -62,7 +62,7 @@ const TOKEN_HINT =
 export const TOKEN_EXPIRED = 'token_expired';
 const BLOCKED_HINT =
   '2GIS blocks rather than rate-limits: back off for a while, check the account in the 2GIS cabinet, and run from an allowed IP';
-const PAGE_SIZE_REVIEWS = 50;
+const PAGE_SIZE_REVIEWS = LISTING_PAGE_SIZE;
 const PAGE_SIZE_BRANCHES = 60;
 const MAX_BRANCH_PAGES = 1000;
 /** Connection errors that happen before any byte of the request is sent: a POST that met one did not happen. */
@@ -544,6 +544,19 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     return branches;
   }
 
+  async function listPage(branchId: string, offsetDate: string | null, withoutAnswer: boolean): Promise<ReviewPage> {
+    if (offsetDate !== null && pagePauseMs > 0) await sleep(pagePauseMs);
+    const query: Record<string, string> = { limit: String(PAGE_SIZE_REVIEWS), pinRequestedFirst: 'false' };
+    if (withoutAnswer) query.withoutAnswer = 'true';
+    if (offsetDate !== null) query.offsetDate = offsetDate;
+    const data = await get(`presence/branch/${encodeURIComponent(branchId)}/reviews`, query, reviewsSchema);
+    // The figures of a filtered listing would be the filter's: only the whole listing's are the branch's.
+    if (withoutAnswer) return readPage(branchId, data.result.items);
+    const { '2gisRating': rating, '2gisReviewsCount': reviewsCount } = data.result;
+    const summary = rating == null && reviewsCount == null ? null : { rating: rating === 0 || rating == null ? null : rating, reviewsCount: reviewsCount ?? null };
+    return { ...readPage(branchId, data.result.items), summary };
+  }
+
   return {
     async checkLogin(): Promise<void> {
       // A token is not logged in with: one authorised read proves it.
@@ -558,15 +571,9 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
     accountBranches: discoverBranches,
 
-    async listReviews(branchId: string, offsetDate: string | null): Promise<ReviewPage> {
-      if (offsetDate !== null && pagePauseMs > 0) await sleep(pagePauseMs);
-      const query: Record<string, string> = { limit: String(PAGE_SIZE_REVIEWS), pinRequestedFirst: 'false' };
-      if (offsetDate !== null) query.offsetDate = offsetDate;
-      const data = await get(`presence/branch/${encodeURIComponent(branchId)}/reviews`, query, reviewsSchema);
-      const { '2gisRating': rating, '2gisReviewsCount': reviewsCount } = data.result;
-      const summary = rating == null && reviewsCount == null ? null : { rating: rating === 0 || rating == null ? null : rating, reviewsCount: reviewsCount ?? null };
-      return { ...readPage(branchId, data.result.items), summary };
-    },
+    listReviews: (branchId: string, offsetDate: string | null) => listPage(branchId, offsetDate, false),
+
+    listUnanswered: (branchId: string, offsetDate: string | null) => listPage(branchId, offsetDate, true),
 
     async readReview(reviewId: string): Promise<ReviewStatus | null> {
       const call: Call = {
