@@ -103,7 +103,7 @@ export const messages = {
     cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
     telegram: (chats: number) =>
       chats === 0
-        ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
+        ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (/start sent to the bot answers with its chat id)'
         : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
   stop: {
