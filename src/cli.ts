@@ -253,6 +253,21 @@ function buildProgram(session: Session): Command {
       );
     });
 
+  program
+    .command('complain <reviewId>')
+    .description('complain to 2GIS about a review (fake, a competitor, not a customer): sent once, never charged')
+    .option('--reason <text>', 'why the review should go: what 2GIS moderators read (required, at most 2,000 characters)')
+    .option('--not-a-client', 'the author was never a customer')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ gisbot complain 141264987 --reason "we have no terrace; the author was never our guest" --not-a-client\n  $ gisbot complain 141264987 --reason "an ad for another café" --json',
+    )
+    .action(async (reviewId: string, options: { reason?: string; notAClient?: boolean }, command: Command) => {
+      await session.execute(command, 'one', { twogis: true }, () => import('./commands/complain.ts'), (ctx, { complain }) =>
+        complain(ctx, { reviewId, reason: options.reason, notAClient: Boolean(options.notAClient) }),
+      );
+    });
+
   const prompt = program
     .command('prompt')
     .description('the system prompt: show, edit, history, rollback (every saved version is kept)')

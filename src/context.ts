@@ -285,7 +285,7 @@ function databasePassword(config: Readonly<Config>): string | null {
   }
 }
 
-const FAILPOINTS = new Set<FailpointName>(['after_claim', 'after_generate', 'before_post', 'after_post', 'after_record']);
+const FAILPOINTS = new Set<FailpointName>(['after_claim', 'after_generate', 'before_post', 'after_post', 'after_record', 'after_complaint_sent']);
 
 /** GISBOT_FAILPOINT=<name>: the crash tests' hook (contract.md). The process dies as if the power went. */
 function failpointFromEnvironment(name: string | undefined): Failpoint {

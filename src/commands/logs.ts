@@ -49,6 +49,7 @@ const TYPES: Record<EventType, true> = {
   'followup.posted': true,
   'telegram.refused': true,
   'complaint.repeated': true,
+  'review.complained': true,
 };
 export const EVENT_TYPES = Object.keys(TYPES) as readonly EventType[];
 

@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
 import { checkReply } from '../core/gate.ts';
 import { formatMoney } from '../core/money.ts';
-import type { StoredReview } from '../core/ports.ts';
+import { isComplained, type StoredReview } from '../core/ports.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { parseLimit } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
@@ -38,6 +38,8 @@ export type ReplyResult =
     };
 
 const EDITABLE = new Set(['new', 'needs_approval', 'failed']);
+/** A review that may be answered from here: waiting, or complained about to 2GIS (the person may answer it still). */
+const answerable = (review: StoredReview) => EDITABLE.has(review.state) || isComplained(review);
 /** How long a send waits for the WebSocket to take its event before leaving it in the outbox for the next run. */
 const DELIVERY_GRACE_MS = 5_000;
 
@@ -56,7 +58,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   await ctx.store.migrate();
   const review = await ctx.store.getReview(id);
   if (!review) throw new UsageError(messages.reply.unknownReview(id), messages.reply.unknownReviewHint);
-  if (!options.dryRun && !EDITABLE.has(review.state)) throw new UsageError(messages.reply.notAnswerable(id, review.state, review.reason));
+  if (!options.dryRun && !answerable(review)) throw new UsageError(messages.reply.notAnswerable(id, review.state, review.reason));
   const show = !ctx.output.json;
   if (show) printReview(ctx.output, review);
 

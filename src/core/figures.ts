@@ -1,7 +1,7 @@
 // Which of the owner's figures a review counts in, written once: `stats`, `branches`, the report, its CSV rows and
 // the Telegram panel all read this mapping (the store turns it into its SQL, figureOf reads one review). Every
 // review is in exactly one figure, so the figures add up to the reviews of a period (contract.md, `gisbot stats`).
-import { ANSWERED_ELSEWHERE, type ReviewState } from './ports.ts';
+import { ANSWERED_ELSEWHERE, isComplained, type ReviewState } from './ports.ts';
 
 /** The figures a review can be counted in; `byPerson` is a part of `answered`, not a figure of its own. */
 export const REVIEW_FIGURES = [
@@ -38,6 +38,8 @@ export const ANSWERED_ELSEWHERE_REASONS: readonly string[] = Object.values(ANSWE
 
 export function figureOf(review: { state: ReviewState; reason: string | null }): ReviewFigure {
   if (review.state === 'skipped' && review.reason !== null && ANSWERED_ELSEWHERE_REASONS.includes(review.reason)) return 'answeredElsewhere';
+  // Complained about to 2GIS (`gisbot complain`) instead of answered: it rests as skipped with that reason.
+  if (isComplained(review)) return 'complained';
   return FIGURE_OF_STATE[review.state];
 }
 

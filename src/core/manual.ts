@@ -6,7 +6,7 @@ import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { noteTopics } from './insight.ts';
 import { hasText, planAnswer } from './policy.ts';
-import type { Completion, ReleaseOutcome, StoredReview } from './ports.ts';
+import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
@@ -76,14 +76,31 @@ export async function sendReply(
   if (problems.length > 0) return { kind: 'refused', problems };
 
   const token = deps.ownership.newToken();
+  // `run` acts on Telegram presses beside its cycles, whose reconciler would otherwise take this claim for a dead one.
+  const letGo = deps.ownership.hold(token);
+  try {
+    return await claimAndSend(deps, before, token, answer, draft);
+  } finally {
+    letGo();
+  }
+}
+
+async function claimAndSend(
+  deps: PipelineDeps,
+  before: StoredReview,
+  token: string,
+  answer: string,
+  draft: { model: string; promptVersion: number; completion: Completion | null },
+): Promise<SendOutcome> {
+  const reviewId = before.id;
   const now = deps.clock.now();
   const review = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
   if (!review) {
     throw new UsageError(`review ${reviewId} cannot be answered now: it is ${describeState(before)}`);
   }
   const back: ReleaseOutcome =
-    before.state === 'needs_approval' || before.state === 'failed'
-      ? { state: before.state, reason: before.reason ?? '' }
+    before.state === 'needs_approval' || before.state === 'failed' || isComplained(before)
+      ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '' }
       : { state: 'new', reason: null };
 
   const reserved = await deps.store.reserve(reviewId, token, deps.settings.price);

@@ -86,6 +86,33 @@ export interface ReviewStatus {
   rating: number;
   hasOwnerAnswer: boolean;
   ownerAnswer: { id: string; text: string } | null;
+  /** `allowedActions.complain`: whether 2GIS lets the owner complain about it; null when 2GIS did not say. */
+  canComplain?: boolean | null;
+}
+
+/** A complaint about a review as 2GIS lists it (GET presence/reviews/<id>/complaints, assumed). */
+export interface ComplaintOnTwoGis {
+  id: string;
+  text: string;
+  isNoClientComplaint: boolean;
+}
+
+/** Where the owner's complaint about a review stands: `sending` before its POST, until its outcome is seen. */
+export type ComplaintState = 'sending' | 'sent' | 'outcome_unknown';
+
+/** The owner's complaint about a review (`gisbot complain`), one per review. */
+export interface ReviewComplaint {
+  reviewId: string;
+  state: ComplaintState;
+  reason: string;
+  notAClient: boolean;
+  /** The worker sending it, while one is. */
+  claimToken: string | null;
+  leaseUntil: Date | null;
+  /** A POST sent may still land at 2GIS until then: a read-back before it that finds nothing proves nothing. */
+  readBackAfter: Date | null;
+  /** POSTs sent so far. */
+  attempts: number;
 }
 
 export interface Branch {
@@ -162,6 +189,18 @@ export const ANSWERED_ELSEWHERE = {
   whileWaiting: 'answered on 2GIS by someone else',
 } as const;
 
+/**
+ * The skip reason of a review the owner complained about to 2GIS (`gisbot complain`): it leaves the waiting list,
+ * is never answered automatically, and can still be answered by a person (`gisbot reply <id>`). `stats` counts it
+ * as `complained`, apart from the other skipped reviews.
+ */
+export const COMPLAINED = 'complained to 2GIS';
+
+/** True for a review resting as complained about (COMPLAINED). */
+export function isComplained(review: { state: ReviewState; reason: string | null }): boolean {
+  return review.state === 'skipped' && review.reason === COMPLAINED;
+}
+
 /** Review states that wait for a person: re-read on 2GIS every approval.recheckMinutes (recheck.ts). */
 export const WAITING_FOR_PERSON = ['needs_approval', 'failed'] as const satisfies readonly ReviewState[];
 
@@ -196,7 +235,9 @@ export type EventType =
   /** A press or message from a Telegram chat that is not in telegram.chatIds: nothing was done. */
   | 'telegram.refused'
   /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
-  | 'complaint.repeated';
+  | 'complaint.repeated'
+  /** The owner's complaint about a review reached 2GIS (`gisbot complain`): data reason, notAClient. */
+  | 'review.complained';
 
 /** The contract's event, stored with the state change it reports and relayed over the WebSocket. */
 export interface DomainEvent {
@@ -321,7 +362,7 @@ export interface DialogueEntry {
 // ---------------------------------------------------------------- telegram (issue 15)
 
 /** A card's buttons; each button's callback data starts with its action (contract.md). */
-export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip';
+export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip' | 'complain';
 
 /** The draft a card offers: what its `send` posts. */
 export interface CardDraft {
@@ -344,6 +385,8 @@ export interface CardMessage {
   shows: number;
   /** The chat pressed `edit`: its next reply to this copy is the answer. */
   awaitingEdit: boolean;
+  /** The chat pressed `complain`: its next reply to this copy is the complaint's reason. */
+  awaitingComplaint?: boolean;
   /** `/waiting` sent the card again in this chat: this copy shows so, has no buttons and takes no press. */
   superseded?: boolean;
 }
@@ -424,6 +467,10 @@ export type TelegramNotice =
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
+  | { kind: 'complaint_asked' }
+  /** The complaint's outcome, as `gisbot complain` reports it. */
+  | { kind: 'complaint'; status: 'sent' | 'already_sent' | 'outcome_unknown' }
+  | { kind: 'complaint_refused'; reason: string }
   | { kind: 'edit_taken'; problems: string[] }
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
@@ -756,6 +803,38 @@ export interface Store {
   topicHistory(query: { branchId: string; topic: string; from: Date; to: Date; maxRating: number }): Promise<TopicHistory>;
   /** Records one complaint window and its events in one transaction; false when that window is recorded already. */
   recordComplaint(complaint: ComplaintWindow & { branchId: string; topic: string }, events: readonly DomainEvent[]): Promise<boolean>;
+
+  // the owner's complaints about reviews (`gisbot complain`): recorded as being sent before the POST, like an answer
+  reviewComplaint(reviewId: string): Promise<ReviewComplaint | null>;
+  /**
+   * Records the complaint as `sending`, held by `token` until `leaseUntil`, its POST able to land until `holdUntil`,
+   * and moves a review waiting (new, for a person, failed) to skipped with reason COMPLAINED, releasing any reserve,
+   * in one transaction. False, and nothing written, when the review has a complaint already (or is not known).
+   */
+  beginComplaint(
+    complaint: { reviewId: string; reason: string; notAClient: boolean },
+    token: string,
+    now: Date,
+    leaseUntil: Date,
+    holdUntil: Date,
+  ): Promise<boolean>;
+  /**
+   * Takes over a complaint not sent for sure (`sending` or `outcome_unknown`) from `staleToken` (null: nobody holds
+   * it), if it still holds it (compare-and-set): true when taken.
+   */
+  takeOverComplaint(reviewId: string, staleToken: string | null, token: string, now: Date, leaseUntil: Date): Promise<boolean>;
+  /** The fence before a POST sent again: only for the live holder; counts the attempt and sets its hold. */
+  resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean>;
+  /**
+   * `sent` (with its events, once: keyed on it not being sent yet, whoever sees it first) or `outcome_unknown`
+   * (only by the holder, which lets go of it). False when nothing changed.
+   */
+  finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]): Promise<boolean>;
+  /**
+   * 2GIS refused the complaint, or it never left: the holder forgets it, and the review goes back to the state it
+   * was in when the complaint began, if it is still resting as complained about.
+   */
+  dropComplaint(reviewId: string, token: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------- insight
@@ -875,6 +954,13 @@ export interface TwoGis {
   listComments(reviewId: string): Promise<ReviewComment[]>;
   /** An ordinary (not official) comment of the business; never retried, like postAnswer. */
   postComment(reviewId: string, text: string): Promise<{ commentId: string }>;
+  /**
+   * The owner's complaint about a review; never retried, like postAnswer. 'already' when 2GIS answers that the
+   * review has a complaint already (409).
+   */
+  postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'>;
+  /** The complaints 2GIS holds about a review; null when 2GIS does not let us read them (404, 405). */
+  listComplaints(reviewId: string): Promise<ComplaintOnTwoGis[] | null>;
 }
 
 export interface ChatMessage {
@@ -946,14 +1032,22 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export type FailpointName = 'after_claim' | 'after_generate' | 'before_post' | 'after_post' | 'after_record';
+export type FailpointName = 'after_claim' | 'after_generate' | 'before_post' | 'after_post' | 'after_record' | 'after_complaint_sent';
 export type Failpoint = (name: FailpointName) => void;
 
 /** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */
 export interface Ownership {
   newToken(): string;
-  /** True only when the token's owner certainly works on it no more: a dead process of this machine, or this process (asked between cycles). */
+  /**
+   * True only when the token's owner certainly works on it no more: a dead process of this machine, or this process
+   * (asked between cycles) for a claim it does not hold beside its cycles.
+   */
   isAbandoned(token: string): boolean;
+  /**
+   * Marks a claim of this process as worked on beside the cycles (a Telegram press in `run`), until the function
+   * returned is called: a cycle starting meanwhile must not take it for one a failed cycle left behind.
+   */
+  hold(token: string): () => void;
 }
 
 export interface PromptSource {

@@ -28,8 +28,9 @@ export async function reconcile(deps: PipelineDeps, signal?: AbortSignal): Promi
 
 /**
  * Claims held by a process of this machine that died need not wait out their lease; nor do claims of this very
- * process: the reconciler runs only between cycles, when this process holds no work, so any claim of its own
- * was left by a cycle that failed half-way (the database went away during a settle, say).
+ * process: the reconciler runs only between cycles, when the cycles hold no work, so any claim of its own was left
+ * by a cycle that failed half-way (the database went away during a settle, say). A claim held beside the cycles (a
+ * Telegram press in `run`, Ownership.hold) is not among them.
  */
 async function expireAbandonedClaims(deps: PipelineDeps): Promise<void> {
   for (const { id, claimToken } of await deps.store.listInFlight()) {

@@ -13,6 +13,7 @@
 // from the moment its review waits: when Telegram is unreachable, answering goes on and the card goes out later.
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
+import { fileComplaint, MAX_COMPLAINT_LENGTH } from './complaint.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
@@ -212,6 +213,12 @@ export class TelegramBridge {
     try {
       await this.#actOn(update);
     } catch (error) {
+      // The review a press sends is in work elsewhere right now: acted on again on a later turn, once it is over
+      // (the person is told after MAX_UPDATE_ATTEMPTS tries).
+      if (error instanceof ReviewInWork) {
+        await store.releaseTelegramUpdate(update.updateId, this.#token, error.message);
+        return false;
+      }
       // The database failing, while acting or while noting it done: the claim is given back (when the database lets
       // it; else it runs out) and the update is acted on again on a later turn. Its effect on the card is not taken
       // twice (actedOn), and sending is safe to repeat (the review's state says it was answered).
@@ -230,7 +237,7 @@ export class TelegramBridge {
     try {
       await this.#act(update);
     } catch (error) {
-      if (isServiceError(error, 'database')) throw error;
+      if (isServiceError(error, 'database') || error instanceof ReviewInWork) throw error;
       // One press that cannot be handled must not hold up every press after it: the person is told (unless it is
       // Telegram that failed; the press was acted on then, only its answer is missing) and the update is done with.
       const message = error instanceof Error ? error.message : String(error);
@@ -295,6 +302,13 @@ export class TelegramBridge {
           messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingEdit: true } : copy)),
         }));
         return answer({ kind: 'edit_asked' });
+      case 'complain':
+        // Never automatic: the chat's next reply to its copy of the card is the reason, and only then is it filed.
+        await this.#effect(press.updateId, current.card, (body) => ({
+          ...body,
+          messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingComplaint: true, awaitingEdit: false } : copy)),
+        }));
+        return answer({ kind: 'complaint_asked' });
       case 'regenerate': {
         const prompt = await currentPrompt(this.#deps);
         let drafted: ManualDraft;
@@ -335,8 +349,7 @@ export class TelegramBridge {
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
       if (!(error instanceof UsageError)) throw error;
-      const now = await this.#follow(await this.#reread(card));
-      return answer((now && closedNotice(now.card)) ?? { kind: 'in_work' });
+      return this.#notFree(card, review.id, answer);
     }
     switch (outcome.kind) {
       case 'posted': {
@@ -359,12 +372,23 @@ export class TelegramBridge {
         await this.#follow(await this.#reread(card));
         return answer({ kind: 'not_posted', reason: outcome.reason });
       case 'lost':
-        return answer({ kind: 'in_work' });
+        return this.#notFree(card, review.id, answer);
       case 'released':
         return answer({ kind: 'not_posted', reason: outcome.error?.message ?? 'a service failed before anything was posted; try again later' });
       case 'unsure':
         return answer({ kind: 'not_posted', reason: `its fate is unknown (${outcome.error.message}); gisbot reads it back and never posts twice` });
     }
+  }
+
+  /**
+   * A send that found its review not free: answered meanwhile (the person is told so), or in work elsewhere right
+   * now (a recheck, a terminal, a lane trying a failed review again): then the press waits for that work to end.
+   */
+  async #notFree(card: TelegramCard, reviewId: string, answer: (notice: TelegramNotice) => Promise<void>): Promise<void> {
+    const now = await this.#follow(await this.#reread(card));
+    const closed = now && closedNotice(now.card);
+    if (closed) return answer(closed);
+    throw new ReviewInWork(reviewId);
   }
 
   /** A chat's message: a reply to a card is the answer (after `edit`) or the steer for the next draft. */
@@ -380,6 +404,8 @@ export class TelegramBridge {
     if (current === null) return tell({ kind: 'in_work' });
     const closed = closedNotice(current.card);
     if (closed) return tell(closed);
+    const complaining = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingComplaint);
+    if (complaining) return this.#complain(message, current.card, current.review, tell);
     const editing = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingEdit);
     if (!editing) {
       const instruction = cut(message.text.trim(), INSTRUCTION_LIMIT);
@@ -405,6 +431,37 @@ export class TelegramBridge {
       messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingEdit: false } : one)),
     }));
     return tell({ kind: 'edit_taken', problems });
+  }
+
+  /** The reply after `complain`: the reason; filed once with 2GIS (the path `gisbot complain` takes), never charged. */
+  async #complain(
+    message: Extract<TelegramUpdate, { kind: 'message' }>,
+    card: TelegramCard,
+    review: StoredReview,
+    tell: (notice: TelegramNotice) => Promise<void>,
+  ): Promise<void> {
+    const outcome = await fileComplaint(this.#deps, review.id, message.text, false);
+    const done = await this.#effect(message.updateId, card, (body) => ({
+      ...body,
+      messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingComplaint: false } : one)),
+    }));
+    await this.#follow(done);
+    switch (outcome.kind) {
+      case 'sent':
+      case 'already_sent':
+        return tell({ kind: 'complaint', status: outcome.kind });
+      case 'outcome_unknown':
+        return tell({ kind: 'complaint', status: 'outcome_unknown' });
+      case 'empty_reason':
+        return tell({ kind: 'complaint_refused', reason: 'the reason is empty' });
+      case 'reason_too_long':
+        return tell({ kind: 'complaint_refused', reason: `the reason is ${outcome.length} characters; at most ${MAX_COMPLAINT_LENGTH}` });
+      case 'unknown_review':
+      case 'not_on_2gis':
+        return tell({ kind: 'complaint_refused', reason: 'the review is no longer on 2GIS' });
+      case 'not_allowed':
+        return tell({ kind: 'complaint_refused', reason: `2GIS does not let the owner complain about this review${outcome.detail ? ` (${outcome.detail})` : ''}` });
+    }
   }
 
   // ------------------------------------------------------------ cards
@@ -603,11 +660,18 @@ export class TelegramBridge {
   }
 }
 
+/** A press that cannot be acted on now because its review is in work elsewhere; tried again on a later turn. */
+class ReviewInWork extends Error {
+  constructor(reviewId: string) {
+    super(`review ${reviewId} was being answered by another worker each time the press was tried`);
+  }
+}
+
 /** What a card shows, for the renderer: the buttons follow from the draft and the gate's verdict. */
 export function cardView(card: TelegramCard, review: StoredReview): CardView {
   const { body } = card;
   const sendable = body.draft !== null && body.draft.problems.length === 0;
-  const actions: CardAction[] = body.outcome !== null ? [] : [...(sendable ? (['send'] as const) : []), 'regenerate', 'edit', 'skip'];
+  const actions: CardAction[] = body.outcome !== null ? [] : [...(sendable ? (['send'] as const) : []), 'regenerate', 'edit', 'skip', 'complain'];
   return {
     cardId: card.id,
     revision: body.revision,

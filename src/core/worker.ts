@@ -6,7 +6,7 @@ import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideAnswering } from './policy.ts';
-import { ANSWERED_ELSEWHERE, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
+import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { canPass, retryAfterFailure } from './retries.ts';
 
 export type WorkOutcome =
@@ -236,7 +236,9 @@ export async function releaseForLater(
   back: ReleaseOutcome = { state: 'new', reason: null },
 ): Promise<WorkOutcome> {
   const serviceError = error instanceof ServiceError ? error : undefined;
-  await release(deps, review, token, { ...back, reason: serviceError?.message ?? back.reason } as ReleaseOutcome);
+  // A review complained about keeps its reason (COMPLAINED): it says where the review rests, not what went wrong.
+  const reason = isComplained(back) ? back.reason : (serviceError?.message ?? back.reason);
+  await release(deps, review, token, { ...back, reason } as ReleaseOutcome);
   if (error !== undefined && serviceError === undefined) throw error;
   return serviceError ? { kind: 'released', error: serviceError } : { kind: 'released' };
 }

@@ -55,6 +55,14 @@ export interface SandboxComment {
   user?: { id?: string; name: string };
 }
 
+/** The owner's complaint about a review, as the sandbox keeps it. */
+export interface SandboxComplaint {
+  id: string;
+  text: string;
+  isNoClientComplaint: boolean;
+  dateCreated: string;
+}
+
 export interface TwoGisSandboxOptions {
   /** Lifetime of access tokens; default 3600. Fractions allowed (expires_in is rounded up). */
   tokenTtlSeconds?: number;
@@ -203,6 +211,11 @@ export class TwoGisSandbox {
   webApiKey: string;
   /** Called as an official answer's POST arrives, before it is applied (to kill its sender at that moment). */
   onAnswerReceived: ((reviewId: string) => void) | null = null;
+  /**
+   * Whether `GET presence/reviews/<id>/complaints` exists (2gis-api.md assumes it): false answers 405, as a
+   * cabinet without it might; a client then cannot read a complaint back.
+   */
+  complaintReadBack = true;
 
   #http!: SandboxHttp;
   #accounts = new Map<string, Account>();
@@ -212,6 +225,8 @@ export class TwoGisSandbox {
   #access = new Map<string, { login: string; expiresAt: number }>();
   #refresh = new Map<string, string>();
   #posts = new Map<string, number>();
+  #complaints = new Map<string, SandboxComplaint[]>();
+  #complaintSeq = 9100000;
   #seq = 0;
   #userSeq = 5200000;
   #commentSeq = 43142292;
@@ -413,6 +428,21 @@ export class TwoGisSandbox {
     return n;
   }
 
+  /** The complaints filed about a review (each POST that 2GIS took). */
+  complaintsAbout(reviewId: string): SandboxComplaint[] {
+    return [...(this.#complaints.get(reviewId) ?? [])];
+  }
+
+  /** Every complaint POST that arrived, whatever became of it. */
+  complaintPosts(reviewId?: string): number {
+    return this.requests.filter(
+      (request) =>
+        request.method === 'POST' &&
+        /^presence\/reviews\/[^/]+\/complaints$/.test(request.path) &&
+        (reviewId === undefined || request.path === `presence/reviews/${reviewId}/complaints`),
+    ).length;
+  }
+
   answerOf(reviewId: string): { id: string; text: string; byUs: boolean } | null {
     const a = this.#reviews.get(reviewId)?.review.firstAnswer;
     return a ? { id: a.id, text: a.text, byUs: a.byUs } : null;
@@ -579,6 +609,12 @@ export class TwoGisSandbox {
         method === 'POST'
           ? (a) => this.#postComment(a, seg[2] as string, call)
           : (a) => this.#getComments(a, seg[2] as string, call);
+    } else if (seg.length === 4 && seg[0] === 'presence' && seg[1] === 'reviews' && seg[3] === 'complaints') {
+      allowed = this.complaintReadBack ? ['GET', 'POST'] : ['POST'];
+      route =
+        method === 'POST'
+          ? (a) => this.#postComplaint(a, seg[2] as string, call)
+          : (a) => this.#getComplaints(a, seg[2] as string, call);
     } else if (seg.length === 5 && seg[0] === 'presence' && seg[1] === 'reviews' && seg[3] === 'comments') {
       allowed = ['DELETE'];
       route = (a) => this.#deleteComment(a, seg[2] as string, seg[4] as string, call);
@@ -750,6 +786,30 @@ export class TwoGisSandbox {
     if (this.postApplyDelayMs <= 0) return apply();
     // Applied whether or not its sender is still there to read the response.
     return new Promise((resolve) => setTimeout(() => resolve(apply()), this.postApplyDelayMs));
+  }
+
+  #postComplaint(a: Account, reviewId: string, call: SandboxCall): SandboxReply {
+    const b = call.body as { text?: unknown; catalog?: unknown; isNoClientComplaint?: unknown } | undefined;
+    if (typeof b !== 'object' || b === null) return err(400, 'a JSON body is required');
+    if (b.catalog !== '2gis') return err(400, 'catalog must be "2gis"');
+    if (typeof b.isNoClientComplaint !== 'boolean') return err(400, 'isNoClientComplaint must be a boolean');
+    if (typeof b.text !== 'string' || b.text.trim() === '') return err(400, 'text must not be empty');
+    if (b.text.length > 2000) return err(400, 'text is longer than 2000 characters');
+    const rec = this.#reviewFor(a, reviewId);
+    if (!rec) return err(404, `review ${reviewId} not found`);
+    if (rec.review.allowedActions.complain === false) return err(403, 'complaining about this review is not allowed');
+    const filed = this.#complaints.get(reviewId) ?? [];
+    if (filed.length > 0) return err(409, 'the review already has a complaint');
+    const complaint: SandboxComplaint = { id: String(this.#complaintSeq++), text: b.text, isNoClientComplaint: b.isNoClientComplaint, dateCreated: this.#now() };
+    this.#complaints.set(reviewId, [...filed, complaint]);
+    return ok({ ...complaint });
+  }
+
+  #getComplaints(a: Account, reviewId: string, call: SandboxCall): SandboxReply {
+    if (call.query.catalog !== '2gis') return err(400, 'catalog=2gis is required');
+    const rec = this.#reviewFor(a, reviewId);
+    if (!rec) return err(404, `review ${reviewId} not found`);
+    return ok({ items: (this.#complaints.get(reviewId) ?? []).map((complaint) => ({ ...complaint })) });
   }
 
   #getComments(a: Account, reviewId: string, call: SandboxCall): SandboxReply {

@@ -201,6 +201,22 @@ export const messages = {
     refused: (problems: readonly string[]) => `not sent, the gate refuses it: ${problems.join('; ')}`,
     notPosted: (reason: string) => `not posted: ${reason}`,
   },
+  complain: {
+    emptyReason: 'a complaint needs its reason: add --reason "<why the review is fake>"',
+    reasonHint: `e.g. ${gisbotCommand} complain 141264987 --reason "we have no such dish; the author was never our guest" --not-a-client`,
+    tooLong: (length: number, most: number) => `the reason is ${length} characters long; 2GIS takes at most ${most}`,
+    notOnTwoGis: (id: string) => `review ${id} is no longer on 2GIS: there is nothing to complain about`,
+    notAllowed: (id: string, detail: string | null) =>
+      `2GIS does not let the owner complain about review ${id}${detail ? ` (${detail})` : ''}`,
+    sent: (id: string) => `complaint about review ${id} sent to 2GIS; it leaves the waiting list (answer it still with: ${gisbotCommand} reply ${id})`,
+    alreadySent: (id: string) => `review ${id} has a complaint already: nothing sent again`,
+    outcomeUnknown: (id: string, detail: string | null) =>
+      `the complaint about review ${id} was sent but its outcome was not seen${detail ? ` (${detail})` : ''}; it is not sent again by itself`,
+    outcomeUnknownHint: (retryAfter: string | null) =>
+      retryAfter
+        ? `run the same command again after ${retryAfter} to check, or look at the review in the 2GIS cabinet`
+        : 'look at the review in the 2GIS cabinet (account.2gis.com) to see whether the complaint is there',
+  },
   prompt: {
     needsTerminal: 'prompt edit opens an editor, and this is not a terminal',
     editHint: (file: string, copyOf: string | null) =>
@@ -506,7 +522,7 @@ export const messages = {
     cut: (more: number) => `… (cut: ${String(more).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} more characters)`,
     anonymous: '(no name)',
     noText: '(a rating without text)',
-    buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip' },
+    buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip', complain: 'Complain' },
     // What a press or a message is told.
     notices: {
       sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,
@@ -527,6 +543,14 @@ export const messages = {
       unknownCard: 'gisbot does not know this card',
       notAllowed: 'This chat may not act on gisbot\'s cards',
       wrongMessage: 'Not done: this button is not on the card it belongs to',
+      complaintAsked: 'Reply to the card with why the review is fake (a competitor, never a customer…): that reply is sent to 2GIS as the complaint',
+      complaint: (status: 'sent' | 'already_sent' | 'outcome_unknown') =>
+        status === 'sent'
+          ? 'Complaint sent to 2GIS; the review left the waiting list (it can still be answered with gisbot reply)'
+          : status === 'already_sent'
+            ? 'This review has a complaint already: nothing sent again'
+            : 'The complaint was sent but its outcome was not seen: look at the review in the 2GIS cabinet; it is not sent again by itself',
+      complaintRefused: (reason: string) => `No complaint sent: ${reason}`,
       yourMessage: 'message',
       notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
     },

@@ -220,6 +220,12 @@ export const telegramRenderer: TelegramRenderer = {
         return n.draftFailed(shownText(notice.reason));
       case 'edit_asked':
         return n.editAsked;
+      case 'complaint_asked':
+        return n.complaintAsked;
+      case 'complaint':
+        return n.complaint(notice.status);
+      case 'complaint_refused':
+        return n.complaintRefused(shownText(notice.reason));
       case 'edit_taken':
         return n.editTaken(notice.problems.map((problem) => shownText(problem)));
       case 'instruction_taken':

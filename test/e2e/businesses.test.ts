@@ -29,6 +29,8 @@ describe('businesses: init adds one, commands about one need --business', () => 
   before(async () => {
     world = await World.start({ database: 'sqlite' });
     world.twogis.addAccount(DENTAL);
+    // doctor proves each watched branch is the account's: the one the config names exists.
+    world.twogis.addBranch({ id: '70000001017466095', name: 'Кофейня', orgId: '100' });
     await writeFile(file(), single(), { mode: 0o600 });
   });
   after(async () => {

@@ -152,8 +152,8 @@ describe('gisbot demo', () => {
     const waiting = Object.keys(EXPECTED).filter((id) => EXPECTED[id] === 'waiting').sort();
     const cards = report.telegram.cards as Array<{ reviewId: string; text: string; buttons: string[] }>;
     assert.deepEqual(cards.map((card) => card.reviewId).sort(), waiting);
-    assert.deepEqual(cards.find((card) => card.reviewId === hostile.id)!.buttons, ['Regenerate', 'Edit', 'Skip']);
-    assert.deepEqual(cards.find((card) => card.reviewId === '141800003')!.buttons, ['Send', 'Regenerate', 'Edit', 'Skip']);
+    assert.deepEqual(cards.find((card) => card.reviewId === hostile.id)!.buttons, ['Regenerate', 'Edit', 'Skip', 'Complain']);
+    assert.deepEqual(cards.find((card) => card.reviewId === '141800003')!.buttons, ['Send', 'Regenerate', 'Edit', 'Skip', 'Complain']);
     assert.ok(cards.find((card) => card.reviewId === '141800003')!.text.includes(DEMO_REVIEWS.find((review) => review.id === '141800003')!.text));
     // The stats of its own cycle, as `gisbot stats --json` would print them, and the report it wrote.
     const counted = (outcome: string) => Object.values(EXPECTED).filter((each) => each === outcome).length;

@@ -62,7 +62,7 @@ function cardLength(backend: Backend): void {
       let shown = card(tg, OWNER, '880001');
       assert.ok(shown.text.length <= TELEGRAM_LIMIT, `${shown.text.length} UTF-16 units`);
       assert.match(shown.text, /… \(cut: [\d,]+ more characters\)/);
-      assert.deepEqual(actions(shown), ['send', 'regenerate', 'edit', 'skip']);
+      assert.deepEqual(actions(shown), ['send', 'regenerate', 'edit', 'skip', 'complain']);
 
       // An edit far past what a card can show: refused by Telegram before the fix, and stale from then on.
       tg.press(OWNER, shown.messageId, 'edit', LONG_PERSON);
@@ -75,7 +75,7 @@ function cardLength(backend: Backend): void {
       assert.ok(shown.text.length <= TELEGRAM_LIMIT, `${shown.text.length} UTF-16 units`);
       assert.match(shown.text, /Answer written by Александра/);
       assert.match(shown.text, /longer than a Telegram card shows/);
-      assert.deepEqual(actions(shown), ['regenerate', 'edit', 'skip'], 'no Send for a draft the card cannot show whole');
+      assert.deepEqual(actions(shown), ['regenerate', 'edit', 'skip', 'complain'], 'no Send for a draft the card cannot show whole');
 
       // The longest draft a card sends, shown whole beside the cut review, and posted as shown.
       tg.press(OWNER, shown.messageId, 'edit', LONG_PERSON);
@@ -85,7 +85,7 @@ function cardLength(backend: Backend): void {
       shown = card(tg, OWNER, '880001');
       assert.ok(shown.text.length <= TELEGRAM_LIMIT, `${shown.text.length} UTF-16 units`);
       assert.ok(shown.text.includes(fits), 'the draft whole');
-      assert.deepEqual(actions(shown), ['send', 'regenerate', 'edit', 'skip']);
+      assert.deepEqual(actions(shown), ['send', 'regenerate', 'edit', 'skip', 'complain']);
       const send = tg.press(OWNER, shown.messageId, 'send', ANNA);
       const sent = await poll();
       assert.equal(sent.code, 0, sent.stderr);
@@ -148,7 +148,7 @@ describe('Telegram refusing, limiting and cutting, with the real binary', () => 
     assert.equal(first.code, 0, first.stderr);
     assert.equal(count(first.stderr, new RegExp(`chat ${BLOCKED}.*blocked`)), 1, first.stderr);
     assert.equal(count(first.stderr, new RegExp(`chat ${OLD_GROUP}.*supergroup.*${NEW_GROUP}.*telegram\\.chatIds`)), 1, first.stderr);
-    assert.deepEqual(actions(card(tg, OWNER, '880201')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(tg, OWNER, '880201')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     const send = tg.press(OWNER, card(tg, OWNER, '880201').messageId, 'send', ANNA);
     const next = await poll(refusing);
     assert.equal(next.code, 0, next.stderr);

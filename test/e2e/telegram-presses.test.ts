@@ -95,7 +95,7 @@ for (const backend of ['mysql', 'sqlite'] as const satisfies readonly Backend[])
       assert.equal(world.twogis.totalPosts, posts, 'nothing posted');
       assert.deepEqual([await state('991003'), await state('991004')], ['needs_approval', 'needs_approval']);
       assert.match(tg.answerTo(forged)?.text ?? '', /not on the card it belongs to/);
-      assert.deepEqual(actions(card('991004')), ['send', 'regenerate', 'edit', 'skip']);
+      assert.deepEqual(actions(card('991004')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     });
 
     test('a card Telegram delivered while gisbot heard nothing back: a press on that copy adopts it, and every copy is edited', async () => {

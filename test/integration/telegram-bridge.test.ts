@@ -8,6 +8,7 @@ import { createTelegramBot } from '../../src/adapters/telegram/bot.ts';
 import type { Context } from '../../src/context.ts';
 import { systemClock } from '../../src/context.ts';
 import { runCycle } from '../../src/core/cycle.ts';
+import { formatMoney } from '../../src/core/money.ts';
 import { MAX_UPDATE_ATTEMPTS, TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { defaultResponder } from '../../src/sandbox/model.ts';
@@ -61,7 +62,7 @@ describe('the Telegram bridge on the real adapters', () => {
     world.twogis.addReview(BRANCH, { id: '991001', rating: 1, text: 'Плохо.' });
     await runCycle(ctx);
     await turn();
-    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(OWNER, '991001')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     world.twogis.answerAsOwner('991001', 'Разберёмся, простите.');
     await turn();
     assert.equal((await state('991001'))?.state, 'needs_approval', 'the bridge itself does not read 2GIS');
@@ -92,6 +93,25 @@ describe('the Telegram bridge on the real adapters', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
+  test('Complain asks for the reason as a reply; the reply files one complaint, never charged, and closes the card', async () => {
+    world.twogis.addReview(BRANCH, { id: '991009', rating: 1, text: 'Конкурент пишет гадости.' });
+    await runCycle(ctx);
+    await turn();
+    const before = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991009')!.messageId, 'complain');
+    await turn();
+    assert.match(tg.answerTo(press)?.text ?? '', /^Reply to the card with why the review is fake/);
+    assert.equal(world.twogis.complaintPosts('991009'), 0, 'nothing is filed on the press alone');
+    tg.write(OWNER, 'Автор никогда не был нашим гостем', { replyTo: card(OWNER, '991009')!.messageId });
+    await turn();
+    assert.equal(world.twogis.complaintPosts('991009'), 1);
+    assert.deepEqual(world.twogis.complaintsAbout('991009').map((one) => one.text), ['Автор никогда не был нашим гостем']);
+    const told = tg.messagesIn(OWNER).filter((one) => one.replyTo !== undefined && /^Complaint sent to 2GIS/.test(one.text));
+    assert.equal(told.length, 1);
+    assert.deepEqual(actions(card(OWNER, '991009')), [], 'the review left the waiting list: no buttons');
+    assert.deepEqual(await ctx.store.getBalance(), before, 'never charged');
+  });
+
   test('a chat that blocked the bot holds up no other; its card goes out once it is unblocked', async () => {
     const blocked = tg.addChat({ id: GROUP, type: 'supergroup', title: 'Отзывы', blocked: true });
     world.twogis.addReview(BRANCH, { id: '991003', rating: 2, text: 'Так себе.' });
@@ -105,7 +125,7 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.match(report.refusingChats[0]!.error, /403 Forbidden: bot was blocked by the user/);
     blocked.blocked = false;
     await turn();
-    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(GROUP, '991003')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
     assert.equal(tg.messagesIn(OWNER).filter((message) => message.text.includes('review 991003')).length, 1, 'no second copy where it was');
   });
 
@@ -120,11 +140,11 @@ describe('the Telegram bridge on the real adapters', () => {
     }
     const message = card(OWNER, '991004')!;
     assert.match(message.text, /No draft: /);
-    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip', 'complain']);
     const press = tg.press(OWNER, message.messageId, 'regenerate');
     await turn();
     assert.equal(tg.answerTo(press)?.text, 'A new draft is on the card');
-    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
   });
 
   test('a draft longer than a card shows cannot be sent from the phone', async () => {
@@ -142,7 +162,7 @@ describe('the Telegram bridge on the real adapters', () => {
     }
     const message = card(OWNER, '991005')!;
     assert.match(message.text, /longer than a Telegram card shows \(2300\); send it with gisbot reply/);
-    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip']);
+    assert.deepEqual(actions(message), ['regenerate', 'edit', 'skip', 'complain']);
     assert.ok(message.text.length <= 4096);
   });
 
@@ -182,5 +202,51 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.deepEqual(rows.map((row) => [row.done, row.attempts]), [[2, MAX_UPDATE_ATTEMPTS + 1]]);
     await turn();
     assert.equal(tg.messagesIn(OWNER).filter((one) => one.replyTo === message.messageId).length, 1, 'told once; nothing left to act on');
+  });
+  test('a press acted on while a cycle of the same process starts (gisbot run): its claim is not taken for one left by a crash', async () => {
+    world.twogis.addReview(BRANCH, { id: '991007', rating: 1, text: 'Опоздали.' });
+    await runCycle(ctx);
+    await turn();
+    // `run` starts its cycles beside the bridge: one starts while the press's answer is read back on 2GIS.
+    const twogis = new Proxy(ctx.twogis, {
+      get: (target, name) => {
+        if (name === 'readReview') return async (id: string) => (id === '991007' && (await runCycle(ctx)), target.readReview(id));
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await bridge.end();
+    const beside = new TelegramBridge({ ...ctx, twogis, telegram: createTelegramBot({ token: tg.token, apiUrl: tg.url, render: telegramRenderer, redact: ctx.redact }), chatIds: [OWNER, GROUP] });
+    const { balance } = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991007')!.messageId, 'send');
+    try {
+      await beside.turn({ waitSeconds: 0 });
+    } finally {
+      await beside.end();
+    }
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(world.twogis.postsTo('991007'), 1);
+    assert.equal((await state('991007'))?.state, 'posted');
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
+  test('send while another worker holds the review: the press waits, and is sent once that work is over', async () => {
+    world.twogis.addReview(BRANCH, { id: '991008', rating: 1, text: 'Холодно в зале.' });
+    await runCycle(ctx);
+    await turn();
+    // A worker elsewhere has it in hand (a recheck, a `gisbot reply` in a terminal), then gives it back.
+    const { reason } = (await ctx.store.getReview('991008'))!;
+    const elsewhere = ctx.ownership.newToken();
+    const now = new Date();
+    assert.ok(await ctx.store.claimReview('991008', elsewhere, now, new Date(now.getTime() + 60_000)));
+    const { balance } = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991008')!.messageId, 'send');
+    await turn();
+    assert.equal(tg.answerTo(press), undefined, 'not told it is in work: it waits for that work');
+    assert.equal(world.twogis.postsTo('991008'), 0);
+    await ctx.store.release('991008', elsewhere, { state: 'needs_approval', reason: reason! }, []);
+    await turn();
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(world.twogis.postsTo('991008'), 1);
+    await world.checkInvariants(world.twogis.reviewIds());
   });
 });

@@ -393,6 +393,7 @@ describe('2GIS client against the sandbox', () => {
         rating: 4,
         hasOwnerAnswer: false,
         ownerAnswer: null,
+        canComplain: true,
       });
       const raw = sb.requests.find((r) => r.path === 'presence/reviews/124479532');
       assert.deepEqual(raw?.query, { catalog: '2gis' });
@@ -413,6 +414,59 @@ describe('2GIS client against the sandbox', () => {
         fault: { type: 'status', status: 200, body: '{"meta":{"code":200},"result":{"id":"1","rating":"5"}}' },
       });
       await rejectsWith(client().readReview('1'), 'bad_response');
+    });
+  });
+
+  describe('complaints', () => {
+    const REVIEW = '124479540';
+    const complaintsPath = `presence/reviews/${REVIEW}/complaints`;
+    beforeEach(() => {
+      sb.addReview(BRANCH, { id: REVIEW, rating: 1 });
+    });
+
+    it('files one with the cabinet headers, reads it back, and a second is "already" (409), never retried', async () => {
+      const gis = client();
+      assert.equal((await gis.readReview(REVIEW))?.canComplain, true);
+      assert.deepEqual(await gis.listComplaints(REVIEW), []);
+      assert.equal(await gis.postComplaint(REVIEW, { text: 'Автор не был нашим гостем', isNoClientComplaint: true }), 'sent');
+      const post = sb.requests.find((r) => r.method === 'POST' && r.path === complaintsPath)!;
+      assert.deepEqual(post.body, { catalog: '2gis', isNoClientComplaint: true, text: 'Автор не был нашим гостем' });
+      assert.equal(post.headers['x-api-key'], 'accweb96f8');
+      assert.deepEqual(
+        (await gis.listComplaints(REVIEW))!.map(({ text, isNoClientComplaint }) => ({ text, isNoClientComplaint })),
+        [{ text: 'Автор не был нашим гостем', isNoClientComplaint: true }],
+      );
+      assert.equal(await gis.postComplaint(REVIEW, { text: 'ещё раз', isNoClientComplaint: false }), 'already');
+      assert.equal(count('POST', complaintsPath), 2);
+      assert.equal(sb.complaintsAbout(REVIEW).length, 1);
+    });
+
+    it('an unseen outcome is "outcome_unknown" with one POST, in the complaint\'s own words', async () => {
+      sb.faults.add({ method: 'POST', path: complaintsPath, fault: { type: 'reset_after' } });
+      const error = await rejectsWith(client().postComplaint(REVIEW, { text: 'фейк', isNoClientComplaint: false }), 'outcome_unknown');
+      assert.match(error.message, /the complaint may or may not have been filed/);
+      assert.equal(count('POST', complaintsPath), 1);
+      assert.equal(sb.complaintsAbout(REVIEW).length, 1, 'it is there even though we did not see it');
+      sb.faults.add({ method: 'POST', path: complaintsPath, fault: { type: 'status', status: 502 } });
+      await rejectsWith(client().postComplaint(REVIEW, { text: 'фейк', isNoClientComplaint: false }), 'outcome_unknown');
+      assert.equal(count('POST', complaintsPath), 2, 'a 5xx is not retried either');
+    });
+
+    it('allowedActions.complain false: readReview says so, and the POST is "rejected" (403), not "blocked"', async () => {
+      sb.review(REVIEW)!.allowedActions.complain = false;
+      const gis = client();
+      assert.equal((await gis.readReview(REVIEW))?.canComplain, false);
+      const error = await rejectsWith(gis.postComplaint(REVIEW, { text: 'фейк', isNoClientComplaint: false }), 'rejected');
+      assert.equal(error.status, 403);
+      assert.match(error.message, /does not let the owner complain about review 124479540: complaining about this review is not allowed/);
+    });
+
+    it('a cabinet without the read-back (405, or 404): null, "cannot read back"', async () => {
+      sb.complaintReadBack = false;
+      assert.equal(await client().listComplaints(REVIEW), null);
+      sb.complaintReadBack = true;
+      sb.faults.add({ method: 'GET', path: complaintsPath, fault: { type: 'status', status: 404 } });
+      assert.equal(await client().listComplaints(REVIEW), null);
     });
   });
 

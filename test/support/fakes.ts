@@ -1,5 +1,6 @@
 // Hand-written fakes of the core's ports, for fast unit tests of the pipeline.
 import { randomUUID } from 'node:crypto';
+import { COMPLAINED, isComplained } from '../../src/core/ports.ts';
 import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
 import type {
   BalanceSnapshot,
@@ -45,6 +46,8 @@ import type {
   TopicCount,
   TopicHistory,
   TwoGis,
+  ComplaintOnTwoGis,
+  ReviewComplaint,
   WaitingReview,
 } from '../../src/core/ports.ts';
 import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
@@ -145,7 +148,7 @@ export class MemoryStore implements Store {
   }
   async claimReview(reviewId: string, token: string, _now: Date, leaseUntil: Date) {
     const review = this.reviews.get(reviewId);
-    if (!review || !['new', 'needs_approval', 'failed'].includes(review.state)) return null;
+    if (!review || !(['new', 'needs_approval', 'failed'].includes(review.state) || isComplained(review))) return null;
     Object.assign(review, { state: 'claimed', claimToken: token, leaseUntil });
     return { ...review };
   }
@@ -570,6 +573,56 @@ export class MemoryStore implements Store {
     if (message?.outcome !== 'sending') return;
     Object.assign(message, outcome === 'retry' ? { sentAt: null, outcome: null } : { sentAt: now, outcome });
   }
+  // the owner's complaints about reviews
+  ownerComplaints = new Map<string, ReviewComplaint & { prior: { state: StoredReview['state']; reason: string | null } | null }>();
+  async reviewComplaint(reviewId: string) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint) return null;
+    const { prior: _prior, ...rest } = complaint;
+    return { ...rest };
+  }
+  async beginComplaint(complaint: { reviewId: string; reason: string; notAClient: boolean }, token: string, _now: Date, leaseUntil: Date, holdUntil: Date) {
+    const review = this.reviews.get(complaint.reviewId);
+    if (!review || this.ownerComplaints.has(complaint.reviewId)) return false;
+    const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
+    this.ownerComplaints.set(complaint.reviewId, {
+      ...complaint, state: 'sending', claimToken: token, leaseUntil, readBackAfter: holdUntil, attempts: 1,
+      prior: waits ? { state: review.state, reason: review.reason } : null,
+    });
+    if (waits) {
+      this.reserved -= review.reserved;
+      Object.assign(review, { state: 'skipped', reason: COMPLAINED, reserved: 0n, claimToken: null, leaseUntil: null });
+    }
+    return true;
+  }
+  async takeOverComplaint(reviewId: string, staleToken: string | null, token: string, _now: Date, leaseUntil: Date) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint || complaint.state === 'sent' || complaint.claimToken !== staleToken) return false;
+    Object.assign(complaint, { claimToken: token, leaseUntil });
+    return true;
+  }
+  async resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint || complaint.state === 'sent' || complaint.claimToken !== token || complaint.leaseUntil! <= now) return false;
+    Object.assign(complaint, { state: 'sending', attempts: complaint.attempts + 1, readBackAfter: holdUntil });
+    return true;
+  }
+  async finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint) return false;
+    if (state === 'sent' ? complaint.state === 'sent' : complaint.claimToken !== token) return false;
+    Object.assign(complaint, { state, claimToken: null, leaseUntil: null });
+    await this.appendEvents(events);
+    return true;
+  }
+  async dropComplaint(reviewId: string, token: string) {
+    const complaint = this.ownerComplaints.get(reviewId);
+    if (!complaint || complaint.state === 'sent' || complaint.claimToken !== token) return false;
+    this.ownerComplaints.delete(reviewId);
+    const review = this.reviews.get(reviewId);
+    if (review && complaint.prior && isComplained(review)) Object.assign(review, complaint.prior);
+    return true;
+  }
 }
 
 export function listed(overrides: Partial<ListedReview> & { id: string }): ListedReview {
@@ -604,6 +657,15 @@ export class FakeTwoGis implements TwoGis {
   readFailure: Error | null = null;
   listFailure: Error | null = null;
   branches: Branch[] = [{ id: '70000001017466092', name: 'Кофейня' }];
+  /** The complaints filed about each review, and every complaint POST made (whatever became of it). */
+  complaints = new Map<string, ComplaintOnTwoGis[]>();
+  complaintPosts = new Map<string, number>();
+  /** Reviews 2GIS does not let the owner complain about (allowedActions.complain false). */
+  noComplaints = new Set<string>();
+  /** false: the complaints of a review cannot be read back (404/405). */
+  complaintReadBack = true;
+  /** An error thrown by a complaint POST; `stored` on it: the complaint landed before the error. */
+  complaintFailure: ((reviewId: string) => Error | null) | null = null;
 
   async checkLogin() {}
   async listBranches() {
@@ -640,7 +702,23 @@ export class FakeTwoGis implements TwoGis {
     const review = this.reviews.find((candidate) => candidate.id === reviewId);
     if (!review) return null;
     const answer = this.answers.get(reviewId) ?? null;
-    return { id: reviewId, rating: review.rating, hasOwnerAnswer: answer !== null || review.hasOwnerAnswer, ownerAnswer: answer };
+    return {
+      id: reviewId, rating: review.rating, hasOwnerAnswer: answer !== null || review.hasOwnerAnswer, ownerAnswer: answer,
+      canComplain: !this.noComplaints.has(reviewId),
+    };
+  }
+  async postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'> {
+    this.complaintPosts.set(reviewId, (this.complaintPosts.get(reviewId) ?? 0) + 1);
+    const failure = this.complaintFailure?.(reviewId) ?? null;
+    if (failure && !(failure as Error & { stored?: boolean }).stored) throw failure;
+    const filed = this.complaints.get(reviewId) ?? [];
+    if (filed.length > 0 && !failure) return 'already';
+    this.complaints.set(reviewId, [...filed, { id: `complaint-${reviewId}`, ...complaint }]);
+    if (failure) throw failure;
+    return 'sent';
+  }
+  async listComplaints(reviewId: string) {
+    return this.complaintReadBack ? [...(this.complaints.get(reviewId) ?? [])] : null;
   }
   async postAnswer(reviewId: string, text: string) {
     this.posts.set(reviewId, (this.posts.get(reviewId) ?? 0) + 1);
@@ -748,7 +826,7 @@ export function pipeline(overrides: Partial<PipelineDeps> = {}) {
     clock,
     logger: silentLogger,
     failpoint: () => {},
-    ownership: { newToken: () => randomUUID(), isAbandoned: () => false },
+    ownership: { newToken: () => randomUUID(), isAbandoned: () => false, hold: () => () => {} },
     prompts: { read: async () => 'You answer reviews.' },
     settings: testSettings,
     ...overrides,

@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import type { DomainEvent, EventType, FailureRetry, ListedReview, Store, StoredEvent } from '../../src/core/ports.ts';
+import { COMPLAINED, type DomainEvent, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -1397,6 +1397,73 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const token2 = randomUUID();
       assert.notEqual(await claimFree(store, token2, now, lease(now)), null);
       assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
+      return 0;
+    });
+
+    contractTest("an owner's complaint: begun once across stores, out of the waiting list, read back, settled once, dropped back", async ({ store, open }) => {
+      const waiting = listed();
+      const answered = listed();
+      assert.equal(await store.recordReview(waiting, 'needs_approval', 'rated 1', []), true);
+      assert.equal(await store.recordReview(answered, 'skipped', 'already answered', []), true);
+      const now = new Date();
+      const other = open({ notifications: true });
+      const complaint = { reviewId: waiting.id, reason: 'Автор не был у нас; «реклама» конкурента', notAClient: true };
+      const tokens = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const begun = await Promise.all(
+        [store, other, store, other].map((s, i) => s.beginComplaint(complaint, tokens[i]!, now, lease(now), new Date(now.getTime() + 30_000))),
+      );
+      assert.equal(begun.filter(Boolean).length, 1, 'one complaint per review');
+      const holder = tokens[begun.indexOf(true)]!;
+      assert.equal(await store.beginComplaint({ ...complaint, reviewId: 'no-such-review' }, randomUUID(), now, lease(now), now), false);
+      const sending = (await store.reviewComplaint(waiting.id))!;
+      assert.deepEqual(
+        { ...sending, leaseUntil: null, readBackAfter: null },
+        { reviewId: waiting.id, state: 'sending', reason: complaint.reason, notAClient: true, claimToken: holder, leaseUntil: null, readBackAfter: null, attempts: 1 },
+      );
+      assert.deepEqual([(await store.getReview(waiting.id))!.state, (await store.getReview(waiting.id))!.reason], ['skipped', COMPLAINED]);
+      assert.deepEqual(await store.listReviewsInState('needs_approval', 10), [], 'it left the waiting list');
+      const [facts] = await store.reviewFacts({ branchId: waiting.branchId });
+      assert.deepEqual([facts!.complained, facts!.skipped, facts!.waitingForPerson], [1, 0, 0], 'stats count it as complained, nothing else');
+
+      // A crashed holder's complaint is taken over once; the taker lets go of it as outcome unknown.
+      const takers = [randomUUID(), randomUUID()];
+      const taken = await Promise.all([store, other].map((s, i) => s.takeOverComplaint(waiting.id, holder, takers[i]!, now, lease(now))));
+      assert.equal(taken.filter(Boolean).length, 1);
+      const taker = takers[taken.indexOf(true)]!;
+      assert.equal(await store.finishComplaint(waiting.id, holder, 'outcome_unknown', []), false, 'not by its old holder');
+      assert.equal(await store.finishComplaint(waiting.id, taker, 'outcome_unknown', []), true);
+      assert.deepEqual([(await store.reviewComplaint(waiting.id))!.state, (await store.reviewComplaint(waiting.id))!.claimToken], ['outcome_unknown', null]);
+      // The next press takes it from nobody, sends it again behind the fence, and it is settled once with its event.
+      const next = randomUUID();
+      assert.equal(await store.takeOverComplaint(waiting.id, null, next, now, lease(now)), true);
+      assert.equal(await store.resendComplaint(waiting.id, next, now, now), true);
+      assert.equal((await store.reviewComplaint(waiting.id))!.attempts, 2);
+      const settled = await Promise.all(
+        [store, other].map((s) => s.finishComplaint(waiting.id, next, 'sent', [event('review.complained', { reviewId: waiting.id, data: { reason: 'x', notAClient: true } })])),
+      );
+      assert.equal(settled.filter(Boolean).length, 1, 'settled once');
+      assert.equal((await store.listEvents({ type: 'review.complained', limit: 10 })).length, 1);
+      assert.equal(await store.takeOverComplaint(waiting.id, null, randomUUID(), now, lease(now)), false, 'a sent complaint is never taken again');
+      assert.equal(await store.dropComplaint(waiting.id, next), false, 'nor dropped');
+
+      // One 2GIS refused: forgotten, and the review waits again as it did; an answered review keeps its state.
+      for (const [review, state, reason] of [[answered, 'skipped', 'already answered'], [listed(), 'failed', '2GIS refused the answer']] as const) {
+        if (review !== answered) assert.equal(await store.recordReview(review, 'needs_approval', 'x', []), true);
+        if (review !== answered) {
+          const claim = (await store.claimReview(review.id, randomUUID(), now, lease(now)))!;
+          await store.release(review.id, claim.claimToken!, { state: 'failed', reason }, []);
+        }
+        const token = randomUUID();
+        assert.equal(await store.beginComplaint({ ...complaint, reviewId: review.id }, token, now, lease(now), now), true);
+        assert.equal((await store.getReview(review.id))!.reason, review === answered ? reason : COMPLAINED);
+        assert.equal(await store.dropComplaint(review.id, token), true);
+        assert.equal(await store.reviewComplaint(review.id), null);
+        assert.deepEqual([(await store.getReview(review.id))!.state, (await store.getReview(review.id))!.reason], [state, reason]);
+      }
+      // A complained-about review may still be claimed by a person.
+      assert.notEqual(await store.claimReview(waiting.id, randomUUID(), now, lease(now)), null);
+      const claimed = (await store.getReview(waiting.id))!;
+      await store.release(waiting.id, claimed.claimToken!, { state: 'skipped', reason: COMPLAINED }, []);
       return 0;
     });
   });

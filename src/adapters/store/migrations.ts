@@ -283,6 +283,21 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 14,
+    name: "the owner's complaints about reviews",
+    // Issue 21: one complaint per review, recorded as `sending` before its POST (like an answer's `posting`), so that
+    // a complaint whose outcome was not seen is read back, never sent again blindly; the review's state and reason
+    // before it (prior_*) come back if 2GIS refuses it.
+    statements: (s) => [
+      table(s, 'review_complaints', [
+        `review_id ${s.id} NOT NULL PRIMARY KEY, state ${s.string(16)} NOT NULL, reason ${s.mediumText} NOT NULL, not_a_client ${s.tinyint} NOT NULL`,
+        `claim_token ${s.string(64)} NULL, lease_until ${s.time} NULL, read_back_after ${s.time} NULL, attempts ${s.int} NOT NULL DEFAULT 0`,
+        `prior_state ${s.string(16)} NULL, prior_reason TEXT NULL, created_at ${s.time} NOT NULL, sent_at ${s.time} NULL, updated_at ${s.time} NOT NULL`,
+        "CONSTRAINT review_complaints_state CHECK (state IN ('sending', 'sent', 'outcome_unknown'))",
+      ]),
+    ],
+  },
+  {
+    version: 15,
     name: "the owner's panel: alerts once per episode, and Telegram's own messages queued",
     // Issue 20: an alert (balance.low, balance.insufficient until the next top-up, complaint.repeated, auth.failed until a
     // sign-in works again, a review's reminder, a week's digest) is one episode row, inserted once by whichever worker

@@ -10,13 +10,14 @@ import { createHash } from 'node:crypto';
 import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
+import { COMPLAINED } from '../../core/ports.ts';
 import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
 import { WAITING_FOR_PERSON } from '../../core/ports.ts';
 import type {
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate, WaitingReview,
+  ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate, WaitingReview,
   QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
@@ -79,7 +80,8 @@ const literal = (word: string): string => {
   return `'${word}'`;
 };
 /** figures.ts's mapping as SQL: the one figure each review row counts in. */
-const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere' ${Object.entries(
+const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere'
+  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained' ${Object.entries(
   FIGURE_OF_STATE,
 )
   .map(([state, figure]) => `WHEN r.state = ${literal(state)} THEN ${literal(figure)}`)
@@ -104,6 +106,15 @@ const LISTING = columns('b', { branchId: 'text', name: 'text', rating: 'text?', 
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: 'text', reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
+const REVIEW_COMPLAINT = columns('q', {
+  reviewId: 'text', state: 'text', reason: 'text', notAClient: 'int', claimToken: 'text?', leaseUntil: 'time?', readBackAfter: 'time?', attempts: 'int',
+});
+const COMPLAINT_PRIOR = columns('q', { priorState: 'text?', priorReason: 'text?' });
+const toReviewComplaint = (row: RowOf<typeof REVIEW_COMPLAINT>): ReviewComplaint => ({
+  ...row, state: row.state as ComplaintState, notAClient: row.notAClient === 1,
+});
+/** The review states a complaint takes out of the waiting list (COMPLAINED); a review in work or answered keeps its own. */
+const COMPLAINABLE_WAITING = raw(`('new', 'needs_approval', 'failed')`);
 
 /** `WHERE …` over the period and the branch of `query` (callers go on with `AND`). */
 function period(alias: 'r' | 't', query: FactQuery): Sql {
@@ -429,7 +440,7 @@ export class SqlStore implements Store {
     requireTimes(now, leaseUntil);
     return this.#db.transaction(async (x) => {
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE id = ${reviewId} AND state IN ('new', 'needs_approval', 'failed')`);
+            WHERE id = ${reviewId} AND (state IN ('new', 'needs_approval', 'failed') OR (state = 'skipped' AND reason = ${COMPLAINED}))`);
       return claimed === 1 ? this.#readReview(x, reviewId) : null;
     });
   }
@@ -1088,6 +1099,81 @@ export class SqlStore implements Store {
       // The window is recorded already: another worker counted the same reviews a moment ago.
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+
+  // ------------------------------------------------------------ the owner's complaints about reviews
+
+  async reviewComplaint(reviewId: string): Promise<ReviewComplaint | null> {
+    const row = (await this.#select(REVIEW_COMPLAINT, sql`FROM review_complaints q WHERE q.review_id = ${reviewId}`))[0];
+    return row === undefined ? null : toReviewComplaint(row);
+  }
+
+  async beginComplaint(
+    complaint: { reviewId: string; reason: string; notAClient: boolean }, token: string, now: Date, leaseUntil: Date, holdUntil: Date,
+  ): Promise<boolean> {
+    requireTimes(now, leaseUntil, holdUntil);
+    const { reviewId, reason, notAClient } = complaint;
+    return this.#db.transaction(async (x) => {
+      // The review row first (the lock order): a worker claiming it now either sees it complained about or has it.
+      const review = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      if (review === undefined) throw new Rollback(false);
+      const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
+      const values: Value[] = [
+        reviewId, 'sending', reason, notAClient ? 1 : 0, token, leaseUntil, holdUntil, 1,
+        waits ? review.state : null, waits ? review.reason : null, now, now,
+      ];
+      const insert = sql`INSERT INTO review_complaints (review_id, state, reason, not_a_client, claim_token, lease_until, read_back_after, attempts,
+        prior_state, prior_reason, created_at, updated_at) VALUES (${values})`;
+      if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
+      if (waits) {
+        await x.run(sql`UPDATE reviews SET state = 'skipped', reason = ${COMPLAINED}, reserved = 0, claim_token = NULL, lease_until = NULL,
+              updated_at = ${now} WHERE id = ${reviewId} AND state IN ${COMPLAINABLE_WAITING}`);
+        if (review.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${review.reserved} WHERE id = 1`);
+      }
+      return true;
+    });
+  }
+
+  async takeOverComplaint(reviewId: string, staleToken: string | null, token: string, now: Date, leaseUntil: Date): Promise<boolean> {
+    requireTimes(now, leaseUntil);
+    const held = staleToken === null ? sql`claim_token IS NULL` : sql`claim_token = ${staleToken}`;
+    return this.#changedOne(sql`UPDATE review_complaints SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
+          WHERE review_id = ${reviewId} AND state IN ('sending', 'outcome_unknown') AND ${held}`);
+  }
+
+  async resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
+    requireTimes(now, holdUntil);
+    return this.#changedOne(sql`UPDATE review_complaints SET state = 'sending', attempts = attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
+          WHERE review_id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now} AND state IN ('sending', 'outcome_unknown')`);
+  }
+
+  async finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]): Promise<boolean> {
+    const now = new Date();
+    return this.#db.transaction(async (x) => {
+      // A complaint that is out there is recorded whoever sees it first, and announced once.
+      const which = state === 'sent' ? sql`state <> 'sent'` : sql`claim_token = ${token} AND state IN ('sending', 'outcome_unknown')`;
+      const changed = await x.run(sql`UPDATE review_complaints SET state = ${state}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+            ${state === 'sent' ? sql`, sent_at = ${now}` : empty} WHERE review_id = ${reviewId} AND ${which}`);
+      if (changed !== 1) throw new Rollback(false);
+      await this.#insertEvents(x, events);
+      return true;
+    });
+  }
+
+  async dropComplaint(reviewId: string, token: string): Promise<boolean> {
+    return this.#db.transaction(async (x) => {
+      const mine = sql`q.review_id = ${reviewId} AND q.claim_token = ${token} AND q.state IN ('sending', 'outcome_unknown')`;
+      // The review row first (the lock order), then the complaint's.
+      await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const prior = await x.first(COMPLAINT_PRIOR, sql`FROM review_complaints q WHERE ${mine}${this.#db.lockRows}`);
+      if (prior === undefined) throw new Rollback(false);
+      await x.run(sql`DELETE FROM review_complaints WHERE review_id = ${reviewId} AND claim_token = ${token}`);
+      if (prior.priorState !== null) {
+        await x.run(sql`UPDATE reviews SET state = ${prior.priorState}, reason = ${prior.priorReason}, updated_at = ${new Date()}
+              WHERE id = ${reviewId} AND state = 'skipped' AND reason = ${COMPLAINED}`);
+      }
       return true;
     });
   }

@@ -26,8 +26,8 @@ export interface TelegramBotOptions {
 
 type GrammySignal = NonNullable<Parameters<Api['getMe']>[0]>;
 
-const ACTIONS: readonly CardAction[] = ['send', 'regenerate', 'edit', 'skip'];
-const CALLBACK = /^(send|regenerate|edit|skip):(\d{1,15}):(\d{1,9})$/;
+const ACTIONS: readonly CardAction[] = ['send', 'regenerate', 'edit', 'skip', 'complain'];
+const CALLBACK = new RegExp(`^(${ACTIONS.join('|')}):(\\d{1,15}):(\\d{1,9})$`);
 /** Telegram lets a press's answer be at most 200 characters. */
 const PRESS_ANSWER_LIMIT = 200;
 /**

@@ -10,7 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Got } from 'got';
-import { LISTING_PAGE_SIZE, type Branch, type ListedReview, type ReviewComment, type ReviewPage, type ReviewStatus, type TwoGis, type UnreadableItem } from '../../core/ports.ts';
+import { LISTING_PAGE_SIZE, type Branch, type ComplaintOnTwoGis, type ListedReview, type ReviewComment, type ReviewPage, type ReviewStatus, type TwoGis, type UnreadableItem } from '../../core/ports.ts';
 import { ServiceError } from '../../errors.ts';
 
 export interface TwoGisClientOptions {
@@ -140,6 +140,7 @@ const reviewSchema = envelope(
       rating: numberish,
       hasCompanyComment: z.boolean().nullish(),
       firstAnswer: z.object({ id: idSchema.nullish(), text: z.string().nullish() }).nullish(),
+      allowedActions: z.object({ complain: z.boolean().nullish() }).nullish().catch(null),
     })
     .refine(
       (value) => value.hasCompanyComment !== undefined || value.firstAnswer !== undefined,
@@ -148,6 +149,15 @@ const reviewSchema = envelope(
 );
 
 const postSchema = envelope(z.object({ id: idSchema }));
+
+// 2gis-api.md: a complaint's POST answers 200 with the envelope; what its result holds is not relied on.
+const complaintPostSchema = envelope(z.unknown());
+
+const complaintsSchema = envelope(
+  z.object({
+    items: z.array(z.object({ id: idSchema, text: z.string().nullish(), isNoClientComplaint: z.boolean().nullish() })),
+  }),
+);
 
 const commentsSchema = envelope(
   z.object({
@@ -391,6 +401,11 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
 
   // ------------------------------------------------------------ outcome → value or ServiceError
 
+  /** What an unseen POST may have done, in its own terms. */
+  function posted(call: Call): string {
+    return call.path.endsWith('/complaints') ? 'the complaint may or may not have been filed' : 'the answer may or may not have been posted';
+  }
+
   function describe(call: Call): string {
     return `${call.method} ${call.path}`;
   }
@@ -430,7 +445,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
         throw new ServiceError(
           '2gis',
           'outcome_unknown',
-          `no answer from 2GIS to ${what} (${outcome.code}${outcome.timeout ? ` after ${timeoutMs} ms` : ''}): the answer may or may not have been posted`,
+          `no answer from 2GIS to ${what} (${outcome.code}${outcome.timeout ? ` after ${timeoutMs} ms` : ''}): ${posted(call)}`,
           { hint: 'read the review back before posting again' },
         );
       }
@@ -453,7 +468,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
         throw new ServiceError(
           '2gis',
           'outcome_unknown',
-          `2GIS answered ${status} to ${what}: the answer may or may not have been posted`,
+          `2GIS answered ${status} to ${what}: ${posted(call)}`,
           { status, hint: 'read the review back before posting again' },
         );
       }
@@ -503,7 +518,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
     const message = whole ? detail : `2GIS sent a malformed/truncated response to ${describe(call)}: ${detail}`;
     if (call.method === 'POST' && !call.idempotent) {
       // 2GIS took the POST but we could not read what it made of it: the answer may well be there.
-      return new ServiceError('2gis', 'outcome_unknown', `${message}; the answer may or may not have been posted`, {
+      return new ServiceError('2gis', 'outcome_unknown', `${message}; ${posted(call)}`, {
         status,
         hint: 'read the review back before posting again',
       });
@@ -591,6 +606,7 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
         rating: data.result.rating,
         hasOwnerAnswer: data.result.hasCompanyComment === true || answer !== null,
         ownerAnswer: answer === null ? null : { id: answer.id ?? '', text: answer.text ?? '' },
+        canComplain: data.result.allowedActions?.complain ?? null,
       };
     },
 
@@ -635,6 +651,41 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       const { outcome, attempts } = await authorised(call);
       const data = interpret(call, outcome, attempts, postSchema);
       return { commentId: data.result.id };
+    },
+
+    async postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'> {
+      const call: Call = {
+        method: 'POST',
+        path: `presence/reviews/${encodeURIComponent(reviewId)}/complaints`,
+        body: { catalog: '2gis', isNoClientComplaint: complaint.isNoClientComplaint, text: complaint.text },
+        idempotent: false,
+      };
+      const { outcome, attempts } = await authorised(call);
+      if (outcome.kind === 'response' && outcome.status === 409) return 'already';
+      // A 403 here is 2GIS refusing this complaint (allowedActions.complain), not the account being blocked: the
+      // headers were right, or the reads before it would have been refused too.
+      if (outcome.kind === 'response' && outcome.status === 403) {
+        const message = serverMessage(outcome.body);
+        throw new ServiceError('2gis', 'rejected', `2GIS does not let the owner complain about review ${reviewId}${message ? `: ${message}` : ''}`, {
+          status: 403,
+        });
+      }
+      interpret(call, outcome, attempts, complaintPostSchema);
+      return 'sent';
+    },
+
+    async listComplaints(reviewId: string): Promise<ComplaintOnTwoGis[] | null> {
+      const call: Call = {
+        method: 'GET',
+        path: `presence/reviews/${encodeURIComponent(reviewId)}/complaints`,
+        query: { catalog: '2gis' },
+        idempotent: true,
+      };
+      const { outcome, attempts } = await authorised(call);
+      // The read-back is assumed (2gis-api.md): where 2GIS does not have it, a complaint cannot be read back.
+      if (outcome.kind === 'response' && (outcome.status === 404 || outcome.status === 405)) return null;
+      const data = interpret(call, outcome, attempts, complaintsSchema);
+      return data.result.items.map((item) => ({ id: item.id, text: item.text ?? '', isNoClientComplaint: item.isNoClientComplaint === true }));
     },
   };
 }
