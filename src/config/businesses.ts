@@ -29,6 +29,8 @@ export const INHERITED_KEYS = [
   'twogis.locale',
   'twogis.recheckAfterHours',
   'timeZone',
+  'telegram.digest',
+  'approval',
 ] as const;
 
 /**

@@ -73,6 +73,9 @@ const branchPolicy = z.strictObject({
   templates: templates.optional(),
 });
 
+/** `telegram.digest`: `mon 09:00` (weekday, 24-hour time). */
+export const DIGEST_SCHEDULE = /^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$/i;
+
 export const configSchema = z.strictObject({
   /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
   timeZone: z
@@ -176,12 +179,19 @@ export const configSchema = z.strictObject({
         .transform((ids) => [...new Set(ids.map(String))])
         .default([]),
       apiUrl: url(['https:', 'http:']).transform((value) => value.replace(/\/+$/, '')).default(DEFAULT_TELEGRAM_API_URL),
+      // The weekly digest to the business's chats: a weekday and a time in the business's timeZone.
+      digest: z
+        .string()
+        .regex(DIGEST_SCHEDULE, { message: 'must be a weekday and a time, like "mon 09:00"' })
+        .optional(),
     })
     .prefault({}),
   approval: z
     .strictObject({
       // Every review waiting for a person is read again on 2GIS at least this often (core/recheck.ts, README).
       recheckMinutes: z.number().min(1).max(1440).default(10),
+      // A review waiting for a person this long gets one reminder in the business's chats.
+      remindAfterHours: z.number().positive().max(24 * 366).optional(),
     })
     .prefault({}),
   insight: z

@@ -193,7 +193,8 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
   const snapshot = await deps.store.getBalance();
   if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
-  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message, ...(authProblem.code ? { code: authProblem.code } : {}) });
+  if (authProblem) await announceSignInFailed(deps, authProblem);
+  else if ((await branchList) !== null) await deps.store.closeAlertEpisode(SIGN_IN_EPISODE);
   return { ...tally(intake, outcomes, settled, snapshot.balance, state.stoppedForBalance, breaker), followUps };
 }
 
@@ -204,7 +205,18 @@ async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Pro
   });
 }
 
-async function announce(deps: PipelineDeps, type: 'balance.insufficient' | 'auth.failed', data: Record<string, unknown>) {
+/**
+ * 2GIS refusing the sign-in is one episode, from the first refusal until a cycle signs in again: one auth.failed
+ * event (and one Telegram alert) for it, not one per cron run. The episode row is the compare-and-set across workers.
+ */
+const SIGN_IN_EPISODE = { kind: 'sign-in', subject: '' };
+
+async function announceSignInFailed(deps: PipelineDeps, problem: ServiceError): Promise<void> {
+  const event = makeEvent(deps.clock, 'auth.failed', null, { error: problem.message, ...(problem.code ? { code: problem.code } : {}) });
+  if (await deps.store.openAlertEpisode(SIGN_IN_EPISODE, deps.clock.now(), { events: [event] })) published(deps, [event]);
+}
+
+async function announce(deps: PipelineDeps, type: 'balance.insufficient', data: Record<string, unknown>) {
   const event = makeEvent(deps.clock, type, null, data);
   await deps.store.appendEvents([event]);
   published(deps, [event]);

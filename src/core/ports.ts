@@ -419,6 +419,8 @@ export interface CardMessage {
   awaitingEdit: boolean;
   /** The chat pressed `complain`: its next reply to this copy is the complaint's reason. */
   awaitingComplaint?: boolean;
+  /** `/waiting` sent the card again in this chat: this copy shows so, has no buttons and takes no press. */
+  superseded?: boolean;
 }
 
 /** How a card's review stopped waiting. */
@@ -509,7 +511,49 @@ export type TelegramNotice =
   /** The press came from a message that is not a copy of the card its button names. */
   | { kind: 'wrong_message' }
   /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
-  | { kind: 'not_acted'; action: CardAction | null; reason: string };
+  | { kind: 'not_acted'; action: CardAction | null; reason: string }
+  // The owner's panel (telegram-panel.ts): answers to the commands typed in a chat, and what it pushes there.
+  /** `/start`: the chat's id, and whether (and for which business) it may act on cards. */
+  | { kind: 'chat_id'; chatId: string; allowed: boolean; business: string | null }
+  /** `/balance`: the figures of `balance --json`. */
+  | { kind: 'balance'; balance: string; held: string }
+  /** `/stats`: the figures of `stats --json` (`total`) over the last `days` days. */
+  | { kind: 'stats'; days: number; figures: PanelFigures }
+  /** `/waiting`: the oldest cards sent again below this, and how many more wait. */
+  | { kind: 'waiting'; shown: number; more: number }
+  | { kind: 'unknown_command'; command: string }
+  | { kind: 'alert'; alert: PanelAlert }
+  | { kind: 'digest'; from: string; to: string; figures: PanelFigures; topics: string[]; balance: string };
+
+/** The figures of `stats --json` a panel message shows (the same names). */
+export interface PanelFigures {
+  reviews: number;
+  answered: number;
+  byPerson: number;
+  answeredElsewhere: number;
+  waiting: number;
+  skipped: number;
+  failed: number;
+  replyRate: number | null;
+  medianMinutesToAnswer: number | null;
+  averageRating: number | null;
+  charged: string;
+}
+
+/** What an alert pushed to a business's chats says; one per episode (Store.openAlertEpisode). */
+export type PanelAlert =
+  | { kind: 'balance.low'; balance: string; threshold: string }
+  | { kind: 'balance.insufficient'; balance: string; price: string }
+  | { kind: 'complaint.repeated'; topic: string; count: number; branchId: string | null }
+  | { kind: 'auth.failed'; error: string; code: string | null }
+  | { kind: 'reminder'; reviewId: string; branchName: string; rating: number; hours: number };
+
+/** A panel message waiting in the database until Telegram's limits let it out. */
+export interface QueuedTelegramMessage {
+  id: number;
+  chatId: string;
+  notice: TelegramNotice;
+}
 
 /** The card as a person sees it, for the renderer. */
 export interface CardView {
@@ -522,6 +566,8 @@ export interface CardView {
   draftFailure: string | null;
   instruction: string | null;
   outcome: CardOutcome | null;
+  /** A copy that `/waiting` sent again further down the chat: it says so and has no buttons. */
+  superseded?: boolean;
   /** The buttons, in order; none once the review stopped waiting. */
   actions: CardAction[];
 }
@@ -757,6 +803,39 @@ export interface Store {
   releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void>;
   /** The claimed update is done with: acted on, or given up on after its tries (the person was told). */
   finishTelegramUpdate(updateId: number, token: string, outcome?: 'acted' | 'given_up'): Promise<void>;
+  /** The card of a review, if it has one. */
+  telegramCardOfReview(reviewId: string): Promise<TelegramCard | null>;
+
+  // the owner's panel (issue 20). business_id is '' until the store is scoped per business.
+  /**
+   * Opens an alert's episode (kind and subject: `auth.failed`/'', `digest`/'2026-12-07', `reminder`/<review id>)
+   * with its events and queued messages, in one transaction; false, and nothing written, when it is open already:
+   * the compare-and-set that makes an alert once per episode across workers and restarts.
+   */
+  openAlertEpisode(
+    episode: { kind: string; subject: string },
+    now: Date,
+    effects: { events?: readonly DomainEvent[]; messages?: ReadonlyArray<{ chatId: string; notice: TelegramNotice }> },
+  ): Promise<boolean>;
+  alertEpisodeOpen(episode: { kind: string; subject: string }): Promise<boolean>;
+  /** Ends an episode (a sign-in worked again): the next one alerts again. True when one was open. */
+  closeAlertEpisode(episode: { kind: string; subject: string }): Promise<boolean>;
+  /** The last event the alerts were drawn from; the newest event's seq the first time it is asked. */
+  alertCursor(): Promise<number>;
+  /** Moves the cursor from `from` to `to`; false when another worker moved it meanwhile. */
+  moveAlertCursor(from: number, to: number): Promise<boolean>;
+  /** The id of the newest top-up in the ledger (0 when none): a balance.insufficient episode lasts until the next. */
+  lastTopUpId(): Promise<number>;
+  /** Reviews waiting for a person (needs_approval) since before `before`, oldest first. */
+  waitingForPersonSince(before: Date, limit: number): Promise<StoredReview[]>;
+  /** Panel messages not sent yet (nor being sent by a worker whose claim still runs), oldest first. */
+  queuedTelegramMessages(now: Date, limit: number): Promise<QueuedTelegramMessage[]>;
+  /** Takes a queued message to send it until `until` (a worker that dies meanwhile leaves it to the next); false when taken. */
+  claimTelegramMessage(id: number, now: Date, until: Date): Promise<boolean>;
+  /** Panel messages sent to a chat since `since`, and when the last one was. */
+  sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }>;
+  /** A claimed message sent, given up on (the chat refuses the bot), or queued again (Telegram failed: `retry`). */
+  finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void>;
   // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
   /**
    * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch

@@ -33,6 +33,7 @@ import type {
   TelegramNotice,
   TelegramUpdate,
 } from './ports.ts';
+import { Panel, type PanelSettings } from './telegram-panel.ts';
 import { currentPrompt, type CurrentPrompt } from './worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
@@ -41,6 +42,8 @@ export interface TelegramDeps extends PipelineDeps {
   chatIds: readonly string[];
   /** `run`'s loop tells a person here, once each, what keeps Telegram from working (the file log gets it too). */
   onTrouble?: (trouble: TelegramTrouble) => void;
+  /** The owner's panel: the business, its time zone, the digest and reminders (telegram-panel.ts). */
+  panel?: PanelSettings;
 }
 
 /** A chat of telegram.chatIds that takes no messages from the bot; skipped, the other chats go on. */
@@ -103,6 +106,7 @@ export class TelegramBridge {
   readonly #deps: TelegramDeps;
   readonly #token: string;
   readonly #allowed: ReadonlySet<string>;
+  readonly #panel: Panel;
   #waiting: AbortController | null = null;
   #kicked = false;
   /** When this worker last took or renewed the turn (ms since the epoch). */
@@ -114,6 +118,7 @@ export class TelegramBridge {
     this.#deps = deps;
     this.#token = deps.ownership.newToken();
     this.#allowed = new Set(deps.chatIds);
+    this.#panel = new Panel(deps, (chatId, reviewIds) => this.#resend(chatId, reviewIds));
   }
 
   /** Committed events: a review that came to wait, or stopped waiting, ends `run`'s long poll at once. */
@@ -155,6 +160,8 @@ export class TelegramBridge {
     }
     if (options.signal?.aborted) return report;
     await this.#syncCards(report, options.signal);
+    if (options.signal?.aborted || !(await this.#keep())) return report;
+    await this.#panel.pushes(options.signal);
     return report;
   }
 
@@ -259,6 +266,8 @@ export class TelegramBridge {
 
   async #act(update: TelegramUpdate): Promise<void> {
     if (update.chatId === null) return;
+    // The one point where the owner's panel meets the updates: a command typed in a chat.
+    if (update.kind === 'message' && (await this.#panel.command(update, this.#allowed.has(update.chatId)))) return;
     if (!this.#allowed.has(update.chatId)) return this.#refuse(update, update.chatId);
     if (update.kind === 'press') return this.#press(update);
     if (update.kind === 'message') return this.#message(update);
@@ -391,7 +400,7 @@ export class TelegramBridge {
     if (message.replyTo === null) return;
     const tell = (notice: TelegramNotice) => this.#deps.telegram.notify(message.chatId, notice, message.messageId);
     const card = (await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)).find((one) =>
-      one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo),
+      one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo && !copy.superseded),
     );
     if (!card) return;
     if (card.body.actedOn?.includes(message.updateId)) return; // acted on by an earlier try, which failed after it
@@ -521,7 +530,7 @@ export class TelegramBridge {
     const telegram = this.#deps.telegram;
     for (const chatId of this.#deps.chatIds) {
       const view = cardView(card, review);
-      const copies = card.body.messages.filter((one) => one.chatId === chatId);
+      const copies = card.body.messages.filter((one) => one.chatId === chatId && !one.superseded);
       if (copies.length === 0 && card.body.outcome !== null) continue; // a chat that never had it does not need to hear it ended
       try {
         if (copies.length === 0) {
@@ -544,9 +553,34 @@ export class TelegramBridge {
         else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
       }
     }
-    const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && copy.shows < card.body.revision);
+    const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && !copy.superseded && copy.shows < card.body.revision);
     const active = card.body.outcome === null || stale;
     if (active !== card.active) await this.#save(card, card.body, active);
+  }
+
+  /**
+   * `/waiting`: each review's card sent to the chat again as a fresh copy (at the bottom of the chat, where the
+   * person reads), and the chat's earlier copies of it edited to say so, without buttons: a press there is refused.
+   * Reviews that have no card yet get theirs from the bridge's next turn.
+   */
+  async #resend(chatId: string, reviewIds: readonly string[]): Promise<void> {
+    const telegram = this.#deps.telegram;
+    for (const reviewId of reviewIds) {
+      const stored = await this.#deps.store.telegramCardOfReview(reviewId);
+      if (stored === null) continue;
+      const current = await this.#follow(stored);
+      if (current === null || current.card.body.outcome !== null) continue;
+      let card = current.card;
+      const earlier = card.body.messages.filter((copy) => copy.chatId === chatId && !copy.superseded);
+      card = await this.#update(card, (body) => ({
+        ...body,
+        messages: body.messages.map((copy) => (copy.chatId === chatId ? { ...copy, superseded: true, awaitingEdit: false } : copy)),
+      }));
+      const view = cardView(card, current.review);
+      for (const copy of earlier) await telegram.editCard(chatId, copy.messageId, { ...view, superseded: true, actions: [] });
+      const messageId = await telegram.sendCard(chatId, view);
+      card = await this.#recordCopy(card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
+    }
   }
 
   /** Keeps which message in which chat shows the card (at once: a crash must not send a second copy). */
@@ -568,7 +602,8 @@ export class TelegramBridge {
     const { chatId, messageId } = press;
     if (messageId === null) return null;
     const isThis = (copy: CardMessage) => copy.chatId === chatId && copy.messageId === messageId;
-    if (card.body.messages.some(isThis)) return card;
+    const recorded = card.body.messages.find(isThis);
+    if (recorded) return recorded.superseded ? null : card; // `/waiting` sent it again below: that copy acts
     if (press.messageCardId !== card.id) return null;
     const others = await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN);
     if (others.some((other) => other.id !== card.id && other.body.messages.some(isThis))) return null;

@@ -157,7 +157,7 @@ describe('Telegram cards with the real binary', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
-  test('a press and a message from a chat that is not allowed change nothing; one telegram.refused event each', async () => {
+  test('a press and a message from a chat that is not allowed change nothing; one telegram.refused event each (/start is answered: telegram-panel.test.ts)', async () => {
     const owners = card(OWNER, '990004');
     const [, cardId, revision] = owners.buttons.flat()[0]!.data.split(':');
     const press = tg.forgePress(STRANGER, `send:${cardId}:${revision}`, { id: 5550001, firstName: 'Чужой' });
@@ -168,7 +168,7 @@ describe('Telegram cards with the real binary', () => {
     assert.equal(tg.answerTo(press)?.text, "This chat may not act on gisbot's cards");
     const refused = await rows("SELECT data FROM events WHERE type = 'telegram.refused'");
     assert.deepEqual(refused.map((row) => JSON.parse(String(row.data))), [{ chatId: STRANGER, kind: 'press' }]);
-    tg.write(STRANGER, '/start');
+    tg.write(STRANGER, 'hello');
     assert.equal((await poll()).code, 0);
     assert.equal((await rows("SELECT id FROM events WHERE type = 'telegram.refused'")).length, 2);
     const logs = await world.run(['logs', '--type', 'telegram.refused', '--json']);

@@ -124,7 +124,9 @@ describe('SqliteStore', () => {
           [13, 'telegram updates kept until acted on'],
           [14, "the owner's complaints about reviews"],
           [15, 'a posted answer is read back once more: removed by 2GIS'],
+          [16, "the owner's voice: examples of answers a person produced"],
           [17, 'template rotation, and answers waiting out a posting delay'],
+          [18, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');

@@ -41,6 +41,7 @@ import type {
   StoredFollowUp,
   StoredReview,
   TelegramCard,
+  TelegramNotice,
   TelegramCardBody,
   TelegramUpdate,
   Topic,
@@ -309,7 +310,8 @@ export class MemoryStore implements Store {
   async listEvents(query: EventQuery) {
     return this.events
       .filter((event) => (!query.type || event.type === query.type) && (!query.reviewId || event.reviewId === query.reviewId))
-      .slice(-query.limit);
+      .filter((event) => query.afterSeq === undefined || event.seq > query.afterSeq)
+      .slice(...(query.afterSeq === undefined ? [-query.limit] : [0, query.limit]));
   }
   async pendingOutbox(limit: number, dueAt?: Date) {
     return this.outbox
@@ -587,6 +589,77 @@ export class MemoryStore implements Store {
   async finishTelegramUpdate(updateId: number, token: string) {
     const known = this.telegramUpdates.get(updateId);
     if (known?.token === token) known.done = true;
+  }
+  async telegramCardOfReview(reviewId: string) {
+    const card = [...this.cards.values()].find((one) => one.reviewId === reviewId);
+    return card ? structuredClone(card) : null;
+  }
+
+  // the owner's panel
+  episodes = new Set<string>();
+  alertSeq: number | null = null;
+  telegramMessages: Array<{ id: number; chatId: string; notice: TelegramNotice; sentAt: Date | null; outcome: string | null }> = [];
+  async openAlertEpisode(
+    episode: { kind: string; subject: string },
+    now: Date,
+    effects: { events?: readonly DomainEvent[]; messages?: ReadonlyArray<{ chatId: string; notice: TelegramNotice }> },
+  ) {
+    const key = `${episode.kind}\u0000${episode.subject}`;
+    if (this.episodes.has(key)) return false;
+    this.episodes.add(key);
+    await this.appendEvents(effects.events ?? []);
+    for (const message of effects.messages ?? []) {
+      this.telegramMessages.push({ id: this.telegramMessages.length + 1, chatId: message.chatId, notice: structuredClone(message.notice), sentAt: null, outcome: null });
+    }
+    return true;
+  }
+  async alertEpisodeOpen(episode: { kind: string; subject: string }) {
+    return this.episodes.has(`${episode.kind}\u0000${episode.subject}`);
+  }
+  async closeAlertEpisode(episode: { kind: string; subject: string }) {
+    return this.episodes.delete(`${episode.kind}\u0000${episode.subject}`);
+  }
+  async alertCursor() {
+    this.alertSeq ??= this.events.length;
+    return this.alertSeq;
+  }
+  async moveAlertCursor(from: number, to: number) {
+    if (this.alertSeq !== from) return false;
+    this.alertSeq = to;
+    return true;
+  }
+  async lastTopUpId() {
+    return this.ledgerEntries.filter((entry) => entry.kind === 'topup').at(-1)?.id ?? 0;
+  }
+  async waitingForPersonSince(before: Date, limit: number) {
+    const since = (id: string) => this.events.filter((event) => event.reviewId === id && event.type === 'review.needs_approval').at(-1)?.at;
+    return [...this.reviews.values()]
+      .filter((review) => review.state === 'needs_approval' && (since(review.id) ?? '9999') <= before.toISOString())
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .slice(0, limit)
+      .map((review) => ({ ...review }));
+  }
+  async queuedTelegramMessages(now: Date, limit: number) {
+    return this.telegramMessages
+      .filter((message) => message.sentAt === null || (message.outcome === 'sending' && message.sentAt <= now))
+      .slice(0, limit)
+      .map(({ id, chatId, notice }) => ({ id, chatId, notice: structuredClone(notice) }));
+  }
+  async claimTelegramMessage(id: number, now: Date, until: Date) {
+    const message = this.telegramMessages.find((one) => one.id === id);
+    if (!message || !(message.sentAt === null || (message.outcome === 'sending' && message.sentAt <= now))) return false;
+    Object.assign(message, { sentAt: until, outcome: 'sending' });
+    return true;
+  }
+  async sentTelegramMessages(chatId: string, since: Date) {
+    const sent = this.telegramMessages.filter((message) => message.chatId === chatId && message.outcome === 'sent' && message.sentAt! >= since);
+    const last = sent.reduce<Date | null>((latest, message) => (latest === null || message.sentAt! > latest ? message.sentAt : latest), null);
+    return { count: sent.length, last };
+  }
+  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry') {
+    const message = this.telegramMessages.find((one) => one.id === id);
+    if (message?.outcome !== 'sending') return;
+    Object.assign(message, outcome === 'retry' ? { sentAt: null, outcome: null } : { sentAt: now, outcome });
   }
   // the owner's complaints about reviews
   ownerComplaints = new Map<string, ReviewComplaint & { prior: { state: StoredReview['state']; reason: string | null } | null }>();

@@ -349,6 +349,29 @@ export const migrations: readonly Migration[] = [
       `ALTER TABLE reviews ADD COLUMN template ${s.string(32)} NULL`,
     ],
   },
+  {
+    version: 18,
+    name: "the owner's panel: alerts once per episode, and Telegram's own messages queued",
+    // Issue 20: an alert (balance.low, balance.insufficient until the next top-up, complaint.repeated, auth.failed until a
+    // sign-in works again, a review's reminder, a week's digest) is one episode row, inserted once by whichever worker
+    // gets there first (the compare-and-set across workers and restarts), with the messages it sends in the same
+    // transaction. The messages wait in telegram_messages until Telegram's limits let them out: never dropped.
+    // alert_seq: the last event the alerts were drawn from. business_id: '' until events carry their business.
+    statements: (s) => [
+      table(s, 'alert_episodes', [
+        `business_id ${s.string(32)} NOT NULL DEFAULT '', kind ${s.string(32)} NOT NULL, subject ${s.string(191)} NOT NULL`,
+        `opened_at ${s.time} NOT NULL`,
+        'PRIMARY KEY (business_id, kind, subject)',
+      ]),
+      table(s, 'telegram_messages', [
+        `id ${s.serial('BIGINT')}, business_id ${s.string(32)} NOT NULL DEFAULT '', chat_id ${s.string(64)} NOT NULL`,
+        `notice ${s.mediumText} NOT NULL, queued_at ${s.time} NOT NULL, sent_at ${s.time} NULL, outcome ${s.string(16)} NULL`,
+      ]),
+      'CREATE INDEX telegram_messages_unsent ON telegram_messages (sent_at, id)',
+      'CREATE INDEX telegram_messages_chat ON telegram_messages (chat_id, sent_at)',
+      `ALTER TABLE telegram_turn ADD COLUMN alert_seq ${s.bigint} NULL`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -20,7 +20,7 @@ import type {
   BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
-  TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight,
+  TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -78,6 +78,11 @@ const TURN = columns('t', { nextOffset: 'int' });
 /** The lease of an update nobody holds: over whatever a worker's clock says. */
 const FREE = new Date(0);
 const UPDATE_PAYLOAD = columns('u', { payload: 'json' });
+const EPISODE = columns('a', { kind: 'text' });
+const ALERT_SEQ = columns('t', { alertSeq: ['int', 'COALESCE(t.alert_seq, 0)'] });
+const LAST_TOP_UP = columns('l', { id: ['int', 'COALESCE(MAX(l.id), 0)'] });
+const QUEUED = columns('m', { id: 'int', chatId: 'text', notice: 'text' });
+const SENT = columns('m', { count: ['int', 'COUNT(*)'], last: ['time?', 'MAX(m.sent_at)'] });
 const UPDATE_CLAIM = columns('u', { attempts: 'int', lastError: 'text?' });
 /** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
 const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
@@ -1002,6 +1007,102 @@ export class SqlStore implements Store {
           WHERE update_id = ${updateId} AND claim_token = ${token} AND done = 0`);
       await x.run(sql`DELETE FROM telegram_updates WHERE done <> 0 AND updated_at < ${new Date(now.getTime() - TELEGRAM_UPDATE_KEPT_MS)}`);
     });
+  }
+
+  async telegramCardOfReview(reviewId: string): Promise<TelegramCard | null> {
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.review_id = ${reviewId}`))[0];
+    return row === undefined ? null : toCard(row);
+  }
+
+  // ------------------------------------------------------------ the owner's panel (issue 20)
+  // business_id stays '' until the store is scoped per business: each query below names it where the scope goes.
+
+  async openAlertEpisode(
+    episode: { kind: string; subject: string },
+    now: Date,
+    effects: { events?: readonly DomainEvent[]; messages?: ReadonlyArray<{ chatId: string; notice: TelegramNotice }> },
+  ): Promise<boolean> {
+    requireTimes(now);
+    return this.#db.transaction(async (x) => {
+      const insert = sql`INSERT INTO alert_episodes (business_id, kind, subject, opened_at) VALUES (${['', episode.kind, episode.subject.slice(0, 191), now]})`;
+      if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
+      await this.#insertEvents(x, effects.events ?? []);
+      for (const message of effects.messages ?? []) {
+        await x.run(sql`INSERT INTO telegram_messages (business_id, chat_id, notice, queued_at) VALUES (${['', message.chatId, JSON.stringify(message.notice), now]})`);
+      }
+      return true;
+    });
+  }
+
+  async alertEpisodeOpen(episode: { kind: string; subject: string }): Promise<boolean> {
+    const rows = await this.#select(EPISODE, sql`FROM alert_episodes a WHERE a.business_id = '' AND a.kind = ${episode.kind} AND a.subject = ${episode.subject.slice(0, 191)}`);
+    return rows.length > 0;
+  }
+
+  async closeAlertEpisode(episode: { kind: string; subject: string }): Promise<boolean> {
+    return this.#changedOne(sql`DELETE FROM alert_episodes WHERE business_id = '' AND kind = ${episode.kind} AND subject = ${episode.subject.slice(0, 191)}`);
+  }
+
+  async alertCursor(): Promise<number> {
+    return this.#db.transaction(async (x) => {
+      // The first time: from the newest event on, so that a deployment's history is not alerted all at once.
+      await x.run(sql`UPDATE telegram_turn SET alert_seq = (SELECT COALESCE(MAX(e.seq), 0) FROM events e) WHERE id = 1 AND alert_seq IS NULL`);
+      return (await x.first(ALERT_SEQ, sql`FROM telegram_turn t WHERE t.id = 1`))?.alertSeq ?? 0;
+    });
+  }
+
+  async moveAlertCursor(from: number, to: number): Promise<boolean> {
+    return this.#changedOne(sql`UPDATE telegram_turn SET alert_seq = ${to} WHERE id = 1 AND alert_seq = ${from}`);
+  }
+
+  async lastTopUpId(): Promise<number> {
+    return (await this.#select(LAST_TOP_UP, sql`FROM ledger l WHERE l.kind = 'topup'`))[0]?.id ?? 0;
+  }
+
+  async waitingForPersonSince(before: Date, limit: number): Promise<StoredReview[]> {
+    requireTimes(before);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    // Since it came to wait: its latest review.needs_approval event (a review answered and waiting again counts anew).
+    const rows = await this.#select(
+      REVIEW,
+      sql`FROM reviews r WHERE r.state = 'needs_approval'
+          AND (SELECT MAX(e.at) FROM events e WHERE e.review_id = r.id AND e.type = 'review.needs_approval') <= ${before}
+          ORDER BY r.created_at, r.id LIMIT ${count}`,
+    );
+    return rows.map(toReview);
+  }
+
+  // A message being sent has outcome 'sending' and, in sent_at, the end of its sender's claim.
+  async queuedTelegramMessages(now: Date, limit: number): Promise<QueuedTelegramMessage[]> {
+    requireTimes(now);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      QUEUED,
+      sql`FROM telegram_messages m WHERE m.sent_at IS NULL OR (m.outcome = 'sending' AND m.sent_at <= ${now}) ORDER BY m.id LIMIT ${count}`,
+    );
+    return rows.map((row) => ({ id: row.id, chatId: row.chatId, notice: JSON.parse(row.notice) as TelegramNotice }));
+  }
+
+  async claimTelegramMessage(id: number, now: Date, until: Date): Promise<boolean> {
+    requireTimes(now, until);
+    return this.#changedOne(
+      sql`UPDATE telegram_messages SET outcome = 'sending', sent_at = ${until}
+          WHERE id = ${id} AND (sent_at IS NULL OR (outcome = 'sending' AND sent_at <= ${now}))`,
+    );
+  }
+
+  async sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }> {
+    requireTimes(since);
+    const [row] = await this.#select(SENT, sql`FROM telegram_messages m WHERE m.chat_id = ${chatId} AND m.outcome = 'sent' AND m.sent_at >= ${since}`);
+    return { count: row?.count ?? 0, last: row?.last ?? null };
+  }
+
+  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void> {
+    requireTimes(now);
+    const change = outcome === 'retry' ? sql`sent_at = NULL, outcome = NULL` : sql`sent_at = ${now}, outcome = ${outcome}`;
+    await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_messages SET ${change} WHERE id = ${id} AND outcome = 'sending'`));
   }
 
   // ------------------------------------------------------------ insight (stats, report, branches, complaints)
