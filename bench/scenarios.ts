@@ -67,6 +67,85 @@ export async function throughput(options: { reviews: number; branches: number; c
   }
 }
 
+// ---------------------------------------------------------------- 2b. answers read back once more (issue 21)
+
+export interface AnswerRecheckResult {
+  waves: number;
+  posted: number;
+  /** GETs of a review after our answer to it was posted: its recheck (twogis.recheckAfterHours). */
+  rechecks: number;
+  /** Answers read back more than once: must be none. */
+  readTwice: number;
+  /** The most rechecks one `poll-once` made (ANSWER_RECHECKS_PER_CYCLE caps it). */
+  mostInOneRun: number;
+  runs: number;
+}
+
+/**
+ * A day compressed: `waves` cycles (`poll-once`), each bringing `perWave` new reviews over `branches` branches, one
+ * of them (the middle) a rush of `rush`; twogis.recheckAfterHours 0.0005 (1.8 s) brings each answer's recheck due a
+ * cycle or two later, so rechecks and new answers share cycles as on a real day. Then cycles until every answer
+ * came due and was read back. Counts 2GIS's requests, not time.
+ */
+export async function answerRechecks(options: { waves: number; perWave: number; rush: number; branches: number }): Promise<AnswerRecheckResult> {
+  const world = await TestWorld.start();
+  try {
+    await writeFile(path.join(world.dir, '.gisbotrc'), JSON.stringify({ polling: { concurrency: 8 }, twogis: { recheckAfterHours: 0.0005 } }));
+    const branchIds = Array.from({ length: options.branches }, (_, b) => `95${String(b).padStart(8, '0')}`);
+    for (const [b, id] of branchIds.entries()) world.twogis.addBranch({ id, name: `Кофейня №${b + 1}`, orgId: '100' });
+    const total = options.waves * options.perWave + options.rush - options.perWave;
+    const topUp = await world.run(['balance', 'add', String(total * 5 + 100), '--yes']);
+    if (topUp.code !== 0) throw new Error(topUp.stderr);
+    const postedAt = new Map<string, number>();
+    const readsAfter = new Map<string, number>();
+    let seen = 0;
+    let mostInOneRun = 0;
+    let runs = 0;
+    const poll = async () => {
+      const result = await world.run(['poll-once', '--json']);
+      if (result.code !== 0) throw new Error(`poll-once exited ${result.code}: ${result.stderr}`);
+      runs += 1;
+      let inRun = 0;
+      for (const request of world.twogis.requests.slice(seen)) {
+        const posted = /^presence\/reviews\/(\d+)\/comments$/.exec(request.path);
+        if (request.method === 'POST' && posted) postedAt.set(posted[1]!, request.at);
+        const read = /^presence\/reviews\/(\d+)$/.exec(request.path);
+        if (request.method === 'GET' && read && postedAt.has(read[1]!)) {
+          readsAfter.set(read[1]!, (readsAfter.get(read[1]!) ?? 0) + 1);
+          inRun += 1;
+        }
+      }
+      seen = world.twogis.requests.length;
+      mostInOneRun = Math.max(mostInOneRun, inRun);
+    };
+    let serial = 0;
+    for (let wave = 0; wave < options.waves; wave += 1) {
+      const arriving = wave === Math.floor(options.waves / 2) ? options.rush : options.perWave;
+      for (let n = 0; n < arriving; n += 1) {
+        serial += 1;
+        world.twogis.addReview(branchIds[serial % branchIds.length]!, { id: `95${String(serial).padStart(7, '0')}`, rating: 5, text: `Отзыв ${serial}` });
+      }
+      await poll();
+    }
+    // The last answers come due 1.8–1.98 s after their post; the cap leaves a rush's rest to the cycles after.
+    for (let tail = 0; tail < Math.ceil(total / 20) + 2 && [...postedAt.keys()].some((id) => !readsAfter.has(id)); tail += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await poll();
+    }
+    const rechecks = [...readsAfter.values()].reduce((a, b) => a + b, 0);
+    return {
+      waves: options.waves,
+      posted: postedAt.size,
+      rechecks,
+      readTwice: [...readsAfter.values()].filter((count) => count > 1).length,
+      mostInOneRun,
+      runs,
+    };
+  } finally {
+    await world.close();
+  }
+}
+
 // ---------------------------------------------------------------- 2. idle poll
 
 export interface IdleResult {

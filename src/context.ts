@@ -127,6 +127,8 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
 export function settingsFrom(config: Readonly<Config>): PipelineSettings {
   return {
     price: config.billing.pricePerReply,
+    templatePrice: config.billing.pricePerTemplateReply ?? config.billing.pricePerReply,
+    businessId: config.businessId ?? undefined,
     lowBalance: config.billing.lowBalance,
     approvalBelowRating: config.policy.approvalBelowRating,
     maxLength: config.reply.maxLength,
@@ -149,7 +151,10 @@ export function settingsFrom(config: Readonly<Config>): PipelineSettings {
       repeatThreshold: config.insight.repeatThreshold,
       repeatWindowMs: config.insight.repeatWindowDays * 86_400_000,
     },
+    voice: { examples: config.voice.examples, embeddingModel: config.voice.embeddingModel ?? null },
     modelSettings: modelSettingsFingerprint(config.openai),
+    recheckAfterMs: Math.round(config.twogis.recheckAfterHours * 3_600_000),
+    refundRemoved: config.billing.refundRemoved,
   };
 }
 
@@ -196,6 +201,8 @@ function answeringPolicyFrom(config: Readonly<Config>): AnsweringPolicy {
     maxRegenerations: policy.maxRegenerations,
     moderation: policy.moderation,
     answerFollowUps: policy.answerFollowUps,
+    templates: policy.templates ?? {},
+    postDelayMinutes: policy.postDelayMinutes ?? null,
   };
 }
 

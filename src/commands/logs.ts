@@ -43,6 +43,7 @@ const TYPES: Record<EventType, true> = {
   'reply.failed': true,
   'balance.low': true,
   'balance.insufficient': true,
+  'reply.removed': true,
   'auth.failed': true,
   'review.edited': true,
   'followup.new': true,
@@ -163,6 +164,8 @@ export function summary(event: StoredEvent): string {
       return `${s('author')}: ${s('text')}`;
     case 'followup.posted':
       return s('text');
+    case 'reply.removed':
+      return messages.logs.removed(s('text'), s('refunded'));
     case 'telegram.refused':
       return messages.logs.telegramRefused(s('chatId'), s('kind'));
     case 'complaint.repeated':

@@ -1,10 +1,12 @@
 // `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code. SIGINT or SIGTERM
 // stops it as it stops `run` (adapters/process/signals.ts), with exit 130 or 143 after the summary of what was done.
 import { NEVER_STOPPED, type StopRequest, type StopSignalName } from '../adapters/process/signals.ts';
-import { cardChatIds, type Business } from '../config/businesses.ts';
+import { businessOf, cardChatIds, type Business } from '../config/businesses.ts';
+import type { Config } from '../config/load.ts';
 import { businessDeps, type Context } from '../context.ts';
 import { cycleStatus, idleSummary, runCycle, type CycleSummary } from '../core/cycle.ts';
 import type { CycleStatus } from '../core/ports.ts';
+import type { PanelSettings } from '../core/telegram-panel.ts';
 import { Turns } from '../core/turns.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
@@ -119,7 +121,7 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   const deps = countingSettlements(ctx, settled);
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...deps, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config) }) : null;
+  const bridge = ctx.telegram ? new TelegramBridge({ ...deps, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config) }) : null;
   const telegramProblems: string[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
@@ -153,6 +155,17 @@ export function announceStopping(output: Output, stop: StopRequest): void {
   if (stop.signal.aborted) stopping();
   else stop.signal.addEventListener('abort', stopping, { once: true });
   stop.hurry.addEventListener('abort', () => output.warn(messages.stop.hurrying), { once: true });
+}
+
+/** What the owner's panel needs of a business's config: its name, time zone, digest and reminders. */
+export function panelSettings(config: Readonly<Config>): PanelSettings {
+  const business = businessOf(config);
+  return {
+    business: { id: business?.id ?? config.businessId ?? '', name: business?.name ?? null },
+    timeZone: config.timeZone,
+    digest: config.telegram.digest,
+    remindAfterHours: config.approval.remindAfterHours,
+  };
 }
 
 /** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */

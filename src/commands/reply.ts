@@ -4,6 +4,7 @@
 import type { Context } from '../context.ts';
 import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
 import { checkReply } from '../core/gate.ts';
+import { noteRegeneration } from '../core/voice.ts';
 import { formatMoney } from '../core/money.ts';
 import { isComplained, type StoredReview } from '../core/ports.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -84,7 +85,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   });
 
   for (;;) {
-    if (show) printDraft(ctx.output, text, problems, edited);
+    if (show) printDraft(ctx.output, text, problems, edited, edited ? null : current.template);
     if (options.dryRun) return result('dry-run', ExitCode.ok);
     const choice = options.send ? 'send' : await ctx.prompter.select(messages.reply.choose, choices(problems), messages.reply.needsTerminal);
     if (choice === 'skip') return result('skipped', ExitCode.ok);
@@ -97,6 +98,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     if (choice === 'regenerate') {
       const instruction = await ctx.prompter.input(messages.reply.instruction, {}, messages.reply.needsTerminal);
       current = await draft(instruction);
+      await noteRegeneration(ctx, review);
       ({ text, problems } = current);
       edited = false;
       continue;
@@ -106,7 +108,13 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
     const spinner = await ctx.output.spinner(messages.reply.sending);
     let outcome: SendOutcome;
     try {
-      outcome = await sendReply(ctx, review.id, text, { model: current.completion.model, promptVersion: version, completion: current.completion });
+      outcome = await sendReply(ctx, review.id, text, {
+        model: current.completion.model,
+        promptVersion: version,
+        completion: current.completion,
+        shown: current.text,
+        template: edited ? null : current.template,
+      });
       await ctx.notifier.drain(DELIVERY_GRACE_MS);
     } finally {
       spinner.stop();
@@ -148,6 +156,8 @@ function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
       return result('not-posted', ExitCode.failed, { reason: messages.reply.lost });
     case 'released':
       return result('not-posted', ExitCode.failed, { reason: outcome.error?.message ?? messages.reply.released });
+    case 'scheduled': // a person's answer is never delayed (worker.ts); listed for the switch's sake
+      return result('not-posted', ExitCode.failed, { reason: messages.reply.released });
     case 'unsure':
       return result('not-posted', ExitCode.failed, { reason: messages.reply.unsure(outcome.error.message) });
   }

@@ -14,7 +14,7 @@ import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
 import { bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
-import { chatRefusal, render as renderSummary, renderDelivery } from './poll-once.ts';
+import { chatRefusal, panelSettings, render as renderSummary, renderDelivery } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -52,7 +52,7 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
   const counted = countingSettlements(ctx, settled);
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
   const bridge = ctx.telegram
-    ? new TelegramBridge({ ...counted, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    ? new TelegramBridge({ ...counted, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
     : null;
   const deps: PipelineDeps = bridge
     ? { ...counted, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }

@@ -18,13 +18,19 @@ export const BUSINESS_ID = /^[a-z0-9-]{1,32}$/;
 export const INHERITED_KEYS = [
   'policy',
   'billing.pricePerReply',
+  'billing.pricePerTemplateReply',
   'billing.lowBalance',
+  'billing.refundRemoved',
   'reply',
   'insight',
+  'voice',
   'twogis.apiUrl',
   'twogis.webApiKey',
   'twogis.locale',
+  'twogis.recheckAfterHours',
   'timeZone',
+  'telegram.digest',
+  'approval',
 ] as const;
 
 /**

@@ -54,6 +54,11 @@ const branchId = z.union([z.string().regex(/^\d+$/, { message: 'branch ids must 
 
 const rating = z.number().int().min(0).max(6);
 const language = z.enum(['ru', 'kk', 'en']);
+/** `policy.templates`: per rating ("5", "4", …), the owner's own texts for reviews with a rating and no words. */
+const templates = z.partialRecord(
+  z.enum(['1', '2', '3', '4', '5'], { message: 'template ratings are "1" to "5", as quoted strings' }),
+  z.array(z.string().trim().min(1).max(4000)).min(1),
+);
 const facts = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((value) => (typeof value === 'string' ? [value] : value));
 
 /** One branch's answering rules; each key left out takes the global `policy.*` value. */
@@ -65,7 +70,11 @@ const branchPolicy = z.strictObject({
   approvalBelowRating: rating.optional(),
   answerRatingOnly: z.boolean().optional(),
   defaultLanguage: language.optional(),
+  templates: templates.optional(),
 });
+
+/** `telegram.digest`: `mon 09:00` (weekday, 24-hour time). */
+export const DIGEST_SCHEDULE = /^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$/i;
 
 export const configSchema = z.strictObject({
   /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
@@ -87,6 +96,8 @@ export const configSchema = z.strictObject({
       webApiKey: z.string().min(1).default('accweb96f8'),
       /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
       locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
+      /** How long after posting an answer is read back once more, to see whether 2GIS removed it; fractions allowed. */
+      recheckAfterHours: z.number().positive().max(24 * 365).default(24),
     })
     .refine((twogis) => twogis.accessToken === undefined || (twogis.login === undefined && twogis.password === undefined), {
       message: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
@@ -107,7 +118,11 @@ export const configSchema = z.strictObject({
   billing: z
     .strictObject({
       pricePerReply: money.default(500n),
+      // Default: pricePerReply (settingsFrom).
+      pricePerTemplateReply: money.optional(),
       lowBalance: money.default(5000n),
+      /** Refund an answer that 2GIS removed afterwards; by default it was delivered, and stays charged. */
+      refundRemoved: z.boolean().default(false),
     })
     .prefault({}),
   websocket: z
@@ -130,6 +145,11 @@ export const configSchema = z.strictObject({
       maxRegenerations: z.number().int().min(0).max(5).default(2),
       moderation: z.enum(['required', 'optional', 'off']).default('off'),
       answerFollowUps: z.boolean().default(false),
+      templates: templates.optional(),
+      postDelayMinutes: z
+        .tuple([z.number().min(0), z.number().min(0)])
+        .refine(([min, max]) => min <= max, { message: 'must be [min, max] with min ≤ max' })
+        .optional(),
       branches: z
         .record(z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), branchPolicy)
         .default({}),
@@ -161,18 +181,33 @@ export const configSchema = z.strictObject({
         .transform((ids) => [...new Set(ids.map(String))])
         .default([]),
       apiUrl: url(['https:', 'http:']).transform((value) => value.replace(/\/+$/, '')).default(DEFAULT_TELEGRAM_API_URL),
+      // The weekly digest to the business's chats: a weekday and a time in the business's timeZone.
+      digest: z
+        .string()
+        .regex(DIGEST_SCHEDULE, { message: 'must be a weekday and a time, like "mon 09:00"' })
+        .optional(),
     })
     .prefault({}),
   approval: z
     .strictObject({
       // Every review waiting for a person is read again on 2GIS at least this often (core/recheck.ts, README).
       recheckMinutes: z.number().min(1).max(1440).default(10),
+      // A review waiting for a person this long gets one reminder in the business's chats.
+      remindAfterHours: z.number().positive().max(24 * 366).optional(),
     })
     .prefault({}),
   insight: z
     .strictObject({
       repeatThreshold: z.number().int().min(2).max(1000).default(3),
       repeatWindowDays: z.number().positive().max(365).default(7),
+    })
+    .prefault({}),
+  // The owner's voice (issue 22): how many of the business's own answers to similar reviews go into a prompt, and
+  // the server's embedding model to choose them by (none: a lexical measure that needs nothing).
+  voice: z
+    .strictObject({
+      examples: z.number().int().min(0).max(10).default(3),
+      embeddingModel: z.string().min(1).optional(),
     })
     .prefault({}),
 });

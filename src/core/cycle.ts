@@ -1,6 +1,7 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
 // what stayed unsure.
 import { isServiceError, type ServiceError } from '../errors.ts';
+import { recheckPostedAnswers } from './answer-recheck.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
 import { emptyIntakeCounts, intakeBranch, NOTHING_KEPT } from './intake.ts';
@@ -8,6 +9,7 @@ import { formatMoney, type Kopecks } from './money.ts';
 import { countingSettlements, published, SettledTally, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy } from './policy.ts';
 import { recheckWaiting } from './recheck.ts';
+import { priceOf } from './templates.ts';
 import { reconcile } from './reconcile.ts';
 import type { Branch, CycleStatus, ListedReview } from './ports.ts';
 import type { Turn } from './turns.ts';
@@ -141,10 +143,12 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
           const token = deps.ownership.newToken();
           const now = deps.clock.now();
           const arrived = arrivals.generation;
-          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), deps.settings.price).catch((error: unknown) => {
-            turn.end();
-            throw error;
-          });
+          const review = await deps.store
+            .claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), (queued) => priceOf(queued, deps.settings))
+            .catch((error: unknown) => {
+              turn.end();
+              throw error;
+            });
           if (review === 'insufficient' || review === null) turn.end();
           if (review === 'insufficient') {
             state.stoppedForBalance = true;
@@ -200,10 +204,17 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
     await answerFollowUps(deps, prompt, followUps, signal);
   }
 
+  // Posted answers read back once more (twogis.recheckAfterHours): not charged, so they go on without funds too.
+  if (!breaker.open && !signal?.aborted) {
+    const rechecks = await recheckPostedAnswers(deps, signal);
+    if (rechecks.rechecked > 0) deps.logger.info('posted answers read back once more', { ...rechecks });
+  }
+
   const snapshot = await deps.store.getBalance();
   if (state.stoppedForBalance) await announceInsufficient(deps, snapshot.balance - snapshot.reserved);
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
-  if (authProblem) await announce(deps, 'auth.failed', { error: authProblem.message, ...(authProblem.code ? { code: authProblem.code } : {}) });
+  if (authProblem) await announceSignInFailed(deps, authProblem);
+  else if ((await branchList) !== null) await deps.store.closeAlertEpisode(SIGN_IN_EPISODE);
   const summary = { ...tally(intake, outcomes, settled, snapshot.balance, state.stoppedForBalance, breaker), followUps, ...(authProblem ? { signInFailed: true } : {}) };
   await deps.store.recordCycle(deps.clock.now(), cycleStatus(summary));
   return summary;
@@ -216,7 +227,18 @@ async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Pro
   });
 }
 
-async function announce(deps: PipelineDeps, type: 'balance.insufficient' | 'auth.failed', data: Record<string, unknown>) {
+/**
+ * 2GIS refusing the sign-in is one episode, from the first refusal until a cycle signs in again: one auth.failed
+ * event (and one Telegram alert) for it, not one per cron run. The episode row is the compare-and-set across workers.
+ */
+const SIGN_IN_EPISODE = { kind: 'sign-in', subject: '' };
+
+async function announceSignInFailed(deps: PipelineDeps, problem: ServiceError): Promise<void> {
+  const event = makeEvent(deps.clock, 'auth.failed', null, { error: problem.message, ...(problem.code ? { code: problem.code } : {}) });
+  if (await deps.store.openAlertEpisode(SIGN_IN_EPISODE, deps.clock.now(), { events: [event] })) published(deps, [event]);
+}
+
+async function announce(deps: PipelineDeps, type: 'balance.insufficient', data: Record<string, unknown>) {
   const event = makeEvent(deps.clock, type, null, data);
   await deps.store.appendEvents([event]);
   published(deps, [event]);

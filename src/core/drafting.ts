@@ -8,7 +8,9 @@ import { noteTopics } from './insight.ts';
 import { answeringPolicy, hasText, planAnswer, planFollowUp, type AnswerPlan } from './policy.ts';
 import type { ChatMessage, Completion, StoredReview } from './ports.ts';
 import { buildMessages, type FollowUpForPrompt } from './prompt.ts';
+import { chosenTemplate, type TemplateSet } from './templates.ts';
 import { topicsOf } from './topics.ts';
+import { chooseExamples } from './voice.ts';
 
 export interface PromptInForce {
   text: string;
@@ -56,9 +58,11 @@ export async function draftThroughGate(
   const attempts = 1 + Math.max(0, policy.maxRegenerations);
   // The review's topics come with its first draft that names any (a follow-up's comment has none of its own).
   let topicsWanted = !extras.followUp && hasText(review.text);
+  // The owner's answers to the reviews most like this one, chosen once for every attempt.
+  const examples = extras.followUp ? [] : await chooseExamples(deps, review, signal);
 
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const messages = [...buildMessages(prompt.text, review, plan, corrections, extras.followUp), ...(extras.messages ?? [])];
+    const messages = [...buildMessages(prompt.text, review, plan, corrections, extras.followUp, examples), ...(extras.messages ?? [])];
     const completion = await deps.model.complete(messages, signal, {
       seed: seedFor(extras.seedKey ?? review.id, attempt),
       ...(topicsWanted ? { topics: true } : {}),
@@ -113,6 +117,30 @@ export async function draftThroughGate(
     reason: `the reply gate refused ${attempts} draft${attempts === 1 ? '' : 's'}: ${refusals.join('; ')}`,
     rules: [...rules],
     attempts,
+  };
+}
+
+export type TemplateDraft =
+  | { kind: 'ok'; text: string; note: string }
+  | { kind: 'refused'; reason: string; rules: GateRule[]; note: string };
+
+/**
+ * The next template of the rotation for a rating without words, `{name}` filled in, through the reply gate: no
+ * model call. The repeat rule is not asked: the rotation is what keeps the answers apart. A refused template is
+ * not swapped for another: the owner's words wait for a person, who sees why.
+ */
+export async function draftFromTemplate(deps: PipelineDeps, review: StoredReview, set: TemplateSet): Promise<TemplateDraft> {
+  const position = await deps.store.takeTemplate(set.key, set.texts.length);
+  const chosen = chosenTemplate(set, position, review.authorName);
+  const text = normaliseDraft(chosen.text);
+  const context = gateContext(review, planAnswer(review, deps.settings), null);
+  const problems = gateProblems({ text, finishReason: 'stop' }, deps.settings, context);
+  if (problems.length === 0) return { kind: 'ok', text, note: chosen.note };
+  return {
+    kind: 'refused',
+    reason: `the reply gate refused template ${chosen.note}: ${problems.map((problem) => problem.message).join(', ')}`,
+    rules: [...new Set(problems.map((problem) => problem.rule))],
+    note: chosen.note,
   };
 }
 

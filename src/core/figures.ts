@@ -33,10 +33,14 @@ export const FIGURE_OF_STATE = {
   failed: 'failed',
 } as const satisfies Record<ReviewState, ReviewFigure>;
 
+/** A drafted answer waiting out policy.postDelayMinutes (it has a post_after) counts as scheduled, not as in work. */
+export const SCHEDULED = { state: 'drafted', figure: 'scheduled' } as const satisfies { state: ReviewState; figure: ReviewFigure };
+
 /** The skip reasons of a review someone answered on 2GIS: the codes every path that finds one writes. */
 export const ANSWERED_ELSEWHERE_REASONS: readonly string[] = Object.values(ANSWERED_ELSEWHERE);
 
-export function figureOf(review: { state: ReviewState; reason: string | null }): ReviewFigure {
+export function figureOf(review: { state: ReviewState; reason: string | null; postAfter?: Date | null }): ReviewFigure {
+  if (review.state === SCHEDULED.state && review.postAfter != null) return SCHEDULED.figure;
   if (review.state === 'skipped' && review.reason !== null && ANSWERED_ELSEWHERE_REASONS.includes(review.reason)) return 'answeredElsewhere';
   // Complained about to 2GIS (`gisbot complain`) instead of answered: it rests as skipped with that reason.
   if (isComplained(review)) return 'complained';

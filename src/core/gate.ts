@@ -197,6 +197,18 @@ const NOT_A_PHONE = [
   /^\d{1,2}[.:]\d{2}\s*[-‐–—]\s*\d{1,2}[.:]\d{2}$/,
 ];
 
+/** `text` with the e-mail addresses and phone numbers the gate would find replaced by `{email}` and `{phone}`. */
+export function maskContacts(text: string): string {
+  return text.replace(EMAIL, '{email}').replace(PHONE_CANDIDATE, (match) => {
+    const candidate = match.trim();
+    if (NOT_A_PHONE.some((pattern) => pattern.test(candidate))) return match;
+    const digits = candidate.replace(/\D/g, '').length;
+    if (digits < 7 || digits > 15) return match;
+    const start = match.indexOf(candidate);
+    return `${match.slice(0, start)}{phone}${match.slice(start + candidate.length)}`;
+  });
+}
+
 function findPhone(text: string): string | null {
   for (const match of text.matchAll(PHONE_CANDIDATE)) {
     const candidate = match[0].trim();

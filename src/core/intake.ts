@@ -21,7 +21,8 @@ import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
 import { noticeListedWaiting } from './recheck.ts';
-import type { Branch, BranchIntake, ListedReview, ReviewRecord, TwoGisRating, UnreadableItem } from './ports.ts';
+import { ANSWERED_ELSEWHERE, type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from './ports.ts';
+import { keepAnswerFound } from './voice.ts';
 
 export interface IntakeLimits {
   /** Review pages one branch may cost a cycle. */
@@ -341,6 +342,12 @@ async function record(deps: PipelineDeps, branch: Branch, reviews: readonly List
       }
     }
     if (entries.length > 1 && refused.length === entries.length) throw error; // not about one review: the store takes none
+  }
+  // An answer someone gave on 2GIS before gisbot saw the review is the business's own words: kept as an example.
+  for (const [index, entry] of entries.entries()) {
+    if (stored[index] && entry.state === 'skipped' && entry.reason === ANSWERED_ELSEWHERE.atIntake) {
+      await keepAnswerFound(deps, entry.review, entry.review.ownerAnswerText ? { text: entry.review.ownerAnswerText } : null);
+    }
   }
   entries.forEach((entry, index) => {
     if (!stored[index]) return; // another worker recorded it a moment ago, or the store refused it

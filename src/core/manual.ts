@@ -6,9 +6,11 @@ import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { noteTopics } from './insight.ts';
 import { hasText, planAnswer } from './policy.ts';
+import { chosenTemplate, templateSetFor } from './templates.ts';
 import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { buildMessages } from './prompt.ts';
 import { topicsOf } from './topics.ts';
+import { chooseExamples, decisionOf, keepExample, noteDecision, weightOf } from './voice.ts';
 import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
 
 export { currentPrompt } from './worker.ts';
@@ -18,6 +20,8 @@ export interface ManualDraft {
   /** The gate's verdict; empty means the draft may be sent. */
   problems: string[];
   completion: Completion;
+  /** The template the draft came from ("5★ 2/3"), or null when the model wrote it. */
+  template: string | null;
 }
 
 export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
@@ -35,7 +39,16 @@ export async function draftReply(
   signal?: AbortSignal,
 ): Promise<ManualDraft> {
   const plan = planAnswer(review, deps.settings);
-  const messages = buildMessages(prompt.text, review, plan);
+  // A rating without words that the owner wrote texts for: the next of them, unless the person asks for a change.
+  const templates = instruction?.trim() ? null : templateSetFor(review, deps.settings);
+  if (templates !== null) {
+    const chosen = chosenTemplate(templates, await deps.store.takeTemplate(templates.key, templates.texts.length), review.authorName);
+    const text = normaliseDraft(chosen.text);
+    const completion: Completion = { text, finishReason: 'stop', model: 'template', promptTokens: null, completionTokens: null };
+    const problems = checkReply({ text, finishReason: 'stop' }, deps.settings, gateContext(review, plan, null));
+    return { text, problems, completion, template: chosen.note };
+  }
+  const messages = buildMessages(prompt.text, review, plan, [], undefined, await chooseExamples(deps, review, signal));
   if (instruction?.trim()) {
     messages.push({ role: 'system', content: `The business owner asks for this change to the answer: ${instruction.trim()}` });
   }
@@ -47,7 +60,7 @@ export async function draftReply(
   const context = gateContext(review, plan, prompt);
   const problems = checkReply({ text, finishReason: completion.finishReason }, deps.settings, context);
   // The person is shown (and may edit) the draft with any secret the model echoed masked; the verdict stands.
-  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion };
+  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion, template: null };
 }
 
 export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
@@ -62,13 +75,25 @@ export function checkPersonAnswer(deps: Pick<PipelineDeps, 'settings'>, review: 
   return checkReply({ text: normaliseDraft(text), finishReason: 'stop' }, deps.settings, context);
 }
 
-/** Posts `text` as the answer to a review that waits (new, for approval, or failed), once. */
-export async function sendReply(
-  deps: PipelineDeps,
-  reviewId: string,
-  text: string,
-  draft: { model: string; promptVersion: number; completion: Completion | null },
-): Promise<SendOutcome> {
+/** A person's answer as it came about: what they were shown before they sent it. */
+export interface PersonDraft {
+  model: string;
+  promptVersion: number;
+  completion: Completion | null;
+  /**
+   * The model's draft the person was shown last, which they sent as it was or changed; null when they wrote the
+   * answer with no draft. Absent: not known, and the answer is not kept as an example of the owner's voice.
+   */
+  shown?: string | null;
+  /** The owner's template the draft came from (`5★ 2/3`), when it did. */
+  template?: string | null;
+}
+
+/**
+ * Posts `text` as the answer to a review that waits (new, for approval, or failed), once. A posted answer is kept
+ * as an example of the owner's voice, weighted by how much of the shown draft the person changed.
+ */
+export async function sendReply(deps: PipelineDeps, reviewId: string, text: string, draft: PersonDraft): Promise<SendOutcome> {
   const answer = normaliseDraft(text);
   const before = await findReview(deps, reviewId);
   // The same gate as the automatic pipeline.
@@ -76,6 +101,23 @@ export async function sendReply(
   if (problems.length > 0) return { kind: 'refused', problems };
 
   const token = deps.ownership.newToken();
+  // `run` acts on Telegram presses beside its cycles, whose reconciler would otherwise take this claim for a dead one.
+  const letGo = deps.ownership.hold(token);
+  try {
+    return await claimAndSend(deps, before, token, answer, draft);
+  } finally {
+    letGo();
+  }
+}
+
+async function claimAndSend(
+  deps: PipelineDeps,
+  before: StoredReview,
+  token: string,
+  answer: string,
+  draft: PersonDraft,
+): Promise<SendOutcome> {
+  const reviewId = before.id;
   const now = deps.clock.now();
   const review = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
   if (!review) {
@@ -86,7 +128,9 @@ export async function sendReply(
       ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '' }
       : { state: 'new', reason: null };
 
-  const reserved = await deps.store.reserve(reviewId, token, deps.settings.price);
+  // The owner's template sent as it was costs what a template's answer costs (billing.pricePerTemplateReply).
+  const price = draft.template ? (deps.settings.templatePrice ?? deps.settings.price) : deps.settings.price;
+  const reserved = await deps.store.reserve(reviewId, token, price);
   if (reserved !== 'reserved') {
     await deps.store.release(reviewId, token, back, []);
     return reserved === 'insufficient' ? { kind: 'insufficient' } : { kind: 'lost' };
@@ -100,10 +144,16 @@ export async function sendReply(
     finishReason: draft.completion?.finishReason ?? 'stop',
     cost: draft.completion?.cost ?? null,
     sentBy: 'person',
+    template: draft.template ?? null,
   });
   // Drafting wrote nothing: the topics of the draft a person sends are kept now.
   await noteTopics(deps, review, draft.completion?.topics ?? []);
-  return rereadAndPost(deps, review, token, answer, { onServiceError: back });
+  const outcome = await rereadAndPost(deps, review, token, answer, { onServiceError: back });
+  if (outcome.kind === 'posted' && draft.shown !== undefined) {
+    await noteDecision(deps, review, decisionOf(draft.shown, answer));
+    await keepExample(deps, review, answer, weightOf(draft.shown, answer));
+  }
+  return outcome;
 }
 
 function describeState(review: StoredReview): string {

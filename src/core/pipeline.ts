@@ -6,10 +6,15 @@ import type { Kopecks } from './money.ts';
 import type { InsightSettings } from './insight.ts';
 import type { IntakeLimits } from './intake.ts';
 import type { AnsweringPolicy } from './policy.ts';
+import type { VoiceSettings } from './voice.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
 export interface PipelineSettings {
   price: Kopecks;
+  /** The business these settings serve (`default` without `businesses:`): its template rotation is its own. */
+  businessId?: string;
+  /** The price of an answer from the owner's templates (billing.pricePerTemplateReply); default `price`. */
+  templatePrice?: Kopecks;
   lowBalance: Kopecks;
   approvalBelowRating: number;
   maxLength: number;
@@ -31,11 +36,17 @@ export interface PipelineSettings {
   recheckMs?: number;
   /** When a complaint topic counts as recurring (insight.ts); missing keys take the defaults. */
   insight?: Partial<InsightSettings>;
+  /** The owner's examples in the prompt (voice.ts); missing keys take the defaults. */
+  voice?: Partial<VoiceSettings>;
   /**
    * The digest of the model settings in force (retries.ts): a review the model failed under other settings is
    * tried again at once. Default ''.
    */
   modelSettings?: string;
+  /** How long after posting an answer is read back once more (twogis.recheckAfterHours); absent: a day. */
+  recheckAfterMs?: number;
+  /** Whether an answer 2GIS removed is refunded (billing.refundRemoved); absent: false. */
+  refundRemoved?: boolean;
 }
 
 export interface PipelineDeps {

@@ -19,7 +19,12 @@ export interface BranchPolicy {
   answerRatingOnly: boolean;
   /** The answer's language when the review has no words to tell it by (ISO 639-3, e.g. 'rus'). */
   defaultLanguage: Language;
+  /** Per rating ('5'), the branch's own texts for ratings without words; each rating's list replaces the global one (templates.ts). */
+  templates?: TemplateSets;
 }
+
+/** `policy.templates`: per rating ("1"–"5"), texts with an optional `{name}`. */
+export type TemplateSets = Readonly<Partial<Record<string, readonly string[]>>>;
 
 export type ModerationMode = 'required' | 'optional' | 'off';
 
@@ -39,6 +44,9 @@ export interface AnsweringPolicy {
   answerFollowUps: boolean;
   /** How many recent answers of ours (per branch) a new draft must differ from. */
   recentAnswers: number;
+  templates: TemplateSets;
+  /** `[min, max]` minutes an automatic answer waits between its draft and its post; null: posted at once. */
+  postDelayMinutes: readonly [number, number] | null;
 }
 
 export const DEFAULT_POLICY: AnsweringPolicy = {
@@ -52,6 +60,8 @@ export const DEFAULT_POLICY: AnsweringPolicy = {
   moderation: 'off',
   answerFollowUps: false,
   recentAnswers: 50,
+  templates: {},
+  postDelayMinutes: null,
 };
 
 export interface PolicySettings {

@@ -29,6 +29,8 @@ export interface ListedReview {
   isHidden: boolean;
   canReply: boolean;
   hasOwnerAnswer: boolean;
+  /** The owner's answer 2GIS lists with the review (`firstAnswer`), when it lists one with text. */
+  ownerAnswerText?: string | null;
   commentsCount: number;
 }
 
@@ -144,6 +146,10 @@ export interface StoredReview {
   failedTries?: number;
   /** When a `failed` review is tried again by itself; null: only a change of the model settings, or a person, answers it. */
   retryAt?: Date | null;
+  /** A drafted answer waiting out policy.postDelayMinutes is posted from then on; null otherwise. */
+  postAfter?: Date | null;
+  /** The template the answer came from ("5★ 2/3", core/templates.ts); null when the model or a person wrote it. */
+  template?: string | null;
 }
 
 /** What a review that failed for a reason that can pass keeps, so that it is tried again (core/retries.ts). */
@@ -167,7 +173,12 @@ export interface DraftRecord {
   cost?: string | null;
   /** Who sends this text: a person through `gisbot reply`, or gisbot by itself (the default). */
   sentBy?: 'gisbot' | 'person';
+  /** The template the text came from ("5★ 2/3"); absent when it did not come from one. */
+  template?: string | null;
 }
+
+/** What a claim reserves: one price, or each review's own (a template's answer costs pricePerTemplateReply). */
+export type ClaimPrice = Kopecks | ((review: StoredReview) => Kopecks);
 
 /** Terminal or re-queue outcome for a claimed review; any reserve it holds is released with it. */
 export type ReleaseOutcome =
@@ -188,6 +199,20 @@ export const ANSWERED_ELSEWHERE = {
   /** A review waiting for a person, found answered on 2GIS (a listing shows its answer, or a re-read: recheck.ts). */
   whileWaiting: 'answered on 2GIS by someone else',
 } as const;
+
+/**
+ * The reason, and its stable code, of a review back in the person's queue because 2GIS removed our posted answer
+ * (found by its recheck, twogis.recheckAfterHours): never answered again by itself, only by a person.
+ */
+export const ANSWER_REMOVED = 'answer removed by 2GIS';
+
+/** A posted answer whose recheck is due, as the store hands it to the one worker that claimed it. */
+export interface AnswerToRecheck {
+  reviewId: string;
+  branchId: string;
+  answerId: string | null;
+  text: string;
+}
 
 /**
  * The skip reason of a review the owner complained about to 2GIS (`gisbot complain`): it leaves the waiting list,
@@ -236,6 +261,8 @@ export type EventType =
   | 'telegram.refused'
   /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
   | 'complaint.repeated'
+  /** 2GIS removed an answer of ours after it was posted (found by its recheck); the review waits for a person. */
+  | 'reply.removed'
   /** The owner's complaint about a review reached 2GIS (`gisbot complain`): data reason, notAClient. */
   | 'review.complained';
 
@@ -295,6 +322,7 @@ export interface BalanceSnapshot {
   reserved: Kopecks;
 }
 
+/** A refund of an answer 2GIS removed (billing.refundRemoved) is an `adjustment` with the note REFUND_NOTE. */
 export type LedgerKind = 'topup' | 'charge' | 'adjustment';
 
 export interface LedgerEntry {
@@ -380,10 +408,14 @@ export interface CardDraft {
   problems: string[];
   /** The person who wrote it (`edit`), or null for the model's draft. */
   editedBy: string | null;
+  /** A person's text (`edit`): the model's draft it replaced, or null when there was none (the owner's voice). */
+  shown?: string | null;
   model: string;
   promptVersion: number;
   /** The model call's figures, recorded with the answer; null for a person's text. */
   usage: { promptTokens: number | null; completionTokens: number | null; finishReason: string; cost: string | null } | null;
+  /** The template the draft is ("5★ 2/3", policy.templates); absent or null when the model or a person wrote it. */
+  template?: string | null;
 }
 
 /** One chat's copy of a card. */
@@ -396,6 +428,8 @@ export interface CardMessage {
   awaitingEdit: boolean;
   /** The chat pressed `complain`: its next reply to this copy is the complaint's reason. */
   awaitingComplaint?: boolean;
+  /** `/waiting` sent the card again in this chat: this copy shows so, has no buttons and takes no press. */
+  superseded?: boolean;
 }
 
 /** How a card's review stopped waiting. */
@@ -486,7 +520,49 @@ export type TelegramNotice =
   /** The press came from a message that is not a copy of the card its button names. */
   | { kind: 'wrong_message' }
   /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
-  | { kind: 'not_acted'; action: CardAction | null; reason: string };
+  | { kind: 'not_acted'; action: CardAction | null; reason: string }
+  // The owner's panel (telegram-panel.ts): answers to the commands typed in a chat, and what it pushes there.
+  /** `/start`: the chat's id, and whether (and for which business) it may act on cards. */
+  | { kind: 'chat_id'; chatId: string; allowed: boolean; business: string | null }
+  /** `/balance`: the figures of `balance --json`. */
+  | { kind: 'balance'; balance: string; held: string }
+  /** `/stats`: the figures of `stats --json` (`total`) over the last `days` days. */
+  | { kind: 'stats'; days: number; figures: PanelFigures }
+  /** `/waiting`: the oldest cards sent again below this, and how many more wait. */
+  | { kind: 'waiting'; shown: number; more: number }
+  | { kind: 'unknown_command'; command: string }
+  | { kind: 'alert'; alert: PanelAlert }
+  | { kind: 'digest'; from: string; to: string; figures: PanelFigures; topics: string[]; balance: string };
+
+/** The figures of `stats --json` a panel message shows (the same names). */
+export interface PanelFigures {
+  reviews: number;
+  answered: number;
+  byPerson: number;
+  answeredElsewhere: number;
+  waiting: number;
+  skipped: number;
+  failed: number;
+  replyRate: number | null;
+  medianMinutesToAnswer: number | null;
+  averageRating: number | null;
+  charged: string;
+}
+
+/** What an alert pushed to a business's chats says; one per episode (Store.openAlertEpisode). */
+export type PanelAlert =
+  | { kind: 'balance.low'; balance: string; threshold: string }
+  | { kind: 'balance.insufficient'; balance: string; price: string }
+  | { kind: 'complaint.repeated'; topic: string; count: number; branchId: string | null }
+  | { kind: 'auth.failed'; error: string; code: string | null }
+  | { kind: 'reminder'; reviewId: string; branchName: string; rating: number; hours: number };
+
+/** A panel message waiting in the database until Telegram's limits let it out. */
+export interface QueuedTelegramMessage {
+  id: number;
+  chatId: string;
+  notice: TelegramNotice;
+}
 
 /** The card as a person sees it, for the renderer. */
 export interface CardView {
@@ -495,10 +571,12 @@ export interface CardView {
   review: { id: string; branchName: string; rating: number; authorName: string; text: string; createdAt: string };
   /** Why the review waits for a person. */
   reason: string | null;
-  draft: { text: string; problems: string[]; editedBy: string | null } | null;
+  draft: { text: string; problems: string[]; editedBy: string | null; template?: string | null } | null;
   draftFailure: string | null;
   instruction: string | null;
   outcome: CardOutcome | null;
+  /** A copy that `/waiting` sent again further down the chat: it says so and has no buttons. */
+  superseded?: boolean;
   /** The buttons, in order; none once the review stopped waiting. */
   actions: CardAction[];
 }
@@ -561,7 +639,7 @@ export interface ReviewQueue {
    * in the same transaction; 'insufficient' (and nothing claimed) when the free balance is short; null when no
    * `new` review is free to take: none is left, or every one left is held that instant by a racing claimer.
    */
-  claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null>;
+  claimNext(token: string, now: Date, leaseUntil: Date, price: ClaimPrice): Promise<StoredReview | 'insufficient' | null>;
   /**
    * Claims one named review for a person's answer (`gisbot reply`): only from `new`, `needs_approval` or
    * `failed`; null when it is in work or already at rest elsewhere.
@@ -582,6 +660,16 @@ export interface ReviewQueue {
    * holds a reserve already (its claim's, taken at the price of that moment) keeps it, whatever `price` says now.
    */
   reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult>;
+  /**
+   * A drafted review waits until `postAfter` to be posted (policy.postDelayMinutes): its claim ends, its reserve
+   * stays held, and claimStale hands it out again from `postAfter` on. False when the claim was lost.
+   */
+  scheduleDraft(reviewId: string, token: string, postAfter: Date): Promise<boolean>;
+  /**
+   * The place (0 … count-1) of the template to use next in `templateSet`, taken for this use: the least recently
+   * used, one never used first. Atomic across workers and kept across restarts.
+   */
+  takeTemplate(templateSet: string, count: number): Promise<number>;
   saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean>;
   /**
    * The fence before the POST: true only for the live holder of an unexpired lease. The lease is then held at
@@ -608,7 +696,27 @@ export interface ReviewQueue {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+    /** When the answer is read back once more to see whether 2GIS removed it; null or absent: never. */
+    recheckAt?: Date | null,
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null>;
+  /**
+   * Claims the posted answer whose recheck is due soonest (due at or before `now`) for one worker, once: the claim
+   * clears its due time in one conditional UPDATE, so racing workers never read the same answer back twice, and a
+   * worker that dies holding it leaves it unread (at most one request per answer). Null when none is due.
+   */
+  claimAnswerRecheck(now: Date): Promise<AnswerToRecheck | null>;
+  /**
+   * The answer read back for its recheck is gone from 2GIS: the review leaves `posted` for the person's queue
+   * (`needs_approval`, ANSWER_REMOVED) and counts one more removal, with its events, in one transaction; with
+   * `refund`, what the answer was charged comes back as one adjustment keyed by that charge (never twice). Null,
+   * and nothing written, when the review is no longer posted with that answer (another worker recorded it).
+   */
+  recordAnswerRemoved(
+    reviewId: string,
+    answerId: string | null,
+    refund: boolean,
+    events: (refunded: Kopecks, balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ refunded: Kopecks } | null>;
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
@@ -696,6 +804,8 @@ export interface Cards {
   activeTelegramCards(limit: number): Promise<TelegramCard[]>;
   /** Writes a card read at `card.version`, if nobody wrote it since (compare-and-set); false when somebody did. */
   saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean>;
+  /** The card of a review, if it has one. */
+  telegramCardOfReview(reviewId: string): Promise<TelegramCard | null>;
 }
 
 /** The one bot's updates, read by one worker at a time for the whole deployment. */
@@ -723,6 +833,39 @@ export interface TelegramUpdates {
   releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void>;
   /** The claimed update is done with: acted on, or given up on after its tries (the person was told). */
   finishTelegramUpdate(updateId: number, token: string, outcome?: 'acted' | 'given_up'): Promise<void>;
+}
+
+/** What the owner's Telegram panel (issue 20) remembers: a business's alert episodes and cursor; the deployment's queue of messages. */
+export interface Panel {
+  /**
+   * Opens an alert's episode (kind and subject: `auth.failed`/'', `digest`/'2026-12-07', `reminder`/<review id>)
+   * with its events and queued messages, in one transaction; false, and nothing written, when it is open already:
+   * the compare-and-set that makes an alert once per episode across workers and restarts.
+   */
+  openAlertEpisode(
+    episode: { kind: string; subject: string },
+    now: Date,
+    effects: { events?: readonly DomainEvent[]; messages?: ReadonlyArray<{ chatId: string; notice: TelegramNotice }> },
+  ): Promise<boolean>;
+  alertEpisodeOpen(episode: { kind: string; subject: string }): Promise<boolean>;
+  /** Ends an episode (a sign-in worked again): the next one alerts again. True when one was open. */
+  closeAlertEpisode(episode: { kind: string; subject: string }): Promise<boolean>;
+  /** The last event the alerts were drawn from; the newest event's seq the first time it is asked. */
+  alertCursor(): Promise<number>;
+  /** Moves the cursor from `from` to `to`; false when another worker moved it meanwhile. */
+  moveAlertCursor(from: number, to: number): Promise<boolean>;
+  /** The id of the newest top-up in the ledger (0 when none): a balance.insufficient episode lasts until the next. */
+  lastTopUpId(): Promise<number>;
+  /** Reviews waiting for a person (needs_approval) since before `before`, oldest first. */
+  waitingForPersonSince(before: Date, limit: number): Promise<StoredReview[]>;
+  /** Panel messages not sent yet (nor being sent by a worker whose claim still runs), oldest first. */
+  queuedTelegramMessages(now: Date, limit: number): Promise<QueuedTelegramMessage[]>;
+  /** Takes a queued message to send it until `until` (a worker that dies meanwhile leaves it to the next); false when taken. */
+  claimTelegramMessage(id: number, now: Date, until: Date): Promise<boolean>;
+  /** Panel messages sent to a chat since `since`, and when the last one was. */
+  sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }>;
+  /** A claimed message sent, given up on (the chat refuses the bot), or queued again (Telegram failed: `retry`). */
+  finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void>;
 }
 
 /** What the owner gets for the money, per business: stats, report, branches, recurring complaints. */
@@ -789,6 +932,56 @@ export interface Facts {
   dropComplaint(reviewId: string, token: string): Promise<boolean>;
 }
 
+/** The owner's voice (issue 22): a business's answers a person produced, kept as examples for later drafts. */
+export interface Voice {
+  /** Keeps each example once per review (a later one for the same review is ignored); how many were new. */
+  keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number>;
+  /**
+   * The business's examples a draft for a review of `branchId` may use, the branch's first, newest first, at most
+   * `limit`; never one whose answer 2GIS removed (a `reply.removed` event), never `excludeReviewId`'s. Each with its
+   * vector for `embeddingModel` when one was kept.
+   */
+  voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]>;
+  /** Keeps vectors computed for examples under `model`, once each. */
+  saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void>;
+  /** Records what a person did with a draft shown to them; counted in reviewFacts by the review's period. */
+  recordDecision(decision: DraftDecision): Promise<void>;
+}
+
+// ---------------------------------------------------------------- the owner's voice
+
+/**
+ * How a person produced an example's answer: sent a draft untouched (`approved`), changed at most half of it
+ * (`corrected`), wrote more than half of it themselves (`written`), or answered on 2GIS without gisbot (`elsewhere`).
+ */
+export type VoiceWeight = 'approved' | 'corrected' | 'written' | 'elsewhere';
+
+/** One of the business's own answers with its review, names, phones and e-mails already replaced by placeholders. */
+export interface VoiceExample {
+  reviewId: string;
+  branchId: string;
+  rating: number;
+  reviewText: string;
+  answerText: string;
+  weight: VoiceWeight;
+  at: Date;
+}
+
+/** A person's decision on a draft: sent it (with the share of its characters they changed, 0 to 1) or regenerated it. */
+export interface DraftDecision {
+  reviewId: string;
+  branchId: string;
+  kind: 'untouched' | 'edited' | 'rewritten' | 'regenerated';
+  /** Of a sent draft, the share changed; null for a regeneration. */
+  share: number | null;
+  at: Date;
+}
+
+export interface StoredVoiceExample extends VoiceExample {
+  /** The review text's vector under the asked-for embedding model, or null when none was computed yet. */
+  vector: number[] | null;
+}
+
 /** Which 2GIS account a business is bound to in the database (the account it first served). */
 export interface BusinessBinding {
   /** The cabinet's user id (`GET users`). */
@@ -829,7 +1022,7 @@ export interface Businesses {
  * the outbox, the Telegram updates and the record of businesses are the deployment's. `forBusiness` gives the
  * same database seen from another business.
  */
-export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Facts, Businesses {
+export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Panel, Facts, Voice, Businesses {
   readonly businessId: string;
   forBusiness(businessId: string): Store;
   /** Applies pending versioned migrations; safe when several processes start at once. */
@@ -877,6 +1070,8 @@ export interface BranchFacts {
   failed: number;
   /** Complained about to 2GIS instead of answered; none until a later issue brings complaints. */
   complained: number;
+  /** Answers of ours 2GIS removed after they were posted (found by their recheck). */
+  removed: number;
   ratingSum: number;
   charged: Kopecks;
   promptTokens: number;
@@ -884,6 +1079,14 @@ export interface BranchFacts {
   /** The provider's reported cost, summed, in units of 10⁻¹⁰ of its currency; `costed` answers reported one. */
   costUnits: bigint;
   costed: number;
+  /** What a person did with the drafts shown to them (issue 22): sent as shown, changed at most half, more than half. */
+  untouched: number;
+  edited: number;
+  rewritten: number;
+  /** Drafts a person threw away for a new one. */
+  regenerated: number;
+  /** The share of characters changed over the sent drafts (untouched + edited + rewritten), summed, in thousandths. */
+  changedPermille: number;
   /** Minutes from a review's creation on 2GIS to our post, each with how many answers took that long. */
   answerMinutes: Array<[minutes: number, count: number]>;
 }
@@ -1002,6 +1205,11 @@ export interface ModerationVerdict {
 }
 
 export interface Model {
+  /**
+   * One vector per text from the server's `/embeddings` under `model`, in order; throws ServiceError('model', ...)
+   * when it has none or it fails. Absent on a model that cannot (the examples are then chosen lexically).
+   */
+  embed?(texts: readonly string[], model: string, signal?: AbortSignal): Promise<number[][]>;
   /** Lists models: costs nothing and proves the endpoint and key work. The ids listed ([] when the list is empty). */
   checkReachable(): Promise<string[]>;
   complete(messages: readonly ChatMessage[], signal?: AbortSignal, options?: CompletionOptions): Promise<Completion>;
@@ -1042,8 +1250,16 @@ export type Failpoint = (name: FailpointName) => void;
 /** Who holds a claim: tokens name their owner, so that a crashed local owner is recognised at once. */
 export interface Ownership {
   newToken(): string;
-  /** True only when the token's owner certainly works on it no more: a dead process of this machine, or this process (asked between cycles). */
+  /**
+   * True only when the token's owner certainly works on it no more: a dead process of this machine, or this process
+   * (asked between cycles) for a claim it does not hold beside its cycles.
+   */
   isAbandoned(token: string): boolean;
+  /**
+   * Marks a claim of this process as worked on beside the cycles (a Telegram press in `run`), until the function
+   * returned is called: a cycle starting meanwhile must not take it for one a failed cycle left behind.
+   */
+  hold(token: string): () => void;
 }
 
 export interface PromptSource {

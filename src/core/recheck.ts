@@ -15,6 +15,7 @@ import { micros } from './intake.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { ANSWERED_ELSEWHERE, LISTING_PAGE_SIZE, type ListedReview, type WaitingReview } from './ports.ts';
 import { finish } from './worker.ts';
+import { keepAnswerFound } from './voice.ts';
 
 /** The 2GIS requests (listing pages and single reads) one cycle may spend on re-reading waiting reviews. */
 export const RECHECK_REQUESTS_PER_CYCLE = 20;
@@ -147,7 +148,7 @@ async function readAlone(deps: PipelineDeps, review: WaitingReview, report: Rech
   report.reads += 1;
   const status = await deps.twogis.readReview(review.id);
   if (status !== null && !status.hasOwnerAnswer) return deps.store.markReviewsChecked([review.id], deps.clock.now());
-  if (await closeWaiting(deps, review.id, status === null ? DELETED : ANSWERED_ELSEWHERE.whileWaiting)) report.closed += 1;
+  if (await closeWaiting(deps, review.id, status === null ? DELETED : ANSWERED_ELSEWHERE.whileWaiting, status?.ownerAnswer)) report.closed += 1;
 }
 
 /**
@@ -162,20 +163,24 @@ export async function noticeListedWaiting(deps: PipelineDeps, listed: readonly L
   if (unanswered.length > 0) await deps.store.markReviewsChecked(unanswered, deps.clock.now());
   let closed = 0;
   for (const review of listed) {
-    if (waiting.has(review.id) && review.hasOwnerAnswer && (await closeWaiting(deps, review.id, ANSWERED_ELSEWHERE.whileWaiting))) closed += 1;
+    if (!waiting.has(review.id) || !review.hasOwnerAnswer) continue;
+    const answer = review.ownerAnswerText ? { text: review.ownerAnswerText } : null;
+    if (await closeWaiting(deps, review.id, ANSWERED_ELSEWHERE.whileWaiting, answer)) closed += 1;
   }
   return closed;
 }
 
 /**
  * Skips a review that waited for a person, with its event (any reserve it held is released with it); false when it
- * is in work right now (a person sending it re-reads it on 2GIS first anyway) or at rest already.
+ * is in work right now (a person sending it re-reads it on 2GIS first anyway) or at rest already. The owner's answer
+ * found on 2GIS is kept as an example of the business's voice.
  */
-async function closeWaiting(deps: PipelineDeps, reviewId: string, reason: string): Promise<boolean> {
+async function closeWaiting(deps: PipelineDeps, reviewId: string, reason: string, ownerAnswer?: { text: string } | null): Promise<boolean> {
   const token = deps.ownership.newToken();
   const now = deps.clock.now();
   const claimed = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
   if (claimed === null) return false;
   const outcome = await finish(deps, claimed, token, { state: 'skipped', reason });
+  if (outcome.kind === 'skipped') await keepAnswerFound(deps, claimed, ownerAnswer);
   return outcome.kind === 'skipped';
 }

@@ -1,8 +1,9 @@
 // Repairs what a crash or an expired lease left behind, before any new work (invariant 9).
 import { ServiceError } from '../errors.ts';
 import type { PipelineDeps } from './pipeline.ts';
+import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, type StoredReview } from './ports.ts';
-import { finish, postAndSettle, readBackTime, settle, type WorkOutcome } from './worker.ts';
+import { finish, postAndSettle, readBackTime, rereadAndPost, settle, type WorkOutcome } from './worker.ts';
 
 /**
  * Takes over every in-flight review whose lease expired and brings it to a resting state; after `signal`, no more
@@ -28,8 +29,9 @@ export async function reconcile(deps: PipelineDeps, signal?: AbortSignal): Promi
 
 /**
  * Claims held by a process of this machine that died need not wait out their lease; nor do claims of this very
- * process: the reconciler runs only between cycles, when this process holds no work, so any claim of its own
- * was left by a cycle that failed half-way (the database went away during a settle, say).
+ * process: the reconciler runs only between cycles, when the cycles hold no work, so any claim of its own was left
+ * by a cycle that failed half-way (the database went away during a settle, say). A claim held beside the cycles (a
+ * Telegram press in `run`, Ownership.hold) is not among them.
  */
 async function expireAbandonedClaims(deps: PipelineDeps): Promise<void> {
   for (const { id, claimToken } of await deps.store.listInFlight()) {
@@ -38,6 +40,10 @@ async function expireAbandonedClaims(deps: PipelineDeps): Promise<void> {
 }
 
 async function recover(deps: PipelineDeps, review: StoredReview, token: string): Promise<WorkOutcome> {
+  // An answer that waited out policy.postDelayMinutes: read back on 2GIS and posted now, its reserve held since.
+  if (review.state === 'drafted' && review.postAfter != null && review.draftText !== null) {
+    return rereadAndPost(deps, review, token, review.draftText);
+  }
   if (review.state !== 'posting') {
     // Nothing left our hands yet: give it back to the queue, with its reserve released.
     await deps.store.release(review.id, token, { state: 'new', reason: 'recovered after an interrupted run' }, []);
@@ -62,7 +68,9 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     return settle(deps, review, { answerId: status.ownerAnswer.id, text: status.ownerAnswer.text });
   }
   if (status.hasOwnerAnswer) {
-    return finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack });
+    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack });
+    if (outcome.kind === 'skipped') await keepAnswerFound(deps, review, status.ownerAnswer);
+    return outcome;
   }
   if (review.postAttempts >= deps.settings.maxPostAttempts) {
     return finish(deps, review, token, {

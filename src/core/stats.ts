@@ -21,7 +21,7 @@ export interface Decisions {
   edited: number;
   rewritten: number;
   regenerated: number;
-  /** edited ÷ the drafts a person decided on, three decimals; null when none. */
+  /** The mean share of characters a person changed in the drafts they sent, three decimals; null when they sent none. */
   editedShare: number | null;
 }
 
@@ -127,8 +127,8 @@ function figures(facts: BranchFacts, previous: BranchFacts): Figures {
     failed: facts.failed,
     scheduled: facts.scheduled,
     complained: facts.complained,
-    removed: 0,
-    decisions: { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, editedShare: null },
+    removed: facts.removed,
+    decisions: decisionsOf(facts),
     replyRate: answerable > 0 ? round(facts.answered / answerable, 3) : null,
     medianMinutesToAnswer: median(facts.answerMinutes),
     averageRating: rating === null ? null : round(rating, 2),
@@ -156,6 +156,18 @@ export function median(histogram: ReadonlyArray<readonly [number, number]>): num
   return total % 2 === 1 ? at((total - 1) / 2) : (at(total / 2 - 1) + at(total / 2)) / 2;
 }
 
+/** What a person did with the drafts shown to them (contract.md: edited = at most half the characters changed). */
+function decisionsOf(facts: BranchFacts): Decisions {
+  const sent = facts.untouched + facts.edited + facts.rewritten;
+  return {
+    untouched: facts.untouched,
+    edited: facts.edited,
+    rewritten: facts.rewritten,
+    regenerated: facts.regenerated,
+    editedShare: sent > 0 ? round(facts.changedPermille / 1000 / sent, 3) : null,
+  };
+}
+
 /** Facts summed over branches; the histograms merged. */
 export function sum(all: readonly BranchFacts[]): BranchFacts {
   const total = emptyFacts({ id: '', name: '' });
@@ -171,8 +183,8 @@ export function sum(all: readonly BranchFacts[]): BranchFacts {
 }
 
 const COUNTED = [
-  'reviews', 'answered', 'byPerson', 'answeredElsewhere', 'skipped', 'waitingForPerson', 'waitingForMoney', 'scheduled', 'failed', 'complained',
-  'ratingSum', 'promptTokens', 'completionTokens', 'costed',
+  'reviews', 'answered', 'byPerson', 'answeredElsewhere', 'skipped', 'waitingForPerson', 'waitingForMoney', 'scheduled', 'failed', 'complained', 'removed',
+  'ratingSum', 'promptTokens', 'completionTokens', 'costed', 'untouched', 'edited', 'rewritten', 'regenerated', 'changedPermille',
 ] as const satisfies ReadonlyArray<keyof BranchFacts>;
 
 export function emptyFacts(branch: Branch): BranchFacts {
@@ -189,12 +201,18 @@ export function emptyFacts(branch: Branch): BranchFacts {
     scheduled: 0,
     failed: 0,
     complained: 0,
+    removed: 0,
     ratingSum: 0,
     charged: 0n,
     promptTokens: 0,
     completionTokens: 0,
     costUnits: 0n,
     costed: 0,
+    untouched: 0,
+    edited: 0,
+    rewritten: 0,
+    regenerated: 0,
+    changedPermille: 0,
     answerMinutes: [],
   };
 }

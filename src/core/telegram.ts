@@ -16,6 +16,7 @@ import { makeEvent } from './events.ts';
 import { fileComplaint, MAX_COMPLAINT_LENGTH } from './complaint.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
+import { noteRegeneration } from './voice.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
 import { formatMoney } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
@@ -32,6 +33,7 @@ import type {
   TelegramNotice,
   TelegramUpdate,
 } from './ports.ts';
+import { Panel, type PanelSettings } from './telegram-panel.ts';
 import { currentPrompt, type CurrentPrompt } from './worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
@@ -40,6 +42,8 @@ export interface TelegramDeps extends PipelineDeps {
   chatIds: readonly string[];
   /** `run`'s loop tells a person here, once each, what keeps Telegram from working (the file log gets it too). */
   onTrouble?: (trouble: TelegramTrouble) => void;
+  /** The owner's panel: the business, its time zone, the digest and reminders (telegram-panel.ts). */
+  panel?: PanelSettings;
 }
 
 /** A chat of telegram.chatIds that takes no messages from the bot; skipped, the other chats go on. */
@@ -102,6 +106,7 @@ export class TelegramBridge {
   readonly #deps: TelegramDeps;
   readonly #token: string;
   readonly #allowed: ReadonlySet<string>;
+  readonly #panel: Panel;
   #waiting: AbortController | null = null;
   #kicked = false;
   /** When this worker last took or renewed the turn (ms since the epoch). */
@@ -113,6 +118,7 @@ export class TelegramBridge {
     this.#deps = deps;
     this.#token = deps.ownership.newToken();
     this.#allowed = new Set(deps.chatIds);
+    this.#panel = new Panel(deps, (chatId, reviewIds) => this.#resend(chatId, reviewIds));
   }
 
   /** Committed events: a review that came to wait, or stopped waiting, ends `run`'s long poll at once. */
@@ -154,6 +160,8 @@ export class TelegramBridge {
     }
     if (options.signal?.aborted) return report;
     await this.#syncCards(report, options.signal);
+    if (options.signal?.aborted || !(await this.#keep())) return report;
+    await this.#panel.pushes(options.signal);
     return report;
   }
 
@@ -206,6 +214,12 @@ export class TelegramBridge {
     try {
       await this.#actOn(update);
     } catch (error) {
+      // The review a press sends is in work elsewhere right now: acted on again on a later turn, once it is over
+      // (the person is told after MAX_UPDATE_ATTEMPTS tries).
+      if (error instanceof ReviewInWork) {
+        await store.releaseTelegramUpdate(update.updateId, this.#token, error.message);
+        return false;
+      }
       // The database failing, while acting or while noting it done: the claim is given back (when the database lets
       // it; else it runs out) and the update is acted on again on a later turn. Its effect on the card is not taken
       // twice (actedOn), and sending is safe to repeat (the review's state says it was answered).
@@ -224,7 +238,7 @@ export class TelegramBridge {
     try {
       await this.#act(update);
     } catch (error) {
-      if (isServiceError(error, 'database')) throw error;
+      if (isServiceError(error, 'database') || error instanceof ReviewInWork) throw error;
       // One press that cannot be handled must not hold up every press after it: the person is told (unless it is
       // Telegram that failed; the press was acted on then, only its answer is missing) and the update is done with.
       const message = error instanceof Error ? error.message : String(error);
@@ -252,6 +266,8 @@ export class TelegramBridge {
 
   async #act(update: TelegramUpdate): Promise<void> {
     if (update.chatId === null) return;
+    // The one point where the owner's panel meets the updates: a command typed in a chat.
+    if (update.kind === 'message' && (await this.#panel.command(update, this.#allowed.has(update.chatId)))) return;
     if (!this.#allowed.has(update.chatId)) return this.#refuse(update, update.chatId);
     if (update.kind === 'press') return this.#press(update);
     if (update.kind === 'message') return this.#message(update);
@@ -311,6 +327,7 @@ export class TelegramBridge {
         }
         const draft = modelDraft(drafted, prompt);
         await this.#effect(press.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
+        await noteRegeneration(this.#deps, review);
         return answer({ kind: 'redrafted' });
       }
       case 'send':
@@ -336,12 +353,13 @@ export class TelegramBridge {
         model: draft.model,
         promptVersion: draft.promptVersion,
         completion: usage && { text: draft.text, model: draft.model, ...usage },
+        shown: draft.editedBy === null ? draft.text : (draft.shown ?? null),
+        template: draft.editedBy ? null : (draft.template ?? null),
       });
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
       if (!(error instanceof UsageError)) throw error;
-      const now = await this.#follow(await this.#reread(card));
-      return answer((now && closedNotice(now.card)) ?? { kind: 'in_work' });
+      return this.#notFree(card, review.id, answer);
     }
     switch (outcome.kind) {
       case 'posted': {
@@ -364,7 +382,7 @@ export class TelegramBridge {
         await this.#follow(await this.#reread(card));
         return answer({ kind: 'not_posted', reason: outcome.reason });
       case 'lost':
-        return answer({ kind: 'in_work' });
+        return this.#notFree(card, review.id, answer);
       case 'released':
         return answer({ kind: 'not_posted', reason: outcome.error?.message ?? 'a service failed before anything was posted; try again later' });
       case 'unsure':
@@ -372,12 +390,23 @@ export class TelegramBridge {
     }
   }
 
+  /**
+   * A send that found its review not free: answered meanwhile (the person is told so), or in work elsewhere right
+   * now (a recheck, a terminal, a lane trying a failed review again): then the press waits for that work to end.
+   */
+  async #notFree(card: TelegramCard, reviewId: string, answer: (notice: TelegramNotice) => Promise<void>): Promise<void> {
+    const now = await this.#follow(await this.#reread(card));
+    const closed = now && closedNotice(now.card);
+    if (closed) return answer(closed);
+    throw new ReviewInWork(reviewId);
+  }
+
   /** A chat's message: a reply to a card is the answer (after `edit`) or the steer for the next draft. */
   async #message(message: Extract<TelegramUpdate, { kind: 'message' }>): Promise<void> {
     if (message.replyTo === null) return;
     const tell = (notice: TelegramNotice) => this.#deps.telegram.notify(message.chatId, notice, message.messageId);
     const card = (await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)).find((one) =>
-      one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo),
+      one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo && !copy.superseded),
     );
     if (!card) return;
     if (card.body.actedOn?.includes(message.updateId)) return; // acted on by an earlier try, which failed after it
@@ -401,6 +430,7 @@ export class TelegramBridge {
       text: withoutSecrets(text, this.#deps.settings.secrets ?? []),
       problems,
       editedBy: message.from.name,
+      shown: previous && (previous.editedBy === null ? previous.text : (previous.shown ?? null)),
       model: previous?.model ?? 'person',
       promptVersion: previous?.promptVersion ?? (await currentPrompt(this.#deps)).version,
       usage: null,
@@ -506,7 +536,7 @@ export class TelegramBridge {
     const telegram = this.#deps.telegram;
     for (const chatId of this.#deps.chatIds) {
       const view = cardView(card, review);
-      const copies = card.body.messages.filter((one) => one.chatId === chatId);
+      const copies = card.body.messages.filter((one) => one.chatId === chatId && !one.superseded);
       if (copies.length === 0 && card.body.outcome !== null) continue; // a chat that never had it does not need to hear it ended
       try {
         if (copies.length === 0) {
@@ -529,9 +559,34 @@ export class TelegramBridge {
         else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
       }
     }
-    const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && copy.shows < card.body.revision);
+    const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && !copy.superseded && copy.shows < card.body.revision);
     const active = card.body.outcome === null || stale;
     if (active !== card.active) await this.#save(card, card.body, active);
+  }
+
+  /**
+   * `/waiting`: each review's card sent to the chat again as a fresh copy (at the bottom of the chat, where the
+   * person reads), and the chat's earlier copies of it edited to say so, without buttons: a press there is refused.
+   * Reviews that have no card yet get theirs from the bridge's next turn.
+   */
+  async #resend(chatId: string, reviewIds: readonly string[]): Promise<void> {
+    const telegram = this.#deps.telegram;
+    for (const reviewId of reviewIds) {
+      const stored = await this.#deps.store.telegramCardOfReview(reviewId);
+      if (stored === null) continue;
+      const current = await this.#follow(stored);
+      if (current === null || current.card.body.outcome !== null) continue;
+      let card = current.card;
+      const earlier = card.body.messages.filter((copy) => copy.chatId === chatId && !copy.superseded);
+      card = await this.#update(card, (body) => ({
+        ...body,
+        messages: body.messages.map((copy) => (copy.chatId === chatId ? { ...copy, superseded: true, awaitingEdit: false } : copy)),
+      }));
+      const view = cardView(card, current.review);
+      for (const copy of earlier) await telegram.editCard(chatId, copy.messageId, { ...view, superseded: true, actions: [] });
+      const messageId = await telegram.sendCard(chatId, view);
+      card = await this.#recordCopy(card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
+    }
   }
 
   /** Keeps which message in which chat shows the card (at once: a crash must not send a second copy). */
@@ -553,7 +608,8 @@ export class TelegramBridge {
     const { chatId, messageId } = press;
     if (messageId === null) return null;
     const isThis = (copy: CardMessage) => copy.chatId === chatId && copy.messageId === messageId;
-    if (card.body.messages.some(isThis)) return card;
+    const recorded = card.body.messages.find(isThis);
+    if (recorded) return recorded.superseded ? null : card; // `/waiting` sent it again below: that copy acts
     if (press.messageCardId !== card.id) return null;
     const others = await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN);
     if (others.some((other) => other.id !== card.id && other.body.messages.some(isThis))) return null;
@@ -615,6 +671,13 @@ export class TelegramBridge {
   }
 }
 
+/** A press that cannot be acted on now because its review is in work elsewhere; tried again on a later turn. */
+class ReviewInWork extends Error {
+  constructor(reviewId: string) {
+    super(`review ${reviewId} was being answered by another worker each time the press was tried`);
+  }
+}
+
 /** What a card shows, for the renderer: the buttons follow from the draft and the gate's verdict. */
 export function cardView(card: TelegramCard, review: StoredReview): CardView {
   const { body } = card;
@@ -625,7 +688,7 @@ export function cardView(card: TelegramCard, review: StoredReview): CardView {
     revision: body.revision,
     review: { id: review.id, branchName: review.branchName, rating: review.rating, authorName: review.authorName, text: review.text, createdAt: review.createdAt },
     reason: body.reason,
-    draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy },
+    draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy, template: body.draft.template ?? null },
     draftFailure: body.draftFailure,
     instruction: body.instruction,
     outcome: body.outcome,
@@ -646,6 +709,7 @@ function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
     model: completion.model,
     promptVersion: prompt.version,
     usage: { promptTokens: completion.promptTokens, completionTokens: completion.completionTokens, finishReason: completion.finishReason, cost: completion.cost ?? null },
+    ...(drafted.template ? { template: drafted.template } : {}),
   };
 }
 

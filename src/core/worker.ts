@@ -1,11 +1,14 @@
 // One claimed review's way: reserve → draft → gate → re-read → post → settle. Every step after the claim is
 // fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
 import { isServiceError, ServiceError } from '../errors.ts';
-import { draftThroughGate, forgetWording } from './drafting.ts';
+import { answerRecheckTime } from './answer-recheck.ts';
+import { draftFromTemplate, draftThroughGate, forgetWording } from './drafting.ts';
 import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
-import { decideAnswering } from './policy.ts';
+import { answeringPolicy, decideAnswering } from './policy.ts';
+import { templateSetFor } from './templates.ts';
+import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { canPass, retryAfterFailure } from './retries.ts';
 
@@ -14,6 +17,8 @@ export type WorkOutcome =
   | { kind: 'skipped' | 'needs_approval' | 'failed'; reason: string }
   /** No funds for the price: the review went back to `new`. */
   | { kind: 'insufficient' }
+  /** Drafted, and waiting out policy.postDelayMinutes with its reserve held: any later cycle posts it (reconcile.ts). */
+  | { kind: 'scheduled'; postAfter: Date }
   /** The claim was lost to another worker (expired lease): nothing more to do here. */
   | { kind: 'lost' }
   /** Put back to `new` untouched: shutdown, or a service that failed before anything happened. */
@@ -53,8 +58,11 @@ export async function answerReview(
   const decision = decideAnswering(review, settings, watched);
   if (decision.state !== 'new') return await finish(deps, review, token, decision);
 
+  // A rating without words that the owner wrote texts for is answered from them, at their price (templates.ts).
+  const templates = templateSetFor(review, settings);
+  const price = templates === null ? settings.price : (settings.templatePrice ?? settings.price);
   // A lane's claim holds its price already (Store.claimNext); any other claim reserves it here.
-  const reserved = review.reserved > 0n || settings.price === 0n ? 'reserved' : await store.reserve(review.id, token, settings.price);
+  const reserved = review.reserved > 0n || price === 0n ? 'reserved' : await store.reserve(review.id, token, price);
   if (reserved === 'lost') return { kind: 'lost' };
   if (reserved === 'insufficient') {
     await release(deps, review, token, { state: 'new', reason: null });
@@ -64,6 +72,23 @@ export async function answerReview(
   let draftText: string;
   let saving: Promise<boolean>;
   try {
+    if (templates !== null) {
+      const filled = await draftFromTemplate(deps, review, templates);
+      if (filled.kind === 'refused') {
+        return await finish(deps, review, token, { state: 'needs_approval', reason: filled.reason, details: { rules: filled.rules, template: filled.note } });
+      }
+      draftText = filled.text;
+      saving = store.saveDraft(review.id, token, {
+        text: draftText,
+        model: 'template',
+        promptVersion: prompt.version,
+        promptTokens: null,
+        completionTokens: null,
+        finishReason: 'stop',
+        template: filled.note,
+      });
+      return await postOrSchedule(deps, review, token, draftText, saving, posted);
+    }
     const drafted = await draftThroughGate(deps, review, prompt, signal);
     deps.failpoint('after_generate');
     if (drafted.kind === 'refused') {
@@ -96,10 +121,45 @@ export async function answerReview(
     return releaseForLater(deps, review, token, error);
   }
 
-  const outcome = await rereadAndPost(deps, review, token, draftText, { saving, posted });
-  // Words that were not posted (nor perhaps posted: unsure, or taken over) may be another review's answer.
-  if (outcome.kind !== 'posted' && outcome.kind !== 'unsure' && outcome.kind !== 'lost') forgetWording(deps.store, review.branchId, draftText, review.id);
+  const outcome = await postOrSchedule(deps, review, token, draftText, saving, posted);
+  // Words that were not posted (nor perhaps posted: unsure, or taken over, or waiting) may be another review's answer.
+  if (outcome.kind !== 'posted' && outcome.kind !== 'unsure' && outcome.kind !== 'lost' && outcome.kind !== 'scheduled') {
+    forgetWording(deps.store, review.branchId, draftText, review.id);
+  }
   return outcome;
+}
+
+/**
+ * Posts a saved automatic draft now, or, under policy.postDelayMinutes, leaves it drafted until a random time in
+ * that window (its reserve held): the re-read on 2GIS happens when it is posted, by whichever cycle comes then.
+ */
+async function postOrSchedule(
+  deps: PipelineDeps,
+  review: StoredReview,
+  token: string,
+  text: string,
+  saving: Promise<boolean>,
+  posted?: () => void,
+): Promise<WorkOutcome> {
+  const window = answeringPolicy(deps.settings).postDelayMinutes;
+  if (window === null) return rereadAndPost(deps, review, token, text, { saving, posted });
+  let saved: boolean;
+  try {
+    saved = await saving;
+  } catch (error) {
+    return releaseForLater(deps, review, token, error);
+  }
+  if (!saved) return { kind: 'lost' };
+  const postAfter = new Date(deps.clock.now().getTime() + postDelayMs(window));
+  if (!(await deps.store.scheduleDraft(review.id, token, postAfter))) return { kind: 'lost' };
+  deps.logger.info('the answer waits before it is posted (policy.postDelayMinutes)', { reviewId: review.id, postAfter: postAfter.toISOString() });
+  return { kind: 'scheduled', postAfter };
+}
+
+/** A random wait within `[min, max]` minutes. */
+export function postDelayMs(window: readonly [number, number], random: () => number = Math.random): number {
+  const [min, max] = window;
+  return Math.round((min + random() * (max - min)) * 60_000);
 }
 
 export interface PostOptions {
@@ -126,7 +186,9 @@ export async function rereadAndPost(
   const status = read.value;
   if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
   if (status.hasOwnerAnswer) {
-    return await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting });
+    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting });
+    if (outcome.kind === 'skipped') await keepAnswerFound(deps, review, status.ownerAnswer);
+    return outcome;
   }
   return postAndSettle(deps, review, token, text, options);
 }
@@ -184,7 +246,7 @@ export async function settle(
       events.push(makeEvent(clock, 'balance.low', null, { balance: formatMoney(balanceAfter), threshold: formatMoney(settings.lowBalance) }));
     }
     return events;
-  });
+  }, answerRecheckTime(clock.now(), settings.recheckAfterMs));
   if (settled === null) return { kind: 'lost' };
   deps.failpoint('after_record');
   deps.onSettled?.({ reviewId: review.id, charged: settled.charged, balance: settled.balance });

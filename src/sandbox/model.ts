@@ -74,6 +74,8 @@ export interface ModelSandboxOptions {
   reasoningTokens?: number;
   /** false: GET /models answers 404, as on servers without a model list; default true. */
   listsModels?: boolean;
+  /** false: POST /embeddings answers 404, as on servers without one; default true. */
+  embeddings?: boolean;
   /** true: a chat completion for a model not in `models` answers 404 `model_not_found`, as OpenAI does; default false. */
   refusesUnknownModels?: boolean;
   /**
@@ -365,6 +367,24 @@ export function obeyingResponder(req: ChatRequest): ChatReply {
   return { text, finishReason: 'stop' };
 }
 
+/** Dimensions of the sandbox's embeddings. */
+export const EMBEDDING_DIMENSIONS = 256;
+
+/**
+ * The sandbox's embedding of a text: its character trigrams (lower case, words padded with spaces) hashed into
+ * EMBEDDING_DIMENSIONS buckets, scaled to length 1. Deterministic; alike texts get alike vectors.
+ */
+export function embeddingOf(text: string): number[] {
+  const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0);
+  const words = text.toLowerCase().replaceAll('ё', 'е').split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  for (const word of words) {
+    const padded = ` ${word} `;
+    for (let i = 0; i + 3 <= padded.length; i++) vector[mixed(padded.slice(i, i + 3)) % EMBEDDING_DIMENSIONS]! += 1;
+  }
+  const length = Math.sqrt(vector.reduce((sum, n) => sum + n * n, 0));
+  return length === 0 ? vector : vector.map((n) => n / length);
+}
+
 /** A deterministic token estimate: ceil(chars / 4). */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
@@ -429,6 +449,8 @@ export class ModelSandbox {
   reasoningTokens: number;
   /** false: GET /models answers 404. */
   listsModels: boolean;
+  /** false: POST /embeddings answers 404. */
+  embeddings: boolean;
   /** true: a completion for a model not in `models` answers 404. */
   refusesUnknownModels: boolean;
   structuredOutput: StructuredOutput;
@@ -442,6 +464,7 @@ export class ModelSandbox {
     this.dialect = options.dialect ?? 'chat';
     this.reasoningTokens = options.reasoningTokens ?? 1000;
     this.listsModels = options.listsModels ?? true;
+    this.embeddings = options.embeddings ?? true;
     this.refusesUnknownModels = options.refusesUnknownModels ?? false;
     this.structuredOutput = options.structuredOutput ?? 'json_schema';
     this.responder = options.responder ?? defaultResponder;
@@ -473,6 +496,11 @@ export class ModelSandbox {
     return this.requests.filter((r) => r.path === 'moderations' && r.status === 200).length;
   }
 
+  /** Embedding requests answered with 200. */
+  get embeddingCalls(): number {
+    return this.requests.filter((r) => r.path === 'embeddings' && r.status === 200).length;
+  }
+
   /** Chat completions answered with 200. */
   get completions(): number {
     return this.requests.filter((r) => r.path === 'chat/completions' && r.status === 200).length;
@@ -499,9 +527,26 @@ export class ModelSandbox {
     };
   }
 
+  #embed(body: unknown): SandboxReply {
+    const { input, model, encoding_format: format } = (body ?? {}) as { input?: unknown; model?: unknown; encoding_format?: unknown };
+    if (typeof model !== 'string' || model === '') return err(400, "Missing required parameter: 'model'.");
+    const inputs = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((i) => typeof i === 'string') ? (input as string[]) : null;
+    if (inputs === null || inputs.length === 0) return err(400, "Missing required parameter: 'input'.");
+    const data = inputs.map((text, index) => {
+      const vector = embeddingOf(text);
+      const embedding = format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+      return { object: 'embedding', index, embedding };
+    });
+    const tokens = inputs.reduce((n, text) => n + estimateTokens(text), 0);
+    return { status: 200, body: { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } } };
+  }
+
   async #handle(call: SandboxCall): Promise<SandboxReply> {
     const known =
-      (call.path === 'models' && this.listsModels) || call.path === 'chat/completions' || (call.path === 'moderations' && this.moderation);
+      (call.path === 'models' && this.listsModels) ||
+      call.path === 'chat/completions' ||
+      (call.path === 'moderations' && this.moderation) ||
+      (call.path === 'embeddings' && this.embeddings);
     if (!known) return err(404, `Unknown path: /v1/${call.path}`);
     if (this.apiKey !== null) {
       const h = call.headers.authorization;
@@ -522,6 +567,7 @@ export class ModelSandbox {
     if (call.method !== 'POST') return err(405, 'Method not allowed');
     if (call.bodyInvalid) return err(400, 'We could not parse the JSON body of your request.');
     if (call.path === 'moderations') return this.#moderate(call.body);
+    if (call.path === 'embeddings') return this.#embed(call.body);
     const body = call.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return err(400, 'A JSON object body is required.');
     const b = body as Record<string, unknown>;

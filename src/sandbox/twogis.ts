@@ -398,6 +398,23 @@ export class TwoGisSandbox {
     this.#setAnswer(rec, text, false);
   }
 
+  /**
+   * 2GIS moderation takes the official answer down (2gis-api.md): the review reads back with
+   * `hasCompanyComment: false`, `firstAnswer: null`, and the answer is gone from its comments.
+   */
+  removeAnswer(reviewId: string): void {
+    const rec = this.#mustReview(reviewId);
+    const answer = rec.review.firstAnswer;
+    if (!answer) throw new Error(`sandbox: review ${reviewId} has no answer to remove`);
+    const i = rec.comments.findIndex((c) => c.id === answer.id);
+    if (i >= 0) {
+      rec.comments.splice(i, 1);
+      rec.review.commentsCount = Math.max(0, rec.review.commentsCount - 1);
+    }
+    rec.review.firstAnswer = null;
+    rec.review.hasCompanyComment = false;
+  }
+
   /** The reviewer writes a follow-up comment under the review: commentsCount grows. */
   addFollowUp(reviewId: string, text: string, user?: { id?: string; name: string }): SandboxComment {
     const rec = this.#mustReview(reviewId);

@@ -62,6 +62,9 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
         case 'complaint.repeated':
           warn(`${c.yellow('! recurring complaint')} at branch ${shownLine(event.branchId ?? '')}: ${outside(messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? []))}`);
           break;
+        case 'reply.removed':
+          warn(`${c.yellow(messages.logs.answerRemoved)}${review}${data.refunded ? `: ${messages.logs.refunded(String(data.refunded))}` : ''}`);
+          break;
         case 'review.new':
           break;
       }

@@ -107,7 +107,7 @@ export const messages = {
     cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
     telegram: (chats: number) =>
       chats === 0
-        ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (a message to the bot logs its chat id as telegram.refused)'
+        ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (/start sent to the bot answers with its chat id)'
         : `Telegram: cards of the reviews that wait for you go to ${chats} chat${chats === 1 ? '' : 's'}`,
   },
   stop: {
@@ -166,6 +166,8 @@ export const messages = {
     failedReason: (reason: string, next: string | null) =>
       `failed${next === null ? '' : next === 'never' ? ', no retries left' : `, retry at ${next}`}: ${reason}`,
     draftHeading: 'draft',
+    /** `note`: which of the owner's texts (policy.templates) the draft is, e.g. "5★ 2/3". */
+    templateHeading: (note: string) => `draft from your template ${note} (policy.templates)`,
     editedHeading: 'your edit',
     gateOk: 'the gate lets it through',
     gateRefuses: (problems: readonly string[]) => `the gate refuses it: ${problems.join('; ')}`,
@@ -259,6 +261,9 @@ export const messages = {
       `${total} event${total === 1 ? '' : 's'} wait${total === 1 ? 's' : ''} in the outbox${shown < total ? ` (the oldest ${shown} shown)` : ''}`,
     repeated: (topic: string, count: number, reviewIds: readonly string[]) =>
       `“${topic}” in ${count} reviews: ${reviewIds.join(', ')}`,
+    answerRemoved: '! 2GIS removed our answer; it waits for you',
+    refunded: (amount: string) => `${amount} refunded`,
+    removed: (text: string, refunded: string) => `${refunded ? `refunded ${refunded}: ` : ''}${text}`,
   },
   branches: {
     none: 'the account has no branches',
@@ -301,6 +306,7 @@ export const messages = {
     elsewhere: 'answered elsewhere',
     skipped: 'skipped',
     failed: 'failed',
+    removed: 'answers removed by 2GIS',
     charged: 'charged',
     tokens: 'model tokens',
     modelCost: 'model cost',
@@ -357,6 +363,8 @@ export const messages = {
     money: (charged: string, promptTokens: number, completionTokens: number, cost: string | null) =>
       `Charged ${charged} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
       (cost === null ? '' : ` and reported a cost of ${cost}`),
+    removed: (count: number) =>
+      `2GIS removed ${count} answer${count === 1 ? '' : 's'} of ours after posting; such a review waits for a person again (gisbot reply)`,
   },
   checks: {
     notSet: (key: string) => `${key} is not set`,
@@ -513,6 +521,7 @@ export const messages = {
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',
+    draftFromTemplate: (note: string) => `Draft from your template ${note}`,
     editedBy: (name: string) => `Answer written by ${name}`,
     noDraft: (why: string) => `No draft: ${why}`,
     gateOk: '✅ The gate lets it through',
@@ -557,6 +566,47 @@ export const messages = {
       complaintRefused: (reason: string) => `No complaint sent: ${reason}`,
       yourMessage: 'message',
       notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
+    },
+    superseded: 'Sent again below (/waiting): act on that copy',
+    // The owner's panel: answers to commands typed in a chat, alerts and the weekly digest (plain text, no links).
+    panel: {
+      chatId: (chatId: string, allowed: boolean, business: string | null) =>
+        allowed
+          ? `This chat's id is ${chatId}. It is allowed${business ? ` for ${business}` : ''}: cards come here; /balance, /stats [7d|30d], /waiting`
+          : `This chat's id is ${chatId}. It is not allowed: to get cards and alerts here, add "${chatId}" to telegram.chatIds`,
+      balance: (balance: string, held: string) => `Balance ${balance}, held for answers in progress ${held}`,
+      statsTitle: (days: number) => `The last ${days} days`,
+      digestTitle: (from: string, to: string) => `The week ${from} – ${to}`,
+      figures: {
+        reviews: 'Reviews',
+        answered: 'Answered',
+        byPerson: 'by a person',
+        answeredElsewhere: 'Answered elsewhere',
+        waiting: 'Waiting',
+        skipped: 'Skipped',
+        failed: 'Failed',
+        replyRate: 'Reply rate',
+        medianMinutesToAnswer: 'Median minutes to answer',
+        averageRating: 'Average rating',
+        charged: 'Charged',
+      },
+      none: '—',
+      topics: (topics: readonly string[]) => `Recurring complaints: ${topics.join(', ')}`,
+      digestBalance: (balance: string) => `Balance ${balance}`,
+      waiting: (shown: number, more: number) =>
+        shown === 0 ? 'Nothing waits for you' : `The ${shown} oldest reviews waiting for you, below${more > 0 ? `; ${more} more wait` : ''}`,
+      unknownCommand: (command: string) => `Not a command here: ${command}. Try /balance, /stats 7d, /stats 30d, /waiting`,
+      alerts: {
+        balanceLow: (balance: string, threshold: string) => `Low balance: ${balance}, below ${threshold}. Top up with gisbot balance add`,
+        insufficient: (balance: string, price: string) => `Answering stopped: ${balance} left, an answer costs ${price}. Top up with gisbot balance add`,
+        complaint: (topic: string, count: number) => `Recurring complaint: "${topic}" in ${count} reviews`,
+        authFailed: (error: string, tokenExpired: boolean) =>
+          tokenExpired
+            ? `2GIS no longer takes the sign-in token: answering stopped. Take a fresh one from the cabinet (README) and set twogis.accessToken`
+            : `2GIS refused the sign-in: answering stopped (${error})`,
+        reminder: (reviewId: string, branch: string, rating: number, hours: number) =>
+          `A ${rating}★ review at ${branch} has waited for you over ${hours} h (gisbot reply ${reviewId}, or /waiting)`,
+      },
     },
   },
   binding: {

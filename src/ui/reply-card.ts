@@ -17,10 +17,10 @@ export function printReview(output: Output, review: StoredReview): void {
   if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(shownText(review.reason))}`));
 }
 
-export function printDraft(output: Output, text: string, problems: readonly string[], edited: boolean): void {
+export function printDraft(output: Output, text: string, problems: readonly string[], edited: boolean, template: string | null = null): void {
   const d = output.dataColors;
   output.data('');
-  output.data(d.bold(edited ? messages.reply.editedHeading : messages.reply.draftHeading));
+  output.data(d.bold(edited ? messages.reply.editedHeading : template ? messages.reply.templateHeading(template) : messages.reply.draftHeading));
   output.data(indent(d.cyan(shownText(text))));
   if (problems.length === 0) output.data(d.green(`✓ ${messages.reply.gateOk}`));
   else output.data(d.red(`✗ ${shownText(messages.reply.gateRefuses(problems))}`));

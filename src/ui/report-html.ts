@@ -110,6 +110,7 @@ function figuresList(figures: Figures): string {
     [m.elsewhere, String(figures.answeredElsewhere)],
     [m.skipped, String(figures.skipped)],
     [m.failed, String(figures.failed)],
+    ...(figures.removed > 0 ? [[m.removed, String(figures.removed)] as [string, string]] : []),
     [m.charged, figures.charged],
     [m.tokens, String(figures.promptTokens + figures.completionTokens)],
     ...(figures.modelCost === null ? [] : [[m.modelCost, figures.modelCost] as [string, string]]),

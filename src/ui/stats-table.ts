@@ -23,6 +23,7 @@ export function printStats(result: Stats, output: Output): void {
   for (const branch of withTopics) output.data(`  ${shownLine(branch.name || branch.id)}: ${shownLine(topicList(branch.topics))}`);
   output.data('');
   output.data(m.money(result.total.charged, result.total.promptTokens, result.total.completionTokens, result.total.modelCost));
+  if (result.total.removed > 0) output.data(m.removed(result.total.removed));
 }
 
 function cells(name: string, figures: Figures): string[] {

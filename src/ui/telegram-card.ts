@@ -1,6 +1,6 @@
 // How a card and a notice read in Telegram: HTML parse mode, every text that is not ours escaped, so that a review
 // holding `<b>`, `*`, `_` or a link shows those characters as they are and cannot break or forge the card.
-import type { CardAction, CardView, TelegramNotice } from '../core/ports.ts';
+import type { CardAction, CardView, PanelAlert, PanelFigures, TelegramNotice } from '../core/ports.ts';
 import { CARD_TEXT_LIMIT } from '../core/telegram.ts';
 import { messages } from './messages.ts';
 import { shownLine, shownText } from './shown-text.ts';
@@ -136,7 +136,8 @@ function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): 
   if (view.reason && !view.outcome) lines.push(`<i>${slot('reason')}</i>`);
   lines.push('');
   if (view.draft) {
-    lines.push(`<b>${view.draft.editedBy ? slot('editor') : escapeHtml(words.draft)}</b>`);
+    const heading = view.draft.template ? words.draftFromTemplate(view.draft.template) : words.draft;
+    lines.push(`<b>${view.draft.editedBy ? slot('editor') : escapeHtml(heading)}</b>`);
     lines.push(`<blockquote>${slot('draft')}</blockquote>`);
     if (!view.outcome) lines.push(view.draft.problems.length === 0 ? escapeHtml(words.gateOk) : slot('problems'));
   } else if (view.draftFailure) {
@@ -144,6 +145,7 @@ function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): 
   }
   if (view.instruction && !view.outcome) lines.push(slot('instruction'));
   if (view.outcome) lines.push(`<b>${slot('outcome')}</b>`);
+  if (view.superseded) lines.push(`<i>${escapeHtml(words.superseded)}</i>`);
   lines.push(`<code>${escapeHtml(words.reviewLine(shownLine(review.id)))}</code>`);
   return lines;
 }
@@ -195,6 +197,7 @@ export const telegramRenderer: TelegramRenderer = {
 
   notice(notice) {
     const n = words.notices;
+    const p = words.panel;
     switch (notice.kind) {
       case 'sent':
         return n.sent(notice.charged, notice.balance);
@@ -238,6 +241,58 @@ export const telegramRenderer: TelegramRenderer = {
         return n.wrongMessage;
       case 'not_acted':
         return n.notActed(notice.action === null ? words.notices.yourMessage : words.buttons[notice.action], notice.reason);
+      case 'chat_id':
+        return p.chatId(notice.chatId, notice.allowed, notice.business === null ? null : shownLine(notice.business));
+      case 'balance':
+        return p.balance(notice.balance, notice.held);
+      case 'stats':
+        return [p.statsTitle(notice.days), ...figureLines(notice.figures)].join('\n');
+      case 'waiting':
+        return p.waiting(notice.shown, notice.more);
+      case 'unknown_command':
+        return p.unknownCommand(shownLine(notice.command));
+      case 'alert':
+        return alertText(notice.alert);
+      case 'digest': {
+        const lines = [p.digestTitle(notice.from.slice(0, 10), notice.to.slice(0, 10)), ...figureLines(notice.figures)];
+        if (notice.topics.length > 0) lines.push(p.topics(notice.topics.map((topic) => shownLine(topic))));
+        lines.push(p.digestBalance(notice.balance));
+        return lines.join('\n');
+      }
     }
   },
 };
+
+/** A panel message's figures, one a line, under the names `stats` uses. */
+function figureLines(figures: PanelFigures): string[] {
+  const f = words.panel.figures;
+  const shown = (value: number | null, unit = '') => (value === null ? words.panel.none : `${value}${unit}`);
+  return [
+    `${f.reviews}: ${figures.reviews}`,
+    `${f.answered}: ${figures.answered} (${f.byPerson}: ${figures.byPerson})`,
+    `${f.answeredElsewhere}: ${figures.answeredElsewhere}`,
+    `${f.waiting}: ${figures.waiting}`,
+    `${f.skipped}: ${figures.skipped}`,
+    `${f.failed}: ${figures.failed}`,
+    `${f.replyRate}: ${figures.replyRate === null ? words.panel.none : `${Math.round(figures.replyRate * 1000) / 10}%`}`,
+    `${f.medianMinutesToAnswer}: ${shown(figures.medianMinutesToAnswer)}`,
+    `${f.averageRating}: ${shown(figures.averageRating)}`,
+    `${f.charged}: ${figures.charged}`,
+  ];
+}
+
+function alertText(alert: PanelAlert): string {
+  const a = words.panel.alerts;
+  switch (alert.kind) {
+    case 'balance.low':
+      return a.balanceLow(alert.balance, alert.threshold);
+    case 'balance.insufficient':
+      return a.insufficient(alert.balance, alert.price);
+    case 'complaint.repeated':
+      return a.complaint(shownLine(alert.topic), alert.count);
+    case 'auth.failed':
+      return a.authFailed(shownText(alert.error), alert.code === 'token_expired');
+    case 'reminder':
+      return a.reminder(shownLine(alert.reviewId), shownLine(alert.branchName), alert.rating, alert.hours);
+  }
+}

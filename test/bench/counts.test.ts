@@ -4,7 +4,8 @@
 // alone.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { countStatements, idlePoll, STATEMENTS_PER_REVIEW, throughput } from '../../bench/scenarios.ts';
+import { answerRechecks, countStatements, idlePoll, STATEMENTS_PER_REVIEW, throughput } from '../../bench/scenarios.ts';
+import { ANSWER_RECHECKS_PER_CYCLE } from '../../src/core/answer-recheck.ts';
 
 describe('footprint, in counts', () => {
   test('statements per answered review stay bounded: 160 reviews at concurrency 8', async () => {
@@ -20,5 +21,15 @@ describe('footprint, in counts', () => {
     const result = await idlePoll({ branches: 100, concurrency: 8, latencyMs: 0 });
     const perBranch = result.listRequests / result.branches;
     assert.ok(perBranch <= 1.5, `${perBranch} review-list requests per branch (bound 1.5)`);
+  });
+
+  test('posted answers read back once more: one request per answer, a rush capped per cycle', async () => {
+    const result = await answerRechecks({ waves: 3, perWave: 4, rush: 26, branches: 3 });
+    assert.equal(result.posted, 34);
+    const perAnswer = result.rechecks / result.posted;
+    assert.ok(perAnswer <= 1.01, `${perAnswer} recheck requests per posted answer (bound 1.01)`);
+    assert.equal(result.rechecks, result.posted, 'every answer read back');
+    assert.equal(result.readTwice, 0, 'none read back twice');
+    assert.ok(result.mostInOneRun <= ANSWER_RECHECKS_PER_CYCLE, `${result.mostInOneRun} rechecks in one run (cap ${ANSWER_RECHECKS_PER_CYCLE})`);
   });
 });

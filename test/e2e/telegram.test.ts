@@ -3,7 +3,6 @@
 // `gisbot reply` takes. Presses are made while no gisbot process runs and acted on by the next `poll-once`, as
 // from cron; a long-running `run` acts on them as they come. The bot token is searched in every sink at the end.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +10,7 @@ import type { ChatRequest } from '../../src/sandbox/model.ts';
 import { defaultResponder } from '../../src/sandbox/model.ts';
 import { TelegramSandbox, type SandboxMessage } from '../../src/sandbox/telegram.ts';
 import { queryDatabase } from '../support/mysql.ts';
-import { BIN, eventually, World, type RunResult } from '../support/world.ts';
+import { eventually, World, type RunResult } from '../support/world.ts';
 
 const BRANCH = '70000001017466301';
 const OWNER = '1000001';
@@ -158,7 +157,7 @@ describe('Telegram cards with the real binary', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
-  test('a press and a message from a chat that is not allowed change nothing; one telegram.refused event each', async () => {
+  test('a press and a message from a chat that is not allowed change nothing; one telegram.refused event each (/start is answered: telegram-panel.test.ts)', async () => {
     const owners = card(OWNER, '990004');
     const [, cardId, revision] = owners.buttons.flat()[0]!.data.split(':');
     const press = tg.forgePress(STRANGER, `send:${cardId}:${revision}`, { id: 5550001, firstName: 'Чужой' });
@@ -169,7 +168,7 @@ describe('Telegram cards with the real binary', () => {
     assert.equal(tg.answerTo(press)?.text, "This chat may not act on gisbot's cards");
     const refused = await rows("SELECT data FROM events WHERE type = 'telegram.refused'");
     assert.deepEqual(refused.map((row) => JSON.parse(String(row.data))), [{ chatId: STRANGER, kind: 'press' }]);
-    tg.write(STRANGER, '/start');
+    tg.write(STRANGER, 'hello');
     assert.equal((await poll()).code, 0);
     assert.equal((await rows("SELECT id FROM events WHERE type = 'telegram.refused'")).length, 2);
     const logs = await world.run(['logs', '--type', 'telegram.refused', '--json']);
@@ -214,11 +213,7 @@ describe('Telegram cards with the real binary', () => {
     assert.equal((await world.run(['balance', 'add', '5', '--yes'])).code, 0);
     const config = path.join(world.dir, 'run.json');
     await writeFile(config, JSON.stringify({ polling: { intervalSeconds: 0.3 }, telegram: { chatIds: [OWNER, GROUP], apiUrl: tg.url } }));
-    const child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd: world.dir, env: { ...world.env(), GISBOT_TELEGRAM_TOKEN: tg.token }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output = { stdout: '', stderr: '' };
-    child.stdout.on('data', (chunk) => (output.stdout += chunk));
-    child.stderr.on('data', (chunk) => (output.stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const { child, done } = world.spawn(['run', '--config', config], { env: { GISBOT_TELEGRAM_TOKEN: tg.token }, timeoutMs: 90_000 });
     try {
       world.twogis.addReview(BRANCH, { id: '990007', rating: 1, text: 'Опоздали с заказом.', user: { id: '37', name: 'Лев' } });
       await eventually(() => tg.messagesIn(OWNER).some((message) => message.text.includes('review 990007')), 'the card arrived', 20_000);
@@ -226,12 +221,14 @@ describe('Telegram cards with the real binary', () => {
       await eventually(() => tg.answerTo(press) !== undefined, 'the press was answered', 20_000);
       assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00, balance 0.00');
       assert.equal(world.twogis.postsTo('990007'), 1);
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, output.stderr);
     } finally {
-      child.kill('SIGKILL');
+      // Stopped as an operator stops it, even after a failed check: a killed `run` would hold the Telegram turn for
+      // a while, and the next test's poll-once would find Telegram busy instead of unreachable (and exit 0).
+      child.kill('SIGTERM');
     }
-    results.push({ code: 0, signal: null, ...output });
+    const stopped = await done;
+    results.push(stopped);
+    assert.equal(stopped.code, 0, stopped.stderr);
     await world.checkInvariants(world.twogis.reviewIds());
   });
 

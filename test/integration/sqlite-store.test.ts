@@ -123,7 +123,11 @@ describe('SqliteStore', () => {
           [12, 'when a waiting review was last seen unanswered on 2GIS'],
           [13, 'telegram updates kept until acted on'],
           [14, "the owner's complaints about reviews"],
-          [15, 'many businesses: every row belongs to one'],
+          [15, 'a posted answer is read back once more: removed by 2GIS'],
+          [16, "the owner's voice: examples of answers a person produced"],
+          [17, 'template rotation, and answers waiting out a posting delay'],
+          [18, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
+          [19, 'many businesses: every row belongs to one'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM business_accounts');

@@ -8,6 +8,7 @@ import { createTelegramBot } from '../../src/adapters/telegram/bot.ts';
 import type { Context } from '../../src/context.ts';
 import { systemClock } from '../../src/context.ts';
 import { runCycle } from '../../src/core/cycle.ts';
+import { formatMoney } from '../../src/core/money.ts';
 import { MAX_UPDATE_ATTEMPTS, TelegramBridge, type TurnReport } from '../../src/core/telegram.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { defaultResponder } from '../../src/sandbox/model.ts';
@@ -222,5 +223,51 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.deepEqual(rows.map((row) => [row.done, row.attempts]), [[2, MAX_UPDATE_ATTEMPTS + 1]]);
     await turn();
     assert.equal(tg.messagesIn(OWNER).filter((one) => one.replyTo === message.messageId).length, 1, 'told once; nothing left to act on');
+  });
+  test('a press acted on while a cycle of the same process starts (gisbot run): its claim is not taken for one left by a crash', async () => {
+    world.twogis.addReview(BRANCH, { id: '991007', rating: 1, text: 'Опоздали.' });
+    await runCycle(ctx);
+    await turn();
+    // `run` starts its cycles beside the bridge: one starts while the press's answer is read back on 2GIS.
+    const twogis = new Proxy(ctx.twogis, {
+      get: (target, name) => {
+        if (name === 'readReview') return async (id: string) => (id === '991007' && (await runCycle(ctx)), target.readReview(id));
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await bridge.end();
+    const beside = new TelegramBridge({ ...ctx, twogis, telegram: createTelegramBot({ token: tg.token, apiUrl: tg.url, render: telegramRenderer, redact: ctx.redact }), chatIds: [OWNER, GROUP] });
+    const { balance } = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991007')!.messageId, 'send');
+    try {
+      await beside.turn({ waitSeconds: 0 });
+    } finally {
+      await beside.end();
+    }
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(world.twogis.postsTo('991007'), 1);
+    assert.equal((await state('991007'))?.state, 'posted');
+    await world.checkInvariants(world.twogis.reviewIds());
+  });
+  test('send while another worker holds the review: the press waits, and is sent once that work is over', async () => {
+    world.twogis.addReview(BRANCH, { id: '991008', rating: 1, text: 'Холодно в зале.' });
+    await runCycle(ctx);
+    await turn();
+    // A worker elsewhere has it in hand (a recheck, a `gisbot reply` in a terminal), then gives it back.
+    const { reason } = (await ctx.store.getReview('991008'))!;
+    const elsewhere = ctx.ownership.newToken();
+    const now = new Date();
+    assert.ok(await ctx.store.claimReview('991008', elsewhere, now, new Date(now.getTime() + 60_000)));
+    const { balance } = await ctx.store.getBalance();
+    const press = tg.press(OWNER, card(OWNER, '991008')!.messageId, 'send');
+    await turn();
+    assert.equal(tg.answerTo(press), undefined, 'not told it is in work: it waits for that work');
+    assert.equal(world.twogis.postsTo('991008'), 0);
+    await ctx.store.release('991008', elsewhere, { state: 'needs_approval', reason: reason! }, []);
+    await turn();
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(world.twogis.postsTo('991008'), 1);
+    await world.checkInvariants(world.twogis.reviewIds());
   });
 });

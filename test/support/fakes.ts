@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { COMPLAINED, isComplained } from '../../src/core/ports.ts';
 import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
+import { leastRecentlyUsed } from '../../src/core/templates.ts';
 import type {
+  ClaimPrice,
   BalanceSnapshot,
   Branch,
   BranchListing,
@@ -43,11 +45,15 @@ import type {
   StoredFollowUp,
   StoredReview,
   TelegramCard,
+  TelegramNotice,
   TelegramCardBody,
   TelegramUpdate,
   Topic,
   TopicCount,
   TopicHistory,
+  StoredVoiceExample,
+  DraftDecision,
+  VoiceExample,
   TwoGis,
   ComplaintOnTwoGis,
   ReviewComplaint,
@@ -55,6 +61,7 @@ import type {
 } from '../../src/core/ports.ts';
 import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
+import { ANSWER_REMOVED } from '../../src/core/ports.ts';
 
 export class MemoryStore implements Store {
   reviews = new Map<string, StoredReview>();
@@ -71,6 +78,13 @@ export class MemoryStore implements Store {
   /** When a sent answer or comment may be read back, by review or comment id (Store.beginPosting). */
   readBackAfter = new Map<string, Date>();
   branches = new Map<string, BranchIntake>();
+  /** When each posted answer is due for its recheck (Store.settlePosted's recheckAt); claimed ones are gone. */
+  rechecks = new Map<string, Date>();
+  /** What the current answer of each review was charged, until it is removed. */
+  answerCharges = new Map<string, Kopecks>();
+  /** Answers of ours 2GIS removed, per review. */
+  removals = new Map<string, number>();
+
   readonly businessId: string;
   /** The deployment's: every business's store of one MemoryStore family shares them. */
   readonly #family: { stores: Map<string, MemoryStore>; records: Map<string, BusinessRecord> };
@@ -175,11 +189,12 @@ export class MemoryStore implements Store {
       if (review && (WAITING_FOR_PERSON as readonly string[]).includes(review.state)) this.checked.set(id, new Date(at));
     }
   }
-  async claimNext(token: string, _now: Date, leaseUntil: Date, price: Kopecks) {
+  async claimNext(token: string, _now: Date, leaseUntil: Date, priceOf: ClaimPrice) {
     const next = [...this.reviews.values()]
       .filter((review) => review.state === 'new')
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
     if (!next) return null;
+    const price = typeof priceOf === 'function' ? priceOf({ ...next }) : priceOf;
     if (next.reserved === 0n && price > 0n) {
       if (this.balance - this.reserved < price) return 'insufficient' as const;
       this.reserved += price;
@@ -223,8 +238,24 @@ export class MemoryStore implements Store {
   async saveDraft(reviewId: string, token: string, draft: DraftRecord) {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token) return false;
-    Object.assign(review, { state: 'drafted', draftText: draft.text });
+    Object.assign(review, { state: 'drafted', draftText: draft.text, template: draft.template ?? null, postAfter: null });
     return true;
+  }
+  async scheduleDraft(reviewId: string, token: string, postAfter: Date) {
+    const review = this.reviews.get(reviewId);
+    if (review?.claimToken !== token || review.state !== 'drafted') return false;
+    Object.assign(review, { postAfter, claimToken: null, leaseUntil: postAfter });
+    return true;
+  }
+  /** Per template set, each place's last use (a sequence number). */
+  templateUses = new Map<string, Map<number, number>>();
+  #templateSeq = 0;
+  async takeTemplate(templateSet: string, count: number) {
+    const uses = this.templateUses.get(templateSet) ?? new Map<number, number>();
+    this.templateUses.set(templateSet, uses);
+    const position = leastRecentlyUsed(count, uses);
+    uses.set(position, ++this.#templateSeq);
+    return position;
   }
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date) {
     const review = this.reviews.get(reviewId);
@@ -242,9 +273,13 @@ export class MemoryStore implements Store {
     reviewId: string,
     answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+    recheckAt: Date | null = null,
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posting') return null;
+    if (recheckAt === null) this.rechecks.delete(reviewId);
+    else this.rechecks.set(reviewId, recheckAt);
+    this.answerCharges.set(reviewId, review.reserved);
     const charged = review.reserved;
     this.reserved -= charged;
     const before = this.balance;
@@ -255,11 +290,38 @@ export class MemoryStore implements Store {
     await this.appendEvents(events(this.balance, charged, before));
     return { balance: this.balance, charged };
   }
+  async claimAnswerRecheck(now: Date) {
+    const due = [...this.rechecks].filter(([id, at]) => at <= now && this.reviews.get(id)?.state === 'posted').sort((a, b) => a[1].getTime() - b[1].getTime());
+    const first = due[0];
+    if (first === undefined) return null;
+    this.rechecks.delete(first[0]);
+    const review = this.reviews.get(first[0])!;
+    return { reviewId: review.id, branchId: review.branchId, answerId: review.answerId, text: review.draftText ?? '' };
+  }
+  async recordAnswerRemoved(
+    reviewId: string,
+    answerId: string | null,
+    refund: boolean,
+    events: (refunded: Kopecks, balanceAfter: Kopecks) => readonly DomainEvent[],
+  ) {
+    const review = this.reviews.get(reviewId);
+    if (review?.state !== 'posted' || review.answerId !== answerId) return null;
+    Object.assign(review, { state: 'needs_approval', reason: ANSWER_REMOVED });
+    this.removals.set(reviewId, (this.removals.get(reviewId) ?? 0) + 1);
+    const refunded = refund ? (this.answerCharges.get(reviewId) ?? 0n) : 0n;
+    this.answerCharges.delete(reviewId);
+    if (refunded > 0n) {
+      this.balance += refunded;
+      this.ledgerEntries.push({ id: this.ledgerEntries.length + 1, at: new Date(), kind: 'adjustment', amount: refunded, balanceAfter: this.balance, reviewId, note: 'refund' });
+    }
+    await this.appendEvents(events(refunded, this.balance));
+    return { refunded };
+  }
   async release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]) {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token) return false;
     this.reserved -= review.reserved;
-    Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null });
+    Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null, postAfter: null });
     if (outcome.state === 'failed' && outcome.retry === null) {
       this.failureSettings.delete(reviewId);
       review.retryAt = null;
@@ -292,7 +354,8 @@ export class MemoryStore implements Store {
   async listEvents(query: EventQuery) {
     return this.events
       .filter((event) => (!query.type || event.type === query.type) && (!query.reviewId || event.reviewId === query.reviewId))
-      .slice(-query.limit);
+      .filter((event) => query.afterSeq === undefined || event.seq > query.afterSeq)
+      .slice(...(query.afterSeq === undefined ? [-query.limit] : [0, query.limit]));
   }
   async pendingOutbox(limit: number, dueAt?: Date) {
     return this.outbox
@@ -399,6 +462,34 @@ export class MemoryStore implements Store {
     Object.assign(followUp, { claimToken: null, leaseUntil: null });
     await this.appendEvents(events);
     return true;
+  }
+  voice = new Map<string, StoredVoiceExample & { model: string | null }>();
+  async keepVoiceExamples(examples: readonly VoiceExample[]) {
+    let kept = 0;
+    for (const example of examples) {
+      if (this.voice.has(example.reviewId)) continue;
+      this.voice.set(example.reviewId, { ...example, vector: null, model: null });
+      kept += 1;
+    }
+    return kept;
+  }
+  async voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }) {
+    const removed = new Set(this.events.filter((event) => event.type === ('reply.removed' as string)).map((event) => event.reviewId));
+    return [...this.voice.values()]
+      .filter((example) => example.reviewId !== query.excludeReviewId && !removed.has(example.reviewId))
+      .sort((a, b) => Number(b.branchId === query.branchId) - Number(a.branchId === query.branchId) || b.at.getTime() - a.at.getTime())
+      .slice(0, query.limit)
+      .map(({ model, ...example }) => ({ ...example, vector: model !== null && model === query.embeddingModel ? example.vector : null }));
+  }
+  decisions: DraftDecision[] = [];
+  async recordDecision(decision: DraftDecision) {
+    this.decisions.push(decision);
+  }
+  async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>) {
+    for (const { reviewId, vector } of vectors) {
+      const example = this.voice.get(reviewId);
+      if (example) Object.assign(example, { model, vector: [...vector] });
+    }
   }
   async recentAnswers(branchId: string, limit: number) {
     return [...this.reviews.values()]
@@ -542,6 +633,77 @@ export class MemoryStore implements Store {
   async finishTelegramUpdate(updateId: number, token: string) {
     const known = this.telegramUpdates.get(updateId);
     if (known?.token === token) known.done = true;
+  }
+  async telegramCardOfReview(reviewId: string) {
+    const card = [...this.cards.values()].find((one) => one.reviewId === reviewId);
+    return card ? structuredClone(card) : null;
+  }
+
+  // the owner's panel
+  episodes = new Set<string>();
+  alertSeq: number | null = null;
+  telegramMessages: Array<{ id: number; chatId: string; notice: TelegramNotice; sentAt: Date | null; outcome: string | null }> = [];
+  async openAlertEpisode(
+    episode: { kind: string; subject: string },
+    now: Date,
+    effects: { events?: readonly DomainEvent[]; messages?: ReadonlyArray<{ chatId: string; notice: TelegramNotice }> },
+  ) {
+    const key = `${episode.kind}\u0000${episode.subject}`;
+    if (this.episodes.has(key)) return false;
+    this.episodes.add(key);
+    await this.appendEvents(effects.events ?? []);
+    for (const message of effects.messages ?? []) {
+      this.telegramMessages.push({ id: this.telegramMessages.length + 1, chatId: message.chatId, notice: structuredClone(message.notice), sentAt: null, outcome: null });
+    }
+    return true;
+  }
+  async alertEpisodeOpen(episode: { kind: string; subject: string }) {
+    return this.episodes.has(`${episode.kind}\u0000${episode.subject}`);
+  }
+  async closeAlertEpisode(episode: { kind: string; subject: string }) {
+    return this.episodes.delete(`${episode.kind}\u0000${episode.subject}`);
+  }
+  async alertCursor() {
+    this.alertSeq ??= this.events.length;
+    return this.alertSeq;
+  }
+  async moveAlertCursor(from: number, to: number) {
+    if (this.alertSeq !== from) return false;
+    this.alertSeq = to;
+    return true;
+  }
+  async lastTopUpId() {
+    return this.ledgerEntries.filter((entry) => entry.kind === 'topup').at(-1)?.id ?? 0;
+  }
+  async waitingForPersonSince(before: Date, limit: number) {
+    const since = (id: string) => this.events.filter((event) => event.reviewId === id && event.type === 'review.needs_approval').at(-1)?.at;
+    return [...this.reviews.values()]
+      .filter((review) => review.state === 'needs_approval' && (since(review.id) ?? '9999') <= before.toISOString())
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .slice(0, limit)
+      .map((review) => ({ ...review }));
+  }
+  async queuedTelegramMessages(now: Date, limit: number) {
+    return this.telegramMessages
+      .filter((message) => message.sentAt === null || (message.outcome === 'sending' && message.sentAt <= now))
+      .slice(0, limit)
+      .map(({ id, chatId, notice }) => ({ id, chatId, notice: structuredClone(notice) }));
+  }
+  async claimTelegramMessage(id: number, now: Date, until: Date) {
+    const message = this.telegramMessages.find((one) => one.id === id);
+    if (!message || !(message.sentAt === null || (message.outcome === 'sending' && message.sentAt <= now))) return false;
+    Object.assign(message, { sentAt: until, outcome: 'sending' });
+    return true;
+  }
+  async sentTelegramMessages(chatId: string, since: Date) {
+    const sent = this.telegramMessages.filter((message) => message.chatId === chatId && message.outcome === 'sent' && message.sentAt! >= since);
+    const last = sent.reduce<Date | null>((latest, message) => (latest === null || message.sentAt! > latest ? message.sentAt : latest), null);
+    return { count: sent.length, last };
+  }
+  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry') {
+    const message = this.telegramMessages.find((one) => one.id === id);
+    if (message?.outcome !== 'sending') return;
+    Object.assign(message, outcome === 'retry' ? { sentAt: null, outcome: null } : { sentAt: now, outcome });
   }
   // the owner's complaints about reviews
   ownerComplaints = new Map<string, ReviewComplaint & { prior: { state: StoredReview['state']; reason: string | null } | null }>();
@@ -801,7 +963,7 @@ export function pipeline(overrides: Partial<PipelineDeps> = {}) {
     clock,
     logger: silentLogger,
     failpoint: () => {},
-    ownership: { newToken: () => randomUUID(), isAbandoned: () => false },
+    ownership: { newToken: () => randomUUID(), isAbandoned: () => false, hold: () => () => {} },
     prompts: { read: async () => 'You answer reviews.' },
     settings: testSettings,
     ...overrides,

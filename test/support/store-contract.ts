@@ -9,7 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
 import type { Kopecks } from '../../src/core/money.ts';
-import { COMPLAINED, type DomainEvent, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent } from '../../src/core/ports.ts';
+import { ANSWER_REMOVED, COMPLAINED, type DomainEvent, type DraftDecision, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent, type VoiceExample, type VoiceWeight } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
 import { createRedactor, type Redact } from '../../src/redact.ts';
 import { claimFree } from './claims.ts';
@@ -258,6 +258,8 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         answerId: null,
         failedTries: 0,
         retryAt: null,
+        postAfter: null,
+        template: null,
       });
       assert.equal(await store.getReview('no-such-review'), null);
       assert.deepEqual(await store.findKnownReviewIds([review.id, 'no-such-review', review.id]), new Set([review.id]));
@@ -1275,6 +1277,64 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 2;
     });
 
+    contractTest("the owner's voice: examples kept once per review, the branch's first and newest first, removed answers never read; decisions counted by period", async ({ store, open }) => {
+      const branch = '70000001099900011';
+      const other = '70000001099900012';
+      const at = (minute: number) => new Date(Date.UTC(2024, 2, 1, 10, minute));
+      const example = (reviewId: string, branchId: string, minute: number, weight: VoiceWeight = 'corrected'): VoiceExample => ({
+        reviewId,
+        branchId,
+        rating: 2,
+        reviewText: `Кофе остыл ☕ '; DROP TABLE voice_examples; -- ${reviewId}`,
+        answerText: `{name}, простите нас за холодный кофе, мы поговорили с бариста ${reviewId}`,
+        weight,
+        at: at(minute),
+      });
+      const [a, b, c, d] = [example('v-1', branch, 1), example('v-2', other, 9), example('v-3', branch, 5, 'elsewhere'), example('v-4', branch, 3)];
+      assert.equal(await store.keepVoiceExamples([a, b]), 2);
+      assert.equal(await open({ notifications: true }).keepVoiceExamples([{ ...a, answerText: 'другой текст' }, c, d]), 2, 'one example per review');
+      const read = await store.voiceExamples({ branchId: branch, limit: 10 });
+      assert.deepEqual(read.map((row) => row.reviewId), ['v-3', 'v-4', 'v-1', 'v-2'], "the branch's first, newest first");
+      assert.deepEqual(read[2], { ...a, vector: null }, 'kept as given, the first version');
+      assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 2 })).map((row) => row.reviewId), ['v-3', 'v-4']);
+      assert.deepEqual((await store.voiceExamples({ branchId: other, limit: 2, excludeReviewId: 'v-2' })).map((row) => row.reviewId), ['v-3', 'v-4']);
+
+      const vector = [0.125, -1e-7, 0.3333333333333333, 1];
+      await store.saveVoiceVectors('embed-small', [{ reviewId: 'v-1', vector }]);
+      const withVectors = await store.voiceExamples({ branchId: branch, limit: 10, embeddingModel: 'embed-small' });
+      assert.deepEqual(withVectors.find((row) => row.reviewId === 'v-1')?.vector, vector, 'the vector as computed');
+      assert.equal(withVectors.find((row) => row.reviewId === 'v-3')?.vector, null);
+      assert.equal((await store.voiceExamples({ branchId: branch, limit: 10, embeddingModel: 'embed-large' })).find((row) => row.reviewId === 'v-1')?.vector, null, "another model's vector is no vector");
+
+      await store.appendEvents([event('reply.removed' as EventType, { reviewId: 'v-3', branchId: branch })]);
+      assert.deepEqual((await store.voiceExamples({ branchId: branch, limit: 10 })).map((row) => row.reviewId), ['v-4', 'v-1', 'v-2'], 'an answer 2GIS removed is no example');
+
+      // What a person did with the drafts shown, counted with the facts of the reviews' period, per branch.
+      const decidedBranch = '70000001099900013';
+      const [r1, r2, r3, r4] = [1, 2, 3, 4].map(() => listed({ branchId: decidedBranch, createdAt: '2024-03-05T12:00:00.000+03:00' }));
+      const outside = listed({ branchId: decidedBranch, createdAt: '2024-04-05T12:00:00.000+03:00' });
+      for (const review of [r1!, r2!, r3!, r4!, outside]) assert.equal(await store.recordReview(review, 'needs_approval', 'rated 1', []), true);
+      const decide = (review: ListedReview, kind: DraftDecision['kind'], share: number | null) =>
+        store.recordDecision({ reviewId: review.id, branchId: decidedBranch, kind, share, at: at(30) });
+      await decide(r1!, 'regenerated', null);
+      await decide(r1!, 'regenerated', null);
+      await decide(r1!, 'untouched', 0);
+      await decide(r2!, 'edited', 0.25);
+      await decide(r3!, 'regenerated', null);
+      await decide(r3!, 'rewritten', 0.8);
+      await decide(r4!, 'edited', 0.5);
+      await decide(outside, 'rewritten', 1);
+      const facts = (await store.reviewFacts({ from: new Date('2024-03-01T00:00:00Z'), to: new Date('2024-04-01T00:00:00Z'), branchId: decidedBranch }))[0]!;
+      assert.deepEqual(
+        [facts.untouched, facts.edited, facts.rewritten, facts.regenerated, facts.changedPermille],
+        [1, 2, 1, 3, 1550],
+        'the period\'s reviews only',
+      );
+      const all = (await store.reviewFacts({ branchId: decidedBranch }))[0]!;
+      assert.deepEqual([all.rewritten, all.changedPermille], [2, 2550]);
+      return 0;
+    });
+
     contractTest('requeueFailed: a failure that can pass goes back to the queue when its retry time comes or the model settings change', async ({ store }) => {
       const now = new Date();
       const later = new Date(now.getTime() + 10 * MINUTE);
@@ -1509,6 +1569,48 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest('takeTemplate: least recently used first, every template before one repeats, across stores and racing workers', async ({ store, open }) => {
+      const other = open({ notifications: true });
+      const taken = [];
+      for (let i = 0; i < 6; i += 1) taken.push(await (i % 2 === 0 ? store : other).takeTemplate('global:5', 3));
+      assert.deepEqual(taken, [0, 1, 2, 0, 1, 2]);
+      assert.equal(await store.takeTemplate('branch:1:5', 2), 0, 'each set rotates on its own');
+      assert.equal(await store.takeTemplate('global:5', 4), 3, 'a template added to the list comes first');
+      // Racing workers: 9 takes of a set of 3 give each template three times.
+      const raced = await Promise.all(Array.from({ length: 9 }, (_, i) => (i % 2 === 0 ? store : other).takeTemplate('global:4', 3)));
+      assert.deepEqual([0, 1, 2].map((place) => raced.filter((p) => p === place).length), [3, 3, 3]);
+      return 0;
+    });
+
+    contractTest('scheduleDraft: the draft waits with its reserve, no claim; claimStale hands it out from its time on; counted as scheduled', async ({ store }) => {
+      await store.topUp(1000n, null);
+      const review = listed({ text: '' });
+      await store.recordReview(review, 'new', null, []);
+      const now = new Date();
+      const token = randomUUID();
+      const claimed = await store.claimNext(token, now, lease(now), (queued) => (queued.text === '' ? 120n : PRICE));
+      assert.equal((claimed as { reserved: Kopecks }).reserved, 120n, 'the review’s own price is reserved at the claim');
+      assert.equal(await store.saveDraft(review.id, token, { text: 'Спасибо!', model: 'template', promptVersion: 1, promptTokens: null, completionTokens: null, finishReason: 'stop', template: '5★ 1/3' }), true);
+      const postAfter = new Date(now.getTime() + 90_000);
+      assert.equal(await store.scheduleDraft(review.id, 'not-the-token', postAfter), false);
+      assert.equal(await store.scheduleDraft(review.id, token, postAfter), true);
+      const waiting = (await store.getReview(review.id))!;
+      assert.deepEqual([waiting.state, waiting.claimToken, waiting.postAfter?.toISOString(), waiting.template, waiting.reserved], ['drafted', null, postAfter.toISOString(), '5★ 1/3', 120n]);
+      assert.deepEqual(await store.getBalance(), { balance: 1000n, reserved: 120n });
+      assert.deepEqual(await store.listInFlight(), []);
+      const [facts] = await store.reviewFacts({});
+      assert.deepEqual([facts!.scheduled, facts!.waitingForMoney], [1, 0]);
+      assert.equal(await store.claimStale(randomUUID(), new Date(postAfter.getTime() - 1000), lease(now)), null, 'not before its time');
+      const later = new Date(postAfter.getTime() + 1000);
+      const takeover = (await store.claimStale(randomUUID(), later, lease(later)))!;
+      assert.equal(takeover.id, review.id);
+      assert.equal(takeover.draftText, 'Спасибо!');
+      assert.equal(await store.beginPosting(review.id, takeover.claimToken!, later, later), true);
+      const settled = await store.settlePosted(review.id, { answerId: 'a1', text: 'Спасибо!' }, () => []);
+      assert.deepEqual(settled, { balance: 880n, charged: 120n });
+      return { answers: 1, charged: 120n };
+    });
+
     contractTest("an owner's complaint: begun once across stores, out of the waiting list, read back, settled once, dropped back", async ({ store, open }) => {
       const waiting = listed();
       const answered = listed();
@@ -1574,6 +1676,78 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const claimed = (await store.getReview(waiting.id))!;
       await store.release(waiting.id, claimed.claimToken!, { state: 'skipped', reason: COMPLAINED }, []);
       return 0;
+    });
+
+    // ---------------------------------------------------------- answers 2GIS removed (issue 21)
+
+    contractTest('a posted answer is due for its recheck when settled, and claimed once across racing workers, only when due and still posted', async ({ store, open }) => {
+      await store.topUp(5000n, null);
+      const now = new Date();
+      const review = listed();
+      await bringToPosting(store, review);
+      const due = new Date(now.getTime() + MINUTE);
+      assert.notEqual(await store.settlePosted(review.id, { answerId: 'ans-r', text: 'Спасибо! 🙏' }, postedEvents(review, 'Спасибо! 🙏'), due), null);
+      const never = listed();
+      await bringToPosting(store, never);
+      assert.notEqual(await store.settlePosted(never.id, { answerId: 'ans-n', text: 'Ждём вас' }, postedEvents(never, 'Ждём вас')), null);
+
+      assert.equal(await store.claimAnswerRecheck(now), null, 'not due yet');
+      const later = new Date(now.getTime() + 2 * MINUTE);
+      const others = [open({ notifications: true }), open({ notifications: true })];
+      const claims = await Promise.all([store, ...others, store, ...others].map((s) => s.claimAnswerRecheck(later)));
+      const winners = claims.filter((claim) => claim !== null);
+      assert.equal(winners.length, 1, 'one worker reads the answer back');
+      assert.deepEqual(winners[0], { reviewId: review.id, branchId: review.branchId, answerId: 'ans-r', text: 'Спасибо! 🙏' });
+      assert.equal(await store.claimAnswerRecheck(new Date(now.getTime() + 60 * MINUTE)), null, 'claimed once, ever; an answer without a due time never');
+      return 2;
+    });
+
+    contractTest('an answer 2GIS removed: the review waits for a person, counted and still charged; with a refund, refunded once across racing workers; a person\'s answer after it is charged anew', async ({ store, open }) => {
+      await store.topUp(5000n, null);
+      const removedEvents = (review: ListedReview) => (refunded: Kopecks, balance: Kopecks) => [
+        event('reply.removed', { reviewId: review.id, branchId: review.branchId, data: { text: 'Спасибо!', refunded: formatMoney(refunded), balance: formatMoney(balance) } }),
+      ];
+      // Kept charged: the answer was delivered (billing.refundRemoved false).
+      const kept = listed();
+      await bringToPosting(store, kept);
+      await store.settlePosted(kept.id, { answerId: 'ans-k', text: 'Спасибо!' }, postedEvents(kept, 'Спасибо!'));
+      const before = await store.getBalance();
+      assert.equal(await store.recordAnswerRemoved(kept.id, 'another-answer', false, removedEvents(kept)), null, 'not the answer posted');
+      assert.deepEqual(await store.recordAnswerRemoved(kept.id, 'ans-k', false, removedEvents(kept)), { refunded: 0n });
+      assert.equal(await store.recordAnswerRemoved(kept.id, 'ans-k', false, removedEvents(kept)), null, 'recorded once');
+      const waiting = await store.getReview(kept.id);
+      assert.deepEqual([waiting?.state, waiting?.reason], ['needs_approval', ANSWER_REMOVED]);
+      assert.deepEqual(await store.getBalance(), before);
+      assert.equal((await store.listEvents({ reviewId: kept.id, type: 'reply.removed', limit: 10 })).length, 1);
+      assert.equal(await store.claimAnswerRecheck(new Date(Date.now() + 60 * MINUTE)), null, 'nothing to read back');
+
+      // Refunded: racing workers, one refund.
+      const refunded = listed();
+      await bringToPosting(store, refunded);
+      await store.settlePosted(refunded.id, { answerId: 'ans-f', text: 'Спасибо!' }, postedEvents(refunded, 'Спасибо!'));
+      const charged = await store.getBalance();
+      const others = [open({ notifications: true }), open({ notifications: true })];
+      const results = await Promise.all([store, ...others, store].map((s) => s.recordAnswerRemoved(refunded.id, 'ans-f', true, removedEvents(refunded))));
+      assert.deepEqual(results.filter((result) => result !== null), [{ refunded: PRICE }], 'one refund');
+      assert.deepEqual(await store.getBalance(), { balance: charged.balance + PRICE, reserved: charged.reserved });
+      const refunds = (await store.ledger({ limit: 100 })).filter((entry) => entry.kind === 'adjustment');
+      assert.deepEqual(refunds.map((entry) => [entry.amount, entry.reviewId, entry.balanceAfter]), [[PRICE, refunded.id, charged.balance + PRICE]]);
+
+      // A person answers again (gisbot reply): charged once more, under its own key; removed again, refunded once more.
+      const token = randomUUID();
+      const now = new Date();
+      assert.equal((await store.claimReview(refunded.id, token, now, lease(now)))?.state, 'claimed');
+      assert.equal(await store.reserve(refunded.id, token, PRICE), 'reserved');
+      assert.equal(await store.saveDraft(refunded.id, token, { ...draft, sentBy: 'person' }), true);
+      assert.equal(await store.beginPosting(refunded.id, token, now, now), true);
+      assert.deepEqual(await store.settlePosted(refunded.id, { answerId: 'ans-p', text: 'Ещё раз спасибо' }, postedEvents(refunded, 'Ещё раз спасибо')), {
+        balance: charged.balance,
+        charged: PRICE,
+      });
+      const facts = await store.reviewFacts({});
+      assert.deepEqual(facts.map((row) => [row.removed, row.waitingForPerson, row.answered]), [[2, 1, 1]], 'two answers removed, one review waits, one answered');
+      // One answer of ours is on 2GIS; the two removed ones stay charged (the invariants count them): three charges.
+      return 1;
     });
   });
 }

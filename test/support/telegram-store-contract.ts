@@ -154,5 +154,54 @@ export function telegramStoreContract(name: string, factory: () => Promise<Store
       assert.deepEqual(await store.pendingTelegramUpdates(muchLater, 10), []);
       assert.equal(await store.takeTelegramTurn(randomUUID(), now, until), 900_000_002);
     });
+
+    contractTest("the owner's panel: an alert's episode opens once across workers, with its events and messages", async ({ store, open }) => {
+      const other = open({ notifications: true });
+      const now = new Date('2030-01-07T09:00:00.000Z');
+      const event = { id: randomUUID(), type: 'auth.failed' as const, at: now.toISOString(), reviewId: null, branchId: null, data: { code: 'token_expired' } };
+      const notice = { kind: 'alert' as const, alert: { kind: 'auth.failed' as const, error: 'refused «токен»', code: 'token_expired' } };
+      const episode = { kind: 'sign-in', subject: '' };
+      const opened = await Promise.all([store, other, store].map((one) => one.openAlertEpisode(episode, now, { events: [event], messages: [{ chatId: '1', notice }, { chatId: '-2', notice }] })));
+      assert.deepEqual(opened.filter(Boolean).length, 1, 'one worker opens it');
+      assert.equal(await other.alertEpisodeOpen(episode), true);
+      assert.equal((await store.listEvents({ type: 'auth.failed', limit: 10 })).length, 1);
+      const queued = await store.queuedTelegramMessages(now, 10);
+      assert.deepEqual(queued.map((one) => [one.chatId, one.notice]), [['1', notice], ['-2', notice]]);
+      assert.equal(await store.closeAlertEpisode(episode), true);
+      assert.equal(await store.closeAlertEpisode(episode), false);
+      assert.equal(await other.openAlertEpisode(episode, now, {}), true, 'a new episode after it closed');
+
+      const until = new Date(now.getTime() + MINUTE);
+      const claims = await Promise.all([store, other].map((one) => one.claimTelegramMessage(queued[0]!.id, now, until)));
+      assert.deepEqual(claims.sort(), [false, true], 'one sender');
+      assert.deepEqual((await store.queuedTelegramMessages(now, 10)).map((one) => one.chatId), ['-2'], 'being sent: not queued');
+      assert.deepEqual((await store.queuedTelegramMessages(until, 10)).map((one) => one.chatId), ['1', '-2'], 'its sender died: queued again');
+      await store.finishTelegramMessage(queued[0]!.id, now, 'sent');
+      assert.deepEqual(await store.sentTelegramMessages('1', new Date(now.getTime() - MINUTE)), { count: 1, last: now });
+      assert.ok(await store.claimTelegramMessage(queued[1]!.id, now, until));
+      await store.finishTelegramMessage(queued[1]!.id, now, 'retry');
+      assert.deepEqual((await store.queuedTelegramMessages(now, 10)).map((one) => one.chatId), ['-2'], 'Telegram failed: queued again');
+      assert.deepEqual(await store.sentTelegramMessages('-2', new Date(now.getTime() - MINUTE)), { count: 0, last: null });
+
+      const cursor = await store.alertCursor();
+      assert.ok(cursor >= 1, 'the first cursor is the newest event');
+      assert.equal(await other.moveAlertCursor(cursor, cursor + 5), true);
+      assert.equal(await store.moveAlertCursor(cursor, cursor + 9), false, 'moved meanwhile');
+      assert.equal(await store.alertCursor(), cursor + 5);
+      assert.equal(await store.lastTopUpId(), 0);
+      await store.topUp(100n, null);
+      assert.ok((await store.lastTopUpId()) > 0);
+    });
+
+    contractTest('reviews waiting for a person since before a moment: from their latest needs_approval event', async ({ store }) => {
+      const early = listed({ createdAt: '2024-03-01T10:00:00.000+03:00' });
+      const late = listed({ createdAt: '2024-03-02T10:00:00.000+03:00' });
+      const at = (iso: string, id: string) => ({ id: randomUUID(), type: 'review.needs_approval' as const, at: iso, reviewId: id, branchId: null, data: {} });
+      await store.recordReview(early, 'needs_approval', 'rated 1', [at('2030-01-01T00:00:00.000Z', early.id)]);
+      await store.recordReview(late, 'needs_approval', 'rated 1', [at('2030-01-01T05:00:00.000Z', late.id)]);
+      assert.deepEqual((await store.waitingForPersonSince(new Date('2030-01-01T03:00:00.000Z'), 10)).map((one) => one.id), [early.id]);
+      assert.deepEqual((await store.waitingForPersonSince(new Date('2030-01-02T00:00:00.000Z'), 10)).map((one) => one.id), [early.id, late.id]);
+      assert.deepEqual(await store.waitingForPersonSince(new Date('2029-01-01T00:00:00.000Z'), 10), []);
+    });
   });
 }

@@ -102,7 +102,7 @@ test('a complaint whose POST never landed is sent again only once 2GIS shows non
 });
 
 test('a sender that died after its POST: the next press reads it back and sends nothing', async () => {
-  const { deps, store, twogis, clock } = await waiting({ ownership: { newToken: () => `t-${Math.random()}`, isAbandoned: (token) => token === 'dead' } });
+  const { deps, store, twogis, clock } = await waiting({ ownership: { newToken: () => `t-${Math.random()}`, isAbandoned: (token) => token === 'dead', hold: () => () => {} } });
   const now = clock.now();
   assert.ok(await store.beginComplaint({ reviewId: '1', reason: 'fake', notAClient: true }, 'dead', now, new Date(now.getTime() + 300_000), now));
   twogis.complaints.set('1', [{ id: 'c', text: 'fake', isNoClientComplaint: true }]);

@@ -237,3 +237,17 @@ test('a settlement that fails stops the cycle with its error once the lane has f
   assert.deepEqual(states, ['new', 'posted', 'posting']);
   assert.equal(twogis.answeredByUs(), 2);
 });
+
+test('a sign-in 2GIS refuses makes one auth.failed event per episode, not one per cycle; a sign-in that works ends it', async () => {
+  const { deps, store, twogis } = pipeline();
+  await store.topUp(1000n);
+  twogis.listFailure = new ServiceError('2gis', 'auth', '2GIS no longer takes the token', { code: 'token_expired' });
+  for (let cycle = 0; cycle < 3; cycle += 1) await runCycle(deps);
+  assert.equal(store.events.filter((event) => event.type === 'auth.failed').length, 1);
+  twogis.listFailure = null;
+  await runCycle(deps);
+  twogis.listFailure = new ServiceError('2gis', 'auth', '2GIS no longer takes the token', { code: 'token_expired' });
+  await runCycle(deps);
+  await runCycle(deps);
+  assert.deepEqual(store.events.filter((event) => event.type === 'auth.failed').map((event) => event.data.code), ['token_expired', 'token_expired']);
+});

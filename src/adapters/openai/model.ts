@@ -301,6 +301,26 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
       return send(mod, client, messages, signal, extra);
     },
 
+    async embed(texts: readonly string[], model: string, signal?: AbortSignal): Promise<number[][]> {
+      const { mod, client } = await load();
+      const what = 'POST /embeddings';
+      let response: unknown;
+      try {
+        // Floats asked for by name: the SDK's default (base64) is not what every compatible server speaks.
+        response = await client.embeddings.create({ model, input: [...texts], encoding_format: 'float' }, signal ? { signal } : undefined);
+      } catch (error) {
+        const mapped = mapError(error, mod, what, signal);
+        if (mapped instanceof ServiceError && mapped.status === 404) {
+          throw new ServiceError('model', 'rejected', `the model endpoint at ${host} has no embeddings for ${model} (404 to ${what})`, {
+            status: 404,
+            hint: 'check voice.embeddingModel, or remove it to choose the examples by their words',
+          });
+        }
+        throw mapped;
+      }
+      return toVectors(response, texts.length, host, what);
+    },
+
     async moderate(text: string, signal?: AbortSignal): Promise<ModerationVerdict> {
       const { mod, client } = await load();
       const what = 'POST /moderations';
@@ -320,6 +340,24 @@ export function createOpenAiModel(options: OpenAiModelOptions): Model {
       return toVerdict(response, host, what);
     },
   };
+}
+
+/** One vector of finite numbers per input, in the inputs' order (by each item's `index` where given). */
+function toVectors(response: unknown, count: number, host: string, what: string): number[][] {
+  const data = (response as { data?: unknown } | null)?.data;
+  const bad = (detail: string) => new ServiceError('model', 'bad_response', `the model at ${host} sent an unexpected response to ${what}: ${detail}`);
+  if (!Array.isArray(data) || data.length !== count) throw bad(`${Array.isArray(data) ? data.length : 'no'} vectors for ${count} texts`);
+  const vectors: number[][] = new Array(count);
+  for (const [position, item] of data.entries()) {
+    const { embedding, index } = (item ?? {}) as { embedding?: unknown; index?: unknown };
+    const at = typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < count ? index : position;
+    if (!Array.isArray(embedding) || embedding.length === 0 || !embedding.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+      throw bad('a vector that is not a list of numbers');
+    }
+    vectors[at] = embedding as number[];
+  }
+  for (let i = 0; i < count; i += 1) if (vectors[i] === undefined) throw bad('two vectors for one text');
+  return vectors;
 }
 
 function toVerdict(response: unknown, host: string, what: string): ModerationVerdict {

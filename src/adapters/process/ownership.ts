@@ -1,17 +1,23 @@
 // Claim tokens that name their owner: `<boot id>.<pid namespace>.<pid>.<random>`. A claim whose owner was a
 // process of this very machine (same boot, same pid namespace) that no longer exists was left by a crash and
 // can be recovered at once instead of after its lease; so can this process's own claims, since the reconciler
-// asks only between cycles. Anything else, or any doubt, counts as alive.
+// asks only between cycles, except those held beside the cycles (a Telegram press in `run`). Anything else, or any
+// doubt, counts as alive.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { Ownership } from '../../core/ports.ts';
 
 export function createProcessOwnership(): Ownership {
   const machine = machineIdentity();
+  const held = new Set<string>();
   return {
     newToken() {
       const random = randomUUID().replaceAll('-', '').slice(0, 20);
       return machine ? `${machine}.${process.pid}.${random}` : `x.x.${process.pid}.${random}`;
+    },
+    hold(token) {
+      held.add(token);
+      return () => held.delete(token);
     },
     isAbandoned(token) {
       if (!machine) return false;
@@ -19,7 +25,7 @@ export function createProcessOwnership(): Ownership {
       if (parts.length !== 4 || `${parts[0]}.${parts[1]}` !== machine) return false;
       const pid = Number(parts[2]);
       if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-      if (pid === process.pid) return true; // asked only between cycles, when this process holds no claims
+      if (pid === process.pid) return !held.has(token); // asked only between cycles: the cycles' own claims are over
       try {
         process.kill(pid, 0);
         return false;

@@ -314,6 +314,82 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 15,
+    name: 'a posted answer is read back once more: removed by 2GIS',
+    // Issue 21: each posted answer is read back once, recheck_at after it was posted (twogis.recheckAfterHours,
+    // spread), claimed by clearing recheck_at (rechecked_at says when). An answer 2GIS removed counts in
+    // answer_removals; its refund (billing.refundRemoved) is an adjustment keyed by the charge it returns, once.
+    // Answers posted before this version are not read back: an upgrade must not burst a request per old answer.
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN recheck_at ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN rechecked_at ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN answer_removals ${s.int} NOT NULL DEFAULT 0`,
+      `ALTER TABLE reviews ADD COLUMN answer_removed_at ${s.time} NULL`,
+      'CREATE INDEX reviews_recheck ON reviews (recheck_at)',
+      `ALTER TABLE ledger ADD COLUMN refund_key ${s.id} NULL`,
+      'CREATE UNIQUE INDEX ledger_one_refund_per_charge ON ledger (refund_key)',
+    ],
+  },
+  {
+    version: 16,
+    name: "the owner's voice: examples of answers a person produced",
+    // Issue 22. One row per review a person answered (through gisbot or on 2GIS), its texts already stripped of
+    // names and contacts; scoped by business. The vector of its review text is kept per embedding model, computed
+    // once. The index reads a branch's examples newest first.
+    statements: (s) => [
+      table(s, 'voice_examples', [
+        `business_id ${s.string(32)} NOT NULL, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL, rating ${s.tinyint} NOT NULL`,
+        `review_text ${s.mediumText} NOT NULL, answer_text ${s.mediumText} NOT NULL, weight ${s.string(16)} NOT NULL, at ${s.time} NOT NULL`,
+        `embedding_model ${s.string(128)} NULL, vector ${s.mediumText} NULL`,
+        'PRIMARY KEY (business_id, review_id)',
+      ]),
+      'CREATE INDEX voice_examples_branch ON voice_examples (business_id, branch_id, at)',
+      // What a person did with each draft shown to them (stats' `decisions`), counted by its review's period.
+      table(s, 'draft_decisions', [
+        `id ${s.serial('BIGINT')}, business_id ${s.string(32)} NOT NULL, review_id ${s.id} NOT NULL, branch_id ${s.id} NOT NULL`,
+        `kind ${s.string(16)} NOT NULL, changed_permille ${s.int} NULL, decided_at ${s.time} NOT NULL`,
+      ]),
+      'CREATE INDEX draft_decisions_review ON draft_decisions (review_id)',
+    ],
+  },
+  {
+    version: 17,
+    name: 'template rotation, and answers waiting out a posting delay',
+    // Issue 22: the owner's texts for ratings without words are used least recently used first, per template set,
+    // across restarts and workers (core/templates.ts): one row per set and place in its list holds the sequence
+    // number of its last use; the row at place -1 is the set's counter, whose UPDATE serialises racing workers.
+    // A drafted answer may wait until post_after (policy.postDelayMinutes) holding its reserve, picked up by any
+    // later cycle; `template` says which template an answer came from ("5★ 2/3").
+    statements: (s) => [
+      table(s, 'template_uses', [`template_set ${s.string(160)} NOT NULL, position ${s.int} NOT NULL, used_seq ${s.int} NOT NULL`, 'PRIMARY KEY (template_set, position)']),
+      `ALTER TABLE reviews ADD COLUMN post_after ${s.time} NULL`,
+      `ALTER TABLE reviews ADD COLUMN template ${s.string(32)} NULL`,
+    ],
+  },
+  {
+    version: 18,
+    name: "the owner's panel: alerts once per episode, and Telegram's own messages queued",
+    // Issue 20: an alert (balance.low, balance.insufficient until the next top-up, complaint.repeated, auth.failed until a
+    // sign-in works again, a review's reminder, a week's digest) is one episode row, inserted once by whichever worker
+    // gets there first (the compare-and-set across workers and restarts), with the messages it sends in the same
+    // transaction. The messages wait in telegram_messages until Telegram's limits let them out: never dropped.
+    // alert_seq: the last event the alerts were drawn from. business_id: '' until events carry their business.
+    statements: (s) => [
+      table(s, 'alert_episodes', [
+        `business_id ${s.string(32)} NOT NULL DEFAULT '', kind ${s.string(32)} NOT NULL, subject ${s.string(191)} NOT NULL`,
+        `opened_at ${s.time} NOT NULL`,
+        'PRIMARY KEY (business_id, kind, subject)',
+      ]),
+      table(s, 'telegram_messages', [
+        `id ${s.serial('BIGINT')}, business_id ${s.string(32)} NOT NULL DEFAULT '', chat_id ${s.string(64)} NOT NULL`,
+        `notice ${s.mediumText} NOT NULL, queued_at ${s.time} NOT NULL, sent_at ${s.time} NULL, outcome ${s.string(16)} NULL`,
+      ]),
+      'CREATE INDEX telegram_messages_unsent ON telegram_messages (sent_at, id)',
+      'CREATE INDEX telegram_messages_chat ON telegram_messages (chat_id, sent_at)',
+      `ALTER TABLE telegram_turn ADD COLUMN alert_seq ${s.bigint} NULL`,
+    ],
+  },
+  {
+    version: 19,
     name: 'many businesses: every row belongs to one',
     // Issue 19. Each review, ledger entry, balance, event, card, prompt version, topic and statistic row belongs to
     // one business; what was there becomes business `default`. Keys and the hot indexes lead with the business,
@@ -366,6 +442,26 @@ export const migrations: readonly Migration[] = [
       ...s.scope('complaints', { primaryKey: ['branch_id', 'topic', 'window_from'] }),
       ...s.scope('branch_listings', { primaryKey: ['branch_id'] }),
       ...s.scope('review_complaints', { primaryKey: ['review_id'] }),
+
+      // What came after the businesses were first scoped (versions 15 to 18), scoped the same way.
+      'CREATE INDEX reviews_business_recheck ON reviews (business_id, recheck_at)',
+      s.dropIndex('reviews', 'reviews_recheck'),
+      // A refund is keyed by the charge it returns, within its business (charges are keyed the same way).
+      s.dropIndex('ledger', 'ledger_one_refund_per_charge'),
+      'CREATE UNIQUE INDEX ledger_one_refund_per_charge ON ledger (business_id, refund_key)',
+      // voice_examples and draft_decisions were made with business_id (filled with `default`).
+      'CREATE INDEX draft_decisions_business_review ON draft_decisions (business_id, review_id)',
+      s.dropIndex('draft_decisions', 'draft_decisions_review'),
+      // Each business rotates its own templates.
+      ...s.scope('template_uses', { primaryKey: ['template_set', 'position'] }),
+      // The panel's episodes and messages were written with business_id '' before the store was scoped.
+      `UPDATE alert_episodes SET business_id = '${DEFAULT_BUSINESS}' WHERE business_id = ''`,
+      `UPDATE telegram_messages SET business_id = '${DEFAULT_BUSINESS}' WHERE business_id = ''`,
+      // Each business's alerts are drawn from its own events: a cursor per business (default's is the one there was).
+      table(s, 'alert_cursors', [`business_id ${s.string(32)} NOT NULL PRIMARY KEY, alert_seq ${s.bigint} NOT NULL`]),
+      `INSERT ${s.insertOrIgnore} INTO alert_cursors (business_id, alert_seq)
+       SELECT '${DEFAULT_BUSINESS}', alert_seq FROM telegram_turn WHERE id = 1 AND alert_seq IS NOT NULL`,
+      'ALTER TABLE telegram_turn DROP COLUMN alert_seq',
 
       table(s, 'businesses', [
         `id ${s.string(32)} NOT NULL PRIMARY KEY, twogis_user_id ${s.id} NULL, twogis_login ${s.string(255)} NULL, bound_at ${s.time} NULL`,

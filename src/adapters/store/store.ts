@@ -10,14 +10,17 @@ import { createHash } from 'node:crypto';
 import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
 import { formatMoney, type Kopecks } from '../../core/money.ts';
-import { COMPLAINED } from '../../core/ports.ts';
-import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
+import { ANSWER_REMOVED, COMPLAINED } from '../../core/ports.ts';
+import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, SCHEDULED, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
 import { WAITING_FOR_PERSON } from '../../core/ports.ts';
+import { leastRecentlyUsed } from '../../core/templates.ts';
 import type {
+  AnswerToRecheck, ClaimPrice,
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BindResult, BranchIntake, BusinessBinding, BusinessRecord, CycleStatus, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
-  ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, TelegramCard, TelegramCardBody, TelegramUpdate, WaitingReview,
+  ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
+  TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
@@ -29,6 +32,7 @@ const REVIEW_SPEC = {
   id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
   createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
   reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?', failedTries: 'int', retryAt: 'time?',
+  postAfter: 'time?', template: 'text?',
 } as const;
 const REVIEW = columns('r', REVIEW_SPEC);
 const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
@@ -43,6 +47,7 @@ const PENDING = columns('e', { ...EVENT_COLUMNS, attempts: ['int', 'o.attempts']
 const OUTBOX = columns('o', {
   pending: ['int', 'COUNT(*)'], dueNow: ['int', 'COALESCE(SUM(CASE WHEN o.retry_at IS NULL THEN 1 ELSE 0 END), 0)'], nextRetry: ['time?', 'MIN(o.retry_at)'],
 });
+const LEDGER_AMOUNT = columns('l', { amount: 'money' });
 const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'money', balanceAfter: 'money', reviewId: 'text?', note: 'text?' });
 const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
 const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
@@ -50,7 +55,20 @@ const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
 const BINDING = columns('b', { id: 'text', userId: ['text?', 'b.twogis_user_id'], login: ['text?', 'b.twogis_login'], lastCycleAt: 'time?', lastStatus: 'text?' });
 const VERSION = columns('m', { version: 'int' });
 const ID = columns('r', { id: 'text' });
-const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time' });
+const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time', answerRemovals: 'int' });
+const RECHECK = columns('r', { reviewId: ['text', 'r.id'], branchId: 'text', answerId: 'text?', text: ['text', "COALESCE(r.answer_text, '')"] });
+const REMOVED_ANSWER = columns('r', { state: 'text', answerId: 'text?', charged: 'money', answerRemovals: 'int', branchId: 'text' });
+/** The note of the adjustment that refunds an answer 2GIS removed (billing.refundRemoved). */
+export const REFUND_NOTE = 'refund: answer removed by 2GIS';
+
+/**
+ * The ledger key of an answer's charge: the review's id for its first answer, and for an answer a person sent
+ * after 2GIS removed the ones before, the id and how many were removed (each answer is charged once, and refunded
+ * at most once, by this key).
+ */
+function chargeKey(reviewId: string, answerRemovals: number): string {
+  return answerRemovals === 0 ? reviewId : `${reviewId}#${answerRemovals}`;
+}
 const IN_FLIGHT_CLAIM = columns('r', { id: 'text', claimToken: 'text' });
 const FOLLOW_UP_ID = columns('f', { commentId: 'text', reviewId: 'text', authorId: 'text?' });
 const DIALOGUE = columns('d', { role: 'text', text: 'text', at: 'time' });
@@ -61,6 +79,11 @@ const TURN = columns('t', { nextOffset: 'int' });
 /** The lease of an update nobody holds: over whatever a worker's clock says. */
 const FREE = new Date(0);
 const UPDATE_PAYLOAD = columns('u', { payload: 'json' });
+const EPISODE = columns('a', { kind: 'text' });
+const ALERT_SEQ = columns('a', { alertSeq: 'int' });
+const LAST_TOP_UP = columns('l', { id: ['int', 'COALESCE(MAX(l.id), 0)'] });
+const QUEUED = columns('m', { id: 'int', chatId: 'text', notice: 'text' });
+const SENT = columns('m', { count: ['int', 'COUNT(*)'], last: ['time?', 'MAX(m.sent_at)'] });
 const UPDATE_CLAIM = columns('u', { attempts: 'int', lastError: 'text?' });
 /** How long an acted-on Telegram update's row is kept: Telegram forgets an update once the offset passed it. */
 const TELEGRAM_UPDATE_KEPT_MS = 86_400_000;
@@ -76,7 +99,8 @@ const literal = (word: string): string => {
 };
 /** figures.ts's mapping as SQL: the one figure each review row counts in. */
 const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere'
-  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained' ${Object.entries(
+  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained'
+  WHEN r.state = ${literal(SCHEDULED.state)} AND r.post_after IS NOT NULL THEN ${literal(SCHEDULED.figure)} ${Object.entries(
   FIGURE_OF_STATE,
 )
   .map(([state, figure]) => `WHEN r.state = ${literal(state)} THEN ${literal(figure)}`)
@@ -87,6 +111,8 @@ const FIGURE_COUNTS = Object.fromEntries(REVIEW_FIGURES.map((figure) => [figure,
 const FACTS = columns('r', {
   branchId: 'text', branchName: ['text', 'MAX(r.branch_name)'], reviews: ['int', 'COUNT(*)'], ...FIGURE_COUNTS,
   byPerson: ['int', count("r.state = 'posted' AND r.sent_by = 'person'")],
+  // Answers of ours 2GIS removed after posting, whatever their review's figure is now.
+  removed: ['int', 'SUM(r.answer_removals)'],
   ratingSum: ['int', 'SUM(r.rating)'], charged: ['money', 'SUM(r.charged)'],
   promptTokens: ['int', 'SUM(COALESCE(r.prompt_tokens, 0))'], completionTokens: ['int', 'SUM(COALESCE(r.completion_tokens, 0))'],
   // The provider's cost in 10⁻¹⁰ units: ROUND of the decimal times 10¹⁰ is exact in both databases below 10⁵ of it.
@@ -100,6 +126,7 @@ const WAITING_COUNT = columns('r', { branchId: 'text', reviews: ['int', 'COUNT(*
 const LISTING = columns('b', { branchId: 'text', name: 'text', rating: 'text?', reviewsCount: 'int?', readAt: 'time' });
 const TOPIC_COUNT = columns('t', { branchId: 'text', topic: 'text', label: 'text', reviews: ['int', 'COUNT(*)'] });
 const TOPIC_REVIEW = columns('t', { reviewId: 'text', createdAt: 'time' });
+const TEMPLATE_USE = columns('u', { position: 'int', usedSeq: 'int' });
 const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
 const REVIEW_COMPLAINT = columns('q', {
   reviewId: 'text', state: 'text', reason: 'text', notAClient: 'int', claimToken: 'text?', leaseUntil: 'time?', readBackAfter: 'time?', attempts: 'int',
@@ -110,6 +137,16 @@ const toReviewComplaint = (row: RowOf<typeof REVIEW_COMPLAINT>): ReviewComplaint
 });
 /** The review states a complaint takes out of the waiting list (COMPLAINED); a review in work or answered keeps its own. */
 const COMPLAINABLE_WAITING = raw(`('new', 'needs_approval', 'failed')`);
+const DECISION_COUNTS = columns('d', {
+  branchId: ['text', 'r.branch_id'],
+  untouched: ['int', count("d.kind = 'untouched'")], edited: ['int', count("d.kind = 'edited'")],
+  rewritten: ['int', count("d.kind = 'rewritten'")], regenerated: ['int', count("d.kind = 'regenerated'")],
+  changedPermille: ['int', 'COALESCE(SUM(d.changed_permille), 0)'],
+});
+const VOICE_EXAMPLE = columns('v', {
+  reviewId: 'text', branchId: 'text', rating: 'int', reviewText: 'text', answerText: 'text', weight: 'text', at: 'time',
+  embeddingModel: 'text?', vector: 'text?',
+});
 
 /** `WHERE …` over the period and the branch of `query` (callers go on with `AND`). */
 function period(alias: 'r' | 't', business: string, query: FactQuery): Sql {
@@ -130,6 +167,17 @@ function byCheck(a: WaitingReview, b: WaitingReview): number {
 /** Whole minutes from a review's creation on 2GIS to our post; never negative (2GIS's clock may run ahead). */
 function answerMinutes(createdAt: Date, postedAt: Date): number {
   return Math.max(0, Math.floor((postedAt.getTime() - createdAt.getTime()) / 60_000));
+}
+
+/** A vector as kept: its numbers as JSON (exact for any float, readable in both databases). */
+function decodeVector(text: string | null): number[] | null {
+  if (text === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((n) => typeof n === 'number') ? (parsed as number[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------- values
@@ -478,15 +526,16 @@ export class SqlStore implements Store {
 
   // ------------------------------------------------------------ work
 
-  async claimNext(token: string, now: Date, leaseUntil: Date, price: Kopecks): Promise<StoredReview | 'insufficient' | null> {
+  async claimNext(token: string, now: Date, leaseUntil: Date, priceOf: ClaimPrice): Promise<StoredReview | 'insufficient' | null> {
     requireTimes(now, leaseUntil);
-    nonNegative(price, 'price');
     return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
       // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
       const newest = sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
       const row = await x.first(REVIEW, newest);
       if (row === undefined) return null;
+      const price = typeof priceOf === 'function' ? priceOf(toReview(row)) : priceOf;
+      nonNegative(price, 'price');
       // A queued review holds nothing (a release back to `new` frees its reserve); should one hold something, it keeps it.
       const funded = price > 0n && row.reserved === 0n;
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
@@ -551,8 +600,37 @@ export class SqlStore implements Store {
   async saveDraft(reviewId: string, token: string, draft: DraftRecord): Promise<boolean> {
     return this.#changedOne(sql`UPDATE reviews SET state = 'drafted', draft_text = ${draft.text}, model = ${draft.model},
             prompt_version = ${draft.promptVersion}, prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens},
-            finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, sent_by = ${draft.sentBy ?? 'gisbot'}, updated_at = ${new Date()}
+            finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, sent_by = ${draft.sentBy ?? 'gisbot'},
+            template = ${draft.template ?? null}, post_after = NULL, updated_at = ${new Date()}
           WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token}`);
+  }
+
+  async scheduleDraft(reviewId: string, token: string, postAfter: Date): Promise<boolean> {
+    requireTimes(postAfter);
+    // No claim while it waits, its reserve held: the lease ends when the wait does, and claimStale hands the
+    // review to whichever cycle comes next after that (reconcile.ts posts it after the re-read).
+    return this.#changedOne(sql`UPDATE reviews SET post_after = ${postAfter}, claim_token = NULL, lease_until = ${postAfter}, updated_at = ${new Date()}
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token} AND state = 'drafted'`);
+  }
+
+  async takeTemplate(templateSet: string, count: number): Promise<number> {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`a template set of ${count} templates`);
+    // The set's counter row (place -1), made once on its own: two transactions inserting it at once deadlock on
+    // MariaDB's gap locks. Its UPDATE then locks it, so racing workers take their turns one at a time.
+    await this.#db.autocommit((x) => this.#insertOnce(x, sql`INSERT INTO template_uses (business_id, template_set, position, used_seq) VALUES (${this.#b}, ${templateSet}, -1, 0)`));
+    return this.#db.transaction(async (x) => {
+      await x.run(sql`UPDATE template_uses SET used_seq = used_seq + 1 WHERE business_id = ${this.#b} AND template_set = ${templateSet} AND position = -1`);
+      const rows = await x.all(TEMPLATE_USE, sql`FROM template_uses u WHERE u.business_id = ${this.#b} AND u.template_set = ${templateSet}${this.#db.lockRows}`);
+      const seq = rows.find((row) => row.position === -1)!.usedSeq;
+      const lastUses = new Map(rows.filter((row) => row.position >= 0).map((row) => [row.position, row.usedSeq]));
+      const position = leastRecentlyUsed(count, lastUses);
+      if (lastUses.has(position)) {
+        await x.run(sql`UPDATE template_uses SET used_seq = ${seq} WHERE business_id = ${this.#b} AND template_set = ${templateSet} AND position = ${position}`);
+      } else {
+        await x.run(sql`INSERT INTO template_uses (business_id, template_set, position, used_seq) VALUES (${this.#b}, ${templateSet}, ${position}, ${seq})`);
+      }
+      return position;
+    });
   }
 
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
@@ -570,7 +648,9 @@ export class SqlStore implements Store {
   async settlePosted(
     reviewId: string, answer: { answerId: string | null; text: string },
     events: (balanceAfter: Kopecks, charged: Kopecks, balanceBefore: Kopecks) => readonly DomainEvent[],
+    recheckAt: Date | null = null,
   ): Promise<{ balance: Kopecks; charged: Kopecks } | null> {
+    requireTimes(recheckAt ?? undefined);
     return this.#db.transaction(async (x) => {
       const now = new Date();
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
@@ -578,19 +658,64 @@ export class SqlStore implements Store {
       // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
       const charged = row.reserved;
       const posted = await x.run(sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text},
-              charged = ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, posted_at = ${now},
-              answer_minutes = ${answerMinutes(row.createdAt, now)}, updated_at = ${now}
+              charged = charged + ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, posted_at = ${now},
+              answer_minutes = ${answerMinutes(row.createdAt, now)}, recheck_at = ${recheckAt}, rechecked_at = NULL, updated_at = ${now}
             WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'posting'`);
       if (posted !== 1) throw new Rollback(null);
       await x.run(insertDialogue(this.#b, [row.authorId, reviewId, 'owner', answer.text, now]));
       await x.run(sql`UPDATE business_accounts SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE business_id = ${this.#b}`);
       const { balance } = await this.#readAccount(x);
       const charge = sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, note)
-        VALUES (${this.#b}, ${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${reviewId}, NULL)`;
+        VALUES (${this.#b}, ${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${chargeKey(reviewId, row.answerRemovals)}, NULL)`;
       // The unique charge key: this review was charged already.
       if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
       await this.#insertEvents(x, events(balance, charged, balance + charged));
       return { balance, charged };
+    });
+  }
+
+  async claimAnswerRecheck(now: Date): Promise<AnswerToRecheck | null> {
+    requireTimes(now);
+    const due = sql`business_id = ${this.#b} AND state = 'posted' AND recheck_at IS NOT NULL AND recheck_at <= ${now}`;
+    return this.#db.transaction(async (x) => {
+      const row = await x.first(RECHECK, sql`FROM reviews r WHERE ${due} ORDER BY r.recheck_at, r.id LIMIT 1${this.#db.skipLocked}`);
+      if (row === undefined) return null;
+      // The claim is the cleared due time: exactly one racing worker changes the row.
+      if ((await x.run(sql`UPDATE reviews SET recheck_at = NULL, rechecked_at = ${now} WHERE id = ${row.reviewId} AND ${due}`)) !== 1) throw new Rollback(null);
+      return row;
+    });
+  }
+
+  async recordAnswerRemoved(
+    reviewId: string, answerId: string | null, refund: boolean, events: (refunded: Kopecks, balanceAfter: Kopecks) => readonly DomainEvent[],
+  ): Promise<{ refunded: Kopecks } | null> {
+    return this.#db.transaction(async (x) => {
+      const now = new Date();
+      const row = await x.first(REMOVED_ANSWER, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
+      if (row === undefined || row.state !== 'posted' || row.answerId !== answerId) throw new Rollback(null);
+      const removed = await x.run(sql`UPDATE reviews SET state = 'needs_approval', reason = ${ANSWER_REMOVED}, answer_removals = answer_removals + 1,
+              answer_removed_at = ${now}, recheck_at = NULL, updated_at = ${now}
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'posted' AND answer_removals = ${row.answerRemovals}`);
+      if (removed !== 1) throw new Rollback(null);
+      // What this answer was charged: its own ledger entry (the review's `charged` sums every answer of it).
+      const key = chargeKey(reviewId, row.answerRemovals);
+      const charge = (await x.first(LEDGER_AMOUNT, sql`FROM ledger l WHERE l.business_id = ${this.#b} AND l.charge_review_id = ${key}`))?.amount ?? 0n;
+      let refunded = 0n;
+      if (refund && charge < 0n) {
+        const amount = -charge;
+        const most = MAX_MONEY - 1n;
+        if ((await x.run(sql`UPDATE business_accounts SET balance = balance + ${amount} WHERE business_id = ${this.#b} AND balance <= ${most - amount}`)) === 1) {
+          const { balance } = await this.#readAccount(x);
+          const entry = sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, refund_key, note)
+            VALUES (${this.#b}, ${now}, 'adjustment', ${amount}, ${balance}, ${reviewId}, NULL, ${key}, ${REFUND_NOTE})`;
+          // The unique refund key: this answer was refunded already.
+          if (!(await this.#insertOnce(x, entry))) throw new Rollback(null);
+          refunded = amount;
+        }
+      }
+      const { balance } = await this.#readAccount(x);
+      await this.#insertEvents(x, events(refunded, balance));
+      return { refunded };
     });
   }
 
@@ -599,13 +724,13 @@ export class SqlStore implements Store {
     const clearDraft =
       outcome.state === 'new'
         ? raw(`, draft_text = NULL, model = NULL, prompt_version = NULL, prompt_tokens = NULL, completion_tokens = NULL, finish_reason = NULL,
-            model_cost = NULL, sent_by = NULL`)
+            model_cost = NULL, sent_by = NULL, template = NULL`)
         : empty;
     return this.#db.transaction(async (x) => {
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
-              updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
+              post_after = NULL, updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
             WHERE business_id = ${this.#b} AND id = ${reviewId}`);
       if (row.reserved !== 0n) await x.run(sql`UPDATE business_accounts SET reserved = reserved - ${row.reserved} WHERE business_id = ${this.#b}`);
       await this.#insertEvents(x, events);
@@ -952,6 +1077,104 @@ export class SqlStore implements Store {
     });
   }
 
+  async telegramCardOfReview(reviewId: string): Promise<TelegramCard | null> {
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.business_id = ${this.#b} AND c.review_id = ${reviewId}`))[0];
+    return row === undefined ? null : toCard(row);
+  }
+
+  // ------------------------------------------------------------ the owner's panel (issue 20)
+  // Episodes and the alert cursor are the business's; the queue of messages is the deployment's (Telegram's limits
+  // are per chat and per bot, whichever business a message is about), each message naming its business.
+
+  async openAlertEpisode(
+    episode: { kind: string; subject: string },
+    now: Date,
+    effects: { events?: readonly DomainEvent[]; messages?: ReadonlyArray<{ chatId: string; notice: TelegramNotice }> },
+  ): Promise<boolean> {
+    requireTimes(now);
+    return this.#db.transaction(async (x) => {
+      const insert = sql`INSERT INTO alert_episodes (business_id, kind, subject, opened_at) VALUES (${[this.#b, episode.kind, episode.subject.slice(0, 191), now]})`;
+      if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
+      await this.#insertEvents(x, effects.events ?? []);
+      for (const message of effects.messages ?? []) {
+        await x.run(sql`INSERT INTO telegram_messages (business_id, chat_id, notice, queued_at) VALUES (${[this.#b, message.chatId, JSON.stringify(message.notice), now]})`);
+      }
+      return true;
+    });
+  }
+
+  async alertEpisodeOpen(episode: { kind: string; subject: string }): Promise<boolean> {
+    const rows = await this.#select(EPISODE, sql`FROM alert_episodes a WHERE a.business_id = ${this.#b} AND a.kind = ${episode.kind} AND a.subject = ${episode.subject.slice(0, 191)}`);
+    return rows.length > 0;
+  }
+
+  async closeAlertEpisode(episode: { kind: string; subject: string }): Promise<boolean> {
+    return this.#changedOne(sql`DELETE FROM alert_episodes WHERE business_id = ${this.#b} AND kind = ${episode.kind} AND subject = ${episode.subject.slice(0, 191)}`);
+  }
+
+  async alertCursor(): Promise<number> {
+    return this.#db.transaction(async (x) => {
+      // The first time: from the business's newest event on, so that its history is not alerted all at once.
+      await x.run(sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO alert_cursors (business_id, alert_seq)
+            SELECT ${this.#b}, COALESCE(MAX(e.seq), 0) FROM events e WHERE e.business_id = ${this.#b}`);
+      return (await x.first(ALERT_SEQ, sql`FROM alert_cursors a WHERE a.business_id = ${this.#b}`))?.alertSeq ?? 0;
+    });
+  }
+
+  async moveAlertCursor(from: number, to: number): Promise<boolean> {
+    return this.#changedOne(sql`UPDATE alert_cursors SET alert_seq = ${to} WHERE business_id = ${this.#b} AND alert_seq = ${from}`);
+  }
+
+  async lastTopUpId(): Promise<number> {
+    return (await this.#select(LAST_TOP_UP, sql`FROM ledger l WHERE l.business_id = ${this.#b} AND l.kind = 'topup'`))[0]?.id ?? 0;
+  }
+
+  async waitingForPersonSince(before: Date, limit: number): Promise<StoredReview[]> {
+    requireTimes(before);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    // Since it came to wait: its latest review.needs_approval event (a review answered and waiting again counts anew).
+    const rows = await this.#select(
+      REVIEW,
+      sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'needs_approval'
+          AND (SELECT MAX(e.at) FROM events e WHERE e.business_id = r.business_id AND e.review_id = r.id AND e.type = 'review.needs_approval') <= ${before}
+          ORDER BY r.created_at, r.id LIMIT ${count}`,
+    );
+    return rows.map(toReview);
+  }
+
+  // A message being sent has outcome 'sending' and, in sent_at, the end of its sender's claim.
+  async queuedTelegramMessages(now: Date, limit: number): Promise<QueuedTelegramMessage[]> {
+    requireTimes(now);
+    const count = limitOf(limit);
+    if (count === 0) return [];
+    const rows = await this.#select(
+      QUEUED,
+      sql`FROM telegram_messages m WHERE m.sent_at IS NULL OR (m.outcome = 'sending' AND m.sent_at <= ${now}) ORDER BY m.id LIMIT ${count}`,
+    );
+    return rows.map((row) => ({ id: row.id, chatId: row.chatId, notice: JSON.parse(row.notice) as TelegramNotice }));
+  }
+
+  async claimTelegramMessage(id: number, now: Date, until: Date): Promise<boolean> {
+    requireTimes(now, until);
+    return this.#changedOne(
+      sql`UPDATE telegram_messages SET outcome = 'sending', sent_at = ${until}
+          WHERE id = ${id} AND (sent_at IS NULL OR (outcome = 'sending' AND sent_at <= ${now}))`,
+    );
+  }
+
+  async sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }> {
+    requireTimes(since);
+    const [row] = await this.#select(SENT, sql`FROM telegram_messages m WHERE m.chat_id = ${chatId} AND m.outcome = 'sent' AND m.sent_at >= ${since}`);
+    return { count: row?.count ?? 0, last: row?.last ?? null };
+  }
+
+  async finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void> {
+    requireTimes(now);
+    const change = outcome === 'retry' ? sql`sent_at = NULL, outcome = NULL` : sql`sent_at = ${now}, outcome = ${outcome}`;
+    await this.#db.autocommit((x) => x.run(sql`UPDATE telegram_messages SET ${change} WHERE id = ${id} AND outcome = 'sending'`));
+  }
+
   // ------------------------------------------------------------ insight (stats, report, branches, complaints)
   // Read through schema v9's indexes: reviews_created_branch for a period's reviews, review_topics_created and
   // review_topics_branch_topic for topics, the complaints primary key for a topic's windows.
@@ -1012,16 +1235,21 @@ export class SqlStore implements Store {
 
   async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
     const where = period('r', this.#b, query);
-    const [rows, minutes] = await this.#db.autocommit(async (x) => [
+    const [rows, minutes, decisions] = await this.#db.autocommit(async (x) => [
       await x.all(FACTS, sql`FROM reviews r ${where} GROUP BY r.branch_id`),
       await x.all(ANSWER_MINUTES, sql`FROM reviews r ${where} AND r.state = 'posted' AND r.answer_minutes IS NOT NULL GROUP BY r.branch_id, r.answer_minutes`),
+      await x.all(DECISION_COUNTS, sql`FROM draft_decisions d JOIN reviews r ON r.business_id = d.business_id AND r.id = d.review_id ${where}
+            GROUP BY r.branch_id`),
     ] as const);
+    const decided = new Map(decisions.map(({ branchId, ...counts }) => [branchId, counts]));
+    const none = { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, changedPermille: 0 };
     const byBranch = new Map<string, Array<[number, number]>>();
     for (const { branchId, minutes: value, answers } of minutes) byBranch.set(branchId, [...(byBranch.get(branchId) ?? []), [value, answers]]);
     return rows.map(({ costUnits, ...row }) => ({
       ...row,
       costUnits: BigInt(Math.round(Number(costUnits ?? 0))),
       answerMinutes: byBranch.get(row.branchId) ?? [],
+      ...(decided.get(row.branchId) ?? none),
     }));
   }
 
@@ -1074,6 +1302,55 @@ export class SqlStore implements Store {
       await this.#insertEvents(x, events);
       return true;
     });
+  }
+
+  // ------------------------------------------------------------ the owner's voice
+
+  async keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number> {
+    let kept = 0;
+    for (const example of examples) {
+      requireTimes(example.at);
+      const values: Value[] = [
+        this.#b, example.reviewId, example.branchId, example.rating, example.reviewText, example.answerText, example.weight, example.at,
+      ];
+      const statement = sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO voice_examples
+            (business_id, review_id, branch_id, rating, review_text, answer_text, weight, at) VALUES (${values})`;
+      kept += await this.#db.autocommit((x) => x.run(statement));
+    }
+    return kept;
+  }
+
+  async voiceExamples(query: { branchId: string; limit: number; excludeReviewId?: string; embeddingModel?: string }): Promise<StoredVoiceExample[]> {
+    const exclude = query.excludeReviewId === undefined ? empty : sql` AND v.review_id <> ${query.excludeReviewId}`;
+    const rows = await this.#select(
+      VOICE_EXAMPLE,
+      sql`FROM voice_examples v WHERE v.business_id = ${this.#b}${exclude}
+            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.business_id = v.business_id AND e.review_id = v.review_id AND e.type = 'reply.removed')
+          ORDER BY CASE WHEN v.branch_id = ${query.branchId} THEN 0 ELSE 1 END, v.at DESC, v.review_id DESC LIMIT ${limitOf(query.limit)}`,
+    );
+    return rows.map(({ embeddingModel, vector, ...row }) => ({
+      ...row,
+      weight: row.weight as VoiceWeight,
+      vector: query.embeddingModel !== undefined && embeddingModel === query.embeddingModel ? decodeVector(vector) : null,
+    }));
+  }
+
+  async recordDecision(decision: DraftDecision): Promise<void> {
+    requireTimes(decision.at);
+    const permille = decision.share === null ? null : Math.round(Math.min(1, Math.max(0, decision.share)) * 1000);
+    const values: Value[] = [this.#b, decision.reviewId, decision.branchId, decision.kind, permille, decision.at];
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO draft_decisions (business_id, review_id, branch_id, kind, changed_permille, decided_at) VALUES (${values})`),
+    );
+  }
+
+  async saveVoiceVectors(model: string, vectors: ReadonlyArray<{ reviewId: string; vector: readonly number[] }>): Promise<void> {
+    for (const { reviewId, vector } of vectors) {
+      await this.#db.autocommit((x) =>
+        x.run(sql`UPDATE voice_examples SET embedding_model = ${model}, vector = ${JSON.stringify(vector)}
+              WHERE business_id = ${this.#b} AND review_id = ${reviewId}`),
+      );
+    }
   }
 
   // ------------------------------------------------------------ the owner's complaints about reviews

@@ -713,6 +713,7 @@ function readPage(branchId: string, items: readonly unknown[]): ReviewPage {
       continue;
     }
     const item = parsed.data;
+    const ownerAnswerText = answerText(item.firstAnswer);
     reviews.push({
       id: item.id,
       branchId,
@@ -727,10 +728,17 @@ function readPage(branchId: string, items: readonly unknown[]): ReviewPage {
       isHidden: item.attributes?.isHidden === true,
       canReply: item.allowedActions?.reply === true,
       hasOwnerAnswer: item.hasCompanyComment === true || item.firstAnswer != null,
+      ...(ownerAnswerText === null ? {} : { ownerAnswerText }),
       commentsCount: item.commentsCount ?? 0,
     });
   }
   return { reviews, unreadable, cursor };
+}
+
+/** The text of a listed review's `firstAnswer` (read leniently: it only feeds the owner's examples), or null. */
+function answerText(firstAnswer: unknown): string | null {
+  const text = firstAnswer !== null && typeof firstAnswer === 'object' ? (firstAnswer as { text?: unknown }).text : undefined;
+  return typeof text === 'string' && text.trim() !== '' ? text : null;
 }
 
 function describeValue(value: unknown): string {
