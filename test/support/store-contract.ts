@@ -1519,6 +1519,64 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest("answers read back, refunds, templates, the owner's voice and the panel's alerts are each business's own; the panel's message queue is the deployment's", async (fx) => {
+      const a = fx.store.forBusiness('biz-a');
+      const b = fx.store.forBusiness('biz-b');
+      await a.topUp(5_000n, 'A pays');
+      await b.topUp(5_000n, 'B pays');
+      // The same review id posted by both, each due for its recheck: a business reads back and refunds only its own.
+      const review = listed({ branchId: 'shared-branch' });
+      const due = new Date(Date.now() + MINUTE);
+      for (const store of [a, b]) {
+        await bringToPosting(store, review);
+        assert.notEqual(await store.settlePosted(review.id, { answerId: `ans-${store.businessId}`, text: 'Спасибо!' }, postedEvents(review, 'Спасибо!'), due), null);
+      }
+      const later = new Date(Date.now() + 2 * MINUTE);
+      assert.equal(await fx.store.claimAnswerRecheck(later), null, 'business default has nothing to read back');
+      assert.equal((await a.claimAnswerRecheck(later))?.answerId, 'ans-biz-a');
+      assert.equal(await a.claimAnswerRecheck(later), null, "A never claims B's");
+      assert.equal((await b.claimAnswerRecheck(later))?.answerId, 'ans-biz-b');
+      const removed = (refunded: Kopecks, balance: Kopecks) => [event('reply.removed', { reviewId: review.id, data: { refunded: formatMoney(refunded), balance: formatMoney(balance) } })];
+      assert.equal(await a.recordAnswerRemoved(review.id, 'ans-biz-b', true, removed), null, "B's answer is not A's to record");
+      assert.deepEqual(await a.recordAnswerRemoved(review.id, 'ans-biz-a', true, removed), { refunded: PRICE });
+      assert.deepEqual(await a.getBalance(), { balance: 5_000n, reserved: 0n }, "A's charge came back to A");
+      assert.deepEqual(await b.getBalance(), { balance: 5_000n - PRICE, reserved: 0n }, "B's money is untouched");
+      assert.equal((await b.getReview(review.id))?.state, 'posted');
+      assert.deepEqual(await b.recordAnswerRemoved(review.id, 'ans-biz-b', true, removed), { refunded: PRICE }, "B's refund is keyed apart from A's");
+
+      // Templates rotate per business: the same set's first use is each one's first template.
+      assert.deepEqual([await a.takeTemplate('global:5', 3), await a.takeTemplate('global:5', 3), await b.takeTemplate('global:5', 3)], [0, 1, 0]);
+
+      // The owner's voice: examples and decisions.
+      const example = { reviewId: 'v-1', branchId: 'shared-branch', rating: 2, reviewText: 'холодно', answerText: 'простите', weight: 'written' as const, at: new Date() };
+      assert.equal(await a.keepVoiceExamples([example]), 1);
+      assert.equal(await b.keepVoiceExamples([{ ...example, answerText: 'B простите' }]), 1, 'the same review id is kept once per business');
+      assert.deepEqual((await b.voiceExamples({ branchId: 'shared-branch', limit: 5 })).map((row) => row.answerText), ['B простите']);
+      assert.deepEqual(await fx.store.voiceExamples({ branchId: 'shared-branch', limit: 5 }), []);
+      await a.recordDecision({ reviewId: review.id, branchId: 'shared-branch', kind: 'edited', share: 0.2, at: new Date() });
+      assert.deepEqual((await a.reviewFacts({})).map((f) => f.edited), [1]);
+      assert.deepEqual((await b.reviewFacts({})).map((f) => f.edited), [0]);
+
+      // The panel: an episode, the cursor and the newest top-up are the business's; the queue goes out for all.
+      const episode = { kind: 'reminder', subject: review.id };
+      const notice = { kind: 'changed' } as const;
+      assert.equal(await a.openAlertEpisode(episode, new Date(), { messages: [{ chatId: '42', notice }] }), true);
+      assert.equal(await a.openAlertEpisode(episode, new Date(), {}), false);
+      assert.equal(await b.alertEpisodeOpen(episode), false);
+      assert.equal(await b.openAlertEpisode(episode, new Date(), { messages: [{ chatId: '42', notice }] }), true);
+      assert.equal(await a.closeAlertEpisode(episode), true);
+      assert.equal(await b.alertEpisodeOpen(episode), true, "closing A's leaves B's open");
+      assert.equal((await fx.store.queuedTelegramMessages(new Date(), 10)).length, 2, 'one queue for the one bot');
+      const [cursorA, cursorB] = [await a.alertCursor(), await b.alertCursor()];
+      assert.equal(await a.moveAlertCursor(cursorA, cursorA + 1_000), true);
+      assert.equal(await b.alertCursor(), cursorB, "moving A's cursor leaves B's");
+      assert.equal(await b.moveAlertCursor(cursorB, cursorB + 1), true);
+      assert.notEqual(await a.lastTopUpId(), await b.lastTopUpId());
+      await fx.checkInvariants(0, undefined, 'biz-a');
+      await fx.checkInvariants(0, undefined, 'biz-b');
+      return 0;
+    });
+
     contractTest('racing claimers over three businesses: 100.00, 12.00 and 0 reserve from their own balances only', async (fx) => {
       const balances = { rich: 10_000n, poor: 1_200n, empty: 0n } as const;
       const stores = Object.fromEntries(Object.keys(balances).map((id) => [id, fx.store.forBusiness(id)])) as Record<keyof typeof balances, Store>;
