@@ -1019,8 +1019,8 @@ export interface Businesses {
 
 /**
  * The database, seen from one business (`businessId`): every role port reads and writes only that business's rows;
- * the outbox, the Telegram updates and the record of businesses are the deployment's. `forBusiness` gives the
- * same database seen from another business.
+ * the outbox, the Telegram updates, the panel's message queue and the record of businesses are the deployment's.
+ * `forBusiness` gives the same database seen from another business.
  */
 export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Panel, Facts, Voice, Businesses {
   readonly businessId: string;

@@ -53,11 +53,20 @@ const TABLES: Record<string, string> = {
   review_topics: 'review_id, topic',
   complaints: 'branch_id, topic',
   branch_listings: 'branch_id',
+  review_complaints: 'review_id',
+  voice_examples: 'review_id',
+  draft_decisions: 'id',
+  template_uses: 'template_set, position',
+  alert_episodes: 'kind, subject',
+  telegram_messages: 'id',
   schema_migrations: 'version',
 };
 
 /** The tables whose every row belongs to one business since issue 19 (the account's row moved to business_accounts). */
-const SCOPED = ['reviews', 'ledger', 'events', 'prompt_versions', 'dialogue', 'follow_ups', 'branch_intake', 'telegram_cards', 'review_topics', 'complaints', 'branch_listings'];
+const SCOPED = [
+  'reviews', 'ledger', 'events', 'prompt_versions', 'dialogue', 'follow_ups', 'branch_intake', 'telegram_cards', 'review_topics', 'complaints', 'branch_listings',
+  'review_complaints', 'voice_examples', 'draft_decisions', 'template_uses', 'alert_episodes', 'telegram_messages',
+];
 
 const folders: string[] = [];
 after(async () => {
@@ -305,9 +314,10 @@ function assertKept(before: Record<string, Rows | null>, after: Record<string, R
     const kept = table === 'schema_migrations' ? now.slice(0, rows.length) : now;
     assert.equal(kept.length, rows.length, `${table}: ${rows.length} rows before, ${kept.length} after`);
     rows.forEach((row, i) => {
-      const columns = Object.keys(row);
+      // The panel's rows were written with business_id '' before the businesses (v18): they became default's.
+      const columns = Object.keys(row).filter((column) => !(column === 'business_id' && row[column] === ''));
       const same = Object.fromEntries(columns.map((column) => [column, kept[i]![column]]));
-      assert.deepEqual(same, { ...row }, `${table}: row ${i + 1} changed`);
+      assert.deepEqual(same, Object.fromEntries(columns.map((column) => [column, row[column]])), `${table}: row ${i + 1} changed`);
     });
   }
 }
@@ -410,6 +420,61 @@ for (const make of [sqliteBackend, mysqlBackend]) {
           await backend.remove();
         }
       });
+    }
+  });
+}
+
+/** The last schema before the businesses' (v18, the owner's panel): what versions 15 to 18 wrote becomes business default's. */
+const BEFORE_BUSINESSES = { version: 18, commit: 'd0c3af9' } as const;
+
+for (const make of [sqliteBackend, mysqlBackend]) {
+  const { version, commit } = BEFORE_BUSINESSES;
+  const skip = hasCommit(commit) ? false : `commit ${commit} is not in this clone (a shallow one): run it in a full clone`;
+  test(`schema version ${version} (commit ${commit}) to ${LATEST_VERSION} on ${make === sqliteBackend ? 'SQLite' : 'MySQL'}: the panel's episodes, messages and cursor, template rotation, refunds and the owner's voice become business default's`, { skip }, async () => {
+    const folder = await checkout(commit);
+    const backend = await make();
+    try {
+      const old = (await backend.oldStore(folder)) as unknown as Store;
+      const review = listed();
+      const episode = { kind: 'reminder', subject: review.id };
+      let cursor: number;
+      try {
+        await old.migrate();
+        await old.topUp(1_000n, null);
+        assert.equal(await old.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);
+        assert.equal(await old.openAlertEpisode(episode, new Date(), { messages: [{ chatId: '42', notice: { kind: 'changed' } }] }), true);
+        cursor = await old.alertCursor();
+        assert.equal(await old.moveAlertCursor(cursor, cursor + 7), true);
+        assert.equal(await old.takeTemplate('default/global:5', 3), 0);
+        const example = { reviewId: review.id, branchId: review.branchId, rating: 2, reviewText: 'холодно', answerText: 'простите', weight: 'written' as const, at: new Date() };
+        assert.equal(await old.keepVoiceExamples([example]), 1);
+      } finally {
+        await old.close();
+      }
+      const before = await dump(backend);
+      const store = backend.newStore();
+      try {
+        await store.migrate();
+        assertKept(before, await dump(backend));
+        const fresh = await backend.fresh();
+        try {
+          assert.deepEqual(await backend.schema(), await fresh.schema(), 'the upgraded schema is not the one a new database gets');
+        } finally {
+          await fresh.remove();
+        }
+        assert.equal(await store.alertEpisodeOpen(episode), true, "the episode is default's");
+        assert.equal(await store.openAlertEpisode(episode, new Date(), {}), false, 'open once, still');
+        assert.equal(await store.alertCursor(), cursor + 7, "the cursor carried over as default's");
+        assert.deepEqual((await store.queuedTelegramMessages(new Date(), 10)).map((message) => message.chatId), ['42']);
+        assert.equal(await store.takeTemplate('default/global:5', 3), 1, 'the rotation goes on where it was');
+        assert.deepEqual((await store.voiceExamples({ branchId: review.branchId, limit: 5 })).map((row) => row.answerText), ['простите']);
+        assert.equal(await store.forBusiness('biz-b').alertEpisodeOpen(episode), false);
+      } finally {
+        await store.close();
+      }
+      await backend.checkInvariants(0);
+    } finally {
+      await backend.remove();
     }
   });
 }

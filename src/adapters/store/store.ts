@@ -272,8 +272,8 @@ export interface SqlStoreOptions {
 
 /**
  * The store of one business (`default` unless `forBusiness` names another): every row it reads or writes is that
- * business's, so the core, which holds one, never sees another's. The outbox, the Telegram updates and the
- * binding of businesses to accounts are the deployment's, the same through every business's store.
+ * business's, so the core, which holds one, never sees another's. The outbox, the Telegram updates, the queue of
+ * panel messages and the binding of businesses to accounts are the deployment's, the same through every business's store.
  */
 export class SqlStore implements Store {
   readonly #db: Dialect;
