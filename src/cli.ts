@@ -21,6 +21,15 @@ interface GlobalOptions {
 }
 
 /** Runs the CLI and returns the exit code; bin/gisbot.ts sets it. Nothing here exits the process. */
+
+/**
+ * Global flags a command has no use for, left out of its --help: the demo reads no config and serves its own
+ * pretend business; init asks its questions on a terminal and adds a business by asking for it.
+ */
+const GLOBAL_OPTIONS_IGNORED: Readonly<Record<string, readonly string[]>> = {
+  demo: ['--config', '--business'],
+  init: ['--json', '--business'],
+};
 export async function main(argv: readonly string[]): Promise<number> {
   const session = new Session(argv);
   const program = buildProgram(session);
@@ -142,7 +151,10 @@ function buildProgram(session: Session): Command {
     .configureHelp({
       showGlobalOptions: true,
       visibleGlobalOptions(this: Help, command: Command) {
-        return Help.prototype.visibleGlobalOptions.call(this, command).filter((option) => option.long !== '--version');
+        const ignored = GLOBAL_OPTIONS_IGNORED[command.name()] ?? [];
+        return Help.prototype.visibleGlobalOptions
+          .call(this, command)
+          .filter((option) => option.long !== '--version' && !ignored.includes(option.long ?? ''));
       },
     })
     .addHelpText(

@@ -115,7 +115,7 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
         websocket: { url: world.receiver.url, frames },
       },
       stats,
-      report,
+      report: options.keep ? report : null,
       telegram: {
         chat: world.ownerChat,
         cards: world.telegram.messagesIn(world.ownerChat).map((message) => ({
@@ -133,18 +133,9 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
   } finally {
     await ctx?.close();
     await world?.close();
-    if (!options.keep) await removeAllBut(folder, REPORT_FILE);
+    // A demo cleans up after itself: the report, database, log and config go with the folder unless --keep.
+    if (!options.keep) await rm(folder, { recursive: true, force: true });
   }
-}
-
-/** Removes the folder, or everything in it but `kept` when that was written: the report outlives the demo. */
-async function removeAllBut(folder: string, kept: string): Promise<void> {
-  const entries = await readdir(folder).catch(() => [] as string[]);
-  if (!entries.includes(kept)) {
-    await rm(folder, { recursive: true, force: true });
-    return;
-  }
-  for (const entry of entries) if (entry !== kept) await rm(path.join(folder, entry), { recursive: true, force: true });
 }
 
 /** The config of this run, written to the folder (mode 0600: it holds the sandboxes' made-up secrets). */

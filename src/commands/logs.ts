@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import { eventJson } from '../core/events.ts';
 import type { EventQuery, EventType, PendingEvent, StoredEvent } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
-import { clip, formatTime, pad, parseLimit, parseSince } from '../ui/format.ts';
+import { clip, distinctNames, formatTime, pad, parseLimit, parseSince } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownLine, shownText } from '../ui/shown-text.ts';
@@ -28,6 +28,8 @@ export interface LogsOptions {
 export interface LogsResult {
   /** The events to print; empty after --follow, which printed them as they came. */
   events: StoredEvent[];
+  /** The branches' names as 2GIS lists them, for the table (the JSON keeps the ids). */
+  branchNames?: ReadonlyMap<string, string>;
   followed: boolean;
   filtered: boolean;
   /** With --pending: the oldest events not delivered yet, and how many wait in all. */
@@ -71,9 +73,10 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
   const filtered = Object.keys(filters).length > 0;
   await ctx.store.migrate();
   const events = await ctx.store.listEvents({ ...filters, limit });
-  if (!options.follow) return { events, followed: false, filtered };
+  const branchNames = new Map((await ctx.store.branchListings()).map((listing) => [listing.branchId, listing.name]));
+  if (!options.follow) return { events, followed: false, filtered, branchNames };
 
-  printEvents(ctx.output, events, true);
+  printEvents(ctx.output, events, true, branchNames);
   if (!ctx.output.json) ctx.output.say(ctx.output.colors.dim(messages.logs.following));
   let last = events.at(-1)?.seq ?? 0;
   const signal = options.signal;
@@ -81,7 +84,7 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
     await ctx.clock.sleep(options.pollMs ?? 500, signal).catch(() => {});
     if (signal?.aborted) break;
     const batch = await ctx.store.listEvents({ ...filters, afterSeq: last, limit: 500 });
-    printEvents(ctx.output, batch, false);
+    printEvents(ctx.output, batch, false, branchNames);
     last = batch.at(-1)?.seq ?? last;
   }
   return { events: [], followed: true, filtered };
@@ -94,12 +97,12 @@ export function render(result: LogsResult, output: Output): void {
     output.say(result.filtered ? messages.logs.noneMatching : messages.logs.none);
     return;
   }
-  printEvents(output, result.events, true);
+  printEvents(output, result.events, true, result.branchNames ?? new Map());
 }
 
 const WIDTHS = { time: 19, type: 21, branch: 17, review: 12 };
 
-function printEvents(output: Output, events: readonly StoredEvent[], header: boolean): void {
+function printEvents(output: Output, events: readonly StoredEvent[], header: boolean, branchNames: ReadonlyMap<string, string>): void {
   if (output.json) {
     for (const event of events) output.data(eventJson(event));
     return;
@@ -108,8 +111,11 @@ function printEvents(output: Output, events: readonly StoredEvent[], header: boo
   if (header && events.length > 0) {
     output.data(d.dim(row(['time', 'type', 'branch', 'review', 'what'], output.width)));
   }
+  // A branch by its name (the part that tells a chain's branches apart), its id where 2GIS has not listed it yet.
+  const names = distinctNames([...branchNames.values()].map((name) => shownLine(name)), WIDTHS.branch);
+  const branchOf = (id: string | null) => (id === null ? '' : (names.get(shownLine(branchNames.get(id) ?? '')) || shownLine(id)));
   for (const event of events) {
-    const cells = [formatTime(event.at), paint(event.type, d)(event.type), shownLine(event.branchId ?? ''), shownLine(event.reviewId ?? ''), shownText(summary(event))];
+    const cells = [formatTime(event.at), paint(event.type, d)(event.type), branchOf(event.branchId), shownLine(event.reviewId ?? ''), shownText(summary(event))];
     output.data(row(cells, output.width));
   }
 }

@@ -46,9 +46,9 @@ export interface DemoResult {
   telegram: { chat: string; cards: Array<{ reviewId: string | null; text: string; buttons: string[] }> };
   /** `gisbot stats` of the demo's week: what the owner would see of this cycle. */
   stats: Stats;
-  /** The HTML report written into the folder (kept, alone, without --keep). */
-  report: string;
-  /** The kept folder (--keep), else null: everything but the report was removed. */
+  /** The HTML report written into the kept folder (--keep), else null: it went with the folder. */
+  report: string | null;
+  /** The kept folder (--keep), else null: everything was removed. */
   folder: string | null;
   configFile: string | null;
   seconds: number;
@@ -96,8 +96,10 @@ export function renderDemo(result: DemoResult, output: Output): void {
   output.data('');
   printStats(result.stats, output);
   output.data('');
-  output.data(`${d.bold(m.reportLabel)}  ${result.report}`);
-  output.data('');
+  if (result.report !== null) {
+    output.data(`${d.bold(m.reportLabel)}  ${result.report}`);
+    output.data('');
+  }
   if (result.folder === null) output.data(m.nothingLeft);
   else {
     output.data(m.kept(result.folder));

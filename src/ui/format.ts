@@ -47,6 +47,39 @@ export function clip(text: string, width: number): string {
   return chars.length > width ? `${chars.slice(0, width - 1).join('').trimEnd()}…` : line;
 }
 
+/**
+ * Names that share a beginning (a chain's branches: "Кофейня «Зерно» на Абая", "Кофейня «Зерно» на Достык") cut to
+ * `width` so that what tells them apart stays: the shared words go first ("…на Абая"), then the end of the rest.
+ * Each name's cut, keyed by the name as given.
+ */
+export function distinctNames(names: readonly string[], width: number): Map<string, string> {
+  const lines = [...new Set(names)].map((name) => name.replace(/\s+/g, ' ').trim());
+  const cut = new Map<string, string>();
+  for (const name of new Set(names)) {
+    const line = name.replace(/\s+/g, ' ').trim();
+    // What this name shares with the one most like it: the rest is what tells the two apart.
+    const shared = lines.filter((other) => other !== line).reduce((longest, other) => {
+      const words = sharedWords([line, other]);
+      return words.length > longest.length ? words : longest;
+    }, '');
+    if ([...line].length <= width || shared === '') cut.set(name, clip(line, width));
+    else cut.set(name, clip(`…${line.slice(shared.length)}`, width));
+  }
+  return cut;
+}
+
+/** The whole words every line begins with (with the space after them), or ''. */
+function sharedWords(lines: readonly string[]): string {
+  let prefix = lines[0]!;
+  for (const line of lines.slice(1)) {
+    let length = 0;
+    while (length < prefix.length && length < line.length && prefix[length] === line[length]) length += 1;
+    prefix = prefix.slice(0, length);
+  }
+  const lastSpace = prefix.lastIndexOf(' ');
+  return lastSpace < 0 ? '' : prefix.slice(0, lastSpace + 1);
+}
+
 export function visibleLength(text: string): number {
   return [...stripVTControlCharacters(text)].length;
 }

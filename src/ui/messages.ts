@@ -495,7 +495,7 @@ export const messages = {
         ...(counts.queued > 0 ? [`${counts.queued} not reached (the balance ran out)`] : []),
         ...(counts.unfinished > 0 ? [`${counts.unfinished} left unfinished`] : []),
       ].join(' · ') + ` (${seconds.toFixed(1)} s)`,
-    nothingLeft: 'Only the report is left: the temporary database, log and config are gone (--keep keeps them).',
+    nothingLeft: 'Nothing is left behind: the temporary database, log, config and HTML report are gone (--keep keeps them, and prints where).',
     reportLabel: 'Report',
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
     keptTry: (config: string) => `look around with: ${gisbotCommand} --config ${shellWord(config)} logs   (or balance history, reply)`,

@@ -1,7 +1,7 @@
 // How `gisbot reply` shows a review, its draft and the gate's verdict, and the approval queue. On stdout, with
 // colours only when stdout is a terminal.
 import type { StoredReview } from '../core/ports.ts';
-import { clip, formatTime, stars, table, visibleLength } from './format.ts';
+import { clip, distinctNames, formatTime, stars, table, visibleLength } from './format.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 import { shownLine, shownText } from './shown-text.ts';
@@ -55,10 +55,11 @@ const QUEUE_HEADER = ['review', 'rating', 'branch', 'author', 'written', 'why it
 
 export function printQueue(output: Output, reviews: readonly StoredReview[]): void {
   const d = output.dataColors;
+  const branches = distinctNames(reviews.map((review) => shownLine(review.branchName)), 24);
   const fixed = reviews.map((review) => [
     shownLine(review.id),
     stars(review.rating, d),
-    clip(shownLine(review.branchName), 24),
+    branches.get(shownLine(review.branchName)) ?? '',
     clip(shownLine(review.authorName), 16),
     shownLine(formatTime(review.createdAt).slice(0, 16)),
   ]);

@@ -92,6 +92,12 @@ describe('businesses: init adds one, commands about one need --business', () => 
 
     const help = await world.run(['reply', '--help']);
     assert.match(help.stdout, /--business <id>/);
+    // Help lists only the flags a command takes: the demo reads no config and serves no business of yours; init asks.
+    const [demoHelp, initHelp] = await Promise.all([world.run(['demo', '--help']), world.run(['init', '--help'])]);
+    assert.doesNotMatch(demoHelp.stdout, /--config|--business/);
+    assert.match(demoHelp.stdout, /--json/);
+    assert.doesNotMatch(initHelp.stdout, /--json|--business/);
+    assert.match(initHelp.stdout, /--config <file>/);
 
     // doctor serves every business: each one's own 2GIS account is signed in to, on a line naming it.
     const doctor = await world.run(['doctor', '--json']);

@@ -4,7 +4,7 @@ import { Chalk } from 'chalk';
 import { stripVTControlCharacters } from 'node:util';
 import { toYaml } from '../../src/commands/init.ts';
 import { UsageError } from '../../src/errors.ts';
-import { clip, parseLimit, parseSince, table } from '../../src/ui/format.ts';
+import { clip, distinctNames, parseLimit, parseSince, table } from '../../src/ui/format.ts';
 
 test('--since takes a span back from now or an ISO time, and nothing else', () => {
   const now = new Date('2026-03-10T12:00:00.000Z');
@@ -37,4 +37,13 @@ test('tables pad coloured cells by what shows and clip the last column', () => {
 test('init writes YAML that keeps any string exact', () => {
   const yaml = toYaml({ twogis: { login: 'a@b.c', password: 'p"a:ss# \\ 🙂' }, policy: { approvalBelowRating: 3 } }, 'one\ntwo');
   assert.equal(yaml, '# one\n# two\n\ntwogis:\n  login: "a@b.c"\n  password: "p\\"a:ss# \\\\ 🙂"\n\npolicy:\n  approvalBelowRating: 3\n');
+});
+
+test('branch names of a chain keep what tells them apart when cut; a short name or a lone one is as before', () => {
+  const names = ['Кофейня «Зерно» на проспекте Абая 12', 'Кофейня «Зерно» на проспекте Достык 5', 'Кофейня «Зерно» в ТРЦ Mega'];
+  const cut = distinctNames(names, 20);
+  assert.deepEqual(names.map((name) => cut.get(name)), ['…Абая 12', '…Достык 5', '…в ТРЦ Mega']);
+  assert.equal(new Set(names.map((name) => cut.get(name))).size, 3, 'three branches, three different cells');
+  assert.equal(distinctNames(['Кофейня «Зерно» на проспекте Абая 12'], 20).get('Кофейня «Зерно» на проспекте Абая 12'), 'Кофейня «Зерно» на…');
+  assert.equal(distinctNames(['Зерно', 'Зерно 2'], 20).get('Зерно 2'), 'Зерно 2');
 });
