@@ -474,7 +474,7 @@ function details(r: Results & { figures: Figure[] }): string[] {
   }
   const wideRatio = r.wide.wallMs / r.wide.idealMs;
   const laneMs = (r.wide.wallMs * r.wide.concurrency) / r.wide.reviews;
-  const accountWaits = (r.wide.run.probe.sql ?? []).filter((t) => t.template.startsWith('UPDATE account'));
+  const accountWaits = (r.wide.run.probe.sql ?? []).filter((t) => t.template.startsWith('UPDATE business_accounts'));
   const accountMs = accountWaits.reduce((sum, t) => sum + t.totalMs, 0) / Math.max(1, r.wide.posted);
   lines.push(`**Where the time over the ideal goes.** Each lane spends ${laneMs.toFixed(1)} ms per review against the model's ${r.wide.latencyMs} ms`);
   lines.push(`(${wideRatio.toFixed(3)} × the ideal). Besides the model call, a lane's path for one review is the claim with its reserve (one`);
