@@ -502,7 +502,8 @@ export type TelegramNotice =
   | { kind: 'complaint_asked' }
   /** The complaint's outcome, as `gisbot complain` reports it. */
   | { kind: 'complaint'; status: 'sent' | 'already_sent' | 'outcome_unknown' }
-  | { kind: 'complaint_refused'; reason: string }
+  /** Why no complaint was filed: an empty or too long reason, a review 2GIS no longer has, or does not allow. */
+  | { kind: 'complaint_refused'; why: 'empty' | 'too_long' | 'gone' | 'not_allowed'; length?: number; detail?: string | null }
   | { kind: 'edit_taken'; problems: string[] }
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }

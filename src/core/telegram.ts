@@ -13,7 +13,7 @@
 // from the moment its review waits: when Telegram is unreachable, answering goes on and the card goes out later.
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
-import { fileComplaint, MAX_COMPLAINT_LENGTH } from './complaint.ts';
+import { fileComplaint } from './complaint.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
 import { noteRegeneration } from './voice.ts';
@@ -458,14 +458,14 @@ export class TelegramBridge {
       case 'outcome_unknown':
         return tell({ kind: 'complaint', status: 'outcome_unknown' });
       case 'empty_reason':
-        return tell({ kind: 'complaint_refused', reason: 'the reason is empty' });
+        return tell({ kind: 'complaint_refused', why: 'empty' });
       case 'reason_too_long':
-        return tell({ kind: 'complaint_refused', reason: `the reason is ${outcome.length} characters; at most ${MAX_COMPLAINT_LENGTH}` });
+        return tell({ kind: 'complaint_refused', why: 'too_long', length: outcome.length });
       case 'unknown_review':
       case 'not_on_2gis':
-        return tell({ kind: 'complaint_refused', reason: 'the review is no longer on 2GIS' });
+        return tell({ kind: 'complaint_refused', why: 'gone' });
       case 'not_allowed':
-        return tell({ kind: 'complaint_refused', reason: `2GIS does not let the owner complain about this review${outcome.detail ? ` (${outcome.detail})` : ''}` });
+        return tell({ kind: 'complaint_refused', why: 'not_allowed', detail: outcome.detail });
     }
   }
 

@@ -559,7 +559,16 @@ export const messages = {
           : status === 'already_sent'
             ? 'This review has a complaint already: nothing sent again'
             : 'The complaint was sent but its outcome was not seen: look at the review in the 2GIS cabinet; it is not sent again by itself',
-      complaintRefused: (reason: string) => `No complaint sent: ${reason}`,
+      complaintRefused: (why: 'empty' | 'too_long' | 'gone' | 'not_allowed', length: number, detail: string | null) =>
+        `No complaint sent: ${
+          why === 'empty'
+            ? 'the reason is empty'
+            : why === 'too_long'
+              ? `the reason is ${length} characters, at most 2,000`
+              : why === 'gone'
+                ? 'the review is no longer on 2GIS'
+                : `2GIS does not let the owner complain about this review${detail ? ` (${detail})` : ''}`
+        }`,
       yourMessage: 'message',
       notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
     },

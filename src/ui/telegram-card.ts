@@ -226,7 +226,7 @@ export const telegramRenderer: TelegramRenderer = {
       case 'complaint':
         return n.complaint(notice.status);
       case 'complaint_refused':
-        return n.complaintRefused(shownText(notice.reason));
+        return n.complaintRefused(notice.why, notice.length ?? 0, notice.detail ? shownText(notice.detail) : null);
       case 'edit_taken':
         return n.editTaken(notice.problems.map((problem) => shownText(problem)));
       case 'instruction_taken':
