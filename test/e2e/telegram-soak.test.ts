@@ -7,6 +7,7 @@
 // update is done: acted on (the press answered, its effect on the card taken once) or given up on with the person
 // told in reply to the card; 0 double posts (2GIS POSTs counted in the sandbox), the money exact.
 // Seeded: GISBOT_SOAK_SEED=<n> replays a run (the seed is printed with the figures).
+import { prng } from '../../src/sandbox/faults.ts';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,18 +28,6 @@ const PRESSES = Number(process.env.GISBOT_SOAK_PRESSES ?? 100);
 const PER_ROUND = 50;
 const SEED = Number(process.env.GISBOT_SOAK_SEED ?? 18_001);
 
-/** mulberry32: a small seeded generator, so that a failing soak can be replayed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Press {
   updateId: number;
   kind: 'send' | 'regenerate' | 'edit' | 'skip' | 'reply';
@@ -51,7 +40,7 @@ for (const [index, backend] of (['mysql', 'sqlite'] as const satisfies readonly 
     let world: World;
     let tg: TelegramSandbox;
     let faults: DatabaseFaults;
-    const random = generator(SEED + index);
+    const random = prng(SEED + index); // seeded: a failing soak can be replayed with GISBOT_SOAK_SEED
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const cardOf = (reviewId: string): SandboxMessage[] => tg.messagesIn(OWNER).filter((message) => message.text.includes(`review ${reviewId}`));
 
