@@ -235,7 +235,10 @@ async function takeIn(
   const refused = await record(deps, branch, unknown.map((entry) => entry.review), counts);
   unreadable.push(...refused);
   // The page shows whether the reviews that wait for a person (listed here, or taken in just now) are answered.
-  counts.skipped += await noticeListedWaiting(deps, reviews);
+  // Read into a local first: `counts.skipped += await …` would read the count before the wait and write back over
+  // what the other branches, taken in at the same time, counted meanwhile.
+  const closed = await noticeListedWaiting(deps, reviews);
+  counts.skipped += closed;
   return unknown.length - refused.length;
 }
 

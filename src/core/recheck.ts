@@ -127,7 +127,8 @@ async function walkUnanswered(
     report.listings += 1;
     const listed = page.reviews.filter((review) => ofBranch.has(review.id));
     for (const review of listed) unseen.delete(review.id);
-    report.closed += await noticeListedWaiting(deps, listed);
+    const closed = await noticeListedWaiting(deps, listed); // into a local first: see intake's use of it
+    report.closed += closed;
     const ended = page.reviews.length + page.unreadable.length < LISTING_PAGE_SIZE;
     const last = page.cursor === null ? Number.NaN : micros(page.cursor);
     for (const review of [...unseen.values()]) {

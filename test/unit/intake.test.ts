@@ -205,3 +205,28 @@ describe('items that cannot be taken in', () => {
     assert.equal(stopped.posted, 0);
   });
 });
+
+describe('intake counts across branches taken in at once', () => {
+  test('a branch whose check of waiting reviews is slow does not overwrite what another branch counted meanwhile', async () => {
+    const { deps, store, twogis } = pipeline();
+    const settings = { ...deps.settings, concurrency: 2 };
+    twogis.branches = [{ id: 'A', name: 'A' }, { id: 'B', name: 'B' }];
+    twogis.reviews = [
+      listed({ id: 'a1', branchId: 'A', rating: 5, hasOwnerAnswer: true }),
+      listed({ id: 'b1', branchId: 'B', rating: 5, isHidden: true }),
+      listed({ id: 'b2', branchId: 'B', rating: 5, hasOwnerAnswer: true }),
+    ];
+    // Branch A's look at its waiting reviews is answered only after branch B has taken its reviews in.
+    let bDone!: () => void;
+    const bRecorded = new Promise<void>((resolve) => (bDone = resolve));
+    const waiting = store.waitingReviews.bind(store);
+    store.waitingReviews = async (query) => {
+      if (query.ids?.includes('a1')) await bRecorded;
+      else if (query.ids?.includes('b1')) bDone();
+      return waiting(query);
+    };
+    const summary = await runCycle({ ...deps, settings });
+    assert.equal(summary.new, 3);
+    assert.equal(summary.skipped, 3, 'each skipped review counted once, whichever branch finished first');
+  });
+});
