@@ -36,6 +36,8 @@ import {
   type ThroughputResult,
   statsAtScale,
   type StatsScaleResult,
+  businesses as manyBusinesses,
+  type BusinessesResult,
 } from './scenarios.ts';
 import type { SqlTemplate } from './probe.ts';
 
@@ -48,6 +50,21 @@ const loadBefore = os.loadavg()[0]!;
 
 say('gisbot benchmark: sandboxes on loopback, MariaDB on 127.0.0.1:3306; each scenario on its own database');
 const mariadb = await mariadbVersion();
+
+/** 8: many businesses in one deployment (issue 19): fairness of the one worker pool, and its throughput. */
+async function businessesSection(): Promise<{ fairness: BusinessesResult; spread: BusinessesResult }> {
+  say('8 businesses: one with 2,000 waiting reviews and 20 with one fresh review each, model 200 ms, concurrency 8 …');
+  const fairness = await manyBusinesses({ businesses: 21, backlog: 2000, fresh: 1, concurrency: 8, latencyMs: 200 });
+  say(`    every one of the 20 answered within the first ${fairness.latest} answers (positions ${fairness.positions.join(', ')})`);
+  say('    2,000 reviews over 50 businesses (40 each), model 200 ms, concurrency 8 …');
+  const spread = await manyBusinesses({ businesses: 50, backlog: 40, fresh: 40, concurrency: 8, latencyMs: 200 });
+  say(`    ${seconds(spread.wallMs)} (ideal ${seconds(spread.idealMs)}, ${(spread.wallMs / spread.idealMs).toFixed(3)} × ideal), ${spread.posted} posted`);
+  return { fairness, spread };
+}
+if (process.argv.includes('--businesses-only')) {
+  await businessesSection();
+  process.exit(0);
+}
 
 say('1/6 throughput: 2,000 new reviews in 200 branches, model 200 ms, concurrency 8 …');
 const wide = await throughput({ reviews: 2000, branches: 200, concurrency: 8, latencyMs: 200, sql: true });
@@ -113,10 +130,27 @@ for (const backend of ['sqlite', 'mysql'] as const) {
   say(`    ${backend}: ${ms(result.monthMs)} the last 30 days, ${ms(result.allMs)} the whole store (balance --json: ${ms(result.baselineMs)})`);
   statsScale.push(result);
 }
+const many = await businessesSection();
 const nodeRssKb = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.resourceUsage().maxRSS))'], { encoding: 'utf8' }));
 say(`    one SELECT 1 round trip: ${roundTrip.cpuUs.toFixed(0)} µs of CPU`);
 
 const figures = tabulate({ wide, narrow, idle, sweep, rechecks, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history, statsScale });
+figures.push(
+  {
+    figure: '8 fairness: 1 business with 2,000 waiting, 20 with 1 fresh each, model 200 ms, concurrency 8 (latest of the 20, among answers)',
+    value: String(many.fairness.latest),
+    bound: '≤ 40',
+    ratio: `${(many.fairness.latest / 40).toFixed(3)} of 40`,
+    met: many.fairness.latest <= 40,
+  },
+  {
+    figure: '8 throughput: 2,000 reviews over 50 businesses, model 200 ms, concurrency 8 (wall time)',
+    value: seconds(many.spread.wallMs),
+    bound: `≤ 1.15 × ideal ${seconds(many.spread.idealMs)}`,
+    ratio: `${(many.spread.wallMs / many.spread.idealMs).toFixed(3)} × ideal`,
+    met: many.spread.wallMs / many.spread.idealMs <= 1.15 && many.spread.posted === 2000,
+  },
+);
 const elapsed = (performance.now() - began) / 1000;
 const load = { before: loadBefore, after: os.loadavg()[0]! };
 say('');
@@ -440,7 +474,7 @@ function details(r: Results & { figures: Figure[] }): string[] {
   }
   const wideRatio = r.wide.wallMs / r.wide.idealMs;
   const laneMs = (r.wide.wallMs * r.wide.concurrency) / r.wide.reviews;
-  const accountWaits = (r.wide.run.probe.sql ?? []).filter((t) => t.template.startsWith('UPDATE account'));
+  const accountWaits = (r.wide.run.probe.sql ?? []).filter((t) => t.template.startsWith('UPDATE business_accounts'));
   const accountMs = accountWaits.reduce((sum, t) => sum + t.totalMs, 0) / Math.max(1, r.wide.posted);
   lines.push(`**Where the time over the ideal goes.** Each lane spends ${laneMs.toFixed(1)} ms per review against the model's ${r.wide.latencyMs} ms`);
   lines.push(`(${wideRatio.toFixed(3)} × the ideal). Besides the model call, a lane's path for one review is the claim with its reserve (one`);

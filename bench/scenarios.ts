@@ -527,7 +527,7 @@ export interface BranchHistoryResult {
 }
 
 /** The index of schema version 4 that lets the repeat check read a branch's newest answers first and stop. */
-export const BRANCH_INDEX = 'reviews_branch_updated ON reviews (branch_id, updated_at, id)';
+export const BRANCH_INDEX = 'reviews_business_branch_updated ON reviews (business_id, branch_id, updated_at, id)';
 
 /**
  * The repeat check (Store.recentAnswers: a branch's last 50 answers, read on every draft) on one branch with
@@ -547,10 +547,10 @@ export async function branchHistory(options: { reviews: number }): Promise<Branc
         const rows: unknown[][] = [];
         for (let n = from; n < Math.min(options.reviews, from + 1000); n += 1) {
           const at = new Date(start + n * 60_000);
-          rows.push([`h${n}`, '1', 'Кофейня', 5, 'Всё понравилось', `u${n}`, 'Анна', at.toISOString(), at, 'posted', at, at, `Спасибо за отзыв ${n}!`]);
+          rows.push(['default', `h${n}`, '1', 'Кофейня', 5, 'Всё понравилось', `u${n}`, 'Анна', at.toISOString(), at, 'posted', at, at, `Спасибо за отзыв ${n}!`]);
         }
         await connection.query(
-          `INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state,
+          `INSERT INTO reviews (business_id, id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state,
              recorded_at, updated_at, answer_text) VALUES ?`,
           [rows],
         );
@@ -581,8 +581,8 @@ export async function branchHistory(options: { reviews: number }): Promise<Branc
         return { ms: median(times), plan: (plan as Array<Record<string, unknown>>).map(planRow) };
       };
       const withIndex = await measure();
-      await connection.query('CREATE INDEX reviews_branch ON reviews (branch_id)');
-      await connection.query('DROP INDEX reviews_branch_updated ON reviews');
+      await connection.query('CREATE INDEX reviews_branch ON reviews (business_id, branch_id)');
+      await connection.query('DROP INDEX reviews_business_branch_updated ON reviews');
       await connection.query('ANALYZE TABLE reviews');
       const withoutIndex = await measure();
       return { reviews: options.reviews, withIndex, withoutIndex, sql: templateOf(sql) };
@@ -672,8 +672,8 @@ export async function statsAtScale(options: { branches: number; reviews: number;
 }
 
 const REVIEW_COLUMNS = `id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
-  recorded_at, updated_at, charged, prompt_tokens, completion_tokens, model_cost, sent_by, posted_at, answer_minutes`;
-const TOPIC_COLUMNS = 'review_id, topic, label, branch_id, rating, created_at';
+  recorded_at, updated_at, charged, prompt_tokens, completion_tokens, model_cost, sent_by, posted_at, answer_minutes, business_id`;
+const TOPIC_COLUMNS = 'review_id, topic, label, branch_id, rating, created_at, business_id';
 
 /** Times are milliseconds here: SQLite keeps them so, MySQL is given Dates and money as decimal strings. */
 async function bulkInsert(world: TestWorld, backend: 'mysql' | 'sqlite', reviews: unknown[][], topics: unknown[][]): Promise<void> {
@@ -684,11 +684,11 @@ async function bulkInsert(world: TestWorld, backend: 'mysql' | 'sqlite', reviews
       const asMysql = (row: unknown[], times: number[], money: number[]) =>
         row.map((value, i) => (value !== null && times.includes(i) ? new Date(value as number) : value !== null && money.includes(i) ? ((value as number) / 100).toFixed(2) : value));
       for (let i = 0; i < reviews.length; i += 2000) {
-        const rows = reviews.slice(i, i + 2000).map((row) => asMysql(row, [8, 11, 12, 18], [13]));
+        const rows = reviews.slice(i, i + 2000).map((row) => [...asMysql(row, [8, 11, 12, 18], [13]), 'default']);
         await connection.query(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES ?`, [rows]);
       }
       for (let i = 0; i < topics.length; i += 2000) {
-        await connection.query(`INSERT INTO review_topics (${TOPIC_COLUMNS}) VALUES ?`, [topics.slice(i, i + 2000).map((row) => asMysql(row, [5], []))]);
+        await connection.query(`INSERT INTO review_topics (${TOPIC_COLUMNS}) VALUES ?`, [topics.slice(i, i + 2000).map((row) => [...asMysql(row, [5], []), 'default'])]);
       }
       await connection.query('ANALYZE TABLE reviews, review_topics');
     } finally {
@@ -701,9 +701,9 @@ async function bulkInsert(world: TestWorld, backend: 'mysql' | 'sqlite', reviews
   try {
     db.exec('BEGIN');
     const review = db.prepare(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_COLUMNS.split(',').map(() => '?').join(', ')})`);
-    for (const row of reviews) review.run(...(row as never[]));
-    const topic = db.prepare(`INSERT INTO review_topics (${TOPIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
-    for (const row of topics) topic.run(...(row as never[]));
+    for (const row of reviews) review.run(...(row as never[]), 'default');
+    const topic = db.prepare(`INSERT INTO review_topics (${TOPIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    for (const row of topics) topic.run(...(row as never[]), 'default');
     db.exec('COMMIT');
     db.exec('ANALYZE');
   } finally {
@@ -741,4 +741,75 @@ async function statsPlan(world: TestWorld, backend: 'mysql' | 'sqlite', now: num
     [period.from.getTime(), period.to.getTime()],
   );
   return rows.map((row) => String(row.detail));
+}
+
+// ---------------------------------------------------------------- 8. many businesses (issue 19)
+
+export interface BusinessesResult {
+  /** The businesses besides the big one, each with `fresh` new reviews. */
+  others: number;
+  /** Answers in the order they were recorded (events' seq): at which one each other business's first came. */
+  positions: number[];
+  /** The latest of those positions (1-based): every other business is answered within the first `latest`. */
+  latest: number;
+  posted: number;
+  wallMs: number;
+  /** reviews × latency / concurrency */
+  idealMs: number;
+  run: Run;
+}
+
+/**
+ * One deployment, one `poll-once` over `businesses` businesses, each its own 2GIS account: the first with `backlog`
+ * new reviews, every other with `fresh` each, the model taking `latencyMs` per call, `concurrency` answers at once.
+ * Fairness: where among the answers each small business's came (round robin: within the first few dozen,
+ * whatever the backlog); throughput: the wall time against the ideal reviews × latency / concurrency.
+ */
+export async function businesses(options: { businesses: number; backlog: number; fresh: number; concurrency: number; latencyMs: number }): Promise<BusinessesResult> {
+  const world = await TestWorld.start();
+  try {
+    const ids = Array.from({ length: options.businesses }, (_, index) => `biz-${index}`);
+    const env: Record<string, string> = {};
+    const lines = [`polling: { concurrency: ${options.concurrency} }`, 'billing: { pricePerReply: "5.00" }', 'businesses:'];
+    let reviews = 0;
+    for (const [index, id] of ids.entries()) {
+      const login = `${id}@example.kz`;
+      const password = `bench-password-${index}-0123456789`;
+      world.twogis.addAccount({ login, password });
+      world.twogis.addOrg({ id: String(1000 + index), name: id, login });
+      const count = index === 0 ? options.backlog : options.fresh;
+      // The backlog spread over branches of 100, as 2GIS pages them; a small business has one branch.
+      const branches = Math.max(1, Math.ceil(count / 100));
+      for (let b = 0; b < branches; b += 1) {
+        const branchId = `8${String(index).padStart(4, '0')}${String(b).padStart(4, '0')}`;
+        world.twogis.addBranch({ id: branchId, name: `${id} №${b + 1}`, orgId: String(1000 + index) });
+        for (let r = 0; r < Math.min(100, count - b * 100); r += 1) {
+          world.twogis.addReview(branchId, { id: `${branchId}${String(r).padStart(4, '0')}`, rating: 5, text: `Всё понравилось (${r + 1})` });
+          reviews += 1;
+        }
+      }
+      lines.push(`  ${id}:`, `    name: "${id}"`, `    twogis: { login: "${login}" }`);
+      env[`GISBOT_${id.toUpperCase().replaceAll('-', '_')}_2GIS_PASSWORD`] = password;
+    }
+    const config = path.join(world.dir, 'agency.yaml');
+    await writeFile(config, `${lines.join('\n')}\n`, { mode: 0o600 });
+    const unprefixed = { GISBOT_2GIS_LOGIN: '', GISBOT_2GIS_PASSWORD: '' };
+    const asAgency = (args: string[]) => mustRun(world, ['--config', config, ...args], { env: { ...env, ...unprefixed }, codes: [0, 3] });
+    for (const id of ids) await asAgency(['balance', 'add', String(reviews * 5 + 100), '--yes', '--business', id]);
+    world.model.latencyMs = options.latencyMs;
+    const run = await asAgency(['poll-once', '--json']);
+    const order = await queryDatabase(world.db.url, "SELECT business_id FROM events WHERE type = 'reply.posted' ORDER BY seq");
+    const positions = ids.slice(1).map((id) => order.findIndex((row) => row.business_id === id) + 1);
+    return {
+      others: ids.length - 1,
+      positions,
+      latest: Math.max(...positions.map((position) => (position === 0 ? Infinity : position))),
+      posted: (JSON.parse(run.stdout) as { posted: number }).posted,
+      wallMs: run.wallMs,
+      idealMs: (reviews * options.latencyMs) / options.concurrency,
+      run,
+    };
+  } finally {
+    await world.close();
+  }
 }

@@ -82,11 +82,14 @@ class Session {
     ]);
     const config: Readonly<Config> = await loadConfig(globals.config ? { file: globals.config } : {});
     const businesses = selectBusinesses(businessesOf(config), globals.business, scope);
-    // Until the store keeps each business apart, one run serves one business: never two in one database scope.
-    if (scope === 'serve' && businesses.length > 1) throw new UsageError(messages.businesses.notYetTogether(businesses.map((one) => one.id)));
-    const ctx = await createContext(businesses.length === 1 ? businesses[0]!.config : config, this.output, needs);
+    // Several businesses served at once: the context is the deployment's, and each business gets its own 2GIS client
+    // from its own config (context.ts, businessDeps). `run` serves one business per process for now.
+    const together = businesses.length > 1;
+    if (together && scope === 'serve' && !needs.servesMany) throw new UsageError(messages.businesses.notYetTogether(businesses.map((one) => one.id)));
+    const ctx = await createContext(together ? config : businesses[0]!.config, this.output, together ? { ...needs, twogis: false } : needs);
     this.#redact = ctx.redact;
     try {
+      if (!needs.bindsItself) ctx.store = (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
       const result = await work(ctx, module, businesses);
       (module.render as (result: R, output: Output) => void)(result, this.output);
       this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;
@@ -174,9 +177,9 @@ function buildProgram(session: Session): Command {
       const hangup = () => reopenLog();
       process.on('SIGHUP', hangup);
       try {
-        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/run.ts'), (ctx, { run }) => {
+        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true, bindsItself: true, servesMany: true }, () => import('./commands/run.ts'), (ctx, { run }, businesses) => {
           reopenLog = () => ctx.reopenLog();
-          return run(ctx, { signal: stop.signal, hurry: stop.hurry });
+          return run(ctx, { signal: stop.signal, hurry: stop.hurry }, businesses);
         });
       } finally {
         stop.dispose();
@@ -191,8 +194,8 @@ function buildProgram(session: Session): Command {
     .action(async (_options, command: Command) => {
       const stop = new StopSignals();
       try {
-        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }) =>
-          pollOnce(ctx, stop),
+        await session.execute(command, 'serve', { twogis: true, model: true, telegram: true, bindsItself: true, servesMany: true }, () => import('./commands/poll-once.ts'), (ctx, { pollOnce }, businesses) =>
+          pollOnce(ctx, stop, businesses),
         );
       } finally {
         stop.dispose();
@@ -355,6 +358,14 @@ function buildProgram(session: Session): Command {
     });
 
   program
+    .command('businesses')
+    .description('every business: status, balance, held, branches, reviews waiting for you, answers in 30 days, last cycle')
+    .addHelpText('after', '\nExamples:\n  $ gisbot businesses\n  $ gisbot businesses --json | jq -r \'.[] | select(.status != "ok") | .id\'')
+    .action(async (_options, command: Command) => {
+      await session.execute(command, 'all', {}, () => import('./commands/businesses.ts'), (ctx, { listBusinesses }, businesses) => listBusinesses(ctx, businesses));
+    });
+
+  program
     .command('stats')
     .description('what the balance bought: reviews, answers, reply rate, time to answer, rating, money, complaint topics')
     .option('--since <when>', 'reviews created at or after this: 30d (the default), 2w, a date (midnight in timeZone) or a time')
@@ -414,7 +425,7 @@ function buildProgram(session: Session): Command {
     .description('check every service of the config in force, one line each (exit 1 if any fails)')
     .addHelpText('after', '\nExamples:\n  $ gisbot doctor\n  $ gisbot doctor --json --config /etc/gisbot/.gisbotrc')
     .action(async (_options, command: Command) => {
-      await session.execute(command, 'all', {}, () => import('./commands/doctor.ts'), (ctx, { doctor }, businesses) => doctor(ctx, businesses));
+      await session.execute(command, 'all', { bindsItself: true }, () => import('./commands/doctor.ts'), (ctx, { doctor }, businesses) => doctor(ctx, businesses));
     });
 
   program.addOption(new Option('--no-color', 'turn colours off').hideHelp());

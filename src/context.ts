@@ -1,7 +1,7 @@
 // The one context object, built once per command from the config. Every part can be handed in instead, so
 // tests swap a port rather than mock a module. Adapter modules are imported lazily: start-up stays cheap.
 import { readFile } from 'node:fs/promises';
-import { businessOf } from './config/businesses.ts';
+import { businessOf, DEFAULT_BUSINESS_ID, type Business } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import { ENVIRONMENT_KEYS, isOpenAiEndpoint } from './config/schema.ts';
 import { OutboxRelay, silentNotifier, type Notifier } from './core/outbox.ts';
@@ -41,6 +41,13 @@ export interface ContextNeeds {
   reviewLines?: boolean;
   /** The Telegram bridge's bot, when telegram.botToken is set (run, poll-once). */
   telegram?: boolean;
+  /**
+   * The command checks whose database it is itself, after its own checks of the services (run, poll-once,
+   * doctor); any other is checked before it runs (commands/binding.ts).
+   */
+  bindsItself?: boolean;
+  /** The command serves several businesses at once (poll-once), each from its own config. */
+  servesMany?: boolean;
 }
 
 export type ContextParts = Partial<Omit<Context, 'close' | 'reopenLog' | 'config' | 'output' | 'settings' | 'redact'>> & {
@@ -61,8 +68,11 @@ export async function createContext(
 
   const logger = parts.logger ?? (await createLogger(config, output, redact, { closers, reopeners }, needs.reviewLines ?? true));
   const clock = parts.clock ?? clockFromEnvironment(process.env.GISBOT_TEST_NOW);
-  const store = parts.store ?? (await createStore(config, redact));
-  closers.push(() => store.close());
+  // The database seen from this config's business: every row the command reads or writes is that business's. A
+  // store handed in is used as it is (a test's, bound already).
+  const database = parts.store ?? (await createStore(config, redact));
+  closers.push(() => database.close());
+  const store = parts.store ?? database.forBusiness(config.businessId ?? DEFAULT_BUSINESS_ID);
 
   const notifier = parts.notifier ?? (await createNotifier(config, store, clock, logger));
   closers.unshift(() => notifier.stop());
@@ -92,6 +102,26 @@ export async function createContext(
     },
   };
   return context;
+}
+
+/**
+ * What a deployment's context needs to serve one of several businesses: the database seen from the business, its
+ * own 2GIS account, prompt, price and policy (its effective config); the model, clock, log and outbox are shared.
+ */
+export async function businessDeps(ctx: Context, business: Business): Promise<PipelineDeps & { business: Business }> {
+  requireSettings(business.config, { twogis: true });
+  return {
+    ...ctx,
+    business,
+    store: ctx.store.forBusiness(business.id),
+    twogis: await createTwoGis(business.config),
+    prompts: promptFile(business.config.prompt.file),
+    settings: { ...settingsFrom(business.config), ...pick(ctx.settings, ['readBackDelayMs', 'leaseMs']) },
+  };
+}
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((key) => [key, from[key]])) as Pick<T, K>;
 }
 
 export function settingsFrom(config: Readonly<Config>): PipelineSettings {

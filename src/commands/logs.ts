@@ -66,6 +66,8 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
     ...(options.type === undefined ? {} : { type: options.type }),
     ...(options.review === undefined ? {} : { reviewId: options.review }),
     ...(options.branch === undefined ? {} : { branchId: options.branch }),
+    // Without --business: every business's events and the deployment's own, each naming its business.
+    ...(ctx.config.businessId === null || ctx.config.businesses.length === 1 ? { everyBusiness: true } : {}),
   };
   const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
   const filtered = Object.keys(filters).length > 0;

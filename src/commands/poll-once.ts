@@ -1,11 +1,13 @@
 // `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code. SIGINT or SIGTERM
 // stops it as it stops `run` (adapters/process/signals.ts), with exit 130 or 143 after the summary of what was done.
 import { NEVER_STOPPED, type StopRequest, type StopSignalName } from '../adapters/process/signals.ts';
-import { businessOf, cardChatIds } from '../config/businesses.ts';
+import { businessOf, cardChatIds, type Business } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
+import { businessDeps, type Context } from '../context.ts';
+import { cycleStatus, idleSummary, runCycle, type CycleSummary } from '../core/cycle.ts';
+import type { CycleStatus } from '../core/ports.ts';
 import type { PanelSettings } from '../core/telegram-panel.ts';
-import type { Context } from '../context.ts';
-import { idleSummary, runCycle, type CycleSummary } from '../core/cycle.ts';
+import { Turns } from '../core/turns.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import { countingSettlements, SettledTally } from '../core/pipeline.ts';
@@ -14,6 +16,7 @@ import { ExitCode, exitCodeOfSignal, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
+import { bindToAccount } from './binding.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
@@ -21,15 +24,97 @@ export interface PollOnceResult {
   exitCode: ExitCode;
   /** The signal that stopped the run, if one did. */
   stoppedBy?: StopSignalName;
+  /** Each business's own outcome, when the config lists businesses (`businesses:`). */
+  businesses?: BusinessOutcome[];
+}
+
+export interface BusinessOutcome {
+  id: string;
+  summary: CycleSummary;
+  status: CycleStatus;
 }
 
 /** How long a one-off run waits for the WebSocket before leaving the rest in the outbox for next time. */
 const DELIVERY_GRACE_MS = 5_000;
 
-export async function pollOnce(ctx: Context, stop: StopRequest = NEVER_STOPPED): Promise<PollOnceResult> {
+export async function pollOnce(ctx: Context, stop: StopRequest = NEVER_STOPPED, businesses: readonly Business[] = []): Promise<PollOnceResult> {
+  if (businesses.length > 1) return pollMany(ctx, stop, businesses);
+  const result = await pollOne(ctx, stop);
+  // A config with `businesses:` served for one of them (--business, or the only one enabled) says whose it was.
+  if (ctx.config.businessId === null || !isListed(ctx.config)) return result;
+  return { ...result, businesses: [{ id: ctx.store.businessId, summary: result.summary, status: cycleStatus(result.summary) }] };
+}
+
+/** The config lists businesses (`businesses:`), rather than being one business by itself. */
+function isListed(config: Context['config']): boolean {
+  return config.businesses.length > 1 || config.businesses.some((business) => business.name !== null);
+}
+
+/**
+ * Every business of `businesses` served in one cycle each, at once: each with its own 2GIS account, balance, prompt
+ * and policy, and one worker pool taking turns between them (core/turns.ts). Every business is checked against
+ * the account it is bound to before anything is answered.
+ */
+async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Business[]): Promise<PollOnceResult> {
   const { signal } = stop;
   announceStopping(ctx.output, stop);
   await ctx.store.migrate();
+  const served = await Promise.all(businesses.map((business) => businessDeps(ctx, business)));
+  for (const deps of served) await bindToAccount(deps.store, deps.twogis);
+  ctx.notifier.start();
+  const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
+  const spinner = await ctx.output.spinner('polling 2GIS…');
+  let outcomes: BusinessOutcome[];
+  try {
+    outcomes = await Promise.all(
+      served.map(async (deps) => {
+        // Each business's answers counted where they are settled, as a single business's are.
+        const settled = new SettledTally();
+        const summary = signal.aborted ? idleSummary(0n) : await runCycle(countingSettlements({ ...deps, turns }, settled), signal);
+        summary.posted = settled.posted;
+        summary.charged = settled.charged;
+        summary.balance = (await deps.store.getBalance()).balance;
+        return { id: deps.business.id, summary, status: cycleStatus(summary) };
+      }),
+    );
+  } finally {
+    spinner.stop();
+  }
+  const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
+  const summary = totalOf(outcomes.map((outcome) => outcome.summary));
+  const exitCode = stop.received === null ? exitCodeOfMany(outcomes.map((outcome) => exitCodeOf(outcome.summary))) : exitCodeOfSignal(stop.received);
+  return { summary, delivery, exitCode, businesses: outcomes, ...(stop.received === null ? {} : { stoppedBy: stop.received }) };
+}
+
+/** The businesses' summaries summed; problems and warnings each name their business. */
+function totalOf(summaries: readonly CycleSummary[]): CycleSummary {
+  const total: CycleSummary = { ...summaries[0]!, problems: [], warnings: [], followUps: { ...summaries[0]!.followUps } };
+  for (const [index, summary] of summaries.entries()) {
+    if (index > 0) {
+      for (const key of ['fetched', 'new', 'posted', 'skipped', 'awaitingApproval', 'failed'] as const) total[key] += summary[key];
+      total.charged += summary.charged;
+      total.released += summary.released;
+      total.balance += summary.balance;
+      total.stoppedForBalance ||= summary.stoppedForBalance;
+    }
+    total.problems.push(...summary.problems);
+    total.warnings.push(...summary.warnings);
+  }
+  return total;
+}
+
+/** Over several businesses: 1 if any failed or could not be reached, else 3 if any stopped for lack of balance, else 0. */
+export function exitCodeOfMany(codes: readonly ExitCode[]): ExitCode {
+  if (codes.includes(ExitCode.failed)) return ExitCode.failed;
+  if (codes.includes(ExitCode.insufficientBalance)) return ExitCode.insufficientBalance;
+  return ExitCode.ok;
+}
+
+async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult> {
+  const { signal } = stop;
+  announceStopping(ctx.output, stop);
+  await ctx.store.migrate();
+  await bindToAccount(ctx.store, ctx.twogis);
   ctx.notifier.start();
   // Every answer this run posts is counted where it is settled: the cycle's, and those sent by Telegram presses.
   const settled = new SettledTally();
@@ -123,10 +208,32 @@ export function summaryJson(summary: CycleSummary) {
   };
 }
 
+/** poll-once --json over businesses: the totals (balance per business only, with several) and each business. */
+export function manyJson(result: PollOnceResult & { businesses: BusinessOutcome[] }) {
+  const { balance, ...totals } = summaryJson(result.summary);
+  return {
+    ...totals,
+    ...(result.businesses.length === 1 ? { balance } : {}),
+    businesses: result.businesses.map(({ id, summary, status }) => ({
+      id,
+      posted: summary.posted,
+      awaitingApproval: summary.awaitingApproval,
+      failed: summary.failed,
+      charged: formatMoney(summary.charged),
+      balance: formatMoney(summary.balance),
+      status,
+    })),
+  };
+}
+
 export function render(result: PollOnceResult, output: Output): void {
   const { summary } = result;
-  if (output.json) output.data(JSON.stringify(summaryJson(summary)));
-  else {
+  if (output.json) output.data(JSON.stringify(result.businesses ? manyJson({ ...result, businesses: result.businesses }) : summaryJson(summary)));
+  else if (result.businesses && result.businesses.length > 1) {
+    for (const { id, summary: own, status } of result.businesses) {
+      output.say(messages.businesses.cycleLine(id, own.posted, own.awaitingApproval, own.failed, formatMoney(own.charged), formatMoney(own.balance), status));
+    }
+  } else {
     const c = output.colors;
     output.say(
       [

@@ -1,15 +1,18 @@
 // `gisbot run`: checks every service, then polls and answers in a loop until SIGINT/SIGTERM. A signal lets the
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
-import { cardChatIds } from '../config/businesses.ts';
-import type { Context } from '../context.ts';
-import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import { cardChatIds, type Business } from '../config/businesses.ts';
+import { businessDeps, type Context } from '../context.ts';
+import { cycleStatus, runCycle, type CycleSummary } from '../core/cycle.ts';
+import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
 import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
 import { TelegramBridge, type TelegramTrouble } from '../core/telegram.ts';
+import { Turns } from '../core/turns.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
+import { bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
 import { chatRefusal, panelSettings, render as renderSummary, renderDelivery } from './poll-once.ts';
 
@@ -28,12 +31,14 @@ export interface RunResult {
   exitCode: ExitCode;
 }
 
-export async function run(ctx: Context, options: RunOptions): Promise<RunResult> {
+export async function run(ctx: Context, options: RunOptions, businesses: readonly Business[] = []): Promise<RunResult> {
+  if (businesses.length > 1) return runMany(ctx, options, businesses);
   const failing = (await checkServices(ctx)).filter((check) => !check.ok);
   if (failing.length > 0) {
     for (const check of failing) ctx.output.error(`✗ ${check.name}: ${shownText(check.detail)}`);
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
+  await bindToAccount(ctx.store, ctx.twogis);
   ctx.notifier.start();
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.settings.concurrency));
   // A signal during the checks above is answered too: no cycle starts.
@@ -76,6 +81,44 @@ export async function run(ctx: Context, options: RunOptions): Promise<RunResult>
   await bridging;
   result.posted = settled.posted;
   reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000, options.hurry));
+  ctx.output.say(messages.run.stopped);
+  return result;
+}
+
+/**
+ * Every business of `businesses` served in turn-taking cycles until a signal (core/turns.ts): each with its own
+ * 2GIS account, balance, prompt and policy. The database is checked first; each business is bound to its account
+ * (a business whose 2GIS cannot be reached now is bound once it can: its cycle meets the same failure meanwhile).
+ * The Telegram bridge serves one business per process for now.
+ */
+async function runMany(ctx: Context, options: RunOptions, businesses: readonly Business[]): Promise<RunResult> {
+  await ctx.store.migrate();
+  const served = await Promise.all(businesses.map((business) => businessDeps(ctx, business)));
+  for (const deps of served) await bindToAccount(deps.store, deps.twogis);
+  ctx.notifier.start();
+  ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.config.polling.concurrency));
+  options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
+  const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
+  const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
+  const intervalMs = ctx.config.polling.intervalSeconds * 1000;
+  let delivery: DeliveryReport = NOTHING_LEFT;
+  while (!options.signal.aborted) {
+    const summaries = await Promise.all(served.map(async (deps) => ({ id: deps.business.id, summary: await cycleSafely({ ...deps, turns }, ctx, options.signal) })));
+    result.cycles += 1;
+    for (const { id, summary } of summaries) {
+      if (!summary) continue;
+      result.posted += summary.posted;
+      if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length > 0) {
+        ctx.output.say(messages.businesses.cycleLine(id, summary.posted, summary.awaitingApproval, summary.failed, formatMoney(summary.charged), formatMoney(summary.balance), cycleStatus(summary)));
+        for (const problem of summary.problems) ctx.output.error(ctx.output.colors.red(`✗ ${id}: ${shownText(problem)}`));
+      }
+    }
+    if (options.maxCycles !== undefined && result.cycles >= options.maxCycles) break;
+    const started = Date.now();
+    delivery = reportChanges(ctx.output, delivery, await ctx.notifier.drain(Math.min(DELIVERY_GRACE_MS, intervalMs), options.signal));
+    await ctx.clock.sleep(Math.max(0, intervalMs - (Date.now() - started)), options.signal).catch(() => {});
+  }
+  reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
   ctx.output.say(messages.run.stopped);
   return result;
 }

@@ -160,6 +160,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       intervalSeconds: z.number().positive().default(60),
       concurrency: positiveInt.max(64).default(4),
+      // Serving several businesses: the most answers one business may have in work at once (default: all).
+      concurrencyPerBusiness: positiveInt.max(64).optional(),
       // What one branch may cost a cycle: a listing that never ends is cut there (README, RELIABILITY.md).
       maxPagesPerBranch: positiveInt.max(10_000).default(20),
       maxSecondsPerBranch: z.number().positive().default(60),

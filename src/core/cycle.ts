@@ -11,7 +11,8 @@ import { answeringPolicy } from './policy.ts';
 import { recheckWaiting } from './recheck.ts';
 import { priceOf } from './templates.ts';
 import { reconcile } from './reconcile.ts';
-import type { Branch, ListedReview } from './ports.ts';
+import type { Branch, CycleStatus, ListedReview } from './ports.ts';
+import type { Turn } from './turns.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 
 export interface CycleSummary {
@@ -32,6 +33,8 @@ export interface CycleSummary {
   followUps: FollowUpCounts;
   /** Reviews put back in the queue untouched, without a failure: a stop signal, or work left by a crash. */
   released: number;
+  /** 2GIS refused the business's credentials this cycle. */
+  signInFailed?: boolean;
 }
 
 /** The summary of a cycle that never started (a stop signal came first). */
@@ -49,6 +52,15 @@ export function idleSummary(balance: Kopecks): CycleSummary {
     released: 0,
   };
 }
+
+/** How a business's cycle ended, as `gisbot businesses` shows it. */
+export function cycleStatus(summary: Pick<CycleSummary, 'stoppedForBalance'> & { signInFailed?: boolean }): CycleStatus {
+  if (summary.signInFailed) return 'sign_in_failed';
+  return summary.stoppedForBalance ? 'no_balance' : 'ok';
+}
+
+/** The turn of a cycle that serves one business alone: there is nobody to take turns with. */
+const NO_TURN: Turn = { end: () => {} };
 
 /** Passes over the queue after one stopped for lack of funds that other answers then released. */
 const EXTRA_PASSES = 3;
@@ -115,8 +127,10 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
     }
   };
 
+  // Serving several businesses, the lanes take turns with theirs (turns.ts): one pool, round robin.
+  const lanes = deps.turns?.lanesPerBusiness ?? deps.settings.concurrency;
   const answerQueue = () =>
-    forEachLimited(range(deps.settings.concurrency), deps.settings.concurrency, async (_lane, halted) => {
+    forEachLimited(range(lanes), lanes, async (_lane, halted) => {
       // A lane goes on to its next review once an answer is out on 2GIS; recording and charging it (a dozen
       // statements, several waiting on the account row) runs meanwhile. At most one settlement trails a lane.
       let settling: Promise<void> = Promise.resolve();
@@ -124,12 +138,18 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
       if (watched === null) return;
       try {
         while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
+          const turn = deps.turns ? await deps.turns.take(deps.store.businessId, signal).catch(() => null) : NO_TURN;
+          if (turn === null) break; // the signal came while this lane waited for its turn
           const token = deps.ownership.newToken();
           const now = deps.clock.now();
           const arrived = arrivals.generation;
-          const review = await deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), (queued) =>
-            priceOf(queued, deps.settings),
-          );
+          const review = await deps.store
+            .claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), (queued) => priceOf(queued, deps.settings))
+            .catch((error: unknown) => {
+              turn.end();
+              throw error;
+            });
+          if (review === 'insufficient' || review === null) turn.end();
           if (review === 'insufficient') {
             state.stoppedForBalance = true;
             break;
@@ -146,7 +166,7 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
             if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
             else collect(outcomes, [[review.id, outcome]], breaker);
           });
-          await Promise.race([work, posted]);
+          await Promise.race([work, posted]).finally(() => turn.end());
           const previous = settling;
           settling = work; // awaited below even if the previous one failed: nothing is left running
           await previous;
@@ -195,7 +215,9 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
   const authProblem = breaker.errors.find((error) => error.kind === 'auth' && error.service === '2gis');
   if (authProblem) await announceSignInFailed(deps, authProblem);
   else if ((await branchList) !== null) await deps.store.closeAlertEpisode(SIGN_IN_EPISODE);
-  return { ...tally(intake, outcomes, settled, snapshot.balance, state.stoppedForBalance, breaker), followUps };
+  const summary = { ...tally(intake, outcomes, settled, snapshot.balance, state.stoppedForBalance, breaker), followUps, ...(authProblem ? { signInFailed: true } : {}) };
+  await deps.store.recordCycle(deps.clock.now(), cycleStatus(summary));
+  return summary;
 }
 
 async function announceInsufficient(deps: PipelineDeps, available: Kopecks): Promise<void> {

@@ -26,5 +26,10 @@ export function makeEvent(
 /** The contract's wire form of an event: exactly these keys, whatever the store added. */
 export function eventJson(event: DomainEvent): string {
   const { id, type, at, reviewId, branchId, data } = event;
-  return JSON.stringify({ id, type, at, reviewId, branchId, data });
+  return JSON.stringify({ id, type, at, businessId: event.businessId ?? null, reviewId, branchId, data });
+}
+
+/** The events of one business, named as its: a logger line and a frame say whose they are. */
+export function ofBusiness<T extends DomainEvent>(events: readonly T[], businessId: string): T[] {
+  return events.map((event) => (event.businessId === undefined ? { ...event, businessId } : event));
 }

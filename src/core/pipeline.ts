@@ -1,5 +1,7 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
+import { ofBusiness } from './events.ts';
 import type { ConfiguredSecret } from './gate.ts';
+import type { Turns } from './turns.ts';
 import type { Kopecks } from './money.ts';
 import type { InsightSettings } from './insight.ts';
 import type { IntakeLimits } from './intake.ts';
@@ -59,6 +61,8 @@ export interface PipelineDeps {
   settings: PipelineSettings;
   /** Called after each committed event, e.g. to wake the outbox relay. */
   onEvents?: (events: readonly DomainEvent[]) => void;
+  /** The deployment's one worker pool, when several businesses are served at once (turns.ts). */
+  turns?: Turns;
   /**
    * Called once per answer this process recorded as posted and charged, whatever path posted it (a cycle's lane, a
    * read-back, a person's answer from the terminal or a Telegram press): the one source of a run's counts.
@@ -95,8 +99,12 @@ export function countingSettlements<D extends PipelineDeps>(deps: D, tally: Sett
   };
 }
 
-/** Logs committed events and tells whoever listens. Call only after the transaction that stored them. */
-export function published(deps: Pick<PipelineDeps, 'logger' | 'onEvents'>, events: readonly DomainEvent[]): void {
+/**
+ * Logs committed events and tells whoever listens. Call only after the transaction that stored them. Each names
+ * the business whose store kept it, as the stored row does.
+ */
+export function published(deps: Pick<PipelineDeps, 'logger' | 'onEvents'> & { store: Pick<Store, 'businessId'> }, events: readonly DomainEvent[]): void {
+  events = ofBusiness(events, deps.store.businessId);
   for (const event of events) deps.logger.event(event);
   if (events.length > 0) deps.onEvents?.(events);
 }

@@ -271,6 +271,11 @@ export interface DomainEvent {
   id: string;
   type: EventType;
   at: string;
+  /**
+   * The business it is about, or null for the deployment's own events (a message from an unknown chat). Left out
+   * when it is made: the store that keeps it (one business's) and the business's logger name it.
+   */
+  businessId?: string | null;
   reviewId: string | null;
   branchId: string | null;
   data: Record<string, unknown>;
@@ -296,6 +301,10 @@ export interface OutboxStatus {
 }
 
 export interface EventQuery {
+  /** Only this business's events (null: the deployment's own); by default the store's business's. */
+  businessId?: string | null;
+  /** Every business's events and the deployment's own (`logs` without --business). */
+  everyBusiness?: boolean;
   afterSeq?: number;
   since?: Date;
   type?: string;
@@ -591,13 +600,11 @@ export interface Telegram {
 
 // ---------------------------------------------------------------- ports
 
-export interface Store {
-  /** Applies pending versioned migrations; safe when several processes start at once. */
-  migrate(): Promise<void>;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-
-  // intake
+/**
+ * The review queue of one business: what intake takes in, what workers claim, draft, post and settle, and what
+ * the operator's `reply` reads; with the dialogue history a draft is written from.
+ */
+export interface ReviewQueue {
   findKnownReviewIds(ids: readonly string[]): Promise<Set<string>>;
   /**
    * Stores a review once (idempotent by id) in `state`, with its events, in one transaction.
@@ -627,7 +634,6 @@ export interface Store {
   /** Records that these reviews were seen unanswered on 2GIS at `at`; a review not waiting for a person is left alone. */
   markReviewsChecked(ids: readonly string[], at: Date): Promise<void>;
 
-  // work
   /**
    * Claims the newest `new` review (by `createdAt`: fresh reviews first, so that a backlog or a runaway listing
    * of old ones cannot hold back the other branches) with a fresh token and lease, and reserves `price` for it
@@ -715,17 +721,20 @@ export interface Store {
   /** Moves a claimed review out of work, releasing its reserve, with its events, if the token still holds. */
   release(reviewId: string, token: string, outcome: ReleaseOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
-  // events and outbox
-  appendEvents(events: readonly DomainEvent[]): Promise<void>;
-  listEvents(query: EventQuery): Promise<StoredEvent[]>;
-  /** The oldest undelivered events, in order; with `dueAt`, only those not held back past it by deferDelivery. */
-  pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]>;
-  markDelivered(eventIds: readonly string[]): Promise<void>;
-  /** Counts one unacknowledged send of each event and holds it back until its `retryAt`; it stays pending. */
-  deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void>;
-  outboxStatus(): Promise<OutboxStatus>;
+  /** Reviews resting in `state`, oldest first: `needs_approval` is the queue `gisbot reply` shows. */
+  listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]>;
+  dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
+  /**
+   * The newest answers of ours to a branch's reviews, newest first: those posted, and those sent whose outcome was not
+   * seen yet (they may be out there); a new draft must not repeat one of them word for word. A draft that was not
+   * posted (refused, failed, given back to the queue) is no answer.
+   */
+  recentAnswers(branchId: string, limit: number): Promise<string[]>;
 
-  // money
+}
+
+/** A business's money: its balance and its append-only ledger (reserves and charges go through the queue's settle). */
+export interface Money {
   getBalance(): Promise<BalanceSnapshot>;
   topUp(amount: Kopecks, note: string | null): Promise<BalanceSnapshot>;
   /**
@@ -735,26 +744,38 @@ export interface Store {
   adjust(amount: Kopecks, note: string): Promise<BalanceSnapshot | null>;
   ledger(query: { since?: Date; limit: number }): Promise<LedgerEntry[]>;
 
-  // reading, for the operator's commands
-  /** Reviews resting in `state`, oldest first: `needs_approval` is the queue `gisbot reply` shows. */
-  listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]>;
+}
+
+/** The events of one business, stored with the state changes they report. */
+export interface EventLog {
+  appendEvents(events: readonly DomainEvent[]): Promise<void>;
+  listEvents(query: EventQuery): Promise<StoredEvent[]>;
+}
+
+/** The deployment's one outbox: every business's events, relayed over the one WebSocket in the order stored. */
+export interface Outbox {
+  /** The oldest undelivered events, in order; with `dueAt`, only those not held back past it by deferDelivery. */
+  pendingOutbox(limit: number, dueAt?: Date): Promise<PendingEvent[]>;
+  markDelivered(eventIds: readonly string[]): Promise<void>;
+  /** Counts one unacknowledged send of each event and holds it back until its `retryAt`; it stays pending. */
+  deferDelivery(entries: readonly { id: string; retryAt: Date }[]): Promise<void>;
+  outboxStatus(): Promise<OutboxStatus>;
+
+}
+
+/** The versions of a business's system prompt. */
+export interface PromptHistory {
   /** Saved versions of the system prompt, newest first. */
   listPromptVersions(limit: number): Promise<PromptVersion[]>;
   getPromptVersion(version: number): Promise<PromptVersion | null>;
 
-  // prompts and dialogue
   /** Returns the latest version if its text is identical, otherwise stores a new version. */
   savePromptVersion(text: string): Promise<PromptVersion>;
   latestPrompt(): Promise<PromptVersion | null>;
-  dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]>;
-  /**
-   * The newest answers of ours to a branch's reviews, newest first: those posted, and those sent whose outcome was not
-   * seen yet (they may be out there); a new draft must not repeat one of them word for word. A draft that was not
-   * posted (refused, failed, given back to the queue) is no answer.
-   */
-  recentAnswers(branchId: string, limit: number): Promise<string[]>;
+}
 
-  // follow-ups (policy.answerFollowUps)
+/** The reviewers' comments under a business's answers and its follow-ups to them (policy.answerFollowUps). */
+export interface FollowUps {
   /** Records a reviewer's comment once (idempotent by comment id) as `new`, with its dialogue row and events. */
   recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean>;
   getFollowUp(commentId: string): Promise<StoredFollowUp | null>;
@@ -771,7 +792,10 @@ export interface Store {
   /** Ends a claimed follow-up; `posted` also adds our comment to the dialogue history. False if the token is stale. */
   finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean>;
 
-  // telegram (issue 15): the cards of reviews waiting for a person, and which worker reads the bot's updates
+}
+
+/** The Telegram cards of a business's reviews waiting for a person (issue 15). */
+export interface Cards {
   /** Reviews waiting for a person (`needs_approval`, or `failed`: a person may answer it) that have no card yet, newest first. */
   reviewsWithoutCard(limit: number): Promise<StoredReview[]>;
   /** Makes the review's card; null when it has one already. */
@@ -781,6 +805,12 @@ export interface Store {
   activeTelegramCards(limit: number): Promise<TelegramCard[]>;
   /** Writes a card read at `card.version`, if nobody wrote it since (compare-and-set); false when somebody did. */
   saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean>;
+  /** The card of a review, if it has one. */
+  telegramCardOfReview(reviewId: string): Promise<TelegramCard | null>;
+}
+
+/** The one bot's updates, read by one worker at a time for the whole deployment. */
+export interface TelegramUpdates {
   /**
    * Takes the turn to read the bot's updates, or renews it, until `until`: the getUpdates offset to read from, or
    * null while another worker holds an unexpired turn (Telegram serves one reader at a time).
@@ -804,10 +834,10 @@ export interface Store {
   releaseTelegramUpdate(updateId: number, token: string, error: string): Promise<void>;
   /** The claimed update is done with: acted on, or given up on after its tries (the person was told). */
   finishTelegramUpdate(updateId: number, token: string, outcome?: 'acted' | 'given_up'): Promise<void>;
-  /** The card of a review, if it has one. */
-  telegramCardOfReview(reviewId: string): Promise<TelegramCard | null>;
+}
 
-  // the owner's panel (issue 20). business_id is '' until the store is scoped per business.
+/** What the owner's Telegram panel (issue 20) remembers: a business's alert episodes and cursor; the deployment's queue of messages. */
+export interface Panel {
   /**
    * Opens an alert's episode (kind and subject: `auth.failed`/'', `digest`/'2026-12-07', `reminder`/<review id>)
    * with its events and queued messages, in one transaction; false, and nothing written, when it is open already:
@@ -837,7 +867,10 @@ export interface Store {
   sentTelegramMessages(chatId: string, since: Date): Promise<{ count: number; last: Date | null }>;
   /** A claimed message sent, given up on (the chat refuses the bot), or queued again (Telegram failed: `retry`). */
   finishTelegramMessage(id: number, now: Date, outcome: 'sent' | 'refused' | 'retry'): Promise<void>;
-  // insight: what the owner gets for the money (stats, report, branches, recurring complaints)
+}
+
+/** What the owner gets for the money, per business: stats, report, branches, recurring complaints. */
+export interface Facts {
   /**
    * Every branch the store knows, with a name: each that has reviews, and each intake listed (a watched branch
    * with no review yet).
@@ -898,7 +931,10 @@ export interface Store {
    * was in when the complaint began, if it is still resting as complained about.
    */
   dropComplaint(reviewId: string, token: string): Promise<boolean>;
-  // the owner's voice (issue 22): answers a person produced, kept as examples for later drafts
+}
+
+/** The owner's voice (issue 22): a business's answers a person produced, kept as examples for later drafts. */
+export interface Voice {
   /** Keeps each example once per review (a later one for the same review is ignored); how many were new. */
   keepVoiceExamples(examples: readonly VoiceExample[]): Promise<number>;
   /**
@@ -945,6 +981,56 @@ export interface DraftDecision {
 export interface StoredVoiceExample extends VoiceExample {
   /** The review text's vector under the asked-for embedding model, or null when none was computed yet. */
   vector: number[] | null;
+}
+
+/** Which 2GIS account a business is bound to in the database (the account it first served). */
+export interface BusinessBinding {
+  /** The cabinet's user id (`GET users`). */
+  userId: string;
+  /** The login it was reached with; null when it was reached with a token alone. */
+  login: string | null;
+}
+
+/** How a business's last cycle ended, for `gisbot businesses` (a service that failed otherwise is the cycle's `failed`). */
+export type CycleStatus = 'ok' | 'no_balance' | 'sign_in_failed';
+
+export interface BusinessRecord {
+  id: string;
+  binding: BusinessBinding | null;
+  lastCycleAt: Date | null;
+  lastStatus: CycleStatus | null;
+}
+
+/**
+ * Bind: `bound` when the business is bound to this account now (or was already); `other` when it is bound to
+ * another account; `taken` when another business of the database is bound to this account.
+ */
+export type BindResult = { kind: 'bound' } | { kind: 'other'; bound: BusinessBinding } | { kind: 'taken'; businessId: string };
+
+/** The deployment's record of its businesses: which account each is bound to, and its last cycle. */
+export interface Businesses {
+  /** Binds this store's business to `account` unless it is bound already (one transaction; nothing else written). */
+  bindAccount(account: BusinessBinding): Promise<BindResult>;
+  /** This store's business as recorded, or null when it never was. */
+  businessRecord(): Promise<BusinessRecord | null>;
+  /** Every business the database has a record of. */
+  businessRecords(): Promise<BusinessRecord[]>;
+  recordCycle(at: Date, status: CycleStatus): Promise<void>;
+}
+
+/**
+ * The database, seen from one business (`businessId`): every role port reads and writes only that business's rows;
+ * the outbox, the Telegram updates, the panel's message queue and the record of businesses are the deployment's.
+ * `forBusiness` gives the same database seen from another business.
+ */
+export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Panel, Facts, Voice, Businesses {
+  readonly businessId: string;
+  forBusiness(businessId: string): Store;
+  /** Applies pending versioned migrations; safe when several processes start at once. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
 }
 
 // ---------------------------------------------------------------- insight
@@ -1056,6 +1142,8 @@ export const LISTING_PAGE_SIZE = 50;
 export interface TwoGis {
   /** Logs in; throws ServiceError(kind 'auth') on wrong credentials. */
   checkLogin(): Promise<void>;
+  /** The cabinet account signed in (`GET users`): what the database binds a business to. */
+  account(): Promise<BusinessBinding>;
   listBranches(): Promise<Branch[]>;
   /** Every branch of the account with its name and address, whatever twogis.branches watches (`gisbot branches`). */
   accountBranches(): Promise<Branch[]>;

@@ -273,9 +273,9 @@ export class TelegramBridge {
     if (update.kind === 'message') return this.#message(update);
   }
 
-  /** A chat not in telegram.chatIds: nothing changes; one event says who tried. */
+  /** A chat not in telegram.chatIds: nothing changes; one event says who tried, the deployment's own (no business's). */
   async #refuse(update: TelegramUpdate, chatId: string): Promise<void> {
-    const event = makeEvent(this.#deps.clock, 'telegram.refused', null, { chatId, kind: update.kind === 'press' ? 'press' : 'message' });
+    const event = { ...makeEvent(this.#deps.clock, 'telegram.refused', null, { chatId, kind: update.kind === 'press' ? 'press' : 'message' }), businessId: null };
     await this.#deps.store.appendEvents([event]);
     published(this.#deps, [event]);
     if (update.kind === 'press') await this.#deps.telegram.answerPress(update, { kind: 'not_allowed' });
@@ -284,6 +284,12 @@ export class TelegramBridge {
   async #press(press: Extract<TelegramUpdate, { kind: 'press' }>): Promise<void> {
     const answer = (notice: TelegramNotice) => this.#deps.telegram.answerPress(press, notice);
     const named = press.cardId === null ? null : await this.#deps.store.telegramCard(press.cardId);
+    if (named === null && press.cardId !== null) {
+      // Not a card of this business (another's, or gone): nothing changes, and the press is on record (issue 19).
+      const event = makeEvent(this.#deps.clock, 'telegram.refused', null, { chatId: press.chatId, kind: 'press', cardId: press.cardId });
+      await this.#deps.store.appendEvents([event]);
+      published(this.#deps, [event]);
+    }
     if (named === null || press.action === null) return answer({ kind: 'unknown_card' });
     const card = await this.#bind(press, named);
     if (card === null) return answer({ kind: 'wrong_message' });

@@ -225,6 +225,9 @@ export class TwoGisSandbox {
   #access = new Map<string, { login: string; expiresAt: number }>();
   #refresh = new Map<string, string>();
   #posts = new Map<string, number>();
+  #postedBy = new Map<string, string>();
+  /** Answers sent with a token of an account that does not own the review (refused with 404). */
+  readonly foreignPosts: Array<{ reviewId: string; login: string }> = [];
   #complaints = new Map<string, SandboxComplaint[]>();
   #complaintSeq = 9100000;
   #seq = 0;
@@ -434,6 +437,11 @@ export class TwoGisSandbox {
   }
 
   /** POST .../comments requests that created an official answer of ours. */
+  /** The login whose token posted our answer to the review, or null when none was posted. */
+  postedBy(reviewId: string): string | null {
+    return this.#postedBy.get(reviewId) ?? null;
+  }
+
   postsTo(reviewId: string): number {
     return this.#posts.get(reviewId) ?? 0;
   }
@@ -777,7 +785,11 @@ export class TwoGisSandbox {
     if (typeof b.text !== 'string' || b.text.trim() === '') return err(400, 'text must not be empty');
     if (b.text.length > this.maxAnswerLength) return err(400, `text is longer than ${this.maxAnswerLength} characters`);
     const rec = this.#reviewFor(a, reviewId);
-    if (!rec) return err(404, `review ${reviewId} not found`);
+    // Another account's review is not found, as 2GIS does; the attempt is kept for the tests of issue 19.
+    if (!rec) {
+      if (this.#reviews.has(reviewId)) this.foreignPosts.push({ reviewId, login: a.login });
+      return err(404, `review ${reviewId} not found`);
+    }
     const orgName = this.#orgName(rec);
     if (b.isOfficialAnswer !== true) {
       const comment: SandboxComment = {
@@ -798,6 +810,7 @@ export class TwoGisSandbox {
     const apply = (): SandboxReply => {
       const answer = this.#setAnswer(rec, text, true);
       this.#posts.set(reviewId, (this.#posts.get(reviewId) ?? 0) + 1);
+      this.#postedBy.set(reviewId, a.login);
       return ok({ id: answer.id, type: 'reply', text: answer.text, org: { name: orgName }, isOfficialAnswer: true });
     };
     if (this.postApplyDelayMs <= 0) return apply();

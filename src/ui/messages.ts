@@ -76,6 +76,8 @@ export const messages = {
       `${key}: required${variable ? ` (set it in the config file or ${variable})` : ''}`,
   },
   businesses: {
+    columns: ['business', 'name', 'status', 'balance', 'held', 'branches', 'waiting', 'answered 30d', 'last cycle'],
+    status: { ok: 'ok', no_balance: 'out of money', sign_in_failed: 'sign-in failed', paused: 'paused', never_run: 'never run' },
     badId: 'a business id is 1 to 32 characters of a-z, 0-9 and - (it names the business for good: never reuse it for another account)',
     none: 'must list at least one business (id: settings), or be left out for a single business',
     topLevelOwn: (key: string) => `with businesses: listed, ${key} belongs to each business (businesses.<id>.${key}): one business's account, chats and prompt are never shared`,
@@ -89,6 +91,8 @@ export const messages = {
     paused: (id: string) => `business ${id} is paused (enabled: false): set enabled: true in its section to serve it`,
     allPaused: (ids: readonly string[]) => `every business is paused (enabled: false): ${ids.join(', ')}`,
     notYetTogether: (ids: readonly string[]) => `serving several businesses in one run is not built yet: add --business <id>, one of ${ids.join(', ')}`,
+    cycleLine: (id: string, posted: number, waiting: number, failed: number, charged: string, balance: string, status: string) =>
+      `${id}: ${posted} answered · ${waiting} waiting for you · ${failed} failed · charged ${charged}, balance ${balance}${status === 'ok' ? '' : ` (${status})`}`,
   },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,
@@ -613,6 +617,16 @@ export const messages = {
           `A ${rating}★ review at ${branch} has waited for you over ${hours} h (gisbot reply ${reviewId}, or /waiting)`,
       },
     },
+  },
+  binding: {
+    /** One line: whose database this business is, what the config says, and the way out. */
+    otherAccount: (businessId: string, boundLogin: string | null, configuredLogin: string | null) =>
+      `business ${businessId} is bound in this database to the 2GIS account ${boundLogin ?? '(signed in with a token)'}, ` +
+      `but the config signs in as ${configuredLogin ?? '(a token)'}: nothing was done; give this account its own database ` +
+      `(a separate database.url) or a businesses: entry of its own`,
+    sameAccount: (businessId: string, otherBusiness: string, login: string | null) =>
+      `business ${businessId} signs in to the 2GIS account ${login ?? '(a token)'}, which business ${otherBusiness} of this database ` +
+      `already serves: nothing was done; one 2GIS account is one business (remove one of them from businesses:)`,
   },
   errors: {
     unexpected: 'unexpected error',

@@ -27,7 +27,7 @@ describe('eight poll-once processes at once', () => {
     assert.equal(posted, 10);
     const ids = world.twogis.reviewIds();
     assert.equal(world.answersByUs(ids), 10);
-    const [account] = await queryDatabase(world.db.url, 'SELECT balance, reserved FROM account');
+    const [account] = await queryDatabase(world.db.url, 'SELECT balance, reserved FROM business_accounts');
     assert.deepEqual({ ...account }, { balance: '0.00', reserved: '0.00' });
     assert.ok(results.some((result) => result.code === 3), 'someone reported the lack of funds');
     await world.checkInvariants(ids);

@@ -20,7 +20,7 @@ async function query<T extends RowDataPacket>(url: string, sql: string): Promise
 
 /** Every row that matters, to prove a command changed nothing. */
 async function snapshot(url: string): Promise<string> {
-  const tables = ['reviews', 'events', 'outbox', 'ledger', 'account', 'prompt_versions', 'dialogue'];
+  const tables = ['reviews', 'events', 'outbox', 'ledger', 'business_accounts', 'prompt_versions', 'dialogue'];
   const rows = await Promise.all(tables.map((table) => query(url, `SELECT * FROM ${table}`)));
   return JSON.stringify(rows);
 }
@@ -135,8 +135,8 @@ describe('operator commands in a pipe', () => {
 
     // Down to 3.00 by an adjustment, as an operator's correction would be recorded.
     const connection = await createConnection({ ...parseMysqlUrl(world.db.url) });
-    await connection.query("UPDATE account SET balance = '3.00'");
-    await connection.query("INSERT INTO ledger (at, kind, amount, balance_after, note) VALUES (NOW(3), 'adjustment', '-32.00', '3.00', 'test: drain')");
+    await connection.query("UPDATE business_accounts SET balance = '3.00'");
+    await connection.query("INSERT INTO ledger (business_id, at, kind, amount, balance_after, note) VALUES ('default', NOW(3), 'adjustment', '-32.00', '3.00', 'test: drain')");
     await connection.end();
     const poor = await run('reply', '990003', '--send', '--json');
     assert.equal(poor.code, 3, poor.stderr);
@@ -151,7 +151,7 @@ describe('operator commands in a pipe', () => {
     assert.equal(all.code, 0, all.stderr);
     const events = all.stdout.trim().split('\n').map((line) => JSON.parse(line));
     assert.ok(events.length >= 4);
-    for (const event of events) assert.deepEqual(Object.keys(event), ['id', 'type', 'at', 'reviewId', 'branchId', 'data']);
+    for (const event of events) assert.deepEqual(Object.keys(event), ['id', 'type', 'at', 'businessId', 'reviewId', 'branchId', 'data']);
     const posted = (await run('logs', '--type', 'reply.posted', '--json')).stdout.trim().split('\n').map((line) => JSON.parse(line));
     assert.deepEqual(posted.map((event) => [event.type, event.reviewId]), [['reply.posted', '990001']]);
     const one = (await run('logs', '--review', '990002', '--json')).stdout.trim().split('\n').map((line) => JSON.parse(line).reviewId);

@@ -81,7 +81,8 @@ function scenarios(backend: Backend): void {
       assert.deepEqual(framesOf('1001'), ['review.new', 'reply.posted'], 'one review\'s events arrive in order');
       assert.ok(world.receiver.frames.every((frame) => frame.authorization === `Bearer ${SECRETS.wsToken}`));
       const posted = world.receiver.frames.find((frame) => frame.event.type === 'reply.posted')!.event;
-      assert.deepEqual(Object.keys(posted).sort(), ['at', 'branchId', 'data', 'id', 'reviewId', 'type']);
+      assert.deepEqual(Object.keys(posted).sort(), ['at', 'branchId', 'businessId', 'data', 'id', 'reviewId', 'type']);
+      assert.equal(posted.businessId, 'default', 'a config without businesses: is business default');
       assert.deepEqual(Object.keys(posted.data as object).sort(), ['balance', 'charged', 'text']);
 
       const again = await world.run(['poll-once', '--json']);
@@ -157,7 +158,7 @@ function scenarios(backend: Backend): void {
       world.twogis.addBranch({ id: branch, name: 'Третья кофейня', orgId: '100' });
       world.twogis.addReview(branch, { id: '77001', rating: 5, text: 'answered-meanwhile' });
       await world.run(['balance', 'add', '50', '--yes']);
-      const before = (await world.query('SELECT balance FROM account'))[0]!.balance;
+      const before = (await world.query('SELECT balance FROM business_accounts'))[0]!.balance;
       const respond = world.model.responder;
       world.model.responder = (request) => {
         if (request.messages.some((message) => message.content.includes('answered-meanwhile'))) {
@@ -171,7 +172,7 @@ function scenarios(backend: Backend): void {
       assert.equal(world.twogis.postsTo('77001'), 0);
       const [row] = await world.query("SELECT state, reason FROM reviews WHERE id = '77001'");
       assert.equal(row!.state, 'skipped');
-      const afterwards = (await world.query('SELECT balance FROM account'))[0]!.balance;
+      const afterwards = (await world.query('SELECT balance FROM business_accounts'))[0]!.balance;
       assert.equal(afterwards, before);
     });
   });

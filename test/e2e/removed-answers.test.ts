@@ -60,7 +60,7 @@ for (const backend of ['sqlite', 'mysql'] satisfies Backend[]) {
       assert.equal(JSON.parse(String(removedEvents[0]!.data)).text, answer.text, 'the event carries the removed text');
       const refunds = await world.query("SELECT amount, review_id FROM ledger WHERE kind = 'adjustment'");
       assert.deepEqual(refunds.map((row) => [String(row.amount), row.review_id]), [[backend === 'mysql' ? '5.00' : '500', REMOVED]], 'refunded once');
-      const [account] = await world.query('SELECT balance FROM account');
+      const [account] = await world.query("SELECT balance FROM business_accounts WHERE business_id = 'default'");
       assert.equal(String(account!.balance), backend === 'mysql' ? '90.00' : '9000', '100.00 − 3 × 5.00 + 5.00');
 
       const stats = JSON.parse((await world.run(['stats', '--json'])).stdout);

@@ -60,7 +60,7 @@ describe('gisbot run', () => {
     const code = await run.exited;
     assert.equal(code, 0, run.output.stderr);
     assert.deepEqual(await rows(world, "SELECT id FROM reviews WHERE state IN ('claimed', 'drafted', 'posting')"), []);
-    assert.equal((await rows(world, 'SELECT reserved FROM account'))[0]!.reserved, '0.00');
+    assert.equal((await rows(world, 'SELECT reserved FROM business_accounts'))[0]!.reserved, '0.00');
     assert.equal(world.twogis.postsTo('78001'), 0);
     world.model.latencyMs = 0;
     await world.checkInvariants(world.twogis.reviewIds());

@@ -82,7 +82,7 @@ describe(`${WORKERS} gisbot run workers on one MariaDB`, () => {
     t.diagnostic(`answers per worker: ${shares.map((share) => share.length).join(' / ')}`);
     for (const [index, share] of shares.entries()) assert.ok(share.length > 0, `worker ${index + 1} answered nothing`);
 
-    const [account] = await world.query('SELECT balance, reserved FROM account');
+    const [account] = await world.query('SELECT balance, reserved FROM business_accounts');
     assert.deepEqual({ ...account }, { balance: (2000 - ids.length * 5).toFixed(2), reserved: '0.00' });
     const [posted] = await world.query("SELECT COUNT(*) AS n FROM events WHERE type = 'reply.posted'");
     assert.equal(Number(posted!.n), ids.length);

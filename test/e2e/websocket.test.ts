@@ -109,7 +109,7 @@ for (const ack of [true, false]) {
         assert.equal(listed.code, 0, listed.stderr);
         const lines = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
         assert.equal(lines.length, left);
-        assert.deepEqual(Object.keys(lines[0]).sort(), ['at', 'branchId', 'data', 'delivery', 'id', 'reviewId', 'type']);
+        assert.deepEqual(Object.keys(lines[0]).sort(), ['at', 'branchId', 'businessId', 'data', 'delivery', 'id', 'reviewId', 'type']);
         receiver.mode = { kind: 'normal' };
         await deliversEverything(receiver, []);
         assert.ok(reviews.every((id) => world.twogis.postsTo(id) === 1));

@@ -144,7 +144,7 @@ describe('a dead model', () => {
       const attempted = new Set(world.model.requests.filter((request) => request.path === 'chat/completions').map((request) => JSON.stringify(request.body)));
       assert.ok(attempted.size <= ctx.settings.breakerThreshold + ctx.settings.concurrency, `${attempted.size} reviews sent to the model`);
     });
-    const [account] = await queryDatabase(world.db.url, 'SELECT reserved FROM account');
+    const [account] = await queryDatabase(world.db.url, 'SELECT reserved FROM business_accounts');
     assert.equal(account!.reserved, '0.00');
     await world.checkInvariants(world.twogis.reviewIds());
   });

@@ -95,7 +95,7 @@ describe('MysqlStore', () => {
         rows.map((r) => [Number(r.version), Number(r.n)]),
         EVERY_VERSION.map((version) => [version, 1]),
       );
-      const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM account');
+      const accounts = await queryDatabase(fresh.url, 'SELECT COUNT(*) AS n FROM business_accounts');
       assert.equal(Number(accounts[0]?.n), 1);
       assert.deepEqual(await b.getBalance(), { balance: 0n, reserved: 0n });
       await checkMoneyInvariants(fresh.url, 0);
@@ -143,10 +143,10 @@ describe('MysqlStore', () => {
       const [plan] = await queryDatabase(
         fresh.url,
         `EXPLAIN SELECT COALESCE(answer_text, draft_text) AS text FROM reviews
-         WHERE branch_id = '1' AND state IN ('drafted', 'posting', 'posted') AND COALESCE(answer_text, draft_text) IS NOT NULL
+         WHERE business_id = 'default' AND branch_id = '1' AND state IN ('drafted', 'posting', 'posted') AND COALESCE(answer_text, draft_text) IS NOT NULL
          ORDER BY updated_at DESC, id DESC LIMIT 50`,
       );
-      assert.equal(plan?.key, 'reviews_branch_updated');
+      assert.equal(plan?.key, 'reviews_business_branch_updated');
       assert.ok(!String(plan?.Extra).includes('filesort'), String(plan?.Extra));
       await checkMoneyInvariants(fresh.url, 0);
     } finally {

@@ -39,7 +39,7 @@ async function rowOf(world: World, id: string) {
 }
 
 async function balance(world: World): Promise<string> {
-  const [row] = await queryDatabase(world.db.url, 'SELECT balance FROM account');
+  const [row] = await queryDatabase(world.db.url, 'SELECT balance FROM business_accounts');
   return String(row!.balance);
 }
 

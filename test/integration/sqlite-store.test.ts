@@ -127,9 +127,10 @@ describe('SqliteStore', () => {
           [16, "the owner's voice: examples of answers a person produced"],
           [17, 'template rotation, and answers waiting out a posting delay'],
           [18, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
+          [19, 'many businesses: every row belongs to one'],
         ],
       );
-      const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM account');
+      const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM business_accounts');
       assert.equal(Number(accounts[0]?.n), 1);
       await checkSqliteInvariants(file, 0);
     } finally {
@@ -232,8 +233,8 @@ describe('SqliteStore', () => {
       try {
         assert.throws(() => raw.exec('UPDATE ledger SET amount = 1'), /append-only/);
         assert.throws(() => raw.exec('DELETE FROM ledger'), /append-only/);
-        assert.throws(() => raw.exec('UPDATE account SET balance = -1'), /CHECK constraint failed/);
-        assert.throws(() => raw.exec('UPDATE account SET balance = 2.5'), /cannot store REAL value in INTEGER column/);
+        assert.throws(() => raw.exec('UPDATE business_accounts SET balance = -1'), /CHECK constraint failed/);
+        assert.throws(() => raw.exec('UPDATE business_accounts SET balance = 2.5'), /cannot store REAL value in INTEGER column/);
         raw.exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', 0)`);
       } finally {
         raw.close();

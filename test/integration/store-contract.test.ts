@@ -44,7 +44,7 @@ async function mysqlFixture(): Promise<StoreFixture> {
   const db = await createTestDatabase();
   return fixture(
     (options) => createMysqlStore({ url: db.url, ...options, connectionLimit: 4 }),
-    (answersByUs, charges) => checkMoneyInvariants(db.url, answersByUs, charges),
+    (answersByUs, charges, business) => checkMoneyInvariants(db.url, answersByUs, charges, business),
     () => db.drop(),
   );
 }
@@ -53,7 +53,7 @@ async function sqliteFixture(): Promise<StoreFixture> {
   const file = await createTestSqliteFile();
   return fixture(
     (options) => createSqliteStore({ path: file.path, ...options }),
-    (answersByUs, charges) => checkSqliteInvariants(file.path, answersByUs, charges),
+    (answersByUs, charges, business) => checkSqliteInvariants(file.path, answersByUs, charges, business),
     () => file.cleanup(),
   );
 }

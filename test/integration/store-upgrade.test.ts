@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { access, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -32,11 +32,16 @@ const RELEASES = [
   { version: 5, commit: '24fc948' },
   { version: 6, commit: '0e81eb3' },
   { version: 7, commit: '0a4bb5f' },
+  { version: 8, commit: '5713365' },
+  { version: 9, commit: '3c26f9a' },
+  { version: 10, commit: 'c6765f3' },
+  { version: 11, commit: '640a451' },
 ] as const;
 
 const TABLES: Record<string, string> = {
   reviews: 'id',
   account: 'id',
+  business_accounts: 'business_id',
   ledger: 'id',
   events: 'seq',
   outbox: 'seq',
@@ -44,8 +49,24 @@ const TABLES: Record<string, string> = {
   dialogue: 'id',
   follow_ups: 'comment_id',
   branch_intake: 'branch_id',
+  telegram_cards: 'id',
+  review_topics: 'review_id, topic',
+  complaints: 'branch_id, topic',
+  branch_listings: 'branch_id',
+  review_complaints: 'review_id',
+  voice_examples: 'review_id',
+  draft_decisions: 'id',
+  template_uses: 'template_set, position',
+  alert_episodes: 'kind, subject',
+  telegram_messages: 'id',
   schema_migrations: 'version',
 };
+
+/** The tables whose every row belongs to one business since issue 19 (the account's row moved to business_accounts). */
+const SCOPED = [
+  'reviews', 'ledger', 'events', 'prompt_versions', 'dialogue', 'follow_ups', 'branch_intake', 'telegram_cards', 'review_topics', 'complaints', 'branch_listings',
+  'review_complaints', 'voice_examples', 'draft_decisions', 'template_uses', 'alert_episodes', 'telegram_messages',
+];
 
 const folders: string[] = [];
 after(async () => {
@@ -78,6 +99,12 @@ async function checkout(commit: string): Promise<string> {
   execFileSync('tar', ['-xf', archive, '-C', folder]);
   await symlink(path.join(ROOT, 'node_modules'), path.join(folder, 'node_modules'));
   return folder;
+}
+
+/** The store module of an earlier checkout: one folder per database until version 7, one store folder since. */
+async function storeModule(folder: string, database: 'mysql' | 'sqlite'): Promise<string> {
+  const split = path.join(folder, `src/adapters/${database}/store.ts`);
+  return (await access(split).then(() => true, () => false)) ? split : path.join(folder, `src/adapters/store/${database}.ts`);
 }
 
 interface Filled {
@@ -165,6 +192,13 @@ async function fill(store: EarlierStore, version: number): Promise<Filled> {
     followUps.push(comment(`c-${randomUUID()}`, 'Ещё вопрос'));
     assert.equal(await store.recordFollowUp(followUps[1]!, []), true);
   }
+  if (version >= 8) assert.notEqual(await (store as Store).createTelegramCard(reviews[5]!.id, { revision: 1 } as never), null);
+  if (version >= 9) {
+    assert.equal(await (store as Store).saveTopics(posted.id, [{ key: 'кофе', label: 'Кофе' }]), true);
+    const window = { from: new Date('2024-03-01T00:00:00Z'), to: new Date('2024-03-02T00:00:00Z') };
+    assert.equal(await (store as Store).recordComplaint({ ...window, branchId: posted.branchId, topic: 'кофе' }, []), true);
+  }
+  if (version >= 11) await (store as Store).saveBranchListing({ branchId: posted.branchId, name: 'Кофейня «Зерно»', rating: 4.7, reviewsCount: 120, readAt: new Date('2024-03-01T09:00:00Z') });
   if (version >= 6) await store.saveBranchIntake(posted.branchId, { sweptAt: new Date('2024-03-01T09:00:00Z'), backlog: { cursor: '2024-02-01T10:00:00.000+03:00', until: null } });
   return { reviews, events, delivered, prompts, followUps, posted, inPosting, waiting };
 }
@@ -203,7 +237,7 @@ async function mysqlBackend(): Promise<Backend> {
   return {
     name: 'mysql',
     async oldStore(folder) {
-      const { createMysqlStore: create } = await import(pathToFileURL(path.join(folder, 'src/adapters/mysql/store.ts')).href);
+      const { createMysqlStore: create } = await import(pathToFileURL(await storeModule(folder, 'mysql')).href);
       return create({ url: db.url, notifications: true });
     },
     newStore: () => createMysqlStore({ url: db.url, notifications: true }),
@@ -234,7 +268,7 @@ async function sqliteBackend(): Promise<Backend> {
   return {
     name: 'sqlite',
     async oldStore(folder) {
-      const { createSqliteStore: create } = await import(pathToFileURL(path.join(folder, 'src/adapters/sqlite/store.ts')).href);
+      const { createSqliteStore: create } = await import(pathToFileURL(await storeModule(folder, 'sqlite')).href);
       return create({ path: file.path, notifications: true });
     },
     newStore: () => createSqliteStore({ path: file.path, notifications: true }),
@@ -263,16 +297,27 @@ async function dump(backend: Backend): Promise<Record<string, Rows | null>> {
 
 /** Every row of `before` is in `after`, unchanged in every column it had (a later version may add columns). */
 function assertKept(before: Record<string, Rows | null>, after: Record<string, Rows | null>): void {
+  // The one account row is business `default`'s balance now; every other row is business `default`'s.
+  const [account] = before.account ?? [];
+  assert.deepEqual(
+    after.business_accounts?.map((row) => ({ ...row })),
+    [{ business_id: 'default', balance: account?.balance, reserved: account?.reserved }],
+    'the balance did not become business default\'s',
+  );
+  for (const table of SCOPED) {
+    for (const row of after[table] ?? []) assert.equal(row.business_id, 'default', `${table}: a row is not business default's`);
+  }
   for (const [table, rows] of Object.entries(before)) {
-    if (rows === null) continue;
+    if (rows === null || table === 'account' || table === 'business_accounts') continue;
     const now = after[table];
     assert.ok(now !== null && now !== undefined, `table ${table} is gone`);
     const kept = table === 'schema_migrations' ? now.slice(0, rows.length) : now;
     assert.equal(kept.length, rows.length, `${table}: ${rows.length} rows before, ${kept.length} after`);
     rows.forEach((row, i) => {
-      const columns = Object.keys(row);
+      // The panel's rows were written with business_id '' before the businesses (v18): they became default's.
+      const columns = Object.keys(row).filter((column) => !(column === 'business_id' && row[column] === ''));
       const same = Object.fromEntries(columns.map((column) => [column, kept[i]![column]]));
-      assert.deepEqual(same, { ...row }, `${table}: row ${i + 1} changed`);
+      assert.deepEqual(same, Object.fromEntries(columns.map((column) => [column, row[column]])), `${table}: row ${i + 1} changed`);
     });
   }
 }
@@ -290,8 +335,9 @@ async function checkThroughTodaysStore(store: Store, filled: Filled, version: nu
     ],
   );
   const events = await store.listEvents({ limit: 1000 });
+  assert.deepEqual(new Set(events.map((e) => e.businessId)), new Set(['default']), "every event is business default's");
   assert.deepEqual(
-    events.map(({ seq: _seq, ...rest }) => rest),
+    events.map(({ seq: _seq, businessId: _businessId, ...rest }) => rest),
     filled.events.map((e) => ({ ...e, data: JSON.parse(JSON.stringify(e.data, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))) })),
   );
   assert.deepEqual(
@@ -374,6 +420,61 @@ for (const make of [sqliteBackend, mysqlBackend]) {
           await backend.remove();
         }
       });
+    }
+  });
+}
+
+/** The last schema before the businesses' (v18, the owner's panel): what versions 15 to 18 wrote becomes business default's. */
+const BEFORE_BUSINESSES = { version: 18, commit: 'd0c3af9' } as const;
+
+for (const make of [sqliteBackend, mysqlBackend]) {
+  const { version, commit } = BEFORE_BUSINESSES;
+  const skip = hasCommit(commit) ? false : `commit ${commit} is not in this clone (a shallow one): run it in a full clone`;
+  test(`schema version ${version} (commit ${commit}) to ${LATEST_VERSION} on ${make === sqliteBackend ? 'SQLite' : 'MySQL'}: the panel's episodes, messages and cursor, template rotation, refunds and the owner's voice become business default's`, { skip }, async () => {
+    const folder = await checkout(commit);
+    const backend = await make();
+    try {
+      const old = (await backend.oldStore(folder)) as unknown as Store;
+      const review = listed();
+      const episode = { kind: 'reminder', subject: review.id };
+      let cursor: number;
+      try {
+        await old.migrate();
+        await old.topUp(1_000n, null);
+        assert.equal(await old.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);
+        assert.equal(await old.openAlertEpisode(episode, new Date(), { messages: [{ chatId: '42', notice: { kind: 'changed' } }] }), true);
+        cursor = await old.alertCursor();
+        assert.equal(await old.moveAlertCursor(cursor, cursor + 7), true);
+        assert.equal(await old.takeTemplate('default/global:5', 3), 0);
+        const example = { reviewId: review.id, branchId: review.branchId, rating: 2, reviewText: 'холодно', answerText: 'простите', weight: 'written' as const, at: new Date() };
+        assert.equal(await old.keepVoiceExamples([example]), 1);
+      } finally {
+        await old.close();
+      }
+      const before = await dump(backend);
+      const store = backend.newStore();
+      try {
+        await store.migrate();
+        assertKept(before, await dump(backend));
+        const fresh = await backend.fresh();
+        try {
+          assert.deepEqual(await backend.schema(), await fresh.schema(), 'the upgraded schema is not the one a new database gets');
+        } finally {
+          await fresh.remove();
+        }
+        assert.equal(await store.alertEpisodeOpen(episode), true, "the episode is default's");
+        assert.equal(await store.openAlertEpisode(episode, new Date(), {}), false, 'open once, still');
+        assert.equal(await store.alertCursor(), cursor + 7, "the cursor carried over as default's");
+        assert.deepEqual((await store.queuedTelegramMessages(new Date(), 10)).map((message) => message.chatId), ['42']);
+        assert.equal(await store.takeTemplate('default/global:5', 3), 1, 'the rotation goes on where it was');
+        assert.deepEqual((await store.voiceExamples({ branchId: review.branchId, limit: 5 })).map((row) => row.answerText), ['простите']);
+        assert.equal(await store.forBusiness('biz-b').alertEpisodeOpen(episode), false);
+      } finally {
+        await store.close();
+      }
+      await backend.checkInvariants(0);
+    } finally {
+      await backend.remove();
     }
   });
 }

@@ -147,6 +147,27 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.deepEqual(actions(card(OWNER, '991004')), ['send', 'regenerate', 'edit', 'skip', 'complain']);
   });
 
+  test("a press in this business's chat on another business's card changes nothing and is recorded as telegram.refused", async () => {
+    // Business B on the same database: a review waiting for a person, with its card.
+    const other = ctx.store.forBusiness('biz-b');
+    const review = { id: '991099', branchId: BRANCH, branchName: 'Кофейня', rating: 1, text: 'Б: плохо.', authorId: null, authorName: 'Борис',
+      createdAt: new Date().toISOString(), editedAt: null, catalogId: '2gis', isHidden: false, canReply: true, hasOwnerAnswer: false, commentsCount: 0 };
+    assert.equal(await other.recordReview(review, 'needs_approval', 'rated 1', []), true);
+    const body = { revision: 1, reason: 'rated 1', draft: { text: 'Простите!', problems: [], editedBy: null, model: 'm', promptVersion: 1, usage: null },
+      draftFailure: null, instruction: null, outcome: null, checkedAt: null, messages: [] };
+    const foreign = (await other.createTelegramCard(review.id, body))!;
+    const before = await queryDatabase(world.db.url, 'SELECT business_id, id, state FROM reviews ORDER BY business_id, id');
+    const press = tg.forgePress(OWNER, `send:${foreign.id}:1`);
+    await turn();
+    assert.deepEqual(await queryDatabase(world.db.url, 'SELECT business_id, id, state FROM reviews ORDER BY business_id, id'), before, 'nothing changed');
+    assert.equal((await other.telegramCard(foreign.id))?.version, foreign.version, "B's card is untouched");
+    assert.equal(world.twogis.postsTo(review.id), 0);
+    assert.equal(tg.answerTo(press)?.text !== undefined, true, 'the press is answered');
+    const refused = await ctx.store.listEvents({ type: 'telegram.refused', limit: 10 });
+    assert.deepEqual(refused.map((event) => [event.businessId, event.data.chatId, event.data.cardId]), [[ctx.store.businessId, OWNER, foreign.id]]);
+    assert.deepEqual(await other.listEvents({ type: 'telegram.refused', limit: 10 }), [], "nothing of it is B's");
+  });
+
   test('a draft longer than a card shows cannot be sent from the phone', async () => {
     // The long text goes into the answer, before the line of topics the default answer ends with.
     world.model.responder = (request) => ({

@@ -37,6 +37,10 @@ import type {
   ReviewPage,
   ReviewStatus,
   Store,
+  BindResult,
+  BusinessBinding,
+  BusinessRecord,
+  CycleStatus,
   StoredEvent,
   StoredFollowUp,
   StoredReview,
@@ -80,6 +84,46 @@ export class MemoryStore implements Store {
   answerCharges = new Map<string, Kopecks>();
   /** Answers of ours 2GIS removed, per review. */
   removals = new Map<string, number>();
+
+  readonly businessId: string;
+  /** The deployment's: every business's store of one MemoryStore family shares them. */
+  readonly #family: { stores: Map<string, MemoryStore>; records: Map<string, BusinessRecord> };
+
+  constructor(businessId = 'default', family?: MemoryStore['familyOf']) {
+    this.businessId = businessId;
+    this.#family = family ?? { stores: new Map(), records: new Map() };
+    this.#family.stores.set(businessId, this);
+  }
+
+  get familyOf() {
+    return this.#family;
+  }
+
+  forBusiness(businessId: string): MemoryStore {
+    return this.#family.stores.get(businessId) ?? new MemoryStore(businessId, this.#family);
+  }
+
+  async bindAccount(account: BusinessBinding): Promise<BindResult> {
+    const mine = this.#family.records.get(this.businessId);
+    if (mine?.binding) return mine.binding.userId === account.userId ? { kind: 'bound' } : { kind: 'other', bound: mine.binding };
+    const holder = [...this.#family.records.values()].find((record) => record.binding?.userId === account.userId);
+    if (holder) return { kind: 'taken', businessId: holder.id };
+    this.#family.records.set(this.businessId, { id: this.businessId, lastCycleAt: null, lastStatus: null, ...mine, binding: { ...account } });
+    return { kind: 'bound' };
+  }
+
+  async businessRecord() {
+    return this.#family.records.get(this.businessId) ?? null;
+  }
+
+  async businessRecords() {
+    return [...this.#family.records.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async recordCycle(at: Date, status: CycleStatus) {
+    const mine = this.#family.records.get(this.businessId);
+    this.#family.records.set(this.businessId, { id: this.businessId, binding: null, ...mine, lastCycleAt: at, lastStatus: status });
+  }
 
   async migrate() {}
   async ping() {}
@@ -756,6 +800,11 @@ export class FakeTwoGis implements TwoGis {
   complaintFailure: ((reviewId: string) => Error | null) | null = null;
 
   async checkLogin() {}
+  /** The cabinet account these credentials reach. */
+  signedIn = { userId: 'user-1', login: 'owner@example.com' as string | null };
+  async account() {
+    return { ...this.signedIn };
+  }
   async listBranches() {
     return this.branches;
   }

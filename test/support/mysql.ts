@@ -80,28 +80,35 @@ export async function createTestDatabase(): Promise<TestDatabase> {
  * Asserts the money and work invariants against the database: nothing reserved or in flight, the balance is
  * the sum of the ledger, one charge of `pricePerReply` per answer of ours and no other.
  */
-export async function checkMoneyInvariants(url: string, answersByUs: number, pricePerReply: ExpectedCharges = 500n): Promise<void> {
+export async function checkMoneyInvariants(
+  url: string,
+  answersByUs: number,
+  pricePerReply: ExpectedCharges = 500n,
+  business = 'default',
+): Promise<void> {
   const connection = await connectDatabase(url);
   try {
+    // Every `?` of these statements is the business: the invariants hold per business.
+    const scoped = (sql: string) => [sql, [...sql.matchAll(/\?/g)].map(() => business)] as const;
     const one = async (sql: string): Promise<RowDataPacket> => {
-      const [rows] = await connection.query<RowDataPacket[]>(sql);
+      const [rows] = await connection.query<RowDataPacket[]>(...scoped(sql));
       const row = rows[0];
       assert.ok(row !== undefined, `no row from: ${sql}`);
       return row;
     };
-    const account = await one('SELECT balance, reserved FROM account WHERE id = 1');
+    const account = await one('SELECT COALESCE(MAX(balance), 0) AS balance, COALESCE(MAX(reserved), 0) AS reserved FROM business_accounts WHERE business_id = ?');
     const balance = parseStoredMoney(account.balance);
     const reserved = parseStoredMoney(account.reserved);
     assert.ok(balance >= 0n, `balance is negative: ${balance}`);
     assert.equal(reserved, 0n, 'account.reserved is not 0: a reserve is left hanging');
 
-    const reviewsReserved = await one('SELECT COALESCE(SUM(reserved), 0) AS total FROM reviews');
+    const reviewsReserved = await one('SELECT COALESCE(SUM(reserved), 0) AS total FROM reviews WHERE business_id = ?');
     assert.equal(parseStoredMoney(reviewsReserved.total), 0n, 'a review still holds a reserve');
 
     // Answers 2GIS removed were delivered and charged: they count beside those still there.
     const charged = answersByUs + Number((await one(LEDGER_CHECKS.removedAnswers)).n);
     const charges = await one(
-      "SELECT COALESCE(SUM(amount), 0) AS total, COUNT(*) AS n FROM ledger WHERE kind = 'charge'",
+      "SELECT COALESCE(SUM(amount), 0) AS total, COUNT(*) AS n FROM ledger WHERE business_id = ? AND kind = 'charge'",
     );
     assert.equal(
       parseStoredMoney(charges.total),
@@ -110,16 +117,16 @@ export async function checkMoneyInvariants(url: string, answersByUs: number, pri
     );
     assert.equal(Number(charges.n), charged, 'the number of charges is not the number of answers');
 
-    const posted = await one("SELECT COUNT(*) AS n FROM reviews WHERE state = 'posted'");
+    const posted = await one("SELECT COUNT(*) AS n FROM reviews WHERE business_id = ? AND state = 'posted'");
     assert.equal(Number(posted.n), answersByUs, 'the number of posted reviews is not the number of answers');
 
-    const ledgerSum = await one('SELECT COALESCE(SUM(amount), 0) AS total FROM ledger');
+    const ledgerSum = await one('SELECT COALESCE(SUM(amount), 0) AS total FROM ledger WHERE business_id = ?');
     assert.equal(balance, parseStoredMoney(ledgerSum.total), 'the balance is not the sum of the ledger');
 
-    const inFlight = await one("SELECT COUNT(*) AS n FROM reviews WHERE state IN ('claimed', 'drafted', 'posting')");
+    const inFlight = await one("SELECT COUNT(*) AS n FROM reviews WHERE business_id = ? AND state IN ('claimed', 'drafted', 'posting')");
     assert.equal(Number(inFlight.n), 0, 'reviews are left claimed, drafted or posting');
 
-    const all = async (sql: string) => (await connection.query<RowDataPacket[]>(sql))[0];
+    const all = async (sql: string) => (await connection.query<RowDataPacket[]>(...scoped(sql)))[0];
     assert.deepEqual(await all(LEDGER_CHECKS.overcharged), [], 'a review was charged more than once per answer');
     assert.deepEqual(await all(LEDGER_CHECKS.unposted), [], 'a charge exists for a review that is not posted');
     assert.deepEqual(await all(LEDGER_CHECKS.mismatched), [], 'a review records another charge than its ledger entries');

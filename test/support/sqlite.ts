@@ -48,41 +48,50 @@ export async function querySqlite(file: string, sql: string, params: SQLInputVal
  * Asserts the money and work invariants against the file: nothing reserved or in flight, the balance is the
  * sum of the ledger, one charge of `pricePerReply` per answer of ours and no other, amounts stored as integers.
  */
-export async function checkSqliteInvariants(file: string, answersByUs: number, pricePerReply: ExpectedCharges = 500n): Promise<void> {
+export async function checkSqliteInvariants(
+  file: string,
+  answersByUs: number,
+  pricePerReply: ExpectedCharges = 500n,
+  business = 'default',
+): Promise<void> {
   const { DatabaseSync } = await loadSqlite();
   const db = new DatabaseSync(file, { readBigInts: true, timeout: 5000 });
   try {
+    // Every `?` of these statements is the business: the invariants hold per business.
+    const params = (sql: string) => [...sql.matchAll(/\?/g)].map(() => business);
     const one = (sql: string): Row => {
-      const row = db.prepare(sql).get() as Row | undefined;
+      const row = db.prepare(sql).get(...params(sql)) as Row | undefined;
       assert.ok(row !== undefined, `no row from: ${sql}`);
       return row;
     };
-    const all = (sql: string): Row[] => db.prepare(sql).all() as Row[];
+    const all = (sql: string): Row[] => db.prepare(sql).all(...params(sql)) as Row[];
 
-    const account = one('SELECT balance, reserved, typeof(balance) AS tb, typeof(reserved) AS tr FROM account WHERE id = 1');
+    const account = one(
+      "SELECT COALESCE(MAX(balance), 0) AS balance, COALESCE(MAX(reserved), 0) AS reserved, typeof(COALESCE(MAX(balance), 0)) AS tb, typeof(COALESCE(MAX(reserved), 0)) AS tr FROM business_accounts WHERE business_id = ?",
+    );
     assert.deepEqual([account.tb, account.tr], ['integer', 'integer'], 'money is not stored as integers');
     const balance = account.balance as bigint;
     const reserved = account.reserved as bigint;
     assert.ok(balance >= 0n, `balance is negative: ${balance}`);
     assert.equal(reserved, 0n, 'account.reserved is not 0: a reserve is left hanging');
-    assert.equal(Number(one('SELECT COUNT(*) AS n FROM account').n), 1, 'the account is not one row');
+    assert.ok(Number(one('SELECT COUNT(*) AS n FROM business_accounts WHERE business_id = ?').n) <= 1, 'the account is not one row');
 
-    const reviewsReserved = one('SELECT COALESCE(SUM(reserved), 0) AS total FROM reviews');
+    const reviewsReserved = one('SELECT COALESCE(SUM(reserved), 0) AS total FROM reviews WHERE business_id = ?');
     assert.equal(reviewsReserved.total, 0n, 'a review still holds a reserve');
 
     // Answers 2GIS removed were delivered and charged: they count beside those still there.
     const charged = answersByUs + Number(one(LEDGER_CHECKS.removedAnswers).n);
-    const charges = one("SELECT COALESCE(SUM(amount), 0) AS total, COUNT(*) AS n FROM ledger WHERE kind = 'charge'");
+    const charges = one("SELECT COALESCE(SUM(amount), 0) AS total, COUNT(*) AS n FROM ledger WHERE business_id = ? AND kind = 'charge'");
     assert.equal(charges.total, -expectedTotal(charged, pricePerReply), 'the sum of charges is not price × answers');
     assert.equal(Number(charges.n), charged, 'the number of charges is not the number of answers');
 
-    const posted = one("SELECT COUNT(*) AS n FROM reviews WHERE state = 'posted'");
+    const posted = one("SELECT COUNT(*) AS n FROM reviews WHERE business_id = ? AND state = 'posted'");
     assert.equal(Number(posted.n), answersByUs, 'the number of posted reviews is not the number of answers');
 
-    const ledgerSum = one('SELECT COALESCE(SUM(amount), 0) AS total FROM ledger');
+    const ledgerSum = one('SELECT COALESCE(SUM(amount), 0) AS total FROM ledger WHERE business_id = ?');
     assert.equal(balance, ledgerSum.total, 'the balance is not the sum of the ledger');
 
-    const inFlight = one("SELECT COUNT(*) AS n FROM reviews WHERE state IN ('claimed', 'drafted', 'posting')");
+    const inFlight = one("SELECT COUNT(*) AS n FROM reviews WHERE business_id = ? AND state IN ('claimed', 'drafted', 'posting')");
     assert.equal(Number(inFlight.n), 0, 'reviews are left claimed, drafted or posting');
 
     assert.deepEqual(all(LEDGER_CHECKS.overcharged), [], 'a review was charged more than once per answer');
@@ -90,12 +99,12 @@ export async function checkSqliteInvariants(file: string, answersByUs: number, p
     assert.deepEqual(all(LEDGER_CHECKS.mismatched), [], 'a review records another charge than its ledger entries');
     assert.deepEqual(all(LEDGER_CHECKS.strayRefunds), [], 'a refund returns no removed answer\'s charge');
 
-    const negative = all('SELECT id FROM ledger WHERE balance_after < 0');
+    const negative = all('SELECT id FROM ledger WHERE business_id = ? AND balance_after < 0');
     assert.deepEqual(negative, [], 'the balance went below zero at some point');
 
     const floats = one(
-      `SELECT (SELECT COUNT(*) FROM ledger WHERE typeof(amount) <> 'integer' OR typeof(balance_after) <> 'integer')
-            + (SELECT COUNT(*) FROM reviews WHERE typeof(reserved) <> 'integer' OR typeof(charged) <> 'integer') AS n`,
+      `SELECT (SELECT COUNT(*) FROM ledger WHERE business_id = ? AND (typeof(amount) <> 'integer' OR typeof(balance_after) <> 'integer'))
+            + (SELECT COUNT(*) FROM reviews WHERE business_id = ? AND (typeof(reserved) <> 'integer' OR typeof(charged) <> 'integer')) AS n`,
     );
     assert.equal(Number(floats.n), 0, 'a money amount is not stored as an integer');
   } finally {

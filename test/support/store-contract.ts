@@ -17,8 +17,8 @@ import { claimFree } from './claims.ts';
 export interface StoreFixture {
   /** A migrated store on a fresh, empty database. */
   store: Store;
-  /** Asserts the money and work invariants against the database, with `answersByUs` answers posted. */
-  checkInvariants(answersByUs: number, charges?: ExpectedCharges): Promise<void>;
+  /** Asserts the money and work invariants against the database, with `answersByUs` answers posted (of `business`, default `default`). */
+  checkInvariants(answersByUs: number, charges?: ExpectedCharges, business?: string): Promise<void>;
   /** Closes every store opened on the database and removes the database. */
   cleanup(): Promise<void>;
   /** Another store on the same database, as a second worker would open it; closed by `cleanup`. */
@@ -70,9 +70,9 @@ export function event(type: EventType, overrides: Partial<DomainEvent> = {}): Do
   };
 }
 
-/** The events as they were appended: without the store's sequence number and delivery record. */
+/** The events as they were appended: without the store's sequence number, delivery record and business (its own). */
 function stripSeq(events: ReadonlyArray<StoredEvent & { attempts?: number; retryAt?: Date | null }>): DomainEvent[] {
-  return events.map(({ seq: _seq, attempts: _attempts, retryAt: _retryAt, ...rest }) => rest);
+  return events.map(({ seq: _seq, attempts: _attempts, retryAt: _retryAt, businessId: _businessId, ...rest }) => rest);
 }
 
 function lease(now: Date, ms = MINUTE): Date {
@@ -1457,6 +1457,173 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const token2 = randomUUID();
       assert.notEqual(await claimFree(store, token2, now, lease(now)), null);
       assert.equal(await store.release(review.id, token2, { state: 'skipped', reason: 'x' }, []), true);
+      return 0;
+    });
+    // ---------------------------------------------------------------- many businesses (issue 19)
+
+    contractTest('two businesses on one database never see, claim, charge or count each other\'s rows, even with the same ids', async (fx) => {
+      const a = fx.store.forBusiness('biz-a');
+      const b = fx.store.forBusiness('biz-b');
+      assert.equal(a.businessId, 'biz-a');
+      // The same review id and branch in both: each business has its own row.
+      const review = listed({ branchId: 'shared-branch' });
+      assert.equal(await a.recordReview(review, 'new', null, [event('review.new', { reviewId: review.id })]), true);
+      assert.equal(await b.recordReview({ ...review, text: 'B says' }, 'new', null, [event('review.new', { reviewId: review.id })]), true);
+      assert.deepEqual(await fx.store.findKnownReviewIds([review.id]), new Set(), 'business default knows nothing of them');
+      assert.equal((await b.getReview(review.id))?.text, 'B says');
+      await a.topUp(1_200n, 'A pays');
+      assert.deepEqual(await b.getBalance(), { balance: 0n, reserved: 0n });
+      // B has no money: its review is not claimed; A's is, from A's money alone.
+      assert.equal(await b.claimNext(randomUUID(), new Date(), lease(new Date()), PRICE), 'insufficient');
+      const token = randomUUID();
+      const claimed = await a.claimNext(token, new Date(), lease(new Date()), PRICE);
+      assert.equal(typeof claimed === 'object' && claimed?.text, review.text);
+      assert.equal(await b.claimNext(randomUUID(), new Date(), lease(new Date()), 0n).then((r) => (typeof r === 'object' ? r?.text : r)), 'B says');
+      assert.deepEqual(await a.getBalance(), { balance: 1_200n, reserved: PRICE });
+      assert.equal(await a.saveDraft(review.id, token, draft), true);
+      assert.equal(await a.beginPosting(review.id, token, new Date(), new Date()), true);
+      assert.deepEqual(await a.settlePosted(review.id, { answerId: 'ans-a', text: 'A answers' }, postedEvents(review, 'A answers')), { balance: 700n, charged: PRICE });
+      assert.equal((await b.getReview(review.id))?.state, 'claimed', "B's row is untouched");
+      assert.deepEqual((await b.ledger({ limit: 10 })).length, 0);
+      assert.deepEqual((await a.ledger({ limit: 10 })).map((entry) => entry.kind), ['charge', 'topup']);
+      // B's claim goes back to the queue; B's events are B's, A's are A's, the deployment's are none's.
+      const bToken = (await b.listInFlight())[0]!.claimToken;
+      assert.equal(await b.release(review.id, bToken, { state: 'needs_approval', reason: 'rated low' }, [event('review.needs_approval', { reviewId: review.id })]), true);
+      await fx.store.appendEvents([event('telegram.refused', { businessId: null })]);
+      const types = async (store: Store) => (await store.listEvents({ limit: 50 })).map((e) => `${e.businessId}:${e.type}`);
+      assert.deepEqual(await types(a), ['biz-a:review.new', 'biz-a:reply.posted']);
+      assert.deepEqual(await types(b), ['biz-b:review.new', 'biz-b:review.needs_approval']);
+      assert.deepEqual((await fx.store.listEvents({ limit: 50, businessId: null })).map((e) => e.type), ['telegram.refused']);
+      assert.equal((await fx.store.listEvents({ limit: 50, everyBusiness: true })).length, 5);
+      assert.deepEqual((await a.listReviewsInState('needs_approval', 10)).length, 0);
+      assert.deepEqual((await b.listReviewsInState('needs_approval', 10)).map((r) => r.id), [review.id]);
+      assert.deepEqual(await a.recentAnswers('shared-branch', 5), ['A answers']);
+      assert.deepEqual(await b.recentAnswers('shared-branch', 5), []);
+      // Prompts, cards, topics and facts are each business's own.
+      await a.savePromptVersion('A prompt');
+      assert.equal(await b.latestPrompt(), null);
+      assert.notEqual(await b.createTelegramCard(review.id, { revision: 1 } as never), null);
+      assert.equal((await a.reviewsWithoutCard(10)).length, 0);
+      assert.deepEqual((await b.activeTelegramCards(10)).map((card) => card.reviewId), [review.id]);
+      assert.deepEqual(await a.activeTelegramCards(10), []);
+      assert.equal(await a.telegramCard((await b.activeTelegramCards(10))[0]!.id), null, "A cannot read B's card by its id");
+      assert.equal(await a.saveTopics(review.id, [{ key: 'coffee', label: 'coffee' }]), true);
+      assert.equal(await b.saveTopics(review.id, [{ key: 'service', label: 'service' }]), true);
+      assert.deepEqual((await b.topicCounts({ maxRating: 5 })).map((t) => t.topic), ['service']);
+      assert.deepEqual((await a.reviewFacts({})).map((f) => [f.branchId, f.reviews, f.answered, f.charged]), [['shared-branch', 1, 1, PRICE]]);
+      assert.deepEqual((await b.reviewFacts({})).map((f) => [f.branchId, f.reviews, f.answered, f.waitingForPerson]), [['shared-branch', 1, 0, 1]]);
+      await a.saveBranchIntake('shared-branch', { sweptAt: new Date('2030-01-01T00:00:00Z') });
+      assert.deepEqual(await b.branchIntakes(['shared-branch']), new Map());
+      await fx.checkInvariants(1, undefined, 'biz-a');
+      await fx.checkInvariants(0, undefined, 'biz-b');
+      return 0;
+    });
+
+    contractTest("answers read back, refunds, templates, the owner's voice and the panel's alerts are each business's own; the panel's message queue is the deployment's", async (fx) => {
+      const a = fx.store.forBusiness('biz-a');
+      const b = fx.store.forBusiness('biz-b');
+      await a.topUp(5_000n, 'A pays');
+      await b.topUp(5_000n, 'B pays');
+      // The same review id posted by both, each due for its recheck: a business reads back and refunds only its own.
+      const review = listed({ branchId: 'shared-branch' });
+      const due = new Date(Date.now() + MINUTE);
+      for (const store of [a, b]) {
+        await bringToPosting(store, review);
+        assert.notEqual(await store.settlePosted(review.id, { answerId: `ans-${store.businessId}`, text: 'Спасибо!' }, postedEvents(review, 'Спасибо!'), due), null);
+      }
+      const later = new Date(Date.now() + 2 * MINUTE);
+      assert.equal(await fx.store.claimAnswerRecheck(later), null, 'business default has nothing to read back');
+      assert.equal((await a.claimAnswerRecheck(later))?.answerId, 'ans-biz-a');
+      assert.equal(await a.claimAnswerRecheck(later), null, "A never claims B's");
+      assert.equal((await b.claimAnswerRecheck(later))?.answerId, 'ans-biz-b');
+      const removed = (refunded: Kopecks, balance: Kopecks) => [event('reply.removed', { reviewId: review.id, data: { refunded: formatMoney(refunded), balance: formatMoney(balance) } })];
+      assert.equal(await a.recordAnswerRemoved(review.id, 'ans-biz-b', true, removed), null, "B's answer is not A's to record");
+      assert.deepEqual(await a.recordAnswerRemoved(review.id, 'ans-biz-a', true, removed), { refunded: PRICE });
+      assert.deepEqual(await a.getBalance(), { balance: 5_000n, reserved: 0n }, "A's charge came back to A");
+      assert.deepEqual(await b.getBalance(), { balance: 5_000n - PRICE, reserved: 0n }, "B's money is untouched");
+      assert.equal((await b.getReview(review.id))?.state, 'posted');
+      assert.deepEqual(await b.recordAnswerRemoved(review.id, 'ans-biz-b', true, removed), { refunded: PRICE }, "B's refund is keyed apart from A's");
+
+      // Templates rotate per business: the same set's first use is each one's first template.
+      assert.deepEqual([await a.takeTemplate('global:5', 3), await a.takeTemplate('global:5', 3), await b.takeTemplate('global:5', 3)], [0, 1, 0]);
+
+      // The owner's voice: examples and decisions.
+      const example = { reviewId: 'v-1', branchId: 'shared-branch', rating: 2, reviewText: 'холодно', answerText: 'простите', weight: 'written' as const, at: new Date() };
+      assert.equal(await a.keepVoiceExamples([example]), 1);
+      assert.equal(await b.keepVoiceExamples([{ ...example, answerText: 'B простите' }]), 1, 'the same review id is kept once per business');
+      assert.deepEqual((await b.voiceExamples({ branchId: 'shared-branch', limit: 5 })).map((row) => row.answerText), ['B простите']);
+      assert.deepEqual(await fx.store.voiceExamples({ branchId: 'shared-branch', limit: 5 }), []);
+      await a.recordDecision({ reviewId: review.id, branchId: 'shared-branch', kind: 'edited', share: 0.2, at: new Date() });
+      assert.deepEqual((await a.reviewFacts({})).map((f) => f.edited), [1]);
+      assert.deepEqual((await b.reviewFacts({})).map((f) => f.edited), [0]);
+
+      // The panel: an episode, the cursor and the newest top-up are the business's; the queue goes out for all.
+      const episode = { kind: 'reminder', subject: review.id };
+      const notice = { kind: 'changed' } as const;
+      assert.equal(await a.openAlertEpisode(episode, new Date(), { messages: [{ chatId: '42', notice }] }), true);
+      assert.equal(await a.openAlertEpisode(episode, new Date(), {}), false);
+      assert.equal(await b.alertEpisodeOpen(episode), false);
+      assert.equal(await b.openAlertEpisode(episode, new Date(), { messages: [{ chatId: '42', notice }] }), true);
+      assert.equal(await a.closeAlertEpisode(episode), true);
+      assert.equal(await b.alertEpisodeOpen(episode), true, "closing A's leaves B's open");
+      assert.equal((await fx.store.queuedTelegramMessages(new Date(), 10)).length, 2, 'one queue for the one bot');
+      const [cursorA, cursorB] = [await a.alertCursor(), await b.alertCursor()];
+      assert.equal(await a.moveAlertCursor(cursorA, cursorA + 1_000), true);
+      assert.equal(await b.alertCursor(), cursorB, "moving A's cursor leaves B's");
+      assert.equal(await b.moveAlertCursor(cursorB, cursorB + 1), true);
+      assert.notEqual(await a.lastTopUpId(), await b.lastTopUpId());
+      await fx.checkInvariants(0, undefined, 'biz-a');
+      await fx.checkInvariants(0, undefined, 'biz-b');
+      return 0;
+    });
+
+    contractTest('racing claimers over three businesses: 100.00, 12.00 and 0 reserve from their own balances only', async (fx) => {
+      const balances = { rich: 10_000n, poor: 1_200n, empty: 0n } as const;
+      const stores = Object.fromEntries(Object.keys(balances).map((id) => [id, fx.store.forBusiness(id)])) as Record<keyof typeof balances, Store>;
+      const second = fx.open({ notifications: true });
+      for (const [id, amount] of Object.entries(balances)) {
+        if (amount > 0n) await stores[id as keyof typeof balances].topUp(amount, null);
+        for (let i = 0; i < 4; i++) await stores[id as keyof typeof balances].recordReview(listed(), 'new', null, []);
+      }
+      const claims = await Promise.all(
+        Object.keys(balances).flatMap((id) =>
+          Array.from({ length: 6 }, (_, i) => {
+            const store = (i % 2 === 0 ? fx.store : second).forBusiness(id);
+            return store.claimNext(randomUUID(), new Date(), lease(new Date()), PRICE).then((claimed) => [id, claimed] as const);
+          }),
+        ),
+      );
+      const taken = (id: string) => claims.filter(([owner, claimed]) => owner === id && typeof claimed === 'object' && claimed !== null).length;
+      assert.deepEqual([taken('rich'), taken('poor'), taken('empty')], [4, 2, 0]);
+      assert.deepEqual(await stores.poor.getBalance(), { balance: 1_200n, reserved: 1_000n });
+      assert.deepEqual(await stores.empty.getBalance(), { balance: 0n, reserved: 0n });
+      for (const store of Object.values(stores)) {
+        for (const { id, claimToken } of await store.listInFlight()) assert.equal(await store.release(id, claimToken, { state: 'new', reason: null }, []), true);
+      }
+      for (const id of Object.keys(balances)) await fx.checkInvariants(0, undefined, id);
+      return 0;
+    });
+
+    contractTest('a business is bound to the first 2GIS account it serves; another account, or a second business on it, is refused', async (fx) => {
+      const a = fx.store.forBusiness('biz-a');
+      const b = fx.store.forBusiness('biz-b');
+      assert.equal(await a.businessRecord(), null);
+      const [first, racing] = await Promise.all([
+        a.bindAccount({ userId: 'u-1', login: 'a@example.kz' }),
+        fx.open({ notifications: true }).forBusiness('biz-a').bindAccount({ userId: 'u-1', login: 'a@example.kz' }),
+      ]);
+      assert.deepEqual([first, racing], [{ kind: 'bound' }, { kind: 'bound' }]);
+      assert.deepEqual(await a.bindAccount({ userId: 'u-2', login: 'b@example.kz' }), { kind: 'other', bound: { userId: 'u-1', login: 'a@example.kz' } });
+      assert.deepEqual(await b.bindAccount({ userId: 'u-1', login: 'a@example.kz' }), { kind: 'taken', businessId: 'biz-a' });
+      assert.deepEqual(await b.bindAccount({ userId: 'u-2', login: null }), { kind: 'bound' });
+      const at = new Date('2030-01-01T10:00:00Z');
+      await b.recordCycle(at, 'no_balance');
+      await fx.store.forBusiness('biz-c').recordCycle(at, 'ok');
+      assert.deepEqual(
+        (await fx.store.businessRecords()).map((r) => [r.id, r.binding?.login ?? null, r.lastStatus, r.lastCycleAt?.toISOString() ?? null]),
+        [['biz-a', 'a@example.kz', null, null], ['biz-b', null, 'no_balance', at.toISOString()], ['biz-c', null, 'ok', at.toISOString()]],
+      );
+      assert.deepEqual((await b.businessRecord())?.binding, { userId: 'u-2', login: null });
       return 0;
     });
 

@@ -46,7 +46,23 @@ export interface Schema {
   readonly insertOrIgnore: string;
   /** Whole minutes from the time in column `from` to the one in `to`, never below 0. */
   minutesBetween(from: string, to: string): string;
+  /**
+   * Gives `table` a first column `business_id` (every row there now belongs to business `default`) and puts it
+   * in front of its primary key and of its unique key `unique`, so that two businesses' rows never collide.
+   * MySQL alters the table in place; SQLite, which cannot change a key, rebuilds it from its own CREATE text
+   * (so columns another version added are kept) with its indexes and triggers.
+   */
+  scope(table: string, keys?: ScopedKeys): string[];
 }
+
+export interface ScopedKeys {
+  /** The primary key's columns, without business_id (which goes first). */
+  primaryKey?: readonly string[];
+  unique?: { name: string; columns: readonly string[] };
+}
+
+/** The business every row of a database from before issue 19 belongs to, as a config without `businesses:` names it. */
+export const DEFAULT_BUSINESS = 'default';
 
 /** CREATE TABLE from lines of columns and constraints ('' is left out); a line may hold several. */
 function table(s: Schema, name: string, lines: readonly string[]): string {
@@ -370,6 +386,88 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX telegram_messages_unsent ON telegram_messages (sent_at, id)',
       'CREATE INDEX telegram_messages_chat ON telegram_messages (chat_id, sent_at)',
       `ALTER TABLE telegram_turn ADD COLUMN alert_seq ${s.bigint} NULL`,
+    ],
+  },
+  {
+    version: 19,
+    name: 'many businesses: every row belongs to one',
+    // Issue 19. Each review, ledger entry, balance, event, card, prompt version, topic and statistic row belongs to
+    // one business; what was there becomes business `default`. Keys and the hot indexes lead with the business,
+    // so one business's ids never collide with another's and each reads only its own rows. Balances move to one
+    // row per business; the businesses table binds each business to the 2GIS account it first served (one
+    // account, one business: the unique key). The outbox and the Telegram updates stay the deployment's.
+    statements: (s) => [
+      ...s.scope('reviews', { primaryKey: ['id'] }),
+      'CREATE INDEX reviews_business_state_created ON reviews (business_id, state, created_at, id)',
+      'CREATE INDEX reviews_business_state_lease ON reviews (business_id, state, lease_until, id)',
+      'CREATE INDEX reviews_business_branch_updated ON reviews (business_id, branch_id, updated_at, id)',
+      'CREATE INDEX reviews_business_created_branch ON reviews (business_id, created_at, branch_id)',
+      s.dropIndex('reviews', 'reviews_state_created'),
+      s.dropIndex('reviews', 'reviews_state_lease'),
+      s.dropIndex('reviews', 'reviews_branch_updated'),
+      s.dropIndex('reviews', 'reviews_created_branch'),
+
+      table(s, 'business_accounts', [
+        `business_id ${s.string(32)} NOT NULL PRIMARY KEY, balance ${s.money} NOT NULL DEFAULT 0, reserved ${s.money} NOT NULL DEFAULT 0`,
+        `CONSTRAINT business_accounts_funds CHECK (${s.nonNegative('balance')} AND reserved >= 0 AND reserved <= balance)`,
+      ]),
+      `INSERT ${s.insertOrIgnore} INTO business_accounts (business_id, balance, reserved) SELECT '${DEFAULT_BUSINESS}', balance, reserved FROM account`,
+      'DROP TABLE account',
+
+      ...s.scope('ledger', { unique: { name: 'ledger_one_charge_per_review', columns: ['charge_review_id'] } }),
+      'CREATE INDEX ledger_business ON ledger (business_id, id)',
+
+      // The deployment's own events (a message from an unknown chat) belong to none: NULL.
+      `ALTER TABLE events ADD COLUMN business_id ${s.string(32)} NULL`,
+      `UPDATE events SET business_id = '${DEFAULT_BUSINESS}'`,
+      'CREATE INDEX events_business_seq ON events (business_id, seq)',
+
+      ...s.scope('prompt_versions'),
+      'CREATE INDEX prompt_versions_business ON prompt_versions (business_id, version)',
+      ...s.scope('dialogue'),
+      'CREATE INDEX dialogue_business_key ON dialogue (business_id, author_id, review_id, at)',
+      s.dropIndex('dialogue', 'dialogue_key'),
+      ...s.scope('follow_ups', { primaryKey: ['comment_id'] }),
+      'CREATE INDEX follow_ups_business_state_created ON follow_ups (business_id, state, created_at)',
+      'CREATE INDEX follow_ups_business_state_lease ON follow_ups (business_id, state, lease_until)',
+      s.dropIndex('follow_ups', 'follow_ups_state_created'),
+      s.dropIndex('follow_ups', 'follow_ups_state_lease'),
+      ...s.scope('branch_intake', { primaryKey: ['branch_id'] }),
+      ...s.scope('telegram_cards', { unique: { name: 'telegram_cards_review', columns: ['review_id'] } }),
+      ...s.scope('review_topics', { primaryKey: ['review_id', 'topic'] }),
+      'CREATE INDEX review_topics_business_branch_topic ON review_topics (business_id, branch_id, topic, created_at)',
+      'CREATE INDEX review_topics_business_created ON review_topics (business_id, created_at)',
+      s.dropIndex('review_topics', 'review_topics_branch_topic'),
+      s.dropIndex('review_topics', 'review_topics_created'),
+      ...s.scope('complaints', { primaryKey: ['branch_id', 'topic', 'window_from'] }),
+      ...s.scope('branch_listings', { primaryKey: ['branch_id'] }),
+      ...s.scope('review_complaints', { primaryKey: ['review_id'] }),
+
+      // What came after the businesses were first scoped (versions 15 to 18), scoped the same way.
+      'CREATE INDEX reviews_business_recheck ON reviews (business_id, recheck_at)',
+      s.dropIndex('reviews', 'reviews_recheck'),
+      // A refund is keyed by the charge it returns, within its business (charges are keyed the same way).
+      s.dropIndex('ledger', 'ledger_one_refund_per_charge'),
+      'CREATE UNIQUE INDEX ledger_one_refund_per_charge ON ledger (business_id, refund_key)',
+      // voice_examples and draft_decisions were made with business_id (filled with `default`).
+      'CREATE INDEX draft_decisions_business_review ON draft_decisions (business_id, review_id)',
+      s.dropIndex('draft_decisions', 'draft_decisions_review'),
+      // Each business rotates its own templates.
+      ...s.scope('template_uses', { primaryKey: ['template_set', 'position'] }),
+      // The panel's episodes and messages were written with business_id '' before the store was scoped.
+      `UPDATE alert_episodes SET business_id = '${DEFAULT_BUSINESS}' WHERE business_id = ''`,
+      `UPDATE telegram_messages SET business_id = '${DEFAULT_BUSINESS}' WHERE business_id = ''`,
+      // Each business's alerts are drawn from its own events: a cursor per business (default's is the one there was).
+      table(s, 'alert_cursors', [`business_id ${s.string(32)} NOT NULL PRIMARY KEY, alert_seq ${s.bigint} NOT NULL`]),
+      `INSERT ${s.insertOrIgnore} INTO alert_cursors (business_id, alert_seq)
+       SELECT '${DEFAULT_BUSINESS}', alert_seq FROM telegram_turn WHERE id = 1 AND alert_seq IS NOT NULL`,
+      'ALTER TABLE telegram_turn DROP COLUMN alert_seq',
+
+      table(s, 'businesses', [
+        `id ${s.string(32)} NOT NULL PRIMARY KEY, twogis_user_id ${s.id} NULL, twogis_login ${s.string(255)} NULL, bound_at ${s.time} NULL`,
+        `last_cycle_at ${s.time} NULL, last_status ${s.string(32)} NULL`,
+        'CONSTRAINT businesses_account UNIQUE (twogis_user_id)',
+      ]),
     ],
   },
 ];

@@ -12,7 +12,7 @@ import { formatMoney, parseStoredMoney } from '../../core/money.ts';
 import type { Store } from '../../core/ports.ts';
 import { columns, Executor, raw, transact } from './dialect.ts';
 import type { Connection, Dialect, Kind, Sql, Value } from './dialect.ts';
-import type { Schema } from './migrations.ts';
+import { DEFAULT_BUSINESS, type Schema } from './migrations.ts';
 import { SqlStore } from './store.ts';
 import type { SqlStoreOptions } from './store.ts';
 
@@ -59,6 +59,17 @@ const SCHEMA: Schema = {
   tableOptions: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
   insertOrIgnore: 'IGNORE',
   minutesBetween: (from, to) => `GREATEST(0, TIMESTAMPDIFF(MINUTE, ${from}, ${to}))`,
+  // Each statement may run again after a crash half-way through the version: the column is then there (skipped),
+  // and dropping and adding a key again gives the same key.
+  scope: (table, keys = {}) => [
+    `ALTER TABLE ${table} ADD COLUMN business_id VARCHAR(32) NOT NULL DEFAULT '${DEFAULT_BUSINESS}' FIRST`,
+    ...(keys.primaryKey ? [`ALTER TABLE ${table} DROP PRIMARY KEY, ADD PRIMARY KEY (${['business_id', ...keys.primaryKey].join(', ')})`] : []),
+    ...(keys.unique
+      ? [`ALTER TABLE ${table} DROP INDEX ${keys.unique.name}, ADD CONSTRAINT ${keys.unique.name} UNIQUE (${['business_id', ...keys.unique.columns].join(', ')})`]
+      : []),
+    // No default from now on: a row written without its business is an error, not business `default`'s.
+    `ALTER TABLE ${table} ALTER COLUMN business_id DROP DEFAULT`,
+  ],
 };
 
 const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION';

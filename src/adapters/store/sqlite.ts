@@ -16,7 +16,7 @@ import type { ServiceErrorKind } from '../../errors.ts';
 import type { Store } from '../../core/ports.ts';
 import { columns, empty, Executor, MAX_MONEY, raw, sql, transact } from './dialect.ts';
 import type { Connection, Dialect, Kind, Sql, Value } from './dialect.ts';
-import type { Schema } from './migrations.ts';
+import { DEFAULT_BUSINESS, type Schema, type ScopedKeys } from './migrations.ts';
 import { SqlStore } from './store.ts';
 import type { SqlStoreOptions } from './store.ts';
 
@@ -107,7 +107,49 @@ const SCHEMA: Schema = {
   insertOrIgnore: 'OR IGNORE',
   // Milliseconds, as integers: the division is whole.
   minutesBetween: (from, to) => `MAX(0, (${to} - ${from}) / 60000)`,
+  // A key cannot be altered in SQLite: the rebuild is done when the statement runs (FileConnection.ddl), from the
+  // table's CREATE text as it is then.
+  scope: (table, keys = {}) => [`${REBUILD}${JSON.stringify({ table, ...keys })}`],
 };
+
+/** The mark of a table rebuild among a migration's statements (Schema.scope). */
+const REBUILD = '-- gisbot:scope ';
+
+/**
+ * The table rebuilt with `business_id` first and in its keys (https://sqlite.org/lang_altertable.html, "other
+ * kinds of table schema changes"): a new table from the old CREATE text, the rows copied as business `default`'s,
+ * the old table dropped (its append-only triggers do not fire on DROP), the new one renamed, and the old table's
+ * indexes and triggers made again. Inside the migration's transaction: all of it or none.
+ */
+function rebuildScoped(db: DatabaseSync, change: ScopedKeys & { table: string }): void {
+  const { table } = change;
+  const read = (query: string, ...params: string[]) => db.prepare(query).all(...params) as Array<Record<string, unknown>>;
+  const created = read("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", table)[0]?.sql;
+  if (typeof created !== 'string') throw new Error(`migration: table ${table} is missing`);
+  const columnNames = read(`SELECT name FROM pragma_table_info(?)`, table).map((row) => `"${String(row.name)}"`);
+  const attached = read("SELECT sql FROM sqlite_schema WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name", table)
+    .map((row) => String(row.sql));
+  const scoped = `${table}_scoped`;
+  let text = created.replace(/^CREATE TABLE\s+"?\w+"?\s*\(/, `CREATE TABLE ${scoped} (\n  business_id TEXT NOT NULL,`);
+  if (change.primaryKey) {
+    const key = `PRIMARY KEY (${['business_id', ...change.primaryKey].join(', ')})`;
+    if (/PRIMARY KEY \(/.test(text)) text = text.replace(/PRIMARY KEY \([^)]*\)/, key);
+    else {
+      text = text.replace(/ PRIMARY KEY(?! \()/, '');
+      const end = text.lastIndexOf(')');
+      text = `${text.slice(0, end).trimEnd()},\n  ${key}\n${text.slice(end)}`;
+    }
+  }
+  if (change.unique) {
+    const { name, columns: unique } = change.unique;
+    text = text.replace(new RegExp(`CONSTRAINT ${name} UNIQUE \\([^)]*\\)`), `CONSTRAINT ${name} UNIQUE (${['business_id', ...unique].join(', ')})`);
+  }
+  db.exec(text);
+  db.exec(`INSERT INTO ${scoped} (business_id, ${columnNames.join(', ')}) SELECT '${DEFAULT_BUSINESS}', ${columnNames.join(', ')} FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${scoped} RENAME TO ${table}`);
+  for (const statement of attached) db.exec(statement);
+}
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 // Primary SQLite result codes (https://sqlite.org/rescode.html), and the two extended ones of a duplicate key.
@@ -154,7 +196,8 @@ class FileConnection implements Connection {
   }
 
   async ddl(sql: string): Promise<void> {
-    this.db.exec(sql);
+    if (sql.startsWith(REBUILD)) rebuildScoped(this.db, JSON.parse(sql.slice(REBUILD.length)) as ScopedKeys & { table: string });
+    else this.db.exec(sql);
   }
 
   close(): void {

@@ -17,14 +17,14 @@ import { leastRecentlyUsed } from '../../core/templates.ts';
 import type {
   AnswerToRecheck, ClaimPrice,
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
-  BalanceSnapshot, BranchIntake, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
+  BalanceSnapshot, BindResult, BranchIntake, BusinessBinding, BusinessRecord, CycleStatus, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
   FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
   TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
-import { LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
+import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
 
 // ---------------------------------------------------------------- rows
 
@@ -40,7 +40,7 @@ const FOLLOW_UP = columns('f', {
   commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
   state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
 });
-const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
+const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', businessId: 'text?', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
 const EVENT = columns('e', EVENT_COLUMNS);
 const toEvent = <R extends RowOf<typeof EVENT>>(row: R) => ({ ...row, type: row.type as EventType, at: row.at.toISOString() });
 const PENDING = columns('e', { ...EVENT_COLUMNS, attempts: ['int', 'o.attempts'], retryAt: ['time?', 'o.retry_at'] });
@@ -52,6 +52,7 @@ const LEDGER = columns('l', { id: 'int', at: 'time', kind: 'text', amount: 'mone
 const PROMPT = columns('p', { version: 'int', text: 'text', createdAt: 'time' });
 const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', createdAt: 'time' });
 const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
+const BINDING = columns('b', { id: 'text', userId: ['text?', 'b.twogis_user_id'], login: ['text?', 'b.twogis_login'], lastCycleAt: 'time?', lastStatus: 'text?' });
 const VERSION = columns('m', { version: 'int' });
 const ID = columns('r', { id: 'text' });
 const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time', answerRemovals: 'int' });
@@ -79,7 +80,7 @@ const TURN = columns('t', { nextOffset: 'int' });
 const FREE = new Date(0);
 const UPDATE_PAYLOAD = columns('u', { payload: 'json' });
 const EPISODE = columns('a', { kind: 'text' });
-const ALERT_SEQ = columns('t', { alertSeq: ['int', 'COALESCE(t.alert_seq, 0)'] });
+const ALERT_SEQ = columns('a', { alertSeq: 'int' });
 const LAST_TOP_UP = columns('l', { id: ['int', 'COALESCE(MAX(l.id), 0)'] });
 const QUEUED = columns('m', { id: 'int', chatId: 'text', notice: 'text' });
 const SENT = columns('m', { count: ['int', 'COUNT(*)'], last: ['time?', 'MAX(m.sent_at)'] });
@@ -146,20 +147,15 @@ const VOICE_EXAMPLE = columns('v', {
   reviewId: 'text', branchId: 'text', rating: 'int', reviewText: 'text', answerText: 'text', weight: 'text', at: 'time',
   embeddingModel: 'text?', vector: 'text?',
 });
-/**
- * The business whose examples this store reads and writes. One business per database until the store's business
- * scope lands (issue 19): then this becomes the scope's id, and every voice query below already filters on it.
- */
-const VOICE_BUSINESS = 'default';
 
 /** `WHERE …` over the period and the branch of `query` (callers go on with `AND`). */
-function period(alias: 'r' | 't', query: FactQuery): Sql {
+function period(alias: 'r' | 't', business: string, query: FactQuery): Sql {
   requireTimes(query.from, query.to);
   const at = raw(alias);
   const from = query.from === undefined ? empty : sql` AND ${at}.created_at >= ${query.from}`;
   const to = query.to === undefined ? empty : sql` AND ${at}.created_at < ${query.to}`;
   const branch = query.branchId === undefined ? empty : sql` AND ${at}.branch_id = ${query.branchId}`;
-  return sql`WHERE 1 = 1${from}${to}${branch}`;
+  return sql`WHERE ${at}.business_id = ${business}${from}${to}${branch}`;
 }
 
 /** The longest unchecked first (never checked before any), then by id: the order of Store.waitingReviews. */
@@ -202,14 +198,16 @@ function storableDate(value: string): Date | null {
 }
 
 /** Events as stored, every string of their data masked by `redact`. */
-function insertEvents(events: readonly DomainEvent[], redact: Redact): Sql {
+function insertEvents(events: readonly DomainEvent[], redact: Redact, business: string): Sql {
   const rows = events.map((event) => {
     const at = storableDate(event.at);
     if (at === null) throw new RangeError(`event ${event.id} has an invalid time: ${event.at}`);
     const data = JSON.stringify(redactStrings(event.data ?? {}, redact), (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-    return sql`(${[event.id, event.type, at, event.reviewId, event.branchId, data]})`;
+    // An event names its business only when it is the deployment's own (null); else it is the store's business.
+    const businessId = event.businessId === undefined ? business : event.businessId;
+    return sql`(${[event.id, event.type, at, businessId, event.reviewId, event.branchId, data]})`;
   });
-  return sql`INSERT INTO events (id, type, at, review_id, branch_id, data) VALUES ${join(rows)}`;
+  return sql`INSERT INTO events (id, type, at, business_id, review_id, branch_id, data) VALUES ${join(rows)}`;
 }
 
 /** What a release to `failed` writes of its retry (Store.release): nothing when the outcome leaves it as it was. */
@@ -224,28 +222,30 @@ function failureRetry(outcome: ReleaseOutcome): Sql {
 const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0);
 
 /** A review as intake records it: seen unanswered on 2GIS now (`checked_at`, should it come to wait for a person). */
-function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date): Sql {
+function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date, business: string): Sql {
   const rows = entries.map(({ review: r, state, reason }) => {
-    const values: Value[] = [r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
+    const values: Value[] = [business, r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
     return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now, now]})`;
   });
-  return sql`INSERT INTO reviews (id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
+  return sql`INSERT INTO reviews (business_id, id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
     recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
 type DialogueLine = readonly [authorId: string | null, reviewId: string, role: DialogueEntry['role'], text: string, at: Date];
-function insertDialogue(...lines: readonly DialogueLine[]): Sql {
-  const rows = lines.map(([authorId, ...rest]) => sql`(${[authorId ?? '', ...rest]})`);
-  return sql`INSERT INTO dialogue (author_id, review_id, role, text, at) VALUES ${join(rows)}`;
+function insertDialogue(business: string, ...lines: readonly DialogueLine[]): Sql {
+  const rows = lines.map(([authorId, ...rest]) => sql`(${[business, authorId ?? '', ...rest]})`);
+  return sql`INSERT INTO dialogue (business_id, author_id, review_id, role, text, at) VALUES ${join(rows)}`;
 }
 
 /** A sent answer may still land until `read_back_after` (beginPosting): nobody takes its row over before then. */
 const readBackDue = (now: Date) => sql`(state <> 'posting' OR read_back_after IS NULL OR read_back_after <= ${now})`;
 const IN_FLIGHT = raw(`('claimed', 'drafted', 'posting')`);
 
-function eventQuery(query: EventQuery, limit: number): { rest: Sql; newestFirst: boolean } {
+function eventQuery(query: EventQuery, limit: number, business: string): { rest: Sql; newestFirst: boolean } {
   const conditions: Sql[] = [];
+  if (query.businessId !== undefined) conditions.push(query.businessId === null ? sql`e.business_id IS NULL` : sql`e.business_id = ${query.businessId}`);
+  else if (!query.everyBusiness) conditions.push(sql`e.business_id = ${business}`);
   if (query.afterSeq !== undefined) conditions.push(sql`e.seq > ${query.afterSeq}`);
   if (query.since !== undefined) conditions.push(sql`e.at >= ${query.since}`);
   if (query.type !== undefined) conditions.push(sql`e.type = ${query.type}`);
@@ -270,15 +270,36 @@ export interface SqlStoreOptions {
   redact?: Redact;
 }
 
+/**
+ * The store of one business (`default` unless `forBusiness` names another): every row it reads or writes is that
+ * business's, so the core, which holds one, never sees another's. The outbox, the Telegram updates, the queue of
+ * panel messages and the binding of businesses to accounts are the deployment's, the same through every business's store.
+ */
 export class SqlStore implements Store {
   readonly #db: Dialect;
+  readonly #options: SqlStoreOptions;
   readonly #notifications: boolean;
   readonly #redact: Redact;
+  readonly businessId: string;
+  /** The store made by createMysqlStore/createSqliteStore owns the connection; the ones forBusiness made share it. */
+  readonly #owner: boolean;
 
-  constructor(dialect: Dialect, options: SqlStoreOptions) {
+  constructor(dialect: Dialect, options: SqlStoreOptions, businessId: string = DEFAULT_BUSINESS, owner = true) {
     this.#db = dialect;
+    this.#options = options;
     this.#notifications = options.notifications;
     this.#redact = options.redact ?? ((text) => text);
+    this.businessId = businessId;
+    this.#owner = owner;
+  }
+
+  forBusiness(businessId: string): Store {
+    return businessId === this.businessId ? this : new SqlStore(this.#db, this.#options, businessId, false);
+  }
+
+  /** This store's business, as a value in a statement. */
+  get #b(): string {
+    return this.businessId;
   }
 
   /** Rows of a SELECT outside a transaction. */
@@ -305,26 +326,66 @@ export class SqlStore implements Store {
   async #insertEvents(x: Executor, events: readonly DomainEvent[]): Promise<void> {
     for (const event of events) {
       // At least once: an event already stored is not stored (or queued) again.
-      if ((await this.#insertOnce(x, insertEvents([event], this.#redact))) && this.#notifications) {
+      if ((await this.#insertOnce(x, insertEvents([event], this.#redact, this.#b))) && this.#notifications) {
         await x.run(sql`INSERT INTO outbox (event_id) VALUES (${event.id})`);
       }
     }
   }
 
+  /** A business that was never topped up has no row yet: nothing on it. */
   async #readAccount(x: Executor): Promise<BalanceSnapshot> {
-    const account = await x.first(ACCOUNT, sql`FROM account a WHERE a.id = 1`);
-    if (account === undefined) throw new ServiceError('database', 'rejected', `${this.#db.where}: the account row is missing`, { hint: 'run the migrations' });
-    return account;
+    return (await x.first(ACCOUNT, sql`FROM business_accounts a WHERE a.business_id = ${this.#b}`)) ?? { balance: 0n, reserved: 0n };
   }
 
   /** The one conditional UPDATE: it reserves only what is free, and the rows it changed say whether it did. */
   async #reserveFunds(x: Executor, amount: Kopecks): Promise<boolean> {
-    return (await x.run(sql`UPDATE account SET reserved = reserved + ${amount} WHERE id = 1 AND balance - reserved >= ${amount}`)) === 1;
+    return (await x.run(sql`UPDATE business_accounts SET reserved = reserved + ${amount} WHERE business_id = ${this.#b} AND balance - reserved >= ${amount}`)) === 1;
   }
 
   async #readReview(x: Executor, id: string): Promise<StoredReview | null> {
-    const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${id}`);
+    const row = await x.first(REVIEW, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${id}`);
     return row === undefined ? null : toReview(row);
+  }
+
+  // ------------------------------------------------------------ businesses (the deployment's)
+
+  async bindAccount(account: BusinessBinding): Promise<BindResult> {
+    return this.#db.transaction<BindResult>(async (x) => {
+      const mine = await x.first(BINDING, sql`FROM businesses b WHERE b.id = ${this.#b}${this.#db.lockRows}`);
+      if (mine?.userId !== undefined && mine.userId !== null) {
+        return mine.userId === account.userId ? { kind: 'bound' } : { kind: 'other', bound: { userId: mine.userId, login: mine.login } };
+      }
+      const holder = await x.first(BINDING, sql`FROM businesses b WHERE b.twogis_user_id = ${account.userId}`);
+      if (holder !== undefined) return { kind: 'taken', businessId: holder.id };
+      const now = new Date();
+      const bound = mine === undefined
+        ? sql`INSERT INTO businesses (id, twogis_user_id, twogis_login, bound_at) VALUES (${[this.#b, account.userId, account.login, now]})`
+        : sql`UPDATE businesses SET twogis_user_id = ${account.userId}, twogis_login = ${account.login}, bound_at = ${now} WHERE id = ${this.#b}`;
+      // Another process bound this account (to this business or another) a moment ago: ask again.
+      if (!(await this.#insertOnce(x, bound))) throw new Rollback(null);
+      return { kind: 'bound' };
+    }).then((result) => result ?? this.bindAccount(account));
+  }
+
+  async businessRecord(): Promise<BusinessRecord | null> {
+    return (await this.businessRecords()).find((record) => record.id === this.#b) ?? null;
+  }
+
+  async businessRecords(): Promise<BusinessRecord[]> {
+    return (await this.#select(BINDING, sql`FROM businesses b ORDER BY b.id`)).map((row) => ({
+      id: row.id,
+      binding: row.userId === null ? null : { userId: row.userId, login: row.login },
+      lastCycleAt: row.lastCycleAt,
+      lastStatus: row.lastStatus as CycleStatus | null,
+    }));
+  }
+
+  async recordCycle(at: Date, status: CycleStatus): Promise<void> {
+    requireTimes(at);
+    await this.#db.autocommit((x) =>
+      x.run(sql`INSERT INTO businesses (id, last_cycle_at, last_status) VALUES (${[this.#b, at, status]})
+            ${this.#db.upsert('id', ['last_cycle_at', 'last_status'])}`),
+    );
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -363,7 +424,7 @@ export class SqlStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    if (this.#owner) await this.#db.close();
   }
 
   // ------------------------------------------------------------ intake
@@ -372,7 +433,7 @@ export class SqlStore implements Store {
     const unique = [...new Set(ids)];
     const known = new Set<string>();
     for (let i = 0; i < unique.length; i += 500) {
-      for (const row of await this.#select(ID, sql`FROM reviews r WHERE r.id IN (${unique.slice(i, i + 500)})`)) known.add(row.id);
+      for (const row of await this.#select(ID, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id IN (${unique.slice(i, i + 500)})`)) known.add(row.id);
     }
     return known;
   }
@@ -380,9 +441,9 @@ export class SqlStore implements Store {
   async recordReview(review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[]): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now)))) throw new Rollback(false);
+      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now, this.#b)))) throw new Rollback(false);
       await this.#insertEvents(x, events);
-      await x.run(insertDialogue([review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
+      await x.run(insertDialogue(this.#b, [review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
       return true;
     });
   }
@@ -395,12 +456,12 @@ export class SqlStore implements Store {
     // One statement per table for the whole page; a review or event already stored (another worker took the
     // page in a moment ago) undoes it all, and the page is recorded one by one, each as recordReview would.
     const together = await this.#db.transaction(async (x) => {
-      if (!(await this.#insertOnce(x, insertReviews(entries, now)))) throw new Rollback(false);
+      if (!(await this.#insertOnce(x, insertReviews(entries, now, this.#b)))) throw new Rollback(false);
       if (events.length > 0) {
-        if (!(await this.#insertOnce(x, insertEvents(events, this.#redact)))) throw new Rollback(false);
+        if (!(await this.#insertOnce(x, insertEvents(events, this.#redact, this.#b)))) throw new Rollback(false);
         if (this.#notifications) await x.run(sql`INSERT INTO outbox (event_id) VALUES ${join(events.map((e) => sql`(${e.id})`))}`);
       }
-      await x.run(insertDialogue(...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
+      await x.run(insertDialogue(this.#b, ...entries.map(({ review: r }) => [r.authorId, r.id, 'reviewer', r.text, storableDate(r.createdAt) ?? now] as const)));
       return true;
     });
     if (together) return entries.map(() => true);
@@ -417,7 +478,7 @@ export class SqlStore implements Store {
     const unique = [...new Set(branchIds)];
     const kept = new Map<string, BranchIntake>();
     for (let i = 0; i < unique.length; i += 500) {
-      for (const row of await this.#select(BRANCH_INTAKE, sql`FROM branch_intake b WHERE b.branch_id IN (${unique.slice(i, i + 500)})`)) {
+      for (const row of await this.#select(BRANCH_INTAKE, sql`FROM branch_intake b WHERE b.business_id = ${this.#b} AND b.branch_id IN (${unique.slice(i, i + 500)})`)) {
         const backlog = row.backlogCursor === null ? null : { cursor: row.backlogCursor, until: row.backlogUntil };
         kept.set(row.branchId, { sweptAt: row.sweptAt, backlog });
       }
@@ -429,10 +490,10 @@ export class SqlStore implements Store {
     const changed = [...(change.sweptAt !== undefined ? ['swept_at'] : []), ...(change.backlog !== undefined ? ['backlog_cursor', 'backlog_until'] : [])];
     if (changed.length === 0) return;
     requireTimes(change.sweptAt ?? undefined, change.backlog?.until ?? undefined);
-    const values: Value[] = [branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
+    const values: Value[] = [this.#b, branchId, change.sweptAt ?? null, change.backlog?.cursor ?? null, change.backlog?.until ?? null, new Date()];
     await this.#db.autocommit((x) =>
-      x.run(sql`INSERT INTO branch_intake (branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
-            ${this.#db.upsert('branch_id', [...changed, 'updated_at'])}`),
+      x.run(sql`INSERT INTO branch_intake (business_id, branch_id, swept_at, backlog_cursor, backlog_until, updated_at) VALUES (${values})
+            ${this.#db.upsert('business_id, branch_id', [...changed, 'updated_at'])}`),
     );
   }
 
@@ -442,7 +503,7 @@ export class SqlStore implements Store {
     const states = [...WAITING_FOR_PERSON];
     // Never checked first: NULL sorts first in both databases' ascending order.
     const select = (ids: Sql) =>
-      this.#select(WAITING, sql`FROM reviews r WHERE r.state IN (${states})${ids} ORDER BY r.checked_at, r.id LIMIT ${count}`);
+      this.#select(WAITING, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state IN (${states})${ids} ORDER BY r.checked_at, r.id LIMIT ${count}`);
     if (query.ids === undefined) return (await select(empty)).map((row) => ({ ...row, state: row.state as ReviewState }));
     const unique = [...new Set(query.ids)];
     const found: WaitingReview[] = [];
@@ -457,7 +518,8 @@ export class SqlStore implements Store {
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += 500) {
       await this.#db.autocommit((x) =>
-        x.run(sql`UPDATE reviews SET checked_at = ${at} WHERE id IN (${unique.slice(i, i + 500)}) AND state IN (${[...WAITING_FOR_PERSON]})`),
+        x.run(sql`UPDATE reviews SET checked_at = ${at} WHERE business_id = ${this.#b} AND id IN (${unique.slice(i, i + 500)})
+              AND state IN (${[...WAITING_FOR_PERSON]})`),
       );
     }
   }
@@ -469,7 +531,7 @@ export class SqlStore implements Store {
     return this.#db.transaction<StoredReview | 'insufficient' | null>(async (x) => {
       // Newest first: a backlog or a runaway listing of old reviews cannot hold back the other branches' new ones.
       // The whole row at once: it is locked, so after the UPDATE it is this row with the claim written in.
-      const newest = sql`FROM reviews r WHERE r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
+      const newest = sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'new' ORDER BY r.created_at DESC, r.id DESC LIMIT 1${this.#db.skipLocked}`;
       const row = await x.first(REVIEW, newest);
       if (row === undefined) return null;
       const price = typeof priceOf === 'function' ? priceOf(toReview(row)) : priceOf;
@@ -477,7 +539,7 @@ export class SqlStore implements Store {
       // A queued review holds nothing (a release back to `new` frees its reserve); should one hold something, it keeps it.
       const funded = price > 0n && row.reserved === 0n;
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            ${funded ? sql`, reserved = ${price}` : empty} WHERE id = ${row.id} AND state = 'new'`);
+            ${funded ? sql`, reserved = ${price}` : empty} WHERE business_id = ${this.#b} AND id = ${row.id} AND state = 'new'`);
       if (claimed !== 1) throw new Rollback(null);
       if (funded && !(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
       return { ...toReview(row), state: 'claimed', claimToken: token, leaseUntil, reserved: funded ? price : row.reserved };
@@ -488,7 +550,7 @@ export class SqlStore implements Store {
     requireTimes(now, leaseUntil);
     return this.#db.transaction(async (x) => {
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE id = ${reviewId} AND (state IN ('new', 'needs_approval', 'failed') OR (state = 'skipped' AND reason = ${COMPLAINED}))`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND (state IN ('new', 'needs_approval', 'failed') OR (state = 'skipped' AND reason = ${COMPLAINED}))`);
       return claimed === 1 ? this.#readReview(x, reviewId) : null;
     });
   }
@@ -496,7 +558,7 @@ export class SqlStore implements Store {
   async claimStale(token: string, now: Date, leaseUntil: Date): Promise<StoredReview | null> {
     requireTimes(now, leaseUntil);
     // A lease is live while lease_until > now (the beginPosting fence), so it is stale once lease_until <= now.
-    const stale = sql`state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    const stale = sql`business_id = ${this.#b} AND state IN ${IN_FLIGHT} AND lease_until <= ${now} AND ${readBackDue(now)}`;
     return this.#db.transaction(async (x) => {
       const row = await x.first(ID, sql`FROM reviews r WHERE ${stale} ORDER BY r.lease_until, r.id LIMIT 1${this.#db.skipLocked}`);
       if (row === undefined) return null;
@@ -513,24 +575,25 @@ export class SqlStore implements Store {
     return this.#db.autocommit((x) =>
       x.run(sql`UPDATE reviews SET state = 'new', failed_tries = CASE WHEN failure_settings = ${settings} THEN failed_tries ELSE 0 END,
               retry_at = NULL, updated_at = ${now}
-            WHERE state = 'failed' AND failure_settings IS NOT NULL AND (retry_at <= ${now} OR failure_settings <> ${settings})`),
+            WHERE business_id = ${this.#b} AND state = 'failed' AND failure_settings IS NOT NULL
+              AND (retry_at <= ${now} OR failure_settings <> ${settings})`),
     );
   }
 
   async listInFlight(): Promise<Array<{ id: string; claimToken: string }>> {
-    return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
+    return this.#select(IN_FLIGHT_CLAIM, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state IN ${IN_FLIGHT} AND r.claim_token IS NOT NULL`);
   }
 
   async reserve(reviewId: string, token: string, price: Kopecks): Promise<ReserveResult> {
     nonNegative(price, 'price');
     return this.#db.transaction<ReserveResult>(async (x) => {
       // A claim holding nothing takes the price in one conditional UPDATE of the review (which locks it), then the funds.
-      if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
+      if (price > 0n && (await x.run(sql`UPDATE reviews SET reserved = ${price} WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token} AND reserved = 0`)) === 1) {
         if (!(await this.#reserveFunds(x, price))) throw new Rollback('insufficient');
         return 'reserved';
       }
       // One reserve per claim, at the price of its moment: a price changed since applies to later claims.
-      return (await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}`)) === undefined ? 'lost' : 'reserved';
+      return (await x.first(ID, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId} AND r.claim_token = ${token}`)) === undefined ? 'lost' : 'reserved';
     });
   }
 
@@ -539,7 +602,7 @@ export class SqlStore implements Store {
             prompt_version = ${draft.promptVersion}, prompt_tokens = ${draft.promptTokens}, completion_tokens = ${draft.completionTokens},
             finish_reason = ${draft.finishReason}, model_cost = ${draft.cost ?? null}, sent_by = ${draft.sentBy ?? 'gisbot'},
             template = ${draft.template ?? null}, post_after = NULL, updated_at = ${new Date()}
-          WHERE id = ${reviewId} AND claim_token = ${token}`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async scheduleDraft(reviewId: string, token: string, postAfter: Date): Promise<boolean> {
@@ -547,24 +610,24 @@ export class SqlStore implements Store {
     // No claim while it waits, its reserve held: the lease ends when the wait does, and claimStale hands the
     // review to whichever cycle comes next after that (reconcile.ts posts it after the re-read).
     return this.#changedOne(sql`UPDATE reviews SET post_after = ${postAfter}, claim_token = NULL, lease_until = ${postAfter}, updated_at = ${new Date()}
-          WHERE id = ${reviewId} AND claim_token = ${token} AND state = 'drafted'`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token} AND state = 'drafted'`);
   }
 
   async takeTemplate(templateSet: string, count: number): Promise<number> {
     if (!Number.isInteger(count) || count < 1) throw new Error(`a template set of ${count} templates`);
     // The set's counter row (place -1), made once on its own: two transactions inserting it at once deadlock on
     // MariaDB's gap locks. Its UPDATE then locks it, so racing workers take their turns one at a time.
-    await this.#db.autocommit((x) => this.#insertOnce(x, sql`INSERT INTO template_uses (template_set, position, used_seq) VALUES (${templateSet}, -1, 0)`));
+    await this.#db.autocommit((x) => this.#insertOnce(x, sql`INSERT INTO template_uses (business_id, template_set, position, used_seq) VALUES (${this.#b}, ${templateSet}, -1, 0)`));
     return this.#db.transaction(async (x) => {
-      await x.run(sql`UPDATE template_uses SET used_seq = used_seq + 1 WHERE template_set = ${templateSet} AND position = -1`);
-      const rows = await x.all(TEMPLATE_USE, sql`FROM template_uses u WHERE u.template_set = ${templateSet}${this.#db.lockRows}`);
+      await x.run(sql`UPDATE template_uses SET used_seq = used_seq + 1 WHERE business_id = ${this.#b} AND template_set = ${templateSet} AND position = -1`);
+      const rows = await x.all(TEMPLATE_USE, sql`FROM template_uses u WHERE u.business_id = ${this.#b} AND u.template_set = ${templateSet}${this.#db.lockRows}`);
       const seq = rows.find((row) => row.position === -1)!.usedSeq;
       const lastUses = new Map(rows.filter((row) => row.position >= 0).map((row) => [row.position, row.usedSeq]));
       const position = leastRecentlyUsed(count, lastUses);
       if (lastUses.has(position)) {
-        await x.run(sql`UPDATE template_uses SET used_seq = ${seq} WHERE template_set = ${templateSet} AND position = ${position}`);
+        await x.run(sql`UPDATE template_uses SET used_seq = ${seq} WHERE business_id = ${this.#b} AND template_set = ${templateSet} AND position = ${position}`);
       } else {
-        await x.run(sql`INSERT INTO template_uses (template_set, position, used_seq) VALUES (${templateSet}, ${position}, ${seq})`);
+        await x.run(sql`INSERT INTO template_uses (business_id, template_set, position, used_seq) VALUES (${this.#b}, ${templateSet}, ${position}, ${seq})`);
       }
       return position;
     });
@@ -573,13 +636,13 @@ export class SqlStore implements Store {
   async beginPosting(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
     return this.#changedOne(sql`UPDATE reviews SET state = 'posting', post_attempts = post_attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now}`);
   }
 
   async relinquish(reviewId: string, token: string, at: Date): Promise<void> {
     requireTimes(at);
     await this.#changedOne(sql`UPDATE reviews SET claim_token = NULL, lease_until = ${at}, updated_at = ${new Date()}
-          WHERE id = ${reviewId} AND claim_token = ${token}`);
+          WHERE business_id = ${this.#b} AND id = ${reviewId} AND claim_token = ${token}`);
   }
 
   async settlePosted(
@@ -590,20 +653,20 @@ export class SqlStore implements Store {
     requireTimes(recheckAt ?? undefined);
     return this.#db.transaction(async (x) => {
       const now = new Date();
-      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
       if (row === undefined || row.state !== 'posting') throw new Rollback(null);
       // The price agreed when it was claimed, held since: always within the balance (the account's CHECK).
       const charged = row.reserved;
       const posted = await x.run(sql`UPDATE reviews SET state = 'posted', answer_id = ${answer.answerId}, answer_text = ${answer.text},
               charged = charged + ${charged}, reserved = 0, claim_token = NULL, lease_until = NULL, posted_at = ${now},
               answer_minutes = ${answerMinutes(row.createdAt, now)}, recheck_at = ${recheckAt}, rechecked_at = NULL, updated_at = ${now}
-            WHERE id = ${reviewId} AND state = 'posting'`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'posting'`);
       if (posted !== 1) throw new Rollback(null);
-      await x.run(insertDialogue([row.authorId, reviewId, 'owner', answer.text, now]));
-      await x.run(sql`UPDATE account SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE id = 1`);
+      await x.run(insertDialogue(this.#b, [row.authorId, reviewId, 'owner', answer.text, now]));
+      await x.run(sql`UPDATE business_accounts SET balance = balance - ${charged}, reserved = reserved - ${charged} WHERE business_id = ${this.#b}`);
       const { balance } = await this.#readAccount(x);
-      const charge = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-        VALUES (${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${chargeKey(reviewId, row.answerRemovals)}, NULL)`;
+      const charge = sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, note)
+        VALUES (${this.#b}, ${now}, 'charge', ${-charged}, ${balance}, ${reviewId}, ${chargeKey(reviewId, row.answerRemovals)}, NULL)`;
       // The unique charge key: this review was charged already.
       if (!(await this.#insertOnce(x, charge))) throw new Rollback(null);
       await this.#insertEvents(x, events(balance, charged, balance + charged));
@@ -613,7 +676,7 @@ export class SqlStore implements Store {
 
   async claimAnswerRecheck(now: Date): Promise<AnswerToRecheck | null> {
     requireTimes(now);
-    const due = sql`state = 'posted' AND recheck_at IS NOT NULL AND recheck_at <= ${now}`;
+    const due = sql`business_id = ${this.#b} AND state = 'posted' AND recheck_at IS NOT NULL AND recheck_at <= ${now}`;
     return this.#db.transaction(async (x) => {
       const row = await x.first(RECHECK, sql`FROM reviews r WHERE ${due} ORDER BY r.recheck_at, r.id LIMIT 1${this.#db.skipLocked}`);
       if (row === undefined) return null;
@@ -628,23 +691,23 @@ export class SqlStore implements Store {
   ): Promise<{ refunded: Kopecks } | null> {
     return this.#db.transaction(async (x) => {
       const now = new Date();
-      const row = await x.first(REMOVED_ANSWER, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const row = await x.first(REMOVED_ANSWER, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
       if (row === undefined || row.state !== 'posted' || row.answerId !== answerId) throw new Rollback(null);
       const removed = await x.run(sql`UPDATE reviews SET state = 'needs_approval', reason = ${ANSWER_REMOVED}, answer_removals = answer_removals + 1,
               answer_removed_at = ${now}, recheck_at = NULL, updated_at = ${now}
-            WHERE id = ${reviewId} AND state = 'posted' AND answer_removals = ${row.answerRemovals}`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'posted' AND answer_removals = ${row.answerRemovals}`);
       if (removed !== 1) throw new Rollback(null);
       // What this answer was charged: its own ledger entry (the review's `charged` sums every answer of it).
       const key = chargeKey(reviewId, row.answerRemovals);
-      const charge = (await x.first(LEDGER_AMOUNT, sql`FROM ledger l WHERE l.charge_review_id = ${key}`))?.amount ?? 0n;
+      const charge = (await x.first(LEDGER_AMOUNT, sql`FROM ledger l WHERE l.business_id = ${this.#b} AND l.charge_review_id = ${key}`))?.amount ?? 0n;
       let refunded = 0n;
       if (refund && charge < 0n) {
         const amount = -charge;
         const most = MAX_MONEY - 1n;
-        if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) === 1) {
+        if ((await x.run(sql`UPDATE business_accounts SET balance = balance + ${amount} WHERE business_id = ${this.#b} AND balance <= ${most - amount}`)) === 1) {
           const { balance } = await this.#readAccount(x);
-          const entry = sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, refund_key, note)
-            VALUES (${now}, 'adjustment', ${amount}, ${balance}, ${reviewId}, NULL, ${key}, ${REFUND_NOTE})`;
+          const entry = sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, refund_key, note)
+            VALUES (${this.#b}, ${now}, 'adjustment', ${amount}, ${balance}, ${reviewId}, NULL, ${key}, ${REFUND_NOTE})`;
           // The unique refund key: this answer was refunded already.
           if (!(await this.#insertOnce(x, entry))) throw new Rollback(null);
           refunded = amount;
@@ -664,12 +727,12 @@ export class SqlStore implements Store {
             model_cost = NULL, sent_by = NULL, template = NULL`)
         : empty;
     return this.#db.transaction(async (x) => {
-      const row = await x.first(HELD, sql`FROM reviews r WHERE r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
+      const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
       await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
               post_after = NULL, updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
-            WHERE id = ${reviewId}`);
-      if (row.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${row.reserved} WHERE id = 1`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId}`);
+      if (row.reserved !== 0n) await x.run(sql`UPDATE business_accounts SET reserved = reserved - ${row.reserved} WHERE business_id = ${this.#b}`);
       await this.#insertEvents(x, events);
       return true;
     });
@@ -685,7 +748,7 @@ export class SqlStore implements Store {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
     requireTimes(query.since);
-    const { rest, newestFirst } = eventQuery(query, limit);
+    const { rest, newestFirst } = eventQuery(query, limit, this.#b);
     const events = (await this.#select(EVENT, rest)).map(toEvent);
     return newestFirst ? events.reverse() : events;
   }
@@ -730,13 +793,15 @@ export class SqlStore implements Store {
     if (amount <= 0n) throw new RangeError('a top-up must be a positive amount');
     return this.#db.transaction(async (x) => {
       const most = MAX_MONEY - 1n;
-      if ((await x.run(sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance <= ${most - amount}`)) !== 1) {
+      await x.run(sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO business_accounts (business_id, balance, reserved) VALUES (${this.#b}, 0, 0)`);
+      const added = sql`UPDATE business_accounts SET balance = balance + ${amount} WHERE business_id = ${this.#b} AND balance <= ${most - amount}`;
+      if ((await x.run(added)) !== 1) {
         const [added, held] = [formatMoney(amount), formatMoney(most)];
         throw new UsageError(`a top-up of ${added} would take the balance past ${held}, the most the database holds: nothing was added`);
       }
       const snapshot = await this.#readAccount(x);
-      await x.run(sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-            VALUES (${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
+      await x.run(sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${this.#b}, ${new Date()}, 'topup', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
       return snapshot;
     });
   }
@@ -746,13 +811,15 @@ export class SqlStore implements Store {
     return this.#db.transaction(async (x) => {
       const most = MAX_MONEY - 1n;
       // One conditional UPDATE, like a reserve: never below what answers in progress hold, never past the column.
+      await x.run(sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO business_accounts (business_id, balance, reserved) VALUES (${this.#b}, 0, 0)`);
       const changed = await x.run(
-        sql`UPDATE account SET balance = balance + ${amount} WHERE id = 1 AND balance + ${amount} >= reserved AND balance + ${amount} >= 0 AND balance + ${amount} <= ${most}`,
+        sql`UPDATE business_accounts SET balance = balance + ${amount} WHERE business_id = ${this.#b} AND balance + ${amount} >= reserved
+              AND balance + ${amount} >= 0 AND balance + ${amount} <= ${most}`,
       );
-      if (changed !== 1) return null;
+      if (changed !== 1) throw new Rollback(null);
       const snapshot = await this.#readAccount(x);
-      await x.run(sql`INSERT INTO ledger (at, kind, amount, balance_after, review_id, charge_review_id, note)
-            VALUES (${new Date()}, 'adjustment', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
+      await x.run(sql`INSERT INTO ledger (business_id, at, kind, amount, balance_after, review_id, charge_review_id, note)
+            VALUES (${this.#b}, ${new Date()}, 'adjustment', ${amount}, ${snapshot.balance}, NULL, NULL, ${note})`);
       return snapshot;
     });
   }
@@ -761,8 +828,8 @@ export class SqlStore implements Store {
     const limit = limitOf(query.limit);
     if (limit === 0) return [];
     requireTimes(query.since);
-    const since = query.since === undefined ? empty : sql`WHERE l.at >= ${query.since} `;
-    return (await this.#select(LEDGER, sql`FROM ledger l ${since}ORDER BY l.id DESC LIMIT ${limit}`)).map((row) => ({ ...row, kind: row.kind as LedgerKind }));
+    const since = query.since === undefined ? empty : sql`AND l.at >= ${query.since} `;
+    return (await this.#select(LEDGER, sql`FROM ledger l WHERE l.business_id = ${this.#b} ${since}ORDER BY l.id DESC LIMIT ${limit}`)).map((row) => ({ ...row, kind: row.kind as LedgerKind }));
   }
 
   // ------------------------------------------------------------ reading, for the operator's commands
@@ -770,17 +837,17 @@ export class SqlStore implements Store {
   async listReviewsInState(state: ReviewState, limit: number): Promise<StoredReview[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    return (await this.#select(REVIEW, sql`FROM reviews r WHERE r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`)).map(toReview);
+    return (await this.#select(REVIEW, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = ${state} ORDER BY r.created_at, r.id LIMIT ${count}`)).map(toReview);
   }
 
   async listPromptVersions(limit: number): Promise<PromptVersion[]> {
     const count = limitOf(limit);
-    return count === 0 ? [] : this.#select(PROMPT, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT ${count}`);
+    return count === 0 ? [] : this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.business_id = ${this.#b} ORDER BY p.version DESC LIMIT ${count}`);
   }
 
   async getPromptVersion(version: number): Promise<PromptVersion | null> {
     if (!Number.isSafeInteger(version) || version < 1) return null;
-    return (await this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.version = ${version}`))[0] ?? null;
+    return (await this.#select(PROMPT, sql`FROM prompt_versions p WHERE p.business_id = ${this.#b} AND p.version = ${version}`))[0] ?? null;
   }
 
   // ------------------------------------------------------------ prompts and dialogue
@@ -788,10 +855,10 @@ export class SqlStore implements Store {
   async savePromptVersion(text: string): Promise<PromptVersion> {
     const sha256 = createHash('sha256').update(text, 'utf8').digest('hex');
     return this.#db.transaction(async (x) => {
-      const latest = await x.first(PROMPT_SHA, sql`FROM prompt_versions p ORDER BY p.version DESC LIMIT 1${this.#db.lockRows}`);
+      const latest = await x.first(PROMPT_SHA, sql`FROM prompt_versions p WHERE p.business_id = ${this.#b} ORDER BY p.version DESC LIMIT 1${this.#db.lockRows}`);
       if (latest !== undefined && latest.sha256 === sha256 && latest.text === text) return { version: latest.version, text, createdAt: latest.createdAt };
       const createdAt = new Date();
-      const version = await x.insert(sql`INSERT INTO prompt_versions (text, sha256, created_at) VALUES (${[text, sha256, createdAt]})`);
+      const version = await x.insert(sql`INSERT INTO prompt_versions (business_id, text, sha256, created_at) VALUES (${[this.#b, text, sha256, createdAt]})`);
       return { version, text, createdAt };
     });
   }
@@ -802,21 +869,21 @@ export class SqlStore implements Store {
 
   /** Answers of ours to a branch, posted or sent with an outcome not seen yet, newest first: drafts must not repeat them. */
   async recentAnswers(branchId: string, limit: number): Promise<string[]> {
-    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.branch_id = ${branchId} AND r.state IN ('posting', 'posted')
+    const rows = await this.#select(ANSWER, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.branch_id = ${branchId} AND r.state IN ('posting', 'posted')
           AND COALESCE(r.answer_text, r.draft_text) IS NOT NULL ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limitOf(limit)}`);
     return rows.map((row) => row.text);
   }
 
   /** The history kept under the key (author, review), oldest first; an unknown author is ''. */
   async dialogue(authorId: string | null, reviewId: string): Promise<DialogueEntry[]> {
-    const rows = await this.#select(DIALOGUE, sql`FROM dialogue d WHERE d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`);
+    const rows = await this.#select(DIALOGUE, sql`FROM dialogue d WHERE d.business_id = ${this.#b} AND d.author_id = ${authorId ?? ''} AND d.review_id = ${reviewId} ORDER BY d.at, d.id`);
     return rows.map((row) => ({ ...row, role: row.role as DialogueEntry['role'] }));
   }
 
   // ------------------------------------------------------------ follow-ups
 
   async #readFollowUp(x: Executor, commentId: string): Promise<StoredFollowUp | null> {
-    const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.comment_id = ${commentId}`);
+    const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.business_id = ${this.#b} AND f.comment_id = ${commentId}`);
     return row === undefined ? null : { ...row, state: row.state as FollowUpState };
   }
 
@@ -824,13 +891,13 @@ export class SqlStore implements Store {
     const now = new Date();
     const createdAt = storableDate(followUp.createdAt) ?? now;
     const { commentId, reviewId, branchId, authorId, text } = followUp;
-    const values: Value[] = [commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now];
+    const values: Value[] = [this.#b, commentId, reviewId, branchId, authorId, text, followUp.createdAt, createdAt, 'new', now, now];
     return this.#db.transaction(async (x) => {
-      const insert = sql`INSERT INTO follow_ups (comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at,
+      const insert = sql`INSERT INTO follow_ups (business_id, comment_id, review_id, branch_id, author_id, text, created_at_text, created_at, state, recorded_at,
         updated_at) VALUES (${values})`;
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, events);
-      await x.run(insertDialogue([authorId, reviewId, 'reviewer', text, createdAt]));
+      await x.run(insertDialogue(this.#b, [authorId, reviewId, 'reviewer', text, createdAt]));
       return true;
     });
   }
@@ -841,16 +908,16 @@ export class SqlStore implements Store {
 
   async claimFollowUp(token: string, now: Date, leaseUntil: Date): Promise<StoredFollowUp | null> {
     requireTimes(now, leaseUntil);
-    const stale = sql`state IN ('claimed', 'posting') AND lease_until <= ${now} AND ${readBackDue(now)}`;
+    const stale = sql`business_id = ${this.#b} AND state IN ('claimed', 'posting') AND lease_until <= ${now} AND ${readBackDue(now)}`;
     return this.#db.transaction(async (x) => {
       // A follow-up whose worker died comes first (it may have a comment out there to read back), then the oldest new one.
       const row =
         (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${stale} ORDER BY f.lease_until, f.comment_id LIMIT 1${this.#db.skipLocked}`)) ??
-        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
+        (await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE f.business_id = ${this.#b} AND f.state = 'new' ORDER BY f.created_at, f.comment_id LIMIT 1${this.#db.skipLocked}`));
       if (row === undefined) return null;
       const taken = await x.run(sql`UPDATE follow_ups SET state = CASE WHEN state = 'new' THEN 'claimed' ELSE state END, claim_token = ${token},
               lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`);
+            WHERE business_id = ${this.#b} AND comment_id = ${row.commentId} AND (state = 'new' OR (${stale}))`);
       if (taken !== 1) throw new Rollback(null);
       return this.#readFollowUp(x, row.commentId);
     });
@@ -859,13 +926,13 @@ export class SqlStore implements Store {
   async beginFollowUpPosting(commentId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
     return this.#changedOne(sql`UPDATE follow_ups SET state = 'posting', read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`);
+          WHERE business_id = ${this.#b} AND comment_id = ${commentId} AND claim_token = ${token} AND state = 'claimed' AND lease_until > ${now}`);
   }
 
   async finishFollowUp(commentId: string, token: string, outcome: FollowUpOutcome, events: readonly DomainEvent[]): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      const mine = sql`f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')`;
+      const mine = sql`f.business_id = ${this.#b} AND f.comment_id = ${commentId} AND f.claim_token = ${token} AND f.state IN ('claimed', 'posting')`;
       const row = await x.first(FOLLOW_UP_ID, sql`FROM follow_ups f WHERE ${mine}${this.#db.lockRows}`);
       if (row === undefined) return false;
       if (outcome.state === 'posted') {
@@ -874,12 +941,12 @@ export class SqlStore implements Store {
                 answer_text = ${outcome.text}, model = ${draft?.model ?? null}, prompt_version = ${draft?.promptVersion ?? null},
                 prompt_tokens = ${draft?.promptTokens ?? null}, completion_tokens = ${draft?.completionTokens ?? null},
                 model_cost = ${draft?.cost ?? null}, updated_at = ${now}
-              WHERE comment_id = ${commentId}`);
-        await x.run(insertDialogue([row.authorId, row.reviewId, 'owner', outcome.text, now]));
+              WHERE business_id = ${this.#b} AND comment_id = ${commentId}`);
+        await x.run(insertDialogue(this.#b, [row.authorId, row.reviewId, 'owner', outcome.text, now]));
       } else {
         const { state, reason } = outcome;
         await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
-              WHERE comment_id = ${commentId}`);
+              WHERE business_id = ${this.#b} AND comment_id = ${commentId}`);
       }
       await this.#insertEvents(x, events);
       return true;
@@ -893,7 +960,8 @@ export class SqlStore implements Store {
     if (count === 0) return [];
     const rows = await this.#select(
       REVIEW,
-      sql`FROM reviews r WHERE r.state IN ('needs_approval', 'failed') AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.review_id = r.id)
+      sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state IN ('needs_approval', 'failed')
+          AND NOT EXISTS (SELECT 1 FROM telegram_cards c WHERE c.business_id = r.business_id AND c.review_id = r.id)
           ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`,
     );
     return rows.map(toReview);
@@ -905,7 +973,7 @@ export class SqlStore implements Store {
     return this.#db.autocommit(async (x) => {
       try {
         const id = await x.insert(
-          sql`INSERT INTO telegram_cards (review_id, active, version, body, created_at, updated_at) VALUES (${[reviewId, 1, 1, json, now, now]})`,
+          sql`INSERT INTO telegram_cards (business_id, review_id, active, version, body, created_at, updated_at) VALUES (${[this.#b, reviewId, 1, 1, json, now, now]})`,
         );
         return { id, reviewId, active: true, version: 1, body: JSON.parse(json) as TelegramCardBody };
       } catch (error) {
@@ -917,20 +985,20 @@ export class SqlStore implements Store {
 
   async telegramCard(id: number): Promise<TelegramCard | null> {
     if (!Number.isSafeInteger(id)) return null;
-    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.id = ${id}`))[0];
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.business_id = ${this.#b} AND c.id = ${id}`))[0];
     return row === undefined ? null : toCard(row);
   }
 
   async activeTelegramCards(limit: number): Promise<TelegramCard[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    return (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.active = 1 ORDER BY c.id LIMIT ${count}`)).map(toCard);
+    return (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.business_id = ${this.#b} AND c.active = 1 ORDER BY c.id LIMIT ${count}`)).map(toCard);
   }
 
   async saveTelegramCard(card: TelegramCard, body: TelegramCardBody, active: boolean): Promise<boolean> {
     return this.#changedOne(
       sql`UPDATE telegram_cards SET body = ${JSON.stringify(body)}, active = ${active ? 1 : 0}, version = version + 1, updated_at = ${new Date()}
-          WHERE id = ${card.id} AND version = ${card.version}`,
+          WHERE business_id = ${this.#b} AND id = ${card.id} AND version = ${card.version}`,
     );
   }
 
@@ -1010,12 +1078,13 @@ export class SqlStore implements Store {
   }
 
   async telegramCardOfReview(reviewId: string): Promise<TelegramCard | null> {
-    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.review_id = ${reviewId}`))[0];
+    const row = (await this.#select(CARD, sql`FROM telegram_cards c WHERE c.business_id = ${this.#b} AND c.review_id = ${reviewId}`))[0];
     return row === undefined ? null : toCard(row);
   }
 
   // ------------------------------------------------------------ the owner's panel (issue 20)
-  // business_id stays '' until the store is scoped per business: each query below names it where the scope goes.
+  // Episodes and the alert cursor are the business's; the queue of messages is the deployment's (Telegram's limits
+  // are per chat and per bot, whichever business a message is about), each message naming its business.
 
   async openAlertEpisode(
     episode: { kind: string; subject: string },
@@ -1024,39 +1093,40 @@ export class SqlStore implements Store {
   ): Promise<boolean> {
     requireTimes(now);
     return this.#db.transaction(async (x) => {
-      const insert = sql`INSERT INTO alert_episodes (business_id, kind, subject, opened_at) VALUES (${['', episode.kind, episode.subject.slice(0, 191), now]})`;
+      const insert = sql`INSERT INTO alert_episodes (business_id, kind, subject, opened_at) VALUES (${[this.#b, episode.kind, episode.subject.slice(0, 191), now]})`;
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, effects.events ?? []);
       for (const message of effects.messages ?? []) {
-        await x.run(sql`INSERT INTO telegram_messages (business_id, chat_id, notice, queued_at) VALUES (${['', message.chatId, JSON.stringify(message.notice), now]})`);
+        await x.run(sql`INSERT INTO telegram_messages (business_id, chat_id, notice, queued_at) VALUES (${[this.#b, message.chatId, JSON.stringify(message.notice), now]})`);
       }
       return true;
     });
   }
 
   async alertEpisodeOpen(episode: { kind: string; subject: string }): Promise<boolean> {
-    const rows = await this.#select(EPISODE, sql`FROM alert_episodes a WHERE a.business_id = '' AND a.kind = ${episode.kind} AND a.subject = ${episode.subject.slice(0, 191)}`);
+    const rows = await this.#select(EPISODE, sql`FROM alert_episodes a WHERE a.business_id = ${this.#b} AND a.kind = ${episode.kind} AND a.subject = ${episode.subject.slice(0, 191)}`);
     return rows.length > 0;
   }
 
   async closeAlertEpisode(episode: { kind: string; subject: string }): Promise<boolean> {
-    return this.#changedOne(sql`DELETE FROM alert_episodes WHERE business_id = '' AND kind = ${episode.kind} AND subject = ${episode.subject.slice(0, 191)}`);
+    return this.#changedOne(sql`DELETE FROM alert_episodes WHERE business_id = ${this.#b} AND kind = ${episode.kind} AND subject = ${episode.subject.slice(0, 191)}`);
   }
 
   async alertCursor(): Promise<number> {
     return this.#db.transaction(async (x) => {
-      // The first time: from the newest event on, so that a deployment's history is not alerted all at once.
-      await x.run(sql`UPDATE telegram_turn SET alert_seq = (SELECT COALESCE(MAX(e.seq), 0) FROM events e) WHERE id = 1 AND alert_seq IS NULL`);
-      return (await x.first(ALERT_SEQ, sql`FROM telegram_turn t WHERE t.id = 1`))?.alertSeq ?? 0;
+      // The first time: from the business's newest event on, so that its history is not alerted all at once.
+      await x.run(sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO alert_cursors (business_id, alert_seq)
+            SELECT ${this.#b}, COALESCE(MAX(e.seq), 0) FROM events e WHERE e.business_id = ${this.#b}`);
+      return (await x.first(ALERT_SEQ, sql`FROM alert_cursors a WHERE a.business_id = ${this.#b}`))?.alertSeq ?? 0;
     });
   }
 
   async moveAlertCursor(from: number, to: number): Promise<boolean> {
-    return this.#changedOne(sql`UPDATE telegram_turn SET alert_seq = ${to} WHERE id = 1 AND alert_seq = ${from}`);
+    return this.#changedOne(sql`UPDATE alert_cursors SET alert_seq = ${to} WHERE business_id = ${this.#b} AND alert_seq = ${from}`);
   }
 
   async lastTopUpId(): Promise<number> {
-    return (await this.#select(LAST_TOP_UP, sql`FROM ledger l WHERE l.kind = 'topup'`))[0]?.id ?? 0;
+    return (await this.#select(LAST_TOP_UP, sql`FROM ledger l WHERE l.business_id = ${this.#b} AND l.kind = 'topup'`))[0]?.id ?? 0;
   }
 
   async waitingForPersonSince(before: Date, limit: number): Promise<StoredReview[]> {
@@ -1066,8 +1136,8 @@ export class SqlStore implements Store {
     // Since it came to wait: its latest review.needs_approval event (a review answered and waiting again counts anew).
     const rows = await this.#select(
       REVIEW,
-      sql`FROM reviews r WHERE r.state = 'needs_approval'
-          AND (SELECT MAX(e.at) FROM events e WHERE e.review_id = r.id AND e.type = 'review.needs_approval') <= ${before}
+      sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'needs_approval'
+          AND (SELECT MAX(e.at) FROM events e WHERE e.business_id = r.business_id AND e.review_id = r.id AND e.type = 'review.needs_approval') <= ${before}
           ORDER BY r.created_at, r.id LIMIT ${count}`,
     );
     return rows.map(toReview);
@@ -1110,7 +1180,7 @@ export class SqlStore implements Store {
   // review_topics_branch_topic for topics, the complaints primary key for a topic's windows.
 
   async reviewBranches(): Promise<Branch[]> {
-    const [reviewed, listed] = await Promise.all([this.#select(BRANCH, sql`FROM reviews r GROUP BY r.branch_id`), this.branchListings()]);
+    const [reviewed, listed] = await Promise.all([this.#select(BRANCH, sql`FROM reviews r WHERE r.business_id = ${this.#b} GROUP BY r.branch_id`), this.branchListings()]);
     const known = new Map(reviewed.map((branch) => [branch.id, branch]));
     // The name 2GIS lists the branch under now, before the one its reviews were taken in with.
     for (const listing of listed) known.set(listing.branchId, { id: listing.branchId, name: listing.name || known.get(listing.branchId)?.name || '' });
@@ -1120,7 +1190,7 @@ export class SqlStore implements Store {
   async periodReviews(query: FactQuery, limit: number): Promise<PeriodReview[]> {
     const count = limitOf(limit);
     if (count === 0) return [];
-    const rows = await this.#select(PERIOD_REVIEW, sql`FROM reviews r ${period('r', query)} ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`);
+    const rows = await this.#select(PERIOD_REVIEW, sql`FROM reviews r ${period('r', this.#b, query)} ORDER BY r.created_at DESC, r.id DESC LIMIT ${count}`);
     return rows.map(({ answerText, sentBy, postedAt, charged, ...row }) => ({
       review: toReview(row),
       answerText,
@@ -1131,16 +1201,16 @@ export class SqlStore implements Store {
   }
 
   async ratingCounts(query: FactQuery): Promise<RatingCount[]> {
-    return this.#select(RATING_COUNT, sql`FROM reviews r ${period('r', query)} GROUP BY r.branch_id, r.rating`);
+    return this.#select(RATING_COUNT, sql`FROM reviews r ${period('r', this.#b, query)} GROUP BY r.branch_id, r.rating`);
   }
 
   async waitingForPerson(limitPerBranch: number): Promise<WaitingBranch[]> {
     const count = limitOf(limitPerBranch);
     return this.#db.autocommit(async (x) => {
-      const counts = await x.all(WAITING_COUNT, sql`FROM reviews r WHERE r.state = 'needs_approval' GROUP BY r.branch_id`);
+      const counts = await x.all(WAITING_COUNT, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'needs_approval' GROUP BY r.branch_id`);
       const waiting: WaitingBranch[] = [];
       for (const { branchId, reviews } of counts) {
-        const oldest = count === 0 ? [] : await x.all(REVIEW, sql`FROM reviews r WHERE r.state = 'needs_approval' AND r.branch_id = ${branchId}
+        const oldest = count === 0 ? [] : await x.all(REVIEW, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.state = 'needs_approval' AND r.branch_id = ${branchId}
               ORDER BY r.created_at, r.id LIMIT ${count}`);
         waiting.push({ branchId, count: reviews, oldest: oldest.map(toReview) });
       }
@@ -1151,25 +1221,25 @@ export class SqlStore implements Store {
   async saveBranchListing(listing: BranchListing): Promise<void> {
     const { branchId, name, rating, reviewsCount, readAt } = listing;
     requireTimes(readAt);
-    const values: Value[] = [branchId, name, rating === null ? null : rating.toFixed(2), reviewsCount, readAt];
+    const values: Value[] = [this.#b, branchId, name, rating === null ? null : rating.toFixed(2), reviewsCount, readAt];
     await this.#db.autocommit((x) =>
-      x.run(sql`INSERT INTO branch_listings (branch_id, name, rating, reviews_count, read_at) VALUES (${values})
-            ${this.#db.upsert('branch_id', ['name', 'rating', 'reviews_count', 'read_at'])}`),
+      x.run(sql`INSERT INTO branch_listings (business_id, branch_id, name, rating, reviews_count, read_at) VALUES (${values})
+            ${this.#db.upsert('business_id, branch_id', ['name', 'rating', 'reviews_count', 'read_at'])}`),
     );
   }
 
   async branchListings(): Promise<BranchListing[]> {
-    const rows = await this.#select(LISTING, sql`FROM branch_listings b ORDER BY b.branch_id`);
+    const rows = await this.#select(LISTING, sql`FROM branch_listings b WHERE b.business_id = ${this.#b} ORDER BY b.branch_id`);
     return rows.map((row) => ({ ...row, rating: row.rating === null ? null : Number(row.rating) }));
   }
 
   async reviewFacts(query: FactQuery): Promise<BranchFacts[]> {
-    const where = period('r', query);
+    const where = period('r', this.#b, query);
     const [rows, minutes, decisions] = await this.#db.autocommit(async (x) => [
       await x.all(FACTS, sql`FROM reviews r ${where} GROUP BY r.branch_id`),
       await x.all(ANSWER_MINUTES, sql`FROM reviews r ${where} AND r.state = 'posted' AND r.answer_minutes IS NOT NULL GROUP BY r.branch_id, r.answer_minutes`),
-      await x.all(DECISION_COUNTS, sql`FROM draft_decisions d JOIN reviews r ON r.id = d.review_id ${where}
-            AND d.business_id = ${VOICE_BUSINESS} GROUP BY r.branch_id`),
+      await x.all(DECISION_COUNTS, sql`FROM draft_decisions d JOIN reviews r ON r.business_id = d.business_id AND r.id = d.review_id ${where}
+            GROUP BY r.branch_id`),
     ] as const);
     const decided = new Map(decisions.map(({ branchId, ...counts }) => [branchId, counts]));
     const none = { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, changedPermille: 0 };
@@ -1184,7 +1254,7 @@ export class SqlStore implements Store {
   }
 
   async topicCounts(query: FactQuery & { maxRating: number }): Promise<TopicCount[]> {
-    return this.#select(TOPIC_COUNT, sql`FROM review_topics t ${period('t', query)} AND t.rating <= ${query.maxRating} GROUP BY t.branch_id, t.topic, t.label`);
+    return this.#select(TOPIC_COUNT, sql`FROM review_topics t ${period('t', this.#b, query)} AND t.rating <= ${query.maxRating} GROUP BY t.branch_id, t.topic, t.label`);
   }
 
   async saveTopics(reviewId: string, topics: readonly Topic[]): Promise<boolean> {
@@ -1194,9 +1264,10 @@ export class SqlStore implements Store {
       topics.map((topic, i) => (i === 0 ? sql`SELECT ${topic.key} AS topic, ${topic.label} AS label` : sql`SELECT ${topic.key}, ${topic.label}`)),
       ' UNION ALL ',
     );
-    const insert = sql`INSERT INTO review_topics (review_id, topic, label, branch_id, rating, created_at)
-      SELECT r.id, k.topic, k.label, r.branch_id, r.rating, r.created_at FROM reviews r JOIN (${labels}) k ON 1 = 1
-      WHERE r.id = ${reviewId} AND NOT EXISTS (SELECT 1 FROM review_topics t WHERE t.review_id = ${reviewId})`;
+    const insert = sql`INSERT INTO review_topics (business_id, review_id, topic, label, branch_id, rating, created_at)
+      SELECT r.business_id, r.id, k.topic, k.label, r.branch_id, r.rating, r.created_at FROM reviews r JOIN (${labels}) k ON 1 = 1
+      WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}
+        AND NOT EXISTS (SELECT 1 FROM review_topics t WHERE t.business_id = ${this.#b} AND t.review_id = ${reviewId})`;
     return this.#db.autocommit(async (x) => {
       try {
         return (await x.run(insert)) > 0;
@@ -1212,10 +1283,10 @@ export class SqlStore implements Store {
     const { branchId, topic, from, to, maxRating } = query;
     requireTimes(from, to);
     return this.#db.autocommit(async (x) => ({
-      reviews: await x.all(TOPIC_REVIEW, sql`FROM review_topics t WHERE t.branch_id = ${branchId} AND t.topic = ${topic} AND t.rating <= ${maxRating}
+      reviews: await x.all(TOPIC_REVIEW, sql`FROM review_topics t WHERE t.business_id = ${this.#b} AND t.branch_id = ${branchId} AND t.topic = ${topic} AND t.rating <= ${maxRating}
           AND t.created_at >= ${from} AND t.created_at <= ${to} ORDER BY t.created_at, t.review_id`),
       complaints: (
-        await x.all(COMPLAINT, sql`FROM complaints c WHERE c.branch_id = ${branchId} AND c.topic = ${topic} AND c.window_from <= ${to} AND c.window_to >= ${from}`)
+        await x.all(COMPLAINT, sql`FROM complaints c WHERE c.business_id = ${this.#b} AND c.branch_id = ${branchId} AND c.topic = ${topic} AND c.window_from <= ${to} AND c.window_to >= ${from}`)
       ).map((row): ComplaintWindow => ({ from: row.windowFrom, to: row.windowTo })),
     }));
   }
@@ -1224,7 +1295,8 @@ export class SqlStore implements Store {
     const { branchId, topic, from, to } = complaint;
     requireTimes(from, to);
     return this.#db.transaction(async (x) => {
-      const insert = sql`INSERT INTO complaints (branch_id, topic, window_from, window_to, recorded_at) VALUES (${[branchId, topic, from, to, new Date()]})`;
+      const values: Value[] = [this.#b, branchId, topic, from, to, new Date()];
+      const insert = sql`INSERT INTO complaints (business_id, branch_id, topic, window_from, window_to, recorded_at) VALUES (${values})`;
       // The window is recorded already: another worker counted the same reviews a moment ago.
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       await this.#insertEvents(x, events);
@@ -1239,7 +1311,7 @@ export class SqlStore implements Store {
     for (const example of examples) {
       requireTimes(example.at);
       const values: Value[] = [
-        VOICE_BUSINESS, example.reviewId, example.branchId, example.rating, example.reviewText, example.answerText, example.weight, example.at,
+        this.#b, example.reviewId, example.branchId, example.rating, example.reviewText, example.answerText, example.weight, example.at,
       ];
       const statement = sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO voice_examples
             (business_id, review_id, branch_id, rating, review_text, answer_text, weight, at) VALUES (${values})`;
@@ -1252,8 +1324,8 @@ export class SqlStore implements Store {
     const exclude = query.excludeReviewId === undefined ? empty : sql` AND v.review_id <> ${query.excludeReviewId}`;
     const rows = await this.#select(
       VOICE_EXAMPLE,
-      sql`FROM voice_examples v WHERE v.business_id = ${VOICE_BUSINESS}${exclude}
-            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.review_id = v.review_id AND e.type = 'reply.removed')
+      sql`FROM voice_examples v WHERE v.business_id = ${this.#b}${exclude}
+            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.business_id = v.business_id AND e.review_id = v.review_id AND e.type = 'reply.removed')
           ORDER BY CASE WHEN v.branch_id = ${query.branchId} THEN 0 ELSE 1 END, v.at DESC, v.review_id DESC LIMIT ${limitOf(query.limit)}`,
     );
     return rows.map(({ embeddingModel, vector, ...row }) => ({
@@ -1266,7 +1338,7 @@ export class SqlStore implements Store {
   async recordDecision(decision: DraftDecision): Promise<void> {
     requireTimes(decision.at);
     const permille = decision.share === null ? null : Math.round(Math.min(1, Math.max(0, decision.share)) * 1000);
-    const values: Value[] = [VOICE_BUSINESS, decision.reviewId, decision.branchId, decision.kind, permille, decision.at];
+    const values: Value[] = [this.#b, decision.reviewId, decision.branchId, decision.kind, permille, decision.at];
     await this.#db.autocommit((x) =>
       x.run(sql`INSERT INTO draft_decisions (business_id, review_id, branch_id, kind, changed_permille, decided_at) VALUES (${values})`),
     );
@@ -1276,7 +1348,7 @@ export class SqlStore implements Store {
     for (const { reviewId, vector } of vectors) {
       await this.#db.autocommit((x) =>
         x.run(sql`UPDATE voice_examples SET embedding_model = ${model}, vector = ${JSON.stringify(vector)}
-              WHERE business_id = ${VOICE_BUSINESS} AND review_id = ${reviewId}`),
+              WHERE business_id = ${this.#b} AND review_id = ${reviewId}`),
       );
     }
   }
@@ -1284,7 +1356,7 @@ export class SqlStore implements Store {
   // ------------------------------------------------------------ the owner's complaints about reviews
 
   async reviewComplaint(reviewId: string): Promise<ReviewComplaint | null> {
-    const row = (await this.#select(REVIEW_COMPLAINT, sql`FROM review_complaints q WHERE q.review_id = ${reviewId}`))[0];
+    const row = (await this.#select(REVIEW_COMPLAINT, sql`FROM review_complaints q WHERE q.business_id = ${this.#b} AND q.review_id = ${reviewId}`))[0];
     return row === undefined ? null : toReviewComplaint(row);
   }
 
@@ -1295,20 +1367,20 @@ export class SqlStore implements Store {
     const { reviewId, reason, notAClient } = complaint;
     return this.#db.transaction(async (x) => {
       // The review row first (the lock order): a worker claiming it now either sees it complained about or has it.
-      const review = await x.first(REVIEW, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      const review = await x.first(REVIEW, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
       if (review === undefined) throw new Rollback(false);
       const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
       const values: Value[] = [
-        reviewId, 'sending', reason, notAClient ? 1 : 0, token, leaseUntil, holdUntil, 1,
+        this.#b, reviewId, 'sending', reason, notAClient ? 1 : 0, token, leaseUntil, holdUntil, 1,
         waits ? review.state : null, waits ? review.reason : null, now, now,
       ];
-      const insert = sql`INSERT INTO review_complaints (review_id, state, reason, not_a_client, claim_token, lease_until, read_back_after, attempts,
+      const insert = sql`INSERT INTO review_complaints (business_id, review_id, state, reason, not_a_client, claim_token, lease_until, read_back_after, attempts,
         prior_state, prior_reason, created_at, updated_at) VALUES (${values})`;
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       if (waits) {
         await x.run(sql`UPDATE reviews SET state = 'skipped', reason = ${COMPLAINED}, reserved = 0, claim_token = NULL, lease_until = NULL,
-              updated_at = ${now} WHERE id = ${reviewId} AND state IN ${COMPLAINABLE_WAITING}`);
-        if (review.reserved !== 0n) await x.run(sql`UPDATE account SET reserved = reserved - ${review.reserved} WHERE id = 1`);
+              updated_at = ${now} WHERE business_id = ${this.#b} AND id = ${reviewId} AND state IN ${COMPLAINABLE_WAITING}`);
+        if (review.reserved !== 0n) await x.run(sql`UPDATE business_accounts SET reserved = reserved - ${review.reserved} WHERE business_id = ${this.#b}`);
       }
       return true;
     });
@@ -1318,13 +1390,13 @@ export class SqlStore implements Store {
     requireTimes(now, leaseUntil);
     const held = staleToken === null ? sql`claim_token IS NULL` : sql`claim_token = ${staleToken}`;
     return this.#changedOne(sql`UPDATE review_complaints SET claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-          WHERE review_id = ${reviewId} AND state IN ('sending', 'outcome_unknown') AND ${held}`);
+          WHERE business_id = ${this.#b} AND review_id = ${reviewId} AND state IN ('sending', 'outcome_unknown') AND ${held}`);
   }
 
   async resendComplaint(reviewId: string, token: string, now: Date, holdUntil: Date): Promise<boolean> {
     requireTimes(now, holdUntil);
     return this.#changedOne(sql`UPDATE review_complaints SET state = 'sending', attempts = attempts + 1, read_back_after = ${holdUntil}, updated_at = ${now}
-          WHERE review_id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now} AND state IN ('sending', 'outcome_unknown')`);
+          WHERE business_id = ${this.#b} AND review_id = ${reviewId} AND claim_token = ${token} AND lease_until > ${now} AND state IN ('sending', 'outcome_unknown')`);
   }
 
   async finishComplaint(reviewId: string, token: string, state: 'sent' | 'outcome_unknown', events: readonly DomainEvent[]): Promise<boolean> {
@@ -1333,7 +1405,7 @@ export class SqlStore implements Store {
       // A complaint that is out there is recorded whoever sees it first, and announced once.
       const which = state === 'sent' ? sql`state <> 'sent'` : sql`claim_token = ${token} AND state IN ('sending', 'outcome_unknown')`;
       const changed = await x.run(sql`UPDATE review_complaints SET state = ${state}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
-            ${state === 'sent' ? sql`, sent_at = ${now}` : empty} WHERE review_id = ${reviewId} AND ${which}`);
+            ${state === 'sent' ? sql`, sent_at = ${now}` : empty} WHERE business_id = ${this.#b} AND review_id = ${reviewId} AND ${which}`);
       if (changed !== 1) throw new Rollback(false);
       await this.#insertEvents(x, events);
       return true;
@@ -1342,15 +1414,15 @@ export class SqlStore implements Store {
 
   async dropComplaint(reviewId: string, token: string): Promise<boolean> {
     return this.#db.transaction(async (x) => {
-      const mine = sql`q.review_id = ${reviewId} AND q.claim_token = ${token} AND q.state IN ('sending', 'outcome_unknown')`;
+      const mine = sql`q.business_id = ${this.#b} AND q.review_id = ${reviewId} AND q.claim_token = ${token} AND q.state IN ('sending', 'outcome_unknown')`;
       // The review row first (the lock order), then the complaint's.
-      await x.first(ID, sql`FROM reviews r WHERE r.id = ${reviewId}${this.#db.lockRows}`);
+      await x.first(ID, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
       const prior = await x.first(COMPLAINT_PRIOR, sql`FROM review_complaints q WHERE ${mine}${this.#db.lockRows}`);
       if (prior === undefined) throw new Rollback(false);
-      await x.run(sql`DELETE FROM review_complaints WHERE review_id = ${reviewId} AND claim_token = ${token}`);
+      await x.run(sql`DELETE FROM review_complaints WHERE business_id = ${this.#b} AND review_id = ${reviewId} AND claim_token = ${token}`);
       if (prior.priorState !== null) {
         await x.run(sql`UPDATE reviews SET state = ${prior.priorState}, reason = ${prior.priorReason}, updated_at = ${new Date()}
-              WHERE id = ${reviewId} AND state = 'skipped' AND reason = ${COMPLAINED}`);
+              WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'skipped' AND reason = ${COMPLAINED}`);
       }
       return true;
     });

@@ -97,6 +97,7 @@ const authSchema = envelope(z.object({ access_token: z.string().min(1) }));
 
 const usersSchema = envelope(
   z.object({
+    id: idSchema,
     orgs: z.array(z.object({ id: idSchema, name: z.string().nullish(), isActive: z.boolean().nullish() })),
   }),
 );
@@ -577,6 +578,11 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
       // A token is not logged in with: one authorised read proves it.
       if (signedInByToken) await get('users', {}, usersSchema);
       else await relogin(token);
+    },
+
+    async account() {
+      const users = await get('users', {}, usersSchema);
+      return { userId: users.result.id, login: options.login ?? null };
     },
 
     async listBranches(): Promise<Branch[]> {
