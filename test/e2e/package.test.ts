@@ -29,7 +29,8 @@ interface Folders {
 }
 
 async function mustRun(file: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
-  const result = await runProcess(file, args, options);
+  // npm pack builds with tsc: minutes, not seconds, on a loaded 2-core machine. The bound only stops a hang.
+  const result = await runProcess(file, args, { timeoutMs: 600_000, ...options });
   assert.equal(result.code, 0, `${path.basename(file)} ${args.join(' ')}: ${result.stderr}`);
   return result;
 }

@@ -8,12 +8,16 @@ import { queryDatabase } from '../support/mysql.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { BIN, eventually, World } from '../support/world.ts';
 
+/** Every `run` a test started: killed at the end, so one left running by a failed test cannot hold the file open. */
+const started: ChildProcess[] = [];
+
 function startRun(world: World, env: Record<string, string> = {}, args: string[] = []) {
   const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: world.dir, env: { ...world.env(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk) => (output.stdout += chunk));
   child.stderr!.on('data', (chunk) => (output.stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  started.push(child);
   return { child, output, exited };
 }
 
@@ -35,7 +39,7 @@ describe('gisbot run', () => {
     await world.run(['balance', 'add', '1000', '--yes']);
   });
   after(async () => {
-    run?.child.kill('SIGKILL');
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await world.close();
   });
 
@@ -55,7 +59,7 @@ describe('gisbot run', () => {
     world.twogis.addReview('7800000000000001', { id: '78001', rating: 5 });
     world.model.latencyMs = 10_000;
     run = startRun(world, {}, ['--config', await fastConfig(world)]);
-    await eventually(() => world.model.requests.some((request) => request.path === 'chat/completions'), 'the model was asked', 15_000);
+    await eventually(() => world.model.requests.some((request) => request.path === 'chat/completions'), 'the model was asked', 60_000);
     run.child.kill('SIGTERM');
     const code = await run.exited;
     assert.equal(code, 0, run.output.stderr);
