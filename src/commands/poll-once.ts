@@ -122,6 +122,16 @@ export function bridgedOne(config: Readonly<Config>, deps: PipelineDeps): Pick<T
   return { chatIds: businessOf(config)?.staffChatIds ?? [], businesses: [{ deps, chatIds: config.telegram.chatIds, panel: panelSettings(config) }] };
 }
 
+/**
+ * The line for a process that runs the bridge for one business of several enabled ones (`--business`): the bot
+ * is theirs too, and this process takes presses from their chats as from unknown chats. Null when it serves all.
+ */
+export function servesOneOfMany(config: Readonly<Config>): string | null {
+  const business = businessOf(config);
+  const others = config.businesses.filter((one) => one.enabled && one.id !== business?.id).map((one) => one.id);
+  return business && others.length > 0 ? messages.telegram.onlyOne(business.id, others) : null;
+}
+
 /** Every chat that gets cards: each business's own and the staff's. */
 export function chatsOf(chats: Pick<TelegramDeps, 'chatIds' | 'businesses'>): number {
   return new Set([...chats.chatIds, ...(chats.businesses ?? []).flatMap((business) => business.chatIds)]).size;
@@ -184,6 +194,8 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   // other chat got its cards and every press was acted on. It is said on each run (cron mails it), without making
   // every later run exit 1 until someone unblocks the bot; `doctor` fails on it.
   summary.warnings.push(...new Set(refusingChats));
+  const partial = bridge ? servesOneOfMany(ctx.config) : null;
+  if (partial) summary.warnings.push(partial);
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   if (stop.received === null) return { summary, delivery, exitCode: exitCodeOf(summary) };
   return { summary, delivery, exitCode: exitCodeOfSignal(stop.received), stoppedBy: stop.received };

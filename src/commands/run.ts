@@ -14,7 +14,7 @@ import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
 import { bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
-import { bridgedMany, bridgedOne, chatRefusal, chatsOf, render as renderSummary, renderDelivery } from './poll-once.ts';
+import { bridgedMany, bridgedOne, chatRefusal, chatsOf, render as renderSummary, renderDelivery, servesOneOfMany } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -57,6 +57,8 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
     : null;
   const deps: PipelineDeps = bridge ? kicking(counted, bridge) : counted;
   if (bridge) ctx.output.say(messages.run.telegram(chatsOf(chats)));
+  const partial = bridge ? servesOneOfMany(ctx.config) : null;
+  if (partial) ctx.output.warn(ctx.output.colors.yellow(`! ${partial}`));
   const bridging = bridge?.run(options.signal) ?? Promise.resolve();
 
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };

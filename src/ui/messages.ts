@@ -518,6 +518,8 @@ export const messages = {
       `Telegram chat ${chatId} takes no messages from the bot (${error}): skipped; start the bot there again (/start, or add it to the group), or take the chat out of telegram.chatIds`,
     chatMoved: (chatId: string, movedTo: string, error: string) =>
       `Telegram chat ${chatId} became a supergroup with id ${movedTo} (${error}): put ${movedTo} in telegram.chatIds in place of ${chatId}`,
+    onlyOne: (id: string, others: readonly string[]) =>
+      `Telegram: this process serves business ${id} only, and the bot is also ${others.join(', ')}'s: a press from their chats is refused here; serve every business of the bot from one run (no --business)`,
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',

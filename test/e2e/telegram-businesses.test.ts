@@ -181,6 +181,16 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       assert.match(one!, /^🏢 dental-7\nThe last 7 days\nReviews: 2\n/);
     });
 
+    test('poll-once --business coffee: its cards reach its chat and the staff chat, named; it says the bot serves others too', async () => {
+      world.twogis.addReview(accounts.coffee.branch, { id: 'c-2', rating: 2, text: 'Шумно.', user: { id: '55', name: 'Пётр' } });
+      const result = await gisbot(['poll-once', '--json', '--business', 'coffee']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(card(COFFEE_CHAT, 'c-2'));
+      assert.match(card(STAFF, 'c-2').text, new RegExp(`^🏢 ${COFFEE_NAME}\n`));
+      assert.equal(cardOf(DENTAL_CHAT, 'c-2'), undefined);
+      assert.match(result.stderr, /this process serves business coffee only, and the bot is also dental-7's/);
+    });
+
     test('gisbot run serves every business with the one bot: a card as the review comes to wait, a press acted on', async () => {
       assert.equal((await gisbot(['balance', 'add', '5', '--yes', '--business', 'dental-7'])).code, 0);
       const { child, done } = startProcess(process.execPath, [BIN, '--config', configFile, 'run'], { cwd: world.dir, env, timeoutMs: 90_000 });
