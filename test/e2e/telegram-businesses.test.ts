@@ -191,6 +191,25 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       assert.match(result.stderr, /this process serves business coffee only, and the bot is also dental-7's/);
     });
 
+    test("the staff chat writes the coffee's answer in reply to its card; /waiting there sends the oldest waiting of every business", async () => {
+      const staffCopy = card(STAFF, 'c-2');
+      const edit = tg.press(STAFF, staffCopy.messageId, 'edit', STAFFER);
+      const answer = 'Пётр, спасибо! Поставим звукопоглощающие панели.';
+      tg.write(STAFF, answer, { replyTo: staffCopy.messageId, person: STAFFER });
+      assert.equal((await poll()).code, 0);
+      assert.match(tg.answerTo(edit)?.text ?? '', /Reply to the card/);
+      for (const chat of [COFFEE_CHAT, STAFF]) {
+        assert.ok(card(chat, 'c-2').text.includes(answer), `chat ${chat} shows the staff's answer`);
+        assert.match(card(chat, 'c-2').text, /Answer written by Олег/);
+      }
+      assert.equal(world.twogis.postsTo('c-2'), 0, 'shown, not sent');
+      tg.write(STAFF, '/waiting');
+      assert.equal((await poll()).code, 0);
+      const [said, resent] = tg.messagesIn(STAFF).slice(-2).map((message) => message.text);
+      assert.equal(said, 'The 1 oldest reviews waiting for you, below');
+      assert.ok(resent!.startsWith(`🏢 ${COFFEE_NAME}\n`) && resent!.endsWith('review c-2'), resent);
+    });
+
     test('gisbot run serves every business with the one bot: a card as the review comes to wait, a press acted on', async () => {
       assert.equal((await gisbot(['balance', 'add', '5', '--yes', '--business', 'dental-7'])).code, 0);
       const { child, done } = startProcess(process.execPath, [BIN, '--config', configFile, 'run'], { cwd: world.dir, env, timeoutMs: 90_000 });
