@@ -83,7 +83,7 @@ class Session {
     const config: Readonly<Config> = await loadConfig(globals.config ? { file: globals.config } : {});
     const businesses = selectBusinesses(businessesOf(config), globals.business, scope);
     // Several businesses served at once: the context is the deployment's, and each business gets its own 2GIS client
-    // from its own config (context.ts, businessDeps). `run` serves one business per process for now.
+    // from its own config (context.ts, businessDeps); one Telegram bot serves them all.
     const together = businesses.length > 1;
     if (together && scope === 'serve' && !needs.servesMany) throw new UsageError(messages.businesses.notYetTogether(businesses.map((one) => one.id)));
     const ctx = await createContext(together ? config : businesses[0]!.config, this.output, together ? { ...needs, twogis: false } : needs);

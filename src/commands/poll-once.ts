@@ -1,7 +1,7 @@
 // `gisbot poll-once`: one cycle, for cron. Prints the contract's summary and picks the exit code. SIGINT or SIGTERM
 // stops it as it stops `run` (adapters/process/signals.ts), with exit 130 or 143 after the summary of what was done.
 import { NEVER_STOPPED, type StopRequest, type StopSignalName } from '../adapters/process/signals.ts';
-import { businessOf, cardChatIds, type Business } from '../config/businesses.ts';
+import { businessOf, type Business } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import { businessDeps, type Context } from '../context.ts';
 import { cycleStatus, idleSummary, runCycle, type CycleSummary } from '../core/cycle.ts';
@@ -10,8 +10,8 @@ import type { PanelSettings } from '../core/telegram-panel.ts';
 import { Turns } from '../core/turns.ts';
 import { formatMoney } from '../core/money.ts';
 import type { DeliveryReport } from '../core/outbox.ts';
-import { countingSettlements, SettledTally } from '../core/pipeline.ts';
-import { TelegramBridge, type ChatRefusal } from '../core/telegram.ts';
+import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
+import { TelegramBridge, type ChatRefusal, type TelegramDeps } from '../core/telegram.ts';
 import { ExitCode, exitCodeOfSignal, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -63,27 +63,78 @@ async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Bu
   for (const deps of served) await bindToAccount(deps.store, deps.twogis);
   ctx.notifier.start();
   const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
+  // Each business's answers counted where they are settled, as a single business's are: a cycle's and a press's.
+  const tallies = new Map(served.map((deps) => [deps.business.id, new SettledTally()]));
+  const counted = served.map((deps) => ({ id: deps.business.id, config: deps.business.config, deps: countingSettlements({ ...deps, turns }, tallies.get(deps.business.id)!) }));
+  // One bot for every business: the presses first, the cards of the reviews that came to wait after the cycles.
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, ...bridgedMany(ctx.config, counted) }) : null;
+  const telegramProblems: string[] = [];
+  const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
   let outcomes: BusinessOutcome[];
   try {
+    if (bridge && !signal.aborted) await telegramTurn(bridge, telegramProblems, refusingChats, signal);
     outcomes = await Promise.all(
-      served.map(async (deps) => {
-        // Each business's answers counted where they are settled, as a single business's are.
-        const settled = new SettledTally();
-        const summary = signal.aborted ? idleSummary(0n) : await runCycle(countingSettlements({ ...deps, turns }, settled), signal);
-        summary.posted = settled.posted;
-        summary.charged = settled.charged;
-        summary.balance = (await deps.store.getBalance()).balance;
-        return { id: deps.business.id, summary, status: cycleStatus(summary) };
+      counted.map(async ({ deps, id }) => {
+        const summary = signal.aborted ? idleSummary(0n) : await runCycle(deps, signal);
+        return { id, summary, status: cycleStatus(summary) };
       }),
     );
+    if (bridge && !signal.aborted) await telegramTurn(bridge, telegramProblems, refusingChats, signal);
   } finally {
+    await bridge?.end().catch(() => {});
     spinner.stop();
+  }
+  for (const outcome of outcomes) {
+    const { summary } = outcome;
+    const tally = tallies.get(outcome.id)!;
+    summary.posted = tally.posted;
+    summary.charged = tally.charged;
+    summary.balance = (await ctx.store.forBusiness(outcome.id).getBalance()).balance; // after the presses acted on
+    outcome.status = cycleStatus(summary);
   }
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   const summary = totalOf(outcomes.map((outcome) => outcome.summary));
-  const exitCode = stop.received === null ? exitCodeOfMany(outcomes.map((outcome) => exitCodeOf(outcome.summary))) : exitCodeOfSignal(stop.received);
+  // Telegram's trouble is the deployment's, not one business's: said once, and a failure of the run as with one.
+  summary.problems.push(...new Set(telegramProblems));
+  summary.warnings.push(...new Set(refusingChats));
+  const codes = [...outcomes.map((outcome) => exitCodeOf(outcome.summary)), telegramProblems.length > 0 ? ExitCode.failed : ExitCode.ok];
+  const exitCode = stop.received === null ? exitCodeOfMany(codes) : exitCodeOfSignal(stop.received);
   return { summary, delivery, exitCode, businesses: outcomes, ...(stop.received === null ? {} : { stoppedBy: stop.received }) };
+}
+
+/**
+ * The bridge's chats over several businesses (issue 19): each business's own chats get its cards only; the
+ * top-level telegram.chatIds, the agency's staff chats, get every business's.
+ */
+export function bridgedMany(config: Readonly<Config>, served: ReadonlyArray<{ deps: PipelineDeps; config: Readonly<Config> }>): Pick<TelegramDeps, 'chatIds' | 'businesses'> {
+  return {
+    chatIds: config.telegram.chatIds,
+    businesses: served.map((one) => ({ deps: one.deps, chatIds: one.config.telegram.chatIds, panel: panelSettings(one.config) })),
+  };
+}
+
+/**
+ * The bridge's chats for one business's config: its own, and, when the config lists businesses, the agency's
+ * staff chats, which get its cards too, naming it.
+ */
+export function bridgedOne(config: Readonly<Config>, deps: PipelineDeps): Pick<TelegramDeps, 'chatIds' | 'businesses'> {
+  return { chatIds: businessOf(config)?.staffChatIds ?? [], businesses: [{ deps, chatIds: config.telegram.chatIds, panel: panelSettings(config) }] };
+}
+
+/**
+ * The line for a process that runs the bridge for one business of several enabled ones (`--business`): the bot
+ * is theirs too, and this process takes presses from their chats as from unknown chats. Null when it serves all.
+ */
+export function servesOneOfMany(config: Readonly<Config>): string | null {
+  const business = businessOf(config);
+  const others = config.businesses.filter((one) => one.enabled && one.id !== business?.id).map((one) => one.id);
+  return business && others.length > 0 ? messages.telegram.onlyOne(business.id, others) : null;
+}
+
+/** Every chat that gets cards: each business's own and the staff's. */
+export function chatsOf(chats: Pick<TelegramDeps, 'chatIds' | 'businesses'>): number {
+  return new Set([...chats.chatIds, ...(chats.businesses ?? []).flatMap((business) => business.chatIds)]).size;
 }
 
 /** The businesses' summaries summed; problems and warnings each name their business. */
@@ -121,7 +172,7 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   const deps = countingSettlements(ctx, settled);
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
-  const bridge = ctx.telegram ? new TelegramBridge({ ...deps, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config) }) : null;
+  const bridge = ctx.telegram ? new TelegramBridge({ ...deps, telegram: ctx.telegram, ...bridgedOne(ctx.config, deps) }) : null;
   const telegramProblems: string[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
@@ -143,6 +194,8 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   // other chat got its cards and every press was acted on. It is said on each run (cron mails it), without making
   // every later run exit 1 until someone unblocks the bot; `doctor` fails on it.
   summary.warnings.push(...new Set(refusingChats));
+  const partial = bridge ? servesOneOfMany(ctx.config) : null;
+  if (partial) summary.warnings.push(partial);
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   if (stop.received === null) return { summary, delivery, exitCode: exitCodeOf(summary) };
   return { summary, delivery, exitCode: exitCodeOfSignal(stop.received), stoppedBy: stop.received };

@@ -1,6 +1,6 @@
 // `gisbot run`: checks every service, then polls and answers in a loop until SIGINT/SIGTERM. A signal lets the
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
-import { cardChatIds, type Business } from '../config/businesses.ts';
+import type { Business } from '../config/businesses.ts';
 import { businessDeps, type Context } from '../context.ts';
 import { cycleStatus, runCycle, type CycleSummary } from '../core/cycle.ts';
 import { formatMoney } from '../core/money.ts';
@@ -14,7 +14,7 @@ import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
 import { bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
-import { chatRefusal, panelSettings, render as renderSummary, renderDelivery } from './poll-once.ts';
+import { bridgedMany, bridgedOne, chatRefusal, chatsOf, render as renderSummary, renderDelivery, servesOneOfMany } from './poll-once.ts';
 
 export interface RunOptions {
   /** Aborted by SIGINT/SIGTERM (wired in cli.ts). */
@@ -51,13 +51,14 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
   const settled = new SettledTally();
   const counted = countingSettlements(ctx, settled);
   // The Telegram bridge's own loop beside the cycles: a review that comes to wait cuts its long poll short.
+  const chats = bridgedOne(ctx.config, counted);
   const bridge = ctx.telegram
-    ? new TelegramBridge({ ...counted, telegram: ctx.telegram, chatIds: cardChatIds(ctx.config), panel: panelSettings(ctx.config), onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
+    ? new TelegramBridge({ ...counted, telegram: ctx.telegram, ...chats, onTrouble: (trouble) => sayTrouble(ctx.output, trouble) })
     : null;
-  const deps: PipelineDeps = bridge
-    ? { ...counted, onEvents: (events) => { ctx.onEvents?.(events); bridge.kick(events); } }
-    : counted;
-  if (bridge) ctx.output.say(messages.run.telegram(cardChatIds(ctx.config).length));
+  const deps: PipelineDeps = bridge ? kicking(counted, bridge) : counted;
+  if (bridge) ctx.output.say(messages.run.telegram(chatsOf(chats)));
+  const partial = bridge ? servesOneOfMany(ctx.config) : null;
+  if (partial) ctx.output.warn(ctx.output.colors.yellow(`! ${partial}`));
   const bridging = bridge?.run(options.signal) ?? Promise.resolve();
 
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
@@ -89,7 +90,7 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
  * Every business of `businesses` served in turn-taking cycles until a signal (core/turns.ts): each with its own
  * 2GIS account, balance, prompt and policy. The database is checked first; each business is bound to its account
  * (a business whose 2GIS cannot be reached now is bound once it can: its cycle meets the same failure meanwhile).
- * The Telegram bridge serves one business per process for now.
+ * One Telegram bridge beside the cycles serves them all: one bot, each business's chats, the agency's staff chats.
  */
 async function runMany(ctx: Context, options: RunOptions, businesses: readonly Business[]): Promise<RunResult> {
   await ctx.store.migrate();
@@ -99,15 +100,22 @@ async function runMany(ctx: Context, options: RunOptions, businesses: readonly B
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.config.polling.concurrency));
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });
   const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
+  // Every answer posted while running, by a cycle or a Telegram press, is counted where it is settled.
+  const settled = new SettledTally();
+  const counted = served.map((deps) => ({ id: deps.business.id, config: deps.business.config, deps: countingSettlements({ ...deps, turns }, settled) }));
+  const chats = bridgedMany(ctx.config, counted);
+  const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, ...chats, onTrouble: (trouble) => sayTrouble(ctx.output, trouble) }) : null;
+  const cycling = counted.map(({ id, deps }) => ({ id, deps: bridge ? kicking(deps, bridge) : deps }));
+  if (bridge) ctx.output.say(messages.run.telegram(chatsOf(chats)));
+  const bridging = bridge?.run(options.signal) ?? Promise.resolve();
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
   const intervalMs = ctx.config.polling.intervalSeconds * 1000;
   let delivery: DeliveryReport = NOTHING_LEFT;
   while (!options.signal.aborted) {
-    const summaries = await Promise.all(served.map(async (deps) => ({ id: deps.business.id, summary: await cycleSafely({ ...deps, turns }, ctx, options.signal) })));
+    const summaries = await Promise.all(cycling.map(async ({ id, deps }) => ({ id, summary: await cycleSafely(deps, ctx, options.signal) })));
     result.cycles += 1;
     for (const { id, summary } of summaries) {
       if (!summary) continue;
-      result.posted += summary.posted;
       if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length > 0) {
         ctx.output.say(messages.businesses.cycleLine(id, summary.posted, summary.awaitingApproval, summary.failed, formatMoney(summary.charged), formatMoney(summary.balance), cycleStatus(summary)));
         for (const problem of summary.problems) ctx.output.error(ctx.output.colors.red(`✗ ${id}: ${shownText(problem)}`));
@@ -118,9 +126,16 @@ async function runMany(ctx: Context, options: RunOptions, businesses: readonly B
     delivery = reportChanges(ctx.output, delivery, await ctx.notifier.drain(Math.min(DELIVERY_GRACE_MS, intervalMs), options.signal));
     await ctx.clock.sleep(Math.max(0, intervalMs - (Date.now() - started)), options.signal).catch(() => {});
   }
+  await bridging;
+  result.posted = settled.posted;
   reportChanges(ctx.output, delivery, await ctx.notifier.drain(2_000));
   ctx.output.say(messages.run.stopped);
   return result;
+}
+
+/** `deps` whose committed events also end the bridge's long poll: a review that came to wait gets its card at once. */
+function kicking(deps: PipelineDeps, bridge: TelegramBridge): PipelineDeps {
+  return { ...deps, onEvents: (events) => { deps.onEvents?.(events); bridge.kick(events); } };
 }
 
 /** One line on stderr, once per kind of trouble (the bridge says each once): a revoked token, another poller, a chat. */

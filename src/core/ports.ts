@@ -257,7 +257,10 @@ export type EventType =
   | 'followup.new'
   /** gisbot posted a follow-up comment (not charged: the review's answer was). */
   | 'followup.posted'
-  /** A press or message from a Telegram chat that is not in telegram.chatIds: nothing was done. */
+  /**
+   * A press or message from a Telegram chat that is not in telegram.chatIds, or a press carrying a card that is not
+   * of a business the chat serves (data.cardId): nothing was done.
+   */
   | 'telegram.refused'
   /** One complaint topic reached insight.repeatThreshold reviews at one branch within insight.repeatWindowDays. */
   | 'complaint.repeated'
@@ -523,17 +526,25 @@ export type TelegramNotice =
   /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
   | { kind: 'not_acted'; action: CardAction | null; reason: string }
   // The owner's panel (telegram-panel.ts): answers to the commands typed in a chat, and what it pushes there.
-  /** `/start`: the chat's id, and whether (and for which business) it may act on cards. */
-  | { kind: 'chat_id'; chatId: string; allowed: boolean; business: string | null }
+  /**
+   * `/start`: the chat's id, and whether (and for which business) it may act on cards; `staff`: one of the agency's
+   * staff chats (top-level telegram.chatIds), which get every business's cards.
+   */
+  | { kind: 'chat_id'; chatId: string; allowed: boolean; business: string | null; staff?: boolean }
   /** `/balance`: the figures of `balance --json`. */
   | { kind: 'balance'; balance: string; held: string }
-  /** `/stats`: the figures of `stats --json` (`total`) over the last `days` days. */
-  | { kind: 'stats'; days: number; figures: PanelFigures }
+  /** `/balance` in a staff chat: each business's, named (its name, else its id). */
+  | { kind: 'balances'; businesses: Array<{ business: string; balance: string; held: string }> }
+  /** `/stats`: the figures of `stats --json` (`total`) over the last `days` days; `business` names it in a staff chat. */
+  | { kind: 'stats'; days: number; figures: PanelFigures; business?: string }
+  /** `/stats` in a staff chat: a few figures of each business, named; `more` businesses were left out. */
+  | { kind: 'stats_each'; days: number; businesses: Array<{ business: string; figures: PanelFigures }>; more: number }
   /** `/waiting`: the oldest cards sent again below this, and how many more wait. */
   | { kind: 'waiting'; shown: number; more: number }
   | { kind: 'unknown_command'; command: string }
-  | { kind: 'alert'; alert: PanelAlert }
-  | { kind: 'digest'; from: string; to: string; figures: PanelFigures; topics: string[]; balance: string };
+  /** `business` names the business the alert or digest is about, in a staff chat (which gets every business's). */
+  | { kind: 'alert'; alert: PanelAlert; business?: string }
+  | { kind: 'digest'; from: string; to: string; figures: PanelFigures; topics: string[]; balance: string; business?: string };
 
 /** The figures of `stats --json` a panel message shows (the same names). */
 export interface PanelFigures {
@@ -578,6 +589,8 @@ export interface CardView {
   outcome: CardOutcome | null;
   /** A copy that `/waiting` sent again further down the chat: it says so and has no buttons. */
   superseded?: boolean;
+  /** The business the card is of (its name, else its id), shown in a staff chat, which gets every business's cards. */
+  business?: string | null;
   /** The buttons, in order; none once the review stopped waiting. */
   actions: CardAction[];
 }

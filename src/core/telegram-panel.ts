@@ -7,10 +7,15 @@
 // and the queue, so it runs on the bridge's durable update path and only in the worker holding the turn.
 // Pushed messages wait in the database (telegram_messages) and go out within Telegram's limits: at least a second
 // apart per chat, at most 20 a minute to a group. What a turn cannot send stays queued for the next: never dropped.
+//
+// Many businesses, one bot (issue 19): a business's chats see its own figures, alerts and digest. The agency's staff
+// chats get every business's alerts and digests, each naming its business, and their commands are about every
+// business (StaffPanel): `/balance` lists each; `/stats` a few figures of each, `/stats <id>` one business's all;
+// `/waiting` the oldest cards over every business, `/waiting <id>` one business's.
 import { isServiceError } from '../errors.ts';
 import { formatMoney } from './money.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import type { PanelAlert, PanelFigures, StoredEvent, Telegram, TelegramNotice, TelegramUpdate } from './ports.ts';
+import type { PanelAlert, PanelFigures, StoredEvent, StoredReview, Telegram, TelegramNotice, TelegramUpdate } from './ports.ts';
 import { periodStats, type Figures } from './stats.ts';
 
 export interface PanelSettings {
@@ -27,6 +32,8 @@ export interface PanelDeps extends PipelineDeps {
   telegram: Telegram;
   /** The chats that get the business's cards and alerts: its own and the agency's staff chats. */
   chatIds: readonly string[];
+  /** The agency's staff chats among them: what is pushed there names the business. */
+  staffChatIds?: readonly string[];
   panel?: PanelSettings;
 }
 
@@ -55,10 +62,13 @@ type Message = Extract<TelegramUpdate, { kind: 'message' }>;
 export class Panel {
   readonly #deps: PanelDeps;
   readonly #resend: ResendCards;
+  /** How a staff chat names the business: its name, else its id. */
+  readonly #label: string;
 
-  constructor(deps: PanelDeps, resend: ResendCards) {
+  constructor(deps: PanelDeps, resend: ResendCards, label?: string) {
     this.#deps = deps;
     this.#resend = resend;
+    this.#label = label ?? deps.panel?.business.name ?? deps.store.businessId;
   }
 
   /**
@@ -78,27 +88,23 @@ export class Panel {
     if (!allowed) return false;
     switch (name) {
       case 'balance': {
-        const { balance, reserved } = await this.#deps.store.getBalance();
-        await tell({ kind: 'balance', balance: formatMoney(balance), held: formatMoney(reserved) });
+        const { balance, held } = await this.balance();
+        await tell({ kind: 'balance', balance, held });
         return true;
       }
       case 'stats': {
-        const days = argument === '' || argument === '7d' ? 7 : argument === '30d' ? 30 : null;
+        const days = periodDays(argument);
         if (days === null) {
           await tell({ kind: 'unknown_command', command: message.text.trim() });
           return true;
         }
-        const to = this.#deps.clock.now();
-        const stats = await periodStats(this.#deps.store, { from: new Date(to.getTime() - days * 86_400_000), to });
-        await tell({ kind: 'stats', days, figures: panelFigures(stats.total) });
+        await tell({ kind: 'stats', days, figures: await this.figures(days) });
         return true;
       }
       case 'waiting': {
-        const { store } = this.#deps;
-        const oldest = await store.listReviewsInState('needs_approval', WAITING_SHOWN);
-        const total = (await store.waitingForPerson(0)).reduce((sum, branch) => sum + branch.count, 0);
+        const { oldest, total } = await this.waiting();
         await tell({ kind: 'waiting', shown: oldest.length, more: Math.max(0, total - oldest.length) });
-        await this.#resend(message.chatId, oldest.map((review) => review.id));
+        await this.resend(message.chatId, oldest.map((review) => review.id));
         return true;
       }
       default:
@@ -107,13 +113,44 @@ export class Panel {
     }
   }
 
+  /** The business's balance and what is held, as `balance --json` shows them. */
+  async balance(): Promise<{ balance: string; held: string }> {
+    const { balance, reserved } = await this.#deps.store.getBalance();
+    return { balance: formatMoney(balance), held: formatMoney(reserved) };
+  }
+
+  /** The business's figures of the last `days` days, as `stats --json` (`total`) shows them. */
+  async figures(days: number): Promise<PanelFigures> {
+    const to = this.#deps.clock.now();
+    return panelFigures((await periodStats(this.#deps.store, { from: new Date(to.getTime() - days * 86_400_000), to })).total);
+  }
+
+  /** The business's oldest reviews waiting for a person (at most WAITING_SHOWN), and how many wait in all. */
+  async waiting(): Promise<{ oldest: StoredReview[]; total: number }> {
+    const { store } = this.#deps;
+    const oldest = await store.listReviewsInState('needs_approval', WAITING_SHOWN);
+    const total = (await store.waitingForPerson(0)).reduce((sum, branch) => sum + branch.count, 0);
+    return { oldest, total };
+  }
+
+  /** The given reviews' cards sent to the chat again (`/waiting`). */
+  resend(chatId: string, reviewIds: readonly string[]): Promise<void> {
+    return this.#resend(chatId, reviewIds);
+  }
+
   /** The turn's alerts: new ones drawn from the events, reminders, the digest when its hour came; then the queue. */
   async pushes(signal?: AbortSignal): Promise<void> {
+    if (this.#deps.chatIds.length === 0) return;
+    await this.draw();
+    await this.sendQueued(signal);
+  }
+
+  /** The business's new alerts, reminders and digest, queued for its chats (and the staff's). */
+  async draw(): Promise<void> {
     if (this.#deps.chatIds.length === 0) return;
     await this.#fromEvents();
     await this.#reminders();
     await this.#digest();
-    await this.#sendQueued(signal);
   }
 
   async #fromEvents(): Promise<void> {
@@ -154,7 +191,7 @@ export class Panel {
     if (await store.alertEpisodeOpen(episode)) return; // sent already (the check saves the week's figures)
     const from = new Date(slot.getTime() - WEEK_MS);
     const [stats, account] = await Promise.all([periodStats(store, { from, to: slot }), store.getBalance()]);
-    const notice: TelegramNotice = {
+    const notice: Extract<TelegramNotice, { kind: 'digest' }> = {
       kind: 'digest',
       from: from.toISOString(),
       to: slot.toISOString(),
@@ -165,8 +202,11 @@ export class Panel {
     await store.openAlertEpisode(episode, now, { messages: this.#toChats(notice) });
   }
 
-  /** Sends what is queued, within Telegram's limits; a chat that refuses the bot has its message given up on. */
-  async #sendQueued(signal?: AbortSignal): Promise<void> {
+  /**
+   * Sends what is queued, within Telegram's limits; a chat that refuses the bot has its message given up on. The
+   * queue is the deployment's: every business's messages.
+   */
+  async sendQueued(signal?: AbortSignal): Promise<void> {
     const { store, clock, telegram } = this.#deps;
     const held = new Set<string>();
     for (const message of await store.queuedTelegramMessages(clock.now(), MESSAGES_PER_TURN)) {
@@ -200,9 +240,95 @@ export class Panel {
     }
   }
 
-  #toChats(notice: TelegramNotice): Array<{ chatId: string; notice: TelegramNotice }> {
-    return this.#deps.chatIds.map((chatId) => ({ chatId, notice }));
+  /** The notice for each of the business's chats; a staff chat's names the business (it gets every business's). */
+  #toChats(notice: Extract<TelegramNotice, { kind: 'alert' | 'digest' }>): Array<{ chatId: string; notice: TelegramNotice }> {
+    const staff = new Set(this.#deps.staffChatIds ?? []);
+    return this.#deps.chatIds.map((chatId) => ({ chatId, notice: staff.has(chatId) ? { ...notice, business: this.#label } : notice }));
   }
+}
+
+/** One business as the staff panel knows it. */
+export interface StaffDesk {
+  id: string;
+  /** Its name, else its id. */
+  label: string;
+  panel: Panel;
+}
+
+/** A staff chat's `/stats` lists at most this many businesses (a Telegram message holds 4096 characters). */
+export const STAFF_STATS_SHOWN = 30;
+
+/**
+ * The commands typed in one of the agency's staff chats (top-level telegram.chatIds beside `businesses:`): about
+ * every business, each named, or about the one whose id follows the command.
+ */
+export class StaffPanel {
+  readonly #telegram: Telegram;
+  readonly #desks: readonly StaffDesk[];
+
+  constructor(telegram: Telegram, desks: readonly StaffDesk[]) {
+    this.#telegram = telegram;
+    this.#desks = desks;
+  }
+
+  /** A command typed in a staff chat: true when it was one and was answered. */
+  async command(message: Message): Promise<boolean> {
+    const parsed = /^\/([a-z_]+)(?:@\w+)?(?:\s+(.*))?$/is.exec(message.text.trim());
+    if (!parsed) return false;
+    const name = parsed[1]!.toLowerCase();
+    const words = (parsed[2] ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const tell = (notice: TelegramNotice) => this.#telegram.notify(message.chatId, notice, message.messageId);
+    const unknown = () => tell({ kind: 'unknown_command', command: message.text.trim() }).then(() => true);
+    // The business the command names, if it names one (`/stats dental-7 30d`), and what else it says.
+    const named = this.#desks.find((desk) => words.includes(desk.id)) ?? null;
+    const rest = words.filter((word) => word !== named?.id);
+    const desks = named ? [named] : this.#desks;
+    switch (name) {
+      case 'start':
+        await tell({ kind: 'chat_id', chatId: message.chatId, allowed: true, business: null, staff: true });
+        return true;
+      case 'balance': {
+        if (rest.length > 0) return unknown();
+        const businesses = [];
+        for (const desk of desks) businesses.push({ business: desk.label, ...(await desk.panel.balance()) });
+        await tell({ kind: 'balances', businesses });
+        return true;
+      }
+      case 'stats': {
+        const days = rest.length > 1 ? null : periodDays(rest[0] ?? '');
+        if (days === null) return unknown();
+        if (named) {
+          await tell({ kind: 'stats', days, figures: await named.panel.figures(days), business: named.label });
+          return true;
+        }
+        const businesses = [];
+        for (const desk of desks.slice(0, STAFF_STATS_SHOWN)) businesses.push({ business: desk.label, figures: await desk.panel.figures(days) });
+        await tell({ kind: 'stats_each', days, businesses, more: Math.max(0, desks.length - STAFF_STATS_SHOWN) });
+        return true;
+      }
+      case 'waiting': {
+        if (rest.length > 0) return unknown();
+        // The oldest over every business named: each business's oldest, merged by when they were written.
+        const each = [];
+        for (const desk of desks) each.push({ desk, ...(await desk.panel.waiting()) });
+        const oldest = each
+          .flatMap(({ desk, oldest: reviews }) => reviews.map((review) => ({ desk, review })))
+          .sort((a, b) => Date.parse(a.review.createdAt) - Date.parse(b.review.createdAt))
+          .slice(0, WAITING_SHOWN);
+        const total = each.reduce((sum, one) => sum + one.total, 0);
+        await tell({ kind: 'waiting', shown: oldest.length, more: Math.max(0, total - oldest.length) });
+        for (const { desk, review } of oldest) await desk.panel.resend(message.chatId, [review.id]);
+        return true;
+      }
+      default:
+        return unknown();
+    }
+  }
+}
+
+/** `/stats`'s period: none or `7d` is 7 days, `30d` is 30; null for anything else. */
+function periodDays(argument: string): number | null {
+  return argument === '' || argument === '7d' ? 7 : argument === '30d' ? 30 : null;
 }
 
 /** The figures a panel message shows: those of `stats --json`, by the same names, read from periodStats. */

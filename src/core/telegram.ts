@@ -11,6 +11,12 @@
 // an update's effect at most once (TelegramCardBody.actedOn), so no press is lost or acted on twice across failures,
 // restarts and workers. A press acts only on the card of the message it came from. A card lives in the database
 // from the moment its review waits: when Telegram is unreachable, answering goes on and the card goes out later.
+//
+// One bot serves every business of the deployment (issue 19): one turn, one offset, one stream of updates. Each
+// business has its desk (its pipeline: the database seen from it, its 2GIS account, prompt and policy; its own
+// chats; its panel). A business's own chats reach its desk alone: a card of another business is not found from
+// there, and a press carrying one is refused and recorded. The agency's staff chats reach every desk: they get
+// every business's cards, each naming its business, and may act on any.
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { fileComplaint } from './complaint.ts';
@@ -33,17 +39,43 @@ import type {
   TelegramNotice,
   TelegramUpdate,
 } from './ports.ts';
-import { Panel, type PanelSettings } from './telegram-panel.ts';
+import { Panel, StaffPanel, type PanelDeps, type PanelSettings } from './telegram-panel.ts';
 import { currentPrompt, type CurrentPrompt } from './worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
   telegram: Telegram;
-  /** `telegram.chatIds`: the only chats that get cards and may act on them. */
+  /**
+   * `telegram.chatIds`: the only chats that get cards and may act on them. With `businesses`, the agency's staff
+   * chats: they get every business's cards and may act on any.
+   */
   chatIds: readonly string[];
   /** `run`'s loop tells a person here, once each, what keeps Telegram from working (the file log gets it too). */
   onTrouble?: (trouble: TelegramTrouble) => void;
   /** The owner's panel: the business, its time zone, the digest and reminders (telegram-panel.ts). */
   panel?: PanelSettings;
+  /**
+   * The businesses the bot serves, each with its own chats (issue 19). The deps around them are then the
+   * deployment's: the turn to read the bot, the updates, the panel's queue, the events of no business. Absent: the
+   * deps are the one business's, `chatIds` its chats.
+   */
+  businesses?: readonly BridgedBusiness[];
+}
+
+/** One business the bridge serves. */
+export interface BridgedBusiness {
+  /** Its pipeline: the database seen from the business, its 2GIS account, prompt, price and policy. */
+  deps: PipelineDeps;
+  /** The business's own `telegram.chatIds`: they get its cards, and only its. */
+  chatIds: readonly string[];
+  panel?: PanelSettings;
+}
+
+/** One business's side of the bridge: its pipeline and chats (its own and the staff's), its panel, its name. */
+interface Desk {
+  deps: PanelDeps;
+  /** What a staff chat calls it: its name, else its id. */
+  label: string;
+  panel: Panel;
 }
 
 /** A chat of telegram.chatIds that takes no messages from the bot; skipped, the other chats go on. */
@@ -105,8 +137,13 @@ const WAITING = new Set(['needs_approval', 'failed']);
 export class TelegramBridge {
   readonly #deps: TelegramDeps;
   readonly #token: string;
+  /** Every chat that may act: each business's own and the staff's. */
   readonly #allowed: ReadonlySet<string>;
-  readonly #panel: Panel;
+  readonly #staff: ReadonlySet<string>;
+  readonly #desks: readonly Desk[];
+  /** Each business's desk by its own chats. */
+  readonly #deskOfChat = new Map<string, Desk>();
+  readonly #staffPanel: StaffPanel;
   #waiting: AbortController | null = null;
   #kicked = false;
   /** When this worker last took or renewed the turn (ms since the epoch). */
@@ -117,8 +154,20 @@ export class TelegramBridge {
   constructor(deps: TelegramDeps) {
     this.#deps = deps;
     this.#token = deps.ownership.newToken();
-    this.#allowed = new Set(deps.chatIds);
-    this.#panel = new Panel(deps, (chatId, reviewIds) => this.#resend(chatId, reviewIds));
+    const served = deps.businesses ?? [{ deps, chatIds: deps.chatIds, ...(deps.panel ? { panel: deps.panel } : {}) }];
+    const staff = deps.businesses ? deps.chatIds : [];
+    this.#staff = new Set(staff);
+    this.#desks = served.map((business) => {
+      const chatIds = [...new Set([...business.chatIds, ...staff])];
+      const panelDeps: PanelDeps = { ...business.deps, telegram: deps.telegram, chatIds, staffChatIds: staff, ...(business.panel ? { panel: business.panel } : {}) };
+      const named = business.panel?.business;
+      const label = named?.name ?? (named?.id || business.deps.store.businessId);
+      const desk: Desk = { deps: panelDeps, label, panel: new Panel(panelDeps, (chatId, reviewIds) => this.#resend(desk, chatId, reviewIds), label) };
+      for (const chatId of business.chatIds) this.#deskOfChat.set(chatId, desk);
+      return desk;
+    });
+    this.#allowed = new Set([...staff, ...this.#deskOfChat.keys()]);
+    this.#staffPanel = new StaffPanel(deps.telegram, this.#desks.map((desk) => ({ id: desk.deps.store.businessId, label: desk.label, panel: desk.panel })));
   }
 
   /** Committed events: a review that came to wait, or stopped waiting, ends `run`'s long poll at once. */
@@ -158,11 +207,29 @@ export class TelegramBridge {
       if (!(await this.#keep())) return report; // another worker took the turn over: it acts on them
       if (await this.#handle(update)) report.updates += 1;
     }
-    if (options.signal?.aborted) return report;
-    await this.#syncCards(report, options.signal);
-    if (options.signal?.aborted || !(await this.#keep())) return report;
-    await this.#panel.pushes(options.signal);
+    for (const desk of this.#desks) {
+      if (options.signal?.aborted) return report;
+      await this.#syncCards(desk, report, options.signal);
+    }
+    for (const desk of this.#desks) {
+      if (options.signal?.aborted || !(await this.#keep())) return report;
+      await desk.panel.draw();
+    }
+    // The queue of panel messages is the deployment's: every business's go out within the one bot's limits.
+    await this.#desks[0]?.panel.sendQueued(options.signal);
     return report;
+  }
+
+  /** The desks a chat reaches: its business's, every one for a staff chat, none for any other chat. */
+  #desksOf(chatId: string): readonly Desk[] {
+    if (this.#staff.has(chatId)) return this.#desks;
+    const desk = this.#deskOfChat.get(chatId);
+    return desk ? [desk] : [];
+  }
+
+  /** What a card says of its business in `chatId`: its name in a staff chat, nothing in the business's own. */
+  #named(desk: Desk, chatId: string): string | null {
+    return this.#staff.has(chatId) ? desk.label : null;
   }
 
   /** Gives the turn up (at the end of `poll-once`, or when `run` stops). */
@@ -266,11 +333,19 @@ export class TelegramBridge {
 
   async #act(update: TelegramUpdate): Promise<void> {
     if (update.chatId === null) return;
+    const desks = this.#desksOf(update.chatId);
     // The one point where the owner's panel meets the updates: a command typed in a chat.
-    if (update.kind === 'message' && (await this.#panel.command(update, this.#allowed.has(update.chatId)))) return;
-    if (!this.#allowed.has(update.chatId)) return this.#refuse(update, update.chatId);
-    if (update.kind === 'press') return this.#press(update);
-    if (update.kind === 'message') return this.#message(update);
+    if (update.kind === 'message' && (await this.#command(update, desks))) return;
+    if (desks.length === 0) return this.#refuse(update, update.chatId);
+    if (update.kind === 'press') return this.#press(update, desks);
+    if (update.kind === 'message') return this.#message(update, desks);
+  }
+
+  /** A command typed in a chat: a staff chat's are about every business, a business's chat's about its own. */
+  async #command(message: Extract<TelegramUpdate, { kind: 'message' }>, desks: readonly Desk[]): Promise<boolean> {
+    if (this.#staff.has(message.chatId)) return this.#staffPanel.command(message);
+    const panel = desks[0]?.panel ?? this.#desks[0]?.panel;
+    return panel ? panel.command(message, desks.length > 0) : false;
   }
 
   /** A chat not in telegram.chatIds: nothing changes; one event says who tried, the deployment's own (no business's). */
@@ -281,20 +356,32 @@ export class TelegramBridge {
     if (update.kind === 'press') await this.#deps.telegram.answerPress(update, { kind: 'not_allowed' });
   }
 
-  async #press(press: Extract<TelegramUpdate, { kind: 'press' }>): Promise<void> {
+  async #press(press: Extract<TelegramUpdate, { kind: 'press' }>, desks: readonly Desk[]): Promise<void> {
     const answer = (notice: TelegramNotice) => this.#deps.telegram.answerPress(press, notice);
-    const named = press.cardId === null ? null : await this.#deps.store.telegramCard(press.cardId);
-    if (named === null && press.cardId !== null) {
-      // Not a card of this business (another's, or gone): nothing changes, and the press is on record (issue 19).
-      const event = makeEvent(this.#deps.clock, 'telegram.refused', null, { chatId: press.chatId, kind: 'press', cardId: press.cardId });
-      await this.#deps.store.appendEvents([event]);
-      published(this.#deps, [event]);
+    let named: TelegramCard | null = null;
+    let desk: Desk | null = null;
+    for (const one of press.cardId === null ? [] : desks) {
+      named = await one.deps.store.telegramCard(press.cardId!);
+      if (named !== null) {
+        desk = one;
+        break;
+      }
     }
-    if (named === null || press.action === null) return answer({ kind: 'unknown_card' });
-    const card = await this.#bind(press, named);
+    if (named === null && press.cardId !== null) {
+      // Not a card of a business this chat serves (another's, or gone): nothing changes, and the press is on record
+      // (issue 19) as the event of the business whose chat it came from; a staff chat's, of no business.
+      const chatsBusiness = this.#deskOfChat.get(press.chatId);
+      const event = makeEvent(this.#deps.clock, 'telegram.refused', null, { chatId: press.chatId, kind: 'press', cardId: press.cardId });
+      const recorder = chatsBusiness?.deps ?? this.#deps;
+      const recorded = chatsBusiness ? event : { ...event, businessId: null };
+      await recorder.store.appendEvents([recorded]);
+      published(recorder, [recorded]);
+    }
+    if (named === null || desk === null || press.action === null) return answer({ kind: 'unknown_card' });
+    const card = await this.#bind(desk, press, named);
     if (card === null) return answer({ kind: 'wrong_message' });
     if (card.body.actedOn?.includes(press.updateId)) return; // acted on by an earlier try, which failed after it
-    const current = await this.#follow(card);
+    const current = await this.#follow(desk, card);
     if (current === null) return answer({ kind: 'in_work' });
     const { review } = current;
     const closed = closedNotice(current.card);
@@ -304,38 +391,39 @@ export class TelegramBridge {
         return answer({ kind: 'skipped', reviewId: review.id });
       case 'edit':
         // The chat's next reply to its copy of the card is the answer.
-        await this.#effect(press.updateId, current.card, (body) => ({
+        await this.#effect(desk, press.updateId, current.card, (body) => ({
           ...body,
           messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingEdit: true } : copy)),
         }));
         return answer({ kind: 'edit_asked' });
       case 'complain':
         // Never automatic: the chat's next reply to its copy of the card is the reason, and only then is it filed.
-        await this.#effect(press.updateId, current.card, (body) => ({
+        await this.#effect(desk, press.updateId, current.card, (body) => ({
           ...body,
           messages: body.messages.map((copy) => (copy.chatId === press.chatId ? { ...copy, awaitingComplaint: true, awaitingEdit: false } : copy)),
         }));
         return answer({ kind: 'complaint_asked' });
       case 'regenerate': {
-        const prompt = await currentPrompt(this.#deps);
+        const prompt = await currentPrompt(desk.deps);
         let drafted: ManualDraft;
         try {
-          drafted = await draftReply(this.#deps, review, prompt, current.card.body.instruction ?? undefined);
+          drafted = await draftReply(desk.deps, review, prompt, current.card.body.instruction ?? undefined);
         } catch (error) {
           if (!isServiceError(error, 'model')) throw error;
           return answer({ kind: 'draft_failed', reason: error.message });
         }
         const draft = modelDraft(drafted, prompt);
-        await this.#effect(press.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
-        await noteRegeneration(this.#deps, review);
+        await this.#effect(desk, press.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, draft, draftFailure: null, instruction: null }));
+        await noteRegeneration(desk.deps, review);
         return answer({ kind: 'redrafted' });
       }
       case 'send':
-        return this.#send(press, current.card, review, answer);
+        return this.#send(desk, press, current.card, review, answer);
     }
   }
 
   async #send(
+    desk: Desk,
     press: Extract<TelegramUpdate, { kind: 'press' }>,
     card: TelegramCard,
     review: StoredReview,
@@ -349,7 +437,7 @@ export class TelegramBridge {
     const usage = draft.usage;
     let outcome;
     try {
-      outcome = await sendReply(this.#deps, review.id, draft.text, {
+      outcome = await sendReply(desk.deps, review.id, draft.text, {
         model: draft.model,
         promptVersion: draft.promptVersion,
         completion: usage && { text: draft.text, model: draft.model, ...usage },
@@ -359,30 +447,30 @@ export class TelegramBridge {
     } catch (error) {
       // Not claimable: answered (by this card a moment ago, the terminal or a worker), or in work right now.
       if (!(error instanceof UsageError)) throw error;
-      return this.#notFree(card, review.id, answer);
+      return this.#notFree(desk, card, review.id, answer);
     }
     switch (outcome.kind) {
       case 'posted': {
         const sent = { kind: 'sent' as const, by: press.from.name, at: this.#deps.clock.now().toISOString(), charged: formatMoney(outcome.charged) };
-        await this.#effect(press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, outcome: sent }));
+        await this.#effect(desk, press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, outcome: sent }));
         return answer({ kind: 'sent', charged: formatMoney(outcome.charged), balance: formatMoney(outcome.balance) });
       }
       case 'refused': {
         const problems = outcome.problems;
-        await this.#effect(press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems } }));
+        await this.#effect(desk, press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems } }));
         return answer({ kind: 'refused', problems });
       }
       case 'insufficient':
         return answer({ kind: 'insufficient' });
       case 'skipped':
-        await this.#follow(await this.#reread(card));
+        await this.#follow(desk, await this.#reread(desk, card));
         return answer({ kind: 'answered_elsewhere', reason: outcome.reason });
       case 'needs_approval':
       case 'failed':
-        await this.#follow(await this.#reread(card));
+        await this.#follow(desk, await this.#reread(desk, card));
         return answer({ kind: 'not_posted', reason: outcome.reason });
       case 'lost':
-        return this.#notFree(card, review.id, answer);
+        return this.#notFree(desk, card, review.id, answer);
       case 'released':
         return answer({ kind: 'not_posted', reason: outcome.error?.message ?? 'a service failed before anything was posted; try again later' });
       case 'unsure':
@@ -394,48 +482,53 @@ export class TelegramBridge {
    * A send that found its review not free: answered meanwhile (the person is told so), or in work elsewhere right
    * now (a recheck, a terminal, a lane trying a failed review again): then the press waits for that work to end.
    */
-  async #notFree(card: TelegramCard, reviewId: string, answer: (notice: TelegramNotice) => Promise<void>): Promise<void> {
-    const now = await this.#follow(await this.#reread(card));
+  async #notFree(desk: Desk, card: TelegramCard, reviewId: string, answer: (notice: TelegramNotice) => Promise<void>): Promise<void> {
+    const now = await this.#follow(desk, await this.#reread(desk, card));
     const closed = now && closedNotice(now.card);
     if (closed) return answer(closed);
     throw new ReviewInWork(reviewId);
   }
 
   /** A chat's message: a reply to a card is the answer (after `edit`) or the steer for the next draft. */
-  async #message(message: Extract<TelegramUpdate, { kind: 'message' }>): Promise<void> {
+  async #message(message: Extract<TelegramUpdate, { kind: 'message' }>, desks: readonly Desk[]): Promise<void> {
     if (message.replyTo === null) return;
     const tell = (notice: TelegramNotice) => this.#deps.telegram.notify(message.chatId, notice, message.messageId);
-    const card = (await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)).find((one) =>
-      one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo && !copy.superseded),
-    );
-    if (!card) return;
+    let card: TelegramCard | undefined;
+    let desk: Desk | undefined;
+    for (desk of desks) {
+      card = (await desk.deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)).find((one) =>
+        one.body.messages.some((copy) => copy.chatId === message.chatId && copy.messageId === message.replyTo && !copy.superseded),
+      );
+      if (card) break;
+    }
+    if (!card || !desk) return;
     if (card.body.actedOn?.includes(message.updateId)) return; // acted on by an earlier try, which failed after it
-    const current = await this.#follow(card);
+    const current = await this.#follow(desk, card);
     if (current === null) return tell({ kind: 'in_work' });
     const closed = closedNotice(current.card);
     if (closed) return tell(closed);
     const complaining = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingComplaint);
-    if (complaining) return this.#complain(message, current.card, current.review, tell);
+    if (complaining) return this.#complain(desk, message, current.card, current.review, tell);
     const editing = current.card.body.messages.some((one) => one.chatId === message.chatId && one.awaitingEdit);
     if (!editing) {
       const instruction = cut(message.text.trim(), INSTRUCTION_LIMIT);
-      await this.#effect(message.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, instruction }));
+      await this.#effect(desk, message.updateId, current.card, (body) => ({ ...body, revision: body.revision + 1, instruction }));
       return tell({ kind: 'instruction_taken' });
     }
     const text = normaliseDraft(message.text);
-    const problems = withinCard(text, checkPersonAnswer(this.#deps, current.review, text));
+    const problems = withinCard(text, checkPersonAnswer(desk.deps, current.review, text));
     const previous = current.card.body.draft;
     const draft: CardDraft = {
       // Shown masked like a model's draft; the gate refused it anyway if it holds a secret.
-      text: withoutSecrets(text, this.#deps.settings.secrets ?? []),
+      text: withoutSecrets(text, desk.deps.settings.secrets ?? []),
       problems,
       editedBy: message.from.name,
       shown: previous && (previous.editedBy === null ? previous.text : (previous.shown ?? null)),
       model: previous?.model ?? 'person',
-      promptVersion: previous?.promptVersion ?? (await currentPrompt(this.#deps)).version,
+      promptVersion: previous?.promptVersion ?? (await currentPrompt(desk.deps)).version,
       usage: null,
     };
-    await this.#effect(message.updateId, current.card, (body) => ({
+    await this.#effect(desk, message.updateId, current.card, (body) => ({
       ...body,
       revision: body.revision + 1,
       draft,
@@ -446,17 +539,18 @@ export class TelegramBridge {
 
   /** The reply after `complain`: the reason; filed once with 2GIS (the path `gisbot complain` takes), never charged. */
   async #complain(
+    desk: Desk,
     message: Extract<TelegramUpdate, { kind: 'message' }>,
     card: TelegramCard,
     review: StoredReview,
     tell: (notice: TelegramNotice) => Promise<void>,
   ): Promise<void> {
-    const outcome = await fileComplaint(this.#deps, review.id, message.text, false);
-    const done = await this.#effect(message.updateId, card, (body) => ({
+    const outcome = await fileComplaint(desk.deps, review.id, message.text, false);
+    const done = await this.#effect(desk, message.updateId, card, (body) => ({
       ...body,
       messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingComplaint: false } : one)),
     }));
-    await this.#follow(done);
+    await this.#follow(desk, done);
     switch (outcome.kind) {
       case 'sent':
       case 'already_sent':
@@ -477,21 +571,23 @@ export class TelegramBridge {
 
   // ------------------------------------------------------------ cards
 
-  async #syncCards(report: TurnReport, signal?: AbortSignal): Promise<void> {
-    if (this.#allowed.size === 0) return;
-    const waiting = await this.#deps.store.reviewsWithoutCard(NEW_CARDS_PER_TURN);
+  /** One business's cards: new ones for its reviews that came to wait, and each active one brought to its chats. */
+  async #syncCards(desk: Desk, report: TurnReport, signal?: AbortSignal): Promise<void> {
+    const deps = desk.deps;
+    if (deps.chatIds.length === 0) return;
+    const waiting = await deps.store.reviewsWithoutCard(NEW_CARDS_PER_TURN);
     let prompt: CurrentPrompt | null = null;
     let modelDown: string | null = null;
     for (const review of waiting) {
       if (signal?.aborted || !(await this.#keep())) return;
-      prompt ??= await currentPrompt(this.#deps);
+      prompt ??= await currentPrompt(deps);
       const body = emptyBody();
       if (modelDown !== null) body.draftFailure = modelDown;
       else {
         try {
-          const drafted = await draftReply(this.#deps, review, prompt, undefined, signal);
+          const drafted = await draftReply(deps, review, prompt, undefined, signal);
           // The card's draft is made unasked for every review that waits: its topics count toward recurring complaints.
-          await noteTopics(this.#deps, review, drafted.completion.topics ?? []);
+          await noteTopics(deps, review, drafted.completion.topics ?? []);
           body.draft = modelDraft(drafted, prompt);
         } catch (error) {
           if (signal?.aborted) return; // stopping: the card is made on the next start
@@ -503,15 +599,15 @@ export class TelegramBridge {
         }
       }
       body.reason = review.reason;
-      await this.#deps.store.createTelegramCard(review.id, body);
+      await deps.store.createTelegramCard(review.id, body);
     }
 
     // Whether a waiting review was answered on 2GIS meanwhile is the cycle's to find out (recheck.ts), for every
     // waiting review, Telegram or not: a card follows its review's state.
-    for (const card of await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)) {
+    for (const card of await deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN)) {
       if (signal?.aborted || !(await this.#keep())) return;
-      const current = await this.#follow(card);
-      if (current) await this.#deliver(current.card, current.review, report);
+      const current = await this.#follow(desk, card);
+      if (current) await this.#deliver(desk, current.card, current.review, report);
     }
   }
 
@@ -519,37 +615,37 @@ export class TelegramBridge {
    * The card brought up to date with its review: closed when the review stopped waiting (answered in the terminal,
    * by gisbot or on 2GIS, skipped). Null while the review is being answered right now.
    */
-  async #follow(card: TelegramCard): Promise<{ card: TelegramCard; review: StoredReview } | null> {
-    const review = await this.#deps.store.getReview(card.reviewId);
+  async #follow(desk: Desk, card: TelegramCard): Promise<{ card: TelegramCard; review: StoredReview } | null> {
+    const review = await desk.deps.store.getReview(card.reviewId);
     if (review === null) return null;
     const { state, reason } = review;
     if (card.body.outcome === null && AT_REST.has(state)) {
-      card = await this.#update(card, (body) => ({ ...body, revision: body.revision + 1, outcome: { kind: 'elsewhere', state, reason } }));
+      card = await this.#update(desk, card, (body) => ({ ...body, revision: body.revision + 1, outcome: { kind: 'elsewhere', state, reason } }));
     } else if (card.body.outcome === null && WAITING.has(state) && reason !== card.body.reason) {
-      card = await this.#update(card, (body) => ({ ...body, revision: body.revision + 1, reason }));
+      card = await this.#update(desk, card, (body) => ({ ...body, revision: body.revision + 1, reason }));
     }
     return { card, review };
   }
 
-  /** Sends the card to each allowed chat that has no copy, and shows its revision in each copy that shows an older one. */
-  async #deliver(card: TelegramCard, review: StoredReview, report: TurnReport): Promise<void> {
+  /** Sends the card to each of its business's chats that has no copy, and shows its revision in each copy that shows an older one. */
+  async #deliver(desk: Desk, card: TelegramCard, review: StoredReview, report: TurnReport): Promise<void> {
     const telegram = this.#deps.telegram;
-    for (const chatId of this.#deps.chatIds) {
-      const view = cardView(card, review);
+    for (const chatId of desk.deps.chatIds) {
+      const view = cardView(card, review, this.#named(desk, chatId));
       const copies = card.body.messages.filter((one) => one.chatId === chatId && !one.superseded);
       if (copies.length === 0 && card.body.outcome !== null) continue; // a chat that never had it does not need to hear it ended
       try {
         if (copies.length === 0) {
           const messageId = await telegram.sendCard(chatId, view);
           report.cardsSent += 1;
-          card = await this.#recordCopy(card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
+          card = await this.#recordCopy(desk, card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
           continue;
         }
         for (const copy of copies) {
           if (copy.shows >= card.body.revision) continue;
           await telegram.editCard(chatId, copy.messageId, view);
           report.cardsEdited += 1;
-          card = await this.#recordCopy(card, { ...copy, shows: view.revision });
+          card = await this.#recordCopy(desk, card, { ...copy, shows: view.revision });
         }
       } catch (error) {
         // One chat refusing the bot (blocked, gone, migrated) or one card does not hold up the others; Telegram
@@ -559,9 +655,9 @@ export class TelegramBridge {
         else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
       }
     }
-    const stale = card.body.messages.some((copy) => this.#allowed.has(copy.chatId) && !copy.superseded && copy.shows < card.body.revision);
+    const stale = card.body.messages.some((copy) => desk.deps.chatIds.includes(copy.chatId) && !copy.superseded && copy.shows < card.body.revision);
     const active = card.body.outcome === null || stale;
-    if (active !== card.active) await this.#save(card, card.body, active);
+    if (active !== card.active) await this.#save(desk, card, card.body, active);
   }
 
   /**
@@ -569,30 +665,30 @@ export class TelegramBridge {
    * person reads), and the chat's earlier copies of it edited to say so, without buttons: a press there is refused.
    * Reviews that have no card yet get theirs from the bridge's next turn.
    */
-  async #resend(chatId: string, reviewIds: readonly string[]): Promise<void> {
+  async #resend(desk: Desk, chatId: string, reviewIds: readonly string[]): Promise<void> {
     const telegram = this.#deps.telegram;
     for (const reviewId of reviewIds) {
-      const stored = await this.#deps.store.telegramCardOfReview(reviewId);
+      const stored = await desk.deps.store.telegramCardOfReview(reviewId);
       if (stored === null) continue;
-      const current = await this.#follow(stored);
+      const current = await this.#follow(desk, stored);
       if (current === null || current.card.body.outcome !== null) continue;
       let card = current.card;
       const earlier = card.body.messages.filter((copy) => copy.chatId === chatId && !copy.superseded);
-      card = await this.#update(card, (body) => ({
+      card = await this.#update(desk, card, (body) => ({
         ...body,
         messages: body.messages.map((copy) => (copy.chatId === chatId ? { ...copy, superseded: true, awaitingEdit: false } : copy)),
       }));
-      const view = cardView(card, current.review);
+      const view = cardView(card, current.review, this.#named(desk, chatId));
       for (const copy of earlier) await telegram.editCard(chatId, copy.messageId, { ...view, superseded: true, actions: [] });
       const messageId = await telegram.sendCard(chatId, view);
-      card = await this.#recordCopy(card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
+      card = await this.#recordCopy(desk, card, { chatId, messageId, shows: view.revision, awaitingEdit: false });
     }
   }
 
   /** Keeps which message in which chat shows the card (at once: a crash must not send a second copy). */
-  async #recordCopy(card: TelegramCard, copy: CardMessage): Promise<TelegramCard> {
+  async #recordCopy(desk: Desk, card: TelegramCard, copy: CardMessage): Promise<TelegramCard> {
     const same = (one: CardMessage) => one.chatId === copy.chatId && one.messageId === copy.messageId;
-    return this.#update(card, (body) => ({
+    return this.#update(desk, card, (body) => ({
       ...body,
       messages: [...body.messages.filter((one) => !same(one)), { ...copy, awaitingEdit: body.messages.find(same)?.awaitingEdit ?? copy.awaitingEdit }],
     }));
@@ -604,47 +700,47 @@ export class TelegramBridge {
    * name the card and no card records it; from then on it is edited like the recorded one. Null for any other
    * message (the press is refused).
    */
-  async #bind(press: Extract<TelegramUpdate, { kind: 'press' }>, card: TelegramCard): Promise<TelegramCard | null> {
+  async #bind(desk: Desk, press: Extract<TelegramUpdate, { kind: 'press' }>, card: TelegramCard): Promise<TelegramCard | null> {
     const { chatId, messageId } = press;
     if (messageId === null) return null;
     const isThis = (copy: CardMessage) => copy.chatId === chatId && copy.messageId === messageId;
     const recorded = card.body.messages.find(isThis);
     if (recorded) return recorded.superseded ? null : card; // `/waiting` sent it again below: that copy acts
     if (press.messageCardId !== card.id) return null;
-    const others = await this.#deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN);
+    const others = await desk.deps.store.activeTelegramCards(ACTIVE_CARDS_PER_TURN);
     if (others.some((other) => other.id !== card.id && other.body.messages.some(isThis))) return null;
     const adopted: CardMessage = { chatId, messageId, shows: press.revision ?? 0, awaitingEdit: false };
     this.#deps.logger.info('telegram: a copy of a card that was sent without an answer is adopted', { cardId: card.id, chatId, messageId });
     // Active: the bridge brings the adopted copy up to date (or takes its buttons away) on this turn.
-    return this.#update(card, (body) => (body.messages.some(isThis) ? body : { ...body, messages: [...body.messages, adopted] }), true);
+    return this.#update(desk, card, (body) => (body.messages.some(isThis) ? body : { ...body, messages: [...body.messages, adopted] }), true);
   }
 
   /** An update's effect on the card, written with the update's id so that a later try does not take it twice. */
-  async #effect(updateId: number, card: TelegramCard, change: (body: TelegramCardBody) => TelegramCardBody): Promise<TelegramCard> {
-    return this.#update(card, (body) => ({ ...change(body), actedOn: [...(body.actedOn ?? []), updateId].slice(-ACTED_ON_KEPT) }));
+  async #effect(desk: Desk, updateId: number, card: TelegramCard, change: (body: TelegramCardBody) => TelegramCardBody): Promise<TelegramCard> {
+    return this.#update(desk, card, (body) => ({ ...change(body), actedOn: [...(body.actedOn ?? []), updateId].slice(-ACTED_ON_KEPT) }));
   }
 
   /**
    * Applies `change` to the card as stored and writes it (compare-and-set), reading it again when somebody wrote
    * it meanwhile; the card as written.
    */
-  async #update(card: TelegramCard, change: (body: TelegramCardBody) => TelegramCardBody, active = card.active): Promise<TelegramCard> {
+  async #update(desk: Desk, card: TelegramCard, change: (body: TelegramCardBody) => TelegramCardBody, active = card.active): Promise<TelegramCard> {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const saved = await this.#save(card, change(card.body), active);
+      const saved = await this.#save(desk, card, change(card.body), active);
       if (saved) return saved;
-      card = await this.#reread(card);
+      card = await this.#reread(desk, card);
     }
     throw new Error(`telegram card ${card.id} kept changing while it was written`);
   }
 
   /** Writes the card if nobody wrote it since it was read; the card as written, or null when somebody had. */
-  async #save(card: TelegramCard, body: TelegramCardBody, active = card.active): Promise<TelegramCard | null> {
-    if (!(await this.#deps.store.saveTelegramCard(card, body, active))) return null;
+  async #save(desk: Desk, card: TelegramCard, body: TelegramCardBody, active = card.active): Promise<TelegramCard | null> {
+    if (!(await desk.deps.store.saveTelegramCard(card, body, active))) return null;
     return { ...card, body, active, version: card.version + 1 };
   }
 
-  async #reread(card: TelegramCard): Promise<TelegramCard> {
-    return (await this.#deps.store.telegramCard(card.id)) ?? card;
+  async #reread(desk: Desk, card: TelegramCard): Promise<TelegramCard> {
+    return (await desk.deps.store.telegramCard(card.id)) ?? card;
   }
 
   /** Takes or renews the turn; the offset, or null when another worker holds it. */
@@ -679,7 +775,7 @@ class ReviewInWork extends Error {
 }
 
 /** What a card shows, for the renderer: the buttons follow from the draft and the gate's verdict. */
-export function cardView(card: TelegramCard, review: StoredReview): CardView {
+export function cardView(card: TelegramCard, review: StoredReview, business: string | null = null): CardView {
   const { body } = card;
   const sendable = body.draft !== null && body.draft.problems.length === 0;
   const actions: CardAction[] = body.outcome !== null ? [] : [...(sendable ? (['send'] as const) : []), 'regenerate', 'edit', 'skip', 'complain'];
@@ -693,6 +789,7 @@ export function cardView(card: TelegramCard, review: StoredReview): CardView {
     instruction: body.instruction,
     outcome: body.outcome,
     actions,
+    ...(business === null ? {} : { business }),
   };
 }
 

@@ -518,6 +518,8 @@ export const messages = {
       `Telegram chat ${chatId} takes no messages from the bot (${error}): skipped; start the bot there again (/start, or add it to the group), or take the chat out of telegram.chatIds`,
     chatMoved: (chatId: string, movedTo: string, error: string) =>
       `Telegram chat ${chatId} became a supergroup with id ${movedTo} (${error}): put ${movedTo} in telegram.chatIds in place of ${chatId}`,
+    onlyOne: (id: string, others: readonly string[]) =>
+      `Telegram: this process serves business ${id} only, and the bot is also ${others.join(', ')}'s: a press from their chats is refused here; serve every business of the bot from one run (no --business)`,
     // The card, as the owner reads it in Telegram.
     waits: (reason: string) => `Waits for you: ${reason}`,
     draft: 'Draft',
@@ -583,6 +585,14 @@ export const messages = {
         allowed
           ? `This chat's id is ${chatId}. It is allowed${business ? ` for ${business}` : ''}: cards come here; /balance, /stats [7d|30d], /waiting`
           : `This chat's id is ${chatId}. It is not allowed: to get cards and alerts here, add "${chatId}" to telegram.chatIds`,
+      // The agency's staff chats (top-level telegram.chatIds beside businesses:): every business's, each named.
+      chatIdStaff: (chatId: string) =>
+        `This chat's id is ${chatId}. It is the agency's staff chat: every business's cards and alerts come here, each naming its business; /balance, /stats [7d|30d] [business id], /waiting [business id]`,
+      ofBusiness: (business: string) => `🏢 ${business}`,
+      businessLine: (business: string, text: string) => `🏢 ${business}: ${text}`,
+      statsLine: (reviews: number, answered: number, waiting: number, charged: string) =>
+        `${reviews} reviews, ${answered} answered, ${waiting} waiting, charged ${charged}`,
+      moreBusinesses: (more: number) => `${more} more businesses: /stats <business id> shows one`,
       balance: (balance: string, held: string) => `Balance ${balance}, held for answers in progress ${held}`,
       statsTitle: (days: number) => `The last ${days} days`,
       digestTitle: (from: string, to: string) => `The week ${from} – ${to}`,

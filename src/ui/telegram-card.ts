@@ -129,6 +129,8 @@ function utc(at: string): string {
 function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): string[] {
   const { review } = view;
   const lines = [
+    // In a staff chat, which gets every business's cards: whose this one is. Our config's words, not outside text.
+    ...(view.business ? [`<b>${escapeHtml(words.panel.ofBusiness(shownLine(view.business)))}</b>`] : []),
     `<b>${escapeHtml(stars(review.rating))}</b> · ${slot('branch')}`,
     `${slot('author')} · ${escapeHtml(utc(review.createdAt))}`,
     `<blockquote>${review.text.trim() === '' ? `<i>${escapeHtml(words.noText)}</i>` : slot('review')}</blockquote>`,
@@ -242,19 +244,26 @@ export const telegramRenderer: TelegramRenderer = {
       case 'not_acted':
         return n.notActed(notice.action === null ? words.notices.yourMessage : words.buttons[notice.action], notice.reason);
       case 'chat_id':
+        if (notice.staff) return p.chatIdStaff(notice.chatId);
         return p.chatId(notice.chatId, notice.allowed, notice.business === null ? null : shownLine(notice.business));
       case 'balance':
         return p.balance(notice.balance, notice.held);
+      case 'balances':
+        return notice.businesses.map((one) => p.businessLine(shownLine(one.business), p.balance(one.balance, one.held))).join('\n');
       case 'stats':
-        return [p.statsTitle(notice.days), ...figureLines(notice.figures)].join('\n');
+        return [...named(notice.business), p.statsTitle(notice.days), ...figureLines(notice.figures)].join('\n');
+      case 'stats_each': {
+        const lines = notice.businesses.map(({ business, figures: f }) => p.businessLine(shownLine(business), p.statsLine(f.reviews, f.answered, f.waiting, f.charged)));
+        return [p.statsTitle(notice.days), ...lines, ...(notice.more > 0 ? [p.moreBusinesses(notice.more)] : [])].join('\n');
+      }
       case 'waiting':
         return p.waiting(notice.shown, notice.more);
       case 'unknown_command':
         return p.unknownCommand(shownLine(notice.command));
       case 'alert':
-        return alertText(notice.alert);
+        return [...named(notice.business), alertText(notice.alert)].join('\n');
       case 'digest': {
-        const lines = [p.digestTitle(notice.from.slice(0, 10), notice.to.slice(0, 10)), ...figureLines(notice.figures)];
+        const lines = [...named(notice.business), p.digestTitle(notice.from.slice(0, 10), notice.to.slice(0, 10)), ...figureLines(notice.figures)];
         if (notice.topics.length > 0) lines.push(p.topics(notice.topics.map((topic) => shownLine(topic))));
         lines.push(p.digestBalance(notice.balance));
         return lines.join('\n');
@@ -262,6 +271,11 @@ export const telegramRenderer: TelegramRenderer = {
     }
   },
 };
+
+/** The line naming the business a staff chat's message is about; none in a business's own chat. */
+function named(business: string | undefined): string[] {
+  return business ? [words.panel.ofBusiness(shownLine(business))] : [];
+}
 
 /** A panel message's figures, one a line, under the names `stats` uses. */
 function figureLines(figures: PanelFigures): string[] {

@@ -105,3 +105,29 @@ describe('the card length budget', () => {
     assert.deepEqual(fitted('short', 5), { shown: 'short', cut: false });
   });
 });
+
+// Issue 19: a staff chat gets every business's cards and alerts; each names its business, as config text (escaped).
+describe('a staff chat names the business', () => {
+  test('the card starts with the business, its markup shown as text, and still fits with every part at its longest', () => {
+    const named = shown(view({ business: 'Кофейня <b>«Зерно»</b> & Co' }));
+    assert.ok(named.text.startsWith('🏢 Кофейня <b>«Зерно»</b> & Co\n'), named.text.slice(0, 60));
+    assert.ok(named.text.length <= TELEGRAM_TEXT_LIMIT);
+    assert.ok(!shown(view()).text.includes('🏢'), "a business's own chat: no name");
+  });
+
+  test('alerts, balances and stats name each business', () => {
+    const figures = { reviews: 3, answered: 2, byPerson: 1, answeredElsewhere: 0, waiting: 1, skipped: 0, failed: 0, replyRate: 0.667, medianMinutesToAnswer: 4, averageRating: 3.7, charged: '10.00' };
+    assert.equal(
+      telegramRenderer.notice({ kind: 'alert', alert: { kind: 'balance.low', balance: '3.00', threshold: '10.00' }, business: 'dental-7' }),
+      '🏢 dental-7\nLow balance: 3.00, below 10.00. Top up with gisbot balance add',
+    );
+    assert.equal(
+      telegramRenderer.notice({ kind: 'balances', businesses: [{ business: 'a', balance: '1.00', held: '0.00' }, { business: 'b', balance: '2.00', held: '5.00' }] }),
+      '🏢 a: Balance 1.00, held for answers in progress 0.00\n🏢 b: Balance 2.00, held for answers in progress 5.00',
+    );
+    assert.equal(
+      telegramRenderer.notice({ kind: 'stats_each', days: 7, businesses: [{ business: 'a', figures }], more: 2 }),
+      'The last 7 days\n🏢 a: 3 reviews, 2 answered, 1 waiting, charged 10.00\n2 more businesses: /stats <business id> shows one',
+    );
+  });
+});
