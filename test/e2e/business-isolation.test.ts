@@ -221,6 +221,20 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       const binding = (JSON.parse(offline.stdout) as typeof report).checks.find((one) => one.name === 'binding a');
       assert.equal(binding?.ok, false);
       assert.match(binding!.detail, /intruder@example\.kz/);
+
+      // poll-once over every business meets the same refusal, in one line, before anything of any business is done.
+      world.twogis.addReview(ACCOUNTS.b.branch, { id: 'b-9', rating: 5, text: 'Бета: всё хорошо' });
+      const served = await runProcess(process.execPath, [BIN, '--config', swapped, 'poll-once', '--json'], {
+        cwd: world.dir,
+        env: { ...env, GISBOT_A_2GIS_PASSWORD: 'sentinel-intruder-password-6a7b' },
+      });
+      assert.equal(served.code, 2, served.stderr);
+      const lines = served.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, served.stderr);
+      for (const part of ['business a', ACCOUNTS.a.login, 'intruder@example.kz']) assert.ok(lines[0]!.includes(part), `${lines[0]} names ${part}`);
+      assert.equal(served.stdout, '');
+      assert.deepEqual(await dump(), before, 'nothing written for any business');
+      assert.equal(world.twogis.postsTo('b-9'), 0, "b's review waits for a run that is not refused");
     });
   });
 }
