@@ -128,7 +128,7 @@ export function renderDemo(result: DemoResult, output: Output): void {
   if (result.folder === null) output.data(m.nothingLeft);
   else {
     output.data(m.kept(result.folder));
-    output.data(`  ${m.keptTry(result.configFile ?? result.folder)}`);
+    output.data(`  ${m.keptTry(result.configFile ?? result.folder, result.businesses[0]?.id ?? 'default')}`);
   }
   output.data(m.next);
 }

@@ -512,7 +512,8 @@ export const messages = {
     nothingLeft: 'Nothing is left behind: the temporary database, log, config and HTML report are gone (--keep keeps them, and prints where).',
     reportLabel: 'Report',
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
-    keptTry: (config: string) => `look around with: ${gisbotCommand} --config ${shellWord(config)} logs   (or balance history, reply)`,
+    keptTry: (config: string, businessId: string) =>
+      `look around with: ${gisbotCommand} --config ${shellWord(config)} businesses   (or logs; balance history --business ${businessId}; reply --business ${businessId})`,
     next: `Next: answer your own reviews: ${gisbotCommand} init (or a .gisbotrc by hand), then ${gisbotCommand} run. See the README.`,
     problemMoney: 'the balance, the charges and the answers do not add up',
     problemUnfinished: (id: string) => `review ${id} was left in work`,
