@@ -82,6 +82,11 @@ for (const backend of ['sqlite', 'mysql'] as const) {
         assert.match(foreign.stderr, /review b-1 is not known/);
         assert.ok(!foreign.stdout.includes(B_WORDS) && !foreign.stderr.includes(B_WORDS), "b's customer's words are not shown");
       }
+      // Nor may a complain about b's review: 2GIS is never asked.
+      const complaint = await gisbot(['complain', 'b-1', '--business', 'a', '--reason', 'not a patient of ours']);
+      assert.equal(complaint.code, 2, complaint.stderr);
+      assert.match(complaint.stderr, /review b-1 is not known/);
+      assert.deepEqual(world.twogis.complaintsAbout('b-1'), [], 'no complaint reached 2GIS');
       assert.deepEqual(await dump(), before, 'nothing in the database changed');
       assert.equal(world.twogis.postsTo('b-1'), 0);
       // b itself still has it waiting.
