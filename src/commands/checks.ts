@@ -5,7 +5,7 @@ import { businessesOf, type Business } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
-import type { Model, Store } from '../core/ports.ts';
+import type { BusinessBinding, Model, Store } from '../core/ports.ts';
 import { isServiceError, ServiceError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 
@@ -107,11 +107,18 @@ export interface ModelSettings {
   maxTokens?: number | undefined;
 }
 
-/** Signs in; with `branches`, also proves that the account has each of them (a typo there is never answered). */
-export async function probeTwoGis(settings: TwoGisSettings & { accessToken?: string | undefined; branches?: readonly string[] | undefined }): Promise<void> {
+/**
+ * Signs in; with `branches`, also proves that the account has each of them (a typo there is never answered). With
+ * `onAccount`, also reads which account it is (the cabinet's user id): doctor compares it with the database's binding.
+ */
+export async function probeTwoGis(
+  settings: TwoGisSettings & { accessToken?: string | undefined; branches?: readonly string[] | undefined },
+  onAccount?: (account: BusinessBinding) => void,
+): Promise<void> {
   const { createTwoGisClient } = await import('../adapters/twogis/client.ts');
   const client = createTwoGisClient({ ...settings, branches: null, timeoutMs: 10_000, retries: 1 });
   await client.checkLogin();
+  if (onAccount) onAccount(await client.account());
   if (settings.branches === undefined || settings.branches.length === 0) return;
   const held = new Set((await client.accountBranches()).map((branch) => branch.id));
   const strangers = settings.branches.filter((id) => !held.has(id));
@@ -222,13 +229,25 @@ export async function telegramChecks(settings: Readonly<Config['telegram']>): Pr
   return Promise.all(checks);
 }
 
+/** A check of whose database this is: failed, it is the refusal `run` would meet (exit 2 rather than 1). */
+export interface BindingCheck extends ServiceCheck {
+  binding: true;
+}
+
 /**
  * What `doctor` checks for a loaded config: each service it names, one line each. With several businesses (or one
- * of a `businesses:` config), the shared services once, and each business's 2GIS login and prompt on lines naming it.
+ * of a `businesses:` config), the shared services once, and each business's 2GIS login, binding and prompt on lines
+ * naming it. `database`: the deployment's database, for the bindings (doctor reads them and writes none).
  */
-export async function configChecks(config: Readonly<Config>, businesses: readonly Business[] = businessesOf(config)): Promise<ServiceCheck[]> {
-  const { openai, database, websocket } = config;
+export async function configChecks(
+  config: Readonly<Config>,
+  businesses: readonly Business[] = businessesOf(config),
+  database: Store | null = null,
+): Promise<Array<ServiceCheck | BindingCheck>> {
+  const { openai, websocket } = config;
   const single = businesses.length === 1 && businesses[0]!.keyPrefix === '';
+  // The account each business's sign-in reached, for its binding.
+  const accounts = new Map<string, BusinessBinding>();
   const missing = (key: string) => () => Promise.reject(new Error(messages.checks.notSet(key)));
   // One bot for all businesses: the staff chats and each business's own chats.
   const chatIds = [...new Set([...(businesses[0]?.staffChatIds ?? []), ...businesses.flatMap((business) => business.config.telegram.chatIds)])];
@@ -239,7 +258,10 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
     const key = (inner: string) => `${business.keyPrefix}${inner}`;
     const placeholders = examplePlaceholders(business.config).filter((one) => one.startsWith('twogis.'));
     const probe = () =>
-      probeTwoGis({ apiUrl: twogis.apiUrl, login: twogis.login ?? '', password: twogis.password ?? '', accessToken: twogis.accessToken, webApiKey: twogis.webApiKey, locale: twogis.locale, branches: twogis.branches });
+      probeTwoGis(
+        { apiUrl: twogis.apiUrl, login: twogis.login ?? '', password: twogis.password ?? '', accessToken: twogis.accessToken, webApiKey: twogis.webApiKey, locale: twogis.locale, branches: twogis.branches },
+        database ? (account) => accounts.set(business.id, account) : undefined,
+      );
     return check(
       name,
       twogis.accessToken === undefined ? messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)) : messages.checks.twogisTokenOk(host(twogis.apiUrl)),
@@ -259,8 +281,8 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
   const [databaseCheck, twogisChecks, modelCheck, websocketCheck, promptChecks] = await Promise.all([
     check(
       'database',
-      messages.checks.databaseOk(database.url.startsWith('mysql:') ? host(database.url) : database.url),
-      examplePlaceholders(config).includes('database.url') ? () => Promise.reject(new Error(messages.checks.placeholders(['database.url']))) : () => probeDatabase(database.url),
+      messages.checks.databaseOk(config.database.url.startsWith('mysql:') ? host(config.database.url) : config.database.url),
+      examplePlaceholders(config).includes('database.url') ? () => Promise.reject(new Error(messages.checks.placeholders(['database.url']))) : () => probeDatabase(config.database.url),
     ),
     Promise.all(businesses.map(twogisCheck)),
     check(
@@ -276,5 +298,40 @@ export async function configChecks(config: Readonly<Config>, businesses: readonl
     ),
     Promise.all(businesses.map(promptCheck)),
   ]);
-  return [databaseCheck, ...twogisChecks, modelCheck, websocketCheck, ...promptChecks, ...(await telegram)];
+  // Whose database this is, once the database is known to open: as `run` would find it, from what was read above.
+  const bindings = database && databaseCheck.ok ? await bindingChecks(database, businesses, accounts, single) : [];
+  return [databaseCheck, ...twogisChecks, ...bindings, modelCheck, websocketCheck, ...promptChecks, ...(await telegram)];
+}
+
+/**
+ * Each business's binding in the database against its config: the account its sign-in reached (the cabinet's user
+ * id) when 2GIS answered, else the configured login against the bound one, as the commands that read the database
+ * alone compare them. A failed one names the business, the login bound and the login configured.
+ */
+async function bindingChecks(
+  database: Store,
+  businesses: readonly Business[],
+  accounts: ReadonlyMap<string, BusinessBinding>,
+  single: boolean,
+): Promise<BindingCheck[]> {
+  await database.migrate(); // migrated by the database check already: this store's own connection sees it so
+  const records = await database.businessRecords();
+  return Promise.all(
+    businesses.map(async (business) => {
+      const name = single ? 'binding' : `binding ${business.id}`;
+      const configured = business.config.twogis.login ?? null;
+      const account = accounts.get(business.id) ?? null;
+      const bound = records.find((record) => record.id === business.id)?.binding ?? null;
+      const fail = (detail: string): BindingCheck => ({ name, ok: false, detail, binding: true });
+      if (account !== null) {
+        if (bound !== null && bound.userId !== account.userId) return fail(messages.binding.otherAccount(business.id, bound.login, configured));
+        const holder = records.find((record) => record.id !== business.id && record.binding?.userId === account.userId);
+        if (holder) return fail(messages.binding.sameAccount(business.id, holder.id, configured));
+      } else if (bound?.login && configured && bound.login !== configured) {
+        return fail(messages.binding.otherAccount(business.id, bound.login, configured));
+      }
+      const detail = bound === null ? messages.checks.notBoundYet(configured) : messages.checks.boundTo(bound.login);
+      return { name, ok: true, detail, binding: true };
+    }),
+  );
 }

@@ -15,16 +15,23 @@ export interface DoctorResult {
   exitCode: ExitCode;
 }
 
-/** `businesses`: the ones picked by `--business` (default: every one of the config). */
+/**
+ * `businesses`: the ones picked by `--business` (default: every one of the config). Exit 2 when a business is bound
+ * in the database to another 2GIS account (the refusal `run` would meet: a configuration error), else 1 when any
+ * check failed.
+ */
 export async function doctor(ctx: Context, businesses?: readonly Business[]): Promise<DoctorResult> {
   const spinner = await ctx.output.spinner(messages.doctor.checking);
-  let checks: ServiceCheck[];
+  let found: Awaited<ReturnType<typeof configChecks>>;
   try {
-    checks = await configChecks(ctx.config, businesses);
+    found = await configChecks(ctx.config, businesses, ctx.store);
   } finally {
     spinner.stop();
   }
-  return { source: ctx.config.source, checks, exitCode: checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed };
+  const refused = found.some((one) => 'binding' in one && !one.ok);
+  const checks = found.map(({ name, ok, detail }) => ({ name, ok, detail }));
+  const exitCode = refused ? ExitCode.usage : checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed;
+  return { source: ctx.config.source, checks, exitCode };
 }
 
 export function render(result: DoctorResult, output: Output): void {

@@ -30,6 +30,11 @@ export interface LogsResult {
   events: StoredEvent[];
   /** The branches' names as 2GIS lists them, for the table (the JSON keeps the ids). */
   branchNames?: ReadonlyMap<string, string>;
+  /**
+   * Several businesses' events in one table (no --business, a config listing several): each line names its
+   * business, and the deployment's own events say so; the column's width (0: no column). The JSON always has `businessId`.
+   */
+  businessColumn?: number;
   followed: boolean;
   filtered: boolean;
   /** With --pending: the oldest events not delivered yet, and how many wait in all. */
@@ -66,25 +71,31 @@ export async function logs(ctx: Context, options: LogsOptions): Promise<LogsResu
     ...(options.type === undefined ? {} : { type: options.type }),
     ...(options.review === undefined ? {} : { reviewId: options.review }),
     ...(options.branch === undefined ? {} : { branchId: options.branch }),
-    // Without --business: every business's events and the deployment's own, each naming its business.
-    ...(ctx.config.businessId === null || ctx.config.businesses.length === 1 ? { everyBusiness: true } : {}),
   };
+  // Without --business: every business's events and the deployment's own, each naming its business.
+  const everyBusiness = ctx.config.businessId === null || ctx.config.businesses.length === 1;
+  const several = ctx.config.businessId === null && ctx.config.businesses.length > 1;
+  const businessColumn = several ? Math.max('business'.length, ...ctx.config.businesses.map((business) => business.id.length)) : 0;
   const limit = options.limit === undefined ? 50 : parseLimit(options.limit);
   const filtered = Object.keys(filters).length > 0;
+  const query = { ...filters, ...(everyBusiness ? { everyBusiness: true } : {}) };
   await ctx.store.migrate();
-  const events = await ctx.store.listEvents({ ...filters, limit });
-  const branchNames = new Map((await ctx.store.branchListings()).map((listing) => [listing.branchId, listing.name]));
-  if (!options.follow) return { events, followed: false, filtered, branchNames };
+  const events = await ctx.store.listEvents({ ...query, limit });
+  // Branch names of every business shown (a branch id belongs to one business: the config refuses sharing).
+  const shown = several ? ctx.config.businesses.map((business) => ctx.store.forBusiness(business.id)) : [ctx.store];
+  const listings = (await Promise.all(shown.map((store) => store.branchListings()))).flat();
+  const branchNames = new Map(listings.map((listing) => [listing.branchId, listing.name]));
+  if (!options.follow) return { events, followed: false, filtered, branchNames, businessColumn };
 
-  printEvents(ctx.output, events, true, branchNames);
+  printEvents(ctx.output, events, true, branchNames, businessColumn);
   if (!ctx.output.json) ctx.output.say(ctx.output.colors.dim(messages.logs.following));
   let last = events.at(-1)?.seq ?? 0;
   const signal = options.signal;
   while (!signal?.aborted) {
     await ctx.clock.sleep(options.pollMs ?? 500, signal).catch(() => {});
     if (signal?.aborted) break;
-    const batch = await ctx.store.listEvents({ ...filters, afterSeq: last, limit: 500 });
-    printEvents(ctx.output, batch, false, branchNames);
+    const batch = await ctx.store.listEvents({ ...query, afterSeq: last, limit: 500 });
+    printEvents(ctx.output, batch, false, branchNames, businessColumn);
     last = batch.at(-1)?.seq ?? last;
   }
   return { events: [], followed: true, filtered };
@@ -97,26 +108,28 @@ export function render(result: LogsResult, output: Output): void {
     output.say(result.filtered ? messages.logs.noneMatching : messages.logs.none);
     return;
   }
-  printEvents(output, result.events, true, result.branchNames ?? new Map());
+  printEvents(output, result.events, true, result.branchNames ?? new Map(), result.businessColumn ?? 0);
 }
 
 const WIDTHS = { time: 19, type: 21, branch: 17, review: 12 };
 
-function printEvents(output: Output, events: readonly StoredEvent[], header: boolean, branchNames: ReadonlyMap<string, string>): void {
+function printEvents(output: Output, events: readonly StoredEvent[], header: boolean, branchNames: ReadonlyMap<string, string>, businessColumn = 0): void {
   if (output.json) {
     for (const event of events) output.data(eventJson(event));
     return;
   }
   const d = output.dataColors;
+  // The business first, when the table holds several: `—` for the deployment's own events (an unknown chat's press).
+  const withBusiness = (line: string, businessId: string | null | undefined) => (businessColumn > 0 ? `${pad(shownLine(businessId ?? '—'), businessColumn)}  ${line}` : line);
   if (header && events.length > 0) {
-    output.data(d.dim(row(['time', 'type', 'branch', 'review', 'what'], output.width)));
+    output.data(d.dim(withBusiness(row(['time', 'type', 'branch', 'review', 'what'], output.width - (businessColumn > 0 ? businessColumn + 2 : 0)), 'business')));
   }
   // A branch by its name (the part that tells a chain's branches apart), its id where 2GIS has not listed it yet.
   const names = distinctNames([...branchNames.values()].map((name) => shownLine(name)), WIDTHS.branch);
   const branchOf = (id: string | null) => (id === null ? '' : (names.get(shownLine(branchNames.get(id) ?? '')) || shownLine(id)));
   for (const event of events) {
     const cells = [formatTime(event.at), paint(event.type, d)(event.type), branchOf(event.branchId), shownLine(event.reviewId ?? ''), shownText(summary(event))];
-    output.data(row(cells, output.width));
+    output.data(withBusiness(row(cells, output.width - (businessColumn > 0 ? businessColumn + 2 : 0)), event.businessId));
   }
 }
 

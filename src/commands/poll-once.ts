@@ -16,7 +16,7 @@ import { ExitCode, exitCodeOfSignal, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
-import { bindToAccount } from './binding.ts';
+import { bindEvery, bindToAccount } from './binding.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
@@ -60,7 +60,7 @@ async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Bu
   announceStopping(ctx.output, stop);
   await ctx.store.migrate();
   const served = await Promise.all(businesses.map((business) => businessDeps(ctx, business)));
-  for (const deps of served) await bindToAccount(deps.store, deps.twogis);
+  await bindEvery(served);
   ctx.notifier.start();
   const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
   // Each business's answers counted where they are settled, as a single business's are: a cycle's and a press's.

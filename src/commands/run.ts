@@ -12,7 +12,7 @@ import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
-import { bindToAccount } from './binding.ts';
+import { bindEvery, bindToAccount } from './binding.ts';
 import { checkServices } from './checks.ts';
 import { bridgedMany, bridgedOne, chatRefusal, chatsOf, render as renderSummary, renderDelivery, servesOneOfMany } from './poll-once.ts';
 
@@ -95,7 +95,7 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
 async function runMany(ctx: Context, options: RunOptions, businesses: readonly Business[]): Promise<RunResult> {
   await ctx.store.migrate();
   const served = await Promise.all(businesses.map((business) => businessDeps(ctx, business)));
-  for (const deps of served) await bindToAccount(deps.store, deps.twogis);
+  await bindEvery(served);
   ctx.notifier.start();
   ctx.output.say(messages.run.started(ctx.config.polling.intervalSeconds, ctx.config.polling.concurrency));
   options.signal.addEventListener('abort', () => ctx.output.say(messages.run.stopping), { once: true });

@@ -1,5 +1,6 @@
-// The world `gisbot demo` runs in: the 2GIS and model sandboxes and a WebSocket receiver on 127.0.0.1, with one
-// business (three coffee shops) and a dozen reviews chosen to show every path a review can take. The model obeys
+// The world `gisbot demo` runs in: the 2GIS and model sandboxes and a WebSocket receiver on 127.0.0.1, with two
+// businesses, each its own 2GIS account: a coffee chain (three shops) with a dozen reviews chosen to show every path
+// a review can take, and a dental clinic beside it, served from the same database with a balance of its own. The model obeys
 // instructions hidden in reviews, as a careless one would: the demo shows the reply gate stopping it.
 // An outside party: node built-ins, ws and the other sandboxes only; nothing from src/core or src/adapters.
 import { randomBytes } from 'node:crypto';
@@ -94,6 +95,36 @@ export const DEMO_REVIEWS: readonly DemoReviewSeed[] = [
   },
 ];
 
+/** The second business, beside the coffee chain: one clinic, a few kind reviews, a balance that does not reach them all. */
+export const NEIGHBOUR_BRANCHES: readonly DemoBranch[] = [
+  { id: '70000001080000101', name: 'Стоматология «Улыбка» на Сатпаева', address: 'ул. Сатпаева, 30' },
+];
+
+export const NEIGHBOUR_REVIEWS: readonly DemoReviewSeed[] = [
+  {
+    id: '141900001', branchId: NEIGHBOUR_BRANCHES[0]!.id, kind: 'warm, in Russian', rating: 5, author: 'Жанна', hoursAgo: 3,
+    text: 'Лечила зуб у доктора Айжан — совсем не больно! Спасибо за терпение и заботу.',
+  },
+  {
+    id: '141900002', branchId: NEIGHBOUR_BRANCHES[0]!.id, kind: 'in Russian', rating: 4, author: 'Арман', hoursAgo: 7,
+    text: 'Хорошая клиника и вежливый персонал, но пришлось подождать минут пятнадцать.',
+  },
+  {
+    id: '141900003', branchId: NEIGHBOUR_BRANCHES[0]!.id, kind: 'in English', rating: 5, author: 'Emma', hoursAgo: 12,
+    text: 'Very clean clinic and a gentle dentist. Highly recommended.',
+  },
+];
+
+/** One business of the demo world: its own 2GIS account (made up for this run), branches and reviews. */
+export interface DemoBusiness {
+  id: string;
+  name: string;
+  login: string;
+  password: string;
+  branches: readonly DemoBranch[];
+  reviews: readonly DemoReviewSeed[];
+}
+
 /** The owner's private chat with the demo's bot. */
 const OWNER_CHAT = '100200300';
 
@@ -108,6 +139,8 @@ export interface DemoWorld {
   credentials: { login: string; password: string; apiKey: string; wsToken: string; botToken: string };
   branches: readonly DemoBranch[];
   reviews: readonly DemoReviewSeed[];
+  /** Both businesses: the coffee chain (the credentials, branches and reviews above) first, then the clinic. */
+  businesses: readonly DemoBusiness[];
   close(): Promise<void>;
 }
 
@@ -131,7 +164,11 @@ export async function startDemoWorld(options: DemoWorldOptions = {}): Promise<De
     WsReceiver.start({ token: credentials.wsToken }),
     TelegramSandbox.start({ token: credentials.botToken, username: 'zerno_reviews_bot' }),
   ]);
-  seed(twogis, credentials.login, credentials.password);
+  const businesses: DemoBusiness[] = [
+    { id: 'zerno', name: 'Кофейня «Зерно»', login: credentials.login, password: credentials.password, branches: DEMO_BRANCHES, reviews: DEMO_REVIEWS },
+    { id: 'ulybka', name: 'Стоматология «Улыбка»', login: 'admin@ulybka-dental.example', password: secret(), branches: NEIGHBOUR_BRANCHES, reviews: NEIGHBOUR_REVIEWS },
+  ];
+  for (const [index, business] of businesses.entries()) seed(twogis, business, String(8000001 + index));
   telegram.addChat({ id: OWNER_CHAT, type: 'private', title: 'Айгуль' });
   return {
     twogis,
@@ -142,19 +179,20 @@ export async function startDemoWorld(options: DemoWorldOptions = {}): Promise<De
     credentials,
     branches: DEMO_BRANCHES,
     reviews: DEMO_REVIEWS,
+    businesses,
     async close() {
       await Promise.allSettled([twogis.close(), model.close(), receiver.close(), telegram.close()]);
     },
   };
 }
 
-function seed(twogis: TwoGisSandbox, login: string, password: string): void {
-  twogis.addAccount({ login, password });
-  twogis.addOrg({ id: '8000001', name: 'Кофейня «Зерно»', login });
-  for (const branch of DEMO_BRANCHES) twogis.addBranch({ ...branch, orgId: '8000001' });
+function seed(twogis: TwoGisSandbox, business: DemoBusiness, orgId: string): void {
+  twogis.addAccount({ login: business.login, password: business.password });
+  twogis.addOrg({ id: orgId, name: business.name, login: business.login });
+  for (const branch of business.branches) twogis.addBranch({ ...branch, orgId });
   const now = Date.now();
-  let user = 9100;
-  for (const review of DEMO_REVIEWS) {
+  let user = 9100 + (Number(orgId) - 8000001) * 100; // the coffee chain's authors 9101…, the clinic's 9201…
+  for (const review of business.reviews) {
     const fields: Partial<SandboxReview> & { id: string } = {
       id: review.id,
       rating: review.rating,

@@ -2,7 +2,7 @@
 // with colours only when stdout is a terminal.
 import type { ExitCode } from '../errors.ts';
 import type { Stats } from '../core/stats.ts';
-import { stars } from './format.ts';
+import { pad, stars } from './format.ts';
 import { printStats } from './stats-table.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
@@ -28,12 +28,36 @@ export interface DemoReviewResult {
   charged: string;
 }
 
+/** One business of the demo, as the demo works it out: its reviews' fates and its own money. */
+export interface DemoBusinessResult {
+  id: string;
+  name: string;
+  reviews: DemoReviewResult[];
+  balance: DemoResult['balance'];
+  stoppedForBalance: boolean;
+}
+
+/** One business of the demo side by side with the other: its balance and how its reviews ended. */
+export interface DemoBusinessSummary {
+  id: string;
+  name: string;
+  balance: DemoResult['balance'];
+  /** How many of its reviews came to each outcome (answered, skipped, waiting, queued, …). */
+  outcomes: Record<string, number>;
+  reviews: number;
+  stoppedForBalance: boolean;
+}
+
 export interface DemoResult {
+  /** The coffee chain's reviews, one by one (the other business's are counted in `businesses`). */
   reviews: DemoReviewResult[];
   balance: { before: string; price: string; answered: number; charged: string; after: string; arithmeticOk: boolean };
   /** poll-once's --json summary of the cycle. */
   summary: Record<string, string | number>;
   stoppedForBalance: boolean;
+  /** Both businesses of the demo, side by side: one database, one worker pool, each its own account and balance. */
+  businesses: DemoBusinessSummary[];
+  /** The coffee chain's events. */
   events: {
     stored: number;
     byType: Record<string, number>;
@@ -88,6 +112,7 @@ export function renderDemo(result: DemoResult, output: Output): void {
   output.data(`${d.bold(m.balanceLabel)}  ${sum}  ${balance.arithmeticOk ? d.green(m.ledgerAgrees) : d.red(m.ledgerDisagrees)}`);
   if (result.stoppedForBalance) output.data(`${' '.repeat(m.balanceLabel.length)}  ${d.yellow(m.ranOut)}`);
   const logPlace = result.folder === null ? `${events.logFile} ${d.dim(m.removed)}` : events.logFile;
+  if (result.businesses.length > 1) printBusinesses(result.businesses, output);
   output.data(`${d.bold(m.eventsLabel)}  ${m.eventsTable(events.stored)} · ${m.logLines(events.logLines, logPlace)}`);
   output.data(`${' '.repeat(m.eventsLabel.length)}  ${m.frames(events.websocket.frames, events.websocket.url)}`);
   output.data(`${' '.repeat(m.eventsLabel.length)}  ${d.dim(byType(events.byType))}`);
@@ -103,9 +128,27 @@ export function renderDemo(result: DemoResult, output: Output): void {
   if (result.folder === null) output.data(m.nothingLeft);
   else {
     output.data(m.kept(result.folder));
-    output.data(`  ${m.keptTry(result.configFile ?? result.folder)}`);
+    output.data(`  ${m.keptTry(result.configFile ?? result.folder, result.businesses[0]?.id ?? 'default')}`);
   }
   output.data(m.next);
+}
+
+/** The businesses side by side: each its own balance, the same price, what its money bought. */
+function printBusinesses(businesses: readonly DemoBusinessSummary[], output: Output): void {
+  const d = output.dataColors;
+  const m = messages.demo;
+  output.data(`${d.bold(m.businessesLabel)}  ${m.businessesIntro(businesses.length)}`);
+  const idWidth = Math.max(...businesses.map((one) => one.id.length));
+  const nameWidth = Math.max(...businesses.map((one) => [...shownLine(one.name)].length));
+  const moneyWidth = Math.max(...businesses.flatMap((one) => [one.balance.before.length, one.balance.after.length]));
+  for (const one of businesses) {
+    const { before, answered, price, after, arithmeticOk } = one.balance;
+    const sum = m.sideBySide(before.padStart(moneyWidth), answered, price, after.padStart(moneyWidth));
+    const counts = m.businessOutcomes(one.outcomes);
+    const ledger = arithmeticOk ? d.green('✓') : d.red('✗');
+    const ranOut = one.stoppedForBalance ? ` · ${d.yellow(m.businessRanOut)}` : '';
+    output.data(`  ${one.id.padEnd(idWidth)}  ${pad(shownLine(one.name), nameWidth)}  ${sum} ${ledger}  ${d.dim(counts)}${ranOut}`);
+  }
 }
 
 function fate(review: DemoReviewResult, output: Output): string {

@@ -371,6 +371,8 @@ export const messages = {
     databaseOk: (where: string) => `connected to ${where} and migrated`,
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
     twogisTokenOk: (host: string) => `signed in with the access token at ${host}`,
+    boundTo: (login: string | null) => `the database serves it as the 2GIS account ${login ?? '(signed in with a token)'}`,
+    notBoundYet: (login: string | null) => `not bound yet: its first run binds it in the database to ${login ?? 'the account of its token'}`,
     branchesNotInAccount: (ids: readonly string[]) =>
       `the account has no branch ${ids.join(', ')} (twogis.branches): gisbot branches lists the ones it has`,
     placeholders: (keys: readonly string[]) => `${keys.join(', ')}: still the example file's placeholder; put in your own`,
@@ -473,6 +475,18 @@ export const messages = {
     ledgerAgrees: '✓ the ledger agrees',
     ledgerDisagrees: '✗ the ledger does not agree',
     ranOut: 'the balance ran out: gisbot stopped answering (a real run exits 3 and sends balance.insufficient)',
+    businessesLabel: 'Businesses',
+    businessesIntro: (count: number) =>
+      `${count} in one database and one worker pool, each its own 2GIS account and balance (gisbot businesses lists them):`,
+    sideBySide: (before: string, answers: number, price: string, after: string) => `${before} − ${answers} × ${price} = ${after}`,
+    businessOutcomes: (outcomes: Record<string, number>) =>
+      [
+        `${outcomes.answered ?? 0} answered`,
+        ...((outcomes.waiting ?? 0) > 0 ? [`${outcomes.waiting} wait for you`] : []),
+        ...((outcomes.skipped ?? 0) > 0 ? [`${outcomes.skipped} skipped`] : []),
+        ...((outcomes.queued ?? 0) > 0 ? [`${outcomes.queued} not reached`] : []),
+      ].join(' · '),
+    businessRanOut: 'its balance ran out; the other answered on',
     eventsLabel: 'Events ',
     eventsTable: (count: number) => `${count} in the events table`,
     logLines: (count: number, file: string) => `${count} lines in ${file}`,
@@ -498,7 +512,8 @@ export const messages = {
     nothingLeft: 'Nothing is left behind: the temporary database, log, config and HTML report are gone (--keep keeps them, and prints where).',
     reportLabel: 'Report',
     kept: (folder: string) => `Kept in ${folder}: the SQLite database, the log file and the config.`,
-    keptTry: (config: string) => `look around with: ${gisbotCommand} --config ${shellWord(config)} logs   (or balance history, reply)`,
+    keptTry: (config: string, businessId: string) =>
+      `look around with: ${gisbotCommand} --config ${shellWord(config)} businesses   (or logs; balance history --business ${businessId}; reply --business ${businessId})`,
     next: `Next: answer your own reviews: ${gisbotCommand} init (or a .gisbotrc by hand), then ${gisbotCommand} run. See the README.`,
     problemMoney: 'the balance, the charges and the answers do not add up',
     problemUnfinished: (id: string) => `review ${id} was left in work`,

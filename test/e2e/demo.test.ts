@@ -129,6 +129,12 @@ describe('gisbot demo', () => {
       arithmeticOk: true,
     });
     assert.equal(report.summary.balance, report.balance.after);
+    // Two businesses side by side, each its own balance: the clinic runs out, the coffee chain answers on.
+    assert.deepEqual(
+      report.businesses.map((one: { id: string; balance: { before: string; answered: number; after: string; arithmeticOk: boolean }; stoppedForBalance: boolean }) => [one.id, one.balance.before, one.balance.answered, one.balance.after, one.balance.arithmeticOk, one.stoppedForBalance]),
+      [['zerno', '100.00', answered, report.balance.after, true, false], ['ulybka', '10.00', 2, '0.00', true, true]],
+    );
+    assert.deepEqual(report.businesses[1].outcomes, { answered: 2, queued: 1 });
     assert.equal(report.summary.posted, answered);
     assert.equal(report.summary.fetched, DEMO_REVIEWS.length);
 
@@ -182,6 +188,8 @@ describe('gisbot demo', () => {
     assertClean(result);
     assert.doesNotMatch(result.stdout, /\u001b\[/, 'no colours in a pipe');
     assert.match(result.stdout, /100\.00 before − 6 answers × 5\.00 = 70\.00 after/);
+    assert.match(result.stdout, /zerno\s+Кофейня «Зерно»\s+100\.00 − 6 × 5\.00 =\s+70\.00 ✓/, 'the businesses side by side');
+    assert.match(result.stdout, /ulybka\s+Стоматология «Улыбка»\s+10\.00 − 2 × 5\.00 =\s+0\.00 ✓.*its balance ran out/);
     assert.match(result.stdout, /waits for you: the reply gate refused/);
     assert.match(result.stdout, /– skipped: hidden on 2GIS/);
     assert.match(result.stdout, /\d+ WebSocket frames received at ws:\/\/127\.0\.0\.1:\d+/);
@@ -196,12 +204,17 @@ describe('gisbot demo', () => {
     assert.match(result.stdout, /Reviews created on 2GIS from/, 'the stats of the cycle');
     assert.ok(result.stdout.includes(`Report  ${path.join(folder, 'report.html')}`), 'the report path');
 
-    const balance = await runProcess(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json'], {
+    const balance = await runProcess(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json', '--business', 'zerno'], {
       cwd: where.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: where.home },
     });
     assert.equal(balance.code, 0, balance.stderr);
     assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00' });
+    const clinic = await runProcess(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json', '--business', 'ulybka'], {
+      cwd: where.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: where.home },
+    });
+    assert.deepEqual(JSON.parse(clinic.stdout), { balance: '0.00', held: '0.00' }, "the clinic's balance is its own");
   });
 
   test('--balance 12: the summary counts the reviews the money did not reach', async () => {

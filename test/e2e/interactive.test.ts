@@ -293,7 +293,7 @@ describe('interactive commands on a terminal', () => {
     assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
     const report = JSON.parse(doctor.stdout);
     assert.equal(report.ok, true);
-    assert.deepEqual(report.checks.map((check: { name: string }) => check.name), ['database', '2GIS', 'model', 'websocket', 'prompt', 'telegram']);
+    assert.deepEqual(report.checks.map((check: { name: string }) => check.name), ['database', '2GIS', 'binding', 'model', 'websocket', 'prompt', 'telegram']);
 
     const written = await readFile(file, 'utf8');
     const again = new Pty(['init'], { cwd: dir, env });

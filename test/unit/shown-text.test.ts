@@ -116,6 +116,10 @@ describe('outside text where a person reads it', () => {
       balance: { before: '10.00', price: '5.00', answered: 1, charged: '5.00', after: '5.00', arithmeticOk: true },
       summary: {},
       stoppedForBalance: false,
+      businesses: [
+        { id: 'a', name: 'Кофейня\u001b[2J', balance: { before: '10.00', price: '5.00', answered: 1, charged: '5.00', after: '5.00', arithmeticOk: true }, outcomes: { answered: 1 }, reviews: 1, stoppedForBalance: false },
+        { id: 'b', name: '\u202eКлиника', balance: { before: '5.00', price: '5.00', answered: 1, charged: '5.00', after: '0.00', arithmeticOk: true }, outcomes: { answered: 1, queued: 1 }, reviews: 2, stoppedForBalance: true },
+      ],
       events: { stored: 1, byType: {}, logFile: '/tmp/x', logLines: 1, websocket: { url: 'ws://127.0.0.1:1', frames: 1 } },
       telegram: { chat: '1', cards: [{ reviewId: '1', text: `card\u001b]0;x\u0007\nline`, buttons: ['Send\u0007'] }] },
       stats: { period: { from: new Date(0), to: new Date(1) }, total: { reviews: 0 }, branches: [], topics: [] },
@@ -129,6 +133,7 @@ describe('outside text where a person reads it', () => {
     renderDemo(result, output);
     assert.equal(firstRawControl(stdout()), null, stdout());
     assert.ok(stdout().includes('\\u{202E}Анна'), stdout());
+    assert.ok(stdout().includes('\\u{202E}Клиника'), "a business's name as marks too");
   });
 
   test('an error message, as the CLI prints it: a path with controls in it', async () => {
