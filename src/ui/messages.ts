@@ -1,32 +1,22 @@
-// Every sentence gisbot says to a person, in one place.
+// Every sentence gisbot says to a person, in one place per language: this is the English catalogue, and
+// messages.ru.ts the Russian one, typed against it (a message missing there is a type error; a test walks both).
+// `messages` is the terminal's language, chosen once at start (cli.ts); whatever speaks for a business (Telegram,
+// the report, the digest) takes `messagesFor(language)` of that business instead.
 import path from 'node:path';
-import { fromSource, shippedFile } from '../shipped.ts';
+import { shippedFile } from '../shipped.ts';
+import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
+import { formatMoneyFor, type UiLanguage } from './language.ts';
+import { ru } from './messages.ru.ts';
 
-/**
- * The command that starts gisbot, as the hints name it: a clone runs its TypeScript through the project's npm
- * script, the installed package is the `gisbot` command.
- */
-export const gisbotCommand = fromSource ? 'npm run gisbot --' : 'gisbot';
+export { gisbotCommand } from './catalogue-tools.ts';
 
-/** A file shipped with gisbot, as a person finds it from here: relative when it lies below the current folder. */
-function shipped(name: string): string {
-  const file = shippedFile(name);
-  const relative = path.relative(process.cwd(), file);
-  return shellWord(relative.startsWith('..') || path.isAbsolute(relative) ? file : relative);
-}
+/** An amount of money as an English reader sees it: `1,250.00 KZT`. */
+const money = (amount: string) => formatMoneyFor('en', amount);
 
-/** A path as one word of a shell command (quoted when it holds anything but the usual characters). */
-function shellWord(file: string): string {
-  return /^[\w./@%+=:,-]+$/.test(file) ? file : JSON.stringify(file);
-}
-
-/** A time to the minute as a heading shows it: 2026-01-31 09:00, local. */
-function shortTime(at: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
-}
-
-export const messages = {
+export const en = {
+  language: 'en',
+  /** An amount of money (a decimal string as gisbot keeps it) in the deployment's currency. */
+  money,
   config: {
     fixHint: (file: string | null, fromEnvironment: boolean) => {
       const where = [file ? `fix ${file}` : null, fromEnvironment ? 'the environment variable named above' : null];
@@ -92,7 +82,7 @@ export const messages = {
     allPaused: (ids: readonly string[]) => `every business is paused (enabled: false): ${ids.join(', ')}`,
     notYetTogether: (ids: readonly string[]) => `serving several businesses in one run is not built yet: add --business <id>, one of ${ids.join(', ')}`,
     cycleLine: (id: string, posted: number, waiting: number, failed: number, charged: string, balance: string, status: string) =>
-      `${id}: ${posted} answered · ${waiting} waiting for you · ${failed} failed · charged ${charged}, balance ${balance}${status === 'ok' ? '' : ` (${status})`}`,
+      `${id}: ${posted} answered · ${waiting} waiting for you · ${failed} failed · charged ${money(charged)}, balance ${money(balance)}${status === 'ok' ? '' : ` (${status})`}`,
   },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,
@@ -131,19 +121,19 @@ export const messages = {
     badAmount: (text: string) => `not an amount: ${JSON.stringify(text)}`,
     badAmountHint: 'write it like 100 or 100.50 (a dot, at most two decimals, no sign)',
     zeroAmount: 'the amount must be more than 0.00',
-    confirmTopUp: (amount: string, after: string) => `Add ${amount} to the balance (it becomes ${after})?`,
+    confirmTopUp: (amount: string, after: string) => `Add ${money(amount)} to the balance (it becomes ${money(after)})?`,
     needsYes: 'balance add changes money: confirm with --yes when not on a terminal',
     cancelled: 'cancelled: nothing changed',
-    low: (balance: string, threshold: string) => `the balance ${balance} is below ${threshold}`,
-    added: (amount: string) => `added ${amount}`,
-    held: (amount: string) => `${amount} held for answers in progress`,
+    low: (balance: string, threshold: string) => `the balance ${money(balance)} is below ${money(threshold)}`,
+    added: (amount: string) => `added ${money(amount)}`,
+    held: (amount: string) => `${money(amount)} held for answers in progress`,
     badAdjustment: (text: string) => `not an amount with a sign: ${JSON.stringify(text)}`,
     badAdjustmentHint: 'write it like +100, -12.50 or 5 (a dot, at most two decimals)',
     needsNote: 'balance adjust needs --note "<why>": a correction says why in the ledger',
     belowZero: (amount: string, available: string) =>
-      `an adjustment of ${amount} would take the balance below zero or below what answers in progress hold (${available} free): nothing changed`,
-    adjusted: (amount: string) => `adjusted by ${amount}`,
-    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${amount} (it becomes ${after}), noted "${note}"?`,
+      `an adjustment of ${money(amount)} would take the balance below zero or below what answers in progress hold (${money(available)} free): nothing changed`,
+    adjusted: (amount: string) => `adjusted by ${money(amount)}`,
+    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${money(amount)} (it becomes ${money(after)}), noted "${note}"?`,
     needsYesAdjust: 'balance adjust changes money: confirm with --yes when not on a terminal',
   },
   history: {
@@ -156,6 +146,7 @@ export const messages = {
     outOfRange: (text: string, flag = '--since') => `${flag}: ${JSON.stringify(text)} is outside the years 2000–2100`,
     sinceHint:
       'write a span like 15m, 2h or 3d, a date like 2026-01-31 (midnight in timeZone), a local time like 2026-01-31T09:00, or an instant like 2026-01-31T09:00Z',
+    badLang: (text: string) => `--lang: ${JSON.stringify(text)} is not a language gisbot speaks: ru or en`,
     badLimit: (text: string, max: number) => `--limit: not a whole number from 1 to ${max}: ${JSON.stringify(text)}`,
   },
   reply: {
@@ -201,7 +192,7 @@ export const messages = {
     unsure: (error: string) => `the answer's fate is unknown (${error}); gisbot reads it back on its next run and never posts twice`,
     queueEmpty: 'no reviews wait for you',
     queueHint: `answer one with: ${gisbotCommand} reply <review>`,
-    posted: (id: string, charged: string, balance: string) => `answered review ${id}: charged ${charged}, balance ${balance}`,
+    posted: (id: string, charged: string, balance: string) => `answered review ${id}: charged ${money(charged)}, balance ${money(balance)}`,
     dryRun: 'dry run: nothing was posted, charged or recorded',
     skipped: (id: string) => `skipped: review ${id} still waits for you`,
     refused: (problems: readonly string[]) => `not sent, the gate refuses it: ${problems.join('; ')}`,
@@ -250,9 +241,9 @@ export const messages = {
     following: 'waiting for new events… (Ctrl-C stops)',
     none: 'no events yet',
     noneMatching: 'no events match',
-    posted: (charged: string, balance: string, text: string) => `charged ${charged}, balance ${balance}: ${text}`,
-    low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
-    insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
+    posted: (charged: string, balance: string, text: string) => `charged ${money(charged)}, balance ${money(balance)}: ${text}`,
+    low: (balance: string, threshold: string) => `balance ${money(balance)} is below ${money(threshold)}`,
+    insufficient: (balance: string, price: string) => `${money(balance)} available, ${money(price)} needed`,
     telegramRefused: (chatId: string, kind: string) => `a ${kind || 'press'} from Telegram chat ${chatId}, which is not in telegram.chatIds: nothing done`,
     pendingAlone: (flags: readonly string[]) => `--pending lists the outbox and takes only --limit, not ${flags.join(', ')}`,
     nonePending: 'every event has been delivered: the outbox is empty',
@@ -262,8 +253,8 @@ export const messages = {
     repeated: (topic: string, count: number, reviewIds: readonly string[]) =>
       `“${topic}” in ${count} reviews: ${reviewIds.join(', ')}`,
     answerRemoved: '! 2GIS removed our answer; it waits for you',
-    refunded: (amount: string) => `${amount} refunded`,
-    removed: (text: string, refunded: string) => `${refunded ? `refunded ${refunded}: ` : ''}${text}`,
+    refunded: (amount: string) => `${money(amount)} refunded`,
+    removed: (text: string, refunded: string) => `${refunded ? `refunded ${money(refunded)}: ` : ''}${text}`,
   },
   branches: {
     none: 'the account has no branches',
@@ -361,7 +352,7 @@ export const messages = {
     topicsHeading: 'What customers complain about (reviews rated 1–3, most frequent first)',
     noTopics: 'no complaint topics in this period',
     money: (charged: string, promptTokens: number, completionTokens: number, cost: string | null) =>
-      `Charged ${charged} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
+      `Charged ${money(charged)} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
       (cost === null ? '' : ` and reported a cost of ${cost}`),
     removed: (count: number) =>
       `2GIS removed ${count} answer${count === 1 ? '' : 's'} of ours after posting; such a review waits for a person again (gisbot reply)`,
@@ -458,7 +449,7 @@ export const messages = {
       `A pretend coffee business on 2GIS: ${branches} branches, ${reviews} reviews, one cycle of gisbot. The demo model obeys\n` +
       'whatever a review tells it to, so you can watch the reply gate hold such answers back for a person.',
     noText: '(a rating without text)',
-    answered: (charged: string) => `✓ answered, charged ${charged}:`,
+    answered: (charged: string) => `✓ answered, charged ${money(charged)}:`,
     skipped: (reason: string) => `– skipped: ${reason}`,
     waiting: (reason: string) => `? waits for you: ${reason}`,
     rules: (rules: readonly string[]) => `(gate rules: ${rules.join(', ')})`,
@@ -469,7 +460,7 @@ export const messages = {
     unfinished: (state: string) => `✗ left unfinished (${state})`,
     balanceLabel: 'Balance',
     arithmetic: (before: string, answers: number, price: string, after: string) =>
-      `${before} before − ${answers} answer${answers === 1 ? '' : 's'} × ${price} = ${after} after`,
+      `${money(before)} before − ${answers} answer${answers === 1 ? '' : 's'} × ${money(price)} = ${money(after)} after`,
     ledgerAgrees: '✓ the ledger agrees',
     ledgerDisagrees: '✗ the ledger does not agree',
     ranOut: 'the balance ran out: gisbot stopped answering (a real run exits 3 and sends balance.insufficient)',
@@ -527,7 +518,7 @@ export const messages = {
     gateOk: '✅ The gate lets it through',
     gateRefuses: (problems: readonly string[]) => `⛔ The gate refuses it: ${problems.join('; ')}`,
     instruction: (text: string) => `✏️ For the next draft: ${text}`,
-    sent: (by: string, at: string, charged: string) => `✅ Sent by ${by} at ${at}, charged ${charged}`,
+    sent: (by: string, at: string, charged: string) => `✅ Sent by ${by} at ${at}, charged ${money(charged)}`,
     elsewhere: (state: string, reason: string | null) =>
       state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id: string) => `review ${id}`,
@@ -538,7 +529,7 @@ export const messages = {
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip', complain: 'Complain' },
     // What a press or a message is told.
     notices: {
-      sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,
+      sent: (charged: string, balance: string) => `Sent: charged ${money(charged)}, balance ${money(balance)}`,
       alreadyAnswered: 'Already answered',
       inWork: 'Already being answered right now',
       answeredElsewhere: (reason: string | null) => `Already answered elsewhere${reason ? `: ${reason}` : ''}`,
@@ -583,7 +574,7 @@ export const messages = {
         allowed
           ? `This chat's id is ${chatId}. It is allowed${business ? ` for ${business}` : ''}: cards come here; /balance, /stats [7d|30d], /waiting`
           : `This chat's id is ${chatId}. It is not allowed: to get cards and alerts here, add "${chatId}" to telegram.chatIds`,
-      balance: (balance: string, held: string) => `Balance ${balance}, held for answers in progress ${held}`,
+      balance: (balance: string, held: string) => `Balance ${money(balance)}, held for answers in progress ${money(held)}`,
       statsTitle: (days: number) => `The last ${days} days`,
       digestTitle: (from: string, to: string) => `The week ${from} – ${to}`,
       figures: {
@@ -601,13 +592,13 @@ export const messages = {
       },
       none: '—',
       topics: (topics: readonly string[]) => `Recurring complaints: ${topics.join(', ')}`,
-      digestBalance: (balance: string) => `Balance ${balance}`,
+      digestBalance: (balance: string) => `Balance ${money(balance)}`,
       waiting: (shown: number, more: number) =>
         shown === 0 ? 'Nothing waits for you' : `The ${shown} oldest reviews waiting for you, below${more > 0 ? `; ${more} more wait` : ''}`,
       unknownCommand: (command: string) => `Not a command here: ${command}. Try /balance, /stats 7d, /stats 30d, /waiting`,
       alerts: {
-        balanceLow: (balance: string, threshold: string) => `Low balance: ${balance}, below ${threshold}. Top up with gisbot balance add`,
-        insufficient: (balance: string, price: string) => `Answering stopped: ${balance} left, an answer costs ${price}. Top up with gisbot balance add`,
+        balanceLow: (balance: string, threshold: string) => `Low balance: ${money(balance)}, below ${money(threshold)}. Top up with gisbot balance add`,
+        insufficient: (balance: string, price: string) => `Answering stopped: ${money(balance)} left, an answer costs ${money(price)}. Top up with gisbot balance add`,
         complaint: (topic: string, count: number) => `Recurring complaint: "${topic}" in ${count} reviews`,
         authFailed: (error: string, tokenExpired: boolean) =>
           tokenExpired
@@ -629,7 +620,47 @@ export const messages = {
       `already serves: nothing was done; one 2GIS account is one business (remove one of them from businesses:)`,
   },
   errors: {
+    /** What starts an error line and its hint on stderr. */
+    label: 'error:',
+    hintLabel: 'hint:',
     unexpected: 'unexpected error',
     debugHint: 'run again with --debug for details',
   },
 } as const;
+
+/**
+ * A catalogue's shape: the English one's keys and functions, with its texts widened to `string` (the Russian
+ * catalogue says other words, in the same places, with the same arguments).
+ */
+type Widened<T> = T extends string
+  ? string
+  : T extends (...args: infer A) => infer R
+    ? (...args: A) => Widened<R>
+    : T extends readonly (infer U)[]
+      ? readonly Widened<U>[]
+      : T extends object
+        ? { readonly [K in keyof T]: Widened<T[K]> }
+        : T;
+export type Catalogue = Widened<typeof en> & { readonly language: UiLanguage };
+
+const catalogues: Readonly<Record<UiLanguage, Catalogue>> = { en, ru };
+
+/** The catalogue of `language`: for what a business reads (its cards, digest and report) in its own language. */
+export function messagesFor(language: UiLanguage): Catalogue {
+  return catalogues[language];
+}
+
+/**
+ * The terminal's catalogue. A live binding: `useLanguage` (cli.ts, once the language is known) switches what every
+ * module that imported it reads from then on.
+ */
+export let messages: Catalogue = en;
+
+export function useLanguage(language: UiLanguage): void {
+  messages = catalogues[language];
+}
+
+/** The terminal's language. */
+export function currentLanguage(): UiLanguage {
+  return messages.language;
+}
