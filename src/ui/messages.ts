@@ -113,11 +113,20 @@ export const en = {
     refused: (reason: string) => `notifications stopped: ${reason}; check websocket.url and websocket.token (gisbot doctor)`,
   },
   cycle: {
+    /** The one line poll-once prints after its cycle. */
+    fetched: (fetched: number, fresh: number) => `${fetched} fetched, ${fresh} new`,
+    answered: (count: number) => `${count} answered`,
+    skipped: (count: number) => `${count} skipped`,
+    waiting: (count: number) => `${count} waiting for you`,
+    failed: (count: number) => `${count} failed`,
+    money: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
+    line: (balance: string) => `balance ${money(balance)}`,
+    chargesColumns: ['last charges', 'amount', 'review'],
     badAmount: (text: string) => `not an amount: ${JSON.stringify(text)}`,
     badAmountHint: 'write it like 100 or 100.50 (a dot, at most two decimals, no sign)',
     zeroAmount: 'the amount must be more than 0.00',
@@ -137,6 +146,9 @@ export const en = {
     needsYesAdjust: 'balance adjust changes money: confirm with --yes when not on a terminal',
   },
   history: {
+    columns: ['time', 'kind', 'amount', 'balance', 'for'],
+    kinds: { topup: 'topup', charge: 'charge', adjustment: 'adjustment' },
+    forReview: (id: string) => `review ${id}`,
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },

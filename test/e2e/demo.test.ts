@@ -181,7 +181,7 @@ describe('gisbot demo', () => {
     assert.equal(result.code, 0, result.stderr);
     assertClean(result);
     assert.doesNotMatch(result.stdout, /\u001b\[/, 'no colours in a pipe');
-    assert.match(result.stdout, /100\.00 before − 6 answers × 5\.00 = 70\.00 after/);
+    assert.match(result.stdout, /100\.00 RUB before − 6 answers × 5\.00 RUB = 70\.00 RUB after/);
     assert.match(result.stdout, /waits for you: the reply gate refused/);
     assert.match(result.stdout, /– skipped: hidden on 2GIS/);
     assert.match(result.stdout, /\d+ WebSocket frames received at ws:\/\/127\.0\.0\.1:\d+/);
@@ -201,7 +201,7 @@ describe('gisbot demo', () => {
       env: { PATH: process.env.PATH ?? '', HOME: where.home },
     });
     assert.equal(balance.code, 0, balance.stderr);
-    assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00' });
+    assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00', currency: 'RUB' });
   });
 
   test('--balance 12: the summary counts the reviews the money did not reach', async () => {

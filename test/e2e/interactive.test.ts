@@ -112,7 +112,7 @@ describe('interactive commands on a terminal', () => {
     await session.type('1', KEYS.enter);
     const sent = await session.done;
     assert.equal(sent.code, 0, sent.text);
-    assert.match(sent.text, /answered review 880001: charged 5\.00, balance 95\.00/);
+    assert.match(sent.text, /answered review 880001: charged 5\.00 RUB, balance 95\.00 RUB/);
     assert.equal(world.twogis.postsTo('880001'), 1);
     assert.equal(world.twogis.answerOf('880001')?.text, answer);
     assert.equal(await state(), 'posted');
