@@ -101,6 +101,8 @@ class Session {
     // --lang > ui.language > the locale: the key of the business the command is about, else the top level's.
     const named = globals.business === undefined ? undefined : businessesOf(config).find((one) => one.id === globals.business);
     useLanguage(terminalLanguage(globals.lang, (named?.config ?? config).ui.language, process.env));
+    // doctor --json carries each check's detail as prose: JSON never changes with the language, so it stays English.
+    if (globals.json && command.name() === 'doctor') useLanguage('en');
     const businesses = selectBusinesses(businessesOf(config), globals.business, scope);
     // Several businesses served at once: the context is the deployment's, and each business gets its own 2GIS client
     // from its own config (context.ts, businessDeps). `run` serves one business per process for now.

@@ -109,7 +109,7 @@ function printEvents(output: Output, events: readonly StoredEvent[], header: boo
   }
   const d = output.dataColors;
   if (header && events.length > 0) {
-    output.data(d.dim(row(['time', 'type', 'branch', 'review', 'what'], output.width)));
+    output.data(d.dim(row(messages.logs.columns, output.width)));
   }
   // A branch by its name (the part that tells a chain's branches apart), its id where 2GIS has not listed it yet.
   const names = distinctNames([...branchNames.values()].map((name) => shownLine(name)), WIDTHS.branch);
@@ -204,7 +204,7 @@ function printPending(output: Output, pending: NonNullable<LogsResult['pending']
     return;
   }
   const d = output.dataColors;
-  output.data(d.dim(pendingRow(['time', 'type', 'review', 'attempts', 'next try'])));
+  output.data(d.dim(pendingRow(messages.logs.pendingColumns)));
   for (const event of pending.events) {
     const next = event.retryAt ? formatTime(event.retryAt) : messages.logs.dueNow;
     output.data(pendingRow([formatTime(event.at), paint(event.type, d)(event.type), shownLine(event.reviewId ?? '—'), String(event.attempts), next]));

@@ -192,6 +192,8 @@ export const ru: Catalogue = {
     badLimit: (text, max) => `--limit: нужно целое число от 1 до ${max}: ${JSON.stringify(text)}`,
   },
   reply: {
+    reviewHeading: (id) => `отзыв ${id}`,
+    queueColumns: ['отзыв', 'оценка', 'филиал', 'автор', 'написан', 'почему ждёт', 'текст'],
     anonymous: '(без имени)',
     noText: '(оценка без текста)',
     waitsBecause: (reason) => `ждёт вас: ${reason}`,
@@ -254,6 +256,7 @@ export const ru: Catalogue = {
         : 'посмотрите отзыв в кабинете 2ГИС (account.2gis.com): есть ли там жалоба',
   },
   prompt: {
+    columns: ['версия', 'сохранена', 'символов', 'начало'],
     needsTerminal: 'prompt edit открывает редактор, а это не терминал',
     editHint: (file, copyOf) =>
       `${copyOf ? `скопируйте поставляемый промпт и правьте копию: mkdir -p ${shellWord(path.dirname(file))} && cp ${shellWord(copyOf)} ${shellWord(file)}` : `правьте ${file} напрямую`}; gisbot запишет новый текст как версию перед следующим ответом`,
@@ -273,6 +276,8 @@ export const ru: Catalogue = {
       changed ? `промпт снова в тексте версии ${from}, записан как версия ${to}` : `текст версии ${from} уже действует (версия ${to})`,
   },
   logs: {
+    columns: ['время', 'тип', 'филиал', 'отзыв', 'что'],
+    pendingColumns: ['время', 'тип', 'отзыв', 'попытки', 'следующая'],
     badType: (type) => `--type: такого типа событий нет: ${JSON.stringify(type)}`,
     typeHint: (types) => `один из: ${types.join(', ')}`,
     following: 'жду новых событий… (Ctrl-C — выход)',

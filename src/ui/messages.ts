@@ -162,6 +162,8 @@ export const en = {
     badLimit: (text: string, max: number) => `--limit: not a whole number from 1 to ${max}: ${JSON.stringify(text)}`,
   },
   reply: {
+    reviewHeading: (id: string) => `review ${id}`,
+    queueColumns: ['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'],
     anonymous: '(no name)',
     noText: '(a rating without text)',
     waitsBecause: (reason: string) => `waits for you: ${reason}`,
@@ -227,6 +229,7 @@ export const en = {
         : 'look at the review in the 2GIS cabinet (account.2gis.com) to see whether the complaint is there',
   },
   prompt: {
+    columns: ['version', 'saved', 'chars', 'begins'],
     needsTerminal: 'prompt edit opens an editor, and this is not a terminal',
     editHint: (file: string, copyOf: string | null) =>
       `${copyOf ? `copy the shipped prompt and edit the copy: mkdir -p ${shellWord(path.dirname(file))} && cp ${shellWord(copyOf)} ${shellWord(file)}` : `edit ${file} directly`}; gisbot records the new text as a version before its next answer`,
@@ -248,6 +251,8 @@ export const en = {
       changed ? `the prompt is version ${from}'s text again, recorded as version ${to}` : `version ${from}'s text is already in force (version ${to})`,
   },
   logs: {
+    columns: ['time', 'type', 'branch', 'review', 'what'],
+    pendingColumns: ['time', 'type', 'review', 'attempts', 'next try'],
     badType: (type: string) => `--type: no such event type: ${JSON.stringify(type)}`,
     typeHint: (types: readonly string[]) => `one of: ${types.join(', ')}`,
     following: 'waiting for new events… (Ctrl-C stops)',

@@ -77,7 +77,7 @@ describe('operator commands in a pipe', () => {
     assert.equal((await run('balance', 'history', '--since', 'yesterday')).code, 2);
     assert.equal((await run('balance', 'history', '--limit', '0')).code, 2);
     const table = await run('balance', 'history');
-    assert.match(table.stdout, /topup\s+\+40\.00\s+40\.00/);
+    assert.match(table.stdout, /topup\s+\+40\.00 RUB\s+40\.00 RUB/);
     assertPlain(table, 'balance history');
     await world.checkInvariants(world.twogis.reviewIds());
   });
