@@ -273,7 +273,7 @@ async function createTelegram(config: Readonly<Config>, redact: Redact): Promise
  * The language each chat reads (contract.md, `ui.language`): a business's chats its business's key; the agency's
  * staff chats the top level's; where no key is set, the locale (cron has none: README says to set the key).
  */
-function chatLanguages(config: Readonly<Config>, locale: 'ru' | 'en'): (chatId: string) => 'ru' | 'en' {
+export function chatLanguages(config: Readonly<Config>, locale: 'ru' | 'en'): (chatId: string) => 'ru' | 'en' {
   const byChat = new Map<string, 'ru' | 'en'>();
   for (const business of config.businesses) {
     for (const chat of business.config.telegram.chatIds) byChat.set(chat, business.config.ui.language ?? locale);
