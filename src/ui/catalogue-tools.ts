@@ -27,3 +27,10 @@ export function shortTime(at: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
+
+/** Local time to the second, as the English texts print it: `2026-01-31 09:00:05` (format.ts's formatTime). */
+export function localTime(at: Date): string {
+  if (Number.isNaN(at.getTime())) return String(at);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${shortTime(at)}:${pad(at.getSeconds())}`;
+}

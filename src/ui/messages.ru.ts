@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
-import { formatCount, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
+import { formatCount, formatDate, formatDateTime, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
 import type { Catalogue } from './messages.ts';
 
 /**
@@ -311,6 +311,22 @@ export const ru: Catalogue = {
     notInAccount: 'не филиал этого аккаунта (в twogis.branches)',
   },
   report: {
+    date: (at) => formatDate('ru', at),
+    dateTime: (at) => formatDateTime('ru', at),
+    percent: (share) => new Intl.NumberFormat('ru-RU', { style: 'percent', maximumFractionDigits: 1 }).format(share),
+    decimal: (value, digits) => formatDecimal('ru', value, digits),
+    axis: {
+      reviews: 'отзывы',
+      rating: 'оценка',
+      hours: 'часы до ответа (медиана)',
+      charged: 'списано',
+      noRatings: 'в этом периоде оценок нет',
+      noAnswers: 'в этом периоде ответов нет',
+      reviewsTitle: (count) => ruCount(count, 'review'),
+      byGisbotTitle: (count) => `ответил gisbot: ${num(count)}`,
+      byPersonTitle: (count) => `ответил человек: ${num(count)}`,
+      week: (at) => new Intl.DateTimeFormat('ru-RU', { day: '2-digit', month: '2-digit' }).format(at),
+    },
     title: (period) => `Отчёт gisbot, ${period}`,
     heading: 'Что gisbot сделал с вашими отзывами',
     period: (period) => `Отзывы, оставленные в 2ГИС ${period}`,
@@ -478,6 +494,8 @@ export const ru: Catalogue = {
     wsToken: 'Токен WebSocket (пусто: нет)',
     approval: 'Отзывы с оценкой ниже этой ждут вас (0: отвечать на все)',
     approvalFormat: 'целое число от 0 до 6',
+    language: 'Язык, на котором gisbot пишет вам: терминал, карточки в Telegram, отчёты (ru или en; у cron нет локали, поэтому язык записывается в файл)',
+    languageFormat: 'ru или en',
     badUrl: (protocols) => `нужен адрес ${protocols.map((p) => `${p}//`).join(' или ')}`,
     header: (date) =>
       `Настройки gisbot, записаны командой gisbot init ${date}.\nМогут содержать секреты: держите файл закрытым (chmod 600). Все ключи описаны в ${shippedFile('.gisbotrc.example')}.`,

@@ -4,7 +4,7 @@
 // the report, the digest) takes `messagesFor(language)` of that business instead.
 import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
-import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
+import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
 import { formatMoneyFor, type UiLanguage } from './language.ts';
 import { ru } from './messages.ru.ts';
 
@@ -286,6 +286,24 @@ export const en = {
     notInAccount: 'not a branch of this account (in twogis.branches)',
   },
   report: {
+    /** A date and a date with its time as the report prints them. */
+    date: (at: Date) => localTime(at).slice(0, 10),
+    dateTime: (at: Date) => localTime(at),
+    percent: (share: number) => `${Math.round(share * 1000) / 10}%`,
+    decimal: (value: number, digits: number) => value.toFixed(digits),
+    /** The charts' words: axes, empty charts, the bars' tooltips, a week by the day it starts ("03-02", March 2nd). */
+    axis: {
+      reviews: 'reviews',
+      rating: 'rating',
+      hours: 'hours to answer (median)',
+      charged: 'charged',
+      noRatings: 'no ratings in this period',
+      noAnswers: 'no answers in this period',
+      reviewsTitle: (count: number) => `${count} reviews`,
+      byGisbotTitle: (count: number) => `${count} answered by gisbot`,
+      byPersonTitle: (count: number) => `${count} answered by a person`,
+      week: (at: Date) => `${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`,
+    },
     title: (period: string) => `gisbot report, ${period}`,
     heading: 'What gisbot did for your reviews',
     period: (period: string) => `Reviews created on 2GIS ${period}`,
@@ -451,6 +469,8 @@ export const en = {
     wsToken: 'WebSocket token (empty: none)',
     approval: 'Reviews rated below this wait for you (0: answer all)',
     approvalFormat: 'a whole number from 0 to 6',
+    language: 'Language gisbot writes to you in: the terminal, Telegram cards, reports (ru or en; cron has no locale, so it goes into the file)',
+    languageFormat: 'ru or en',
     badUrl: (protocols: readonly string[]) => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
     header: (date: string) =>
       `gisbot configuration, written by gisbot init on ${date}.\nIt may hold secrets: keep it private (chmod 600). See ${shippedFile('.gisbotrc.example')} for every key.`,
