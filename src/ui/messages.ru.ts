@@ -677,6 +677,12 @@ export const ru: Catalogue = {
   errors: {
     label: 'ошибка:',
     hintLabel: 'подсказка:',
+    service: (service, kind) => {
+      const name = ({ '2gis': '2ГИС', model: 'модель', database: 'база данных', websocket: 'WebSocket', telegram: 'Telegram' } as Record<string, string>)[service] ?? service;
+      const what =
+        kind === 'unavailable' ? 'недоступен сейчас' : kind === 'auth' ? 'не принял учётные данные' : kind === 'blocked' ? 'заблокировал доступ' : kind === 'outcome_unknown' ? 'не показал результат' : 'ответил ошибкой';
+      return `${name}: ${what}`;
+    },
     unexpected: 'непредвиденная ошибка',
     debugHint: 'запустите ещё раз с --debug, чтобы увидеть подробности',
   },

@@ -660,6 +660,11 @@ export const en = {
     /** What starts an error line and its hint on stderr. */
     label: 'error:',
     hintLabel: 'hint:',
+    /**
+     * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
+     * another language says it in its words first.
+     */
+    service: (_service: string, _kind: string) => '',
     unexpected: 'unexpected error',
     debugHint: 'run again with --debug for details',
   },
