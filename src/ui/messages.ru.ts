@@ -674,6 +674,22 @@ export const ru: Catalogue = {
       `бизнес ${businessId} входит в аккаунт 2ГИС ${login ?? '(токен)'}, который в этой базе данных уже обслуживает бизнес ${otherBusiness}: ` +
       'ничего не сделано; один аккаунт 2ГИС — один бизнес (уберите один из них из businesses:)',
   },
+  console: {
+    review: (id) => ` отзыв ${id}`,
+    answered: '✓ отвечено',
+    posted: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
+    skipped: '– пропущено',
+    waits: '? ждёт вас',
+    failed: '✗ не удалось',
+    balanceLow: '! баланс на исходе',
+    lowDetail: (balance, threshold) => `${money(balance)} (ниже порога ${money(threshold)})`,
+    insufficient: '! не хватает баланса',
+    insufficientDetail: (balance, price) => `доступно ${money(balance)}, нужно ${money(price)}`,
+    authFailed: '! вход в 2ГИС не удался',
+    recurring: (branch) => `! повторяющаяся жалоба в филиале ${branch}`,
+    warn: 'предупреждение',
+    error: 'ошибка',
+  },
   errors: {
     label: 'ошибка:',
     hintLabel: 'подсказка:',

@@ -656,6 +656,23 @@ export const en = {
       `business ${businessId} signs in to the 2GIS account ${login ?? '(a token)'}, which business ${otherBusiness} of this database ` +
       `already serves: nothing was done; one 2GIS account is one business (remove one of them from businesses:)`,
   },
+  /** The line each event gets on stderr while a command runs (console-log.ts). */
+  console: {
+    review: (id: string) => ` review ${id}`,
+    answered: '✓ answered',
+    posted: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
+    skipped: '– skipped',
+    waits: '? waits for you',
+    failed: '✗ failed',
+    balanceLow: '! balance low',
+    lowDetail: (balance: string, threshold: string) => `${money(balance)} (below ${money(threshold)})`,
+    insufficient: '! balance insufficient',
+    insufficientDetail: (balance: string, price: string) => `${money(balance)} available, ${money(price)} needed`,
+    authFailed: '! 2GIS login failed',
+    recurring: (branch: string) => `! recurring complaint at branch ${branch}`,
+    warn: 'warn',
+    error: 'error',
+  },
   errors: {
     /** What starts an error line and its hint on stderr. */
     label: 'error:',

@@ -45,7 +45,7 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
 
     const checks: Array<[string[], RegExp]> = [
       [['balance'], new RegExp(`^баланс 1${NBSP}245,00${NBSP}₽`, 'm')],
-      [['balance', 'history'], /время\s+вид\s+сумма\s+баланс\s+за что[\s\S]*пополнение\s+\+1.250,00.₽[\s\S]*списание/],
+      [['balance', 'history'], /время\s+вид\s+сумма\s+баланс\s+за что[\s\S]*списание\s+-5,00.₽[\s\S]*пополнение\s+\+1.250,00.₽/],
       [['reply'], /отзыв\s+оценка\s+филиал\s+автор\s+написан\s+почему ждёт\s+текст/],
       [['reply', '880001', '--dry-run'], /отзыв 880001[\s\S]*черновик/],
       [['prompt', 'show'], /./],
@@ -108,7 +108,12 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     const broke = await world.run(['poll-once'], { env: { ...RU, GISBOT_DATABASE_URL: emptyDb } });
     assert.equal(broke.code, 3, said(broke));
     assert.match(broke.stderr, /ответы остановлены: баланса не хватает на следующий ответ \(пополните баланс: .* balance add <сумма>\)/, said(broke));
-    assert.doesNotMatch(broke.stderr, ENGLISH, said(broke));
+    assert.match(broke.stderr, /^– пропущено отзыв 880002: /m, said(broke));
+    assert.match(broke.stderr, /^\? ждёт вас отзыв 880001: /m, said(broke));
+    assert.match(broke.stderr, /^! не хватает баланса: доступно 0,00.₽, нужно 5,00.₽/m, said(broke));
+    // A review's reason is the core's English prose (issue 23 leaves it to codes to come): our own words around it are Russian.
+    const ours = broke.stderr.split('\n').filter((line) => !/^[–?] /.test(line)).join('\n');
+    assert.doesNotMatch(ours, ENGLISH, said(broke));
 
     const english = await en('balance', 'add', 'сто');
     assert.match(english.stderr, /^error: not an amount/, said(english));
