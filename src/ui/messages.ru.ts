@@ -504,6 +504,22 @@ export const ru: Catalogue = {
     next: (command) => `Пополните баланс: ${gisbotCommand} balance add <сумма>, затем начните отвечать: ${command}`,
   },
   demo: {
+    kind: (kind) =>
+      ({
+        'warm, in Russian': 'тёплый, по-русски',
+        'in English': 'по-английски',
+        'a complaint': 'жалоба',
+        'a prompt injection': 'попытка подменить инструкции',
+        'already answered in the cabinet': 'уже отвечен в кабинете',
+        'in Kazakh': 'по-казахски',
+        'a rating without text': 'оценка без текста',
+        'mixed feelings': 'смешанные чувства',
+        'hidden by 2GIS': 'скрыт 2ГИС',
+        'from another catalog (Flamp)': 'из другого каталога (Flamp)',
+        'unhappy, in English': 'недоволен, по-английски',
+        '2GIS allows no reply': '2ГИС не даёт ответить',
+      })[kind] ?? kind,
+    review: (id) => `отзыв ${id}`,
     starting: 'запускаю на 127.0.0.1 учебные 2ГИС, модель и приёмник WebSocket…',
     cycling: 'один цикл: приём отзывов, черновики, проверка ответа, публикация, расчёт…',
     badBalance: (text) => `--balance: это не сумма: ${JSON.stringify(text)}`,

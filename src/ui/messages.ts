@@ -479,6 +479,9 @@ export const en = {
     next: (command: string) => `Top up with ${gisbotCommand} balance add <amount>, then start answering: ${command}`,
   },
   demo: {
+    /** What each seeded review shows (sandbox/demo-world.ts's `kind`, the same in --json), and its id. */
+    kind: (kind: string) => kind,
+    review: (id: string) => `review ${id}`,
     starting: 'starting a pretend 2GIS, a model and a WebSocket receiver on 127.0.0.1…',
     cycling: 'running one cycle: intake, drafting, the reply gate, posting, settling…',
     badBalance: (text: string) => `--balance: not an amount: ${JSON.stringify(text)}`,
