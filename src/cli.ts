@@ -111,7 +111,9 @@ class Session {
     const ctx = await createContext(together ? config : businesses[0]!.config, this.output, together ? { ...needs, twogis: false } : needs);
     this.#redact = ctx.redact;
     try {
-      if (!needs.bindsItself) ctx.store = (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
+      const binding = await import('./commands/binding.ts');
+      if (!needs.bindsItself) ctx.store = binding.guardBinding(ctx, Boolean(needs.twogis));
+      ctx.store = binding.guardCurrency(ctx.store, config.billing.currency);
       const result = await work(ctx, module, businesses);
       (module.render as (result: R, output: Output) => void)(result, this.output);
       this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;

@@ -63,6 +63,8 @@ export const ru: Catalogue = {
     syntax: (file, line, column, reason) => `${file}: строка ${line}, столбец ${column}: ${reason}`,
     notSettings: (file) => `${file}: должен содержать настройки (строки «ключ: значение»), а не одно значение или список`,
     unknownKey: 'неизвестный ключ',
+    currencyChanged: (recorded, configured) =>
+      `billing.currency: журнал этой базы данных ведётся в ${recorded}, и его суммы молча стали бы ${configured}: верните billing.currency: ${recorded} (одна валюта на базу данных)`,
     didYouMean: (key) => ` (может быть, ${key}?)`,
     quoteKey: (key, readAs) =>
       `возьмите ключ в кавычки ("${key}"): без них YAML читает его как ${typeof readAs === 'number' ? `число ${readAs}` : JSON.stringify(String(readAs))}`,

@@ -31,6 +31,8 @@ export const en = {
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    currencyChanged: (recorded: string, configured: string) =>
+      `billing.currency: the ledger of this database is kept in ${recorded}, and its amounts would silently become ${configured}: set billing.currency back to ${recorded} (one currency per database)`,
     didYouMean: (key: string) => ` (did you mean ${key}?)`,
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,

@@ -139,6 +139,26 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     assert.match((await en('--lang', 'ru', 'balance')).stdout, /^баланс /m);
   });
 
+  test('billing.currency: recorded by the first command; once the ledger has entries, another one is refused', async () => {
+    const tenge = path.join(world.dir, 'tenge.json');
+    await writeFile(tenge, JSON.stringify({ billing: { currency: 'KZT' } }), { mode: 0o600 });
+    // This database's ledger has entries in rubles.
+    const refused = await ru('--config', tenge, 'balance');
+    assert.equal(refused.code, 2, said(refused));
+    assert.match(refused.stderr, /^ошибка: billing\.currency: журнал этой базы данных ведётся в RUB, и его суммы молча стали бы KZT/m, said(refused));
+    assert.match((await en('--config', tenge, 'balance')).stderr, /^error: billing\.currency: the ledger of this database is kept in RUB/m);
+
+    // A new database: tenge from the start, shown as Russian writes it; then rubles are refused in turn.
+    const fresh = { ...RU, GISBOT_DATABASE_URL: `sqlite:${path.join(world.dir, 'tenge.sqlite')}` };
+    const topUp = await world.run(['--config', tenge, 'balance', 'add', '1250', '--yes'], { env: fresh });
+    assert.equal(topUp.code, 0, said(topUp));
+    assert.match(topUp.stdout, new RegExp(`баланс 1${NBSP}250,00${NBSP}₸`), said(topUp));
+    assert.deepEqual(JSON.parse((await world.run(['--config', tenge, 'balance', '--json'], { env: fresh })).stdout), { balance: '1250.00', held: '0.00', currency: 'KZT' });
+    const back = await world.run(['balance'], { env: fresh });
+    assert.equal(back.code, 2, said(back));
+    assert.match(back.stderr, /ведётся в KZT, и его суммы молча стали бы RUB/, said(back));
+  });
+
   test('--json is the same bytes under LANG=ru_RU.UTF-8 and LANG=C, apart from times', async () => {
     const times = (text: string) => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>');
     for (const args of [
