@@ -43,10 +43,10 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
           say(`${c.green(w.answered)}${review}: ${w.posted(String(data.charged), String(data.balance))}`);
           break;
         case 'review.skipped':
-          say(`${c.dim(w.skipped)}${review}: ${outside(data.reason)}`);
+          say(`${c.dim(w.skipped)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))}`);
           break;
         case 'review.needs_approval':
-          say(`${c.yellow(w.waits)}${review}: ${outside(data.reason)} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
+          say(`${c.yellow(w.waits)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
           break;
         case 'reply.failed':
           error(`${c.red(w.failed)}${review}: ${outside(data.error)}`);

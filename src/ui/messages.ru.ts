@@ -693,6 +693,22 @@ export const ru: Catalogue = {
       'ничего не сделано; один аккаунт 2ГИС — один бизнес (уберите один из них из businesses:)',
   },
   console: {
+    reason: (code, prose) =>
+      ({
+        other_catalog: 'отзыв из другого каталога',
+        hidden: 'скрыт в 2ГИС',
+        answered_elsewhere: 'уже отвечен',
+        no_reply_allowed: '2ГИС не даёт на него ответить',
+        branch_unwatched: 'за филиалом больше не следим (его нет в twogis.branches или в аккаунте)',
+        branch_off: 'ответы для филиала выключены (policy.branches)',
+        below_threshold: 'оценка ниже policy.approvalBelowRating',
+        rating_only: 'оценка без текста, а policy.answerRatingOnly выключен',
+        gate_refused: `проверка ответа не пропустила черновики (${prose})`,
+        moderation_unavailable: `модерация не дала ответа, а policy.moderation требует его (${prose})`,
+        deleted: 'отзыв удалён в 2ГИС',
+        answer_removed: '2ГИС удалил наш ответ',
+        follow_up: `дополнение к отзыву: ${prose}`,
+      } as Record<string, string>)[code ?? ''] ?? prose,
     review: (id) => ` отзыв ${id}`,
     answered: '✓ отвечено',
     posted: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,

@@ -663,6 +663,11 @@ export const en = {
   },
   /** The line each event gets on stderr while a command runs (console-log.ts). */
   console: {
+    /**
+     * Why a review was skipped or waits, by the event's `data.code` (core/policy.ts, ReasonCode): English shows the
+     * event's own words (`prose`); another language says it in its words, and the prose where it knows no code.
+     */
+    reason: (_code: string | undefined, prose: string) => prose,
     review: (id: string) => ` review ${id}`,
     answered: '✓ answered',
     posted: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,

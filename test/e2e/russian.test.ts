@@ -108,12 +108,11 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     const broke = await world.run(['poll-once'], { env: { ...RU, GISBOT_DATABASE_URL: emptyDb } });
     assert.equal(broke.code, 3, said(broke));
     assert.match(broke.stderr, /ответы остановлены: баланса не хватает на следующий ответ \(пополните баланс: .* balance add <сумма>\)/, said(broke));
-    assert.match(broke.stderr, /^– пропущено отзыв 880002: /m, said(broke));
-    assert.match(broke.stderr, /^\? ждёт вас отзыв 880001: /m, said(broke));
+    // Why, by the events' codes (their data.reason stays English, for programs).
+    assert.match(broke.stderr, /^– пропущено отзыв 880002: уже отвечен$/m, said(broke));
+    assert.match(broke.stderr, /^\? ждёт вас отзыв 880001: оценка ниже policy\.approvalBelowRating \(/m, said(broke));
     assert.match(broke.stderr, /^! не хватает баланса: доступно 0,00.₽, нужно 5,00.₽/m, said(broke));
-    // A review's reason is the core's English prose (issue 23 leaves it to codes to come): our own words around it are Russian.
-    const ours = broke.stderr.split('\n').filter((line) => !/^[–?] /.test(line)).join('\n');
-    assert.doesNotMatch(ours, ENGLISH, said(broke));
+    assert.doesNotMatch(broke.stderr, ENGLISH, said(broke));
 
     const english = await en('balance', 'add', 'сто');
     assert.match(english.stderr, /^error: not an amount/, said(english));
@@ -178,6 +177,13 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
       assert.ok(inRussian.stdout.length > 0, `${args.join(' ')} --json printed something`);
       assert.equal(times(inRussian.stdout), times(inEnglish.stdout), `${args.join(' ')} --json`);
     }
+    // Prose in JSON stays English, with a stable code beside it for programs.
+    const events = (await ru('logs', '--json')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const waits = events.find((event) => event.type === 'review.needs_approval' && event.reviewId === '880001');
+    assert.deepEqual([waits?.data.code, waits?.data.reason], ['below_threshold', 'rated 1, below policy.approvalBelowRating (3)']);
+    const doctor = JSON.parse((await ru('doctor', '--json')).stdout);
+    for (const check of doctor.checks) assert.match(check.code, check.ok ? /^(ok|off)$/ : /^[a-z_]+$/, JSON.stringify(check));
+    assert.ok(doctor.checks.every((check: { detail: string }) => !/[а-яё]/i.test(check.detail.replace(/Кофейня на Тверской/g, ''))), 'details in English');
     const balance = JSON.parse((await ru('balance', '--json')).stdout);
     assert.deepEqual(Object.keys(balance), ['balance', 'held', 'currency']);
     assert.equal(balance.currency, 'RUB');

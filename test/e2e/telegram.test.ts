@@ -258,11 +258,11 @@ describe('Telegram cards with the real binary', () => {
     const good = await world.run(['doctor', '--json'], { env: { GISBOT_TELEGRAM_TOKEN: tg.token } });
     results.push(good);
     assert.equal(good.code, 0, good.stdout + good.stderr);
-    const checks = JSON.parse(good.stdout).checks as Array<{ name: string; ok: boolean; detail: string }>;
+    const checks = JSON.parse(good.stdout).checks as Array<{ name: string; ok: boolean; detail: string; code: string }>;
     assert.deepEqual(checks.filter((one) => one.name.startsWith('telegram')), [
-      { name: 'telegram', ok: true, detail: `the token works: @${tg.username} at ${new URL(tg.url).host}` },
-      { name: `telegram chat ${OWNER}`, ok: true, detail: 'reachable: Анна (private)' },
-      { name: `telegram chat ${GROUP}`, ok: true, detail: 'reachable: Кофейня: отзывы (supergroup)' },
+      { name: 'telegram', ok: true, detail: `the token works: @${tg.username} at ${new URL(tg.url).host}`, code: 'ok' },
+      { name: `telegram chat ${OWNER}`, ok: true, detail: 'reachable: Анна (private)', code: 'ok' },
+      { name: `telegram chat ${GROUP}`, ok: true, detail: 'reachable: Кофейня: отзывы (supergroup)', code: 'ok' },
     ]);
     const config = path.join(world.dir, 'doctor.json');
     await writeFile(config, JSON.stringify({ telegram: { chatIds: [OWNER, '424242'], apiUrl: tg.url } }));
