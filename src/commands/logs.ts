@@ -156,7 +156,8 @@ export function summary(event: StoredEvent): string {
       return messages.logs.posted(s('charged'), s('balance'), s('text'));
     case 'review.skipped':
     case 'review.needs_approval':
-      return s('reason');
+      // Said in the reader's language by the event's code; the recorded English where there is none.
+      return messages.console.reason(s('code') || undefined, s('reason'));
     case 'reply.failed':
     case 'auth.failed':
       return s('error');

@@ -80,7 +80,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function mustBe(expected: readonly string[], input: unknown): string {
-  const wanted = [...new Set(expected.map((kind) => messages.config.plain.kinds[kind] ?? kind))].join(' or ');
+  const wanted = [...new Set(expected.map((kind) => messages.config.plain.kinds[kind] ?? kind))].join(messages.config.plain.or);
   // A fraction where a whole number is wanted is still "a number": saying only what is wanted is clearer.
   const found = input === undefined || (expected.includes('int') && typeof input === 'number') ? null : kindOf(input);
   const quote = expected.includes('string') && (typeof input === 'number' || typeof input === 'boolean');

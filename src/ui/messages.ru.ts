@@ -45,6 +45,8 @@ export function ruCount(n: number, noun: RuNoun): string {
 const money = (amount: string) => formatMoneyFor('ru', amount);
 const num = (n: number) => formatCount('ru', n);
 const q = (text: string) => `«${text}»`;
+/** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
+const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
 
 export const ru: Catalogue = {
   language: 'ru',
@@ -71,6 +73,7 @@ export const ru: Catalogue = {
     plain: {
       mustBe: (expected, found) => `должно быть: ${expected}${found === null ? '' : `, а не ${found}`}`,
       quoteIt: ' (возьмите в кавычки)',
+      or: ' или ',
       kinds: {
         string: 'текст',
         number: 'число',
@@ -648,7 +651,7 @@ export const ru: Catalogue = {
           : `Id этого чата: ${chatId}. Ему нельзя действовать: чтобы получать сюда карточки и оповещения, добавьте "${chatId}" в telegram.chatIds`,
       balance: (balance, held) => `Баланс ${money(balance)}, в резерве за ответы в работе ${money(held)}`,
       statsTitle: (days) => `Последние ${ruCount(days, 'day')}`,
-      digestTitle: (from, to) => `Неделя ${from} – ${to}`,
+      digestTitle: (from, to) => `Неделя ${day(from)} – ${day(to)}`,
       figures: {
         reviews: 'Отзывы',
         answered: 'Отвечено',

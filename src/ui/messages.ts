@@ -40,6 +40,7 @@ export const en = {
     plain: {
       mustBe: (expected: string, found: string | null) => `must be ${expected}${found === null ? '' : `, not ${found}`}`,
       quoteIt: ' (put it in quotes)',
+      or: ' or ',
       kinds: {
         string: 'text',
         number: 'a number',
