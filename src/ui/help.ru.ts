@@ -166,6 +166,9 @@ const TITLES: Readonly<Record<string, string>> = {
 };
 const HELP_FLAG = 'показать справку по команде';
 
+/** `[options]`, `[command]` of a usage line, in Russian. */
+const usageWords = (text: string) => text.replace(/\[options\]/g, '[параметры]').replace(/\[command\]/g, '[команда]');
+
 /** commander's error lines, said again in Russian (the names it quotes stay as they are). */
 const ERRORS: ReadonlyArray<[RegExp, (...groups: string[]) => string]> = [
   [/^error: unknown option '(.*?)'(?:\n\(Did you mean (.*)\?\))?/, (flag, guess) => `ошибка: неизвестный параметр '${flag}'${guess ? `\n(может быть, ${guess}?)` : ''}`],
@@ -217,7 +220,13 @@ export function localizeHelp(program: Command): void {
     const internal = command as unknown as { _addImplicitHelpCommand?: boolean };
     if (command.commands.length > 0 || internal._addImplicitHelpCommand === true) command.helpCommand('help [command]', HELP_RU.help!.description);
     // Each command holds its own copy of the help configuration (taken from its parent when it was made).
-    command.configureHelp({ ...command.configureHelp(), styleTitle: (title: string) => TITLES[title] ?? title });
+    command.configureHelp({
+      ...command.configureHelp(),
+      styleTitle: (title: string) => TITLES[title] ?? title,
+      // Commander styles nothing here (no colours in help): the words of its usage line said again is all there is.
+      styleUsage: usageWords,
+      styleSubcommandTerm: usageWords,
+    });
   }
 }
 
