@@ -596,7 +596,9 @@ export const ru: Catalogue = {
     instruction: (text) => `✏️ Для следующего черновика: ${text}`,
     sent: (by, at, charged) => `✅ Отправил(а) ${by} в ${at}, списано ${money(charged)}`,
     elsewhere: (state, reason) =>
-      state === 'posted' ? '☑️ Отвечено в другом месте (в терминале или самим gisbot)' : `☑️ Больше не ждёт: ${state}${reason ? ` (${reason})` : ''}`,
+      state === 'posted'
+        ? '☑️ Отвечено в другом месте (в терминале или самим gisbot)'
+        : `☑️ Больше не ждёт: ${({ skipped: 'пропущен', failed: 'не удалось', new: 'в очереди', in_progress: 'в работе', needs_approval: 'ждёт человека' } as Record<string, string>)[state] ?? state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id) => `отзыв ${id}`,
     cut: (more) => `… (обрезано: ещё ${ruCount(more, 'character')})`,
     anonymous: '(без имени)',
