@@ -294,7 +294,7 @@ describe('interactive commands on a terminal', () => {
     const file = path.join(dir, '.gisbotrc');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.match(await readFile(file, 'utf8'), new RegExp(`password: "${SECRETS.password}"`));
-    assert.match(await readFile(file, 'utf8'), /ui:\n\s+language: ru/);
+    assert.match(await readFile(file, 'utf8'), /ui:\n\s+language: "ru"/);
 
     const doctor = await world.run(['doctor', '--json', '--config', file], { env: { GISBOT_2GIS_API_URL: world.twogis.url, GISBOT_2GIS_PASSWORD: '', OPENAI_API_KEY: '', GISBOT_WS_TOKEN: '' } });
     assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
