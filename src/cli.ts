@@ -5,9 +5,11 @@ import { StopSignals } from './adapters/process/signals.ts';
 import type { Business, BusinessScope } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
-import { ConfigError, ExitCode, GisbotError, InterruptedError, UsageError } from './errors.ts';
+import { ConfigError, ExitCode, GisbotError, InterruptedError, ServiceError, UsageError } from './errors.ts';
 import type { Redact } from './redact.ts';
-import { messages } from './ui/messages.ts';
+import { commanderErrorRu, localizeHelp } from './ui/help.ru.ts';
+import { isLanguage, langFlag, setCurrency, terminalLanguage } from './ui/language.ts';
+import { currentLanguage, messages, useLanguage } from './ui/messages.ts';
 import { Output } from './ui/output.ts';
 import { shownText } from './ui/shown-text.ts';
 import type { Prompter } from './ui/prompter.ts';
@@ -18,6 +20,7 @@ interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  lang?: string;
 }
 
 /** Runs the CLI and returns the exit code; bin/gisbot.ts sets it. Nothing here exits the process. */
@@ -31,14 +34,27 @@ const GLOBAL_OPTIONS_IGNORED: Readonly<Record<string, readonly string[]>> = {
   init: ['--json', '--business'],
 };
 export async function main(argv: readonly string[]): Promise<number> {
+  // The language is known before anything is said: --lang, else the locale; a command that reads the config may
+  // still switch to its ui.language (Session.execute). --help and commander's errors go by the first two.
+  useLanguage(terminalLanguage(langFlag(argv), undefined, process.env));
   const session = new Session(argv);
   const program = buildProgram(session);
+  if (currentLanguage() === 'ru') localizeHelp(program);
   try {
+    const flag = langFlag(argv);
+    if (flag !== undefined && !isLanguage(flag)) throw new UsageError(messages.input.badLang(flag));
     await program.parseAsync(promptVersionFlag(argv));
     return session.exitCode;
   } catch (error) {
     return session.fail(error);
   }
+}
+
+/** The command table as `--help` shows it in `language` (for the test that every command and flag has its Russian words). */
+export function helpProgram(language: 'ru' | 'en'): Command {
+  const program = buildProgram(new Session([]));
+  if (language === 'ru') localizeHelp(program);
+  return program;
 }
 
 /**
@@ -81,6 +97,12 @@ class Session {
       load(),
     ]);
     const config: Readonly<Config> = await loadConfig(globals.config ? { file: globals.config } : {});
+    setCurrency(config.billing.currency);
+    // --lang > ui.language > the locale: the key of the business the command is about, else the top level's.
+    const named = globals.business === undefined ? undefined : businessesOf(config).find((one) => one.id === globals.business);
+    useLanguage(terminalLanguage(globals.lang, (named?.config ?? config).ui.language, process.env));
+    // doctor --json carries each check's detail as prose: JSON never changes with the language, so it stays English.
+    if (globals.json && command.name() === 'doctor') useLanguage('en');
     const businesses = selectBusinesses(businessesOf(config), globals.business, scope);
     // Several businesses served at once: the context is the deployment's, and each business gets its own 2GIS client
     // from its own config (context.ts, businessDeps); one Telegram bot serves them all.
@@ -89,7 +111,9 @@ class Session {
     const ctx = await createContext(together ? config : businesses[0]!.config, this.output, together ? { ...needs, twogis: false } : needs);
     this.#redact = ctx.redact;
     try {
-      if (!needs.bindsItself) ctx.store = (await import('./commands/binding.ts')).guardBinding(ctx, Boolean(needs.twogis));
+      const binding = await import('./commands/binding.ts');
+      if (!needs.bindsItself) ctx.store = binding.guardBinding(ctx, Boolean(needs.twogis));
+      ctx.store = binding.guardCurrency(ctx.store, config.billing.currency);
       const result = await work(ctx, module, businesses);
       (module.render as (result: R, output: Output) => void)(result, this.output);
       this.exitCode = (result as { exitCode?: number }).exitCode ?? ExitCode.ok;
@@ -121,18 +145,21 @@ class Session {
     if (error instanceof GisbotError) {
       if (!(error instanceof InterruptedError)) {
         // A config can be wrong in several places at once: each problem on its own line.
-        const lines = error instanceof ConfigError ? error.problems : [error.message];
+        const lines = [...(error instanceof ConfigError ? error.problems : [error.message])];
+        // A service's own detail is English (its words come from the service); another language says first what it is.
+        const said = error instanceof ServiceError ? messages.errors.service(error.service, error.kind) : '';
+        if (said) lines[0] = `${said} (${lines[0]})`;
         // A message may quote what a service, a file or the database held.
-        for (const line of lines) this.output.error(this.#redact(`${c.red('error:')} ${shownText(line)}`));
-        if (error.hint) this.output.error(this.#redact(`${c.dim('hint:')} ${shownText(error.hint)}`));
+        for (const line of lines) this.output.error(this.#redact(`${c.red(messages.errors.label)} ${shownText(line)}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim(messages.errors.hintLabel)} ${shownText(error.hint)}`));
       }
       if (this.output.debug && error.stack) this.output.error(this.#redact(shownText(error.stack)));
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.output.error(this.#redact(`${c.red('error:')} ${messages.errors.unexpected}: ${shownText(message)}`));
+    this.output.error(this.#redact(`${c.red(messages.errors.label)} ${messages.errors.unexpected}: ${shownText(message)}`));
     if (this.output.debug && error instanceof Error && error.stack) this.output.error(this.#redact(shownText(error.stack)));
-    else this.output.error(`${c.dim('hint:')} ${messages.errors.debugHint}`);
+    else this.output.error(`${c.dim(messages.errors.hintLabel)} ${messages.errors.debugHint}`);
     return ExitCode.failed;
   }
 }
@@ -146,6 +173,7 @@ function buildProgram(session: Session): Command {
     .option('--quiet', 'print only errors')
     .option('--debug', 'show stack traces')
     .option('--business <id>', 'the business to work on, when the config lists several (businesses:)')
+    .option('--lang <ru|en>', 'the language of what people read: ru or en (default ui.language, else the locale of LANG)')
     // Subcommands inherit this: each one's --help lists the flags every command takes (--version is the program's
     // own, and after `prompt show` names a prompt version).
     .configureHelp({
@@ -163,7 +191,10 @@ function buildProgram(session: Session): Command {
     )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(currentLanguage() === 'ru' ? commanderErrorRu(text) : text),
+    });
 
   program
     .command('run')

@@ -261,8 +261,26 @@ async function createNotifier(config: Readonly<Config>, store: Store, clock: Clo
 }
 
 async function createTelegram(config: Readonly<Config>, redact: Redact): Promise<Telegram> {
-  const [{ createTelegramBot }, { telegramRenderer }] = await Promise.all([import('./adapters/telegram/bot.ts'), import('./ui/telegram-card.ts')]);
-  return createTelegramBot({ token: config.telegram.botToken!, apiUrl: config.telegram.apiUrl, render: telegramRenderer, redact });
+  const [{ createTelegramBot }, { telegramRendererFor }, { languageOfLocale }] = await Promise.all([
+    import('./adapters/telegram/bot.ts'),
+    import('./ui/telegram-card.ts'),
+    import('./ui/language.ts'),
+  ]);
+  return createTelegramBot({ token: config.telegram.botToken!, apiUrl: config.telegram.apiUrl, render: telegramRendererFor(chatLanguages(config, languageOfLocale(process.env))), redact });
+}
+
+/**
+ * The language each chat reads (contract.md, `ui.language`): a business's chats its business's key; the agency's
+ * staff chats the top level's; where no key is set, the locale (cron has none: README says to set the key).
+ */
+export function chatLanguages(config: Readonly<Config>, locale: 'ru' | 'en'): (chatId: string) => 'ru' | 'en' {
+  const byChat = new Map<string, 'ru' | 'en'>();
+  for (const business of config.businesses) {
+    for (const chat of business.config.telegram.chatIds) byChat.set(chat, business.config.ui.language ?? locale);
+  }
+  // The top level's chats (the staff's, or a single business's own): the key of the config in force.
+  for (const chat of config.telegram.chatIds) if (!byChat.has(chat)) byChat.set(chat, config.ui.language ?? locale);
+  return (chatId) => byChat.get(chatId) ?? config.ui.language ?? locale;
 }
 
 async function createTwoGis(config: Readonly<Config>): Promise<TwoGis> {

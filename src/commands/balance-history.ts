@@ -48,12 +48,13 @@ export function render(result: HistoryResult, output: Output): void {
     return;
   }
   const d = output.dataColors;
+  const kinds: Readonly<Record<string, string>> = messages.history.kinds;
   const rows = result.entries.map((entry) => [
     formatTime(entry.at),
-    entry.kind === 'topup' ? d.green(entry.kind) : entry.kind === 'charge' ? entry.kind : d.yellow(entry.kind),
-    entry.amount < 0n ? d.red(formatMoney(entry.amount)) : d.green(`+${formatMoney(entry.amount)}`),
-    formatMoney(entry.balanceAfter),
-    shownLine(entry.reviewId ? `review ${entry.reviewId}` : (entry.note ?? '')),
+    entry.kind === 'topup' ? d.green(kinds[entry.kind] ?? entry.kind) : entry.kind === 'charge' ? (kinds[entry.kind] ?? entry.kind) : d.yellow(kinds[entry.kind] ?? entry.kind),
+    entry.amount < 0n ? d.red(messages.money(formatMoney(entry.amount))) : d.green(messages.money(`+${formatMoney(entry.amount)}`)),
+    messages.money(formatMoney(entry.balanceAfter)),
+    shownLine(entry.reviewId ? messages.history.forReview(entry.reviewId) : (entry.note ?? '')),
   ]);
-  for (const line of table(['time', 'kind', 'amount', 'balance', 'for'], rows, output.width, d)) output.data(line);
+  for (const line of table(messages.history.columns, rows, output.width, d)) output.data(line);
 }

@@ -7,6 +7,7 @@ import { formatTime, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownLine } from '../ui/shown-text.ts';
+import { currency } from '../ui/language.ts';
 
 export interface BalanceResult {
   snapshot: BalanceSnapshot;
@@ -102,7 +103,7 @@ export function parseAmount(text: string): Kopecks {
 export function render(result: BalanceResult, output: Output): void {
   const { balance, reserved } = result.snapshot;
   if (output.json) {
-    output.data(JSON.stringify({ balance: formatMoney(balance), held: formatMoney(reserved) }));
+    output.data(JSON.stringify({ balance: formatMoney(balance), held: formatMoney(reserved), currency: currency() }));
     return;
   }
   const c = output.colors;
@@ -110,11 +111,11 @@ export function render(result: BalanceResult, output: Output): void {
   if (result.declined) return output.say(messages.balance.cancelled);
   if (result.added !== null) output.say(c.green(messages.balance.added(formatMoney(result.added))));
   if (result.adjusted !== undefined) output.say(c.green(messages.balance.adjusted(formatSigned(result.adjusted))));
-  output.data(`balance ${d.bold(formatMoney(balance))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
+  output.data(`${d.bold(messages.balance.line(formatMoney(balance)))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
   if (result.recentCharges.length > 0) {
     output.data('');
-    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(formatMoney(entry.amount)), shownLine(entry.reviewId ?? entry.note ?? '')]);
-    for (const line of table(['last charges', 'amount', 'review'], rows, output.width, d)) output.data(line);
+    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(messages.money(formatMoney(entry.amount))), shownLine(entry.reviewId ?? entry.note ?? '')]);
+    for (const line of table(messages.balance.chargesColumns, rows, output.width, d)) output.data(line);
   }
   if (balance < result.lowBalance) {
     output.warn(c.yellow(`! ${messages.balance.low(formatMoney(balance), formatMoney(result.lowBalance))}`));

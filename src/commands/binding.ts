@@ -61,6 +61,31 @@ function refuseUnlessBound(businessId: string, result: BindResult, login: string
 }
 
 /**
+ * Guards a command's store: right after its first `migrate`, the deployment's `billing.currency` is recorded, or
+ * refused when the ledger already has entries in another currency (contract.md: one currency per deployment, so
+ * sums stay one sum; changing it afterwards would silently make them another money).
+ */
+export function guardCurrency(store: Store, currency: string): Store {
+  let checked: Promise<void> | null = null;
+  const check = async () => {
+    const kept = await store.keepCurrency(currency);
+    if (kept.kind === 'refused') throw new ConfigError([messages.config.currencyChanged(kept.recorded, currency)]);
+  };
+  const migrate = async () => {
+    await store.migrate();
+    checked ??= check();
+    await checked;
+  };
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'migrate') return migrate;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
  * Guards a command's store: right after its first `migrate` (every command's first use of the database; the
  * binding lives in the schema), the business is bound or its login compared. A command that refuses its input
  * first never opens the database at all.

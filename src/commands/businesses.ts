@@ -47,7 +47,7 @@ export async function listBusinesses(ctx: Context, businesses: readonly Business
         status: statusOf(business, records.get(business.id)),
         balance: formatMoney(money.balance),
         held: formatMoney(money.reserved),
-        currency: CURRENCY,
+        currency: ctx.config.billing.currency,
         branches: business.config.twogis.branches?.length ?? seen.length,
         waiting: sum(all, 'waitingForPerson'),
         answered30d: sum(recent, 'answered'),
@@ -58,8 +58,6 @@ export async function listBusinesses(ctx: Context, businesses: readonly Business
   return { rows };
 }
 
-/** The config has no currency key yet: balances are in roubles (README). */
-const CURRENCY = 'RUB';
 
 function statusOf(business: Business, record: BusinessRecord | undefined): BusinessStatus {
   if (!business.enabled) return 'paused';
@@ -77,8 +75,8 @@ export function render(result: BusinessesResult, output: Output): void {
     row.id,
     row.name ?? '',
     words.status[row.status],
-    row.balance,
-    row.held,
+    messages.money(row.balance),
+    messages.money(row.held),
     String(row.branches),
     String(row.waiting),
     String(row.answered30d),

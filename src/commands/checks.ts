@@ -6,13 +6,33 @@ import type { Config } from '../config/load.ts';
 import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
 import type { BusinessBinding, Model, Store } from '../core/ports.ts';
-import { isServiceError, ServiceError } from '../errors.ts';
+import { ConfigError, isServiceError, ServiceError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 
 export interface ServiceCheck {
   name: string;
   ok: boolean;
+  /** English prose, for people and for `doctor --json` alike (JSON never changes with the language). */
   detail: string;
+  /** What happened, for programs to match instead of the prose: `ok`, or why not (`unavailable`, `model_not_listed`, …). */
+  code: string;
+}
+
+/** A check that failed for a reason of its own (not a service's error): its stable code beside the words. */
+class CheckFailure extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The code of a failed check: the check's own, a service's (its code, else its kind), or a configuration's. */
+function failureCode(error: unknown): string {
+  if (error instanceof CheckFailure) return error.code;
+  if (error instanceof ServiceError) return error.code ?? error.kind;
+  if (error instanceof ConfigError) return 'config';
+  return 'failed';
 }
 
 export async function checkServices(ctx: Context): Promise<ServiceCheck[]> {
@@ -53,7 +73,7 @@ export function requireListed(listed: readonly string[] | null, settings: Pick<M
   const wanted = settings.model.toLowerCase();
   if (listed.some((id) => id.toLowerCase() === wanted || id.toLowerCase() === `${wanted}:latest`)) return;
   const closest = [...listed].sort((a, b) => distance(a.toLowerCase(), wanted) - distance(b.toLowerCase(), wanted) || a.localeCompare(b));
-  throw new Error(messages.checks.modelNotListed(settings.model, host(settings.baseURL), closest.slice(0, LISTED_SHOWN), listed.length));
+  throw new CheckFailure('model_not_listed', messages.checks.modelNotListed(settings.model, host(settings.baseURL), closest.slice(0, LISTED_SHOWN), listed.length));
 }
 
 const LISTED_SHOWN = 5;
@@ -74,9 +94,9 @@ function distance(a: string, b: string): number {
 export async function check(name: string, detail: string, probe: () => Promise<void | string>): Promise<ServiceCheck> {
   try {
     const found = await probe();
-    return { name, ok: true, detail: typeof found === 'string' ? found : detail };
+    return { name, ok: true, detail: typeof found === 'string' ? found : detail, code: 'ok' };
   } catch (error) {
-    return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+    return { name, ok: false, detail: error instanceof Error ? error.message : String(error), code: failureCode(error) };
   }
 }
 
@@ -122,7 +142,7 @@ export async function probeTwoGis(
   if (settings.branches === undefined || settings.branches.length === 0) return;
   const held = new Set((await client.accountBranches()).map((branch) => branch.id));
   const strangers = settings.branches.filter((id) => !held.has(id));
-  if (strangers.length > 0) throw new Error(messages.checks.branchesNotInAccount(strangers));
+  if (strangers.length > 0) throw new CheckFailure('branches_not_in_account', messages.checks.branchesNotInAccount(strangers));
 }
 
 /** The values `.gisbotrc.example` ships with: a config still holding one was copied and not filled in. */
@@ -156,7 +176,7 @@ export async function probeModel(settings: ModelSettings): Promise<string> {
  */
 async function tinyCompletion(model: Model, settings: Pick<ModelSettings, 'model' | 'baseURL'>): Promise<string> {
   const completion = await model.complete([{ role: 'user', content: 'Answer with one word: OK' }]);
-  if (completion.text.trim() === '') throw new Error(messages.checks.modelSilent(settings.model));
+  if (completion.text.trim() === '') throw new CheckFailure('model_silent', messages.checks.modelSilent(settings.model));
   return messages.checks.modelAnswered(settings.model, host(settings.baseURL));
 }
 
@@ -189,11 +209,11 @@ export async function probeWebSocket(url: string, token: string | null, ack = fa
     proof = await probeReceiver({ url, token, ack, connectTimeoutMs: timeoutMs, ackTimeoutMs: timeoutMs });
   } catch (error) {
     const status = isServiceError(error, 'websocket') ? error.status : undefined;
-    if (status !== undefined) throw new Error(messages.checks.wsRefused(host(url), status));
+    if (status !== undefined) throw new CheckFailure('ws_refused', messages.checks.wsRefused(host(url), status));
     // The transport's words name the host and what happened (refused, no pong, dropped).
     throw isServiceError(error) ? error : new Error(messages.checks.wsFailed(host(url), String(error)));
   }
-  if (proof === 'unacknowledged') throw new Error(messages.checks.wsUnacknowledged(host(url), Math.round(timeoutMs / 1000)));
+  if (proof === 'unacknowledged') throw new CheckFailure('ws_unacknowledged', messages.checks.wsUnacknowledged(host(url), Math.round(timeoutMs / 1000)));
   return proof === 'acknowledged' ? messages.checks.wsAcknowledged(host(url)) : messages.checks.wsPonged(host(url));
 }
 
@@ -202,7 +222,7 @@ export async function probeWebSocket(url: string, token: string | null, ack = fa
  * started it, or the group added it), one line each; one line saying it is off when there is no token.
  */
 export async function telegramChecks(settings: Readonly<Config['telegram']>): Promise<ServiceCheck[]> {
-  if (settings.botToken === undefined) return [{ name: 'telegram', ok: true, detail: messages.checks.telegramOff }];
+  if (settings.botToken === undefined) return [{ name: 'telegram', ok: true, detail: messages.checks.telegramOff, code: 'off' }];
   const [{ createTelegramBot }, { telegramRenderer }, { createRedactor }] = await Promise.all([
     import('../adapters/telegram/bot.ts'),
     import('../ui/telegram-card.ts'),
@@ -218,14 +238,14 @@ export async function telegramChecks(settings: Readonly<Config['telegram']>): Pr
           const chat = await bot.chat(chatId);
           return messages.checks.telegramChat(chat.title, chat.type);
         } catch (error) {
-          if (error instanceof ServiceError && error.movedTo !== undefined) throw new Error(messages.telegram.chatMoved(chatId, error.movedTo, error.message));
-          if (error instanceof ServiceError && (error.kind === 'rejected' || error.kind === 'blocked')) throw new Error(messages.checks.telegramChatUnreachable(error.message));
+          if (error instanceof ServiceError && error.movedTo !== undefined) throw new CheckFailure('telegram_chat_moved', messages.telegram.chatMoved(chatId, error.movedTo, error.message));
+          if (error instanceof ServiceError && (error.kind === 'rejected' || error.kind === 'blocked')) throw new CheckFailure('telegram_chat_unreachable', messages.checks.telegramChatUnreachable(error.message));
           throw error;
         }
       }),
     ),
   ];
-  if (settings.chatIds.length === 0) checks.push(Promise.resolve({ name: 'telegram chats', ok: false, detail: messages.checks.telegramNoChats }));
+  if (settings.chatIds.length === 0) checks.push(Promise.resolve({ name: 'telegram chats', ok: false, detail: messages.checks.telegramNoChats, code: 'telegram_no_chats' }));
   return Promise.all(checks);
 }
 
@@ -275,7 +295,7 @@ export async function configChecks(
     const file = business.config.prompt.file;
     return check(single ? 'prompt' : `prompt ${business.id}`, messages.checks.promptOk(file), async () => {
       const { readFile } = await import('node:fs/promises');
-      if ((await readFile(file, 'utf8')).trim() === '') throw new Error(messages.checks.promptEmpty(file));
+      if ((await readFile(file, 'utf8')).trim() === '') throw new CheckFailure('prompt_empty', messages.checks.promptEmpty(file));
     });
   };
   const [databaseCheck, twogisChecks, modelCheck, websocketCheck, promptChecks] = await Promise.all([
@@ -322,7 +342,7 @@ async function bindingChecks(
       const configured = business.config.twogis.login ?? null;
       const account = accounts.get(business.id) ?? null;
       const bound = records.find((record) => record.id === business.id)?.binding ?? null;
-      const fail = (detail: string): BindingCheck => ({ name, ok: false, detail, binding: true });
+      const fail = (detail: string): BindingCheck => ({ name, ok: false, detail, binding: true, code: 'binding_mismatch' });
       if (account !== null) {
         if (bound !== null && bound.userId !== account.userId) return fail(messages.binding.otherAccount(business.id, bound.login, configured));
         const holder = records.find((record) => record.id !== business.id && record.binding?.userId === account.userId);
@@ -331,7 +351,7 @@ async function bindingChecks(
         return fail(messages.binding.otherAccount(business.id, bound.login, configured));
       }
       const detail = bound === null ? messages.checks.notBoundYet(configured) : messages.checks.boundTo(bound.login);
-      return { name, ok: true, detail, binding: true };
+      return { name, ok: true, detail, binding: true, code: bound === null ? 'not_bound_yet' : 'ok' };
     }),
   );
 }

@@ -29,7 +29,7 @@ export async function doctor(ctx: Context, businesses?: readonly Business[]): Pr
     spinner.stop();
   }
   const refused = found.some((one) => 'binding' in one && !one.ok);
-  const checks = found.map(({ name, ok, detail }) => ({ name, ok, detail }));
+  const checks = found.map(({ name, ok, detail, code }) => ({ name, ok, detail, code }));
   const exitCode = refused ? ExitCode.usage : checks.every((one) => one.ok) ? ExitCode.ok : ExitCode.failed;
   return { source: ctx.config.source, checks, exitCode };
 }

@@ -9,7 +9,8 @@ import { BUSINESS_ENVIRONMENT_KEYS, BUSINESS_ID, businessesOf, businessVariable,
 import { loadConfig, type Config } from '../config/load.ts';
 import { DEFAULT_OPENAI_BASE_URL as DEFAULT_BASE_URL, DEFAULT_OPENAI_MODEL, isOpenAiEndpoint } from '../config/schema.ts';
 import { ExitCode, UsageError } from '../errors.ts';
-import { gisbotCommand, messages } from '../ui/messages.ts';
+import { isLanguage, languageOfLocale } from '../ui/language.ts';
+import { gisbotCommand, messages, useLanguage } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import type { InputOptions, Prompter } from '../ui/prompter.ts';
 import { check, host, probeDatabase, probeModel, probeTwoGis, probeWebSocket, type ServiceCheck } from './checks.ts';
@@ -97,12 +98,17 @@ export async function init(tools: InitTools, options: { file?: string }): Promis
     /^[0-6]$/.test(value.trim()) ? true : m.approvalFormat,
   );
 
+  // Cron runs with no locale at all: the language goes into the file (contract.md, ui.language).
+  const language = await ask(m.language, base?.ui.language ?? languageOfLocale(env), (value) => (isLanguage(value.trim()) ? true : m.languageFormat));
+  if (isLanguage(language)) useLanguage(language);
+
   const settings = {
     twogis: { ...(apiUrl !== DEFAULT_API_URL ? { apiUrl } : {}), login, ...(password.written ? { password: password.value } : {}) },
     openai: { ...(baseURL !== DEFAULT_BASE_URL ? { baseURL } : {}), ...(apiKey.written ? { apiKey: apiKey.value } : {}), model },
     database: { url: databaseUrl },
     ...(wsUrl ? { websocket: { url: wsUrl, ...(wsToken.written ? { token: wsToken.value } : {}) } } : {}),
     policy: { approvalBelowRating: Number(approval) },
+    ui: { language },
   };
   await writePrivate(file, toYaml(settings, m.header(new Date().toISOString().slice(0, 10))));
   const command = `${gisbotCommand} run${configFlag(tools, file)}`;

@@ -122,7 +122,7 @@ function printEvents(output: Output, events: readonly StoredEvent[], header: boo
   // The business first, when the table holds several: `—` for the deployment's own events (an unknown chat's press).
   const withBusiness = (line: string, businessId: string | null | undefined) => (businessColumn > 0 ? `${pad(shownLine(businessId ?? '—'), businessColumn)}  ${line}` : line);
   if (header && events.length > 0) {
-    output.data(d.dim(withBusiness(row(['time', 'type', 'branch', 'review', 'what'], output.width - (businessColumn > 0 ? businessColumn + 2 : 0)), 'business')));
+    output.data(d.dim(withBusiness(row([...messages.logs.columns], output.width - (businessColumn > 0 ? businessColumn + 2 : 0)), messages.logs.businessColumn)));
   }
   // A branch by its name (the part that tells a chain's branches apart), its id where 2GIS has not listed it yet.
   const names = distinctNames([...branchNames.values()].map((name) => shownLine(name)), WIDTHS.branch);
@@ -169,7 +169,8 @@ export function summary(event: StoredEvent): string {
       return messages.logs.posted(s('charged'), s('balance'), s('text'));
     case 'review.skipped':
     case 'review.needs_approval':
-      return s('reason');
+      // Said in the reader's language by the event's code; the recorded English where there is none.
+      return messages.console.reason(s('code') || undefined, s('reason'));
     case 'reply.failed':
     case 'auth.failed':
       return s('error');
@@ -217,7 +218,7 @@ function printPending(output: Output, pending: NonNullable<LogsResult['pending']
     return;
   }
   const d = output.dataColors;
-  output.data(d.dim(pendingRow(['time', 'type', 'review', 'attempts', 'next try'])));
+  output.data(d.dim(pendingRow(messages.logs.pendingColumns)));
   for (const event of pending.events) {
     const next = event.retryAt ? formatTime(event.retryAt) : messages.logs.dueNow;
     output.data(pendingRow([formatTime(event.at), paint(event.type, d)(event.type), shownLine(event.reviewId ?? '—'), String(event.attempts), next]));

@@ -17,6 +17,7 @@ import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
 import { bindEvery, bindToAccount } from './binding.ts';
+import { currency } from '../ui/language.ts';
 
 export interface PollOnceResult {
   summary: CycleSummary;
@@ -258,6 +259,7 @@ export function summaryJson(summary: CycleSummary) {
     failed: summary.failed,
     charged: formatMoney(summary.charged),
     balance: formatMoney(summary.balance),
+    currency: currency(),
   };
 }
 
@@ -290,12 +292,12 @@ export function render(result: PollOnceResult, output: Output): void {
     const c = output.colors;
     output.say(
       [
-        `${summary.fetched} fetched, ${summary.new} new`,
-        c.green(`${summary.posted} answered`),
-        `${summary.skipped} skipped`,
-        c.yellow(`${summary.awaitingApproval} waiting for you`),
-        summary.failed > 0 ? c.red(`${summary.failed} failed`) : '0 failed',
-        `charged ${formatMoney(summary.charged)}, balance ${formatMoney(summary.balance)}`,
+        messages.cycle.fetched(summary.fetched, summary.new),
+        c.green(messages.cycle.answered(summary.posted)),
+        messages.cycle.skipped(summary.skipped),
+        c.yellow(messages.cycle.waiting(summary.awaitingApproval)),
+        summary.failed > 0 ? c.red(messages.cycle.failed(summary.failed)) : messages.cycle.failed(0),
+        messages.cycle.money(formatMoney(summary.charged), formatMoney(summary.balance)),
       ].join(' · '),
     );
   }

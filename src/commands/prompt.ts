@@ -133,7 +133,7 @@ export function render(result: PromptResult, output: Output): void {
         String(rows[i]!.chars),
         clip(shownText(rows[i]!.firstLine), 200),
       ]);
-      if (rows.length > 0) for (const line of table(['version', 'saved', 'chars', 'begins'], cells, output.width, d)) output.data(line);
+      if (rows.length > 0) for (const line of table(messages.prompt.columns, cells, output.width, d)) output.data(line);
       if (result.unrecorded && rows.length > 0) output.say(c.yellow(messages.prompt.unrecorded));
       return;
     }

@@ -8,6 +8,7 @@ import { parseSince } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { printStats } from '../ui/stats-table.ts';
+import { currency } from '../ui/language.ts';
 
 export interface StatsOptions {
   since?: string;
@@ -45,6 +46,7 @@ export function statsJson(result: Stats) {
     total: result.total,
     branches: result.branches.map(({ id, name, topics, ...rest }) => ({ id, name, ...rest, topics })),
     topics: result.topics,
+    currency: currency(),
   };
 }
 

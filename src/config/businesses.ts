@@ -31,6 +31,7 @@ export const INHERITED_KEYS = [
   'timeZone',
   'telegram.digest',
   'approval',
+  'ui',
 ] as const;
 
 /**

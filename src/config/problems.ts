@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import { messages } from '../ui/messages.ts';
 
-const words = messages.config.plain;
+
 
 /** zod's error map for the config: it sees only the issues whose schema gave no message of its own. */
 export const plainWords: z.core.$ZodErrorMap = (issue) => {
@@ -14,22 +14,22 @@ export const plainWords: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_union': {
       // Every alternative refused the kind of value (`5` where text or a list is wanted): name them all.
       const expected = issue.errors.flat().flatMap((inner) => (inner.code === 'invalid_type' ? [inner.expected] : []));
-      return expected.length > 0 && expected.length === issue.errors.length ? mustBe(expected, issue.input) : words.notValid;
+      return expected.length > 0 && expected.length === issue.errors.length ? mustBe(expected, issue.input) : messages.config.plain.notValid;
     }
     case 'too_small':
       return size(issue.origin, String(issue.minimum), issue.inclusive !== false, 'small');
     case 'too_big':
       return size(issue.origin, String(issue.maximum), issue.inclusive !== false, 'big');
     case 'invalid_value':
-      return words.oneOf(issue.values.map(String));
+      return messages.config.plain.oneOf(issue.values.map(String));
     case 'invalid_key':
       return issue.issues.map((inner) => inner.message).join('; ');
     case 'not_multiple_of':
-      return words.multipleOf(issue.divisor);
+      return messages.config.plain.multipleOf(issue.divisor);
     case 'invalid_format':
-      return words.wrongForm;
+      return messages.config.plain.wrongForm;
     default:
-      return words.notValid;
+      return messages.config.plain.notValid;
   }
 };
 
@@ -80,26 +80,26 @@ function editDistance(a: string, b: string): number {
 }
 
 function mustBe(expected: readonly string[], input: unknown): string {
-  const wanted = [...new Set(expected.map((kind) => words.kinds[kind] ?? kind))].join(' or ');
+  const wanted = [...new Set(expected.map((kind) => messages.config.plain.kinds[kind] ?? kind))].join(messages.config.plain.or);
   // A fraction where a whole number is wanted is still "a number": saying only what is wanted is clearer.
   const found = input === undefined || (expected.includes('int') && typeof input === 'number') ? null : kindOf(input);
   const quote = expected.includes('string') && (typeof input === 'number' || typeof input === 'boolean');
-  return words.mustBe(wanted, found) + (quote ? words.quoteIt : '');
+  return messages.config.plain.mustBe(wanted, found) + (quote ? messages.config.plain.quoteIt : '');
 }
 
 /** What a value is, never the value itself: a misplaced secret must not end up on a terminal or in a log. */
 function kindOf(input: unknown): string {
-  if (input === null) return words.kinds.null!;
-  if (Array.isArray(input)) return words.kinds.array!;
+  if (input === null) return messages.config.plain.kinds.null!;
+  if (Array.isArray(input)) return messages.config.plain.kinds.array!;
   if (typeof input === 'boolean') return String(input);
-  return words.kinds[typeof input] ?? typeof input;
+  return messages.config.plain.kinds[typeof input] ?? typeof input;
 }
 
 function size(origin: string, bound: string, inclusive: boolean, side: 'small' | 'big'): string {
   if (origin === 'string') {
-    if (side === 'small') return bound === '1' ? words.notEmpty : words.charactersAtLeast(bound);
-    return words.charactersAtMost(bound);
+    if (side === 'small') return bound === '1' ? messages.config.plain.notEmpty : messages.config.plain.charactersAtLeast(bound);
+    return messages.config.plain.charactersAtMost(bound);
   }
-  if (origin === 'array' || origin === 'set') return side === 'small' ? words.listAtLeast(bound) : words.listAtMost(bound);
-  return side === 'small' ? words.atLeast(bound, inclusive) : words.atMost(bound, inclusive);
+  if (origin === 'array' || origin === 'set') return side === 'small' ? messages.config.plain.listAtLeast(bound) : messages.config.plain.listAtMost(bound);
+  return side === 'small' ? messages.config.plain.atLeast(bound, inclusive) : messages.config.plain.atMost(bound, inclusive);
 }

@@ -1,4 +1,5 @@
 // The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
+import { isCurrency, LANGUAGES } from '../ui/language.ts';
 import { z } from 'zod';
 import { parseMoney, type Kopecks } from '../core/money.ts';
 import { isTimeZone, machineTimeZone } from '../core/period.ts';
@@ -123,8 +124,15 @@ export const configSchema = z.strictObject({
       lowBalance: money.default(5000n),
       /** Refund an answer that 2GIS removed afterwards; by default it was delivered, and stays charged. */
       refundRemoved: z.boolean().default(false),
+      /** ISO 4217, one for the deployment: how people see money (JSON keeps decimal strings and adds "currency"). */
+      currency: z
+        .string()
+        .refine(isCurrency, { message: 'must be an ISO 4217 currency code such as RUB, KZT or USD' })
+        .default('RUB'),
     })
     .prefault({}),
+  /** What people read: `ru` or `en`; unset, the locale (LC_ALL / LC_MESSAGES / LANG) decides (ui/language.ts). */
+  ui: z.strictObject({ language: z.enum(LANGUAGES).optional() }).prefault({}),
   websocket: z
     .strictObject({
       url: url(['ws:', 'wss:']).optional(),

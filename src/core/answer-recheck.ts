@@ -72,7 +72,7 @@ async function recordRemoved(deps: PipelineDeps, due: AnswerToRecheck): Promise<
     const refund = refunded > 0n ? { refunded: formatMoney(refunded), balance: formatMoney(balance) } : {};
     events = [
       makeEvent(deps.clock, 'reply.removed', subject, { text: due.text, ...refund }),
-      makeEvent(deps.clock, 'review.needs_approval', subject, { reason: ANSWER_REMOVED }),
+      makeEvent(deps.clock, 'review.needs_approval', subject, { reason: ANSWER_REMOVED, code: 'answer_removed' }),
     ];
     return events;
   });

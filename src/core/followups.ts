@@ -230,8 +230,8 @@ async function finish(
   const data = { commentId: followUp.commentId, ...details };
   let event: DomainEvent;
   if (outcome.state === 'posted') event = makeEvent(deps.clock, 'followup.posted', subject, { ...data, text: outcome.text });
-  else if (outcome.state === 'needs_approval') event = makeEvent(deps.clock, 'review.needs_approval', subject, { ...data, reason: outcome.reason });
-  else if (outcome.state === 'skipped') event = makeEvent(deps.clock, 'review.skipped', subject, { ...data, reason: outcome.reason });
+  else if (outcome.state === 'needs_approval') event = makeEvent(deps.clock, 'review.needs_approval', subject, { ...data, reason: outcome.reason, code: 'follow_up' });
+  else if (outcome.state === 'skipped') event = makeEvent(deps.clock, 'review.skipped', subject, { ...data, reason: outcome.reason, code: 'follow_up' });
   else if (outcome.state === 'failed') event = makeEvent(deps.clock, 'reply.failed', subject, { ...data, error: outcome.reason });
   else {
     await deps.store.finishFollowUp(followUp.commentId, token, outcome, []);

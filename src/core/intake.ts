@@ -316,9 +316,9 @@ async function record(deps: PipelineDeps, branch: Branch, reviews: readonly List
         branch: review.branchName,
       }),
     ];
-    if (decision.state === 'skipped') events.push(makeEvent(deps.clock, 'review.skipped', subject, { reason: decision.reason }));
+    if (decision.state === 'skipped') events.push(makeEvent(deps.clock, 'review.skipped', subject, { reason: decision.reason, code: decision.code }));
     if (decision.state === 'needs_approval') {
-      events.push(makeEvent(deps.clock, 'review.needs_approval', subject, { reason: decision.reason }));
+      events.push(makeEvent(deps.clock, 'review.needs_approval', subject, { reason: decision.reason, code: decision.code }));
     }
     return { review, state: decision.state, reason: decision.reason, events };
   });

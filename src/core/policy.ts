@@ -92,17 +92,36 @@ export function branchPolicy(settings: PolicySettings, branchId: string): Branch
   };
 }
 
+/**
+ * Why a review was skipped or waits for a person, for programs: events carry it as `data.code` beside the English
+ * `data.reason` (contract.md), and gisbot's own code (the terminal, the cards) matches it, never the prose.
+ */
+export type ReasonCode =
+  | 'other_catalog'
+  | 'hidden'
+  | 'answered_elsewhere'
+  | 'no_reply_allowed'
+  | 'branch_unwatched'
+  | 'branch_off'
+  | 'below_threshold'
+  | 'rating_only'
+  | 'gate_refused'
+  | 'moderation_unavailable'
+  | 'deleted'
+  | 'answer_removed'
+  | 'follow_up';
+
 export type IntakeDecision =
   | { state: 'new'; reason: null }
-  | { state: 'skipped'; reason: string }
-  | { state: 'needs_approval'; reason: string };
+  | { state: 'skipped'; reason: string; code: ReasonCode }
+  | { state: 'needs_approval'; reason: string; code: ReasonCode };
 
 /** 2gis-api.md: only own-catalog, visible, unanswered reviews that 2GIS lets the owner reply to. */
 export function decideIntake(review: ListedReview, settings: PolicySettings): IntakeDecision {
-  if (review.catalogId !== '2gis') return { state: 'skipped', reason: `from another catalog (${review.catalogId})` };
-  if (review.isHidden) return { state: 'skipped', reason: 'hidden on 2GIS' };
-  if (review.hasOwnerAnswer) return { state: 'skipped', reason: ANSWERED_ELSEWHERE.atIntake };
-  if (!review.canReply) return { state: 'skipped', reason: '2GIS does not allow a reply' };
+  if (review.catalogId !== '2gis') return { state: 'skipped', reason: `from another catalog (${review.catalogId})`, code: 'other_catalog' };
+  if (review.isHidden) return { state: 'skipped', reason: 'hidden on 2GIS', code: 'hidden' };
+  if (review.hasOwnerAnswer) return { state: 'skipped', reason: ANSWERED_ELSEWHERE.atIntake, code: 'answered_elsewhere' };
+  if (!review.canReply) return { state: 'skipped', reason: '2GIS does not allow a reply', code: 'no_reply_allowed' };
   return decideByPolicy(review, settings);
 }
 
@@ -120,6 +139,7 @@ export function decideAnswering(
     return {
       state: 'skipped',
       reason: `branch ${review.branchId} is no longer watched (not in twogis.branches, or gone from the account's branches)`,
+      code: 'branch_unwatched',
     };
   }
   return decideByPolicy(review, settings);
@@ -128,15 +148,16 @@ export function decideAnswering(
 /** The config's part of the decision: the branch's enablement, the rating threshold, ratings without text. */
 function decideByPolicy(review: Pick<StoredReview, 'branchId' | 'rating' | 'text'>, settings: PolicySettings): IntakeDecision {
   const policy = branchPolicy(settings, review.branchId);
-  if (!policy.enabled) return { state: 'skipped', reason: `answering is off for branch ${review.branchId} (policy.branches)` };
+  if (!policy.enabled) return { state: 'skipped', reason: `answering is off for branch ${review.branchId} (policy.branches)`, code: 'branch_off' };
   if (review.rating < policy.approvalBelowRating) {
     return {
       state: 'needs_approval',
       reason: `rated ${review.rating}, below policy.approvalBelowRating (${policy.approvalBelowRating})`,
+      code: 'below_threshold',
     };
   }
   if (!hasText(review.text) && !policy.answerRatingOnly) {
-    return { state: 'needs_approval', reason: 'a rating without text, and policy.answerRatingOnly is off' };
+    return { state: 'needs_approval', reason: 'a rating without text, and policy.answerRatingOnly is off', code: 'rating_only' };
   }
   return { state: 'new', reason: null };
 }

@@ -1036,7 +1036,16 @@ export interface Businesses {
  * the outbox, the Telegram updates, the panel's message queue and the record of businesses are the deployment's.
  * `forBusiness` gives the same database seen from another business.
  */
-export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Panel, Facts, Voice, Businesses {
+/** The deployment's own settings, kept in the database. */
+export interface Deployment {
+  /**
+   * Records `code` (billing.currency) as the currency of the ledger: kept when it is the recorded one or nothing is
+   * recorded; changed when the ledger has no entry yet; refused, with the recorded one, when it has.
+   */
+  keepCurrency(code: string): Promise<{ kind: 'kept' } | { kind: 'refused'; recorded: string }>;
+}
+
+export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHistory, FollowUps, Cards, TelegramUpdates, Panel, Facts, Voice, Businesses, Deployment {
   readonly businessId: string;
   forBusiness(businessId: string): Store;
   /** Applies pending versioned migrations; safe when several processes start at once. */

@@ -6,7 +6,7 @@ import { draftFromTemplate, draftThroughGate, forgetWording } from './drafting.t
 import { makeEvent } from './events.ts';
 import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
-import { answeringPolicy, decideAnswering } from './policy.ts';
+import { answeringPolicy, decideAnswering, type ReasonCode } from './policy.ts';
 import { templateSetFor } from './templates.ts';
 import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
@@ -75,7 +75,7 @@ export async function answerReview(
     if (templates !== null) {
       const filled = await draftFromTemplate(deps, review, templates);
       if (filled.kind === 'refused') {
-        return await finish(deps, review, token, { state: 'needs_approval', reason: filled.reason, details: { rules: filled.rules, template: filled.note } });
+        return await finish(deps, review, token, { state: 'needs_approval', reason: filled.reason, code: 'gate_refused', details: { rules: filled.rules, template: filled.note } });
       }
       draftText = filled.text;
       saving = store.saveDraft(review.id, token, {
@@ -92,12 +92,13 @@ export async function answerReview(
     const drafted = await draftThroughGate(deps, review, prompt, signal);
     deps.failpoint('after_generate');
     if (drafted.kind === 'refused') {
-      return await finish(deps, review, token, { state: 'needs_approval', reason: drafted.reason, details: { rules: drafted.rules } });
+      return await finish(deps, review, token, { state: 'needs_approval', reason: drafted.reason, code: 'gate_refused', details: { rules: drafted.rules } });
     }
     if (drafted.kind === 'unmoderated') {
       return await finish(deps, review, token, {
         state: 'needs_approval',
         reason: `the moderation endpoint gave no verdict and policy.moderation is required: ${drafted.error.message}`,
+        code: 'moderation_unavailable',
         details: { rules: ['moderation'] },
       });
     }
@@ -184,9 +185,9 @@ export async function rereadAndPost(
   if (!saved.value) return { kind: 'lost' };
   if (read.status === 'rejected') return releaseForLater(deps, review, token, read.reason, options.onServiceError);
   const status = read.value;
-  if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
+  if (status === null) return await finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS', code: 'deleted' });
   if (status.hasOwnerAnswer) {
-    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting });
+    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.beforePosting, code: 'answered_elsewhere' });
     if (outcome.kind === 'skipped') await keepAnswerFound(deps, review, status.ownerAnswer);
     return outcome;
   }
@@ -268,14 +269,14 @@ export async function finish(
   deps: PipelineDeps,
   review: StoredReview,
   token: string,
-  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string; details?: Record<string, unknown>; retry?: FailureRetry },
+  outcome: { state: 'skipped' | 'needs_approval' | 'failed'; reason: string; code?: ReasonCode; details?: Record<string, unknown>; retry?: FailureRetry },
 ): Promise<WorkOutcome> {
   const details = outcome.details ?? {};
   const event =
     outcome.state === 'skipped'
-      ? makeEvent(deps.clock, 'review.skipped', review, { reason: outcome.reason, ...details })
+      ? makeEvent(deps.clock, 'review.skipped', review, { reason: outcome.reason, ...(outcome.code ? { code: outcome.code } : {}), ...details })
       : outcome.state === 'needs_approval'
-        ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason, ...details })
+        ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason, ...(outcome.code ? { code: outcome.code } : {}), ...details })
         : makeEvent(deps.clock, 'reply.failed', review, {
             error: outcome.reason,
             ...details,

@@ -33,34 +33,35 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
   return {
     event(event: DomainEvent) {
       if (!options.reviews && REVIEW_OUTCOMES.has(event.type)) return;
-      const review = event.reviewId ? ` review ${shownLine(event.reviewId)}` : '';
+      const w = messages.console;
+      const review = event.reviewId ? w.review(shownLine(event.reviewId)) : '';
       const data = event.data;
       // Reasons, errors and topics may quote 2GIS, the model or a service: shown on one line, controls visible.
       const outside = (value: unknown) => shownLine(String(value));
       switch (event.type) {
         case 'reply.posted':
-          say(`${c.green('✓ answered')}${review}: charged ${data.charged}, balance ${data.balance}`);
+          say(`${c.green(w.answered)}${review}: ${w.posted(String(data.charged), String(data.balance))}`);
           break;
         case 'review.skipped':
-          say(`${c.dim('– skipped')}${review}: ${outside(data.reason)}`);
+          say(`${c.dim(w.skipped)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))}`);
           break;
         case 'review.needs_approval':
-          say(`${c.yellow('? waits for you')}${review}: ${outside(data.reason)} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
+          say(`${c.yellow(w.waits)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
           break;
         case 'reply.failed':
-          error(`${c.red('✗ failed')}${review}: ${outside(data.error)}`);
+          error(`${c.red(w.failed)}${review}: ${outside(data.error)}`);
           break;
         case 'balance.low':
-          warn(`${c.yellow('! balance low')}: ${data.balance} (below ${data.threshold})`);
+          warn(`${c.yellow(w.balanceLow)}: ${w.lowDetail(String(data.balance), String(data.threshold))}`);
           break;
         case 'balance.insufficient':
-          error(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
+          error(`${c.red(w.insufficient)}: ${w.insufficientDetail(String(data.balance), String(data.price))}`);
           break;
         case 'auth.failed':
-          error(`${c.red('! 2GIS login failed')}: ${outside(data.error)}`);
+          error(`${c.red(w.authFailed)}: ${outside(data.error)}`);
           break;
         case 'complaint.repeated':
-          warn(`${c.yellow('! recurring complaint')} at branch ${shownLine(event.branchId ?? '')}: ${outside(messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? []))}`);
+          warn(`${c.yellow(w.recurring(shownLine(event.branchId ?? '')))}: ${outside(messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? []))}`);
           break;
         case 'reply.removed':
           warn(`${c.yellow(messages.logs.answerRemoved)}${review}${data.refunded ? `: ${messages.logs.refunded(String(data.refunded))}` : ''}`);
@@ -71,10 +72,10 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
     },
     info() {},
     warn(message, fields) {
-      if (output.debug) warn(`${c.yellow('warn')} ${shownText(message)} ${fields ? shownText(JSON.stringify(fields)) : ''}`);
+      if (output.debug) warn(`${c.yellow(messages.console.warn)} ${shownText(message)} ${fields ? shownText(JSON.stringify(fields)) : ''}`);
     },
     error(message, fields) {
-      error(`${c.red('error')} ${shownText(message)}${fields?.error ? `: ${shownText(String(fields.error))}` : ''}`);
+      error(`${c.red(messages.console.error)} ${shownText(message)}${fields?.error ? `: ${shownText(String(fields.error))}` : ''}`);
     },
     flush: async () => {},
   };

@@ -94,7 +94,7 @@ export function renderDemo(result: DemoResult, output: Output): void {
       output.data('');
       output.data(d.bold(shownLine(branch)));
     }
-    output.data(`  ${stars(review.rating, d)}  ${shownLine(review.author)} · ${d.dim(`${review.kind} · review ${shownLine(review.id)}`)}`);
+    output.data(`  ${stars(review.rating, d)}  ${shownLine(review.author)} · ${d.dim(`${messages.demo.kind(review.kind)} · ${messages.demo.review(shownLine(review.id))}`)}`);
     output.data(wrap(review.text.trim() === '' ? d.dim(m.noText) : `“${shownText(review.text)}”`, width, '       '));
     output.data(wrap(fate(review, output), width, '     '));
   }

@@ -1,32 +1,22 @@
-// Every sentence gisbot says to a person, in one place.
+// Every sentence gisbot says to a person, in one place per language: this is the English catalogue, and
+// messages.ru.ts the Russian one, typed against it (a message missing there is a type error; a test walks both).
+// `messages` is the terminal's language, chosen once at start (cli.ts); whatever speaks for a business (Telegram,
+// the report, the digest) takes `messagesFor(language)` of that business instead.
 import path from 'node:path';
-import { fromSource, shippedFile } from '../shipped.ts';
+import { shippedFile } from '../shipped.ts';
+import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
+import { formatMoneyFor, type UiLanguage } from './language.ts';
+import { ru } from './messages.ru.ts';
 
-/**
- * The command that starts gisbot, as the hints name it: a clone runs its TypeScript through the project's npm
- * script, the installed package is the `gisbot` command.
- */
-export const gisbotCommand = fromSource ? 'npm run gisbot --' : 'gisbot';
+export { gisbotCommand } from './catalogue-tools.ts';
 
-/** A file shipped with gisbot, as a person finds it from here: relative when it lies below the current folder. */
-function shipped(name: string): string {
-  const file = shippedFile(name);
-  const relative = path.relative(process.cwd(), file);
-  return shellWord(relative.startsWith('..') || path.isAbsolute(relative) ? file : relative);
-}
+/** An amount of money as an English reader sees it: `1,250.00 KZT`. */
+const money = (amount: string) => formatMoneyFor('en', amount);
 
-/** A path as one word of a shell command (quoted when it holds anything but the usual characters). */
-function shellWord(file: string): string {
-  return /^[\w./@%+=:,-]+$/.test(file) ? file : JSON.stringify(file);
-}
-
-/** A time to the minute as a heading shows it: 2026-01-31 09:00, local. */
-function shortTime(at: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
-}
-
-export const messages = {
+export const en = {
+  language: 'en',
+  /** An amount of money (a decimal string as gisbot keeps it) in the deployment's currency. */
+  money,
   config: {
     fixHint: (file: string | null, fromEnvironment: boolean) => {
       const where = [file ? `fix ${file}` : null, fromEnvironment ? 'the environment variable named above' : null];
@@ -41,6 +31,8 @@ export const messages = {
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    currencyChanged: (recorded: string, configured: string) =>
+      `billing.currency: the ledger of this database is kept in ${recorded}, and its amounts would silently become ${configured}: set billing.currency back to ${recorded} (one currency per database)`,
     didYouMean: (key: string) => ` (did you mean ${key}?)`,
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
@@ -48,6 +40,7 @@ export const messages = {
     plain: {
       mustBe: (expected: string, found: string | null) => `must be ${expected}${found === null ? '' : `, not ${found}`}`,
       quoteIt: ' (put it in quotes)',
+      or: ' or ',
       kinds: {
         string: 'text',
         number: 'a number',
@@ -92,7 +85,7 @@ export const messages = {
     allPaused: (ids: readonly string[]) => `every business is paused (enabled: false): ${ids.join(', ')}`,
     notYetTogether: (ids: readonly string[]) => `serving several businesses in one run is not built yet: add --business <id>, one of ${ids.join(', ')}`,
     cycleLine: (id: string, posted: number, waiting: number, failed: number, charged: string, balance: string, status: string) =>
-      `${id}: ${posted} answered · ${waiting} waiting for you · ${failed} failed · charged ${charged}, balance ${balance}${status === 'ok' ? '' : ` (${status})`}`,
+      `${id}: ${posted} answered · ${waiting} waiting for you · ${failed} failed · charged ${money(charged)}, balance ${money(balance)}${status === 'ok' ? '' : ` (${status})`}`,
   },
   preflight: {
     failed: (count: number) => `gisbot will not start: ${count} service${count === 1 ? '' : 's'} did not answer`,
@@ -123,30 +116,42 @@ export const messages = {
     refused: (reason: string) => `notifications stopped: ${reason}; check websocket.url and websocket.token (gisbot doctor)`,
   },
   cycle: {
+    /** The one line poll-once prints after its cycle. */
+    fetched: (fetched: number, fresh: number) => `${fetched} fetched, ${fresh} new`,
+    answered: (count: number) => `${count} answered`,
+    skipped: (count: number) => `${count} skipped`,
+    waiting: (count: number) => `${count} waiting for you`,
+    failed: (count: number) => `${count} failed`,
+    money: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
+    line: (balance: string) => `balance ${money(balance)}`,
+    chargesColumns: ['last charges', 'amount', 'review'],
     badAmount: (text: string) => `not an amount: ${JSON.stringify(text)}`,
     badAmountHint: 'write it like 100 or 100.50 (a dot, at most two decimals, no sign)',
     zeroAmount: 'the amount must be more than 0.00',
-    confirmTopUp: (amount: string, after: string) => `Add ${amount} to the balance (it becomes ${after})?`,
+    confirmTopUp: (amount: string, after: string) => `Add ${money(amount)} to the balance (it becomes ${money(after)})?`,
     needsYes: 'balance add changes money: confirm with --yes when not on a terminal',
     cancelled: 'cancelled: nothing changed',
-    low: (balance: string, threshold: string) => `the balance ${balance} is below ${threshold}`,
-    added: (amount: string) => `added ${amount}`,
-    held: (amount: string) => `${amount} held for answers in progress`,
+    low: (balance: string, threshold: string) => `the balance ${money(balance)} is below ${money(threshold)}`,
+    added: (amount: string) => `added ${money(amount)}`,
+    held: (amount: string) => `${money(amount)} held for answers in progress`,
     badAdjustment: (text: string) => `not an amount with a sign: ${JSON.stringify(text)}`,
     badAdjustmentHint: 'write it like +100, -12.50 or 5 (a dot, at most two decimals)',
     needsNote: 'balance adjust needs --note "<why>": a correction says why in the ledger',
     belowZero: (amount: string, available: string) =>
-      `an adjustment of ${amount} would take the balance below zero or below what answers in progress hold (${available} free): nothing changed`,
-    adjusted: (amount: string) => `adjusted by ${amount}`,
-    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${amount} (it becomes ${after}), noted "${note}"?`,
+      `an adjustment of ${money(amount)} would take the balance below zero or below what answers in progress hold (${money(available)} free): nothing changed`,
+    adjusted: (amount: string) => `adjusted by ${money(amount)}`,
+    confirmAdjust: (amount: string, after: string, note: string) => `Adjust the balance by ${money(amount)} (it becomes ${money(after)}), noted "${note}"?`,
     needsYesAdjust: 'balance adjust changes money: confirm with --yes when not on a terminal',
   },
   history: {
+    columns: ['time', 'kind', 'amount', 'balance', 'for'],
+    kinds: { topup: 'topup', charge: 'charge', adjustment: 'adjustment' },
+    forReview: (id: string) => `review ${id}`,
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },
@@ -156,9 +161,12 @@ export const messages = {
     outOfRange: (text: string, flag = '--since') => `${flag}: ${JSON.stringify(text)} is outside the years 2000–2100`,
     sinceHint:
       'write a span like 15m, 2h or 3d, a date like 2026-01-31 (midnight in timeZone), a local time like 2026-01-31T09:00, or an instant like 2026-01-31T09:00Z',
+    badLang: (text: string) => `--lang: ${JSON.stringify(text)} is not a language gisbot speaks: ru or en`,
     badLimit: (text: string, max: number) => `--limit: not a whole number from 1 to ${max}: ${JSON.stringify(text)}`,
   },
   reply: {
+    reviewHeading: (id: string) => `review ${id}`,
+    queueColumns: ['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'],
     anonymous: '(no name)',
     noText: '(a rating without text)',
     waitsBecause: (reason: string) => `waits for you: ${reason}`,
@@ -201,7 +209,7 @@ export const messages = {
     unsure: (error: string) => `the answer's fate is unknown (${error}); gisbot reads it back on its next run and never posts twice`,
     queueEmpty: 'no reviews wait for you',
     queueHint: `answer one with: ${gisbotCommand} reply <review>`,
-    posted: (id: string, charged: string, balance: string) => `answered review ${id}: charged ${charged}, balance ${balance}`,
+    posted: (id: string, charged: string, balance: string) => `answered review ${id}: charged ${money(charged)}, balance ${money(balance)}`,
     dryRun: 'dry run: nothing was posted, charged or recorded',
     skipped: (id: string) => `skipped: review ${id} still waits for you`,
     refused: (problems: readonly string[]) => `not sent, the gate refuses it: ${problems.join('; ')}`,
@@ -224,6 +232,7 @@ export const messages = {
         : 'look at the review in the 2GIS cabinet (account.2gis.com) to see whether the complaint is there',
   },
   prompt: {
+    columns: ['version', 'saved', 'chars', 'begins'],
     needsTerminal: 'prompt edit opens an editor, and this is not a terminal',
     editHint: (file: string, copyOf: string | null) =>
       `${copyOf ? `copy the shipped prompt and edit the copy: mkdir -p ${shellWord(path.dirname(file))} && cp ${shellWord(copyOf)} ${shellWord(file)}` : `edit ${file} directly`}; gisbot records the new text as a version before its next answer`,
@@ -245,14 +254,17 @@ export const messages = {
       changed ? `the prompt is version ${from}'s text again, recorded as version ${to}` : `version ${from}'s text is already in force (version ${to})`,
   },
   logs: {
+    columns: ['time', 'type', 'branch', 'review', 'what'],
+    businessColumn: 'business',
+    pendingColumns: ['time', 'type', 'review', 'attempts', 'next try'],
     badType: (type: string) => `--type: no such event type: ${JSON.stringify(type)}`,
     typeHint: (types: readonly string[]) => `one of: ${types.join(', ')}`,
     following: 'waiting for new events… (Ctrl-C stops)',
     none: 'no events yet',
     noneMatching: 'no events match',
-    posted: (charged: string, balance: string, text: string) => `charged ${charged}, balance ${balance}: ${text}`,
-    low: (balance: string, threshold: string) => `balance ${balance} is below ${threshold}`,
-    insufficient: (balance: string, price: string) => `${balance} available, ${price} needed`,
+    posted: (charged: string, balance: string, text: string) => `charged ${money(charged)}, balance ${money(balance)}: ${text}`,
+    low: (balance: string, threshold: string) => `balance ${money(balance)} is below ${money(threshold)}`,
+    insufficient: (balance: string, price: string) => `${money(balance)} available, ${money(price)} needed`,
     telegramRefused: (chatId: string, kind: string) => `a ${kind || 'press'} from Telegram chat ${chatId}, which is not in telegram.chatIds: nothing done`,
     pendingAlone: (flags: readonly string[]) => `--pending lists the outbox and takes only --limit, not ${flags.join(', ')}`,
     nonePending: 'every event has been delivered: the outbox is empty',
@@ -262,8 +274,8 @@ export const messages = {
     repeated: (topic: string, count: number, reviewIds: readonly string[]) =>
       `“${topic}” in ${count} reviews: ${reviewIds.join(', ')}`,
     answerRemoved: '! 2GIS removed our answer; it waits for you',
-    refunded: (amount: string) => `${amount} refunded`,
-    removed: (text: string, refunded: string) => `${refunded ? `refunded ${refunded}: ` : ''}${text}`,
+    refunded: (amount: string) => `${money(amount)} refunded`,
+    removed: (text: string, refunded: string) => `${refunded ? `refunded ${money(refunded)}: ` : ''}${text}`,
   },
   branches: {
     none: 'the account has no branches',
@@ -278,6 +290,24 @@ export const messages = {
     notInAccount: 'not a branch of this account (in twogis.branches)',
   },
   report: {
+    /** A date and a date with its time as the report prints them. */
+    date: (at: Date) => localTime(at).slice(0, 10),
+    dateTime: (at: Date) => localTime(at),
+    percent: (share: number) => `${Math.round(share * 1000) / 10}%`,
+    decimal: (value: number, digits: number) => value.toFixed(digits),
+    /** The charts' words: axes, empty charts, the bars' tooltips, a week by the day it starts ("03-02", March 2nd). */
+    axis: {
+      reviews: 'reviews',
+      rating: 'rating',
+      hours: 'hours to answer (median)',
+      charged: 'charged',
+      noRatings: 'no ratings in this period',
+      noAnswers: 'no answers in this period',
+      reviewsTitle: (count: number) => `${count} reviews`,
+      byGisbotTitle: (count: number) => `${count} answered by gisbot`,
+      byPersonTitle: (count: number) => `${count} answered by a person`,
+      week: (at: Date) => `${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`,
+    },
     title: (period: string) => `gisbot report, ${period}`,
     heading: 'What gisbot did for your reviews',
     period: (period: string) => `Reviews created on 2GIS ${period}`,
@@ -361,7 +391,7 @@ export const messages = {
     topicsHeading: 'What customers complain about (reviews rated 1–3, most frequent first)',
     noTopics: 'no complaint topics in this period',
     money: (charged: string, promptTokens: number, completionTokens: number, cost: string | null) =>
-      `Charged ${charged} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
+      `Charged ${money(charged)} · the model used ${promptTokens + completionTokens} tokens (${promptTokens} in, ${completionTokens} out)` +
       (cost === null ? '' : ` and reported a cost of ${cost}`),
     removed: (count: number) =>
       `2GIS removed ${count} answer${count === 1 ? '' : 's'} of ours after posting; such a review waits for a person again (gisbot reply)`,
@@ -445,6 +475,8 @@ export const messages = {
     wsToken: 'WebSocket token (empty: none)',
     approval: 'Reviews rated below this wait for you (0: answer all)',
     approvalFormat: 'a whole number from 0 to 6',
+    language: 'Language gisbot writes to you in: the terminal, Telegram cards, reports (ru or en; cron has no locale, so it goes into the file)',
+    languageFormat: 'ru or en',
     badUrl: (protocols: readonly string[]) => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
     header: (date: string) =>
       `gisbot configuration, written by gisbot init on ${date}.\nIt may hold secrets: keep it private (chmod 600). See ${shippedFile('.gisbotrc.example')} for every key.`,
@@ -453,6 +485,9 @@ export const messages = {
     next: (command: string) => `Top up with ${gisbotCommand} balance add <amount>, then start answering: ${command}`,
   },
   demo: {
+    /** What each seeded review shows (sandbox/demo-world.ts's `kind`, the same in --json), and its id. */
+    kind: (kind: string) => kind,
+    review: (id: string) => `review ${id}`,
     starting: 'starting a pretend 2GIS, a model and a WebSocket receiver on 127.0.0.1…',
     cycling: 'running one cycle: intake, drafting, the reply gate, posting, settling…',
     badBalance: (text: string) => `--balance: not an amount: ${JSON.stringify(text)}`,
@@ -460,7 +495,7 @@ export const messages = {
       `A pretend coffee business on 2GIS: ${branches} branches, ${reviews} reviews, one cycle of gisbot. The demo model obeys\n` +
       'whatever a review tells it to, so you can watch the reply gate hold such answers back for a person.',
     noText: '(a rating without text)',
-    answered: (charged: string) => `✓ answered, charged ${charged}:`,
+    answered: (charged: string) => `✓ answered, charged ${money(charged)}:`,
     skipped: (reason: string) => `– skipped: ${reason}`,
     waiting: (reason: string) => `? waits for you: ${reason}`,
     rules: (rules: readonly string[]) => `(gate rules: ${rules.join(', ')})`,
@@ -471,7 +506,7 @@ export const messages = {
     unfinished: (state: string) => `✗ left unfinished (${state})`,
     balanceLabel: 'Balance',
     arithmetic: (before: string, answers: number, price: string, after: string) =>
-      `${before} before − ${answers} answer${answers === 1 ? '' : 's'} × ${price} = ${after} after`,
+      `${money(before)} before − ${answers} answer${answers === 1 ? '' : 's'} × ${money(price)} = ${money(after)} after`,
     ledgerAgrees: '✓ the ledger agrees',
     ledgerDisagrees: '✗ the ledger does not agree',
     ranOut: 'the balance ran out: gisbot stopped answering (a real run exits 3 and sends balance.insufficient)',
@@ -544,7 +579,7 @@ export const messages = {
     gateOk: '✅ The gate lets it through',
     gateRefuses: (problems: readonly string[]) => `⛔ The gate refuses it: ${problems.join('; ')}`,
     instruction: (text: string) => `✏️ For the next draft: ${text}`,
-    sent: (by: string, at: string, charged: string) => `✅ Sent by ${by} at ${at}, charged ${charged}`,
+    sent: (by: string, at: string, charged: string) => `✅ Sent by ${by} at ${at}, charged ${money(charged)}`,
     elsewhere: (state: string, reason: string | null) =>
       state === 'posted' ? '☑️ Answered elsewhere (in the terminal or by gisbot)' : `☑️ No longer waits: ${state}${reason ? ` (${reason})` : ''}`,
     reviewLine: (id: string) => `review ${id}`,
@@ -555,7 +590,7 @@ export const messages = {
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip', complain: 'Complain' },
     // What a press or a message is told.
     notices: {
-      sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,
+      sent: (charged: string, balance: string) => `Sent: charged ${money(charged)}, balance ${money(balance)}`,
       alreadyAnswered: 'Already answered',
       inWork: 'Already being answered right now',
       answeredElsewhere: (reason: string | null) => `Already answered elsewhere${reason ? `: ${reason}` : ''}`,
@@ -608,7 +643,7 @@ export const messages = {
       statsLine: (reviews: number, answered: number, waiting: number, charged: string) =>
         `${reviews} reviews, ${answered} answered, ${waiting} waiting, charged ${charged}`,
       moreBusinesses: (more: number) => `${more} more businesses: /stats <business id> shows one`,
-      balance: (balance: string, held: string) => `Balance ${balance}, held for answers in progress ${held}`,
+      balance: (balance: string, held: string) => `Balance ${money(balance)}, held for answers in progress ${money(held)}`,
       statsTitle: (days: number) => `The last ${days} days`,
       digestTitle: (from: string, to: string) => `The week ${from} – ${to}`,
       figures: {
@@ -626,13 +661,13 @@ export const messages = {
       },
       none: '—',
       topics: (topics: readonly string[]) => `Recurring complaints: ${topics.join(', ')}`,
-      digestBalance: (balance: string) => `Balance ${balance}`,
+      digestBalance: (balance: string) => `Balance ${money(balance)}`,
       waiting: (shown: number, more: number) =>
         shown === 0 ? 'Nothing waits for you' : `The ${shown} oldest reviews waiting for you, below${more > 0 ? `; ${more} more wait` : ''}`,
       unknownCommand: (command: string) => `Not a command here: ${command}. Try /balance, /stats 7d, /stats 30d, /waiting`,
       alerts: {
-        balanceLow: (balance: string, threshold: string) => `Low balance: ${balance}, below ${threshold}. Top up with gisbot balance add`,
-        insufficient: (balance: string, price: string) => `Answering stopped: ${balance} left, an answer costs ${price}. Top up with gisbot balance add`,
+        balanceLow: (balance: string, threshold: string) => `Low balance: ${money(balance)}, below ${money(threshold)}. Top up with gisbot balance add`,
+        insufficient: (balance: string, price: string) => `Answering stopped: ${money(balance)} left, an answer costs ${money(price)}. Top up with gisbot balance add`,
         complaint: (topic: string, count: number) => `Recurring complaint: "${topic}" in ${count} reviews`,
         authFailed: (error: string, tokenExpired: boolean) =>
           tokenExpired
@@ -653,8 +688,75 @@ export const messages = {
       `business ${businessId} signs in to the 2GIS account ${login ?? '(a token)'}, which business ${otherBusiness} of this database ` +
       `already serves: nothing was done; one 2GIS account is one business (remove one of them from businesses:)`,
   },
+  /** The line each event gets on stderr while a command runs (console-log.ts). */
+  console: {
+    /**
+     * Why a review was skipped or waits, by the event's `data.code` (core/policy.ts, ReasonCode): English shows the
+     * event's own words (`prose`); another language says it in its words, and the prose where it knows no code.
+     */
+    reason: (_code: string | undefined, prose: string) => prose,
+    review: (id: string) => ` review ${id}`,
+    answered: '✓ answered',
+    posted: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
+    skipped: '– skipped',
+    waits: '? waits for you',
+    failed: '✗ failed',
+    balanceLow: '! balance low',
+    lowDetail: (balance: string, threshold: string) => `${money(balance)} (below ${money(threshold)})`,
+    insufficient: '! balance insufficient',
+    insufficientDetail: (balance: string, price: string) => `${money(balance)} available, ${money(price)} needed`,
+    authFailed: '! 2GIS login failed',
+    recurring: (branch: string) => `! recurring complaint at branch ${branch}`,
+    warn: 'warn',
+    error: 'error',
+  },
   errors: {
+    /** What starts an error line and its hint on stderr. */
+    label: 'error:',
+    hintLabel: 'hint:',
+    /**
+     * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
+     * another language says it in its words first.
+     */
+    service: (_service: string, _kind: string) => '',
     unexpected: 'unexpected error',
     debugHint: 'run again with --debug for details',
   },
 } as const;
+
+/**
+ * A catalogue's shape: the English one's keys and functions, with its texts widened to `string` (the Russian
+ * catalogue says other words, in the same places, with the same arguments).
+ */
+type Widened<T> = T extends string
+  ? string
+  : T extends (...args: infer A) => infer R
+    ? (...args: A) => Widened<R>
+    : T extends readonly (infer U)[]
+      ? readonly Widened<U>[]
+      : T extends object
+        ? { readonly [K in keyof T]: Widened<T[K]> }
+        : T;
+export type Catalogue = Widened<typeof en> & { readonly language: UiLanguage };
+
+const catalogues: Readonly<Record<UiLanguage, Catalogue>> = { en, ru };
+
+/** The catalogue of `language`: for what a business reads (its cards, digest and report) in its own language. */
+export function messagesFor(language: UiLanguage): Catalogue {
+  return catalogues[language];
+}
+
+/**
+ * The terminal's catalogue. A live binding: `useLanguage` (cli.ts, once the language is known) switches what every
+ * module that imported it reads from then on.
+ */
+export let messages: Catalogue = en;
+
+export function useLanguage(language: UiLanguage): void {
+  messages = catalogues[language];
+}
+
+/** The terminal's language. */
+export function currentLanguage(): UiLanguage {
+  return messages.language;
+}

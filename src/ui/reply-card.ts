@@ -9,7 +9,7 @@ import { shownLine, shownText } from './shown-text.ts';
 export function printReview(output: Output, review: StoredReview): void {
   const d = output.dataColors;
   output.data('');
-  output.data(`${d.bold(`review ${shownLine(review.id)}`)}  ${stars(review.rating, d)}`);
+  output.data(`${d.bold(messages.reply.reviewHeading(shownLine(review.id)))}  ${stars(review.rating, d)}`);
   output.data(
     `${shownLine(review.authorName) || messages.reply.anonymous} · ${shownLine(formatTime(review.createdAt))} · ${shownLine(review.branchName)} ${d.dim(`(${shownLine(review.branchId)})`)}`,
   );
@@ -51,10 +51,10 @@ export function queueReason(review: StoredReview): string {
   return messages.reply.failedReason(review.reason ?? '', next);
 }
 
-const QUEUE_HEADER = ['review', 'rating', 'branch', 'author', 'written', 'why it waits', 'text'];
 
 export function printQueue(output: Output, reviews: readonly StoredReview[]): void {
   const d = output.dataColors;
+  const QUEUE_HEADER = messages.reply.queueColumns;
   const branches = distinctNames(reviews.map((review) => shownLine(review.branchName)), 24);
   const fixed = reviews.map((review) => [
     shownLine(review.id),

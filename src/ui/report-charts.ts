@@ -6,6 +6,10 @@
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import type { WeekFigures } from '../core/report.ts';
+import { messages, type Catalogue } from './messages.ts';
+
+/** The charts' words, in the report's language. */
+type Axis = Catalogue['report']['axis'];
 
 const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
 
@@ -28,9 +32,9 @@ interface Point {
   spend: number;
 }
 
-function points(weeks: readonly WeekFigures[]): Point[] {
+function points(weeks: readonly WeekFigures[], axis: Axis): Point[] {
   return weeks.map((week) => ({
-    week: label(week.from),
+    week: axis.week(week.from),
     reviews: week.reviews,
     byGisbot: week.answered - week.byPerson,
     byPerson: week.byPerson,
@@ -41,10 +45,6 @@ function points(weeks: readonly WeekFigures[]): Point[] {
   }));
 }
 
-/** A week by the day it starts: "03-02" (March 2nd). */
-function label(at: Date): string {
-  return `${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`;
-}
 
 function render(options: Plot.PlotOptions): string {
   const figure = Plot.plot({ document, width: CHART_WIDTH, height: HEIGHT, marginLeft: 44, style: { fontSize: `${CHART_FONT_PX}px` }, ...options });
@@ -63,18 +63,18 @@ function nothing(text: string): Plot.Markish {
 }
 
 /** Reviews per week (light bars) and, in front, the answers: gisbot's own, and on top of them a person's. */
-export function countsChart(weeks: readonly WeekFigures[]): string {
-  const data = points(weeks);
+export function countsChart(weeks: readonly WeekFigures[], axis: Axis = messages.report.axis): string {
+  const data = points(weeks, axis);
   const answers = data.flatMap((point) => [
-    { week: point.week, who: 'gisbot', answers: point.byGisbot, title: `${point.byGisbot} answered by gisbot` },
-    { week: point.week, who: 'person', answers: point.byPerson, title: `${point.byPerson} answered by a person` },
+    { week: point.week, who: 'gisbot', answers: point.byGisbot, title: axis.byGisbotTitle(point.byGisbot) },
+    { week: point.week, who: 'person', answers: point.byPerson, title: axis.byPersonTitle(point.byPerson) },
   ]);
   return render({
     x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
-    y: { label: 'reviews', grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.reviews))] },
+    y: { label: axis.reviews, grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.reviews))] },
     color: { domain: ['gisbot', 'person'], range: [COLORS.answered, COLORS.byPerson] },
     marks: [
-      Plot.barY(data, { x: 'week', y: 'reviews', fill: COLORS.reviews, title: (point: Point) => `${point.reviews} reviews` }),
+      Plot.barY(data, { x: 'week', y: 'reviews', fill: COLORS.reviews, title: (point: Point) => axis.reviewsTitle(point.reviews) }),
       Plot.barY(answers, { x: 'week', y: 'answers', fill: 'who', inset: 4, title: 'title' }),
       Plot.ruleY([0]),
     ],
@@ -82,33 +82,33 @@ export function countsChart(weeks: readonly WeekFigures[]): string {
 }
 
 /** The average rating of each week's reviews, on the 1–5 scale. */
-export function ratingChart(weeks: readonly WeekFigures[]): string {
-  const data = points(weeks);
+export function ratingChart(weeks: readonly WeekFigures[], axis: Axis = messages.report.axis): string {
+  const data = points(weeks, axis);
   const rated = data.filter((point) => point.rating !== null);
   return render({
     x: { type: 'point', label: null, domain: data.map((point) => point.week), inset: 12, ticks: weekTicks(data) },
-    y: { label: 'rating', domain: [1, 5], grid: true, ticks: 5 },
-    marks: rated.length === 0 ? [nothing('no ratings in this period')] : [Plot.lineY(rated, { x: 'week', y: 'rating', stroke: COLORS.rating, strokeWidth: 2 }), Plot.dot(rated, { x: 'week', y: 'rating', fill: COLORS.rating })],
+    y: { label: axis.rating, domain: [1, 5], grid: true, ticks: 5 },
+    marks: rated.length === 0 ? [nothing(axis.noRatings)] : [Plot.lineY(rated, { x: 'week', y: 'rating', stroke: COLORS.rating, strokeWidth: 2 }), Plot.dot(rated, { x: 'week', y: 'rating', fill: COLORS.rating })],
   });
 }
 
 /** The median time from a review's creation to its answer, week by week, in hours (as the figures beside it). */
-export function hoursChart(weeks: readonly WeekFigures[]): string {
-  const data = points(weeks);
+export function hoursChart(weeks: readonly WeekFigures[], axis: Axis = messages.report.axis): string {
+  const data = points(weeks, axis);
   const answered = data.filter((point) => point.hours !== null);
   return render({
     x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
-    y: { label: 'hours to answer (median)', grid: true, nice: true },
-    marks: answered.length === 0 ? [nothing('no answers in this period')] : [Plot.barY(answered, { x: 'week', y: 'hours', fill: COLORS.hours }), Plot.ruleY([0])],
+    y: { label: axis.hours, grid: true, nice: true },
+    marks: answered.length === 0 ? [nothing(axis.noAnswers)] : [Plot.barY(answered, { x: 'week', y: 'hours', fill: COLORS.hours }), Plot.ruleY([0])],
   });
 }
 
 /** What was charged for answers, week by week. */
-export function spendChart(weeks: readonly WeekFigures[]): string {
-  const data = points(weeks);
+export function spendChart(weeks: readonly WeekFigures[], axis: Axis = messages.report.axis): string {
+  const data = points(weeks, axis);
   return render({
     x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
-    y: { label: 'charged', grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.spend))] },
+    y: { label: axis.charged, grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.spend))] },
     marks: [Plot.barY(data, { x: 'week', y: 'spend', fill: COLORS.spend }), Plot.ruleY([0])],
   });
 }

@@ -11,11 +11,14 @@ import type { ReportData, Stars, WeekFigures } from '../core/report.ts';
 import type { BranchStats, Figures, TopicStat } from '../core/stats.ts';
 import type { BranchListing, PeriodReview, StoredReview } from '../core/ports.ts';
 import { COLORS, countsChart, hoursChart, ratingChart, spendChart } from './report-charts.ts';
-import { formatTime } from './format.ts';
-import { messages } from './messages.ts';
+import type { UiLanguage } from './language.ts';
+import { currentLanguage, messagesFor, type Catalogue } from './messages.ts';
 import { shownText } from './shown-text.ts';
 
-const m = messages.report;
+// The report's language, set by reportHtml for the one synchronous render: the business's (cli.ts), or the terminal's.
+let words: Catalogue = messagesFor('en');
+let m: Catalogue['report'] = words.report;
+const formatTime = (at: Date | string) => m.dateTime(typeof at === 'string' ? new Date(at) : at);
 
 /** The search box's script: it filters the answers by what they say, in the page, asking nothing of anyone. */
 const SEARCH_SCRIPT = `(function () {
@@ -40,10 +43,12 @@ const SEARCH_SCRIPT = `(function () {
 const SEARCH_HASH = createHash('sha256').update(SEARCH_SCRIPT, 'utf8').digest('base64');
 const CSP = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${SEARCH_HASH}'; form-action 'none'; base-uri 'none'`;
 
-export function reportHtml(data: ReportData): string {
+export function reportHtml(data: ReportData, language: UiLanguage = currentLanguage()): string {
+  words = messagesFor(language);
+  m = words.report;
   const { stats } = data;
   return `<!doctype html>
-<html lang="en">
+<html lang="${words.language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -61,10 +66,10 @@ export function reportHtml(data: ReportData): string {
 <h2>${escape(m.allBranches(stats.branches.length))}</h2>
 ${figuresList(stats.total)}
 <div class="charts">
-${chart('counts', m.countsChart, countsChart(data.weeks), legend())}
-${chart('rating', m.ratingChart, ratingChart(data.weeks))}
-${chart('hours', m.minutesChart, hoursChart(data.weeks))}
-${chart('spend', m.spendChart, spendChart(data.weeks))}
+${chart('counts', m.countsChart, countsChart(data.weeks, m.axis), legend())}
+${chart('rating', m.ratingChart, ratingChart(data.weeks, m.axis))}
+${chart('hours', m.minutesChart, hoursChart(data.weeks, m.axis))}
+${chart('spend', m.spendChart, spendChart(data.weeks, m.axis))}
 </div>
 ${topicsBlock(stats.topics)}
 </section>
@@ -81,7 +86,7 @@ ${stats.branches.map((branch) => branchSection(branch, data.branchWeeks.get(bran
 }
 
 function period(data: ReportData): string {
-  return `${formatTime(data.stats.period.from).slice(0, 10)} – ${formatTime(data.stats.period.to).slice(0, 10)}`;
+  return `${m.date(data.stats.period.from)} – ${m.date(data.stats.period.to)}`;
 }
 
 function branchSection(branch: BranchStats, weeks: readonly WeekFigures[], waiting: readonly StoredReview[], waitingCount: number): string {
@@ -89,8 +94,8 @@ function branchSection(branch: BranchStats, weeks: readonly WeekFigures[], waiti
 <h2>${escape(branch.name || branch.id)} <span class="id">${escape(branch.id)}</span></h2>
 ${figuresList(branch)}
 <div class="charts">
-${chart('counts', m.countsChart, countsChart(weeks), legend())}
-${chart('rating', m.ratingChart, ratingChart(weeks))}
+${chart('counts', m.countsChart, countsChart(weeks, m.axis), legend())}
+${chart('rating', m.ratingChart, ratingChart(weeks, m.axis))}
 </div>
 ${topicsBlock(branch.topics)}
 ${waitingBlock(waiting, waitingCount)}
@@ -101,9 +106,9 @@ function figuresList(figures: Figures): string {
   const items: Array<[string, string]> = [
     [m.reviews, String(figures.reviews)],
     [m.answered, figures.byPerson > 0 ? m.answeredBy(figures.answered, figures.byPerson) : String(figures.answered)],
-    [m.replyRate, figures.replyRate === null ? '—' : `${Math.round(figures.replyRate * 1000) / 10}%`],
+    [m.replyRate, figures.replyRate === null ? '—' : m.percent(figures.replyRate)],
     [m.toAnswer, figures.medianMinutesToAnswer === null ? '—' : m.hours(figures.medianMinutesToAnswer)],
-    [m.rating, figures.averageRating === null ? '—' : figures.averageRating.toFixed(2)],
+    [m.rating, figures.averageRating === null ? '—' : m.decimal(figures.averageRating, 2)],
     [m.ratingChange, ratingChange(figures)],
     [m.waitingForPerson, String(figures.waitingForPerson)],
     [m.waitingForMoney, String(figures.waitingForMoney)],
@@ -111,7 +116,7 @@ function figuresList(figures: Figures): string {
     [m.skipped, String(figures.skipped)],
     [m.failed, String(figures.failed)],
     ...(figures.removed > 0 ? [[m.removed, String(figures.removed)] as [string, string]] : []),
-    [m.charged, figures.charged],
+    [m.charged, words.money(figures.charged)],
     [m.tokens, String(figures.promptTokens + figures.completionTokens)],
     ...(figures.modelCost === null ? [] : [[m.modelCost, figures.modelCost] as [string, string]]),
   ];
@@ -152,7 +157,7 @@ function branchesBlock(branches: readonly BranchStats[], listings: ReadonlyMap<s
       .join('');
     return `<tr><th scope="row"><a href="#branch-${escape(branch.id)}">${escape(branch.name || branch.id)}</a></th>
 <td>${escape(listing === undefined ? m.notListed : m.twogisRating(listing.rating, listing.reviewsCount))}</td>
-<td class="stars" data-stars="${values.join(',')}">${bars}</td><td>${branch.answered}</td><td>${escape(branch.charged)}</td></tr>`;
+<td class="stars" data-stars="${values.join(',')}">${bars}</td><td>${branch.answered}</td><td>${escape(words.money(branch.charged))}</td></tr>`;
   });
   return `<section class="branches">
 <h2>${escape(m.branchesHeading)}</h2>

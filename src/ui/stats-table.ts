@@ -39,7 +39,7 @@ function cells(name: string, figures: Figures): string[] {
     figures.replyRate === null ? '—' : `${Math.round(figures.replyRate * 1000) / 10}%`,
     figures.medianMinutesToAnswer === null ? '—' : m.minutes(figures.medianMinutesToAnswer),
     m.rating(figures.averageRating, figures.averageRatingChange),
-    figures.charged,
+    messages.money(figures.charged),
   ];
 }
 

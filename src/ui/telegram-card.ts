@@ -2,10 +2,19 @@
 // holding `<b>`, `*`, `_` or a link shows those characters as they are and cannot break or forge the card.
 import type { CardAction, CardView, PanelAlert, PanelFigures, TelegramNotice } from '../core/ports.ts';
 import { CARD_TEXT_LIMIT } from '../core/telegram.ts';
-import { messages } from './messages.ts';
+import type { UiLanguage } from './language.ts';
+import { currentLanguage, messagesFor, type Catalogue } from './messages.ts';
 import { shownLine, shownText } from './shown-text.ts';
 
-const words = messages.telegram;
+// The catalogue of the chat being written to, set by each call of the renderer (rendering is synchronous): a card in
+// a Russian business's chat reads Russian, the same card in an English one English (one bot serves both).
+let catalogue: Catalogue = messagesFor('en');
+let words: Catalogue['telegram'] = catalogue.telegram;
+
+function speak(language: UiLanguage): void {
+  catalogue = messagesFor(language);
+  words = catalogue.telegram;
+}
 
 export interface RenderedCard {
   /** For parse_mode HTML. */
@@ -14,9 +23,10 @@ export interface RenderedCard {
 }
 
 export interface TelegramRenderer {
-  card(view: CardView): RenderedCard;
+  /** `chatId`: the chat it goes to, whose business's language it is written in. */
+  card(view: CardView, chatId?: string): RenderedCard;
   /** Plain text (a press's answer takes no markup). */
-  notice(notice: TelegramNotice): string;
+  notice(notice: TelegramNotice, chatId?: string): string;
 }
 
 /**
@@ -178,7 +188,27 @@ function parsedLength(html: string): number {
   return html.replace(/<[^>]*>/g, '').replace(/&lt;|&gt;|&amp;/g, '&').length;
 }
 
-export const telegramRenderer: TelegramRenderer = {
+/**
+ * A renderer that writes to each chat in its language (`languageOf`: the business's `ui.language` for its chats,
+ * context.ts); without a chat, the terminal's.
+ */
+export function telegramRendererFor(languageOf: (chatId: string) => UiLanguage): TelegramRenderer {
+  return {
+    card(view, chatId) {
+      speak(chatId === undefined ? currentLanguage() : languageOf(chatId));
+      return renderer.card(view);
+    },
+    notice(notice, chatId) {
+      speak(chatId === undefined ? currentLanguage() : languageOf(chatId));
+      return renderer.notice(notice);
+    },
+  };
+}
+
+/** Every chat in the terminal's language. */
+export const telegramRenderer: TelegramRenderer = telegramRendererFor(() => currentLanguage());
+
+const renderer: TelegramRenderer = {
   card(view) {
     const draftText = view.draft ? outside(view.draft.text).trim() : null;
     const layout: Layout = {
@@ -291,7 +321,7 @@ function figureLines(figures: PanelFigures): string[] {
     `${f.replyRate}: ${figures.replyRate === null ? words.panel.none : `${Math.round(figures.replyRate * 1000) / 10}%`}`,
     `${f.medianMinutesToAnswer}: ${shown(figures.medianMinutesToAnswer)}`,
     `${f.averageRating}: ${shown(figures.averageRating)}`,
-    `${f.charged}: ${figures.charged}`,
+    `${f.charged}: ${catalogue.money(figures.charged)}`,
   ];
 }
 

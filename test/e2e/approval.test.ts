@@ -27,7 +27,7 @@ describe('the approval queue with the real binary', () => {
     assert.equal(polled.code, 0, polled.stderr);
     assert.deepEqual(
       { ...JSON.parse(polled.stdout), fetched: undefined, new: undefined },
-      { fetched: undefined, new: undefined, posted: 0, skipped: 0, awaitingApproval: 2, failed: 0, charged: '0.00', balance: '20.00' },
+      { fetched: undefined, new: undefined, posted: 0, skipped: 0, awaitingApproval: 2, failed: 0, charged: '0.00', balance: '20.00', currency: 'RUB' },
     );
     assert.equal(world.twogis.totalPosts, 0);
 

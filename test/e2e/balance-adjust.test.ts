@@ -15,9 +15,9 @@ for (const database of ['sqlite', 'mysql'] as const) {
     test('a negative and a positive correction: ledger entries with their notes; the balance follows', async () => {
       const down = await world.run(['balance', 'adjust', '-12.50', '--note', 'wrong top-up', '--yes', '--json']);
       assert.equal(down.code, 0, down.stderr);
-      assert.deepEqual(JSON.parse(down.stdout), { balance: '7.50', held: '0.00' });
+      assert.deepEqual(JSON.parse(down.stdout), { balance: '7.50', held: '0.00', currency: 'RUB' });
       const up = await world.run(['balance', 'adjust', '+2', '--note', 'goodwill', '--yes', '--json']);
-      assert.deepEqual(JSON.parse(up.stdout), { balance: '9.50', held: '0.00' });
+      assert.deepEqual(JSON.parse(up.stdout), { balance: '9.50', held: '0.00', currency: 'RUB' });
       const history = JSON.parse((await world.run(['balance', 'history', '--json'])).stdout) as Array<Record<string, unknown>>;
       assert.deepEqual(
         history.filter((entry) => entry.kind === 'adjustment').map((entry) => [entry.amount, entry.balanceAfter, entry.note]),
@@ -39,7 +39,7 @@ for (const database of ['sqlite', 'mysql'] as const) {
         assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
         assert.equal(result.stderr.trim().split('\n').filter((line) => line.startsWith('error:')).length, 1, result.stderr);
       }
-      assert.deepEqual(JSON.parse((await world.run(['balance', '--json'])).stdout), { balance: '9.50', held: '0.00' });
+      assert.deepEqual(JSON.parse((await world.run(['balance', '--json'])).stdout), { balance: '9.50', held: '0.00', currency: 'RUB' });
     });
   });
 }

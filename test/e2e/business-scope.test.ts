@@ -69,7 +69,7 @@ describe('a database knows whose it is (issue 19)', () => {
 
     const again = await inFolder(folderA, ['balance', '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { balance: '353.50', held: '0.00' });
+    assert.deepEqual(JSON.parse(again.stdout), { balance: '353.50', held: '0.00', currency: 'RUB' });
   });
 });
 
@@ -164,7 +164,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       assert.deepEqual(await world.query('SELECT business_id, id, state FROM reviews ORDER BY business_id, id'), before, 'nothing changed');
       assert.equal(world.twogis.postsTo(waitingOfPoor), 0);
       const balance = await gisbot(['balance', '--json', '--business', 'poor']);
-      assert.deepEqual(JSON.parse(balance.stdout), { balance: '2.00', held: '0.00' });
+      assert.deepEqual(JSON.parse(balance.stdout), { balance: '2.00', held: '0.00', currency: 'RUB' });
       const refusedWithoutOne = await gisbot(['balance']);
       assert.equal(refusedWithoutOne.code, 2, 'a command about one business needs --business when there are several');
       const stats = await gisbot(['stats', '--json', '--business', 'rich']);

@@ -143,7 +143,7 @@ function scenarios(backend: Backend): void {
       assert.equal((await stateOf(world, first)).state, 'posted');
       assert.deepEqual(await charges(world), { [first]: '-5.00' }, 'charged what was reserved when it was claimed');
       const held = await world.run(['balance', '--json']);
-      assert.deepEqual(JSON.parse(held.stdout), { balance: '0.00', held: '0.00' });
+      assert.deepEqual(JSON.parse(held.stdout), { balance: '0.00', held: '0.00', currency: 'RUB' });
       const [posted] = await world.query("SELECT data FROM events WHERE type = 'reply.posted' AND review_id = ?", [first]);
       const data = typeof posted!.data === 'string' ? JSON.parse(posted!.data) : posted!.data;
       assert.equal(data.charged, '5.00');

@@ -46,7 +46,7 @@ describe('interactive commands on a terminal', () => {
 
   test('balance add asks first: yes tops up, no and Ctrl-C write nothing', async () => {
     const yes = pty(['balance', 'add', '100']);
-    await yes.expect('Add 100.00 to the balance (it becomes 100.00)?');
+    await yes.expect('Add 100.00 RUB to the balance (it becomes 100.00 RUB)?');
     await yes.type('y', KEYS.enter);
     const added = await yes.done;
     assert.equal(added.code, 0, added.text);
@@ -112,7 +112,7 @@ describe('interactive commands on a terminal', () => {
     await session.type('1', KEYS.enter);
     const sent = await session.done;
     assert.equal(sent.code, 0, sent.text);
-    assert.match(sent.text, /answered review 880001: charged 5\.00, balance 95\.00/);
+    assert.match(sent.text, /answered review 880001: charged 5\.00 RUB, balance 95\.00 RUB/);
     assert.equal(world.twogis.postsTo('880001'), 1);
     assert.equal(world.twogis.answerOf('880001')?.text, answer);
     assert.equal(await state(), 'posted');
@@ -217,6 +217,8 @@ describe('interactive commands on a terminal', () => {
       await wizard.type(KEYS.enter);
       await wizard.expect('wait for you');
       await wizard.type(KEYS.enter);
+      await wizard.expect('Language gisbot writes to you in');
+      await wizard.type(KEYS.enter);
       const done = await wizard.done;
       assert.equal(done.code, 0, done.text);
       assert.ok(!done.raw.includes(password), 'the password never reached the terminal');
@@ -282,12 +284,17 @@ describe('interactive commands on a terminal', () => {
     await wizard.expect('✓ websocket');
     await wizard.expect('wait for you');
     await wizard.type(KEYS.enter);
+    // Asked, and written into the file: cron has no locale (issue 23).
+    await wizard.expect('Language gisbot writes to you in');
+    await wizard.expect('(en)');
+    await wizard.type('ru', KEYS.enter);
     const done = await wizard.done;
     assert.equal(done.code, 0, done.text);
     assert.match(done.text, /npm run gisbot -- run/); // a clone: the hint names the command that works here
     const file = path.join(dir, '.gisbotrc');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.match(await readFile(file, 'utf8'), new RegExp(`password: "${SECRETS.password}"`));
+    assert.match(await readFile(file, 'utf8'), /ui:\n\s+language: "ru"/);
 
     const doctor = await world.run(['doctor', '--json', '--config', file], { env: { GISBOT_2GIS_API_URL: world.twogis.url, GISBOT_2GIS_PASSWORD: '', OPENAI_API_KEY: '', GISBOT_WS_TOKEN: '' } });
     assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);

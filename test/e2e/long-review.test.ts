@@ -37,7 +37,7 @@ function scenario(backend: Backend): void {
       assert.equal(result.signal, null, `poll-once was killed after ${KILL_AFTER_MS} ms: the cycle stalled`);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), {
-        fetched: 4, new: 4, posted: 4, skipped: 0, awaitingApproval: 0, failed: 0, charged: '20.00', balance: '80.00',
+        fetched: 4, new: 4, posted: 4, skipped: 0, awaitingApproval: 0, failed: 0, charged: '20.00', balance: '80.00', currency: 'RUB',
       });
       for (const id of ids) assert.equal(world.twogis.postsTo(id), 1, `one answer to ${id}`);
       const stored = await world.query("SELECT text FROM reviews WHERE id = '5001'");

@@ -61,7 +61,7 @@ describe('operator commands in a pipe', () => {
 
     assert.equal((await run('balance', 'add', '40', '--yes')).code, 0);
     const shown = await run('balance', '--json');
-    assert.deepEqual(JSON.parse(shown.stdout), { balance: '40.00', held: '0.00' });
+    assert.deepEqual(JSON.parse(shown.stdout), { balance: '40.00', held: '0.00', currency: 'RUB' });
     const human = await run('balance');
     assert.match(human.stdout, /balance 40\.00/);
     assert.match(human.stderr, /below 50\.00/, 'the low-balance warning');
@@ -77,7 +77,7 @@ describe('operator commands in a pipe', () => {
     assert.equal((await run('balance', 'history', '--since', 'yesterday')).code, 2);
     assert.equal((await run('balance', 'history', '--limit', '0')).code, 2);
     const table = await run('balance', 'history');
-    assert.match(table.stdout, /topup\s+\+40\.00\s+40\.00/);
+    assert.match(table.stdout, /topup\s+\+40\.00 RUB\s+40\.00 RUB/);
     assertPlain(table, 'balance history');
     await world.checkInvariants(world.twogis.reviewIds());
   });
@@ -165,7 +165,7 @@ describe('operator commands in a pipe', () => {
     assert.equal((await run('logs', '--type', 'reply.sent')).code, 2);
     const table = await run('logs', '--since', '1h');
     assert.match(table.stdout, /^time\s+type\s+branch\s+review\s+what/);
-    assert.match(table.stdout, /reply\.posted\s+Кофейня у парка\s+990001\s+charged 5\.00, balance 35\.00/);
+    assert.match(table.stdout, /reply\.posted\s+Кофейня у парка\s+990001\s+charged 5\.00 RUB, balance 35\.00 RUB/);
     assertPlain(table, 'logs');
 
     const follower = spawn(process.execPath, [BIN, 'logs', '--follow', '--json', '--type', 'balance.low'], { cwd: world.dir, env: world.env() });

@@ -44,7 +44,7 @@ function scenarios(backend: Backend): void {
 
       const topUp = await world.run(['balance', 'add', '100', '--yes', '--json']);
       assert.equal(topUp.code, 0, topUp.stderr);
-      assert.deepEqual(JSON.parse(topUp.stdout), { balance: '100.00', held: '0.00' });
+      assert.deepEqual(JSON.parse(topUp.stdout), { balance: '100.00', held: '0.00', currency: 'RUB' });
 
       const result = await world.run(['poll-once', '--json']);
       assert.equal(result.code, 0, result.stderr);
@@ -57,6 +57,7 @@ function scenarios(backend: Backend): void {
         failed: 0,
         charged: '15.00',
         balance: '85.00',
+        currency: 'RUB',
       });
       for (const review of eligible) assert.equal(twogis.postsTo(review.id), 1, `answer to ${review.id}`);
       for (const id of ['1002', '2002', '3002', '1003']) assert.equal(twogis.postsTo(id), 0, `no answer to ${id}`);
@@ -88,7 +89,7 @@ function scenarios(backend: Backend): void {
       const again = await world.run(['poll-once', '--json']);
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(JSON.parse(again.stdout), {
-        fetched: 7, new: 0, posted: 0, skipped: 0, awaitingApproval: 0, failed: 0, charged: '0.00', balance: '85.00',
+        fetched: 7, new: 0, posted: 0, skipped: 0, awaitingApproval: 0, failed: 0, charged: '0.00', balance: '85.00', currency: 'RUB',
       });
 
       const sinks = [result.stdout, result.stderr, again.stderr, topUp.stderr, JSON.stringify(await world.logLines()),

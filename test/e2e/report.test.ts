@@ -7,7 +7,7 @@
 // for a person to look at.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -161,6 +161,51 @@ describe('gisbot report in headless Chromium', { skip: missing ? `no ${CHROMIUM}
     assert.equal(printed, 'rgba(0, 0, 0, 0)', 'the print stylesheet drops the cards\' backgrounds');
 
     assert.deepEqual(requests.filter((each) => each !== url), [], 'the file asked for nothing');
+    assert.deepEqual(problems, []);
+  });
+
+  test('in Russian with tenge (issue 23): lang="ru", every heading and chart label Russian, money in ₸', async () => {
+    // LANG says Russian, and nothing else does; the deployment's currency is tenge.
+    const folder = path.join(world.dir, 'kzt');
+    await mkdir(folder, { recursive: true });
+    const config = path.join(folder, 'gisbot.json');
+    await writeFile(config, JSON.stringify({ billing: { currency: 'KZT' } }), { mode: 0o600 });
+    // The deployment keeps its ledger in tenge from the start (billing.currency is refused once the ledger has
+    // entries in another one): the record the earlier runs made says so.
+    await world.query("UPDATE deployment SET value = 'KZT' WHERE name = 'currency'");
+    const out = path.join(world.dir, 'report-ru.html');
+    const run = await world.run(['--config', config, 'report', '--since', '30d', '--out', out], { env: { LANG: 'ru_RU.UTF-8' } });
+    assert.equal(run.code, 0, run.stderr);
+    const html = await readFile(out, 'utf8');
+    assert.match(html, /<html lang="ru">/);
+    assert.match(html, /\d,\d\d\u00a0₸/, 'money in tenge, written the Russian way');
+
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.setViewportSize({ width: 1280, height: 1200 });
+    await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+    assert.equal(await page.evaluate('document.documentElement.lang'), 'ru');
+    // Every heading, caption, column and figure name the report itself writes: Russian, not one English word of ours.
+    const ours = (await page.$$eval('h1, h2, h3, figcaption, thead th, dt, .legend span, footer, .period, label', (nodes) =>
+      nodes.map((node) => (node.textContent ?? '').trim()),
+    )).map((text) => text.replace(BRANCH_NAME, '').replace(/\b\d{16}\b/, '').trim()).filter((text) => text !== '');
+    assert.ok(ours.length > 20, `headings found: ${ours.length}`);
+    const english = ours.filter((text) => !/[а-яё]/i.test(text));
+    assert.deepEqual(english, [], 'no heading without Russian words');
+    const axes = await page.$$eval('figure.chart svg g[aria-label$="axis label"] text, figure.chart svg text', (nodes) => nodes.map((node) => node.textContent ?? ''));
+    assert.ok(axes.some((text) => /отзывы/.test(text)), 'the axes are labelled in Russian');
+    assert.ok(!axes.some((text) => /reviews|rating|charged|hours/.test(text)), `no English axis: ${axes.filter((text) => /[a-z]{4}/.test(text)).join(', ')}`);
+    const text = await page.innerText('body');
+    for (const heading of ['What gisbot did for your reviews', 'Waiting for you', 'What customers complain about', 'Branches: rating']) {
+      assert.ok(!text.includes(heading), `no English heading: ${heading}`);
+    }
+    assert.match(text, /Ждут вас: показаны старейшие 50 из \d/);
+    assert.match(text, /\d{1,2} [а-я]+ 20\d\d г\./, 'dates as Russian writes them');
+    await mkdir(OUTPUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT, 'report-ru-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(OUTPUT, 'report-ru-phone.png'), fullPage: true });
     assert.deepEqual(problems, []);
   });
 });

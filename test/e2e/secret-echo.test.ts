@@ -36,7 +36,7 @@ function scenario(backend: Backend): void {
       const result = await world.run(['poll-once', '--json']);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), {
-        fetched: 2, new: 2, posted: 1, skipped: 0, awaitingApproval: 1, failed: 0, charged: '5.00', balance: '95.00',
+        fetched: 2, new: 2, posted: 1, skipped: 0, awaitingApproval: 1, failed: 0, charged: '5.00', balance: '95.00', currency: 'RUB',
       });
       assert.equal(world.twogis.postsTo(echoed.id), 0, 'no draft holding a secret was posted');
       assert.equal(world.twogis.postsTo(quoting.id), 1);

@@ -92,7 +92,7 @@ describe('Telegram cards with the real binary', () => {
     assert.equal(world.twogis.postsTo('990001'), 1, 'one answer on 2GIS');
     const charges = await rows("SELECT review_id, amount FROM ledger WHERE kind = 'charge'");
     assert.deepEqual(charges.map((row) => [row.review_id, row.amount]), [['990001', '-5.00']], 'charged once');
-    assert.equal(tg.answerTo(first)?.text, 'Sent: charged 5.00, balance 15.00');
+    assert.equal(tg.answerTo(first)?.text, 'Sent: charged 5.00 RUB, balance 15.00 RUB');
     assert.equal(tg.answerTo(again)?.text, 'Already answered');
     assert.equal(tg.answerTo(group)?.text, 'Already answered');
     for (const chat of [OWNER, GROUP]) {
@@ -150,7 +150,7 @@ describe('Telegram cards with the real binary', () => {
     assert.equal(world.twogis.postsTo('990003'), 0, 'shown back before it can be sent');
     const send = tg.press(GROUP, edited.messageId, 'send', BORIS);
     assert.equal((await poll()).code, 0);
-    assert.equal(tg.answerTo(send)?.text, 'Sent: charged 5.00, balance 10.00');
+    assert.equal(tg.answerTo(send)?.text, 'Sent: charged 5.00 RUB, balance 10.00 RUB');
     assert.equal(world.twogis.answerOf('990003')?.text, answer, 'exactly the person\'s text');
     assert.equal(await state('990003'), 'posted');
     assert.equal(await state('990004'), 'needs_approval');
@@ -219,7 +219,7 @@ describe('Telegram cards with the real binary', () => {
       await eventually(() => tg.messagesIn(OWNER).some((message) => message.text.includes('review 990007')), 'the card arrived', 20_000);
       const press = tg.press(OWNER, card(OWNER, '990007').messageId, 'send', ANNA);
       await eventually(() => tg.answerTo(press) !== undefined, 'the press was answered', 20_000);
-      assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00, balance 0.00');
+      assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00 RUB, balance 0.00 RUB');
       assert.equal(world.twogis.postsTo('990007'), 1);
     } finally {
       // Stopped as an operator stops it, even after a failed check: a killed `run` would hold the Telegram turn for
@@ -258,11 +258,11 @@ describe('Telegram cards with the real binary', () => {
     const good = await world.run(['doctor', '--json'], { env: { GISBOT_TELEGRAM_TOKEN: tg.token } });
     results.push(good);
     assert.equal(good.code, 0, good.stdout + good.stderr);
-    const checks = JSON.parse(good.stdout).checks as Array<{ name: string; ok: boolean; detail: string }>;
+    const checks = JSON.parse(good.stdout).checks as Array<{ name: string; ok: boolean; detail: string; code: string }>;
     assert.deepEqual(checks.filter((one) => one.name.startsWith('telegram')), [
-      { name: 'telegram', ok: true, detail: `the token works: @${tg.username} at ${new URL(tg.url).host}` },
-      { name: `telegram chat ${OWNER}`, ok: true, detail: 'reachable: Анна (private)' },
-      { name: `telegram chat ${GROUP}`, ok: true, detail: 'reachable: Кофейня: отзывы (supergroup)' },
+      { name: 'telegram', ok: true, detail: `the token works: @${tg.username} at ${new URL(tg.url).host}`, code: 'ok' },
+      { name: `telegram chat ${OWNER}`, ok: true, detail: 'reachable: Анна (private)', code: 'ok' },
+      { name: `telegram chat ${GROUP}`, ok: true, detail: 'reachable: Кофейня: отзывы (supergroup)', code: 'ok' },
     ]);
     const config = path.join(world.dir, 'doctor.json');
     await writeFile(config, JSON.stringify({ telegram: { chatIds: [OWNER, '424242'], apiUrl: tg.url } }));

@@ -245,7 +245,7 @@ describe('the Telegram bridge on the real adapters', () => {
     } finally {
       await beside.end();
     }
-    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00 RUB, balance ${formatMoney(balance - 500n)} RUB`);
     assert.equal(world.twogis.postsTo('991007'), 1);
     assert.equal((await state('991007'))?.state, 'posted');
     await world.checkInvariants(world.twogis.reviewIds());
@@ -266,7 +266,7 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.equal(world.twogis.postsTo('991008'), 0);
     await ctx.store.release('991008', elsewhere, { state: 'needs_approval', reason: reason! }, []);
     await turn();
-    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00, balance ${formatMoney(balance - 500n)}`);
+    assert.equal(tg.answerTo(press)?.text, `Sent: charged 5.00 RUB, balance ${formatMoney(balance - 500n)} RUB`);
     assert.equal(world.twogis.postsTo('991008'), 1);
     await world.checkInvariants(world.twogis.reviewIds());
   });

@@ -125,6 +125,11 @@ export class MemoryStore implements Store {
     this.#family.records.set(this.businessId, { id: this.businessId, binding: null, ...mine, lastCycleAt: at, lastStatus: status });
   }
 
+  /** The fake keeps no deployment settings: every currency is kept (the SQL stores are tested for the refusal). */
+  async keepCurrency(_code: string): Promise<{ kind: 'kept' }> {
+    return { kind: 'kept' };
+  }
+
   async migrate() {}
   async ping() {}
   async close() {}

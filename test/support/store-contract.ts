@@ -1627,6 +1627,16 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest("the ledger's currency: recorded once (racing workers agree); changed while the ledger is empty; refused once it has entries", async (fx) => {
+      const [first, racing] = await Promise.all([fx.store.keepCurrency('KZT'), fx.open({ notifications: true }).keepCurrency('KZT')]);
+      assert.deepEqual([first, racing], [{ kind: 'kept' }, { kind: 'kept' }]);
+      assert.deepEqual(await fx.store.keepCurrency('RUB'), { kind: 'kept' }, 'no entry yet: the deployment may still choose');
+      await fx.store.forBusiness('biz-a').topUp(PRICE, null);
+      assert.deepEqual(await fx.store.keepCurrency('RUB'), { kind: 'kept' });
+      assert.deepEqual(await fx.store.forBusiness('biz-b').keepCurrency('KZT'), { kind: 'refused', recorded: 'RUB' }, 'one currency for every business');
+      return 0;
+    });
+
     contractTest('takeTemplate: least recently used first, every template before one repeats, across stores and racing workers', async ({ store, open }) => {
       const other = open({ notifications: true });
       const taken = [];

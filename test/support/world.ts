@@ -121,6 +121,10 @@ export class World {
     return {
       PATH: process.env.PATH ?? '',
       HOME: this.dir,
+      // English, whatever the machine's locale: the tests read gisbot's English words (a test of the Russian sets LANG).
+      LANG: 'C',
+      LC_ALL: '',
+      LC_MESSAGES: '',
       XDG_DATA_HOME: path.join(this.dir, 'data'),
       GISBOT_2GIS_API_URL: this.twogis.url,
       GISBOT_2GIS_LOGIN: this.login,

@@ -92,10 +92,12 @@ describe('policy configuration', () => {
     assert.deepEqual(decideAnswering(listed({ id: '4', branchId: '70000001017466092' }), settings, watched), {
       state: 'skipped',
       reason: 'answering is off for branch 70000001017466092 (policy.branches)',
+      code: 'branch_off',
     });
     assert.deepEqual(decideAnswering(listed({ id: '5', branchId: '70000001017466093', rating: 4 }), settings, watched), {
       state: 'needs_approval',
       reason: 'rated 4, below policy.approvalBelowRating (5)',
+      code: 'below_threshold',
     });
     assert.deepEqual(decideAnswering(listed({ id: '6', branchId: '1', rating: 2 }), settings, watched), { state: 'new', reason: null });
     const gone = decideAnswering(listed({ id: '7', branchId: '1', rating: 5 }), settings, new Set(['70000001017466093']));

@@ -111,7 +111,7 @@ describe('the report page', () => {
     );
     assert.match(html, /4\.6 on 2GIS \(120 reviews\)/);
     assert.match(html, /data-stars="1,0,2,3,4"/);
-    assert.match(html, /<td>60\.00<\/td>/);
+    assert.match(html, /<td>60\.00 RUB<\/td>/);
   });
 });
 

@@ -470,6 +470,14 @@ export const migrations: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 20,
+    name: "the deployment's settings: the currency its ledger is kept in",
+    // Issue 23. billing.currency is how people see money; the amounts themselves carry none. Once the ledger has
+    // entries their currency is recorded here, and a config that names another one is refused (its sums would
+    // silently become another money).
+    statements: (s) => [table(s, 'deployment', [`name ${s.string(64)} NOT NULL PRIMARY KEY, value ${s.string(255)} NOT NULL`])],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -54,6 +54,8 @@ const PROMPT_SHA = columns('p', { version: 'int', text: 'text', sha256: 'text', 
 const ACCOUNT = columns('a', { balance: 'money', reserved: 'money' });
 const BINDING = columns('b', { id: 'text', userId: ['text?', 'b.twogis_user_id'], login: ['text?', 'b.twogis_login'], lastCycleAt: 'time?', lastStatus: 'text?' });
 const VERSION = columns('m', { version: 'int' });
+const SETTING = columns('d', { value: 'text' });
+const ENTRIES = columns('l', { entries: ['int', 'COUNT(*)'] });
 const ID = columns('r', { id: 'text' });
 const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time', answerRemovals: 'int' });
 const RECHECK = columns('r', { reviewId: ['text', 'r.id'], branchId: 'text', answerId: 'text?', text: ['text', "COALESCE(r.answer_text, '')"] });
@@ -386,6 +388,25 @@ export class SqlStore implements Store {
       x.run(sql`INSERT INTO businesses (id, last_cycle_at, last_status) VALUES (${[this.#b, at, status]})
             ${this.#db.upsert('id', ['last_cycle_at', 'last_status'])}`),
     );
+  }
+
+  // ------------------------------------------------------------ the deployment's settings
+
+  async keepCurrency(code: string): Promise<{ kind: 'kept' } | { kind: 'refused'; recorded: string }> {
+    const result = await this.#db.transaction<{ kind: 'kept' } | { kind: 'refused'; recorded: string }>(async (x) => {
+      const recorded = (await x.first(SETTING, sql`FROM deployment d WHERE d.name = 'currency'${this.#db.lockRows}`))?.value;
+      if (recorded === code) return { kind: 'kept' };
+      if (recorded === undefined) {
+        // Another process recorded one a moment ago: ask again.
+        if (!(await this.#insertOnce(x, sql`INSERT INTO deployment (name, value) VALUES (${['currency', code]})`))) throw new Rollback(null);
+        return { kind: 'kept' };
+      }
+      const entries = (await x.first(ENTRIES, sql`FROM ledger l`))?.entries ?? 0;
+      if (entries > 0) return { kind: 'refused', recorded };
+      await x.run(sql`UPDATE deployment SET value = ${code} WHERE name = 'currency'`);
+      return { kind: 'kept' };
+    });
+    return result ?? this.keepCurrency(code);
   }
 
   // ------------------------------------------------------------ lifecycle

@@ -9,8 +9,9 @@ import { ServiceError, type ServiceErrorKind } from '../../errors.ts';
 import type { Redact } from '../../redact.ts';
 
 export interface TelegramRenderer {
-  card(view: CardView): { html: string; buttons: Array<{ action: CardAction; label: string }> };
-  notice(notice: TelegramNotice): string;
+  /** `chatId`: where it goes; the renderer writes in that chat's language. */
+  card(view: CardView, chatId?: string): { html: string; buttons: Array<{ action: CardAction; label: string }> };
+  notice(notice: TelegramNotice, chatId?: string): string;
 }
 
 export interface TelegramBotOptions {
@@ -62,8 +63,8 @@ export function createTelegramBot(options: TelegramBotOptions): Telegram {
     }
   }
 
-  const keyboard = (view: CardView) => {
-    const { buttons } = options.render.card(view);
+  const keyboard = (view: CardView, chatId: string) => {
+    const { buttons } = options.render.card(view, chatId);
     return buttons.length === 0
       ? undefined
       : { inline_keyboard: [buttons.map((button) => ({ text: button.label, callback_data: callbackData(button.action, view.cardId, view.revision) }))] };
@@ -98,8 +99,8 @@ export function createTelegramBot(options: TelegramBotOptions): Telegram {
     },
 
     async sendCard(chatId, view) {
-      const { html } = options.render.card(view);
-      const markup = keyboard(view);
+      const { html } = options.render.card(view, chatId);
+      const markup = keyboard(view, chatId);
       const sent = await call('sendMessage', (signal) =>
         api.sendMessage(chatId, html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...(markup ? { reply_markup: markup } : {}) }, signal),
       );
@@ -107,8 +108,8 @@ export function createTelegramBot(options: TelegramBotOptions): Telegram {
     },
 
     async editCard(chatId, messageId, view) {
-      const { html } = options.render.card(view);
-      const markup = keyboard(view);
+      const { html } = options.render.card(view, chatId);
+      const markup = keyboard(view, chatId);
       try {
         await call('editMessageText', (signal) =>
           api.editMessageText(chatId, messageId, html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...(markup ? { reply_markup: markup } : {}) }, signal),
@@ -121,7 +122,7 @@ export function createTelegramBot(options: TelegramBotOptions): Telegram {
     },
 
     async answerPress(press, notice) {
-      const text = clipped(options.render.notice(notice), PRESS_ANSWER_LIMIT);
+      const text = clipped(options.render.notice(notice, press.chatId), PRESS_ANSWER_LIMIT);
       const answer = () => call('answerCallbackQuery', (signal) => api.answerCallbackQuery(press.pressId, { text }, signal));
       try {
         await answer();
@@ -145,7 +146,7 @@ export function createTelegramBot(options: TelegramBotOptions): Telegram {
     },
 
     async notify(chatId, notice, replyTo) {
-      const text = options.render.notice(notice);
+      const text = options.render.notice(notice, chatId);
       await call('sendMessage', (signal) =>
         api.sendMessage(
           chatId,

@@ -1,0 +1,769 @@
+// Каталог сообщений на русском: те же ключи и те же аргументы, что у английского (messages.ts), проверено типом
+// `Catalogue`; тест test/unit/messages-parity.test.ts обходит оба и падает, если текст есть в одном и нет в другом
+// или если русский текст оказался английским. Формы слов после чисел: Intl.PluralRules, деньги и числа: Intl.
+import path from 'node:path';
+import { shippedFile } from '../shipped.ts';
+import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
+import { formatCount, formatDate, formatDateTime, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
+import type { Catalogue } from './messages.ts';
+
+/**
+ * Every counted noun the Russian texts use, as [one, few, many]: 1 отзыв, 2 отзыва, 5 отзывов (and 21 отзыв,
+ * 11 отзывов: Intl.PluralRules knows the rule). The plural test walks this table.
+ */
+export const RU_NOUNS = {
+  review: ['отзыв', 'отзыва', 'отзывов'],
+  answer: ['ответ', 'ответа', 'ответов'],
+  branch: ['филиал', 'филиала', 'филиалов'],
+  event: ['событие', 'события', 'событий'],
+  service: ['сервис', 'сервиса', 'сервисов'],
+  chat: ['чат', 'чата', 'чатов'],
+  check: ['проверка', 'проверки', 'проверок'],
+  card: ['карточка', 'карточки', 'карточек'],
+  line: ['строка', 'строки', 'строк'],
+  frame: ['кадр', 'кадра', 'кадров'],
+  character: ['символ', 'символа', 'символов'],
+  token: ['токен', 'токена', 'токенов'],
+  draft: ['черновик', 'черновика', 'черновиков'],
+  version: ['версия', 'версии', 'версий'],
+  day: ['день', 'дня', 'дней'],
+  business: ['бизнес', 'бизнеса', 'бизнесов'],
+} as const satisfies Record<string, readonly [string, string, string]>;
+export type RuNoun = keyof typeof RU_NOUNS;
+
+/** The form of `noun` after `n`: `one` → 1 отзыв, `few` → 2 отзыва, `many` → 5 отзывов; a fraction (`other`) → 1,5 отзыва. */
+export function ruForm(n: number, noun: RuNoun): string {
+  const [one, few, many] = RU_NOUNS[noun];
+  const category = pluralCategory('ru', n);
+  return category === 'one' ? one : category === 'few' || category === 'other' ? few : many;
+}
+
+/** `21 отзыв`, `1 234 ответа`. */
+export function ruCount(n: number, noun: RuNoun): string {
+  return `${formatCount('ru', n)} ${ruForm(n, noun)}`;
+}
+
+const money = (amount: string) => formatMoneyFor('ru', amount);
+const num = (n: number) => formatCount('ru', n);
+const q = (text: string) => `«${text}»`;
+/** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
+const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
+
+export const ru: Catalogue = {
+  language: 'ru',
+  money,
+  config: {
+    fixHint: (file: string | null, fromEnvironment: boolean) => {
+      const where = [file ? `исправьте ${file}` : null, fromEnvironment ? 'переменную окружения, названную выше' : null];
+      const example = `все ключи описаны в ${shipped('.gisbotrc.example')}`;
+      return where.some(Boolean) ? `${where.filter(Boolean).join(' или ')}; ${example}` : example;
+    },
+    noConfigFound: `файл .gisbotrc не найден ни здесь, ни в папках выше — запустите \`${gisbotCommand} init\``,
+    noConfigHint: `или укажите файл через --config <file>, или задайте настройки в окружении; см. ${shipped('.gisbotrc.example')}`,
+    missingFile: (file) => `файла настроек ${file} нет (указан через --config)`,
+    folderNotFile: (file) => `${file} — это папка, а не файл настроек`,
+    unreadable: (file) => `не удаётся прочитать файл настроек ${file}: нет доступа`,
+    syntax: (file, line, column, reason) => `${file}: строка ${line}, столбец ${column}: ${reason}`,
+    notSettings: (file) => `${file}: должен содержать настройки (строки «ключ: значение»), а не одно значение или список`,
+    unknownKey: 'неизвестный ключ',
+    currencyChanged: (recorded, configured) =>
+      `billing.currency: журнал этой базы данных ведётся в ${recorded}, и его суммы молча стали бы ${configured}: верните billing.currency: ${recorded} (одна валюта на базу данных)`,
+    didYouMean: (key) => ` (может быть, ${key}?)`,
+    quoteKey: (key, readAs) =>
+      `возьмите ключ в кавычки ("${key}"): без них YAML читает его как ${typeof readAs === 'number' ? `число ${readAs}` : JSON.stringify(String(readAs))}`,
+    plain: {
+      mustBe: (expected, found) => `должно быть: ${expected}${found === null ? '' : `, а не ${found}`}`,
+      quoteIt: ' (возьмите в кавычки)',
+      or: ' или ',
+      kinds: {
+        string: 'текст',
+        number: 'число',
+        int: 'целое число',
+        boolean: 'true или false',
+        array: 'список',
+        object: 'раздел настроек (строки «ключ: значение»)',
+        null: 'пусто',
+      },
+      atLeast: (minimum, inclusive) => (inclusive ? `должно быть не меньше ${minimum}` : `должно быть больше ${minimum}`),
+      atMost: (maximum, inclusive) => (inclusive ? `должно быть не больше ${maximum}` : `должно быть меньше ${maximum}`),
+      notEmpty: 'не должно быть пустым',
+      charactersAtLeast: (count) => `должно быть не короче ${count} символов`,
+      charactersAtMost: (count) => `должно быть не длиннее ${count} символов`,
+      listAtLeast: (count) => (count === '1' ? 'в списке должен быть хотя бы один элемент' : `в списке должно быть не меньше ${count} элементов`),
+      listAtMost: (count) => `в списке должно быть не больше ${count} элементов`,
+      oneOf: (values) => `должно быть одним из: ${values.join(', ')}`,
+      multipleOf: (divisor) => `должно быть кратно ${divisor}`,
+      wrongForm: 'записано не так, как нужно этому ключу',
+      notValid: 'недопустимое значение',
+    },
+    secretsReadable: (file, keys, mode) =>
+      `${file}: содержит секреты (${keys.join(', ')}), но доступен для чтения группе или другим (права ${mode.toString(8)})`,
+    chmodHint: (file) => `выполните: chmod 600 ${path.basename(file) === file ? file : JSON.stringify(file)}`,
+    required: (key, variable) => `${key}: обязательный ключ${variable ? ` (задайте его в файле настроек или в ${variable})` : ''}`,
+  },
+  businesses: {
+    columns: ['бизнес', 'название', 'состояние', 'баланс', 'в резерве', 'филиалы', 'ждут', 'ответов за 30 дн.', 'последний цикл'],
+    status: { ok: 'в порядке', no_balance: 'нет денег', sign_in_failed: 'вход не удался', paused: 'на паузе', never_run: 'ещё не запускался' },
+    badId: 'id бизнеса — от 1 до 32 символов из a-z, 0-9 и - (он навсегда называет бизнес: не используйте его для другого аккаунта)',
+    none: 'перечислите хотя бы один бизнес (id: настройки) или уберите раздел, если бизнес один',
+    topLevelOwn: (key) =>
+      `раз перечислены businesses:, ключ ${key} задаётся у каждого бизнеса (businesses.<id>.${key}): аккаунт, чаты и промпт одного бизнеса никогда не общие`,
+    deploymentWide: 'задаётся для всей установки: укажите его на верхнем уровне, для всех бизнесов',
+    sharedChat: (chat, owner) =>
+      `чат ${chat} указан и у бизнеса ${owner}: чат принадлежит одному бизнесу (чаты из telegram.chatIds верхнего уровня получают карточки всех бизнесов)`,
+    staffChat: (chat) => `чат ${chat} — чат сотрудников (telegram.chatIds верхнего уровня), он и так получает карточки всех бизнесов`,
+    sharedLogin: (owner) => `тот же логин 2ГИС, что у бизнеса ${owner}: каждый бизнес — свой аккаунт 2ГИС (филиалы аккаунта принадлежат одному бизнесу)`,
+    sharedBranch: (branch, owner) => `филиал ${branch} указан и у бизнеса ${owner}: филиал принадлежит одному бизнесу`,
+    unknown: (id, ids) => `в настройках нет бизнеса ${JSON.stringify(id)}: --business принимает один из ${ids.join(', ')}`,
+    needsOne: (ids) => `эта команда — про один бизнес: добавьте --business <id>, один из ${ids.join(', ')}`,
+    paused: (id) => `бизнес ${id} на паузе (enabled: false): чтобы его обслуживать, укажите enabled: true в его разделе`,
+    allPaused: (ids) => `все бизнесы на паузе (enabled: false): ${ids.join(', ')}`,
+    notYetTogether: (ids) => `обслуживать несколько бизнесов за один запуск пока нельзя: добавьте --business <id>, один из ${ids.join(', ')}`,
+    cycleLine: (id, posted, waiting, failed, charged, balance, status) =>
+      `${id}: отвечено ${num(posted)} · ждут вас ${num(waiting)} · не удалось ${num(failed)} · списано ${money(charged)}, баланс ${money(balance)}${status === 'ok' ? '' : ` (${status})`}`,
+  },
+  preflight: {
+    failed: (count) => `gisbot не запустится: не ответили сервисы (${ruCount(count, 'service')})`,
+    hint: 'исправьте сервисы выше и запустите снова',
+    ok: (name) => `${name}: в порядке`,
+  },
+  run: {
+    started: (interval, concurrency) =>
+      `gisbot работает: цикл каждые ${interval} с, одновременно до ${ruCount(concurrency, 'review')}. Остановить: Ctrl-C.`,
+    stopping: 'останавливаюсь: заканчиваю отзывы в работе…',
+    stopped: 'остановлен',
+    cycleFailed: (reason) => `цикл не удался: ${reason}; попробую в следующем цикле`,
+    telegram: (chats) =>
+      chats === 0
+        ? 'Telegram: в telegram.chatIds нет ни одного чата, карточки не отправляются (на /start бот отвечает id чата)'
+        : `Telegram: карточки отзывов, которые ждут вас, уходят в ${ruCount(chats, 'chat')}`,
+  },
+  stop: {
+    stopping: (signal) =>
+      `${signal}: останавливаюсь. Ответ, который уже отправляется в 2ГИС, будет доведён до конца; отзыв, для которого пишется черновик, вернётся в очередь. Второй сигнал (ещё раз Ctrl-C) — не ждать остального.`,
+    hurrying: 'останавливаюсь сейчас: жду только ответ, который уже отправляется в 2ГИС, — его никогда не бросаю (иначе он ждал бы следующего запуска, чтобы его перечитать)',
+    stopped: (signal, answered, released) => `остановлен сигналом ${signal}: отвечено ${num(answered)}, возвращено в очередь до следующего запуска ${num(released)}`,
+  },
+  notify: {
+    undelivered: (count) =>
+      `по WebSocket ещё не доставлено: ${ruCount(count, 'event')}; они хранятся в очереди и будут отправлены позже (gisbot logs --pending)`,
+    refused: (reason) => `уведомления остановлены: ${reason}; проверьте websocket.url и websocket.token (gisbot doctor)`,
+  },
+  cycle: {
+    fetched: (fetched, fresh) => `получено ${num(fetched)}, новых ${num(fresh)}`,
+    answered: (count) => `отвечено ${num(count)}`,
+    skipped: (count) => `пропущено ${num(count)}`,
+    waiting: (count) => `ждут вас ${num(count)}`,
+    failed: (count) => `не удалось ${num(count)}`,
+    money: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
+    insufficient: 'ответы остановлены: баланса не хватает на следующий ответ',
+    insufficientHint: `пополните баланс: ${gisbotCommand} balance add <сумма>`,
+    failedHint: `см. строки выше или: ${gisbotCommand} logs`,
+  },
+  balance: {
+    line: (balance) => `баланс ${money(balance)}`,
+    chargesColumns: ['последние списания', 'сумма', 'отзыв'],
+    badAmount: (text) => `это не сумма: ${JSON.stringify(text)}`,
+    badAmountHint: 'пишите так: 100 или 100.50 (через точку, не больше двух знаков после неё, без знака)',
+    zeroAmount: 'сумма должна быть больше 0.00',
+    confirmTopUp: (amount, after) => `Пополнить баланс на ${money(amount)} (станет ${money(after)})?`,
+    needsYes: 'balance add меняет деньги: вне терминала подтвердите флагом --yes',
+    cancelled: 'отменено: ничего не изменилось',
+    low: (balance, threshold) => `баланс ${money(balance)} ниже порога ${money(threshold)}`,
+    added: (amount) => `зачислено ${money(amount)}`,
+    held: (amount) => `${money(amount)} в резерве за ответы в работе`,
+    badAdjustment: (text) => `это не сумма со знаком: ${JSON.stringify(text)}`,
+    badAdjustmentHint: 'пишите так: +100, -12.50 или 5 (через точку, не больше двух знаков после неё)',
+    needsNote: 'balance adjust требует --note "<почему>": у исправления в журнале должна быть причина',
+    belowZero: (amount, available) =>
+      `исправление на ${money(amount)} опустило бы баланс ниже нуля или ниже резерва за ответы в работе (свободно ${money(available)}): ничего не изменилось`,
+    adjusted: (amount) => `баланс исправлен на ${money(amount)}`,
+    confirmAdjust: (amount, after, note) => `Исправить баланс на ${money(amount)} (станет ${money(after)}) с пометкой «${note}»?`,
+    needsYesAdjust: 'balance adjust меняет деньги: вне терминала подтвердите флагом --yes',
+  },
+  history: {
+    columns: ['время', 'вид', 'сумма', 'баланс', 'за что'],
+    kinds: { topup: 'пополнение', charge: 'списание', adjustment: 'исправление' },
+    forReview: (id) => `отзыв ${id}`,
+    empty: `журнал пуст: пополните баланс командой ${gisbotCommand} balance add <сумма>`,
+    emptySince: (time) => `с ${time} записей в журнале нет`,
+  },
+  input: {
+    badSince: (text, flag = '--since') => `${flag}: это не время: ${JSON.stringify(text)}`,
+    impossibleDate: (text, flag = '--since') => `${flag}: такой даты или времени нет: ${JSON.stringify(text)}`,
+    outOfRange: (text, flag = '--since') => `${flag}: ${JSON.stringify(text)} — вне 2000–2100 годов`,
+    sinceHint:
+      'пишите промежуток: 15m, 2h или 3d; дату: 2026-01-31 (полночь в timeZone); местное время: 2026-01-31T09:00; или момент: 2026-01-31T09:00Z',
+    badLang: (text) => `--lang: ${JSON.stringify(text)} — gisbot говорит только на ru и en`,
+    badLimit: (text, max) => `--limit: нужно целое число от 1 до ${max}: ${JSON.stringify(text)}`,
+  },
+  reply: {
+    reviewHeading: (id) => `отзыв ${id}`,
+    queueColumns: ['отзыв', 'оценка', 'филиал', 'автор', 'написан', 'почему ждёт', 'текст'],
+    anonymous: '(без имени)',
+    noText: '(оценка без текста)',
+    waitsBecause: (reason) => `ждёт вас: ${reason}`,
+    failedReason: (reason, next) =>
+      `не удалось${next === null ? '' : next === 'never' ? ', попыток больше не будет' : `, новая попытка в ${next}`}: ${reason}`,
+    draftHeading: 'черновик',
+    templateHeading: (note) => `черновик из вашего шаблона ${note} (policy.templates)`,
+    editedHeading: 'ваша правка',
+    gateOk: 'проверка ответа пропускает его',
+    gateRefuses: (problems) => `проверка ответа не пропускает его: ${problems.join('; ')}`,
+    sendOrDryRun: '--send и --dry-run противоречат друг другу: выберите одно',
+    jsonNeedsFlag: 'reply --json не может спросить, что делать: добавьте --send или --dry-run',
+    needsTerminal: 'reply спрашивает, что делать с черновиком, а это не терминал',
+    flagHint: (id) => `добавьте --dry-run, чтобы увидеть черновик, или --send, чтобы опубликовать его: ${gisbotCommand} reply ${id} --send`,
+    unknownReview: (id) => `отзыв ${id} gisbot не знаком`,
+    unknownReviewHint: `заберите новые отзывы командой ${gisbotCommand} poll-once`,
+    notAnswerable: (id, state, reason) =>
+      state === 'posted'
+        ? `на отзыв ${id} gisbot уже ответил`
+        : state === 'skipped'
+          ? `отзыв ${id} пропущен (${reason ?? 'причина не записана'}); отсюда на него ответить нельзя`
+          : `на отзыв ${id} прямо сейчас отвечает другой процесс`,
+    drafting: 'пишу черновик ответа…',
+    redrafting: 'пишу черновик заново по вашему указанию…',
+    sending: 'проверяю отзыв в 2ГИС и публикую…',
+    choose: 'Что дальше?',
+    choices: {
+      send: 'отправить: опубликовать как официальный ответ',
+      fixFirst: 'сначала исправьте или перепишите',
+      edit: 'исправить в редакторе',
+      regenerate: 'переписать по указанию',
+      skip: 'пропустить: отзыв продолжит ждать',
+    },
+    editing: 'Исправьте ответ',
+    instruction: 'Что изменить? (например: короче, упомяни террасу)',
+    lost: 'тем временем отзыв забрал другой процесс',
+    released: 'сервис отказал раньше, чем что-то было опубликовано; попробуйте позже',
+    unsure: (error) => `судьба ответа неизвестна (${error}); gisbot перечитает его при следующем запуске и никогда не опубликует дважды`,
+    queueEmpty: 'вас не ждёт ни один отзыв',
+    queueHint: `ответить на отзыв: ${gisbotCommand} reply <отзыв>`,
+    posted: (id, charged, balance) => `ответ на отзыв ${id} опубликован: списано ${money(charged)}, баланс ${money(balance)}`,
+    dryRun: 'пробный запуск: ничего не опубликовано, не списано и не записано',
+    skipped: (id) => `пропущено: отзыв ${id} по-прежнему ждёт вас`,
+    refused: (problems) => `не отправлено, проверка ответа не пропускает его: ${problems.join('; ')}`,
+    notPosted: (reason) => `не опубликовано: ${reason}`,
+  },
+  complain: {
+    emptyReason: 'у жалобы должна быть причина: добавьте --reason "<почему отзыв фальшивый>"',
+    reasonHint: `например: ${gisbotCommand} complain 141264987 --reason "такого блюда у нас нет; автор никогда не был нашим гостем" --not-a-client`,
+    tooLong: (length, most) => `причина длиной ${ruCount(length, 'character')}; 2ГИС принимает не больше ${num(most)}`,
+    notOnTwoGis: (id) => `отзыва ${id} больше нет в 2ГИС: жаловаться не на что`,
+    notAllowed: (id, detail) => `2ГИС не даёт владельцу пожаловаться на отзыв ${id}${detail ? ` (${detail})` : ''}`,
+    sent: (id) => `жалоба на отзыв ${id} отправлена в 2ГИС; отзыв ушёл из списка ожидающих (ответить на него всё ещё можно: ${gisbotCommand} reply ${id})`,
+    alreadySent: (id) => `на отзыв ${id} жалоба уже есть: повторно ничего не отправлено`,
+    outcomeUnknown: (id, detail) =>
+      `жалоба на отзыв ${id} отправлена, но её результат не виден${detail ? ` (${detail})` : ''}; сама она повторно не отправляется`,
+    outcomeUnknownHint: (retryAfter) =>
+      retryAfter
+        ? `запустите ту же команду снова после ${retryAfter}, чтобы проверить, или посмотрите отзыв в кабинете 2ГИС`
+        : 'посмотрите отзыв в кабинете 2ГИС (account.2gis.com): есть ли там жалоба',
+  },
+  prompt: {
+    columns: ['версия', 'сохранена', 'символов', 'начало'],
+    needsTerminal: 'prompt edit открывает редактор, а это не терминал',
+    editHint: (file, copyOf) =>
+      `${copyOf ? `скопируйте поставляемый промпт и правьте копию: mkdir -p ${shellWord(path.dirname(file))} && cp ${shellWord(copyOf)} ${shellWord(file)}` : `правьте ${file} напрямую`}; gisbot запишет новый текст как версию перед следующим ответом`,
+    editing: (file) => `Правка ${file}`,
+    badVersion: (text) => `это не номер версии: ${JSON.stringify(text)}`,
+    noSuchVersion: (version) => `версии промпта ${version} нет`,
+    historyHint: `версии: ${gisbotCommand} prompt history`,
+    showing: (version, time, current) =>
+      version === null
+        ? 'файл промпта (его текст ещё не записан как версия)'
+        : `версия ${version}, сохранена ${time}${current ? ' (действует)' : ' (не действует)'}`,
+    noHistory: 'версий промпта ещё нет: первая запишется с первым ответом или правкой',
+    unrecorded: 'в файле промпта есть ещё не записанные изменения: они станут версией со следующим ответом или правкой',
+    notSaved: (reason) => (reason === 'empty' ? 'промпт пуст: ничего не сохранено' : 'изменений нет: ничего не сохранено'),
+    saved: (version, file, added, removed) => `${file} сохранён как версия ${version} (+${added} −${removed} строк)`,
+    rolledBack: (from, to, changed) =>
+      changed ? `промпт снова в тексте версии ${from}, записан как версия ${to}` : `текст версии ${from} уже действует (версия ${to})`,
+  },
+  logs: {
+    columns: ['время', 'тип', 'филиал', 'отзыв', 'что'],
+    businessColumn: 'бизнес',
+    pendingColumns: ['время', 'тип', 'отзыв', 'попытки', 'следующая'],
+    badType: (type) => `--type: такого типа событий нет: ${JSON.stringify(type)}`,
+    typeHint: (types) => `один из: ${types.join(', ')}`,
+    following: 'жду новых событий… (Ctrl-C — выход)',
+    none: 'событий пока нет',
+    noneMatching: 'подходящих событий нет',
+    posted: (charged, balance, text) => `списано ${money(charged)}, баланс ${money(balance)}: ${text}`,
+    low: (balance, threshold) => `баланс ${money(balance)} ниже порога ${money(threshold)}`,
+    insufficient: (balance, price) => `доступно ${money(balance)}, нужно ${money(price)}`,
+    telegramRefused: (chatId, kind) =>
+      `${kind ? `«${kind}»` : 'нажатие'} из чата Telegram ${chatId}, которого нет в telegram.chatIds: ничего не сделано`,
+    pendingAlone: (flags) => `--pending показывает очередь отправки и принимает только --limit, а не ${flags.join(', ')}`,
+    nonePending: 'все события доставлены: очередь отправки пуста',
+    dueNow: 'сейчас',
+    pendingTotal: (total, shown) =>
+      `в очереди отправки ${total === 1 ? 'ждёт' : 'ждут'} ${ruCount(total, 'event')}${shown < total ? ` (показаны старейшие ${num(shown)})` : ''}`,
+    repeated: (topic, count, reviewIds) => `${q(topic)}: ${ruCount(count, 'review')}: ${reviewIds.join(', ')}`,
+    answerRemoved: '! 2ГИС удалил наш ответ; отзыв снова ждёт вас',
+    refunded: (amount) => `возвращено ${money(amount)}`,
+    removed: (text, refunded) => `${refunded ? `возвращено ${money(refunded)}: ` : ''}${text}`,
+  },
+  branches: {
+    none: 'в аккаунте нет филиалов',
+    columns: ['id', 'следим', 'отзывы', 'отвечено', 'ждут', 'название', 'адрес', 'правила'],
+    yes: 'да',
+    no: 'нет',
+    defaults: 'policy.*',
+    policy: (own) =>
+      Object.entries(own)
+        .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+        .join(' '),
+    notInAccount: 'не филиал этого аккаунта (в twogis.branches)',
+  },
+  report: {
+    date: (at) => formatDate('ru', at),
+    dateTime: (at) => formatDateTime('ru', at),
+    percent: (share) => new Intl.NumberFormat('ru-RU', { style: 'percent', maximumFractionDigits: 1 }).format(share),
+    decimal: (value, digits) => formatDecimal('ru', value, digits),
+    axis: {
+      reviews: 'отзывы',
+      rating: 'оценка',
+      hours: 'часы до ответа (медиана)',
+      charged: 'списано',
+      noRatings: 'в этом периоде оценок нет',
+      noAnswers: 'в этом периоде ответов нет',
+      reviewsTitle: (count) => ruCount(count, 'review'),
+      byGisbotTitle: (count) => `ответил gisbot: ${num(count)}`,
+      byPersonTitle: (count) => `ответил человек: ${num(count)}`,
+      week: (at) => new Intl.DateTimeFormat('ru-RU', { day: '2-digit', month: '2-digit' }).format(at),
+    },
+    title: (period) => `Отчёт gisbot, ${period}`,
+    heading: 'Что gisbot сделал с вашими отзывами',
+    period: (period) => `Отзывы, оставленные в 2ГИС ${period}`,
+    generated: (at) => `составлен ${at}`,
+    allBranches: (count) => `Все филиалы (${num(count)})`,
+    countsChart: 'Отзывы и ответы по неделям',
+    ratingChart: 'Средняя оценка по неделям',
+    minutesChart: 'Время до ответа по неделям (часы)',
+    spendChart: 'Списано по неделям',
+    legendReviews: 'отзывы',
+    legendAnswered: 'ответил gisbot',
+    legendByPerson: 'ответил человек',
+    reviews: 'отзывы',
+    answered: 'отвечено',
+    answeredBy: (answered, byPerson) => `${num(answered)} (вами — ${num(byPerson)})`,
+    replyRate: 'доля ответов',
+    toAnswer: 'время до ответа (медиана)',
+    hours: (minutes) => `${formatDecimal('ru', Math.round((minutes / 60) * 10) / 10, 1)} ч`,
+    rating: 'средняя оценка',
+    ratingChange: 'изменение оценки',
+    change: (change) => (change === 0 ? '±0,00' : `${change > 0 ? '+' : '−'}${formatDecimal('ru', Math.abs(change), 2)}`),
+    noRatingNow: 'в этом периоде отзывов нет',
+    noRatingBefore: 'в предыдущем периоде отзывов нет',
+    waitingForPerson: 'Ждут человека',
+    waitingForMoney: 'Ждут денег',
+    elsewhere: 'отвечено в другом месте',
+    skipped: 'пропущено',
+    failed: 'не удалось',
+    removed: 'ответы, удалённые 2ГИС',
+    charged: 'списано',
+    tokens: 'токены модели',
+    modelCost: 'стоимость модели',
+    topics: 'На что жалуются клиенты (1–3★)',
+    noTopics: 'В этом периоде тем жалоб нет.',
+    branchesHeading: 'Филиалы: оценка, звёзды и деньги',
+    branchColumns: ['филиал', 'оценка в 2ГИС', 'звёзды периода (1★ … 5★)', 'отвечено', 'списано'],
+    twogisRating: (rating, reviews) =>
+      rating === null ? 'в 2ГИС оценки ещё нет' : `${formatDecimal('ru', rating, 1)} в 2ГИС${reviews === null ? '' : ` (${ruCount(reviews, 'review')})`}`,
+    notListed: 'ещё не прочитано',
+    starsNote: 'Звёзды посчитаны по отзывам, которые забрал gisbot; оценка в 2ГИС — как её показывала карточка в последний раз.',
+    worstHeading: 'Худшие отзывы периода',
+    noWorst: 'Ни один отзыв этого периода не оценён на 1–3★.',
+    answersHeading: (shown, total) =>
+      shown === total ? `Что сказано от вашего имени (${num(total)})` : `Что сказано от вашего имени: показаны новейшие ${num(shown)} из ${num(total)}`,
+    answersNote: 'Все ответы на отзывы этого периода: сначала 1–2★, сначала новые.',
+    noAnswers: 'Ни на один отзыв этого периода не ответили.',
+    search: 'Поиск по ответам',
+    searchShown: 'показано',
+    answerBy: (who) => (who === 'person' ? 'ответили вы' : 'ответил gisbot'),
+    notAnswered: (outcome) => `без ответа: ${outcome}`,
+    outcomes: {
+      answered: 'отвечено',
+      answeredElsewhere: 'в 2ГИС ответил кто-то другой',
+      skipped: 'пропущено',
+      waitingForPerson: 'ждёт человека',
+      waitingForMoney: 'ждёт денег',
+      scheduled: 'запланировано',
+      failed: 'не удалось',
+      complained: 'отправлена жалоба в 2ГИС',
+    },
+    waitingHeading: (shown, total) =>
+      shown === total ? `Ждут вас (${num(total)})` : `Ждут вас: показаны старейшие ${num(shown)} из ${num(total)}`,
+    noText: '(оценка без текста)',
+    footer: 'Составлен gisbot по его собственной базе данных. Ничего в этом файле не загружается из сети.',
+    cannotWrite: (file, code) => `не удаётся записать отчёт в ${file} (${code})`,
+    outHint: 'укажите через --out файл в папке, куда у вас есть право записи',
+    badCsvLocale: (value, known) => `--csv-locale: ${JSON.stringify(value)} — не один из ${known.join(', ')}`,
+  },
+  stats: {
+    badBranch: (id) => `--branch: ${JSON.stringify(id)} — не id филиала (цифры, как их показывает \`gisbot branches\`)`,
+    emptyPeriod: (from, to) => `период пуст: --since (${from}) должно быть раньше --until (${to})`,
+    heading: (from, to) => `Отзывы, оставленные в 2ГИС с ${shortTime(from)} по ${shortTime(to)}`,
+    noReviews: 'в этом периоде отзывов не оставляли',
+    columns: ['филиал', 'отзывы', 'отвечено (вами)', 'в другом месте', 'ждут (вас)', 'пропущено', 'не удалось', 'доля ответов', 'до ответа', 'оценка', 'списано'],
+    total: 'итого',
+    answered: (answered, byPerson) => (byPerson > 0 ? `${answered} (${byPerson})` : String(answered)),
+    waiting: (waiting, forPerson) => (forPerson > 0 ? `${waiting} (${forPerson})` : String(waiting)),
+    minutes: (minutes) => (minutes < 120 ? `${minutes} мин` : `${formatDecimal('ru', Math.round((minutes / 60) * 10) / 10, 1)} ч`),
+    rating: (average, change) =>
+      average === null
+        ? '—'
+        : change === null || change === 0
+          ? formatDecimal('ru', average, 2)
+          : `${formatDecimal('ru', average, 2)} (${change > 0 ? '+' : '−'}${formatDecimal('ru', Math.abs(change), 2)})`,
+    topicsHeading: 'На что жалуются клиенты (отзывы с оценкой 1–3, сначала частые)',
+    noTopics: 'в этом периоде тем жалоб нет',
+    money: (charged, promptTokens, completionTokens, cost) =>
+      `Списано ${money(charged)} · модель израсходовала ${ruCount(promptTokens + completionTokens, 'token')} (на входе ${num(promptTokens)}, на выходе ${num(completionTokens)})` +
+      (cost === null ? '' : ` и сообщила о стоимости ${cost}`),
+    removed: (count) =>
+      `после публикации 2ГИС удалил наших ответов: ${num(count)}; такой отзыв снова ждёт человека (gisbot reply)`,
+  },
+  checks: {
+    notSet: (key) => `${key} не задан`,
+    databaseOk: (where) => `подключено к ${where}, схема обновлена`,
+    twogisOk: (login, host) => `вход выполнен как ${login} на ${host}`,
+    twogisTokenOk: (host) => `вход по токену доступа на ${host} выполнен`,
+    boundTo: (login) => `база данных обслуживает его как аккаунт 2ГИС ${login ?? '(вход по токену)'}`,
+    notBoundYet: (login) => `ещё не привязан: первый запуск привяжет его в базе к ${login ?? 'аккаунту своего токена'}`,
+    branchesNotInAccount: (ids) => `в аккаунте нет филиала ${ids.join(', ')} (twogis.branches): gisbot branches покажет, какие есть`,
+    placeholders: (keys) => `${keys.join(', ')}: всё ещё заглушка из файла-примера; впишите свои значения`,
+    modelAnswered: (model, host) => `${model} на ${host} ответила`,
+    modelSilent: (model) => `${model} ответила пустотой`,
+    modelNotListed: (model, host, closest, listed) =>
+      `openai.model "${model}" нет среди моделей, которые перечисляет ${host}: ${closest.join(', ')}` +
+      `${listed > closest.length ? ` и ещё ${num(listed - closest.length)}` : ''}; исправьте openai.model (или GISBOT_MODEL)`,
+    wsOk: (host) => `подключено к ${host}`,
+    wsOff: 'уведомления выключены (websocket.url не задан)',
+    telegramOff: 'карточки в Telegram выключены (telegram.botToken не задан)',
+    telegramOk: (username, host) => `токен работает: @${username} на ${host}`,
+    telegramChat: (title, type) => `доступен: ${title || '(без названия)'} (${type})`,
+    telegramChatUnreachable: (error) =>
+      `${error}: человек должен отправить боту /start, или группа должна добавить бота (README, «Одобрение из Telegram»)`,
+    telegramNoChats: 'telegram.chatIds пуст: карточки никуда не отправляются (в README, «Одобрение из Telegram», сказано, как узнать id чата)',
+    wsFailed: (host, error) => `не удаётся подключиться к ${host}: ${error}`,
+    wsRefused: (host, status) => `${host} отказал в подключении с HTTP ${status}${status === 401 || status === 403 ? ' (проверьте websocket.token)' : ''}`,
+    wsAcknowledged: (host) => `${host} подтвердил пробное событие`,
+    wsUnacknowledged: (host, seconds) =>
+      `${host} не подтвердил пробное событие за ${seconds} с: с websocket.ack каждое событие ждало бы и отправлялось снова`,
+    wsPonged: (host) => `подключено к ${host}; он отвечает на ping (подтверждение доставки без websocket.ack)`,
+    promptOk: (file) => `${file} читается`,
+    promptEmpty: (file) => `${file} пуст`,
+  },
+  doctor: {
+    checking: 'проверяю сервисы…',
+    config: (source) => (source ? `настройки: ${source}` : 'настройки: умолчания и окружение (файл настроек не найден)'),
+    allGood: (count) => `все проверки пройдены (${ruCount(count, 'check')})`,
+    failed: (count) => `не пройдено: ${ruCount(count, 'check')}`,
+  },
+  init: {
+    needsTerminal: 'init задаёт вопросы, а это не терминал',
+    needsTerminalHint: () => `запустите в терминале или: cp ${shipped('.gisbotrc.example')} .gisbotrc && chmod 600 .gisbotrc`,
+    existing: (file) => `${file} уже есть. Что сделать?`,
+    addBusiness: 'Добавить в него бизнес (агентство обслуживает несколько)',
+    notEditable: 'init записывает только .gisbotrc, файлы YAML или JSON',
+    replace: 'Заменить его',
+    keep: 'Оставить как есть',
+    addIntro: (file, moving) =>
+      `Добавляю бизнес в ${file}: логин 2ГИС проверяется, затем файл записывается.` +
+      (moving ? ` Бизнес, который там уже настроен, станет businesses.${moving}.` : ''),
+    businessId: 'Id бизнеса (a-z, 0-9 и -, например dental-7; он навсегда называет бизнес)',
+    idTaken: (id) => `бизнес ${id} в настройках уже есть`,
+    businessName: 'Название бизнеса (как его покажут карточки и отчёты)',
+    loginTaken: (owner) => `этот логин 2ГИС уже использует бизнес ${owner}: каждый бизнес — свой аккаунт 2ГИС`,
+    businessAdded: (id, file) => `бизнес ${id} добавлен в ${file} (читать его можете только вы)`,
+    moved: 'бизнес, настроенный раньше, теперь businesses.default: его логин, филиалы, промпт и чаты перенесены вместе с ним',
+    renameVariable: (old, now) => `${old} больше не действует, раз в настройках перечислены бизнесы: задайте вместо неё ${now}`,
+    backup: (file) => `предыдущий файл сохранён как ${file}`,
+    businessNext: (command) => `Пополните его баланс, и он будет обслуживаться, как остальные: ${command}`,
+    cancelled: 'отменено: ничего не изменилось',
+    intro: (file) => `Настройка gisbot: каждый сервис проверяется по ходу, затем записывается ${file}.`,
+    required: 'нужен ответ',
+    secretFromEnv: (message, variable) => `${message} (пусто: и дальше брать из ${variable}, в файл не записывается)`,
+    checking: (name) => `проверяю ${name}…`,
+    again: 'Ввести эти настройки заново?',
+    twogisLogin: 'Логин кабинета 2ГИС',
+    twogisPassword: 'Пароль кабинета 2ГИС',
+    modelUrl: 'Адрес модели (OpenAI или любой совместимый сервер)',
+    modelKey: 'API-ключ модели',
+    modelName: 'Модель',
+    databaseUrl: 'База данных (mysql://user@host:3306/db, пароль спрошу следующим; или sqlite:<путь>)',
+    databaseFormat: 'пишите mysql://user@host:3306/db или sqlite:<путь>',
+    databasePassword: (user) => `Пароль базы данных для ${user}`,
+    keepCurrent: (message) => `${message} (пусто: оставить текущее)`,
+    noneIfEmpty: (message) => `${message} (пусто: нет)`,
+    wsUrl: 'Адрес WebSocket для уведомлений (пусто: без уведомлений)',
+    wsToken: 'Токен WebSocket (пусто: нет)',
+    approval: 'Отзывы с оценкой ниже этой ждут вас (0: отвечать на все)',
+    approvalFormat: 'целое число от 0 до 6',
+    language: 'Язык, на котором gisbot пишет вам: терминал, карточки в Telegram, отчёты (ru или en; у cron нет локали, поэтому язык записывается в файл)',
+    languageFormat: 'ru или en',
+    badUrl: (protocols) => `нужен адрес ${protocols.map((p) => `${p}//`).join(' или ')}`,
+    header: (date) =>
+      `Настройки gisbot, записаны командой gisbot init ${date}.\nМогут содержать секреты: держите файл закрытым (chmod 600). Все ключи описаны в ${shippedFile('.gisbotrc.example')}.`,
+    written: (file) => `записан ${file} (читать его можете только вы)`,
+    someFailed: `часть проверок не прошла: исправьте настройки выше, затем запустите ${gisbotCommand} doctor`,
+    next: (command) => `Пополните баланс: ${gisbotCommand} balance add <сумма>, затем начните отвечать: ${command}`,
+  },
+  demo: {
+    kind: (kind) =>
+      ({
+        'warm, in Russian': 'тёплый, по-русски',
+        'in English': 'по-английски',
+        'a complaint': 'жалоба',
+        'a prompt injection': 'попытка подменить инструкции',
+        'already answered in the cabinet': 'уже отвечен в кабинете',
+        'in Kazakh': 'по-казахски',
+        'a rating without text': 'оценка без текста',
+        'mixed feelings': 'смешанные чувства',
+        'hidden by 2GIS': 'скрыт 2ГИС',
+        'from another catalog (Flamp)': 'из другого каталога (Flamp)',
+        'unhappy, in English': 'недоволен, по-английски',
+        '2GIS allows no reply': '2ГИС не даёт ответить',
+      })[kind] ?? kind,
+    review: (id) => `отзыв ${id}`,
+    starting: 'запускаю на 127.0.0.1 учебные 2ГИС, модель и приёмник WebSocket…',
+    cycling: 'один цикл: приём отзывов, черновики, проверка ответа, публикация, расчёт…',
+    badBalance: (text) => `--balance: это не сумма: ${JSON.stringify(text)}`,
+    intro: (reviews, branches) =>
+      `Учебная кофейня в 2ГИС: ${ruCount(branches, 'branch')}, ${ruCount(reviews, 'review')}, один цикл gisbot. Учебная модель слушается\n` +
+      'всего, что велит ей отзыв, — и видно, как проверка ответа придерживает такие ответы для человека.',
+    noText: '(оценка без текста)',
+    answered: (charged) => `✓ отвечено, списано ${money(charged)}:`,
+    skipped: (reason) => `– пропущено: ${reason}`,
+    waiting: (reason) => `? ждёт вас: ${reason}`,
+    rules: (rules) => `(правила проверки: ${rules.join(', ')})`,
+    othersAlike: 'следующие черновики, переписанные с этими причинами, тоже не прошли',
+    failed: (reason) => `✗ не удалось: ${reason}`,
+    queuedReason: 'баланс кончился раньше, чем дошла очередь',
+    queued: '… пока без ответа: баланс кончился раньше, чем дошла очередь',
+    unfinished: (state) => `✗ не доведено до конца (${state})`,
+    balanceLabel: 'Баланс',
+    arithmetic: (before, answers, price, after) => `${money(before)} до − ${ruCount(answers, 'answer')} × ${money(price)} = ${money(after)} после`,
+    ledgerAgrees: '✓ журнал сходится',
+    ledgerDisagrees: '✗ журнал не сходится',
+    ranOut: 'баланс кончился: gisbot перестал отвечать (настоящий запуск завершился бы с кодом 3 и отправил balance.insufficient)',
+    eventsLabel: 'События',
+    eventsTable: (count) => `${ruCount(count, 'event')} в таблице событий`,
+    logLines: (count, file) => `${ruCount(count, 'line')} в ${file}`,
+    removed: '(удалён)',
+    frames: (count, url) => `${ruCount(count, 'frame')} WebSocket получено на ${url}`,
+    telegramLabel: 'Telegram',
+    businessesLabel: 'Бизнесы',
+    businessesIntro: (count) =>
+      `${ruCount(count, 'business')} в одной базе и одном пуле обработчиков, у каждого свой аккаунт 2ГИС и свой баланс (список: gisbot businesses):`,
+    sideBySide: (before, answers, price, after) => `${before} − ${num(answers)} × ${price} = ${after}`,
+    businessOutcomes: (outcomes) =>
+      [
+        `ответов: ${num(outcomes.answered ?? 0)}`,
+        ...((outcomes.waiting ?? 0) > 0 ? [`ждут вас: ${num(outcomes.waiting ?? 0)}`] : []),
+        ...((outcomes.skipped ?? 0) > 0 ? [`пропущено: ${num(outcomes.skipped ?? 0)}`] : []),
+        ...((outcomes.queued ?? 0) > 0 ? [`не дошла очередь: ${num(outcomes.queued ?? 0)}`] : []),
+      ].join(' · '),
+    businessRanOut: 'его баланс кончился; другой продолжил отвечать',
+    telegramCards: (count) =>
+      `${ruCount(count, 'card')} отправлено в чат владельца в учебном Telegram, по одной на каждый ожидающий отзыв; первая — так, как её показывает чат:`,
+    summaryLabel: 'Отзывы',
+    summary: (total, counts, seconds) =>
+      [
+        `${num(total)}: отвечено ${num(counts.answered)}`,
+        `пропущено ${num(counts.skipped)}`,
+        `ждут вас ${num(counts.waiting)}`,
+        `не удалось ${num(counts.failed)}`,
+        ...(counts.queued > 0 ? [`не дошла очередь ${num(counts.queued)} (кончился баланс)`] : []),
+        ...(counts.unfinished > 0 ? [`не доведено до конца ${num(counts.unfinished)}`] : []),
+      ].join(' · ') + ` (${formatDecimal('ru', seconds, 1)} с)`,
+    nothingLeft: 'Ничего не осталось: временные база данных, журнал, настройки и HTML-отчёт удалены (--keep их сохранит и скажет где).',
+    reportLabel: 'Отчёт',
+    kept: (folder) => `Сохранено в ${folder}: база SQLite, файл журнала и настройки.`,
+    keptTry: (config) => `осмотритесь: ${gisbotCommand} --config ${shellWord(config)} logs   (или balance history, reply)`,
+    next: `Дальше — ваши собственные отзывы: ${gisbotCommand} init (или .gisbotrc вручную), затем ${gisbotCommand} run. Подробнее в README.ru.md.`,
+    problemMoney: 'баланс, списания и ответы не сходятся',
+    problemUnfinished: (id) => `отзыв ${id} остался в работе`,
+    problemFrames: (frames, events) => `пришло ${ruCount(frames, 'frame')} WebSocket на ${ruCount(events, 'event')}`,
+  },
+  editor: {
+    fallback: (editor) =>
+      `открываю ${editor}, потому что не заданы ни $VISUAL, ни $EDITOR${editor === 'vi' ? ' (сохранить и выйти: Esc :wq, выйти без сохранения: :cq)' : ''}; выбрать другой: export EDITOR=nano (или code --wait, …)`,
+    abandoned: (ended) =>
+      typeof ended === 'number' ? `редактор завершился с кодом ${ended}, ничего не сохранено` : `редактор остановлен сигналом ${ended}, ничего не сохранено`,
+  },
+  telegram: {
+    failed: (error) => `Telegram: ${error}; карточки ждут в базе данных следующего запуска`,
+    down: (error, hint) => `Telegram: ${error}${hint ? ` (${hint})` : ''}; ответы продолжаются, карточки ждут в базе данных`,
+    chatRefuses: (chatId, error) =>
+      `чат Telegram ${chatId} не принимает сообщения бота (${error}): пропущен; снова запустите бота там (/start или добавьте в группу) или уберите чат из telegram.chatIds`,
+    chatMoved: (chatId, movedTo, error) =>
+      `чат Telegram ${chatId} стал супергруппой с id ${movedTo} (${error}): впишите ${movedTo} в telegram.chatIds вместо ${chatId}`,
+    onlyOne: (id, others) =>
+      `Telegram: этот процесс обслуживает только бизнес ${id}, а бот работает и для ${others.join(', ')}: нажатия из их чатов здесь отклоняются; обслуживайте все бизнесы бота одним запуском (без --business)`,
+    waits: (reason) => `Ждёт вас: ${reason}`,
+    draft: 'Черновик',
+    draftFromTemplate: (note) => `Черновик из вашего шаблона ${note}`,
+    editedBy: (name) => `Ответ написал(а) ${name}`,
+    noDraft: (why) => `Черновика нет: ${why}`,
+    gateOk: '✅ Проверка ответа пропускает его',
+    gateRefuses: (problems) => `⛔ Проверка ответа не пропускает его: ${problems.join('; ')}`,
+    instruction: (text) => `✏️ Для следующего черновика: ${text}`,
+    sent: (by, at, charged) => `✅ Отправил(а) ${by} в ${at}, списано ${money(charged)}`,
+    elsewhere: (state, reason) =>
+      state === 'posted'
+        ? '☑️ Отвечено в другом месте (в терминале или самим gisbot)'
+        : `☑️ Больше не ждёт: ${({ skipped: 'пропущен', failed: 'не удалось', new: 'в очереди', in_progress: 'в работе', needs_approval: 'ждёт человека' } as Record<string, string>)[state] ?? state}${reason ? ` (${reason})` : ''}`,
+    reviewLine: (id) => `отзыв ${id}`,
+    cut: (more) => `… (обрезано: ещё ${ruCount(more, 'character')})`,
+    anonymous: '(без имени)',
+    noText: '(оценка без текста)',
+    buttons: { send: 'Отправить', regenerate: 'Переписать', edit: 'Исправить', skip: 'Пропустить', complain: 'Пожаловаться' },
+    notices: {
+      sent: (charged, balance) => `Отправлено: списано ${money(charged)}, баланс ${money(balance)}`,
+      alreadyAnswered: 'Уже отвечено',
+      inWork: 'На него уже отвечают прямо сейчас',
+      answeredElsewhere: (reason) => `Уже отвечено в другом месте${reason ? `: ${reason}` : ''}`,
+      changed: 'Карточка тем временем изменилась: посмотрите на неё ещё раз',
+      refused: (problems) => `Не отправлено, проверка ответа не пропускает его: ${problems.join('; ')}`,
+      insufficient: 'Не отправлено: на балансе не хватает денег (пополните: gisbot balance add)',
+      notPosted: (reason) => `Не опубликовано: ${reason}`,
+      redrafted: 'Новый черновик — на карточке',
+      draftFailed: (reason) => `Нового черновика нет: ${reason}`,
+      editAsked: 'Ответьте на карточку своим текстом ответа: он появится на ней вместе с решением проверки, до отправки',
+      editTaken: (problems) =>
+        problems.length === 0
+          ? 'Ваш ответ — на карточке: нажмите «Отправить», чтобы опубликовать'
+          : `Ваш ответ — на карточке, но проверка ответа его не пропускает: ${problems.join('; ')}`,
+      instructionTaken: 'Принято: нажмите «Переписать», чтобы получить черновик с этим указанием',
+      skipped: (id) => `Пропущено: отзыв продолжает ждать (gisbot reply ${id})`,
+      unknownCard: 'gisbot не знает эту карточку',
+      notAllowed: 'Этому чату нельзя действовать с карточками gisbot',
+      wrongMessage: 'Не сделано: эта кнопка не на той карточке, к которой относится',
+      complaintAsked: 'Ответьте на карточку, почему отзыв фальшивый (конкурент, никогда не был клиентом…): этот ответ уйдёт в 2ГИС как жалоба',
+      complaint: (status) =>
+        status === 'sent'
+          ? 'Жалоба отправлена в 2ГИС; отзыв ушёл из списка ожидающих (ответить на него всё ещё можно: gisbot reply)'
+          : status === 'already_sent'
+            ? 'На этот отзыв жалоба уже есть: повторно ничего не отправлено'
+            : 'Жалоба отправлена, но её результат не виден: посмотрите отзыв в кабинете 2ГИС; сама она повторно не отправится',
+      complaintRefused: (why, length, detail) =>
+        `Жалоба не отправлена: ${
+          why === 'empty'
+            ? 'причина пуста'
+            : why === 'too_long'
+              ? `в причине ${ruCount(length, 'character')}, а можно не больше 2 000`
+              : why === 'gone'
+                ? 'отзыва больше нет в 2ГИС'
+                : `2ГИС не даёт владельцу пожаловаться на этот отзыв${detail ? ` (${detail})` : ''}`
+        }`,
+      yourMessage: 'сообщение',
+      notActed: (what, reason) => `Ваше действие «${what}» не выполнено: ${reason}. Нажмите или напишите ещё раз`,
+    },
+    superseded: 'Отправлена ещё раз ниже (/waiting): действуйте с той копией',
+    panel: {
+      chatId: (chatId, allowed, business) =>
+        allowed
+          ? `Id этого чата: ${chatId}. Ему можно действовать${business ? ` за ${business}` : ''}: сюда приходят карточки; /balance, /stats [7d|30d], /waiting`
+          : `Id этого чата: ${chatId}. Ему нельзя действовать: чтобы получать сюда карточки и оповещения, добавьте "${chatId}" в telegram.chatIds`,
+      chatIdStaff: (chatId) =>
+        `Id этого чата: ${chatId}. Это чат сотрудников агентства: сюда приходят карточки и оповещения всех бизнесов, в каждой назван бизнес; /balance, /stats [7d|30d] [id бизнеса], /waiting [id бизнеса]`,
+      ofBusiness: (business) => `🏢 ${business}`,
+      businessLine: (business, text) => `🏢 ${business}: ${text}`,
+      statsLine: (reviews, answered, waiting, charged) =>
+        `${ruCount(reviews, 'review')}, с ответом ${num(answered)}, ждут ${num(waiting)}, списано ${charged}`,
+      moreBusinesses: (more) => `ещё ${ruCount(more, 'business')}: /stats <id бизнеса> покажет один`,
+      balance: (balance, held) => `Баланс ${money(balance)}, в резерве за ответы в работе ${money(held)}`,
+      statsTitle: (days) => `Последние ${ruCount(days, 'day')}`,
+      digestTitle: (from, to) => `Неделя ${day(from)} – ${day(to)}`,
+      figures: {
+        reviews: 'Отзывы',
+        answered: 'Отвечено',
+        byPerson: 'человеком',
+        answeredElsewhere: 'Отвечено в другом месте',
+        waiting: 'Ждут',
+        skipped: 'Пропущено',
+        failed: 'Не удалось',
+        replyRate: 'Доля ответов',
+        medianMinutesToAnswer: 'Медиана минут до ответа',
+        averageRating: 'Средняя оценка',
+        charged: 'Списано',
+      },
+      none: '—',
+      topics: (topics) => `Повторяющиеся жалобы: ${topics.join(', ')}`,
+      digestBalance: (balance) => `Баланс ${money(balance)}`,
+      waiting: (shown, more) =>
+        shown === 0
+          ? 'Вас не ждёт ни один отзыв'
+          : `Ниже — старейшие отзывы, которые ждут вас: ${ruCount(shown, 'review')}${more > 0 ? `; ждут ещё: ${num(more)}` : ''}`,
+      unknownCommand: (command) => `Здесь нет такой команды: ${command}. Попробуйте /balance, /stats 7d, /stats 30d, /waiting`,
+      alerts: {
+        balanceLow: (balance, threshold) => `Баланс на исходе: ${money(balance)}, ниже порога ${money(threshold)}. Пополните: gisbot balance add`,
+        insufficient: (balance, price) => `Ответы остановлены: осталось ${money(balance)}, ответ стоит ${money(price)}. Пополните: gisbot balance add`,
+        complaint: (topic, count) => `Повторяющаяся жалоба: ${q(topic)}, ${ruCount(count, 'review')}`,
+        authFailed: (error, tokenExpired) =>
+          tokenExpired
+            ? '2ГИС больше не принимает токен входа: ответы остановлены. Возьмите свежий в кабинете (README) и задайте twogis.accessToken'
+            : `2ГИС отказал во входе: ответы остановлены (${error})`,
+        reminder: (reviewId, branch, rating, hours) =>
+          `Отзыв на ${rating}★ в филиале ${branch} ждёт вас уже больше ${hours} ч (gisbot reply ${reviewId} или /waiting)`,
+      },
+    },
+  },
+  binding: {
+    otherAccount: (businessId, boundLogin, configuredLogin) =>
+      `бизнес ${businessId} в этой базе данных привязан к аккаунту 2ГИС ${boundLogin ?? '(вход по токену)'}, ` +
+      `а настройки входят как ${configuredLogin ?? '(токен)'}: ничего не сделано; дайте этому аккаунту свою базу данных ` +
+      '(отдельный database.url) или свою запись в businesses:',
+    sameAccount: (businessId, otherBusiness, login) =>
+      `бизнес ${businessId} входит в аккаунт 2ГИС ${login ?? '(токен)'}, который в этой базе данных уже обслуживает бизнес ${otherBusiness}: ` +
+      'ничего не сделано; один аккаунт 2ГИС — один бизнес (уберите один из них из businesses:)',
+  },
+  console: {
+    reason: (code, prose) =>
+      ({
+        other_catalog: 'отзыв из другого каталога',
+        hidden: 'скрыт в 2ГИС',
+        answered_elsewhere: 'уже отвечен',
+        no_reply_allowed: '2ГИС не даёт на него ответить',
+        branch_unwatched: 'за филиалом больше не следим (его нет в twogis.branches или в аккаунте)',
+        branch_off: 'ответы для филиала выключены (policy.branches)',
+        below_threshold: 'оценка ниже policy.approvalBelowRating',
+        rating_only: 'оценка без текста, а policy.answerRatingOnly выключен',
+        gate_refused: `проверка ответа не пропустила черновики (${prose})`,
+        moderation_unavailable: `модерация не дала ответа, а policy.moderation требует его (${prose})`,
+        deleted: 'отзыв удалён в 2ГИС',
+        answer_removed: '2ГИС удалил наш ответ',
+        follow_up: `дополнение к отзыву: ${prose}`,
+      } as Record<string, string>)[code ?? ''] ?? prose,
+    review: (id) => ` отзыв ${id}`,
+    answered: '✓ отвечено',
+    posted: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
+    skipped: '– пропущено',
+    waits: '? ждёт вас',
+    failed: '✗ не удалось',
+    balanceLow: '! баланс на исходе',
+    lowDetail: (balance, threshold) => `${money(balance)} (ниже порога ${money(threshold)})`,
+    insufficient: '! не хватает баланса',
+    insufficientDetail: (balance, price) => `доступно ${money(balance)}, нужно ${money(price)}`,
+    authFailed: '! вход в 2ГИС не удался',
+    recurring: (branch) => `! повторяющаяся жалоба в филиале ${branch}`,
+    warn: 'предупреждение',
+    error: 'ошибка',
+  },
+  errors: {
+    label: 'ошибка:',
+    hintLabel: 'подсказка:',
+    service: (service, kind) => {
+      const name = ({ '2gis': '2ГИС', model: 'модель', database: 'база данных', websocket: 'WebSocket', telegram: 'Telegram' } as Record<string, string>)[service] ?? service;
+      const what =
+        kind === 'unavailable' ? 'недоступен сейчас' : kind === 'auth' ? 'не принял учётные данные' : kind === 'blocked' ? 'заблокировал доступ' : kind === 'outcome_unknown' ? 'не показал результат' : 'ответил ошибкой';
+      return `${name}: ${what}`;
+    },
+    unexpected: 'непредвиденная ошибка',
+    debugHint: 'запустите ещё раз с --debug, чтобы увидеть подробности',
+  },
+};
