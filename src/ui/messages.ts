@@ -345,6 +345,15 @@ export const messages = {
     cannotWrite: (file: string, code: string) => `cannot write the report to ${file} (${code})`,
     outHint: 'name a file in a folder you can write to with --out',
     badCsvLocale: (value: string, known: readonly string[]) => `--csv-locale: ${JSON.stringify(value)} is not one of ${known.join(', ')}`,
+    decisionsHeading: 'How much you still correct the drafts',
+    decisionsChart: 'Drafts you decided on, per week',
+    decisionNames: { untouched: 'sent as drafted', edited: 'edited', rewritten: 'rewritten', regenerated: 'regenerated' },
+    allWeeks: 'the whole period',
+    decisionsColumns: ['week', 'sent as drafted', 'edited', 'rewritten', 'regenerated', 'changed (mean)'],
+    editedShare: (share: number | null) => (share === null ? '—' : `${Math.round(share * 100)}%`),
+    decisionsNote:
+      'Each draft a person sent or asked again for, counted in the week its review was written. Edited: at most half of its characters changed; rewritten: more. Fewer edits, rewrites and regenerations week after week mean gisbot has learned your voice (README: Teaching gisbot your voice).',
+    noDecisions: 'No draft was decided on by a person in this period: every answer went out by itself, or none waited for you.',
   },
   stats: {
     badBranch: (id: string) => `--branch: ${JSON.stringify(id)} is not a branch id (digits, as \`gisbot branches\` lists them)`,
