@@ -578,6 +578,8 @@ export interface CardView {
   outcome: CardOutcome | null;
   /** A copy that `/waiting` sent again further down the chat: it says so and has no buttons. */
   superseded?: boolean;
+  /** The review looks as if no customer wrote it (core/looks-like.ts): the card suggests a complaint. */
+  looksLike?: { kind: string; evidence: string } | null;
   /** The buttons, in order; none once the review stopped waiting. */
   actions: CardAction[];
 }

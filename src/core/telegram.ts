@@ -14,6 +14,7 @@
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { fileComplaint } from './complaint.ts';
+import { looksLikeNotACustomer } from './looks-like.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
 import { noteRegeneration } from './voice.ts';
@@ -693,6 +694,7 @@ export function cardView(card: TelegramCard, review: StoredReview): CardView {
     instruction: body.instruction,
     outcome: body.outcome,
     actions,
+    looksLike: body.outcome === null ? looksLikeNotACustomer(review.text) : null,
   };
 }
 

@@ -26,6 +26,9 @@ function shortTime(at: Date): string {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
 
+/** What a review that looks as if no customer wrote it looks like (core/looks-like.ts), for the suggestion. */
+const LOOKS_LIKE: Record<string, string> = { ad: 'an ad', spam: 'spam', profanity: 'profanity', other_business: 'a review of another business' };
+
 export const messages = {
   config: {
     fixHint: (file: string | null, fromEnvironment: boolean) => {
@@ -206,6 +209,8 @@ export const messages = {
     skipped: (id: string) => `skipped: review ${id} still waits for you`,
     refused: (problems: readonly string[]) => `not sent, the gate refuses it: ${problems.join('; ')}`,
     notPosted: (reason: string) => `not posted: ${reason}`,
+    looksLike: (kind: string, evidence: string, id: string) =>
+      `suggestion — looks like: not our customer (${LOOKS_LIKE[kind] ?? kind}: "${evidence}"). If it is, complain to 2GIS instead of answering: ${gisbotCommand} complain ${id} --reason "<why>"${kind === 'other_business' || kind === 'ad' ? ' --not-a-client' : ''}. You decide.`,
   },
   complain: {
     emptyReason: 'a complaint needs its reason: add --reason "<why the review is fake>"',
@@ -545,6 +550,8 @@ export const messages = {
     anonymous: '(no name)',
     noText: '(a rating without text)',
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip', complain: 'Complain' },
+    looksLike: (kind: string, evidence: string, canComplain: boolean) =>
+      `💡 Looks like: not our customer (${LOOKS_LIKE[kind] ?? kind}: "${evidence}"). ${canComplain ? 'If it is, press Complain instead of answering' : 'If it is, you may skip it'}: you decide.`,
     // What a press or a message is told.
     notices: {
       sent: (charged: string, balance: string) => `Sent: charged ${charged}, balance ${balance}`,

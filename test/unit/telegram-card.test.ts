@@ -104,4 +104,19 @@ describe('the card length budget', () => {
     assert.equal(fitted('x'.repeat(3000), 2000).shown.endsWith('… (cut: 1,030 more characters)'), true);
     assert.deepEqual(fitted('short', 5), { shown: 'short', cut: false });
   });
+
+  test("a review that looks as if no customer wrote it: the card suggests Complain, the person decides", () => {
+    const review = { id: '78', branchName: 'Кофейня', rating: 5, authorName: 'Promo', text: 'Пишите в телеграм @nails_promo', createdAt: '2026-12-01T10:00:00Z' };
+    const looksLike = { kind: 'ad', evidence: '@nails_promo' };
+    const card = shown(view({ review, reason: 'looks like: not our customer (an ad: "@nails_promo")', instruction: null, looksLike, actions: ['send', 'regenerate', 'edit', 'skip', 'complain'] }));
+    assert.match(card.text, /💡 Looks like: not our customer \(an ad: "@nails_promo"\)\. If it is, press Complain instead of answering: you decide\./);
+    assert.deepEqual(card.actions, ['send', 'regenerate', 'edit', 'skip', 'complain'], 'every choice stays: only a suggestion');
+    const noComplain = shown(view({ review, reason: null, instruction: null, looksLike, actions: ['regenerate', 'edit', 'skip'] }));
+    assert.match(noComplain.text, /If it is, you may skip it: you decide\./);
+    const closed = shown(view({ review, reason: null, instruction: null, looksLike, outcome: { kind: 'elsewhere', state: 'skipped', reason: null }, actions: [] }));
+    assert.doesNotMatch(closed.text, /Looks like/, 'a closed card suggests nothing');
+    // Every part at its longest still fits.
+    const crowded = shown(view({ looksLike: { kind: 'other_business', evidence: long(40) } }));
+    assert.ok(crowded.text.length <= TELEGRAM_TEXT_LIMIT);
+  });
 });
