@@ -107,7 +107,13 @@ export const messages = {
       `gisbot is running: a cycle every ${interval}s, ${concurrency} review${concurrency === 1 ? '' : 's'} at a time. Ctrl-C stops it.`,
     stopping: 'stopping: finishing the reviews in hand…',
     stopped: 'stopped',
-    cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
+    cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle (the same failure again is not repeated here)`,
+    cycleRecovered: (failed: number) => `cycles work again, after ${failed} failed cycle${failed === 1 ? '' : 's'}`,
+    /** `readOnly`: the errno code when the log's folder takes no writes (a read-only data folder). */
+    logUnwritable: (file: string, error: string, readOnly: string | null) =>
+      readOnly === null
+        ? `log file ${file} cannot be written (${error}); logging to it is off`
+        : `log file ${file} cannot be written: its folder ${path.dirname(file)} is read-only (${readOnly}); logging to it is off — make the folder writable, or set logs.file to a writable place`,
     telegram: (chats: number) =>
       chats === 0
         ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (/start sent to the bot answers with its chat id)'
