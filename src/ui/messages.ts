@@ -391,6 +391,12 @@ export const messages = {
     databaseOk: (where: string) => `connected to ${where} and migrated`,
     twogisOk: (login: string, host: string) => `logged in as ${login} at ${host}`,
     twogisTokenOk: (host: string) => `signed in with the access token at ${host}`,
+    /** How long the token has worked (`since`: an ISO time), and when it expires if it says (a JWT): 2GIS publishes no lifetime. */
+    tokenAge: (minutes: number, since: string, expiresInMinutes: number | null) => {
+      const span = (m: number) => (m < 60 ? `${m} min` : m < 48 * 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 1440)} d ${Math.floor((m % 1440) / 60)} h`);
+      const expiry = expiresInMinutes === null ? '' : expiresInMinutes > 0 ? `; it expires in ${span(expiresInMinutes)}` : `; it expired ${span(-expiresInMinutes)} ago`;
+      return `the token has been in use for ${span(minutes)} (since ${since.slice(0, 16).replace('T', ' ')} UTC)${expiry}; when 2GIS stops taking it, copy a fresh one (README: Signing in with a token)`;
+    },
     branchesNotInAccount: (ids: readonly string[]) =>
       `the account has no branch ${ids.join(', ')} (twogis.branches): gisbot branches lists the ones it has`,
     placeholders: (keys: readonly string[]) => `${keys.join(', ')}: still the example file's placeholder; put in your own`,

@@ -128,6 +128,7 @@ describe('SqliteStore', () => {
           [17, 'template rotation, and answers waiting out a posting delay'],
           [18, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
           [19, 'many businesses: every row belongs to one'],
+          [20, '2GIS access tokens: when each first and last signed in'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM business_accounts');

@@ -1822,5 +1822,20 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       // One answer of ours is on 2GIS; the two removed ones stay charged (the invariants count them): three charges.
       return 1;
     });
+
+    contractTest("a 2GIS token's use: its first sign-in kept, its last moved on (never back), each business's own, never the token", async ({ store, open }) => {
+      const fingerprint = 'a'.repeat(64);
+      assert.equal(await store.accessTokenUse(fingerprint), null);
+      const first = new Date('2026-12-01T10:00:00.000Z');
+      assert.deepEqual(await store.noteAccessToken(fingerprint, first), { firstUsedAt: first, lastUsedAt: first });
+      const later = new Date('2026-12-03T08:30:00.000Z');
+      const other = open({ notifications: false });
+      await Promise.all([store.noteAccessToken(fingerprint, later), other.noteAccessToken(fingerprint, later)]);
+      assert.deepEqual(await store.noteAccessToken(fingerprint, new Date('2026-12-02T00:00:00.000Z')), { firstUsedAt: first, lastUsedAt: later }, 'an earlier clock moves nothing back');
+      assert.deepEqual(await other.accessTokenUse(fingerprint), { firstUsedAt: first, lastUsedAt: later });
+      assert.equal(await store.forBusiness('another-one').accessTokenUse(fingerprint), null, "another business's record is its own");
+      assert.equal(await store.accessTokenUse('b'.repeat(64)), null, 'a fresh token starts its own record');
+      return 0;
+    });
   });
 }
