@@ -57,7 +57,7 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
           error(`${c.red('! balance insufficient')}: ${data.balance} available, ${data.price} needed`);
           break;
         case 'auth.failed':
-          error(`${c.red('! 2GIS login failed')}: ${outside(data.error)}`);
+          // Not echoed: the cycle that sends it ends by saying the same failure, with what to do, on one line.
           break;
         case 'complaint.repeated':
           warn(`${c.yellow('! recurring complaint')} at branch ${shownLine(event.branchId ?? '')}: ${outside(messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? []))}`);
