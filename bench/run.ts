@@ -4,6 +4,7 @@
 //
 //   node bench/run.ts            the whole benchmark (a few minutes on 2 cores)
 //   node bench/run.ts --no-write print only, leave BENCHMARKS.md alone
+//   node bench/run.ts --prompt-only  only the prompt's size with and without the owner's examples (in process)
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,6 +41,7 @@ import {
   type BusinessesResult,
 } from './scenarios.ts';
 import type { SqlTemplate } from './probe.ts';
+import { measurePromptSize, type PromptSize } from '../test/support/prompt-size.ts';
 
 const write = !process.argv.includes('--no-write');
 const say = (text: string) => process.stderr.write(`${text}\n`);
@@ -67,6 +69,17 @@ async function businessesSection(): Promise<{ fairness: BusinessesResult; spread
   const alone = await throughput({ reviews: 2000, branches: 50, concurrency: 8, latencyMs: 200 });
   say(`    ${seconds(alone.wallMs)} (${(alone.wallMs / alone.idealMs).toFixed(3)} × ideal): 50 businesses take ${(spread.wallMs / alone.wallMs).toFixed(3)} × one's time`);
   return { fairness, spread, alone };
+}
+/** 9: the prompt's characters per model call with and without the owner's examples (issue 22), in process. */
+async function promptSection(): Promise<PromptSize> {
+  say("9 the prompt's size: 10 held-out reviews drafted against 30 of the owner's examples at one branch …");
+  const size = await measurePromptSize();
+  say(`    prompt characters per call: ${size.withoutExamples} without examples, ${size.withExamples} with ${size.examples} (largest ${size.largest}, bound ${size.bound})`);
+  return size;
+}
+if (process.argv.includes('--prompt-only')) {
+  process.stdout.write(`${table(promptFigures(await promptSection())).join('\n')}\n`);
+  process.exit(0);
 }
 if (process.argv.includes('--businesses-only')) {
   await businessesSection();
@@ -138,10 +151,11 @@ for (const backend of ['sqlite', 'mysql'] as const) {
   statsScale.push(result);
 }
 const many = await businessesSection();
+const prompt = await promptSection();
 const nodeRssKb = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.resourceUsage().maxRSS))'], { encoding: 'utf8' }));
 say(`    one SELECT 1 round trip: ${roundTrip.cpuUs.toFixed(0)} µs of CPU`);
 
-const figures = tabulate({ wide, narrow, idle, sweep, rechecks, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history, statsScale });
+const figures = tabulate({ wide, narrow, idle, sweep, rechecks, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history, statsScale, prompt });
 figures.push(
   {
     figure: '8 fairness: 1 business with 2,000 waiting, 20 with 1 fresh each, model 200 ms, concurrency 8 (latest of the 20, among answers)',
@@ -173,7 +187,7 @@ say(`\nthe benchmark took ${elapsed.toFixed(0)} s`);
 if (write) {
   await writeFile(
     path.join(ROOT, 'BENCHMARKS.md'),
-    report({ figures, wide, narrow, idle, sweep, rechecks, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history, statsScale, elapsed, load }),
+    report({ figures, wide, narrow, idle, sweep, rechecks, fromSource, fromPackage, small, large, smallHeap, smallHeapBuilt, contained, roundTrip, http, nodeRssKb, history, statsScale, prompt, elapsed, load }),
   );
   say('wrote BENCHMARKS.md');
 }
@@ -214,6 +228,8 @@ interface Results {
   history: BranchHistoryResult;
   /** `gisbot stats` on 200 branches and 100,000 reviews, on each backend. */
   statsScale: StatsScaleResult[];
+  /** Prompt characters per model call with and without the owner's examples. */
+  prompt: PromptSize;
 }
 
 function tabulate(r: Results): Figure[] {
@@ -409,7 +425,28 @@ function tabulate(r: Results): Figure[] {
       met: s.monthMs < 1000,
     });
   }
+  figures.push(...promptFigures(r.prompt));
   return figures;
+}
+
+/** The prompt's size per model call: reported without examples and with them, and the largest call against the bound. */
+function promptFigures(p: PromptSize): Figure[] {
+  return [
+    {
+      figure: `9 prompt characters per model call (all messages; ${p.calls} reviews against 30 of the owner's examples): without examples → with ${p.examples}`,
+      value: `${p.withoutExamples} → ${p.withExamples}`,
+      bound: `≤ ${p.bound.toLocaleString('en')} (PROMPT_CHARACTER_BOUND)`,
+      ratio: `${(p.withExamples / p.withoutExamples).toFixed(2)} × without`,
+      met: null,
+    },
+    {
+      figure: '9 prompt characters: the largest call with examples',
+      value: String(p.largest),
+      bound: `≤ ${p.bound.toLocaleString('en')}`,
+      ratio: (p.largest / p.bound).toFixed(3),
+      met: p.largest <= p.bound,
+    },
+  ];
 }
 
 /** 2GIS requests of the throughput cycle (listing, re-reads, posts, login) per answered review. */
@@ -641,6 +678,15 @@ function details(r: Results & { figures: Figure[] }): string[] {
     const rows = plan.rows.map((row) => `${row.table || '—'}: ${row.type || '—'}, ${row.key ?? 'no key'}, ${row.rows}`).join('; ');
     lines.push(`| \`${clip(plan.template)}\` | ${rows} | ${plan.fullScan ? '**yes**' : 'no'} |`);
   }
+  lines.push('');
+  lines.push("## 9. The prompt's size (the owner's voice)");
+  lines.push('');
+  lines.push(`Characters of every message of one model call (system prompt \`You answer reviews.\`, the answer plan, the review), averaged`);
+  lines.push(`over the ${r.prompt.calls} held-out reviews of \`test/fixtures/voice-pairs.ts\` drafted at a branch holding 30 of the owner's examples:`);
+  lines.push(`${r.prompt.withoutExamples} without examples (\`voice.examples: 0\`, byte for byte the prompt before issue 22), ${r.prompt.withExamples} with the default ${r.prompt.examples}`);
+  lines.push(`(the largest call ${r.prompt.largest}). Each example's review and answer are cut to 700 characters (EXAMPLE_TEXT_LIMIT), and examples are`);
+  lines.push(`left out, the least similar first, so that the whole call stays under ${r.prompt.bound.toLocaleString('en')} characters (PROMPT_CHARACTER_BOUND, src/core/prompt.ts);`);
+  lines.push('a system prompt past the bound by itself gets none. `node bench/run.ts --prompt-only` measures this alone.');
   lines.push('');
   return lines;
 }

@@ -236,7 +236,10 @@ async function createLogger(
   const file = createFileLogger({
     file: config.logs.file,
     redact,
-    onFailure: (error) => output.error(`log file ${config.logs.file} cannot be written (${error.message}); logging to it is off`),
+    onFailure: (error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      output.error(messages.run.logUnwritable(config.logs.file, error.message, code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? code : null));
+    },
   });
   hooks.closers.push(() => file.close());
   hooks.reopeners.push(() => file.reopen());

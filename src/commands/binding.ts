@@ -21,6 +21,8 @@ export async function bindToAccount(store: Store, twogis: TwoGis): Promise<void>
     throw error;
   }
   refuseUnlessBound(store.businessId, await store.bindAccount(account), account.login);
+  // A token copied from the browser signed in: kept (by its fingerprint) so that `doctor` can say how long it has worked.
+  if (twogis.tokenFingerprint) await store.noteAccessToken(twogis.tokenFingerprint, new Date());
 }
 
 /** Sign-ins at once when a run binds its businesses: a deployment of fifty starts in a few round trips, not fifty. */

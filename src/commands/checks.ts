@@ -7,6 +7,7 @@ import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
 import type { BusinessBinding, Model, Store } from '../core/ports.ts';
 import { ConfigError, isServiceError, ServiceError } from '../errors.ts';
+import type { TokenUse } from '../core/token-age.ts';
 import { messages } from '../ui/messages.ts';
 
 export interface ServiceCheck {
@@ -145,6 +146,34 @@ export async function probeTwoGis(
   if (strangers.length > 0) throw new CheckFailure('branches_not_in_account', messages.checks.branchesNotInAccount(strangers));
 }
 
+/**
+ * The token check's line: signed in, and how long the token has been in use (the database's record of its first
+ * sign-in, kept by `run`, `poll-once` and this check; or its own issue time when it is a JWT that says) and when it
+ * expires if it says. A database that cannot be reached leaves out what only it knows: its own line says why.
+ */
+export async function tokenInUse(databaseUrl: string, businessId: string, token: string, where: string, now = new Date()): Promise<string> {
+  const { jwtClaims, tokenAge, tokenFingerprint } = await import('../core/token-age.ts');
+  const signedIn = messages.checks.twogisTokenOk(where);
+  const claims = jwtClaims(token);
+  let use: TokenUse | null = null;
+  try {
+    const store = await openStore(databaseUrl);
+    try {
+      await store.migrate();
+      use = await store.forBusiness(businessId).noteAccessToken(tokenFingerprint(token), now);
+    } finally {
+      await store.close();
+    }
+  } catch {
+    // the database's own check says what is wrong with it
+  }
+  const known = use ?? (claims?.issuedAt ? { firstUsedAt: claims.issuedAt, lastUsedAt: now } : null);
+  if (known === null) return signedIn;
+  const age = tokenAge(known, claims, now);
+  const expiresIn = age.expiresAt === null ? null : Math.round((age.expiresAt.getTime() - now.getTime()) / 60_000);
+  return `${signedIn}; ${messages.checks.tokenAge(age.minutes, age.since.toISOString(), expiresIn)}`;
+}
+
 /** The values `.gisbotrc.example` ships with: a config still holding one was copied and not filled in. */
 const EXAMPLE_PLACEHOLDERS: ReadonlyArray<[key: string, pick: (config: Readonly<Config>) => string | undefined, placeholder: RegExp]> = [
   ['twogis.password', (config) => config.twogis.password, /^change-me$/],
@@ -277,11 +306,13 @@ export async function configChecks(
     const name = single ? '2GIS' : `2GIS ${business.id}`;
     const key = (inner: string) => `${business.keyPrefix}${inner}`;
     const placeholders = examplePlaceholders(business.config).filter((one) => one.startsWith('twogis.'));
-    const probe = () =>
-      probeTwoGis(
+    const probe = async () => {
+      await probeTwoGis(
         { apiUrl: twogis.apiUrl, login: twogis.login ?? '', password: twogis.password ?? '', accessToken: twogis.accessToken, webApiKey: twogis.webApiKey, locale: twogis.locale, branches: twogis.branches },
         database ? (account) => accounts.set(business.id, account) : undefined,
       );
+      if (twogis.accessToken !== undefined) return tokenInUse(config.database.url, business.id, twogis.accessToken, host(twogis.apiUrl));
+    };
     return check(
       name,
       twogis.accessToken === undefined ? messages.checks.twogisOk(twogis.login ?? '', host(twogis.apiUrl)) : messages.checks.twogisTokenOk(host(twogis.apiUrl)),

@@ -4,6 +4,7 @@
 import type { Context } from '../context.ts';
 import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
 import { checkReply } from '../core/gate.ts';
+import { looksLikeNotACustomer } from '../core/looks-like.ts';
 import { noteRegeneration } from '../core/voice.ts';
 import { formatMoney } from '../core/money.ts';
 import { isComplained, type StoredReview } from '../core/ports.ts';
@@ -184,7 +185,7 @@ export function render(result: ReplyResult, output: Output): void {
   }
   const { review, action, text, problems, reason, charged, balance } = result;
   if (output.json) {
-    output.data(JSON.stringify({ reviewId: review.id, action, text, problems, reason, charged, balance }));
+    output.data(JSON.stringify({ reviewId: review.id, action, text, problems, reason, charged, balance, looksLike: looksLikeNotACustomer(review.text) }));
   }
   const c = output.colors;
   const id = shownLine(review.id);

@@ -64,8 +64,9 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
   const intervalMs = ctx.config.polling.intervalSeconds * 1000;
   let delivery: DeliveryReport = NOTHING_LEFT;
+  const cycleErrors = new Map<string, { error: string; again: number }>();
   while (!options.signal.aborted) {
-    const summary = await cycleSafely(deps, ctx, options.signal);
+    const summary = await cycleSafely(deps, ctx, options.signal, cycleErrors);
     result.cycles += 1;
     if (summary) {
       if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length + summary.warnings.length > 0) {
@@ -111,8 +112,9 @@ async function runMany(ctx: Context, options: RunOptions, businesses: readonly B
   const result: RunResult = { cycles: 0, posted: 0, exitCode: ExitCode.ok };
   const intervalMs = ctx.config.polling.intervalSeconds * 1000;
   let delivery: DeliveryReport = NOTHING_LEFT;
+  const cycleErrors = new Map<string, { error: string; again: number }>();
   while (!options.signal.aborted) {
-    const summaries = await Promise.all(cycling.map(async ({ id, deps }) => ({ id, summary: await cycleSafely(deps, ctx, options.signal) })));
+    const summaries = await Promise.all(cycling.map(async ({ id, deps }) => ({ id, summary: await cycleSafely(deps, ctx, options.signal, cycleErrors, id) })));
     result.cycles += 1;
     for (const { id, summary } of summaries) {
       if (!summary) continue;
@@ -159,14 +161,36 @@ function reportChanges(output: Output, before: DeliveryReport, now: DeliveryRepo
   return now;
 }
 
-/** A service that fails during a cycle is retried by the next one; only the checks before the first are fatal. */
-async function cycleSafely(deps: PipelineDeps, ctx: Context, signal: AbortSignal): Promise<CycleSummary | null> {
+/**
+ * A service that fails during a cycle is retried by the next one; only the checks before the first are fatal. The
+ * person reads each failure once: one line (the log file keeps it, at warn: the next cycle retries, and the log's
+ * echo on stderr would say it a second time), and the same failure again in the cycles after it is not repeated
+ * until a cycle works again, which is said too. `failing` holds, per business, the error last said.
+ */
+async function cycleSafely(
+  deps: PipelineDeps,
+  ctx: Context,
+  signal: AbortSignal,
+  failing: Map<string, { error: string; again: number }> = new Map(),
+  key = '',
+): Promise<CycleSummary | null> {
   try {
-    return await runCycle(deps, signal);
+    const summary = await runCycle(deps, signal);
+    const was = failing.get(key);
+    if (was !== undefined) {
+      failing.delete(key);
+      ctx.output.say(messages.run.cycleRecovered(was.again + 1));
+    }
+    return summary;
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
-    ctx.logger.error('cycle failed', { error: error.message });
-    ctx.output.error(messages.run.cycleFailed(shownText(error.message)));
+    ctx.logger.warn('cycle failed; the next cycle tries again', { error: error.message });
+    const was = failing.get(key);
+    if (was?.error === error.message) was.again += 1;
+    else {
+      failing.set(key, { error: error.message, again: 0 });
+      ctx.output.error(messages.run.cycleFailed(shownText(error.message)));
+    }
     return null;
   }
 }

@@ -278,7 +278,9 @@ function tally(
       summary.failed += 1;
     }
   }
-  summary.problems = [...new Set(breaker.errors.map((error) => error.message))];
+  // A refused sign-in is said with what to do about it (which setting to fix, or how to take a fresh token): the one
+  // line a cron run prints about it.
+  summary.problems = [...new Set(breaker.errors.map((error) => (error.kind === 'auth' && error.hint ? `${error.message}; ${error.hint}` : error.message)))];
   return summary;
 }
 

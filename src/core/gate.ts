@@ -209,6 +209,12 @@ export function maskContacts(text: string): string {
   });
 }
 
+/** The first e-mail address, link, phone number or @handle in `text`, as the gate would name it; null when none. */
+export function firstContact(text: string): string | null {
+  const withoutEmails = text.replace(EMAIL, ' ');
+  return first(text, EMAIL) ?? first(withoutEmails, LINK) ?? findPhone(withoutEmails) ?? first(withoutEmails, HANDLE)?.trim() ?? null;
+}
+
 function findPhone(text: string): string | null {
   for (const match of text.matchAll(PHONE_CANDIDATE)) {
     const candidate = match[0].trim();

@@ -1,5 +1,6 @@
 // The interfaces the core depends on. Adapters implement them; the core never imports an adapter.
 import type { Kopecks } from './money.ts';
+import type { TokenUse } from './token-age.ts';
 
 // ---------------------------------------------------------------- reviews
 
@@ -591,6 +592,8 @@ export interface CardView {
   superseded?: boolean;
   /** The business the card is of (its name, else its id), shown in a staff chat, which gets every business's cards. */
   business?: string | null;
+  /** The review looks as if no customer wrote it (core/looks-like.ts): the card suggests a complaint. */
+  looksLike?: { kind: string; evidence: string } | null;
   /** The buttons, in order; none once the review stopped waiting. */
   actions: CardAction[];
 }
@@ -1029,6 +1032,13 @@ export interface Businesses {
   /** Every business the database has a record of. */
   businessRecords(): Promise<BusinessRecord[]>;
   recordCycle(at: Date, status: CycleStatus): Promise<void>;
+  /**
+   * A 2GIS token (by its fingerprint, core/token-age.ts) signed in at `at`: its first use is kept, its last moved on.
+   * Returns the record as it stands now.
+   */
+  noteAccessToken(fingerprint: string, at: Date): Promise<TokenUse>;
+  /** The record of a token of this business; null when it never signed in here. */
+  accessTokenUse(fingerprint: string): Promise<TokenUse | null>;
 }
 
 /**
@@ -1191,6 +1201,8 @@ export interface TwoGis {
   postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'>;
   /** The complaints 2GIS holds about a review; null when 2GIS does not let us read them (404, 405). */
   listComplaints(reviewId: string): Promise<ComplaintOnTwoGis[] | null>;
+  /** With token sign-in (twogis.accessToken): the token's fingerprint (core/token-age.ts); absent or null with a password. */
+  readonly tokenFingerprint?: string | null;
 }
 
 export interface ChatMessage {

@@ -4,7 +4,7 @@
 // spans from its start (the last one may be shorter): each is one pair of the store's indexed period queries.
 import type { Kopecks } from './money.ts';
 import type { BranchFacts, BranchListing, PeriodReview, Store, StoredReview } from './ports.ts';
-import { emptyFacts, median, periodStats, sum, type Period, type Stats } from './stats.ts';
+import { decisionsOf, emptyFacts, median, periodStats, sum, type Decisions, type Period, type Stats } from './stats.ts';
 
 const WEEK_MS = 7 * 86_400_000;
 /** At most this many reviews waiting for a person are listed per branch (the oldest: they have waited longest). */
@@ -29,6 +29,11 @@ export interface WeekFigures {
   averageRating: number | null;
   medianMinutesToAnswer: number | null;
   charged: Kopecks;
+  /**
+   * What a person did with the drafts of the week's reviews (each decision counts in its review's week, as in
+   * `stats`): the trend that says whether gisbot has learned the owner's voice.
+   */
+  decisions: Decisions;
 }
 
 export interface ReportData {
@@ -112,5 +117,6 @@ function weekFigures(span: Period, facts: BranchFacts): WeekFigures {
     averageRating: facts.reviews > 0 ? Math.round((facts.ratingSum / facts.reviews) * 100) / 100 : null,
     medianMinutesToAnswer: median(facts.answerMinutes),
     charged: facts.charged,
+    decisions: decisionsOf(facts),
   };
 }

@@ -157,7 +157,7 @@ export function median(histogram: ReadonlyArray<readonly [number, number]>): num
 }
 
 /** What a person did with the drafts shown to them (contract.md: edited = at most half the characters changed). */
-function decisionsOf(facts: BranchFacts): Decisions {
+export function decisionsOf(facts: Pick<BranchFacts, 'untouched' | 'edited' | 'rewritten' | 'regenerated' | 'changedPermille'>): Decisions {
   const sent = facts.untouched + facts.edited + facts.rewritten;
   return {
     untouched: facts.untouched,

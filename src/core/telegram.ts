@@ -20,6 +20,7 @@
 import { isServiceError, UsageError } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { fileComplaint } from './complaint.ts';
+import { looksLikeNotACustomer } from './looks-like.ts';
 import { withoutSecrets, normaliseDraft } from './gate.ts';
 import { noteTopics } from './insight.ts';
 import { noteRegeneration } from './voice.ts';
@@ -790,6 +791,7 @@ export function cardView(card: TelegramCard, review: StoredReview, business: str
     outcome: body.outcome,
     actions,
     ...(business === null ? {} : { business }),
+    looksLike: body.outcome === null ? looksLikeNotACustomer(review.text) : null,
   };
 }
 

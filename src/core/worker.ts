@@ -8,6 +8,7 @@ import { formatMoney, type Kopecks } from './money.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { answeringPolicy, decideAnswering, type ReasonCode } from './policy.ts';
 import { templateSetFor } from './templates.ts';
+import { LOOKS_LIKE_CODE, looksLikeNotACustomer, looksLikeReason } from './looks-like.ts';
 import { keepAnswerFound } from './voice.ts';
 import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
 import { canPass, retryAfterFailure } from './retries.ts';
@@ -101,6 +102,12 @@ export async function answerReview(
         code: 'moderation_unavailable',
         details: { rules: ['moderation'] },
       });
+    }
+    // A review that looks as if no customer wrote it waits for a person whatever its rating: they may complain to
+    // 2GIS instead of answering (looks-like.ts). Nothing is posted or charged; the card and `reply` draft it again.
+    const looks = looksLikeNotACustomer(review.text);
+    if (looks !== null) {
+      return await finish(deps, review, token, { state: 'needs_approval', reason: looksLikeReason(looks), details: { code: LOOKS_LIKE_CODE, looksLike: looks.kind } });
     }
     const { completion } = drafted;
     draftText = drafted.text;

@@ -58,7 +58,7 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
           error(`${c.red(w.insufficient)}: ${w.insufficientDetail(String(data.balance), String(data.price))}`);
           break;
         case 'auth.failed':
-          error(`${c.red(w.authFailed)}: ${outside(data.error)}`);
+          // Not echoed: the cycle that sends it ends by saying the same failure, with what to do, on one line.
           break;
         case 'complaint.repeated':
           warn(`${c.yellow(w.recurring(shownLine(event.branchId ?? '')))}: ${outside(messages.logs.repeated(String(data.topic), Number(data.count), (data.reviewIds as string[]) ?? []))}`);

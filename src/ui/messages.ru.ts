@@ -46,6 +46,8 @@ export function ruCount(n: number, noun: RuNoun): string {
 const money = (amount: string) => formatMoneyFor('ru', amount);
 const num = (n: number) => formatCount('ru', n);
 const q = (text: string) => `«${text}»`;
+/** Как выглядит отзыв, который будто написал не клиент (core/looks-like.ts), для подсказки. */
+const LOOKS_LIKE: Record<string, string> = { ad: 'реклама', spam: 'спам', profanity: 'брань', other_business: 'отзыв о другом бизнесе' };
 /** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
 const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
 
@@ -132,7 +134,12 @@ export const ru: Catalogue = {
       `gisbot работает: цикл каждые ${interval} с, одновременно до ${ruCount(concurrency, 'review')}. Остановить: Ctrl-C.`,
     stopping: 'останавливаюсь: заканчиваю отзывы в работе…',
     stopped: 'остановлен',
-    cycleFailed: (reason) => `цикл не удался: ${reason}; попробую в следующем цикле`,
+    cycleFailed: (reason) => `цикл не удался: ${reason}; попробую в следующем цикле (та же ошибка здесь больше не повторяется)`,
+    cycleRecovered: (failed) => `циклы снова работают, после ${num(failed)} неудачных`,
+    logUnwritable: (file, error, readOnly) =>
+      readOnly === null
+        ? `в журнал ${file} нельзя писать (${error}); запись в него выключена`
+        : `в журнал ${file} нельзя писать: его папка ${path.dirname(file)} только для чтения (${readOnly}); запись в него выключена — разрешите запись в папку или укажите в logs.file место, куда можно писать`,
     telegram: (chats) =>
       chats === 0
         ? 'Telegram: в telegram.chatIds нет ни одного чата, карточки не отправляются (на /start бот отвечает id чата)'
@@ -245,6 +252,8 @@ export const ru: Catalogue = {
     skipped: (id) => `пропущено: отзыв ${id} по-прежнему ждёт вас`,
     refused: (problems) => `не отправлено, проверка ответа не пропускает его: ${problems.join('; ')}`,
     notPosted: (reason) => `не опубликовано: ${reason}`,
+    looksLike: (kind, evidence, id) =>
+      `подсказка — похоже, писал не клиент (${LOOKS_LIKE[kind] ?? kind}: «${evidence}»). Если так, пожалуйтесь в 2ГИС вместо ответа: ${gisbotCommand} complain ${id} --reason "<почему>"${kind === 'other_business' || kind === 'ad' ? ' --not-a-client' : ''}. Решаете вы.`,
   },
   complain: {
     emptyReason: 'у жалобы должна быть причина: добавьте --reason "<почему отзыв фальшивый>"',
@@ -329,6 +338,8 @@ export const ru: Catalogue = {
       charged: 'списано',
       noRatings: 'в этом периоде оценок нет',
       noAnswers: 'в этом периоде ответов нет',
+      drafts: 'черновики',
+      noDecisions: 'ни одного черновика не решал человек',
       reviewsTitle: (count) => ruCount(count, 'review'),
       byGisbotTitle: (count) => `ответил gisbot: ${num(count)}`,
       byPersonTitle: (count) => `ответил человек: ${num(count)}`,
@@ -401,6 +412,15 @@ export const ru: Catalogue = {
     cannotWrite: (file, code) => `не удаётся записать отчёт в ${file} (${code})`,
     outHint: 'укажите через --out файл в папке, куда у вас есть право записи',
     badCsvLocale: (value, known) => `--csv-locale: ${JSON.stringify(value)} — не один из ${known.join(', ')}`,
+    decisionsHeading: 'Насколько вы ещё правите черновики',
+    decisionsChart: 'Черновики, по которым вы решали, по неделям',
+    decisionNames: { untouched: 'отправлен как есть', edited: 'исправлен', rewritten: 'переписан', regenerated: 'составлен заново' },
+    allWeeks: 'весь период',
+    decisionsColumns: ['неделя', 'как есть', 'исправлен', 'переписан', 'заново', 'изменено (в среднем)'],
+    editedShare: (share) => (share === null ? '—' : `${Math.round(share * 100)} %`),
+    decisionsNote:
+      'Каждый черновик, который человек отправил или попросил составить заново, учтён в неделе, когда написан его отзыв. Исправлен: изменено не больше половины символов; переписан: больше. Чем меньше правок, переписываний и повторов от недели к неделе, тем лучше gisbot усвоил ваш голос (README: Teaching gisbot your voice).',
+    noDecisions: 'В этом периоде человек не решал ни по одному черновику: все ответы ушли сами, или никто не ждал вас.',
   },
   stats: {
     badBranch: (id) => `--branch: ${JSON.stringify(id)} — не id филиала (цифры, как их показывает \`gisbot branches\`)`,
@@ -431,6 +451,11 @@ export const ru: Catalogue = {
     databaseOk: (where) => `подключено к ${where}, схема обновлена`,
     twogisOk: (login, host) => `вход выполнен как ${login} на ${host}`,
     twogisTokenOk: (host) => `вход по токену доступа на ${host} выполнен`,
+    tokenAge: (minutes, since, expiresInMinutes) => {
+      const span = (m: number) => (m < 60 ? `${m} мин` : m < 48 * 60 ? `${Math.floor(m / 60)} ч ${m % 60} мин` : `${Math.floor(m / 1440)} дн ${Math.floor((m % 1440) / 60)} ч`);
+      const expiry = expiresInMinutes === null ? '' : expiresInMinutes > 0 ? `; истекает через ${span(expiresInMinutes)}` : `; истёк ${span(-expiresInMinutes)} назад`;
+      return `токен в работе уже ${span(minutes)} (с ${since.slice(0, 16).replace('T', ' ')} UTC)${expiry}; когда 2ГИС перестанет его принимать, скопируйте свежий (README: Signing in with a token)`;
+    },
     boundTo: (login) => `база данных обслуживает его как аккаунт 2ГИС ${login ?? '(вход по токену)'}`,
     notBoundYet: (login) => `ещё не привязан: первый запуск привяжет его в базе к ${login ?? 'аккаунту своего токена'}`,
     branchesNotInAccount: (ids) => `в аккаунте нет филиала ${ids.join(', ')} (twogis.branches): gisbot branches покажет, какие есть`,
@@ -622,6 +647,8 @@ export const ru: Catalogue = {
     anonymous: '(без имени)',
     noText: '(оценка без текста)',
     buttons: { send: 'Отправить', regenerate: 'Переписать', edit: 'Исправить', skip: 'Пропустить', complain: 'Пожаловаться' },
+    looksLike: (kind, evidence, canComplain) =>
+      `💡 Похоже, писал не клиент (${LOOKS_LIKE[kind] ?? kind}: «${evidence}»). ${canComplain ? 'Если так, нажмите «Пожаловаться» вместо ответа' : 'Если так, его можно пропустить'}: решаете вы.`,
     notices: {
       sent: (charged, balance) => `Отправлено: списано ${money(charged)}, баланс ${money(balance)}`,
       alreadyAnswered: 'Уже отвечено',
@@ -674,7 +701,7 @@ export const ru: Catalogue = {
       ofBusiness: (business) => `🏢 ${business}`,
       businessLine: (business, text) => `🏢 ${business}: ${text}`,
       statsLine: (reviews, answered, waiting, charged) =>
-        `${ruCount(reviews, 'review')}, с ответом ${num(answered)}, ждут ${num(waiting)}, списано ${charged}`,
+        `${ruCount(reviews, 'review')}, с ответом ${num(answered)}, ждут ${num(waiting)}, списано ${money(charged)}`,
       moreBusinesses: (more) => `ещё ${ruCount(more, 'business')}: /stats <id бизнеса> покажет один`,
       balance: (balance, held) => `Баланс ${money(balance)}, в резерве за ответы в работе ${money(held)}`,
       statsTitle: (days) => `Последние ${ruCount(days, 'day')}`,

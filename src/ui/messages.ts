@@ -13,6 +13,9 @@ export { gisbotCommand } from './catalogue-tools.ts';
 /** An amount of money as an English reader sees it: `1,250.00 KZT`. */
 const money = (amount: string) => formatMoneyFor('en', amount);
 
+/** What a review that looks as if no customer wrote it looks like (core/looks-like.ts), for the suggestion. */
+const LOOKS_LIKE: Record<string, string> = { ad: 'an ad', spam: 'spam', profanity: 'profanity', other_business: 'a review of another business' };
+
 export const en = {
   language: 'en',
   /** An amount of money (a decimal string as gisbot keeps it) in the deployment's currency. */
@@ -97,7 +100,13 @@ export const en = {
       `gisbot is running: a cycle every ${interval}s, ${concurrency} review${concurrency === 1 ? '' : 's'} at a time. Ctrl-C stops it.`,
     stopping: 'stopping: finishing the reviews in hand…',
     stopped: 'stopped',
-    cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle`,
+    cycleFailed: (reason: string) => `cycle failed: ${reason}; trying again next cycle (the same failure again is not repeated here)`,
+    cycleRecovered: (failed: number) => `cycles work again, after ${failed} failed cycle${failed === 1 ? '' : 's'}`,
+    /** `readOnly`: the errno code when the log's folder takes no writes (a read-only data folder). */
+    logUnwritable: (file: string, error: string, readOnly: string | null) =>
+      readOnly === null
+        ? `log file ${file} cannot be written (${error}); logging to it is off`
+        : `log file ${file} cannot be written: its folder ${path.dirname(file)} is read-only (${readOnly}); logging to it is off — make the folder writable, or set logs.file to a writable place`,
     telegram: (chats: number) =>
       chats === 0
         ? 'Telegram: no chat in telegram.chatIds, so no cards are sent (/start sent to the bot answers with its chat id)'
@@ -214,6 +223,8 @@ export const en = {
     skipped: (id: string) => `skipped: review ${id} still waits for you`,
     refused: (problems: readonly string[]) => `not sent, the gate refuses it: ${problems.join('; ')}`,
     notPosted: (reason: string) => `not posted: ${reason}`,
+    looksLike: (kind: string, evidence: string, id: string) =>
+      `suggestion — looks like: not our customer (${LOOKS_LIKE[kind] ?? kind}: "${evidence}"). If it is, complain to 2GIS instead of answering: ${gisbotCommand} complain ${id} --reason "<why>"${kind === 'other_business' || kind === 'ad' ? ' --not-a-client' : ''}. You decide.`,
   },
   complain: {
     emptyReason: 'a complaint needs its reason: add --reason "<why the review is fake>"',
@@ -303,6 +314,8 @@ export const en = {
       charged: 'charged',
       noRatings: 'no ratings in this period',
       noAnswers: 'no answers in this period',
+      drafts: 'drafts',
+      noDecisions: 'no drafts decided by a person',
       reviewsTitle: (count: number) => `${count} reviews`,
       byGisbotTitle: (count: number) => `${count} answered by gisbot`,
       byPersonTitle: (count: number) => `${count} answered by a person`,
@@ -375,6 +388,15 @@ export const en = {
     cannotWrite: (file: string, code: string) => `cannot write the report to ${file} (${code})`,
     outHint: 'name a file in a folder you can write to with --out',
     badCsvLocale: (value: string, known: readonly string[]) => `--csv-locale: ${JSON.stringify(value)} is not one of ${known.join(', ')}`,
+    decisionsHeading: 'How much you still correct the drafts',
+    decisionsChart: 'Drafts you decided on, per week',
+    decisionNames: { untouched: 'sent as drafted', edited: 'edited', rewritten: 'rewritten', regenerated: 'regenerated' },
+    allWeeks: 'the whole period',
+    decisionsColumns: ['week', 'sent as drafted', 'edited', 'rewritten', 'regenerated', 'changed (mean)'],
+    editedShare: (share: number | null) => (share === null ? '—' : `${Math.round(share * 100)}%`),
+    decisionsNote:
+      'Each draft a person sent or asked again for, counted in the week its review was written. Edited: at most half of its characters changed; rewritten: more. Fewer edits, rewrites and regenerations week after week mean gisbot has learned your voice (README: Teaching gisbot your voice).',
+    noDecisions: 'No draft was decided on by a person in this period: every answer went out by itself, or none waited for you.',
   },
   stats: {
     badBranch: (id: string) => `--branch: ${JSON.stringify(id)} is not a branch id (digits, as \`gisbot branches\` lists them)`,
@@ -403,6 +425,12 @@ export const en = {
     twogisTokenOk: (host: string) => `signed in with the access token at ${host}`,
     boundTo: (login: string | null) => `the database serves it as the 2GIS account ${login ?? '(signed in with a token)'}`,
     notBoundYet: (login: string | null) => `not bound yet: its first run binds it in the database to ${login ?? 'the account of its token'}`,
+    /** How long the token has worked (`since`: an ISO time), and when it expires if it says (a JWT): 2GIS publishes no lifetime. */
+    tokenAge: (minutes: number, since: string, expiresInMinutes: number | null) => {
+      const span = (m: number) => (m < 60 ? `${m} min` : m < 48 * 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 1440)} d ${Math.floor((m % 1440) / 60)} h`);
+      const expiry = expiresInMinutes === null ? '' : expiresInMinutes > 0 ? `; it expires in ${span(expiresInMinutes)}` : `; it expired ${span(-expiresInMinutes)} ago`;
+      return `the token has been in use for ${span(minutes)} (since ${since.slice(0, 16).replace('T', ' ')} UTC)${expiry}; when 2GIS stops taking it, copy a fresh one (README: Signing in with a token)`;
+    },
     branchesNotInAccount: (ids: readonly string[]) =>
       `the account has no branch ${ids.join(', ')} (twogis.branches): gisbot branches lists the ones it has`,
     placeholders: (keys: readonly string[]) => `${keys.join(', ')}: still the example file's placeholder; put in your own`,
@@ -588,6 +616,8 @@ export const en = {
     anonymous: '(no name)',
     noText: '(a rating without text)',
     buttons: { send: 'Send', regenerate: 'Regenerate', edit: 'Edit', skip: 'Skip', complain: 'Complain' },
+    looksLike: (kind: string, evidence: string, canComplain: boolean) =>
+      `💡 Looks like: not our customer (${LOOKS_LIKE[kind] ?? kind}: "${evidence}"). ${canComplain ? 'If it is, press Complain instead of answering' : 'If it is, you may skip it'}: you decide.`,
     // What a press or a message is told.
     notices: {
       sent: (charged: string, balance: string) => `Sent: charged ${money(charged)}, balance ${money(balance)}`,
@@ -641,7 +671,7 @@ export const en = {
       ofBusiness: (business: string) => `🏢 ${business}`,
       businessLine: (business: string, text: string) => `🏢 ${business}: ${text}`,
       statsLine: (reviews: number, answered: number, waiting: number, charged: string) =>
-        `${reviews} reviews, ${answered} answered, ${waiting} waiting, charged ${charged}`,
+        `${reviews} reviews, ${answered} answered, ${waiting} waiting, charged ${money(charged)}`,
       moreBusinesses: (more: number) => `${more} more businesses: /stats <business id> shows one`,
       balance: (balance: string, held: string) => `Balance ${money(balance)}, held for answers in progress ${money(held)}`,
       statsTitle: (days: number) => `The last ${days} days`,

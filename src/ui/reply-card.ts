@@ -1,5 +1,6 @@
 // How `gisbot reply` shows a review, its draft and the gate's verdict, and the approval queue. On stdout, with
 // colours only when stdout is a terminal.
+import { looksLikeNotACustomer } from '../core/looks-like.ts';
 import type { StoredReview } from '../core/ports.ts';
 import { clip, distinctNames, formatTime, stars, table, visibleLength } from './format.ts';
 import { messages } from './messages.ts';
@@ -15,6 +16,8 @@ export function printReview(output: Output, review: StoredReview): void {
   );
   output.data(indent(review.text.trim() === '' ? d.dim(messages.reply.noText) : shownText(review.text)));
   if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(shownText(review.reason))}`));
+  const looks = looksLikeNotACustomer(review.text);
+  if (looks) output.data(d.yellow(shownText(messages.reply.looksLike(looks.kind, looks.evidence, review.id))));
 }
 
 export function printDraft(output: Output, text: string, problems: readonly string[], edited: boolean, template: string | null = null): void {
@@ -40,6 +43,8 @@ export function queueJson(review: StoredReview) {
     reason: review.reason,
     retryAt: review.state === 'failed' ? (review.retryAt?.toISOString() ?? null) : null,
     text: review.text,
+    /** `{kind, evidence}` when the review looks as if no customer wrote it (a suggestion to complain instead), else null. */
+    looksLike: looksLikeNotACustomer(review.text),
   };
 }
 

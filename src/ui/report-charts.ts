@@ -20,6 +20,9 @@ export const CHART_FONT_PX = 12.5;
 /** A band axis labels every week up to this many weeks, then every other one (or fewer), so that labels never overlap. */
 const LABELLED_WEEKS = 7;
 export const COLORS = { reviews: '#cbd5e1', answered: '#2563eb', byPerson: '#0891b2', rating: '#d97706', hours: '#059669', spend: '#7c3aed' };
+/** What a person did with a draft, from "learned" to "not at all": the decisions chart's stack, bottom up. */
+export const DECISION_COLORS = { untouched: '#16a34a', edited: '#f59e0b', rewritten: '#dc2626', regenerated: '#94a3b8' } as const;
+export const DECISION_KINDS = ['untouched', 'edited', 'rewritten', 'regenerated'] as const;
 
 interface Point {
   week: string;
@@ -110,5 +113,24 @@ export function spendChart(weeks: readonly WeekFigures[], axis: Axis = messages.
     x: { type: 'band', label: null, domain: data.map((point) => point.week), ticks: weekTicks(data) },
     y: { label: axis.charged, grid: true, nice: true, domain: [0, Math.max(1, ...data.map((point) => point.spend))] },
     marks: [Plot.barY(data, { x: 'week', y: 'spend', fill: COLORS.spend }), Plot.ruleY([0])],
+  });
+}
+
+/**
+ * The drafts a person decided on, week by week, stacked: sent untouched at the bottom, then edited, rewritten and
+ * regenerated. `names` are the legend's words for each kind (the bars' titles).
+ */
+export function decisionsChart(weeks: readonly WeekFigures[], names: Record<(typeof DECISION_KINDS)[number], string>, axis: Axis = messages.report.axis): string {
+  const data = weeks.flatMap((week) => DECISION_KINDS.map((kind) => ({ week: axis.week(week.from), kind, drafts: week.decisions[kind], title: `${week.decisions[kind]} ${names[kind]}` })));
+  const domain = weeks.map((week) => axis.week(week.from));
+  const totals = weeks.map((week) => DECISION_KINDS.reduce((sum, kind) => sum + week.decisions[kind], 0));
+  const ticks = data.length === 0 ? [] : weekTicks(weeks.map((week) => ({ week: axis.week(week.from) }) as Point));
+  return render({
+    x: { type: 'band', label: null, domain, ticks },
+    y: { label: axis.drafts, grid: true, nice: true, domain: [0, Math.max(1, ...totals)] },
+    color: { domain: [...DECISION_KINDS], range: DECISION_KINDS.map((kind) => DECISION_COLORS[kind]) },
+    marks: totals.every((total) => total === 0)
+      ? [nothing(axis.noDecisions)]
+      : [Plot.barY(data, { x: 'week', y: 'drafts', fill: 'kind', order: [...DECISION_KINDS], title: 'title' }), Plot.ruleY([0])],
   });
 }

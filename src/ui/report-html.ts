@@ -10,7 +10,7 @@ import { figureOf } from '../core/figures.ts';
 import type { ReportData, Stars, WeekFigures } from '../core/report.ts';
 import type { BranchStats, Figures, TopicStat } from '../core/stats.ts';
 import type { BranchListing, PeriodReview, StoredReview } from '../core/ports.ts';
-import { COLORS, countsChart, hoursChart, ratingChart, spendChart } from './report-charts.ts';
+import { COLORS, countsChart, DECISION_COLORS, DECISION_KINDS, decisionsChart, hoursChart, ratingChart, spendChart } from './report-charts.ts';
 import type { UiLanguage } from './language.ts';
 import { currentLanguage, messagesFor, type Catalogue } from './messages.ts';
 import { shownText } from './shown-text.ts';
@@ -72,6 +72,7 @@ ${chart('hours', m.minutesChart, hoursChart(data.weeks, m.axis))}
 ${chart('spend', m.spendChart, spendChart(data.weeks, m.axis))}
 </div>
 ${topicsBlock(stats.topics)}
+${decisionsBlock(stats.total, data.weeks)}
 </section>
 ${branchesBlock(stats.branches, data.listings, data.stars)}
 ${worstBlock(data.worst)}
@@ -137,6 +138,23 @@ function chart(kind: string, title: string, svg: string, after = ''): string {
 function legend(): string {
   const swatch = (color: string, text: string) => `<span><i style="background:${color}"></i>${escape(text)}</span>`;
   return `<p class="legend">${swatch(COLORS.reviews, m.legendReviews)} ${swatch(COLORS.answered, m.legendAnswered)} ${swatch(COLORS.byPerson, m.legendByPerson)}</p>`;
+}
+
+/** The owner's decisions on drafts, week by week: whether the voice is being learned (issue 22). */
+function decisionsBlock(total: Figures, weeks: readonly WeekFigures[]): string {
+  const decided = (d: Figures['decisions']) => d.untouched + d.edited + d.rewritten + d.regenerated;
+  if (decided(total.decisions) === 0) return `<h3>${escape(m.decisionsHeading)}</h3><p class="none">${escape(m.noDecisions)}</p>`;
+  const swatch = (kind: (typeof DECISION_KINDS)[number]) => `<span><i style="background:${DECISION_COLORS[kind]}"></i>${escape(m.decisionNames[kind])}</span>`;
+  const row = (week: string, d: Figures['decisions']) =>
+    `<tr><th scope="row">${escape(week)}</th>${DECISION_KINDS.map((kind) => `<td>${d[kind]}</td>`).join('')}<td>${escape(m.editedShare(d.editedShare))}</td></tr>`;
+  return `<div class="decisions">
+<h3>${escape(m.decisionsHeading)}</h3>
+${chart('decisions', m.decisionsChart, decisionsChart(weeks, m.decisionNames, m.axis), `<p class="legend">${DECISION_KINDS.map(swatch).join(' ')}</p>`)}
+<table class="decisions-trend"><thead><tr>${m.decisionsColumns.map((column) => `<th scope="col">${escape(column)}</th>`).join('')}</tr></thead>
+<tbody>${weeks.map((week) => row(formatTime(week.from).slice(0, 10), week.decisions)).join('\n')}
+${row(m.allWeeks, total.decisions).replace('<tr>', '<tr class="total">')}</tbody></table>
+<p class="none">${escape(m.decisionsNote)}</p>
+</div>`;
 }
 
 function topicsBlock(topics: readonly TopicStat[]): string {
@@ -253,6 +271,9 @@ figure svg { display: block; width: 100%; height: auto; max-width: 100%; }
 .legend { margin: 4px 0 0; font-size: .8em; color: var(--muted); }
 .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; }
 .topics { margin: 0; padding-left: 20px; }
+.decisions figure { max-width: 520px; }
+.decisions-trend { margin-top: 8px; }
+.decisions-trend tr.total { font-weight: 600; }
 .topics b { color: var(--muted); }
 table { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: .9em; }
 th, td { text-align: left; vertical-align: top; padding: 6px 4px; border-bottom: 1px solid var(--line); }

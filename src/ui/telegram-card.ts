@@ -44,6 +44,7 @@ const PARTS = {
   review: { cap: 700, floor: 200 },
   instruction: { cap: 240, floor: 80 },
   reason: { cap: 240, floor: 80 },
+  looksLike: { cap: 200, floor: 80 },
   outcome: { cap: 200, floor: 80 },
   draftFailure: { cap: 240, floor: 80 },
   branch: { cap: 120, floor: 60 },
@@ -146,6 +147,7 @@ function cardLines(view: CardView, slot: (name: PartName | 'draft') => string): 
     `<blockquote>${review.text.trim() === '' ? `<i>${escapeHtml(words.noText)}</i>` : slot('review')}</blockquote>`,
   ];
   if (view.reason && !view.outcome) lines.push(`<i>${slot('reason')}</i>`);
+  if (view.looksLike && !view.outcome) lines.push(`<b>${slot('looksLike')}</b>`);
   lines.push('');
   if (view.draft) {
     const heading = view.draft.template ? words.draftFromTemplate(view.draft.template) : words.draft;
@@ -171,6 +173,7 @@ function partsOf(view: CardView): Layout['parts'] {
   };
   if (review.text.trim() !== '') parts.review = outside(review.text).trim();
   if (view.reason && !outcome) parts.reason = words.waits(outside(view.reason));
+  if (view.looksLike && !outcome) parts.looksLike = words.looksLike(view.looksLike.kind, outside(view.looksLike.evidence), view.actions.includes('complain'));
   if (draft?.editedBy) parts.editor = words.editedBy(shownLine(draft.editedBy));
   if (draft && !outcome && draft.problems.length > 0) parts.problems = words.gateRefuses(draft.problems.map(outside));
   if (!draft && view.draftFailure) parts.draftFailure = words.noDraft(outside(view.draftFailure));

@@ -79,6 +79,30 @@ for (const database of ['mysql', 'sqlite'] as const) {
       }
     });
 
+    test('a 5★ ad is drafted and waits for a person; reply shows the suggestion to complain, the complaint goes once', { skip: database === 'mysql' }, async () => {
+      const ad = '771006';
+      world.twogis.addReview(BRANCH, { id: ad, rating: 5, text: 'Лучшие курсы маникюра! Пишите в телеграм @nails_promo' });
+      assert.equal((await world.run(['balance', 'add', '100', '--yes'])).code, 0);
+      const polled = await world.run(['poll-once', '--json']);
+      assert.equal(polled.code, 0, polled.stderr);
+      assert.deepEqual([JSON.parse(polled.stdout).posted, JSON.parse(polled.stdout).awaitingApproval], [0, 1]);
+      assert.equal(world.twogis.postsTo(ad), 0, 'never answered by itself');
+
+      const queue = JSON.parse((await world.run(['reply', '--json'])).stdout) as Array<{ id: string; reason: string; looksLike: unknown }>;
+      const held = queue.find((review) => review.id === ad)!;
+      assert.match(held.reason, /^looks like: not our customer \(an ad: "@nails_promo"\)/);
+      assert.deepEqual(held.looksLike, { kind: 'ad', evidence: '@nails_promo' });
+      const shown = await world.run(['reply', ad, '--dry-run']);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /suggestion — looks like: not our customer \(an ad: "@nails_promo"\)\. If it is, complain to 2GIS instead of answering: .*complain 771006 --reason "<why>" --not-a-client\. You decide\./);
+      assert.equal(JSON.parse((await world.run(['reply', ad, '--dry-run', '--json'])).stdout).looksLike.kind, 'ad');
+
+      const complained = await world.run(['complain', ad, '--reason', 'Реклама, автор не был нашим гостем', '--not-a-client', '--json']);
+      assert.equal(complained.code, 0, complained.stderr);
+      assert.equal(world.twogis.complaintPosts(ad), 1);
+      assert.equal(Number((await world.query('SELECT COUNT(*) AS n FROM ledger WHERE kind = ?', ['charge']))[0]!.n), 0, 'never charged');
+    });
+
     // The same refusals on either database: run on one, to keep the suite lean.
     test('bad input is refused in one line, exit 2, nothing sent: no reason, too long, unknown review, not allowed by 2GIS', { skip: database === 'mysql' }, async () => {
       const before = world.twogis.complaintPosts();

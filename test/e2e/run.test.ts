@@ -70,8 +70,10 @@ describe('gisbot run', () => {
     await world.checkInvariants(world.twogis.reviewIds());
   });
 
-  test('the database goes away in the middle and comes back: everything answered exactly once', async () => {
+  test('the database goes away in the middle and comes back: everything answered exactly once', async (t) => {
     const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 3306 });
+    // Closed on failure too: an open proxy keeps the test process alive.
+    t.after(() => proxy.close().catch(() => {}));
     const url = new URL(world.db.url);
     url.port = String(proxy.port);
     for (let n = 0; n < 10; n += 1) world.twogis.addReview('7800000000000001', { id: `7810${n}`, rating: 5 });
@@ -86,6 +88,13 @@ describe('gisbot run', () => {
     const all = world.twogis.reviewIds().length;
     await eventually(async () => answered() === all && (await rows(world, "SELECT id FROM reviews WHERE state <> 'posted'")).length === 0, 'everything answered', 30_000);
     assert.match(run.output.stderr, /cycle failed: cannot reach MySQL at 127\.0\.0\.1:\d+/, 'the outage was seen and survived');
+    // A failed cycle's error is said once: on its "cycle failed" line, not again by the log's echo on stderr, and
+    // not again by the next cycles that fail the same way; the cycle that works again says so.
+    const outage = run.output.stderr.split('\n').filter((line) => line.includes('cannot reach MySQL'));
+    assert.ok(outage.length > 0);
+    assert.deepEqual(outage.filter((line) => !line.startsWith('cycle failed: ')), [], run.output.stderr);
+    assert.equal(new Set(outage).size, outage.length, `each failure said once:\n${outage.join('\n')}`);
+    assert.match(run.output.stderr, /cycles work again, after \d+ failed cycles?/);
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.output.stderr);
     await proxy.close();

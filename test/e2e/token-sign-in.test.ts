@@ -1,6 +1,7 @@
 // Signing in with a cabinet token copied from the browser (owners who use 2GIS ID have no password): answered with
 // the token alone, and a token 2GIS stops taking ends the cycle with one line that says how to take a fresh one.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { World } from '../support/world.ts';
 
@@ -24,6 +25,22 @@ describe('token sign-in through the real binary', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).posted, 1);
     assert.equal(world.twogis.requests.filter((request) => request.path.endsWith('users/auth')).length, 0);
+  });
+
+  test('doctor says how long the token has been in use: its first sign-in is kept by its fingerprint, never the token', async () => {
+    const rows = await world.query('SELECT business_id, fingerprint, first_used_at, last_used_at FROM access_tokens');
+    assert.equal(rows.length, 1, 'the sign-in of the cycle above');
+    assert.deepEqual([rows[0]!.business_id, rows[0]!.fingerprint], ['default', createHash('sha256').update(token).digest('hex')]);
+    assert.ok(!JSON.stringify(rows).includes(token));
+    // As if the cycle above had signed in 3 days, 4 hours and 5 minutes ago.
+    await world.query('UPDATE access_tokens SET first_used_at = ?', [Date.now() - ((3 * 24 + 4) * 60 + 5) * 60_000]);
+    const doctor = await world.run(['doctor', '--json'], { env: env() });
+    const twogis = (JSON.parse(doctor.stdout) as { checks: Array<{ name: string; ok: boolean; detail: string }> }).checks.find((check) => check.name === '2GIS')!;
+    assert.equal(twogis.ok, true, doctor.stderr);
+    assert.match(twogis.detail, /^signed in with the access token at 127\.0\.0\.1:\d+; the token has been in use for 3 d 4 h \(since \d{4}-\d\d-\d\d \d\d:\d\d UTC\); when 2GIS stops taking it, copy a fresh one/);
+    assert.ok(!doctor.stdout.includes(token) && !doctor.stderr.includes(token));
+    const human = await world.run(['doctor'], { env: env() });
+    assert.match(human.stdout, /✓ 2GIS +signed in with the access token .*in use for 3 d 4 h/);
   });
 
   test('an expired token: exit 1, one line naming twogis.accessToken, auth.failed with code token_expired, the token nowhere', async () => {

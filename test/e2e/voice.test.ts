@@ -11,7 +11,7 @@ import { buildMessages } from '../../src/core/prompt.ts';
 import { lexicalSimilarity, trigrams } from '../../src/core/voice.ts';
 import { TelegramSandbox, type SandboxMessage } from '../../src/sandbox/telegram.ts';
 import { KEYS, Pty } from '../support/pty.ts';
-import { World, worldContext } from '../support/world.ts';
+import { SECRETS, World, worldContext } from '../support/world.ts';
 
 const BRANCH = '70000001017466601';
 const OWNER = '1000001';
@@ -142,5 +142,29 @@ describe("the owner's voice with the real binary", () => {
     } finally {
       await ctx.close();
     }
+  });
+
+  test("a review at another business gets none of this business's examples; one at this business still does", async () => {
+    const other = { login: 'other@example.kz', password: 'sentinel-other-password-66', org: '660', branch: '70000001017466660' };
+    world.twogis.addAccount({ login: other.login, password: other.password });
+    world.twogis.addOrg({ id: other.org, name: 'Другая кофейня', login: other.login });
+    world.twogis.addBranch({ id: other.branch, name: 'Другая кофейня', orgId: other.org });
+    await writeFile(
+      path.join(world.dir, '.gisbotrc.json'),
+      JSON.stringify({ businesses: { default: { twogis: { login: world.login } }, other: { name: 'Другая', twogis: { login: other.login } } } }),
+    );
+    const env = { GISBOT_2GIS_LOGIN: '', GISBOT_2GIS_PASSWORD: '', GISBOT_DEFAULT_2GIS_PASSWORD: SECRETS.password, GISBOT_OTHER_2GIS_PASSWORD: other.password };
+    assert.equal((await world.run(['balance', 'add', '50', '--yes', '--business', 'other'], { env })).code, 0);
+    const there = 'Капучино остыл, кофе холодный, но бариста милые.';
+    const here = 'Капучино остыл и кофе холодный, зато бариста приветливые.';
+    world.twogis.addReview(other.branch, { id: '950101', rating: 4, text: there, user: { id: '46', name: 'Пётр' } });
+    world.twogis.addReview(BRANCH, { id: '950102', rating: 4, text: here, user: { id: '47', name: 'Ирина' } });
+    const polled = await world.run(['poll-once', '--json'], { env });
+    assert.equal(polled.code, 0, polled.stderr);
+    const user = (text: string) => promptFor(text).find((message) => message.role === 'user')!.content;
+    assert.deepEqual(blocks(user(there), 'EXAMPLE_ANSWER'), [], "no example of another business's");
+    assert.doesNotMatch(user(there), /EXAMPLE/);
+    assert.ok(blocks(user(here), 'EXAMPLE_ANSWER').length > 0, "this business's own examples still come");
+    assert.deepEqual([world.twogis.postsTo('950101'), world.twogis.postsTo('950102')], [1, 1]);
   });
 });

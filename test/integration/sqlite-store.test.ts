@@ -5,12 +5,12 @@
 import { LATEST_VERSION } from '../../src/adapters/store/migrations.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { createSqliteStore, loadSqlite, sqlitePathFromUrl } from '../../src/adapters/store/sqlite.ts';
+import { createSqliteStore, loadSqlite, realSqliteFiles, sqlitePathFromUrl } from '../../src/adapters/store/sqlite.ts';
 import { ConfigError, ServiceError } from '../../src/errors.ts';
 import { checkSqliteInvariants, createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
 import type { TestSqliteFile, WorkerReport } from '../support/sqlite.ts';
@@ -129,6 +129,7 @@ describe('SqliteStore', () => {
           [18, "the owner's panel: alerts once per episode, and Telegram's own messages queued"],
           [19, 'many businesses: every row belongs to one'],
           [20, "the deployment's settings: the currency its ledger is kept in"],
+          [21, '2GIS access tokens: when each first and last signed in'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM business_accounts');
@@ -187,6 +188,38 @@ describe('SqliteStore', () => {
     await c.migrate();
     assert.deepEqual(await c.getBalance(), { balance: 0n, reserved: 0n });
     await c.close();
+  });
+
+  test('a read-only data folder (as on a read-only mount: tests run as root, so it is stood in) names the folder and what to do', async () => {
+    const erofs = () => Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
+    const readOnlyHint = (folder: string) => (error: unknown) => {
+      assertDatabaseUnavailable(error, folder, /read-only \(EROFS\)$/);
+      const hint = (error as ServiceError).hint ?? '';
+      assert.ok(hint.includes(folder) && /make it writable for this user, or set database\.url/.test(hint), hint);
+      assert.ok(!hint.includes('\n'), 'one line');
+      return true;
+    };
+
+    // A fresh folder that cannot be made or written: the file cannot be created.
+    const fresh = path.join(tmp.dir, 'ro-fresh', 'gisbot.db');
+    const a = createSqliteStore({ path: fresh, notifications: false, files: { prepare: () => { throw erofs(); }, readOnly: () => 'EROFS' } });
+    await assert.rejects(a.migrate(), readOnlyHint(path.dirname(fresh)));
+    await a.close();
+
+    // The file's folder takes no -wal, -shm or journal files: SQLite says only "unable to open database file".
+    const existing = path.join(tmp.dir, 'ro-missing-folder', 'gisbot.db');
+    const b = createSqliteStore({ path: existing, notifications: false, files: { prepare: () => {}, readOnly: () => 'EROFS' } });
+    await assert.rejects(b.migrate(), readOnlyHint(path.dirname(existing)));
+    await b.close();
+
+    // A folder that does take writes keeps SQLite's own words.
+    const c = createSqliteStore({ path: existing, notifications: false, files: { prepare: () => {}, readOnly: () => null } });
+    await assert.rejects(c.migrate(), (error: unknown) => assertDatabaseUnavailable(error, existing, /cannot open .*: unable to open database file/));
+    await c.close();
+
+    // The real probe: a writable folder is writable, and leaves nothing behind.
+    assert.equal(realSqliteFiles.readOnly(tmp.dir), null);
+    assert.deepEqual((await readdir(tmp.dir)).filter((name) => name.startsWith('.gisbot-write-probe')), []);
   });
 
   test('a write lock held past the busy timeout is an unavailable ServiceError; readers are not blocked', async () => {

@@ -112,6 +112,38 @@ describe('the Telegram bridge on the real adapters', () => {
     assert.deepEqual(await ctx.store.getBalance(), before, 'never charged');
   });
 
+  test('Complain pressed in two chats, both answered with a reason, read by two bridges at once: one complaint request', async () => {
+    world.twogis.addReview(BRANCH, { id: '991010', rating: 1, text: 'Реклама соседнего кафе, пишите @promo_cafe' });
+    await runCycle(ctx);
+    await turn();
+    const repliesIn = (chat: string) => tg.messagesIn(chat).filter((one) => one.replyTo !== undefined).map((one) => one.text);
+    const earlier = new Map([OWNER, GROUP].map((chat) => [chat, repliesIn(chat).length]));
+    const replies = () => [OWNER, GROUP].flatMap((chat) => repliesIn(chat).slice(earlier.get(chat)));
+    const pressed = [OWNER, GROUP].map((chat) => tg.press(chat, card(chat, '991010')!.messageId, 'complain'));
+    await turn();
+    for (const press of pressed) assert.match(tg.answerTo(press)?.text ?? '', /^Reply to the card with why the review is fake/);
+    tg.write(OWNER, 'Реклама: автор не был нашим гостем', { replyTo: card(OWNER, '991010')!.messageId });
+    tg.write(GROUP, 'Это спам конкурента', { replyTo: card(GROUP, '991010')!.messageId });
+    const second = new TelegramBridge({ ...ctx, telegram: createTelegramBot({ token: tg.token, apiUrl: tg.url, render: telegramRenderer, redact: ctx.redact }), chatIds: [OWNER, GROUP] });
+    try {
+      await Promise.all([bridge.turn({ waitSeconds: 0 }), second.turn({ waitSeconds: 0 })]);
+      await turn();
+    } finally {
+      await second.end();
+    }
+    assert.equal(world.twogis.complaintPosts('991010'), 1, 'one request across two presses, two replies and two bridges');
+    // Notices go out through the panel's queue (Telegram's limits): a few more turns let them all out.
+    for (let more = 0; more < 5 && !replies().some((text) => /^Complaint sent to 2GIS/.test(text)); more += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await turn();
+    }
+    const told = replies();
+    assert.equal(told.filter((text) => /^Complaint sent to 2GIS/.test(text)).length, 1, told.join('\n'));
+    // The other reason is not filed: its chat is told the complaint is there already, or that the review no longer waits.
+    assert.equal(told.filter((text) => /^(?:This review has a complaint already: nothing sent again|Already answered elsewhere: complained to 2GIS)/.test(text)).length, 1, told.join('\n'));
+    assert.deepEqual(world.twogis.complaintsAbout('991010').length, 1);
+  });
+
   test('a chat that blocked the bot holds up no other; its card goes out once it is unblocked', async () => {
     const blocked = tg.addChat({ id: GROUP, type: 'supergroup', title: 'Отзывы', blocked: true });
     world.twogis.addReview(BRANCH, { id: '991003', rating: 2, text: 'Так себе.' });

@@ -130,6 +130,20 @@ export class MemoryStore implements Store {
     return { kind: 'kept' };
   }
 
+  /** Each token's record, by business and fingerprint. */
+  readonly tokens = new Map<string, { firstUsedAt: Date; lastUsedAt: Date }>();
+  async noteAccessToken(fingerprint: string, at: Date) {
+    const key = `${this.businessId} ${fingerprint}`;
+    const was = this.tokens.get(key);
+    const now = was === undefined ? { firstUsedAt: at, lastUsedAt: at } : { firstUsedAt: was.firstUsedAt, lastUsedAt: at > was.lastUsedAt ? at : was.lastUsedAt };
+    this.tokens.set(key, now);
+    return { ...now };
+  }
+  async accessTokenUse(fingerprint: string) {
+    const found = this.tokens.get(`${this.businessId} ${fingerprint}`);
+    return found === undefined ? null : { ...found };
+  }
+
   async migrate() {}
   async ping() {}
   async close() {}

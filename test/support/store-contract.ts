@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import type { GisbotError } from '../../src/errors.ts';
 import { formatMoney } from '../../src/core/money.ts';
+import { reportData } from '../../src/core/report.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import { ANSWER_REMOVED, COMPLAINED, type DomainEvent, type DraftDecision, type EventType, type FailureRetry, type ListedReview, type Store, type StoredEvent, type VoiceExample, type VoiceWeight } from '../../src/core/ports.ts';
 import type { ExpectedCharges } from './charges.ts';
@@ -1332,6 +1333,20 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       );
       const all = (await store.reviewFacts({ branchId: decidedBranch }))[0]!;
       assert.deepEqual([all.rewritten, all.changedPermille], [2, 2550]);
+
+      // The report's trend of them, week by week: each decision in its review's week.
+      const later = listed({ branchId: decidedBranch, createdAt: '2024-03-12T12:00:00.000+03:00' });
+      assert.equal(await store.recordReview(later, 'needs_approval', 'rated 1', []), true);
+      await decide(later, 'untouched', 0);
+      const trend = await reportData(store, { from: new Date('2024-03-03T00:00:00Z'), to: new Date('2024-03-17T00:00:00Z') }, at(40));
+      assert.deepEqual(
+        trend.weeks.map((week) => week.decisions),
+        [
+          { untouched: 1, edited: 2, rewritten: 1, regenerated: 3, editedShare: 0.388 },
+          { untouched: 1, edited: 0, rewritten: 0, regenerated: 0, editedShare: 0 },
+        ],
+      );
+      assert.deepEqual(trend.branchWeeks.get(decidedBranch)?.map((week) => week.decisions.untouched), [1, 1]);
       return 0;
     });
 
@@ -1816,6 +1831,21 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.deepEqual(facts.map((row) => [row.removed, row.waitingForPerson, row.answered]), [[2, 1, 1]], 'two answers removed, one review waits, one answered');
       // One answer of ours is on 2GIS; the two removed ones stay charged (the invariants count them): three charges.
       return 1;
+    });
+
+    contractTest("a 2GIS token's use: its first sign-in kept, its last moved on (never back), each business's own, never the token", async ({ store, open }) => {
+      const fingerprint = 'a'.repeat(64);
+      assert.equal(await store.accessTokenUse(fingerprint), null);
+      const first = new Date('2026-12-01T10:00:00.000Z');
+      assert.deepEqual(await store.noteAccessToken(fingerprint, first), { firstUsedAt: first, lastUsedAt: first });
+      const later = new Date('2026-12-03T08:30:00.000Z');
+      const other = open({ notifications: false });
+      await Promise.all([store.noteAccessToken(fingerprint, later), other.noteAccessToken(fingerprint, later)]);
+      assert.deepEqual(await store.noteAccessToken(fingerprint, new Date('2026-12-02T00:00:00.000Z')), { firstUsedAt: first, lastUsedAt: later }, 'an earlier clock moves nothing back');
+      assert.deepEqual(await other.accessTokenUse(fingerprint), { firstUsedAt: first, lastUsedAt: later });
+      assert.equal(await store.forBusiness('another-one').accessTokenUse(fingerprint), null, "another business's record is its own");
+      assert.equal(await store.accessTokenUse('b'.repeat(64)), null, 'a fresh token starts its own record');
+      return 0;
     });
   });
 }

@@ -12,6 +12,10 @@ import { ru, ruCount, ruForm, RU_NOUNS, type RuNoun } from '../../src/ui/message
 /** Texts that are the same in every language: ids, keys, numbers, a brand. Keyed by the message's path. */
 const SAME_IN_EVERY_LANGUAGE = new Set([
   'money', // a function of Intl, no words of its own
+  'report.editedShare', // a percentage
+  'demo.sideBySide', // arithmetic
+  'telegram.panel.ofBusiness', // 🏢 and the business's own name
+  'telegram.panel.businessLine',
   'branches.columns.0', // id
   'branches.defaults', // policy.*
   'branches.policy', // key=value

@@ -35,7 +35,10 @@ function answered(id: string, rating: number, answer: string, change: Partial<St
 }
 
 function data(change: Partial<ReportData> = {}, total: Partial<Figures> = {}): ReportData {
-  const week: WeekFigures = { from: FROM, to: TO, reviews: 10, answered: 6, byPerson: 2, averageRating: 4.1, medianMinutesToAnswer: 330, charged: 6000n };
+  const week: WeekFigures = {
+    from: FROM, to: TO, reviews: 10, answered: 6, byPerson: 2, averageRating: 4.1, medianMinutesToAnswer: 330, charged: 6000n,
+    decisions: { untouched: 0, edited: 0, rewritten: 0, regenerated: 0, editedShare: null },
+  };
   const branch: BranchStats = { id: BRANCH, name: 'Кофейня', ...figures(total), topics: [] };
   return {
     stats: { period: { from: FROM, to: TO }, total: figures(total), branches: [branch], topics: [] },
@@ -103,6 +106,32 @@ describe('the report page', () => {
     assert.match(csp, /default-src 'none'/);
     assert.ok(csp.includes(`script-src 'sha256-${hash}'`), csp);
     assert.doesNotMatch(csp, /unsafe-eval|https?:/);
+  });
+
+  test("the owner's decisions on drafts, week by week: the trend that says whether the voice is learned", () => {
+    const weekOf = (from: string, decisions: WeekFigures['decisions']): WeekFigures => ({
+      from: new Date(from), to: new Date(new Date(from).getTime() + 7 * 86_400_000), reviews: 5, answered: 5, byPerson: 5,
+      averageRating: 3, medianMinutesToAnswer: 60, charged: 2500n, decisions,
+    });
+    const weeks = [
+      weekOf('2026-11-03T00:00:00Z', { untouched: 1, edited: 3, rewritten: 2, regenerated: 2, editedShare: 0.45 }),
+      weekOf('2026-11-10T00:00:00Z', { untouched: 4, edited: 1, rewritten: 0, regenerated: 0, editedShare: 0.04 }),
+    ];
+    const html = reportHtml(data({ weeks }, { decisions: { untouched: 5, edited: 4, rewritten: 2, regenerated: 2, editedShare: 0.264 } }));
+    const block = html.match(/<div class="decisions">[\s\S]*?<\/div>\n/)?.[0] ?? '';
+    assert.match(block, /How much you still correct the drafts/);
+    assert.match(block, /<figure class="chart" data-chart="decisions">[\s\S]*<svg/);
+    const rows = [...block.matchAll(/<tr(?: class="total")?><th scope="row">([^<]*)<\/th>((?:<td>[^<]*<\/td>)+)<\/tr>/g)].map((row) => [row[1], ...[...row[2]!.matchAll(/<td>([^<]*)<\/td>/g)].map((cell) => cell[1])]);
+    assert.deepEqual(rows, [
+      ['2026-11-03', '1', '3', '2', '2', '45%'],
+      ['2026-11-10', '4', '1', '0', '0', '4%'],
+      ['the whole period', '5', '4', '2', '2', '26%'],
+    ]);
+    assert.match(block, /Fewer edits, rewrites and regenerations week after week mean gisbot has learned your voice/);
+
+    const none = reportHtml(data());
+    assert.doesNotMatch(none, /data-chart="decisions"/);
+    assert.match(none, /No draft was decided on by a person in this period/);
   });
 
   test('2GIS\'s rating and the stars per branch, money per branch', () => {

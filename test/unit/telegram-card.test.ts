@@ -104,6 +104,21 @@ describe('the card length budget', () => {
     assert.equal(fitted('x'.repeat(3000), 2000).shown.endsWith('… (cut: 1,030 more characters)'), true);
     assert.deepEqual(fitted('short', 5), { shown: 'short', cut: false });
   });
+
+  test("a review that looks as if no customer wrote it: the card suggests Complain, the person decides", () => {
+    const review = { id: '78', branchName: 'Кофейня', rating: 5, authorName: 'Promo', text: 'Пишите в телеграм @nails_promo', createdAt: '2026-12-01T10:00:00Z' };
+    const looksLike = { kind: 'ad', evidence: '@nails_promo' };
+    const card = shown(view({ review, reason: 'looks like: not our customer (an ad: "@nails_promo")', instruction: null, looksLike, actions: ['send', 'regenerate', 'edit', 'skip', 'complain'] }));
+    assert.match(card.text, /💡 Looks like: not our customer \(an ad: "@nails_promo"\)\. If it is, press Complain instead of answering: you decide\./);
+    assert.deepEqual(card.actions, ['send', 'regenerate', 'edit', 'skip', 'complain'], 'every choice stays: only a suggestion');
+    const noComplain = shown(view({ review, reason: null, instruction: null, looksLike, actions: ['regenerate', 'edit', 'skip'] }));
+    assert.match(noComplain.text, /If it is, you may skip it: you decide\./);
+    const closed = shown(view({ review, reason: null, instruction: null, looksLike, outcome: { kind: 'elsewhere', state: 'skipped', reason: null }, actions: [] }));
+    assert.doesNotMatch(closed.text, /Looks like/, 'a closed card suggests nothing');
+    // Every part at its longest still fits.
+    const crowded = shown(view({ looksLike: { kind: 'other_business', evidence: long(40) } }));
+    assert.ok(crowded.text.length <= TELEGRAM_TEXT_LIMIT);
+  });
 });
 
 // Issue 19: a staff chat gets every business's cards and alerts; each names its business, as config text (escaped).
@@ -119,15 +134,15 @@ describe('a staff chat names the business', () => {
     const figures = { reviews: 3, answered: 2, byPerson: 1, answeredElsewhere: 0, waiting: 1, skipped: 0, failed: 0, replyRate: 0.667, medianMinutesToAnswer: 4, averageRating: 3.7, charged: '10.00' };
     assert.equal(
       telegramRenderer.notice({ kind: 'alert', alert: { kind: 'balance.low', balance: '3.00', threshold: '10.00' }, business: 'dental-7' }),
-      '🏢 dental-7\nLow balance: 3.00, below 10.00. Top up with gisbot balance add',
+      '🏢 dental-7\nLow balance: 3.00 RUB, below 10.00 RUB. Top up with gisbot balance add',
     );
     assert.equal(
       telegramRenderer.notice({ kind: 'balances', businesses: [{ business: 'a', balance: '1.00', held: '0.00' }, { business: 'b', balance: '2.00', held: '5.00' }] }),
-      '🏢 a: Balance 1.00, held for answers in progress 0.00\n🏢 b: Balance 2.00, held for answers in progress 5.00',
+      '🏢 a: Balance 1.00 RUB, held for answers in progress 0.00 RUB\n🏢 b: Balance 2.00 RUB, held for answers in progress 5.00 RUB',
     );
     assert.equal(
       telegramRenderer.notice({ kind: 'stats_each', days: 7, businesses: [{ business: 'a', figures }], more: 2 }),
-      'The last 7 days\n🏢 a: 3 reviews, 2 answered, 1 waiting, charged 10.00\n2 more businesses: /stats <business id> shows one',
+      'The last 7 days\n🏢 a: 3 reviews, 2 answered, 1 waiting, charged 10.00 RUB\n2 more businesses: /stats <business id> shows one',
     );
   });
 });

@@ -11,19 +11,11 @@ import {
 } from '../../src/core/voice.ts';
 import { HELD_OUT, VOICE_BRANCH, VOICE_PAIRS } from '../fixtures/voice-pairs.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
+import { measurePromptSize, withVoicePairs } from '../support/prompt-size.ts';
 
 const at = new Date('2026-01-01T00:00:00Z');
 
-/** A pipeline whose store holds the thirty pairs as the owner's examples at one branch. */
-async function withPairs(voice: { examples?: number; embeddingModel?: string | null } = {}) {
-  const world = pipeline({ settings: { ...testSettings, voice } });
-  const examples = VOICE_PAIRS.map((pair, index) =>
-    exampleOf({ id: pair.id, branchId: VOICE_BRANCH, rating: pair.rating, text: pair.review, authorName: 'Гость' }, pair.answer, 'corrected', new Date(at.getTime() + index * 1000)),
-  );
-  assert.ok(examples.every((example) => example !== null), 'none of the pairs is generic');
-  await world.store.keepVoiceExamples(examples as VoiceExample[]);
-  return world;
-}
+const withPairs = withVoicePairs;
 
 const pairOf = (example: PromptExample) => VOICE_PAIRS.find((pair) => pair.answer === example.answerText)!.id;
 
@@ -40,21 +32,10 @@ test('by their words: for each of ten held-out reviews, the three examples chose
 });
 
 test('prompt characters per call, before and after the examples, and the bound they keep to', async (t) => {
-  const { deps } = await withPairs();
-  let before = 0;
-  let after = 0;
-  for (const [index, held] of HELD_OUT.entries()) {
-    const review = { ...listed({ id: `h${index}`, branchId: VOICE_BRANCH, rating: held.rating, text: held.review }), state: 'new' as const };
-    const plan = planAnswer(review as never, deps.settings);
-    const size = (messages: ReturnType<typeof buildMessages>) => messages.reduce((sum, message) => sum + message.content.length, 0);
-    before += size(buildMessages('You answer reviews.', review, plan));
-    const examples = await chooseExamples(deps, review);
-    const withExamples = size(buildMessages('You answer reviews.', review, plan, [], undefined, examples));
-    assert.ok(withExamples <= PROMPT_CHARACTER_BOUND);
-    after += withExamples;
-  }
-  t.diagnostic(`prompt characters per call: ${Math.round(before / HELD_OUT.length)} without examples, ${Math.round(after / HELD_OUT.length)} with 3 (bound ${PROMPT_CHARACTER_BOUND})`);
-  assert.ok(after > before);
+  const size = await measurePromptSize();
+  t.diagnostic(`prompt characters per call: ${size.withoutExamples} without examples, ${size.withExamples} with ${size.examples} (bound ${size.bound})`);
+  assert.ok(size.largest <= PROMPT_CHARACTER_BOUND);
+  assert.ok(size.withExamples > size.withoutExamples);
 
   // Long examples are cut to EXAMPLE_TEXT_LIMIT each, and a long system prompt leaves room for fewer.
   const long: PromptExample = { rating: 5, reviewText: 'Очень вкусно. '.repeat(200), answerText: 'Спасибо, рады стараться для вас! '.repeat(100) };

@@ -478,6 +478,19 @@ export const migrations: readonly Migration[] = [
     // silently become another money).
     statements: (s) => [table(s, 'deployment', [`name ${s.string(64)} NOT NULL PRIMARY KEY, value ${s.string(255)} NOT NULL`])],
   },
+  {
+    version: 21,
+    name: '2GIS access tokens: when each first and last signed in',
+    // Issue 21: `doctor` says how long a token copied from the browser has been in use (2GIS publishes no lifetime).
+    // A token is kept by its SHA-256 only: the token is a secret and never reaches the database.
+    statements: (s) => [
+      table(s, 'access_tokens', [
+        `business_id ${s.string(32)} NOT NULL, fingerprint ${s.string(64, 'fixed')} NOT NULL`,
+        `first_used_at ${s.time} NOT NULL, last_used_at ${s.time} NOT NULL`,
+        'PRIMARY KEY (business_id, fingerprint)',
+      ]),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -7,7 +7,7 @@
 // - one handle per store, and the store's calls take turns on it, so one call's statements never interleave with
 //   another's transaction.
 // Money is INTEGER kopecks bound as bigint, times INTEGER milliseconds (invariant 6).
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
@@ -25,7 +25,39 @@ export interface SqliteStoreOptions extends SqlStoreOptions {
   path: string;
   /** How long a write waits for another process's write lock before giving up; 5000 ms by default. */
   busyTimeoutMs?: number;
+  /** The file system as opening the file needs it; tests stand in a read-only one (root may write anywhere). */
+  files?: SqliteFiles;
 }
+
+/** What opening a database file does to its folder, apart from SQLite itself. */
+export interface SqliteFiles {
+  /** Creates the folder (0700) and the file (0600) when missing; throws an errno error when it cannot. */
+  prepare(folder: string, file: string): void;
+  /** Why nothing can be written in `folder` (`EROFS`, `EACCES`, `EPERM`), or null when something can. */
+  readOnly(folder: string): string | null;
+}
+
+/** The errno codes of a folder nothing can be written in. */
+const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+export const realSqliteFiles: SqliteFiles = {
+  prepare(folder, file) {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, constants.O_CREAT | constants.O_RDONLY, 0o600)); // 0600 if it is created now
+  },
+  readOnly(folder) {
+    // Tried, not asked (access(2) says yes to root on a read-only mount's permissions, never to EROFS's cause).
+    const probe = path.join(folder, `.gisbot-write-probe-${process.pid}-${Date.now()}`);
+    try {
+      closeSync(openSync(probe, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
+      unlinkSync(probe);
+      return null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return code !== undefined && READ_ONLY_CODES.has(code) ? code : null;
+    }
+  },
+};
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   return new SqlStore(new SqliteDialect(options), options);
@@ -218,6 +250,7 @@ class SqliteDialect implements Dialect {
   readonly skipLocked = empty;
   readonly #file: string;
   readonly #busyTimeoutMs: number;
+  readonly #files: SqliteFiles;
   #connection: FileConnection | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -226,6 +259,15 @@ class SqliteDialect implements Dialect {
     }
     this.#file = options.path === ':memory:' ? options.path : path.resolve(options.path);
     this.#busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
+    this.#files = options.files ?? realSqliteFiles;
+  }
+
+  /** The error for a database whose folder takes no writes: it names the folder, and what to do. */
+  #readOnly(folder: string, code: string, cause: unknown): ServiceError {
+    return new ServiceError('database', 'unavailable', `cannot open ${this.where}: its folder ${folder} is read-only (${code})`, {
+      hint: `gisbot keeps its database (and by default its log) in ${folder}: make it writable for this user, or set database.url to a file in a writable folder`,
+      cause,
+    });
   }
 
   get where(): string {
@@ -339,10 +381,10 @@ class SqliteDialect implements Dialect {
     if (this.#file !== ':memory:') {
       const folder = path.dirname(this.#file);
       try {
-        mkdirSync(folder, { recursive: true, mode: 0o700 });
-        closeSync(openSync(this.#file, constants.O_CREAT | constants.O_RDONLY, 0o600)); // 0600 if it is created now
+        this.#files.prepare(folder, this.#file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        if (READ_ONLY_CODES.has(code)) throw this.#readOnly(folder, code, error);
         throw new ServiceError('database', 'unavailable', `cannot open SQLite database ${this.#file}: cannot create it or its folder ${folder} (${code})`, {
           hint: 'check the path in database.url and the permissions of its folder',
           cause: error,
@@ -393,6 +435,10 @@ class SqliteDialect implements Dialect {
     if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED) {
       message = `${this.where} stayed locked by another process for ${this.#busyTimeoutMs} ms: ${detail}`;
       hint = 'another gisbot process is writing to the same file; try again, or use MySQL for several busy workers';
+    } else if ((primary === SQLITE_CANTOPEN || primary === SQLITE_READONLY) && this.#file !== ':memory:' && this.#files.readOnly(path.dirname(this.#file)) !== null) {
+      // The file is there, but its folder takes no -wal/-shm files nor journal: say which folder, not "unable to open".
+      const folder = path.dirname(this.#file);
+      return this.#readOnly(folder, this.#files.readOnly(folder)!, error);
     } else if (primary === SQLITE_CANTOPEN) {
       message = `cannot open ${this.where}: ${detail}`;
       hint = 'check the path in database.url and that the file and its folder are writable';

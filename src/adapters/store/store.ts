@@ -22,6 +22,7 @@ import type {
   ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
   TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
+import type { TokenUse } from '../../core/token-age.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
 import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
@@ -56,6 +57,7 @@ const BINDING = columns('b', { id: 'text', userId: ['text?', 'b.twogis_user_id']
 const VERSION = columns('m', { version: 'int' });
 const SETTING = columns('d', { value: 'text' });
 const ENTRIES = columns('l', { entries: ['int', 'COUNT(*)'] });
+const TOKEN_USE = columns('t', { firstUsedAt: 'time', lastUsedAt: 'time' });
 const ID = columns('r', { id: 'text' });
 const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?', createdAt: 'time', answerRemovals: 'int' });
 const RECHECK = columns('r', { reviewId: ['text', 'r.id'], branchId: 'text', answerId: 'text?', text: ['text', "COALESCE(r.answer_text, '')"] });
@@ -407,6 +409,22 @@ export class SqlStore implements Store {
       return { kind: 'kept' };
     });
     return result ?? this.keepCurrency(code);
+  }
+
+  async noteAccessToken(fingerprint: string, at: Date): Promise<TokenUse> {
+    requireTimes(at);
+    const key = sql`FROM access_tokens t WHERE t.business_id = ${this.#b} AND t.fingerprint = ${fingerprint}`;
+    return this.#db.autocommit(async (x) => {
+      // The first use stays as it was written; the last moves on (never back: workers' clocks differ a little).
+      await x.run(sql`INSERT ${raw(this.#db.schema.insertOrIgnore)} INTO access_tokens (business_id, fingerprint, first_used_at, last_used_at)
+            VALUES (${[this.#b, fingerprint, at, at]})`);
+      await x.run(sql`UPDATE access_tokens SET last_used_at = ${at} WHERE business_id = ${this.#b} AND fingerprint = ${fingerprint} AND last_used_at < ${at}`);
+      return (await x.first(TOKEN_USE, key))!;
+    });
+  }
+
+  async accessTokenUse(fingerprint: string): Promise<TokenUse | null> {
+    return (await this.#select(TOKEN_USE, sql`FROM access_tokens t WHERE t.business_id = ${this.#b} AND t.fingerprint = ${fingerprint}`))[0] ?? null;
   }
 
   // ------------------------------------------------------------ lifecycle

@@ -5,6 +5,7 @@
 //
 // Secrets: the password and the tokens never appear in an error message, and errors of the HTTP library (which
 // carry the request options, headers and body) are never attached as a cause.
+import { tokenFingerprint } from '../../core/token-age.ts';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -574,6 +575,8 @@ export function createTwoGisClient(options: TwoGisClientOptions): TwoGis {
   }
 
   return {
+    tokenFingerprint: signedInByToken ? tokenFingerprint(options.accessToken as string) : null,
+
     async checkLogin(): Promise<void> {
       // A token is not logged in with: one authorised read proves it.
       if (signedInByToken) await get('users', {}, usersSchema);
