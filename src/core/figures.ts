@@ -2,6 +2,7 @@
 // the Telegram panel all read this mapping (the store turns it into its SQL, figureOf reads one review). Every
 // review is in exactly one figure, so the figures add up to the reviews of a period (contract.md, `gisbot stats`).
 import { ANSWERED_ELSEWHERE, isComplained, type ReviewState } from './ports.ts';
+import type { ReasonCode } from './policy.ts';
 
 /** The figures a review can be counted in; `byPerson` is a part of `answered`, not a figure of its own. */
 export const REVIEW_FIGURES = [
@@ -39,9 +40,12 @@ export const SCHEDULED = { state: 'drafted', figure: 'scheduled' } as const sati
 /** The skip reasons of a review someone answered on 2GIS: the codes every path that finds one writes. */
 export const ANSWERED_ELSEWHERE_REASONS: readonly string[] = Object.values(ANSWERED_ELSEWHERE);
 
-export function figureOf(review: { state: ReviewState; reason: string | null; postAfter?: Date | null }): ReviewFigure {
+export function figureOf(review: { state: ReviewState; reason: string | null; reasonCode?: ReasonCode | null; postAfter?: Date | null }): ReviewFigure {
   if (review.state === SCHEDULED.state && review.postAfter != null) return SCHEDULED.figure;
-  if (review.state === 'skipped' && review.reason !== null && ANSWERED_ELSEWHERE_REASONS.includes(review.reason)) return 'answeredElsewhere';
+  // By the reason's code; a row with none (kept before v22 and not known to its upgrade) by its words.
+  const code = review.reasonCode ?? null;
+  const elsewhere = code === null ? review.reason !== null && ANSWERED_ELSEWHERE_REASONS.includes(review.reason) : code === 'answered_elsewhere';
+  if (review.state === 'skipped' && elsewhere) return 'answeredElsewhere';
   // Complained about to 2GIS (`gisbot complain`) instead of answered: it rests as skipped with that reason.
   if (isComplained(review)) return 'complained';
   return FIGURE_OF_STATE[review.state];

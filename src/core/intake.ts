@@ -21,7 +21,7 @@ import { makeEvent } from './events.ts';
 import { published, type PipelineDeps } from './pipeline.ts';
 import { decideIntake } from './policy.ts';
 import { noticeListedWaiting } from './recheck.ts';
-import { ANSWERED_ELSEWHERE, type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from './ports.ts';
+import { type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from './ports.ts';
 import { keepAnswerFound } from './voice.ts';
 
 export interface IntakeLimits {
@@ -320,7 +320,7 @@ async function record(deps: PipelineDeps, branch: Branch, reviews: readonly List
     if (decision.state === 'needs_approval') {
       events.push(makeEvent(deps.clock, 'review.needs_approval', subject, { reason: decision.reason, code: decision.code }));
     }
-    return { review, state: decision.state, reason: decision.reason, events };
+    return { review, state: decision.state, reason: decision.reason, code: decision.state === 'new' ? null : decision.code, events };
   });
   const refused: UnreadableItem[] = [];
   let stored: boolean[];
@@ -332,7 +332,7 @@ async function record(deps: PipelineDeps, branch: Branch, reviews: readonly List
     stored = [];
     for (const entry of entries) {
       try {
-        stored.push(await deps.store.recordReview(entry.review, entry.state, entry.reason, entry.events));
+        stored.push(await deps.store.recordReview(entry.review, entry.state, entry.reason, entry.events, entry.code ?? null));
       } catch (single) {
         if (!isRefusal(single)) throw single;
         stored.push(false);
@@ -345,7 +345,7 @@ async function record(deps: PipelineDeps, branch: Branch, reviews: readonly List
   }
   // An answer someone gave on 2GIS before gisbot saw the review is the business's own words: kept as an example.
   for (const [index, entry] of entries.entries()) {
-    if (stored[index] && entry.state === 'skipped' && entry.reason === ANSWERED_ELSEWHERE.atIntake) {
+    if (stored[index] && entry.state === 'skipped' && entry.code === 'answered_elsewhere') {
       await keepAnswerFound(deps, entry.review, entry.review.ownerAnswerText ? { text: entry.review.ownerAnswerText } : null);
     }
   }

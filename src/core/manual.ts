@@ -125,7 +125,7 @@ async function claimAndSend(
   }
   const back: ReleaseOutcome =
     before.state === 'needs_approval' || before.state === 'failed' || isComplained(before)
-      ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '' }
+      ? { state: before.state as 'needs_approval' | 'failed' | 'skipped', reason: before.reason ?? '', code: before.reasonCode ?? null }
       : { state: 'new', reason: null };
 
   // The owner's template sent as it was costs what a template's answer costs (billing.pricePerTemplateReply).

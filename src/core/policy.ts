@@ -109,7 +109,15 @@ export type ReasonCode =
   | 'moderation_unavailable'
   | 'deleted'
   | 'answer_removed'
-  | 'follow_up';
+  | 'follow_up'
+  // Kept on a review's row (reviews.reason_code) beside its English reason; events carry these too.
+  | 'complained'
+  | 'looks_like_not_a_customer'
+  | 'model_failed'
+  | 'post_refused'
+  | 'post_unconfirmed'
+  | 'service_failed'
+  | 'recovered';
 
 export type IntakeDecision =
   | { state: 'new'; reason: null }

@@ -1,6 +1,7 @@
 // The interfaces the core depends on. Adapters implement them; the core never imports an adapter.
 import type { Kopecks } from './money.ts';
 import type { TokenUse } from './token-age.ts';
+import type { ReasonCode } from './policy.ts';
 
 // ---------------------------------------------------------------- reviews
 
@@ -137,6 +138,8 @@ export interface StoredReview {
   createdAt: string;
   state: ReviewState;
   reason: string | null;
+  /** What `reason` says, for gisbot's code and the person's language; null for a row kept before it was (v22) and unknown. */
+  reasonCode?: ReasonCode | null;
   claimToken: string | null;
   leaseUntil: Date | null;
   reserved: Kopecks;
@@ -182,12 +185,16 @@ export interface DraftRecord {
 export type ClaimPrice = Kopecks | ((review: StoredReview) => Kopecks);
 
 /** Terminal or re-queue outcome for a claimed review; any reserve it holds is released with it. */
-export type ReleaseOutcome =
+export type ReleaseOutcome = (
   | { state: 'skipped'; reason: string }
   | { state: 'needs_approval'; reason: string }
   /** `retry`: tried again as it says; null: never by itself; absent: as the review's failure said before (a person's try). */
   | { state: 'failed'; reason: string; retry?: FailureRetry | null }
-  | { state: 'new'; reason: string | null };
+  | { state: 'new'; reason: string | null }
+) & {
+  /** What the reason says (reviews.reason_code); absent or null: no code known. */
+  code?: ReasonCode | null;
+};
 
 /**
  * The reasons a review is skipped because it was answered on 2GIS by someone else (at intake, on the re-read
@@ -222,9 +229,10 @@ export interface AnswerToRecheck {
  */
 export const COMPLAINED = 'complained to 2GIS';
 
-/** True for a review resting as complained about (COMPLAINED). */
-export function isComplained(review: { state: ReviewState; reason: string | null }): boolean {
-  return review.state === 'skipped' && review.reason === COMPLAINED;
+/** True for a review resting as complained about: by its code; a row with no code (kept before v22) by its words. */
+export function isComplained(review: { state: ReviewState; reason: string | null; reasonCode?: ReasonCode | null; code?: ReasonCode | null }): boolean {
+  const code = review.reasonCode ?? review.code ?? null;
+  return review.state === 'skipped' && (code === 'complained' || (code === null && review.reason === COMPLAINED));
 }
 
 /** Review states that wait for a person: re-read on 2GIS every approval.recheckMinutes (recheck.ts). */
@@ -343,6 +351,7 @@ export interface ReviewRecord {
   review: ListedReview;
   state: 'new' | 'skipped' | 'needs_approval';
   reason: string | null;
+  code?: ReasonCode | null;
   events: readonly DomainEvent[];
 }
 
@@ -631,6 +640,8 @@ export interface ReviewQueue {
     state: 'new' | 'skipped' | 'needs_approval',
     reason: string | null,
     events: readonly DomainEvent[],
+    /** What `reason` says (reviews.reason_code). */
+    code?: ReasonCode | null,
   ): Promise<boolean>;
   /**
    * recordReview for a page of reviews at once, each result in its place: one transaction for the page when

@@ -14,6 +14,7 @@ import { isServiceError, type ServiceError } from '../errors.ts';
 import { micros } from './intake.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { ANSWERED_ELSEWHERE, LISTING_PAGE_SIZE, type ListedReview, type WaitingReview } from './ports.ts';
+import type { ReasonCode } from './policy.ts';
 import { finish } from './worker.ts';
 import { keepAnswerFound } from './voice.ts';
 
@@ -149,7 +150,8 @@ async function readAlone(deps: PipelineDeps, review: WaitingReview, report: Rech
   report.reads += 1;
   const status = await deps.twogis.readReview(review.id);
   if (status !== null && !status.hasOwnerAnswer) return deps.store.markReviewsChecked([review.id], deps.clock.now());
-  if (await closeWaiting(deps, review.id, status === null ? DELETED : ANSWERED_ELSEWHERE.whileWaiting, status?.ownerAnswer)) report.closed += 1;
+  const closing = status === null ? ({ reason: DELETED, code: 'deleted' } as const) : ({ reason: ANSWERED_ELSEWHERE.whileWaiting, code: 'answered_elsewhere' } as const);
+  if (await closeWaiting(deps, review.id, closing, status?.ownerAnswer)) report.closed += 1;
 }
 
 /**
@@ -166,7 +168,7 @@ export async function noticeListedWaiting(deps: PipelineDeps, listed: readonly L
   for (const review of listed) {
     if (!waiting.has(review.id) || !review.hasOwnerAnswer) continue;
     const answer = review.ownerAnswerText ? { text: review.ownerAnswerText } : null;
-    if (await closeWaiting(deps, review.id, ANSWERED_ELSEWHERE.whileWaiting, answer)) closed += 1;
+    if (await closeWaiting(deps, review.id, { reason: ANSWERED_ELSEWHERE.whileWaiting, code: 'answered_elsewhere' }, answer)) closed += 1;
   }
   return closed;
 }
@@ -176,12 +178,17 @@ export async function noticeListedWaiting(deps: PipelineDeps, listed: readonly L
  * is in work right now (a person sending it re-reads it on 2GIS first anyway) or at rest already. The owner's answer
  * found on 2GIS is kept as an example of the business's voice.
  */
-async function closeWaiting(deps: PipelineDeps, reviewId: string, reason: string, ownerAnswer?: { text: string } | null): Promise<boolean> {
+async function closeWaiting(
+  deps: PipelineDeps,
+  reviewId: string,
+  why: { reason: string; code: ReasonCode },
+  ownerAnswer?: { text: string } | null,
+): Promise<boolean> {
   const token = deps.ownership.newToken();
   const now = deps.clock.now();
   const claimed = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
   if (claimed === null) return false;
-  const outcome = await finish(deps, claimed, token, { state: 'skipped', reason });
+  const outcome = await finish(deps, claimed, token, { state: 'skipped', ...why });
   if (outcome.kind === 'skipped') await keepAnswerFound(deps, claimed, ownerAnswer);
   return outcome.kind === 'skipped';
 }

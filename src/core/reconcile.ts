@@ -46,7 +46,7 @@ async function recover(deps: PipelineDeps, review: StoredReview, token: string):
   }
   if (review.state !== 'posting') {
     // Nothing left our hands yet: give it back to the queue, with its reserve released.
-    await deps.store.release(review.id, token, { state: 'new', reason: 'recovered after an interrupted run' }, []);
+    await deps.store.release(review.id, token, { state: 'new', reason: 'recovered after an interrupted run', code: 'recovered' }, []);
     return { kind: 'released' };
   }
   return resolvePosting(deps, review, token);
@@ -63,12 +63,12 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     await deps.store.relinquish(review.id, token, readBackTime(deps));
     return { kind: 'unsure', error };
   }
-  if (status === null) return finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS' });
+  if (status === null) return finish(deps, review, token, { state: 'skipped', reason: 'deleted on 2GIS', code: 'deleted' });
   if (status.ownerAnswer && sameText(status.ownerAnswer.text, draft)) {
     return settle(deps, review, { answerId: status.ownerAnswer.id, text: status.ownerAnswer.text });
   }
   if (status.hasOwnerAnswer) {
-    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack });
+    const outcome = await finish(deps, review, token, { state: 'skipped', reason: ANSWERED_ELSEWHERE.onReadBack, code: 'answered_elsewhere' });
     if (outcome.kind === 'skipped') await keepAnswerFound(deps, review, status.ownerAnswer);
     return outcome;
   }
@@ -76,6 +76,7 @@ export async function resolvePosting(deps: PipelineDeps, review: StoredReview, t
     return finish(deps, review, token, {
       state: 'failed',
       reason: `2GIS did not take the answer after ${review.postAttempts} attempts`,
+      code: 'post_unconfirmed',
     });
   }
   return postAndSettle(deps, review, token, draft);

@@ -107,7 +107,7 @@ export async function answerReview(
     // 2GIS instead of answering (looks-like.ts). Nothing is posted or charged; the card and `reply` draft it again.
     const looks = looksLikeNotACustomer(review.text);
     if (looks !== null) {
-      return await finish(deps, review, token, { state: 'needs_approval', reason: looksLikeReason(looks), details: { code: LOOKS_LIKE_CODE, looksLike: looks.kind } });
+      return await finish(deps, review, token, { state: 'needs_approval', reason: looksLikeReason(looks), code: LOOKS_LIKE_CODE, details: { looksLike: looks.kind } });
     }
     const { completion } = drafted;
     draftText = drafted.text;
@@ -124,7 +124,7 @@ export async function answerReview(
     if (signal?.aborted) return releaseForLater(deps, review, token);
     if (canPass(error)) {
       const retry = retryAfterFailure(review.failedTries ?? 0, deps.settings.modelSettings ?? '', deps.clock.now());
-      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${error.message}`, retry });
+      return await finish(deps, review, token, { state: 'failed', reason: `the model failed: ${error.message}`, code: 'model_failed', retry });
     }
     return releaseForLater(deps, review, token, error);
   }
@@ -217,7 +217,7 @@ export async function postAndSettle(
     ({ answerId } = await deps.twogis.postAnswer(review.id, text));
   } catch (error) {
     if (isServiceError(error, '2gis') && error.kind === 'rejected' && error.status !== 409) {
-      return await finish(deps, review, token, { state: 'failed', reason: `2GIS refused the answer: ${error.message}` });
+      return await finish(deps, review, token, { state: 'failed', reason: `2GIS refused the answer: ${error.message}`, code: 'post_refused' });
     }
     if (isServiceError(error, '2gis') && (error.kind === 'outcome_unknown' || error.kind === 'rejected')) {
       // Unseen outcome, or 409 (an answer is already there, perhaps ours): never post blindly again.
@@ -290,8 +290,11 @@ export async function finish(
             ...(outcome.retry ? { retryAt: outcome.retry.at?.toISOString() ?? null } : {}),
           });
   // A failure is tried again by itself only when the caller says so (retries.ts); any other waits for a person.
+  const code = outcome.code ?? null;
   const released: ReleaseOutcome =
-    outcome.state === 'failed' ? { state: 'failed', reason: outcome.reason, retry: outcome.retry ?? null } : { state: outcome.state, reason: outcome.reason };
+    outcome.state === 'failed'
+      ? { state: 'failed', reason: outcome.reason, code, retry: outcome.retry ?? null }
+      : { state: outcome.state, reason: outcome.reason, code };
   if (!(await deps.store.release(review.id, token, released, [event]))) return { kind: 'lost' };
   published(deps, [event]);
   return { kind: outcome.state, reason: outcome.reason };
@@ -307,8 +310,10 @@ export async function releaseForLater(
 ): Promise<WorkOutcome> {
   const serviceError = error instanceof ServiceError ? error : undefined;
   // A review complained about keeps its reason (COMPLAINED): it says where the review rests, not what went wrong.
-  const reason = isComplained(back) ? back.reason : (serviceError?.message ?? back.reason);
-  await release(deps, review, token, { ...back, reason } as ReleaseOutcome);
+  const kept = isComplained(back) || serviceError === undefined;
+  const reason = kept ? back.reason : serviceError.message;
+  const code = kept ? (back.code ?? null) : 'service_failed';
+  await release(deps, review, token, { ...back, reason, code } as ReleaseOutcome);
   if (error !== undefined && serviceError === undefined) throw error;
   return serviceError ? { kind: 'released', error: serviceError } : { kind: 'released' };
 }

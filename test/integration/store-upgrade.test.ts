@@ -478,3 +478,65 @@ for (const make of [sqliteBackend, mysqlBackend]) {
     }
   });
 }
+
+// Version 22 (issue 23): the reasons an earlier gisbot wrote get their codes where they are its own words; any
+// other stays without one (read by its words). A v18 database is the nearest earlier one this clone can make.
+for (const make of [sqliteBackend, mysqlBackend]) {
+  const { version, commit } = BEFORE_BUSINESSES;
+  const skip = hasCommit(commit) ? false : `commit ${commit} is not in this clone (a shallow one): run it in a full clone`;
+  test(`schema version ${version} (commit ${commit}) to ${LATEST_VERSION} on ${make === sqliteBackend ? 'SQLite' : 'MySQL'}: the reviews' reasons get their codes`, { skip }, async () => {
+    const folder = await checkout(commit);
+    const backend = await make();
+    try {
+      const old = (await backend.oldStore(folder)) as unknown as Store;
+      const kept: Array<[reason: string, state: 'skipped' | 'needs_approval', code: string | null]> = [
+        ['hidden on 2GIS', 'skipped', 'hidden'],
+        ['from another catalog (flamp)', 'skipped', 'other_catalog'],
+        ['already answered', 'skipped', 'answered_elsewhere'],
+        ['answered on 2GIS by someone else', 'skipped', 'answered_elsewhere'],
+        ['answering is off for branch 70000001057394703 (policy.branches)', 'skipped', 'branch_off'],
+        ['rated 1, below policy.approvalBelowRating (3)', 'needs_approval', 'below_threshold'],
+        ['a rating without text, and policy.answerRatingOnly is off', 'needs_approval', 'rating_only'],
+        ['looks like: not our customer (an ad: "скидки 50% на www.shop")', 'needs_approval', 'looks_like_not_a_customer'],
+        ['the reply gate refused 2 drafts: draft 1: too long', 'needs_approval', 'gate_refused'],
+        ['answer removed by 2GIS', 'needs_approval', 'answer_removed'],
+        ['something an operator wrote by hand', 'needs_approval', null],
+        ['already answered by the owner', 'skipped', null],
+      ];
+      const reviews = kept.map(() => listed());
+      const complained = listed();
+      const token = `old:${randomUUID()}`;
+      try {
+        await old.migrate();
+        for (const [index, [reason, state]] of kept.entries()) assert.equal(await old.recordReview(reviews[index]!, state, reason, []), true);
+        assert.equal(await old.recordReview(complained, 'needs_approval', 'rated 2, below policy.approvalBelowRating (3)', []), true);
+        const now = new Date();
+        const later = new Date(now.getTime() + 600_000);
+        assert.equal(await old.beginComplaint({ reviewId: complained.id, reason: 'реклама', notAClient: true }, token, now, later, now), true);
+      } finally {
+        await old.close();
+      }
+      const before = await dump(backend);
+      const store = backend.newStore();
+      try {
+        await store.migrate();
+        assertKept(before, await dump(backend));
+        const codes = await Promise.all(reviews.map(async (review) => (await store.getReview(review.id))?.reasonCode ?? null));
+        assert.deepEqual(codes, kept.map(([, , code]) => code));
+        const resting = await store.getReview(complained.id);
+        assert.deepEqual([resting?.state, resting?.reason, resting?.reasonCode], ['skipped', 'complained to 2GIS', 'complained']);
+        const [facts] = await store.reviewFacts({});
+        assert.equal(facts?.answeredElsewhere, 2, 'by their codes');
+        assert.equal(facts?.complained, 1);
+        // The complaint given up on puts the review back as it waited, its code with it.
+        assert.equal(await store.dropComplaint(complained.id, token), true);
+        const back = await store.getReview(complained.id);
+        assert.deepEqual([back?.state, back?.reason, back?.reasonCode], ['needs_approval', 'rated 2, below policy.approvalBelowRating (3)', 'below_threshold']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await backend.remove();
+    }
+  });
+}

@@ -62,6 +62,7 @@ import type {
 import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money.ts';
 import { ANSWER_REMOVED } from '../../src/core/ports.ts';
+import type { ReasonCode } from '../../src/core/policy.ts';
 
 export class MemoryStore implements Store {
   reviews = new Map<string, StoredReview>();
@@ -151,7 +152,7 @@ export class MemoryStore implements Store {
   async findKnownReviewIds(ids: readonly string[]) {
     return new Set(ids.filter((id) => this.reviews.has(id)));
   }
-  async recordReview(review: ListedReview, state: StoredReview['state'], reason: string | null, events: readonly DomainEvent[]) {
+  async recordReview(review: ListedReview, state: StoredReview['state'], reason: string | null, events: readonly DomainEvent[], code: ReasonCode | null = null) {
     if (this.reviews.has(review.id)) return false;
     this.reviews.set(review.id, {
       id: review.id,
@@ -164,6 +165,7 @@ export class MemoryStore implements Store {
       createdAt: review.createdAt,
       state,
       reason,
+      reasonCode: code,
       claimToken: null,
       leaseUntil: null,
       reserved: 0n,
@@ -179,7 +181,7 @@ export class MemoryStore implements Store {
   }
   async recordReviews(entries: readonly ReviewRecord[]) {
     const results: boolean[] = [];
-    for (const entry of entries) results.push(await this.recordReview(entry.review, entry.state, entry.reason, entry.events));
+    for (const entry of entries) results.push(await this.recordReview(entry.review, entry.state, entry.reason, entry.events, entry.code ?? null));
     return results;
   }
   async getReview(id: string) {
@@ -325,7 +327,7 @@ export class MemoryStore implements Store {
   ) {
     const review = this.reviews.get(reviewId);
     if (review?.state !== 'posted' || review.answerId !== answerId) return null;
-    Object.assign(review, { state: 'needs_approval', reason: ANSWER_REMOVED });
+    Object.assign(review, { state: 'needs_approval', reason: ANSWER_REMOVED, reasonCode: 'answer_removed' });
     this.removals.set(reviewId, (this.removals.get(reviewId) ?? 0) + 1);
     const refunded = refund ? (this.answerCharges.get(reviewId) ?? 0n) : 0n;
     this.answerCharges.delete(reviewId);
@@ -340,7 +342,7 @@ export class MemoryStore implements Store {
     const review = this.reviews.get(reviewId);
     if (review?.claimToken !== token) return false;
     this.reserved -= review.reserved;
-    Object.assign(review, { state: outcome.state, reason: outcome.reason, reserved: 0n, claimToken: null, leaseUntil: null, postAfter: null });
+    Object.assign(review, { state: outcome.state, reason: outcome.reason, reasonCode: outcome.code ?? null, reserved: 0n, claimToken: null, leaseUntil: null, postAfter: null });
     if (outcome.state === 'failed' && outcome.retry === null) {
       this.failureSettings.delete(reviewId);
       review.retryAt = null;
@@ -725,7 +727,7 @@ export class MemoryStore implements Store {
     Object.assign(message, outcome === 'retry' ? { sentAt: null, outcome: null } : { sentAt: now, outcome });
   }
   // the owner's complaints about reviews
-  ownerComplaints = new Map<string, ReviewComplaint & { prior: { state: StoredReview['state']; reason: string | null } | null }>();
+  ownerComplaints = new Map<string, ReviewComplaint & { prior: { state: StoredReview['state']; reason: string | null; reasonCode: ReasonCode | null } | null }>();
   async reviewComplaint(reviewId: string) {
     const complaint = this.ownerComplaints.get(reviewId);
     if (!complaint) return null;
@@ -738,11 +740,11 @@ export class MemoryStore implements Store {
     const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
     this.ownerComplaints.set(complaint.reviewId, {
       ...complaint, state: 'sending', claimToken: token, leaseUntil, readBackAfter: holdUntil, attempts: 1,
-      prior: waits ? { state: review.state, reason: review.reason } : null,
+      prior: waits ? { state: review.state, reason: review.reason, reasonCode: review.reasonCode ?? null } : null,
     });
     if (waits) {
       this.reserved -= review.reserved;
-      Object.assign(review, { state: 'skipped', reason: COMPLAINED, reserved: 0n, claimToken: null, leaseUntil: null });
+      Object.assign(review, { state: 'skipped', reason: COMPLAINED, reasonCode: 'complained', reserved: 0n, claimToken: null, leaseUntil: null });
     }
     return true;
   }

@@ -491,6 +491,54 @@ export const migrations: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 22,
+    name: "reviews: the code of their reason, beside its English words",
+    // Issue 23: gisbot's code matches a reason by its code, never by its words, and a person reads it in their
+    // language. Rows kept before get the code of the words gisbot wrote then, where they are one of its own; any
+    // other stays NULL (read by its words, as before). The words are written here as they were: a later change of
+    // the core's words does not change what this upgrade did.
+    statements: (s) => [
+      `ALTER TABLE reviews ADD COLUMN reason_code ${s.string(32)} NULL`,
+      `ALTER TABLE review_complaints ADD COLUMN prior_reason_code ${s.string(32)} NULL`,
+      ...KNOWN_REASONS_V22.flatMap(([code, words]) => {
+        const match = words.endsWith('%') ? `LIKE '${words}'` : `= '${words}'`;
+        return [
+          `UPDATE reviews SET reason_code = '${code}' WHERE reason_code IS NULL AND reason ${match}`,
+          `UPDATE review_complaints SET prior_reason_code = '${code}' WHERE prior_reason_code IS NULL AND prior_reason ${match}`,
+        ];
+      }),
+    ],
+  },
+];
+
+/**
+ * The reasons gisbot wrote to reviews before version 22, each with its code: the words themselves, or their
+ * fixed start and `%` where the rest is the case's own (a rating, a branch, an error). No `_` in them (LIKE's one
+ * character), no quote.
+ */
+const KNOWN_REASONS_V22: ReadonlyArray<readonly [code: string, words: string]> = [
+  ['other_catalog', 'from another catalog (%'],
+  ['hidden', 'hidden on 2GIS'],
+  ['answered_elsewhere', 'already answered'],
+  ['answered_elsewhere', 'answered by someone else before we posted'],
+  ['answered_elsewhere', 'answered by someone else'],
+  ['answered_elsewhere', 'answered on 2GIS by someone else'],
+  ['no_reply_allowed', '2GIS does not allow a reply'],
+  ['branch_unwatched', 'branch % is no longer watched (%'],
+  ['branch_off', 'answering is off for branch %'],
+  ['below_threshold', 'rated % below policy.approvalBelowRating (%'],
+  ['rating_only', 'a rating without text, and policy.answerRatingOnly is off'],
+  ['gate_refused', 'the reply gate refused %'],
+  ['moderation_unavailable', 'the moderation endpoint gave no verdict and policy.moderation is required: %'],
+  ['deleted', 'deleted on 2GIS'],
+  ['answer_removed', 'answer removed by 2GIS'],
+  ['complained', 'complained to 2GIS'],
+  ['looks_like_not_a_customer', 'looks like: not our customer (%'],
+  ['model_failed', 'the model failed: %'],
+  ['post_refused', '2GIS refused the answer: %'],
+  ['post_unconfirmed', '2GIS did not take the answer after %'],
+  ['recovered', 'recovered after an interrupted run'],
 ];
 
 export const LATEST_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0);

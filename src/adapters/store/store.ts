@@ -23,6 +23,7 @@ import type {
   TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import type { TokenUse } from '../../core/token-age.ts';
+import type { ReasonCode } from '../../core/policy.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
 import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
@@ -31,12 +32,12 @@ import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from '.
 
 const REVIEW_SPEC = {
   id: 'text', branchId: 'text', branchName: 'text', rating: 'int', text: 'text', authorId: 'text?', authorName: 'text',
-  createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?',
+  createdAt: ['text', 'created_at_text'], state: 'text', reason: 'text?', reasonCode: 'text?', claimToken: 'text?', leaseUntil: 'time?',
   reserved: 'money', draftText: 'text?', postAttempts: 'int', answerId: 'text?', failedTries: 'int', retryAt: 'time?',
   postAfter: 'time?', template: 'text?',
 } as const;
 const REVIEW = columns('r', REVIEW_SPEC);
-const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState });
+const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState, reasonCode: row.reasonCode as ReasonCode | null });
 const FOLLOW_UP = columns('f', {
   commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
   state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
@@ -101,9 +102,14 @@ const literal = (word: string): string => {
   if (!/^[A-Za-z0-9_ ]+$/.test(word)) throw new Error(`not a plain word: ${word}`);
   return `'${word}'`;
 };
+/** A review row resting as complained about (ports.ts, isComplained), as SQL. */
+const complainedRow = (table: string) =>
+  `(${table}reason_code = 'complained' OR (${table}reason_code IS NULL AND ${table}reason = ${literal(COMPLAINED)}))`;
 /** figures.ts's mapping as SQL: the one figure each review row counts in. */
-const FIGURE = `CASE WHEN r.state = 'skipped' AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}) THEN 'answeredElsewhere'
-  WHEN r.state = 'skipped' AND r.reason = ${literal(COMPLAINED)} THEN 'complained'
+// By the reason's code; a row with none (kept before v22, and not one the upgrade knew) by its words.
+const FIGURE = `CASE WHEN r.state = 'skipped' AND (r.reason_code = 'answered_elsewhere'
+      OR (r.reason_code IS NULL AND r.reason IN (${ANSWERED_ELSEWHERE_REASONS.map(literal).join(', ')}))) THEN 'answeredElsewhere'
+  WHEN r.state = 'skipped' AND ${complainedRow('r.')} THEN 'complained'
   WHEN r.state = ${literal(SCHEDULED.state)} AND r.post_after IS NOT NULL THEN ${literal(SCHEDULED.figure)} ${Object.entries(
   FIGURE_OF_STATE,
 )
@@ -135,7 +141,7 @@ const COMPLAINT = columns('c', { windowFrom: 'time', windowTo: 'time' });
 const REVIEW_COMPLAINT = columns('q', {
   reviewId: 'text', state: 'text', reason: 'text', notAClient: 'int', claimToken: 'text?', leaseUntil: 'time?', readBackAfter: 'time?', attempts: 'int',
 });
-const COMPLAINT_PRIOR = columns('q', { priorState: 'text?', priorReason: 'text?' });
+const COMPLAINT_PRIOR = columns('q', { priorState: 'text?', priorReason: 'text?', priorReasonCode: 'text?' });
 const toReviewComplaint = (row: RowOf<typeof REVIEW_COMPLAINT>): ReviewComplaint => ({
   ...row, state: row.state as ComplaintState, notAClient: row.notAClient === 1,
 });
@@ -227,12 +233,12 @@ const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0,
 
 /** A review as intake records it: seen unanswered on 2GIS now (`checked_at`, should it come to wait for a person). */
 function insertReviews(entries: ReadonlyArray<Omit<ReviewRecord, 'events'>>, now: Date, business: string): Sql {
-  const rows = entries.map(({ review: r, state, reason }) => {
+  const rows = entries.map(({ review: r, state, reason, code }) => {
     const values: Value[] = [business, r.id, r.branchId, r.branchName, r.rating, r.text, r.authorId, r.authorName, r.createdAt];
-    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, now, now, now]})`;
+    return sql`(${[...values, storableDate(r.createdAt) ?? now, state, reason, code ?? null, now, now, now]})`;
   });
   return sql`INSERT INTO reviews (business_id, id, branch_id, branch_name, rating, text, author_id, author_name, created_at_text, created_at, state, reason,
-    recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
+    reason_code, recorded_at, updated_at, checked_at) VALUES ${join(rows)}`;
 }
 
 /** Lines of the dialogue history, keyed by (author, review); '' stands for an author 2GIS did not name. */
@@ -477,10 +483,12 @@ export class SqlStore implements Store {
     return known;
   }
 
-  async recordReview(review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[]): Promise<boolean> {
+  async recordReview(
+    review: ListedReview, state: ReviewRecord['state'], reason: string | null, events: readonly DomainEvent[], code: ReasonCode | null = null,
+  ): Promise<boolean> {
     const now = new Date();
     return this.#db.transaction(async (x) => {
-      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason }], now, this.#b)))) throw new Rollback(false);
+      if (!(await this.#insertOnce(x, insertReviews([{ review, state, reason, code }], now, this.#b)))) throw new Rollback(false);
       await this.#insertEvents(x, events);
       await x.run(insertDialogue(this.#b, [review.authorId, review.id, 'reviewer', review.text, storableDate(review.createdAt) ?? now]));
       return true;
@@ -488,7 +496,7 @@ export class SqlStore implements Store {
   }
 
   async recordReviews(entries: readonly ReviewRecord[]): Promise<boolean[]> {
-    const one = (entry: ReviewRecord) => this.recordReview(entry.review, entry.state, entry.reason, entry.events);
+    const one = (entry: ReviewRecord) => this.recordReview(entry.review, entry.state, entry.reason, entry.events, entry.code ?? null);
     if (entries.length < 2) return Promise.all(entries.map(one));
     const now = new Date();
     const events = entries.flatMap((entry) => entry.events);
@@ -589,7 +597,7 @@ export class SqlStore implements Store {
     requireTimes(now, leaseUntil);
     return this.#db.transaction(async (x) => {
       const claimed = await x.run(sql`UPDATE reviews SET state = 'claimed', claim_token = ${token}, lease_until = ${leaseUntil}, updated_at = ${now}
-            WHERE business_id = ${this.#b} AND id = ${reviewId} AND (state IN ('new', 'needs_approval', 'failed') OR (state = 'skipped' AND reason = ${COMPLAINED}))`);
+            WHERE business_id = ${this.#b} AND id = ${reviewId} AND (state IN ('new', 'needs_approval', 'failed') OR (state = 'skipped' AND ${raw(complainedRow(''))}))`);
       return claimed === 1 ? this.#readReview(x, reviewId) : null;
     });
   }
@@ -732,7 +740,7 @@ export class SqlStore implements Store {
       const now = new Date();
       const row = await x.first(REMOVED_ANSWER, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId}${this.#db.lockRows}`);
       if (row === undefined || row.state !== 'posted' || row.answerId !== answerId) throw new Rollback(null);
-      const removed = await x.run(sql`UPDATE reviews SET state = 'needs_approval', reason = ${ANSWER_REMOVED}, answer_removals = answer_removals + 1,
+      const removed = await x.run(sql`UPDATE reviews SET state = 'needs_approval', reason = ${ANSWER_REMOVED}, reason_code = 'answer_removed', answer_removals = answer_removals + 1,
               answer_removed_at = ${now}, recheck_at = NULL, updated_at = ${now}
             WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'posted' AND answer_removals = ${row.answerRemovals}`);
       if (removed !== 1) throw new Rollback(null);
@@ -768,7 +776,7 @@ export class SqlStore implements Store {
     return this.#db.transaction(async (x) => {
       const row = await x.first(HELD, sql`FROM reviews r WHERE r.business_id = ${this.#b} AND r.id = ${reviewId} AND r.claim_token = ${token}${this.#db.lockRows}`);
       if (row === undefined) throw new Rollback(false);
-      await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reserved = 0, claim_token = NULL, lease_until = NULL,
+      await x.run(sql`UPDATE reviews SET state = ${outcome.state}, reason = ${outcome.reason}, reason_code = ${outcome.code ?? null}, reserved = 0, claim_token = NULL, lease_until = NULL,
               post_after = NULL, updated_at = ${new Date()}${clearDraft}${failureRetry(outcome)}
             WHERE business_id = ${this.#b} AND id = ${reviewId}`);
       if (row.reserved !== 0n) await x.run(sql`UPDATE business_accounts SET reserved = reserved - ${row.reserved} WHERE business_id = ${this.#b}`);
@@ -1411,13 +1419,13 @@ export class SqlStore implements Store {
       const waits = ['new', 'needs_approval', 'failed'].includes(review.state);
       const values: Value[] = [
         this.#b, reviewId, 'sending', reason, notAClient ? 1 : 0, token, leaseUntil, holdUntil, 1,
-        waits ? review.state : null, waits ? review.reason : null, now, now,
+        waits ? review.state : null, waits ? review.reason : null, waits ? review.reasonCode : null, now, now,
       ];
       const insert = sql`INSERT INTO review_complaints (business_id, review_id, state, reason, not_a_client, claim_token, lease_until, read_back_after, attempts,
-        prior_state, prior_reason, created_at, updated_at) VALUES (${values})`;
+        prior_state, prior_reason, prior_reason_code, created_at, updated_at) VALUES (${values})`;
       if (!(await this.#insertOnce(x, insert))) throw new Rollback(false);
       if (waits) {
-        await x.run(sql`UPDATE reviews SET state = 'skipped', reason = ${COMPLAINED}, reserved = 0, claim_token = NULL, lease_until = NULL,
+        await x.run(sql`UPDATE reviews SET state = 'skipped', reason = ${COMPLAINED}, reason_code = 'complained', reserved = 0, claim_token = NULL, lease_until = NULL,
               updated_at = ${now} WHERE business_id = ${this.#b} AND id = ${reviewId} AND state IN ${COMPLAINABLE_WAITING}`);
         if (review.reserved !== 0n) await x.run(sql`UPDATE business_accounts SET reserved = reserved - ${review.reserved} WHERE business_id = ${this.#b}`);
       }
@@ -1460,8 +1468,8 @@ export class SqlStore implements Store {
       if (prior === undefined) throw new Rollback(false);
       await x.run(sql`DELETE FROM review_complaints WHERE business_id = ${this.#b} AND review_id = ${reviewId} AND claim_token = ${token}`);
       if (prior.priorState !== null) {
-        await x.run(sql`UPDATE reviews SET state = ${prior.priorState}, reason = ${prior.priorReason}, updated_at = ${new Date()}
-              WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'skipped' AND reason = ${COMPLAINED}`);
+        await x.run(sql`UPDATE reviews SET state = ${prior.priorState}, reason = ${prior.priorReason}, reason_code = ${prior.priorReasonCode},
+              updated_at = ${new Date()} WHERE business_id = ${this.#b} AND id = ${reviewId} AND state = 'skipped' AND ${raw(complainedRow(''))}`);
       }
       return true;
     });
