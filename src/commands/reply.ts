@@ -14,6 +14,7 @@ import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { printDraft, printQueue, printReview, queueJson } from '../ui/reply-card.ts';
 import { shownLine, shownText } from '../ui/shown-text.ts';
+import { reasonText } from '../ui/reason.ts';
 
 export interface ReplyOptions {
   reviewId?: string;
@@ -60,7 +61,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
   await ctx.store.migrate();
   const review = await ctx.store.getReview(id);
   if (!review) throw new UsageError(messages.reply.unknownReview(id), messages.reply.unknownReviewHint);
-  if (!options.dryRun && !answerable(review)) throw new UsageError(messages.reply.notAnswerable(id, review.state, review.reason));
+  if (!options.dryRun && !answerable(review)) throw new UsageError(messages.reply.notAnswerable(id, review.state, review.reason === null ? null : reasonText(review)));
   const show = !ctx.output.json;
   if (show) printReview(ctx.output, review);
 

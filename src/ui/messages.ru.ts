@@ -51,6 +51,49 @@ const LOOKS_LIKE: Record<string, string> = { ad: 'реклама', spam: 'спа
 /** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
 const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
 
+/**
+ * Why a review was skipped or waits, said by its code (core/policy.ts, ReasonCode); the English `prose` gives the
+ * case's own details (a rating, a catalogue, a service's error) where the code has them. A code this does not
+ * know, or none (a row kept before gisbot kept codes): the prose as it is.
+ */
+function ruReason(code: string | undefined, prose: string): string {
+  /** The prose after its English start, when it starts so: the case's own part (a service's error is its own). */
+  const after = (start: string) => (prose.startsWith(start) ? prose.slice(start.length) : prose);
+  switch (code) {
+    case 'other_catalog': {
+      const catalog = /^from another catalog \((.*)\)$/.exec(prose)?.[1];
+      return catalog ? `отзыв из другого каталога (${catalog})` : 'отзыв из другого каталога';
+    }
+    case 'hidden': return 'скрыт в 2ГИС';
+    case 'answered_elsewhere': return 'уже отвечен';
+    case 'no_reply_allowed': return '2ГИС не даёт на него ответить';
+    case 'branch_unwatched': return 'за филиалом больше не следим (его нет в twogis.branches или в аккаунте)';
+    case 'branch_off': return 'ответы для филиала выключены (policy.branches)';
+    case 'below_threshold': {
+      const [, rating, threshold] = /^rated (\d+), below policy\.approvalBelowRating \((\d+)\)$/.exec(prose) ?? [];
+      return rating && threshold ? `оценка ${rating} — ниже порога policy.approvalBelowRating (${threshold})` : 'оценка ниже порога policy.approvalBelowRating';
+    }
+    case 'rating_only': return 'оценка без текста, а policy.answerRatingOnly выключен';
+    case 'gate_refused': return `проверка ответа не пропустила черновики (${prose})`;
+    case 'moderation_unavailable': return `модерация не дала ответа, а policy.moderation требует его (${prose})`;
+    case 'deleted': return 'отзыв удалён в 2ГИС';
+    case 'answer_removed': return '2ГИС удалил наш ответ';
+    case 'follow_up': return `дополнение к отзыву: ${prose}`;
+    case 'complained': return 'вы пожаловались на него в 2ГИС';
+    case 'looks_like_not_a_customer': {
+      const [, kind, evidence] = /^looks like: not our customer \((an ad|spam|profanity|a review of another business): (.*)\)$/s.exec(prose) ?? [];
+      const what = { 'an ad': LOOKS_LIKE.ad, spam: LOOKS_LIKE.spam, profanity: LOOKS_LIKE.profanity, 'a review of another business': LOOKS_LIKE.other_business }[kind ?? ''];
+      return what ? `похоже, писал не клиент (${what}: ${evidence})` : 'похоже, писал не клиент';
+    }
+    case 'model_failed': return `модель не справилась: ${after('the model failed: ')}`;
+    case 'post_refused': return `2ГИС не принял ответ: ${after('2GIS refused the answer: ')}`;
+    case 'post_unconfirmed': return '2ГИС так и не принял ответ после нескольких попыток';
+    case 'service_failed': return `сервис не ответил: ${prose}`;
+    case 'recovered': return 'возвращён в очередь после прерванного запуска';
+    default: return prose;
+  }
+}
+
 export const ru: Catalogue = {
   language: 'ru',
   money,
@@ -750,22 +793,7 @@ export const ru: Catalogue = {
       'ничего не сделано; один аккаунт 2ГИС — один бизнес (уберите один из них из businesses:)',
   },
   console: {
-    reason: (code, prose) =>
-      ({
-        other_catalog: 'отзыв из другого каталога',
-        hidden: 'скрыт в 2ГИС',
-        answered_elsewhere: 'уже отвечен',
-        no_reply_allowed: '2ГИС не даёт на него ответить',
-        branch_unwatched: 'за филиалом больше не следим (его нет в twogis.branches или в аккаунте)',
-        branch_off: 'ответы для филиала выключены (policy.branches)',
-        below_threshold: 'оценка ниже policy.approvalBelowRating',
-        rating_only: 'оценка без текста, а policy.answerRatingOnly выключен',
-        gate_refused: `проверка ответа не пропустила черновики (${prose})`,
-        moderation_unavailable: `модерация не дала ответа, а policy.moderation требует его (${prose})`,
-        deleted: 'отзыв удалён в 2ГИС',
-        answer_removed: '2ГИС удалил наш ответ',
-        follow_up: `дополнение к отзыву: ${prose}`,
-      } as Record<string, string>)[code ?? ''] ?? prose,
+    reason: (code, prose) => ruReason(code, prose),
     review: (id) => ` отзыв ${id}`,
     answered: '✓ отвечено',
     posted: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,

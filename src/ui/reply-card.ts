@@ -6,6 +6,7 @@ import { clip, distinctNames, formatTime, stars, table, visibleLength } from './
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 import { shownLine, shownText } from './shown-text.ts';
+import { reasonText } from './reason.ts';
 
 export function printReview(output: Output, review: StoredReview): void {
   const d = output.dataColors;
@@ -15,7 +16,7 @@ export function printReview(output: Output, review: StoredReview): void {
     `${shownLine(review.authorName) || messages.reply.anonymous} · ${shownLine(formatTime(review.createdAt))} · ${shownLine(review.branchName)} ${d.dim(`(${shownLine(review.branchId)})`)}`,
   );
   output.data(indent(review.text.trim() === '' ? d.dim(messages.reply.noText) : shownText(review.text)));
-  if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(shownText(review.reason))}`));
+  if (review.reason) output.data(d.yellow(`${messages.reply.waitsBecause(shownText(reasonText(review)))}`));
   const looks = looksLikeNotACustomer(review.text);
   if (looks) output.data(d.yellow(shownText(messages.reply.looksLike(looks.kind, looks.evidence, review.id))));
 }
@@ -41,6 +42,8 @@ export function queueJson(review: StoredReview) {
     /** `needs_approval`, or `failed`: what went wrong is the reason; `retryAt` says when it is tried again by itself. */
     state: review.state,
     reason: review.reason,
+    /** What `reason` says, for programs (ReasonCode); null for a row kept before gisbot kept codes. */
+    reasonCode: review.reasonCode ?? null,
     retryAt: review.state === 'failed' ? (review.retryAt?.toISOString() ?? null) : null,
     text: review.text,
     /** `{kind, evidence}` when the review looks as if no customer wrote it (a suggestion to complain instead), else null. */
@@ -50,10 +53,10 @@ export function queueJson(review: StoredReview) {
 
 /** Why a review of the queue waits, as the table shows it: a failure says so, and when it is tried again. */
 export function queueReason(review: StoredReview): string {
-  if (review.state !== 'failed') return review.reason ?? '';
+  if (review.state !== 'failed') return reasonText(review);
   // The clock time alone: the longest pause is 80 minutes (core/retries.ts), and the column is narrow.
   const next = review.retryAt ? formatTime(review.retryAt).slice(11, 16) : (review.failedTries ?? 0) > 0 ? 'never' : null;
-  return messages.reply.failedReason(review.reason ?? '', next);
+  return messages.reply.failedReason(reasonText(review), next);
 }
 
 

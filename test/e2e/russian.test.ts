@@ -59,6 +59,19 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
       assert.match(result.stdout, expected, `${args.join(' ')}: ${said(result)}`);
       assert.doesNotMatch(`${result.stdout}\n${result.stderr}`, ENGLISH, `${args.join(' ')}: ${said(result)}`);
     }
+    // A review's stored reason (reviews.reason, English for programs) is said in Russian by its code: the queue
+    // and the one review alike; --json keeps the English words and gives the code beside them.
+    const queue = await ru('reply');
+    assert.match(queue.stdout, /880001.*оценка 1 — ниже/, said(queue));
+    assert.doesNotMatch(queue.stdout, /rated 1|below policy/, said(queue));
+    const one = await ru('reply', '880001', '--dry-run');
+    assert.match(one.stdout, /оценка 1 — ниже порога policy\.approvalBelowRating \(3\)/, said(one));
+    assert.doesNotMatch(one.stdout, /rated 1|below policy/, said(one));
+    const queueJson = JSON.parse((await ru('reply', '--json')).stdout) as Array<{ id: string; reason: string; reasonCode: string }>;
+    assert.deepEqual(
+      queueJson.filter((entry) => entry.id === '880001').map(({ reason, reasonCode }) => ({ reason, reasonCode })),
+      [{ reason: 'rated 1, below policy.approvalBelowRating (3)', reasonCode: 'below_threshold' }],
+    );
     const dry = await ru('reply', '880001', '--dry-run');
     assert.match(dry.stderr, /пробный запуск: ничего не опубликовано/, said(dry));
     const stats = await ru('stats');
@@ -110,7 +123,7 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     assert.match(broke.stderr, /ответы остановлены: баланса не хватает на следующий ответ \(пополните баланс: .* balance add <сумма>\)/, said(broke));
     // Why, by the events' codes (their data.reason stays English, for programs).
     assert.match(broke.stderr, /^– пропущено отзыв 880002: уже отвечен$/m, said(broke));
-    assert.match(broke.stderr, /^\? ждёт вас отзыв 880001: оценка ниже policy\.approvalBelowRating \(/m, said(broke));
+    assert.match(broke.stderr, /^\? ждёт вас отзыв 880001: оценка 1 — ниже порога policy\.approvalBelowRating \(3\) \(/m, said(broke));
     assert.match(broke.stderr, /^! не хватает баланса: доступно 0,00.₽, нужно 5,00.₽/m, said(broke));
     assert.doesNotMatch(broke.stderr, ENGLISH, said(broke));
 
