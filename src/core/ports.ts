@@ -448,7 +448,7 @@ export interface CardMessage {
 /** How a card's review stopped waiting. */
 export type CardOutcome =
   | { kind: 'sent'; by: string; at: string; charged: string }
-  | { kind: 'elsewhere'; state: ReviewState; reason: string | null };
+  | { kind: 'elsewhere'; state: ReviewState; reason: string | null; reasonCode?: ReasonCode | null };
 
 /** What the bridge keeps about a card; the store keeps it whole, beside the card's id and its review. */
 export interface TelegramCardBody {
@@ -456,6 +456,8 @@ export interface TelegramCardBody {
   revision: number;
   /** Why the review waits, as the card shows it. */
   reason: string | null;
+  /** What `reason` says (ReasonCode): the card says it in its chat's language; absent on cards made before. */
+  reasonCode?: ReasonCode | null;
   draft: CardDraft | null;
   /** Why there is no draft (the model failed): shown in its place. */
   draftFailure: string | null;
@@ -513,11 +515,11 @@ export type TelegramNotice =
   | { kind: 'sent'; charged: string; balance: string }
   | { kind: 'already_answered' }
   | { kind: 'in_work' }
-  | { kind: 'answered_elsewhere'; reason: string | null }
+  | { kind: 'answered_elsewhere'; reason: string | null; code?: ReasonCode | null }
   | { kind: 'changed' }
   | { kind: 'refused'; problems: string[] }
   | { kind: 'insufficient' }
-  | { kind: 'not_posted'; reason: string }
+  | { kind: 'not_posted'; reason: string; code?: ReasonCode | null }
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
@@ -591,8 +593,9 @@ export interface CardView {
   cardId: number;
   revision: number;
   review: { id: string; branchName: string; rating: number; authorName: string; text: string; createdAt: string };
-  /** Why the review waits for a person. */
+  /** Why the review waits for a person; said by `reasonCode` where there is one. */
   reason: string | null;
+  reasonCode?: ReasonCode | null;
   draft: { text: string; problems: string[]; editedBy: string | null; template?: string | null } | null;
   draftFailure: string | null;
   instruction: string | null;

@@ -465,11 +465,11 @@ export class TelegramBridge {
         return answer({ kind: 'insufficient' });
       case 'skipped':
         await this.#follow(desk, await this.#reread(desk, card));
-        return answer({ kind: 'answered_elsewhere', reason: outcome.reason });
+        return answer({ kind: 'answered_elsewhere', reason: outcome.reason, code: outcome.code ?? null });
       case 'needs_approval':
       case 'failed':
         await this.#follow(desk, await this.#reread(desk, card));
-        return answer({ kind: 'not_posted', reason: outcome.reason });
+        return answer({ kind: 'not_posted', reason: outcome.reason, code: outcome.code ?? null });
       case 'lost':
         return this.#notFree(desk, card, review.id, answer);
       case 'released':
@@ -600,6 +600,7 @@ export class TelegramBridge {
         }
       }
       body.reason = review.reason;
+      body.reasonCode = review.reasonCode ?? null;
       await deps.store.createTelegramCard(review.id, body);
     }
 
@@ -620,10 +621,11 @@ export class TelegramBridge {
     const review = await desk.deps.store.getReview(card.reviewId);
     if (review === null) return null;
     const { state, reason } = review;
+    const reasonCode = review.reasonCode ?? null;
     if (card.body.outcome === null && AT_REST.has(state)) {
-      card = await this.#update(desk, card, (body) => ({ ...body, revision: body.revision + 1, outcome: { kind: 'elsewhere', state, reason } }));
+      card = await this.#update(desk, card, (body) => ({ ...body, revision: body.revision + 1, outcome: { kind: 'elsewhere', state, reason, reasonCode } }));
     } else if (card.body.outcome === null && WAITING.has(state) && reason !== card.body.reason) {
-      card = await this.#update(desk, card, (body) => ({ ...body, revision: body.revision + 1, reason }));
+      card = await this.#update(desk, card, (body) => ({ ...body, revision: body.revision + 1, reason, reasonCode }));
     }
     return { card, review };
   }
@@ -785,6 +787,8 @@ export function cardView(card: TelegramCard, review: StoredReview, business: str
     revision: body.revision,
     review: { id: review.id, branchName: review.branchName, rating: review.rating, authorName: review.authorName, text: review.text, createdAt: review.createdAt },
     reason: body.reason,
+    // A card made before cards kept the code: its review's, when the review still waits for the same reason.
+    reasonCode: body.reasonCode !== undefined ? body.reasonCode : body.reason === review.reason ? (review.reasonCode ?? null) : null,
     draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy, template: body.draft.template ?? null },
     draftFailure: body.draftFailure,
     instruction: body.instruction,
@@ -822,7 +826,7 @@ function closedNotice(card: TelegramCard): TelegramNotice | null {
   const outcome = card.body.outcome;
   if (outcome === null) return null;
   if (outcome.kind === 'sent' || outcome.state === 'posted') return { kind: 'already_answered' };
-  return { kind: 'answered_elsewhere', reason: outcome.reason };
+  return { kind: 'answered_elsewhere', reason: outcome.reason, code: outcome.reasonCode ?? null };
 }
 
 function cut(text: string, limit: number): string {

@@ -15,7 +15,7 @@ import { canPass, retryAfterFailure } from './retries.ts';
 
 export type WorkOutcome =
   | { kind: 'posted'; charged: Kopecks; balance: Kopecks }
-  | { kind: 'skipped' | 'needs_approval' | 'failed'; reason: string }
+  | { kind: 'skipped' | 'needs_approval' | 'failed'; reason: string; code?: ReasonCode | null }
   /** No funds for the price: the review went back to `new`. */
   | { kind: 'insufficient' }
   /** Drafted, and waiting out policy.postDelayMinutes with its reserve held: any later cycle posts it (reconcile.ts). */
@@ -297,7 +297,7 @@ export async function finish(
       : { state: outcome.state, reason: outcome.reason, code };
   if (!(await deps.store.release(review.id, token, released, [event]))) return { kind: 'lost' };
   published(deps, [event]);
-  return { kind: outcome.state, reason: outcome.reason };
+  return { kind: outcome.state, reason: outcome.reason, code };
 }
 
 /** Puts a review back where it waits (the queue, or a person's queue) untouched; rethrows what is not a service's. */

@@ -793,7 +793,7 @@ export const ru: Catalogue = {
       'ничего не сделано; один аккаунт 2ГИС — один бизнес (уберите один из них из businesses:)',
   },
   console: {
-    reason: (code, prose) => ruReason(code, prose),
+    reason: ruReason,
     review: (id) => ` отзыв ${id}`,
     answered: '✓ отвечено',
     posted: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,

@@ -172,7 +172,7 @@ function partsOf(view: CardView): Layout['parts'] {
     author: shownLine(firstName(review.authorName)) || words.anonymous,
   };
   if (review.text.trim() !== '') parts.review = outside(review.text).trim();
-  if (view.reason && !outcome) parts.reason = words.waits(outside(view.reason));
+  if (view.reason && !outcome) parts.reason = words.waits(outside(catalogue.console.reason(view.reasonCode ?? undefined, view.reason)));
   if (view.looksLike && !outcome) parts.looksLike = words.looksLike(view.looksLike.kind, outside(view.looksLike.evidence), view.actions.includes('complain'));
   if (draft?.editedBy) parts.editor = words.editedBy(shownLine(draft.editedBy));
   if (draft && !outcome && draft.problems.length > 0) parts.problems = words.gateRefuses(draft.problems.map(outside));
@@ -181,7 +181,7 @@ function partsOf(view: CardView): Layout['parts'] {
   if (outcome) {
     parts.outcome = outcome.kind === 'sent'
       ? words.sent(shownLine(outcome.by), utc(outcome.at), outcome.charged)
-      : words.elsewhere(outcome.state, outcome.reason === null ? null : outside(outcome.reason));
+      : words.elsewhere(outcome.state, outcome.reason === null ? null : outside(catalogue.console.reason(outcome.reasonCode ?? undefined, outcome.reason)));
   }
   return parts;
 }
@@ -241,7 +241,7 @@ const renderer: TelegramRenderer = {
       case 'in_work':
         return n.inWork;
       case 'answered_elsewhere':
-        return n.answeredElsewhere(notice.reason === null ? null : shownText(notice.reason));
+        return n.answeredElsewhere(notice.reason === null ? null : shownText(catalogue.console.reason(notice.code ?? undefined, notice.reason)));
       case 'changed':
         return n.changed;
       case 'refused':
@@ -249,7 +249,7 @@ const renderer: TelegramRenderer = {
       case 'insufficient':
         return n.insufficient;
       case 'not_posted':
-        return n.notPosted(shownText(notice.reason));
+        return n.notPosted(shownText(catalogue.console.reason(notice.code ?? undefined, notice.reason)));
       case 'redrafted':
         return n.redrafted;
       case 'draft_failed':
