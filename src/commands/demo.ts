@@ -231,6 +231,7 @@ async function reviewResults(store: Store, business: DemoBusiness, events: reado
       state,
       outcome: outcomeOf(state),
       reason: stored?.reason ?? (state === 'new' && stoppedForBalance ? messages.demo.queuedReason : null),
+      reasonCode: stored?.reason ? (stored.reasonCode ?? null) : null,
       rules: Array.isArray(waiting?.data.rules) ? (waiting.data.rules as string[]) : [],
       answer: typeof posted?.data.text === 'string' ? posted.data.text : null,
       charged: typeof posted?.data.charged === 'string' ? posted.data.charged : '0.00',

@@ -7,6 +7,8 @@ import { printStats } from './stats-table.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 import { shownLine, shownText } from './shown-text.ts';
+import { reasonText } from './reason.ts';
+import type { ReasonCode } from '../core/policy.ts';
 
 export interface DemoReviewResult {
   id: string;
@@ -21,6 +23,8 @@ export interface DemoReviewResult {
   /** `queued`: still new, the balance ran out first; `unfinished`: left in work (never expected). */
   outcome: 'answered' | 'skipped' | 'waiting' | 'failed' | 'queued' | 'unfinished';
   reason: string | null;
+  /** What `reason` says (ReasonCode), for programs; people read it in their language by it. */
+  reasonCode: ReasonCode | null;
   /** The reply gate's rules that refused the drafts, when it did. */
   rules: string[];
   /** The answer posted on 2GIS. */
@@ -158,11 +162,11 @@ function fate(review: DemoReviewResult, output: Output): string {
     case 'answered':
       return `${d.green(m.answered(review.charged))} ${d.cyan(`“${shownText(review.answer ?? '')}”`)}`;
     case 'skipped':
-      return d.dim(m.skipped(shownText(review.reason ?? '')));
+      return d.dim(m.skipped(shownText(reasonText(review))));
     case 'waiting':
-      return `${d.yellow(m.waiting(shownText(firstDraft(review.reason ?? ''))))}${review.rules.length > 0 ? d.dim(` ${shownText(m.rules(review.rules))}`) : ''}`;
+      return `${d.yellow(m.waiting(shownText(reasonText({ reason: firstDraft(review.reason ?? ''), reasonCode: review.reasonCode }))))}${review.rules.length > 0 ? d.dim(` ${shownText(m.rules(review.rules))}`) : ''}`;
     case 'failed':
-      return d.red(m.failed(shownText(review.reason ?? '')));
+      return d.red(m.failed(shownText(reasonText(review))));
     case 'queued':
       return d.yellow(m.queued);
     default:

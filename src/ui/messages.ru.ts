@@ -74,7 +74,14 @@ function ruReason(code: string | undefined, prose: string): string {
       return rating && threshold ? `оценка ${rating} — ниже порога policy.approvalBelowRating (${threshold})` : 'оценка ниже порога policy.approvalBelowRating';
     }
     case 'rating_only': return 'оценка без текста, а policy.answerRatingOnly выключен';
-    case 'gate_refused': return `проверка ответа не пропустила черновики (${prose})`;
+    case 'gate_refused': {
+      // What each draft broke is the gate's English; the rules and the draft's problems are shown beside it.
+      const drafts = /^the reply gate refused (\d+) drafts?:/.exec(prose)?.[1];
+      const template = /^the reply gate refused template (.+?): /.exec(prose)?.[1];
+      if (drafts) return `проверка ответа не пропустила ${ruCount(Number(drafts), 'draft')}`;
+      if (template) return `проверка ответа не пропустила шаблон ${template}`;
+      return `проверка ответа не пропустила черновики (${prose})`;
+    }
     case 'moderation_unavailable': return `модерация не дала ответа, а policy.moderation требует его (${prose})`;
     case 'deleted': return 'отзыв удалён в 2ГИС';
     case 'answer_removed': return '2ГИС удалил наш ответ';
