@@ -14,6 +14,7 @@ import { COLORS, countsChart, DECISION_COLORS, DECISION_KINDS, decisionsChart, h
 import type { UiLanguage } from './language.ts';
 import { currentLanguage, messagesFor, type Catalogue } from './messages.ts';
 import { shownText } from './shown-text.ts';
+import { reasonText } from './reason.ts';
 
 // The report's language, set by reportHtml for the one synchronous render: the business's (cli.ts), or the terminal's.
 let words: Catalogue = messagesFor('en');
@@ -228,7 +229,7 @@ function waitingBlock(waiting: readonly StoredReview[], total: number): string {
     .map(
       (review) => `<li><p><b>${stars(review.rating)}</b> ${escape(review.authorName)} · ${escape(formatTime(review.createdAt))}</p>
 <blockquote>${escape(review.text.trim() === '' ? m.noText : excerpt(review.text))}</blockquote>
-<p class="how">${escape(review.reason ?? '')} · <code>gisbot reply ${escape(review.id)}</code></p></li>`,
+<p class="how">${escape(reasonText(review, words))} · <code>gisbot reply ${escape(review.id)}</code></p></li>`,
     )
     .join('\n')}</ul>`;
 }
