@@ -188,6 +188,40 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       return 0;
     });
 
+    contractTest("a review's reason keeps its code beside its words; the figures go by the code", async ({ store }) => {
+      const [alone, paged, other, released, unknown] = [listed(), listed(), listed(), listed(), listed()];
+      assert.equal(await store.recordReview(alone, 'needs_approval', 'rated 1, below policy.approvalBelowRating (3)', [], 'below_threshold'), true);
+      assert.deepEqual(
+        await store.recordReviews([
+          { review: paged, state: 'skipped', reason: 'words of another day', code: 'answered_elsewhere', events: [] },
+          // Words that once meant a complaint, with another code: the code says what it is.
+          { review: other, state: 'skipped', reason: 'complained to 2GIS', code: 'hidden', events: [] },
+        ]),
+        [true, true],
+      );
+      assert.equal(await store.recordReview(released, 'new', null, []), true);
+      assert.equal(await store.recordReview(unknown, 'skipped', 'answered by someone else', []), true);
+      const code = async (review: ListedReview) => (await store.getReview(review.id))?.reasonCode ?? null;
+      assert.deepEqual(await Promise.all([alone, paged, other, released, unknown].map(code)), ['below_threshold', 'answered_elsewhere', 'hidden', null, null]);
+
+      const now = new Date();
+      const token = randomUUID();
+      assert.notEqual(await store.claimReview(released.id, token, now, lease(now)), null);
+      await store.release(released.id, token, { state: 'failed', reason: 'the model failed: 503', code: 'model_failed', retry: null }, []);
+      assert.equal(await code(released), 'model_failed');
+      const again = randomUUID();
+      assert.notEqual(await store.claimReview(released.id, again, now, lease(now)), null);
+      await store.release(released.id, again, { state: 'new', reason: null }, []);
+      assert.equal(await code(released), null, 'no code given: none kept');
+
+      const [facts] = await store.reviewFacts({});
+      // `paged` by its code, `unknown` (no code, a row kept before codes) by its words; `other` is skipped, not complained.
+      assert.equal(facts?.answeredElsewhere, 2);
+      assert.equal(facts?.complained, 0);
+      assert.equal(facts?.skipped, 1);
+      return 0;
+    });
+
     contractTest('waiting reviews: those waiting for a person, the longest unchecked first; a check marks only them', async ({ store }) => {
       const [fresh, older, newer, skipped, queued] = [listed({ branchId: '1' }), listed({ branchId: '2' }), listed(), listed(), listed()];
       const recording = Date.now();
