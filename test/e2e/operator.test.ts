@@ -92,7 +92,7 @@ describe('operator commands in a pipe', () => {
     assert.equal(queue.code, 0, queue.stderr);
     const waiting = JSON.parse(queue.stdout);
     assert.deepEqual(waiting.map((review: { id: string }) => review.id).sort(), ['990001', '990002', '990003']);
-    assert.deepEqual(Object.keys(waiting[0]), ['id', 'branchId', 'branchName', 'rating', 'authorName', 'createdAt', 'state', 'reason', 'retryAt', 'text', 'looksLike']);
+    assert.deepEqual(Object.keys(waiting[0]), ['id', 'branchId', 'branchName', 'rating', 'authorName', 'createdAt', 'state', 'reason', 'reasonCode', 'retryAt', 'text', 'looksLike']);
     assert.ok(waiting.every((review: { reason: string | null }) => review.reason));
     assertPlain(await run('reply'), 'reply queue');
 
