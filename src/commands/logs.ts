@@ -172,6 +172,7 @@ export function summary(event: StoredEvent): string {
       // Said in the reader's language by the event's code; the recorded English where there is none.
       return messages.console.reason(s('code') || undefined, s('reason'));
     case 'reply.failed':
+      return messages.console.reason(s('code') || undefined, s('error'));
     case 'auth.failed':
       return s('error');
     case 'balance.low':

@@ -286,6 +286,7 @@ export async function finish(
         ? makeEvent(deps.clock, 'review.needs_approval', review, { reason: outcome.reason, ...(outcome.code ? { code: outcome.code } : {}), ...details })
         : makeEvent(deps.clock, 'reply.failed', review, {
             error: outcome.reason,
+            ...(outcome.code ? { code: outcome.code } : {}),
             ...details,
             ...(outcome.retry ? { retryAt: outcome.retry.at?.toISOString() ?? null } : {}),
           });

@@ -49,7 +49,7 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
           say(`${c.yellow(w.waits)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
           break;
         case 'reply.failed':
-          error(`${c.red(w.failed)}${review}: ${outside(data.error)}`);
+          error(`${c.red(w.failed)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.error)))}`);
           break;
         case 'balance.low':
           warn(`${c.yellow(w.balanceLow)}: ${w.lowDetail(String(data.balance), String(data.threshold))}`);

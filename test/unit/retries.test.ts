@@ -60,6 +60,9 @@ describe('a failed review through cycles', () => {
     assert.equal(failed.retryAt?.getTime(), clock.now().getTime() + 10 * MINUTE);
     const event = store.events.find((one) => one.type === 'reply.failed')!;
     assert.equal(event.data.retryAt, failed.retryAt!.toISOString());
+    // What the failure is, by its code beside the English words: on the row and in the event.
+    assert.equal(failed.reasonCode, 'model_failed');
+    assert.equal(event.data.code, 'model_failed');
     assert.equal(store.reserved, 0n, 'its reserve is released');
 
     clock.advance(9 * MINUTE);
