@@ -671,7 +671,7 @@ export const en = {
       ofBusiness: (business: string) => `🏢 ${business}`,
       businessLine: (business: string, text: string) => `🏢 ${business}: ${text}`,
       statsLine: (reviews: number, answered: number, waiting: number, charged: string) =>
-        `${reviews} reviews, ${answered} answered, ${waiting} waiting, charged ${money(charged)}`,
+        `${reviews} review${reviews === 1 ? '' : 's'}, ${answered} answered, ${waiting} waiting, charged ${money(charged)}`,
       moreBusinesses: (more: number) => `${more} more businesses: /stats <business id> shows one`,
       balance: (balance: string, held: string) => `Balance ${money(balance)}, held for answers in progress ${money(held)}`,
       statsTitle: (days: number) => `The last ${days} days`,
