@@ -51,6 +51,27 @@ const LOOKS_LIKE: Record<string, string> = { ad: 'реклама', spam: 'спа
 /** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
 const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
 
+/** The reasons js-yaml gives most often (by how they start), as a Russian reader is told them; others keep js-yaml's words. */
+const YAML_REASONS: ReadonlyArray<readonly [string, string]> = [
+  ['bad indentation of a mapping entry', 'неверный отступ у ключа'],
+  ['bad indentation of a sequence entry', 'неверный отступ у элемента списка'],
+  ['duplicated mapping key', 'ключ повторяется'],
+  ['end of the stream or a document separator is expected', 'лишний текст: ожидался конец файла или строка ---'],
+  ['can not read an implicit mapping pair; a colon is missed', 'не хватает двоеточия после ключа'],
+  ['can not read a block mapping entry; a multiline key may not be an implicit key', 'ключ не может занимать несколько строк (не хватает двоеточия?)'],
+  ['incomplete explicit mapping pair', 'неполная пара «ключ: значение»'],
+  ['missed comma between flow collection entries', 'не хватает запятой между элементами'],
+  ['unexpected end of the stream within a double quoted scalar', 'файл кончился внутри текста в двойных кавычках (нет закрывающей ")'],
+  ['unexpected end of the stream within a single quoted scalar', "файл кончился внутри текста в одинарных кавычках (нет закрывающей ')"],
+  ['unexpected end of the stream within a flow collection', 'файл кончился внутри списка или раздела в скобках (нет закрывающей ] или })'],
+  ['unexpected end of the document within a double quoted scalar', 'текст в двойных кавычках не закрыт'],
+  ['unexpected end of the document within a single quoted scalar', 'текст в одинарных кавычках не закрыт'],
+  ['tab characters must not be used in indentation', 'в отступах нельзя использовать табуляцию, только пробелы'],
+  ['unknown escape sequence', 'неизвестная последовательность после \\ в кавычках'],
+  ['unidentified alias', 'ссылка (*имя) на несуществующую метку (&имя)'],
+  ['the stream contains non-printable characters', 'в файле есть непечатаемые символы'],
+];
+
 export const ru: Catalogue = {
   language: 'ru',
   money,
@@ -71,6 +92,28 @@ export const ru: Catalogue = {
     currencyChanged: (recorded, configured) =>
       `billing.currency: журнал этой базы данных ведётся в ${recorded}, и его суммы молча стали бы ${configured}: верните billing.currency: ${recorded} (одна валюта на базу данных)`,
     didYouMean: (key) => ` (может быть, ${key}?)`,
+    fromVariable: (variable) => ` (из ${variable})`,
+    root: '(весь файл)',
+    yamlReason: (reason) => {
+      const known = YAML_REASONS.find(([english]) => reason.startsWith(english));
+      return known ? known[1] : `неверная разметка YAML (${reason})`;
+    },
+    schema: {
+      money: 'должна быть сумма вроде 5.00 (не больше двух знаков после точки)',
+      url: (schemes) => `должен быть адрес ${schemes.join(' или ')}`,
+      databaseUrl: 'должен быть mysql://user:pass@host:3306/db или sqlite:<path>',
+      branchDigits: 'номера филиалов — только цифры, в кавычках',
+      branchQuoted: 'номера филиалов пишите в кавычках: числом они теряют точность',
+      templateRating: 'оценки в шаблонах — от "1" до "5", в кавычках',
+      timeZone: 'должен быть часовой пояс, например Europe/Moscow или Asia/Almaty',
+      locale: 'должна быть локаль вроде ru или ru_KZ',
+      tokenOrLogin: 'укажите либо twogis.accessToken, либо twogis.login и twogis.password, но не всё сразу',
+      currency: 'должен быть код валюты по ISO 4217, например RUB, KZT или USD',
+      minMax: 'должно быть [min, max], где min ≤ max',
+      botToken: 'должен быть токен, который выдал BotFather, вроде 123456789:AAH…',
+      chatIds: 'номера чатов — это цифры, у групп с минусом',
+      digest: 'должны быть день недели и время, например "mon 09:00"',
+    },
     quoteKey: (key, readAs) =>
       `возьмите ключ в кавычки ("${key}"): без них YAML читает его как ${typeof readAs === 'number' ? `число ${readAs}` : JSON.stringify(String(readAs))}`,
     plain: {

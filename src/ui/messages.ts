@@ -37,6 +37,29 @@ export const en = {
     currencyChanged: (recorded: string, configured: string) =>
       `billing.currency: the ledger of this database is kept in ${recorded}, and its amounts would silently become ${configured}: set billing.currency back to ${recorded} (one currency per database)`,
     didYouMean: (key: string) => ` (did you mean ${key}?)`,
+    /** Where a value at fault came from, after its key: `openai.baseURL (from OPENAI_BASE_URL): …`. */
+    fromVariable: (variable: string) => ` (from ${variable})`,
+    /** The key of a problem of the whole document. */
+    root: '(root)',
+    /** A YAML parser's reason (js-yaml's English), said in the reader's words where it is a known one. */
+    yamlReason: (reason: string) => reason,
+    /** The schema's own messages (config/schema.ts), for the values a key's kind alone does not explain. */
+    schema: {
+      money: 'must be an amount like 5.00 (two decimal places at most)',
+      url: (schemes: readonly string[]) => `must be a ${schemes.join(' or ')} URL`,
+      databaseUrl: 'must be mysql://user:pass@host:3306/db or sqlite:<path>',
+      branchDigits: 'branch ids must be digits, as quoted strings',
+      branchQuoted: 'branch ids must be quoted strings: they exceed the precision of a number',
+      templateRating: 'template ratings are "1" to "5", as quoted strings',
+      timeZone: 'must be a time zone such as Europe/Moscow or Asia/Almaty',
+      locale: 'must be a locale like ru or ru_KZ',
+      tokenOrLogin: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
+      currency: 'must be an ISO 4217 currency code such as RUB, KZT or USD',
+      minMax: 'must be [min, max] with min ≤ max',
+      botToken: 'must be the token BotFather gave, like 123456789:AAH…',
+      chatIds: 'chat ids are digits, with a minus for groups',
+      digest: 'must be a weekday and a time, like "mon 09:00"',
+    },
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
     /** zod's findings, said the way the person who wrote the file thinks of it; values are never repeated (secrets). */
