@@ -573,6 +573,7 @@ export const ru: Catalogue = {
     approvalFormat: 'целое число от 0 до 6',
     language: 'Язык, на котором gisbot пишет вам: терминал, карточки в Telegram, отчёты (ru или en; у cron нет локали, поэтому язык записывается в файл)',
     languageFormat: 'ru или en',
+    businessLanguage: 'Язык, на котором gisbot пишет владельцу этого бизнеса: карточки в Telegram, сводка, отчёт (ru или en; записывается в файл, у cron нет локали)',
     badUrl: (protocols) => `нужен адрес ${protocols.map((p) => `${p}//`).join(' или ')}`,
     header: (date) =>
       `Настройки gisbot, записаны командой gisbot init ${date}.\nМогут содержать секреты: держите файл закрытым (chmod 600). Все ключи описаны в ${shippedFile('.gisbotrc.example')}.`,

@@ -528,6 +528,8 @@ export const en = {
     approvalFormat: 'a whole number from 0 to 6',
     language: 'Language gisbot writes to you in: the terminal, Telegram cards, reports (ru or en; cron has no locale, so it goes into the file)',
     languageFormat: 'ru or en',
+    /** Adding a business: its own language, for its owner (the terminal keeps its own). */
+    businessLanguage: "Language gisbot writes to this business's owner in: its Telegram cards, digest and report (ru or en; written into the file, as cron has no locale)",
     badUrl: (protocols: readonly string[]) => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
     header: (date: string) =>
       `gisbot configuration, written by gisbot init on ${date}.\nIt may hold secrets: keep it private (chmod 600). See ${shippedFile('.gisbotrc.example')} for every key.`,
