@@ -5,6 +5,7 @@ import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
 import { formatCount, formatDate, formatDateTime, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
+import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../core/ledger-notes.ts';
 import type { Catalogue } from './messages.ts';
 
 /**
@@ -235,6 +236,9 @@ export const ru: Catalogue = {
     columns: ['время', 'вид', 'сумма', 'баланс', 'за что'],
     kinds: { topup: 'пополнение', charge: 'списание', adjustment: 'исправление' },
     forReview: (id) => `отзыв ${id}`,
+    // Заметки, которые gisbot сам пишет в журнал (core/ledger-notes.ts, хранятся по-английски); свою человек читает как написал.
+    note: (stored) =>
+      ({ [CLI_TOP_UP_NOTE]: 'пополнение из командной строки', [DEMO_TOP_UP_NOTE]: 'баланс демо', [REFUND_NOTE]: 'возврат: 2ГИС удалил ответ' } as Record<string, string>)[stored] ?? stored,
     empty: `журнал пуст: пополните баланс командой ${gisbotCommand} balance add <сумма>`,
     emptySince: (time) => `с ${time} записей в журнале нет`,
   },

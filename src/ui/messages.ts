@@ -184,6 +184,8 @@ export const en = {
     columns: ['time', 'kind', 'amount', 'balance', 'for'],
     kinds: { topup: 'topup', charge: 'charge', adjustment: 'adjustment' },
     forReview: (id: string) => `review ${id}`,
+    /** A ledger entry's note: gisbot's own (core/ledger-notes.ts, stored in English) in the reader's words; a person's as written. */
+    note: (stored: string) => stored,
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },
