@@ -151,7 +151,7 @@ class Session {
         if (said) lines[0] = `${said} (${lines[0]})`;
         // A message may quote what a service, a file or the database held.
         for (const line of lines) this.output.error(this.#redact(`${c.red(messages.errors.label)} ${shownText(line)}`));
-        if (error.hint) this.output.error(this.#redact(`${c.dim(messages.errors.hintLabel)} ${shownText(error.hint)}`));
+        if (error.hint) this.output.error(this.#redact(`${c.dim(messages.errors.hintLabel)} ${shownText(messages.errors.hint(error.hint))}`));
       }
       if (this.output.debug && error.stack) this.output.error(this.#redact(shownText(error.stack)));
       return error.exitCode;

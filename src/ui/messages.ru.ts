@@ -52,6 +52,37 @@ const LOOKS_LIKE: Record<string, string> = { ad: 'реклама', spam: 'спа
 /** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
 const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
 
+/**
+ * Подсказки при сбоях сервисов: адаптеры пишут их по-английски (src/adapters, так они остаются для программ), здесь
+ * они по-русски; тест test/unit/hints-ru.test.ts находит каждую подсказку адаптеров и падает, если её здесь нет.
+ */
+const RU_HINTS: ReadonlyArray<readonly [RegExp, (...groups: string[]) => string]> = [
+  [/^read the review back before posting again$/, () => 'перечитайте отзыв, прежде чем отправлять ответ снова'],
+  [/^slow down: lower the concurrency/, () => 'помедленнее: уменьшите polling.concurrency или увеличьте паузу между страницами'],
+  [/^check twogis\.login and twogis\.password/, () => 'проверьте twogis.login и twogis.password в настройках (или соответствующие переменные окружения)'],
+  [/^sign in to account\.2gis\.com in a browser/, () => 'войдите в account.2gis.com в браузере, скопируйте значение `authorization: Bearer …` любого запроса из инструментов разработчика (вкладка Network) и укажите его в twogis.accessToken или GISBOT_2GIS_TOKEN (README.ru.md: вход по токену)'],
+  [/^2GIS blocks rather than rate-limits/, () => '2ГИС не замедляет, а блокирует: сделайте перерыв, проверьте аккаунт в кабинете 2ГИС и запускайте с разрешённого IP'],
+  [/^check telegram\.botToken/, () => 'проверьте telegram.botToken (или GISBOT_TELEGRAM_TOKEN): BotFather показывает токен по команде /token'],
+  [/^another program reads this bot's updates/, () => 'обновления этого бота читает другая программа (webhook или другой бот с тем же токеном)'],
+  [/^check that the database server runs/, () => 'проверьте, что сервер базы данных запущен и что database.url указывает верные хост и порт'],
+  [/^check the user and password in database\.url$/, () => 'проверьте пользователя и пароль в database.url'],
+  [/^create the database \(/, () => 'создайте базу данных (CREATE DATABASE ... CHARACTER SET utf8mb4) или исправьте database.url'],
+  [/^the schema is missing: run the migrations$/, () => 'схемы нет: выполните миграции'],
+  [/^use Node\.js ([\d.]+) or newer, or a mysql:\/\/ database\.url$/, (version) => `нужен Node.js ${version} или новее, или database.url вида mysql://`],
+  [/^gisbot keeps its database \(and by default its log\) in (.*): make it writable/, (folder) => `gisbot хранит базу данных (и по умолчанию журнал) в ${folder}: дайте этому пользователю право записи туда или укажите в database.url файл в папке, куда можно писать`],
+  [/^check the path in database\.url and the permissions of its folder$/, () => 'проверьте путь в database.url и права на его папку'],
+  [/^another gisbot process is writing to the same file/, () => 'в тот же файл пишет другой процесс gisbot; попробуйте ещё раз или возьмите MySQL для нескольких нагруженных обработчиков'],
+  [/^check the path in database\.url and that the file and its folder are writable$/, () => 'проверьте путь в database.url и что в файл и его папку можно писать'],
+  [/^point database\.url at a gisbot database file/, () => 'укажите в database.url файл базы данных gisbot или уберите этот файл'],
+  [/^upgrade gisbot$/, () => 'обновите gisbot'],
+  [/^the model endpoint is slow or down/, () => 'сервер модели медленный или не работает (локальная модель может загружаться минутами); увеличьте openai.timeoutSeconds или попробуйте позже'],
+  [/^check openai\.baseURL and that the model server is running$/, () => 'проверьте openai.baseURL и что сервер модели запущен'],
+  [/^check openai\.model \((.*)\) and openai\.baseURL/, (model) => `проверьте openai.model (${model}) и openai.baseURL (обычно он кончается на /v1)`],
+  [/^check voice\.embeddingModel/, () => 'проверьте voice.embeddingModel или уберите его, чтобы примеры выбирались по словам'],
+  [/^set policy\.moderation to optional or off/, () => 'для этого сервера поставьте policy.moderation: optional или off'],
+  [/^check openai\.apiKey in the config/, () => 'проверьте openai.apiKey в настройках или переменную окружения OPENAI_API_KEY'],
+];
+
 /** The reasons js-yaml gives most often (by how they start), as a Russian reader is told them; others keep js-yaml's words. */
 const YAML_REASONS: ReadonlyArray<readonly [string, string]> = [
   ['bad indentation of a mapping entry', 'неверный отступ у ключа'],
@@ -670,7 +701,7 @@ export const ru: Catalogue = {
   },
   telegram: {
     failed: (error) => `Telegram: ${error}; карточки ждут в базе данных следующего запуска`,
-    down: (error, hint) => `Telegram: ${error}${hint ? ` (${hint})` : ''}; ответы продолжаются, карточки ждут в базе данных`,
+    down: (error, hint) => `Telegram: ${error}${hint ? ` (${ru.errors.hint(hint)})` : ''}; ответы продолжаются, карточки ждут в базе данных`,
     chatRefuses: (chatId, error) =>
       `чат Telegram ${chatId} не принимает сообщения бота (${error}): пропущен; снова запустите бота там (/start или добавьте в группу) или уберите чат из telegram.chatIds`,
     chatMoved: (chatId, movedTo, error) =>
@@ -832,6 +863,14 @@ export const ru: Catalogue = {
   errors: {
     label: 'ошибка:',
     hintLabel: 'подсказка:',
+    hint: (hint) => {
+      // Известная подсказка — по-русски (RU_HINTS); новая, которой там ещё нет, — как её написал адаптер.
+      for (const [english, russian] of RU_HINTS) {
+        const match = english.exec(hint);
+        if (match) return russian(...match.slice(1));
+      }
+      return hint;
+    },
     service: (service, kind) => {
       const name = ({ '2gis': '2ГИС', model: 'модель', database: 'база данных', websocket: 'WebSocket', telegram: 'Telegram' } as Record<string, string>)[service] ?? service;
       const what =

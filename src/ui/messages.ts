@@ -771,6 +771,8 @@ export const en = {
     /** What starts an error line and its hint on stderr. */
     label: 'error:',
     hintLabel: 'hint:',
+    /** A service failure's hint, as the adapter wrote it (English, kept so for programs), in the reader's words. */
+    hint: (hint: string) => hint,
     /**
      * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
      * another language says it in its words first.

@@ -1,0 +1,39 @@
+// The hints a service's failure carries (written in English where the failure is met, in the adapters, and kept so
+// for programs) are read in Russian by a Russian reader: every hint literal of src/adapters has Russian words.
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { messagesFor } from '../../src/ui/messages.ts';
+
+const ADAPTERS = path.join(import.meta.dirname, '../../src/adapters');
+
+/** Every hint an adapter writes: the texts given as `hint:`, assigned to `hint` or to a `…_HINT` constant; `${…}` as a sample value. */
+async function hintLiterals(): Promise<string[]> {
+  const files = (await readdir(ADAPTERS, { recursive: true })).filter((file) => file.endsWith('.ts'));
+  const literal = /'((?:[^'\\]|\\.)*)'|`([^`]*)`/g;
+  const hints: string[] = [];
+  for (const file of files) {
+    const source = await readFile(path.join(ADAPTERS, file), 'utf8');
+    // `hint: '…'` (one literal), `hint = … ;` and `X_HINT = … ;` (every literal of the expression).
+    const places = [...source.matchAll(/\bhint:\s*((?:'(?:[^'\\]|\\.)*'|`[^`]*`))/g), ...source.matchAll(/\b(?:hint|[A-Z]+_HINT)\s*=\s*((?:'(?:[^'\\]|\\.)*'|`[^`]*`|[^;'`])*);/g)];
+    for (const place of places) {
+      for (const match of place[1]!.matchAll(literal)) {
+        const text = (match[1] ?? match[2]!).replace(/\\'/g, "'").replace(/\$\{[^}]*\}/g, 'sample');
+        if (/[a-z] [a-z]/i.test(text)) hints.push(text);
+      }
+    }
+  }
+  return [...new Set(hints)];
+}
+
+test("every adapter's hint is said in Russian to a Russian reader, and as written to an English one", async () => {
+  const hints = await hintLiterals();
+  assert.ok(hints.length >= 20, `the scan finds the hints (${hints.length}): ${hints.join(' | ')}`);
+  const ru = messagesFor('ru');
+  const en = messagesFor('en');
+  const untranslated = hints.filter((hint) => !/[а-яё]/i.test(ru.errors.hint(hint)));
+  assert.deepEqual(untranslated, []);
+  for (const hint of hints) assert.equal(en.errors.hint(hint), hint);
+  assert.equal(ru.errors.hint('a hint nobody wrote yet'), 'a hint nobody wrote yet', 'an unknown hint is shown as it is');
+});
