@@ -565,6 +565,22 @@ export const ru: Catalogue = {
     config: (source) => (source ? `настройки: ${source}` : 'настройки: умолчания и окружение (файл настроек не найден)'),
     allGood: (count) => `все проверки пройдены (${ruCount(count, 'check')})`,
     failed: (count) => `не пройдено: ${ruCount(count, 'check')}`,
+    failure: (code, detail) => {
+      const said = (
+        {
+          unavailable: 'недоступен',
+          auth: 'не принял учётные данные',
+          token_expired: 'токен больше не действует',
+          blocked: 'заблокировал доступ',
+          rejected: 'ответил ошибкой',
+          outcome_unknown: 'не показал результат',
+          config: 'ошибка в настройках',
+          failed: 'не работает',
+        } as Record<string, string>
+      )[code];
+      // Подробности сервиса остаются его словами (по-английски), в скобках после русских; русские — как есть.
+      return said && !/[а-яё]/i.test(detail) ? `${said} (${detail})` : detail;
+    },
   },
   init: {
     needsTerminal: 'init задаёт вопросы, а это не терминал',

@@ -487,6 +487,8 @@ export const en = {
     config: (source: string | null) => (source ? `config: ${source}` : 'config: defaults and the environment (no config file found)'),
     allGood: (count: number) => `all ${count} checks passed`,
     failed: (count: number) => `${count} check${count === 1 ? '' : 's'} failed`,
+    /** A failed check's line: its detail (the service's own words, English, as --json keeps them), said first in the reader's words by its code. */
+    failure: (_code: string, detail: string) => detail,
   },
   init: {
     needsTerminal: 'init asks questions, and this is not a terminal',

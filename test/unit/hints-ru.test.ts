@@ -37,3 +37,32 @@ test("every adapter's hint is said in Russian to a Russian reader, and as writte
   for (const hint of hints) assert.equal(en.errors.hint(hint), hint);
   assert.equal(ru.errors.hint('a hint nobody wrote yet'), 'a hint nobody wrote yet', 'an unknown hint is shown as it is');
 });
+
+test("doctor's failed check in Russian: what failed in Russian words, by its code, the service's own detail after it", async () => {
+  const { printChecks } = await import('../../src/commands/doctor.ts');
+  const { useLanguage } = await import('../../src/ui/messages.ts');
+  const { Chalk } = await import('chalk');
+  const plain = new Chalk({ level: 0 });
+  const checks = [
+    { name: 'model', ok: false, detail: 'cannot reach the model at 127.0.0.1:9: ECONNREFUSED', code: 'unavailable' },
+    { name: '2GIS', ok: false, detail: '2GIS refused the login', code: 'auth' },
+    { name: 'prompt', ok: false, detail: 'файл промпта пуст', code: 'prompt_empty' },
+  ];
+  const lines = (language: 'ru' | 'en') => {
+    useLanguage(language);
+    const said: string[] = [];
+    printChecks((line) => said.push(line), plain, checks);
+    useLanguage('en');
+    return said;
+  };
+  assert.deepEqual(lines('ru'), [
+    '✗ model   недоступен (cannot reach the model at 127.0.0.1:9: ECONNREFUSED)',
+    '✗ 2GIS    не принял учётные данные (2GIS refused the login)',
+    '✗ prompt  файл промпта пуст',
+  ]);
+  assert.deepEqual(lines('en'), [
+    '✗ model   cannot reach the model at 127.0.0.1:9: ECONNREFUSED',
+    '✗ 2GIS    2GIS refused the login',
+    '✗ prompt  файл промпта пуст',
+  ]);
+});
