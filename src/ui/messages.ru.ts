@@ -240,6 +240,12 @@ export const ru: Catalogue = {
     money: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
     insufficient: 'ответы остановлены: баланса не хватает на следующий ответ',
     insufficientHint: `пополните баланс: ${gisbotCommand} balance add <сумма>`,
+    problem: (text) => {
+      // Слова сервиса (по-английски) остаются, перед ними — русское «сбой»; известная подсказка после «; » — по-русски.
+      const [first = '', ...rest] = text.split('; ');
+      const said = [first, ...rest.map((part) => ru.errors.hint(part))].join('; ');
+      return /[а-яё]/i.test(first) ? said : `сбой: ${said}`;
+    },
     failedHint: `см. строки выше или: ${gisbotCommand} logs`,
   },
   balance: {
@@ -505,6 +511,7 @@ export const ru: Catalogue = {
     emptyPeriod: (from, to) => `период пуст: --since (${from}) должно быть раньше --until (${to})`,
     heading: (from, to) => `Отзывы, оставленные в 2ГИС с ${shortTime(from)} по ${shortTime(to)}`,
     noReviews: 'в этом периоде отзывов не оставляли',
+    share: (rate) => new Intl.NumberFormat('ru-RU', { style: 'percent', maximumFractionDigits: 1 }).format(Math.round(rate * 1000) / 1000),
     columns: ['филиал', 'отзывы', 'отвечено (вами)', 'в другом месте', 'ждут (вас)', 'пропущено', 'не удалось', 'доля ответов', 'до ответа', 'оценка', 'списано'],
     total: 'итого',
     answered: (answered, byPerson) => (byPerson > 0 ? `${answered} (${byPerson})` : String(answered)),

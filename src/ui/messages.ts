@@ -157,6 +157,8 @@ export const en = {
     money: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
+    /** A problem of the cycle as a person reads it: a service's own words (English, as --json keeps them), framed in the reader's. */
+    problem: (text: string) => text,
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
@@ -428,6 +430,8 @@ export const en = {
     emptyPeriod: (from: string, to: string) => `the period is empty: --since (${from}) must come before --until (${to})`,
     heading: (from: Date, to: Date) => `Reviews created on 2GIS from ${shortTime(from)} to ${shortTime(to)}`,
     noReviews: 'no reviews were created in this period',
+    /** A share (0 to 1) as a percentage to a tenth: `66.7%`. */
+    share: (rate: number) => `${Math.round(rate * 1000) / 10}%`,
     columns: ['branch', 'reviews', 'answered (by you)', 'elsewhere', 'waiting (for you)', 'skipped', 'failed', 'reply rate', 'to answer', 'rating', 'charged'],
     total: 'total',
     answered: (answered: number, byPerson: number) => (byPerson > 0 ? `${answered} (${byPerson})` : String(answered)),

@@ -133,6 +133,9 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     assert.match(demo.stdout, /Учебная кофейня в 2ГИС: 3 филиала, 13 отзывов, один цикл gisbot/, said(demo));
     assert.match(demo.stdout, /Баланс\s+100,00.₽ до − 6 ответов × 5,00.₽ = 70,00.₽ после\s+✓ журнал сходится/, said(demo));
     assert.match(demo.stdout, /\[ Отправить \] \[ Переписать \]/, said(demo));
+    // The businesses side by side, and the stats' shares, as Russian writes money and fractions.
+    assert.match(demo.stdout, /zerno\s+Кофейня «Зерно»\s+100,00.₽ − 6 × 5,00.₽ =\s+70,00.₽ ✓/, said(demo));
+    assert.match(demo.stdout, /^итого\s.*\s66,7.%\s/m, said(demo));
     assert.match(demo.stdout, /тёплый, по-русски · отзыв 141800001/, said(demo));
     const flag = await ru('--lang', 'en', 'balance');
     assert.match(flag.stdout, /^balance /m, said(flag));

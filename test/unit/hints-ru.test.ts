@@ -66,3 +66,26 @@ test("doctor's failed check in Russian: what failed in Russian words, by its cod
     '✗ prompt  файл промпта пуст',
   ]);
 });
+
+test("a cycle's problem (a service's English words, kept so in --json) is framed in Russian, its known hint said in Russian", () => {
+  const ru = messagesFor('ru');
+  assert.equal(ru.cycle.problem('cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED'), 'сбой: cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED');
+  assert.equal(
+    ru.cycle.problem('2GIS refused the login; check twogis.login and twogis.password in the config (or the matching environment variables)'),
+    'сбой: 2GIS refused the login; проверьте twogis.login и twogis.password в настройках (или соответствующие переменные окружения)',
+  );
+  assert.equal(ru.cycle.problem('Telegram: бот недоступен'), 'Telegram: бот недоступен');
+  assert.equal(messagesFor('en').cycle.problem('cannot reach 2GIS'), 'cannot reach 2GIS');
+});
+
+test("a failed preflight check of run: the same Russian words by its code as doctor's", async () => {
+  const { preflightLine } = await import('../../src/commands/run.ts');
+  const { useLanguage } = await import('../../src/ui/messages.ts');
+  useLanguage('ru');
+  try {
+    assert.equal(preflightLine({ name: 'model', ok: false, detail: 'cannot reach the model', code: 'unavailable' }), '✗ model: недоступен (cannot reach the model)');
+  } finally {
+    useLanguage('en');
+  }
+  assert.equal(preflightLine({ name: 'model', ok: false, detail: 'cannot reach the model', code: 'unavailable' }), '✗ model: cannot reach the model');
+});
