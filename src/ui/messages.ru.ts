@@ -253,7 +253,7 @@ export const ru: Catalogue = {
     chargesColumns: ['последние списания', 'сумма', 'отзыв'],
     badAmount: (text) => `это не сумма: ${JSON.stringify(text)}`,
     badAmountHint: 'пишите так: 100 или 100.50 (через точку, не больше двух знаков после неё, без знака)',
-    zeroAmount: 'сумма должна быть больше 0.00',
+    zeroAmount: 'сумма должна быть больше нуля',
     confirmTopUp: (amount, after) => `Пополнить баланс на ${money(amount)} (станет ${money(after)})?`,
     needsYes: 'balance add меняет деньги: вне терминала подтвердите флагом --yes',
     cancelled: 'отменено: ничего не изменилось',
@@ -882,6 +882,11 @@ export const ru: Catalogue = {
     recurring: (branch) => `! повторяющаяся жалоба в филиале ${branch}`,
     warn: 'предупреждение',
     error: 'ошибка',
+    logMessage: (message) =>
+      ({
+        'could not list reviews': 'не удалось получить список отзывов',
+        'telegram: an update could not be acted on': 'Telegram: не удалось выполнить действие из обновления',
+      } as Record<string, string>)[message] ?? message,
   },
   errors: {
     label: 'ошибка:',

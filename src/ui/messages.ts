@@ -772,6 +772,8 @@ export const en = {
     recurring: (branch: string) => `! recurring complaint at branch ${branch}`,
     warn: 'warn',
     error: 'error',
+    /** A log line's message (the core writes it in English, as the log file keeps it), as the terminal shows it. */
+    logMessage: (message: string) => message,
   },
   errors: {
     /** What starts an error line and its hint on stderr. */

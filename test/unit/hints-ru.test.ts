@@ -89,3 +89,16 @@ test("a failed preflight check of run: the same Russian words by its code as doc
   }
   assert.equal(preflightLine({ name: 'model', ok: false, detail: 'cannot reach the model', code: 'unavailable' }), '✗ model: cannot reach the model');
 });
+
+test("every error line gisbot's core logs (shown on stderr to whoever runs it) is said in Russian to a Russian reader", async () => {
+  const core = path.join(import.meta.dirname, '../../src/core');
+  const said: string[] = [];
+  for (const file of (await readdir(core)).filter((name) => name.endsWith('.ts'))) {
+    const source = await readFile(path.join(core, file), 'utf8');
+    for (const match of source.matchAll(/logger\.error\(\s*'((?:[^'\\]|\\.)*)'/g)) said.push(match[1]!.replace(/\\'/g, "'"));
+  }
+  assert.ok(said.length >= 2, said.join(' | '));
+  const ru = messagesFor('ru');
+  assert.deepEqual(said.filter((message) => !/[а-яё]/i.test(ru.console.logMessage(message))), []);
+  for (const message of said) assert.equal(messagesFor('en').console.logMessage(message), message);
+});
