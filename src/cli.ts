@@ -145,7 +145,7 @@ class Session {
     if (error instanceof GisbotError) {
       if (!(error instanceof InterruptedError)) {
         // A config can be wrong in several places at once: each problem on its own line.
-        const lines = [...(error instanceof ConfigError ? error.problems : [error.message])];
+        const lines = (error instanceof ConfigError ? error.problems : [error.message]).map((line) => messages.errors.message(line));
         // A service's own detail is English (its words come from the service); another language says first what it is.
         const said = error instanceof ServiceError ? messages.errors.service(error.service, error.kind) : '';
         if (said) lines[0] = `${said} (${lines[0]})`;

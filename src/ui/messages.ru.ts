@@ -83,6 +83,17 @@ const RU_HINTS: ReadonlyArray<readonly [RegExp, (...groups: string[]) => string]
   [/^check openai\.apiKey in the config/, () => 'проверьте openai.apiKey в настройках или переменную окружения OPENAI_API_KEY'],
 ];
 
+/** Сообщения об ошибках, которые ядро и база пишут по-английски (src/core, src/adapters/store), по-русски. */
+const RU_ERRORS: ReadonlyArray<readonly [RegExp, (...groups: string[]) => string]> = [
+  [/^review (\S+) is not known to gisbot$/, (id) => `отзыв ${id} gisbot не знаком`],
+  [/^review (\S+) cannot be answered now: it is already answered by gisbot$/, (id) => `на отзыв ${id} сейчас нельзя ответить: gisbot уже ответил на него`],
+  [/^review (\S+) cannot be answered now: it is skipped \((.*)\)$/, (id, reason) => `на отзыв ${id} сейчас нельзя ответить: он пропущен (${reason})`],
+  [/^review (\S+) cannot be answered now: it is being answered by a worker right now$/, (id) => `на отзыв ${id} сейчас нельзя ответить: прямо сейчас на него отвечает обработчик`],
+  [/^a top-up of (\S+) would take the balance past (\S+), the most the database holds: nothing was added$/, (added, most) => `пополнение на ${formatMoneyFor('ru', added)} подняло бы баланс выше ${formatMoneyFor('ru', most)}, больше база не хранит: ничего не зачислено`],
+  [/^database\.url must look like (.*)$/, (form) => `database.url должен выглядеть так: ${form}`],
+  [/^database\.url: sqlite: needs a file path, e\.g\. (.*)$/, (example) => `database.url: после sqlite: нужен путь к файлу, например ${example}`],
+];
+
 /** The reasons js-yaml gives most often (by how they start), as a Russian reader is told them; others keep js-yaml's words. */
 const YAML_REASONS: ReadonlyArray<readonly [string, string]> = [
   ['bad indentation of a mapping entry', 'неверный отступ у ключа'],
@@ -121,6 +132,7 @@ export const ru: Catalogue = {
     syntax: (file, line, column, reason) => `${file}: строка ${line}, столбец ${column}: ${reason}`,
     notSettings: (file) => `${file}: должен содержать настройки (строки «ключ: значение»), а не одно значение или список`,
     unknownKey: 'неизвестный ключ',
+    promptUnreadable: (file, code) => `prompt.file: не удаётся прочитать ${file} (${code})`,
     currencyChanged: (recorded, configured) =>
       `billing.currency: журнал этой базы данных ведётся в ${recorded}, и его суммы молча стали бы ${configured}: верните billing.currency: ${recorded} (одна валюта на базу данных)`,
     didYouMean: (key) => ` (может быть, ${key}?)`,
@@ -891,6 +903,14 @@ export const ru: Catalogue = {
   errors: {
     label: 'ошибка:',
     hintLabel: 'подсказка:',
+    message: (text) => {
+      // Известное сообщение ядра или базы — по-русски (RU_ERRORS); новое — как его написали.
+      for (const [english, russian] of RU_ERRORS) {
+        const match = english.exec(text);
+        if (match) return russian(...match.slice(1));
+      }
+      return text;
+    },
     hint: (hint) => {
       // Известная подсказка — по-русски (RU_HINTS); новая, которой там ещё нет, — как её написал адаптер.
       for (const [english, russian] of RU_HINTS) {

@@ -34,6 +34,7 @@ export const en = {
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    promptUnreadable: (file: string, code: string) => `prompt.file: cannot read ${file} (${code})`,
     currencyChanged: (recorded: string, configured: string) =>
       `billing.currency: the ledger of this database is kept in ${recorded}, and its amounts would silently become ${configured}: set billing.currency back to ${recorded} (one currency per database)`,
     didYouMean: (key: string) => ` (did you mean ${key}?)`,
@@ -781,6 +782,8 @@ export const en = {
     hintLabel: 'hint:',
     /** A service failure's hint, as the adapter wrote it (English, kept so for programs), in the reader's words. */
     hint: (hint: string) => hint,
+    /** An error's message written in English where it is met (the core, the store), in the reader's words. */
+    message: (text: string) => text,
     /**
      * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
      * another language says it in its words first.

@@ -102,3 +102,24 @@ test("every error line gisbot's core logs (shown on stderr to whoever runs it) i
   assert.deepEqual(said.filter((message) => !/[а-яё]/i.test(ru.console.logMessage(message))), []);
   for (const message of said) assert.equal(messagesFor('en').console.logMessage(message), message);
 });
+
+test("the core's and the store's own error messages (English where they are met) are said in Russian on a terminal", () => {
+  const ru = messagesFor('ru');
+  const english = [
+    'review 141800001 is not known to gisbot',
+    'review 141800001 cannot be answered now: it is already answered by gisbot',
+    'review 141800001 cannot be answered now: it is skipped (hidden on 2GIS)',
+    'review 141800001 cannot be answered now: it is being answered by a worker right now',
+    'a top-up of 5.00 would take the balance past 999999999999.99, the most the database holds: nothing was added',
+    'database.url must look like mysql://user:password@host:3306/database',
+    'database.url must look like sqlite:<path> or mysql://...',
+    'database.url: sqlite: needs a file path, e.g. sqlite:./gisbot.db',
+  ];
+  for (const text of english) {
+    assert.match(ru.errors.message(text), /[а-яё]/i, text);
+    assert.equal(messagesFor('en').errors.message(text), text);
+  }
+  assert.equal(ru.errors.message('review 1 cannot be answered now: it is skipped (hidden on 2GIS)'), 'на отзыв 1 сейчас нельзя ответить: он пропущен (hidden on 2GIS)');
+  assert.equal(ru.errors.message('something new'), 'something new');
+  assert.match(ru.config.promptUnreadable('/x/system.md', 'ENOENT'), /^prompt\.file: не удаётся прочитать \/x\/system\.md \(ENOENT\)$/);
+});
