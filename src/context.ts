@@ -328,7 +328,7 @@ function promptFile(file: string): PromptSource {
       try {
         return await readFile(file, 'utf8');
       } catch (error) {
-        throw new ConfigError([`prompt.file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+        throw new ConfigError([messages.config.promptUnreadable(file, (error as NodeJS.ErrnoException).code ?? 'error')]);
       }
     },
   };

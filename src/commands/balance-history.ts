@@ -54,7 +54,7 @@ export function render(result: HistoryResult, output: Output): void {
     entry.kind === 'topup' ? d.green(kinds[entry.kind] ?? entry.kind) : entry.kind === 'charge' ? (kinds[entry.kind] ?? entry.kind) : d.yellow(kinds[entry.kind] ?? entry.kind),
     entry.amount < 0n ? d.red(messages.money(formatMoney(entry.amount))) : d.green(messages.money(`+${formatMoney(entry.amount)}`)),
     messages.money(formatMoney(entry.balanceAfter)),
-    shownLine(entry.reviewId ? messages.history.forReview(entry.reviewId) : (entry.note ?? '')),
+    shownLine(entry.reviewId ? messages.history.forReview(entry.reviewId) : messages.history.note(entry.note ?? '')),
   ]);
   for (const line of table(messages.history.columns, rows, output.width, d)) output.data(line);
 }

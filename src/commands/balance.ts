@@ -1,5 +1,6 @@
 // `gisbot balance` and `gisbot balance add <amount>`. Money is parsed exactly and printed with two places.
 import type { Context } from '../context.ts';
+import { CLI_TOP_UP_NOTE } from '../core/ledger-notes.ts';
 import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
 import type { BalanceSnapshot, LedgerEntry } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
@@ -48,7 +49,7 @@ export async function addBalance(ctx: Context, options: AddOptions): Promise<Bal
     );
     if (!confirmed) return { snapshot: current, lowBalance: ctx.settings.lowBalance, added: null, recentCharges: [], declined: true };
   }
-  const snapshot = await ctx.store.topUp(amount, 'top-up from the command line');
+  const snapshot = await ctx.store.topUp(amount, CLI_TOP_UP_NOTE);
   return { snapshot, lowBalance: ctx.settings.lowBalance, added: amount, recentCharges: [] };
 }
 
@@ -114,7 +115,7 @@ export function render(result: BalanceResult, output: Output): void {
   output.data(`${d.bold(messages.balance.line(formatMoney(balance)))}${reserved > 0n ? ` (${messages.balance.held(formatMoney(reserved))})` : ''}`);
   if (result.recentCharges.length > 0) {
     output.data('');
-    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(messages.money(formatMoney(entry.amount))), shownLine(entry.reviewId ?? entry.note ?? '')]);
+    const rows = result.recentCharges.map((entry) => [formatTime(entry.at), d.red(messages.money(formatMoney(entry.amount))), shownLine(entry.reviewId ?? messages.history.note(entry.note ?? ''))]);
     for (const line of table(messages.balance.chargesColumns, rows, output.width, d)) output.data(line);
   }
   if (balance < result.lowBalance) {

@@ -11,6 +11,7 @@ import { businessesOf, cardChatIds } from '../config/businesses.ts';
 import { loadConfig } from '../config/load.ts';
 import { businessDeps, createContext, type Context } from '../context.ts';
 import { runCycle, type CycleSummary } from '../core/cycle.ts';
+import { DEMO_TOP_UP_NOTE } from '../core/ledger-notes.ts';
 import { countingSettlements, SettledTally } from '../core/pipeline.ts';
 import { Turns } from '../core/turns.ts';
 import { reportData } from '../core/report.ts';
@@ -75,7 +76,7 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     const befores = [];
     for (const [index, deps] of served.entries()) {
       await bindToAccount(deps.store, deps.twogis);
-      befores.push(await deps.store.topUp(index === 0 ? options.balance : NEIGHBOUR_BALANCE, 'demo balance'));
+      befores.push(await deps.store.topUp(index === 0 ? options.balance : NEIGHBOUR_BALANCE, DEMO_TOP_UP_NOTE));
     }
     const coffee = served[0]!;
     ctx.notifier.start();

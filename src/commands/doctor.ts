@@ -51,6 +51,6 @@ export function render(result: DoctorResult, output: Output): void {
 export function printChecks(write: (line: string) => void, d: ChalkInstance, checks: readonly ServiceCheck[]): void {
   const width = Math.max(...checks.map((one) => one.name.length));
   for (const one of checks) {
-    write(`${one.ok ? d.green('✓') : d.red('✗')} ${one.name.padEnd(width)}  ${one.ok ? shownText(one.detail) : d.red(shownText(one.detail))}`);
+    write(`${one.ok ? d.green('✓') : d.red('✗')} ${one.name.padEnd(width)}  ${one.ok ? shownText(one.detail) : d.red(shownText(messages.doctor.failure(one.code, one.detail)))}`);
   }
 }

@@ -180,11 +180,14 @@ async function addBusiness(tools: InitTools, file: string): Promise<InitResult> 
     });
     password = await secret(m.twogisPassword, businessVariable(id, '2GIS_PASSWORD'));
   } while (!(await step('2GIS', messages.checks.twogisOk(login, host(apiUrl)), () => probeTwoGis({ apiUrl, login, password: password.value ?? '' }))));
+  // The business's own language (its cards, digest, report), offered as what it would inherit; the terminal keeps its own.
+  const typedLanguage = await ask(m.businessLanguage, config.ui.language ?? languageOfLocale(env), (value) => (isLanguage(value.trim()) ? true : m.languageFormat));
+  const language = typedLanguage.trim();
 
   const before = await readFile(file, 'utf8');
   const raw = (yaml.load(before) ?? {}) as Record<string, unknown>;
   const twogis = { login, ...(password.written && password.value ? { password: password.value } : {}) };
-  const { raw: next, moved } = withBusiness(raw, { id, name, twogis });
+  const { raw: next, moved } = withBusiness(raw, { id, name, twogis, ...(isLanguage(language) ? { language } : {}) });
   const text = configText(next, file, m.header(new Date().toISOString().slice(0, 10)));
   const backup = `${file}.bak`;
   await writePrivate(backup, before);

@@ -303,7 +303,7 @@ export function render(result: PollOnceResult, output: Output): void {
   }
   // Warnings and problems may quote what a service answered.
   for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(warning)}`));
-  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(problem)}`));
+  for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(messages.cycle.problem(problem))}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
   renderDelivery(result.delivery, output);
   if (result.stoppedBy) output.warn(messages.stop.stopped(result.stoppedBy, summary.posted, summary.released));

@@ -13,7 +13,7 @@ import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
 import { bindEvery, bindToAccount } from './binding.ts';
-import { checkServices } from './checks.ts';
+import { checkServices, type ServiceCheck } from './checks.ts';
 import { bridgedMany, bridgedOne, chatRefusal, chatsOf, render as renderSummary, renderDelivery, servesOneOfMany } from './poll-once.ts';
 
 export interface RunOptions {
@@ -35,7 +35,7 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
   if (businesses.length > 1) return runMany(ctx, options, businesses);
   const failing = (await checkServices(ctx)).filter((check) => !check.ok);
   if (failing.length > 0) {
-    for (const check of failing) ctx.output.error(`✗ ${check.name}: ${shownText(check.detail)}`);
+    for (const check of failing) ctx.output.error(preflightLine(check));
     throw new GisbotError(messages.preflight.failed(failing.length), ExitCode.failed, messages.preflight.hint);
   }
   await bindToAccount(ctx.store, ctx.twogis);
@@ -120,7 +120,7 @@ async function runMany(ctx: Context, options: RunOptions, businesses: readonly B
       if (!summary) continue;
       if (summary.posted + summary.failed + summary.awaitingApproval > 0 || summary.problems.length > 0) {
         ctx.output.say(messages.businesses.cycleLine(id, summary.posted, summary.awaitingApproval, summary.failed, formatMoney(summary.charged), formatMoney(summary.balance), cycleStatus(summary)));
-        for (const problem of summary.problems) ctx.output.error(ctx.output.colors.red(`✗ ${id}: ${shownText(problem)}`));
+        for (const problem of summary.problems) ctx.output.error(ctx.output.colors.red(`✗ ${id}: ${shownText(messages.cycle.problem(problem))}`));
       }
     }
     if (options.maxCycles !== undefined && result.cycles >= options.maxCycles) break;
@@ -196,3 +196,8 @@ async function cycleSafely(
 }
 
 export function render(_result: RunResult, _output: Output): void {}
+
+/** A service that did not answer before the first cycle: its name, what failed in the reader's words, its own detail. */
+export function preflightLine(check: ServiceCheck): string {
+  return `✗ ${check.name}: ${shownText(messages.doctor.failure(check.code, check.detail))}`;
+}

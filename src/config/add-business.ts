@@ -2,6 +2,7 @@
 // business, `default`: adding a second first moves what is that business's own under `businesses.default`
 // (contract.md, "Businesses"), so that nothing of its account, chats, prompt or words reaches the new one.
 import yaml from 'js-yaml';
+import type { UiLanguage } from '../ui/language.ts';
 import { DEFAULT_BUSINESS_ID, deletePath, getPath, isMap, NEVER_INHERITED_KEYS, setPath } from './businesses.ts';
 
 type Raw = Record<string, unknown>;
@@ -11,6 +12,8 @@ export interface NewBusiness {
   name: string;
   /** The password only when it is to be written to the file (not when it comes from the environment). */
   twogis: { login: string; password?: string };
+  /** What its owner reads (`ui.language`): written for the business, as cron, with no locale, cannot tell. */
+  language?: UiLanguage;
 }
 
 /**
@@ -22,7 +25,7 @@ const DESCRIBES_ITS_BUSINESS = ['policy.tone', 'policy.signature', 'policy.facts
 /** The config with `business` added; `moved`: the single business was moved under `businesses.default` first. */
 export function withBusiness(raw: Readonly<Raw>, business: NewBusiness): { raw: Raw; moved: boolean } {
   const next = structuredClone(raw) as Raw;
-  const entry: Raw = { name: business.name, twogis: { ...business.twogis } };
+  const entry: Raw = { name: business.name, twogis: { ...business.twogis }, ...(business.language ? { ui: { language: business.language } } : {}) };
   if (isMap(next.businesses)) {
     next.businesses = { ...next.businesses, [business.id]: entry };
     return { raw: next, moved: false };

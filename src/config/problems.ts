@@ -1,6 +1,6 @@
 // What is wrong with a configuration, as `path: message` lines in the words of the person who wrote it. zod's own
 // wording is for programmers ("Invalid input: expected string, received number"); the schema's own messages
-// (src/config/schema.ts) stand as they are, everything else is said again here.
+// (src/config/schema.ts) come from the catalogue too, everything else is said again here.
 import type { z } from 'zod';
 import { messages } from '../ui/messages.ts';
 
@@ -51,7 +51,7 @@ export function describeIssues(
       });
     }
     const origin = origins.get(base);
-    return [`${base || '(root)'}${origin ? ` (from ${origin})` : ''}: ${issue.message}`];
+    return [`${base || messages.config.root}${origin ? messages.config.fromVariable(origin) : ''}: ${issue.message}`];
   });
 }
 

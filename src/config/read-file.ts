@@ -57,7 +57,7 @@ export async function readConfigFile(explicitFile: string | undefined, cwd: stri
 function cannotRead(error: unknown, target: string | undefined): string {
   const file = (error as { filepath?: string }).filepath ?? target ?? 'configuration file';
   if (error instanceof yaml.YAMLException && error.mark) {
-    return messages.config.syntax(file, error.mark.line + 1, error.mark.column + 1, error.reason);
+    return messages.config.syntax(file, error.mark.line + 1, error.mark.column + 1, messages.config.yamlReason(error.reason));
   }
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' && target) return messages.config.missingFile(target);

@@ -1,6 +1,8 @@
-// The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else.
+// The configuration keys of contract.md, as one strict zod schema. Defaults live here and nowhere else. Its own
+// messages are functions of the catalogue, read when a value is checked: the terminal's language is known by then.
 import { isCurrency, LANGUAGES } from '../ui/language.ts';
 import { z } from 'zod';
+import { messages } from '../ui/messages.ts';
 import { parseMoney, type Kopecks } from '../core/money.ts';
 import { isTimeZone, machineTimeZone } from '../core/period.ts';
 
@@ -9,7 +11,7 @@ const money = z
   .transform((value, context): Kopecks => {
     const parsed = parseMoney(String(value));
     if (parsed === null) {
-      context.addIssue({ code: 'custom', message: 'must be an amount like 5.00 (two decimal places at most)' });
+      context.addIssue({ code: 'custom', message: messages.config.schema.money });
       return z.NEVER;
     }
     return parsed;
@@ -24,14 +26,12 @@ const url = (protocols: readonly string[]) =>
         return false;
       }
     },
-    { message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL` },
+    { error: () => messages.config.schema.url(protocols.map((p) => `${p}//`)) },
   );
 
 const databaseUrl = z
   .string()
-  .refine((value) => /^mysql:\/\/.+/.test(value) || /^sqlite:.+/.test(value), {
-    message: 'must be mysql://user:pass@host:3306/db or sqlite:<path>',
-  });
+  .refine((value) => /^mysql:\/\/.+/.test(value) || /^sqlite:.+/.test(value), { error: () => messages.config.schema.databaseUrl });
 
 const positiveInt = z.number().int().positive();
 
@@ -49,15 +49,15 @@ export function isOpenAiEndpoint(baseURL: string): boolean {
   }
 }
 
-const branchId = z.union([z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), z.number()]).refine((value) => typeof value === 'string', {
-  message: 'branch ids must be quoted strings: they exceed the precision of a number',
+const branchId = z.union([z.string().regex(/^\d+$/, { error: () => messages.config.schema.branchDigits }), z.number()]).refine((value) => typeof value === 'string', {
+  error: () => messages.config.schema.branchQuoted,
 });
 
 const rating = z.number().int().min(0).max(6);
 const language = z.enum(['ru', 'kk', 'en']);
 /** `policy.templates`: per rating ("5", "4", …), the owner's own texts for reviews with a rating and no words. */
 const templates = z.partialRecord(
-  z.enum(['1', '2', '3', '4', '5'], { message: 'template ratings are "1" to "5", as quoted strings' }),
+  z.enum(['1', '2', '3', '4', '5'], { error: () => messages.config.schema.templateRating }),
   z.array(z.string().trim().min(1).max(4000)).min(1),
 );
 const facts = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((value) => (typeof value === 'string' ? [value] : value));
@@ -81,7 +81,7 @@ export const configSchema = z.strictObject({
   /** The business's time zone: what a date in `--since` means, the days of `stats`. Default: the machine's. */
   timeZone: z
     .string()
-    .refine(isTimeZone, { message: 'must be a time zone such as Europe/Moscow or Asia/Almaty' })
+    .refine(isTimeZone, { error: () => messages.config.schema.timeZone })
     .default(() => machineTimeZone()),
   twogis: z
     .strictObject({
@@ -96,12 +96,12 @@ export const configSchema = z.strictObject({
       /** The cabinet web app's public key (`x-api-key`); 2GIS may change it, so it is a setting. */
       webApiKey: z.string().min(1).default('accweb96f8'),
       /** Sent as `locale` with every cabinet request, as the cabinet's page does (`ru`, `ru_KZ`, …). */
-      locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { message: 'must be a locale like ru or ru_KZ' }).default('ru'),
+      locale: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/, { error: () => messages.config.schema.locale }).default('ru'),
       /** How long after posting an answer is read back once more, to see whether 2GIS removed it; fractions allowed. */
       recheckAfterHours: z.number().positive().max(24 * 365).default(24),
     })
     .refine((twogis) => twogis.accessToken === undefined || (twogis.login === undefined && twogis.password === undefined), {
-      message: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
+      error: () => messages.config.schema.tokenOrLogin,
       path: ['accessToken'],
     })
     .prefault({}),
@@ -127,7 +127,7 @@ export const configSchema = z.strictObject({
       /** ISO 4217, one for the deployment: how people see money (JSON keeps decimal strings and adds "currency"). */
       currency: z
         .string()
-        .refine(isCurrency, { message: 'must be an ISO 4217 currency code such as RUB, KZT or USD' })
+        .refine(isCurrency, { error: () => messages.config.schema.currency })
         .default('RUB'),
     })
     .prefault({}),
@@ -156,10 +156,10 @@ export const configSchema = z.strictObject({
       templates: templates.optional(),
       postDelayMinutes: z
         .tuple([z.number().min(0), z.number().min(0)])
-        .refine(([min, max]) => min <= max, { message: 'must be [min, max] with min ≤ max' })
+        .refine(([min, max]) => min <= max, { error: () => messages.config.schema.minMax })
         .optional(),
       branches: z
-        .record(z.string().regex(/^\d+$/, { message: 'branch ids must be digits, as quoted strings' }), branchPolicy)
+        .record(z.string().regex(/^\d+$/, { error: () => messages.config.schema.branchDigits }), branchPolicy)
         .default({}),
     })
     .prefault({}),
@@ -182,17 +182,17 @@ export const configSchema = z.strictObject({
   telegram: z
     .strictObject({
       // Never echoed: a message about it names only its form (BotFather's `<digits>:<letters>`).
-      botToken: z.string().regex(/^\d+:[\w-]+$/, { message: 'must be the token BotFather gave, like 123456789:AAH…' }).optional(),
+      botToken: z.string().regex(/^\d+:[\w-]+$/, { error: () => messages.config.schema.botToken }).optional(),
       // Group and channel ids are negative; a number is taken as written (Telegram's ids fit a double).
       chatIds: z
-        .array(z.union([z.string().regex(/^-?\d+$/, { message: 'chat ids are digits, with a minus for groups' }), z.number().int()]))
+        .array(z.union([z.string().regex(/^-?\d+$/, { error: () => messages.config.schema.chatIds }), z.number().int()]))
         .transform((ids) => [...new Set(ids.map(String))])
         .default([]),
       apiUrl: url(['https:', 'http:']).transform((value) => value.replace(/\/+$/, '')).default(DEFAULT_TELEGRAM_API_URL),
       // The weekly digest to the business's chats: a weekday and a time in the business's timeZone.
       digest: z
         .string()
-        .regex(DIGEST_SCHEDULE, { message: 'must be a weekday and a time, like "mon 09:00"' })
+        .regex(DIGEST_SCHEDULE, { error: () => messages.config.schema.digest })
         .optional(),
     })
     .prefault({}),

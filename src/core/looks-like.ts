@@ -45,8 +45,12 @@ const OTHER_BUSINESS: readonly RegExp[] = [
   /\b(?:wrong (?:place|address|branch|business|listing)|never (?:been|visited|went) (?:here|there|to (?:this|your))|not (?:a|your) customer)\b/iu,
 ];
 
-/** Spam: one letter eight times or more ("ааааааааа"), or one word making most of a text of five or more. */
+/**
+ * Spam: one letter eight times or more ("ааааааааа") in a text with hardly any other words, or one word making most
+ * of a text of five or more. A stretched word among real ones ("Супеееееер кофе, приду ещё") is a customer's joy.
+ */
 const REPEATED_LETTER = /(\p{L})\1{7,}/u;
+const OTHER_WORDS_OF_A_CUSTOMER = 3;
 
 export function looksLikeNotACustomer(text: string): LooksLike | null {
   const read = text.length > READ ? text.slice(0, READ) : text;
@@ -60,7 +64,7 @@ export function looksLikeNotACustomer(text: string): LooksLike | null {
   const other = firstMatch(read, OTHER_BUSINESS);
   if (other !== null) return { kind: 'other_business', evidence: other };
   const letter = REPEATED_LETTER.exec(read);
-  if (letter !== null) return { kind: 'spam', evidence: clip(letter[0]) };
+  if (letter !== null && otherWords(read, letter[0]) < OTHER_WORDS_OF_A_CUSTOMER) return { kind: 'spam', evidence: clip(letter[0]) };
   const repeated = repeatedWord(read);
   if (repeated !== null) return { kind: 'spam', evidence: repeated };
   return null;
@@ -78,6 +82,11 @@ function firstMatch(text: string, patterns: readonly RegExp[]): string | null {
     if (match) return clip(match[0].trim());
   }
   return null;
+}
+
+/** The words of three letters or more in `text` other than the one holding `run`. */
+function otherWords(text: string, run: string): number {
+  return (text.match(/\p{L}{3,}/gu) ?? []).filter((word) => !word.includes(run)).length;
 }
 
 /** A word of three letters or more that is at least half of the words of a text of five or more words. */

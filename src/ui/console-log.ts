@@ -75,7 +75,7 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
       if (output.debug) warn(`${c.yellow(messages.console.warn)} ${shownText(message)} ${fields ? shownText(JSON.stringify(fields)) : ''}`);
     },
     error(message, fields) {
-      error(`${c.red(messages.console.error)} ${shownText(message)}${fields?.error ? `: ${shownText(String(fields.error))}` : ''}`);
+      error(`${c.red(messages.console.error)} ${shownText(messages.console.logMessage(message))}${fields?.error ? `: ${shownText(String(fields.error))}` : ''}`);
     },
     flush: async () => {},
   };

@@ -144,10 +144,11 @@ function printBusinesses(businesses: readonly DemoBusinessSummary[], output: Out
   output.data(`${d.bold(m.businessesLabel)}  ${m.businessesIntro(businesses.length)}`);
   const idWidth = Math.max(...businesses.map((one) => one.id.length));
   const nameWidth = Math.max(...businesses.map((one) => [...shownLine(one.name)].length));
-  const moneyWidth = Math.max(...businesses.flatMap((one) => [one.balance.before.length, one.balance.after.length]));
+  // Money as the reader's language writes it, in the deployment's currency; the columns of sums still line up.
+  const moneyWidth = Math.max(...businesses.flatMap((one) => [messages.money(one.balance.before).length, messages.money(one.balance.after).length]));
   for (const one of businesses) {
     const { before, answered, price, after, arithmeticOk } = one.balance;
-    const sum = m.sideBySide(before.padStart(moneyWidth), answered, price, after.padStart(moneyWidth));
+    const sum = m.sideBySide(messages.money(before).padStart(moneyWidth), answered, messages.money(price), messages.money(after).padStart(moneyWidth));
     const counts = m.businessOutcomes(one.outcomes);
     const ledger = arithmeticOk ? d.green('✓') : d.red('✗');
     const ranOut = one.stoppedForBalance ? ` · ${d.yellow(m.businessRanOut)}` : '';

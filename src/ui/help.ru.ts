@@ -2,7 +2,7 @@
 // русский вариант, по пути команды ('' — сама программа, 'balance add' — подкоманда). `localizeHelp` кладёт его
 // поверх готовой таблицы; тест test/unit/help-ru.test.ts обходит все команды и все флаги и падает, если где-то
 // русского текста нет.
-import type { Command } from 'commander';
+import type { Argument, Command, Option } from 'commander';
 
 export interface HelpText {
   description: string;
@@ -166,6 +166,32 @@ const TITLES: Readonly<Record<string, string>> = {
 };
 const HELP_FLAG = 'показать справку по команде';
 
+/**
+ * What commander adds after a flag's or an argument's description (its default, its choices, the variable it is
+ * read from, its value when given bare), said in Russian: commander writes these itself, in English.
+ */
+function extrasRu(item: { argChoices?: string[]; defaultValue?: unknown; defaultValueDescription?: string; presetArg?: unknown; envVar?: string }, showDefault: boolean, showPreset: boolean): string[] {
+  const extras: string[] = [];
+  if (item.argChoices) extras.push(`варианты: ${item.argChoices.map((choice) => JSON.stringify(choice)).join(', ')}`);
+  if (item.defaultValue !== undefined && showDefault) extras.push(`по умолчанию: ${item.defaultValueDescription || JSON.stringify(item.defaultValue)}`);
+  if (item.presetArg !== undefined && showPreset) extras.push(`без значения: ${JSON.stringify(item.presetArg)}`);
+  if (item.envVar !== undefined) extras.push(`переменная окружения: ${item.envVar}`);
+  return extras;
+}
+
+const withExtras = (description: string, extras: readonly string[]) =>
+  extras.length === 0 ? description : `${description ? `${description} ` : ''}(${extras.join(', ')})`;
+
+function optionDescriptionRu(option: Option): string {
+  // As commander decides: a default shown for a flag that takes a value (or a boolean one's true/false).
+  const showDefault = option.required || option.optional || (option.isBoolean() && typeof option.defaultValue === 'boolean');
+  return withExtras(option.description, extrasRu(option, showDefault, option.optional));
+}
+
+function argumentDescriptionRu(argument: Argument): string {
+  return withExtras(argument.description, extrasRu(argument, true, false));
+}
+
 /** `[options]`, `[command]` of a usage line, in Russian. */
 const usageWords = (text: string) => text.replace(/\[options\]/g, '[параметры]').replace(/\[command\]/g, '[команда]');
 
@@ -224,6 +250,8 @@ export function localizeHelp(program: Command): void {
       ...command.configureHelp(),
       styleTitle: (title: string) => TITLES[title] ?? title,
       // Commander styles nothing here (no colours in help): the words of its usage line said again is all there is.
+      optionDescription: optionDescriptionRu,
+      argumentDescription: argumentDescriptionRu,
       styleUsage: usageWords,
       styleSubcommandTerm: usageWords,
     });

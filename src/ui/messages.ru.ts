@@ -5,6 +5,7 @@ import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
 import { formatCount, formatDate, formatDateTime, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
+import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../core/ledger-notes.ts';
 import type { Catalogue } from './messages.ts';
 
 /**
@@ -101,6 +102,69 @@ function ruReason(code: string | undefined, prose: string): string {
   }
 }
 
+/**
+ * Подсказки при сбоях сервисов: адаптеры пишут их по-английски (src/adapters, так они остаются для программ), здесь
+ * они по-русски; тест test/unit/hints-ru.test.ts находит каждую подсказку адаптеров и падает, если её здесь нет.
+ */
+const RU_HINTS: ReadonlyArray<readonly [RegExp, (...groups: string[]) => string]> = [
+  [/^read the review back before posting again$/, () => 'перечитайте отзыв, прежде чем отправлять ответ снова'],
+  [/^slow down: lower the concurrency/, () => 'помедленнее: уменьшите polling.concurrency или увеличьте паузу между страницами'],
+  [/^check twogis\.login and twogis\.password/, () => 'проверьте twogis.login и twogis.password в настройках (или соответствующие переменные окружения)'],
+  [/^sign in to account\.2gis\.com in a browser/, () => 'войдите в account.2gis.com в браузере, скопируйте значение `authorization: Bearer …` любого запроса из инструментов разработчика (вкладка Network) и укажите его в twogis.accessToken или GISBOT_2GIS_TOKEN (README.ru.md: вход по токену)'],
+  [/^2GIS blocks rather than rate-limits/, () => '2ГИС не замедляет, а блокирует: сделайте перерыв, проверьте аккаунт в кабинете 2ГИС и запускайте с разрешённого IP'],
+  [/^check telegram\.botToken/, () => 'проверьте telegram.botToken (или GISBOT_TELEGRAM_TOKEN): BotFather показывает токен по команде /token'],
+  [/^another program reads this bot's updates/, () => 'обновления этого бота читает другая программа (webhook или другой бот с тем же токеном)'],
+  [/^check that the database server runs/, () => 'проверьте, что сервер базы данных запущен и что database.url указывает верные хост и порт'],
+  [/^check the user and password in database\.url$/, () => 'проверьте пользователя и пароль в database.url'],
+  [/^create the database \(/, () => 'создайте базу данных (CREATE DATABASE ... CHARACTER SET utf8mb4) или исправьте database.url'],
+  [/^the schema is missing: run the migrations$/, () => 'схемы нет: выполните миграции'],
+  [/^use Node\.js ([\d.]+) or newer, or a mysql:\/\/ database\.url$/, (version) => `нужен Node.js ${version} или новее, или database.url вида mysql://`],
+  [/^gisbot keeps its database \(and by default its log\) in (.*): make it writable/, (folder) => `gisbot хранит базу данных (и по умолчанию журнал) в ${folder}: дайте этому пользователю право записи туда или укажите в database.url файл в папке, куда можно писать`],
+  [/^check the path in database\.url and the permissions of its folder$/, () => 'проверьте путь в database.url и права на его папку'],
+  [/^another gisbot process is writing to the same file/, () => 'в тот же файл пишет другой процесс gisbot; попробуйте ещё раз или возьмите MySQL для нескольких нагруженных обработчиков'],
+  [/^check the path in database\.url and that the file and its folder are writable$/, () => 'проверьте путь в database.url и что в файл и его папку можно писать'],
+  [/^point database\.url at a gisbot database file/, () => 'укажите в database.url файл базы данных gisbot или уберите этот файл'],
+  [/^upgrade gisbot$/, () => 'обновите gisbot'],
+  [/^the model endpoint is slow or down/, () => 'сервер модели медленный или не работает (локальная модель может загружаться минутами); увеличьте openai.timeoutSeconds или попробуйте позже'],
+  [/^check openai\.baseURL and that the model server is running$/, () => 'проверьте openai.baseURL и что сервер модели запущен'],
+  [/^check openai\.model \((.*)\) and openai\.baseURL/, (model) => `проверьте openai.model (${model}) и openai.baseURL (обычно он кончается на /v1)`],
+  [/^check voice\.embeddingModel/, () => 'проверьте voice.embeddingModel или уберите его, чтобы примеры выбирались по словам'],
+  [/^set policy\.moderation to optional or off/, () => 'для этого сервера поставьте policy.moderation: optional или off'],
+  [/^check openai\.apiKey in the config/, () => 'проверьте openai.apiKey в настройках или переменную окружения OPENAI_API_KEY'],
+];
+
+/** Сообщения об ошибках, которые ядро и база пишут по-английски (src/core, src/adapters/store), по-русски. */
+const RU_ERRORS: ReadonlyArray<readonly [RegExp, (...groups: string[]) => string]> = [
+  [/^review (\S+) is not known to gisbot$/, (id) => `отзыв ${id} gisbot не знаком`],
+  [/^review (\S+) cannot be answered now: it is already answered by gisbot$/, (id) => `на отзыв ${id} сейчас нельзя ответить: gisbot уже ответил на него`],
+  [/^review (\S+) cannot be answered now: it is skipped \((.*)\)$/, (id, reason) => `на отзыв ${id} сейчас нельзя ответить: он пропущен (${reason})`],
+  [/^review (\S+) cannot be answered now: it is being answered by a worker right now$/, (id) => `на отзыв ${id} сейчас нельзя ответить: прямо сейчас на него отвечает обработчик`],
+  [/^a top-up of (\S+) would take the balance past (\S+), the most the database holds: nothing was added$/, (added, most) => `пополнение на ${formatMoneyFor('ru', added)} подняло бы баланс выше ${formatMoneyFor('ru', most)}, больше база не хранит: ничего не зачислено`],
+  [/^database\.url must look like (.*)$/, (form) => `database.url должен выглядеть так: ${form}`],
+  [/^database\.url: sqlite: needs a file path, e\.g\. (.*)$/, (example) => `database.url: после sqlite: нужен путь к файлу, например ${example}`],
+];
+
+/** The reasons js-yaml gives most often (by how they start), as a Russian reader is told them; others keep js-yaml's words. */
+const YAML_REASONS: ReadonlyArray<readonly [string, string]> = [
+  ['bad indentation of a mapping entry', 'неверный отступ у ключа'],
+  ['bad indentation of a sequence entry', 'неверный отступ у элемента списка'],
+  ['duplicated mapping key', 'ключ повторяется'],
+  ['end of the stream or a document separator is expected', 'лишний текст: ожидался конец файла или строка ---'],
+  ['can not read an implicit mapping pair; a colon is missed', 'не хватает двоеточия после ключа'],
+  ['can not read a block mapping entry; a multiline key may not be an implicit key', 'ключ не может занимать несколько строк (не хватает двоеточия?)'],
+  ['incomplete explicit mapping pair', 'неполная пара «ключ: значение»'],
+  ['missed comma between flow collection entries', 'не хватает запятой между элементами'],
+  ['unexpected end of the stream within a double quoted scalar', 'файл кончился внутри текста в двойных кавычках (нет закрывающей ")'],
+  ['unexpected end of the stream within a single quoted scalar', "файл кончился внутри текста в одинарных кавычках (нет закрывающей ')"],
+  ['unexpected end of the stream within a flow collection', 'файл кончился внутри списка или раздела в скобках (нет закрывающей ] или })'],
+  ['unexpected end of the document within a double quoted scalar', 'текст в двойных кавычках не закрыт'],
+  ['unexpected end of the document within a single quoted scalar', 'текст в одинарных кавычках не закрыт'],
+  ['tab characters must not be used in indentation', 'в отступах нельзя использовать табуляцию, только пробелы'],
+  ['unknown escape sequence', 'неизвестная последовательность после \\ в кавычках'],
+  ['unidentified alias', 'ссылка (*имя) на несуществующую метку (&имя)'],
+  ['the stream contains non-printable characters', 'в файле есть непечатаемые символы'],
+];
+
 export const ru: Catalogue = {
   language: 'ru',
   money,
@@ -118,9 +182,32 @@ export const ru: Catalogue = {
     syntax: (file, line, column, reason) => `${file}: строка ${line}, столбец ${column}: ${reason}`,
     notSettings: (file) => `${file}: должен содержать настройки (строки «ключ: значение»), а не одно значение или список`,
     unknownKey: 'неизвестный ключ',
+    promptUnreadable: (file, code) => `prompt.file: не удаётся прочитать ${file} (${code})`,
     currencyChanged: (recorded, configured) =>
       `billing.currency: журнал этой базы данных ведётся в ${recorded}, и его суммы молча стали бы ${configured}: верните billing.currency: ${recorded} (одна валюта на базу данных)`,
     didYouMean: (key) => ` (может быть, ${key}?)`,
+    fromVariable: (variable) => ` (из ${variable})`,
+    root: '(весь файл)',
+    yamlReason: (reason) => {
+      const known = YAML_REASONS.find(([english]) => reason.startsWith(english));
+      return known ? known[1] : `неверная разметка YAML (${reason})`;
+    },
+    schema: {
+      money: 'должна быть сумма вроде 5.00 (не больше двух знаков после точки)',
+      url: (schemes) => `должен быть адрес ${schemes.join(' или ')}`,
+      databaseUrl: 'должен быть mysql://user:pass@host:3306/db или sqlite:<path>',
+      branchDigits: 'номера филиалов — только цифры, в кавычках',
+      branchQuoted: 'номера филиалов пишите в кавычках: числом они теряют точность',
+      templateRating: 'оценки в шаблонах — от "1" до "5", в кавычках',
+      timeZone: 'должен быть часовой пояс, например Europe/Moscow или Asia/Almaty',
+      locale: 'должна быть локаль вроде ru или ru_KZ',
+      tokenOrLogin: 'укажите либо twogis.accessToken, либо twogis.login и twogis.password, но не всё сразу',
+      currency: 'должен быть код валюты по ISO 4217, например RUB, KZT или USD',
+      minMax: 'должно быть [min, max], где min ≤ max',
+      botToken: 'должен быть токен, который выдал BotFather, вроде 123456789:AAH…',
+      chatIds: 'номера чатов — это цифры, у групп с минусом',
+      digest: 'должны быть день недели и время, например "mon 09:00"',
+    },
     quoteKey: (key, readAs) =>
       `возьмите ключ в кавычки ("${key}"): без них YAML читает его как ${typeof readAs === 'number' ? `число ${readAs}` : JSON.stringify(String(readAs))}`,
     plain: {
@@ -215,6 +302,12 @@ export const ru: Catalogue = {
     money: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
     insufficient: 'ответы остановлены: баланса не хватает на следующий ответ',
     insufficientHint: `пополните баланс: ${gisbotCommand} balance add <сумма>`,
+    problem: (text) => {
+      // Слова сервиса (по-английски) остаются, перед ними — русское «сбой»; известная подсказка после «; » — по-русски.
+      const [first = '', ...rest] = text.split('; ');
+      const said = [first, ...rest.map((part) => ru.errors.hint(part))].join('; ');
+      return /[а-яё]/i.test(first) ? said : `сбой: ${said}`;
+    },
     failedHint: `см. строки выше или: ${gisbotCommand} logs`,
   },
   balance: {
@@ -222,7 +315,7 @@ export const ru: Catalogue = {
     chargesColumns: ['последние списания', 'сумма', 'отзыв'],
     badAmount: (text) => `это не сумма: ${JSON.stringify(text)}`,
     badAmountHint: 'пишите так: 100 или 100.50 (через точку, не больше двух знаков после неё, без знака)',
-    zeroAmount: 'сумма должна быть больше 0.00',
+    zeroAmount: 'сумма должна быть больше нуля',
     confirmTopUp: (amount, after) => `Пополнить баланс на ${money(amount)} (станет ${money(after)})?`,
     needsYes: 'balance add меняет деньги: вне терминала подтвердите флагом --yes',
     cancelled: 'отменено: ничего не изменилось',
@@ -242,6 +335,9 @@ export const ru: Catalogue = {
     columns: ['время', 'вид', 'сумма', 'баланс', 'за что'],
     kinds: { topup: 'пополнение', charge: 'списание', adjustment: 'исправление' },
     forReview: (id) => `отзыв ${id}`,
+    // Заметки, которые gisbot сам пишет в журнал (core/ledger-notes.ts, хранятся по-английски); свою человек читает как написал.
+    note: (stored) =>
+      ({ [CLI_TOP_UP_NOTE]: 'пополнение из командной строки', [DEMO_TOP_UP_NOTE]: 'баланс демо', [REFUND_NOTE]: 'возврат: 2ГИС удалил ответ' } as Record<string, string>)[stored] ?? stored,
     empty: `журнал пуст: пополните баланс командой ${gisbotCommand} balance add <сумма>`,
     emptySince: (time) => `с ${time} записей в журнале нет`,
   },
@@ -477,6 +573,7 @@ export const ru: Catalogue = {
     emptyPeriod: (from, to) => `период пуст: --since (${from}) должно быть раньше --until (${to})`,
     heading: (from, to) => `Отзывы, оставленные в 2ГИС с ${shortTime(from)} по ${shortTime(to)}`,
     noReviews: 'в этом периоде отзывов не оставляли',
+    share: (rate) => new Intl.NumberFormat('ru-RU', { style: 'percent', maximumFractionDigits: 1 }).format(Math.round(rate * 1000) / 1000),
     columns: ['филиал', 'отзывы', 'отвечено (вами)', 'в другом месте', 'ждут (вас)', 'пропущено', 'не удалось', 'доля ответов', 'до ответа', 'оценка', 'списано'],
     total: 'итого',
     answered: (answered, byPerson) => (byPerson > 0 ? `${answered} (${byPerson})` : String(answered)),
@@ -537,6 +634,22 @@ export const ru: Catalogue = {
     config: (source) => (source ? `настройки: ${source}` : 'настройки: умолчания и окружение (файл настроек не найден)'),
     allGood: (count) => `все проверки пройдены (${ruCount(count, 'check')})`,
     failed: (count) => `не пройдено: ${ruCount(count, 'check')}`,
+    failure: (code, detail) => {
+      const said = (
+        {
+          unavailable: 'недоступен',
+          auth: 'не принял учётные данные',
+          token_expired: 'токен больше не действует',
+          blocked: 'заблокировал доступ',
+          rejected: 'ответил ошибкой',
+          outcome_unknown: 'не показал результат',
+          config: 'ошибка в настройках',
+          failed: 'не работает',
+        } as Record<string, string>
+      )[code];
+      // Подробности сервиса остаются его словами (по-английски), в скобках после русских; русские — как есть.
+      return said && !/[а-яё]/i.test(detail) ? `${said} (${detail})` : detail;
+    },
   },
   init: {
     needsTerminal: 'init задаёт вопросы, а это не терминал',
@@ -580,6 +693,7 @@ export const ru: Catalogue = {
     approvalFormat: 'целое число от 0 до 6',
     language: 'Язык, на котором gisbot пишет вам: терминал, карточки в Telegram, отчёты (ru или en; у cron нет локали, поэтому язык записывается в файл)',
     languageFormat: 'ru или en',
+    businessLanguage: 'Язык, на котором gisbot пишет владельцу этого бизнеса: карточки в Telegram, сводка, отчёт (ru или en; записывается в файл, у cron нет локали)',
     badUrl: (protocols) => `нужен адрес ${protocols.map((p) => `${p}//`).join(' или ')}`,
     header: (date) =>
       `Настройки gisbot, записаны командой gisbot init ${date}.\nМогут содержать секреты: держите файл закрытым (chmod 600). Все ключи описаны в ${shippedFile('.gisbotrc.example')}.`,
@@ -672,7 +786,7 @@ export const ru: Catalogue = {
   },
   telegram: {
     failed: (error) => `Telegram: ${error}; карточки ждут в базе данных следующего запуска`,
-    down: (error, hint) => `Telegram: ${error}${hint ? ` (${hint})` : ''}; ответы продолжаются, карточки ждут в базе данных`,
+    down: (error, hint) => `Telegram: ${error}${hint ? ` (${ru.errors.hint(hint)})` : ''}; ответы продолжаются, карточки ждут в базе данных`,
     chatRefuses: (chatId, error) =>
       `чат Telegram ${chatId} не принимает сообщения бота (${error}): пропущен; снова запустите бота там (/start или добавьте в группу) или уберите чат из telegram.chatIds`,
     chatMoved: (chatId, movedTo, error) =>
@@ -815,10 +929,31 @@ export const ru: Catalogue = {
     recurring: (branch) => `! повторяющаяся жалоба в филиале ${branch}`,
     warn: 'предупреждение',
     error: 'ошибка',
+    logMessage: (message) =>
+      ({
+        'could not list reviews': 'не удалось получить список отзывов',
+        'telegram: an update could not be acted on': 'Telegram: не удалось выполнить действие из обновления',
+      } as Record<string, string>)[message] ?? message,
   },
   errors: {
     label: 'ошибка:',
     hintLabel: 'подсказка:',
+    message: (text) => {
+      // Известное сообщение ядра или базы — по-русски (RU_ERRORS); новое — как его написали.
+      for (const [english, russian] of RU_ERRORS) {
+        const match = english.exec(text);
+        if (match) return russian(...match.slice(1));
+      }
+      return text;
+    },
+    hint: (hint) => {
+      // Известная подсказка — по-русски (RU_HINTS); новая, которой там ещё нет, — как её написал адаптер.
+      for (const [english, russian] of RU_HINTS) {
+        const match = english.exec(hint);
+        if (match) return russian(...match.slice(1));
+      }
+      return hint;
+    },
     service: (service, kind) => {
       const name = ({ '2gis': '2ГИС', model: 'модель', database: 'база данных', websocket: 'WebSocket', telegram: 'Telegram' } as Record<string, string>)[service] ?? service;
       const what =

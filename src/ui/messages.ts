@@ -34,9 +34,33 @@ export const en = {
     syntax: (file: string, line: number, column: number, reason: string) => `${file}: line ${line}, column ${column}: ${reason}`,
     notSettings: (file: string) => `${file}: must hold settings (key: value lines), not a single value or a list`,
     unknownKey: 'unknown key',
+    promptUnreadable: (file: string, code: string) => `prompt.file: cannot read ${file} (${code})`,
     currencyChanged: (recorded: string, configured: string) =>
       `billing.currency: the ledger of this database is kept in ${recorded}, and its amounts would silently become ${configured}: set billing.currency back to ${recorded} (one currency per database)`,
     didYouMean: (key: string) => ` (did you mean ${key}?)`,
+    /** Where a value at fault came from, after its key: `openai.baseURL (from OPENAI_BASE_URL): …`. */
+    fromVariable: (variable: string) => ` (from ${variable})`,
+    /** The key of a problem of the whole document. */
+    root: '(root)',
+    /** A YAML parser's reason (js-yaml's English), said in the reader's words where it is a known one. */
+    yamlReason: (reason: string) => reason,
+    /** The schema's own messages (config/schema.ts), for the values a key's kind alone does not explain. */
+    schema: {
+      money: 'must be an amount like 5.00 (two decimal places at most)',
+      url: (schemes: readonly string[]) => `must be a ${schemes.join(' or ')} URL`,
+      databaseUrl: 'must be mysql://user:pass@host:3306/db or sqlite:<path>',
+      branchDigits: 'branch ids must be digits, as quoted strings',
+      branchQuoted: 'branch ids must be quoted strings: they exceed the precision of a number',
+      templateRating: 'template ratings are "1" to "5", as quoted strings',
+      timeZone: 'must be a time zone such as Europe/Moscow or Asia/Almaty',
+      locale: 'must be a locale like ru or ru_KZ',
+      tokenOrLogin: 'give either twogis.accessToken or twogis.login and twogis.password, not both',
+      currency: 'must be an ISO 4217 currency code such as RUB, KZT or USD',
+      minMax: 'must be [min, max] with min ≤ max',
+      botToken: 'must be the token BotFather gave, like 123456789:AAH…',
+      chatIds: 'chat ids are digits, with a minus for groups',
+      digest: 'must be a weekday and a time, like "mon 09:00"',
+    },
     quoteKey: (key: string, readAs: unknown) =>
       `write the key in quotes ("${key}"): without them YAML reads it as ${typeof readAs === 'number' ? `the number ${readAs}` : JSON.stringify(String(readAs))}`,
     /** zod's findings, said the way the person who wrote the file thinks of it; values are never repeated (secrets). */
@@ -134,6 +158,8 @@ export const en = {
     money: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
+    /** A problem of the cycle as a person reads it: a service's own words (English, as --json keeps them), framed in the reader's. */
+    problem: (text: string) => text,
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
@@ -161,6 +187,8 @@ export const en = {
     columns: ['time', 'kind', 'amount', 'balance', 'for'],
     kinds: { topup: 'topup', charge: 'charge', adjustment: 'adjustment' },
     forReview: (id: string) => `review ${id}`,
+    /** A ledger entry's note: gisbot's own (core/ledger-notes.ts, stored in English) in the reader's words; a person's as written. */
+    note: (stored: string) => stored,
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
   },
@@ -403,6 +431,8 @@ export const en = {
     emptyPeriod: (from: string, to: string) => `the period is empty: --since (${from}) must come before --until (${to})`,
     heading: (from: Date, to: Date) => `Reviews created on 2GIS from ${shortTime(from)} to ${shortTime(to)}`,
     noReviews: 'no reviews were created in this period',
+    /** A share (0 to 1) as a percentage to a tenth: `66.7%`. */
+    share: (rate: number) => `${Math.round(rate * 1000) / 10}%`,
     columns: ['branch', 'reviews', 'answered (by you)', 'elsewhere', 'waiting (for you)', 'skipped', 'failed', 'reply rate', 'to answer', 'rating', 'charged'],
     total: 'total',
     answered: (answered: number, byPerson: number) => (byPerson > 0 ? `${answered} (${byPerson})` : String(answered)),
@@ -462,6 +492,8 @@ export const en = {
     config: (source: string | null) => (source ? `config: ${source}` : 'config: defaults and the environment (no config file found)'),
     allGood: (count: number) => `all ${count} checks passed`,
     failed: (count: number) => `${count} check${count === 1 ? '' : 's'} failed`,
+    /** A failed check's line: its detail (the service's own words, English, as --json keeps them), said first in the reader's words by its code. */
+    failure: (_code: string, detail: string) => detail,
   },
   init: {
     needsTerminal: 'init asks questions, and this is not a terminal',
@@ -505,6 +537,8 @@ export const en = {
     approvalFormat: 'a whole number from 0 to 6',
     language: 'Language gisbot writes to you in: the terminal, Telegram cards, reports (ru or en; cron has no locale, so it goes into the file)',
     languageFormat: 'ru or en',
+    /** Adding a business: its own language, for its owner (the terminal keeps its own). */
+    businessLanguage: "Language gisbot writes to this business's owner in: its Telegram cards, digest and report (ru or en; written into the file, as cron has no locale)",
     badUrl: (protocols: readonly string[]) => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
     header: (date: string) =>
       `gisbot configuration, written by gisbot init on ${date}.\nIt may hold secrets: keep it private (chmod 600). See ${shippedFile('.gisbotrc.example')} for every key.`,
@@ -671,7 +705,7 @@ export const en = {
       ofBusiness: (business: string) => `🏢 ${business}`,
       businessLine: (business: string, text: string) => `🏢 ${business}: ${text}`,
       statsLine: (reviews: number, answered: number, waiting: number, charged: string) =>
-        `${reviews} reviews, ${answered} answered, ${waiting} waiting, charged ${money(charged)}`,
+        `${reviews} review${reviews === 1 ? '' : 's'}, ${answered} answered, ${waiting} waiting, charged ${money(charged)}`,
       moreBusinesses: (more: number) => `${more} more businesses: /stats <business id> shows one`,
       balance: (balance: string, held: string) => `Balance ${money(balance)}, held for answers in progress ${money(held)}`,
       statsTitle: (days: number) => `The last ${days} days`,
@@ -739,11 +773,17 @@ export const en = {
     recurring: (branch: string) => `! recurring complaint at branch ${branch}`,
     warn: 'warn',
     error: 'error',
+    /** A log line's message (the core writes it in English, as the log file keeps it), as the terminal shows it. */
+    logMessage: (message: string) => message,
   },
   errors: {
     /** What starts an error line and its hint on stderr. */
     label: 'error:',
     hintLabel: 'hint:',
+    /** A service failure's hint, as the adapter wrote it (English, kept so for programs), in the reader's words. */
+    hint: (hint: string) => hint,
+    /** An error's message written in English where it is met (the core, the store), in the reader's words. */
+    message: (text: string) => text,
     /**
      * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
      * another language says it in its words first.

@@ -36,7 +36,7 @@ function cells(name: string, figures: Figures): string[] {
     m.waiting(figures.waiting, figures.waitingForPerson),
     String(figures.skipped),
     String(figures.failed),
-    figures.replyRate === null ? '—' : `${Math.round(figures.replyRate * 1000) / 10}%`,
+    figures.replyRate === null ? '—' : m.share(figures.replyRate),
     figures.medianMinutesToAnswer === null ? '—' : m.minutes(figures.medianMinutesToAnswer),
     m.rating(figures.averageRating, figures.averageRatingChange),
     messages.money(figures.charged),

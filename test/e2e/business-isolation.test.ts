@@ -96,7 +96,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
 
     test("a's balance, history, stats, waiting list, branches, report and prompt show nothing of b's", async () => {
       const balance = await ok(['balance', '--json', '--business', 'a']);
-      assert.deepEqual(JSON.parse(balance.stdout), { balance: '45.00', held: '0.00' });
+      assert.deepEqual(JSON.parse(balance.stdout), { balance: '45.00', held: '0.00', currency: 'RUB' });
       const history = await ok(['balance', 'history', '--json', '--business', 'a']);
       const entries = JSON.parse(history.stdout) as Array<{ kind: string; amount: string; reviewId: string | null }>;
       assert.deepEqual(entries.map((entry) => [entry.kind, entry.amount, entry.reviewId]).sort(), [['charge', '-5.00', 'a-5'], ['topup', '50.00', null]].sort());
@@ -150,9 +150,9 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       const named = await gisbot(['poll-once', '--business', 'c']);
       assert.equal(named.code, 2, 'serving a paused business by name is refused');
       assert.match(named.stderr, /paused/);
-      assert.deepEqual(JSON.parse((await ok(['balance', '--json', '--business', 'c'])).stdout), { balance: '30.00', held: '0.00' });
+      assert.deepEqual(JSON.parse((await ok(['balance', '--json', '--business', 'c'])).stdout), { balance: '30.00', held: '0.00', currency: 'RUB' });
       await ok(['balance', 'add', '1.50', '--yes', '--business', 'c']);
-      assert.deepEqual(JSON.parse((await ok(['balance', '--json', '--business', 'c'])).stdout), { balance: '31.50', held: '0.00' });
+      assert.deepEqual(JSON.parse((await ok(['balance', '--json', '--business', 'c'])).stdout), { balance: '31.50', held: '0.00', currency: 'RUB' });
       const stats = JSON.parse((await ok(['stats', '--json', '--business', 'c'])).stdout);
       assert.equal(stats.total.reviews, 0);
       await ok(['prompt', 'show', '--business', 'c']);

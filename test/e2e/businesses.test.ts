@@ -54,6 +54,9 @@ describe('businesses: init adds one, commands about one need --business', () => 
     await wizard.expect('2GIS cabinet password');
     await wizard.type(DENTAL.password, KEYS.enter);
     await wizard.expect('✓ 2GIS');
+    // Its own language: what its owner reads (cards, digest, report), set in the file for cron, which has no locale.
+    await wizard.expect('Language gisbot writes to');
+    await wizard.type('ru', KEYS.enter);
     const done = await wizard.done;
     assert.equal(done.code, 0, done.text);
     assert.match(done.text, /added business dental-7/);
@@ -74,6 +77,7 @@ describe('businesses: init adds one, commands about one need --business', () => 
     assert.equal(dental!.config.policy.approvalBelowRating, 2, 'the rules stay shared defaults');
     assert.deepEqual(dental!.config.telegram.chatIds, []);
     assert.equal(config.database.url, world.db.url);
+    assert.deepEqual([first!.config.ui.language, dental!.config.ui.language], [undefined, 'ru'], 'the language is the new business\'s own');
   });
 
   test('a command about one business refuses in one line listing the ids; --business picks one; every help names it', async () => {

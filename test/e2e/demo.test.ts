@@ -187,9 +187,9 @@ describe('gisbot demo', () => {
     assert.equal(result.code, 0, result.stderr);
     assertClean(result);
     assert.doesNotMatch(result.stdout, /\u001b\[/, 'no colours in a pipe');
-    assert.match(result.stdout, /100\.00 before − 6 answers × 5\.00 = 70\.00 after/);
-    assert.match(result.stdout, /zerno\s+Кофейня «Зерно»\s+100\.00 − 6 × 5\.00 =\s+70\.00 ✓/, 'the businesses side by side');
-    assert.match(result.stdout, /ulybka\s+Стоматология «Улыбка»\s+10\.00 − 2 × 5\.00 =\s+0\.00 ✓.*its balance ran out/);
+    assert.match(result.stdout, /100\.00 RUB before − 6 answers × 5\.00 RUB = 70\.00 RUB after/);
+    assert.match(result.stdout, /zerno\s+Кофейня «Зерно»\s+100\.00 RUB − 6 × 5\.00 RUB =\s+70\.00 RUB ✓/, 'the businesses side by side');
+    assert.match(result.stdout, /ulybka\s+Стоматология «Улыбка»\s+10\.00 RUB − 2 × 5\.00 RUB =\s+0\.00 RUB ✓.*its balance ran out/);
     assert.match(result.stdout, /waits for you: the reply gate refused/);
     assert.match(result.stdout, /– skipped: hidden on 2GIS/);
     assert.match(result.stdout, /\d+ WebSocket frames received at ws:\/\/127\.0\.0\.1:\d+/);
@@ -209,12 +209,12 @@ describe('gisbot demo', () => {
       env: { PATH: process.env.PATH ?? '', HOME: where.home },
     });
     assert.equal(balance.code, 0, balance.stderr);
-    assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00' });
+    assert.deepEqual(JSON.parse(balance.stdout), { balance: '70.00', held: '0.00', currency: 'RUB' });
     const clinic = await runProcess(process.execPath, [BIN, '--config', path.join(folder, 'gisbot.demo.json'), 'balance', '--json', '--business', 'ulybka'], {
       cwd: where.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: where.home },
     });
-    assert.deepEqual(JSON.parse(clinic.stdout), { balance: '0.00', held: '0.00' }, "the clinic's balance is its own");
+    assert.deepEqual(JSON.parse(clinic.stdout), { balance: '0.00', held: '0.00', currency: 'RUB' }, "the clinic's balance is its own");
   });
 
   test('--balance 12: the summary counts the reviews the money did not reach', async () => {

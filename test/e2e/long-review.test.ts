@@ -22,7 +22,8 @@ function scenario(backend: Backend): void {
     test('poll-once answers it and the reviews beside it, and exits 0', async () => {
       const branch = '70000001017466091';
       world.twogis.addBranch({ id: branch, name: 'Кофейня', orgId: '100' });
-      const long = `Отлично${'о'.repeat(100_000)}`;
+      // A real customer's words, at length (a single stretched word would look like spam: it waits for a person).
+      const long = 'Отличный кофе и тёплый зал, спасибо бариста Диме. '.repeat(2_000);
       const reviews = [
         world.twogis.addReview(branch, { id: '5001', rating: 5, text: long }),
         world.twogis.addReview(branch, { id: '5002', rating: 5, text: 'Отличный кофе и быстрое обслуживание' }),
@@ -46,7 +47,7 @@ function scenario(backend: Backend): void {
       const prompts = world.model.requests
         .filter((request) => request.path === 'chat/completions')
         .map((request) => JSON.stringify((request.body as { messages: unknown[] }).messages));
-      const longPrompt = prompts.find((prompt) => prompt.includes('Отличноооо'));
+      const longPrompt = prompts.find((prompt) => prompt.includes('бариста Диме'));
       assert.ok(longPrompt, 'the long review was drafted');
       assert.ok(longPrompt.length < PROMPT_TEXT_LIMIT * 3, `the model was sent ${longPrompt.length} characters`);
       assert.match(longPrompt, /review is longer than/);

@@ -16,7 +16,7 @@ const NBSP = '\u00a0';
 const said = (result: RunResult) => `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
 
 /** Words of the English catalogue that must not show in Russian output (each is in a line gisbot prints). */
-const ENGLISH = /\b(balance(?! add| history| adjust)|answered|waiting for you|fetched|skipped|error:|hint:|charged|Usage:|Options:|reviews created|no reviews|check(s)? passed|failed:)\b/;
+const ENGLISH = /\b(balance(?! add| history| adjust)|command line|answered|waiting for you|fetched|skipped|error:|hint:|charged|Usage:|Options:|reviews created|no reviews|check(s)? passed|failed:)\b/;
 
 describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
   let world: World;
@@ -45,7 +45,8 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
 
     const checks: Array<[string[], RegExp]> = [
       [['balance'], new RegExp(`^баланс 1${NBSP}245,00${NBSP}₽`, 'm')],
-      [['balance', 'history'], /время\s+вид\s+сумма\s+баланс\s+за что[\s\S]*списание\s+-5,00.₽[\s\S]*пополнение\s+\+1.250,00.₽/],
+      // The top-up's stored note ("top-up from the command line", kept in English for --json) read in Russian.
+      [['balance', 'history'], /время\s+вид\s+сумма\s+баланс\s+за что[\s\S]*списание\s+-5,00.₽[\s\S]*пополнение\s+\+1.250,00.₽\s+1.250,00.₽\s+пополнение из командной строки/],
       [['reply'], /отзыв\s+оценка\s+филиал\s+автор\s+написан\s+почему ждёт\s+текст/],
       [['reply', '880001', '--dry-run'], /отзыв 880001[\s\S]*черновик/],
       [['prompt', 'show'], /./],
@@ -145,6 +146,9 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     assert.match(demo.stdout, /Учебная кофейня в 2ГИС: 3 филиала, 13 отзывов, один цикл gisbot/, said(demo));
     assert.match(demo.stdout, /Баланс\s+100,00.₽ до − 6 ответов × 5,00.₽ = 70,00.₽ после\s+✓ журнал сходится/, said(demo));
     assert.match(demo.stdout, /\[ Отправить \] \[ Переписать \]/, said(demo));
+    // The businesses side by side, and the stats' shares, as Russian writes money and fractions.
+    assert.match(demo.stdout, /zerno\s+Кофейня «Зерно»\s+100,00.₽ − 6 × 5,00.₽ =\s+70,00.₽ ✓/, said(demo));
+    assert.match(demo.stdout, /^итого\s.*\s66,7.%\s/m, said(demo));
     assert.match(demo.stdout, /тёплый, по-русски · отзыв 141800001/, said(demo));
     const flag = await ru('--lang', 'en', 'balance');
     assert.match(flag.stdout, /^balance /m, said(flag));

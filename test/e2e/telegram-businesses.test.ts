@@ -133,7 +133,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       const press = tg.press(COFFEE_CHAT, card(COFFEE_CHAT, 'c-1').messageId, 'send', ANNA);
       const result = await poll();
       assert.equal(result.code, 3, result.stderr);
-      assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00, balance 15.00');
+      assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00 RUB, balance 15.00 RUB');
       assert.equal(world.twogis.postsTo('c-1'), 1);
       assert.equal(world.twogis.postedBy('c-1'), accounts.coffee.login);
       assert.deepEqual(world.twogis.foreignPosts, []);
@@ -155,7 +155,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       const press = tg.press(STAFF, card(STAFF, 'd-1').messageId, 'send', STAFFER);
       const result = await poll();
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00, balance 5.00');
+      assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00 RUB, balance 5.00 RUB');
       assert.equal(world.twogis.postedBy('d-1'), accounts['dental-7'].login);
       assert.equal(world.twogis.postedBy('d-2'), accounts['dental-7'].login, 'the review that waited for money is answered too');
       assert.deepEqual(world.twogis.foreignPosts, []);
@@ -173,11 +173,11 @@ for (const backend of ['sqlite', 'mysql'] as const) {
       tg.write(STAFF, '/stats dental-7');
       assert.equal((await poll()).code, 0);
       const last = (chatId: string, count: number) => tg.messagesIn(chatId).slice(-count).map((message) => message.text);
-      assert.deepEqual(last(COFFEE_CHAT, 1), ['Balance 15.00, held for answers in progress 0.00']);
+      assert.deepEqual(last(COFFEE_CHAT, 1), ['Balance 15.00 RUB, held for answers in progress 0.00 RUB']);
       const [start, balances, stats, one] = last(STAFF, 4);
       assert.match(start!, new RegExp(`id is ${STAFF}\\. It is the agency's staff chat`));
-      assert.equal(balances, `🏢 ${COFFEE_NAME}: Balance 15.00, held for answers in progress 0.00\n🏢 dental-7: Balance 0.00, held for answers in progress 0.00`);
-      assert.equal(stats, `The last 30 days\n🏢 ${COFFEE_NAME}: 1 reviews, 1 answered, 0 waiting, charged 5.00\n🏢 dental-7: 2 reviews, 2 answered, 0 waiting, charged 10.00`);
+      assert.equal(balances, `🏢 ${COFFEE_NAME}: Balance 15.00 RUB, held for answers in progress 0.00 RUB\n🏢 dental-7: Balance 0.00 RUB, held for answers in progress 0.00 RUB`);
+      assert.equal(stats, `The last 30 days\n🏢 ${COFFEE_NAME}: 1 review, 1 answered, 0 waiting, charged 5.00 RUB\n🏢 dental-7: 2 reviews, 2 answered, 0 waiting, charged 10.00 RUB`);
       assert.match(one!, /^🏢 dental-7\nThe last 7 days\nReviews: 2\n/);
     });
 
@@ -219,7 +219,7 @@ for (const backend of ['sqlite', 'mysql'] as const) {
         assert.equal(cardOf(COFFEE_CHAT, 'd-3'), undefined);
         const press = tg.press(DENTAL_CHAT, card(DENTAL_CHAT, 'd-3').messageId, 'send');
         await eventually(() => tg.answerTo(press) !== undefined, 'the press was answered', 30_000);
-        assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00, balance 0.00');
+        assert.equal(tg.answerTo(press)?.text, 'Sent: charged 5.00 RUB, balance 0.00 RUB');
         assert.equal(world.twogis.postedBy('d-3'), accounts['dental-7'].login);
       } finally {
         child.kill('SIGTERM');

@@ -146,3 +146,45 @@ test('--help: every command and every flag it shows has its Russian words', () =
     assert.match(command.description(), CYRILLIC, commandPath(command));
   }
 });
+
+test("--help in Russian: commander's own words beside a flag (default, choices, env, preset) and an argument's are Russian", async () => {
+  const { Command, Option } = await import('commander');
+  const { localizeHelp } = await import('../../src/ui/help.ru.ts');
+  const program = new Command('gisbot');
+  program
+    .command('stats')
+    .argument('[branch]', 'the branch', 'all')
+    .option('--limit <n>', 'at most this many', '20')
+    .addOption(new Option('--csv-locale <form>', 'the form').choices(['en', 'ru']).env('GISBOT_CSV'))
+    .addOption(new Option('--fresh [days]', 'fresh ones').preset('7'));
+  localizeHelp(program);
+  const help = program.commands[0]!.helpInformation();
+  assert.doesNotMatch(help, /\((default|choices|env|preset):|\bdefault\b/, help);
+  assert.match(help, /\(по умолчанию: "20"\)/, help);
+  assert.match(help, /\(варианты: "en", "ru"/, help);
+  assert.match(help, /переменная окружения:\s+GISBOT_CSV/, help);
+  assert.match(help, /без значения: "7"/, help);
+  assert.match(help, /\(по умолчанию: "all"\)/, help);
+});
+
+test('--help in Russian: no English word in any command\'s help, apart from names (flags, keys, commands, examples)', () => {
+  const program = helpProgram('ru');
+  const commandNames = new Set(allCommands(program).map((command) => command.name()));
+  const names = new Set(['id', 'gisbot', 'gisbotrc', 'businesses', 'ru', 'en', 'LANG', 'JSON', 'stdout', 'timeZone', 'SIGTERM', 'Ctrl', 'UTF', 'HTML', 'CSV', 'VISUAL', 'EDITOR', 'cron', 'crontab', 'WebSocket', 'ISO', 'SQLite', 'OpenAI', 'help', 'poll', 'once']);
+  const problems: string[] = [];
+  for (const command of allCommands(program)) {
+    const help = command.helpInformation();
+    const prose = help
+      .split('\n')
+      .filter((line) => !/^\s*(\$ |\*\/)/.test(line)) // examples
+      .join('\n')
+      .replace(/--?[a-z][a-z-]*/g, '') // flags
+      .replace(/<[^>]*>|\[[^\]]*\]/g, '') // their values, the usage line's arguments
+      .replace(/[\w]+\.[\w.<>*-]+/g, '') // keys such as policy.templates, file names
+      .replace(/"[^"]*"/g, '');
+    for (const word of prose.match(/\b[A-Za-z]{2,}\b/g) ?? []) {
+      if (!names.has(word) && !commandNames.has(word)) problems.push(`${commandPath(command) || 'gisbot'}: ${word}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});

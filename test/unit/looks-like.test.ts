@@ -23,6 +23,7 @@ const SUSPECT: ReadonlyArray<[text: string, kind: LooksLikeKind]> = [
   ['Не являюсь вашим клиентом, но хочу сказать', 'other_business'],
   ['Wrong place, I meant the cafe across the street', 'other_business'],
   ['ааааааааааааа', 'spam'],
+  ['Отличнооооооооооооооооооо', 'spam'],
   ['топ топ топ топ топ топ', 'spam'],
 ];
 
@@ -36,6 +37,7 @@ const GENUINE: readonly string[] = [
   'I have never been disappointed here, great coffee',
   'Суп суп суп — это не про них, выбор большой и вкусный',
   'Отлично!!!!!!!!',
+  'Супеееееееер кофе, приветливый бариста, приду ещё раз с друзьями',
   '',
   '👍👍👍👍👍👍👍👍👍',
 ];

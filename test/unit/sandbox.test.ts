@@ -89,12 +89,13 @@ describe('TwoGisSandbox', () => {
     assert.equal((await call(sb.url, 'GET', 'users', { token: t })).status, 401);
     token = await login(sb);
 
-    const short = await TwoGisSandbox.start({ tokenTtlSeconds: 0.05 });
+    // Long enough for a loaded machine to use the token once; the wait below is past it.
+    const short = await TwoGisSandbox.start({ tokenTtlSeconds: 1 });
     try {
       setup(short);
       const st = await login(short);
       assert.equal((await call(short.url, 'GET', 'users', { token: st })).status, 200);
-      await new Promise((r) => setTimeout(r, 70));
+      await new Promise((r) => setTimeout(r, 1_100));
       assert.equal((await call(short.url, 'GET', 'users', { token: st })).status, 401);
     } finally {
       await short.close();

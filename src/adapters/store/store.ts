@@ -64,7 +64,8 @@ const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?',
 const RECHECK = columns('r', { reviewId: ['text', 'r.id'], branchId: 'text', answerId: 'text?', text: ['text', "COALESCE(r.answer_text, '')"] });
 const REMOVED_ANSWER = columns('r', { state: 'text', answerId: 'text?', charged: 'money', answerRemovals: 'int', branchId: 'text' });
 /** The note of the adjustment that refunds an answer 2GIS removed (billing.refundRemoved). */
-export const REFUND_NOTE = 'refund: answer removed by 2GIS';
+import { REFUND_NOTE } from '../../core/ledger-notes.ts';
+export { REFUND_NOTE };
 
 /**
  * The ledger key of an answer's charge: the review's id for its first answer, and for an answer a person sent
