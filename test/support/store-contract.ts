@@ -285,6 +285,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         createdAt: review.createdAt,
         state: 'new',
         reason: null,
+        reasonCode: null,
         claimToken: null,
         leaseUntil: null,
         reserved: 0n,
