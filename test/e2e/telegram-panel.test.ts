@@ -67,7 +67,7 @@ describe("the owner's panel in Telegram", () => {
     const answers = botMessages(OWNER).slice(-3).map((message) => message.text);
     assert.match(answers[0]!, new RegExp(`id is ${OWNER}\\. It is allowed`));
     const balance = JSON.parse((await world.run(['balance', '--json'], { env: env() })).stdout);
-    assert.equal(answers[1], `Balance ${balance.balance}, held for answers in progress ${balance.held}`);
+    assert.equal(answers[1], `Balance ${balance.balance} ${balance.currency}, held for answers in progress ${balance.held} ${balance.currency}`);
     const stats = JSON.parse((await world.run(['stats', '--json', '--since', '7d'], { env: env() })).stdout).total;
     const shown = answers[2]!;
     assert.equal(figure(shown, 'Reviews'), String(stats.reviews));
@@ -76,7 +76,7 @@ describe("the owner's panel in Telegram", () => {
     assert.equal(figure(shown, 'Skipped'), String(stats.skipped));
     assert.equal(figure(shown, 'Reply rate'), `${Math.round(stats.replyRate * 1000) / 10}%`);
     assert.equal(figure(shown, 'Average rating'), String(stats.averageRating));
-    assert.equal(figure(shown, 'Charged'), stats.charged);
+    assert.equal(figure(shown, 'Charged'), `${stats.charged} RUB`);
     assert.equal(stats.reviews, 2);
   });
 
