@@ -68,11 +68,15 @@ function refuseUnlessBound(businessId: string, result: BindResult, login: string
  * sums stay one sum; changing it afterwards would silently make them another money).
  */
 export function guardCurrency(store: Store, currency: string): Store {
-  let checked: Promise<void> | null = null;
-  const check = async () => {
+  return afterFirstMigrate(store, async () => {
     const kept = await store.keepCurrency(currency);
     if (kept.kind === 'refused') throw new ConfigError([messages.config.currencyChanged(kept.recorded, currency)]);
-  };
+  });
+}
+
+/** `store`, whose first `migrate` runs `check` once after migrating (every later call waits for the same check). */
+function afterFirstMigrate(store: Store, check: () => Promise<void>): Store {
+  let checked: Promise<void> | null = null;
   const migrate = async () => {
     await store.migrate();
     checked ??= check();
@@ -94,18 +98,5 @@ export function guardCurrency(store: Store, currency: string): Store {
  */
 export function guardBinding(ctx: Pick<Context, 'store' | 'twogis' | 'config'>, reachesTwoGis: boolean): Store {
   const store = ctx.store;
-  let checked: Promise<void> | null = null;
-  const check = () => (reachesTwoGis ? bindToAccount(store, ctx.twogis) : checkBoundLogin(store, ctx.config.twogis.login));
-  const migrate = async () => {
-    await store.migrate();
-    checked ??= check();
-    await checked;
-  };
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'migrate') return migrate;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return afterFirstMigrate(store, () => (reachesTwoGis ? bindToAccount(store, ctx.twogis) : checkBoundLogin(store, ctx.config.twogis.login)));
 }
