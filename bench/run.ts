@@ -65,6 +65,7 @@ async function businessesSection(): Promise<{ fairness: BusinessesResult; spread
   say('    2,000 reviews over 50 businesses (40 each), model 200 ms, concurrency 8 …');
   const spread = await manyBusinesses({ businesses: 50, backlog: 40, fresh: 40, concurrency: 8, latencyMs: 200 });
   say(`    ${seconds(spread.wallMs)} (ideal ${seconds(spread.idealMs)}, ${(spread.wallMs / spread.idealMs).toFixed(3)} × ideal), ${spread.posted} posted`);
+  say(`    first answer ${seconds(spread.firstPostedMs)} after the spawn, last ${seconds(spread.lastPostedMs)}, exit ${seconds(spread.wallMs)}`);
   say('    the same 2,000 reviews as one business with 50 branches, right after …');
   const alone = await throughput({ reviews: 2000, branches: 50, concurrency: 8, latencyMs: 200 });
   say(`    ${seconds(alone.wallMs)} (${(alone.wallMs / alone.idealMs).toFixed(3)} × ideal): 50 businesses take ${(spread.wallMs / alone.wallMs).toFixed(3)} × one's time`);

@@ -756,6 +756,9 @@ export interface BusinessesResult {
   wallMs: number;
   /** reviews × latency / concurrency */
   idealMs: number;
+  /** From the spawn to the first and to the last answer recorded: start-up before, the cycle's tail after. */
+  firstPostedMs: number;
+  lastPostedMs: number;
   run: Run;
 }
 
@@ -797,8 +800,10 @@ export async function businesses(options: { businesses: number; backlog: number;
     const asAgency = (args: string[]) => mustRun(world, ['--config', config, ...args], { env: { ...env, ...unprefixed }, codes: [0, 3] });
     for (const id of ids) await asAgency(['balance', 'add', String(reviews * 5 + 100), '--yes', '--business', id]);
     world.model.latencyMs = options.latencyMs;
+    const spawned = Date.now();
     const run = await asAgency(['poll-once', '--json']);
-    const order = await queryDatabase(world.db.url, "SELECT business_id FROM events WHERE type = 'reply.posted' ORDER BY seq");
+    const order = await queryDatabase(world.db.url, "SELECT business_id, at FROM events WHERE type = 'reply.posted' ORDER BY seq");
+    const postedAt = order.map((row) => new Date(row.at as string).getTime() - spawned);
     const positions = ids.slice(1).map((id) => order.findIndex((row) => row.business_id === id) + 1);
     return {
       others: ids.length - 1,
@@ -807,6 +812,8 @@ export async function businesses(options: { businesses: number; backlog: number;
       posted: (JSON.parse(run.stdout) as { posted: number }).posted,
       wallMs: run.wallMs,
       idealMs: (reviews * options.latencyMs) / options.concurrency,
+      firstPostedMs: Math.min(...postedAt),
+      lastPostedMs: Math.max(...postedAt),
       run,
     };
   } finally {

@@ -83,12 +83,26 @@ export function formatMoneyFor(language: UiLanguage, text: string, code: string 
   if (!/^[+-]?\d+(\.\d+)?$/.test(trimmed)) return String(text);
   const signDisplay = trimmed.startsWith('+') ? 'exceptZero' : 'auto';
   const amount = trimmed.replace(/^\+/, '') as `${number}`;
-  if (language === 'ru') {
-    return new Intl.NumberFormat('ru-RU', { style: 'currency', currency: code, currencyDisplay: 'narrowSymbol', signDisplay }).format(amount);
+  return `${moneyFormat(language, code, signDisplay).format(amount)}${language === 'ru' ? '' : ` ${code}`}`;
+}
+
+// An Intl.NumberFormat takes ~80 µs to build and every answer's events, log lines and messages show money: each
+// shape is built once per process (a handful: two languages, a currency or two, two sign displays).
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+function moneyFormat(language: UiLanguage, code: string, signDisplay: 'exceptZero' | 'auto'): Intl.NumberFormat {
+  const key = `${language} ${code} ${signDisplay}`;
+  let format = moneyFormats.get(key);
+  if (format === undefined) {
+    if (language === 'ru') {
+      format = new Intl.NumberFormat('ru-RU', { style: 'currency', currency: code, currencyDisplay: 'narrowSymbol', signDisplay });
+    } else {
+      const digits = new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).resolvedOptions().minimumFractionDigits ?? 2;
+      format = new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay });
+    }
+    moneyFormats.set(key, format);
   }
-  const digits = new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).resolvedOptions().minimumFractionDigits ?? 2;
-  const number = new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay }).format(amount);
-  return `${number} ${code}`;
+  return format;
 }
 
 /** Is `code` a currency Intl knows (ISO 4217)? */
