@@ -1,12 +1,12 @@
 // What the answering pipeline needs from the outside, in one place. The context satisfies it.
-import { ofBusiness } from './events.ts';
-import type { ConfiguredSecret } from './gate.ts';
-import type { Turns } from './turns.ts';
-import type { Kopecks } from './money.ts';
-import type { InsightSettings } from './insight.ts';
-import type { IntakeLimits } from './intake.ts';
-import type { AnsweringPolicy } from './policy.ts';
-import type { VoiceSettings } from './voice.ts';
+import { ofBusiness } from './events/events.ts';
+import type { ConfiguredSecret } from './drafting/gate.ts';
+import type { Turns } from './answering/turns.ts';
+import type { Kopecks } from './money/money.ts';
+import type { InsightSettings } from './insight/insight.ts';
+import type { IntakeLimits } from './answering/intake.ts';
+import type { AnsweringPolicy } from './answering/policy.ts';
+import type { VoiceSettings } from './voice/voice.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
 
 export interface PipelineSettings {

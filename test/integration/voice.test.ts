@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createOpenAiModel } from '../../src/adapters/openai/model.ts';
 import type { Logger, VoiceExample } from '../../src/core/ports.ts';
-import { chooseExamples, exampleOf, type PromptExample } from '../../src/core/voice.ts';
+import { chooseExamples, exampleOf, type PromptExample } from '../../src/core/voice/voice.ts';
 import { ModelSandbox } from '../../src/sandbox/model.ts';
 import { HELD_OUT, VOICE_BRANCH, VOICE_PAIRS } from '../fixtures/voice-pairs.ts';
 import { pipeline, silentLogger, testSettings } from '../support/fakes.ts';

@@ -1,7 +1,7 @@
 // Which reviews gisbot answers by itself, which wait for a person, and which it must leave alone; and, for the
 // ones it answers, what the answer should be like (rules by rating and by text present or absent, per branch).
-import { detectLanguage, languageName, type Language } from './language.ts';
-import { ANSWERED_ELSEWHERE, type ListedReview, type StoredReview } from './ports.ts';
+import { detectLanguage, languageName, type Language } from '../drafting/language.ts';
+import { ANSWERED_ELSEWHERE, type ListedReview, type StoredReview } from '../ports.ts';
 
 /** A branch's answering rules: `policy.*` in the config, overridden key by key by `policy.branches.<id>.*`. */
 export interface BranchPolicy {

@@ -6,11 +6,11 @@
 // Likeness: same branch first, then the same rating band, then how alike the review texts are: the cosine of the
 // server's `/embeddings` vectors when voice.embeddingModel is set (vectors kept with the example, computed once),
 // else the cosine of character-trigram counts, which needs nothing but this file.
-import { isServiceError } from '../errors.ts';
-import { maskContacts, normaliseDraft } from './gate.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import type { DraftDecision, StoredVoiceExample, VoiceExample, VoiceWeight } from './ports.ts';
-import { PROMPT_TEXT_LIMIT } from './prompt.ts';
+import { isServiceError } from '../../errors.ts';
+import { maskContacts, normaliseDraft } from '../drafting/gate.ts';
+import type { PipelineDeps } from '../pipeline.ts';
+import type { DraftDecision, StoredVoiceExample, VoiceExample, VoiceWeight } from '../ports.ts';
+import { PROMPT_TEXT_LIMIT } from '../drafting/prompt.ts';
 
 export interface VoiceSettings {
   /** How many examples go into a prompt; 0: none, and the prompt is exactly what it was before examples. */

@@ -15,14 +15,14 @@
 //
 // An item that cannot be taken in (2gis-api.md: a rating 1–5, a date; and what the columns of both stores hold)
 // is logged as skipped with its reason, and the rest of its page is taken.
-import { isServiceError } from '../errors.ts';
+import { isServiceError } from '../../errors.ts';
 import { noticeEdits } from './edits.ts';
-import { makeEvent } from './events.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
+import { makeEvent } from '../events/events.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
 import { decideIntake } from './policy.ts';
 import { noticeListedWaiting } from './recheck.ts';
-import { type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from './ports.ts';
-import { keepAnswerFound } from './voice.ts';
+import { type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from '../ports.ts';
+import { keepAnswerFound } from '../voice/voice.ts';
 
 export interface IntakeLimits {
   /** Review pages one branch may cost a cycle. */
