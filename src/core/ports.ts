@@ -1,7 +1,33 @@
 // The interfaces the core depends on. Adapters implement them; the core never imports an adapter.
 import type { Kopecks } from './money/money.ts';
 import type { TokenUse } from './doctor/token-age.ts';
-import type { ReasonCode } from './answering/policy.ts';
+
+/**
+ * Why a review was skipped or waits for a person, for programs: events carry it as `data.code` beside the English
+ * `data.reason` (contract.md), and gisbot's own code (the terminal, the cards) matches it, never the prose.
+ */
+export type ReasonCode =
+  | 'other_catalog'
+  | 'hidden'
+  | 'answered_elsewhere'
+  | 'no_reply_allowed'
+  | 'branch_unwatched'
+  | 'branch_off'
+  | 'below_threshold'
+  | 'rating_only'
+  | 'gate_refused'
+  | 'moderation_unavailable'
+  | 'deleted'
+  | 'answer_removed'
+  | 'follow_up'
+  // Kept on a review's row (reviews.reason_code) beside its English reason; events carry these too.
+  | 'complained'
+  | 'looks_like_not_a_customer'
+  | 'model_failed'
+  | 'post_refused'
+  | 'post_unconfirmed'
+  | 'service_failed'
+  | 'recovered';
 
 // ---------------------------------------------------------------- reviews
 

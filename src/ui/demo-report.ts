@@ -8,7 +8,7 @@ import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 import { shownLine, shownText } from './shown-text.ts';
 import { reasonText } from './reason.ts';
-import type { ReasonCode } from '../core/answering/policy.ts';
+import type { ReasonCode } from '../core/ports.ts';
 
 export interface DemoReviewResult {
   id: string;

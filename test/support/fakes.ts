@@ -62,7 +62,7 @@ import type {
 import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
 import type { Kopecks } from '../../src/core/money/money.ts';
 import { ANSWER_REMOVED } from '../../src/core/ports.ts';
-import type { ReasonCode } from '../../src/core/answering/policy.ts';
+import type { ReasonCode } from '../../src/core/ports.ts';
 
 export class MemoryStore implements Store {
   reviews = new Map<string, StoredReview>();

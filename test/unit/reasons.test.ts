@@ -3,7 +3,7 @@
 // (a row kept before gisbot kept codes), and always in English (the words as stored).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ReasonCode } from '../../src/core/answering/policy.ts';
+import type { ReasonCode } from '../../src/core/ports.ts';
 import type { CardView, StoredReview } from '../../src/core/ports.ts';
 import type { ReportData } from '../../src/core/insight/report.ts';
 import { messagesFor } from '../../src/ui/messages.ts';

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { draftThroughGate } from '../../src/core/drafting/drafting.ts';
 import { planAnswer } from '../../src/core/answering/policy.ts';
-import { buildMessages, EXAMPLE_TEXT_LIMIT, PROMPT_CHARACTER_BOUND } from '../../src/core/drafting/prompt.ts';
+import { buildMessages, EXAMPLE_TEXT_LIMIT, PROMPT_CHARACTER_BOUND, type PromptExample } from '../../src/core/drafting/prompt.ts';
 import type { VoiceExample } from '../../src/core/ports.ts';
 import {
-  anonymise, changedShare, chooseExamples, exampleOf, isGeneric, keepExample, rankExamples, weightOf, type PromptExample,
+  anonymise, changedShare, chooseExamples, exampleOf, isGeneric, keepExample, rankExamples, weightOf,
 } from '../../src/core/voice/voice.ts';
 import { HELD_OUT, VOICE_BRANCH, VOICE_PAIRS } from '../fixtures/voice-pairs.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';

@@ -23,7 +23,7 @@ import type {
   TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
 import type { TokenUse } from '../../core/doctor/token-age.ts';
-import type { ReasonCode } from '../../core/answering/policy.ts';
+import type { ReasonCode } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
 import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';

@@ -11,10 +11,9 @@
 // all within RECHECK_REQUESTS_PER_CYCLE requests per 2GIS account and cycle. When each waiting review was last
 // seen unanswered is kept in the store, so restarts and cron keep the cadence.
 import { isServiceError, type ServiceError } from '../../errors.ts';
-import { micros } from './intake.ts';
+import { micros } from './dates.ts';
 import type { PipelineDeps } from '../pipeline.ts';
-import { ANSWERED_ELSEWHERE, LISTING_PAGE_SIZE, type ListedReview, type WaitingReview } from '../ports.ts';
-import type { ReasonCode } from './policy.ts';
+import { ANSWERED_ELSEWHERE, LISTING_PAGE_SIZE, type ListedReview, type ReasonCode, type WaitingReview } from '../ports.ts';
 import { finish } from './worker.ts';
 import { keepAnswerFound } from '../voice/voice.ts';
 

@@ -6,11 +6,11 @@ import { draftFromTemplate, draftThroughGate, forgetWording } from '../drafting/
 import { makeEvent } from '../events/events.ts';
 import { formatMoney, type Kopecks } from '../money/money.ts';
 import { published, type PipelineDeps } from '../pipeline.ts';
-import { answeringPolicy, decideAnswering, type ReasonCode } from './policy.ts';
+import { answeringPolicy, decideAnswering } from './policy.ts';
 import { templateSetFor } from '../drafting/templates.ts';
 import { LOOKS_LIKE_CODE, looksLikeNotACustomer, looksLikeReason } from '../drafting/looks-like.ts';
 import { keepAnswerFound } from '../voice/voice.ts';
-import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from '../ports.ts';
+import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReasonCode, type ReleaseOutcome, type StoredReview } from '../ports.ts';
 import { canPass, retryAfterFailure } from './retries.ts';
 
 export type WorkOutcome =

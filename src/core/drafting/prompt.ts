@@ -4,7 +4,13 @@ import { hasText, type AnswerPlan } from '../answering/policy.ts';
 import type { ChatMessage } from '../ports.ts';
 import { leading } from './text.ts';
 import { TOPICS_INSTRUCTION } from '../insight/topics.ts';
-import type { PromptExample } from '../voice/voice.ts';
+
+/** What the prompt shows of one example. */
+export interface PromptExample {
+  rating: number;
+  reviewText: string;
+  answerText: string;
+}
 
 export interface ReviewForPrompt {
   rating: number;
