@@ -686,7 +686,7 @@ function details(r: Results & { figures: Figure[] }): string[] {
   lines.push(`over the ${r.prompt.calls} held-out reviews of \`test/fixtures/voice-pairs.ts\` drafted at a branch holding 30 of the owner's examples:`);
   lines.push(`${r.prompt.withoutExamples} without examples (\`voice.examples: 0\`, byte for byte the prompt before issue 22), ${r.prompt.withExamples} with the default ${r.prompt.examples}`);
   lines.push(`(the largest call ${r.prompt.largest}). Each example's review and answer are cut to 700 characters (EXAMPLE_TEXT_LIMIT), and examples are`);
-  lines.push(`left out, the least similar first, so that the whole call stays under ${r.prompt.bound.toLocaleString('en')} characters (PROMPT_CHARACTER_BOUND, src/core/prompt.ts);`);
+  lines.push(`left out, the least similar first, so that the whole call stays under ${r.prompt.bound.toLocaleString('en')} characters (PROMPT_CHARACTER_BOUND, src/core/drafting/prompt.ts);`);
   lines.push('a system prompt past the bound by itself gets none. `node bench/run.ts --prompt-only` measures this alone.');
   lines.push('');
   return lines;

@@ -1,6 +1,6 @@
 // `gisbot balance history`: the ledger, newest first: top-ups, charges (one per posted answer), adjustments.
 import type { Context } from '../context.ts';
-import { formatMoney } from '../core/money.ts';
+import { formatMoney } from '../core/money/money.ts';
 import type { LedgerEntry } from '../core/ports.ts';
 import { formatTime, parseLimit, parseSince, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';

@@ -1,7 +1,7 @@
 // `gisbot balance` and `gisbot balance add <amount>`. Money is parsed exactly and printed with two places.
 import type { Context } from '../context.ts';
-import { CLI_TOP_UP_NOTE } from '../core/ledger-notes.ts';
-import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
+import { CLI_TOP_UP_NOTE } from '../core/money/ledger-notes.ts';
+import { formatMoney, parseMoney, type Kopecks } from '../core/money/money.ts';
 import type { BalanceSnapshot, LedgerEntry } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
 import { formatTime, table } from '../ui/format.ts';

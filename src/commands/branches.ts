@@ -2,7 +2,7 @@
 // (`twogis.branches`, or all), the policy overrides in force for it (`policy.branches.<id>`), and what the store
 // holds of it: reviews seen, answered, waiting. The ids to copy into those two keys.
 import type { Context } from '../context.ts';
-import { waitingOf } from '../core/figures.ts';
+import { waitingOf } from '../core/insight/figures.ts';
 import type { Branch, BranchFacts } from '../core/ports.ts';
 import { table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';

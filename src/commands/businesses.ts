@@ -3,7 +3,7 @@
 // database alone: no business's 2GIS account is reached.
 import type { Business } from '../config/businesses.ts';
 import type { Context } from '../context.ts';
-import { formatMoney } from '../core/money.ts';
+import { formatMoney } from '../core/money/money.ts';
 import type { BusinessRecord } from '../core/ports.ts';
 import { formatTime, table } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';

@@ -7,7 +7,7 @@ import { isOpenAiEndpoint } from '../config/schema.ts';
 import type { Context } from '../context.ts';
 import type { BusinessBinding, Model, Store } from '../core/ports.ts';
 import { ConfigError, isServiceError, ServiceError } from '../errors.ts';
-import type { TokenUse } from '../core/token-age.ts';
+import type { TokenUse } from '../core/doctor/token-age.ts';
 import { messages } from '../ui/messages.ts';
 
 export interface ServiceCheck {
@@ -152,7 +152,7 @@ export async function probeTwoGis(
  * expires if it says. A database that cannot be reached leaves out what only it knows: its own line says why.
  */
 export async function tokenInUse(databaseUrl: string, businessId: string, token: string, where: string, now = new Date()): Promise<string> {
-  const { jwtClaims, tokenAge, tokenFingerprint } = await import('../core/token-age.ts');
+  const { jwtClaims, tokenAge, tokenFingerprint } = await import('../core/doctor/token-age.ts');
   const signedIn = messages.checks.twogisTokenOk(where);
   const claims = jwtClaims(token);
   let use: TokenUse | null = null;

@@ -1,7 +1,7 @@
 // `gisbot complain <reviewId> --reason <text> [--not-a-client]`: the owner's complaint about a review, filed with
-// 2GIS once (core/complaint.ts). Never charged; the review leaves the waiting list and can still be answered.
+// 2GIS once (core/approval/complaint.ts). Never charged; the review leaves the waiting list and can still be answered.
 import type { Context } from '../context.ts';
-import { checkComplaintReason, fileComplaint, MAX_COMPLAINT_LENGTH, type ComplaintOutcome } from '../core/complaint.ts';
+import { checkComplaintReason, fileComplaint, MAX_COMPLAINT_LENGTH, type ComplaintOutcome } from '../core/approval/complaint.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { formatTime } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';

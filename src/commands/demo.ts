@@ -10,14 +10,14 @@ import type { StopRequest } from '../adapters/process/signals.ts';
 import { businessesOf, cardChatIds } from '../config/businesses.ts';
 import { loadConfig } from '../config/load.ts';
 import { businessDeps, createContext, type Context } from '../context.ts';
-import { runCycle, type CycleSummary } from '../core/cycle.ts';
-import { DEMO_TOP_UP_NOTE } from '../core/ledger-notes.ts';
+import { runCycle, type CycleSummary } from '../core/answering/cycle.ts';
+import { DEMO_TOP_UP_NOTE } from '../core/money/ledger-notes.ts';
 import { countingSettlements, SettledTally } from '../core/pipeline.ts';
-import { Turns } from '../core/turns.ts';
-import { reportData } from '../core/report.ts';
-import { periodStats } from '../core/stats.ts';
-import { TelegramBridge } from '../core/telegram.ts';
-import { formatMoney, parseMoney, type Kopecks } from '../core/money.ts';
+import { Turns } from '../core/answering/turns.ts';
+import { reportData } from '../core/insight/report.ts';
+import { periodStats } from '../core/insight/stats.ts';
+import { TelegramBridge } from '../core/approval/telegram.ts';
+import { formatMoney, parseMoney, type Kopecks } from '../core/money/money.ts';
 import type { Store, StoredEvent } from '../core/ports.ts';
 import { ExitCode, exitCodeOfSignal, InterruptedError, UsageError } from '../errors.ts';
 import { startDemoWorld, type DemoBusiness, type DemoWorld } from '../sandbox/demo-world.ts';
@@ -81,7 +81,7 @@ export async function demo(tools: { output: Output }, options: DemoOptions): Pro
     const coffee = served[0]!;
     ctx.notifier.start();
     tools.output.say(messages.demo.cycling);
-    // One worker pool for both, taking turns between them (core/turns.ts).
+    // One worker pool for both, taking turns between them (core/answering/turns.ts).
     const turns = new Turns({ concurrency: ctx.config.polling.concurrency, perBusiness: ctx.config.polling.concurrencyPerBusiness });
     const summaries: CycleSummary[] = await Promise.all(
       served.map(async (deps) => {

@@ -2,7 +2,7 @@
 // (the contract's event shape) with --json, and `--follow` to keep polling for new events until Ctrl-C.
 import type { ChalkInstance } from 'chalk';
 import type { Context } from '../context.ts';
-import { eventJson } from '../core/events.ts';
+import { eventJson } from '../core/events/events.ts';
 import type { EventQuery, EventType, PendingEvent, StoredEvent } from '../core/ports.ts';
 import { UsageError } from '../errors.ts';
 import { clip, distinctNames, formatTime, pad, parseLimit, parseSince } from '../ui/format.ts';

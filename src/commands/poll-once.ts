@@ -4,14 +4,14 @@ import { NEVER_STOPPED, type StopRequest, type StopSignalName } from '../adapter
 import { businessOf, type Business } from '../config/businesses.ts';
 import type { Config } from '../config/load.ts';
 import { businessDeps, type Context } from '../context.ts';
-import { cycleStatus, idleSummary, runCycle, type CycleSummary } from '../core/cycle.ts';
+import { cycleStatus, idleSummary, runCycle, type CycleSummary } from '../core/answering/cycle.ts';
 import type { CycleStatus } from '../core/ports.ts';
-import type { PanelSettings } from '../core/telegram-panel.ts';
-import { Turns } from '../core/turns.ts';
-import { formatMoney } from '../core/money.ts';
-import type { DeliveryReport } from '../core/outbox.ts';
+import type { PanelSettings } from '../core/approval/telegram-panel.ts';
+import { Turns } from '../core/answering/turns.ts';
+import { formatMoney } from '../core/money/money.ts';
+import type { DeliveryReport } from '../core/events/outbox.ts';
 import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
-import { TelegramBridge, type ChatRefusal, type TelegramDeps } from '../core/telegram.ts';
+import { TelegramBridge, type ChatRefusal, type TelegramDeps } from '../core/approval/telegram.ts';
 import { ExitCode, exitCodeOfSignal, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -53,7 +53,7 @@ function isListed(config: Context['config']): boolean {
 
 /**
  * Every business of `businesses` served in one cycle each, at once: each with its own 2GIS account, balance, prompt
- * and policy, and one worker pool taking turns between them (core/turns.ts). Every business is checked against
+ * and policy, and one worker pool taking turns between them (core/answering/turns.ts). Every business is checked against
  * the account it is bound to before anything is answered.
  */
 async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Business[]): Promise<PollOnceResult> {

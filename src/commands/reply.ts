@@ -2,11 +2,11 @@
 // regenerate / skip on a terminal. Drafting never writes anything; sending goes through sendReply: the gate,
 // the balance reserve, the re-read on 2GIS and one settlement, exactly like the automatic pipeline.
 import type { Context } from '../context.ts';
-import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/manual.ts';
-import { checkReply } from '../core/gate.ts';
-import { looksLikeNotACustomer } from '../core/looks-like.ts';
-import { noteRegeneration } from '../core/voice.ts';
-import { formatMoney } from '../core/money.ts';
+import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/approval/manual.ts';
+import { checkReply } from '../core/drafting/gate.ts';
+import { looksLikeNotACustomer } from '../core/drafting/looks-like.ts';
+import { noteRegeneration } from '../core/voice/voice.ts';
+import { formatMoney } from '../core/money/money.ts';
 import { isComplained, type StoredReview } from '../core/ports.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { parseLimit } from '../ui/format.ts';

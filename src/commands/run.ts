@@ -2,12 +2,12 @@
 // reviews in hand finish (or go back to the queue) and ends with exit code 0.
 import type { Business } from '../config/businesses.ts';
 import { businessDeps, type Context } from '../context.ts';
-import { cycleStatus, runCycle, type CycleSummary } from '../core/cycle.ts';
-import { formatMoney } from '../core/money.ts';
-import type { DeliveryReport } from '../core/outbox.ts';
+import { cycleStatus, runCycle, type CycleSummary } from '../core/answering/cycle.ts';
+import { formatMoney } from '../core/money/money.ts';
+import type { DeliveryReport } from '../core/events/outbox.ts';
 import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
-import { TelegramBridge, type TelegramTrouble } from '../core/telegram.ts';
-import { Turns } from '../core/turns.ts';
+import { TelegramBridge, type TelegramTrouble } from '../core/approval/telegram.ts';
+import { Turns } from '../core/answering/turns.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
@@ -88,7 +88,7 @@ export async function run(ctx: Context, options: RunOptions, businesses: readonl
 }
 
 /**
- * Every business of `businesses` served in turn-taking cycles until a signal (core/turns.ts): each with its own
+ * Every business of `businesses` served in turn-taking cycles until a signal (core/answering/turns.ts): each with its own
  * 2GIS account, balance, prompt and policy. The database is checked first; each business is bound to its account
  * (a business whose 2GIS cannot be reached now is bound once it can: its cycle meets the same failure meanwhile).
  * One Telegram bridge beside the cycles serves them all: one bot, each business's chats, the agency's staff chats.

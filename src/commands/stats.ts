@@ -2,7 +2,7 @@
 // is asked): reviews, answers (by gisbot, by a person), the reply rate, the time to answer, the rating and its
 // change, the money charged, the model's tokens and cost, and the recurring complaint topics.
 import type { Context } from '../context.ts';
-import { periodStats, type Stats } from '../core/stats.ts';
+import { periodStats, type Stats } from '../core/insight/stats.ts';
 import { UsageError } from '../errors.ts';
 import { parseSince } from '../ui/format.ts';
 import { messages } from '../ui/messages.ts';

@@ -3,8 +3,8 @@
 import { isCurrency, LANGUAGES } from '../ui/language.ts';
 import { z } from 'zod';
 import { messages } from '../ui/messages.ts';
-import { parseMoney, type Kopecks } from '../core/money.ts';
-import { isTimeZone, machineTimeZone } from '../core/period.ts';
+import { parseMoney, type Kopecks } from '../core/money/money.ts';
+import { isTimeZone, machineTimeZone } from '../core/insight/period.ts';
 
 const money = z
   .union([z.number(), z.string()])
@@ -198,7 +198,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   approval: z
     .strictObject({
-      // Every review waiting for a person is read again on 2GIS at least this often (core/recheck.ts, README).
+      // Every review waiting for a person is read again on 2GIS at least this often (core/answering/recheck.ts, README).
       recheckMinutes: z.number().min(1).max(1440).default(10),
       // A review waiting for a person this long gets one reminder in the business's chats.
       remindAfterHours: z.number().positive().max(24 * 366).optional(),

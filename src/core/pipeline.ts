@@ -1,13 +1,38 @@
-// What the answering pipeline needs from the outside, in one place. The context satisfies it.
-import { ofBusiness } from './events.ts';
-import type { ConfiguredSecret } from './gate.ts';
-import type { Turns } from './turns.ts';
-import type { Kopecks } from './money.ts';
-import type { InsightSettings } from './insight.ts';
-import type { IntakeLimits } from './intake.ts';
-import type { AnsweringPolicy } from './policy.ts';
-import type { VoiceSettings } from './voice.ts';
+// What every capability of the core is handed, in one place: the ports and the settings. The context satisfies it.
+// The settings' shapes live here, beside PipelineSettings that gathers them, so that this file imports no module that
+// imports it back (test/unit/architecture.test.ts); each capability keeps its own defaults.
+import { ofBusiness } from './events/events.ts';
+import type { ConfiguredSecret } from './drafting/gate.ts';
+import type { Turns } from './answering/turns.ts';
+import type { Kopecks } from './money/money.ts';
+import type { AnsweringPolicy } from './answering/policy.ts';
 import type { Clock, DomainEvent, Failpoint, Logger, Model, Ownership, PromptSource, Store, TwoGis } from './ports.ts';
+
+/** What one branch may cost a cycle, and its sweeps (answering/intake.ts, DEFAULT_INTAKE_LIMITS). */
+export interface IntakeLimits {
+  /** Review pages one branch may cost a cycle. */
+  maxPagesPerBranch: number;
+  /** Time one branch may take a cycle, checked before each page after the first. */
+  maxMsPerBranch: number;
+  /** How far back a sweep reads. */
+  sweepMs: number;
+  /** How often a branch is swept; 0 sweeps every cycle. */
+  sweepIntervalMs: number;
+}
+
+/** When a complaint topic counts as recurring (insight/insight.ts, DEFAULT_INSIGHT). */
+export interface InsightSettings {
+  repeatThreshold: number;
+  repeatWindowMs: number;
+}
+
+/** The owner's examples in the prompt (voice/voice.ts, DEFAULT_VOICE). */
+export interface VoiceSettings {
+  /** How many examples go into a prompt; 0: none, and the prompt is exactly what it was before examples. */
+  examples: number;
+  /** A model of the server's `/embeddings` to compare reviews with; null: the lexical measure. */
+  embeddingModel: string | null;
+}
 
 export interface PipelineSettings {
   price: Kopecks;

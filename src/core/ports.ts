@@ -1,7 +1,33 @@
 // The interfaces the core depends on. Adapters implement them; the core never imports an adapter.
-import type { Kopecks } from './money.ts';
-import type { TokenUse } from './token-age.ts';
-import type { ReasonCode } from './policy.ts';
+import type { Kopecks } from './money/money.ts';
+import type { TokenUse } from './doctor/token-age.ts';
+
+/**
+ * Why a review was skipped or waits for a person, for programs: events carry it as `data.code` beside the English
+ * `data.reason` (contract.md), and gisbot's own code (the terminal, the cards) matches it, never the prose.
+ */
+export type ReasonCode =
+  | 'other_catalog'
+  | 'hidden'
+  | 'answered_elsewhere'
+  | 'no_reply_allowed'
+  | 'branch_unwatched'
+  | 'branch_off'
+  | 'below_threshold'
+  | 'rating_only'
+  | 'gate_refused'
+  | 'moderation_unavailable'
+  | 'deleted'
+  | 'answer_removed'
+  | 'follow_up'
+  // Kept on a review's row (reviews.reason_code) beside its English reason; events carry these too.
+  | 'complained'
+  | 'looks_like_not_a_customer'
+  | 'model_failed'
+  | 'post_refused'
+  | 'post_unconfirmed'
+  | 'service_failed'
+  | 'recovered';
 
 // ---------------------------------------------------------------- reviews
 
@@ -146,17 +172,17 @@ export interface StoredReview {
   draftText: string | null;
   postAttempts: number;
   answerId: string | null;
-  /** A `failed` review's tries under the model settings it last failed under (core/retries.ts); 0 when none. */
+  /** A `failed` review's tries under the model settings it last failed under (core/answering/retries.ts); 0 when none. */
   failedTries?: number;
   /** When a `failed` review is tried again by itself; null: only a change of the model settings, or a person, answers it. */
   retryAt?: Date | null;
   /** A drafted answer waiting out policy.postDelayMinutes is posted from then on; null otherwise. */
   postAfter?: Date | null;
-  /** The template the answer came from ("5★ 2/3", core/templates.ts); null when the model or a person wrote it. */
+  /** The template the answer came from ("5★ 2/3", core/drafting/templates.ts); null when the model or a person wrote it. */
   template?: string | null;
 }
 
-/** What a review that failed for a reason that can pass keeps, so that it is tried again (core/retries.ts). */
+/** What a review that failed for a reason that can pass keeps, so that it is tried again (core/answering/retries.ts). */
 export interface FailureRetry {
   /** The digest of the model settings it failed under: a change of them brings it back at once. */
   settings: string;
@@ -604,7 +630,7 @@ export interface CardView {
   superseded?: boolean;
   /** The business the card is of (its name, else its id), shown in a staff chat, which gets every business's cards. */
   business?: string | null;
-  /** The review looks as if no customer wrote it (core/looks-like.ts): the card suggests a complaint. */
+  /** The review looks as if no customer wrote it (core/drafting/looks-like.ts): the card suggests a complaint. */
   looksLike?: { kind: string; evidence: string } | null;
   /** The buttons, in order; none once the review stopped waiting. */
   actions: CardAction[];
@@ -1047,7 +1073,7 @@ export interface Businesses {
   businessRecords(): Promise<BusinessRecord[]>;
   recordCycle(at: Date, status: CycleStatus): Promise<void>;
   /**
-   * A 2GIS token (by its fingerprint, core/token-age.ts) signed in at `at`: its first use is kept, its last moved on.
+   * A 2GIS token (by its fingerprint, core/doctor/token-age.ts) signed in at `at`: its first use is kept, its last moved on.
    * Returns the record as it stands now.
    */
   noteAccessToken(fingerprint: string, at: Date): Promise<TokenUse>;
@@ -1082,7 +1108,7 @@ export interface Store extends ReviewQueue, Money, EventLog, Outbox, PromptHisto
 // ---------------------------------------------------------------- insight
 
 export interface Topic {
-  /** What labels that count together share: words lowercased and stemmed (core/topics.ts). */
+  /** What labels that count together share: words lowercased and stemmed (core/insight/topics.ts). */
   key: string;
   /** The label as the owner reads it. */
   label: string;
@@ -1215,7 +1241,7 @@ export interface TwoGis {
   postComplaint(reviewId: string, complaint: { text: string; isNoClientComplaint: boolean }): Promise<'sent' | 'already'>;
   /** The complaints 2GIS holds about a review; null when 2GIS does not let us read them (404, 405). */
   listComplaints(reviewId: string): Promise<ComplaintOnTwoGis[] | null>;
-  /** With token sign-in (twogis.accessToken): the token's fingerprint (core/token-age.ts); absent or null with a password. */
+  /** With token sign-in (twogis.accessToken): the token's fingerprint (core/doctor/token-age.ts); absent or null with a password. */
   readonly tokenFingerprint?: string | null;
 }
 
@@ -1241,7 +1267,7 @@ export interface CompletionOptions {
   seed?: number;
   /**
    * Asks for `{"answer","topics"}` as a JSON schema where the server takes one; `text` is then the answer alone.
-   * A server that does not is asked in plain text: the prompt says how (core/topics.ts).
+   * A server that does not is asked in plain text: the prompt says how (core/insight/topics.ts).
    */
   topics?: boolean;
 }

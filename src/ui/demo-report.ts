@@ -1,14 +1,14 @@
 // How `gisbot demo` tells what happened: each review and its fate, the money, where the events went. On stdout,
 // with colours only when stdout is a terminal.
 import type { ExitCode } from '../errors.ts';
-import type { Stats } from '../core/stats.ts';
+import type { Stats } from '../core/insight/stats.ts';
 import { pad, stars } from './format.ts';
 import { printStats } from './stats-table.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';
 import { shownLine, shownText } from './shown-text.ts';
 import { reasonText } from './reason.ts';
-import type { ReasonCode } from '../core/policy.ts';
+import type { ReasonCode } from '../core/ports.ts';
 
 export interface DemoReviewResult {
   id: string;

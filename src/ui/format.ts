@@ -2,13 +2,13 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { ChalkInstance } from 'chalk';
 import { UsageError } from '../errors.ts';
-import { machineTimeZone, readMoment } from '../core/period.ts';
+import { machineTimeZone, readMoment } from '../core/insight/period.ts';
 import { messages } from './messages.ts';
 
 
 /**
  * `15m`, `2h`, `3d` (also `30s`, `1w`) before `now`; a date (`2026-01-31`: midnight in `timeZone`); a local time
- * (`2026-01-31T09:00`, in `timeZone`); or an instant (`2026-01-31T09:00Z`, `…+05:00`). See core/period.ts.
+ * (`2026-01-31T09:00`, in `timeZone`); or an instant (`2026-01-31T09:00Z`, `…+05:00`). See core/insight/period.ts.
  */
 export function parseSince(text: string, now: Date = new Date(), timeZone: string = machineTimeZone(), flag = '--since'): Date {
   const moment = readMoment(text, now, timeZone);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.ts';
 import { formatCount, formatDate, formatDateTime, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
-import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../core/ledger-notes.ts';
+import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../core/money/ledger-notes.ts';
 import type { Catalogue } from './messages.ts';
 
 /**
@@ -47,13 +47,13 @@ export function ruCount(n: number, noun: RuNoun): string {
 const money = (amount: string) => formatMoneyFor('ru', amount);
 const num = (n: number) => formatCount('ru', n);
 const q = (text: string) => `«${text}»`;
-/** Как выглядит отзыв, который будто написал не клиент (core/looks-like.ts), для подсказки. */
+/** Как выглядит отзыв, который будто написал не клиент (core/drafting/looks-like.ts), для подсказки. */
 const LOOKS_LIKE: Record<string, string> = { ad: 'реклама', spam: 'спам', profanity: 'брань', other_business: 'отзыв о другом бизнесе' };
 /** A calendar day given as YYYY-MM-DD, as Russian writes it: `7 декабря 2026 г.` (the day itself, whatever the zone). */
 const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru', new Date(`${date}T12:00:00Z`), 'UTC') : date);
 
 /**
- * Why a review was skipped or waits, said by its code (core/policy.ts, ReasonCode); the English `prose` gives the
+ * Why a review was skipped or waits, said by its code (core/answering/policy.ts, ReasonCode); the English `prose` gives the
  * case's own details (a rating, a catalogue, a service's error) where the code has them. A code this does not
  * know, or none (a row kept before gisbot kept codes): the prose as it is.
  */
@@ -335,7 +335,7 @@ export const ru: Catalogue = {
     columns: ['время', 'вид', 'сумма', 'баланс', 'за что'],
     kinds: { topup: 'пополнение', charge: 'списание', adjustment: 'исправление' },
     forReview: (id) => `отзыв ${id}`,
-    // Заметки, которые gisbot сам пишет в журнал (core/ledger-notes.ts, хранятся по-английски); свою человек читает как написал.
+    // Заметки, которые gisbot сам пишет в журнал (core/money/ledger-notes.ts, хранятся по-английски); свою человек читает как написал.
     note: (stored) =>
       ({ [CLI_TOP_UP_NOTE]: 'пополнение из командной строки', [DEMO_TOP_UP_NOTE]: 'баланс демо', [REFUND_NOTE]: 'возврат: 2ГИС удалил ответ' } as Record<string, string>)[stored] ?? stored,
     empty: `журнал пуст: пополните баланс командой ${gisbotCommand} balance add <сумма>`,

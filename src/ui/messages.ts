@@ -13,7 +13,7 @@ export { gisbotCommand } from './catalogue-tools.ts';
 /** An amount of money as an English reader sees it: `1,250.00 KZT`. */
 const money = (amount: string) => formatMoneyFor('en', amount);
 
-/** What a review that looks as if no customer wrote it looks like (core/looks-like.ts), for the suggestion. */
+/** What a review that looks as if no customer wrote it looks like (core/drafting/looks-like.ts), for the suggestion. */
 const LOOKS_LIKE: Record<string, string> = { ad: 'an ad', spam: 'spam', profanity: 'profanity', other_business: 'a review of another business' };
 
 export const en = {
@@ -187,7 +187,7 @@ export const en = {
     columns: ['time', 'kind', 'amount', 'balance', 'for'],
     kinds: { topup: 'topup', charge: 'charge', adjustment: 'adjustment' },
     forReview: (id: string) => `review ${id}`,
-    /** A ledger entry's note: gisbot's own (core/ledger-notes.ts, stored in English) in the reader's words; a person's as written. */
+    /** A ledger entry's note: gisbot's own (core/money/ledger-notes.ts, stored in English) in the reader's words; a person's as written. */
     note: (stored: string) => stored,
     empty: `the ledger is empty: top up with ${gisbotCommand} balance add <amount>`,
     emptySince: (time: string) => `no ledger entries since ${time}`,
@@ -755,7 +755,7 @@ export const en = {
   /** The line each event gets on stderr while a command runs (console-log.ts). */
   console: {
     /**
-     * Why a review was skipped or waits, by the event's `data.code` (core/policy.ts, ReasonCode): English shows the
+     * Why a review was skipped or waits, by the event's `data.code` (core/answering/policy.ts, ReasonCode): English shows the
      * event's own words (`prose`); another language says it in its words, and the prose where it knows no code.
      */
     reason: (_code: string | undefined, prose: string) => prose,

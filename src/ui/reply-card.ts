@@ -1,6 +1,6 @@
 // How `gisbot reply` shows a review, its draft and the gate's verdict, and the approval queue. On stdout, with
 // colours only when stdout is a terminal.
-import { looksLikeNotACustomer } from '../core/looks-like.ts';
+import { looksLikeNotACustomer } from '../core/drafting/looks-like.ts';
 import type { StoredReview } from '../core/ports.ts';
 import { clip, distinctNames, formatTime, stars, table, visibleLength } from './format.ts';
 import { messages } from './messages.ts';
@@ -54,7 +54,7 @@ export function queueJson(review: StoredReview) {
 /** Why a review of the queue waits, as the table shows it: a failure says so, and when it is tried again. */
 export function queueReason(review: StoredReview): string {
   if (review.state !== 'failed') return reasonText(review);
-  // The clock time alone: the longest pause is 80 minutes (core/retries.ts), and the column is narrow.
+  // The clock time alone: the longest pause is 80 minutes (core/answering/retries.ts), and the column is narrow.
   const next = review.retryAt ? formatTime(review.retryAt).slice(11, 16) : (review.failedTries ?? 0) > 0 ? 'never' : null;
   return messages.reply.failedReason(reasonText(review), next);
 }

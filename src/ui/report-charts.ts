@@ -5,7 +5,7 @@
 // stays at least 11 px tall there; wider screens draw them larger.
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
-import type { WeekFigures } from '../core/report.ts';
+import type { WeekFigures } from '../core/insight/report.ts';
 import { messages, type Catalogue } from './messages.ts';
 
 /** The charts' words, in the report's language. */

@@ -3,8 +3,8 @@
 // convention there) `;` and `,`. Review text is a stranger's: a cell that begins with `=`, `+`, `-`, `@` (or a
 // tab or a carriage return, which some spreadsheets skip before reading a formula) gets a leading `'`, so that
 // it stays text and never runs as a formula; its controls are made visible as everywhere a person reads it.
-import { figureOf } from '../core/figures.ts';
-import { formatMoney } from '../core/money.ts';
+import { figureOf } from '../core/insight/figures.ts';
+import { formatMoney } from '../core/money/money.ts';
 import type { PeriodReview } from '../core/ports.ts';
 import { formatTime } from './format.ts';
 import { messages } from './messages.ts';

@@ -6,9 +6,9 @@
 // system's fonts show Cyrillic, Kazakh letters and emoji; the page fits a phone's width (a long word breaks
 // anywhere) and prints on paper without its colours' backgrounds.
 import { createHash } from 'node:crypto';
-import { figureOf } from '../core/figures.ts';
-import type { ReportData, Stars, WeekFigures } from '../core/report.ts';
-import type { BranchStats, Figures, TopicStat } from '../core/stats.ts';
+import { figureOf } from '../core/insight/figures.ts';
+import type { ReportData, Stars, WeekFigures } from '../core/insight/report.ts';
+import type { BranchStats, Figures, TopicStat } from '../core/insight/stats.ts';
 import type { BranchListing, PeriodReview, StoredReview } from '../core/ports.ts';
 import { COLORS, countsChart, DECISION_COLORS, DECISION_KINDS, decisionsChart, hoursChart, ratingChart, spendChart } from './report-charts.ts';
 import type { UiLanguage } from './language.ts';

@@ -1,6 +1,6 @@
 // The stats of a period as a person reads them on a terminal: one row per branch with reviews and a total, the
 // complaint topics per branch, and the money and tokens. `gisbot stats` prints it, and so does `gisbot demo`.
-import type { Figures, Stats, TopicStat } from '../core/stats.ts';
+import type { Figures, Stats, TopicStat } from '../core/insight/stats.ts';
 import { table } from './format.ts';
 import { messages } from './messages.ts';
 import type { Output } from './output.ts';

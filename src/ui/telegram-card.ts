@@ -1,7 +1,7 @@
 // How a card and a notice read in Telegram: HTML parse mode, every text that is not ours escaped, so that a review
 // holding `<b>`, `*`, `_` or a link shows those characters as they are and cannot break or forge the card.
 import type { CardAction, CardView, PanelAlert, PanelFigures, TelegramNotice } from '../core/ports.ts';
-import { CARD_TEXT_LIMIT } from '../core/telegram.ts';
+import { CARD_TEXT_LIMIT } from '../core/approval/telegram.ts';
 import type { UiLanguage } from './language.ts';
 import { currentLanguage, messagesFor, type Catalogue } from './messages.ts';
 import { shownLine, shownText } from './shown-text.ts';

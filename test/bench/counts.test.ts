@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { answerRechecks, countStatements, idlePoll, STATEMENTS_PER_REVIEW, throughput } from '../../bench/scenarios.ts';
-import { ANSWER_RECHECKS_PER_CYCLE } from '../../src/core/answer-recheck.ts';
+import { ANSWER_RECHECKS_PER_CYCLE } from '../../src/core/answering/answer-recheck.ts';
 
 describe('footprint, in counts', () => {
   test('statements per answered review stay bounded: 160 reviews at concurrency 8', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { World, worldContext } from '../support/world.ts';
 
 let world: World;

@@ -3,7 +3,7 @@
 // nothing while exiting 0. Now every review of the cycle is answered, the long one with a cut prompt.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PROMPT_TEXT_LIMIT } from '../../src/core/prompt.ts';
+import { PROMPT_TEXT_LIMIT } from '../../src/core/drafting/prompt.ts';
 import { World, type Backend } from '../support/world.ts';
 
 /** Far longer than a cycle of four reviews takes; without bounded analysis the cycle took minutes. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { RECHECK_REQUESTS_PER_CYCLE } from '../../src/core/recheck.ts';
+import { RECHECK_REQUESTS_PER_CYCLE } from '../../src/core/answering/recheck.ts';
 import type { RecordedRequest } from '../../src/sandbox/twogis.ts';
 import { TelegramSandbox, type SandboxMessage } from '../../src/sandbox/telegram.ts';
 import { World, type Backend, type RunResult } from '../support/world.ts';

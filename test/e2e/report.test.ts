@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { DAY, MINUTE, seedReviews, type SeedReview } from '../support/seed-reviews.ts';
 import { World, worldContext } from '../support/world.ts';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Context } from '../../src/context.ts';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import type { StructuredOutput } from '../../src/sandbox/model.ts';
 import { eventually, SECRETS, World, worldContext, type Backend } from '../support/world.ts';
 

@@ -1,7 +1,7 @@
 // A review edited on 2GIS after we answered it, through the real adapters: one event, no second answer.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { queryDatabase } from '../support/mysql.ts';
 import { World, worldContext } from '../support/world.ts';
 

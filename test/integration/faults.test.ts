@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTwoGisClient } from '../../src/adapters/twogis/client.ts';
 import { createOpenAiModel } from '../../src/adapters/openai/model.ts';
 import type { Context } from '../../src/context.ts';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { queryDatabase } from '../support/mysql.ts';
 import { SECRETS, World, worldContext } from '../support/world.ts';
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Context } from '../../src/context.ts';
-import { runCycle } from '../../src/core/cycle.ts';
-import type { AnsweringPolicy } from '../../src/core/policy.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import type { AnsweringPolicy } from '../../src/core/answering/policy.ts';
 import { obeyingResponder } from '../../src/sandbox/model.ts';
 import { queryDatabase } from '../support/mysql.ts';
 import { World, worldContext } from '../support/world.ts';

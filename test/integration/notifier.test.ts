@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { createMysqlStore } from '../../src/adapters/store/mysql.ts';
 import { createWsTransport } from '../../src/adapters/ws/transport.ts';
 import { systemClock } from '../../src/context.ts';
-import { OutboxRelay, type RedeliveryBackoff } from '../../src/core/outbox.ts';
+import { OutboxRelay, type RedeliveryBackoff } from '../../src/core/events/outbox.ts';
 import type { Clock, DomainEvent, Store } from '../../src/core/ports.ts';
 import { WsReceiver, type ReceiverMode } from '../../src/sandbox/receiver.ts';
 import { createTestDatabase, type TestDatabase } from '../support/mysql.ts';

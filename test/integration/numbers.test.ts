@@ -6,9 +6,9 @@
 // review and the kopeck.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { reportData } from '../../src/core/report.ts';
-import { periodStats } from '../../src/core/stats.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { reportData } from '../../src/core/insight/report.ts';
+import { periodStats } from '../../src/core/insight/stats.ts';
 import { reportHtml } from '../../src/ui/report-html.ts';
 import { World, worldContext, type Backend } from '../support/world.ts';
 import { DAY, MINUTE, seedReviews, type EndState, type SeedReview } from '../support/seed-reviews.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { createOpenAiModel } from '../../src/adapters/openai/model.ts';
 import type { ChatMessage } from '../../src/core/ports.ts';
-import { TOPICS_INSTRUCTION } from '../../src/core/topics.ts';
+import { TOPICS_INSTRUCTION } from '../../src/core/insight/topics.ts';
 import { ModelSandbox, type StructuredOutput } from '../../src/sandbox/model.ts';
 
 const MESSAGES: ChatMessage[] = [

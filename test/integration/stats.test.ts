@@ -4,8 +4,8 @@
 // Every number of the document is checked, and so are an empty period and a branch with no reviews.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/manual.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/approval/manual.ts';
 import { World, worldContext, type Backend } from '../support/world.ts';
 
 const A = '7600000000000001';

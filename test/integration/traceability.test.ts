@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { costOf } from '../../src/adapters/openai/model.ts';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { queryDatabase } from '../support/mysql.ts';
 import { createTestSqliteFile, querySqlite } from '../support/sqlite.ts';
 import { World, worldContext } from '../support/world.ts';

@@ -1,10 +1,10 @@
 // Run as a child process by test/unit/text-bounds.test.ts: puts hostile texts of the size given on the command
 // line through every analysis gisbot runs over a review's or a draft's text, and prints `done <shape>` after
 // each. A parent that sees a shape's line missing after its kill timeout knows which text stalled the analysis.
-import { answerLanguage, comparableText, gateProblems, normaliseDraft } from '../../src/core/gate.ts';
-import { detectLanguage } from '../../src/core/language.ts';
-import { decideIntake, hasText, planAnswer, planFollowUp } from '../../src/core/policy.ts';
-import { buildMessages } from '../../src/core/prompt.ts';
+import { answerLanguage, comparableText, gateProblems, normaliseDraft } from '../../src/core/drafting/gate.ts';
+import { detectLanguage } from '../../src/core/drafting/language.ts';
+import { decideIntake, hasText, planAnswer, planFollowUp } from '../../src/core/answering/policy.ts';
+import { buildMessages } from '../../src/core/drafting/prompt.ts';
 import { HOSTILE_TEXTS } from '../fixtures/hostile-texts.ts';
 
 const SYSTEM_PROMPT = 'You answer customer reviews on 2GIS on behalf of the business named in the message, briefly and kindly.';

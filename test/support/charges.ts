@@ -1,5 +1,5 @@
 // What the answers' charges must add up to, for the money invariants of both databases.
-import type { Kopecks } from '../../src/core/money.ts';
+import type { Kopecks } from '../../src/core/money/money.ts';
 
 /**
  * One price for every answer, or (when a test changed the price between claims) the total: each answer is

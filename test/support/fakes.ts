@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { COMPLAINED, isComplained } from '../../src/core/ports.ts';
 import type { PipelineDeps, PipelineSettings } from '../../src/core/pipeline.ts';
-import { leastRecentlyUsed } from '../../src/core/templates.ts';
+import { leastRecentlyUsed } from '../../src/core/drafting/templates.ts';
 import type {
   ClaimPrice,
   BalanceSnapshot,
@@ -60,9 +60,9 @@ import type {
   WaitingReview,
 } from '../../src/core/ports.ts';
 import { WAITING_FOR_PERSON } from '../../src/core/ports.ts';
-import type { Kopecks } from '../../src/core/money.ts';
+import type { Kopecks } from '../../src/core/money/money.ts';
 import { ANSWER_REMOVED } from '../../src/core/ports.ts';
-import type { ReasonCode } from '../../src/core/policy.ts';
+import type { ReasonCode } from '../../src/core/ports.ts';
 
 export class MemoryStore implements Store {
   reviews = new Map<string, StoredReview>();

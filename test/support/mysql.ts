@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { parseStoredMoney } from '../../src/core/money.ts';
+import { parseStoredMoney } from '../../src/core/money/money.ts';
 import { expectedTotal, LEDGER_CHECKS, type ExpectedCharges } from './charges.ts';
 import { parseMysqlUrl } from '../../src/adapters/store/mysql.ts';
 

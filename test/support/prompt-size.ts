@@ -1,10 +1,10 @@
 // The prompt's size with and without the owner's examples (issue 22): the ten held-out reviews of the voice
 // fixtures, each drafted against a store holding the thirty pairs at one branch. Measured by the unit test (which
 // checks the bound) and by `npm run bench` (which reports the figure).
-import { planAnswer } from '../../src/core/policy.ts';
-import { buildMessages, PROMPT_CHARACTER_BOUND } from '../../src/core/prompt.ts';
+import { planAnswer } from '../../src/core/answering/policy.ts';
+import { buildMessages, PROMPT_CHARACTER_BOUND } from '../../src/core/drafting/prompt.ts';
 import type { VoiceExample } from '../../src/core/ports.ts';
-import { chooseExamples, exampleOf } from '../../src/core/voice.ts';
+import { chooseExamples, exampleOf } from '../../src/core/voice/voice.ts';
 import { HELD_OUT, VOICE_BRANCH, VOICE_PAIRS } from '../fixtures/voice-pairs.ts';
 import { listed, pipeline, testSettings } from './fakes.ts';
 

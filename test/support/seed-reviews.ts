@@ -2,7 +2,7 @@
 // post, settle, release), in this process: the owner's figures can then be checked against a table without a
 // model or a 2GIS round trip per review. What a path of the pipeline writes (its state and reason) is written the
 // same way here.
-import type { Kopecks } from '../../src/core/money.ts';
+import type { Kopecks } from '../../src/core/money/money.ts';
 import type { ListedReview, Store } from '../../src/core/ports.ts';
 
 export const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 // Posted answers read back once more (issue 21, item 4): when, how often, and what a removed one becomes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ANSWER_RECHECKS_PER_CYCLE, answerRecheckTime, recheckPostedAnswers } from '../../src/core/answer-recheck.ts';
-import { runCycle } from '../../src/core/cycle.ts';
+import { ANSWER_RECHECKS_PER_CYCLE, answerRecheckTime, recheckPostedAnswers } from '../../src/core/answering/answer-recheck.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { ANSWER_REMOVED } from '../../src/core/ports.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';

@@ -1,8 +1,8 @@
 // The answering rules over fakes: regeneration through the gate, moderation modes, varied wording, policies.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { planAnswer, type AnsweringPolicy } from '../../src/core/policy.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { planAnswer, type AnsweringPolicy } from '../../src/core/answering/policy.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 

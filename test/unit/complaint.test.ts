@@ -1,11 +1,11 @@
-// The owner's complaint about a review (core/complaint.ts) against the hand-written fakes: sent once, recorded
+// The owner's complaint about a review (core/approval/complaint.ts) against the hand-written fakes: sent once, recorded
 // before its POST, read back when its outcome was not seen, never sent again blindly, never charged.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { fileComplaint, MAX_COMPLAINT_LENGTH } from '../../src/core/complaint.ts';
-import { currentPrompt, sendReply } from '../../src/core/manual.ts';
-import { figureOf } from '../../src/core/figures.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { fileComplaint, MAX_COMPLAINT_LENGTH } from '../../src/core/approval/complaint.ts';
+import { currentPrompt, sendReply } from '../../src/core/approval/manual.ts';
+import { figureOf } from '../../src/core/insight/figures.ts';
 import { COMPLAINED } from '../../src/core/ports.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';

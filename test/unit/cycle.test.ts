@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline } from '../support/fakes.ts';
 import { claimFree } from '../support/claims.ts';

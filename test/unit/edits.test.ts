@@ -1,7 +1,7 @@
 // A review edited after we answered: one `review.edited` event per edit, never a second answer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import { listed, pipeline } from '../support/fakes.ts';
 
 test('an edit after our answer is reported once per edit and never answered again', async () => {

@@ -1,8 +1,8 @@
-// The one mapping of a review's state to the owner's figures (src/core/figures.ts): every state has exactly one
+// The one mapping of a review's state to the owner's figures (src/core/insight/figures.ts): every state has exactly one
 // figure, and every path that finds a review answered on 2GIS writes a reason the mapping counts as such.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FIGURE_OF_STATE, figureOf, REVIEW_FIGURES, waitingOf } from '../../src/core/figures.ts';
+import { FIGURE_OF_STATE, figureOf, REVIEW_FIGURES, waitingOf } from '../../src/core/insight/figures.ts';
 import { ANSWERED_ELSEWHERE, type ReviewState } from '../../src/core/ports.ts';
 
 test('every state is in one of the contract\'s figures', () => {

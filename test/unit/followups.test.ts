@@ -2,7 +2,7 @@
 // through the same gate, never charged, never posted twice.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
 import type { ChatMessage } from '../../src/core/ports.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';

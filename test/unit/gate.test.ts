@@ -2,8 +2,8 @@
 // in English (and Kazakh where the rule is about language).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { gateProblems, normaliseDraft, type GateContext, type GateRule } from '../../src/core/gate.ts';
-import { detectLanguage } from '../../src/core/language.ts';
+import { gateProblems, normaliseDraft, type GateContext, type GateRule } from '../../src/core/drafting/gate.ts';
+import { detectLanguage } from '../../src/core/drafting/language.ts';
 
 const RU_REVIEW = 'Отличный кофе и очень вежливый бариста, спасибо!';
 const EN_REVIEW = 'Great coffee and a very friendly barista, thank you!';

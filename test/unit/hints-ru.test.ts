@@ -93,7 +93,7 @@ test("a failed preflight check of run: the same Russian words by its code as doc
 test("every error line gisbot's core logs (shown on stderr to whoever runs it) is said in Russian to a Russian reader", async () => {
   const core = path.join(import.meta.dirname, '../../src/core');
   const said: string[] = [];
-  for (const file of (await readdir(core)).filter((name) => name.endsWith('.ts'))) {
+  for (const file of (await readdir(core, { recursive: true })).filter((name) => name.endsWith('.ts'))) {
     const source = await readFile(path.join(core, file), 'utf8');
     for (const match of source.matchAll(/logger\.error\(\s*'((?:[^'\\]|\\.)*)'/g)) said.push(match[1]!.replace(/\\'/g, "'"));
   }

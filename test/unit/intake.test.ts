@@ -2,8 +2,9 @@
 // taken in.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { admit, micros } from '../../src/core/intake.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { micros } from '../../src/core/answering/dates.ts';
+import { admit } from '../../src/core/answering/intake.ts';
 import { ServiceError } from '../../src/errors.ts';
 import type { ReviewPage } from '../../src/core/ports.ts';
 import { listed, pipeline } from '../support/fakes.ts';

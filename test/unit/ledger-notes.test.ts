@@ -3,7 +3,7 @@
 // (balance adjust --note) is shown as written.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../../src/core/ledger-notes.ts';
+import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../../src/core/money/ledger-notes.ts';
 import { messagesFor } from '../../src/ui/messages.ts';
 
 test('the notes gisbot writes in the ledger, read in each language; a person\'s own note as written', () => {

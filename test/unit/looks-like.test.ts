@@ -3,10 +3,10 @@
 // pipeline does with one: the draft is made, nothing is posted, the review waits for a person whatever its rating.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { LOOKS_LIKE_CODE, looksLikeNotACustomer, type LooksLikeKind } from '../../src/core/looks-like.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { LOOKS_LIKE_CODE, looksLikeNotACustomer, type LooksLikeKind } from '../../src/core/drafting/looks-like.ts';
 import type { StoredReview } from '../../src/core/ports.ts';
-import { cardView, emptyBody } from '../../src/core/telegram.ts';
+import { cardView, emptyBody } from '../../src/core/approval/telegram.ts';
 import { listed, pipeline } from '../support/fakes.ts';
 
 const SUSPECT: ReadonlyArray<[text: string, kind: LooksLikeKind]> = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/manual.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/approval/manual.ts';
 import { UsageError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 

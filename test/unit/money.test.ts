@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatMoney, parseMoney, parseStoredMoney } from '../../src/core/money.ts';
+import { formatMoney, parseMoney, parseStoredMoney } from '../../src/core/money/money.ts';
 
 test('money parses exactly and prints with two places', () => {
   const cases: Array<[string, bigint | null]> = [

@@ -2,7 +2,7 @@
 // instants with a zone; impossible dates and out-of-range moments refused. A table, zone by zone.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readMoment } from '../../src/core/period.ts';
+import { readMoment } from '../../src/core/insight/period.ts';
 import { UsageError } from '../../src/errors.ts';
 import { parseSince } from '../../src/ui/format.ts';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { settingsFrom } from '../../src/context.ts';
-import { branchPolicy, decideAnswering, decideIntake } from '../../src/core/policy.ts';
+import { branchPolicy, decideAnswering, decideIntake } from '../../src/core/answering/policy.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { listed } from '../support/fakes.ts';
 

@@ -3,9 +3,9 @@
 // (a row kept before gisbot kept codes), and always in English (the words as stored).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ReasonCode } from '../../src/core/policy.ts';
+import type { ReasonCode } from '../../src/core/ports.ts';
 import type { CardView, StoredReview } from '../../src/core/ports.ts';
-import type { ReportData } from '../../src/core/report.ts';
+import type { ReportData } from '../../src/core/insight/report.ts';
 import { messagesFor } from '../../src/ui/messages.ts';
 import { reasonText } from '../../src/ui/reason.ts';
 import { reportHtml } from '../../src/ui/report-html.ts';

@@ -1,8 +1,8 @@
-// Which waiting reviews are read again on 2GIS, how, and at what cost (core/recheck.ts), with the fakes.
+// Which waiting reviews are read again on 2GIS, how, and at what cost (core/answering/recheck.ts), with the fakes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { isDue, planRecheck, recheckWaiting, RECHECK_REQUESTS_PER_CYCLE } from '../../src/core/recheck.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { isDue, planRecheck, recheckWaiting, RECHECK_REQUESTS_PER_CYCLE } from '../../src/core/answering/recheck.ts';
 import { ServiceError } from '../../src/errors.ts';
 import type { ListedReview, WaitingReview } from '../../src/core/ports.ts';
 import { listed, pipeline } from '../support/fakes.ts';

@@ -1,7 +1,7 @@
 // The wait before an unacknowledged event is sent again: doubling per attempt, capped, jittered within the step.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_REDELIVERY, redeliveryDelayMs } from '../../src/core/outbox.ts';
+import { DEFAULT_REDELIVERY, redeliveryDelayMs } from '../../src/core/events/outbox.ts';
 
 test('redelivery waits double per attempt up to the cap, between half and all of the step', () => {
   const top = { firstMs: 1_000, maxMs: 8_000, random: () => 1 };

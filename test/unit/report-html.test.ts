@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { ReportData, WeekFigures } from '../../src/core/report.ts';
+import type { ReportData, WeekFigures } from '../../src/core/insight/report.ts';
 import type { PeriodReview, StoredReview } from '../../src/core/ports.ts';
-import type { BranchStats, Figures } from '../../src/core/stats.ts';
+import type { BranchStats, Figures } from '../../src/core/insight/stats.ts';
 import { reportCsv } from '../../src/ui/report-csv.ts';
 import { reportHtml } from '../../src/ui/report-html.ts';
 

@@ -1,9 +1,9 @@
-// When a failed review is tried again (core/retries.ts), and the repeat rule that compares only with answers that
+// When a failed review is tried again (core/answering/retries.ts), and the repeat rule that compares only with answers that
 // were posted (issue 18, items 2 and 9): the decision alone, then through cycles over fakes with a manual clock.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { canPass, MAX_TRIES, modelSettingsFingerprint, retryAfterFailure } from '../../src/core/retries.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { canPass, MAX_TRIES, modelSettingsFingerprint, retryAfterFailure } from '../../src/core/answering/retries.ts';
 import { requireListed } from '../../src/commands/checks.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CardView } from '../../src/core/ports.ts';
-import { CARD_TEXT_LIMIT } from '../../src/core/telegram.ts';
+import { CARD_TEXT_LIMIT } from '../../src/core/approval/telegram.ts';
 import { parseHtml } from '../../src/sandbox/telegram.ts';
 import { fitted, TELEGRAM_TEXT_LIMIT, telegramRenderer } from '../../src/ui/telegram-card.ts';
 

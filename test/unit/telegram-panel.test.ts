@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createSqliteStore } from '../../src/adapters/store/sqlite.ts';
-import { makeEvent } from '../../src/core/events.ts';
+import { makeEvent } from '../../src/core/events/events.ts';
 import type { CardView, Clock, Store, Telegram, TelegramNotice } from '../../src/core/ports.ts';
-import { digestSlot, GROUP_PER_MINUTE, Panel, type PanelSettings } from '../../src/core/telegram-panel.ts';
+import { digestSlot, GROUP_PER_MINUTE, Panel, type PanelSettings } from '../../src/core/approval/telegram-panel.ts';
 import { ServiceError } from '../../src/errors.ts';
 import { pipeline } from '../support/fakes.ts';
 import { createTestSqliteFile } from '../support/sqlite.ts';

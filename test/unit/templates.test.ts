@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCycle } from '../../src/core/cycle.ts';
-import { currentPrompt, draftReply, sendReply } from '../../src/core/manual.ts';
+import { runCycle } from '../../src/core/answering/cycle.ts';
+import { currentPrompt, draftReply, sendReply } from '../../src/core/approval/manual.ts';
 import { parseHtml } from '../../src/sandbox/telegram.ts';
 import { telegramRenderer } from '../../src/ui/telegram-card.ts';
-import { figureOf } from '../../src/core/figures.ts';
-import { fillTemplate, firstName, leastRecentlyUsed, templateSetFor } from '../../src/core/templates.ts';
-import { postDelayMs } from '../../src/core/worker.ts';
+import { figureOf } from '../../src/core/insight/figures.ts';
+import { fillTemplate, firstName, leastRecentlyUsed, templateSetFor } from '../../src/core/drafting/templates.ts';
+import { postDelayMs } from '../../src/core/answering/worker.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 
 const BRANCH = '70000001017466092';

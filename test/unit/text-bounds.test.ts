@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { buildMessages, PROMPT_TEXT_LIMIT } from '../../src/core/prompt.ts';
+import { buildMessages, PROMPT_TEXT_LIMIT } from '../../src/core/drafting/prompt.ts';
 import { HOSTILE_TEXTS } from '../fixtures/hostile-texts.ts';
 
 const CHILD = fileURLToPath(new URL('../support/analyse-text.ts', import.meta.url));

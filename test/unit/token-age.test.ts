@@ -2,7 +2,7 @@
 // of its first sign-in and, when the token is a JWT, its own issue and expiry times; said by doctor in one line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jwtClaims, tokenAge, tokenFingerprint } from '../../src/core/token-age.ts';
+import { jwtClaims, tokenAge, tokenFingerprint } from '../../src/core/doctor/token-age.ts';
 import { messages } from '../../src/ui/messages.ts';
 
 const jwt = (payload: object) => `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2ln`;

@@ -2,9 +2,9 @@
 // normalisation that makes near-identical labels count together.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { firstWindow } from '../../src/core/insight.ts';
-import { formatCost, median } from '../../src/core/stats.ts';
-import { normaliseTopic, normaliseTopics, splitTopics, topicsOf } from '../../src/core/topics.ts';
+import { firstWindow } from '../../src/core/insight/insight.ts';
+import { formatCost, median } from '../../src/core/insight/stats.ts';
+import { normaliseTopic, normaliseTopics, splitTopics, topicsOf } from '../../src/core/insight/topics.ts';
 import { unpackStructured } from '../../src/adapters/openai/model.ts';
 
 test('the Topics: line is cut from the draft, wherever it stands and however the model dressed it', () => {

@@ -1,8 +1,8 @@
-// The one worker pool of a deployment (core/turns.ts): turns go round robin between the businesses with work
+// The one worker pool of a deployment (core/answering/turns.ts): turns go round robin between the businesses with work
 // waiting, so a backlog cannot hold back another business's fresh review; a business's share can be capped.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Turns, type Turn } from '../../src/core/turns.ts';
+import { Turns, type Turn } from '../../src/core/answering/turns.ts';
 
 /** Lets every settled promise's callbacks run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

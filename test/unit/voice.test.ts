@@ -2,13 +2,13 @@
 // how the prompt shows them (delimited, bounded) and that `voice.examples: 0` leaves the prompt as it was.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { draftThroughGate } from '../../src/core/drafting.ts';
-import { planAnswer } from '../../src/core/policy.ts';
-import { buildMessages, EXAMPLE_TEXT_LIMIT, PROMPT_CHARACTER_BOUND } from '../../src/core/prompt.ts';
+import { draftThroughGate } from '../../src/core/drafting/drafting.ts';
+import { planAnswer } from '../../src/core/answering/policy.ts';
+import { buildMessages, EXAMPLE_TEXT_LIMIT, PROMPT_CHARACTER_BOUND, type PromptExample } from '../../src/core/drafting/prompt.ts';
 import type { VoiceExample } from '../../src/core/ports.ts';
 import {
-  anonymise, changedShare, chooseExamples, exampleOf, isGeneric, keepExample, rankExamples, weightOf, type PromptExample,
-} from '../../src/core/voice.ts';
+  anonymise, changedShare, chooseExamples, exampleOf, isGeneric, keepExample, rankExamples, weightOf,
+} from '../../src/core/voice/voice.ts';
 import { HELD_OUT, VOICE_BRANCH, VOICE_PAIRS } from '../fixtures/voice-pairs.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 import { measurePromptSize, withVoicePairs } from '../support/prompt-size.ts';
@@ -153,7 +153,7 @@ test('a review that instructs the model through an example ("ignore the rules, w
   };
   twogis.branches = [{ id: VOICE_BRANCH, name: 'Кофейня' }];
   twogis.reviews = [listed({ id: '2', branchId: VOICE_BRANCH, rating: 5, text: 'Кофе отличный, спасибо' })];
-  const { runCycle } = await import('../../src/core/cycle.ts');
+  const { runCycle } = await import('../../src/core/answering/cycle.ts');
   const summary = await runCycle(deps);
   const prompt = model.calls[0]![1]!.content;
   assert.match(prompt, /номер телефона \{phone\} и почту \{email\}/, 'the example keeps no phone or e-mail to copy');

@@ -3,7 +3,7 @@
 // really differs: how a value is bound and a column read, how rows are locked, how a transaction is opened and
 // retried, and how the connection (a pool, or one file handle) is held. Every value becomes a placeholder
 // (invariant 16); money is bigint kopecks and never a float on its way in or out (invariant 6).
-import type { Kopecks } from '../../core/money.ts';
+import type { Kopecks } from '../../core/money/money.ts';
 import type { Schema } from './migrations.ts';
 
 /** What a statement binds: bigint is always money (kopecks), a Date always a point in time. */

@@ -257,7 +257,7 @@ export const migrations: readonly Migration[] = [
     version: 10,
     name: 'a failed review is tried again',
     // Issue 18: a review whose draft failed for a reason that can pass keeps the digest of the model settings it
-    // failed under, its tries under them and when it is tried next (core/retries.ts). Reviews the model failed before
+    // failed under, its tries under them and when it is tried next (core/answering/retries.ts). Reviews the model failed before
     // this version are tried once more under the settings in force (the digest '' matches none).
     statements: (s) => [
       `ALTER TABLE reviews ADD COLUMN failure_settings ${s.string(64)} NULL`,
@@ -282,7 +282,7 @@ export const migrations: readonly Migration[] = [
     version: 12,
     name: 'when a waiting review was last seen unanswered on 2GIS',
     // Issue 18: every review waiting for a person is read again on 2GIS every approval.recheckMinutes, the longest
-    // unchecked first, across restarts and cron runs (core/recheck.ts).
+    // unchecked first, across restarts and cron runs (core/answering/recheck.ts).
     statements: (s) => [`ALTER TABLE reviews ADD COLUMN checked_at ${s.time} NULL`],
   },
   {
@@ -355,7 +355,7 @@ export const migrations: readonly Migration[] = [
     version: 17,
     name: 'template rotation, and answers waiting out a posting delay',
     // Issue 22: the owner's texts for ratings without words are used least recently used first, per template set,
-    // across restarts and workers (core/templates.ts): one row per set and place in its list holds the sequence
+    // across restarts and workers (core/drafting/templates.ts): one row per set and place in its list holds the sequence
     // number of its last use; the row at place -1 is the set's counter, whose UPDATE serialises racing workers.
     // A drafted answer may wait until post_after (policy.postDelayMinutes) holding its reserve, picked up by any
     // later cycle; `template` says which template an answer came from ("5★ 2/3").

@@ -8,7 +8,7 @@ import { createPool } from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, ServiceError } from '../../errors.ts';
 import type { ServiceErrorKind } from '../../errors.ts';
-import { formatMoney, parseStoredMoney } from '../../core/money.ts';
+import { formatMoney, parseStoredMoney } from '../../core/money/money.ts';
 import type { Store } from '../../core/ports.ts';
 import { columns, Executor, raw, transact } from './dialect.ts';
 import type { Connection, Dialect, Kind, Sql, Value } from './dialect.ts';

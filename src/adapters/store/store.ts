@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto';
 import { ServiceError, UsageError } from '../../errors.ts';
 import { redactStrings, type Redact } from '../../redact.ts';
-import { formatMoney, type Kopecks } from '../../core/money.ts';
+import { formatMoney, type Kopecks } from '../../core/money/money.ts';
 import { ANSWER_REMOVED, COMPLAINED } from '../../core/ports.ts';
-import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, SCHEDULED, REVIEW_FIGURES, type ReviewFigure } from '../../core/figures.ts';
+import { ANSWERED_ELSEWHERE_REASONS, FIGURE_OF_STATE, SCHEDULED, REVIEW_FIGURES, type ReviewFigure } from '../../core/insight/figures.ts';
 import { WAITING_FOR_PERSON } from '../../core/ports.ts';
-import { leastRecentlyUsed } from '../../core/templates.ts';
+import { leastRecentlyUsed } from '../../core/drafting/templates.ts';
 import type {
   AnswerToRecheck, ClaimPrice,
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
@@ -22,8 +22,8 @@ import type {
   ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
   TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
-import type { TokenUse } from '../../core/token-age.ts';
-import type { ReasonCode } from '../../core/policy.ts';
+import type { TokenUse } from '../../core/doctor/token-age.ts';
+import type { ReasonCode } from '../../core/ports.ts';
 import { columns, empty, join, MAX_MONEY, raw, Rollback, sql } from './dialect.ts';
 import type { ColumnSet, Dialect, Executor, RowOf, Spec, Sql, Value } from './dialect.ts';
 import { DEFAULT_BUSINESS, LATEST_VERSION, migrations, migrationsTable } from './migrations.ts';
@@ -64,7 +64,7 @@ const HELD = columns('r', { reserved: 'money', state: 'text', authorId: 'text?',
 const RECHECK = columns('r', { reviewId: ['text', 'r.id'], branchId: 'text', answerId: 'text?', text: ['text', "COALESCE(r.answer_text, '')"] });
 const REMOVED_ANSWER = columns('r', { state: 'text', answerId: 'text?', charged: 'money', answerRemovals: 'int', branchId: 'text' });
 /** The note of the adjustment that refunds an answer 2GIS removed (billing.refundRemoved). */
-import { REFUND_NOTE } from '../../core/ledger-notes.ts';
+import { REFUND_NOTE } from '../../core/money/ledger-notes.ts';
 export { REFUND_NOTE };
 
 /**

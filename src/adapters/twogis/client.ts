@@ -5,7 +5,7 @@
 //
 // Secrets: the password and the tokens never appear in an error message, and errors of the HTTP library (which
 // carry the request options, headers and body) are never attached as a cause.
-import { tokenFingerprint } from '../../core/token-age.ts';
+import { tokenFingerprint } from '../../core/doctor/token-age.ts';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -5,7 +5,7 @@
 // dropped and every send on it settles; no promise of this module is ever left to reject unobserved.
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
-import { eventJson } from '../../core/events.ts';
+import { eventJson } from '../../core/events/events.ts';
 import type { DeliveryOutcome, DomainEvent, EventTransport } from '../../core/ports.ts';
 import { ServiceError, type ServiceErrorKind } from '../../errors.ts';
 

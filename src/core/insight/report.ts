@@ -2,8 +2,8 @@
 // week for the charts, what was answered in the owner's name, the worst reviews, each branch's stars and its
 // rating as 2GIS shows it, and the reviews that still wait for a person. Weeks are the period cut into 7-day
 // spans from its start (the last one may be shorter): each is one pair of the store's indexed period queries.
-import type { Kopecks } from './money.ts';
-import type { BranchFacts, BranchListing, PeriodReview, Store, StoredReview } from './ports.ts';
+import type { Kopecks } from '../money/money.ts';
+import type { BranchFacts, BranchListing, PeriodReview, Store, StoredReview } from '../ports.ts';
 import { decisionsOf, emptyFacts, median, periodStats, sum, type Decisions, type Period, type Stats } from './stats.ts';
 
 const WEEK_MS = 7 * 86_400_000;

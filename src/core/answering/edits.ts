@@ -1,9 +1,9 @@
 // Reviews edited after we answered them (2GIS lets a reviewer change text and rating later). gisbot never answers
 // a review twice: a known review is never taken in again, whatever its new text says. It tells the business
 // instead, once per edit, with a `review.edited` event carrying the new text and rating, so a person can decide.
-import { makeEvent } from './events.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
-import type { ListedReview } from './ports.ts';
+import { makeEvent } from '../events/events.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
+import type { ListedReview } from '../ports.ts';
 
 /** Looks at known reviews just listed again; one event per edit that came after our posted answer. */
 export async function noticeEdits(deps: PipelineDeps, reviews: readonly ListedReview[]): Promise<void> {

@@ -1,17 +1,17 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
 // what stayed unsure.
-import { isServiceError, type ServiceError } from '../errors.ts';
+import { isServiceError, type ServiceError } from '../../errors.ts';
 import { recheckPostedAnswers } from './answer-recheck.ts';
-import { makeEvent } from './events.ts';
+import { makeEvent } from '../events/events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
 import { emptyIntakeCounts, intakeBranch, NOTHING_KEPT } from './intake.ts';
-import { formatMoney, type Kopecks } from './money.ts';
-import { countingSettlements, published, SettledTally, type PipelineDeps } from './pipeline.ts';
+import { formatMoney, type Kopecks } from '../money/money.ts';
+import { countingSettlements, published, SettledTally, type PipelineDeps } from '../pipeline.ts';
 import { answeringPolicy } from './policy.ts';
 import { recheckWaiting } from './recheck.ts';
-import { priceOf } from './templates.ts';
+import { priceOf } from '../drafting/templates.ts';
 import { reconcile } from './reconcile.ts';
-import type { Branch, CycleStatus, ListedReview } from './ports.ts';
+import type { Branch, CycleStatus, ListedReview } from '../ports.ts';
 import type { Turn } from './turns.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 

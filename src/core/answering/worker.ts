@@ -1,16 +1,16 @@
 // One claimed review's way: reserve → draft → gate → re-read → post → settle. Every step after the claim is
 // fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
-import { isServiceError, ServiceError } from '../errors.ts';
+import { isServiceError, ServiceError } from '../../errors.ts';
 import { answerRecheckTime } from './answer-recheck.ts';
-import { draftFromTemplate, draftThroughGate, forgetWording } from './drafting.ts';
-import { makeEvent } from './events.ts';
-import { formatMoney, type Kopecks } from './money.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
-import { answeringPolicy, decideAnswering, type ReasonCode } from './policy.ts';
-import { templateSetFor } from './templates.ts';
-import { LOOKS_LIKE_CODE, looksLikeNotACustomer, looksLikeReason } from './looks-like.ts';
-import { keepAnswerFound } from './voice.ts';
-import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReleaseOutcome, type StoredReview } from './ports.ts';
+import { draftFromTemplate, draftThroughGate, forgetWording } from '../drafting/drafting.ts';
+import { makeEvent } from '../events/events.ts';
+import { formatMoney, type Kopecks } from '../money/money.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
+import { answeringPolicy, decideAnswering } from './policy.ts';
+import { templateSetFor } from '../drafting/templates.ts';
+import { LOOKS_LIKE_CODE, looksLikeNotACustomer, looksLikeReason } from '../drafting/looks-like.ts';
+import { keepAnswerFound } from '../voice/voice.ts';
+import { ANSWERED_ELSEWHERE, isComplained, type DomainEvent, type FailureRetry, type ReasonCode, type ReleaseOutcome, type StoredReview } from '../ports.ts';
 import { canPass, retryAfterFailure } from './retries.ts';
 
 export type WorkOutcome =

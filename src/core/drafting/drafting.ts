@@ -1,16 +1,16 @@
 // A draft that may be posted: asks the model, puts the answer through the reply gate, the repeat check and (by
 // policy) the provider's moderation; a refused draft is regenerated with the reasons as an instruction, a
 // bounded number of times (invariant 14). Touches no state and no money: the caller decides what follows.
-import { isServiceError, type ServiceError } from '../errors.ts';
+import { isServiceError, type ServiceError } from '../../errors.ts';
 import { comparableText, gateProblems, normaliseDraft, type GateContext, type GateProblem, type GateRule } from './gate.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import { noteTopics } from './insight.ts';
-import { answeringPolicy, hasText, planAnswer, planFollowUp, type AnswerPlan } from './policy.ts';
-import type { ChatMessage, Completion, StoredReview } from './ports.ts';
+import type { PipelineDeps } from '../pipeline.ts';
+import { noteTopics } from '../insight/insight.ts';
+import { answeringPolicy, hasText, planAnswer, planFollowUp, type AnswerPlan } from '../answering/policy.ts';
+import type { ChatMessage, Completion, StoredReview } from '../ports.ts';
 import { buildMessages, type FollowUpForPrompt } from './prompt.ts';
 import { chosenTemplate, type TemplateSet } from './templates.ts';
-import { topicsOf } from './topics.ts';
-import { chooseExamples } from './voice.ts';
+import { topicsOf } from '../insight/topics.ts';
+import { chooseExamples } from '../voice/voice.ts';
 
 export interface PromptInForce {
   text: string;

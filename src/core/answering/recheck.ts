@@ -10,13 +10,12 @@
 // - one read per review only where a listing does not pay (a branch with one review due) or did not reach;
 // all within RECHECK_REQUESTS_PER_CYCLE requests per 2GIS account and cycle. When each waiting review was last
 // seen unanswered is kept in the store, so restarts and cron keep the cadence.
-import { isServiceError, type ServiceError } from '../errors.ts';
-import { micros } from './intake.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import { ANSWERED_ELSEWHERE, LISTING_PAGE_SIZE, type ListedReview, type WaitingReview } from './ports.ts';
-import type { ReasonCode } from './policy.ts';
+import { isServiceError, type ServiceError } from '../../errors.ts';
+import { micros } from './dates.ts';
+import type { PipelineDeps } from '../pipeline.ts';
+import { ANSWERED_ELSEWHERE, LISTING_PAGE_SIZE, type ListedReview, type ReasonCode, type WaitingReview } from '../ports.ts';
 import { finish } from './worker.ts';
-import { keepAnswerFound } from './voice.ts';
+import { keepAnswerFound } from '../voice/voice.ts';
 
 /** The 2GIS requests (listing pages and single reads) one cycle may spend on re-reading waiting reviews. */
 export const RECHECK_REQUESTS_PER_CYCLE = 20;

@@ -1,19 +1,19 @@
 // A person's answer (`gisbot reply <id>`): draft as often as they like without touching state or money, then
 // send through the same gate, balance reserve, re-read and settlement as the automatic pipeline.
-import { UsageError } from '../errors.ts';
-import { gateContext } from './drafting.ts';
-import { checkReply, normaliseDraft, withoutSecrets } from './gate.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import { noteTopics } from './insight.ts';
-import { hasText, planAnswer } from './policy.ts';
-import { chosenTemplate, templateSetFor } from './templates.ts';
-import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from './ports.ts';
-import { buildMessages } from './prompt.ts';
-import { topicsOf } from './topics.ts';
-import { chooseExamples, decisionOf, keepExample, noteDecision, weightOf } from './voice.ts';
-import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from './worker.ts';
+import { UsageError } from '../../errors.ts';
+import { gateContext } from '../drafting/drafting.ts';
+import { checkReply, normaliseDraft, withoutSecrets } from '../drafting/gate.ts';
+import type { PipelineDeps } from '../pipeline.ts';
+import { noteTopics } from '../insight/insight.ts';
+import { hasText, planAnswer } from '../answering/policy.ts';
+import { chosenTemplate, templateSetFor } from '../drafting/templates.ts';
+import { isComplained, type Completion, type ReleaseOutcome, type StoredReview } from '../ports.ts';
+import { buildMessages } from '../drafting/prompt.ts';
+import { topicsOf } from '../insight/topics.ts';
+import { chooseExamples, decisionOf, keepExample, noteDecision, weightOf } from '../voice/voice.ts';
+import { rereadAndPost, type CurrentPrompt, type WorkOutcome } from '../answering/worker.ts';
 
-export { currentPrompt } from './worker.ts';
+export { currentPrompt } from '../answering/worker.ts';
 
 export interface ManualDraft {
   text: string;

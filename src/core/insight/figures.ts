@@ -1,8 +1,7 @@
 // Which of the owner's figures a review counts in, written once: `stats`, `branches`, the report, its CSV rows and
 // the Telegram panel all read this mapping (the store turns it into its SQL, figureOf reads one review). Every
 // review is in exactly one figure, so the figures add up to the reviews of a period (contract.md, `gisbot stats`).
-import { ANSWERED_ELSEWHERE, isComplained, type ReviewState } from './ports.ts';
-import type { ReasonCode } from './policy.ts';
+import { ANSWERED_ELSEWHERE, isComplained, type ReasonCode, type ReviewState } from '../ports.ts';
 
 /** The figures a review can be counted in; `byPerson` is a part of `answered`, not a figure of its own. */
 export const REVIEW_FIGURES = [

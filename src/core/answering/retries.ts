@@ -6,8 +6,8 @@
 // A model that cannot be reached or refuses the key does not fail a review at all: it goes back to the queue.
 // A failure after something may have been posted is never retried here: the review was read back first (invariant 3).
 import { createHash } from 'node:crypto';
-import { isServiceError, type ServiceError } from '../errors.ts';
-import type { FailureRetry } from './ports.ts';
+import { isServiceError, type ServiceError } from '../../errors.ts';
+import type { FailureRetry } from '../ports.ts';
 
 /** Tries of one review under the same model settings: the first one and the retries after 10, 20, 40, 80 minutes. */
 export const MAX_TRIES = 5;

@@ -6,27 +6,13 @@
 // Likeness: same branch first, then the same rating band, then how alike the review texts are: the cosine of the
 // server's `/embeddings` vectors when voice.embeddingModel is set (vectors kept with the example, computed once),
 // else the cosine of character-trigram counts, which needs nothing but this file.
-import { isServiceError } from '../errors.ts';
-import { maskContacts, normaliseDraft } from './gate.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import type { DraftDecision, StoredVoiceExample, VoiceExample, VoiceWeight } from './ports.ts';
-import { PROMPT_TEXT_LIMIT } from './prompt.ts';
-
-export interface VoiceSettings {
-  /** How many examples go into a prompt; 0: none, and the prompt is exactly what it was before examples. */
-  examples: number;
-  /** A model of the server's `/embeddings` to compare reviews with; null: the lexical measure. */
-  embeddingModel: string | null;
-}
+import { isServiceError } from '../../errors.ts';
+import { maskContacts, normaliseDraft } from '../drafting/gate.ts';
+import type { PipelineDeps, VoiceSettings } from '../pipeline.ts';
+import type { DraftDecision, StoredVoiceExample, VoiceExample, VoiceWeight } from '../ports.ts';
+import { PROMPT_TEXT_LIMIT, type PromptExample } from '../drafting/prompt.ts';
 
 export const DEFAULT_VOICE: VoiceSettings = { examples: 3, embeddingModel: null };
-
-/** What the prompt shows of one example. */
-export interface PromptExample {
-  rating: number;
-  reviewText: string;
-  answerText: string;
-}
 
 /** What a name, a phone and an e-mail become in a kept example. */
 export const NAME_PLACEHOLDER = '{name}';

@@ -1,10 +1,16 @@
 // What the model is told. The review is data, never instructions (invariant 13): it travels only inside a
 // delimited block, and anything in it that looks like our delimiters is neutralised first.
-import { hasText, type AnswerPlan } from './policy.ts';
-import type { ChatMessage } from './ports.ts';
+import { hasText, type AnswerPlan } from '../answering/policy.ts';
+import type { ChatMessage } from '../ports.ts';
 import { leading } from './text.ts';
-import { TOPICS_INSTRUCTION } from './topics.ts';
-import type { PromptExample } from './voice.ts';
+import { TOPICS_INSTRUCTION } from '../insight/topics.ts';
+
+/** What the prompt shows of one example. */
+export interface PromptExample {
+  rating: number;
+  reviewText: string;
+  answerText: string;
+}
 
 export interface ReviewForPrompt {
   rating: number;

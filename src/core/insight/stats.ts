@@ -3,8 +3,8 @@
 // change against the period before. Pure arithmetic: money stays bigint kopecks until it is printed.
 import { waitingOf } from './figures.ts';
 import { COMPLAINT_MAX_RATING } from './insight.ts';
-import { formatMoney } from './money.ts';
-import type { Branch, BranchFacts, Store, TopicCount } from './ports.ts';
+import { formatMoney } from '../money/money.ts';
+import type { Branch, BranchFacts, Store, TopicCount } from '../ports.ts';
 
 export interface Period {
   from: Date;

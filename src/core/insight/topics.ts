@@ -5,7 +5,7 @@
 // Labels are normalised so that near-identical ones count together: case, spacing, punctuation, ё/е and the
 // common endings of Russian, Kazakh and English words make no difference to a label's key.
 
-import type { Completion, Topic } from './ports.ts';
+import type { Completion, Topic } from '../ports.ts';
 
 /** At most this many labels are kept per review; more say less about what it is about. */
 export const MAX_TOPICS = 3;

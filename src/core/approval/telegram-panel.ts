@@ -12,11 +12,11 @@
 // chats get every business's alerts and digests, each naming its business, and their commands are about every
 // business (StaffPanel): `/balance` lists each; `/stats` a few figures of each, `/stats <id>` one business's all;
 // `/waiting` the oldest cards over every business, `/waiting <id>` one business's.
-import { isServiceError } from '../errors.ts';
-import { formatMoney } from './money.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import type { PanelAlert, PanelFigures, StoredEvent, StoredReview, Telegram, TelegramNotice, TelegramUpdate } from './ports.ts';
-import { periodStats, type Figures } from './stats.ts';
+import { isServiceError } from '../../errors.ts';
+import { formatMoney } from '../money/money.ts';
+import type { PipelineDeps } from '../pipeline.ts';
+import type { PanelAlert, PanelFigures, StoredEvent, StoredReview, Telegram, TelegramNotice, TelegramUpdate } from '../ports.ts';
+import { periodStats, type Figures } from '../insight/stats.ts';
 
 export interface PanelSettings {
   business: { id: string; name: string | null };

@@ -3,18 +3,13 @@
 // `complaint.repeated` event says so. One per topic per window: the reviews inside a window already reported count
 // toward no other, so a fourth complaint in the same week adds no event, and a new event needs a new run of them.
 // Topics are the owner's insight, never a reason to hold an answer back: a failure here is logged, not thrown.
-import { makeEvent } from './events.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
-import type { ComplaintWindow, Topic } from './ports.ts';
+import { makeEvent } from '../events/events.ts';
+import { published, type InsightSettings, type PipelineDeps } from '../pipeline.ts';
+import type { ComplaintWindow, Topic } from '../ports.ts';
 import { normaliseTopics } from './topics.ts';
 
 /** Reviews rated up to this are complaints; a topic of a 4★ review ("вкусный кофе") is praise. */
 export const COMPLAINT_MAX_RATING = 3;
-
-export interface InsightSettings {
-  repeatThreshold: number;
-  repeatWindowMs: number;
-}
 
 export const DEFAULT_INSIGHT: InsightSettings = { repeatThreshold: 3, repeatWindowMs: 7 * 86_400_000 };
 

@@ -1,8 +1,8 @@
 // Repairs what a crash or an expired lease left behind, before any new work (invariant 9).
-import { ServiceError } from '../errors.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import { keepAnswerFound } from './voice.ts';
-import { ANSWERED_ELSEWHERE, type StoredReview } from './ports.ts';
+import { ServiceError } from '../../errors.ts';
+import type { PipelineDeps } from '../pipeline.ts';
+import { keepAnswerFound } from '../voice/voice.ts';
+import { ANSWERED_ELSEWHERE, type StoredReview } from '../ports.ts';
 import { finish, postAndSettle, readBackTime, rereadAndPost, settle, type WorkOutcome } from './worker.ts';
 
 /**

@@ -15,25 +15,15 @@
 //
 // An item that cannot be taken in (2gis-api.md: a rating 1–5, a date; and what the columns of both stores hold)
 // is logged as skipped with its reason, and the rest of its page is taken.
-import { isServiceError } from '../errors.ts';
+import { isServiceError } from '../../errors.ts';
 import { noticeEdits } from './edits.ts';
-import { makeEvent } from './events.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
+import { makeEvent } from '../events/events.ts';
+import { published, type IntakeLimits, type PipelineDeps } from '../pipeline.ts';
 import { decideIntake } from './policy.ts';
+import { micros } from './dates.ts';
 import { noticeListedWaiting } from './recheck.ts';
-import { type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from './ports.ts';
-import { keepAnswerFound } from './voice.ts';
-
-export interface IntakeLimits {
-  /** Review pages one branch may cost a cycle. */
-  maxPagesPerBranch: number;
-  /** Time one branch may take a cycle, checked before each page after the first. */
-  maxMsPerBranch: number;
-  /** How far back a sweep reads. */
-  sweepMs: number;
-  /** How often a branch is swept; 0 sweeps every cycle. */
-  sweepIntervalMs: number;
-}
+import { type Branch, type BranchIntake, type ListedReview, type ReviewRecord, type TwoGisRating, type UnreadableItem } from '../ports.ts';
+import { keepAnswerFound } from '../voice/voice.ts';
 
 /** The config's defaults (src/config/schema.ts), for callers that set none. */
 export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
@@ -285,22 +275,6 @@ function cut(text: string): string {
     kept += character;
   }
   return `${kept}…`;
-}
-
-/**
- * Microseconds since the epoch of an ISO 8601 date such as `2021-01-25T14:26:44.918796+07:00` (2GIS sends
- * fractions of any length, which Date.parse cuts to milliseconds: two pages a few µs apart would look alike);
- * NaN when it does not parse.
- */
-export function micros(iso: string): number {
-  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?(Z|[+-]\d{2}(?::?\d{2})?)$/i.exec(iso.trim());
-  if (!match) return Date.parse(iso) * 1000; // another form JavaScript reads (NaN when it reads none)
-  let zone = match[3]!.toUpperCase();
-  if (/^[+-]\d{2}$/.test(zone)) zone = `${zone}:00`;
-  else if (/^[+-]\d{4}$/.test(zone)) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
-  const ms = Date.parse(`${match[1]}${zone}`);
-  if (Number.isNaN(ms)) return Number.NaN;
-  return ms * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
 }
 
 /** Records the reviews; returns those the store refused (the rest of the page is kept). */

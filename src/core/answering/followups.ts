@@ -3,13 +3,13 @@
 // posts it as an ordinary comment of the business. At most once per reviewer comment: each is a row claimed with
 // a lease and fenced before the POST; a POST whose outcome went unseen is read back, never re-posted blindly.
 // Follow-ups are not charged: the review's answer was.
-import { isServiceError, ServiceError } from '../errors.ts';
-import { draftThroughGate } from './drafting.ts';
-import { makeEvent } from './events.ts';
-import { detectLanguage } from './language.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
+import { isServiceError, ServiceError } from '../../errors.ts';
+import { draftThroughGate } from '../drafting/drafting.ts';
+import { makeEvent } from '../events/events.ts';
+import { detectLanguage } from '../drafting/language.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
 import { answeringPolicy } from './policy.ts';
-import type { DomainEvent, FollowUpOutcome, ListedReview, ReviewComment, StoredFollowUp, StoredReview } from './ports.ts';
+import type { DomainEvent, FollowUpOutcome, ListedReview, ReviewComment, StoredFollowUp, StoredReview } from '../ports.ts';
 import { readBackTime, type CurrentPrompt } from './worker.ts';
 
 export interface FollowUpCounts {

@@ -17,16 +17,16 @@
 // chats; its panel). A business's own chats reach its desk alone: a card of another business is not found from
 // there, and a press carrying one is refused and recorded. The agency's staff chats reach every desk: they get
 // every business's cards, each naming its business, and may act on any.
-import { isServiceError, UsageError } from '../errors.ts';
-import { makeEvent } from './events.ts';
+import { isServiceError, UsageError } from '../../errors.ts';
+import { makeEvent } from '../events/events.ts';
 import { fileComplaint } from './complaint.ts';
-import { looksLikeNotACustomer } from './looks-like.ts';
-import { withoutSecrets, normaliseDraft } from './gate.ts';
-import { noteTopics } from './insight.ts';
-import { noteRegeneration } from './voice.ts';
+import { looksLikeNotACustomer } from '../drafting/looks-like.ts';
+import { withoutSecrets, normaliseDraft } from '../drafting/gate.ts';
+import { noteTopics } from '../insight/insight.ts';
+import { noteRegeneration } from '../voice/voice.ts';
 import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
-import { formatMoney } from './money.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
+import { formatMoney } from '../money/money.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
 import type {
   CardAction,
   CardDraft,
@@ -39,9 +39,9 @@ import type {
   TelegramCardBody,
   TelegramNotice,
   TelegramUpdate,
-} from './ports.ts';
+} from '../ports.ts';
 import { Panel, StaffPanel, type PanelDeps, type PanelSettings } from './telegram-panel.ts';
-import { currentPrompt, type CurrentPrompt } from './worker.ts';
+import { currentPrompt, type CurrentPrompt } from '../answering/worker.ts';
 
 export interface TelegramDeps extends PipelineDeps {
   telegram: Telegram;

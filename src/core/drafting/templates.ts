@@ -1,9 +1,9 @@
 // The owner's own texts for reviews with a rating and no words (`policy.templates`): no model call, the texts taken
 // in rotation, least recently used first, so that no two reviewers in a row get the same words (the rotation's
 // state is in the store: it survives restarts and is shared by racing workers).
-import type { Kopecks } from './money.ts';
-import { answeringPolicy, hasText, type PolicySettings } from './policy.ts';
-import type { StoredReview } from './ports.ts';
+import type { Kopecks } from '../money/money.ts';
+import { answeringPolicy, hasText, type PolicySettings } from '../answering/policy.ts';
+import type { StoredReview } from '../ports.ts';
 
 /** The texts one review may be answered with, and the key their rotation is kept under. */
 export interface TemplateSet {

@@ -1,6 +1,6 @@
 // Builds the contract's events. Ids are random UUIDs: receivers dedupe by id (delivery is at least once).
 import { randomUUID } from 'node:crypto';
-import type { Clock, DomainEvent, EventType } from './ports.ts';
+import type { Clock, DomainEvent, EventType } from '../ports.ts';
 
 export interface EventSubject {
   id: string;

@@ -2,8 +2,8 @@
 // at most 100 events are in hand at once, and answering never waits for delivery. An event the receiver does not
 // acknowledge is sent again later, each time after a longer (capped, jittered) wait, and never dropped; the
 // events behind it go on meanwhile.
-import { isServiceError } from '../errors.ts';
-import type { Clock, DeliveryOutcome, EventTransport, Logger, PendingEvent, Store } from './ports.ts';
+import { isServiceError } from '../../errors.ts';
+import type { Clock, DeliveryOutcome, EventTransport, Logger, PendingEvent, Store } from '../ports.ts';
 
 /** Events sent and not yet settled, at most: the relay holds no more than this many in memory. */
 const WINDOW = 100;

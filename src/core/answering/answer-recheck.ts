@@ -1,10 +1,10 @@
 // Answers 2GIS removed after they were posted (issue 21): each posted answer is read back once more, a while after
 // posting (twogis.recheckAfterHours). One that is gone sends its review back to a person, never to the queue.
-import { isServiceError } from '../errors.ts';
-import { makeEvent } from './events.ts';
-import { formatMoney } from './money.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
-import { ANSWER_REMOVED, type AnswerToRecheck, type ReviewStatus } from './ports.ts';
+import { isServiceError } from '../../errors.ts';
+import { makeEvent } from '../events/events.ts';
+import { formatMoney } from '../money/money.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
+import { ANSWER_REMOVED, type AnswerToRecheck, type ReviewStatus } from '../ports.ts';
 
 /** twogis.recheckAfterHours' default: a day. */
 export const DEFAULT_RECHECK_AFTER_MS = 86_400_000;

@@ -3,10 +3,10 @@
 // read back where 2GIS lets us (found: sent) and otherwise left "outcome unknown" for the person to check, never
 // sent again blindly. Never charged, never automatic. A review waiting for an answer leaves the waiting list as
 // complained about (COMPLAINED) and can still be answered by a person.
-import { isServiceError, ServiceError } from '../errors.ts';
-import { makeEvent } from './events.ts';
-import { published, type PipelineDeps } from './pipeline.ts';
-import type { ReviewComplaint, StoredReview } from './ports.ts';
+import { isServiceError, ServiceError } from '../../errors.ts';
+import { makeEvent } from '../events/events.ts';
+import { published, type PipelineDeps } from '../pipeline.ts';
+import type { ReviewComplaint, StoredReview } from '../ports.ts';
 
 /** The most a complaint's text may hold (2GIS's own limit, as the cabinet's form has it). */
 export const MAX_COMPLAINT_LENGTH = 2000;

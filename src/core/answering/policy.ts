@@ -1,7 +1,7 @@
 // Which reviews gisbot answers by itself, which wait for a person, and which it must leave alone; and, for the
 // ones it answers, what the answer should be like (rules by rating and by text present or absent, per branch).
-import { detectLanguage, languageName, type Language } from './language.ts';
-import { ANSWERED_ELSEWHERE, type ListedReview, type StoredReview } from './ports.ts';
+import { detectLanguage, languageName, type Language } from '../drafting/language.ts';
+import { ANSWERED_ELSEWHERE, type ListedReview, type ReasonCode, type StoredReview } from '../ports.ts';
 
 /** A branch's answering rules: `policy.*` in the config, overridden key by key by `policy.branches.<id>.*`. */
 export interface BranchPolicy {
@@ -91,33 +91,6 @@ export function branchPolicy(settings: PolicySettings, branchId: string): Branch
     ...defined,
   };
 }
-
-/**
- * Why a review was skipped or waits for a person, for programs: events carry it as `data.code` beside the English
- * `data.reason` (contract.md), and gisbot's own code (the terminal, the cards) matches it, never the prose.
- */
-export type ReasonCode =
-  | 'other_catalog'
-  | 'hidden'
-  | 'answered_elsewhere'
-  | 'no_reply_allowed'
-  | 'branch_unwatched'
-  | 'branch_off'
-  | 'below_threshold'
-  | 'rating_only'
-  | 'gate_refused'
-  | 'moderation_unavailable'
-  | 'deleted'
-  | 'answer_removed'
-  | 'follow_up'
-  // Kept on a review's row (reviews.reason_code) beside its English reason; events carry these too.
-  | 'complained'
-  | 'looks_like_not_a_customer'
-  | 'model_failed'
-  | 'post_refused'
-  | 'post_unconfirmed'
-  | 'service_failed'
-  | 'recovered';
 
 export type IntakeDecision =
   | { state: 'new'; reason: null }
