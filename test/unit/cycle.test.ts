@@ -251,3 +251,31 @@ test('a sign-in 2GIS refuses makes one auth.failed event per episode, not one pe
   await runCycle(deps);
   assert.deepEqual(store.events.filter((event) => event.type === 'auth.failed').map((event) => event.data.code), ['token_expired', 'token_expired']);
 });
+
+test('a lane claims its next review while the model writes, and puts it back untouched when the cycle stops', async () => {
+  const { deps, store, twogis, model } = pipeline();
+  await store.topUp(10_000n);
+  twogis.reviews = ['1', '2', '3'].map((id) => listed({ id }));
+  const complete = model.complete.bind(model);
+  let letWrite = () => {};
+  const writing = new Promise<void>((resolve) => (letWrite = resolve));
+  model.complete = async (...args) => {
+    await writing;
+    return complete(...args);
+  };
+  const stop = new AbortController();
+  const cycle = runCycle({ ...deps, settings: { ...deps.settings, concurrency: 1 } }, stop.signal);
+  const claimed = () => [...store.reviews.values()].filter((review) => review.state === 'claimed');
+  for (let turn = 0; turn < 200 && claimed().length < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(claimed().length, 2, 'the next review is claimed while the first is with the model');
+  assert.equal(model.calls.length, 0, 'the model has not answered yet');
+  assert.equal(store.reserved, 1000n, 'each claim holds its price');
+  stop.abort();
+  letWrite();
+  await cycle;
+  assert.equal(model.calls.length, 1, 'the review claimed ahead never went to the model');
+  assert.deepEqual(claimed(), [], 'nothing is left claimed');
+  assert.equal(store.reserved, 0n, 'no reserve is left held');
+  assert.ok([...store.reviews.values()].filter((review) => review.state === 'new').length >= 2, 'the review claimed ahead is back in the queue');
+  assert.deepEqual(store.checkInvariants(twogis.answeredByUs()), []);
+});

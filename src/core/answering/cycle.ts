@@ -11,7 +11,7 @@ import { answeringPolicy } from './policy.ts';
 import { recheckWaiting } from './recheck.ts';
 import { priceOf } from '../drafting/templates.ts';
 import { reconcile } from './reconcile.ts';
-import type { Branch, CycleStatus, ListedReview } from '../ports.ts';
+import type { Branch, CycleStatus, ListedReview, StoredReview } from '../ports.ts';
 import type { Turn } from './turns.ts';
 import { answerReview, currentPrompt, type WorkOutcome } from './worker.ts';
 
@@ -129,49 +129,60 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
 
   // Serving several businesses, the lanes take turns with theirs (turns.ts): one pool, round robin.
   const lanes = deps.turns?.lanesPerBusiness ?? deps.settings.concurrency;
+  const claimNext = (): Promise<Claim> => {
+    const token = deps.ownership.newToken();
+    const now = deps.clock.now();
+    const arrived = arrivals.generation;
+    return deps.store.claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), (queued) => priceOf(queued, deps.settings)).then(
+      (review): Claim => (review === 'insufficient' ? { kind: 'insufficient' } : review === null ? { kind: 'empty', arrived } : { kind: 'review', review, token }),
+      (error: unknown): Claim => ({ kind: 'error', error }),
+    );
+  };
   const answerQueue = () =>
     forEachLimited(range(lanes), lanes, async (_lane, halted) => {
       // A lane goes on to its next review once an answer is out on 2GIS; recording and charging it (a dozen
       // statements, several waiting on the account row) runs meanwhile. At most one settlement trails a lane.
       let settling: Promise<void> = Promise.resolve();
+      // The lane's next review, claimed while its current one is with the model: the claim is a transaction whose
+      // reserve waits on the account row behind other answers' charges, and that wait is then off the lane's way.
+      let ahead: Promise<Claim> | null = null;
+      const goesOn = () => !breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed;
       const watched = await watching;
       if (watched === null) return;
       try {
-        while (!breaker.open && !state.stoppedForBalance && !signal?.aborted && !halted() && !arrivals.failed) {
+        while (goesOn()) {
           const turn = deps.turns ? await deps.turns.take(deps.store.businessId, signal).catch(() => null) : NO_TURN;
           if (turn === null) break; // the signal came while this lane waited for its turn
-          const token = deps.ownership.newToken();
-          const now = deps.clock.now();
-          const arrived = arrivals.generation;
-          const review = await deps.store
-            .claimNext(token, now, new Date(now.getTime() + deps.settings.leaseMs), (queued) => priceOf(queued, deps.settings))
-            .catch((error: unknown) => {
-              turn.end();
-              throw error;
-            });
-          if (review === 'insufficient' || review === null) turn.end();
-          if (review === 'insufficient') {
+          const claim = await (ahead ?? claimNext());
+          ahead = null;
+          if (claim.kind !== 'review') turn.end();
+          if (claim.kind === 'error') throw claim.error;
+          if (claim.kind === 'insufficient') {
             state.stoppedForBalance = true;
             break;
           }
-          if (review === null) {
-            if (arrivals.generation !== arrived) continue; // a branch was taken in meanwhile: look again
+          if (claim.kind === 'empty') {
+            if (arrivals.generation !== claim.arrived) continue; // a branch was taken in meanwhile: look again
             if (!arrivals.open) return;
             await arrivals.next();
             continue;
           }
+          const { review, token } = claim;
           let markPosted = () => {};
           const posted = new Promise<void>((resolve) => (markPosted = resolve));
           const work = answerReview(deps, review, token, prompt, watched, signal, markPosted).then((outcome) => {
             if (outcome.kind === 'insufficient') state.stoppedForBalance = true;
             else collect(outcomes, [[review.id, outcome]], breaker);
           });
+          if (goesOn()) ahead = claimNext();
           await Promise.race([work, posted]).finally(() => turn.end());
           const previous = settling;
           settling = work; // awaited below even if the previous one failed: nothing is left running
           await previous;
         }
       } finally {
+        // A review claimed ahead that the lane will not answer goes back to the queue as it was, its reserve freed.
+        if (ahead !== null) await giveBack(deps, await ahead);
         await settling;
       }
     });
@@ -282,6 +293,31 @@ function tally(
   // line a cron run prints about it.
   summary.problems = [...new Set(breaker.errors.map((error) => (error.kind === 'auth' && error.hint ? `${error.message}; ${error.hint}` : error.message)))];
   return summary;
+}
+
+/** What a lane's claim on the queue came to. */
+type Claim =
+  | { kind: 'review'; review: StoredReview; token: string }
+  | { kind: 'insufficient' }
+  /** Nothing new in the queue when it looked; `arrived`: intake's progress then (Arrivals.generation). */
+  | { kind: 'empty'; arrived: number }
+  | { kind: 'error'; error: unknown };
+
+/**
+ * Puts a review claimed ahead and never worked back in the queue untouched (its reason kept, its reserve freed).
+ * Should that fail, the claim's lease runs out and any cycle takes the review up again (claimStale).
+ */
+async function giveBack(deps: PipelineDeps, claim: Claim): Promise<void> {
+  if (claim.kind !== 'review') return;
+  const { review, token } = claim;
+  try {
+    await deps.store.release(review.id, token, { state: 'new', reason: review.reason, code: review.reasonCode ?? null }, []);
+  } catch (error) {
+    deps.logger.warn('a review claimed ahead could not be put back; it is taken up again once its claim lapses', {
+      reviewId: review.id,
+      error: (error as Error).message,
+    });
+  }
 }
 
 /** Intake's progress, for the answering lanes that wait on it: a generation counter bumped after each branch. */
