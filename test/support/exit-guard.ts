@@ -1,0 +1,19 @@
+// Loaded into every test file's process (`npm test` passes `--import` to the runner, which hands it to each file's
+// child). A file whose tests are all done but whose process stays alive (a leaked socket, timer or child) would
+// hold `npm test` forever; this ends it a while after its last test, with a line that names it.
+//
+// Not `--test-force-exit`: under process isolation it ends a file before the runner has read its last results
+// (nodejs/node#64833): whole tails of passing tests went missing from the count at exit 0, 1,200 tests reported as
+// 791 to 925 (test/unit/test-runner.test.ts). Here every result is in long before the grace runs out.
+import { after } from 'node:test';
+
+const GRACE_MS = Number(process.env.GISBOT_TEST_EXIT_GRACE_MS ?? 30_000);
+
+if (process.env.NODE_TEST_CONTEXT?.startsWith('child')) {
+  after(() => {
+    setTimeout(() => {
+      process.stderr.write(`exit guard: ${process.argv[1]} kept running ${GRACE_MS} ms after its last test (a handle left open); ended\n`);
+      process.exit();
+    }, GRACE_MS).unref();
+  });
+}
