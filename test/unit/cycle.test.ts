@@ -279,3 +279,23 @@ test('a lane claims its next review while the model writes, and puts it back unt
   assert.ok([...store.reviews.values()].filter((review) => review.state === 'new').length >= 2, 'the review claimed ahead is back in the queue');
   assert.deepEqual(store.checkInvariants(twogis.answeredByUs()), []);
 });
+
+test('a review put back in the queue while its lane had looked ahead is answered in the same cycle', async () => {
+  const { deps, store, twogis } = pipeline();
+  await store.topUp(10_000n);
+  twogis.reviews = [listed({ id: '1' })];
+  let posts = 0;
+  // 2GIS refuses the first POST before anything happened (busy for a moment): the review goes back to the queue.
+  twogis.postFailure = () => (++posts === 1 ? new ServiceError('2gis', 'unavailable', '2GIS answered 429 Too Many Requests') : null);
+  // Each claim takes a while, as a database's does: intake is over before the first one comes back.
+  const claim = store.claimNext.bind(store);
+  store.claimNext = async (...args) => {
+    const claimed = await claim(...args);
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    return claimed;
+  };
+  const summary = await runCycle({ ...deps, settings: { ...deps.settings, concurrency: 1 } });
+  assert.equal(summary.posted, 1);
+  assert.equal(store.reviews.get('1')!.state, 'posted');
+  assert.deepEqual(store.checkInvariants(twogis.answeredByUs()), []);
+});

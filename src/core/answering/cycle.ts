@@ -153,7 +153,10 @@ export async function runCycle(caller: PipelineDeps, signal?: AbortSignal): Prom
         while (goesOn()) {
           const turn = deps.turns ? await deps.turns.take(deps.store.businessId, signal).catch(() => null) : NO_TURN;
           if (turn === null) break; // the signal came while this lane waited for its turn
-          const claim = await (ahead ?? claimNext());
+          let claim = await (ahead ?? claimNext());
+          // Found nothing, or no funds, while the last review was in work: that review may have gone back to the
+          // queue since (a 2GIS busy for a moment), or let go of its reserve (a refused draft). Look again now.
+          if (ahead !== null && (claim.kind === 'empty' || claim.kind === 'insufficient')) claim = await claimNext();
           ahead = null;
           if (claim.kind !== 'review') turn.end();
           if (claim.kind === 'error') throw claim.error;
