@@ -12,20 +12,31 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * What an error made in the core says, as a code and its parameters: the reader's catalogue words it
+ * (ui/error-text.ts), while `message` keeps the English for the log and for programs.
+ */
+export type ErrorSaid =
+  | { code: 'review_unknown'; reviewId: string }
+  /** `state` is the review's; a skipped one's reason is said by its code (reviews.reason_code) where it has one. */
+  | { code: 'review_not_free'; reviewId: string; state: string; reason: string | null; reasonCode: string | null };
+
 export class GisbotError extends Error {
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
-  constructor(message: string, exitCode: ExitCode, hint?: string, options?: ErrorOptions) {
+  readonly said: ErrorSaid | undefined;
+  constructor(message: string, exitCode: ExitCode, hint?: string, options?: ErrorOptions & { said?: ErrorSaid }) {
     super(message, options);
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = hint;
+    this.said = options?.said;
   }
 }
 
 export class UsageError extends GisbotError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.usage, hint);
+  constructor(message: string, hint?: string, said?: ErrorSaid) {
+    super(message, ExitCode.usage, hint, said ? { said } : undefined);
   }
 }
 

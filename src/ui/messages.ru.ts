@@ -946,6 +946,21 @@ export const ru: Catalogue = {
       }
       return text;
     },
+    said: (said) => {
+      switch (said.code) {
+        case 'review_unknown':
+          return `отзыв ${said.reviewId} gisbot не знаком`;
+        case 'review_not_free': {
+          const why =
+            said.state === 'posted'
+              ? 'gisbot уже ответил на него'
+              : said.state === 'skipped'
+                ? `он пропущен (${said.reason === null ? 'причина не записана' : ruReason(said.reasonCode ?? undefined, said.reason)})`
+                : 'прямо сейчас на него отвечает обработчик';
+          return `на отзыв ${said.reviewId} сейчас нельзя ответить: ${why}`;
+        }
+      }
+    },
     hint: (hint) => {
       // Известная подсказка — по-русски (RU_HINTS); новая, которой там ещё нет, — как её написал адаптер.
       for (const [english, russian] of RU_HINTS) {

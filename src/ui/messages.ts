@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
+import type { ErrorSaid } from '../errors.ts';
 import { formatMoneyFor, type UiLanguage } from './language.ts';
 import { ru } from './messages.ru.ts';
 
@@ -784,6 +785,8 @@ export const en = {
     hint: (hint: string) => hint,
     /** An error's message written in English where it is met (the core, the store), in the reader's words. */
     message: (text: string) => text,
+    /** An error that says what it is by a code (errors.ts, ErrorSaid): English is the error's own message. */
+    said: (_said: ErrorSaid, english: string) => english,
     /**
      * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
      * another language says it in its words first.
