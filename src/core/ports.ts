@@ -520,6 +520,12 @@ export type TelegramNotice =
   | { kind: 'refused'; problems: string[] }
   | { kind: 'insufficient' }
   | { kind: 'not_posted'; reason: string; code?: ReasonCode | null }
+  /** The post went out but its outcome was not seen (the service's own detail): read back, never posted twice. */
+  | { kind: 'fate_unknown'; detail: string }
+  /** A service failed before anything was posted (its own detail, when it said): the review waits as it did. */
+  | { kind: 'service_failed'; detail: string | null }
+  /** The card has no draft to send: the model failed (its detail), or none was made. */
+  | { kind: 'no_draft'; detail: string | null }
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
@@ -535,8 +541,11 @@ export type TelegramNotice =
   | { kind: 'not_allowed' }
   /** The press came from a message that is not a copy of the card its button names. */
   | { kind: 'wrong_message' }
-  /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
-  | { kind: 'not_acted'; action: CardAction | null; reason: string }
+  /**
+   * An update that could not be acted on, after tries: the press's action (null for a message) and why: `why` says
+   * it as a code where it is one of gisbot's own cases; `reason` is the English (a failure's own detail otherwise).
+   */
+  | { kind: 'not_acted'; action: CardAction | null; reason: string; why?: NotActedWhy | null }
   // The owner's panel (telegram-panel.ts): answers to the commands typed in a chat, and what it pushes there.
   /**
    * `/start`: the chat's id, and whether (and for which business) it may act on cards; `staff`: one of the agency's
@@ -557,6 +566,12 @@ export type TelegramNotice =
   /** `business` names the business the alert or digest is about, in a staff chat (which gets every business's). */
   | { kind: 'alert'; alert: PanelAlert; business?: string }
   | { kind: 'digest'; from: string; to: string; figures: PanelFigures; topics: string[]; balance: string; business?: string };
+
+/**
+ * Why an update was given up on, where it is gisbot's own case: its review was in work elsewhere on every try; its
+ * card kept changing while it was written; it failed every time without a recorded error.
+ */
+export type NotActedWhy = 'review_in_work' | 'card_kept_changing' | 'tried_out';
 
 /** The figures of `stats --json` a panel message shows (the same names). */
 export interface PanelFigures {

@@ -663,6 +663,12 @@ export const en = {
       refused: (problems: readonly string[]) => `Not sent, the gate refuses it: ${problems.join('; ')}`,
       insufficient: 'Not sent: the balance is too low (top up with gisbot balance add)',
       notPosted: (reason: string) => `Not posted: ${reason}`,
+      /** The post went out unseen: the service's own detail (English as it said it) in brackets. */
+      fateUnknown: (detail: string) => `Not posted: its fate is unknown (${detail}); gisbot reads it back and never posts twice`,
+      /** A service failed before anything was posted: its own detail, when it said one. */
+      serviceFailed: (detail: string | null) => `Not posted: ${detail ?? 'a service failed before anything was posted; try again later'}`,
+      /** No draft on the card to send: why the model made none (its own detail), when known. */
+      noDraft: (detail: string | null) => `Not sent, the gate refuses it: ${detail ?? 'there is no draft'}`,
       redrafted: 'A new draft is on the card',
       draftFailed: (reason: string) => `No new draft: ${reason}`,
       editAsked: 'Reply to the card with your answer: it is shown there, with the gate\'s verdict, before you send it',
@@ -692,6 +698,8 @@ export const en = {
         }`,
       yourMessage: 'message',
       notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
+      /** Why an update was given up on, by its code (ports.ts, NotActedWhy): English says the update's `reason`. */
+      notActedReason: (_why: string | null, reason: string) => reason,
     },
     superseded: 'Sent again below (/waiting): act on that copy',
     // The owner's panel: answers to commands typed in a chat, alerts and the weekly digest (plain text, no links).
