@@ -98,6 +98,24 @@ export class ServiceError extends GisbotError {
   }
 }
 
+/**
+ * A problem of a cycle or a Telegram turn, as codes and the service's own detail (English, as it said it): the
+ * reader's catalogue says what failed in their words around it (messages.cycle.problem).
+ * - service: a service failed during the cycle; `hint` says what to do, where the reader needs it (a refused sign-in)
+ * - telegram_down: Telegram failed in the turn; the cards wait in the database
+ * - card_refused: Telegram refused a card for one chat; the card goes out there on a later turn
+ */
+export type CycleProblem =
+  | { kind: 'service'; service: ServiceName; failure: ServiceErrorKind; detail: string; hint?: string }
+  | { kind: 'telegram_down'; detail: string }
+  | { kind: 'card_refused'; chatId: string; detail: string };
+
+/** Each problem once (a cycle meets the same failure on many reviews). */
+export function distinctProblems(problems: readonly CycleProblem[]): CycleProblem[] {
+  const seen = new Map(problems.map((problem) => [JSON.stringify(problem), problem]));
+  return [...seen.values()];
+}
+
 export function isServiceError(error: unknown, service?: ServiceName): error is ServiceError {
   return error instanceof ServiceError && (service === undefined || error.service === service);
 }

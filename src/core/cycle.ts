@@ -1,6 +1,6 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
 // what stayed unsure.
-import { isServiceError, type ServiceError } from '../errors.ts';
+import { distinctProblems, isServiceError, type CycleProblem, type ServiceError } from '../errors.ts';
 import { recheckPostedAnswers } from './answer-recheck.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
@@ -25,8 +25,8 @@ export interface CycleSummary {
   charged: Kopecks;
   balance: Kopecks;
   stoppedForBalance: boolean;
-  /** One line per service that failed during the cycle. */
-  problems: string[];
+  /** One per service failure met during the cycle (each said once), in codes and the service's own detail. */
+  problems: CycleProblem[];
   /** One line per branch whose intake was cut short or had items it could not take in; not a failure. */
   warnings: string[];
   /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
@@ -280,7 +280,15 @@ function tally(
   }
   // A refused sign-in is said with what to do about it (which setting to fix, or how to take a fresh token): the one
   // line a cron run prints about it.
-  summary.problems = [...new Set(breaker.errors.map((error) => (error.kind === 'auth' && error.hint ? `${error.message}; ${error.hint}` : error.message)))];
+  summary.problems = distinctProblems(
+    breaker.errors.map((error) => ({
+      kind: 'service',
+      service: error.service,
+      failure: error.kind,
+      detail: error.message,
+      ...(error.kind === 'auth' && error.hint ? { hint: error.hint } : {}),
+    })),
+  );
   return summary;
 }
 

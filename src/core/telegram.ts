@@ -17,7 +17,7 @@
 // chats; its panel). A business's own chats reach its desk alone: a card of another business is not found from
 // there, and a press carrying one is refused and recorded. The agency's staff chats reach every desk: they get
 // every business's cards, each naming its business, and may act on any.
-import { isServiceError, UsageError } from '../errors.ts';
+import { isServiceError, UsageError, type CycleProblem } from '../errors.ts';
 import { makeEvent } from './events.ts';
 import { fileComplaint } from './complaint.ts';
 import { looksLikeNotACustomer } from './looks-like.ts';
@@ -91,7 +91,10 @@ export interface ChatRefusal {
 export type TelegramTrouble =
   | { kind: 'down'; error: string; hint: string | undefined }
   | { kind: 'chat'; refusal: ChatRefusal }
-  | { kind: 'card'; problem: string };
+  | { kind: 'card'; problem: CardRefused };
+
+/** A card Telegram refused for one chat (the service's own detail); it goes out there on a later turn. */
+export type CardRefused = Extract<CycleProblem, { kind: 'card_refused' }>;
 
 export interface TurnReport {
   /** Updates acted on in this turn. */
@@ -99,7 +102,7 @@ export interface TurnReport {
   cardsSent: number;
   cardsEdited: number;
   /** A card Telegram refused for a chat, and why; the card goes out there on a later turn. */
-  problems: string[];
+  problems: CardRefused[];
   /** Chats that take no messages from the bot (blocked, gone, migrated); tried again on a later turn. */
   refusingChats: ChatRefusal[];
 }
@@ -657,7 +660,7 @@ export class TelegramBridge {
         // being down does.
         if (!isServiceError(error, 'telegram') || (error.kind !== 'rejected' && error.kind !== 'blocked')) throw error;
         if (error.kind === 'blocked') report.refusingChats.push({ chatId, error: error.message, movedTo: error.movedTo ?? null });
-        else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
+        else report.problems.push({ kind: 'card_refused', chatId, detail: error.message });
       }
     }
     const stale = card.body.messages.some((copy) => desk.deps.chatIds.includes(copy.chatId) && !copy.superseded && copy.shows < card.body.revision);
@@ -766,7 +769,12 @@ export class TelegramBridge {
     const key = JSON.stringify(trouble);
     if (this.#reported.has(key)) return;
     this.#reported.add(key);
-    const line = trouble.kind === 'down' ? `Telegram: ${trouble.error}` : trouble.kind === 'card' ? trouble.problem : `Telegram chat ${trouble.refusal.chatId}: ${trouble.refusal.error}`;
+    const line =
+      trouble.kind === 'down'
+        ? `Telegram: ${trouble.error}`
+        : trouble.kind === 'card'
+          ? `Telegram chat ${trouble.problem.chatId}: ${trouble.problem.detail}`
+          : `Telegram chat ${trouble.refusal.chatId}: ${trouble.refusal.error}`;
     this.#deps.logger.warn(line, trouble.kind === 'chat' && trouble.refusal.movedTo ? { movedTo: trouble.refusal.movedTo } : undefined);
     this.#deps.onTrouble?.(trouble);
   }

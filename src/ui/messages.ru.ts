@@ -302,11 +302,13 @@ export const ru: Catalogue = {
     money: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
     insufficient: 'ответы остановлены: баланса не хватает на следующий ответ',
     insufficientHint: `пополните баланс: ${gisbotCommand} balance add <сумма>`,
-    problem: (text) => {
-      // Слова сервиса (по-английски) остаются, перед ними — русское «сбой»; известная подсказка после «; » — по-русски.
-      const [first = '', ...rest] = text.split('; ');
-      const said = [first, ...rest.map((part) => ru.errors.hint(part))].join('; ');
-      return /[а-яё]/i.test(first) ? said : `сбой: ${said}`;
+    problem: (problem) => {
+      // Что случилось — по-русски (сервис и вид сбоя), слова самого сервиса (по-английски) — в скобках после;
+      // известная подсказка — по-русски.
+      if (problem.kind === 'telegram_down') return ru.telegram.failed(problem.detail);
+      if (problem.kind === 'card_refused') return `Telegram не принял карточку для чата ${problem.chatId} (${problem.detail}); она уйдёт туда в следующий раз`;
+      const said = `${ru.errors.service(problem.service, problem.failure)} (${problem.detail})`;
+      return problem.hint ? `${said}; ${ru.errors.hint(problem.hint)}` : said;
     },
     failedHint: `см. строки выше или: ${gisbotCommand} logs`,
   },
@@ -985,8 +987,21 @@ export const ru: Catalogue = {
     },
     service: (service, kind) => {
       const name = ({ '2gis': '2ГИС', model: 'модель', database: 'база данных', websocket: 'WebSocket', telegram: 'Telegram' } as Record<string, string>)[service] ?? service;
+      // Модель и база данных — женского рода: «недоступна», «не приняла».
+      const feminine = service === 'model' || service === 'database';
+      const ending = (masculine: string, female: string) => (feminine ? female : masculine);
       const what =
-        kind === 'unavailable' ? 'недоступен сейчас' : kind === 'auth' ? 'не принял учётные данные' : kind === 'blocked' ? 'заблокировал доступ' : kind === 'outcome_unknown' ? 'не показал результат' : 'ответил ошибкой';
+        kind === 'unavailable'
+          ? ending('недоступен сейчас', 'недоступна сейчас')
+          : kind === 'auth'
+            ? ending('не принял учётные данные', 'не приняла учётные данные')
+            : kind === 'blocked'
+              ? ending('заблокировал доступ', 'заблокировала доступ')
+              : kind === 'outcome_unknown'
+                ? ending('не показал результат', 'не показала результат')
+                : kind === 'bad_response'
+                  ? ending('ответил непонятно', 'ответила непонятно')
+                  : ending('ответил ошибкой', 'ответила ошибкой');
       return `${name}: ${what}`;
     },
     unexpected: 'непредвиденная ошибка',

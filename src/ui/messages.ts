@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
-import type { ErrorSaid } from '../errors.ts';
+import type { CycleProblem, ErrorSaid } from '../errors.ts';
 import { formatMoneyFor, type UiLanguage } from './language.ts';
 import { ru } from './messages.ru.ts';
 
@@ -159,8 +159,16 @@ export const en = {
     money: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
-    /** A problem of the cycle as a person reads it: a service's own words (English, as --json keeps them), framed in the reader's. */
-    problem: (text: string) => text,
+    /**
+     * A problem of the cycle as a person reads it: a service's own words (English as it said them), framed in the
+     * reader's; English says them as they are (and a refused sign-in's hint after them).
+     */
+    problem: (problem: CycleProblem): string =>
+      problem.kind === 'service'
+        ? problem.hint ? `${problem.detail}; ${problem.hint}` : problem.detail
+        : problem.kind === 'telegram_down'
+          ? `Telegram: ${problem.detail}; the cards wait in the database for the next run`
+          : `Telegram chat ${problem.chatId}: ${problem.detail}`,
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
