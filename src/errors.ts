@@ -110,6 +110,18 @@ export type CycleProblem =
   | { kind: 'telegram_down'; detail: string }
   | { kind: 'card_refused'; chatId: string; detail: string };
 
+/**
+ * A branch whose intake was cut short or had items it could not take in (not a failure), as codes and 2GIS's own
+ * detail: the reader's catalogue says it (messages.cycle.warning). `said`: a line already in the reader's words.
+ */
+export type CycleWarning =
+  | { kind: 'intake_cut'; branchId: string; limit: 'pages' | 'seconds'; reached: number }
+  | { kind: 'no_page_date'; branchId: string }
+  | { kind: 'dates_turned_back'; branchId: string; offsetDate: string; cursor: string }
+  /** `items`: the first few, each with why (the store's or the checks' English detail); `count`: all of them. */
+  | { kind: 'unreadable'; branchId: string; count: number; items: Array<{ id: string | null; reason: string }> }
+  | { kind: 'said'; text: string };
+
 /** Each problem once (a cycle meets the same failure on many reviews). */
 export function distinctProblems(problems: readonly CycleProblem[]): CycleProblem[] {
   const seen = new Map(problems.map((problem) => [JSON.stringify(problem), problem]));

@@ -98,7 +98,7 @@ async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Bu
   const summary = totalOf(outcomes.map((outcome) => outcome.summary));
   // Telegram's trouble is the deployment's, not one business's: said once, and a failure of the run as with one.
   summary.problems.push(...distinctProblems(telegramProblems));
-  summary.warnings.push(...new Set(refusingChats));
+  summary.warnings.push(...[...new Set(refusingChats)].map((text) => ({ kind: 'said' as const, text })));
   const codes = [...outcomes.map((outcome) => exitCodeOf(outcome.summary)), telegramProblems.length > 0 ? ExitCode.failed : ExitCode.ok];
   const exitCode = stop.received === null ? exitCodeOfMany(codes) : exitCodeOfSignal(stop.received);
   return { summary, delivery, exitCode, businesses: outcomes, ...(stop.received === null ? {} : { stoppedBy: stop.received }) };
@@ -194,9 +194,9 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   // A chat that takes no messages from the bot is the owner's setting to fix, not a failure of this run: every
   // other chat got its cards and every press was acted on. It is said on each run (cron mails it), without making
   // every later run exit 1 until someone unblocks the bot; `doctor` fails on it.
-  summary.warnings.push(...new Set(refusingChats));
+  summary.warnings.push(...[...new Set(refusingChats)].map((text) => ({ kind: 'said' as const, text })));
   const partial = bridge ? servesOneOfMany(ctx.config) : null;
-  if (partial) summary.warnings.push(partial);
+  if (partial) summary.warnings.push({ kind: 'said', text: partial });
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   if (stop.received === null) return { summary, delivery, exitCode: exitCodeOf(summary) };
   return { summary, delivery, exitCode: exitCodeOfSignal(stop.received), stoppedBy: stop.received };
@@ -302,7 +302,7 @@ export function render(result: PollOnceResult, output: Output): void {
     );
   }
   // Warnings and problems may quote what a service answered.
-  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(warning)}`));
+  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(messages.cycle.warning(warning))}`));
   for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(messages.cycle.problem(problem))}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
   renderDelivery(result.delivery, output);

@@ -1,6 +1,6 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
 // what stayed unsure.
-import { distinctProblems, isServiceError, type CycleProblem, type ServiceError } from '../errors.ts';
+import { distinctProblems, isServiceError, type CycleProblem, type CycleWarning, type ServiceError } from '../errors.ts';
 import { recheckPostedAnswers } from './answer-recheck.ts';
 import { makeEvent } from './events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
@@ -27,8 +27,8 @@ export interface CycleSummary {
   stoppedForBalance: boolean;
   /** One per service failure met during the cycle (each said once), in codes and the service's own detail. */
   problems: CycleProblem[];
-  /** One line per branch whose intake was cut short or had items it could not take in; not a failure. */
-  warnings: string[];
+  /** One per branch whose intake was cut short or had items it could not take in (in codes); not a failure. */
+  warnings: CycleWarning[];
   /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
   followUps: FollowUpCounts;
   /** Reviews put back in the queue untouched, without a failure: a stop signal, or work left by a crash. */

@@ -391,6 +391,8 @@ export interface FollowUp {
 export interface StoredFollowUp extends FollowUp {
   state: FollowUpState;
   reason: string | null;
+  /** What `reason` says (follow_ups.reason_code); null for a row kept before gisbot kept codes. */
+  reasonCode: FollowUpReasonCode | null;
   claimToken: string | null;
   leaseUntil: Date | null;
   answerId: string | null;
@@ -400,7 +402,25 @@ export interface StoredFollowUp extends FollowUp {
 export type FollowUpOutcome =
   | { state: 'posted'; answerId: string | null; text: string; draft: Omit<DraftRecord, 'text'> | null }
   /** `new`: back in the queue (a service failed before anything was posted). */
-  | { state: 'new' | 'skipped' | 'needs_approval' | 'failed'; reason: string };
+  | { state: 'new' | 'skipped' | 'needs_approval' | 'failed'; reason: string; code: FollowUpReasonCode };
+
+/**
+ * Why a follow-up was not posted, for programs and for the reader's words: kept beside the English reason
+ * (follow_ups.reason_code) and sent as the events' `data.followUpCode` (their `data.code` is `follow_up`).
+ */
+export type FollowUpReasonCode =
+  | 'review_unknown'
+  | 'posting_interrupted'
+  | 'model_failed'
+  | 'gate_refused'
+  | 'moderation_unavailable'
+  | 'comment_deleted'
+  | 'answered_elsewhere'
+  | 'post_unconfirmed'
+  | 'post_refused'
+  /** Back in the queue: a service failed before anything was posted, or the process stopped. */
+  | 'service_failed'
+  | 'stopped';
 
 export interface DialogueEntry {
   role: 'reviewer' | 'owner';

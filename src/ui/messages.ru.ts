@@ -45,6 +45,8 @@ export function ruCount(n: number, noun: RuNoun): string {
 }
 
 const money = (amount: string) => formatMoneyFor('ru', amount);
+/** «после 1 страницы», «после 2 страниц»: страница в родительном падеже после числа. */
+const ruPages = (n: number) => (pluralCategory('ru', n) === 'one' ? 'страницы' : 'страниц');
 const num = (n: number) => formatCount('ru', n);
 const q = (text: string) => `«${text}»`;
 /** Как выглядит отзыв, который будто написал не клиент (core/looks-like.ts), для подсказки. */
@@ -57,7 +59,7 @@ const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru',
  * case's own details (a rating, a catalogue, a service's error) where the code has them. A code this does not
  * know, or none (a row kept before gisbot kept codes): the prose as it is.
  */
-function ruReason(code: string | undefined, prose: string): string {
+function ruReason(code: string | undefined, prose: string, followUpCode?: string): string {
   /** The prose after its English start, when it starts so: the case's own part (a service's error is its own). */
   const after = (start: string) => (prose.startsWith(start) ? prose.slice(start.length) : prose);
   switch (code) {
@@ -86,7 +88,7 @@ function ruReason(code: string | undefined, prose: string): string {
     case 'moderation_unavailable': return `модерация не дала ответа, а policy.moderation требует его (${prose})`;
     case 'deleted': return 'отзыв удалён в 2ГИС';
     case 'answer_removed': return '2ГИС удалил наш ответ';
-    case 'follow_up': return `дополнение к отзыву: ${prose}`;
+    case 'follow_up': return `дополнение к отзыву: ${ruFollowUpReason(followUpCode, prose)}`;
     case 'complained': return 'вы пожаловались на него в 2ГИС';
     case 'looks_like_not_a_customer': {
       const [, kind, evidence] = /^looks like: not our customer \((an ad|spam|profanity|a review of another business): (.*)\)$/s.exec(prose) ?? [];
@@ -98,6 +100,32 @@ function ruReason(code: string | undefined, prose: string): string {
     case 'post_unconfirmed': return '2ГИС так и не принял ответ после нескольких попыток';
     case 'service_failed': return `сервис не ответил: ${prose}`;
     case 'recovered': return 'возвращён в очередь после прерванного запуска';
+    default: return prose;
+  }
+}
+
+/**
+ * Why a follow-up was not posted, by its code (core/ports.ts, FollowUpReasonCode; the events' `data.followUpCode`);
+ * a service's or the gate's own detail stays as it was said. No code (an event sent before): the prose as it is.
+ */
+function ruFollowUpReason(code: string | undefined, prose: string): string {
+  const after = (start: string) => (prose.startsWith(start) ? prose.slice(start.length) : prose);
+  switch (code) {
+    case 'review_unknown': return 'отзыв gisbot не знаком';
+    case 'posting_interrupted': return 'его, возможно, успел опубликовать обработчик, который остановился: проверьте 2ГИС, прежде чем отвечать';
+    case 'model_failed': return `модель не справилась: ${after('the model failed: ')}`;
+    case 'gate_refused': return ruReason('gate_refused', prose);
+    case 'moderation_unavailable':
+      return `модерация не дала ответа, а policy.moderation требует его (${after('the moderation endpoint gave no verdict and policy.moderation is required: ')})`;
+    case 'comment_deleted': return 'комментарий удалён в 2ГИС';
+    case 'answered_elsewhere': return 'в 2ГИС на комментарий ответили раньше нас';
+    case 'post_unconfirmed': {
+      const detail = /^posting the follow-up went unanswered \((.*)\): check 2GIS before answering$/s.exec(prose)?.[1];
+      return `2ГИС не подтвердил, что принял его${detail ? ` (${detail})` : ''}: проверьте 2ГИС, прежде чем отвечать`;
+    }
+    case 'post_refused': return `2ГИС не принял его: ${after('2GIS refused the follow-up: ')}`;
+    case 'service_failed': return `сервис не ответил: ${prose}`;
+    case 'stopped': return 'gisbot остановили раньше, чем оно было опубликовано';
     default: return prose;
   }
 }
@@ -309,6 +337,29 @@ export const ru: Catalogue = {
       if (problem.kind === 'card_refused') return `Telegram не принял карточку для чата ${problem.chatId} (${problem.detail}); она уйдёт туда в следующий раз`;
       const said = `${ru.errors.service(problem.service, problem.failure)} (${problem.detail})`;
       return problem.hint ? `${said}; ${ru.errors.hint(problem.hint)}` : said;
+    },
+    warning: (warning) => {
+      if (warning.kind === 'said') return warning.text;
+      const branch = `филиал ${warning.branchId}: `;
+      switch (warning.kind) {
+        case 'intake_cut': {
+          const after =
+            warning.limit === 'pages'
+              ? `${num(warning.reached)} ${ruPages(warning.reached)} (polling.maxPagesPerBranch)`
+              : `${num(warning.reached)} с (polling.maxSecondsPerBranch)`;
+          return `${branch}приём отзывов остановлен после ${after}; остальное прочитается в следующих циклах`;
+        }
+        case 'no_page_date':
+          return `${branch}на странице 2ГИС нет даты dateCreated, с которой читать дальше; список прерван на ней`;
+        case 'dates_turned_back':
+          return `${branch}2ГИС выдал страницу новее предыдущей (offsetDate ${warning.offsetDate}, затем ${warning.cursor}); список прерван на ней`;
+        case 'unreadable': {
+          // Почему каждый не принят — слова проверки или базы данных (по-английски), как в журнале.
+          const shown = warning.items.map((item) => `${item.id ?? '(без id)'}: ${item.reason}`).join('; ');
+          const more = warning.count > warning.items.length ? `; и ещё ${num(warning.count - warning.items.length)}` : '';
+          return `${branch}${ruCount(warning.count, 'review')} из списка не удаётся принять (подробности в журнале): ${shown}${more}`;
+        }
+      }
     },
     failedHint: `см. строки выше или: ${gisbotCommand} logs`,
   },

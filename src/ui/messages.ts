@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
-import type { CycleProblem, ErrorSaid } from '../errors.ts';
+import type { CycleProblem, CycleWarning, ErrorSaid } from '../errors.ts';
 import { formatMoneyFor, type UiLanguage } from './language.ts';
 import { ru } from './messages.ru.ts';
 
@@ -169,6 +169,24 @@ export const en = {
         : problem.kind === 'telegram_down'
           ? `Telegram: ${problem.detail}; the cards wait in the database for the next run`
           : `Telegram chat ${problem.chatId}: ${problem.detail}`,
+    /** A branch whose intake was cut short or had items it could not take in; 2GIS's and the checks' own words kept. */
+    warning: (warning: CycleWarning): string => {
+      if (warning.kind === 'said') return warning.text;
+      const branch = `branch ${warning.branchId}: `;
+      switch (warning.kind) {
+        case 'intake_cut':
+          return `${branch}intake stopped after ${warning.limit === 'pages' ? `${warning.reached} pages (polling.maxPagesPerBranch)` : `${warning.reached} s (polling.maxSecondsPerBranch)`}; the rest is read in the next cycles`;
+        case 'no_page_date':
+          return `${branch}2GIS listed a page with no usable dateCreated to page on from; the listing was cut there`;
+        case 'dates_turned_back':
+          return `${branch}2GIS listed a page newer than the one before (offsetDate ${warning.offsetDate}, then ${warning.cursor}); the listing was cut there`;
+        case 'unreadable': {
+          const shown = warning.items.map((item) => `${item.id ?? '(no id)'}: ${item.reason}`).join('; ');
+          const more = warning.count > warning.items.length ? `; and ${warning.count - warning.items.length} more` : '';
+          return `${branch}${warning.count} listed review${warning.count === 1 ? '' : 's'} cannot be taken in (see the log): ${shown}${more}`;
+        }
+      }
+    },
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
@@ -775,7 +793,7 @@ export const en = {
      * Why a review was skipped or waits, by the event's `data.code` (core/policy.ts, ReasonCode): English shows the
      * event's own words (`prose`); another language says it in its words, and the prose where it knows no code.
      */
-    reason: (_code: string | undefined, prose: string) => prose,
+    reason: (_code: string | undefined, prose: string, _followUpCode?: string) => prose,
     review: (id: string) => ` review ${id}`,
     answered: '✓ answered',
     posted: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
