@@ -1449,6 +1449,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         ...followUp,
         state: 'new',
         reason: null,
+        reasonCode: null,
         claimToken: null,
         leaseUntil: null,
         answerId: null,
