@@ -5,7 +5,7 @@ import { StopSignals } from './adapters/process/signals.ts';
 import type { Business, BusinessScope } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
-import { ConfigError, ExitCode, GisbotError, InterruptedError, ServiceError, UsageError } from './errors.ts';
+import { ExitCode, GisbotError, InterruptedError, UsageError } from './errors.ts';
 import { errorLines } from './ui/error-text.ts';
 import type { Redact } from './redact.ts';
 import { commanderErrorRu, localizeHelp } from './ui/help.ru.ts';
