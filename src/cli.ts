@@ -5,7 +5,8 @@ import { StopSignals } from './adapters/process/signals.ts';
 import type { Business, BusinessScope } from './config/businesses.ts';
 import type { Config } from './config/load.ts';
 import type { Context, ContextNeeds } from './context.ts';
-import { ConfigError, ExitCode, GisbotError, InterruptedError, ServiceError, UsageError } from './errors.ts';
+import { ExitCode, GisbotError, InterruptedError, UsageError } from './errors.ts';
+import { errorLines } from './ui/error-text.ts';
 import type { Redact } from './redact.ts';
 import { commanderErrorRu, localizeHelp } from './ui/help.ru.ts';
 import { isLanguage, langFlag, setCurrency, terminalLanguage } from './ui/language.ts';
@@ -144,13 +145,8 @@ class Session {
     const c = this.output.colors;
     if (error instanceof GisbotError) {
       if (!(error instanceof InterruptedError)) {
-        // A config can be wrong in several places at once: each problem on its own line.
-        const lines = (error instanceof ConfigError ? error.problems : [error.message]).map((line) => messages.errors.message(line));
-        // A service's own detail is English (its words come from the service); another language says first what it is.
-        const said = error instanceof ServiceError ? messages.errors.service(error.service, error.kind) : '';
-        if (said) lines[0] = `${said} (${lines[0]})`;
         // A message may quote what a service, a file or the database held.
-        for (const line of lines) this.output.error(this.#redact(`${c.red(messages.errors.label)} ${shownText(line)}`));
+        for (const line of errorLines(error)) this.output.error(this.#redact(`${c.red(messages.errors.label)} ${shownText(line)}`));
         if (error.hint) this.output.error(this.#redact(`${c.dim(messages.errors.hintLabel)} ${shownText(messages.errors.hint(error.hint))}`));
       }
       if (this.output.debug && error.stack) this.output.error(this.#redact(shownText(error.stack)));

@@ -12,20 +12,31 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * What an error made in the core says, as a code and its parameters: the reader's catalogue words it
+ * (ui/error-text.ts), while `message` keeps the English for the log and for programs.
+ */
+export type ErrorSaid =
+  | { code: 'review_unknown'; reviewId: string }
+  /** `state` is the review's; a skipped one's reason is said by its code (reviews.reason_code) where it has one. */
+  | { code: 'review_not_free'; reviewId: string; state: string; reason: string | null; reasonCode: string | null };
+
 export class GisbotError extends Error {
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
-  constructor(message: string, exitCode: ExitCode, hint?: string, options?: ErrorOptions) {
+  readonly said: ErrorSaid | undefined;
+  constructor(message: string, exitCode: ExitCode, hint?: string, options?: ErrorOptions & { said?: ErrorSaid }) {
     super(message, options);
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = hint;
+    this.said = options?.said;
   }
 }
 
 export class UsageError extends GisbotError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.usage, hint);
+  constructor(message: string, hint?: string, said?: ErrorSaid) {
+    super(message, ExitCode.usage, hint, said ? { said } : undefined);
   }
 }
 
@@ -85,6 +96,36 @@ export class ServiceError extends GisbotError {
     this.movedTo = options.movedTo;
     this.code = options.code;
   }
+}
+
+/**
+ * A problem of a cycle or a Telegram turn, as codes and the service's own detail (English, as it said it): the
+ * reader's catalogue says what failed in their words around it (messages.cycle.problem).
+ * - service: a service failed during the cycle; `hint` says what to do, where the reader needs it (a refused sign-in)
+ * - telegram_down: Telegram failed in the turn; the cards wait in the database
+ * - card_refused: Telegram refused a card for one chat; the card goes out there on a later turn
+ */
+export type CycleProblem =
+  | { kind: 'service'; service: ServiceName; failure: ServiceErrorKind; detail: string; hint?: string }
+  | { kind: 'telegram_down'; detail: string }
+  | { kind: 'card_refused'; chatId: string; detail: string };
+
+/**
+ * A branch whose intake was cut short or had items it could not take in (not a failure), as codes and 2GIS's own
+ * detail: the reader's catalogue says it (messages.cycle.warning). `said`: a line already in the reader's words.
+ */
+export type CycleWarning =
+  | { kind: 'intake_cut'; branchId: string; limit: 'pages' | 'seconds'; reached: number }
+  | { kind: 'no_page_date'; branchId: string }
+  | { kind: 'dates_turned_back'; branchId: string; offsetDate: string; cursor: string }
+  /** `items`: the first few, each with why (the store's or the checks' English detail); `count`: all of them. */
+  | { kind: 'unreadable'; branchId: string; count: number; items: Array<{ id: string | null; reason: string }> }
+  | { kind: 'said'; text: string };
+
+/** Each problem once (a cycle meets the same failure on many reviews). */
+export function distinctProblems(problems: readonly CycleProblem[]): CycleProblem[] {
+  const seen = new Map(problems.map((problem) => [JSON.stringify(problem), problem]));
+  return [...seen.values()];
 }
 
 export function isServiceError(error: unknown, service?: ServiceName): error is ServiceError {

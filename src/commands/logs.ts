@@ -170,9 +170,9 @@ export function summary(event: StoredEvent): string {
     case 'review.skipped':
     case 'review.needs_approval':
       // Said in the reader's language by the event's code; the recorded English where there is none.
-      return messages.console.reason(s('code') || undefined, s('reason'));
+      return messages.console.reason(s('code') || undefined, s('reason'), s('followUpCode') || undefined);
     case 'reply.failed':
-      return messages.console.reason(s('code') || undefined, s('error'));
+      return messages.console.reason(s('code') || undefined, s('error'), s('followUpCode') || undefined);
     case 'auth.failed':
       return s('error');
     case 'balance.low':

@@ -12,7 +12,7 @@ import { formatMoney } from '../core/money/money.ts';
 import type { DeliveryReport } from '../core/events/outbox.ts';
 import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pipeline.ts';
 import { TelegramBridge, type ChatRefusal, type TelegramDeps } from '../core/approval/telegram.ts';
-import { ExitCode, exitCodeOfSignal, GisbotError } from '../errors.ts';
+import { distinctProblems, ExitCode, exitCodeOfSignal, GisbotError, type CycleProblem } from '../errors.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
@@ -69,7 +69,7 @@ async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Bu
   const counted = served.map((deps) => ({ id: deps.business.id, config: deps.business.config, deps: countingSettlements({ ...deps, turns }, tallies.get(deps.business.id)!) }));
   // One bot for every business: the presses first, the cards of the reviews that came to wait after the cycles.
   const bridge = ctx.telegram ? new TelegramBridge({ ...ctx, telegram: ctx.telegram, ...bridgedMany(ctx.config, counted) }) : null;
-  const telegramProblems: string[] = [];
+  const telegramProblems: CycleProblem[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
   let outcomes: BusinessOutcome[];
@@ -97,8 +97,8 @@ async function pollMany(ctx: Context, stop: StopRequest, businesses: readonly Bu
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   const summary = totalOf(outcomes.map((outcome) => outcome.summary));
   // Telegram's trouble is the deployment's, not one business's: said once, and a failure of the run as with one.
-  summary.problems.push(...new Set(telegramProblems));
-  summary.warnings.push(...new Set(refusingChats));
+  summary.problems.push(...distinctProblems(telegramProblems));
+  summary.warnings.push(...[...new Set(refusingChats)].map((text) => ({ kind: 'said' as const, text })));
   const codes = [...outcomes.map((outcome) => exitCodeOf(outcome.summary)), telegramProblems.length > 0 ? ExitCode.failed : ExitCode.ok];
   const exitCode = stop.received === null ? exitCodeOfMany(codes) : exitCodeOfSignal(stop.received);
   return { summary, delivery, exitCode, businesses: outcomes, ...(stop.received === null ? {} : { stoppedBy: stop.received }) };
@@ -174,7 +174,7 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   // Telegram first: the presses made since the last run are acted on (cron users get the bridge too); after the
   // cycle, the cards of reviews that came to wait in it go out. A `run` elsewhere holding the turn does both.
   const bridge = ctx.telegram ? new TelegramBridge({ ...deps, telegram: ctx.telegram, ...bridgedOne(ctx.config, deps) }) : null;
-  const telegramProblems: string[] = [];
+  const telegramProblems: CycleProblem[] = [];
   const refusingChats: string[] = [];
   const spinner = await ctx.output.spinner('polling 2GIS…');
   let summary: CycleSummary | null = null;
@@ -190,13 +190,13 @@ async function pollOne(ctx: Context, stop: StopRequest): Promise<PollOnceResult>
   summary.posted = settled.posted;
   summary.charged = settled.charged;
   summary.balance = (await ctx.store.getBalance()).balance; // after the presses acted on once the cycle was over
-  summary.problems.push(...new Set(telegramProblems));
+  summary.problems.push(...distinctProblems(telegramProblems));
   // A chat that takes no messages from the bot is the owner's setting to fix, not a failure of this run: every
   // other chat got its cards and every press was acted on. It is said on each run (cron mails it), without making
   // every later run exit 1 until someone unblocks the bot; `doctor` fails on it.
-  summary.warnings.push(...new Set(refusingChats));
+  summary.warnings.push(...[...new Set(refusingChats)].map((text) => ({ kind: 'said' as const, text })));
   const partial = bridge ? servesOneOfMany(ctx.config) : null;
-  if (partial) summary.warnings.push(partial);
+  if (partial) summary.warnings.push({ kind: 'said', text: partial });
   const delivery = await ctx.notifier.drain(DELIVERY_GRACE_MS, stop.hurry);
   if (stop.received === null) return { summary, delivery, exitCode: exitCodeOf(summary) };
   return { summary, delivery, exitCode: exitCodeOfSignal(stop.received), stoppedBy: stop.received };
@@ -223,7 +223,7 @@ export function panelSettings(config: Readonly<Config>): PanelSettings {
 }
 
 /** One turn of the bridge without waiting; what went wrong, in lines for the summary (answering goes on regardless). */
-async function telegramTurn(bridge: TelegramBridge, problems: string[], refusingChats: string[], signal: AbortSignal): Promise<void> {
+async function telegramTurn(bridge: TelegramBridge, problems: CycleProblem[], refusingChats: string[], signal: AbortSignal): Promise<void> {
   try {
     const report = await bridge.turn({ waitSeconds: 0, signal });
     if (report === 'busy') return;
@@ -231,7 +231,7 @@ async function telegramTurn(bridge: TelegramBridge, problems: string[], refusing
     refusingChats.push(...report.refusingChats.map(chatRefusal));
   } catch (error) {
     if (!(error instanceof GisbotError)) throw error;
-    problems.push(messages.telegram.failed(error.message));
+    problems.push({ kind: 'telegram_down', detail: error.message });
   }
 }
 
@@ -302,7 +302,7 @@ export function render(result: PollOnceResult, output: Output): void {
     );
   }
   // Warnings and problems may quote what a service answered.
-  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(warning)}`));
+  for (const warning of summary.warnings) output.warn(output.colors.yellow(`! ${shownText(messages.cycle.warning(warning))}`));
   for (const problem of summary.problems) output.error(output.colors.red(`✗ ${shownText(messages.cycle.problem(problem))}`));
   if (summary.stoppedForBalance) output.error(`${messages.cycle.insufficient} (${messages.cycle.insufficientHint})`);
   renderDelivery(result.delivery, output);

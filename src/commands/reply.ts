@@ -10,7 +10,8 @@ import { formatMoney } from '../core/money/money.ts';
 import { isComplained, type StoredReview } from '../core/ports.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { parseLimit } from '../ui/format.ts';
-import { messages } from '../ui/messages.ts';
+import { errorLines } from '../ui/error-text.ts';
+import { messages, messagesFor, type Catalogue } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { printDraft, printQueue, printReview, queueJson } from '../ui/reply-card.ts';
 import { shownLine, shownText } from '../ui/shown-text.ts';
@@ -34,7 +35,10 @@ export type ReplyResult =
       action: ReplyAction;
       text: string;
       problems: string[];
+      /** Why it was not posted, in English whatever the terminal's language (--json; programs match it). */
       reason: string | null;
+      /** The same in the terminal's language, for the person. */
+      shown?: string | null;
       charged: string | null;
       balance: string | null;
       exitCode: ExitCode;
@@ -149,19 +153,38 @@ function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
     case 'refused':
       return result('refused', ExitCode.failed, { problems: outcome.problems });
     case 'insufficient':
-      return result('insufficient', ExitCode.insufficientBalance, { reason: messages.cycle.insufficient });
+      return result('insufficient', ExitCode.insufficientBalance, replyOutcome(outcome));
+    default:
+      return result('not-posted', ExitCode.failed, replyOutcome(outcome));
+  }
+}
+
+/**
+ * Why an answer was not posted: `reason` in English, the same in every language (--json), and `shown`, the same
+ * in the reader's words (`catalogue`: the terminal's); a service's own detail stays as it said it.
+ */
+export function replyOutcome(
+  outcome: Exclude<SendOutcome, { kind: 'posted' | 'refused' }>,
+  catalogue: Catalogue = messages,
+): { reason: string; shown: string } {
+  const english = messagesFor('en');
+  const both = (say: (words: Catalogue) => string) => ({ reason: say(english), shown: say(catalogue) });
+  switch (outcome.kind) {
+    case 'insufficient':
+      return both((words) => words.cycle.insufficient);
     case 'skipped':
     case 'needs_approval':
     case 'failed':
-      return result('not-posted', ExitCode.failed, { reason: outcome.reason });
+      return both((words) => words.console.reason(outcome.code ?? undefined, outcome.reason));
     case 'lost':
-      return result('not-posted', ExitCode.failed, { reason: messages.reply.lost });
+      return both((words) => words.reply.lost);
     case 'released':
-      return result('not-posted', ExitCode.failed, { reason: outcome.error?.message ?? messages.reply.released });
+      if (outcome.error) return { reason: outcome.error.message, shown: errorLines(outcome.error, catalogue).join('; ') };
+      return both((words) => words.reply.released);
     case 'scheduled': // a person's answer is never delayed (worker.ts); listed for the switch's sake
-      return result('not-posted', ExitCode.failed, { reason: messages.reply.released });
+      return both((words) => words.reply.released);
     case 'unsure':
-      return result('not-posted', ExitCode.failed, { reason: messages.reply.unsure(outcome.error.message) });
+      return both((words) => words.reply.unsure(outcome.error.message));
   }
 }
 
@@ -194,6 +217,6 @@ export function render(result: ReplyResult, output: Output): void {
   else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
   else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(id)));
   else if (action === 'refused') output.error(c.red(`✗ ${shownText(messages.reply.refused(problems))}`));
-  else output.error(c.red(`✗ ${shownText(messages.reply.notPosted(reason ?? ''))}`));
+  else output.error(c.red(`✗ ${shownText(messages.reply.notPosted(result.shown ?? reason ?? ''))}`));
   if (action === 'insufficient') output.error(c.dim(messages.cycle.insufficientHint));
 }

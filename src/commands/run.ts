@@ -9,6 +9,7 @@ import { countingSettlements, SettledTally, type PipelineDeps } from '../core/pi
 import { TelegramBridge, type TelegramTrouble } from '../core/approval/telegram.ts';
 import { Turns } from '../core/answering/turns.ts';
 import { ExitCode, GisbotError } from '../errors.ts';
+import { errorLines } from '../ui/error-text.ts';
 import { messages } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
 import { shownText } from '../ui/shown-text.ts';
@@ -144,7 +145,7 @@ function kicking(deps: PipelineDeps, bridge: TelegramBridge): PipelineDeps {
 function sayTrouble(output: Output, trouble: TelegramTrouble): void {
   const c = output.colors;
   if (trouble.kind === 'down') output.error(c.red(`✗ ${messages.telegram.down(trouble.error, trouble.hint)}`));
-  else if (trouble.kind === 'card') output.error(c.red(`✗ ${trouble.problem}`));
+  else if (trouble.kind === 'card') output.error(c.red(`✗ ${shownText(messages.cycle.problem(trouble.problem))}`));
   else output.warn(c.yellow(`! ${chatRefusal(trouble.refusal)}`));
 }
 
@@ -189,7 +190,8 @@ async function cycleSafely(
     if (was?.error === error.message) was.again += 1;
     else {
       failing.set(key, { error: error.message, again: 0 });
-      ctx.output.error(messages.run.cycleFailed(shownText(error.message)));
+      // What failed in the reader's words, the service's own detail after them (ui/error-text.ts).
+      ctx.output.error(messages.run.cycleFailed(shownText(errorLines(error).join('; '))));
     }
     return null;
   }

@@ -417,6 +417,8 @@ export interface FollowUp {
 export interface StoredFollowUp extends FollowUp {
   state: FollowUpState;
   reason: string | null;
+  /** What `reason` says (follow_ups.reason_code); null for a row kept before gisbot kept codes. */
+  reasonCode: FollowUpReasonCode | null;
   claimToken: string | null;
   leaseUntil: Date | null;
   answerId: string | null;
@@ -426,7 +428,25 @@ export interface StoredFollowUp extends FollowUp {
 export type FollowUpOutcome =
   | { state: 'posted'; answerId: string | null; text: string; draft: Omit<DraftRecord, 'text'> | null }
   /** `new`: back in the queue (a service failed before anything was posted). */
-  | { state: 'new' | 'skipped' | 'needs_approval' | 'failed'; reason: string };
+  | { state: 'new' | 'skipped' | 'needs_approval' | 'failed'; reason: string; code: FollowUpReasonCode };
+
+/**
+ * Why a follow-up was not posted, for programs and for the reader's words: kept beside the English reason
+ * (follow_ups.reason_code) and sent as the events' `data.followUpCode` (their `data.code` is `follow_up`).
+ */
+export type FollowUpReasonCode =
+  | 'review_unknown'
+  | 'posting_interrupted'
+  | 'model_failed'
+  | 'gate_refused'
+  | 'moderation_unavailable'
+  | 'comment_deleted'
+  | 'answered_elsewhere'
+  | 'post_unconfirmed'
+  | 'post_refused'
+  /** Back in the queue: a service failed before anything was posted, or the process stopped. */
+  | 'service_failed'
+  | 'stopped';
 
 export interface DialogueEntry {
   role: 'reviewer' | 'owner';
@@ -546,6 +566,12 @@ export type TelegramNotice =
   | { kind: 'refused'; problems: string[] }
   | { kind: 'insufficient' }
   | { kind: 'not_posted'; reason: string; code?: ReasonCode | null }
+  /** The post went out but its outcome was not seen (the service's own detail): read back, never posted twice. */
+  | { kind: 'fate_unknown'; detail: string }
+  /** A service failed before anything was posted (its own detail, when it said): the review waits as it did. */
+  | { kind: 'service_failed'; detail: string | null }
+  /** The card has no draft to send: the model failed (its detail), or none was made. */
+  | { kind: 'no_draft'; detail: string | null }
   | { kind: 'redrafted' }
   | { kind: 'draft_failed'; reason: string }
   | { kind: 'edit_asked' }
@@ -561,8 +587,11 @@ export type TelegramNotice =
   | { kind: 'not_allowed' }
   /** The press came from a message that is not a copy of the card its button names. */
   | { kind: 'wrong_message' }
-  /** An update that could not be acted on, after tries: the press's action (null for a message) and why. */
-  | { kind: 'not_acted'; action: CardAction | null; reason: string }
+  /**
+   * An update that could not be acted on, after tries: the press's action (null for a message) and why: `why` says
+   * it as a code where it is one of gisbot's own cases; `reason` is the English (a failure's own detail otherwise).
+   */
+  | { kind: 'not_acted'; action: CardAction | null; reason: string; why?: NotActedWhy | null }
   // The owner's panel (telegram-panel.ts): answers to the commands typed in a chat, and what it pushes there.
   /**
    * `/start`: the chat's id, and whether (and for which business) it may act on cards; `staff`: one of the agency's
@@ -583,6 +612,12 @@ export type TelegramNotice =
   /** `business` names the business the alert or digest is about, in a staff chat (which gets every business's). */
   | { kind: 'alert'; alert: PanelAlert; business?: string }
   | { kind: 'digest'; from: string; to: string; figures: PanelFigures; topics: string[]; balance: string; business?: string };
+
+/**
+ * Why an update was given up on, where it is gisbot's own case: its review was in work elsewhere on every try; its
+ * card kept changing while it was written; it failed every time without a recorded error.
+ */
+export type NotActedWhy = 'review_in_work' | 'card_kept_changing' | 'tried_out';
 
 /** The figures of `stats --json` a panel message shows (the same names). */
 export interface PanelFigures {

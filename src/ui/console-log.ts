@@ -38,18 +38,20 @@ export function createConsoleLogger(output: Output, redact: Redact, options: { r
       const data = event.data;
       // Reasons, errors and topics may quote 2GIS, the model or a service: shown on one line, controls visible.
       const outside = (value: unknown) => shownLine(String(value));
+      // A follow-up's reason (data.code `follow_up`) is said by its own code beside it.
+      const why = (prose: unknown) => w.reason(data.code as string | undefined, String(prose), data.followUpCode as string | undefined);
       switch (event.type) {
         case 'reply.posted':
           say(`${c.green(w.answered)}${review}: ${w.posted(String(data.charged), String(data.balance))}`);
           break;
         case 'review.skipped':
-          say(`${c.dim(w.skipped)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))}`);
+          say(`${c.dim(w.skipped)}${review}: ${outside(why(data.reason))}`);
           break;
         case 'review.needs_approval':
-          say(`${c.yellow(w.waits)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.reason)))} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
+          say(`${c.yellow(w.waits)}${review}: ${outside(why(data.reason))} (${gisbotCommand} reply ${shownLine(event.reviewId ?? '')})`);
           break;
         case 'reply.failed':
-          error(`${c.red(w.failed)}${review}: ${outside(w.reason(data.code as string | undefined, String(data.error)))}`);
+          error(`${c.red(w.failed)}${review}: ${outside(why(data.error))}`);
           break;
         case 'balance.low':
           warn(`${c.yellow(w.balanceLow)}: ${w.lowDetail(String(data.balance), String(data.threshold))}`);

@@ -45,6 +45,8 @@ export function ruCount(n: number, noun: RuNoun): string {
 }
 
 const money = (amount: string) => formatMoneyFor('ru', amount);
+/** «после 1 страницы», «после 2 страниц»: страница в родительном падеже после числа. */
+const ruPages = (n: number) => (pluralCategory('ru', n) === 'one' ? 'страницы' : 'страниц');
 const num = (n: number) => formatCount('ru', n);
 const q = (text: string) => `«${text}»`;
 /** Как выглядит отзыв, который будто написал не клиент (core/drafting/looks-like.ts), для подсказки. */
@@ -57,7 +59,7 @@ const day = (date: string) => (/^\d{4}-\d\d-\d\d$/.test(date) ? formatDate('ru',
  * case's own details (a rating, a catalogue, a service's error) where the code has them. A code this does not
  * know, or none (a row kept before gisbot kept codes): the prose as it is.
  */
-function ruReason(code: string | undefined, prose: string): string {
+function ruReason(code: string | undefined, prose: string, followUpCode?: string): string {
   /** The prose after its English start, when it starts so: the case's own part (a service's error is its own). */
   const after = (start: string) => (prose.startsWith(start) ? prose.slice(start.length) : prose);
   switch (code) {
@@ -86,7 +88,7 @@ function ruReason(code: string | undefined, prose: string): string {
     case 'moderation_unavailable': return `модерация не дала ответа, а policy.moderation требует его (${prose})`;
     case 'deleted': return 'отзыв удалён в 2ГИС';
     case 'answer_removed': return '2ГИС удалил наш ответ';
-    case 'follow_up': return `дополнение к отзыву: ${prose}`;
+    case 'follow_up': return `дополнение к отзыву: ${ruFollowUpReason(followUpCode, prose)}`;
     case 'complained': return 'вы пожаловались на него в 2ГИС';
     case 'looks_like_not_a_customer': {
       const [, kind, evidence] = /^looks like: not our customer \((an ad|spam|profanity|a review of another business): (.*)\)$/s.exec(prose) ?? [];
@@ -98,6 +100,32 @@ function ruReason(code: string | undefined, prose: string): string {
     case 'post_unconfirmed': return '2ГИС так и не принял ответ после нескольких попыток';
     case 'service_failed': return `сервис не ответил: ${prose}`;
     case 'recovered': return 'возвращён в очередь после прерванного запуска';
+    default: return prose;
+  }
+}
+
+/**
+ * Why a follow-up was not posted, by its code (core/ports.ts, FollowUpReasonCode; the events' `data.followUpCode`);
+ * a service's or the gate's own detail stays as it was said. No code (an event sent before): the prose as it is.
+ */
+function ruFollowUpReason(code: string | undefined, prose: string): string {
+  const after = (start: string) => (prose.startsWith(start) ? prose.slice(start.length) : prose);
+  switch (code) {
+    case 'review_unknown': return 'отзыв gisbot не знаком';
+    case 'posting_interrupted': return 'его, возможно, успел опубликовать обработчик, который остановился: проверьте 2ГИС, прежде чем отвечать';
+    case 'model_failed': return `модель не справилась: ${after('the model failed: ')}`;
+    case 'gate_refused': return ruReason('gate_refused', prose);
+    case 'moderation_unavailable':
+      return `модерация не дала ответа, а policy.moderation требует его (${after('the moderation endpoint gave no verdict and policy.moderation is required: ')})`;
+    case 'comment_deleted': return 'комментарий удалён в 2ГИС';
+    case 'answered_elsewhere': return 'в 2ГИС на комментарий ответили раньше нас';
+    case 'post_unconfirmed': {
+      const detail = /^posting the follow-up went unanswered \((.*)\): check 2GIS before answering$/s.exec(prose)?.[1];
+      return `2ГИС не подтвердил, что принял его${detail ? ` (${detail})` : ''}: проверьте 2ГИС, прежде чем отвечать`;
+    }
+    case 'post_refused': return `2ГИС не принял его: ${after('2GIS refused the follow-up: ')}`;
+    case 'service_failed': return `сервис не ответил: ${prose}`;
+    case 'stopped': return 'gisbot остановили раньше, чем оно было опубликовано';
     default: return prose;
   }
 }
@@ -302,11 +330,36 @@ export const ru: Catalogue = {
     money: (charged, balance) => `списано ${money(charged)}, баланс ${money(balance)}`,
     insufficient: 'ответы остановлены: баланса не хватает на следующий ответ',
     insufficientHint: `пополните баланс: ${gisbotCommand} balance add <сумма>`,
-    problem: (text) => {
-      // Слова сервиса (по-английски) остаются, перед ними — русское «сбой»; известная подсказка после «; » — по-русски.
-      const [first = '', ...rest] = text.split('; ');
-      const said = [first, ...rest.map((part) => ru.errors.hint(part))].join('; ');
-      return /[а-яё]/i.test(first) ? said : `сбой: ${said}`;
+    problem: (problem) => {
+      // Что случилось — по-русски (сервис и вид сбоя), слова самого сервиса (по-английски) — в скобках после;
+      // известная подсказка — по-русски.
+      if (problem.kind === 'telegram_down') return ru.telegram.failed(problem.detail);
+      if (problem.kind === 'card_refused') return `Telegram не принял карточку для чата ${problem.chatId} (${problem.detail}); она уйдёт туда в следующий раз`;
+      const said = `${ru.errors.service(problem.service, problem.failure)} (${problem.detail})`;
+      return problem.hint ? `${said}; ${ru.errors.hint(problem.hint)}` : said;
+    },
+    warning: (warning) => {
+      if (warning.kind === 'said') return warning.text;
+      const branch = `филиал ${warning.branchId}: `;
+      switch (warning.kind) {
+        case 'intake_cut': {
+          const after =
+            warning.limit === 'pages'
+              ? `${num(warning.reached)} ${ruPages(warning.reached)} (polling.maxPagesPerBranch)`
+              : `${num(warning.reached)} с (polling.maxSecondsPerBranch)`;
+          return `${branch}приём отзывов остановлен после ${after}; остальное прочитается в следующих циклах`;
+        }
+        case 'no_page_date':
+          return `${branch}на странице 2ГИС нет даты dateCreated, с которой читать дальше; список прерван на ней`;
+        case 'dates_turned_back':
+          return `${branch}2ГИС выдал страницу новее предыдущей (offsetDate ${warning.offsetDate}, затем ${warning.cursor}); список прерван на ней`;
+        case 'unreadable': {
+          // Почему каждый не принят — слова проверки или базы данных (по-английски), как в журнале.
+          const shown = warning.items.map((item) => `${item.id ?? '(без id)'}: ${item.reason}`).join('; ');
+          const more = warning.count > warning.items.length ? `; и ещё ${num(warning.count - warning.items.length)}` : '';
+          return `${branch}${ruCount(warning.count, 'review')} из списка не удаётся принять (подробности в журнале): ${shown}${more}`;
+        }
+      }
     },
     failedHint: `см. строки выше или: ${gisbotCommand} logs`,
   },
@@ -822,6 +875,12 @@ export const ru: Catalogue = {
       refused: (problems) => `Не отправлено, проверка ответа не пропускает его: ${problems.join('; ')}`,
       insufficient: 'Не отправлено: на балансе не хватает денег (пополните: gisbot balance add)',
       notPosted: (reason) => `Не опубликовано: ${reason}`,
+      fateUnknown: (detail) => `Не опубликовано: неизвестно, дошёл ли ответ до 2ГИС (${detail}); gisbot перечитает отзыв и дважды не опубликует`,
+      serviceFailed: (detail) =>
+        detail === null
+          ? 'Не опубликовано: сервис не ответил раньше, чем что-либо было отправлено; попробуйте позже'
+          : `Не опубликовано: сервис не ответил раньше, чем что-либо было отправлено (${detail}); попробуйте позже`,
+      noDraft: (detail) => (detail === null ? 'Не отправлено: черновика нет' : `Не отправлено: черновика нет (${detail})`),
       redrafted: 'Новый черновик — на карточке',
       draftFailed: (reason) => `Нового черновика нет: ${reason}`,
       editAsked: 'Ответьте на карточку своим текстом ответа: он появится на ней вместе с решением проверки, до отправки',
@@ -853,6 +912,14 @@ export const ru: Catalogue = {
         }`,
       yourMessage: 'сообщение',
       notActed: (what, reason) => `Ваше действие «${what}» не выполнено: ${reason}. Нажмите или напишите ещё раз`,
+      notActedReason: (why, reason) =>
+        why === 'review_in_work'
+          ? 'на этот отзыв при каждой попытке отвечал другой обработчик'
+          : why === 'card_kept_changing'
+            ? 'карточка менялась при каждой попытке её записать'
+            : why === 'tried_out'
+              ? 'не получилось ни с одной попытки'
+              : `сбой (${reason})`,
     },
     superseded: 'Отправлена ещё раз ниже (/waiting): действуйте с той копией',
     panel: {
@@ -946,6 +1013,21 @@ export const ru: Catalogue = {
       }
       return text;
     },
+    said: (said) => {
+      switch (said.code) {
+        case 'review_unknown':
+          return `отзыв ${said.reviewId} gisbot не знаком`;
+        case 'review_not_free': {
+          const why =
+            said.state === 'posted'
+              ? 'gisbot уже ответил на него'
+              : said.state === 'skipped'
+                ? `он пропущен (${said.reason === null ? 'причина не записана' : ruReason(said.reasonCode ?? undefined, said.reason)})`
+                : 'прямо сейчас на него отвечает обработчик';
+          return `на отзыв ${said.reviewId} сейчас нельзя ответить: ${why}`;
+        }
+      }
+    },
     hint: (hint) => {
       // Известная подсказка — по-русски (RU_HINTS); новая, которой там ещё нет, — как её написал адаптер.
       for (const [english, russian] of RU_HINTS) {
@@ -956,8 +1038,21 @@ export const ru: Catalogue = {
     },
     service: (service, kind) => {
       const name = ({ '2gis': '2ГИС', model: 'модель', database: 'база данных', websocket: 'WebSocket', telegram: 'Telegram' } as Record<string, string>)[service] ?? service;
+      // Модель и база данных — женского рода: «недоступна», «не приняла».
+      const feminine = service === 'model' || service === 'database';
+      const ending = (masculine: string, female: string) => (feminine ? female : masculine);
       const what =
-        kind === 'unavailable' ? 'недоступен сейчас' : kind === 'auth' ? 'не принял учётные данные' : kind === 'blocked' ? 'заблокировал доступ' : kind === 'outcome_unknown' ? 'не показал результат' : 'ответил ошибкой';
+        kind === 'unavailable'
+          ? ending('недоступен сейчас', 'недоступна сейчас')
+          : kind === 'auth'
+            ? ending('не принял учётные данные', 'не приняла учётные данные')
+            : kind === 'blocked'
+              ? ending('заблокировал доступ', 'заблокировала доступ')
+              : kind === 'outcome_unknown'
+                ? ending('не показал результат', 'не показала результат')
+                : kind === 'bad_response'
+                  ? ending('ответил непонятно', 'ответила непонятно')
+                  : ending('ответил ошибкой', 'ответила ошибкой');
       return `${name}: ${what}`;
     },
     unexpected: 'непредвиденная ошибка',

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
+import type { CycleProblem, CycleWarning, ErrorSaid } from '../errors.ts';
 import { formatMoneyFor, type UiLanguage } from './language.ts';
 import { ru } from './messages.ru.ts';
 
@@ -158,8 +159,34 @@ export const en = {
     money: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
     insufficient: 'stopped answering: the balance does not cover another answer',
     insufficientHint: `top up with: ${gisbotCommand} balance add <amount>`,
-    /** A problem of the cycle as a person reads it: a service's own words (English, as --json keeps them), framed in the reader's. */
-    problem: (text: string) => text,
+    /**
+     * A problem of the cycle as a person reads it: a service's own words (English as it said them), framed in the
+     * reader's; English says them as they are (and a refused sign-in's hint after them).
+     */
+    problem: (problem: CycleProblem): string =>
+      problem.kind === 'service'
+        ? problem.hint ? `${problem.detail}; ${problem.hint}` : problem.detail
+        : problem.kind === 'telegram_down'
+          ? `Telegram: ${problem.detail}; the cards wait in the database for the next run`
+          : `Telegram chat ${problem.chatId}: ${problem.detail}`,
+    /** A branch whose intake was cut short or had items it could not take in; 2GIS's and the checks' own words kept. */
+    warning: (warning: CycleWarning): string => {
+      if (warning.kind === 'said') return warning.text;
+      const branch = `branch ${warning.branchId}: `;
+      switch (warning.kind) {
+        case 'intake_cut':
+          return `${branch}intake stopped after ${warning.limit === 'pages' ? `${warning.reached} pages (polling.maxPagesPerBranch)` : `${warning.reached} s (polling.maxSecondsPerBranch)`}; the rest is read in the next cycles`;
+        case 'no_page_date':
+          return `${branch}2GIS listed a page with no usable dateCreated to page on from; the listing was cut there`;
+        case 'dates_turned_back':
+          return `${branch}2GIS listed a page newer than the one before (offsetDate ${warning.offsetDate}, then ${warning.cursor}); the listing was cut there`;
+        case 'unreadable': {
+          const shown = warning.items.map((item) => `${item.id ?? '(no id)'}: ${item.reason}`).join('; ');
+          const more = warning.count > warning.items.length ? `; and ${warning.count - warning.items.length} more` : '';
+          return `${branch}${warning.count} listed review${warning.count === 1 ? '' : 's'} cannot be taken in (see the log): ${shown}${more}`;
+        }
+      }
+    },
     failedHint: `see the lines above, or: ${gisbotCommand} logs`,
   },
   balance: {
@@ -662,6 +689,12 @@ export const en = {
       refused: (problems: readonly string[]) => `Not sent, the gate refuses it: ${problems.join('; ')}`,
       insufficient: 'Not sent: the balance is too low (top up with gisbot balance add)',
       notPosted: (reason: string) => `Not posted: ${reason}`,
+      /** The post went out unseen: the service's own detail (English as it said it) in brackets. */
+      fateUnknown: (detail: string) => `Not posted: its fate is unknown (${detail}); gisbot reads it back and never posts twice`,
+      /** A service failed before anything was posted: its own detail, when it said one. */
+      serviceFailed: (detail: string | null) => `Not posted: ${detail ?? 'a service failed before anything was posted; try again later'}`,
+      /** No draft on the card to send: why the model made none (its own detail), when known. */
+      noDraft: (detail: string | null) => `Not sent, the gate refuses it: ${detail ?? 'there is no draft'}`,
       redrafted: 'A new draft is on the card',
       draftFailed: (reason: string) => `No new draft: ${reason}`,
       editAsked: 'Reply to the card with your answer: it is shown there, with the gate\'s verdict, before you send it',
@@ -691,6 +724,8 @@ export const en = {
         }`,
       yourMessage: 'message',
       notActed: (what: string, reason: string) => `Your ${what} was not acted on: ${reason}. Press or write again`,
+      /** Why an update was given up on, by its code (ports.ts, NotActedWhy): English says the update's `reason`. */
+      notActedReason: (_why: string | null, reason: string) => reason,
     },
     superseded: 'Sent again below (/waiting): act on that copy',
     // The owner's panel: answers to commands typed in a chat, alerts and the weekly digest (plain text, no links).
@@ -758,7 +793,7 @@ export const en = {
      * Why a review was skipped or waits, by the event's `data.code` (core/answering/policy.ts, ReasonCode): English shows the
      * event's own words (`prose`); another language says it in its words, and the prose where it knows no code.
      */
-    reason: (_code: string | undefined, prose: string) => prose,
+    reason: (_code: string | undefined, prose: string, _followUpCode?: string) => prose,
     review: (id: string) => ` review ${id}`,
     answered: '✓ answered',
     posted: (charged: string, balance: string) => `charged ${money(charged)}, balance ${money(balance)}`,
@@ -784,6 +819,8 @@ export const en = {
     hint: (hint: string) => hint,
     /** An error's message written in English where it is met (the core, the store), in the reader's words. */
     message: (text: string) => text,
+    /** An error that says what it is by a code (errors.ts, ErrorSaid): English is the error's own message. */
+    said: (_said: ErrorSaid, english: string) => english,
     /**
      * What a service's failure is, before its own (English) detail: English says it in the detail already (''),
      * another language says it in its words first.

@@ -250,6 +250,12 @@ const renderer: TelegramRenderer = {
         return n.insufficient;
       case 'not_posted':
         return n.notPosted(shownText(catalogue.console.reason(notice.code ?? undefined, notice.reason)));
+      case 'fate_unknown':
+        return n.fateUnknown(shownText(notice.detail));
+      case 'service_failed':
+        return n.serviceFailed(notice.detail === null ? null : shownText(notice.detail));
+      case 'no_draft':
+        return n.noDraft(notice.detail === null ? null : shownText(notice.detail));
       case 'redrafted':
         return n.redrafted;
       case 'draft_failed':
@@ -275,7 +281,7 @@ const renderer: TelegramRenderer = {
       case 'wrong_message':
         return n.wrongMessage;
       case 'not_acted':
-        return n.notActed(notice.action === null ? words.notices.yourMessage : words.buttons[notice.action], notice.reason);
+        return n.notActed(notice.action === null ? words.notices.yourMessage : words.buttons[notice.action], shownText(n.notActedReason(notice.why ?? null, notice.reason)));
       case 'chat_id':
         if (notice.staff) return p.chatIdStaff(notice.chatId);
         return p.chatId(notice.chatId, notice.allowed, notice.business === null ? null : shownLine(notice.business));

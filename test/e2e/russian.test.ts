@@ -115,6 +115,11 @@ describe('in Russian with LANG=ru_RU.UTF-8 (issue 23)', () => {
     const down = await world.run(['branches'], { env: { ...RU, GISBOT_2GIS_API_URL: 'http://127.0.0.1:9/api/1.0' } });
     assert.equal(down.code, 1, said(down));
     assert.match(down.stderr, /^ошибка: 2ГИС: недоступен сейчас \(/m, said(down));
+    // A cycle that meets a failing service: which one and how in Russian, the service's own words in brackets.
+    const cycleDown = await world.run(['poll-once'], { env: { ...RU, GISBOT_2GIS_API_URL: 'http://127.0.0.1:9/api/1.0' } });
+    assert.equal(cycleDown.code, 1, said(cycleDown));
+    assert.match(cycleDown.stderr, /^✗ 2ГИС: недоступен сейчас \(cannot reach 2GIS at 127\.0\.0\.1:9: /m, said(cycleDown));
+    assert.doesNotMatch(cycleDown.stderr, /сбой: /, said(cycleDown));
 
     // The money ran out: one more review that needs an answer, and nothing on the balance to pay for it.
     const emptyDb = `sqlite:${path.join(world.dir, 'empty.sqlite')}`;

@@ -5,6 +5,7 @@ import { createTwoGisClient } from '../../src/adapters/twogis/client.ts';
 import { createOpenAiModel } from '../../src/adapters/openai/model.ts';
 import type { Context } from '../../src/context.ts';
 import { runCycle } from '../../src/core/answering/cycle.ts';
+import { messagesFor } from '../../src/ui/messages.ts';
 import { queryDatabase } from '../support/mysql.ts';
 import { SECRETS, World, worldContext } from '../support/world.ts';
 
@@ -139,8 +140,9 @@ describe('a dead model', () => {
       await ctx.store.topUp(10000n, null);
       const summary = await runCycle(ctx);
       assert.equal(summary.posted, 0);
-      assert.equal(summary.problems.length, 1, summary.problems.join('\n'));
-      assert.match(summary.problems[0]!, /model/i);
+      const said = summary.problems.map((problem) => messagesFor('en').cycle.problem(problem));
+      assert.equal(said.length, 1, said.join('\n'));
+      assert.match(said[0]!, /model/i);
       const attempted = new Set(world.model.requests.filter((request) => request.path === 'chat/completions').map((request) => JSON.stringify(request.body)));
       assert.ok(attempted.size <= ctx.settings.breakerThreshold + ctx.settings.concurrency, `${attempted.size} reviews sent to the model`);
     });
@@ -165,7 +167,8 @@ describe('malformed 2GIS responses', () => {
       await ctx.store.topUp(1000n, null);
       const first = await runCycle(ctx);
       assert.equal(first.new, 0);
-      assert.ok(first.problems.some((problem) => /malformed|truncated/i.test(problem)), first.problems.join('\n'));
+      const said = first.problems.map((problem) => messagesFor('en').cycle.problem(problem));
+      assert.ok(said.some((problem) => /malformed|truncated/i.test(problem)), said.join('\n'));
       const second = await runCycle(ctx);
       assert.equal(second.posted, 1);
     });

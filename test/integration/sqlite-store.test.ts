@@ -131,6 +131,7 @@ describe('SqliteStore', () => {
           [20, "the deployment's settings: the currency its ledger is kept in"],
           [21, '2GIS access tokens: when each first and last signed in'],
           [22, 'reviews: the code of their reason, beside its English words'],
+          [23, 'follow-ups: the code of their reason, beside its English words'],
         ],
       );
       const accounts = await querySqlite(file, 'SELECT COUNT(*) AS n FROM business_accounts');

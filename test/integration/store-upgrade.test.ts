@@ -479,12 +479,13 @@ for (const make of [sqliteBackend, mysqlBackend]) {
   });
 }
 
-// Version 22 (issue 23): the reasons an earlier gisbot wrote get their codes where they are its own words; any
-// other stays without one (read by its words). A v18 database is the nearest earlier one this clone can make.
+// Versions 22 and 23 (issue 23): the reasons an earlier gisbot wrote, to reviews and to follow-ups, get their codes
+// where they are its own words; any other stays without one (read by its words). A v18 database is the nearest
+// earlier one this clone can make.
 for (const make of [sqliteBackend, mysqlBackend]) {
   const { version, commit } = BEFORE_BUSINESSES;
   const skip = hasCommit(commit) ? false : `commit ${commit} is not in this clone (a shallow one): run it in a full clone`;
-  test(`schema version ${version} (commit ${commit}) to ${LATEST_VERSION} on ${make === sqliteBackend ? 'SQLite' : 'MySQL'}: the reviews' reasons get their codes`, { skip }, async () => {
+  test(`schema version ${version} (commit ${commit}) to ${LATEST_VERSION} on ${make === sqliteBackend ? 'SQLite' : 'MySQL'}: the reviews' and the follow-ups' reasons get their codes`, { skip }, async () => {
     const folder = await checkout(commit);
     const backend = await make();
     try {
@@ -506,9 +507,33 @@ for (const make of [sqliteBackend, mysqlBackend]) {
       const reviews = kept.map(() => listed());
       const complained = listed();
       const token = `old:${randomUUID()}`;
+      const followUpsKept: Array<[reason: string, state: 'new' | 'skipped' | 'needs_approval' | 'failed', code: string | null]> = [
+        ['the review is not known to gisbot', 'skipped', 'review_unknown'],
+        ['a follow-up may have been posted by a worker that stopped: check 2GIS before answering', 'needs_approval', 'posting_interrupted'],
+        ['the model failed: 400 Bad Request', 'failed', 'model_failed'],
+        ['the reply gate refused 1 draft: draft 1: too long', 'needs_approval', 'gate_refused'],
+        ['the moderation endpoint gave no verdict and policy.moderation is required: 404', 'needs_approval', 'moderation_unavailable'],
+        ['the comment was deleted on 2GIS', 'skipped', 'comment_deleted'],
+        ['answered on 2GIS before we posted', 'skipped', 'answered_elsewhere'],
+        ['posting the follow-up went unanswered (timeout): check 2GIS before answering', 'needs_approval', 'post_unconfirmed'],
+        ['2GIS refused the follow-up: 2GIS rejected POST with 400', 'failed', 'post_refused'],
+        ['cannot reach the model at 127.0.0.1:9: ECONNREFUSED', 'new', 'service_failed'],
+        ['stopped', 'new', 'stopped'],
+        ['something an operator wrote by hand', 'skipped', null],
+      ];
+      const followUpIds = followUpsKept.map(() => `c-${randomUUID()}`);
       try {
         await old.migrate();
         for (const [index, [reason, state]] of kept.entries()) assert.equal(await old.recordReview(reviews[index]!, state, reason, []), true);
+        // Each follow-up recorded, claimed and finished with the words an earlier gisbot wrote: each written as the
+        // oldest, so that it is the one claimed (those put back in the queue, `new`, are claimed after it).
+        for (const [index, [reason, state]] of followUpsKept.entries()) {
+          const comment = { commentId: followUpIds[index]!, reviewId: reviews[0]!.id, branchId: reviews[0]!.branchId, authorId: 'u-1', text: 'Ещё вопрос', createdAt: new Date(Date.UTC(2024, 0, 1, 0, 60 - index)).toISOString() };
+          assert.equal(await old.recordFollowUp(comment, []), true);
+          const claim = `old:${randomUUID()}`;
+          assert.equal((await old.claimFollowUp(claim, new Date(), new Date(Date.now() + 600_000)))?.commentId, comment.commentId);
+          assert.equal(await old.finishFollowUp(comment.commentId, claim, { state, reason } as never, []), true);
+        }
         assert.equal(await old.recordReview(complained, 'needs_approval', 'rated 2, below policy.approvalBelowRating (3)', []), true);
         const now = new Date();
         const later = new Date(now.getTime() + 600_000);
@@ -523,6 +548,8 @@ for (const make of [sqliteBackend, mysqlBackend]) {
         assertKept(before, await dump(backend));
         const codes = await Promise.all(reviews.map(async (review) => (await store.getReview(review.id))?.reasonCode ?? null));
         assert.deepEqual(codes, kept.map(([, , code]) => code));
+        const followUpCodes = await Promise.all(followUpIds.map(async (id) => (await store.getFollowUp(id))?.reasonCode ?? null));
+        assert.deepEqual(followUpCodes, followUpsKept.map(([, , code]) => code));
         const resting = await store.getReview(complained.id);
         assert.deepEqual([resting?.state, resting?.reason, resting?.reasonCode], ['skipped', 'complained to 2GIS', 'complained']);
         const [facts] = await store.reviewFacts({});

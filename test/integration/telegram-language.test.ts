@@ -98,4 +98,27 @@ describe('Telegram in the language of each business', () => {
     ]);
     assert.deepEqual(last(EN_CHAT, 1), ['Sent: charged 5.00 KZT, balance 1,250.00 KZT']);
   });
+
+  test("why a press did nothing, said by its codes in the chat's language; a service's own words kept in brackets", async () => {
+    const notices = [
+      { kind: 'fate_unknown', detail: 'the POST went unanswered' },
+      { kind: 'service_failed', detail: 'cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED' },
+      { kind: 'not_acted', action: 'send', reason: 'review 1 was being answered by another worker each time the press was tried', why: 'review_in_work' },
+    ] as const;
+    for (const notice of notices) {
+      await bot.notify(RU_CHAT, notice, null);
+      await bot.notify(EN_CHAT, notice, null);
+    }
+    const last = (chat: string) => sandbox.messagesIn(chat).slice(-notices.length).map((message) => message.text);
+    assert.deepEqual(last(RU_CHAT), [
+      'Не опубликовано: неизвестно, дошёл ли ответ до 2ГИС (the POST went unanswered); gisbot перечитает отзыв и дважды не опубликует',
+      'Не опубликовано: сервис не ответил раньше, чем что-либо было отправлено (cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED); попробуйте позже',
+      'Ваше действие «Отправить» не выполнено: на этот отзыв при каждой попытке отвечал другой обработчик. Нажмите или напишите ещё раз',
+    ]);
+    assert.deepEqual(last(EN_CHAT), [
+      'Not posted: its fate is unknown (the POST went unanswered); gisbot reads it back and never posts twice',
+      'Not posted: cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED',
+      'Your Send was not acted on: review 1 was being answered by another worker each time the press was tried. Press or write again',
+    ]);
+  });
 });

@@ -444,7 +444,7 @@ export class MemoryStore implements Store {
   }
   async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]) {
     if (this.followUps.has(followUp.commentId)) return false;
-    this.followUps.set(followUp.commentId, { ...followUp, state: 'new', reason: null, claimToken: null, leaseUntil: null, answerId: null, answerText: null });
+    this.followUps.set(followUp.commentId, { ...followUp, state: 'new', reason: null, reasonCode: null, claimToken: null, leaseUntil: null, answerId: null, answerText: null });
     this.history.push({ authorId: followUp.authorId ?? '', reviewId: followUp.reviewId, role: 'reviewer', text: followUp.text, at: new Date(followUp.createdAt) });
     await this.appendEvents(events);
     return true;
@@ -475,10 +475,10 @@ export class MemoryStore implements Store {
     const followUp = this.followUps.get(commentId);
     if (followUp?.claimToken !== token || !['claimed', 'posting'].includes(followUp.state)) return false;
     if (outcome.state === 'posted') {
-      Object.assign(followUp, { state: 'posted', reason: null, answerId: outcome.answerId, answerText: outcome.text });
+      Object.assign(followUp, { state: 'posted', reason: null, reasonCode: null, answerId: outcome.answerId, answerText: outcome.text });
       this.history.push({ authorId: followUp.authorId ?? '', reviewId: followUp.reviewId, role: 'owner', text: outcome.text, at: new Date() });
     } else {
-      Object.assign(followUp, { state: outcome.state, reason: outcome.reason });
+      Object.assign(followUp, { state: outcome.state, reason: outcome.reason, reasonCode: outcome.code });
     }
     Object.assign(followUp, { claimToken: null, leaseUntil: null });
     await this.appendEvents(events);

@@ -798,7 +798,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
 
       assert.equal(await store.release(review.id, 'not-the-token', { state: 'new', reason: null }, []), false);
       const e = event('reply.failed', { reviewId: review.id, data: { error: 'model unavailable' } });
-      assert.equal(await store.release(review.id, token, { state: 'new', reason: 'model unavailable' }, [e]), true);
+      assert.equal(await store.release(review.id, token, { state: 'new', reason: 'model unavailable', code: 'service_failed' }, [e]), true);
       assert.deepEqual(await store.getBalance(), before);
       const stored = await store.getReview(review.id);
       assert.equal(stored?.state, 'new');
@@ -1449,6 +1449,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
         ...followUp,
         state: 'new',
         reason: null,
+        reasonCode: null,
         claimToken: null,
         leaseUntil: null,
         answerId: null,
@@ -1466,7 +1467,7 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       assert.equal(await store.beginFollowUpPosting(followUp.commentId, token, new Date(now.getTime() + 2 * MINUTE), new Date(now.getTime() + 2 * MINUTE)), false, 'an expired lease cannot post');
 
       // Back to the queue, then claimed again; a lease that ended hands a `posting` one over as `posting`.
-      assert.equal(await store.finishFollowUp(followUp.commentId, token, { state: 'new', reason: 'model unavailable' }, []), true);
+      assert.equal(await store.finishFollowUp(followUp.commentId, token, { state: 'new', reason: 'model unavailable', code: 'service_failed' }, []), true);
       const second = (await store.claimFollowUp(randomUUID(), now, lease(now)))!;
       assert.equal(second.state, 'claimed');
       assert.equal(await store.beginFollowUpPosting(followUp.commentId, second.claimToken!, now, now), true);
@@ -1501,8 +1502,9 @@ export function storeContract(name: string, factory: () => Promise<StoreFixture>
       const waiting = { ...followUp, commentId: `w-${review.id}` };
       assert.equal(await store.recordFollowUp(waiting, []), true);
       const claim = (await store.claimFollowUp(randomUUID(), later, lease(later)))!;
-      assert.equal(await store.finishFollowUp(waiting.commentId, claim.claimToken!, { state: 'needs_approval', reason: 'the gate refused it' }, []), true);
-      assert.deepEqual([(await store.getFollowUp(waiting.commentId))!.state, (await store.getFollowUp(waiting.commentId))!.reason], ['needs_approval', 'the gate refused it']);
+      assert.equal(await store.finishFollowUp(waiting.commentId, claim.claimToken!, { state: 'needs_approval', reason: 'the gate refused it', code: 'gate_refused' }, []), true);
+      const waited = (await store.getFollowUp(waiting.commentId))!;
+      assert.deepEqual([waited.state, waited.reason, waited.reasonCode], ['needs_approval', 'the gate refused it', 'gate_refused']);
       assert.equal(await store.claimFollowUp(randomUUID(), later, lease(later)), null);
       const token2 = randomUUID();
       assert.notEqual(await claimFree(store, token2, now, lease(now)), null);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runCycle } from '../../src/core/answering/cycle.ts';
 import { ServiceError } from '../../src/errors.ts';
+import { messagesFor } from '../../src/ui/messages.ts';
 import { listed, pipeline } from '../support/fakes.ts';
 import { claimFree } from '../support/claims.ts';
 
@@ -117,10 +118,20 @@ describe('one cycle over fakes', () => {
     model.reply = () => new ServiceError('model', 'unavailable', 'cannot reach the model');
     const summary = await runCycle(deps);
     assert.ok(model.calls.length <= deps.settings.breakerThreshold + deps.settings.concurrency, `${model.calls.length} calls`);
-    assert.deepEqual(summary.problems, ['cannot reach the model']);
+    assert.deepEqual(summary.problems.map((problem) => messagesFor('en').cycle.problem(problem)), ['cannot reach the model']);
     assert.equal(summary.posted, 0);
     assert.equal(store.reserved, 0n);
     assert.deepEqual(store.checkInvariants(0), []);
+  });
+
+  test("a service's failure in the cycle's summary: the reader's words for what failed, the service's own detail in brackets", async () => {
+    const { deps, store, twogis, model } = pipeline();
+    await store.topUp(10000n);
+    twogis.reviews = [listed({ id: '1' })];
+    model.reply = () => new ServiceError('model', 'unavailable', 'cannot reach the model at 127.0.0.1:9: ECONNREFUSED');
+    const summary = await runCycle(deps);
+    assert.deepEqual(summary.problems.map((problem) => messagesFor('en').cycle.problem(problem)), ['cannot reach the model at 127.0.0.1:9: ECONNREFUSED']);
+    assert.deepEqual(summary.problems.map((problem) => messagesFor('ru').cycle.problem(problem)), ['модель: недоступна сейчас (cannot reach the model at 127.0.0.1:9: ECONNREFUSED)']);
   });
 
   test('a draft that fails the gate waits for a person with the reason', async () => {

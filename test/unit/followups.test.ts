@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { runCycle } from '../../src/core/answering/cycle.ts';
 import type { ChatMessage } from '../../src/core/ports.ts';
 import { ServiceError } from '../../src/errors.ts';
+import { messagesFor } from '../../src/ui/messages.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 
 function followUpPipeline(answerFollowUps: boolean) {
@@ -132,5 +133,52 @@ describe('follow-ups', () => {
     assert.equal(followUp.state, 'posted');
     assert.equal(followUp.answerText, 'Да, парковка есть во дворе.');
     assert.equal(twogis.commentPosts.get('1'), 1);
+  });
+});
+
+describe("follow-ups' reasons by their codes (issue 23)", () => {
+  /** A follow-up taken in and answered in one cycle; `drafting` runs while its draft is written. */
+  async function followUpMet(drafting: (world: ReturnType<typeof followUpPipeline>) => void) {
+    const world = followUpPipeline(true);
+    await world.store.topUp(1000n);
+    await runCycle(world.deps);
+    world.twogis.addFollowUp('1', 'c-1', 'А по воскресеньям вы работаете?');
+    world.model.reply = (messages) => {
+      if (/<<<COMMENT/.test(userOf(messages))) drafting(world);
+      return {};
+    };
+    await runCycle(world.deps);
+    return world;
+  }
+
+  test('a comment deleted on 2GIS before our follow-up: its code is kept and sent, and a Russian reader reads it in Russian', async () => {
+    const { store } = await followUpMet(({ twogis }) => {
+      twogis.comments.set('1', (twogis.comments.get('1') ?? []).filter((comment) => comment.id !== 'c-1'));
+    });
+    const followUp = (await store.getFollowUp('c-1'))!;
+    assert.deepEqual([followUp.state, followUp.reason, followUp.reasonCode], ['skipped', 'the comment was deleted on 2GIS', 'comment_deleted']);
+    const event = store.events.find((one) => one.type === 'review.skipped' && one.data.commentId === 'c-1')!;
+    // The contract's data stays: the English reason and code `follow_up`; what the follow-up's reason is rides beside.
+    assert.deepEqual([event.data.reason, event.data.code, event.data.followUpCode], ['the comment was deleted on 2GIS', 'follow_up', 'comment_deleted']);
+    const said = (language: 'en' | 'ru') => messagesFor(language).console.reason('follow_up', String(event.data.reason), 'comment_deleted');
+    assert.equal(said('en'), 'the comment was deleted on 2GIS');
+    assert.equal(said('ru'), 'дополнение к отзыву: комментарий удалён в 2ГИС');
+  });
+
+  test("2GIS refusing the follow-up: reply.failed carries the codes, the Russian words frame 2GIS's own detail", async () => {
+    const { store, twogis } = await followUpMet(({ twogis }) => {
+      twogis.commentFailure = () => new ServiceError('2gis', 'rejected', '2GIS rejected POST comments with 400: text too long');
+    });
+    assert.equal(twogis.commentPosts.get('1'), 1, 'tried once, refused');
+    const followUp = (await store.getFollowUp('c-1'))!;
+    assert.deepEqual([followUp.state, followUp.reasonCode], ['failed', 'post_refused']);
+    const event = store.events.find((one) => one.type === 'reply.failed' && one.data.commentId === 'c-1')!;
+    assert.deepEqual([event.data.error, event.data.code, event.data.followUpCode], [
+      '2GIS refused the follow-up: 2GIS rejected POST comments with 400: text too long', 'follow_up', 'post_refused',
+    ]);
+    assert.equal(
+      messagesFor('ru').console.reason('follow_up', String(event.data.error), 'post_refused'),
+      'дополнение к отзыву: 2ГИС не принял его: 2GIS rejected POST comments with 400: text too long',
+    );
   });
 });

@@ -67,15 +67,27 @@ test("doctor's failed check in Russian: what failed in Russian words, by its cod
   ]);
 });
 
-test("a cycle's problem (a service's English words, kept so in --json) is framed in Russian, its known hint said in Russian", () => {
+test("a cycle's problem: what failed in Russian words by its codes, the service's own English in brackets, its known hint in Russian", () => {
   const ru = messagesFor('ru');
-  assert.equal(ru.cycle.problem('cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED'), 'сбой: cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED');
+  const en = messagesFor('en');
+  const down = { kind: 'service', service: '2gis', failure: 'unavailable', detail: 'cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED' } as const;
+  assert.equal(ru.cycle.problem(down), '2ГИС: недоступен сейчас (cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED)');
+  assert.equal(en.cycle.problem(down), 'cannot reach 2GIS at 127.0.0.1:9: ECONNREFUSED');
+  const login = {
+    kind: 'service', service: '2gis', failure: 'auth', detail: '2GIS refused the login',
+    hint: 'check twogis.login and twogis.password in the config (or the matching environment variables)',
+  } as const;
   assert.equal(
-    ru.cycle.problem('2GIS refused the login; check twogis.login and twogis.password in the config (or the matching environment variables)'),
-    'сбой: 2GIS refused the login; проверьте twogis.login и twogis.password в настройках (или соответствующие переменные окружения)',
+    ru.cycle.problem(login),
+    '2ГИС: не принял учётные данные (2GIS refused the login); проверьте twogis.login и twogis.password в настройках (или соответствующие переменные окружения)',
   );
-  assert.equal(ru.cycle.problem('Telegram: бот недоступен'), 'Telegram: бот недоступен');
-  assert.equal(messagesFor('en').cycle.problem('cannot reach 2GIS'), 'cannot reach 2GIS');
+  assert.equal(en.cycle.problem(login), '2GIS refused the login; check twogis.login and twogis.password in the config (or the matching environment variables)');
+  const telegram = { kind: 'telegram_down', detail: 'cannot reach Telegram: ETIMEDOUT' } as const;
+  assert.match(ru.cycle.problem(telegram), /^Telegram: cannot reach Telegram: ETIMEDOUT; карточки ждут/);
+  assert.equal(en.cycle.problem(telegram), 'Telegram: cannot reach Telegram: ETIMEDOUT; the cards wait in the database for the next run');
+  const card = { kind: 'card_refused', chatId: '-100', detail: 'Bad Request: message is too long' } as const;
+  assert.equal(ru.cycle.problem(card), 'Telegram не принял карточку для чата -100 (Bad Request: message is too long); она уйдёт туда в следующий раз');
+  assert.equal(en.cycle.problem(card), 'Telegram chat -100: Bad Request: message is too long');
 });
 
 test("a failed preflight check of run: the same Russian words by its code as doctor's", async () => {

@@ -6,6 +6,7 @@ import { runCycle } from '../../src/core/answering/cycle.ts';
 import { micros } from '../../src/core/answering/dates.ts';
 import { admit } from '../../src/core/answering/intake.ts';
 import { ServiceError } from '../../src/errors.ts';
+import { messagesFor } from '../../src/ui/messages.ts';
 import type { ReviewPage } from '../../src/core/ports.ts';
 import { listed, pipeline } from '../support/fakes.ts';
 
@@ -39,7 +40,12 @@ describe('intake limits and the backlog', () => {
     const first = await runCycle(limited);
     assert.equal(first.new, 100);
     assert.equal(counter.pages, 2);
-    assert.match(first.warnings.join('\n'), /intake stopped after 2 pages \(polling\.maxPagesPerBranch\)/);
+    assert.deepEqual(first.warnings.map((warning) => messagesFor('en').cycle.warning(warning)), [
+      `branch ${BRANCH}: intake stopped after 2 pages (polling.maxPagesPerBranch); the rest is read in the next cycles`,
+    ]);
+    assert.deepEqual(first.warnings.map((warning) => messagesFor('ru').cycle.warning(warning)), [
+      `филиал ${BRANCH}: приём отзывов остановлен после 2 страниц (polling.maxPagesPerBranch); остальное прочитается в следующих циклах`,
+    ]);
     assert.equal(store.branches.get(BRANCH)?.backlog?.cursor, twogis.reviews[99]!.createdAt);
 
     const news: number[] = [];
@@ -68,13 +74,15 @@ describe('intake limits and the backlog', () => {
     };
     const summary = await runCycle(deps);
     assert.equal(call, 3);
-    assert.match(summary.warnings[0]!, /2GIS listed a page newer than the one before/);
+    assert.match(messagesFor('en').cycle.warning(summary.warnings[0]!), /^branch \d+: 2GIS listed a page newer than the one before \(offsetDate \S+, then \S+\); the listing was cut there$/);
+    assert.match(messagesFor('ru').cycle.warning(summary.warnings[0]!), /^филиал \d+: 2ГИС выдал страницу новее предыдущей \(offsetDate \S+, затем \S+\); список прерван на ней$/);
     assert.equal(store.reviews.size, 150);
 
     const other = pipeline();
     other.twogis.listReviews = async () => ({ reviews: [listed({ id: '1', rating: 2 })], unreadable: [], cursor: null });
     const cut = await runCycle(other.deps);
-    assert.match(cut.warnings[0]!, /no usable dateCreated/);
+    assert.match(messagesFor('en').cycle.warning(cut.warnings[0]!), /: 2GIS listed a page with no usable dateCreated to page on from; the listing was cut there$/);
+    assert.match(messagesFor('ru').cycle.warning(cut.warnings[0]!), /^филиал \d+: на странице 2ГИС нет даты dateCreated, с которой читать дальше; список прерван на ней$/);
   });
 
   test('sweeps: the first cycle sweeps, the next ones wait for polling.sweepIntervalMinutes, then a sweep finds a late review', async () => {
@@ -176,7 +184,8 @@ describe('items that cannot be taken in', () => {
     assert.equal(summary.posted, 4);
     assert.deepEqual(summary.problems, []);
     assert.equal(summary.warnings.length, 4);
-    assert.match(summary.warnings[0]!, /1 listed review cannot be taken in .*the database refused it: MySQL rejected a statement/);
+    assert.match(messagesFor('en').cycle.warning(summary.warnings[0]!), /1 listed review cannot be taken in .*the database refused it: MySQL rejected a statement/);
+    assert.match(messagesFor('ru').cycle.warning(summary.warnings[0]!), /^филиал \d+: 1 отзыв из списка не удаётся принять \(подробности в журнале\): .*the database refused it: MySQL rejected a statement/);
   });
 
   test('a listing refused or unreadable for three branches in a row does not open the breaker; a dead 2GIS does', async () => {

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { runCycle } from '../../src/core/answering/cycle.ts';
 import { currentPrompt, draftReply, findReview, sendReply } from '../../src/core/approval/manual.ts';
 import { UsageError } from '../../src/errors.ts';
+import { errorLines } from '../../src/ui/error-text.ts';
+import { messagesFor } from '../../src/ui/messages.ts';
 import { listed, pipeline, testSettings } from '../support/fakes.ts';
 
 test('a 1-star review waits for a person; drafting changes nothing; sending posts once and charges once', async () => {
@@ -58,4 +60,27 @@ test('a draft that echoes a configured secret is refused, and the person is show
   assert.deepEqual(refused, { kind: 'refused', problems: ['it contains a configured secret (openai.apiKey)'] });
   assert.equal(twogis.posts.size, 0);
   assert.deepEqual(store.checkInvariants(0), []);
+});
+
+test("a review that cannot be answered now is said in the reader's language, the reason it was skipped too", async () => {
+  const { deps, store, twogis } = pipeline();
+  await store.topUp(1000n);
+  twogis.reviews = [listed({ id: '1', rating: 5, isHidden: true }), listed({ id: '2', rating: 5 })];
+  await runCycle(deps);
+  const hidden = await sendReply(deps, '1', 'Спасибо!', { model: 'person', promptVersion: 1, completion: null }).then(() => null, (error: unknown) => error);
+  assert.ok(hidden instanceof UsageError);
+  // The message stays the English it always was (the log, programs); the reader is told in their words.
+  assert.equal(hidden.message, 'review 1 cannot be answered now: it is skipped (hidden on 2GIS)');
+  assert.deepEqual(errorLines(hidden, messagesFor('en')), ['review 1 cannot be answered now: it is skipped (hidden on 2GIS)']);
+  assert.deepEqual(errorLines(hidden, messagesFor('ru')), ['на отзыв 1 сейчас нельзя ответить: он пропущен (скрыт в 2ГИС)']);
+
+  const posted = await sendReply(deps, '2', 'Спасибо!', { model: 'person', promptVersion: 1, completion: null }).then(() => null, (error: unknown) => error);
+  assert.ok(posted instanceof UsageError);
+  assert.deepEqual(errorLines(posted, messagesFor('en')), ['review 2 cannot be answered now: it is already answered by gisbot']);
+  assert.deepEqual(errorLines(posted, messagesFor('ru')), ['на отзыв 2 сейчас нельзя ответить: gisbot уже ответил на него']);
+
+  const unknown = await findReview(deps, '9').then(() => null, (error: unknown) => error);
+  assert.ok(unknown instanceof UsageError);
+  assert.deepEqual(errorLines(unknown, messagesFor('en')), ['review 9 is not known to gisbot']);
+  assert.deepEqual(errorLines(unknown, messagesFor('ru')), ['отзыв 9 gisbot не знаком']);
 });

@@ -510,6 +510,35 @@ export const migrations: readonly Migration[] = [
       }),
     ],
   },
+  {
+    version: 23,
+    name: 'follow-ups: the code of their reason, beside its English words',
+    // Issue 23, as version 22 for reviews: a follow-up's reason is matched and said by its code. Rows kept before get
+    // the code of the words gisbot wrote then; a follow-up put back in the queue by a failing service kept that
+    // service's error as its reason (any words): `service_failed`. Any other stays NULL (read by its words).
+    statements: (s) => [
+      `ALTER TABLE follow_ups ADD COLUMN reason_code ${s.string(32)} NULL`,
+      ...KNOWN_FOLLOW_UP_REASONS_V23.map(([code, words]) => {
+        const match = words.endsWith('%') ? `LIKE '${words}'` : `= '${words}'`;
+        return `UPDATE follow_ups SET reason_code = '${code}' WHERE reason_code IS NULL AND state <> 'new' AND reason ${match}`;
+      }),
+      "UPDATE follow_ups SET reason_code = 'stopped' WHERE reason_code IS NULL AND state = 'new' AND reason = 'stopped'",
+      "UPDATE follow_ups SET reason_code = 'service_failed' WHERE reason_code IS NULL AND state = 'new' AND reason IS NOT NULL",
+    ],
+  },
+];
+
+/** The reasons gisbot wrote to follow-ups before version 23, each with its code (written as KNOWN_REASONS_V22). */
+const KNOWN_FOLLOW_UP_REASONS_V23: ReadonlyArray<readonly [code: string, words: string]> = [
+  ['review_unknown', 'the review is not known to gisbot'],
+  ['posting_interrupted', 'a follow-up may have been posted by a worker that stopped: check 2GIS before answering'],
+  ['model_failed', 'the model failed: %'],
+  ['gate_refused', 'the reply gate refused %'],
+  ['moderation_unavailable', 'the moderation endpoint gave no verdict and policy.moderation is required: %'],
+  ['comment_deleted', 'the comment was deleted on 2GIS'],
+  ['answered_elsewhere', 'answered on 2GIS before we posted'],
+  ['post_unconfirmed', 'posting the follow-up went unanswered (%'],
+  ['post_refused', '2GIS refused the follow-up: %'],
 ];
 
 /**

@@ -18,7 +18,7 @@ import type {
   AnswerToRecheck, ClaimPrice,
   Branch, BranchFacts, BranchListing, ComplaintWindow, PeriodReview, RatingCount, WaitingBranch, FactQuery, Topic, TopicCount, TopicHistory,
   BalanceSnapshot, BindResult, BranchIntake, BusinessBinding, BusinessRecord, CycleStatus, DialogueEntry, DomainEvent, DraftRecord, EventQuery, EventType, FollowUp, FollowUpOutcome,
-  FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
+  FollowUpReasonCode, FollowUpState, LedgerEntry, LedgerKind, ListedReview, OutboxStatus, PendingEvent, PromptVersion, ReleaseOutcome, ReserveResult,
   ComplaintState, ReviewComplaint, ReviewRecord, ReviewState, Store, StoredEvent, StoredFollowUp, StoredReview, StoredVoiceExample, TelegramCard, TelegramCardBody,
   TelegramUpdate, WaitingReview, DraftDecision, VoiceExample, VoiceWeight, QueuedTelegramMessage, TelegramNotice,
 } from '../../core/ports.ts';
@@ -40,7 +40,7 @@ const REVIEW = columns('r', REVIEW_SPEC);
 const toReview = (row: RowOf<typeof REVIEW>): StoredReview => ({ ...row, state: row.state as ReviewState, reasonCode: row.reasonCode as ReasonCode | null });
 const FOLLOW_UP = columns('f', {
   commentId: 'text', reviewId: 'text', branchId: 'text', authorId: 'text?', text: 'text', createdAt: ['text', 'created_at_text'],
-  state: 'text', reason: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
+  state: 'text', reason: 'text?', reasonCode: 'text?', claimToken: 'text?', leaseUntil: 'time?', answerId: 'text?', answerText: 'text?',
 });
 const EVENT_COLUMNS = { seq: 'int', id: 'text', type: 'text', at: 'time', businessId: 'text?', reviewId: 'text?', branchId: 'text?', data: 'json' } as const;
 const EVENT = columns('e', EVENT_COLUMNS);
@@ -932,7 +932,7 @@ export class SqlStore implements Store {
 
   async #readFollowUp(x: Executor, commentId: string): Promise<StoredFollowUp | null> {
     const row = await x.first(FOLLOW_UP, sql`FROM follow_ups f WHERE f.business_id = ${this.#b} AND f.comment_id = ${commentId}`);
-    return row === undefined ? null : { ...row, state: row.state as FollowUpState };
+    return row === undefined ? null : { ...row, state: row.state as FollowUpState, reasonCode: row.reasonCode as FollowUpReasonCode | null };
   }
 
   async recordFollowUp(followUp: FollowUp, events: readonly DomainEvent[]): Promise<boolean> {
@@ -985,15 +985,15 @@ export class SqlStore implements Store {
       if (row === undefined) return false;
       if (outcome.state === 'posted') {
         const { draft } = outcome;
-        await x.run(sql`UPDATE follow_ups SET state = 'posted', reason = NULL, claim_token = NULL, lease_until = NULL, answer_id = ${outcome.answerId},
+        await x.run(sql`UPDATE follow_ups SET state = 'posted', reason = NULL, reason_code = NULL, claim_token = NULL, lease_until = NULL, answer_id = ${outcome.answerId},
                 answer_text = ${outcome.text}, model = ${draft?.model ?? null}, prompt_version = ${draft?.promptVersion ?? null},
                 prompt_tokens = ${draft?.promptTokens ?? null}, completion_tokens = ${draft?.completionTokens ?? null},
                 model_cost = ${draft?.cost ?? null}, updated_at = ${now}
               WHERE business_id = ${this.#b} AND comment_id = ${commentId}`);
         await x.run(insertDialogue(this.#b, [row.authorId, row.reviewId, 'owner', outcome.text, now]));
       } else {
-        const { state, reason } = outcome;
-        await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
+        const { state, reason, code } = outcome;
+        await x.run(sql`UPDATE follow_ups SET state = ${state}, reason = ${reason}, reason_code = ${code}, claim_token = NULL, lease_until = NULL, updated_at = ${now}
               WHERE business_id = ${this.#b} AND comment_id = ${commentId}`);
       }
       await this.#insertEvents(x, events);

@@ -1,6 +1,6 @@
 // One polling cycle: repair, take in, answer with bounded concurrency, re-read what waits for a person, read back
 // what stayed unsure.
-import { isServiceError, type ServiceError } from '../../errors.ts';
+import { distinctProblems, isServiceError, type CycleProblem, type CycleWarning, type ServiceError } from '../../errors.ts';
 import { recheckPostedAnswers } from './answer-recheck.ts';
 import { makeEvent } from '../events/events.ts';
 import { answerFollowUps, emptyFollowUpCounts, takeInFollowUps, type FollowUpCounts } from './followups.ts';
@@ -25,10 +25,10 @@ export interface CycleSummary {
   charged: Kopecks;
   balance: Kopecks;
   stoppedForBalance: boolean;
-  /** One line per service that failed during the cycle. */
-  problems: string[];
-  /** One line per branch whose intake was cut short or had items it could not take in; not a failure. */
-  warnings: string[];
+  /** One per service failure met during the cycle (each said once), in codes and the service's own detail. */
+  problems: CycleProblem[];
+  /** One per branch whose intake was cut short or had items it could not take in (in codes); not a failure. */
+  warnings: CycleWarning[];
   /** The reviewers' comments under our answers taken in and answered (policy.answerFollowUps); not charged. */
   followUps: FollowUpCounts;
   /** Reviews put back in the queue untouched, without a failure: a stop signal, or work left by a crash. */
@@ -294,7 +294,15 @@ function tally(
   }
   // A refused sign-in is said with what to do about it (which setting to fix, or how to take a fresh token): the one
   // line a cron run prints about it.
-  summary.problems = [...new Set(breaker.errors.map((error) => (error.kind === 'auth' && error.hint ? `${error.message}; ${error.hint}` : error.message)))];
+  summary.problems = distinctProblems(
+    breaker.errors.map((error) => ({
+      kind: 'service',
+      service: error.service,
+      failure: error.kind,
+      detail: error.message,
+      ...(error.kind === 'auth' && error.hint ? { hint: error.hint } : {}),
+    })),
+  );
   return summary;
 }
 

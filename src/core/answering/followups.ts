@@ -116,7 +116,7 @@ async function answerFollowUp(
   signal?: AbortSignal,
 ): Promise<FollowUpResult> {
   const review = await deps.store.getReview(followUp.reviewId);
-  if (review === null) return finish(deps, followUp, token, { state: 'skipped', reason: 'the review is not known to gisbot' });
+  if (review === null) return finish(deps, followUp, token, { state: 'skipped', reason: 'the review is not known to gisbot', code: 'review_unknown' });
 
   if (followUp.state === 'posting') {
     // Its worker died around the POST: what 2GIS shows decides, and nothing is posted again blindly.
@@ -132,6 +132,7 @@ async function answerFollowUp(
     return finish(deps, followUp, token, {
       state: 'needs_approval',
       reason: 'a follow-up may have been posted by a worker that stopped: check 2GIS before answering',
+      code: 'posting_interrupted',
     });
   }
 
@@ -146,16 +147,17 @@ async function answerFollowUp(
   } catch (error) {
     if (signal?.aborted) return release(deps, followUp, token);
     if (isServiceError(error, 'model') && (error.kind === 'rejected' || error.kind === 'bad_response')) {
-      return finish(deps, followUp, token, { state: 'failed', reason: `the model failed: ${error.message}` });
+      return finish(deps, followUp, token, { state: 'failed', reason: `the model failed: ${error.message}`, code: 'model_failed' });
     }
     if (isServiceError(error)) return release(deps, followUp, token, error);
     throw error;
   }
-  if (drafted.kind === 'refused') return finish(deps, followUp, token, { state: 'needs_approval', reason: drafted.reason }, review, { rules: drafted.rules });
+  if (drafted.kind === 'refused') return finish(deps, followUp, token, { state: 'needs_approval', reason: drafted.reason, code: 'gate_refused' }, review, { rules: drafted.rules });
   if (drafted.kind === 'unmoderated') {
     return finish(deps, followUp, token, {
       state: 'needs_approval',
       reason: `the moderation endpoint gave no verdict and policy.moderation is required: ${drafted.error.message}`,
+      code: 'moderation_unavailable',
     });
   }
 
@@ -163,10 +165,10 @@ async function answerFollowUp(
   try {
     const comments = await deps.twogis.listComments(review.id);
     if (!comments.some((comment) => comment.id === followUp.commentId)) {
-      return finish(deps, followUp, token, { state: 'skipped', reason: 'the comment was deleted on 2GIS' });
+      return finish(deps, followUp, token, { state: 'skipped', reason: 'the comment was deleted on 2GIS', code: 'comment_deleted' });
     }
     if (ourCommentAfter(comments, followUp.commentId)) {
-      return finish(deps, followUp, token, { state: 'skipped', reason: 'answered on 2GIS before we posted' });
+      return finish(deps, followUp, token, { state: 'skipped', reason: 'answered on 2GIS before we posted', code: 'answered_elsewhere' });
     }
   } catch (error) {
     if (!isServiceError(error)) throw error;
@@ -184,9 +186,10 @@ async function answerFollowUp(
       return finish(deps, followUp, token, {
         state: 'needs_approval',
         reason: `posting the follow-up went unanswered (${error.message}): check 2GIS before answering`,
+        code: 'post_unconfirmed',
       });
     }
-    if (error.kind === 'rejected') return finish(deps, followUp, token, { state: 'failed', reason: `2GIS refused the follow-up: ${error.message}` });
+    if (error.kind === 'rejected') return finish(deps, followUp, token, { state: 'failed', reason: `2GIS refused the follow-up: ${error.message}`, code: 'post_refused' });
     return release(deps, followUp, token, error);
   }
   const { completion } = drafted;
@@ -230,9 +233,10 @@ async function finish(
   const data = { commentId: followUp.commentId, ...details };
   let event: DomainEvent;
   if (outcome.state === 'posted') event = makeEvent(deps.clock, 'followup.posted', subject, { ...data, text: outcome.text });
-  else if (outcome.state === 'needs_approval') event = makeEvent(deps.clock, 'review.needs_approval', subject, { ...data, reason: outcome.reason, code: 'follow_up' });
-  else if (outcome.state === 'skipped') event = makeEvent(deps.clock, 'review.skipped', subject, { ...data, reason: outcome.reason, code: 'follow_up' });
-  else if (outcome.state === 'failed') event = makeEvent(deps.clock, 'reply.failed', subject, { ...data, error: outcome.reason });
+  // `code` says it is a follow-up's (the contract's), `followUpCode` why: a reader is told it in their words by it.
+  else if (outcome.state === 'needs_approval') event = makeEvent(deps.clock, 'review.needs_approval', subject, { ...data, reason: outcome.reason, code: 'follow_up', followUpCode: outcome.code });
+  else if (outcome.state === 'skipped') event = makeEvent(deps.clock, 'review.skipped', subject, { ...data, reason: outcome.reason, code: 'follow_up', followUpCode: outcome.code });
+  else if (outcome.state === 'failed') event = makeEvent(deps.clock, 'reply.failed', subject, { ...data, error: outcome.reason, code: 'follow_up', followUpCode: outcome.code });
   else {
     await deps.store.finishFollowUp(followUp.commentId, token, outcome, []);
     return 'new';
@@ -244,7 +248,7 @@ async function finish(
 
 /** Back to the queue untouched: a service failed before anything was posted. */
 async function release(deps: PipelineDeps, followUp: StoredFollowUp, token: string, error?: ServiceError): Promise<FollowUpResult> {
-  await finish(deps, followUp, token, { state: 'new', reason: error?.message ?? 'stopped' });
+  await finish(deps, followUp, token, error ? { state: 'new', reason: error.message, code: 'service_failed' } : { state: 'new', reason: 'stopped', code: 'stopped' });
   if (error) deps.logger.warn('a follow-up goes back to the queue', { reviewId: followUp.reviewId, error: error.message });
   return error ? 'service_error' : 'lost';
 }

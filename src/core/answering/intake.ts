@@ -15,7 +15,7 @@
 //
 // An item that cannot be taken in (2gis-api.md: a rating 1–5, a date; and what the columns of both stores hold)
 // is logged as skipped with its reason, and the rest of its page is taken.
-import { isServiceError } from '../../errors.ts';
+import { isServiceError, type CycleWarning } from '../../errors.ts';
 import { noticeEdits } from './edits.ts';
 import { makeEvent } from '../events/events.ts';
 import { published, type IntakeLimits, type PipelineDeps } from '../pipeline.ts';
@@ -38,8 +38,8 @@ export interface IntakeCounts {
   new: number;
   skipped: number;
   awaitingApproval: number;
-  /** One line per branch whose intake was cut short or had items it could not take, for the person. */
-  warnings: string[];
+  /** One per branch whose intake was cut short or had items it could not take, for the person (in codes). */
+  warnings: CycleWarning[];
 }
 
 export function emptyIntakeCounts(): IntakeCounts {
@@ -63,7 +63,9 @@ interface Walk {
   until: number | null;
 }
 
-type WalkEnd = { kind: 'done' } | { kind: 'cut'; next: string; why: string | null };
+/** The limit a walk reached (null: the process is stopping). */
+type LimitReached = { limit: 'pages' | 'seconds'; reached: number };
+type WalkEnd = { kind: 'done' } | { kind: 'cut'; next: string; why: LimitReached | null };
 
 /** `until` of a backlog that must read to the end of the listing: older than any review. */
 const TO_THE_END = new Date(0);
@@ -122,13 +124,14 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
       const cursor = page.cursor;
       const next = cursor === null || cursor.length > MAX_DATE_LENGTH ? Number.NaN : micros(cursor);
       if (Number.isNaN(next)) {
-        warn(deps, counts, branch, `2GIS listed a page with no usable dateCreated to page on from; the listing was cut there`, { cursor });
+        warn(deps, counts, { kind: 'no_page_date', branchId: branch.id }, `2GIS listed a page with no usable dateCreated to page on from; the listing was cut there`, { cursor });
         return { kind: 'done' };
       }
       if (offsetDate !== null) {
         if (cursor === offsetDate || next === micros(offsetDate)) return { kind: 'done' }; // the same page again
         if (next > micros(offsetDate)) {
-          warn(deps, counts, branch, `2GIS listed a page newer than the one before (offsetDate ${offsetDate}, then ${cursor}); the listing was cut there`, {
+          const turnedBack: CycleWarning = { kind: 'dates_turned_back', branchId: branch.id, offsetDate, cursor: cursor ?? '' };
+          warn(deps, counts, turnedBack, `2GIS listed a page newer than the one before (offsetDate ${offsetDate}, then ${cursor}); the listing was cut there`, {
             offsetDate,
             cursor,
           });
@@ -157,11 +160,8 @@ export async function intakeBranch(deps: PipelineDeps, branch: Branch, counts: I
     }
   }
   if (unreadable.length > 0) {
-    const shown = unreadable.slice(0, 3).map((item) => `${item.id ?? '(no id)'}: ${item.reason}`);
-    const more = unreadable.length > 3 ? `; and ${unreadable.length - 3} more` : '';
-    counts.warnings.push(
-      `branch ${branch.id}: ${unreadable.length} listed review${unreadable.length === 1 ? '' : 's'} cannot be taken in (see the log): ${shown.join('; ')}${more}`,
-    );
+    // Each item was logged as it was met; the person gets the first few.
+    counts.warnings.push({ kind: 'unreadable', branchId: branch.id, count: unreadable.length, items: unreadable.slice(0, 3).map(({ id, reason }) => ({ id, reason })) });
   }
 }
 
@@ -176,22 +176,25 @@ function limitReached(
   pages: number,
   started: number,
   signal: AbortSignal | undefined,
-): string | null | undefined {
+): LimitReached | null | undefined {
   if (signal?.aborted) return null;
-  if (pages >= limits.maxPagesPerBranch) return `${pages} pages (polling.maxPagesPerBranch)`;
+  if (pages >= limits.maxPagesPerBranch) return { limit: 'pages', reached: pages };
   const elapsed = deps.clock.now().getTime() - started;
-  if (elapsed >= limits.maxMsPerBranch) return `${Math.round(elapsed / 1000)} s (polling.maxSecondsPerBranch)`;
+  if (elapsed >= limits.maxMsPerBranch) return { limit: 'seconds', reached: Math.round(elapsed / 1000) };
   return undefined;
 }
 
 /** Reports a walk cut by a limit; one cut by a signal to stop is not news. */
-function stopped(deps: PipelineDeps, counts: IntakeCounts, branch: Branch, end: { next: string; why: string | null }): void {
-  if (end.why !== null) warn(deps, counts, branch, `intake stopped after ${end.why}; the rest is read in the next cycles`, { cursor: end.next });
+function stopped(deps: PipelineDeps, counts: IntakeCounts, branch: Branch, end: { next: string; why: LimitReached | null }): void {
+  if (end.why === null) return;
+  const after = end.why.limit === 'pages' ? `${end.why.reached} pages (polling.maxPagesPerBranch)` : `${end.why.reached} s (polling.maxSecondsPerBranch)`;
+  warn(deps, counts, { kind: 'intake_cut', branchId: branch.id, ...end.why }, `intake stopped after ${after}; the rest is read in the next cycles`, { cursor: end.next });
 }
 
-function warn(deps: PipelineDeps, counts: IntakeCounts, branch: Branch, text: string, fields: Record<string, unknown>): void {
-  deps.logger.warn(text, { branchId: branch.id, ...fields });
-  counts.warnings.push(`branch ${branch.id}: ${text}`);
+/** The log's line (English, `text`) and the person's warning (in codes, worded by the reader's catalogue). */
+function warn(deps: PipelineDeps, counts: IntakeCounts, warning: CycleWarning & { branchId: string }, text: string, fields: Record<string, unknown>): void {
+  deps.logger.warn(text, { branchId: warning.branchId, ...fields });
+  counts.warnings.push(warning);
 }
 
 /**

@@ -26,7 +26,7 @@ export interface ManualDraft {
 
 export async function findReview(deps: Pick<PipelineDeps, 'store'>, reviewId: string): Promise<StoredReview> {
   const review = await deps.store.getReview(reviewId);
-  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`);
+  if (!review) throw new UsageError(`review ${reviewId} is not known to gisbot`, undefined, { code: 'review_unknown', reviewId });
   return review;
 }
 
@@ -121,7 +121,14 @@ async function claimAndSend(
   const now = deps.clock.now();
   const review = await deps.store.claimReview(reviewId, token, now, new Date(now.getTime() + deps.settings.leaseMs));
   if (!review) {
-    throw new UsageError(`review ${reviewId} cannot be answered now: it is ${describeState(before)}`);
+    // The English for the log and programs; the reader's catalogue says it by its code (ui/error-text.ts).
+    throw new UsageError(`review ${reviewId} cannot be answered now: it is ${describeState(before)}`, undefined, {
+      code: 'review_not_free',
+      reviewId,
+      state: before.state,
+      reason: before.reason,
+      reasonCode: before.reasonCode ?? null,
+    });
   }
   const back: ReleaseOutcome =
     before.state === 'needs_approval' || before.state === 'failed' || isComplained(before)

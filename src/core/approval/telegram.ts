@@ -17,7 +17,7 @@
 // chats; its panel). A business's own chats reach its desk alone: a card of another business is not found from
 // there, and a press carrying one is refused and recorded. The agency's staff chats reach every desk: they get
 // every business's cards, each naming its business, and may act on any.
-import { isServiceError, UsageError } from '../../errors.ts';
+import { isServiceError, UsageError, type CycleProblem } from '../../errors.ts';
 import { makeEvent } from '../events/events.ts';
 import { fileComplaint } from './complaint.ts';
 import { looksLikeNotACustomer } from '../drafting/looks-like.ts';
@@ -33,6 +33,7 @@ import type {
   CardMessage,
   CardView,
   DomainEvent,
+  NotActedWhy,
   StoredReview,
   Telegram,
   TelegramCard,
@@ -90,7 +91,10 @@ export interface ChatRefusal {
 export type TelegramTrouble =
   | { kind: 'down'; error: string; hint: string | undefined }
   | { kind: 'chat'; refusal: ChatRefusal }
-  | { kind: 'card'; problem: string };
+  | { kind: 'card'; problem: CardRefused };
+
+/** A card Telegram refused for one chat (the service's own detail); it goes out there on a later turn. */
+export type CardRefused = Extract<CycleProblem, { kind: 'card_refused' }>;
 
 export interface TurnReport {
   /** Updates acted on in this turn. */
@@ -98,7 +102,7 @@ export interface TurnReport {
   cardsSent: number;
   cardsEdited: number;
   /** A card Telegram refused for a chat, and why; the card goes out there on a later turn. */
-  problems: string[];
+  problems: CardRefused[];
   /** Chats that take no messages from the bot (blocked, gone, migrated); tried again on a later turn. */
   refusingChats: ChatRefusal[];
 }
@@ -275,7 +279,8 @@ export class TelegramBridge {
     const claim = await store.claimTelegramUpdate(update.updateId, this.#token, now, new Date(now.getTime() + UPDATE_CLAIM_MS));
     if (claim === null) return false;
     if (claim.attempts > MAX_UPDATE_ATTEMPTS) {
-      await this.#giveUp(update, claim.lastError ?? 'it failed every time it was tried');
+      const why = claim.lastError === null ? 'tried_out' : ReviewInWork.wrote(claim.lastError) ? 'review_in_work' : null;
+      await this.#giveUp(update, claim.lastError ?? 'it failed every time it was tried', why);
       await store.finishTelegramUpdate(update.updateId, this.#token, 'given_up');
       return true;
     }
@@ -312,7 +317,7 @@ export class TelegramBridge {
       const message = error instanceof Error ? error.message : String(error);
       this.#deps.logger.error('telegram: an update could not be acted on', { updateId: update.updateId, error: message });
       if (!isServiceError(error, 'telegram')) {
-        await this.#giveUp(update, message);
+        await this.#giveUp(update, message, error instanceof CardKeptChanging ? 'card_kept_changing' : null);
         return store.finishTelegramUpdate(update.updateId, this.#token, 'given_up');
       }
     }
@@ -320,10 +325,10 @@ export class TelegramBridge {
   }
 
   /** Tells the person an update will not be acted on, in reply to the message it came from. */
-  async #giveUp(update: TelegramUpdate, reason: string): Promise<void> {
+  async #giveUp(update: TelegramUpdate, reason: string, why: NotActedWhy | null): Promise<void> {
     this.#deps.logger.warn('telegram: an update was given up on', { updateId: update.updateId, reason });
     if (update.kind === 'other' || !this.#allowed.has(update.chatId)) return;
-    const notice: TelegramNotice = { kind: 'not_acted', action: update.kind === 'press' ? update.action : null, reason };
+    const notice: TelegramNotice = { kind: 'not_acted', action: update.kind === 'press' ? update.action : null, reason, why };
     try {
       await this.#deps.telegram.notify(update.chatId, notice, update.messageId);
     } catch (error) {
@@ -433,7 +438,7 @@ export class TelegramBridge {
     const body = card.body;
     if (press.revision !== body.revision) return answer({ kind: 'changed' });
     const draft = body.draft;
-    if (draft === null) return answer({ kind: 'refused', problems: [body.draftFailure ?? 'there is no draft'] });
+    if (draft === null) return answer({ kind: 'no_draft', detail: body.draftFailure });
     if (draft.problems.length > 0) return answer({ kind: 'refused', problems: draft.problems });
     const usage = draft.usage;
     let outcome;
@@ -473,9 +478,9 @@ export class TelegramBridge {
       case 'lost':
         return this.#notFree(desk, card, review.id, answer);
       case 'released':
-        return answer({ kind: 'not_posted', reason: outcome.error?.message ?? 'a service failed before anything was posted; try again later' });
+        return answer({ kind: 'service_failed', detail: outcome.error?.message ?? null });
       case 'unsure':
-        return answer({ kind: 'not_posted', reason: `its fate is unknown (${outcome.error.message}); gisbot reads it back and never posts twice` });
+        return answer({ kind: 'fate_unknown', detail: outcome.error.message });
     }
   }
 
@@ -655,7 +660,7 @@ export class TelegramBridge {
         // being down does.
         if (!isServiceError(error, 'telegram') || (error.kind !== 'rejected' && error.kind !== 'blocked')) throw error;
         if (error.kind === 'blocked') report.refusingChats.push({ chatId, error: error.message, movedTo: error.movedTo ?? null });
-        else report.problems.push(`Telegram chat ${chatId}: ${error.message}`);
+        else report.problems.push({ kind: 'card_refused', chatId, detail: error.message });
       }
     }
     const stale = card.body.messages.some((copy) => desk.deps.chatIds.includes(copy.chatId) && !copy.superseded && copy.shows < card.body.revision);
@@ -733,7 +738,7 @@ export class TelegramBridge {
       if (saved) return saved;
       card = await this.#reread(desk, card);
     }
-    throw new Error(`telegram card ${card.id} kept changing while it was written`);
+    throw new CardKeptChanging(card.id);
   }
 
   /** Writes the card if nobody wrote it since it was read; the card as written, or null when somebody had. */
@@ -764,7 +769,12 @@ export class TelegramBridge {
     const key = JSON.stringify(trouble);
     if (this.#reported.has(key)) return;
     this.#reported.add(key);
-    const line = trouble.kind === 'down' ? `Telegram: ${trouble.error}` : trouble.kind === 'card' ? trouble.problem : `Telegram chat ${trouble.refusal.chatId}: ${trouble.refusal.error}`;
+    const line =
+      trouble.kind === 'down'
+        ? `Telegram: ${trouble.error}`
+        : trouble.kind === 'card'
+          ? `Telegram chat ${trouble.problem.chatId}: ${trouble.problem.detail}`
+          : `Telegram chat ${trouble.refusal.chatId}: ${trouble.refusal.error}`;
     this.#deps.logger.warn(line, trouble.kind === 'chat' && trouble.refusal.movedTo ? { movedTo: trouble.refusal.movedTo } : undefined);
     this.#deps.onTrouble?.(trouble);
   }
@@ -774,6 +784,18 @@ export class TelegramBridge {
 class ReviewInWork extends Error {
   constructor(reviewId: string) {
     super(`review ${reviewId} was being answered by another worker each time the press was tried`);
+  }
+
+  /** Whether an update's recorded error (telegram_updates.last_error, this class's message) is this one. */
+  static wrote(message: string): boolean {
+    return /^review \S+ was being answered by another worker each time the press was tried$/.test(message);
+  }
+}
+
+/** Somebody wrote the card on every one of the tries to write it. */
+class CardKeptChanging extends Error {
+  constructor(cardId: number) {
+    super(`telegram card ${cardId} kept changing while it was written`);
   }
 }
 
