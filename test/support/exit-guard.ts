@@ -12,7 +12,8 @@ const GRACE_MS = Number(process.env.GISBOT_TEST_EXIT_GRACE_MS ?? 30_000);
 if (process.env.NODE_TEST_CONTEXT?.startsWith('child')) {
   after(() => {
     setTimeout(() => {
-      process.stderr.write(`exit guard: ${process.argv[1]} kept running ${GRACE_MS} ms after its last test (a handle left open); ended\n`);
+      const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout');
+      process.stderr.write(`exit guard: ${process.argv[1]} kept running ${GRACE_MS} ms after its last test (left open: ${open.join(', ') || 'timers'}); ended\n`);
       process.exit();
     }, GRACE_MS).unref();
   });
