@@ -4,7 +4,7 @@
 // a lease and fenced before the POST; a POST whose outcome went unseen is read back, never re-posted blindly.
 // Follow-ups are not charged: the review's answer was.
 import { isServiceError, ServiceError } from '../../errors.ts';
-import { draftThroughGate } from '../drafting/drafting.ts';
+import { draftFromCompletion, draftThroughGate } from '../drafting/drafting.ts';
 import { makeEvent } from '../events/events.ts';
 import { detectLanguage } from '../drafting/language.ts';
 import { published, type PipelineDeps } from '../pipeline.ts';
@@ -201,14 +201,7 @@ async function answerFollowUp(
       state: 'posted',
       answerId: commentId,
       text: drafted.text,
-      draft: {
-        model: completion.model,
-        promptVersion: prompt.version,
-        promptTokens: completion.promptTokens,
-        completionTokens: completion.completionTokens,
-        finishReason: completion.finishReason,
-        cost: completion.cost ?? null,
-      },
+      draft: draftFromCompletion(completion, prompt.version),
     },
     review,
   );

@@ -2,7 +2,7 @@
 // fenced by the claim token; the POST additionally by an unexpired lease (invariant 8).
 import { isServiceError, ServiceError } from '../../errors.ts';
 import { answerRecheckTime } from './answer-recheck.ts';
-import { draftFromTemplate, draftThroughGate, forgetWording } from '../drafting/drafting.ts';
+import { draftFromCompletion, draftFromTemplate, draftThroughGate, forgetWording } from '../drafting/drafting.ts';
 import { makeEvent } from '../events/events.ts';
 import { formatMoney, type Kopecks } from '../money/money.ts';
 import { published, type PipelineDeps } from '../pipeline.ts';
@@ -111,15 +111,7 @@ export async function answerReview(
     }
     const { completion } = drafted;
     draftText = drafted.text;
-    saving = store.saveDraft(review.id, token, {
-      text: draftText,
-      model: completion.model,
-      promptVersion: prompt.version,
-      promptTokens: completion.promptTokens,
-      completionTokens: completion.completionTokens,
-      finishReason: completion.finishReason,
-      cost: completion.cost ?? null,
-    });
+    saving = store.saveDraft(review.id, token, { text: draftText, ...draftFromCompletion(completion, prompt.version) });
   } catch (error) {
     if (signal?.aborted) return releaseForLater(deps, review, token);
     if (canPass(error)) {

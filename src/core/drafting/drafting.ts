@@ -6,7 +6,7 @@ import { comparableText, gateProblems, normaliseDraft, type GateContext, type Ga
 import type { PipelineDeps } from '../pipeline.ts';
 import { noteTopics } from '../insight/insight.ts';
 import { answeringPolicy, hasText, planAnswer, planFollowUp, type AnswerPlan } from '../answering/policy.ts';
-import type { ChatMessage, Completion, StoredReview } from '../ports.ts';
+import type { ChatMessage, Completion, DraftRecord, StoredReview } from '../ports.ts';
 import { buildMessages, type FollowUpForPrompt } from './prompt.ts';
 import { chosenTemplate, type TemplateSet } from './templates.ts';
 import { topicsOf } from '../insight/topics.ts';
@@ -34,6 +34,18 @@ export interface DraftExtras {
   followUp?: FollowUpForPrompt;
   /** Varies the sampling seed (a follow-up's comment id); default the review's id. */
   seedKey?: string;
+}
+
+/** What is kept of the model's call beside a draft's text (Store.saveDraft): the one mapping for every path. */
+export function draftFromCompletion(completion: Completion, promptVersion: number): Omit<DraftRecord, 'text'> {
+  return {
+    model: completion.model,
+    promptVersion,
+    promptTokens: completion.promptTokens,
+    completionTokens: completion.completionTokens,
+    finishReason: completion.finishReason,
+    cost: completion.cost ?? null,
+  };
 }
 
 export async function draftThroughGate(
