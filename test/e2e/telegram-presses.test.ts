@@ -70,7 +70,7 @@ for (const backend of ['mysql', 'sqlite'] as const satisfies readonly Backend[])
       onDraft = async () => {
         if (backend === 'sqlite') return faults.holdWriteLock(7_000);
         await faults.holdRows("SELECT id FROM telegram_cards WHERE review_id = '991001' FOR UPDATE", 4_000);
-        void faults.waitForWaiter(/UPDATE telegram_cards/, 4_000).then((waiting) => (waiting ? faults.killWorkers(/UPDATE telegram_cards/) : 0));
+        faults.killWaiterSoon(/UPDATE telegram_cards/, 4_000);
       };
       const hit = await poll();
       assert.equal(hit.code, 1, hit.stderr);

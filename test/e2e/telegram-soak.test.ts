@@ -206,5 +206,5 @@ async function injectFault(backend: Backend, faults: DatabaseFaults, random: () 
   const tables = [['telegram_cards', 'telegram_updates'], ['telegram_cards', 'telegram_updates', 'reviews', 'ledger', 'account']][Math.floor(random() * 2)]!;
   await faults.holdWriteLock(600 + random() * 900, tables);
   // The worker's next statement waits on the lock: KILLed there (a dropped connection in the middle of its work).
-  void faults.waitForWaiter(/telegram_|reviews|ledger|account/, 500).then((waiting) => (waiting ? faults.killWorkers(/telegram_|reviews|ledger|account/) : 0));
+  faults.killWaiterSoon(/telegram_|reviews|ledger|account/, 500);
 }

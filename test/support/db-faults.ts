@@ -1,6 +1,7 @@
 // Database faults for tests that run the real binary: another connection that holds the write lock (SQLite:
 // BEGIN IMMEDIATE past the busy timeout; MariaDB: LOCK TABLES or row locks), and KILL of the workers' connections
-// (MariaDB). Each fault ends by itself; `settle()` waits for every one begun.
+// (MariaDB). Each fault ends by itself; `settle()` waits for every one begun. The faults' own connections are never
+// among the KILLed, and each is let go of even when the server dropped it: a test file ends with nothing left open.
 import type { Connection } from 'mysql2/promise';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSqlite } from '../../src/adapters/store/sqlite.ts';
@@ -10,6 +11,8 @@ import type { World } from './world.ts';
 export class DatabaseFaults {
   readonly #world: World;
   readonly #pending = new Set<Promise<void>>();
+  /** The server's ids of this object's own connections: KILLs spare them. */
+  readonly #own = new Set<number>();
   /** What was injected, for the test's report. */
   readonly injected: string[] = [];
 
@@ -33,10 +36,10 @@ export class DatabaseFaults {
       }));
       return;
     }
-    const connection = await connectDatabase(this.#world.db.url);
+    const connection = await this.#connect();
     await connection.query(`LOCK TABLES ${tables.map((table) => `${table} WRITE`).join(', ')}`);
     this.injected.push(`mysql LOCK TABLES ${tables.join(',')} ${ms} ms`);
-    this.#track(sleep(ms).then(() => release(connection, 'UNLOCK TABLES')));
+    this.#track(sleep(ms).then(() => this.#release(connection, 'UNLOCK TABLES')));
   }
 
   /**
@@ -44,33 +47,41 @@ export class DatabaseFaults {
    * innodb_lock_wait_timeout a worker waiting on them fails with a lock wait timeout.
    */
   async holdRows(sql: string, ms: number): Promise<void> {
-    const connection = await connectDatabase(this.#world.db.url);
+    const connection = await this.#connect();
     await connection.query('START TRANSACTION');
     await connection.query(sql);
     this.injected.push(`mysql row locks ${ms} ms`);
-    this.#track(sleep(ms).then(() => release(connection, 'ROLLBACK')));
+    this.#track(sleep(ms).then(() => this.#release(connection, 'ROLLBACK')));
   }
 
   /** MariaDB: KILLs the connections of other processes to the world's database (`match`: their running query); how many. */
   async killWorkers(match?: RegExp): Promise<number> {
-    const connection = await connectDatabase(this.#world.db.url);
+    const connection = await this.#connect();
     try {
       const [rows] = await connection.query<Array<{ ID: number; INFO: string | null } & import('mysql2').RowDataPacket>>(
         'SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()',
       );
-      const victims = rows.filter((row) => match === undefined || (row.INFO !== null && match.test(row.INFO)));
+      const victims = rows.filter((row) => !this.#own.has(Number(row.ID)) && (match === undefined || (row.INFO !== null && match.test(row.INFO))));
       for (const row of victims) await connection.query(`KILL ${Number(row.ID)}`).catch(() => {});
       if (victims.length > 0) this.injected.push(`mysql KILL ${victims.length}`);
       return victims.length;
     } finally {
-      await connection.end();
+      await this.#let(connection);
     }
+  }
+
+  /**
+   * MariaDB, in the background (settle() waits for it): once a worker's query matching `match` waits on a lock,
+   * within `ms`, that worker's connection is KILLed there.
+   */
+  killWaiterSoon(match: RegExp, ms: number): void {
+    this.#track(this.waitForWaiter(match, ms).then(async (waiting) => void (waiting ? await this.killWorkers(match) : 0)));
   }
 
   /** Waits for a worker's query matching `match` to wait on a lock (MariaDB), at most `ms`; whether one did. */
   async waitForWaiter(match: RegExp, ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
-    const connection = await connectDatabase(this.#world.db.url);
+    const connection = await this.#connect();
     try {
       while (Date.now() < deadline) {
         const [rows] = await connection.query<Array<{ INFO: string | null } & import('mysql2').RowDataPacket>>(
@@ -81,7 +92,7 @@ export class DatabaseFaults {
       }
       return false;
     } finally {
-      await connection.end();
+      await this.#let(connection);
     }
   }
 
@@ -89,16 +100,29 @@ export class DatabaseFaults {
     await Promise.all([...this.#pending]);
   }
 
+  async #connect(): Promise<Connection> {
+    const connection = await connectDatabase(this.#world.db.url);
+    this.#own.add(connection.threadId);
+    return connection;
+  }
+
+  async #release(connection: Connection, statement: string): Promise<void> {
+    try {
+      await connection.query(statement);
+    } finally {
+      await this.#let(connection);
+    }
+  }
+
+  /** Ends a connection of ours; one the server dropped may never answer the goodbye, so it is destroyed after a while. */
+  async #let(connection: Connection): Promise<void> {
+    await Promise.race([connection.end().catch(() => {}), sleep(2_000)]);
+    connection.destroy();
+    this.#own.delete(connection.threadId);
+  }
+
   #track(promise: Promise<void>): void {
     const tracked = promise.catch(() => {}).finally(() => this.#pending.delete(tracked));
     this.#pending.add(tracked);
-  }
-}
-
-async function release(connection: Connection, statement: string): Promise<void> {
-  try {
-    await connection.query(statement);
-  } finally {
-    await connection.end().catch(() => {});
   }
 }
