@@ -192,7 +192,7 @@ export function replyOutcome(
   }
 }
 
-function choices(problems: readonly unknown[]) {
+function choices(problems: readonly FoundProblem[]) {
   return [
     { value: 'send', name: messages.reply.choices.send, disabled: problems.length > 0 ? messages.reply.choices.fixFirst : false },
     { value: 'edit', name: messages.reply.choices.edit },
