@@ -2,8 +2,8 @@
 // regenerate / skip on a terminal. Drafting never writes anything; sending goes through sendReply: the gate,
 // the balance reserve, the re-read on 2GIS and one settlement, exactly like the automatic pipeline.
 import type { Context } from '../context.ts';
-import { draftReply, sendReply, type ManualDraft, type SendOutcome } from '../core/approval/manual.ts';
-import { checkReply } from '../core/drafting/gate.ts';
+import { draftReply, messagesOf, sendReply, type ManualDraft, type SendOutcome } from '../core/approval/manual.ts';
+import { gateProblems, type FoundProblem } from '../core/drafting/gate.ts';
 import { looksLikeNotACustomer } from '../core/drafting/looks-like.ts';
 import { noteRegeneration } from '../core/voice/voice.ts';
 import { formatMoney } from '../core/money/money.ts';
@@ -13,6 +13,7 @@ import { parseLimit } from '../ui/format.ts';
 import { errorLines } from '../ui/error-text.ts';
 import { messages, messagesFor, type Catalogue } from '../ui/messages.ts';
 import type { Output } from '../ui/output.ts';
+import { saidProblems } from '../ui/gate-problems.ts';
 import { printDraft, printQueue, printReview, queueJson } from '../ui/reply-card.ts';
 import { shownLine, shownText } from '../ui/shown-text.ts';
 import { reasonText } from '../ui/reason.ts';
@@ -34,7 +35,10 @@ export type ReplyResult =
       review: StoredReview;
       action: ReplyAction;
       text: string;
+      /** The gate's verdict in English (--json). */
       problems: string[];
+      /** The same rule by rule: --json adds the rules, the terminal says them in its language. */
+      findings: FoundProblem[];
       /** Why it was not posted, in English whatever the terminal's language (--json; programs match it). */
       reason: string | null;
       /** The same in the terminal's language, for the person. */
@@ -84,20 +88,20 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
 
   let current = await draft();
   let text = current.text;
-  let problems = current.problems;
+  let findings: FoundProblem[] = current.findings;
   let edited = false;
   const result = (action: ReplyAction, exitCode: ExitCode, extra: Partial<ReplyResult & { kind: 'answer' }> = {}): ReplyResult => ({
-    kind: 'answer', review, action, text, problems, reason: null, charged: null, balance: null, exitCode, ...extra,
+    kind: 'answer', review, action, text, problems: messagesOf(findings), findings, reason: null, charged: null, balance: null, exitCode, ...extra,
   });
 
   for (;;) {
-    if (show) printDraft(ctx.output, text, problems, edited, edited ? null : current.template);
+    if (show) printDraft(ctx.output, text, findings, edited, edited ? null : current.template);
     if (options.dryRun) return result('dry-run', ExitCode.ok);
-    const choice = options.send ? 'send' : await ctx.prompter.select(messages.reply.choose, choices(problems), messages.reply.needsTerminal);
+    const choice = options.send ? 'send' : await ctx.prompter.select(messages.reply.choose, choices(findings), messages.reply.needsTerminal);
     if (choice === 'skip') return result('skipped', ExitCode.ok);
     if (choice === 'edit') {
       text = (await ctx.prompter.editor(messages.reply.editing, text, messages.reply.needsTerminal, '.md')).trim();
-      problems = checkReply({ text, finishReason: 'stop' }, ctx.settings);
+      findings = gateProblems({ text, finishReason: 'stop' }, ctx.settings);
       edited = true;
       continue;
     }
@@ -105,11 +109,11 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
       const instruction = await ctx.prompter.input(messages.reply.instruction, {}, messages.reply.needsTerminal);
       current = await draft(instruction);
       await noteRegeneration(ctx, review);
-      ({ text, problems } = current);
+      ({ text, findings } = current);
       edited = false;
       continue;
     }
-    if (problems.length > 0) return result('refused', ExitCode.failed);
+    if (findings.length > 0) return result('refused', ExitCode.failed);
     const version = (await ctx.store.savePromptVersion(prompt.text)).version;
     const spinner = await ctx.output.spinner(messages.reply.sending);
     let outcome: SendOutcome;
@@ -126,7 +130,7 @@ export async function reply(ctx: Context, options: ReplyOptions): Promise<ReplyR
       spinner.stop();
     }
     if (outcome.kind === 'refused' && !options.send) {
-      problems = outcome.problems;
+      findings = outcome.findings;
       continue;
     }
     return fromOutcome(outcome, result);
@@ -151,7 +155,7 @@ function fromOutcome(outcome: SendOutcome, result: Build): ReplyResult {
     case 'posted':
       return result('posted', ExitCode.ok, { charged: formatMoney(outcome.charged), balance: formatMoney(outcome.balance) });
     case 'refused':
-      return result('refused', ExitCode.failed, { problems: outcome.problems });
+      return result('refused', ExitCode.failed, { problems: outcome.problems, findings: outcome.findings });
     case 'insufficient':
       return result('insufficient', ExitCode.insufficientBalance, replyOutcome(outcome));
     default:
@@ -188,7 +192,7 @@ export function replyOutcome(
   }
 }
 
-function choices(problems: readonly string[]) {
+function choices(problems: readonly FoundProblem[]) {
   return [
     { value: 'send', name: messages.reply.choices.send, disabled: problems.length > 0 ? messages.reply.choices.fixFirst : false },
     { value: 'edit', name: messages.reply.choices.edit },
@@ -207,16 +211,18 @@ export function render(result: ReplyResult, output: Output): void {
     }
     return;
   }
-  const { review, action, text, problems, reason, charged, balance } = result;
+  const { review, action, text, problems, findings, reason, charged, balance } = result;
   if (output.json) {
-    output.data(JSON.stringify({ reviewId: review.id, action, text, problems, reason, charged, balance, looksLike: looksLikeNotACustomer(review.text) }));
+    // `problemRules`: each of `problems`' rule (core/drafting/gate.ts, GateRule), in the same order.
+    const problemRules = findings.map((problem) => problem.rule);
+    output.data(JSON.stringify({ reviewId: review.id, action, text, problems, problemRules, reason, charged, balance, looksLike: looksLikeNotACustomer(review.text) }));
   }
   const c = output.colors;
   const id = shownLine(review.id);
   if (action === 'posted') output.say(c.green(`✓ ${messages.reply.posted(id, charged!, balance!)}`));
   else if (action === 'dry-run') output.say(c.dim(messages.reply.dryRun));
   else if (action === 'skipped') output.say(c.dim(messages.reply.skipped(id)));
-  else if (action === 'refused') output.error(c.red(`✗ ${shownText(messages.reply.refused(problems))}`));
+  else if (action === 'refused') output.error(c.red(`✗ ${shownText(messages.reply.refused(saidProblems(problems, findings, messages)))}`));
   else output.error(c.red(`✗ ${shownText(messages.reply.notPosted(result.shown ?? reason ?? ''))}`));
   if (action === 'insufficient') output.error(c.dim(messages.cycle.insufficientHint));
 }

@@ -1,6 +1,7 @@
 // The interfaces the core depends on. Adapters implement them; the core never imports an adapter.
 import type { Kopecks } from './money/money.ts';
 import type { TokenUse } from './doctor/token-age.ts';
+import type { FoundProblem } from './drafting/gate.ts';
 
 /**
  * Why a review was skipped or waits for a person, for programs: events carry it as `data.code` beside the English
@@ -463,8 +464,13 @@ export type CardAction = 'send' | 'regenerate' | 'edit' | 'skip' | 'complain';
 /** The draft a card offers: what its `send` posts. */
 export interface CardDraft {
   text: string;
-  /** The gate's verdict; empty: it may be sent. */
+  /** The gate's verdict, in English; empty: it may be sent. */
   problems: string[];
+  /**
+   * The same verdict rule by rule, so the card says it in its chat's language; absent on cards made before (their
+   * English shows as it is).
+   */
+  findings?: FoundProblem[];
   /** The person who wrote it (`edit`), or null for the model's draft. */
   editedBy: string | null;
   /** A person's text (`edit`): the model's draft it replaced, or null when there was none (the owner's voice). */
@@ -563,7 +569,8 @@ export type TelegramNotice =
   | { kind: 'in_work' }
   | { kind: 'answered_elsewhere'; reason: string | null; code?: ReasonCode | null }
   | { kind: 'changed' }
-  | { kind: 'refused'; problems: string[] }
+  /** `problems`: the English; `findings`: the same rule by rule, said in the chat's language. */
+  | { kind: 'refused'; problems: string[]; findings?: FoundProblem[] }
   | { kind: 'insufficient' }
   | { kind: 'not_posted'; reason: string; code?: ReasonCode | null }
   /** The post went out but its outcome was not seen (the service's own detail): read back, never posted twice. */
@@ -580,7 +587,7 @@ export type TelegramNotice =
   | { kind: 'complaint'; status: 'sent' | 'already_sent' | 'outcome_unknown' }
   /** Why no complaint was filed: an empty or too long reason, a review 2GIS no longer has, or does not allow. */
   | { kind: 'complaint_refused'; why: 'empty' | 'too_long' | 'gone' | 'not_allowed'; length?: number; detail?: string | null }
-  | { kind: 'edit_taken'; problems: string[] }
+  | { kind: 'edit_taken'; problems: string[]; findings?: FoundProblem[] }
   | { kind: 'instruction_taken' }
   | { kind: 'skipped'; reviewId: string }
   | { kind: 'unknown_card' }
@@ -657,7 +664,8 @@ export interface CardView {
   /** Why the review waits for a person; said by `reasonCode` where there is one. */
   reason: string | null;
   reasonCode?: ReasonCode | null;
-  draft: { text: string; problems: string[]; editedBy: string | null; template?: string | null } | null;
+  /** `findings`: `problems` rule by rule, when the card kept them (CardDraft.findings). */
+  draft: { text: string; problems: string[]; findings?: FoundProblem[]; editedBy: string | null; template?: string | null } | null;
   draftFailure: string | null;
   instruction: string | null;
   outcome: CardOutcome | null;

@@ -7,6 +7,7 @@ import { gisbotCommand, shellWord, shipped, shortTime } from './catalogue-tools.
 import { formatCount, formatDate, formatDateTime, formatDecimal, formatMoneyFor, pluralCategory } from './language.ts';
 import { CLI_TOP_UP_NOTE, DEMO_TOP_UP_NOTE, REFUND_NOTE } from '../core/money/ledger-notes.ts';
 import type { Catalogue } from './messages.ts';
+import type { FoundProblem } from '../core/drafting/gate.ts';
 
 /**
  * Every counted noun the Russian texts use, as [one, few, many]: 1 отзыв, 2 отзыва, 5 отзывов (and 21 отзыв,
@@ -101,6 +102,71 @@ function ruReason(code: string | undefined, prose: string, followUpCode?: string
     case 'service_failed': return `сервис не ответил: ${prose}`;
     case 'recovered': return 'возвращён в очередь после прерванного запуска';
     default: return prose;
+  }
+}
+
+/** Languages the gate names, as Russian says "written in …" (на русском): the gate's ISO 639-3 codes. */
+const RU_LANGUAGES_IN: Record<string, string> = {
+  rus: 'русском', kaz: 'казахском', eng: 'английском', ukr: 'украинском', bel: 'белорусском', bul: 'болгарском',
+  srp: 'сербском', uzn: 'узбекском', deu: 'немецком', fra: 'французском', spa: 'испанском', ita: 'итальянском',
+  por: 'португальском', tur: 'турецком', pol: 'польском', nld: 'нидерландском',
+};
+const ruLanguageIn = (code: string) => RU_LANGUAGES_IN[code] ?? `языке ${code}`;
+
+/**
+ * One of the reply gate's problems with a draft, worded from its rule and params (core/drafting/gate.ts). A problem
+ * without the params its wording needs (kept by an older gisbot) is said as the gate said it, in English. What the
+ * gate found is quoted as it was: the caller shows it escaped, as it showed the English.
+ */
+function ruGateProblem(problem: FoundProblem): string {
+  const params = problem.params ?? {};
+  const text = (key: string) => (typeof params[key] === 'string' ? (params[key] as string) : null);
+  const number = (key: string) => (typeof params[key] === 'number' ? (params[key] as number) : null);
+  const found = text('found');
+  switch (problem.rule) {
+    case 'empty': return 'черновик пуст';
+    case 'too_long': {
+      const limit = number('limit');
+      return limit === null ? problem.message : `черновик длиннее ${formatCount('ru', limit)} ${pluralCategory('ru', limit) === 'one' ? 'символа' : 'символов'}`;
+    }
+    case 'unfinished': {
+      const reason = text('finishReason');
+      return reason === null ? problem.message : `модель не закончила ответ как обычно (${reason})`;
+    }
+    case 'secret': {
+      const keys = text('keys');
+      return keys === null ? problem.message : `содержит секрет из настроек (${keys})`;
+    }
+    case 'email': return found === null ? problem.message : `содержит адрес e-mail (${found})`;
+    case 'link': return found === null ? problem.message : `содержит ссылку (${found})`;
+    case 'phone': return found === null ? problem.message : `содержит номер телефона (${found})`;
+    case 'handle': return found === null ? problem.message : `содержит @имя (${found})`;
+    case 'ai_or_refusal': return found === null ? problem.message : `говорит как ИИ или отказывается отвечать («${found}»)`;
+    case 'placeholder': return found === null ? problem.message : `содержит незаполненную заготовку (${found})`;
+    case 'promise': return found === null ? problem.message : `обещает возврат денег, скидку, компенсацию или подарок («${found}»)`;
+    case 'prompt_leak': return 'повторяет часть системного промпта';
+    case 'language': {
+      const written = text('written');
+      const wanted = text('wanted');
+      if (written === null || wanted === null) return problem.message;
+      return `написан ${written === '' ? 'без слов, по которым виден язык' : `на ${ruLanguageIn(written)}`}, а ответ должен быть на ${ruLanguageIn(wanted)}`;
+    }
+    case 'repeat': return 'дословно повторяет ответ, который мы уже дали: скажите иначе';
+    case 'moderation': {
+      const categories = text('categories');
+      if (categories === null) return problem.message;
+      return `модерация отметила его (${categories === 'no category given' ? 'без категории' : categories})`;
+    }
+    case 'card_too_long': {
+      const length = number('length');
+      const limit = number('limit');
+      if (length === null || limit === null) return problem.message;
+      return `${ruCount(length, 'character')}: длиннее, чем показывает карточка Telegram (${formatCount('ru', limit)}); отправьте его через gisbot reply`;
+    }
+    default: {
+      const unknown: never = problem.rule;
+      return unknown;
+    }
   }
 }
 
@@ -979,6 +1045,9 @@ export const ru: Catalogue = {
     sameAccount: (businessId, otherBusiness, login) =>
       `бизнес ${businessId} входит в аккаунт 2ГИС ${login ?? '(токен)'}, который в этой базе данных уже обслуживает бизнес ${otherBusiness}: ` +
       'ничего не сделано; один аккаунт 2ГИС — один бизнес (уберите один из них из businesses:)',
+  },
+  gate: {
+    problem: ruGateProblem,
   },
   console: {
     reason: ruReason,

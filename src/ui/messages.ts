@@ -6,6 +6,7 @@ import path from 'node:path';
 import { shippedFile } from '../shipped.ts';
 import { gisbotCommand, localTime, shellWord, shipped, shortTime } from './catalogue-tools.ts';
 import type { CycleProblem, CycleWarning, ErrorSaid } from '../errors.ts';
+import type { FoundProblem } from '../core/drafting/gate.ts';
 import { formatMoneyFor, type UiLanguage } from './language.ts';
 import { ru } from './messages.ru.ts';
 
@@ -788,6 +789,13 @@ export const en = {
       `already serves: nothing was done; one 2GIS account is one business (remove one of them from businesses:)`,
   },
   /** The line each event gets on stderr while a command runs (console-log.ts). */
+  gate: {
+    /**
+     * One of the reply gate's problems with a draft (core/drafting/gate.ts), as a person reads it: the gate's own
+     * English is this catalogue's wording (the Russian one words it again from the rule and its params).
+     */
+    problem: (problem: FoundProblem): string => problem.message,
+  },
   console: {
     /**
      * Why a review was skipped or waits, by the event's `data.code` (core/answering/policy.ts, ReasonCode): English shows the

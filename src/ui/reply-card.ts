@@ -1,6 +1,7 @@
 // How `gisbot reply` shows a review, its draft and the gate's verdict, and the approval queue. On stdout, with
 // colours only when stdout is a terminal.
 import { looksLikeNotACustomer } from '../core/drafting/looks-like.ts';
+import type { FoundProblem } from '../core/drafting/gate.ts';
 import type { StoredReview } from '../core/ports.ts';
 import { clip, distinctNames, formatTime, stars, table, visibleLength } from './format.ts';
 import { messages } from './messages.ts';
@@ -21,13 +22,14 @@ export function printReview(output: Output, review: StoredReview): void {
   if (looks) output.data(d.yellow(shownText(messages.reply.looksLike(looks.kind, looks.evidence, review.id))));
 }
 
-export function printDraft(output: Output, text: string, problems: readonly string[], edited: boolean, template: string | null = null): void {
+/** `problems`: the gate's, rule by rule, said in the terminal's language. */
+export function printDraft(output: Output, text: string, problems: readonly FoundProblem[], edited: boolean, template: string | null = null): void {
   const d = output.dataColors;
   output.data('');
   output.data(d.bold(edited ? messages.reply.editedHeading : template ? messages.reply.templateHeading(template) : messages.reply.draftHeading));
   output.data(indent(d.cyan(shownText(text))));
   if (problems.length === 0) output.data(d.green(`✓ ${messages.reply.gateOk}`));
-  else output.data(d.red(`✗ ${shownText(messages.reply.gateRefuses(problems))}`));
+  else output.data(d.red(`✗ ${shownText(messages.reply.gateRefuses(problems.map((problem) => messages.gate.problem(problem))))}`));
   output.data('');
 }
 

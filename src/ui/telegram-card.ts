@@ -4,6 +4,7 @@ import type { CardAction, CardView, PanelAlert, PanelFigures, TelegramNotice } f
 import { CARD_TEXT_LIMIT } from '../core/approval/telegram.ts';
 import type { UiLanguage } from './language.ts';
 import { currentLanguage, messagesFor, type Catalogue } from './messages.ts';
+import { saidProblems } from './gate-problems.ts';
 import { shownLine, shownText } from './shown-text.ts';
 
 // The catalogue of the chat being written to, set by each call of the renderer (rendering is synchronous): a card in
@@ -175,7 +176,7 @@ function partsOf(view: CardView): Layout['parts'] {
   if (view.reason && !outcome) parts.reason = words.waits(outside(catalogue.console.reason(view.reasonCode ?? undefined, view.reason)));
   if (view.looksLike && !outcome) parts.looksLike = words.looksLike(view.looksLike.kind, outside(view.looksLike.evidence), view.actions.includes('complain'));
   if (draft?.editedBy) parts.editor = words.editedBy(shownLine(draft.editedBy));
-  if (draft && !outcome && draft.problems.length > 0) parts.problems = words.gateRefuses(draft.problems.map(outside));
+  if (draft && !outcome && draft.problems.length > 0) parts.problems = words.gateRefuses(saidProblems(draft.problems, draft.findings, catalogue).map(outside));
   if (!draft && view.draftFailure) parts.draftFailure = words.noDraft(outside(view.draftFailure));
   if (view.instruction && !outcome) parts.instruction = words.instruction(outside(view.instruction));
   if (outcome) {
@@ -245,7 +246,7 @@ const renderer: TelegramRenderer = {
       case 'changed':
         return n.changed;
       case 'refused':
-        return n.refused(notice.problems.map((problem) => shownText(problem)));
+        return n.refused(saidProblems(notice.problems, notice.findings, catalogue).map((problem) => shownText(problem)));
       case 'insufficient':
         return n.insufficient;
       case 'not_posted':
@@ -269,7 +270,7 @@ const renderer: TelegramRenderer = {
       case 'complaint_refused':
         return n.complaintRefused(notice.why, notice.length ?? 0, notice.detail ? shownText(notice.detail) : null);
       case 'edit_taken':
-        return n.editTaken(notice.problems.map((problem) => shownText(problem)));
+        return n.editTaken(saidProblems(notice.problems, notice.findings, catalogue).map((problem) => shownText(problem)));
       case 'instruction_taken':
         return n.instructionTaken;
       case 'skipped':

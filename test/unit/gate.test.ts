@@ -203,7 +203,7 @@ describe('the reply gate and the configured secrets', () => {
 
   test('a draft holding a secret is refused by the secret rule, which names the key and never the value', () => {
     const problems = check(`Спасибо за отзыв! Ваш ключ: ${API_KEY}`);
-    assert.deepEqual(problems, [{ rule: 'secret', message: 'it contains a configured secret (openai.apiKey)' }]);
+    assert.deepEqual(problems, [{ rule: 'secret', message: 'it contains a configured secret (openai.apiKey)', params: { keys: 'openai.apiKey' } }]);
     assert.deepEqual(check(`Спасибо! ${PASSWORD} и ${API_KEY}`).map((problem) => problem.message), ['it contains a configured secret (openai.apiKey, twogis.password)']);
   });
 

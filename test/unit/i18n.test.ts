@@ -188,3 +188,38 @@ test('--help in Russian: no English word in any command\'s help, apart from name
   }
   assert.deepEqual(problems, []);
 });
+
+test("the reply gate's problems: English word for word as the gate said them, Russian from each rule and its values", async () => {
+  const { gateProblems } = await import('../../src/core/drafting/gate.ts');
+  const found = [
+    ...gateProblems({ text: '', finishReason: 'length' }, { maxLength: 500 }),
+    ...gateProblems(
+      { text: 'Ждём вас: zerno.kz, a@zerno.kz, +7 777 123 45 67, @zerno, [ИМЯ], как ИИ, дарим скидку, ключ sk-123', finishReason: 'stop' },
+      { maxLength: 60, secrets: [{ key: 'openai.apiKey', value: 'sk-123' }] },
+      { reviewText: 'The coffee was cold and the staff were rude to us all evening', defaultLanguage: 'rus' },
+    ),
+    { rule: 'prompt_leak' as const, message: 'it repeats part of the system prompt' },
+    { rule: 'repeat' as const, message: 'it repeats word for word an answer we already gave: word it differently' },
+    { rule: 'moderation' as const, message: 'the moderation endpoint flagged it (harassment)', params: { categories: 'harassment' } },
+    { rule: 'card_too_long' as const, message: '2400 characters: longer than a Telegram card shows (2300); send it with gisbot reply', params: { length: 2400, limit: 2300 } },
+  ];
+  const rules = new Set(found.map((problem) => problem.rule));
+  for (const rule of ['empty', 'too_long', 'unfinished', 'link', 'email', 'phone', 'handle', 'ai_or_refusal', 'placeholder', 'promise', 'secret', 'language']) {
+    assert.ok(rules.has(rule as never), `the drafts above break ${rule}`);
+  }
+  for (const problem of found) {
+    assert.equal(en.gate.problem(problem), problem.message, problem.rule);
+    const russian = ru.gate.problem(problem);
+    assert.match(russian, CYRILLIC, `${problem.rule}: ${russian}`);
+    // What the gate found is quoted as it was; the words around it are Russian.
+    const words = russian.replace(/\([^)]*\)|«[^»]*»|gisbot reply|e-mail|Telegram/g, '');
+    assert.doesNotMatch(words, /[a-z]{3,}/i, `${problem.rule}: ${russian}`);
+  }
+  const said = (rule: string) => ru.gate.problem(found.find((problem) => problem.rule === rule)!);
+  assert.equal(said('too_long'), 'черновик длиннее 60 символов');
+  assert.equal(said('link'), 'содержит ссылку (zerno.kz)');
+  assert.equal(said('language'), 'написан на русском, а ответ должен быть на английском');
+  assert.equal(said('card_too_long'), '2\u00a0400 символов: длиннее, чем показывает карточка Telegram (2\u00a0300); отправьте его через gisbot reply');
+  // A problem kept without the values its wording needs (an older gisbot): its English, as it was.
+  assert.equal(ru.gate.problem({ rule: 'link', message: 'it contains a link (zerno.kz)' }), 'it contains a link (zerno.kz)');
+});

@@ -57,7 +57,11 @@ test('a draft that echoes a configured secret is refused, and the person is show
   assert.deepEqual(draft.problems, ['it contains a configured secret (openai.apiKey)']);
   assert.equal(draft.text, 'Спасибо за отзыв, нам очень жаль! Служебный код: ***');
   const refused = await sendReply(deps, '1', `Спасибо за отзыв, нам очень жаль! Код: ${secret}`, { model: 'person', promptVersion: 1, completion: null });
-  assert.deepEqual(refused, { kind: 'refused', problems: ['it contains a configured secret (openai.apiKey)'] });
+  assert.deepEqual(refused, {
+    kind: 'refused',
+    problems: ['it contains a configured secret (openai.apiKey)'],
+    findings: [{ rule: 'secret', message: 'it contains a configured secret (openai.apiKey)', params: { keys: 'openai.apiKey' } }],
+  });
   assert.equal(twogis.posts.size, 0);
   assert.deepEqual(store.checkInvariants(0), []);
 });

@@ -40,3 +40,43 @@ test('each way an answer was not posted: English reason for --json whatever the 
     assert.doesNotMatch(russianWords, /[a-z]{3,}/i, `${outcome.kind}: ${inRussian.shown}`);
   }
 });
+
+test("`gisbot reply`'s gate verdict: the reader's words on the terminal, the English and each rule in --json", async () => {
+  const { PassThrough } = await import('node:stream');
+  const { render } = await import('../../src/commands/reply.ts');
+  const { printDraft } = await import('../../src/ui/reply-card.ts');
+  const { gateProblems } = await import('../../src/core/drafting/gate.ts');
+  const { Output } = await import('../../src/ui/output.ts');
+  const { useLanguage } = await import('../../src/ui/messages.ts');
+  const text = 'Позвоните нам: +7 777 123 45 67';
+  const findings = gateProblems({ text, finishReason: 'stop' }, { maxLength: 20 });
+  const problems = findings.map((problem) => problem.message);
+  assert.deepEqual(problems, ['the draft is longer than 20 characters', 'it contains a phone number (+7 777 123 45 67)']);
+  const review = { id: '880001', text: 'Холодный кофе' } as never;
+  const result = { kind: 'answer', review, action: 'refused', text, problems, findings, reason: null, charged: null, balance: null, exitCode: 1 } as const;
+  const shown = (json: boolean) => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const output = new Output({ json, quiet: false, debug: false, stdout, stderr, stdinIsTTY: false, env: { NO_COLOR: '1' } });
+    render(result as never, output);
+    if (!json) printDraft(output, text, findings as never, false);
+    return { out: String(stdout.read() ?? ''), err: String(stderr.read() ?? '') };
+  };
+  try {
+    useLanguage('en');
+    const english = shown(false);
+    assert.match(english.err, /✗ not sent, the gate refuses it: the draft is longer than 20 characters; it contains a phone number \(\+7 777 123 45 67\)/);
+    assert.match(english.out, /✗ the gate refuses it: the draft is longer than 20 characters; it contains a phone number/);
+    const englishJson = JSON.parse(shown(true).out);
+    useLanguage('ru');
+    const russian = shown(false);
+    assert.match(russian.err, /✗ не отправлено, проверка ответа не пропускает его: черновик длиннее 20 символов; содержит номер телефона \(\+7 777 123 45 67\)/);
+    assert.match(russian.out, /✗ проверка ответа не пропускает его: черновик длиннее 20 символов; содержит номер телефона/);
+    const russianJson = JSON.parse(shown(true).out);
+    assert.deepEqual(russianJson, englishJson);
+    assert.deepEqual(englishJson.problems, problems);
+    assert.deepEqual(englishJson.problemRules, ['too_long', 'phone']);
+  } finally {
+    useLanguage('en');
+  }
+});

@@ -116,3 +116,61 @@ test("a press whose review was in work elsewhere on every try: given up on, and 
   assert.match(russian, /^Ваше действие «Отправить» не выполнено: /);
   assert.doesNotMatch(russian, /[a-z]{3,}/i, russian);
 });
+
+test("a card whose draft the gate refuses: the problems in the chat's language, the English as it was, the stored English kept", async () => {
+  const { telegram, bridge, pressSend, store } = await cardWorld(({ model }) => {
+    model.reply = () => ({ text: 'Жаль, что кофе остыл. Пишите нам: https://zerno.kz/<b>x</b>' });
+  });
+  const card = telegram.cards.find((one) => one.chatId === CHAT)!;
+  const english = inEnglish.card(card.view, CHAT).html;
+  assert.match(english, /The gate refuses it: it contains a link \(https:\/\/zerno\.kz\/&lt;b&gt;x&lt;\/b&gt;\)/);
+  const russian = inRussian.card(card.view, CHAT).html;
+  assert.match(russian, /содержит ссылку \(https:\/\/zerno\.kz\/&lt;b&gt;x&lt;\/b&gt;\)/, russian);
+  assert.doesNotMatch(russian, /it contains|the gate/i, russian);
+  // The database keeps the English beside the rule.
+  const stored = [...store.cards.values()][0]!.body.draft!;
+  assert.deepEqual(stored.problems, ['it contains a link (https://zerno.kz/<b>x</b>)', 'it has an unfilled placeholder (<b>)']);
+
+  pressSend();
+  await bridge.turn({ waitSeconds: 0 });
+  const notice = telegram.answers.at(-1)!;
+  assert.equal(
+    inEnglish.notice(notice, CHAT),
+    'Not sent, the gate refuses it: it contains a link (https://zerno.kz/<b>x</b>); it has an unfilled placeholder (<b>)',
+  );
+  assert.equal(
+    inRussian.notice(notice, CHAT),
+    'Не отправлено, проверка ответа не пропускает его: содержит ссылку (https://zerno.kz/<b>x</b>); содержит незаполненную заготовку (<b>)',
+  );
+});
+
+test('a card kept before the rules were kept beside the problems: its stored English still shows', () => {
+  const view: CardView = {
+    cardId: 1, revision: 1,
+    review: { id: '1', branchName: 'Зерно', rating: 1, authorName: 'Анна', text: 'Холодный кофе', createdAt: '2026-12-01T10:00:00Z' },
+    reason: null, draft: { text: 'Жаль.', problems: ['it contains a link (zerno.kz)'], editedBy: null },
+    draftFailure: null, instruction: null, outcome: null, actions: ['regenerate', 'edit', 'skip', 'complain'],
+  };
+  assert.match(inRussian.card(view, CHAT).html, /проверка ответа не пропускает его: it contains a link \(zerno\.kz\)/i);
+  assert.match(inEnglish.card(view, CHAT).html, /The gate refuses it: it contains a link \(zerno\.kz\)/);
+});
+
+test("an answer written in the chat too long for its card: told so in the chat's language, the English kept", async () => {
+  const { telegram, bridge } = await cardWorld();
+  const card = telegram.cards.find((one) => one.chatId === CHAT)!;
+  telegram.queued.push({
+    updateId: 1, kind: 'press', chatId: CHAT, pressId: 'p1', messageId: card.messageId, messageCardId: card.view.cardId,
+    from: { id: '7', name: 'Анна' }, action: 'edit', cardId: card.view.cardId, revision: card.view.revision,
+  });
+  await bridge.turn({ waitSeconds: 0 });
+  const long = 'Спасибо за отзыв, нам очень жаль. '.repeat(80).trim();
+  telegram.queued.push({ updateId: 2, kind: 'message', chatId: CHAT, messageId: 50, replyTo: card.messageId, text: long, from: { id: '7', name: 'Анна' } });
+  await bridge.turn({ waitSeconds: 0 });
+  const notice = telegram.told.at(-1)!;
+  assert.equal(notice.kind, 'edit_taken');
+  const english = inEnglish.notice(notice, CHAT);
+  assert.match(english, new RegExp(`: ${long.length} characters: longer than a Telegram card shows \\(2300\\); send it with gisbot reply`), english);
+  const russian = inRussian.notice(notice, CHAT);
+  assert.match(russian, /символ[а-я]*: длиннее, чем показывает карточка Telegram \(2\u00a0300\); отправьте его через gisbot reply/, russian);
+  assert.doesNotMatch(russian, /characters|longer than/, russian);
+});

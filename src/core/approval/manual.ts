@@ -2,7 +2,7 @@
 // send through the same gate, balance reserve, re-read and settlement as the automatic pipeline.
 import { UsageError } from '../../errors.ts';
 import { gateContext } from '../drafting/drafting.ts';
-import { checkReply, normaliseDraft, withoutSecrets } from '../drafting/gate.ts';
+import { gateProblems, normaliseDraft, withoutSecrets, type GateProblem } from '../drafting/gate.ts';
 import type { PipelineDeps } from '../pipeline.ts';
 import { noteTopics } from '../insight/insight.ts';
 import { hasText, planAnswer } from '../answering/policy.ts';
@@ -17,8 +17,10 @@ export { currentPrompt } from '../answering/worker.ts';
 
 export interface ManualDraft {
   text: string;
-  /** The gate's verdict; empty means the draft may be sent. */
+  /** The gate's verdict in English; empty means the draft may be sent. */
   problems: string[];
+  /** The same verdict rule by rule, for the reader's language. */
+  findings: GateProblem[];
   completion: Completion;
   /** The template the draft came from ("5★ 2/3"), or null when the model wrote it. */
   template: string | null;
@@ -45,8 +47,8 @@ export async function draftReply(
     const chosen = chosenTemplate(templates, await deps.store.takeTemplate(templates.key, templates.texts.length), review.authorName);
     const text = normaliseDraft(chosen.text);
     const completion: Completion = { text, finishReason: 'stop', model: 'template', promptTokens: null, completionTokens: null };
-    const problems = checkReply({ text, finishReason: 'stop' }, deps.settings, gateContext(review, plan, null));
-    return { text, problems, completion, template: chosen.note };
+    const findings = gateProblems({ text, finishReason: 'stop' }, deps.settings, gateContext(review, plan, null));
+    return { text, problems: messagesOf(findings), findings, completion, template: chosen.note };
   }
   const messages = buildMessages(prompt.text, review, plan, [], undefined, await chooseExamples(deps, review, signal));
   if (instruction?.trim()) {
@@ -58,21 +60,26 @@ export async function draftReply(
   const completion: Completion = { ...answered, text: drafted.text, topics: drafted.labels };
   const text = normaliseDraft(completion.text);
   const context = gateContext(review, plan, prompt);
-  const problems = checkReply({ text, finishReason: completion.finishReason }, deps.settings, context);
+  const findings = gateProblems({ text, finishReason: completion.finishReason }, deps.settings, context);
   // The person is shown (and may edit) the draft with any secret the model echoed masked; the verdict stands.
-  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems, completion, template: null };
+  return { text: withoutSecrets(text, deps.settings.secrets ?? []), problems: messagesOf(findings), findings, completion, template: null };
 }
 
-export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[] } | { kind: 'insufficient' };
+export type SendOutcome = WorkOutcome | { kind: 'refused'; problems: string[]; findings: GateProblem[] } | { kind: 'insufficient' };
 
 /**
  * The gate a person's answer passes before it is sent, the language rule included; the person's own limit is
  * reply.maxLength (a person may answer a rating without text at more length than the one-sentence rule allows the
  * model).
  */
-export function checkPersonAnswer(deps: Pick<PipelineDeps, 'settings'>, review: StoredReview, text: string): string[] {
+export function checkPersonAnswer(deps: Pick<PipelineDeps, 'settings'>, review: StoredReview, text: string): GateProblem[] {
   const { maxLength: _ruleLimit, ...context } = gateContext(review, planAnswer(review, deps.settings), null);
-  return checkReply({ text: normaliseDraft(text), finishReason: 'stop' }, deps.settings, context);
+  return gateProblems({ text: normaliseDraft(text), finishReason: 'stop' }, deps.settings, context);
+}
+
+/** The gate's verdict in English, as logs, --json and stored rows keep it. */
+export function messagesOf(problems: readonly { message: string }[]): string[] {
+  return problems.map((problem) => problem.message);
 }
 
 /** A person's answer as it came about: what they were shown before they sent it. */
@@ -97,8 +104,8 @@ export async function sendReply(deps: PipelineDeps, reviewId: string, text: stri
   const answer = normaliseDraft(text);
   const before = await findReview(deps, reviewId);
   // The same gate as the automatic pipeline.
-  const problems = checkPersonAnswer(deps, before, answer);
-  if (problems.length > 0) return { kind: 'refused', problems };
+  const findings = checkPersonAnswer(deps, before, answer);
+  if (findings.length > 0) return { kind: 'refused', problems: messagesOf(findings), findings };
 
   const token = deps.ownership.newToken();
   // `run` acts on Telegram presses beside its cycles, whose reconciler would otherwise take this claim for a dead one.

@@ -21,10 +21,10 @@ import { isServiceError, UsageError, type CycleProblem } from '../../errors.ts';
 import { makeEvent } from '../events/events.ts';
 import { fileComplaint } from './complaint.ts';
 import { looksLikeNotACustomer } from '../drafting/looks-like.ts';
-import { withoutSecrets, normaliseDraft } from '../drafting/gate.ts';
+import { withoutSecrets, normaliseDraft, type FoundProblem } from '../drafting/gate.ts';
 import { noteTopics } from '../insight/insight.ts';
 import { noteRegeneration } from '../voice/voice.ts';
-import { checkPersonAnswer, draftReply, sendReply, type ManualDraft } from './manual.ts';
+import { checkPersonAnswer, draftReply, messagesOf, sendReply, type ManualDraft } from './manual.ts';
 import { formatMoney } from '../money/money.ts';
 import { published, type PipelineDeps } from '../pipeline.ts';
 import type {
@@ -439,7 +439,7 @@ export class TelegramBridge {
     if (press.revision !== body.revision) return answer({ kind: 'changed' });
     const draft = body.draft;
     if (draft === null) return answer({ kind: 'no_draft', detail: body.draftFailure });
-    if (draft.problems.length > 0) return answer({ kind: 'refused', problems: draft.problems });
+    if (draft.problems.length > 0) return answer({ kind: 'refused', problems: draft.problems, ...(draft.findings ? { findings: draft.findings } : {}) });
     const usage = draft.usage;
     let outcome;
     try {
@@ -462,9 +462,9 @@ export class TelegramBridge {
         return answer({ kind: 'sent', charged: formatMoney(outcome.charged), balance: formatMoney(outcome.balance) });
       }
       case 'refused': {
-        const problems = outcome.problems;
-        await this.#effect(desk, press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems } }));
-        return answer({ kind: 'refused', problems });
+        const { problems, findings } = outcome;
+        await this.#effect(desk, press.updateId, card, (latest) => ({ ...latest, revision: latest.revision + 1, draft: latest.draft && { ...latest.draft, problems, findings } }));
+        return answer({ kind: 'refused', problems, findings });
       }
       case 'insufficient':
         return answer({ kind: 'insufficient' });
@@ -522,12 +522,14 @@ export class TelegramBridge {
       return tell({ kind: 'instruction_taken' });
     }
     const text = normaliseDraft(message.text);
-    const problems = withinCard(text, checkPersonAnswer(desk.deps, current.review, text));
+    const findings = withinCard(text, checkPersonAnswer(desk.deps, current.review, text));
+    const problems = messagesOf(findings);
     const previous = current.card.body.draft;
     const draft: CardDraft = {
       // Shown masked like a model's draft; the gate refused it anyway if it holds a secret.
       text: withoutSecrets(text, desk.deps.settings.secrets ?? []),
       problems,
+      findings,
       editedBy: message.from.name,
       shown: previous && (previous.editedBy === null ? previous.text : (previous.shown ?? null)),
       model: previous?.model ?? 'person',
@@ -540,7 +542,7 @@ export class TelegramBridge {
       draft,
       messages: body.messages.map((one) => (one.chatId === message.chatId ? { ...one, awaitingEdit: false } : one)),
     }));
-    return tell({ kind: 'edit_taken', problems });
+    return tell({ kind: 'edit_taken', problems, findings });
   }
 
   /** The reply after `complain`: the reason; filed once with 2GIS (the path `gisbot complain` takes), never charged. */
@@ -811,7 +813,13 @@ export function cardView(card: TelegramCard, review: StoredReview, business: str
     reason: body.reason,
     // A card made before cards kept the code: its review's, when the review still waits for the same reason.
     reasonCode: body.reasonCode !== undefined ? body.reasonCode : body.reason === review.reason ? (review.reasonCode ?? null) : null,
-    draft: body.draft && { text: body.draft.text, problems: body.draft.problems, editedBy: body.draft.editedBy, template: body.draft.template ?? null },
+    draft: body.draft && {
+      text: body.draft.text,
+      problems: body.draft.problems,
+      ...(body.draft.findings ? { findings: body.draft.findings } : {}),
+      editedBy: body.draft.editedBy,
+      template: body.draft.template ?? null,
+    },
     draftFailure: body.draftFailure,
     instruction: body.instruction,
     outcome: body.outcome,
@@ -827,9 +835,11 @@ export function emptyBody(): TelegramCardBody {
 
 function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
   const { completion } = drafted;
+  const findings = withinCard(drafted.text, drafted.findings);
   return {
     text: drafted.text,
-    problems: withinCard(drafted.text, drafted.problems),
+    problems: messagesOf(findings),
+    findings,
     editedBy: null,
     model: completion.model,
     promptVersion: prompt.version,
@@ -839,9 +849,11 @@ function modelDraft(drafted: ManualDraft, prompt: CurrentPrompt): CardDraft {
 }
 
 /** A draft longer than a card shows cannot be sent from it: the person would send what they did not see. */
-function withinCard(text: string, problems: string[]): string[] {
+function withinCard(text: string, problems: readonly FoundProblem[]): FoundProblem[] {
   const length = text.length;
-  return length > CARD_TEXT_LIMIT ? [...problems, `${length} characters: longer than a Telegram card shows (${CARD_TEXT_LIMIT}); send it with gisbot reply`] : problems;
+  if (length <= CARD_TEXT_LIMIT) return [...problems];
+  const message = `${length} characters: longer than a Telegram card shows (${CARD_TEXT_LIMIT}); send it with gisbot reply`;
+  return [...problems, { rule: 'card_too_long', message, params: { length, limit: CARD_TEXT_LIMIT } }];
 }
 
 function closedNotice(card: TelegramCard): TelegramNotice | null {

@@ -99,7 +99,7 @@ export async function draftThroughGate(
         const verdict = await deps.model.moderate(text, signal);
         if (verdict.flagged) {
           const categories = verdict.categories.length > 0 ? verdict.categories.join(', ') : 'no category given';
-          problems.push({ rule: 'moderation', message: `the moderation endpoint flagged it (${categories})` });
+          problems.push({ rule: 'moderation', message: `the moderation endpoint flagged it (${categories})`, params: { categories } });
         }
       } catch (error) {
         if (signal?.aborted || !isServiceError(error, 'model')) throw error;

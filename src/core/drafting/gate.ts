@@ -52,9 +52,21 @@ export type GateRule =
   /** Checked by the drafting step: the provider's moderation endpoint flagged the draft. */
   | 'moderation';
 
+/** The values a problem's wording needs (the limit, what was found): the reader's catalogue words it from these. */
+export type ProblemParams = Readonly<Record<string, string | number>>;
+
 export interface GateProblem {
   rule: GateRule;
+  /** The English, for logs, --json and stored rows; said to a person in their language from `rule` and `params`. */
   message: string;
+  params?: ProblemParams;
+}
+
+/** A problem a person is shown about a draft: the gate's, or the Telegram card's own (a draft too long to show). */
+export interface FoundProblem {
+  rule: GateRule | 'card_too_long';
+  message: string;
+  params?: ProblemParams;
 }
 
 /** Returns the reasons a draft must not be posted; an empty list means it may go out. */
@@ -65,37 +77,40 @@ export function checkReply(draft: DraftUnderReview, settings: GateSettings, cont
 /** The gate's verdict rule by rule. */
 export function gateProblems(draft: DraftUnderReview, settings: GateSettings, context?: GateContext): GateProblem[] {
   const problems: GateProblem[] = [];
-  const add = (rule: GateRule, message: string) => problems.push({ rule, message });
+  const add = (rule: GateRule, message: string, params?: ProblemParams) => problems.push(params ? { rule, message, params } : { rule, message });
   const limit = Math.min(settings.maxLength, context?.maxLength ?? Number.POSITIVE_INFINITY);
   const whole = draft.text.trim();
 
   if (whole.length === 0) add('empty', 'the draft is empty');
   const tooLong = longerThan(whole, limit);
-  if (tooLong) add('too_long', `the draft is longer than ${limit} characters`);
-  if (draft.finishReason !== 'stop') add('unfinished', `the model did not finish normally (${draft.finishReason})`);
+  if (tooLong) add('too_long', `the draft is longer than ${limit} characters`, { limit });
+  if (draft.finishReason !== 'stop') add('unfinished', `the model did not finish normally (${draft.finishReason})`, { finishReason: draft.finishReason });
   if (whole.length === 0) return problems;
   const secrets = (settings.secrets ?? []).filter((secret) => secret.value !== '' && whole.includes(secret.value));
-  if (secrets.length > 0) add('secret', `it contains a configured secret (${secrets.map((secret) => secret.key).join(', ')})`);
+  if (secrets.length > 0) {
+    const keys = secrets.map((secret) => secret.key).join(', ');
+    add('secret', `it contains a configured secret (${keys})`, { keys });
+  }
   // A draft within the limit is read whole; of a longer one, enough to tell the model what else to fix. The rules
   // below quote what they find: never a secret.
   const masked = withoutSecrets(whole, secrets);
   const text = tooLong ? leading(masked, limit * 2) : masked;
 
   const email = first(text, EMAIL);
-  if (email) add('email', `it contains an e-mail address (${email})`);
+  if (email) add('email', `it contains an e-mail address (${email})`, { found: email });
   const withoutEmails = text.replace(EMAIL, ' ');
   const link = first(withoutEmails, LINK);
-  if (link) add('link', `it contains a link (${link})`);
+  if (link) add('link', `it contains a link (${link})`, { found: link });
   const phone = findPhone(withoutEmails);
-  if (phone) add('phone', `it contains a phone number (${phone})`);
+  if (phone) add('phone', `it contains a phone number (${phone})`, { found: phone });
   const handle = first(withoutEmails, HANDLE);
-  if (handle) add('handle', `it contains an @handle (${handle.trim()})`);
+  if (handle) add('handle', `it contains an @handle (${handle.trim()})`, { found: handle.trim() });
   const ai = firstOf(text, AI_OR_REFUSAL);
-  if (ai) add('ai_or_refusal', `it speaks as an AI or refuses ("${ai}")`);
+  if (ai) add('ai_or_refusal', `it speaks as an AI or refuses ("${ai}")`, { found: ai });
   const placeholder = first(text, PLACEHOLDER);
-  if (placeholder) add('placeholder', `it has an unfilled placeholder (${placeholder})`);
+  if (placeholder) add('placeholder', `it has an unfilled placeholder (${placeholder})`, { found: placeholder });
   const promise = firstOf(text, PROMISE);
-  if (promise) add('promise', `it promises a refund, discount, compensation or gift ("${promise}")`);
+  if (promise) add('promise', `it promises a refund, discount, compensation or gift ("${promise}")`, { found: promise });
 
   if (context?.systemPrompt && leaksPrompt(text, context.systemPrompt)) {
     add('prompt_leak', 'it repeats part of the system prompt');
@@ -107,6 +122,8 @@ export function gateProblems(draft: DraftUnderReview, settings: GateSettings, co
       add(
         'language',
         `it is written in ${written === null ? 'no language' : languageName(written)}, but the answer must be in ${languageName(wanted)}`,
+        // ISO 639-3 codes ('' for no language): the reader's catalogue names them in its own words.
+        { written: written ?? '', wanted },
       );
     }
   }
