@@ -36,10 +36,7 @@ export class DatabaseFaults {
       }));
       return;
     }
-    const connection = await this.#connect();
-    await connection.query(`LOCK TABLES ${tables.map((table) => `${table} WRITE`).join(', ')}`);
-    this.injected.push(`mysql LOCK TABLES ${tables.join(',')} ${ms} ms`);
-    this.#track(sleep(ms).then(() => this.#release(connection, 'UNLOCK TABLES')));
+    await this.#hold(ms, `LOCK TABLES ${tables.map((table) => `${table} WRITE`).join(', ')}`, 'UNLOCK TABLES', `mysql LOCK TABLES ${tables.join(',')} ${ms} ms`);
   }
 
   /**
@@ -47,11 +44,32 @@ export class DatabaseFaults {
    * innodb_lock_wait_timeout a worker waiting on them fails with a lock wait timeout.
    */
   async holdRows(sql: string, ms: number): Promise<void> {
-    const connection = await this.#connect();
-    await connection.query('START TRANSACTION');
-    await connection.query(sql);
-    this.injected.push(`mysql row locks ${ms} ms`);
-    this.#track(sleep(ms).then(() => this.#release(connection, 'ROLLBACK')));
+    await this.#hold(ms, ['START TRANSACTION', sql], 'ROLLBACK', `mysql row locks ${ms} ms`);
+  }
+
+  /**
+   * MariaDB: takes a lock with `take` on a connection of its own, keeps it `ms`, lets go with `release`. Tracked from
+   * its first step, so settle() also waits for a fault still taking its lock; resolves once the lock is held.
+   */
+  async #hold(ms: number, take: string | readonly string[], release: string, said: string): Promise<void> {
+    let held = () => {};
+    const taken = new Promise<void>((resolve) => (held = resolve));
+    const fault = (async () => {
+      const connection = await this.#connect();
+      try {
+        // Never waits for ever on a metadata lock (the default is a year): the world may be closing.
+        await connection.query('SET SESSION lock_wait_timeout = 20');
+        for (const statement of [take].flat()) await connection.query(statement);
+        this.injected.push(said);
+        held();
+        await sleep(ms);
+        await connection.query(release);
+      } finally {
+        await this.#let(connection);
+      }
+    })();
+    this.#track(fault);
+    await Promise.race([taken, fault]);
   }
 
   /** MariaDB: KILLs the connections of other processes to the world's database (`match`: their running query); how many. */
@@ -104,14 +122,6 @@ export class DatabaseFaults {
     const connection = await connectDatabase(this.#world.db.url);
     this.#own.add(connection.threadId);
     return connection;
-  }
-
-  async #release(connection: Connection, statement: string): Promise<void> {
-    try {
-      await connection.query(statement);
-    } finally {
-      await this.#let(connection);
-    }
   }
 
   /** Ends a connection of ours; one the server dropped may never answer the goodbye, so it is destroyed after a while. */

@@ -12,7 +12,12 @@ const GRACE_MS = Number(process.env.GISBOT_TEST_EXIT_GRACE_MS ?? 30_000);
 if (process.env.NODE_TEST_CONTEXT?.startsWith('child')) {
   after(() => {
     setTimeout(() => {
-      const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout');
+      // Sockets by their ends (3306: the database; the sandboxes' ports otherwise): what a reader looks for first.
+      const sockets = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().flatMap((handle) => {
+        const socket = handle as { localPort?: number; remotePort?: number };
+        return socket.remotePort === undefined ? [] : [`socket ${socket.localPort} → ${socket.remotePort}`];
+      });
+      const open = [...process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout' && kind !== 'TCPSocketWrap'), ...sockets];
       process.stderr.write(`exit guard: ${process.argv[1]} kept running ${GRACE_MS} ms after its last test (left open: ${open.join(', ') || 'timers'}); ended\n`);
       process.exit();
     }, GRACE_MS).unref();
