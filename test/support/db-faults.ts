@@ -126,7 +126,7 @@ export class DatabaseFaults {
 
   /** Ends a connection of ours; one the server dropped may never answer the goodbye, so it is destroyed after a while. */
   async #let(connection: Connection): Promise<void> {
-    await Promise.race([connection.end().catch(() => {}), sleep(2_000)]);
+    await Promise.race([connection.end().catch(() => {}), sleep(2_000, undefined, { ref: false })]);
     connection.destroy();
     this.#own.delete(connection.threadId);
   }
